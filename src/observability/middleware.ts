@@ -1,0 +1,30 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import type { Powertools } from './powertools.ts';
+
+/**
+ * The one instrumentation chain of every Ferry handler: tracing, a logger with the Lambda context,
+ * metrics flushed per invocation, the event parsed by its zod schema (a malformed event fails with the
+ * fields it lacks), and every failure logged with its cause before it reaches Lambda's retries and DLQ.
+ */
+export function instrumented<Schema extends z.ZodType, Result>(
+  tools: Powertools,
+  schema: Schema,
+  work: (event: z.output<Schema>, context: Context) => Promise<Result>,
+) {
+  return middy(work)
+    .use(captureLambdaHandler(tools.tracer))
+    .use(injectLambdaContext(tools.logger, { clearState: true }))
+    .use(logMetrics(tools.metrics, { captureColdStartMetric: true }))
+    .use({
+      onError: async (request) => {
+        tools.logger.error('Invocation failed', { error: request.error });
+      },
+    })
+    .use(parser({ schema }));
+}

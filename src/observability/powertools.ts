@@ -1,0 +1,29 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+export const SERVICE_NAME = 'ferry';
+export const METRICS_NAMESPACE = 'Ferry';
+
+/** The Powertools set every handler is instrumented with (one instance each per Lambda environment). */
+export interface Powertools {
+  logger: Logger;
+  metrics: Metrics;
+  tracer: Tracer;
+}
+
+export function createPowertools(): Powertools {
+  return {
+    logger: new Logger({ serviceName: SERVICE_NAME }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+    tracer: new Tracer({ serviceName: SERVICE_NAME }),
+  };
+}
+
+/** The narrow logging surface domain code receives, instead of the whole Logger. */
+export interface Log {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}

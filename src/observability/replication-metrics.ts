@@ -1,0 +1,51 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** What the object path reports; dashboards and alarms are built on these names. */
+export interface ReplicationMetrics {
+  copied(rule: string, bytes: number, latencyMs: number): void;
+  failed(rule: string, cause: string): void;
+  skipped(rule: string, reason: string): void;
+  deleted(rule: string): void;
+}
+
+export const METRIC = {
+  copies: 'ObjectsCopied',
+  bytes: 'BytesCopied',
+  latency: 'ReplicationLatency',
+  failures: 'CopyFailures',
+  skips: 'CopiesSkipped',
+  deletes: 'ReplicasDeleted',
+} as const;
+
+/**
+ * Emits each figure as a single metric with its own dimensions, because one invocation serves several
+ * rules (and failures need a `cause` dimension) while Powertools' batch shares one dimension set.
+ */
+export function powertoolsReplicationMetrics(metrics: Metrics): ReplicationMetrics {
+  const emit = (
+    name: string,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+    value: number,
+    dimensions: Record<string, string>,
+  ) => {
+    const single = metrics.singleMetric();
+    for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
+    single.addMetric(name, unit, value);
+  };
+  return {
+    copied(rule, bytes, latencyMs) {
+      emit(METRIC.copies, MetricUnit.Count, 1, { rule });
+      emit(METRIC.bytes, MetricUnit.Bytes, bytes, { rule });
+      emit(METRIC.latency, MetricUnit.Milliseconds, latencyMs, { rule });
+    },
+    failed(rule, cause) {
+      emit(METRIC.failures, MetricUnit.Count, 1, { rule, cause });
+    },
+    skipped(rule, reason) {
+      emit(METRIC.skips, MetricUnit.Count, 1, { rule, reason });
+    },
+    deleted(rule) {
+      emit(METRIC.deletes, MetricUnit.Count, 1, { rule });
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { ObjectDestination, ObjectRule } from './schema.ts';
+
+/** A problem found in the rule graph, with the path of the field to change. */
+export interface RuleGraphIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** The keys a rule reads, or the keys a destination writes: all keys with this prefix and (if set) suffix. */
+interface KeySpace {
+  bucket: string;
+  prefix: string;
+  suffix: string | undefined;
+}
+
+const sourceSpace = (rule: ObjectRule): KeySpace => ({
+  bucket: rule.objects.bucket,
+  prefix: rule.objects.prefix,
+  suffix: rule.objects.suffix,
+});
+
+/** Replica keys keep everything after the matched prefix, so the suffix carries over. */
+const replicaSpace = (rule: ObjectRule, destination: ObjectDestination): KeySpace => ({
+  bucket: destination.bucket,
+  prefix: destination.keyPrefix ?? rule.objects.prefix,
+  suffix: rule.objects.suffix,
+});
+
+/** Whether some key could lie in both spaces (conservative: size and tag filters are not considered). */
+export function keySpacesOverlap(a: KeySpace, b: KeySpace): boolean {
+  if (a.bucket !== b.bucket) return false;
+  const prefixesMeet = a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix);
+  const suffixesMeet =
+    a.suffix === undefined ||
+    b.suffix === undefined ||
+    a.suffix.endsWith(b.suffix) ||
+    b.suffix.endsWith(a.suffix);
+  return prefixesMeet && suffixesMeet;
+}
+
+const describe = (space: KeySpace) => `s3://${space.bucket}/${space.prefix}…${space.suffix ?? ''}`;
+
+/**
+ * Rejects rule sets in which a replica could be replicated again without the reading rule opting in,
+ * destinations that are their own source, and loops through rules that chain replicas onward.
+ * Rules that failed validation are passed as `undefined` so indexes stay those of the file.
+ */
+export function checkRuleGraph(rules: readonly (ObjectRule | undefined)[]): RuleGraphIssue[] {
+  const issues: RuleGraphIssue[] = [];
+  const chainEdges = new Map<number, number[]>();
+
+  rules.forEach((writer, writerIndex) => {
+    writer?.to.forEach((destination, destinationIndex) => {
+      const written = replicaSpace(writer, destination);
+      const source = sourceSpace(writer);
+      if (written.bucket === source.bucket && written.prefix === source.prefix) {
+        issues.push({
+          path: ['rules', writerIndex, 'to', destinationIndex],
+          message: `destination equals its source (${describe(source)}); set another bucket or a keyPrefix`,
+        });
+        return;
+      }
+      rules.forEach((reader, readerIndex) => {
+        if (!reader || !keySpacesOverlap(written, sourceSpace(reader))) return;
+        const replicas = reader.objects.replicas;
+        if (replicas === undefined) {
+          issues.push({
+            path: ['rules', readerIndex, 'objects'],
+            message:
+              `replicas that rule "${writer.name}" writes to ${describe(written)} would match this rule again; ` +
+              'set objects.replicas to "skip" (ignore them) or "chain" (copy them onward)',
+          });
+        } else if (replicas === 'chain') {
+          chainEdges.set(writerIndex, [...(chainEdges.get(writerIndex) ?? []), readerIndex]);
+        }
+      });
+    });
+  });
+
+  for (const cycle of findCycles(chainEdges)) {
+    const first = cycle[0] ?? 0;
+    const names = [...cycle, first].map((index) => `"${rules[index]?.name}"`).join(' → ');
+    issues.push({
+      path: ['rules', first, 'objects', 'replicas'],
+      message: `rules ${names} form a replication loop; a rule in it must use replicas: skip`,
+    });
+  }
+  return issues;
+}
+
+/** Each elementary cycle once, as the list of rule indexes on it (depth-first; rule sets are small). */
+function findCycles(edges: Map<number, number[]>): number[][] {
+  const cycles: number[][] = [];
+  const seen = new Set<string>();
+  const visit = (start: number, node: number, path: number[]) => {
+    for (const next of edges.get(node) ?? []) {
+      if (next === start) {
+        const key = [...path].sort((a, b) => a - b).join(',');
+        if (!seen.has(key)) {
+          seen.add(key);
+          cycles.push([...path]);
+        }
+      } else if (!path.includes(next) && next > start) {
+        visit(start, next, [...path, next]);
+      }
+    }
+  };
+  for (const start of edges.keys()) visit(start, start, [start]);
+  return cycles;
+}

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+
+/**
+ * The closed schema of `replication.yml`. Every object is strict: an unknown key is an error, so a typo
+ * (`storageclass:`) fails validation instead of silently changing what gets copied.
+ */
+
+const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const METADATA_KEY = /^[a-z0-9][a-z0-9_.-]*$/;
+
+export const STORAGE_CLASSES = [
+  'STANDARD',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER_IR',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'REDUCED_REDUNDANCY',
+] as const;
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `expected one of ${values.join(', ')}` });
+
+const bucketName = z
+  .string()
+  .regex(BUCKET_NAME, 'expected an S3 bucket name (3–63 lowercase letters, digits, dots or hyphens)');
+const region = z.string().regex(REGION, 'expected an AWS Region such as us-west-2');
+const accountId = z.string().regex(ACCOUNT_ID, 'expected a 12-digit AWS account id (quote it in YAML)');
+const roleArn = z.string().regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
+const keyPart = z.string().max(1024, 'expected at most 1024 characters (the S3 key limit)');
+
+const tagKey = z
+  .string()
+  .min(1)
+  .max(128, 'expected a tag key of at most 128 characters')
+  .refine(
+    (key) => !key.toLowerCase().startsWith('aws:'),
+    'tag keys starting with "aws:" are reserved by AWS',
+  );
+const tagValue = z.string().max(256, 'expected a tag value of at most 256 characters');
+const tagMap = z
+  .record(tagKey, tagValue)
+  .refine((tags) => Object.keys(tags).length <= 10, 'expected at most 10 tags (the S3 object tag limit)');
+
+// User metadata travels in HTTP headers: keys lowercase, values printable ASCII.
+const metadataMap = z.record(
+  z.string().regex(METADATA_KEY, 'expected a lowercase metadata key (letters, digits, "-", "_", ".")'),
+  z.string().regex(/^[\x20-\x7e]*$/, 'expected a printable ASCII metadata value'),
+);
+
+const encryption = z.discriminatedUnion(
+  'sse',
+  [
+    z.strictObject({ sse: z.literal('AES256') }),
+    z.strictObject({
+      sse: z.literal('aws:kms'),
+      kmsKeyId: z.string().min(1, 'expected a KMS key id, ARN or alias'),
+      bucketKey: z.boolean().default(true),
+    }),
+  ],
+  { error: 'expected encryption.sse to be "AES256" or "aws:kms"' },
+);
+
+/** What to do with the source's metadata (or tags): keep it (`copy`) and/or `set` extra values. */
+const metadataPolicy = z.strictObject({
+  copy: z.boolean().default(true),
+  set: metadataMap.default({}),
+});
+const tagPolicy = z.strictObject({
+  copy: z.boolean().default(true),
+  set: tagMap.default({}),
+});
+
+export const ObjectDestinationSchema = z
+  .strictObject({
+    bucket: bucketName,
+    region,
+    account: accountId.optional(),
+    roleArn: roleArn.optional(),
+    /** Replaces the rule's matched `prefix` in the replica's key. */
+    keyPrefix: keyPart.optional(),
+    /** Defaults to the source object's storage class. */
+    storageClass: oneOf(STORAGE_CLASSES).optional(),
+    encryption: encryption.optional(),
+    metadata: metadataPolicy.default({ copy: true, set: {} }),
+    tags: tagPolicy.default({ copy: true, set: {} }),
+    replicateDeletes: z.boolean().default(false),
+  })
+  .superRefine((destination, ctx) => {
+    if (destination.roleArn && !destination.account) {
+      ctx.addIssue({ code: 'custom', path: ['account'], message: 'required when roleArn is set' });
+    }
+    const roleAccount = destination.roleArn ? ROLE_ARN.exec(destination.roleArn)?.[1] : undefined;
+    if (roleAccount && destination.account && roleAccount !== destination.account) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['roleArn'],
+        message: `the role belongs to account ${roleAccount}, not to the destination account ${destination.account}`,
+      });
+    }
+  });
+
+export const ObjectSourceSchema = z
+  .strictObject({
+    bucket: bucketName,
+    prefix: keyPart.default(''),
+    suffix: keyPart.optional(),
+    minSize: z.number().int().nonnegative().optional(),
+    maxSize: z.number().int().nonnegative().optional(),
+    /** Every tag listed must be on the object with this exact value. */
+    tags: tagMap.optional(),
+    /**
+     * How this rule treats objects that Ferry itself wrote (replicas). Unset: no rule may write where this
+     * rule reads. `skip`: replicas are ignored (two-way setups). `chain`: replicas are copied onward.
+     */
+    replicas: oneOf(['skip', 'chain'] as const).optional(),
+  })
+  .superRefine((source, ctx) => {
+    if (source.minSize !== undefined && source.maxSize !== undefined && source.minSize > source.maxSize) {
+      ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'must not be smaller than minSize' });
+    }
+  });
+
+export const ObjectRuleSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(RULE_NAME, 'expected 1–64 letters, digits, "-" or "_", starting with a letter or digit'),
+  description: z.string().optional(),
+  objects: ObjectSourceSchema,
+  to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
+});
+
+export type ObjectDestination = z.infer<typeof ObjectDestinationSchema>;
+export type ObjectSource = z.infer<typeof ObjectSourceSchema>;
+export type ObjectRule = z.infer<typeof ObjectRuleSchema>;
+export type StorageClass = (typeof STORAGE_CLASSES)[number];
