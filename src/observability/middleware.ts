@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -22,6 +23,10 @@ export function instrumented<Schema extends z.ZodType, Result>(
     .use(injectLambdaContext(tools.logger, { clearState: true }))
     .use(logMetrics(tools.metrics, { captureColdStartMetric: true }))
     .use({
+      // One figure per invocation in the batch metrics (the copy figures are emitted per rule and cause).
+      before: async () => {
+        tools.metrics.addMetric('EventsReceived', MetricUnit.Count, 1);
+      },
       onError: async (request) => {
         tools.logger.error('Invocation failed', { error: request.error });
       },

@@ -1,0 +1,76 @@
+import type { EventPattern } from '#rules/event-patterns';
+import { matchesPattern } from './event-pattern.ts';
+
+/** A Lambda function subscribed to the bus, as an EventBridge rule with its target. */
+export interface BusTarget {
+  name: string;
+  patterns: EventPattern[];
+  invoke(event: unknown): Promise<unknown>;
+}
+
+export interface Delivery {
+  target: string;
+  event: unknown;
+  attempt: number;
+  result?: unknown;
+  error?: Error;
+}
+
+export interface EventBusOptions {
+  targets: BusTarget[];
+  /** Lambda's asynchronous invocation retries a failed event twice before it goes to the dead letters. */
+  retries?: number;
+  retryDelayMs?: number;
+  onDelivery?: (delivery: Delivery) => void;
+}
+
+/**
+ * The sandbox's EventBridge + asynchronous Lambda invocation: every event is matched against each target's
+ * patterns and delivered to the real handler; failures are retried, then kept as dead letters.
+ */
+export class EventBus {
+  readonly deadLetters: Delivery[] = [];
+  readonly published: unknown[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+
+  constructor(private readonly options: EventBusOptions) {
+    this.retries = options.retries ?? 2;
+    this.retryDelayMs = options.retryDelayMs ?? 20;
+  }
+
+  /** Publishes an event; delivery is asynchronous, as in AWS. */
+  put(event: unknown): void {
+    this.published.push(event);
+    for (const target of this.options.targets) {
+      if (!target.patterns.some((pattern) => matchesPattern(event, pattern))) continue;
+      const delivery = this.deliver(target, event);
+      this.pending.add(delivery);
+      void delivery.finally(() => this.pending.delete(delivery));
+    }
+  }
+
+  /** Resolves once every delivery, including those of events published meanwhile, has settled. */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private async deliver(target: BusTarget, event: unknown): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await target.invoke(structuredClone(event));
+        this.options.onDelivery?.({ target: target.name, event, attempt, result });
+        return;
+      } catch (error) {
+        const delivery = { target: target.name, event, attempt, error: error as Error };
+        this.options.onDelivery?.(delivery);
+        if (attempt > this.retries) {
+          this.deadLetters.push(delivery);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import type { ReplicationMetrics } from '#observability/replication-metrics';
+
+/** The sandbox's CloudWatch: counts what the handlers report, for the demo summary and tests. */
+export class MetricsTally implements ReplicationMetrics {
+  copies = 0;
+  bytes = 0;
+  deletes = 0;
+  readonly latenciesMs: number[] = [];
+  readonly failures = new Map<string, number>();
+  readonly skips = new Map<string, number>();
+
+  copied(_rule: string, bytes: number, latencyMs: number): void {
+    this.copies += 1;
+    this.bytes += bytes;
+    this.latenciesMs.push(latencyMs);
+  }
+  failed(_rule: string, cause: string): void {
+    this.failures.set(cause, (this.failures.get(cause) ?? 0) + 1);
+  }
+  skipped(_rule: string, reason: string): void {
+    this.skips.set(reason, (this.skips.get(reason) ?? 0) + 1);
+  }
+  deleted(): void {
+    this.deletes += 1;
+  }
+}

@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import S3rver from '@20minutes/s3rver';
+import { encodeEventKey } from '#objects/keys';
+import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from './sigv4.ts';
+
+/**
+ * The sandbox's S3: `@20minutes/s3rver` (the real S3 wire protocol) behind a thin layer that fills the gaps
+ * Ferry relies on, in the open:
+ * - tags: the `x-amz-tagging` header on PutObject / CreateMultipartUpload, `TaggingDirective` on CopyObject;
+ * - conditions: `x-amz-copy-source-if-match` / `-if-none-match` and destination `If-Match` / `If-None-Match`
+ *   on CopyObject (and the copy-source conditions on UploadPartCopy);
+ * - copy sources with any characters in the key (s3rver decodes them with `decodeURI` only);
+ * - Regions: each bucket lives in one Region; a request signed for another Region is refused as S3 does;
+ * - events: every write becomes an EventBridge-shaped "Object Created" / "Object Deleted" event.
+ * Not emulated: versioning (a copy source with a versionId is answered 501), ACLs, SSE, archive restores.
+ */
+
+export interface S3GatewayOptions {
+  bucketRegions: Readonly<Record<string, string>>;
+  account: string;
+  onEvent: (event: S3Event) => void;
+}
+
+export interface S3Event {
+  version: '0';
+  id: string;
+  'detail-type': 'Object Created' | 'Object Deleted';
+  source: 'aws.s3';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface S3Gateway {
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, scope: SigningScope | undefined): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Headers that only make sense on the client's connection, or that carry the client's signature. */
+const HOP_HEADERS = new Set(['authorization', 'host', 'connection', 'x-amz-security-token', 'x-amz-date']);
+
+/** s3rver predates the GLACIER_IR storage class; teach it, so configurations using it run in the sandbox. */
+function acceptNewerStorageClasses() {
+  const require = createRequire(import.meta.url);
+  const objectModel = require('@20minutes/s3rver/lib/models/object.js') as { STORAGE_CLASSES: string[] };
+  for (const storageClass of ['GLACIER_IR', 'EXPRESS_ONEZONE']) {
+    if (!objectModel.STORAGE_CLASSES.includes(storageClass)) objectModel.STORAGE_CLASSES.push(storageClass);
+  }
+}
+
+export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gateway> {
+  acceptNewerStorageClasses();
+  const directory = mkdtempSync(join(tmpdir(), 'ferry-s3-'));
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: Object.keys(options.bucketRegions).map((name) => ({ name })),
+  });
+  const { port } = await s3rver.run();
+  const agent = new http.Agent({ keepAlive: true });
+  const pendingTags = new Map<string, string>();
+  let sequence = 0n;
+
+  const upstream = (
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders = {},
+    body?: Buffer | Readable,
+  ): Promise<UpstreamResponse> =>
+    new Promise((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 500,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+      if (body === undefined || Buffer.isBuffer(body)) request.end(body);
+      else body.pipe(request);
+    });
+
+  const objectPath = (bucket: string, key: string) =>
+    `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+
+  const head = async (bucket: string, key: string) => {
+    const response = await upstream('HEAD', objectPath(bucket, key));
+    if (response.status !== 200) return undefined;
+    return {
+      etag: String(response.headers.etag ?? '').replaceAll('"', ''),
+      size: Number(response.headers['content-length'] ?? 0),
+    };
+  };
+
+  /** S3 sequencers grow per key with each write; one counter over all keys keeps that true. */
+  const nextSequencer = () => {
+    sequence += 1n;
+    return (BigInt(Date.now()) * 1000n + (sequence % 1000n)).toString(16).toUpperCase().padStart(18, '0');
+  };
+
+  const emit = (
+    detailType: S3Event['detail-type'],
+    bucket: string,
+    key: string,
+    object: Record<string, unknown>,
+    extra: Record<string, unknown>,
+  ) => {
+    options.onEvent({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source: 'aws.s3',
+      account: options.account,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: options.bucketRegions[bucket] ?? 'us-east-1',
+      resources: [`arn:aws:s3:::${bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: bucket },
+        object: { key: encodeEventKey(key), ...object, sequencer: nextSequencer() },
+        'request-id': randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+        requester: options.account,
+        'source-ip-address': '127.0.0.1',
+        ...extra,
+      },
+    });
+  };
+
+  const emitCreated = async (bucket: string, key: string, reason: string) => {
+    const object = await head(bucket, key);
+    if (object) emit('Object Created', bucket, key, { size: object.size, etag: object.etag }, { reason });
+  };
+
+  /** Writes an object's tag set (the `x-amz-tagging` query-string form), replacing any it had. */
+  const putTags = async (bucket: string, key: string, tagging: string) => {
+    const tags = [...new URLSearchParams(tagging)]
+      .map(([k, v]) => `<Tag><Key>${escapeXml(k)}</Key><Value>${escapeXml(v)}</Value></Tag>`)
+      .join('');
+    await upstream(
+      'PUT',
+      `${objectPath(bucket, key)}?tagging`,
+      {},
+      Buffer.from(`<Tagging><TagSet>${tags}</TagSet></Tagging>`),
+    );
+  };
+
+  const tagCount = async (bucket: string, key: string) => {
+    const tagging = await upstream('GET', `${objectPath(bucket, key)}?tagging`);
+    return tagging.status === 200 ? (tagging.body.toString().match(/<Tag>/g) ?? []).length : 0;
+  };
+
+  const copyTags = async (from: { bucket: string; key: string }, bucket: string, key: string) => {
+    const tagging = await upstream('GET', `${objectPath(from.bucket, from.key)}?tagging`);
+    await upstream('PUT', `${objectPath(bucket, key)}?tagging`, {}, tagging.body);
+  };
+
+  /** Evaluates the copy-source and destination conditions S3 supports on a copy; an error answer, or none. */
+  const checkCopyConditions = async (
+    headers: IncomingHttpHeaders,
+    from: { bucket: string; key: string },
+    bucket: string,
+    key: string,
+  ): Promise<S3ErrorAnswer | undefined> => {
+    const source = await head(from.bucket, from.key);
+    if (!source) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+    const ifMatch = headers['x-amz-copy-source-if-match'];
+    if (typeof ifMatch === 'string' && ifMatch.replaceAll('"', '') !== source.etag) {
+      return preconditionFailed('x-amz-copy-source-If-Match');
+    }
+    const ifNoneMatch = headers['x-amz-copy-source-if-none-match'];
+    if (typeof ifNoneMatch === 'string' && ifNoneMatch.replaceAll('"', '') === source.etag) {
+      return preconditionFailed('x-amz-copy-source-If-None-Match');
+    }
+    const destinationIfMatch = headers['if-match'];
+    const destinationIfNoneMatch = headers['if-none-match'];
+    if (destinationIfMatch !== undefined || destinationIfNoneMatch !== undefined) {
+      const existing = await head(bucket, key);
+      if (destinationIfNoneMatch === '*' && existing) return preconditionFailed('If-None-Match');
+      if (typeof destinationIfMatch === 'string') {
+        if (!existing)
+          return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+        if (destinationIfMatch.replaceAll('"', '') !== existing.etag) return preconditionFailed('If-Match');
+      }
+    }
+    return undefined;
+  };
+
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    scope: SigningScope | undefined,
+  ) => {
+    const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
+    const key = decodeURIComponent(rest.join('/'));
+    const bucketRegion = options.bucketRegions[bucket];
+    if (bucketRegion && scope && scope.region !== bucketRegion) {
+      return sendError(res, {
+        status: 400,
+        code: 'AuthorizationHeaderMalformed',
+        message: `The authorization header is malformed; the region '${scope.region}' is wrong; expecting '${bucketRegion}'`,
+        extra: { Region: bucketRegion },
+        headers: { 'x-amz-bucket-region': bucketRegion },
+      });
+    }
+    for (const name of SIGNATURE_QUERY_PARAMETERS) url.searchParams.delete(name);
+    // The SDK names the operation in `x-id`; it is not a subresource.
+    const subresources = [...url.searchParams.keys()].filter((name) => name !== 'x-id');
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => !HOP_HEADERS.has(name)),
+    ) as IncomingHttpHeaders;
+    const path = `${url.pathname}${url.search}`;
+    const query = url.searchParams;
+    const method = req.method ?? 'GET';
+    const copySource = headers['x-amz-copy-source'];
+
+    if (method === 'PUT' && key && typeof copySource === 'string') {
+      const from = parseCopySource(copySource);
+      if (!from)
+        return sendError(res, { status: 400, code: 'InvalidArgument', message: 'Invalid copy source' });
+      if (from.versionId && from.versionId !== 'null') {
+        return sendError(res, {
+          status: 501,
+          code: 'NotImplemented',
+          message:
+            'The Ferry sandbox does not emulate versioning: a copy source with a versionId is not supported',
+        });
+      }
+      const refused = await checkCopyConditions(headers, from, bucket, key);
+      if (refused) return sendError(res, refused);
+      headers['x-amz-copy-source'] = encodeURI(`/${from.bucket}/${from.key}`);
+      // s3rver keeps the old object's ETag when a metadata-REPLACE copy overwrites a key (it does not rewrite
+      // the stored digest). S3 overwrites atomically; the sandbox clears the destination first instead.
+      if (from.bucket !== bucket || from.key !== key) await upstream('DELETE', objectPath(bucket, key));
+      for (const name of [
+        'if-match',
+        'if-none-match',
+        'x-amz-copy-source-if-match',
+        'x-amz-copy-source-if-none-match',
+      ]) {
+        delete headers[name];
+      }
+      const response = await upstream(method, path, headers, req);
+      if (query.has('uploadId') || response.status !== 200) return relay(res, response);
+      const directive = String(headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
+      if (directive === 'REPLACE') await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
+      else await copyTags(from, bucket, key);
+      await emitCreated(bucket, key, 'CopyObject');
+      return relay(res, response);
+    }
+
+    if (method === 'PUT' && key && subresources.length === 0) {
+      const response = await upstream(method, path, headers, req);
+      if (response.status === 200) {
+        await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
+        await emitCreated(bucket, key, 'PutObject');
+      }
+      return relay(res, response);
+    }
+
+    if (method === 'POST' && key && query.has('uploads')) {
+      const response = await upstream(method, path, headers, req);
+      const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(response.body.toString())?.[1];
+      if (response.status === 200 && uploadId)
+        pendingTags.set(uploadId, String(headers['x-amz-tagging'] ?? ''));
+      return relay(res, response);
+    }
+
+    if (method === 'POST' && key && query.has('uploadId')) {
+      const response = await upstream(method, path, headers, req);
+      const uploadId = query.get('uploadId') ?? '';
+      if (response.status === 200 && !response.body.includes('<Error>')) {
+        await putTags(bucket, key, pendingTags.get(uploadId) ?? '');
+        pendingTags.delete(uploadId);
+        await emitCreated(bucket, key, 'CompleteMultipartUpload');
+      }
+      return relay(res, response);
+    }
+
+    if (method === 'DELETE' && key && !query.has('uploadId') && !query.has('tagging')) {
+      const existed = await head(bucket, key);
+      const response = await upstream(method, path, headers, req);
+      if (existed && response.status < 300) {
+        emit(
+          'Object Deleted',
+          bucket,
+          key,
+          {},
+          { reason: 'DeleteObject', 'deletion-type': 'Permanently Deleted' },
+        );
+      }
+      return relay(res, response);
+    }
+
+    if (method === 'POST' && !key && query.has('delete')) {
+      const body = await readBody(req);
+      const keys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1] ?? ''));
+      const existed = await Promise.all(keys.map(async (k) => ((await head(bucket, k)) ? k : undefined)));
+      const response = await upstream(method, path, headers, body);
+      if (response.status === 200) {
+        for (const deleted of existed) {
+          if (deleted === undefined) continue;
+          emit(
+            'Object Deleted',
+            bucket,
+            deleted,
+            {},
+            { reason: 'DeleteObjects', 'deletion-type': 'Permanently Deleted' },
+          );
+        }
+      }
+      return relay(res, response);
+    }
+
+    // S3 reports how many tags an object has on HEAD and GET (HeadObject's TagCount); s3rver does not.
+    const extraHeaders: Record<string, string> = {};
+    if ((method === 'GET' || method === 'HEAD') && key && subresources.length === 0) {
+      const count = await tagCount(bucket, key);
+      if (count > 0) extraHeaders['x-amz-tagging-count'] = String(count);
+    }
+
+    // Everything else goes through untouched, streamed both ways (GET of large objects included).
+    await new Promise<void>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (response) => {
+        res.writeHead(response.statusCode ?? 500, { ...response.headers, ...extraHeaders });
+        response.pipe(res);
+        response.on('end', resolve);
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+      req.pipe(request);
+    });
+  };
+
+  return {
+    handle,
+    async close() {
+      agent.destroy();
+      await s3rver.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+interface S3ErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+  extra?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+const preconditionFailed = (condition: string): S3ErrorAnswer => ({
+  status: 412,
+  code: 'PreconditionFailed',
+  message: 'At least one of the pre-conditions you specified did not hold',
+  extra: { Condition: condition },
+});
+
+export function sendError(res: ServerResponse, answer: S3ErrorAnswer): void {
+  const extra = Object.entries(answer.extra ?? {})
+    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
+    .join('');
+  const body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>${answer.code}</Code><Message>${escapeXml(answer.message)}</Message>${extra}` +
+    `<RequestId>${randomUUID()}</RequestId></Error>`;
+  res.writeHead(answer.status, { 'content-type': 'application/xml', ...answer.headers });
+  res.end(body);
+}
+
+function relay(res: ServerResponse, response: UpstreamResponse): void {
+  const headers = { ...response.headers };
+  delete headers['transfer-encoding'];
+  headers['content-length'] = String(response.body.length);
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+/** `bucket/key?versionId=…`, percent-encoded (any form clients send: raw, encodeURI or encodeURIComponent). */
+export function parseCopySource(
+  header: string,
+): { bucket: string; key: string; versionId?: string } | undefined {
+  const [path = '', query = ''] = header.split('?', 2);
+  const decoded = decodeURIComponent(path.startsWith('/') ? path.slice(1) : path);
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) return undefined;
+  const versionId = new URLSearchParams(query).get('versionId') ?? undefined;
+  return {
+    bucket: decoded.slice(0, slash),
+    key: decoded.slice(slash + 1),
+    ...(versionId ? { versionId } : {}),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const XML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
+const escapeXml = (text: string) => text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
+const unescapeXml = (text: string) =>
+  text.replace(
+    /&(amp|lt|gt|quot|apos);/g,
+    (_, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[name] ?? '',
+  );

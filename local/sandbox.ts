@@ -1,0 +1,159 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import { createObjectCreatedHandler } from '#handlers/object-created';
+import { createObjectDeletedHandler } from '#handlers/object-deleted';
+import type { FerryConfig } from '#rules/config';
+import { objectEventPatterns } from '#rules/event-patterns';
+import { createRuntime } from '#runtime';
+import { type Delivery, EventBus } from './event-bus.ts';
+import { MetricsTally } from './metrics-tally.ts';
+import { type S3Gateway, sendError, startS3Gateway } from './s3-gateway.ts';
+import { signingScopeOf } from './sigv4.ts';
+
+export const SANDBOX_ACCOUNT = '000000000000';
+export const SANDBOX_CREDENTIALS = { accessKeyId: 'ferry', secretAccessKey: 'ferry-sandbox' } as const;
+export const DEFAULT_PORT = 4566;
+
+export interface SandboxOptions {
+  config: FerryConfig;
+  /** 0 picks a free port. */
+  port?: number;
+  /** The Region of source buckets (destinations name their own). */
+  sourceRegion?: string;
+  onDelivery?: (delivery: Delivery) => void;
+}
+
+export interface Sandbox {
+  endpoint: string;
+  port: number;
+  bus: EventBus;
+  metrics: MetricsTally;
+  bucketRegions: Record<string, string>;
+  /** An S3 client for the sandbox in the bucket's Region, as a user's own tools would have. */
+  s3(region: string): S3Client;
+  /** Waits until every event published so far (and those its handling caused) has been handled. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Lambda's environment for the handlers running in this process: quiet logs, no X-Ray, local metrics. */
+function emulateLambdaEnvironment() {
+  process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+  // Lambda runs nodejs22.x; the SDK's notice about Node 20 only concerns this local process.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+}
+
+const lambdaContext = (functionName: string): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:us-east-1:${SANDBOX_ACCOUNT}:function:${functionName}`,
+  memoryLimitInMB: '256',
+  awsRequestId: crypto.randomUUID(),
+  logGroupName: `/aws/lambda/${functionName}`,
+  logStreamName: 'sandbox',
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+export function bucketRegionsOf(config: FerryConfig, sourceRegion: string): Record<string, string> {
+  const regions: Record<string, string> = {};
+  for (const rule of config.rules) {
+    for (const destination of rule.to) regions[destination.bucket] = destination.region;
+  }
+  for (const rule of config.rules) regions[rule.objects.bucket] ??= sourceRegion;
+  return regions;
+}
+
+/** Starts S3 (with its event source), the event bus and the real handlers behind one local endpoint. */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  emulateLambdaEnvironment();
+  const bucketRegions = bucketRegionsOf(options.config, options.sourceRegion ?? 'us-east-1');
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_PORT, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  const metrics = new MetricsTally();
+  const { tools, deps } = createRuntime(options.config, { endpoint, credentials: SANDBOX_CREDENTIALS });
+  const handlerDeps = { ...deps, metrics };
+  const objectCreated = createObjectCreatedHandler(tools, handlerDeps);
+  const objectDeleted = createObjectDeletedHandler(tools, handlerDeps);
+  const patterns = objectEventPatterns(options.config);
+
+  const bus = new EventBus({
+    targets: [
+      {
+        name: 'object-created',
+        patterns: patterns.objectCreated,
+        invoke: (event) => objectCreated(event as never, lambdaContext('ferry-object-created')),
+      },
+      {
+        name: 'object-deleted',
+        patterns: patterns.objectDeleted,
+        invoke: (event) => objectDeleted(event as never, lambdaContext('ferry-object-deleted')),
+      },
+    ],
+    ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
+  });
+
+  const s3: S3Gateway = await startS3Gateway({
+    bucketRegions,
+    account: SANDBOX_ACCOUNT,
+    onEvent: (event) => bus.put(event),
+  });
+
+  server.on('request', (req, res) => {
+    const url = new URL(req.url ?? '/', endpoint);
+    const scope = signingScopeOf(req.headers, url);
+    const service = scope?.service ?? 's3';
+    const answer =
+      service === 's3'
+        ? s3.handle(req, res, url, scope)
+        : Promise.resolve(
+            sendError(res, {
+              status: 400,
+              code: 'UnsupportedService',
+              message: `The Ferry sandbox does not serve "${service}"`,
+            }),
+          );
+    answer.catch((error: Error) => {
+      if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
+      else res.destroy(error);
+    });
+  });
+
+  const clients = new Map<string, S3Client>();
+  return {
+    endpoint,
+    port,
+    bus,
+    metrics,
+    bucketRegions,
+    s3(region) {
+      let client = clients.get(region);
+      if (!client) {
+        client = new S3Client({ region, endpoint, forcePathStyle: true, credentials: SANDBOX_CREDENTIALS });
+        clients.set(region, client);
+      }
+      return client;
+    },
+    settle: () => bus.drain(),
+    async stop() {
+      await bus.drain();
+      for (const client of clients.values()) client.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await s3.close();
+    },
+  };
+}
