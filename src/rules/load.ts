@@ -50,7 +50,7 @@ export function validateConfig(
 
 /** Parses YAML text into a validated configuration, or throws InvalidConfigError listing every problem. */
 export function parseConfig(text: string, source = 'replication.yml'): FerryConfig {
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new InvalidConfigError(
       source,
@@ -58,7 +58,7 @@ export function parseConfig(text: string, source = 'replication.yml'): FerryConf
         const position = error.linePos?.[0];
         return {
           path: position ? `line ${position.line}, column ${position.col}` : '(yaml)',
-          message: error.message.split('\n')[0] ?? error.code,
+          message: (error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, ''),
         };
       }),
     );

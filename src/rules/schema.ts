@@ -34,18 +34,24 @@ const accountId = z.string().regex(ACCOUNT_ID, 'expected a 12-digit AWS account 
 const roleArn = z.string().regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
 const keyPart = z.string().max(1024, 'expected at most 1024 characters (the S3 key limit)');
 
-const tagKey = z
-  .string()
-  .min(1)
-  .max(128, 'expected a tag key of at most 128 characters')
-  .refine(
-    (key) => !key.toLowerCase().startsWith('aws:'),
-    'tag keys starting with "aws:" are reserved by AWS',
-  );
 const tagValue = z.string().max(256, 'expected a tag value of at most 256 characters');
-const tagMap = z
-  .record(tagKey, tagValue)
-  .refine((tags) => Object.keys(tags).length <= 10, 'expected at most 10 tags (the S3 object tag limit)');
+// Keys are checked here rather than by a key schema, so the error names the offending key.
+const tagMap = z.record(z.string(), tagValue).superRefine((tags, ctx) => {
+  const keys = Object.keys(tags);
+  if (keys.length > 10)
+    ctx.addIssue({ code: 'custom', message: 'expected at most 10 tags (the S3 object tag limit)' });
+  for (const key of keys) {
+    if (key.length === 0 || key.length > 128) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'expected a tag key of 1–128 characters' });
+    } else if (key.toLowerCase().startsWith('aws:')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'tag keys starting with "aws:" are reserved by AWS',
+      });
+    }
+  }
+});
 
 // User metadata travels in HTTP headers: keys lowercase, values printable ASCII.
 const metadataMap = z.record(

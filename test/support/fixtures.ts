@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { vi } from 'vitest';
+import type { ObjectReplicationDeps } from '#objects/replicate';
+import { createPowertools } from '#observability/powertools';
+import type { ReplicationMetrics } from '#observability/replication-metrics';
+import type { FerryConfig } from '#rules/config';
+import { parseConfig } from '#rules/load';
+
+type EventName = 'object-created' | 'object-created-versioned' | 'object-deleted';
+
+/** The loose shape tests edit (and break) before handing an event to a handler. */
+export interface S3FixtureEvent {
+  [field: string]: unknown;
+  'detail-type': string;
+  detail: {
+    [field: string]: unknown;
+    bucket: { name: string };
+    object: { [field: string]: unknown; key: string };
+  };
+}
+
+/** A fresh copy of a real-shaped event fixture, safe to mutate in one test. */
+export function s3Event(name: EventName): S3FixtureEvent {
+  return structuredClone(
+    JSON.parse(readFileSync(new URL(`../events/s3/${name}.json`, import.meta.url), 'utf8')),
+  );
+}
+
+export const configFrom = (yaml: string): FerryConfig => parseConfig(yaml, 'test.yml');
+
+/** Metrics and logs as spies, so tests can assert what the handler reported. */
+export function recordingDeps(config: FerryConfig, s3: ObjectReplicationDeps['s3']) {
+  const metrics: ReplicationMetrics = {
+    copied: vi.fn(),
+    failed: vi.fn(),
+    skipped: vi.fn(),
+    deleted: vi.fn(),
+  };
+  const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const deps: ObjectReplicationDeps = {
+    rules: config.rules,
+    s3,
+    log,
+    metrics,
+    now: () => Date.parse('2026-11-21T18:43:50Z'),
+  };
+  return { deps, metrics, log, tools: createPowertools() };
+}
+
+export const lambdaContext = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'ferry-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:ferry-test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'test-request',
+  logGroupName: '/aws/lambda/ferry-test',
+  logStreamName: 'test',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
