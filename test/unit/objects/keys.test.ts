@@ -26,7 +26,7 @@ describe('event keys', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (key) => {
         // Lone surrogates cannot be UTF-8 encoded, and S3 keys are UTF-8.
-        fc.pre(key.isWellFormed());
+        fc.pre(!/\p{Surrogate}/u.test(key));
         expect(decodeEventKey(encodeEventKey(key))).toBe(key);
       }),
     );
