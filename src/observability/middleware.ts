@@ -6,6 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { toMalformedEventError } from './malformed-event.ts';
 import type { Powertools } from './powertools.ts';
 
 /**
@@ -28,6 +29,7 @@ export function instrumented<Schema extends z.ZodType, Result>(
         tools.metrics.addMetric('EventsReceived', MetricUnit.Count, 1);
       },
       onError: async (request) => {
+        request.error = toMalformedEventError(request.error) ?? request.error;
         tools.logger.error('Invocation failed', { error: request.error });
       },
     })
