@@ -152,6 +152,10 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     if (object) emit('Object Created', bucket, key, { size: object.size, etag: object.etag }, { reason });
   };
 
+  // Unversioned buckets: every delete removes the object for good.
+  const emitDeleted = (bucket: string, key: string, reason: string) =>
+    emit('Object Deleted', bucket, key, {}, { reason, 'deletion-type': 'Permanently Deleted' });
+
   /** Writes an object's tag set (the `x-amz-tagging` query-string form), replacing any it had. */
   const putTags = async (bucket: string, key: string, tagging: string) => {
     const tags = [...new URLSearchParams(tagging)]
@@ -302,13 +306,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       const existed = await head(bucket, key);
       const response = await upstream(method, path, headers, req);
       if (existed && response.status < 300) {
-        emit(
-          'Object Deleted',
-          bucket,
-          key,
-          {},
-          { reason: 'DeleteObject', 'deletion-type': 'Permanently Deleted' },
-        );
+        emitDeleted(bucket, key, 'DeleteObject');
       }
       return relay(res, response);
     }
@@ -321,13 +319,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       if (response.status === 200) {
         for (const deleted of existed) {
           if (deleted === undefined) continue;
-          emit(
-            'Object Deleted',
-            bucket,
-            deleted,
-            {},
-            { reason: 'DeleteObjects', 'deletion-type': 'Permanently Deleted' },
-          );
+          emitDeleted(bucket, deleted, 'DeleteObjects');
         }
       }
       return relay(res, response);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { vi } from 'vitest';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import { createPowertools } from '#observability/powertools';
@@ -61,3 +62,12 @@ export const lambdaContext = {
   fail: () => undefined,
   succeed: () => undefined,
 };
+
+/** An error as the SDK throws it for an S3 answer with this code and status. */
+export const s3Error = (name: string, status: number) =>
+  new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: `${name} happened`,
+  });

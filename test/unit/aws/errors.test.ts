@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
-
-const awsError = (name: string, status?: number, extra: Record<string, unknown> = {}) =>
-  Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status }, ...extra });
+import { s3Error } from '#test/support/fixtures';
 
 describe('error classification', () => {
   it.each([
@@ -14,7 +12,7 @@ describe('error classification', () => {
     ['Whatever', 502],
     ['TooMany', 429],
   ])('It should retry %s (%i)', (name, status) => {
-    expect(classifyError(awsError(name, status))).toMatchObject({ class: 'retryable', cause: name });
+    expect(classifyError(s3Error(name, status))).toMatchObject({ class: 'retryable', cause: name });
   });
 
   it.each([
@@ -27,7 +25,7 @@ describe('error classification', () => {
     ['InvalidStorageClass', 400],
     ['MetadataTooLarge', 400],
   ])('It should not retry %s (%i)', (name, status) => {
-    expect(classifyError(awsError(name, status))).toMatchObject({ class: 'permanent', cause: name });
+    expect(classifyError(s3Error(name, status))).toMatchObject({ class: 'permanent', cause: name });
   });
 
   it('It should retry a copy without ETag, a replica that fails verification, and a dropped connection', () => {
@@ -40,22 +38,22 @@ describe('error classification', () => {
   });
 
   it('It should give HEAD errors (no body) the S3 names of their status', () => {
-    expect(classifyError(awsError('NotFound', 404))).toMatchObject({
+    expect(classifyError(s3Error('NotFound', 404))).toMatchObject({
       class: 'permanent',
       cause: 'NoSuchKey',
     });
-    expect(classifyError(awsError('Forbidden', 403))).toMatchObject({
+    expect(classifyError(s3Error('Forbidden', 403))).toMatchObject({
       class: 'permanent',
       cause: 'AccessDenied',
     });
-    expect(classifyError(awsError('412', 412))).toMatchObject({
+    expect(classifyError(s3Error('412', 412))).toMatchObject({
       class: 'precondition',
       cause: 'PreconditionFailed',
     });
   });
 
   it('It should treat a failed condition as a precondition, not a failure', () => {
-    expect(classifyError(awsError('PreconditionFailed', 412)).class).toBe('precondition');
+    expect(classifyError(s3Error('PreconditionFailed', 412)).class).toBe('precondition');
   });
 
   it('It should treat a programming error as permanent and keep its message', () => {

@@ -1,16 +1,10 @@
-import {
-  CopyObjectCommand,
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createS3ClientFactory } from '#aws/clients';
 import { createObjectCreatedHandler } from '#handlers/object-created';
 import type { Report } from '#objects/outcomes';
-import { configFrom, lambdaContext, recordingDeps, s3Event } from '#test/support/fixtures';
+import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 
@@ -26,14 +20,6 @@ const SOURCE_HEAD = {
   StorageClass: 'STANDARD_IA' as const,
   TagCount: 2,
 };
-
-const s3Error = (name: string, status: number) =>
-  new S3ServiceException({
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    message: `${name}!`,
-  });
 
 function setup(yaml: string) {
   const recorded = recordingDeps(configFrom(yaml), createS3ClientFactory());

@@ -1,10 +1,10 @@
-import { DeleteObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createS3ClientFactory } from '#aws/clients';
 import { createObjectDeletedHandler } from '#handlers/object-deleted';
 import type { Report } from '#objects/outcomes';
-import { configFrom, lambdaContext, recordingDeps, s3Event } from '#test/support/fixtures';
+import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
@@ -64,16 +64,12 @@ describe('object-deleted handler', () => {
   });
 
   it('It should report a replica that is already gone as absent, and a denied delete as a failure', async () => {
-    s3.on(HeadObjectCommand).rejects(
-      new S3ServiceException({ name: 'NotFound', $fault: 'client', $metadata: { httpStatusCode: 404 } }),
-    );
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
     expect((await invoke(s3Event('object-deleted'))).outcomes).toEqual([
       expect.objectContaining({ status: 'skipped', reason: 'absent' }),
     ]);
     s3.on(HeadObjectCommand).resolves(replica('00617F0800000001'));
-    s3.on(DeleteObjectCommand).rejects(
-      new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } }),
-    );
+    s3.on(DeleteObjectCommand).rejects(s3Error('AccessDenied', 403));
     expect((await invoke(s3Event('object-deleted'))).outcomes).toEqual([
       expect.objectContaining({
         status: 'failed',
