@@ -1,29 +1,12 @@
-import {
-  CopyObjectCommand,
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 import type { S3ClientFactory } from '#aws/clients';
-import {
-  type ClassifiedError,
-  CopyResultMissingETagError,
-  classifyError,
-  ReplicaVerificationError,
-} from '#aws/errors';
+import { type ClassifiedError, classifyError } from '#aws/errors';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import type { ObjectRule } from '#rules/schema';
-import {
-  buildCopyRequest,
-  type DestinationCondition,
-  etagsComparable,
-  needsSourceTags,
-  type SourceHead,
-  unquote,
-} from './copy-request.ts';
+import { copyToDestination } from './copy-one.ts';
+import { needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
-import { isReplicaOf, readMarkers } from './markers.ts';
+import { readMarkers } from './markers.ts';
 import type { Outcome, Report, SkipReason } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
 import {
@@ -34,7 +17,7 @@ import {
   planCopies,
   type Tags,
 } from './router.ts';
-import { compareSequencers } from './sequencer.ts';
+import { headSource, readTags } from './source-reads.ts';
 
 export interface ObjectReplicationDeps {
   rules: readonly ObjectRule[];
@@ -45,7 +28,7 @@ export interface ObjectReplicationDeps {
 }
 
 /** A destination write can lose a race to another writer; re-read and try again this many times. */
-const DESTINATION_RACE_ATTEMPTS = 3;
+const _DESTINATION_RACE_ATTEMPTS = 3;
 
 /**
  * Copies one created object to every destination of every rule that matches it. Reads the source once
@@ -63,15 +46,7 @@ export async function replicateObject(source: SourceObject, deps: ObjectReplicat
 
   let head: SourceHead;
   try {
-    head = await sourceClient.send(
-      new HeadObjectCommand({
-        Bucket: source.bucket,
-        Key: source.key,
-        VersionId: source.versionId,
-        IfMatch: source.etag,
-        ExpectedBucketOwner: source.account,
-      }),
-    );
+    head = await headSource(sourceClient, source);
   } catch (error) {
     return settleAll(report, candidates, source, deps, classifyError(error));
   }
@@ -96,83 +71,6 @@ export async function replicateObject(source: SourceObject, deps: ObjectReplicat
   const outcomes = await Promise.all(plans.map((plan) => copyToDestination(plan, source, head, tags, deps)));
   for (const outcome of outcomes) record(report, outcome, deps, source.eventTime);
   return report;
-}
-
-async function readTags(client: S3Client, source: SourceObject, head: SourceHead): Promise<Tags> {
-  if (!head.TagCount) return {}; // HeadObject already says there are none: save the call
-  const { TagSet = [] } = await client.send(
-    new GetObjectTaggingCommand({
-      Bucket: source.bucket,
-      Key: source.key,
-      VersionId: source.versionId,
-      ExpectedBucketOwner: source.account,
-    }),
-  );
-  return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
-}
-
-async function copyToDestination(
-  plan: CopyPlan,
-  source: SourceObject,
-  head: SourceHead,
-  sourceTags: Tags | undefined,
-  deps: ObjectReplicationDeps,
-): Promise<Outcome> {
-  const client = deps.s3({ region: plan.destination.region, roleArn: plan.destination.roleArn });
-  const target = targetOf(plan);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // A version id pins the bytes, so CopySourceIfMatch cannot tell an old version from a new one:
-      // compare sequencers with the replica already there, and make the write conditional on what we saw.
-      let condition: DestinationCondition;
-      if (source.versionId) {
-        const state = await destinationState(client, plan, source);
-        if (typeof state === 'string') return skip(plan, state);
-        condition = state;
-      }
-      const result = await client.send(
-        new CopyObjectCommand(buildCopyRequest({ plan, source, head, sourceTags, condition })),
-      );
-      const etag = result.CopyObjectResult?.ETag;
-      if (!etag) throw new CopyResultMissingETagError(target);
-      if (etagsComparable(plan, source, head) && unquote(etag) !== unquote(source.etag)) {
-        throw new ReplicaVerificationError(target, unquote(source.etag), unquote(etag));
-      }
-      return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
-    } catch (error) {
-      const classified = classifyError(error);
-      if (classified.class !== 'precondition') return fail(plan, classified);
-      // Unversioned: the source changed since the event. Versioned: another writer won the destination.
-      if (!source.versionId || attempt >= DESTINATION_RACE_ATTEMPTS) return skip(plan, 'source-changed');
-    }
-  }
-}
-
-/** What is at the destination key now: a reason to skip, or the condition for overwriting it. */
-async function destinationState(
-  client: S3Client,
-  plan: CopyPlan,
-  source: SourceObject,
-): Promise<DestinationCondition | SkipReason> {
-  try {
-    const existing = await client.send(
-      new HeadObjectCommand({
-        Bucket: plan.destination.bucket,
-        Key: plan.destinationKey,
-        ExpectedBucketOwner: plan.destination.account,
-      }),
-    );
-    const markers = readMarkers(existing.Metadata);
-    if (markers?.sequencer && source.sequencer && isReplicaOf(markers, source)) {
-      const order = compareSequencers(markers.sequencer, source.sequencer);
-      if (order > 0) return 'newer-replica';
-      if (order === 0) return 'up-to-date';
-    }
-    return existing.ETag ? { ifMatch: existing.ETag } : undefined;
-  } catch (error) {
-    if (classifyError(error).cause === 'NoSuchKey') return { ifNoneMatch: '*' };
-    throw error;
-  }
 }
 
 const everyDestination = (rules: readonly ObjectRule[], source: SourceObject): CopyPlan[] =>

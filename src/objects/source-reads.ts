@@ -1,0 +1,30 @@
+import { GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SourceHead } from './copy-request.ts';
+import type { SourceObject } from './event.ts';
+import type { Tags } from './router.ts';
+
+/** HeadObject of the exact object of the event: its version, and only while it still has the event's ETag. */
+export function headSource(client: S3Client, source: SourceObject): Promise<SourceHead> {
+  return client.send(
+    new HeadObjectCommand({
+      Bucket: source.bucket,
+      Key: source.key,
+      VersionId: source.versionId,
+      IfMatch: source.etag,
+      ExpectedBucketOwner: source.account,
+    }),
+  );
+}
+
+export async function readTags(client: S3Client, source: SourceObject, head: SourceHead): Promise<Tags> {
+  if (!head.TagCount) return {}; // HeadObject already says there are none: save the call
+  const { TagSet = [] } = await client.send(
+    new GetObjectTaggingCommand({
+      Bucket: source.bucket,
+      Key: source.key,
+      VersionId: source.versionId,
+      ExpectedBucketOwner: source.account,
+    }),
+  );
+  return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+}
