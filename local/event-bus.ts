@@ -51,6 +51,10 @@ export class EventBus {
     }
   }
 
+  get pendingDeliveries(): number {
+    return this.pending.size;
+  }
+
   /** Resolves once every delivery, including those of events published meanwhile, has settled. */
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import S3rver from '@20minutes/s3rver';
 import { encodeEventKey } from '#objects/keys';
+import { MultipartStore, type PartLayout } from './s3-multipart.ts';
 import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from './sigv4.ts';
 
 /**
@@ -18,6 +19,8 @@ import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from './sigv4.ts';
  * - copy sources with any characters in the key (s3rver decodes them with `decodeURI` only);
  * - Regions: each bucket lives in one Region; a request signed for another Region is refused as S3 does;
  * - events: every write becomes an EventBridge-shaped "Object Created" / "Object Deleted" event.
+ * - multipart: abort, ListParts, ListMultipartUploads, the `md5-of-md5s-N` ETag and HEAD `?partNumber`
+ *   (`s3-multipart.ts`);
  * Not emulated: versioning (a copy source with a versionId is answered 501), ACLs, SSE, archive restores.
  */
 
@@ -74,6 +77,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
   });
   const { port } = await s3rver.run();
   const agent = new http.Agent({ keepAlive: true });
+  const multipart = new MultipartStore(directory);
   const pendingTags = new Map<string, string>();
   let sequence = 0n;
 
@@ -148,13 +152,16 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
   };
 
   const emitCreated = async (bucket: string, key: string, reason: string) => {
+    if (reason !== 'CompleteMultipartUpload') await multipart.forget(bucket, key);
     const object = await head(bucket, key);
     if (object) emit('Object Created', bucket, key, { size: object.size, etag: object.etag }, { reason });
   };
 
   // Unversioned buckets: every delete removes the object for good.
-  const emitDeleted = (bucket: string, key: string, reason: string) =>
+  const emitDeleted = async (bucket: string, key: string, reason: string) => {
+    await multipart.forget(bucket, key);
     emit('Object Deleted', bucket, key, {}, { reason, 'deletion-type': 'Permanently Deleted' });
+  };
 
   /** Writes an object's tag set (the `x-amz-tagging` query-string form), replacing any it had. */
   const putTags = async (bucket: string, key: string, tagging: string) => {
@@ -292,21 +299,111 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
 
     if (method === 'POST' && key && query.has('uploadId')) {
-      const response = await upstream(method, path, headers, req);
       const uploadId = query.get('uploadId') ?? '';
+      const body = await readBody(req);
+      const partNumbers = [...body.toString().matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) =>
+        Number(m[1]),
+      );
+      let layout: PartLayout;
+      try {
+        layout = await multipart.layoutOf(bucket, uploadId, partNumbers);
+      } catch (error) {
+        return sendError(res, { status: 400, code: 'InvalidPart', message: (error as Error).message });
+      }
+      const response = await upstream(method, path, headers, body);
       if (response.status === 200 && !response.body.includes('<Error>')) {
+        await multipart.record(bucket, key, layout);
         await putTags(bucket, key, pendingTags.get(uploadId) ?? '');
         pendingTags.delete(uploadId);
         await emitCreated(bucket, key, 'CompleteMultipartUpload');
+        const withETag = response.body
+          .toString()
+          .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>&quot;${layout.etag}&quot;</ETag>`);
+        return relay(res, { ...response, body: Buffer.from(withETag) });
       }
       return relay(res, response);
+    }
+
+    if (method === 'DELETE' && key && query.has('uploadId')) {
+      const aborted = await multipart.abort(bucket, query.get('uploadId') ?? '');
+      pendingTags.delete(query.get('uploadId') ?? '');
+      if (!aborted) return sendError(res, noSuchUpload);
+      res.writeHead(204).end();
+      return;
+    }
+
+    if (method === 'GET' && key && query.has('uploadId')) {
+      const uploadId = query.get('uploadId') ?? '';
+      if (!(await multipart.exists(bucket, uploadId))) return sendError(res, noSuchUpload);
+      const marker = Number(query.get('part-number-marker') ?? 0);
+      const maxParts = Math.min(Number(query.get('max-parts') ?? 1000), 1000);
+      const after = (await multipart.listParts(bucket, uploadId)).filter((part) => part.partNumber > marker);
+      const page = after.slice(0, maxParts);
+      return sendXml(
+        res,
+        `<ListPartsResult><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${uploadId}</UploadId>` +
+          `<PartNumberMarker>${marker}</PartNumberMarker><NextPartNumberMarker>${page.at(-1)?.partNumber ?? marker}</NextPartNumberMarker>` +
+          `<MaxParts>${maxParts}</MaxParts><IsTruncated>${after.length > page.length}</IsTruncated>` +
+          page
+            .map(
+              (part) =>
+                `<Part><PartNumber>${part.partNumber}</PartNumber><LastModified>${part.lastModified.toISOString()}</LastModified>` +
+                `<ETag>&quot;${part.etag}&quot;</ETag><Size>${part.size}</Size></Part>`,
+            )
+            .join('') +
+          '</ListPartsResult>',
+      );
+    }
+
+    if (method === 'GET' && !key && query.has('uploads')) {
+      const uploads = await multipart.listUploads(bucket);
+      return sendXml(
+        res,
+        `<ListMultipartUploadsResult><Bucket>${escapeXml(bucket)}</Bucket><IsTruncated>false</IsTruncated>` +
+          uploads
+            .map(
+              (upload) =>
+                `<Upload><Key>${escapeXml(upload.key)}</Key><UploadId>${upload.uploadId}</UploadId>` +
+                `<Initiated>${upload.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+            )
+            .join('') +
+          '</ListMultipartUploadsResult>',
+      );
+    }
+
+    // HeadObject with partNumber: the size of one part of a multipart object, and how many it has.
+    if (method === 'HEAD' && key && query.has('partNumber')) {
+      const partNumber = Number(query.get('partNumber'));
+      const object = await head(bucket, key);
+      if (!object)
+        return sendError(res, {
+          status: 404,
+          code: 'NoSuchKey',
+          message: 'The specified key does not exist.',
+        });
+      const layout = await multipart.layout(bucket, key, object.etag);
+      const sizes = layout?.sizes ?? [object.size];
+      const size = sizes[partNumber - 1];
+      if (size === undefined)
+        return sendError(res, {
+          status: 416,
+          code: 'InvalidPartNumber',
+          message: 'The requested partnumber is not satisfiable',
+        });
+      res.writeHead(206, {
+        'content-length': String(size),
+        etag: `"${object.etag}"`,
+        ...(layout ? { 'x-amz-mp-parts-count': String(sizes.length) } : {}),
+      });
+      res.end();
+      return;
     }
 
     if (method === 'DELETE' && key && !query.has('uploadId') && !query.has('tagging')) {
       const existed = await head(bucket, key);
       const response = await upstream(method, path, headers, req);
       if (existed && response.status < 300) {
-        emitDeleted(bucket, key, 'DeleteObject');
+        await emitDeleted(bucket, key, 'DeleteObject');
       }
       return relay(res, response);
     }
@@ -319,7 +416,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       if (response.status === 200) {
         for (const deleted of existed) {
           if (deleted === undefined) continue;
-          emitDeleted(bucket, deleted, 'DeleteObjects');
+          await emitDeleted(bucket, deleted, 'DeleteObjects');
         }
       }
       return relay(res, response);
@@ -361,6 +458,22 @@ interface S3ErrorAnswer {
   message: string;
   extra?: Record<string, string>;
   headers?: Record<string, string>;
+}
+
+const noSuchUpload: S3ErrorAnswer = {
+  status: 404,
+  code: 'NoSuchUpload',
+  message:
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+};
+
+function sendXml(res: ServerResponse, xml: string): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`;
+  res.writeHead(200, {
+    'content-type': 'application/xml',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
 }
 
 const preconditionFailed = (condition: string): S3ErrorAnswer => ({

@@ -2,8 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { createObjectCreatedHandler } from '#handlers/object-created';
 import { createObjectDeletedHandler } from '#handlers/object-deleted';
+import { type CopyStarter, executionNameOf } from '#objects/copy-job';
 import type { FerryConfig } from '#rules/config';
 import { objectEventPatterns } from '#rules/event-patterns';
 import { createRuntime } from '#runtime';
@@ -11,6 +13,8 @@ import { type Delivery, EventBus } from './event-bus.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type S3Gateway, sendError, startS3Gateway } from './s3-gateway.ts';
 import { signingScopeOf } from './sigv4.ts';
+import { type Execution, LocalStepFunctions } from './step-functions.ts';
+import { seededRandom, VirtualClock } from './virtual-clock.ts';
 
 export const SANDBOX_ACCOUNT = '000000000000';
 export const SANDBOX_CREDENTIALS = { accessKeyId: 'ferry', secretAccessKey: 'ferry-sandbox' } as const;
@@ -23,12 +27,17 @@ export interface SandboxOptions {
   /** The Region of source buckets (destinations name their own). */
   sourceRegion?: string;
   onDelivery?: (delivery: Delivery) => void;
+  onExecutionEnd?: (execution: Execution) => void;
+  /** Seeds the jitter of retry backoff, so a run can be repeated exactly. */
+  seed?: number;
 }
 
 export interface Sandbox {
   endpoint: string;
   port: number;
   bus: EventBus;
+  stepFunctions: LocalStepFunctions;
+  clock: VirtualClock;
   metrics: MetricsTally;
   bucketRegions: Record<string, string>;
   /** An S3 client for the sandbox in the bucket's Region, as a user's own tools would have. */
@@ -84,10 +93,38 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const endpoint = `http://127.0.0.1:${port}`;
 
   const metrics = new MetricsTally();
-  const { tools, deps } = createRuntime(options.config, { endpoint, credentials: SANDBOX_CREDENTIALS });
-  const handlerDeps = { ...deps, metrics };
+  const clock = new VirtualClock();
+  let stepFunctions: LocalStepFunctions | undefined;
+  // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too.
+  const copies: CopyStarter = {
+    async start(job) {
+      if (!stepFunctions) throw new Error('the sandbox Step Functions are not running');
+      const { execution, started } = stepFunctions.start(
+        'object-copy',
+        executionNameOf(job),
+        JSON.parse(JSON.stringify(job)),
+      );
+      return { execution: execution.name, started };
+    },
+  };
+  const { tools, deps, copyStepDeps } = createRuntime(options.config, {
+    endpoint,
+    credentials: SANDBOX_CREDENTIALS,
+    copies,
+  });
+  const handlerDeps = { ...deps, metrics, now: clock.now };
   const objectCreated = createObjectCreatedHandler(tools, handlerDeps);
   const objectDeleted = createObjectDeletedHandler(tools, handlerDeps);
+  const objectCopyStep = createObjectCopyStepHandler(tools, { ...copyStepDeps, metrics, now: clock.now });
+  stepFunctions = new LocalStepFunctions({
+    functions: {
+      ObjectCopyStepLambdaFunction: (input) =>
+        objectCopyStep(input as never, lambdaContext('ferry-object-copy-step')),
+    },
+    clock,
+    random: seededRandom(options.seed ?? 7),
+    ...(options.onExecutionEnd ? { onExecutionEnd: options.onExecutionEnd } : {}),
+  });
   const patterns = objectEventPatterns(options.config);
 
   const bus = new EventBus({
@@ -132,11 +169,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
   });
 
+  // Events start executions and executions write objects (new events): wait until both are quiet.
+  const settle = async () => {
+    do {
+      await bus.drain();
+      await stepFunctions.settle();
+    } while (bus.pendingDeliveries > 0 || stepFunctions.running > 0);
+  };
+
   const clients = new Map<string, S3Client>();
   return {
     endpoint,
     port,
     bus,
+    stepFunctions,
+    clock,
     metrics,
     bucketRegions,
     s3(region) {
@@ -147,9 +194,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       return client;
     },
-    settle: () => bus.drain(),
+    settle,
     async stop() {
-      await bus.drain();
+      await settle();
       for (const client of clients.values()) client.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -34,6 +34,42 @@ export function encodeTagging(tags: Tags): string {
 }
 
 /**
+ * What a replica is written with, whether by CopyObject or by CreateMultipartUpload (a multipart copy
+ * copies nothing but bytes): user metadata with the markers, content headers, storage class, encryption,
+ * the owner's ACL, and the expected owner of the destination bucket. Pure.
+ */
+export function replicaAttributes(plan: CopyPlan, source: SourceObject, head: SourceHead) {
+  const { destination } = plan;
+  const crossAccount = destination.account !== undefined && destination.account !== source.account;
+  return {
+    Bucket: destination.bucket,
+    Key: plan.destinationKey,
+    ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+    Metadata: {
+      ...(destination.metadata.copy ? withoutMarkers(head.Metadata ?? {}) : {}),
+      ...destination.metadata.set,
+      ...markersFor({ ...source, rule: plan.rule.name }),
+    },
+    ...(head.ContentType ? { ContentType: head.ContentType } : {}),
+    ...(head.CacheControl ? { CacheControl: head.CacheControl } : {}),
+    ...(head.ContentDisposition ? { ContentDisposition: head.ContentDisposition } : {}),
+    ...(head.ContentEncoding ? { ContentEncoding: head.ContentEncoding } : {}),
+    ...(head.ContentLanguage ? { ContentLanguage: head.ContentLanguage } : {}),
+    ...(head.Expires ? { Expires: head.Expires } : {}),
+    StorageClass: destination.storageClass ?? head.StorageClass ?? 'STANDARD',
+    ...encryptionFor(plan),
+    // The destination account owns the bucket; without this it could not read an object we wrote.
+    ...(crossAccount ? { ACL: 'bucket-owner-full-control' as const } : {}),
+  };
+}
+
+/** The replica's full tag set, for writes that cannot copy tags by directive (multipart uploads). */
+export function replicaTagging(plan: CopyPlan, sourceTags: Tags | undefined): string {
+  const { copy, set } = plan.destination.tags;
+  return encodeTagging({ ...(copy ? sourceTags : {}), ...set });
+}
+
+/**
  * The CopyObject request for one plan. Pure. Metadata is always REPLACEd, because the replica markers must
  * be added; so the source's user metadata and content headers are carried over explicitly.
  */
@@ -46,37 +82,13 @@ export function buildCopyRequest(input: {
   condition?: DestinationCondition;
 }): CopyObjectCommandInput {
   const { plan, source, head, sourceTags, condition } = input;
-  const { destination } = plan;
-
-  const metadata = {
-    ...(destination.metadata.copy ? withoutMarkers(head.Metadata ?? {}) : {}),
-    ...destination.metadata.set,
-    ...markersFor({ ...source, rule: plan.rule.name }),
-  };
-
-  const tagging = taggingFor(plan, sourceTags);
-  const crossAccount = destination.account !== undefined && destination.account !== source.account;
-
   return {
-    Bucket: destination.bucket,
-    Key: plan.destinationKey,
+    ...replicaAttributes(plan, source, head),
     CopySource: copySourceOf(source.bucket, source.key, source.versionId),
     CopySourceIfMatch: source.etag,
     ExpectedSourceBucketOwner: source.account,
-    ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
     MetadataDirective: 'REPLACE',
-    Metadata: metadata,
-    ...(head.ContentType ? { ContentType: head.ContentType } : {}),
-    ...(head.CacheControl ? { CacheControl: head.CacheControl } : {}),
-    ...(head.ContentDisposition ? { ContentDisposition: head.ContentDisposition } : {}),
-    ...(head.ContentEncoding ? { ContentEncoding: head.ContentEncoding } : {}),
-    ...(head.ContentLanguage ? { ContentLanguage: head.ContentLanguage } : {}),
-    ...(head.Expires ? { Expires: head.Expires } : {}),
-    ...tagging,
-    StorageClass: destination.storageClass ?? head.StorageClass ?? 'STANDARD',
-    ...encryptionFor(plan),
-    // The destination account owns the bucket; without this it could not read an object we wrote.
-    ...(crossAccount ? { ACL: 'bucket-owner-full-control' } : {}),
+    ...taggingFor(plan, sourceTags),
     ...(condition && 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : {}),
     ...(condition && 'ifNoneMatch' in condition ? { IfNoneMatch: condition.ifNoneMatch } : {}),
   };
@@ -93,7 +105,7 @@ function taggingFor(
       `rule "${plan.rule.name}" adds tags to copied ones, but the source tags were not read`,
     );
   }
-  return { TaggingDirective: 'REPLACE', Tagging: encodeTagging({ ...(copy ? sourceTags : {}), ...set }) };
+  return { TaggingDirective: 'REPLACE', Tagging: replicaTagging(plan, sourceTags) };
 }
 
 function encryptionFor(

@@ -13,6 +13,7 @@ export type SkipReason =
 export type Outcome =
   | { status: 'copied'; rule: string; target: string; etag: string; bytes: number }
   | { status: 'deleted'; rule: string; target: string }
+  | { status: 'handed-off'; rule: string; target: string; execution: string; reason: string }
   | { status: 'skipped'; rule: string; target: string; reason: SkipReason }
   | { status: 'failed'; rule: string; target: string; error: ClassifiedError };
 

@@ -4,6 +4,7 @@ import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import type { ObjectRule } from '#rules/schema';
 import { copyToDestination } from './copy-one.ts';
+import type { CopyJob, CopyStarter } from './copy-job.ts';
 import { needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
@@ -25,6 +26,10 @@ export interface ObjectReplicationDeps {
   log: Log;
   metrics: ReplicationMetrics;
   now: () => number;
+  /** Objects above this size are copied by the state machine, in parts. */
+  multipartThreshold: number;
+  /** The object-copy state machine. Without it, retryable failures go back to Lambda's retries. */
+  copies?: CopyStarter | undefined;
 }
 
 /** A destination write can lose a race to another writer; re-read and try again this many times. */
@@ -68,9 +73,46 @@ export async function replicateObject(source: SourceObject, deps: ObjectReplicat
   }
 
   const plans = planCopies(rules, source, tags);
-  const outcomes = await Promise.all(plans.map((plan) => copyToDestination(plan, source, head, tags, deps)));
+  const outcomes = await Promise.all(plans.map((plan) => copyOrHandOff(plan, source, head, tags, deps)));
   for (const outcome of outcomes) record(report, outcome, deps, source.eventTime);
   return report;
+}
+
+/**
+ * The fast path: one CopyObject. Objects above the multipart threshold, and copies that failed retryably
+ * after the SDK's own attempts, go to the object-copy state machine instead.
+ */
+async function copyOrHandOff(
+  plan: CopyPlan,
+  source: SourceObject,
+  head: SourceHead,
+  tags: Tags | undefined,
+  deps: ObjectReplicationDeps,
+): Promise<Outcome> {
+  if (source.size > deps.multipartThreshold && deps.copies) {
+    return handOff(plan, source, 'multipart', `size ${source.size} > multipart threshold ${deps.multipartThreshold}`, deps.copies);
+  }
+  const outcome = await copyToDestination(plan, source, head, tags, deps);
+  if (outcome.status === 'failed' && outcome.error.class === 'retryable' && deps.copies) {
+    return handOff(plan, source, 'single', outcome.error.cause, deps.copies);
+  }
+  return outcome;
+}
+
+async function handOff(
+  plan: CopyPlan,
+  source: SourceObject,
+  mode: CopyJob['mode'],
+  reason: string,
+  copies: CopyStarter,
+): Promise<Outcome> {
+  try {
+    const { execution } = await copies.start({ mode, plan, source, reason });
+    return { status: 'handed-off', rule: plan.rule.name, target: targetOf(plan), execution, reason };
+  } catch (error) {
+    // Not started: the event must come back (Lambda's retries, then the dead letters).
+    return fail(plan, { ...classifyError(error), class: 'retryable' });
+  }
 }
 
 const everyDestination = (rules: readonly ObjectRule[], source: SourceObject): CopyPlan[] =>
@@ -128,6 +170,9 @@ export function record(
     case 'deleted':
       deps.metrics.deleted(outcome.rule);
       deps.log.info('Replica deleted', context);
+      return;
+    case 'handed-off':
+      deps.log.info('Handed to the object-copy state machine', context);
       return;
     case 'skipped':
       deps.metrics.skipped(outcome.rule, outcome.reason);

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { checkRuleGraph } from './loop-check.ts';
-import { type ObjectRule, ObjectRuleSchema } from './schema.ts';
+import { CopySettingsSchema, type ObjectRule, ObjectRuleSchema } from './schema.ts';
 
 export const FerryConfigSchema = z.strictObject({
+  copy: CopySettingsSchema.default(CopySettingsSchema.parse({})),
   rules: z.array(ObjectRuleSchema).min(1, 'expected at least one rule'),
 });
 
@@ -10,6 +11,7 @@ export type FerryConfig = z.infer<typeof FerryConfigSchema>;
 
 /** Outline used to validate each rule on its own, so one bad rule does not hide the others' errors. */
 const ConfigOutlineSchema = z.strictObject({
+  copy: CopySettingsSchema.default(CopySettingsSchema.parse({})),
   rules: z.array(z.unknown()).min(1, 'expected at least one rule'),
 });
 
@@ -42,5 +44,8 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
   issues.push(...checkRuleGraph(rules));
 
   if (issues.length > 0) return { issues };
-  return { config: { rules: rules.filter((rule): rule is ObjectRule => rule !== undefined) }, issues };
+  return {
+    config: { copy: outline.data.copy, rules: rules.filter((rule): rule is ObjectRule => rule !== undefined) },
+    issues,
+  };
 }

@@ -145,3 +145,28 @@ export type ObjectDestination = z.infer<typeof ObjectDestinationSchema>;
 export type ObjectSource = z.infer<typeof ObjectSourceSchema>;
 export type ObjectRule = z.infer<typeof ObjectRuleSchema>;
 export type StorageClass = (typeof STORAGE_CLASSES)[number];
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+/** How objects are copied; every field has a default, so the whole block is optional. */
+export const CopySettingsSchema = z.strictObject({
+  /** Objects larger than this take the multipart path (the state machine); at most CopyObject's 5 GiB. */
+  multipartThreshold: z
+    .number()
+    .int()
+    .min(5 * MiB, 'expected at least 5 MiB (5242880)')
+    .max(5 * GiB, 'expected at most 5 GiB (5368709120), the CopyObject limit')
+    .default(GiB),
+  /** Part size when the source's own part layout cannot be kept. */
+  partSize: z
+    .number()
+    .int()
+    .min(5 * MiB, 'expected at least 5 MiB (5242880)')
+    .max(5 * GiB, 'expected at most 5 GiB (5368709120)')
+    .default(256 * MiB),
+  /** UploadPartCopy requests in flight per Lambda invocation. */
+  partConcurrency: z.number().int().min(1).max(64).default(8),
+});
+
+export type CopySettings = z.infer<typeof CopySettingsSchema>;

@@ -44,6 +44,7 @@ export function recordingDeps(config: FerryConfig, s3: ObjectReplicationDeps['s3
     log,
     metrics,
     now: () => Date.parse('2026-11-21T18:43:50Z'),
+    multipartThreshold: config.copy.multipartThreshold,
   };
   return { deps, metrics, log, tools: createPowertools() };
 }

@@ -1,0 +1,178 @@
+import './promise-with-resolvers.ts';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import {
+  loadDefinition,
+  localFunctionArn,
+  type StateMachineName,
+  TASK_FUNCTIONS,
+  type TaskFunction,
+  taskStates,
+} from './state-machines.ts';
+import type { VirtualClock } from './virtual-clock.ts';
+
+/** The runner's event log entries (its type is not exported by name). */
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface Execution {
+  name: string;
+  stateMachine: StateMachineName;
+  input: unknown;
+  status: ExecutionStatus;
+  output?: unknown;
+  error?: { Error: string; Cause: string };
+  events: EventLog[];
+  /** Retries the runner made, by state name. */
+  retries: Map<string, number>;
+  /** Virtual milliseconds from start to end: real run time plus every skipped wait and backoff. */
+  virtualDurationMs?: number;
+  done: Promise<void>;
+}
+
+/** What Step Functions answers when a name is reused with another input. */
+export class ExecutionAlreadyExistsError extends Error {
+  constructor(name: string) {
+    super(`Execution already exists: '${name}' was started with a different input`);
+    this.name = 'ExecutionAlreadyExists';
+  }
+}
+
+export interface LocalStepFunctionsOptions {
+  /** The Lambda handlers the Task states call, by the logical id the definitions reference. */
+  functions: Record<TaskFunction, (input: unknown) => Promise<unknown>>;
+  clock: VirtualClock;
+  /** Full jitter draws from this (seeded in the sandbox, so schedules repeat). */
+  random: () => number;
+  onExecutionEnd?: (execution: Execution) => void;
+}
+
+/**
+ * Step Functions for the sandbox: the real `statemachines/*.asl.yaml` run in `aws-local-stepfunctions`,
+ * their Task states call the real handlers in-process, names are unique per state machine (the same name
+ * and input returns the running execution; another input is refused), and retry backoff does not sleep:
+ * it advances the virtual clock by the interval Step Functions would have waited.
+ */
+export class LocalStepFunctions {
+  readonly executions = new Map<string, Execution>();
+  private readonly machines = new Map<StateMachineName, { machine: StateMachine; tasks: string[] }>();
+
+  constructor(private readonly options: LocalStepFunctionsOptions) {}
+
+  private machine(name: StateMachineName) {
+    let entry = this.machines.get(name);
+    if (!entry) {
+      const definition = loadDefinition(name);
+      entry = {
+        // JSONPath is validated; the local ARNs are not real, so their format is not.
+        machine: new StateMachine(definition as never, { validationOptions: { checkArn: false } }),
+        tasks: taskStates(definition).map((task) => task.state),
+      };
+      this.machines.set(name, entry);
+    }
+    return entry;
+  }
+
+  private handlerFor(resource: string) {
+    for (const logicalId of Object.keys(TASK_FUNCTIONS) as TaskFunction[]) {
+      if (localFunctionArn(logicalId) === resource) return this.options.functions[logicalId];
+    }
+    throw new Error(`no local function for ${resource}`);
+  }
+
+  start(
+    stateMachine: StateMachineName,
+    name: string,
+    input: unknown,
+  ): { execution: Execution; started: boolean } {
+    const key = `${stateMachine}:${name}`;
+    const existing = this.executions.get(key);
+    if (existing) {
+      if (JSON.stringify(existing.input) !== JSON.stringify(input))
+        throw new ExecutionAlreadyExistsError(name);
+      return { execution: existing, started: false };
+    }
+
+    const { machine, tasks } = this.machine(stateMachine);
+    const definition = loadDefinition(stateMachine);
+    const handlers = Object.fromEntries(
+      taskStates(definition).map(({ state, resource }) => {
+        const handler = this.handlerFor(resource);
+        return [state, (taskInput: unknown) => handler(taskInput) as Promise<never>];
+      }),
+    );
+    const run = machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: handlers,
+        retryIntervalOverrides: Object.fromEntries(tasks.map((state) => [state, 0])),
+      },
+    });
+
+    const startedAt = this.options.clock.now();
+    const execution: Execution = {
+      name,
+      stateMachine,
+      input,
+      status: 'RUNNING',
+      events: [],
+      retries: new Map(),
+      done: Promise.resolve(),
+    };
+    const collect = (async () => {
+      for await (const event of run.eventLogs) {
+        execution.events.push(event);
+        if (event.type === 'StateRetried') {
+          execution.retries.set(event.state.name, (execution.retries.get(event.state.name) ?? 0) + 1);
+          this.options.clock.advance(this.backoffMs(event.retry.retrier, event.retry.attempt));
+        }
+      }
+    })();
+    execution.done = run.result
+      .then((output) => {
+        execution.status = 'SUCCEEDED';
+        execution.output = output;
+      })
+      .catch((error: unknown) => {
+        execution.status = 'FAILED';
+        const cause =
+          error instanceof ExecutionError ? (error.cause as { name?: string; message?: string }) : undefined;
+        execution.error = {
+          Error: cause?.name ?? (error as Error).name,
+          Cause: cause?.message ?? (error as Error).message,
+        };
+      })
+      .then(() => collect)
+      .finally(() => {
+        execution.virtualDurationMs = this.options.clock.now() - startedAt;
+        this.options.onExecutionEnd?.(execution);
+      });
+    this.executions.set(key, execution);
+    return { execution, started: true };
+  }
+
+  /** The wait Step Functions would make before this retry: exponential, capped, with full jitter. */
+  private backoffMs(
+    retrier: {
+      IntervalSeconds?: number;
+      BackoffRate?: number;
+      MaxDelaySeconds?: number;
+      JitterStrategy?: string;
+    },
+    attempt: number,
+  ): number {
+    const exponential =
+      (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** Math.max(0, attempt - 1);
+    const capped = Math.min(exponential, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
+    const seconds = retrier.JitterStrategy === 'FULL' ? capped * this.options.random() : capped;
+    return Math.round(seconds * 1000);
+  }
+
+  get running(): number {
+    return [...this.executions.values()].filter((execution) => execution.status === 'RUNNING').length;
+  }
+
+  /** Resolves when every execution started so far has ended. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.executions.values()].map((execution) => execution.done));
+  }
+}

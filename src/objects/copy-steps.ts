@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import type { S3ClientFactory } from '#aws/clients';
+import { type ClassifiedError, classifyError } from '#aws/errors';
+import type { Log } from '#observability/powertools';
+import type { ReplicationMetrics } from '#observability/replication-metrics';
+import { ObjectDestinationSchema, ObjectRuleSchema } from '#rules/schema';
+import type { CopyJob } from './copy-job.ts';
+import { copyToDestination } from './copy-one.ts';
+import { needsSourceTags } from './copy-request.ts';
+import {
+  abortMultipartCopy,
+  completeMultipartCopy,
+  copyPartBatch,
+  type MultipartSettings,
+  startMultipartCopy,
+} from './multipart-copy.ts';
+import type { Outcome } from './outcomes.ts';
+import { headSource, readTags } from './source-reads.ts';
+
+/**
+ * The steps of `statemachines/object-copy`, each one Lambda invocation. Failures leave as errors whose
+ * `name` the state machine's Retry and Catch match: retryable ones are retried with backoff, a changed
+ * source ends the execution quietly, everything else is recorded and fails the execution.
+ */
+
+export class RetryableCopyError extends Error {
+  constructor(readonly classified: ClassifiedError) {
+    super(`${classified.cause}: ${classified.message}`);
+    this.name = 'RetryableCopyError';
+  }
+}
+
+export class PermanentCopyError extends Error {
+  constructor(readonly classified: ClassifiedError) {
+    super(`${classified.cause}: ${classified.message}`);
+    this.name = 'PermanentCopyError';
+  }
+}
+
+/** The source was replaced after the event: its own event carries the newer version. */
+export class SourceChangedError extends Error {
+  constructor(target: string) {
+    super(`the source changed since the event; ${target} is left to the newer event`);
+    this.name = 'SourceChangedError';
+  }
+}
+
+function raise(error: unknown, target: string): never {
+  const classified = classifyError(error);
+  if (classified.class === 'precondition') throw new SourceChangedError(target);
+  if (classified.class === 'retryable') throw new RetryableCopyError(classified);
+  throw new PermanentCopyError(classified);
+}
+
+const SourceObjectSchema = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  region: z.string(),
+  account: z.string(),
+  size: z.number().int().nonnegative(),
+  etag: z.string(),
+  versionId: z.string().optional(),
+  sequencer: z.string().optional(),
+  eventTime: z.string(),
+});
+
+const CopyJobSchema = z.object({
+  mode: z.enum(['single', 'multipart']),
+  plan: z.object({
+    rule: ObjectRuleSchema,
+    destination: ObjectDestinationSchema,
+    destinationIndex: z.number().int().nonnegative(),
+    destinationKey: z.string(),
+  }),
+  source: SourceObjectSchema,
+  reason: z.string(),
+});
+
+const Batch = z.object({ first: z.number().int().positive(), last: z.number().int().positive() });
+
+/** The input of every step, as the state machine's Parameters build it. */
+export const CopyStepInputSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('copy'), job: CopyJobSchema }),
+  z.object({ action: z.literal('prepare'), job: CopyJobSchema }),
+  z.object({
+    action: z.literal('copy-parts'),
+    job: CopyJobSchema,
+    upload: z.object({ uploadId: z.string(), partSize: z.number().int().positive() }),
+    batch: Batch,
+  }),
+  z.object({
+    action: z.literal('complete'),
+    job: CopyJobSchema,
+    upload: z.object({
+      uploadId: z.string(),
+      partCount: z.number().int().positive(),
+      expectedETag: z.string(),
+    }),
+  }),
+  z.object({ action: z.literal('abort'), job: CopyJobSchema, uploadId: z.string() }),
+  z.object({
+    action: z.literal('record-failure'),
+    job: CopyJobSchema,
+    error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+  }),
+]);
+
+export type CopyStepInput = z.infer<typeof CopyStepInputSchema>;
+
+export interface CopyStepDeps {
+  s3: S3ClientFactory;
+  log: Log;
+  metrics: ReplicationMetrics;
+  now: () => number;
+  multipart: MultipartSettings;
+}
+
+export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Promise<unknown> {
+  const job = input.job as CopyJob;
+  const target = `s3://${job.plan.destination.bucket}/${job.plan.destinationKey}`;
+  const multipartDeps = { s3: deps.s3, settings: deps.multipart };
+  switch (input.action) {
+    case 'copy':
+      return report(await copySingle(job, deps, target), job, deps);
+    case 'prepare':
+      return startMultipartCopy(job, multipartDeps).catch((error) => raise(error, target));
+    case 'copy-parts':
+      return {
+        copied: await copyPartBatch(job, input.upload, input.batch, multipartDeps).catch((error) =>
+          raise(error, target),
+        ),
+      };
+    case 'complete':
+      return report(
+        await completeMultipartCopy(job, input.upload, multipartDeps).catch((error) => raise(error, target)),
+        job,
+        deps,
+      );
+    case 'abort':
+      await abortMultipartCopy(job, input.uploadId, multipartDeps).catch((error) => raise(error, target));
+      return { aborted: input.uploadId };
+    case 'record-failure': {
+      const cause = causeOf(input.error);
+      deps.metrics.failed(job.plan.rule.name, cause);
+      deps.log.error(`Copy failed for good: ${cause}`, { target, reason: job.reason, error: input.error });
+      return { recorded: cause };
+    }
+  }
+}
+
+async function copySingle(job: CopyJob, deps: CopyStepDeps, target: string): Promise<Outcome> {
+  const client = deps.s3({ region: job.source.region });
+  const head = await headSource(client, job.source).catch((error) => raise(error, target));
+  const tags = needsSourceTags(job.plan.destination)
+    ? await readTags(client, job.source, head).catch((error) => raise(error, target))
+    : undefined;
+  const outcome = await copyToDestination(job.plan, job.source, head, tags, deps);
+  if (outcome.status === 'failed') {
+    if (outcome.error.class === 'retryable') throw new RetryableCopyError(outcome.error);
+    throw new PermanentCopyError(outcome.error);
+  }
+  return outcome;
+}
+
+function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Outcome {
+  if (outcome.status === 'copied') {
+    deps.metrics.copied(outcome.rule, outcome.bytes, deps.now() - Date.parse(job.source.eventTime));
+    deps.log.info('Replica written and verified', { ...outcome, reason: job.reason });
+  } else {
+    deps.log.info(`Copy ended: ${outcome.status}`, { ...outcome });
+  }
+  return outcome;
+}
+
+/** A short cause for the failure metric, from the error the state machine caught. */
+function causeOf(error: { Error: string; Cause?: string | undefined }): string {
+  const fromMessage = /^([\w.]+): /.exec(parseCause(error.Cause))?.[1];
+  return fromMessage ?? error.Error;
+}
+
+/** Lambda puts `{"errorMessage": …}` in Cause; the local runner puts the message itself. */
+function parseCause(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}

@@ -1,0 +1,256 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  type Part,
+  type S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import type { S3ClientFactory } from '#aws/clients';
+import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
+import type { CopyJob } from './copy-job.ts';
+import { replicaAttributes, replicaTagging, unquote } from './copy-request.ts';
+import { copySourceOf } from './keys.ts';
+import type { Outcome } from './outcomes.ts';
+import { targetOf } from './outcomes.ts';
+import { batchParts, MiB, type PartRange, planParts } from './part-planner.ts';
+import { headSource, readTags } from './source-reads.ts';
+
+export interface MultipartSettings {
+  /** Part size when the source's own layout cannot be kept. */
+  partSize: number;
+  /** Bytes one Lambda invocation copies (one Map iteration). */
+  batchBytes: number;
+  /** UploadPartCopy requests in flight per invocation. */
+  partConcurrency: number;
+}
+
+export const DEFAULT_MULTIPART_SETTINGS: MultipartSettings = {
+  partSize: 256 * MiB,
+  batchBytes: 32 * 1024 * MiB,
+  partConcurrency: 8,
+};
+
+/** An upload in progress, small enough for the state machine's payload whatever the object's size. */
+export interface MultipartUpload {
+  uploadId: string;
+  partSize: number;
+  partCount: number;
+  /** Inclusive part-number ranges, one per Map iteration. */
+  batches: { first: number; last: number }[];
+  /** The source's ETag when the replica must reproduce it (source layout kept, no SSE-KMS), else "". */
+  expectedETag: string;
+}
+
+interface Deps {
+  s3: S3ClientFactory;
+  settings: MultipartSettings;
+}
+
+const destinationClient = (job: CopyJob, deps: Deps) =>
+  deps.s3({ region: job.plan.destination.region, roleArn: job.plan.destination.roleArn });
+
+/** The layout is a pure function of size and part size, so every step can recompute its parts. */
+const partsOf = (job: CopyJob, partSize: number) =>
+  planParts(job.source.size, { preferredPartSize: partSize });
+
+/**
+ * Reads the source once, creates the upload with everything a multipart copy does not carry (metadata,
+ * content headers, tags, storage class, encryption) and plans the parts. An upload created here is
+ * aborted here if anything after it fails: no orphan.
+ */
+export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<MultipartUpload> {
+  const { source, plan } = job;
+  const sourceClient = deps.s3({ region: source.region });
+  const head = await headSource(sourceClient, source);
+  const tags = plan.destination.tags.copy ? await readTags(sourceClient, source, head) : undefined;
+  const sourcePartSize = await uniformSourcePartSize(sourceClient, job);
+
+  const client = destinationClient(job, deps);
+  const created = await client.send(
+    new CreateMultipartUploadCommand({
+      ...replicaAttributes(plan, source, head),
+      Tagging: replicaTagging(plan, tags),
+    }),
+  );
+  const uploadId = created.UploadId;
+  if (!uploadId)
+    throw new CopyResultMissingETagError(`${targetOf(plan)} (CreateMultipartUpload returned no UploadId)`);
+  try {
+    const partSize = sourcePartSize ?? deps.settings.partSize;
+    const parts = partsOf(job, partSize);
+    const keepsSourceETag =
+      sourcePartSize !== undefined &&
+      unquote(source.etag).endsWith(`-${parts.length}`) &&
+      head.ServerSideEncryption !== 'aws:kms' &&
+      plan.destination.encryption?.sse !== 'aws:kms';
+    return {
+      uploadId,
+      partSize: parts[0] ? parts[0].end - parts[0].start + 1 : partSize,
+      partCount: parts.length,
+      batches: batchParts(parts, deps.settings.batchBytes).map((batch) => ({
+        first: batch[0]?.partNumber ?? 1,
+        last: batch.at(-1)?.partNumber ?? 1,
+      })),
+      // Always present (empty when not comparable): the state machine's JSONPath reads it.
+      expectedETag: keepsSourceETag ? unquote(source.etag) : '',
+    };
+  } catch (error) {
+    await abortMultipartCopy(job, uploadId, deps);
+    throw error;
+  }
+}
+
+/**
+ * The part size of a source that was uploaded in parts of one size (as the AWS CLI, the SDKs and rclone
+ * do), read from part 1; undefined when the source is a single part or its layout is not uniform.
+ */
+async function uniformSourcePartSize(client: S3Client, job: CopyJob): Promise<number | undefined> {
+  const { source } = job;
+  const etagParts = /-(\d+)$/.exec(unquote(source.etag))?.[1];
+  if (!etagParts) return undefined;
+  const first = await client.send(
+    new HeadObjectCommand({
+      Bucket: source.bucket,
+      Key: source.key,
+      VersionId: source.versionId,
+      PartNumber: 1,
+      ExpectedBucketOwner: source.account,
+    }),
+  );
+  const partSize = first.ContentLength;
+  const partCount = first.PartsCount ?? Number(etagParts);
+  if (!partSize || Math.ceil(source.size / partSize) !== partCount) return undefined;
+  return partSize;
+}
+
+/** Copies one batch of parts with UploadPartCopy, each pinned to the event's version and ETag. */
+export async function copyPartBatch(
+  job: CopyJob,
+  upload: Pick<MultipartUpload, 'uploadId' | 'partSize'>,
+  batch: { first: number; last: number },
+  deps: Deps,
+): Promise<number> {
+  const client = destinationClient(job, deps);
+  const parts = partsOf(job, upload.partSize).slice(batch.first - 1, batch.last);
+  const { source, plan } = job;
+  const copyPart = async (part: PartRange) => {
+    const result = await client.send(
+      new UploadPartCopyCommand({
+        Bucket: plan.destination.bucket,
+        Key: plan.destinationKey,
+        UploadId: upload.uploadId,
+        PartNumber: part.partNumber,
+        CopySource: copySourceOf(source.bucket, source.key, source.versionId),
+        CopySourceRange: `bytes=${part.start}-${part.end}`,
+        CopySourceIfMatch: source.etag,
+        ExpectedSourceBucketOwner: source.account,
+        ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
+      }),
+    );
+    if (!result.CopyPartResult?.ETag) {
+      throw new CopyResultMissingETagError(`${targetOf(plan)} part ${part.partNumber}`);
+    }
+  };
+  await inParallel(parts, deps.settings.partConcurrency, copyPart);
+  return parts.length;
+}
+
+/** Completes the upload from the parts S3 reports, then checks the replica's size (and ETag where comparable). */
+export async function completeMultipartCopy(
+  job: CopyJob,
+  upload: Pick<MultipartUpload, 'uploadId' | 'partCount' | 'expectedETag'>,
+  deps: Deps,
+): Promise<Outcome> {
+  const client = destinationClient(job, deps);
+  const { plan, source } = job;
+  const target = targetOf(plan);
+  const location = {
+    Bucket: plan.destination.bucket,
+    Key: plan.destinationKey,
+    ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
+  };
+
+  const parts: Part[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await client.send(
+      new ListPartsCommand({ ...location, UploadId: upload.uploadId, PartNumberMarker: marker }),
+    );
+    parts.push(...(page.Parts ?? []));
+    marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+  } while (marker);
+  if (parts.length !== upload.partCount || parts.some((part) => !part.ETag)) {
+    throw new ReplicaVerificationError(target, `${upload.partCount} parts`, `${parts.length} parts`);
+  }
+
+  const completed = await client.send(
+    new CompleteMultipartUploadCommand({
+      ...location,
+      UploadId: upload.uploadId,
+      MultipartUpload: {
+        Parts: parts
+          .sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0))
+          .map((part) => ({ PartNumber: part.PartNumber, ETag: part.ETag })),
+      },
+    }),
+  );
+  const etag = completed.ETag;
+  if (!etag) throw new CopyResultMissingETagError(target);
+  const replica = await client.send(new HeadObjectCommand(location));
+  if (replica.ContentLength !== source.size) {
+    throw new ReplicaVerificationError(target, `${source.size} bytes`, `${replica.ContentLength} bytes`);
+  }
+  if (upload.expectedETag && unquote(etag) !== upload.expectedETag) {
+    throw new ReplicaVerificationError(target, upload.expectedETag, unquote(etag));
+  }
+  return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
+}
+
+/** Aborts the upload so no parts are left behind (and billed). An upload already gone is fine. */
+export async function abortMultipartCopy(
+  job: CopyJob,
+  uploadId: string,
+  deps: Pick<Deps, 's3'>,
+): Promise<void> {
+  try {
+    await deps.s3({ region: job.plan.destination.region, roleArn: job.plan.destination.roleArn }).send(
+      new AbortMultipartUploadCommand({
+        Bucket: job.plan.destination.bucket,
+        Key: job.plan.destinationKey,
+        UploadId: uploadId,
+        ...(job.plan.destination.account ? { ExpectedBucketOwner: job.plan.destination.account } : {}),
+      }),
+    );
+  } catch (error) {
+    if (classifyError(error).cause !== 'NoSuchUpload') throw error;
+  }
+}
+
+/**
+ * Runs `work` over the items, `limit` at a time. After the first failure no new item starts, and the
+ * failure is thrown only once the requests in flight have settled: nothing is still writing a part when
+ * the state machine goes on to abort the upload.
+ */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}
