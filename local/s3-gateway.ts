@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import S3rver from '@20minutes/s3rver';
 import { encodeEventKey } from '#objects/keys';
+import { answerWithFault, type FaultInjector } from './faults.ts';
 import { MultipartStore, type PartLayout } from './s3-multipart.ts';
 import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from './sigv4.ts';
 
@@ -28,6 +29,7 @@ export interface S3GatewayOptions {
   bucketRegions: Readonly<Record<string, string>>;
   account: string;
   onEvent: (event: S3Event) => void;
+  faults: FaultInjector;
 }
 
 export interface S3Event {
@@ -247,6 +249,8 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     const copySource = headers['x-amz-copy-source'];
 
     if (method === 'PUT' && key && typeof copySource === 'string') {
+      const fault = options.faults.next(query.has('uploadId') ? 'UploadPartCopy' : 'CopyObject');
+      if (fault) return answerWithFault(res, fault);
       const from = parseCopySource(copySource);
       if (!from)
         return sendError(res, { status: 400, code: 'InvalidArgument', message: 'Invalid copy source' });
@@ -299,6 +303,8 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
 
     if (method === 'POST' && key && query.has('uploadId')) {
+      const fault = options.faults.next('CompleteMultipartUpload');
+      if (fault) return answerWithFault(res, fault);
       const uploadId = query.get('uploadId') ?? '';
       const body = await readBody(req);
       const partNumbers = [...body.toString().matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) =>

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { createObjectCreatedHandler } from '#handlers/object-created';
@@ -10,6 +11,7 @@ import type { FerryConfig } from '#rules/config';
 import { objectEventPatterns } from '#rules/event-patterns';
 import { createRuntime } from '#runtime';
 import { type Delivery, EventBus } from './event-bus.ts';
+import { FaultInjector } from './faults.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type S3Gateway, sendError, startS3Gateway } from './s3-gateway.ts';
 import { signingScopeOf } from './sigv4.ts';
@@ -36,6 +38,7 @@ export interface Sandbox {
   endpoint: string;
   port: number;
   bus: EventBus;
+  faults: FaultInjector;
   stepFunctions: LocalStepFunctions;
   clock: VirtualClock;
   metrics: MetricsTally;
@@ -107,9 +110,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return { execution: execution.name, started };
     },
   };
+  // The SDK's own retries wait on the virtual clock too: as long as the SDK would, without sleeping.
+  const sdkJitter = seededRandom((options.seed ?? 7) + 2);
+  const retryStrategy = () =>
+    new ConfiguredRetryStrategy(3, (attempt) => {
+      clock.advance(Math.round(sdkJitter() * Math.min(20_000, 100 * 2 ** attempt)));
+      return 0;
+    });
   const { tools, deps, copyStepDeps } = createRuntime(options.config, {
     endpoint,
     credentials: SANDBOX_CREDENTIALS,
+    retryStrategy,
     copies,
   });
   const handlerDeps = { ...deps, metrics, now: clock.now };
@@ -143,10 +154,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
   });
 
+  const faults = new FaultInjector(seededRandom((options.seed ?? 7) + 1));
   const s3: S3Gateway = await startS3Gateway({
     bucketRegions,
     account: SANDBOX_ACCOUNT,
     onEvent: (event) => bus.put(event),
+    faults,
   });
 
   server.on('request', (req, res) => {
@@ -182,6 +195,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     endpoint,
     port,
     bus,
+    faults,
     stepFunctions,
     clock,
     metrics,

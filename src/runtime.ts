@@ -10,7 +10,8 @@ import type { FerryConfig } from '#rules/config';
 import { loadConfigFile } from '#rules/load';
 
 /** The path of the rules file: `FERRY_CONFIG`, else `replication.yml` beside the bundle (Lambda's cwd). */
-export const configPath = (env: NodeJS.ProcessEnv = process.env): string => env.FERRY_CONFIG ?? 'replication.yml';
+export const configPath = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.FERRY_CONFIG ?? 'replication.yml';
 
 export interface Runtime {
   tools: Powertools;
@@ -28,7 +29,12 @@ export function createRuntime(
     ...options,
     instrument: (client) => tools.tracer.captureAWSv3Client(client),
   });
-  const common = { s3, log: tools.logger, metrics: powertoolsReplicationMetrics(tools.metrics), now: Date.now };
+  const common = {
+    s3,
+    log: tools.logger,
+    metrics: powertoolsReplicationMetrics(tools.metrics),
+    now: Date.now,
+  };
   return {
     tools,
     deps: {

@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
 /** Where a request must go: a Region, and for cross-account destinations the role to assume there. */
@@ -14,6 +14,8 @@ export interface AwsClientOptions {
   /** A local endpoint (the sandbox). In AWS leave it unset; `AWS_ENDPOINT_URL_S3` is honoured as well. */
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** How each new client retries (the sandbox moves the waits onto a virtual clock); else the SDK default. */
+  retryStrategy?: () => NonNullable<S3ClientConfig['retryStrategy']>;
   /** Wraps every new client, e.g. with the tracer's `captureAWSv3Client`. */
   instrument?: <T>(client: T) => T;
 }
@@ -37,6 +39,7 @@ export function createS3ClientFactory(options: AwsClientOptions = {}): S3ClientF
         region: target.region,
         ...(credentials ? { credentials } : {}),
         ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+        ...(options.retryStrategy ? { retryStrategy: options.retryStrategy() } : {}),
       });
       client = options.instrument ? options.instrument(client) : client;
       cache.set(cacheKey, client);

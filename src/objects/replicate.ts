@@ -3,8 +3,8 @@ import { type ClassifiedError, classifyError } from '#aws/errors';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import type { ObjectRule } from '#rules/schema';
-import { copyToDestination } from './copy-one.ts';
 import type { CopyJob, CopyStarter } from './copy-job.ts';
+import { copyToDestination } from './copy-one.ts';
 import { needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
@@ -90,7 +90,13 @@ async function copyOrHandOff(
   deps: ObjectReplicationDeps,
 ): Promise<Outcome> {
   if (source.size > deps.multipartThreshold && deps.copies) {
-    return handOff(plan, source, 'multipart', `size ${source.size} > multipart threshold ${deps.multipartThreshold}`, deps.copies);
+    return handOff(
+      plan,
+      source,
+      'multipart',
+      `size ${source.size} > multipart threshold ${deps.multipartThreshold}`,
+      deps.copies,
+    );
   }
   const outcome = await copyToDestination(plan, source, head, tags, deps);
   if (outcome.status === 'failed' && outcome.error.class === 'retryable' && deps.copies) {

@@ -45,7 +45,10 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
 
   if (issues.length > 0) return { issues };
   return {
-    config: { copy: outline.data.copy, rules: rules.filter((rule): rule is ObjectRule => rule !== undefined) },
+    config: {
+      copy: outline.data.copy,
+      rules: rules.filter((rule): rule is ObjectRule => rule !== undefined),
+    },
     issues,
   };
 }
