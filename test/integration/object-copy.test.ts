@@ -1,0 +1,234 @@
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Delivery } from '#local/event-bus';
+import { FAULT_KINDS } from '#local/faults';
+import { type Sandbox, startSandbox } from '#local/sandbox';
+import type { Execution } from '#local/step-functions';
+import type { Outcome, Report } from '#objects/outcomes';
+import { configFrom } from '#test/support/fixtures';
+
+const MiB = 1024 * 1024;
+
+const CONFIG = configFrom(`
+copy: { multipartThreshold: 8388608, partSize: 5242880, partConcurrency: 4 }
+rules:
+  - name: mirror
+    objects: { bucket: sm-source }
+    to:
+      - bucket: sm-dr
+        region: us-west-2
+        tags: { set: { copy: dr } }
+`);
+
+let sandbox: Sandbox;
+const deliveries: Delivery[] = [];
+const ended: Execution[] = [];
+const source = () => sandbox.s3('us-east-1');
+const dr = () => sandbox.s3('us-west-2');
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    config: CONFIG,
+    port: 0,
+    onDelivery: (delivery) => deliveries.push(delivery),
+    onExecutionEnd: (execution) => ended.push(execution),
+  });
+});
+afterEach(() => sandbox.faults.clear());
+afterAll(() => sandbox.stop());
+
+const bytesOf = (size: number, seed: number) => {
+  const buffer = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4096) buffer[i] = (i / 4096 + seed) % 251;
+  return buffer;
+};
+
+async function put(key: string, body: Buffer, tagging = 'owner=me') {
+  await source().send(
+    new PutObjectCommand({
+      Bucket: 'sm-source',
+      Key: key,
+      Body: body,
+      Tagging: tagging,
+      Metadata: { origin: 'test' },
+    }),
+  );
+  await sandbox.settle();
+}
+
+async function replica(key: string) {
+  const object = await dr().send(new GetObjectCommand({ Bucket: 'sm-dr', Key: key }));
+  const { TagSet = [] } = await dr().send(new GetObjectTaggingCommand({ Bucket: 'sm-dr', Key: key }));
+  return {
+    body: Buffer.from((await object.Body?.transformToByteArray()) ?? []),
+    etag: object.ETag?.replaceAll('"', ''),
+    metadata: object.Metadata,
+    tags: Object.fromEntries(TagSet.map((tag) => [tag.Key, tag.Value])),
+  };
+}
+
+const outcomesFor = (key: string): Outcome[] =>
+  deliveries.flatMap((d) =>
+    (d.result as Report | undefined)?.source === `s3://sm-source/${key}` ? (d.result as Report).outcomes : [],
+  );
+
+const executionFor = (key: string) =>
+  ended.filter((e) => (e.input as { source: { key: string } }).source.key === key).at(-1);
+
+describe('retry path: copies that outlast the SDK go to the state machine', () => {
+  it.each(FAULT_KINDS)(
+    'It should finish a copy hit by three "%s" faults, retrying in the state machine',
+    async (fault) => {
+      const key = `retry/${fault}.txt`;
+      sandbox.faults.script('CopyObject', fault, fault, fault);
+      const body = Buffer.from(`survived ${fault}`);
+      await put(key, body);
+
+      expect(outcomesFor(key)).toEqual([expect.objectContaining({ status: 'handed-off' })]);
+      expect(executionFor(key)?.status).toBe('SUCCEEDED');
+      const copy = await replica(key);
+      expect(copy.body.equals(body)).toBe(true);
+      expect(copy.tags).toEqual({ owner: 'me', copy: 'dr' });
+      expect(copy.metadata).toMatchObject({ origin: 'test', 'ferry-rule': 'mirror' });
+    },
+  );
+
+  it('It should catch an error embedded in a 200 with a trailing newline, which the SDK resolves without ETag', async () => {
+    const key = 'retry/newline-once.txt';
+    sandbox.faults.script('CopyObject', 'embedded-newline');
+    await put(key, Buffer.from('x'));
+    expect(outcomesFor(key)).toEqual([
+      expect.objectContaining({ status: 'handed-off', reason: 'CopyResultMissingETagError' }),
+    ]);
+    expect((await replica(key)).body.toString()).toBe('x');
+  });
+
+  it('It should retry in the state machine with backoff on the virtual clock, not in real time', async () => {
+    const key = 'retry/twice.txt';
+    // Three for the fast path (the SDK's attempts), three for the state machine's first attempt.
+    sandbox.faults.script('CopyObject', ...Array<'slowdown'>(6).fill('slowdown'));
+    const before = sandbox.clock.skippedMs;
+    await put(key, Buffer.from('late'));
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.retries.get('CopyObject')).toBe(1);
+    expect(sandbox.clock.skippedMs).toBeGreaterThan(before);
+  });
+
+  it('It should fail with the cause and count it when throttling never ends, leaving no replica', async () => {
+    const key = 'retry/forever.txt';
+    sandbox.faults.setRates({ slowdown: 1 });
+    const failuresBefore = sandbox.metrics.failures.get('SlowDown') ?? 0;
+    const skippedBefore = sandbox.clock.skippedMs;
+    await put(key, Buffer.from('never'));
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error).toMatchObject({
+      Error: 'RetryableCopyError',
+      Cause: expect.stringContaining('SlowDown'),
+    });
+    expect(execution?.retries.get('CopyObject')).toBe(25);
+    expect(sandbox.metrics.failures.get('SlowDown')).toBe(failuresBefore + 1);
+    expect(sandbox.clock.skippedMs - skippedBefore).toBeGreaterThan(60 * 60_000); // hours, virtually
+    await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key }))).rejects.toThrow();
+  });
+});
+
+describe('multipart path: objects above the threshold', () => {
+  it('It should copy a large object byte for byte, with metadata, tags and a multipart ETag', async () => {
+    const key = 'large/plain.bin';
+    const body = bytesOf(20 * MiB + 17, 1);
+    await put(key, body);
+
+    expect(outcomesFor(key)).toEqual([
+      expect.objectContaining({
+        status: 'handed-off',
+        reason: expect.stringContaining('multipart threshold'),
+      }),
+    ]);
+    const copy = await replica(key);
+    expect(copy.body.equals(body)).toBe(true);
+    expect(copy.etag).toMatch(/-5$/); // 20 MiB + 17 bytes in 5 MiB parts
+    expect(copy.tags).toEqual({ owner: 'me', copy: 'dr' });
+    expect(copy.metadata).toMatchObject({ origin: 'test', 'ferry-source-bucket': 'sm-source' });
+    const uploads = await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  it("It should keep the source's part layout, so the replica has the same ETag", async () => {
+    const key = 'large/layout.bin';
+    const parts = [bytesOf(6 * MiB, 2), bytesOf(6 * MiB, 3), bytesOf(2 * MiB + 5, 4)];
+    const client = source();
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: 'sm-source', Key: key }),
+    );
+    const etags = [];
+    for (const [index, part] of parts.entries()) {
+      const { ETag } = await client.send(
+        new UploadPartCommand({ Bucket: 'sm-source', Key: key, UploadId, PartNumber: index + 1, Body: part }),
+      );
+      etags.push({ PartNumber: index + 1, ETag });
+    }
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'sm-source',
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: etags },
+      }),
+    );
+    await sandbox.settle();
+
+    const sourceHead = await client.send(new HeadObjectCommand({ Bucket: 'sm-source', Key: key }));
+    const copy = await replica(key);
+    expect(copy.body.equals(Buffer.concat(parts))).toBe(true);
+    expect(sourceHead.ETag?.replaceAll('"', '')).toMatch(/-3$/);
+    expect(copy.etag).toBe(sourceHead.ETag?.replaceAll('"', ''));
+    const firstPart = await dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key, PartNumber: 1 }));
+    expect(firstPart).toMatchObject({ ContentLength: 6 * MiB, PartsCount: 3 });
+  });
+
+  it('It should abort the upload when part copies fail for good: no orphan, no replica', async () => {
+    const key = 'large/doomed.bin';
+    sandbox.faults.setRates({ unavailable: 1 });
+    await put(key, bytesOf(10 * MiB, 5));
+
+    expect(executionFor(key)?.status).toBe('FAILED');
+    const states = executionFor(key)?.events.flatMap((e) =>
+      e.type === 'StateEntered' ? [e.state.name] : [],
+    );
+    expect(states).toContain('AbortUpload');
+    const uploads = await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+    await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key }))).rejects.toThrow();
+  });
+
+  it('It should copy once when the same event arrives twice', async () => {
+    const key = 'large/duplicate.bin';
+    const body = bytesOf(9 * MiB, 6);
+    await put(key, body);
+    const executionsBefore = sandbox.stepFunctions.executions.size;
+    const event = sandbox.bus.published.find(
+      (e) => (e as { detail: { object: { key: string } } }).detail.object.key === key,
+    );
+    sandbox.bus.put(structuredClone(event)); // at-least-once delivery
+    await sandbox.settle();
+
+    expect(sandbox.stepFunctions.executions.size).toBe(executionsBefore);
+    expect(outcomesFor(key)).toHaveLength(2);
+    expect(
+      new Set(outcomesFor(key).map((o) => (o.status === 'handed-off' ? o.execution : ''))),
+    ).toHaveProperty('size', 1);
+    expect((await replica(key)).body.equals(body)).toBe(true);
+  });
+});
