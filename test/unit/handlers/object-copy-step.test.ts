@@ -1,0 +1,249 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createS3ClientFactory } from '#aws/clients';
+import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
+import { type CopyJob, executionNameOf } from '#objects/copy-job';
+import type { CopyStepDeps } from '#objects/copy-steps';
+import type { SourceObject } from '#objects/event';
+import { MiB } from '#objects/part-planner';
+import { planCopies } from '#objects/router';
+import { createPowertools } from '#observability/powertools';
+import { configFrom, lambdaContext, s3Error } from '#test/support/fixtures';
+
+const s3 = mockClient(S3Client);
+afterEach(() => s3.reset());
+
+const config = configFrom(`
+rules:
+  - name: big
+    objects: { bucket: acme-prod, prefix: media/ }
+    to:
+      - bucket: acme-dr
+        region: us-west-2
+        storageClass: STANDARD_IA
+        encryption: { sse: aws:kms, kmsKeyId: alias/dr }
+        tags: { set: { copy: dr } }
+`);
+
+const SIZE = 12 * MiB + 3;
+const source: SourceObject = {
+  versionId: undefined,
+  bucket: 'acme-prod',
+  key: 'media/film.mov',
+  region: 'us-east-1',
+  account: '111122223333',
+  size: SIZE,
+  etag: 'aaaabbbbccccddddeeeeffff00001111-3',
+  sequencer: '0055AED6DCD90281E5',
+  eventTime: '2026-11-21T18:43:48Z',
+};
+const [plan] = planCopies(config.rules, source);
+if (!plan) throw new Error('the test rule must match the test object');
+const job: CopyJob = { mode: 'multipart', plan, source, reason: 'large' };
+
+function handler() {
+  const deps: CopyStepDeps = {
+    s3: createS3ClientFactory(),
+    log: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+    metrics: { copied: vi.fn(), failed: vi.fn(), skipped: vi.fn(), deleted: vi.fn() },
+    now: () => Date.parse('2026-11-21T18:53:48Z'),
+    multipart: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+  };
+  const invoke = createObjectCopyStepHandler(createPowertools(), deps);
+  return { deps, run: (input: unknown) => invoke(input as never, lambdaContext) };
+}
+
+beforeEach(() => {
+  s3.on(HeadObjectCommand, { Bucket: 'acme-prod', PartNumber: undefined }).resolves({
+    ContentLength: SIZE,
+    ContentType: 'video/quicktime',
+    CacheControl: 'no-cache',
+    Metadata: { camera: 'a' },
+    TagCount: 1,
+  });
+  s3.on(HeadObjectCommand, { Bucket: 'acme-prod', PartNumber: 1 }).resolves({
+    ContentLength: 6 * MiB,
+    PartsCount: 3,
+  });
+  s3.on(GetObjectTaggingCommand).resolves({ TagSet: [{ Key: 'team', Value: 'video' }] });
+  s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-1' });
+  s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: { ETag: '"p"' } });
+});
+
+describe('object-copy-step handler', () => {
+  it('It should create the upload with everything a multipart copy does not carry, keeping the source layout', async () => {
+    const upload = await handler().run({ action: 'prepare', job });
+    expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, {
+      Bucket: 'acme-dr',
+      Key: 'media/film.mov',
+      ContentType: 'video/quicktime',
+      CacheControl: 'no-cache',
+      Metadata: expect.objectContaining({
+        camera: 'a',
+        'ferry-rule': 'big',
+        'ferry-source-key': 'media%2Ffilm.mov',
+      }),
+      Tagging: 'team=video&copy=dr',
+      StorageClass: 'STANDARD_IA',
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: 'alias/dr',
+    });
+    // 6 MiB parts as in the source (not the 5 MiB default): 6 MiB, 6 MiB, 3 bytes; batches of at most 8 MiB.
+    expect(upload).toEqual({
+      uploadId: 'up-1',
+      partSize: 6 * MiB,
+      partCount: 3,
+      batches: [
+        { first: 1, last: 1 },
+        { first: 2, last: 3 },
+      ],
+      expectedETag: '', // SSE-KMS on the destination: the ETag cannot match
+    });
+  });
+
+  it('It should copy each part of a batch from the event version with its byte range and ETag condition', async () => {
+    const result = await handler().run({
+      action: 'copy-parts',
+      job,
+      upload: { uploadId: 'up-1', partSize: 6 * MiB },
+      batch: { first: 2, last: 3 },
+    });
+    expect(result).toEqual({ copied: 2 });
+    expect(s3).toReceiveCommandTimes(UploadPartCopyCommand, 2);
+    expect(s3).toReceiveCommandWith(UploadPartCopyCommand, {
+      UploadId: 'up-1',
+      PartNumber: 3,
+      CopySource: 'acme-prod/media/film.mov',
+      CopySourceRange: `bytes=${12 * MiB}-${SIZE - 1}`,
+      CopySourceIfMatch: source.etag,
+      ExpectedSourceBucketOwner: '111122223333',
+    });
+  });
+
+  it('It should fail a batch retryably when a part copy answers without an ETag', async () => {
+    s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: {} });
+    await expect(
+      handler().run({
+        action: 'copy-parts',
+        job,
+        upload: { uploadId: 'up-1', partSize: 6 * MiB },
+        batch: { first: 1, last: 1 },
+      }),
+    ).rejects.toMatchObject({
+      name: 'RetryableCopyError',
+      message: expect.stringContaining('CopyResultMissingETagError'),
+    });
+  });
+
+  it('It should turn a changed source into SourceChangedError and access errors into PermanentCopyError', async () => {
+    s3.on(UploadPartCopyCommand).rejects(s3Error('PreconditionFailed', 412));
+    const input = {
+      action: 'copy-parts',
+      job,
+      upload: { uploadId: 'up-1', partSize: 6 * MiB },
+      batch: { first: 1, last: 1 },
+    };
+    await expect(handler().run(input)).rejects.toMatchObject({ name: 'SourceChangedError' });
+    s3.on(UploadPartCopyCommand).rejects(s3Error('AccessDenied', 403));
+    await expect(handler().run(input)).rejects.toMatchObject({ name: 'PermanentCopyError' });
+  });
+
+  it('It should complete from the parts S3 lists, verify the size, and count the copy', async () => {
+    s3.on(ListPartsCommand).resolves({
+      Parts: [3, 1, 2].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })),
+      IsTruncated: false,
+    });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves({ ContentLength: SIZE });
+    const { run, deps } = handler();
+    const outcome = await run({
+      action: 'complete',
+      job,
+      upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' },
+    });
+    expect(outcome).toMatchObject({ status: 'copied', etag: 'final-3', bytes: SIZE });
+    expect(s3).toReceiveCommandWith(CompleteMultipartUploadCommand, {
+      UploadId: 'up-1',
+      MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })) },
+    });
+    expect(deps.metrics.copied).toHaveBeenCalledWith('big', SIZE, 600_000);
+  });
+
+  it('It should refuse to complete when a part is missing or the replica has the wrong size', async () => {
+    s3.on(ListPartsCommand).resolves({ Parts: [{ PartNumber: 1, ETag: '"e1"' }], IsTruncated: false });
+    const input = { action: 'complete', job, upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' } };
+    await expect(handler().run(input)).rejects.toMatchObject({ name: 'RetryableCopyError' });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('It should abort an upload it created when a later prepare step fails', async () => {
+    const tooLarge = { ...job, source: { ...source, size: 60 * 1024 ** 4, etag: 'plain' } };
+    await expect(handler().run({ action: 'prepare', job: tooLarge })).rejects.toMatchObject({
+      name: 'PermanentCopyError',
+    });
+    expect(s3).toReceiveCommandWith(AbortMultipartUploadCommand, { UploadId: 'up-1', Bucket: 'acme-dr' });
+  });
+
+  it('It should treat an upload that is already gone as aborted', async () => {
+    s3.on(AbortMultipartUploadCommand).rejects(s3Error('NoSuchUpload', 404));
+    await expect(handler().run({ action: 'abort', job, uploadId: 'up-1' })).resolves.toEqual({
+      aborted: 'up-1',
+    });
+  });
+
+  it('It should record a failure with its cause for the alarm', async () => {
+    const { run, deps } = handler();
+    await run({
+      action: 'record-failure',
+      job,
+      error: { Error: 'RetryableCopyError', Cause: 'SlowDown: Please reduce your request rate.' },
+    });
+    expect(deps.metrics.failed).toHaveBeenCalledWith('big', 'SlowDown');
+    await run({ action: 'record-failure', job, error: { Error: 'States.Timeout', Cause: '' } });
+    expect(deps.metrics.failed).toHaveBeenCalledWith('big', 'States.Timeout');
+  });
+
+  it('It should retry a single copy with the same request as the fast path', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ContentLength: 5,
+      Metadata: {},
+      TagCount: 0,
+    });
+    s3.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"x"' } });
+    const small = { ...job, mode: 'single', source: { ...source, size: 5, etag: 'x' } };
+    await expect(handler().run({ action: 'copy', job: small })).resolves.toMatchObject({ status: 'copied' });
+    expect(s3).toReceiveCommandWith(CopyObjectCommand, {
+      CopySourceIfMatch: 'x',
+      TaggingDirective: 'REPLACE',
+      Tagging: 'copy=dr',
+    });
+  });
+
+  it('It should reject a step input the state machine could not have built, naming the field', async () => {
+    await expect(handler().run({ action: 'copy-parts', job })).rejects.toMatchObject({
+      name: 'MalformedEventError',
+      message: expect.stringContaining('upload'),
+    });
+  });
+});
+
+describe('execution names', () => {
+  it('It should name the same copy the same way, and different copies differently, within 80 characters', () => {
+    const name = executionNameOf(job);
+    expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    expect(executionNameOf(structuredClone(job))).toBe(name);
+    expect(executionNameOf({ ...job, source: { ...source, etag: 'other' } })).not.toBe(name);
+    expect(executionNameOf({ ...job, reason: 'SlowDown' })).toBe(name); // the reason is not the copy's identity
+  });
+});
