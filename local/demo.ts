@@ -20,7 +20,7 @@ const ARCHIVE = { bucket: 'ferry-demo-archive', region: 'us-east-1' };
 
 interface DemoObject {
   key: string;
-  body: string;
+  body: string | Buffer;
   contentType?: string;
   metadata?: Record<string, string>;
   tags?: Record<string, string>;
@@ -49,6 +49,20 @@ const taggedReport: DemoObject = {
 const untaggedReport: DemoObject = { key: 'reports/draft.csv', body: 'draft\n', tags: { dr: 'false' } };
 const scratch: DemoObject = { key: 'scratch/tmp.bin', body: 'not covered by any rule' };
 const doomed: DemoObject = { key: 'docs/old.txt', body: 'to be deleted', contentType: 'text/plain' };
+/** Above the sandbox's 16 MiB multipart threshold: copied by the state machine in 8 MiB parts. */
+const video: DemoObject = {
+  key: 'docs/launch-video.mp4',
+  body: Buffer.from(Array.from({ length: 40 * 1024 * 1024 }, (_, i) => (i * 31) % 251)),
+  contentType: 'video/mp4',
+  metadata: { producer: 'marketing' },
+  tags: { team: 'brand' },
+};
+/** Its copies are throttled past the SDK's own retries: the state machine retries them. */
+const throttled: DemoObject = {
+  key: 'docs/throttled.txt',
+  body: 'copied despite SlowDown\n',
+  contentType: 'text/plain',
+};
 
 interface ExpectedReplica {
   bucket: string;
@@ -87,6 +101,10 @@ const EXPECTED_REPLICAS: ExpectedReplica[] = [
   toArchive(oddKey),
   // Deletes are replicated to the DR copy only: the archive keeps what was deleted at the source.
   toArchive(doomed),
+  toDr(video),
+  toArchive(video),
+  toDr(throttled),
+  toArchive(throttled),
   {
     ...DR,
     key: taggedReport.key,
@@ -141,6 +159,11 @@ export async function runDemo(sandbox: Sandbox, print: (line: string) => void): 
   await put(scratch, '   (outside every rule)');
   await put(doomed);
   await put(readmeV2, '   (overwrite)');
+  await put(video, '   (40 MiB: multipart copy in the state machine)');
+  // S3 answers the next six copies with SlowDown: three SDK attempts for each of the two destinations.
+  // The SDK gives up; the state machine does not.
+  sandbox.faults.script('CopyObject', ...Array<'slowdown'>(6).fill('slowdown'));
+  await put(throttled, '   (throttled past the SDK: retried by the state machine)');
   print(`  delete  s3://${SOURCE}/${doomed.key}`);
   await source.send(new DeleteObjectCommand({ Bucket: SOURCE, Key: doomed.key }));
   await sandbox.settle();
@@ -163,7 +186,7 @@ async function checkReplica(sandbox: Sandbox, expected: ExpectedReplica): Promis
   const client = sandbox.s3(expected.region);
   try {
     const object = await client.send(new GetObjectCommand({ Bucket: expected.bucket, Key: expected.key }));
-    const body = await object.Body?.transformToString();
+    const body = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
     const { TagSet = [] } = await client.send(
       new GetObjectTaggingCommand({ Bucket: expected.bucket, Key: expected.key }),
     );
@@ -175,7 +198,7 @@ async function checkReplica(sandbox: Sandbox, expected: ExpectedReplica): Promis
       'ferry-rule': expected.rule,
     };
     const problems = [
-      body === expected.from.body ? '' : 'bytes differ',
+      body.equals(Buffer.from(expected.from.body)) ? '' : 'bytes differ',
       (object.ContentType ?? '') === (expected.from.contentType ?? 'binary/octet-stream')
         ? ''
         : 'content type',

@@ -4,9 +4,12 @@ import type { Report } from '#objects/outcomes';
 import { loadConfigFile } from '#rules/load';
 import { runDemo } from './demo.ts';
 import type { Delivery } from './event-bus.ts';
+import { type FaultRates, parseFaultRates } from './faults.ts';
 import { DEFAULT_PORT, SANDBOX_CREDENTIALS, startSandbox } from './sandbox.ts';
+import type { Execution } from './step-functions.ts';
 
-const USAGE = `Usage: npm start [-- --port N --config FILE --verbose]   the sandbox, the demo, then keeps serving
+const USAGE = `Usage: npm start [-- --port N --config FILE --verbose --faults slowdown=0.1,embedded=0.05]
+                                                  the sandbox, the demo, then keeps serving
        npm run demo                                    the same demo, then exits (non-zero on any failed check)`;
 
 const { values } = parseArgs({
@@ -15,6 +18,7 @@ const { values } = parseArgs({
     config: { type: 'string', default: fileURLToPath(new URL('./sandbox.replication.yml', import.meta.url)) },
     exit: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    faults: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -39,7 +43,9 @@ function describeDelivery(delivery: Delivery) {
         ? `failed (${outcome.error.cause})`
         : outcome.status === 'skipped'
           ? `skipped (${outcome.reason})`
-          : outcome.status;
+          : outcome.status === 'handed-off'
+            ? `handed to the state machine (${outcome.reason})`
+            : outcome.status;
     print(`    ↳ ${delivery.target} [${outcome.rule}] ${what} → ${outcome.target}`);
   }
 }
@@ -47,11 +53,40 @@ function describeDelivery(delivery: Delivery) {
 // The handlers' own JSON logs (Powertools) only with --verbose: the lines below already give each outcome.
 process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
 
+/** One line per finished object-copy execution: how it ended and how long it took on the virtual clock. */
+function describeExecution(execution: Execution) {
+  const retries = [...execution.retries.values()].reduce((a, b) => a + b, 0);
+  const seconds = ((execution.virtualDurationMs ?? 0) / 1000).toFixed(1);
+  const job = execution.input as {
+    mode: string;
+    plan: { destination: { bucket: string }; destinationKey: string };
+  };
+  const target = `s3://${job.plan.destination.bucket}/${job.plan.destinationKey}`;
+  const ending =
+    execution.status === 'FAILED' ? `FAILED (${execution.error?.Cause})` : execution.status.toLowerCase();
+  print(
+    `    ↳ object-copy (${job.mode}) ${ending} → ${target}, ${retries} retries, ${seconds} s of virtual time`,
+  );
+}
+
+let faultRates: FaultRates = {};
+try {
+  faultRates = values.faults ? parseFaultRates(values.faults) : {};
+} catch (error) {
+  console.error(`--faults: ${(error as Error).message}`);
+  process.exit(2);
+}
+
 const config = loadConfigFile(values.config);
 const port = Number(values.port);
 let sandbox: Awaited<ReturnType<typeof startSandbox>>;
 try {
-  sandbox = await startSandbox({ config, port, onDelivery: describeDelivery });
+  sandbox = await startSandbox({
+    config,
+    port,
+    onDelivery: describeDelivery,
+    onExecutionEnd: describeExecution,
+  });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
@@ -62,7 +97,9 @@ try {
   process.exit(1);
 }
 
+sandbox.faults.setRates(faultRates);
 print(`Ferry sandbox: S3 on ${sandbox.endpoint}`);
+if (values.faults) print(`Faults injected into copy requests: ${values.faults}`);
 for (const [bucket, region] of Object.entries(sandbox.bucketRegions)) print(`  bucket ${bucket} (${region})`);
 print(
   `Rules (${values.config.split('/').pop()}): ${config.rules.map((r) => `${r.name} → ${r.to.length}`).join(', ')}`,
@@ -80,6 +117,12 @@ print(
   `Copies ${metrics.copies} · bytes ${metrics.bytes} · replicas deleted ${metrics.deletes} · ` +
     `failures ${[...metrics.failures.values()].reduce((a, b) => a + b, 0)} · dead letters ${sandbox.bus.deadLetters.length} · ` +
     `median latency ${median} ms`,
+);
+const executions = [...sandbox.stepFunctions.executions.values()];
+print(
+  `State machine: ${executions.filter((e) => e.status === 'SUCCEEDED').length} executions succeeded, ` +
+    `${executions.filter((e) => e.status === 'FAILED').length} failed · faults injected ${[...sandbox.faults.injected.values()].reduce((a, b) => a + b, 0)} · ` +
+    `virtual time skipped ${(sandbox.clock.skippedMs / 1000).toFixed(1)} s`,
 );
 print(result.ok ? 'Demo passed: every expected replica is present and exact.' : 'Demo FAILED: see ✘ above.');
 

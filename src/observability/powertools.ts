@@ -13,9 +13,11 @@ export interface Powertools {
 }
 
 export function createPowertools(): Powertools {
+  const logger = new Logger({ serviceName: SERVICE_NAME });
   return {
-    logger: new Logger({ serviceName: SERVICE_NAME }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+    logger,
+    // Its own warnings (an empty batch) go through the Logger: structured, and subject to the log level.
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
     tracer: new Tracer({ serviceName: SERVICE_NAME }),
   };
 }
