@@ -119,10 +119,11 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     };
   };
 
-  /** S3 sequencers grow per key with each write; one counter over all keys keeps that true. */
+  /** S3 sequencers grow per key with each write; one strictly increasing clock over all keys keeps that true. */
   const nextSequencer = () => {
-    sequence += 1n;
-    return (BigInt(Date.now()) * 1000n + (sequence % 1000n)).toString(16).toUpperCase().padStart(18, '0');
+    const now = BigInt(Date.now()) * 1000n;
+    sequence = now > sequence ? now : sequence + 1n;
+    return sequence.toString(16).toUpperCase().padStart(18, '0');
   };
 
   const emit = (
@@ -377,29 +378,27 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       );
     }
 
-    // HeadObject with partNumber: the size of one part of a multipart object, and how many it has.
+    // HeadObject with partNumber: the object's headers, with the size of that part and the part count.
     if (method === 'HEAD' && key && query.has('partNumber')) {
       const partNumber = Number(query.get('partNumber'));
-      const object = await head(bucket, key);
-      if (!object)
-        return sendError(res, {
-          status: 404,
-          code: 'NoSuchKey',
-          message: 'The specified key does not exist.',
-        });
-      const layout = await multipart.layout(bucket, key, object.etag);
-      const sizes = layout?.sizes ?? [object.size];
-      const size = sizes[partNumber - 1];
-      if (size === undefined)
+      const whole = await upstream('HEAD', objectPath(bucket, key), headers);
+      if (whole.status !== 200) return relay(res, whole);
+      const etag = String(whole.headers.etag ?? '').replaceAll('"', '');
+      const layout = await multipart.layout(bucket, key, etag);
+      const size = (layout?.sizes ?? [Number(whole.headers['content-length'] ?? 0)])[partNumber - 1];
+      if (size === undefined) {
         return sendError(res, {
           status: 416,
           code: 'InvalidPartNumber',
           message: 'The requested partnumber is not satisfiable',
         });
+      }
+      const count = await tagCount(bucket, key);
       res.writeHead(206, {
+        ...whole.headers,
         'content-length': String(size),
-        etag: `"${object.etag}"`,
-        ...(layout ? { 'x-amz-mp-parts-count': String(sizes.length) } : {}),
+        ...(layout ? { 'x-amz-mp-parts-count': String(layout.sizes.length) } : {}),
+        ...(count > 0 ? { 'x-amz-tagging-count': String(count) } : {}),
       });
       res.end();
       return;

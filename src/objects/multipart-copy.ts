@@ -5,13 +5,12 @@ import {
   HeadObjectCommand,
   ListPartsCommand,
   type Part,
-  type S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3ClientFactory } from '#aws/clients';
 import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
 import type { CopyJob } from './copy-job.ts';
-import { replicaAttributes, replicaTagging, unquote } from './copy-request.ts';
+import { replicaAttributes, replicaTagging, type SourceHead, unquote } from './copy-request.ts';
 import { copySourceOf } from './keys.ts';
 import type { Outcome } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
@@ -64,9 +63,11 @@ const partsOf = (job: CopyJob, partSize: number) =>
 export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<MultipartUpload> {
   const { source, plan } = job;
   const sourceClient = deps.s3({ region: source.region });
-  const head = await headSource(sourceClient, source);
+  // A multipart source (`…-N` ETag): one HEAD of part 1 gives both the attributes and the part layout.
+  const sourceParts = Number(/-(\d+)$/.exec(unquote(source.etag))?.[1] ?? 0);
+  const head = await headSource(sourceClient, source, sourceParts > 0 ? 1 : undefined);
   const tags = plan.destination.tags.copy ? await readTags(sourceClient, source, head) : undefined;
-  const sourcePartSize = await uniformSourcePartSize(sourceClient, job);
+  const sourcePartSize = sourceParts > 0 ? uniformPartSize(source.size, head, sourceParts) : undefined;
 
   const client = destinationClient(job, deps);
   const created = await client.send(
@@ -104,26 +105,17 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
 }
 
 /**
- * The part size of a source that was uploaded in parts of one size (as the AWS CLI, the SDKs and rclone
- * do), read from part 1; undefined when the source is a single part or its layout is not uniform.
+ * The part size of a source uploaded in parts of one size (as the AWS CLI, the SDKs and rclone do), from
+ * the HEAD of its part 1; undefined when the layout is not uniform, so it cannot be reproduced exactly.
  */
-async function uniformSourcePartSize(client: S3Client, job: CopyJob): Promise<number | undefined> {
-  const { source } = job;
-  const etagParts = /-(\d+)$/.exec(unquote(source.etag))?.[1];
-  if (!etagParts) return undefined;
-  const first = await client.send(
-    new HeadObjectCommand({
-      Bucket: source.bucket,
-      Key: source.key,
-      VersionId: source.versionId,
-      PartNumber: 1,
-      ExpectedBucketOwner: source.account,
-    }),
-  );
-  const partSize = first.ContentLength;
-  const partCount = first.PartsCount ?? Number(etagParts);
-  if (!partSize || Math.ceil(source.size / partSize) !== partCount) return undefined;
-  return partSize;
+function uniformPartSize(
+  size: number,
+  partOne: SourceHead & { PartsCount?: number | undefined },
+  etagParts: number,
+) {
+  const partSize = partOne.ContentLength;
+  const partCount = partOne.PartsCount ?? etagParts;
+  return partSize && Math.ceil(size / partSize) === partCount ? partSize : undefined;
 }
 
 /** Copies one batch of parts with UploadPartCopy, each pinned to the event's version and ETag. */

@@ -3,8 +3,15 @@ import type { SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import type { Tags } from './router.ts';
 
-/** HeadObject of the exact object of the event: its version, and only while it still has the event's ETag. */
-export function headSource(client: S3Client, source: SourceObject): Promise<SourceHead> {
+/**
+ * HeadObject of the exact object of the event: its version, and only while it still has the event's ETag.
+ * With `partNumber`, the same call also tells the size of that part and how many parts the object has.
+ */
+export function headSource(
+  client: S3Client,
+  source: SourceObject,
+  partNumber?: number,
+): Promise<SourceHead & { PartsCount?: number | undefined }> {
   return client.send(
     new HeadObjectCommand({
       Bucket: source.bucket,
@@ -12,6 +19,7 @@ export function headSource(client: S3Client, source: SourceObject): Promise<Sour
       VersionId: source.versionId,
       IfMatch: source.etag,
       ExpectedBucketOwner: source.account,
+      ...(partNumber ? { PartNumber: partNumber } : {}),
     }),
   );
 }

@@ -65,14 +65,16 @@ function handler() {
 }
 
 beforeEach(() => {
-  s3.on(HeadObjectCommand, { Bucket: 'acme-prod', PartNumber: undefined }).resolves({
-    ContentLength: SIZE,
+  const attributes = {
     ContentType: 'video/quicktime',
     CacheControl: 'no-cache',
     Metadata: { camera: 'a' },
     TagCount: 1,
-  });
+  };
+  s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({ ...attributes, ContentLength: SIZE });
+  // A multipart source: the HEAD of part 1 carries the attributes and the layout in one request.
   s3.on(HeadObjectCommand, { Bucket: 'acme-prod', PartNumber: 1 }).resolves({
+    ...attributes,
     ContentLength: 6 * MiB,
     PartsCount: 3,
   });
@@ -84,6 +86,8 @@ beforeEach(() => {
 describe('object-copy-step handler', () => {
   it('It should create the upload with everything a multipart copy does not carry, keeping the source layout', async () => {
     const upload = await handler().run({ action: 'prepare', job });
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 1);
+    expect(s3).toReceiveCommandWith(HeadObjectCommand, { PartNumber: 1, IfMatch: source.etag });
     expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, {
       Bucket: 'acme-dr',
       Key: 'media/film.mov',
