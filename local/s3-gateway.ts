@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import S3rver from '@20minutes/s3rver';
 import { encodeEventKey } from '#objects/keys';
+import { AwsChunkedDecoder, decodedUploadHeaders } from './aws-chunked.ts';
 import { answerWithFault, type FaultInjector } from './faults.ts';
 import { MultipartStore, type PartLayout } from './s3-multipart.ts';
 import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from './sigv4.ts';
@@ -30,6 +31,8 @@ export interface S3GatewayOptions {
   account: string;
   onEvent: (event: S3Event) => void;
   faults: FaultInjector;
+  /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
+  copyBytesPerSecond?: number;
 }
 
 export interface S3Event {
@@ -189,6 +192,19 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     await upstream('PUT', `${objectPath(bucket, key)}?tagging`, {}, tagging.body);
   };
 
+  /** Takes as long as S3 would to copy the request's bytes at the modelled per-request rate. */
+  const copyTime = async (
+    headers: IncomingHttpHeaders,
+    from: { bucket: string; key: string },
+    bytesPerSecond: number,
+  ) => {
+    const range = /bytes=(\d+)-(\d+)/.exec(String(headers['x-amz-copy-source-range'] ?? ''));
+    const bytes = range
+      ? Number(range[2]) - Number(range[1]) + 1
+      : ((await head(from.bucket, from.key))?.size ?? 0);
+    await new Promise((resolve) => setTimeout(resolve, (bytes / bytesPerSecond) * 1000));
+  };
+
   /** Evaluates the copy-source and destination conditions S3 supports on a copy; an error answer, or none. */
   const checkCopyConditions = async (
     headers: IncomingHttpHeaders,
@@ -241,9 +257,13 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     for (const name of SIGNATURE_QUERY_PARAMETERS) url.searchParams.delete(name);
     // The SDK names the operation in `x-id`; it is not a subresource.
     const subresources = [...url.searchParams.keys()].filter((name) => name !== 'x-id');
-    const headers = Object.fromEntries(
+    let headers = Object.fromEntries(
       Object.entries(req.headers).filter(([name]) => !HOP_HEADERS.has(name)),
     ) as IncomingHttpHeaders;
+    // Streaming uploads arrive aws-chunked (framing and a checksum trailer): hand s3rver the plain bytes.
+    const decoded = decodedUploadHeaders(headers);
+    const body: Readable = decoded ? req.pipe(new AwsChunkedDecoder()) : req;
+    if (decoded) headers = decoded as IncomingHttpHeaders;
     const path = `${url.pathname}${url.search}`;
     const query = url.searchParams;
     const method = req.method ?? 'GET';
@@ -265,6 +285,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       }
       const refused = await checkCopyConditions(headers, from, bucket, key);
       if (refused) return sendError(res, refused);
+      if (options.copyBytesPerSecond) await copyTime(headers, from, options.copyBytesPerSecond);
       headers['x-amz-copy-source'] = encodeURI(`/${from.bucket}/${from.key}`);
       // s3rver keeps the old object's ETag when a metadata-REPLACE copy overwrites a key (it does not rewrite
       // the stored digest). S3 overwrites atomically; the sandbox clears the destination first instead.
@@ -277,7 +298,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       ]) {
         delete headers[name];
       }
-      const response = await upstream(method, path, headers, req);
+      const response = await upstream(method, path, headers, body);
       if (query.has('uploadId') || response.status !== 200) return relay(res, response);
       const directive = String(headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
       if (directive === 'REPLACE') await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
@@ -287,7 +308,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
 
     if (method === 'PUT' && key && subresources.length === 0) {
-      const response = await upstream(method, path, headers, req);
+      const response = await upstream(method, path, headers, body);
       if (response.status === 200) {
         await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
         await emitCreated(bucket, key, 'PutObject');
@@ -296,7 +317,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
 
     if (method === 'POST' && key && query.has('uploads')) {
-      const response = await upstream(method, path, headers, req);
+      const response = await upstream(method, path, headers, body);
       const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(response.body.toString())?.[1];
       if (response.status === 200 && uploadId)
         pendingTags.set(uploadId, String(headers['x-amz-tagging'] ?? ''));
@@ -307,8 +328,8 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       const fault = options.faults.next('CompleteMultipartUpload');
       if (fault) return answerWithFault(res, fault);
       const uploadId = query.get('uploadId') ?? '';
-      const body = await readBody(req);
-      const partNumbers = [...body.toString().matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) =>
+      const requestBody = await readBody(body);
+      const partNumbers = [...requestBody.toString().matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) =>
         Number(m[1]),
       );
       let layout: PartLayout;
@@ -317,7 +338,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       } catch (error) {
         return sendError(res, { status: 400, code: 'InvalidPart', message: (error as Error).message });
       }
-      const response = await upstream(method, path, headers, body);
+      const response = await upstream(method, path, headers, requestBody);
       if (response.status === 200 && !response.body.includes('<Error>')) {
         await multipart.record(bucket, key, layout);
         await putTags(bucket, key, pendingTags.get(uploadId) ?? '');
@@ -406,7 +427,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
 
     if (method === 'DELETE' && key && !query.has('uploadId') && !query.has('tagging')) {
       const existed = await head(bucket, key);
-      const response = await upstream(method, path, headers, req);
+      const response = await upstream(method, path, headers, body);
       if (existed && response.status < 300) {
         await emitDeleted(bucket, key, 'DeleteObject');
       }
@@ -414,10 +435,12 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
 
     if (method === 'POST' && !key && query.has('delete')) {
-      const body = await readBody(req);
-      const keys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1] ?? ''));
+      const requestBody = await readBody(body);
+      const keys = [...requestBody.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) =>
+        unescapeXml(m[1] ?? ''),
+      );
       const existed = await Promise.all(keys.map(async (k) => ((await head(bucket, k)) ? k : undefined)));
-      const response = await upstream(method, path, headers, body);
+      const response = await upstream(method, path, headers, requestBody);
       if (response.status === 200) {
         for (const deleted of existed) {
           if (deleted === undefined) continue;
@@ -443,7 +466,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         response.on('error', reject);
       });
       request.on('error', reject);
-      req.pipe(request);
+      body.pipe(request);
     });
   };
 
@@ -524,9 +547,9 @@ export function parseCopySource(
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+async function readBody(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 

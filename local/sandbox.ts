@@ -1,4 +1,4 @@
-import http from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
@@ -14,6 +14,7 @@ import { type Delivery, EventBus } from './event-bus.ts';
 import { FaultInjector } from './faults.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type S3Gateway, sendError, startS3Gateway } from './s3-gateway.ts';
+import { s3OperationOf } from './s3-operations.ts';
 import { signingScopeOf } from './sigv4.ts';
 import { type Execution, LocalStepFunctions } from './step-functions.ts';
 import { seededRandom, VirtualClock } from './virtual-clock.ts';
@@ -32,6 +33,12 @@ export interface SandboxOptions {
   onExecutionEnd?: (execution: Execution) => void;
   /** Seeds the jitter of retry backoff, so a run can be repeated exactly. */
   seed?: number;
+  /**
+   * A model of a remote S3 for benchmarks: a fixed latency per request, and a rate at which S3 copies
+   * bytes server-side per CopyObject / UploadPartCopy request (real S3 copies each request at a bounded
+   * speed; the local disk does not). Off by default.
+   */
+  shaping?: { latencyMs?: number; copyMiBps?: number };
 }
 
 export interface Sandbox {
@@ -42,6 +49,8 @@ export interface Sandbox {
   stepFunctions: LocalStepFunctions;
   clock: VirtualClock;
   metrics: MetricsTally;
+  /** S3 requests served, by operation (also at GET /__ferry/requests; DELETE resets). */
+  requests: Map<string, number>;
   bucketRegions: Record<string, string>;
   /** An S3 client for the sandbox in the bucket's Region, as a user's own tools would have. */
   s3(region: string): S3Client;
@@ -81,6 +90,14 @@ export function bucketRegionsOf(config: FerryConfig, sourceRegion: string): Reco
   }
   for (const rule of config.rules) regions[rule.objects.bucket] ??= sourceRegion;
   return regions;
+}
+
+/** The request counts as JSON (GET), or reset them (DELETE): for benchmarks driving another process. */
+function answerRequestCounts(method: string, res: ServerResponse, requests: Map<string, number>) {
+  if (method === 'DELETE') requests.clear();
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(JSON.stringify(Object.fromEntries(requests)));
 }
 
 /** Starts S3 (with its event source), the event bus and the real handlers behind one local endpoint. */
@@ -160,15 +177,25 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     account: SANDBOX_ACCOUNT,
     onEvent: (event) => bus.put(event),
     faults,
+    ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
   });
+  const requests = new Map<string, number>();
+  const latencyMs = options.shaping?.latencyMs ?? 0;
 
   server.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', endpoint);
+    if (url.pathname === '/__ferry/requests') return answerRequestCounts(req.method ?? 'GET', res, requests);
     const scope = signingScopeOf(req.headers, url);
     const service = scope?.service ?? 's3';
+    if (service === 's3') {
+      const operation = s3OperationOf(req.method ?? 'GET', url, req.headers);
+      requests.set(operation, (requests.get(operation) ?? 0) + 1);
+    }
+    const delay =
+      latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, latencyMs)) : Promise.resolve();
     const answer =
       service === 's3'
-        ? s3.handle(req, res, url, scope)
+        ? delay.then(() => s3.handle(req, res, url, scope))
         : Promise.resolve(
             sendError(res, {
               status: 400,
@@ -199,6 +226,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stepFunctions,
     clock,
     metrics,
+    requests,
     bucketRegions,
     s3(region) {
       let client = clients.get(region);

@@ -20,17 +20,23 @@ import { headSource, readTags } from './source-reads.ts';
 export interface MultipartSettings {
   /** Part size when the source's own layout cannot be kept. */
   partSize: number;
-  /** Bytes one Lambda invocation copies (one Map iteration). */
+  /** Bytes one Lambda invocation copies (one Map iteration), at least; more when the object needs it. */
   batchBytes: number;
   /** UploadPartCopy requests in flight per invocation. */
   partConcurrency: number;
 }
 
+/**
+ * 1 GiB batches let the Map run up to 8 Lambdas side by side on a large object; past 200 batches they
+ * grow instead, so the Map stays far below the 25,000-event history limit (a 48.8 TiB object: 250 GiB
+ * batches, each still well inside one 15-minute invocation at 8 parts in flight).
+ */
 export const DEFAULT_MULTIPART_SETTINGS: MultipartSettings = {
   partSize: 256 * MiB,
-  batchBytes: 32 * 1024 * MiB,
+  batchBytes: 1024 * MiB,
   partConcurrency: 8,
 };
+export const MAX_BATCHES = 200;
 
 /** An upload in progress, small enough for the state machine's payload whatever the object's size. */
 export interface MultipartUpload {
@@ -91,7 +97,10 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
       uploadId,
       partSize: parts[0] ? parts[0].end - parts[0].start + 1 : partSize,
       partCount: parts.length,
-      batches: batchParts(parts, deps.settings.batchBytes).map((batch) => ({
+      batches: batchParts(
+        parts,
+        Math.max(deps.settings.batchBytes, Math.ceil(source.size / MAX_BATCHES)),
+      ).map((batch) => ({
         first: batch[0]?.partNumber ?? 1,
         last: batch.at(-1)?.partNumber ?? 1,
       })),

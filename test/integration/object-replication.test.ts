@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -166,6 +167,25 @@ describe('object replication in the sandbox (real handlers, real S3 protocol)', 
     await sandbox.settle();
     expect(sandbox.metrics.failures.get('NoSuchKey')).toBe(failuresBefore + 2);
     expect(sandbox.bus.deadLetters).toEqual([]);
+  });
+
+  it('It should store and replicate a streamed upload exactly (regression: aws-chunked framing was stored as content)', async () => {
+    const data = Buffer.alloc(300_000, 9);
+    await source().send(
+      new PutObjectCommand({
+        Bucket: 'it-source',
+        Key: 'docs/streamed.bin',
+        Body: Readable.from([data]),
+        ContentLength: data.length,
+      }),
+    );
+    await sandbox.settle();
+    const stored = await source().send(
+      new HeadObjectCommand({ Bucket: 'it-source', Key: 'docs/streamed.bin' }),
+    );
+    expect(stored.ContentLength).toBe(data.length);
+    const replica = await eu().send(new GetObjectCommand({ Bucket: 'it-eu', Key: 'docs/streamed.bin' }));
+    expect(Buffer.from((await replica.Body?.transformToByteArray()) ?? []).equals(data)).toBe(true);
   });
 
   it('It should send a malformed event to the dead letters after retries, naming the field', async () => {

@@ -1,0 +1,14 @@
+// npm run bench -- <name> [options]: runs one benchmark (each prints its figures and writes bench/results/).
+const BENCHMARKS: Record<string, string> = {
+  objects: './objects.ts',
+};
+
+const [name] = process.argv.slice(2);
+const entry = name ? BENCHMARKS[name] : undefined;
+if (!entry) {
+  console.error(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]`);
+  process.exit(2);
+}
+await import(entry);
+
+export {};
