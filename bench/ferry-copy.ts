@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
-import { SANDBOX_CREDENTIALS } from '#local/sandbox';
+import { SANDBOX_CREDENTIALS } from '#local/credentials';
 import { LocalStepFunctions } from '#local/step-functions';
 import { seededRandom, VirtualClock } from '#local/virtual-clock';
 import { executionNameOf } from '#objects/copy-job';
@@ -60,6 +60,7 @@ const stepFunctions = new LocalStepFunctions({
   functions: { ObjectCopyStepLambdaFunction: (input) => step(input as never, {} as never) },
   clock: new VirtualClock(),
   random: seededRandom(1),
+  validate: false,
 });
 const job = { mode, plan, source, reason: 'benchmark' } as const;
 const { execution } = stepFunctions.start(

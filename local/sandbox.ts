@@ -10,6 +10,7 @@ import { type CopyStarter, executionNameOf } from '#objects/copy-job';
 import type { FerryConfig } from '#rules/config';
 import { objectEventPatterns } from '#rules/event-patterns';
 import { createRuntime } from '#runtime';
+import { SANDBOX_CREDENTIALS } from './credentials.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
 import { FaultInjector } from './faults.ts';
 import { MetricsTally } from './metrics-tally.ts';
@@ -20,7 +21,7 @@ import { type Execution, LocalStepFunctions } from './step-functions.ts';
 import { seededRandom, VirtualClock } from './virtual-clock.ts';
 
 export const SANDBOX_ACCOUNT = '000000000000';
-export const SANDBOX_CREDENTIALS = { accessKeyId: 'ferry', secretAccessKey: 'ferry-sandbox' } as const;
+export { SANDBOX_CREDENTIALS } from './credentials.ts';
 export const DEFAULT_PORT = 4566;
 
 export interface SandboxOptions {

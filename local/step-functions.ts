@@ -45,6 +45,11 @@ export interface LocalStepFunctionsOptions {
   /** Full jitter draws from this (seeded in the sandbox, so schedules repeat). */
   random: () => number;
   onExecutionEnd?: (execution: Execution) => void;
+  /**
+   * Validate definitions when loading them (default). A one-shot process may skip it: AWS validates once,
+   * at deploy time, and the test suite validates every definition.
+   */
+  validate?: boolean;
 }
 
 /**
@@ -65,7 +70,9 @@ export class LocalStepFunctions {
       const definition = loadDefinition(name);
       entry = {
         // JSONPath is validated; the local ARNs are not real, so their format is not.
-        machine: new StateMachine(definition as never, { validationOptions: { checkArn: false } }),
+        machine: new StateMachine(definition as never, {
+          validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: false },
+        }),
         tasks: taskStates(definition).map((task) => task.state),
       };
       this.machines.set(name, entry);
