@@ -1,4 +1,5 @@
-// npm run bench -- objects [--sizes 1GiB,6GiB] [--runs 3] [--latency-ms 0] [--copy-mibps 0]
+// npm run bench -- objects [--sizes 1GiB,6GiB] [--runs 3] [--latency-ms 0] [--copy-mibps 0] [--tools ferry,aws-cli,rclone]
+// (--tools ferry,ferry-copyobject compares Ferry's two paths, which is how the multipart threshold is chosen)
 //
 // Copies the same large objects through the same sandbox S3 endpoint with Ferry's multipart copier (the real
 // state machine and step handler), the AWS CLI (`aws s3 cp s3://… s3://…`) and rclone (server-side copy),
@@ -73,6 +74,28 @@ const ALL_TOOLS: Tool[] = [
         'bench-dst',
         '--key',
         key,
+      ],
+      env: {},
+    }),
+  },
+  {
+    // Ferry's fast path (one CopyObject), for choosing the multipart threshold: not in the default tools.
+    name: 'ferry-copyobject',
+    available: undefined,
+    command: (endpoint, key) => ({
+      file: process.execPath,
+      args: [
+        FERRY_BUNDLE,
+        '--endpoint',
+        endpoint,
+        '--from',
+        'bench-src',
+        '--to',
+        'bench-dst',
+        '--key',
+        key,
+        '--mode',
+        'single',
       ],
       env: {},
     }),

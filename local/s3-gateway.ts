@@ -285,7 +285,10 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       }
       const refused = await checkCopyConditions(headers, from, bucket, key);
       if (refused) return sendError(res, refused);
-      if (options.copyBytesPerSecond) await copyTime(headers, from, options.copyBytesPerSecond);
+      // The modelled S3 copy time runs alongside the local copy: the answer comes after the longer of the two.
+      const modelled = options.copyBytesPerSecond
+        ? copyTime(headers, from, options.copyBytesPerSecond)
+        : undefined;
       headers['x-amz-copy-source'] = encodeURI(`/${from.bucket}/${from.key}`);
       // s3rver keeps the old object's ETag when a metadata-REPLACE copy overwrites a key (it does not rewrite
       // the stored digest). S3 overwrites atomically; the sandbox clears the destination first instead.
@@ -299,6 +302,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         delete headers[name];
       }
       const response = await upstream(method, path, headers, body);
+      await modelled;
       if (query.has('uploadId') || response.status !== 200) return relay(res, response);
       const directive = String(headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
       if (directive === 'REPLACE') await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));

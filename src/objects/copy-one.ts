@@ -10,7 +10,7 @@ import {
 } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { isReplicaOf, readMarkers } from './markers.ts';
-import { type Outcome, type SkipReason, targetOf } from './outcomes.ts';
+import { failed, type Outcome, type SkipReason, skipped, targetOf } from './outcomes.ts';
 import type { CopyPlan, Tags } from './router.ts';
 import { compareSequencers } from './sequencer.ts';
 
@@ -37,7 +37,7 @@ export async function copyToDestination(
       let condition: DestinationCondition;
       if (source.versionId) {
         const state = await destinationState(client, plan, source);
-        if (typeof state === 'string') return skip(plan, state);
+        if (typeof state === 'string') return skipped(plan, state);
         condition = state;
       }
       const result = await client.send(
@@ -51,10 +51,9 @@ export async function copyToDestination(
       return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
     } catch (error) {
       const classified = classifyError(error);
-      if (classified.class !== 'precondition')
-        return { status: 'failed', rule: plan.rule.name, target, error: classified };
+      if (classified.class !== 'precondition') return failed(plan, classified);
       // Unversioned: the source changed since the event. Versioned: another writer won the destination.
-      if (!source.versionId || attempt >= DESTINATION_RACE_ATTEMPTS) return skip(plan, 'source-changed');
+      if (!source.versionId || attempt >= DESTINATION_RACE_ATTEMPTS) return skipped(plan, 'source-changed');
     }
   }
 }
@@ -85,10 +84,3 @@ async function destinationState(
     throw error;
   }
 }
-
-const skip = (plan: CopyPlan, reason: SkipReason): Outcome => ({
-  status: 'skipped',
-  rule: plan.rule.name,
-  target: targetOf(plan),
-  reason,
-});

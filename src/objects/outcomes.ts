@@ -24,6 +24,20 @@ export interface Report {
 
 export const targetOf = (plan: CopyPlan): string => `s3://${plan.destination.bucket}/${plan.destinationKey}`;
 
+export const skipped = (plan: CopyPlan, reason: SkipReason): Outcome => ({
+  status: 'skipped',
+  rule: plan.rule.name,
+  target: targetOf(plan),
+  reason,
+});
+
+export const failed = (plan: CopyPlan, error: ClassifiedError): Outcome => ({
+  status: 'failed',
+  rule: plan.rule.name,
+  target: targetOf(plan),
+  error,
+});
+
 /** Thrown after every destination was tried, when some failed in a way that a later attempt may fix. */
 export class RetryableReplicationError extends Error {
   constructor(readonly report: Report) {

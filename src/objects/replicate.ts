@@ -8,8 +8,7 @@ import { copyToDestination } from './copy-one.ts';
 import { needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
-import type { Outcome, Report, SkipReason } from './outcomes.ts';
-import { targetOf } from './outcomes.ts';
+import { failed, type Outcome, type Report, skipped, targetOf } from './outcomes.ts';
 import {
   type CopyPlan,
   candidateRules,
@@ -60,7 +59,7 @@ export async function replicateObject(source: SourceObject, deps: ObjectReplicat
   const rules = markers ? candidates.filter((rule) => rule.objects.replicas === 'chain') : candidates;
   if (markers) {
     const ignoring = candidates.filter((rule) => !rules.includes(rule));
-    for (const plan of everyDestination(ignoring, source)) record(report, skip(plan, 'is-replica'), deps);
+    for (const plan of everyDestination(ignoring, source)) record(report, skipped(plan, 'is-replica'), deps);
   }
 
   let tags: Tags | undefined;
@@ -117,7 +116,7 @@ async function handOff(
     return { status: 'handed-off', rule: plan.rule.name, target: targetOf(plan), execution, reason };
   } catch (error) {
     // Not started: the event must come back (Lambda's retries, then the dead letters).
-    return fail(plan, { ...classifyError(error), class: 'retryable' });
+    return failed(plan, { ...classifyError(error), class: 'retryable' });
   }
 }
 
@@ -140,24 +139,14 @@ function settleAll(
   error: ClassifiedError,
 ): Report {
   for (const plan of everyDestination(rules, source)) {
-    record(report, error.class === 'precondition' ? skip(plan, 'source-changed') : fail(plan, error), deps);
+    record(
+      report,
+      error.class === 'precondition' ? skipped(plan, 'source-changed') : failed(plan, error),
+      deps,
+    );
   }
   return report;
 }
-
-const skip = (plan: CopyPlan, reason: SkipReason): Outcome => ({
-  status: 'skipped',
-  rule: plan.rule.name,
-  target: targetOf(plan),
-  reason,
-});
-
-const fail = (plan: CopyPlan, error: ClassifiedError): Outcome => ({
-  status: 'failed',
-  rule: plan.rule.name,
-  target: targetOf(plan),
-  error,
-});
 
 /** Adds an outcome to the report, and logs and counts it the same way wherever it came from. */
 export function record(
