@@ -151,13 +151,16 @@ const GiB = 1024 ** 3;
 
 /** How objects are copied; every field has a default, so the whole block is optional. */
 export const CopySettingsSchema = z.strictObject({
-  /** Objects larger than this take the multipart path (the state machine); at most CopyObject's 5 GiB. */
+  /**
+   * Objects larger than this take the multipart path (the state machine); at most CopyObject's 5 GiB.
+   * 512 MiB is where the multipart copy starts to win (BENCHMARKS.md, "Choosing the multipart threshold").
+   */
   multipartThreshold: z
     .number()
     .int()
     .min(5 * MiB, 'expected at least 5 MiB (5242880)')
     .max(5 * GiB, 'expected at most 5 GiB (5368709120), the CopyObject limit')
-    .default(GiB),
+    .default(512 * MiB),
   /** Part size when the source's own part layout cannot be kept. */
   partSize: z
     .number()

@@ -16,7 +16,8 @@ import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { type CopyJob, executionNameOf } from '#objects/copy-job';
 import type { CopyStepDeps } from '#objects/copy-steps';
 import type { SourceObject } from '#objects/event';
-import { MiB } from '#objects/part-planner';
+import { MAX_BATCHES } from '#objects/multipart-copy';
+import { MAX_OBJECT_SIZE, MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
 import { createPowertools } from '#observability/powertools';
 import { configFrom, lambdaContext, s3Error } from '#test/support/fixtures';
@@ -189,6 +190,21 @@ describe('object-copy-step handler', () => {
     const input = { action: 'complete', job, upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' } };
     await expect(handler().run(input)).rejects.toMatchObject({ name: 'RetryableCopyError' });
     expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('It should keep a 48.8 TiB copy within 200 Map iterations, covering every part', async () => {
+    const largest = { ...job, source: { ...source, size: MAX_OBJECT_SIZE, etag: 'plain' } };
+    const upload = (await handler().run({ action: 'prepare', job: largest })) as {
+      partCount: number;
+      batches: { first: number; last: number }[];
+    };
+    expect(upload.partCount).toBe(10_000);
+    expect(upload.batches.length).toBeLessThanOrEqual(MAX_BATCHES);
+    expect(upload.batches[0]?.first).toBe(1);
+    expect(upload.batches.at(-1)?.last).toBe(10_000);
+    upload.batches
+      .slice(1)
+      .forEach((batch, index) => expect(batch.first).toBe((upload.batches[index]?.last ?? 0) + 1));
   });
 
   it('It should abort an upload it created when a later prepare step fails', async () => {
