@@ -202,9 +202,10 @@ describe('object-copy-step handler', () => {
     expect(upload.batches.length).toBeLessThanOrEqual(MAX_BATCHES);
     expect(upload.batches[0]?.first).toBe(1);
     expect(upload.batches.at(-1)?.last).toBe(10_000);
-    upload.batches
+    const gaps = upload.batches
       .slice(1)
-      .forEach((batch, index) => expect(batch.first).toBe((upload.batches[index]?.last ?? 0) + 1));
+      .filter((batch, index) => batch.first !== (upload.batches[index]?.last ?? 0) + 1);
+    expect(gaps).toEqual([]);
   });
 
   it('It should abort an upload it created when a later prepare step fails', async () => {
