@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -6,10 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import S3rver from '@20minutes/s3rver';
-import { encodeEventKey } from '#objects/keys';
 import { AwsChunkedDecoder, decodedUploadHeaders } from './aws-chunked.ts';
 import { answerWithFault, type FaultInjector } from './faults.ts';
+import { createS3EventSource, type S3Event } from './s3-events.ts';
 import { MultipartStore, type PartLayout } from './s3-multipart.ts';
+import {
+  escapeXml,
+  noSuchUpload,
+  parseCopySource,
+  preconditionFailed,
+  readBody,
+  relay,
+  type S3ErrorAnswer,
+  sendError,
+  sendXml,
+  type UpstreamResponse,
+  unescapeXml,
+} from './s3-wire.ts';
 import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from './sigv4.ts';
 
 /**
@@ -33,24 +45,6 @@ export interface S3GatewayOptions {
   faults: FaultInjector;
   /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
   copyBytesPerSecond?: number;
-}
-
-export interface S3Event {
-  version: '0';
-  id: string;
-  'detail-type': 'Object Created' | 'Object Deleted';
-  source: 'aws.s3';
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
-
-interface UpstreamResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
 }
 
 export interface S3Gateway {
@@ -84,7 +78,6 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
   const agent = new http.Agent({ keepAlive: true });
   const multipart = new MultipartStore(directory);
   const pendingTags = new Map<string, string>();
-  let sequence = 0n;
 
   const upstream = (
     method: string,
@@ -122,52 +115,13 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     };
   };
 
-  /** S3 sequencers grow per key with each write; one strictly increasing clock over all keys keeps that true. */
-  const nextSequencer = () => {
-    const now = BigInt(Date.now()) * 1000n;
-    sequence = now > sequence ? now : sequence + 1n;
-    return sequence.toString(16).toUpperCase().padStart(18, '0');
-  };
-
-  const emit = (
-    detailType: S3Event['detail-type'],
-    bucket: string,
-    key: string,
-    object: Record<string, unknown>,
-    extra: Record<string, unknown>,
-  ) => {
-    options.onEvent({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': detailType,
-      source: 'aws.s3',
-      account: options.account,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: options.bucketRegions[bucket] ?? 'us-east-1',
-      resources: [`arn:aws:s3:::${bucket}`],
-      detail: {
-        version: '0',
-        bucket: { name: bucket },
-        object: { key: encodeEventKey(key), ...object, sequencer: nextSequencer() },
-        'request-id': randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
-        requester: options.account,
-        'source-ip-address': '127.0.0.1',
-        ...extra,
-      },
-    });
-  };
-
-  const emitCreated = async (bucket: string, key: string, reason: string) => {
-    if (reason !== 'CompleteMultipartUpload') await multipart.forget(bucket, key);
-    const object = await head(bucket, key);
-    if (object) emit('Object Created', bucket, key, { size: object.size, etag: object.etag }, { reason });
-  };
-
-  // Unversioned buckets: every delete removes the object for good.
-  const emitDeleted = async (bucket: string, key: string, reason: string) => {
-    await multipart.forget(bucket, key);
-    emit('Object Deleted', bucket, key, {}, { reason, 'deletion-type': 'Permanently Deleted' });
-  };
+  const { emitCreated, emitDeleted } = createS3EventSource({
+    account: options.account,
+    bucketRegions: options.bucketRegions,
+    onEvent: options.onEvent,
+    head,
+    forgetLayout: (bucket, key) => multipart.forget(bucket, key),
+  });
 
   /** Writes an object's tag set (the `x-amz-tagging` query-string form), replacing any it had. */
   const putTags = async (bucket: string, key: string, tagging: string) => {
@@ -483,90 +437,3 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     },
   };
 }
-
-interface S3ErrorAnswer {
-  status: number;
-  code: string;
-  message: string;
-  extra?: Record<string, string>;
-  headers?: Record<string, string>;
-}
-
-const noSuchUpload: S3ErrorAnswer = {
-  status: 404,
-  code: 'NoSuchUpload',
-  message:
-    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-};
-
-function sendXml(res: ServerResponse, xml: string): void {
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`;
-  res.writeHead(200, {
-    'content-type': 'application/xml',
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  res.end(body);
-}
-
-const preconditionFailed = (condition: string): S3ErrorAnswer => ({
-  status: 412,
-  code: 'PreconditionFailed',
-  message: 'At least one of the pre-conditions you specified did not hold',
-  extra: { Condition: condition },
-});
-
-export function sendError(res: ServerResponse, answer: S3ErrorAnswer): void {
-  const extra = Object.entries(answer.extra ?? {})
-    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
-    .join('');
-  const body =
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<Error><Code>${answer.code}</Code><Message>${escapeXml(answer.message)}</Message>${extra}` +
-    `<RequestId>${randomUUID()}</RequestId></Error>`;
-  res.writeHead(answer.status, { 'content-type': 'application/xml', ...answer.headers });
-  res.end(body);
-}
-
-function relay(res: ServerResponse, response: UpstreamResponse): void {
-  const headers = { ...response.headers };
-  delete headers['transfer-encoding'];
-  headers['content-length'] = String(response.body.length);
-  res.writeHead(response.status, headers);
-  res.end(response.body);
-}
-
-/** `bucket/key?versionId=…`, percent-encoded (any form clients send: raw, encodeURI or encodeURIComponent). */
-export function parseCopySource(
-  header: string,
-): { bucket: string; key: string; versionId?: string } | undefined {
-  const [path = '', query = ''] = header.split('?', 2);
-  const decoded = decodeURIComponent(path.startsWith('/') ? path.slice(1) : path);
-  const slash = decoded.indexOf('/');
-  if (slash <= 0 || slash === decoded.length - 1) return undefined;
-  const versionId = new URLSearchParams(query).get('versionId') ?? undefined;
-  return {
-    bucket: decoded.slice(0, slash),
-    key: decoded.slice(slash + 1),
-    ...(versionId ? { versionId } : {}),
-  };
-}
-
-async function readBody(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-const XML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-};
-const escapeXml = (text: string) => text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
-const unescapeXml = (text: string) =>
-  text.replace(
-    /&(amp|lt|gt|quot|apos);/g,
-    (_, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[name] ?? '',
-  );
