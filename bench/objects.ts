@@ -43,6 +43,28 @@ interface Tool {
   command(endpoint: string, key: string): { file: string; args: string[]; env: NodeJS.ProcessEnv };
 }
 
+// Ferry runs bundled, as it is deployed (transpiling TypeScript at start would cost it ~1.2 s a run).
+const FERRY_BUNDLE = '.build/ferry-copy.mjs';
+
+/** The bundled copier, in either of Ferry's two modes. */
+const ferryCommand = (mode: 'multipart' | 'single') => (endpoint: string, key: string) => ({
+  file: process.execPath,
+  args: [
+    FERRY_BUNDLE,
+    '--endpoint',
+    endpoint,
+    '--from',
+    'bench-src',
+    '--to',
+    'bench-dst',
+    '--key',
+    key,
+    '--mode',
+    mode,
+  ],
+  env: {},
+});
+
 const credentialsEnv = {
   AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
@@ -57,49 +79,9 @@ const awsVersion = versionOf(awsFile, ['--version']);
 const rcloneVersion = versionOf('rclone', ['version']);
 
 const ALL_TOOLS: Tool[] = [
-  {
-    name: 'ferry',
-    available: undefined,
-    command: (endpoint, key) => ({
-      file: process.execPath,
-      args: [
-        '--import',
-        'tsx',
-        'bench/ferry-copy.ts',
-        '--endpoint',
-        endpoint,
-        '--from',
-        'bench-src',
-        '--to',
-        'bench-dst',
-        '--key',
-        key,
-      ],
-      env: {},
-    }),
-  },
-  {
-    // Ferry's fast path (one CopyObject), for choosing the multipart threshold: not in the default tools.
-    name: 'ferry-copyobject',
-    available: undefined,
-    command: (endpoint, key) => ({
-      file: process.execPath,
-      args: [
-        FERRY_BUNDLE,
-        '--endpoint',
-        endpoint,
-        '--from',
-        'bench-src',
-        '--to',
-        'bench-dst',
-        '--key',
-        key,
-        '--mode',
-        'single',
-      ],
-      env: {},
-    }),
-  },
+  { name: 'ferry', available: undefined, command: ferryCommand('multipart') },
+  // Ferry's fast path (one CopyObject), for choosing the multipart threshold: not in the default tools.
+  { name: 'ferry-copyobject', available: undefined, command: ferryCommand('single') },
   {
     name: 'aws-cli',
     available: awsVersion ? undefined : 'not installed (Debian package awscli)',
@@ -218,8 +200,6 @@ const median = (numbers: number[]) => {
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
-// Ferry runs bundled, as it is deployed (transpiling TypeScript at start would cost it ~1.5 s a run).
-const FERRY_BUNDLE = '.build/ferry-copy.mjs';
 await build({
   entryPoints: ['bench/ferry-copy.ts'],
   outfile: FERRY_BUNDLE,

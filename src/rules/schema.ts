@@ -149,25 +149,23 @@ export type StorageClass = (typeof STORAGE_CLASSES)[number];
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
+/** A byte count within S3's part limits: 5 MiB to 5 GiB. */
+const partBytes = (limit: string) =>
+  z
+    .number()
+    .int()
+    .min(5 * MiB, 'expected at least 5 MiB (5242880)')
+    .max(5 * GiB, `expected at most 5 GiB (5368709120)${limit}`);
+
 /** How objects are copied; every field has a default, so the whole block is optional. */
 export const CopySettingsSchema = z.strictObject({
   /**
    * Objects larger than this take the multipart path (the state machine); at most CopyObject's 5 GiB.
    * 512 MiB is where the multipart copy starts to win (BENCHMARKS.md, "Choosing the multipart threshold").
    */
-  multipartThreshold: z
-    .number()
-    .int()
-    .min(5 * MiB, 'expected at least 5 MiB (5242880)')
-    .max(5 * GiB, 'expected at most 5 GiB (5368709120), the CopyObject limit')
-    .default(512 * MiB),
+  multipartThreshold: partBytes(', the CopyObject limit').default(512 * MiB),
   /** Part size when the source's own part layout cannot be kept. */
-  partSize: z
-    .number()
-    .int()
-    .min(5 * MiB, 'expected at least 5 MiB (5242880)')
-    .max(5 * GiB, 'expected at most 5 GiB (5368709120)')
-    .default(256 * MiB),
+  partSize: partBytes('').default(256 * MiB),
   /** UploadPartCopy requests in flight per Lambda invocation. */
   partConcurrency: z.number().int().min(1).max(64).default(8),
 });
