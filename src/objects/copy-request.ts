@@ -20,7 +20,24 @@ export type SourceHead = Pick<
   | 'TagCount'
   | 'ETag'
   | 'ContentLength'
+  | 'ChecksumCRC32'
+  | 'ChecksumCRC32C'
+  | 'ChecksumCRC64NVME'
+  | 'ChecksumSHA1'
+  | 'ChecksumSHA256'
 >;
+
+/** The additional checksum the source was stored with, which a multipart replica must be created with. */
+export function checksumAlgorithmOf(
+  head: SourceHead,
+): 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256' | undefined {
+  if (head.ChecksumCRC64NVME) return 'CRC64NVME';
+  if (head.ChecksumCRC32C) return 'CRC32C';
+  if (head.ChecksumCRC32) return 'CRC32';
+  if (head.ChecksumSHA256) return 'SHA256';
+  if (head.ChecksumSHA1) return 'SHA1';
+  return undefined;
+}
 
 /** A guard on the destination key: overwrite only what we saw, or write only if nothing is there. */
 export type DestinationCondition = { ifMatch: string } | { ifNoneMatch: '*' } | undefined;

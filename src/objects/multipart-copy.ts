@@ -10,7 +10,13 @@ import {
 import type { S3ClientFactory } from '#aws/clients';
 import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
 import type { CopyJob } from './copy-job.ts';
-import { replicaAttributes, replicaTagging, type SourceHead, unquote } from './copy-request.ts';
+import {
+  checksumAlgorithmOf,
+  replicaAttributes,
+  replicaTagging,
+  type SourceHead,
+  unquote,
+} from './copy-request.ts';
 import { copySourceOf } from './keys.ts';
 import type { Outcome } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
@@ -76,10 +82,12 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
   const sourcePartSize = sourceParts > 0 ? uniformPartSize(source.size, head, sourceParts) : undefined;
 
   const client = destinationClient(job, deps);
+  const checksumAlgorithm = checksumAlgorithmOf(head);
   const created = await client.send(
     new CreateMultipartUploadCommand({
       ...replicaAttributes(plan, source, head),
       Tagging: replicaTagging(plan, tags),
+      ...(checksumAlgorithm ? { ChecksumAlgorithm: checksumAlgorithm } : {}),
     }),
   );
   const uploadId = created.UploadId;
@@ -194,7 +202,16 @@ export async function completeMultipartCopy(
       MultipartUpload: {
         Parts: parts
           .sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0))
-          .map((part) => ({ PartNumber: part.PartNumber, ETag: part.ETag })),
+          .map((part) => ({
+            PartNumber: part.PartNumber,
+            ETag: part.ETag,
+            // An upload created with a checksum algorithm completes only with each part's checksum.
+            ...(part.ChecksumCRC32 ? { ChecksumCRC32: part.ChecksumCRC32 } : {}),
+            ...(part.ChecksumCRC32C ? { ChecksumCRC32C: part.ChecksumCRC32C } : {}),
+            ...(part.ChecksumCRC64NVME ? { ChecksumCRC64NVME: part.ChecksumCRC64NVME } : {}),
+            ...(part.ChecksumSHA1 ? { ChecksumSHA1: part.ChecksumSHA1 } : {}),
+            ...(part.ChecksumSHA256 ? { ChecksumSHA256: part.ChecksumSHA256 } : {}),
+          })),
       },
     }),
   );

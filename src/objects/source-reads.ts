@@ -19,6 +19,8 @@ export function headSource(
       VersionId: source.versionId,
       IfMatch: source.etag,
       ExpectedBucketOwner: source.account,
+      // Also returns the source's additional checksum, if it has one (a multipart copy must keep it).
+      ChecksumMode: 'ENABLED',
       ...(partNumber ? { PartNumber: partNumber } : {}),
     }),
   );

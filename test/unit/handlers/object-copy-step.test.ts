@@ -192,6 +192,34 @@ describe('object-copy-step handler', () => {
     expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
   });
 
+  it("It should create the replica with the source's checksum algorithm and complete with each part's checksum", async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod', PartNumber: 1 }).resolves({
+      ContentLength: 6 * MiB,
+      PartsCount: 3,
+      ChecksumCRC32C: 'AAAAAA==-3',
+    });
+    await handler().run({ action: 'prepare', job });
+    expect(s3).toReceiveCommandWith(HeadObjectCommand, { ChecksumMode: 'ENABLED' });
+    expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, { ChecksumAlgorithm: 'CRC32C' });
+
+    s3.on(ListPartsCommand).resolves({
+      Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"`, ChecksumCRC32C: `c${n}==` })),
+      IsTruncated: false,
+    });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves({ ContentLength: SIZE });
+    await handler().run({
+      action: 'complete',
+      job,
+      upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' },
+    });
+    expect(s3).toReceiveCommandWith(CompleteMultipartUploadCommand, {
+      MultipartUpload: {
+        Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"`, ChecksumCRC32C: `c${n}==` })),
+      },
+    });
+  });
+
   it('It should keep a 48.8 TiB copy within 200 Map iterations, covering every part', async () => {
     const largest = { ...job, source: { ...source, size: MAX_OBJECT_SIZE, etag: 'plain' } };
     const upload = (await handler().run({ action: 'prepare', job: largest })) as {
