@@ -10,7 +10,8 @@ import {
 } from './state-machines.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
-/** The runner's event log entries (its type is not exported by name). */
+/** The runner's event log entries and run overrides (their types are not exported by name). */
+type Overrides = NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>;
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -60,7 +61,7 @@ export interface LocalStepFunctionsOptions {
  */
 export class LocalStepFunctions {
   readonly executions = new Map<string, Execution>();
-  private readonly machines = new Map<StateMachineName, { machine: StateMachine; tasks: string[] }>();
+  private readonly machines = new Map<StateMachineName, { machine: StateMachine; overrides: Overrides }>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {}
 
@@ -68,12 +69,22 @@ export class LocalStepFunctions {
     let entry = this.machines.get(name);
     if (!entry) {
       const definition = loadDefinition(name);
+      const tasks = taskStates(definition);
       entry = {
         // JSONPath is validated; the local ARNs are not real, so their format is not.
         machine: new StateMachine(definition as never, {
           validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: false },
         }),
-        tasks: taskStates(definition).map((task) => task.state),
+        // Task states call the local handlers; retry waits are skipped (the virtual clock takes them).
+        overrides: {
+          taskResourceLocalHandlers: Object.fromEntries(
+            tasks.map(({ state, resource }) => {
+              const handler = this.handlerFor(resource);
+              return [state, (taskInput: unknown) => handler(taskInput) as Promise<never>];
+            }),
+          ),
+          retryIntervalOverrides: Object.fromEntries(tasks.map(({ state }) => [state, 0])),
+        },
       };
       this.machines.set(name, entry);
     }
@@ -100,20 +111,8 @@ export class LocalStepFunctions {
       return { execution: existing, started: false };
     }
 
-    const { machine, tasks } = this.machine(stateMachine);
-    const definition = loadDefinition(stateMachine);
-    const handlers = Object.fromEntries(
-      taskStates(definition).map(({ state, resource }) => {
-        const handler = this.handlerFor(resource);
-        return [state, (taskInput: unknown) => handler(taskInput) as Promise<never>];
-      }),
-    );
-    const run = machine.run(input as never, {
-      overrides: {
-        taskResourceLocalHandlers: handlers,
-        retryIntervalOverrides: Object.fromEntries(tasks.map((state) => [state, 0])),
-      },
-    });
+    const { machine, overrides } = this.machine(stateMachine);
+    const run = machine.run(input as never, { overrides });
 
     const startedAt = this.options.clock.now();
     const execution: Execution = {
