@@ -62,33 +62,40 @@ export class FaultInjector {
 const errorXml = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>ferry-fault</RequestId></Error>`;
 
+/** What S3 sends for each fault that gets an answer (a `drop` gets none). */
+const ANSWERS: Record<
+  Exclude<FaultKind, 'drop'>,
+  { status: number; code: string; message: string; tail: string }
+> = {
+  slowdown: { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.', tail: '' },
+  unavailable: {
+    status: 503,
+    code: 'ServiceUnavailable',
+    message: 'Service is unable to handle request.',
+    tail: '',
+  },
+  embedded: {
+    status: 200,
+    code: 'InternalError',
+    message: 'We encountered an internal error. Please try again.',
+    tail: '',
+  },
+  'embedded-newline': {
+    status: 200,
+    code: 'InternalError',
+    message: 'We encountered an internal error. Please try again.',
+    tail: '\n',
+  },
+};
+
 /** Answers the request with the fault, as S3 would have. */
 export function answerWithFault(res: ServerResponse, fault: FaultKind): void {
-  switch (fault) {
-    case 'slowdown':
-      res
-        .writeHead(503, { 'content-type': 'application/xml' })
-        .end(errorXml('SlowDown', 'Please reduce your request rate.'));
-      return;
-    case 'unavailable':
-      res
-        .writeHead(503, { 'content-type': 'application/xml' })
-        .end(errorXml('ServiceUnavailable', 'Service is unable to handle request.'));
-      return;
-    case 'embedded':
-      res
-        .writeHead(200, { 'content-type': 'application/xml' })
-        .end(errorXml('InternalError', 'We encountered an internal error. Please try again.'));
-      return;
-    case 'embedded-newline':
-      res
-        .writeHead(200, { 'content-type': 'application/xml' })
-        .end(`${errorXml('InternalError', 'We encountered an internal error. Please try again.')}\n`);
-      return;
-    case 'drop':
-      res.socket?.destroy();
-      return;
+  if (fault === 'drop') {
+    res.socket?.destroy();
+    return;
   }
+  const { status, code, message, tail } = ANSWERS[fault];
+  res.writeHead(status, { 'content-type': 'application/xml' }).end(`${errorXml(code, message)}${tail}`);
 }
 
 /** `slowdown=0.1,embedded=0.05` → rates; every name and number checked. */
