@@ -9,6 +9,7 @@ import { LocalStepFunctions } from '#local/step-functions';
 import { seededRandom, VirtualClock } from '#local/virtual-clock';
 import { executionNameOf } from '#objects/copy-job';
 import { planCopies } from '#objects/router';
+import { objectRulesOf } from '#rules/config';
 import { parseConfig } from '#rules/load';
 import { createRuntime } from '#runtime';
 
@@ -52,7 +53,7 @@ const source = {
   sequencer: undefined,
   eventTime: new Date().toISOString(),
 };
-const [plan] = planCopies(config.rules, source);
+const [plan] = planCopies(objectRulesOf(config), source);
 if (!plan) throw new Error('the benchmark rule does not match');
 
 const step = createObjectCopyStepHandler(tools, copyStepDeps);

@@ -1,4 +1,8 @@
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
+import { type Tags, tagsMatch } from '#rules/tags';
+
+// Objects' modules name the tag map type from here.
+export type { Tags };
 
 /** One copy to make: which rule asked for it, where it goes, and under which key. */
 export interface CopyPlan {
@@ -7,8 +11,6 @@ export interface CopyPlan {
   destinationIndex: number;
   destinationKey: string;
 }
-
-export type Tags = Readonly<Record<string, string>>;
 
 interface ObjectFacts {
   bucket: string;
@@ -45,10 +47,6 @@ export function candidateRules(rules: readonly ObjectRule[], object: ObjectFacts
 }
 
 export const filtersOnTags = (rule: ObjectRule): boolean => Object.keys(rule.objects.tags ?? {}).length > 0;
-
-export function tagsMatch(required: Tags | undefined, tags: Tags): boolean {
-  return Object.entries(required ?? {}).every(([key, value]) => tags[key] === value);
-}
 
 /**
  * The pure router: rules + object (+ its tags, only needed when a candidate rule filters on them) → the

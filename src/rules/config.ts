@@ -1,13 +1,41 @@
 import { z } from 'zod';
+import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from './ec2-schema.ts';
 import { checkRuleGraph } from './loop-check.ts';
 import { CopySettingsSchema, type ObjectRule, ObjectRuleSchema } from './schema.ts';
 
+/** What a rule copies: its kind is the one of these keys it has. */
+const RULE_KINDS = {
+  objects: ObjectRuleSchema,
+  snapshots: SnapshotRuleSchema,
+  images: ImageRuleSchema,
+} as const;
+export type RuleKind = keyof typeof RULE_KINDS;
+const KIND_NAMES = Object.keys(RULE_KINDS) as RuleKind[];
+
+export const RuleSchema = z.union([ObjectRuleSchema, SnapshotRuleSchema, ImageRuleSchema]);
+export type Rule = ObjectRule | SnapshotRule | ImageRule;
+
 export const FerryConfigSchema = z.strictObject({
   copy: CopySettingsSchema.default(CopySettingsSchema.parse({})),
-  rules: z.array(ObjectRuleSchema).min(1, 'expected at least one rule'),
+  rules: z.array(RuleSchema).min(1, 'expected at least one rule'),
 });
 
 export type FerryConfig = z.infer<typeof FerryConfigSchema>;
+
+export const isObjectRule = (rule: Rule): rule is ObjectRule => 'objects' in rule;
+export const isSnapshotRule = (rule: Rule): rule is SnapshotRule => 'snapshots' in rule;
+export const isImageRule = (rule: Rule): rule is ImageRule => 'images' in rule;
+
+export const kindOf = (rule: Rule): RuleKind =>
+  isObjectRule(rule) ? 'objects' : isSnapshotRule(rule) ? 'snapshots' : 'images';
+
+/** The rules of one kind, in file order. */
+export const objectRulesOf = (config: Pick<FerryConfig, 'rules'>): ObjectRule[] =>
+  config.rules.filter(isObjectRule);
+export const snapshotRulesOf = (config: Pick<FerryConfig, 'rules'>): SnapshotRule[] =>
+  config.rules.filter(isSnapshotRule);
+export const imageRulesOf = (config: Pick<FerryConfig, 'rules'>): ImageRule[] =>
+  config.rules.filter(isImageRule);
 
 /** Outline used to validate each rule on its own, so one bad rule does not hide the others' errors. */
 const ConfigOutlineSchema = z.strictObject({
@@ -17,14 +45,35 @@ const ConfigOutlineSchema = z.strictObject({
 
 export type RawIssue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
 
+/** Picks the schema of a rule by the one kind key it has, or says why it cannot. */
+function ruleSchemaOf(candidate: unknown): { schema: z.ZodType<Rule> } | { message: string } {
+  if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
+    return { message: 'expected a rule: a mapping with name, one of objects, snapshots or images, and to' };
+  }
+  const kinds = KIND_NAMES.filter((kind) => kind in candidate);
+  const [kind] = kinds;
+  if (kind === undefined || kinds.length > 1) {
+    const found = kinds.length === 0 ? 'it has none' : `it has ${kinds.join(' and ')}`;
+    return {
+      message: `expected exactly one of objects, snapshots or images (what the rule copies); ${found}`,
+    };
+  }
+  return { schema: RULE_KINDS[kind] };
+}
+
 /** Field errors of every rule, then the cross-rule checks (names, loops) over the rules that parsed. */
 export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIssue[] } {
   const outline = ConfigOutlineSchema.safeParse(raw);
   if (!outline.success) return { issues: outline.error.issues };
 
   const issues: RawIssue[] = [];
-  const rules: (ObjectRule | undefined)[] = outline.data.rules.map((candidate, index) => {
-    const parsed = ObjectRuleSchema.safeParse(candidate);
+  const rules: (Rule | undefined)[] = outline.data.rules.map((candidate, index) => {
+    const kind = ruleSchemaOf(candidate);
+    if ('message' in kind) {
+      issues.push({ path: ['rules', index], message: kind.message });
+      return undefined;
+    }
+    const parsed = kind.schema.safeParse(candidate);
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues) issues.push({ ...issue, path: ['rules', index, ...issue.path] });
     return undefined;
@@ -41,13 +90,14 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
         message: `"${rule.name}" is already the name of rules[${first}]`,
       });
   });
-  issues.push(...checkRuleGraph(rules));
+  // Only object replicas can be read again by a rule; EC2 copies are never copied (see ec2-schema.ts).
+  issues.push(...checkRuleGraph(rules.map((rule) => (rule && isObjectRule(rule) ? rule : undefined))));
 
   if (issues.length > 0) return { issues };
   return {
     config: {
       copy: outline.data.copy,
-      rules: rules.filter((rule): rule is ObjectRule => rule !== undefined),
+      rules: rules.filter((rule): rule is Rule => rule !== undefined),
     },
     issues,
   };

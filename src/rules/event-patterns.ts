@@ -1,4 +1,4 @@
-import type { FerryConfig } from './config.ts';
+import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from './config.ts';
 
 /** An EventBridge event pattern (the subset Ferry generates). */
 export type EventPattern = { [field: string]: EventPattern | PatternValue[] };
@@ -27,7 +27,7 @@ export interface ObjectEventPatterns {
 export function objectEventPatterns(config: FerryConfig): ObjectEventPatterns {
   const byBucket = (deletesOnly: boolean) => {
     const prefixes = new Map<string, Set<string>>();
-    for (const rule of config.rules) {
+    for (const rule of objectRulesOf(config)) {
       if (deletesOnly && !rule.to.some((destination) => destination.replicateDeletes)) continue;
       const set = prefixes.get(rule.objects.bucket) ?? new Set<string>();
       set.add(rule.objects.prefix);
@@ -51,4 +51,45 @@ export function objectEventPatterns(config: FerryConfig): ObjectEventPatterns {
     objectCreated: byBucket(false).map(({ bucket, prefixes }) => pattern('Object Created', bucket, prefixes)),
     objectDeleted: byBucket(true).map(({ bucket, prefixes }) => pattern('Object Deleted', bucket, prefixes)),
   };
+}
+
+const sortedUnique = (values: readonly string[]): string[] => [...new Set(values)].sort();
+
+/**
+ * The EventBridge patterns that deliver new EBS snapshots to Ferry: createSnapshot and createSnapshots
+ * events that succeeded, from the rules' source Regions; none without snapshot rules. copySnapshot is left
+ * out on purpose: copies, Ferry's own included, are never copied again. EventBridge rules are regional, so
+ * `region` only narrows: each source Region needs the rule deployed there, or its events forwarded.
+ */
+export function snapshotEventPatterns(config: FerryConfig): EventPattern[] {
+  const region = sortedUnique(snapshotRulesOf(config).flatMap((rule) => rule.snapshots.regions));
+  if (region.length === 0) return [];
+  return [
+    {
+      source: ['aws.ec2'],
+      'detail-type': ['EBS Snapshot Notification'],
+      region,
+      detail: { event: ['createSnapshot'], result: ['succeeded'] },
+    },
+    {
+      source: ['aws.ec2'],
+      'detail-type': ['EBS Multi-Volume Snapshots Completion Status'],
+      region,
+      detail: { event: ['createSnapshots'], result: ['succeeded'] },
+    },
+  ];
+}
+
+/** The pattern that delivers AMIs that became available in the image rules' source Regions; none without them. */
+export function imageEventPatterns(config: FerryConfig): EventPattern[] {
+  const region = sortedUnique(imageRulesOf(config).flatMap((rule) => rule.images.regions));
+  if (region.length === 0) return [];
+  return [
+    {
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 AMI State Change'],
+      region,
+      detail: { State: ['available'] },
+    },
+  ];
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 
 const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+export const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -29,29 +29,52 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
 const bucketName = z
   .string()
   .regex(BUCKET_NAME, 'expected an S3 bucket name (3–63 lowercase letters, digits, dots or hyphens)');
-const region = z.string().regex(REGION, 'expected an AWS Region such as us-west-2');
-const accountId = z.string().regex(ACCOUNT_ID, 'expected a 12-digit AWS account id (quote it in YAML)');
-const roleArn = z.string().regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
+export const region = z.string().regex(REGION, 'expected an AWS Region such as us-west-2');
+export const accountId = z
+  .string()
+  .regex(ACCOUNT_ID, 'expected a 12-digit AWS account id (quote it in YAML)');
+export const roleArn = z
+  .string()
+  .regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
+export const ruleName = z
+  .string()
+  .regex(RULE_NAME, 'expected 1–64 letters, digits, "-" or "_", starting with a letter or digit');
 const keyPart = z.string().max(1024, 'expected at most 1024 characters (the S3 key limit)');
 
 const tagValue = z.string().max(256, 'expected a tag value of at most 256 characters');
-// Keys are checked here rather than by a key schema, so the error names the offending key.
-const tagMap = z.record(z.string(), tagValue).superRefine((tags, ctx) => {
-  const keys = Object.keys(tags);
-  if (keys.length > 10)
-    ctx.addIssue({ code: 'custom', message: 'expected at most 10 tags (the S3 object tag limit)' });
-  for (const key of keys) {
-    if (key.length === 0 || key.length > 128) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'expected a tag key of 1–128 characters' });
-    } else if (key.toLowerCase().startsWith('aws:')) {
+
+const RESERVED_TAG_PREFIXES = {
+  'aws:': 'tag keys starting with "aws:" are reserved by AWS',
+  'ferry:': 'tag keys starting with "ferry:" are reserved for the markers Ferry puts on its copies',
+} as const;
+
+/**
+ * A map of tags with the limits of the service that stores them (S3 objects: 10, EC2 resources: 50).
+ * Keys are checked here rather than by a key schema, so the error names the offending key.
+ */
+export const tagMapOf = (options: {
+  maxTags: number;
+  limitName: string;
+  reservedPrefixes: readonly (keyof typeof RESERVED_TAG_PREFIXES)[];
+}) =>
+  z.record(z.string(), tagValue).superRefine((tags, ctx) => {
+    const keys = Object.keys(tags);
+    if (keys.length > options.maxTags)
       ctx.addIssue({
         code: 'custom',
-        path: [key],
-        message: 'tag keys starting with "aws:" are reserved by AWS',
+        message: `expected at most ${options.maxTags} tags (${options.limitName})`,
       });
+    for (const key of keys) {
+      const reserved = options.reservedPrefixes.find((prefix) => key.toLowerCase().startsWith(prefix));
+      if (key.length === 0 || key.length > 128) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'expected a tag key of 1–128 characters' });
+      } else if (reserved !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: RESERVED_TAG_PREFIXES[reserved] });
+      }
     }
-  }
-});
+  });
+
+const tagMap = tagMapOf({ maxTags: 10, limitName: 'the S3 object tag limit', reservedPrefixes: ['aws:'] });
 
 // User metadata travels in HTTP headers: keys lowercase, values printable ASCII.
 const metadataMap = z.record(
@@ -82,6 +105,24 @@ const tagPolicy = z.strictObject({
   set: tagMap.default({}),
 });
 
+/** A role to assume names the destination account, and must belong to it. Shared by every destination kind. */
+export function checkAccountAndRole<Destination extends { account?: string; roleArn?: string }>(
+  destination: Destination,
+  ctx: z.RefinementCtx<Destination>,
+): void {
+  if (destination.roleArn && !destination.account) {
+    ctx.addIssue({ code: 'custom', path: ['account'], message: 'required when roleArn is set' });
+  }
+  const roleAccount = destination.roleArn ? ROLE_ARN.exec(destination.roleArn)?.[1] : undefined;
+  if (roleAccount && destination.account && roleAccount !== destination.account) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['roleArn'],
+      message: `the role belongs to account ${roleAccount}, not to the destination account ${destination.account}`,
+    });
+  }
+}
+
 export const ObjectDestinationSchema = z
   .strictObject({
     bucket: bucketName,
@@ -97,19 +138,7 @@ export const ObjectDestinationSchema = z
     tags: tagPolicy.default({ copy: true, set: {} }),
     replicateDeletes: z.boolean().default(false),
   })
-  .superRefine((destination, ctx) => {
-    if (destination.roleArn && !destination.account) {
-      ctx.addIssue({ code: 'custom', path: ['account'], message: 'required when roleArn is set' });
-    }
-    const roleAccount = destination.roleArn ? ROLE_ARN.exec(destination.roleArn)?.[1] : undefined;
-    if (roleAccount && destination.account && roleAccount !== destination.account) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['roleArn'],
-        message: `the role belongs to account ${roleAccount}, not to the destination account ${destination.account}`,
-      });
-    }
-  });
+  .superRefine(checkAccountAndRole);
 
 export const ObjectSourceSchema = z
   .strictObject({
@@ -133,9 +162,7 @@ export const ObjectSourceSchema = z
   });
 
 export const ObjectRuleSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(RULE_NAME, 'expected 1–64 letters, digits, "-" or "_", starting with a letter or digit'),
+  name: ruleName,
   description: z.string().optional(),
   objects: ObjectSourceSchema,
   to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
