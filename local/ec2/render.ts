@@ -1,0 +1,121 @@
+import { escapeXml } from '../s3-wire.ts';
+import { isoTime } from './ids.ts';
+import type { KmsKeys } from './kms.ts';
+import type { ImageRecord, SnapshotRecord, VolumeRecord } from './records.ts';
+
+/**
+ * The XML EC2 answers with. Element names are the `xmlName`s of the EC2 service model (what both the AWS SDK
+ * and botocore read): lowercase-first, lists as `<name><item>…</item></name>`, empty lists left out.
+ */
+export const el = (name: string, value: string | number | boolean | undefined): string =>
+  value === undefined ? '' : `<${name}>${escapeXml(String(value))}</${name}>`;
+
+export const struct = (name: string, inner: string): string => (inner ? `<${name}>${inner}</${name}>` : '');
+
+export const itemSet = (name: string, items: readonly string[]): string =>
+  items.length ? `<${name}>${items.map((item) => `<item>${item}</item>`).join('')}</${name}>` : '';
+
+export const tagSet = (tags: ReadonlyMap<string, string>): string =>
+  itemSet(
+    'tagSet',
+    [...tags].map(([key, value]) => el('key', key) + el('value', value)),
+  );
+
+const percent = (progress: number) => `${progress}%`;
+
+/** A `snapshotSet` item of DescribeSnapshots (CreateSnapshot answers the same fields at the top level). */
+export function snapshotXml(snapshot: SnapshotRecord, kms: KmsKeys): string {
+  return [
+    el('snapshotId', snapshot.snapshotId),
+    el('volumeId', snapshot.volumeId),
+    el('status', snapshot.state),
+    el('statusMessage', snapshot.stateMessage),
+    el('startTime', isoTime(snapshot.startTime)),
+    el('progress', percent(snapshot.progress)),
+    el('ownerId', snapshot.ownerId),
+    el('description', snapshot.description),
+    el('volumeSize', snapshot.volumeSizeGiB),
+    el('encrypted', snapshot.encrypted),
+    snapshot.kmsKeyId ? el('kmsKeyId', kms.arnOf(snapshot.region, snapshot.kmsKeyId)) : '',
+    el('storageTier', snapshot.storageTier),
+    snapshot.completionTime !== undefined ? el('completionTime', isoTime(snapshot.completionTime)) : '',
+    el(
+      'transferType',
+      snapshot.copy ? (snapshot.completionDurationMinutes ? 'time-based' : 'standard') : undefined,
+    ),
+    el('completionDurationMinutes', snapshot.completionDurationMinutes),
+    tagSet(snapshot.tags),
+  ].join('');
+}
+
+/** An item of CreateSnapshots' `snapshotSet` (SnapshotInfo: `state`, not `status`). */
+export function snapshotInfoXml(snapshot: SnapshotRecord): string {
+  return [
+    el('snapshotId', snapshot.snapshotId),
+    el('volumeId', snapshot.volumeId),
+    el('state', snapshot.state),
+    el('startTime', isoTime(snapshot.startTime)),
+    el('progress', percent(snapshot.progress)),
+    el('ownerId', snapshot.ownerId),
+    el('description', snapshot.description),
+    el('volumeSize', snapshot.volumeSizeGiB),
+    el('encrypted', snapshot.encrypted),
+    tagSet(snapshot.tags),
+  ].join('');
+}
+
+export function imageXml(image: ImageRecord): string {
+  const devices = image.blockDevices.map(
+    (device) =>
+      el('deviceName', device.deviceName) +
+      struct(
+        'ebs',
+        el('snapshotId', device.snapshotId) +
+          el('volumeSize', device.volumeSizeGiB) +
+          el('deleteOnTermination', device.deleteOnTermination) +
+          el('volumeType', device.volumeType) +
+          el('encrypted', device.encrypted),
+      ),
+  );
+  return [
+    el('imageId', image.imageId),
+    el('imageLocation', `${image.ownerId}/${image.name}`),
+    el('imageState', image.state),
+    el('imageOwnerId', image.ownerId),
+    el('creationDate', isoTime(image.creationDate)),
+    el('isPublic', false),
+    el('architecture', image.architecture),
+    el('imageType', 'machine'),
+    el('name', image.name),
+    el('description', image.description),
+    el('rootDeviceType', 'ebs'),
+    el('rootDeviceName', image.rootDeviceName),
+    itemSet('blockDeviceMapping', devices),
+    el('virtualizationType', image.virtualizationType),
+    el('hypervisor', 'xen'),
+    el('enaSupport', image.enaSupport),
+    el('platformDetails', 'Linux/UNIX'),
+    el('usageOperation', 'RunInstances'),
+    image.stateReason
+      ? struct('stateReason', el('code', image.stateReason.code) + el('message', image.stateReason.message))
+      : '',
+    el('sourceInstanceId', image.sourceInstanceId),
+    el('sourceImageId', image.copy?.sourceImageId),
+    el('sourceImageRegion', image.copy?.sourceRegion),
+    tagSet(image.tags),
+  ].join('');
+}
+
+export function volumeXml(volume: VolumeRecord, kms: KmsKeys): string {
+  return [
+    el('volumeId', volume.volumeId),
+    el('size', volume.sizeGiB),
+    el('availabilityZone', volume.availabilityZone),
+    el('status', 'available'),
+    el('createTime', isoTime(volume.createTime)),
+    el('volumeType', 'gp3'),
+    el('encrypted', volume.encrypted),
+    volume.kmsKeyId ? el('kmsKeyId', kms.arnOf(volume.region, volume.kmsKeyId)) : '',
+    tagSet(volume.tags),
+  ].join('');
+}

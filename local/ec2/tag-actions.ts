@@ -1,0 +1,53 @@
+import type { ActionHandler, Ec2Context } from './context.ts';
+import { Ec2Error, missingParameter, notFound } from './errors.ts';
+import { type QueryParams, tagsOf } from './query.ts';
+import { el } from './render.ts';
+
+/** The tags of a snapshot, image, volume or instance of the Region (instances keep none here). */
+function tagsOfResource(context: Ec2Context, region: string, id: string): Map<string, string> {
+  const store = context.store(region);
+  const resource = id.startsWith('snap-')
+    ? store.snapshots.get(id)
+    : id.startsWith('ami-')
+      ? store.images.get(id)
+      : id.startsWith('vol-')
+        ? store.volumes.get(id)
+        : undefined;
+  if (!resource) throw notFound(id);
+  return resource.tags;
+}
+
+function resourcesOf(params: QueryParams): string[] {
+  const resources = params.list('ResourceId');
+  if (resources.length === 0) throw missingParameter('ResourceId');
+  return resources;
+}
+
+/** All resources are checked before any is tagged: EC2 applies a CreateTags to all of them or none. */
+const CreateTags: ActionHandler = (context, { region, params }) => {
+  const targets = resourcesOf(params).map((id) => tagsOfResource(context, region, id));
+  const tags = tagsOf(params);
+  if (tags.size === 0) throw missingParameter('Tag');
+  for (const target of targets) for (const [key, value] of tags) target.set(key, value);
+  return el('return', true);
+};
+
+/** A tag given with a value is deleted only if it has that value; without one, whatever its value. */
+const DeleteTags: ActionHandler = (context, { region, params }) => {
+  const targets = resourcesOf(params).map((id) => tagsOfResource(context, region, id));
+  const tags = params.members('Tag').map((tag) => ({ key: tag.required('Key'), value: tag.get('Value') }));
+  if (tags.some(({ key }) => key.toLowerCase().startsWith('aws:'))) {
+    throw new Ec2Error(
+      'InvalidParameterValue',
+      "Tag keys starting with 'aws:' are reserved for internal use",
+    );
+  }
+  for (const target of targets) {
+    if (tags.length === 0) target.clear();
+    for (const { key, value } of tags)
+      if (value === undefined || target.get(key) === value) target.delete(key);
+  }
+  return el('return', true);
+};
+
+export const tagActions: Record<string, ActionHandler> = { CreateTags, DeleteTags };

@@ -1,0 +1,149 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SANDBOX_CREDENTIALS } from '#local/credentials';
+import { type StandaloneEc2, startStandaloneEc2 } from '#local/ec2/standalone';
+
+/** Every AWS CLI installed (v1 from pip first on PATH, v2 from Debian), once per version. */
+const clis = ['aws', '/usr/bin/aws']
+  .map((command) => ({ command, version: spawnSync(command, ['--version'], { encoding: 'utf8' }) }))
+  .filter(({ version }) => version.status === 0)
+  .map(({ command, version }) => ({
+    command,
+    version: `${version.stdout}${version.stderr}`.trim().split(' ')[0] ?? '',
+  }))
+  .filter((cli, index, all) => all.findIndex((other) => other.version === cli.version) === index);
+if (clis.length === 0) {
+  console.warn('The AWS CLI is not installed (Debian package awscli): the fake EC2 CLI test does not run.');
+}
+
+// The CLI's own settings stay out: no profile, no CA bundle (the fake speaks plain HTTP).
+const cliEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !['AWS_CA_BUNDLE', 'AWS_PROFILE', 'AWS_SESSION_TOKEN'].includes(name),
+    ),
+  ),
+  AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+};
+
+describe.runIf(clis.length > 0)('the fake EC2 driven by the AWS CLI', () => {
+  let ec2: StandaloneEc2;
+  beforeEach(async () => {
+    ec2 = await startStandaloneEc2();
+  });
+  afterEach(() => ec2.close());
+
+  // Asynchronous: the fake answers from this very process, so a blocking call would deadlock.
+  const awsWith =
+    (command: string) =>
+    async (region: string, ...args: string[]) => {
+      const { stdout } = await promisify(execFile)(
+        command,
+        ['ec2', ...args, '--endpoint-url', ec2.endpoint, '--region', region, '--output', 'json'],
+        { encoding: 'utf8', env: cliEnv },
+      );
+      return stdout.trim() ? JSON.parse(stdout) : {};
+    };
+
+  it.each(clis)(
+    'It should answer $version: snapshots, tags, copies and images',
+    async ({ command }) => {
+      const aws = awsWith(command);
+      const volume = ec2.fake.createVolume('us-east-1', { sizeGiB: 8 });
+      const created = await aws(
+        'us-east-1',
+        'create-snapshot',
+        '--volume-id',
+        volume,
+        '--description',
+        'from the CLI',
+        '--tag-specifications',
+        'ResourceType=snapshot,Tags=[{Key=team,Value=dr}]',
+      );
+      expect(created).toMatchObject({
+        State: 'pending',
+        VolumeId: volume,
+        Tags: [{ Key: 'team', Value: 'dr' }],
+      });
+      await ec2.fake.settle();
+
+      const described = await aws(
+        'us-east-1',
+        'describe-snapshots',
+        '--owner-ids',
+        'self',
+        '--filters',
+        'Name=tag:team,Values=dr',
+      );
+      expect(described.Snapshots).toEqual([
+        expect.objectContaining({
+          SnapshotId: created.SnapshotId,
+          State: 'completed',
+          Progress: '100%',
+          VolumeSize: 8,
+        }),
+      ]);
+
+      await aws(
+        'us-east-1',
+        'create-tags',
+        '--resources',
+        created.SnapshotId,
+        '--tags',
+        'Key=owner,Value=cli',
+      );
+      expect(ec2.fake.snapshot('us-east-1', created.SnapshotId)?.tags.get('owner')).toBe('cli');
+
+      const copied = await aws(
+        'us-west-2',
+        'copy-snapshot',
+        '--source-region',
+        'us-east-1',
+        '--source-snapshot-id',
+        created.SnapshotId,
+      );
+      expect(ec2.fake.snapshot('us-west-2', copied.SnapshotId)).toMatchObject({
+        state: 'pending',
+        copy: { sourceSnapshotId: created.SnapshotId },
+      });
+
+      const instance = ec2.fake.createInstance('us-east-1', [volume]);
+      const image = await aws('us-east-1', 'create-image', '--instance-id', instance, '--name', 'cli-image');
+      await ec2.fake.settle();
+      const images = await aws(
+        'us-east-1',
+        'describe-images',
+        '--owners',
+        'self',
+        '--filters',
+        'Name=name,Values=cli-*',
+      );
+      expect(images.Images).toEqual([
+        expect.objectContaining({
+          ImageId: image.ImageId,
+          State: 'available',
+          Name: 'cli-image',
+          BlockDeviceMappings: [
+            expect.objectContaining({
+              DeviceName: '/dev/xvda',
+              Ebs: expect.objectContaining({ VolumeSize: 8 }),
+            }),
+          ],
+        }),
+      ]);
+
+      await expect(
+        aws('us-east-1', 'delete-snapshot', '--snapshot-id', 'snap-0123456789abcdef0'),
+      ).rejects.toMatchObject({
+        stderr: expect.stringContaining(
+          "An error occurred (InvalidSnapshot.NotFound) when calling the DeleteSnapshot operation: The snapshot 'snap-0123456789abcdef0' does not exist.",
+        ),
+      });
+    },
+    120_000,
+  ); // each CLI call starts Python: seconds, not milliseconds
+});
