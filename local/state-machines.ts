@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-export const STATE_MACHINES = ['object-copy'] as const;
+export const STATE_MACHINES = ['object-copy', 'snapshot-copy', 'image-copy'] as const;
 export type StateMachineName = (typeof STATE_MACHINES)[number];
 
 /** The Lambda functions the definitions reference, by CloudFormation logical id. */
-export const TASK_FUNCTIONS = { ObjectCopyStepLambdaFunction: 'ferry-object-copy-step' } as const;
+export const TASK_FUNCTIONS = {
+  ObjectCopyStepLambdaFunction: 'ferry-object-copy-step',
+  Ec2CopyStepLambdaFunction: 'ferry-ec2-copy-step',
+} as const;
 export type TaskFunction = keyof typeof TASK_FUNCTIONS;
 
 export const localFunctionArn = (logicalId: TaskFunction, region = 'us-east-1', account = '000000000000') =>
@@ -38,12 +41,14 @@ export function loadDefinition(
   return resolve(raw) as Record<string, unknown>;
 }
 
-/** Every Task state (Map iterators included) with the resource it calls, for local handler wiring. */
-export function taskStates(definition: Record<string, unknown>): { state: string; resource: string }[] {
-  const found: { state: string; resource: string }[] = [];
+type StateBody = Record<string, unknown>;
+
+/** Every state of a definition, Map iterators and Parallel branches included. */
+function allStates(definition: Record<string, unknown>): [string, StateBody][] {
+  const found: [string, StateBody][] = [];
   const walk = (states: unknown) => {
-    for (const [state, body] of Object.entries((states ?? {}) as Record<string, Record<string, unknown>>)) {
-      if (body.Type === 'Task') found.push({ state, resource: String(body.Resource) });
+    for (const [state, body] of Object.entries((states ?? {}) as Record<string, StateBody>)) {
+      found.push([state, body]);
       const processor = (body.ItemProcessor ?? body.Iterator) as { States?: unknown } | undefined;
       if (processor) walk(processor.States);
       for (const branch of (body.Branches ?? []) as { States?: unknown }[]) walk(branch.States);
@@ -51,4 +56,38 @@ export function taskStates(definition: Record<string, unknown>): { state: string
   };
   walk(definition.States);
   return found;
+}
+
+/** Every Task state with the resource it calls, for local handler wiring. */
+export function taskStates(definition: Record<string, unknown>): { state: string; resource: string }[] {
+  return allStates(definition)
+    .filter(([, body]) => body.Type === 'Task')
+    .map(([state, body]) => ({ state, resource: String(body.Resource) }));
+}
+
+/** How long a Wait state waits, from its input: `Seconds`, or `SecondsPath` of the form `$.a.b`. */
+export type WaitDuration = (input: unknown) => number;
+
+/** Every Wait state with a way to read its duration (timestamp waits are not used by Ferry's machines). */
+export function waitStates(definition: Record<string, unknown>): Map<string, WaitDuration> {
+  const waits = new Map<string, WaitDuration>();
+  for (const [state, body] of allStates(definition)) {
+    if (body.Type !== 'Wait') continue;
+    if (typeof body.Seconds === 'number') {
+      const seconds = body.Seconds;
+      waits.set(state, () => seconds);
+    } else if (typeof body.SecondsPath === 'string' && /^\$(\.\w+)+$/.test(body.SecondsPath)) {
+      const path = body.SecondsPath.split('.').slice(1);
+      waits.set(state, (input) => {
+        const value = path.reduce<unknown>(
+          (node, key) => (node as Record<string, unknown> | undefined)?.[key],
+          input,
+        );
+        return typeof value === 'number' ? value : 0;
+      });
+    } else {
+      throw new Error(`Wait state ${state}: only Seconds and simple SecondsPath waits run locally`);
+    }
+  }
+  return waits;
 }

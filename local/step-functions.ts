@@ -7,6 +7,8 @@ import {
   TASK_FUNCTIONS,
   type TaskFunction,
   taskStates,
+  type WaitDuration,
+  waitStates,
 } from './state-machines.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
@@ -26,6 +28,8 @@ export interface Execution {
   events: EventLog[];
   /** Retries the runner made, by state name. */
   retries: Map<string, number>;
+  /** Seconds spent in Wait states (on the virtual clock). */
+  waitedSeconds: number;
   /** Virtual milliseconds from start to end: real run time plus every skipped wait and backoff. */
   virtualDurationMs?: number;
   done: Promise<void>;
@@ -41,11 +45,13 @@ export class ExecutionAlreadyExistsError extends Error {
 
 export interface LocalStepFunctionsOptions {
   /** The Lambda handlers the Task states call, by the logical id the definitions reference. */
-  functions: Record<TaskFunction, (input: unknown) => Promise<unknown>>;
+  functions: Partial<Record<TaskFunction, (input: unknown) => Promise<unknown>>>;
   clock: VirtualClock;
   /** Full jitter draws from this (seeded in the sandbox, so schedules repeat). */
   random: () => number;
   onExecutionEnd?: (execution: Execution) => void;
+  /** Work under way outside the executions (event deliveries…): time does not jump while it runs. */
+  busy?: () => boolean;
   /**
    * Validate definitions when loading them (default). A one-shot process may skip it: AWS validates once,
    * at deploy time, and the test suite validates every definition.
@@ -56,35 +62,52 @@ export interface LocalStepFunctionsOptions {
 /**
  * Step Functions for the sandbox: the real `statemachines/*.asl.yaml` run in `aws-local-stepfunctions`,
  * their Task states call the real handlers in-process, names are unique per state machine (the same name
- * and input returns the running execution; another input is refused), and retry backoff does not sleep:
- * it advances the virtual clock by the interval Step Functions would have waited.
+ * and input returns the running execution; another input is refused), and neither Wait states nor retry
+ * backoff sleep: the execution's next task waits on the virtual clock for the time Step Functions would
+ * have waited, and the clock jumps ahead once every execution is waiting and nothing else is under way.
  */
 export class LocalStepFunctions {
   readonly executions = new Map<string, Execution>();
-  private readonly machines = new Map<StateMachineName, { machine: StateMachine; overrides: Overrides }>();
+  private readonly machines = new Map<
+    StateMachineName,
+    { machine: StateMachine; tasks: { state: string; resource: string }[]; waits: Map<string, WaitDuration> }
+  >();
+  /** Per running execution: tasks running a handler, and tasks waiting on the clock. */
+  private readonly activity = new Map<Execution, { active: number; asleep: number }>();
+  private idleCheck: NodeJS.Immediate | undefined;
 
-  constructor(private readonly options: LocalStepFunctionsOptions) {}
+  constructor(private readonly options: LocalStepFunctionsOptions) {
+    options.clock.onSleep = () => this.poke();
+  }
+
+  /** Something may have become idle: look, on the next turn, whether time can jump. */
+  poke(): void {
+    this.idleCheck ??= setImmediate(() => {
+      this.idleCheck = undefined;
+      if (this.idle()) this.options.clock.wakeNext();
+    });
+  }
+
+  /** Every running execution is waiting on the clock, and nothing else is under way. */
+  private idle(): boolean {
+    if (this.options.clock.sleepers === 0 || this.options.busy?.()) return false;
+    for (const [execution, { active, asleep }] of this.activity) {
+      if (execution.status === 'RUNNING' && (active > 0 || asleep === 0)) return false;
+    }
+    return true;
+  }
 
   private machine(name: StateMachineName) {
     let entry = this.machines.get(name);
     if (!entry) {
       const definition = loadDefinition(name);
-      const tasks = taskStates(definition);
       entry = {
+        tasks: taskStates(definition),
+        waits: waitStates(definition),
         // JSONPath is validated; the local ARNs are not real, so their format is not.
         machine: new StateMachine(definition as never, {
           validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: false },
         }),
-        // Task states call the local handlers; retry waits are skipped (the virtual clock takes them).
-        overrides: {
-          taskResourceLocalHandlers: Object.fromEntries(
-            tasks.map(({ state, resource }) => {
-              const handler = this.handlerFor(resource);
-              return [state, (taskInput: unknown) => handler(taskInput) as Promise<never>];
-            }),
-          ),
-          retryIntervalOverrides: Object.fromEntries(tasks.map(({ state }) => [state, 0])),
-        },
       };
       this.machines.set(name, entry);
     }
@@ -93,7 +116,8 @@ export class LocalStepFunctions {
 
   private handlerFor(resource: string) {
     for (const logicalId of Object.keys(TASK_FUNCTIONS) as TaskFunction[]) {
-      if (localFunctionArn(logicalId) === resource) return this.options.functions[logicalId];
+      const handler = this.options.functions[logicalId];
+      if (localFunctionArn(logicalId) === resource && handler) return handler;
     }
     throw new Error(`no local function for ${resource}`);
   }
@@ -111,10 +135,9 @@ export class LocalStepFunctions {
       return { execution: existing, started: false };
     }
 
-    const { machine, overrides } = this.machine(stateMachine);
-    const run = machine.run(input as never, { overrides });
-
-    const startedAt = this.options.clock.now();
+    const { machine, tasks, waits } = this.machine(stateMachine);
+    const clock = this.options.clock;
+    const startedAt = clock.now();
     const execution: Execution = {
       name,
       stateMachine,
@@ -122,14 +145,57 @@ export class LocalStepFunctions {
       status: 'RUNNING',
       events: [],
       retries: new Map(),
+      waitedSeconds: 0,
       done: Promise.resolve(),
     };
+    this.activity.set(execution, { active: 0, asleep: 0 });
+    /** When the execution's next task may run: after its Wait or retry backoff, on the virtual clock. */
+    let resumeAt = startedAt;
+    const overrides: Overrides = {
+      taskResourceLocalHandlers: Object.fromEntries(
+        tasks.map(({ state, resource }) => {
+          const handler = this.handlerFor(resource);
+          return [
+            state,
+            async (taskInput: unknown) => {
+              const activity = this.activity.get(execution);
+              if (activity) activity.asleep += 1;
+              await clock.until(resumeAt);
+              if (activity) {
+                activity.asleep -= 1;
+                activity.active += 1;
+              }
+              try {
+                return (await handler(taskInput)) as never;
+              } finally {
+                if (activity) activity.active -= 1;
+                this.poke();
+              }
+            },
+          ];
+        }),
+      ),
+      // Waits and backoff take a real millisecond: enough for the event log below to set `resumeAt`
+      // before the next task runs.
+      retryIntervalOverrides: Object.fromEntries(tasks.map(({ state }) => [state, 1])),
+      waitTimeOverrides: Object.fromEntries([...waits.keys()].map((state) => [state, 1])),
+    };
+    const run = machine.run(input as never, { overrides });
+
     const collect = (async () => {
       for await (const event of run.eventLogs) {
         execution.events.push(event);
+        if (event.type === 'StateEntered') {
+          const duration = waits.get(event.state.name);
+          if (duration) {
+            const seconds = duration(event.state.input);
+            execution.waitedSeconds += seconds;
+            resumeAt = clock.now() + seconds * 1000;
+          }
+        }
         if (event.type === 'StateRetried') {
           execution.retries.set(event.state.name, (execution.retries.get(event.state.name) ?? 0) + 1);
-          this.options.clock.advance(this.backoffMs(event.retry.retrier, event.retry.attempt));
+          resumeAt = clock.now() + this.backoffMs(event.retry.retrier, event.retry.attempt);
         }
       }
     })();
@@ -149,7 +215,9 @@ export class LocalStepFunctions {
       })
       .then(() => collect)
       .finally(() => {
-        execution.virtualDurationMs = this.options.clock.now() - startedAt;
+        execution.virtualDurationMs = clock.now() - startedAt;
+        this.activity.delete(execution);
+        this.poke();
         this.options.onExecutionEnd?.(execution);
       });
     this.executions.set(key, execution);

@@ -1,16 +1,55 @@
 /**
- * The sandbox's time. Waits and retry backoff do not sleep: they move this clock forward, so a six-hour
- * retry schedule runs in moments while every duration it reports is the one AWS would have taken.
+ * The sandbox's time. Waits and retry backoff do not sleep in real time: a waiting execution asks for a
+ * wake-up on this clock, and when every execution is waiting (nothing else is under way) the clock jumps to
+ * the earliest wake-up. So a six-hour retry schedule or a 48 h copy runs in moments, while every duration —
+ * and every overlap between concurrent copies — is the one AWS would have seen.
  */
 export class VirtualClock {
   private offsetMs = 0;
+  private readonly timers: { at: number; wake: () => void }[] = [];
+  /** Called when a wake-up is requested: the owner decides whether everything is waiting. */
+  onSleep?: () => void;
 
   constructor(private readonly realNow: () => number = Date.now) {}
 
   now = (): number => this.realNow() + this.offsetMs;
 
+  /** Moves time forward (e.g. an SDK retry delay) and wakes what has become due. */
   advance(ms: number): void {
     if (ms > 0) this.offsetMs += ms;
+    this.wakeDue();
+  }
+
+  /** Resolves once the clock reaches `at`: at once if it has, else when the clock is moved there. */
+  until(at: number): Promise<void> {
+    if (at <= this.now()) return Promise.resolve();
+    return new Promise((wake) => {
+      this.timers.push({ at, wake });
+      this.onSleep?.();
+    });
+  }
+
+  get sleepers(): number {
+    return this.timers.length;
+  }
+
+  /** Jumps to the earliest wake-up and wakes everything due then. False when nothing is waiting. */
+  wakeNext(): boolean {
+    if (this.timers.length === 0) return false;
+    const earliest = Math.min(...this.timers.map((timer) => timer.at));
+    this.advance(earliest - this.now());
+    return true;
+  }
+
+  private wakeDue(): void {
+    const now = this.now();
+    for (let i = this.timers.length - 1; i >= 0; i -= 1) {
+      const timer = this.timers[i];
+      if (timer && timer.at <= now) {
+        this.timers.splice(i, 1);
+        timer.wake();
+      }
+    }
   }
 
   /** How far the clock has run ahead of real time. */

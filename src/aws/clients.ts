@@ -1,17 +1,26 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
 /** Where a request must go: a Region, and for cross-account destinations the role to assume there. */
-export interface S3Target {
+export interface AwsTarget {
   region: string;
   roleArn?: string | undefined;
 }
+export type S3Target = AwsTarget;
 
 /** The one way the domain gets an S3 client; injectable so tests and the sandbox can swap the wiring. */
 export type S3ClientFactory = (target: S3Target) => S3Client;
 
+/**
+ * The one way the domain gets an EC2 client. `retries: false` gives a client that never retries by itself:
+ * for calls that are not idempotent (CopySnapshot has no client token), whose caller looks for the result
+ * of a lost answer before it tries again.
+ */
+export type Ec2ClientFactory = (target: AwsTarget, options?: { retries?: boolean }) => EC2Client;
+
 export interface AwsClientOptions {
-  /** A local endpoint (the sandbox). In AWS leave it unset; `AWS_ENDPOINT_URL_S3` is honoured as well. */
+  /** A local endpoint (the sandbox). In AWS leave it unset; `AWS_ENDPOINT_URL_S3` etc. are honoured too. */
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** How each new client retries (the sandbox moves the waits onto a virtual clock); else the SDK default. */
@@ -22,11 +31,19 @@ export interface AwsClientOptions {
 
 const ROLE_SESSION_NAME = 'ferry-replication';
 
-/** Creates clients lazily and keeps one per Region and role, so warm invocations reuse connections. */
-export function createS3ClientFactory(options: AwsClientOptions = {}): S3ClientFactory {
-  const cache = new Map<string, S3Client>();
-  return (target) => {
-    const cacheKey = `${target.region}|${target.roleArn ?? ''}`;
+interface BaseConfig {
+  region: string;
+  credentials?: NonNullable<S3ClientConfig['credentials']>;
+  endpoint?: string;
+  retryStrategy?: NonNullable<S3ClientConfig['retryStrategy']>;
+  maxAttempts?: number;
+}
+
+/** Creates clients lazily and keeps one per Region, role and retry mode, so warm invocations reuse them. */
+function clientFactory<Client>(build: (config: BaseConfig) => Client, options: AwsClientOptions) {
+  const cache = new Map<string, Client>();
+  return (target: AwsTarget, { retries = true }: { retries?: boolean } = {}): Client => {
+    const cacheKey = `${target.region}|${target.roleArn ?? ''}|${retries}`;
     let client = cache.get(cacheKey);
     if (!client) {
       const credentials = target.roleArn
@@ -35,15 +52,28 @@ export function createS3ClientFactory(options: AwsClientOptions = {}): S3ClientF
             clientConfig: { region: target.region },
           })
         : options.credentials;
-      client = new S3Client({
+      client = build({
         region: target.region,
         ...(credentials ? { credentials } : {}),
-        ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
-        ...(options.retryStrategy ? { retryStrategy: options.retryStrategy() } : {}),
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(!retries
+          ? { maxAttempts: 1 }
+          : options.retryStrategy
+            ? { retryStrategy: options.retryStrategy() }
+            : {}),
       });
       client = options.instrument ? options.instrument(client) : client;
       cache.set(cacheKey, client);
     }
     return client;
   };
+}
+
+export function createS3ClientFactory(options: AwsClientOptions = {}): S3ClientFactory {
+  // Path-style addressing for a local endpoint, whose host is an IP address.
+  return clientFactory((config) => new S3Client({ ...config, forcePathStyle: !!config.endpoint }), options);
+}
+
+export function createEc2ClientFactory(options: AwsClientOptions = {}): Ec2ClientFactory {
+  return clientFactory((config) => new EC2Client(config), options);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { S3ClientFactory } from '#aws/clients';
-import { type ClassifiedError, classifyError } from '#aws/errors';
+import { classifyError } from '#aws/errors';
+import { causeOf, PermanentCopyError, RetryableCopyError } from '#aws/step-errors';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import { ObjectDestinationSchema, ObjectRuleSchema } from '#rules/schema';
@@ -22,20 +23,6 @@ import { headSource, readTags } from './source-reads.ts';
  * `name` the state machine's Retry and Catch match: retryable ones are retried with backoff, a changed
  * source ends the execution quietly, everything else is recorded and fails the execution.
  */
-
-export class RetryableCopyError extends Error {
-  constructor(readonly classified: ClassifiedError) {
-    super(`${classified.cause}: ${classified.message}`);
-    this.name = 'RetryableCopyError';
-  }
-}
-
-export class PermanentCopyError extends Error {
-  constructor(readonly classified: ClassifiedError) {
-    super(`${classified.cause}: ${classified.message}`);
-    this.name = 'PermanentCopyError';
-  }
-}
 
 /** The source was replaced after the event: its own event carries the newer version. */
 export class SourceChangedError extends Error {
@@ -170,21 +157,4 @@ function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Outcome {
     deps.log.info(`Copy ended: ${outcome.status}`, { ...outcome });
   }
   return outcome;
-}
-
-/** A short cause for the failure metric, from the error the state machine caught. */
-function causeOf(error: { Error: string; Cause?: string | undefined }): string {
-  const fromMessage = /^([\w.]+): /.exec(parseCause(error.Cause))?.[1];
-  return fromMessage ?? error.Error;
-}
-
-/** Lambda puts `{"errorMessage": …}` in Cause; the local runner puts the message itself. */
-function parseCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
 }
