@@ -23,4 +23,14 @@ export class MetricsTally implements ReplicationMetrics {
   deleted(): void {
     this.deletes += 1;
   }
+  readonly resourceCopies = { snapshot: 0, image: 0 };
+  readonly resourceLatenciesMs: number[] = [];
+  prunedCopies = 0;
+  resourceCopied(kind: 'snapshot' | 'image', _rule: string, latencyMs: number): void {
+    this.resourceCopies[kind] += 1;
+    this.resourceLatenciesMs.push(latencyMs);
+  }
+  pruned(_kind: 'snapshot' | 'image', _rule: string, count: number): void {
+    this.prunedCopies += count;
+  }
 }

@@ -1,16 +1,22 @@
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
+import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-job';
+import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
+import { createImageAvailableHandler } from '#handlers/image-available';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { createObjectCreatedHandler } from '#handlers/object-created';
 import { createObjectDeletedHandler } from '#handlers/object-deleted';
+import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
 import { type CopyStarter, executionNameOf } from '#objects/copy-job';
-import type { FerryConfig } from '#rules/config';
-import { objectEventPatterns } from '#rules/event-patterns';
+import { type FerryConfig, objectRulesOf } from '#rules/config';
+import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import { createRuntime } from '#runtime';
 import { SANDBOX_CREDENTIALS } from './credentials.ts';
+import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
 import { FaultInjector } from './faults.ts';
 import { MetricsTally } from './metrics-tally.ts';
@@ -41,6 +47,8 @@ export interface SandboxOptions {
    * speed; the local disk does not). Off by default.
    */
   shaping?: { latencyMs?: number; copyMiBps?: number };
+  /** The fake EC2: copy speed (virtual time), KMS keys per Region, limits, throttling. */
+  ec2?: Pick<FakeEc2Options, 'copyBytesPerSecond' | 'kmsKeys' | 'limits' | 'throttling'>;
 }
 
 export interface Sandbox {
@@ -53,9 +61,13 @@ export interface Sandbox {
   metrics: MetricsTally;
   /** S3 requests served, by operation (also at GET /__ferry/requests; DELETE resets). */
   requests: Map<string, number>;
+  /** The fake EC2 behind the same endpoint: seed volumes and instances, inject faults, inspect copies. */
+  ec2: FakeEc2;
   bucketRegions: Record<string, string>;
   /** An S3 client for the sandbox in the bucket's Region, as a user's own tools would have. */
   s3(region: string): S3Client;
+  /** An EC2 client for the sandbox in a Region. */
+  ec2Client(region: string): EC2Client;
   /** Waits until every event published so far (and those its handling caused) has been handled. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -87,10 +99,10 @@ const lambdaContext = (functionName: string): Context => ({
 
 export function bucketRegionsOf(config: FerryConfig, sourceRegion: string): Record<string, string> {
   const regions: Record<string, string> = {};
-  for (const rule of config.rules) {
+  for (const rule of objectRulesOf(config)) {
     for (const destination of rule.to) regions[destination.bucket] = destination.region;
   }
-  for (const rule of config.rules) regions[rule.objects.bucket] ??= sourceRegion;
+  for (const rule of objectRulesOf(config)) regions[rule.objects.bucket] ??= sourceRegion;
   return regions;
 }
 
@@ -129,6 +141,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return { execution: execution.name, started };
     },
   };
+  const ec2Copies = (machine: 'snapshot-copy' | 'image-copy') => ({
+    async start(job: Ec2CopyJob) {
+      if (!stepFunctions) throw new Error('the sandbox Step Functions are not running');
+      const { execution, started } = stepFunctions.start(
+        machine,
+        ec2ExecutionNameOf(job),
+        JSON.parse(JSON.stringify(job)),
+      );
+      return { execution: execution.name, started };
+    },
+  });
   // The SDK's own retries wait on the virtual clock too: as long as the SDK would, without sleeping.
   const sdkJitter = seededRandom((options.seed ?? 7) + 2);
   const retryStrategy = () =>
@@ -136,24 +159,37 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       clock.advance(Math.round(sdkJitter() * Math.min(20_000, 100 * 2 ** attempt)));
       return 0;
     });
-  const { tools, deps, copyStepDeps } = createRuntime(options.config, {
+  const runtime = createRuntime(options.config, {
     endpoint,
     credentials: SANDBOX_CREDENTIALS,
     retryStrategy,
     copies,
+    snapshotCopies: ec2Copies('snapshot-copy'),
+    imageCopies: ec2Copies('image-copy'),
   });
+  const { tools, deps, copyStepDeps } = runtime;
   const handlerDeps = { ...deps, metrics, now: clock.now };
   const objectCreated = createObjectCreatedHandler(tools, handlerDeps);
   const objectDeleted = createObjectDeletedHandler(tools, handlerDeps);
   const objectCopyStep = createObjectCopyStepHandler(tools, { ...copyStepDeps, metrics, now: clock.now });
+  const snapshotCreated = createSnapshotCreatedHandler(tools, { ...runtime.snapshotDeps, metrics });
+  const imageAvailable = createImageAvailableHandler(tools, { ...runtime.imageDeps, metrics });
+  const ec2CopyStep = createEc2CopyStepHandler(tools, {
+    ...runtime.ec2CopyStepDeps,
+    metrics,
+    now: clock.now,
+  });
   stepFunctions = new LocalStepFunctions({
     functions: {
       ObjectCopyStepLambdaFunction: (input) =>
         objectCopyStep(input as never, lambdaContext('ferry-object-copy-step')),
+      Ec2CopyStepLambdaFunction: (input) => ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step')),
     },
     clock,
     random: seededRandom(options.seed ?? 7),
     ...(options.onExecutionEnd ? { onExecutionEnd: options.onExecutionEnd } : {}),
+    // Time does not jump while an event is being handled.
+    busy: () => bus.pendingDeliveries > 0,
   });
   const patterns = objectEventPatterns(options.config);
 
@@ -169,8 +205,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         patterns: patterns.objectDeleted,
         invoke: (event) => objectDeleted(event as never, lambdaContext('ferry-object-deleted')),
       },
+      {
+        name: 'snapshot-created',
+        patterns: snapshotEventPatterns(options.config),
+        invoke: (event) => snapshotCreated(event as never, lambdaContext('ferry-snapshot-created')),
+      },
+      {
+        name: 'image-available',
+        patterns: imageEventPatterns(options.config),
+        invoke: (event) => imageAvailable(event as never, lambdaContext('ferry-image-available')),
+      },
     ],
-    ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
+    onDelivery: (delivery) => {
+      stepFunctions?.poke();
+      options.onDelivery?.(delivery);
+    },
   });
 
   const faults = new FaultInjector(seededRandom((options.seed ?? 7) + 1));
@@ -182,6 +231,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
   });
   const requests = new Map<string, number>();
+  const ec2 = new FakeEc2({
+    account: SANDBOX_ACCOUNT,
+    clock,
+    random: seededRandom((options.seed ?? 7) + 3),
+    ...options.ec2,
+    onEvent: (event) => bus.put(event),
+  });
   const latencyMs = options.shaping?.latencyMs ?? 0;
 
   server.on('request', (req, res) => {
@@ -198,28 +254,36 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const answer =
       service === 's3'
         ? delay.then(() => s3.handle(req, res, url, scope))
-        : Promise.resolve(
-            sendError(res, {
-              status: 400,
-              code: 'UnsupportedService',
-              message: `The Ferry sandbox does not serve "${service}"`,
-            }),
-          );
+        : service === 'ec2'
+          ? ec2.handle(req, res, url, scope)
+          : Promise.resolve(
+              sendError(res, {
+                status: 400,
+                code: 'UnsupportedService',
+                message: `The Ferry sandbox does not serve "${service}"`,
+              }),
+            );
     answer.catch((error: Error) => {
       if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
       else res.destroy(error);
     });
   });
 
+  // A last resort for a moment of idleness no event announced (the handlers' own work ended, say).
+  const idleWatch = setInterval(() => stepFunctions.poke(), 20);
+  idleWatch.unref();
+
   // Events start executions and executions write objects (new events): wait until both are quiet.
   const settle = async () => {
     do {
+      await ec2.settle();
       await bus.drain();
       await stepFunctions.settle();
     } while (bus.pendingDeliveries > 0 || stepFunctions.running > 0);
   };
 
   const clients = new Map<string, S3Client>();
+  const ec2Clients = new Map<string, EC2Client>();
   return {
     endpoint,
     port,
@@ -229,6 +293,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     clock,
     metrics,
     requests,
+    ec2,
     bucketRegions,
     s3(region) {
       let client = clients.get(region);
@@ -238,10 +303,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       return client;
     },
+    ec2Client(region) {
+      let client = ec2Clients.get(region);
+      if (!client) {
+        client = new EC2Client({ region, endpoint, credentials: SANDBOX_CREDENTIALS });
+        ec2Clients.set(region, client);
+      }
+      return client;
+    },
     settle,
     async stop() {
       await settle();
-      for (const client of clients.values()) client.destroy();
+      clearInterval(idleWatch);
+      for (const client of [...clients.values(), ...ec2Clients.values()]) client.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await s3.close();

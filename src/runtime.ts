@@ -1,13 +1,19 @@
-import { type AwsClientOptions, createS3ClientFactory } from '#aws/clients';
-import { stepFunctionsCopyStarter } from '#aws/step-functions';
+import { type AwsClientOptions, createEc2ClientFactory, createS3ClientFactory } from '#aws/clients';
+import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
+import type { Ec2CopyStarter } from '#ec2/copy-job';
+import type { Ec2CopyStepDeps } from '#ec2/copy-steps';
+import { imageCopies } from '#images/image-copies';
+import type { ImageReplicationDeps } from '#images/replicate';
 import type { CopyStarter } from '#objects/copy-job';
 import type { CopyStepDeps } from '#objects/copy-steps';
 import { DEFAULT_MULTIPART_SETTINGS } from '#objects/multipart-copy';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import { createPowertools, type Powertools } from '#observability/powertools';
 import { powertoolsReplicationMetrics } from '#observability/replication-metrics';
-import type { FerryConfig } from '#rules/config';
+import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { loadConfigFile } from '#rules/load';
+import type { SnapshotReplicationDeps } from '#snapshots/replicate';
+import { snapshotCopies } from '#snapshots/snapshot-copies';
 
 /** The path of the rules file: `FERRY_CONFIG`, else `replication.yml` beside the bundle (Lambda's cwd). */
 export const configPath = (env: NodeJS.ProcessEnv = process.env): string =>
@@ -17,20 +23,30 @@ export interface Runtime {
   tools: Powertools;
   deps: ObjectReplicationDeps;
   copyStepDeps: CopyStepDeps;
+  snapshotDeps: SnapshotReplicationDeps;
+  imageDeps: ImageReplicationDeps;
+  ec2CopyStepDeps: Ec2CopyStepDeps;
 }
 
+export interface RuntimeOptions extends AwsClientOptions {
+  /** Where object copies that leave the fast path go (the object-copy state machine). */
+  copies?: CopyStarter | undefined;
+  snapshotCopies?: Ec2CopyStarter | undefined;
+  imageCopies?: Ec2CopyStarter | undefined;
+}
+
+/** A starter for a state machine this deployment did not name: using it is a deployment error. */
+const missingStarter = (variable: string): Ec2CopyStarter => ({
+  start: () => Promise.reject(new Error(`${variable} is not set: this function cannot start copies`)),
+});
+
 /** Wires one Lambda environment: the validated rules, instrumented AWS clients, metrics and logs. */
-export function createRuntime(
-  config: FerryConfig,
-  options: AwsClientOptions & { copies?: CopyStarter | undefined } = {},
-): Runtime {
+export function createRuntime(config: FerryConfig, options: RuntimeOptions = {}): Runtime {
   const tools = createPowertools();
-  const s3 = createS3ClientFactory({
-    ...options,
-    instrument: (client) => tools.tracer.captureAWSv3Client(client),
-  });
+  const clientOptions = { ...options, instrument: <T>(client: T) => tools.tracer.captureAWSv3Client(client) };
+  const s3 = createS3ClientFactory(clientOptions);
+  const ec2 = createEc2ClientFactory(clientOptions);
   const common = {
-    s3,
     log: tools.logger,
     metrics: powertoolsReplicationMetrics(tools.metrics),
     now: Date.now,
@@ -39,28 +55,48 @@ export function createRuntime(
     tools,
     deps: {
       ...common,
-      rules: config.rules,
+      s3,
+      rules: objectRulesOf(config),
       multipartThreshold: config.copy.multipartThreshold,
       copies: options.copies,
     },
     copyStepDeps: {
       ...common,
+      s3,
       multipart: {
         ...DEFAULT_MULTIPART_SETTINGS,
         partSize: config.copy.partSize,
         partConcurrency: config.copy.partConcurrency,
       },
     },
+    snapshotDeps: {
+      ...common,
+      ec2,
+      rules: snapshotRulesOf(config),
+      copies: options.snapshotCopies ?? missingStarter('FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN'),
+    },
+    imageDeps: {
+      ...common,
+      ec2,
+      rules: imageRulesOf(config),
+      copies: options.imageCopies ?? missingStarter('FERRY_IMAGE_COPY_STATE_MACHINE_ARN'),
+    },
+    ec2CopyStepDeps: { ...common, ec2, kinds: { snapshot: snapshotCopies, image: imageCopies } },
   };
 }
 
 /**
- * Called once at Lambda init: an invalid configuration fails the init, naming every bad path. The
- * object-copy state machine is used when the deployment names it (`FERRY_OBJECT_COPY_STATE_MACHINE_ARN`).
+ * Called once at Lambda init: an invalid configuration fails the init, naming every bad path. Each state
+ * machine is used when the deployment names it (`FERRY_*_STATE_MACHINE_ARN`).
  */
 export function runtimeFromEnvironment(env: NodeJS.ProcessEnv = process.env): Runtime {
-  const stateMachineArn = env.FERRY_OBJECT_COPY_STATE_MACHINE_ARN;
+  const arn = (variable: string) => env[variable];
+  const objectArn = arn('FERRY_OBJECT_COPY_STATE_MACHINE_ARN');
+  const snapshotArn = arn('FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN');
+  const imageArn = arn('FERRY_IMAGE_COPY_STATE_MACHINE_ARN');
   return createRuntime(loadConfigFile(configPath(env)), {
-    copies: stateMachineArn ? stepFunctionsCopyStarter(stateMachineArn) : undefined,
+    copies: objectArn ? stepFunctionsCopyStarter(objectArn) : undefined,
+    snapshotCopies: snapshotArn ? stepFunctionsEc2CopyStarter(snapshotArn) : undefined,
+    imageCopies: imageArn ? stepFunctionsEc2CopyStarter(imageArn) : undefined,
   });
 }

@@ -6,6 +6,10 @@ export interface ReplicationMetrics {
   failed(rule: string, cause: string): void;
   skipped(rule: string, reason: string): void;
   deleted(rule: string): void;
+  /** A snapshot or image copy completed and was verified, `latencyMs` after its source was created. */
+  resourceCopied(kind: 'snapshot' | 'image', rule: string, latencyMs: number): void;
+  /** Older copies removed by a rule's `retain`. */
+  pruned(kind: 'snapshot' | 'image', rule: string, count: number): void;
 }
 
 export const METRIC = {
@@ -15,6 +19,10 @@ export const METRIC = {
   failures: 'CopyFailures',
   skips: 'CopiesSkipped',
   deletes: 'ReplicasDeleted',
+  snapshotCopies: 'SnapshotsCopied',
+  imageCopies: 'ImagesCopied',
+  resourceLatency: 'CopyLatency',
+  pruned: 'CopiesPruned',
 } as const;
 
 /**
@@ -46,6 +54,13 @@ export function powertoolsReplicationMetrics(metrics: Metrics): ReplicationMetri
     },
     deleted(rule) {
       emit(METRIC.deletes, MetricUnit.Count, 1, { rule });
+    },
+    resourceCopied(kind, rule, latencyMs) {
+      emit(kind === 'snapshot' ? METRIC.snapshotCopies : METRIC.imageCopies, MetricUnit.Count, 1, { rule });
+      emit(METRIC.resourceLatency, MetricUnit.Milliseconds, latencyMs, { rule, kind });
+    },
+    pruned(kind, rule, count) {
+      emit(METRIC.pruned, MetricUnit.Count, count, { rule, kind });
     },
   };
 }

@@ -4,7 +4,7 @@ import { vi } from 'vitest';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import { createPowertools } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
-import type { FerryConfig } from '#rules/config';
+import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { parseConfig } from '#rules/load';
 
 type EventName = 'object-created' | 'object-created-versioned' | 'object-deleted';
@@ -29,17 +29,24 @@ export function s3Event(name: EventName): S3FixtureEvent {
 
 export const configFrom = (yaml: string): FerryConfig => parseConfig(yaml, 'test.yml');
 
+/** Every metric as a spy. */
+export const recordingMetrics = (): ReplicationMetrics => ({
+  copied: vi.fn(),
+  failed: vi.fn(),
+  skipped: vi.fn(),
+  deleted: vi.fn(),
+  resourceCopied: vi.fn(),
+  pruned: vi.fn(),
+});
+
+export const recordingLog = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() });
+
 /** Metrics and logs as spies, so tests can assert what the handler reported. */
 export function recordingDeps(config: FerryConfig, s3: ObjectReplicationDeps['s3']) {
-  const metrics: ReplicationMetrics = {
-    copied: vi.fn(),
-    failed: vi.fn(),
-    skipped: vi.fn(),
-    deleted: vi.fn(),
-  };
-  const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const metrics = recordingMetrics();
+  const log = recordingLog();
   const deps: ObjectReplicationDeps = {
-    rules: config.rules,
+    rules: objectRulesOf(config),
     s3,
     log,
     metrics,

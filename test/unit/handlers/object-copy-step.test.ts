@@ -10,7 +10,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createS3ClientFactory } from '#aws/clients';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { type CopyJob, executionNameOf } from '#objects/copy-job';
@@ -20,7 +20,8 @@ import { MAX_BATCHES } from '#objects/multipart-copy';
 import { MAX_OBJECT_SIZE, MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
 import { createPowertools } from '#observability/powertools';
-import { configFrom, lambdaContext, s3Error } from '#test/support/fixtures';
+import { objectRulesOf } from '#rules/config';
+import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
@@ -49,15 +50,15 @@ const source: SourceObject = {
   sequencer: '0055AED6DCD90281E5',
   eventTime: '2026-11-21T18:43:48Z',
 };
-const [plan] = planCopies(config.rules, source);
+const [plan] = planCopies(objectRulesOf(config), source);
 if (!plan) throw new Error('the test rule must match the test object');
 const job: CopyJob = { mode: 'multipart', plan, source, reason: 'large' };
 
 function handler() {
   const deps: CopyStepDeps = {
     s3: createS3ClientFactory(),
-    log: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
-    metrics: { copied: vi.fn(), failed: vi.fn(), skipped: vi.fn(), deleted: vi.fn() },
+    log: recordingLog(),
+    metrics: recordingMetrics(),
     now: () => Date.parse('2026-11-21T18:53:48Z'),
     multipart: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
   };

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Retention } from './retention.ts';
+
+/**
+ * The input of a snapshot-copy or image-copy execution: one source to one destination, self-contained, so a
+ * configuration change never alters a copy in flight.
+ */
+
+const RetentionSchema = z.union([
+  z.object({ count: z.number().int().positive() }),
+  z.object({ days: z.number().int().positive() }),
+]);
+
+export const Ec2DestinationSchema = z.object({
+  region: z.string(),
+  account: z.string().optional(),
+  roleArn: z.string().optional(),
+  kmsKeyId: z.string().optional(),
+  copyTags: z.boolean(),
+  tags: z.record(z.string(), z.string()),
+  description: z.string().optional(),
+  name: z.string().optional(),
+  completionDurationMinutes: z.number().int().optional(),
+  retain: RetentionSchema.optional(),
+  archive: z.boolean().optional(),
+});
+
+export const Ec2CopyJobSchema = z.object({
+  kind: z.enum(['snapshot', 'image']),
+  rule: z.string(),
+  destinationIndex: z.number().int().nonnegative(),
+  destination: Ec2DestinationSchema,
+  source: z.object({
+    id: z.string(),
+    region: z.string(),
+    account: z.string(),
+    encrypted: z.boolean(),
+    description: z.string(),
+    /** Images: the AMI name. */
+    name: z.string().optional(),
+    /** Snapshots: the source volume (retention counts per volume) and its size. */
+    volumeId: z.string().optional(),
+    sizeGiB: z.number().optional(),
+    tags: z.record(z.string(), z.string()),
+  }),
+  /** When the source was created (the event's time): replication latency is measured from it. */
+  eventTime: z.string(),
+});
+
+export type Ec2CopyJob = z.infer<typeof Ec2CopyJobSchema>;
+export type Ec2Destination = z.infer<typeof Ec2DestinationSchema>;
+export type CopyKindName = Ec2CopyJob['kind'];
+export type { Retention };
+
+/** What retention counts per: the source volume of a snapshot, the name of an AMI. */
+export const retentionGroupOf = (job: Ec2CopyJob): string =>
+  (job.kind === 'snapshot' ? job.source.volumeId : job.source.name) ?? job.source.id;
+
+/**
+ * Deterministic, so a duplicate event cannot start a second copy: Step Functions keeps names unique per
+ * state machine for 90 days. At most 80 characters of [A-Za-z0-9_-]: the source id, the destination
+ * Region and a digest of the whole identity.
+ */
+export function executionNameOf(job: Ec2CopyJob): string {
+  const identity = [
+    job.kind,
+    job.source.id,
+    job.source.region,
+    job.rule,
+    job.destinationIndex,
+    job.destination.region,
+    job.destination.account ?? '',
+  ].join('\n');
+  const digest = createHash('sha256').update(identity).digest('hex').slice(0, 16);
+  return `${job.source.id}-${job.destination.region}-${digest}`.slice(0, 80);
+}
+
+/** CopyImage's idempotency token: the same copy asked twice is made once (at most 64 ASCII characters). */
+export const clientTokenOf = (job: Ec2CopyJob): string =>
+  `ferry-${createHash('sha256').update(executionNameOf(job)).digest('hex').slice(0, 40)}`;
+
+/** Hands a copy to its state machine. `started: false` when that execution already exists. */
+export interface Ec2CopyStarter {
+  start(job: Ec2CopyJob): Promise<{ execution: string; started: boolean }>;
+}

@@ -1,0 +1,39 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Ec2CopyJob } from './copy-job.ts';
+import type { Tags } from './markers.ts';
+
+/** A copy as the steps see it, whatever it copies: EC2's states mapped onto one vocabulary. */
+export interface CopyView {
+  id: string;
+  /** Snapshot `pending|completed|error`, image `pending|available|failed|…` → these three. */
+  state: 'pending' | 'completed' | 'failed';
+  /** EC2's integer percentage; 0 when it reports none. */
+  progress: number;
+  /** Why a copy failed (`StateMessage`, `StateReason.Message`). */
+  message?: string | undefined;
+  tags: Tags;
+  /** Epoch ms the copy started. */
+  createdAt: number;
+  /** Images: the snapshots behind the image, which retention deletes with it. */
+  snapshotIds?: string[] | undefined;
+}
+
+/**
+ * What differs between copying a snapshot and copying an image; the steps (start, check, finalize,
+ * record failure) are the same for both and live in `copy-steps.ts`.
+ */
+export interface CopyKind {
+  /** Copies owned by the caller in the client's Region that carry all of these tags. */
+  findCopies(client: EC2Client, tags: Tags): Promise<CopyView[]>;
+  describe(client: EC2Client, id: string): Promise<CopyView | undefined>;
+  /** Issues the copy (in the destination Region) with its tags, and returns the new id. */
+  startCopy(client: EC2Client, job: Ec2CopyJob, tags: Tags, now: Date): Promise<string>;
+  /** Lets another account read the source (cross-account copies), from the source account and Region. */
+  share(sourceClient: EC2Client, job: Ec2CopyJob, account: string): Promise<void>;
+  /** Tags the copy (and, for an image, the snapshots behind it). */
+  tag(client: EC2Client, copy: CopyView, tags: Tags): Promise<void>;
+  /** Deletes a copy: a snapshot, or an image and then the snapshots behind it. */
+  remove(client: EC2Client, copy: CopyView): Promise<void>;
+  /** Moves a completed copy to the archive tier (snapshots only). */
+  archive?(client: EC2Client, id: string): Promise<void>;
+}

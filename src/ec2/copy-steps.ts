@@ -1,0 +1,316 @@
+import { z } from 'zod';
+import type { Ec2ClientFactory } from '#aws/clients';
+import { type ClassifiedError, classifyError } from '#aws/errors';
+import {
+  type CaughtError,
+  CopyLimitError,
+  causeOf,
+  messageOf,
+  PermanentCopyError,
+  RetryableCopyError,
+} from '#aws/step-errors';
+import type { Log } from '#observability/powertools';
+import type { ReplicationMetrics } from '#observability/replication-metrics';
+import { nextWaitSeconds, WAIT_BOUNDS } from './adaptive-wait.ts';
+import { type CopyKindName, type Ec2CopyJob, Ec2CopyJobSchema, retentionGroupOf } from './copy-job.ts';
+import type { CopyKind, CopyView } from './copy-kind.ts';
+import { copyableTags, MARKER, type Tags } from './markers.ts';
+import { copiesToPrune } from './retention.ts';
+
+/**
+ * The steps of `statemachines/snapshot-copy` and `statemachines/image-copy`, one Lambda invocation each:
+ * start the copy (or find the one already started), check it and say how long to wait, finalize it (tags,
+ * archive tier, retention), or record why it failed and remove what it left. Errors leave with the names
+ * the machines' Retry and Catch match.
+ */
+
+/** No copy runs unwatched forever: past this, a still-pending copy is removed and reported. */
+export const COPY_DEADLINE_HOURS = 72;
+
+export const LIMIT_CAUSES = new Set([
+  'ResourceLimitExceeded',
+  'RequestLimitExceeded',
+  'SnapshotCreationPerVolumeRateExceeded',
+]);
+
+/** The copy outlived its deadline while still pending. */
+export class CopyDeadlineExceededError extends Error {
+  constructor(id: string, hours: number) {
+    super(`${id} was still pending ${hours} h after it started; the copy is abandoned and removed`);
+    this.name = 'CopyDeadlineExceededError';
+  }
+}
+
+function raise(error: unknown): never {
+  const classified = classifyError(error);
+  if (LIMIT_CAUSES.has(classified.cause)) throw new CopyLimitError(classified);
+  if (classified.class === 'retryable') throw new RetryableCopyError(classified);
+  throw new PermanentCopyError(classified);
+}
+
+const permanent = (cause: string, message: string): PermanentCopyError =>
+  new PermanentCopyError({ class: 'permanent', cause, message } satisfies ClassifiedError);
+
+/** The state the machine carries between steps (`$.copy`). */
+export const CopyProgressSchema = z.object({
+  id: z.string(),
+  startedAt: z.number(),
+  deadline: z.number(),
+  state: z.enum(['pending', 'completed', 'failed']),
+  progress: z.number(),
+  waitSeconds: z.number().int().positive(),
+  message: z.string().optional(),
+  /** The copy was found already started (a retried or duplicated start), not issued again. */
+  resumed: z.boolean().optional(),
+});
+export type CopyProgress = z.infer<typeof CopyProgressSchema>;
+
+const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+export const Ec2CopyStepInputSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('start'), job: Ec2CopyJobSchema }),
+  z.object({ action: z.literal('check'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
+  z.object({ action: z.literal('finalize'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
+  z.object({
+    action: z.literal('record-failure'),
+    job: Ec2CopyJobSchema,
+    // The whole state: `copy` is absent when the start itself failed.
+    state: z.object({ copy: CopyProgressSchema.optional(), failure: CaughtErrorSchema }),
+  }),
+]);
+export type Ec2CopyStepInput = z.infer<typeof Ec2CopyStepInputSchema>;
+
+export interface Ec2CopyStepDeps {
+  ec2: Ec2ClientFactory;
+  kinds: Record<CopyKindName, CopyKind>;
+  log: Log;
+  metrics: ReplicationMetrics;
+  now: () => number;
+}
+
+export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepDeps): Promise<unknown> {
+  switch (input.action) {
+    case 'start':
+      return startCopy(input.job, deps);
+    case 'check':
+      return checkCopy(input.job, input.copy, deps);
+    case 'finalize':
+      return finalizeCopy(input.job, input.copy, deps);
+    case 'record-failure':
+      return recordFailure(input.job, input.state.copy, input.state.failure, deps);
+  }
+}
+
+const destinationClient = (job: Ec2CopyJob, deps: Ec2CopyStepDeps, retries = true) =>
+  deps.ec2({ region: job.destination.region, roleArn: job.destination.roleArn }, { retries });
+
+/** Ferry's markers: how this copy is found again, pruned by retention, and never copied onward. */
+const markersOf = (job: Ec2CopyJob): Tags => ({
+  [MARKER.sourceId]: job.source.id,
+  [MARKER.sourceRegion]: job.source.region,
+  [MARKER.rule]: job.rule,
+  [MARKER.group]: retentionGroupOf(job).slice(0, 256),
+});
+
+/** Every tag the copy must carry: the source's user tags (if copied), the rule's, then Ferry's markers. */
+export const copyTagsOf = (job: Ec2CopyJob): Tags => ({
+  ...(job.destination.copyTags ? copyableTags(job.source.tags) : {}),
+  ...job.destination.tags,
+  ...markersOf(job),
+});
+
+const identity = (job: Ec2CopyJob): Tags => ({ [MARKER.sourceId]: job.source.id, [MARKER.rule]: job.rule });
+
+async function startCopy(job: Ec2CopyJob, deps: Ec2CopyStepDeps): Promise<CopyProgress> {
+  const kind = deps.kinds[job.kind];
+  const { destination, source } = job;
+  if (source.encrypted && !destination.kmsKeyId) {
+    throw permanent(
+      'KmsKeyRequired',
+      `${source.id} is encrypted and rule "${job.rule}" names no kmsKeyId for ${destination.region}: an encrypted source is copied only under a key you choose`,
+    );
+  }
+  const client = destinationClient(job, deps);
+  // A start that is retried (a lost answer, a crash after the copy call) finds the copy it already made.
+  const earlier = await kind.findCopies(client, identity(job)).catch(raise);
+  for (const failed of earlier.filter((copy) => copy.state === 'failed')) {
+    await kind.remove(client, failed).catch(raise);
+  }
+  const now = deps.now();
+  const live = earlier.find((copy) => copy.state !== 'failed');
+  if (live) {
+    deps.log.info('Copy already started; resuming it', { copy: live.id, source: source.id });
+    return progressOf(
+      live,
+      { startedAt: live.createdAt, deadline: deadlineOf(job, live.createdAt) },
+      deps,
+      true,
+    );
+  }
+
+  if (destination.account && destination.account !== source.account) {
+    await kind.share(deps.ec2({ region: source.region }), job, destination.account).catch(raise);
+  }
+  // No SDK retries on the copy call: a retry after a lost answer would copy twice. The state machine
+  // retries this whole step, which first looks for the copy (above).
+  const id = await kind
+    .startCopy(destinationClient(job, deps, false), job, copyTagsOf(job), new Date(now))
+    .catch(raise);
+  deps.log.info('Copy started', { copy: id, source: source.id, region: destination.region, rule: job.rule });
+  return {
+    id,
+    startedAt: now,
+    deadline: deadlineOf(job, now),
+    state: 'pending',
+    progress: 0,
+    waitSeconds: nextWaitSeconds({ elapsedSeconds: 0, progress: 0 }),
+  };
+}
+
+/** A time-based snapshot copy promises its duration; anything else gets the general deadline. */
+function deadlineOf(job: Ec2CopyJob, startedAt: number): number {
+  const promisedHours = (job.destination.completionDurationMinutes ?? 0) / 60;
+  return startedAt + Math.max(COPY_DEADLINE_HOURS, promisedHours * 1.5) * 3_600_000;
+}
+
+function progressOf(
+  view: CopyView,
+  times: { startedAt: number; deadline: number },
+  deps: Ec2CopyStepDeps,
+  resumed?: boolean,
+): CopyProgress {
+  const now = deps.now();
+  return {
+    id: view.id,
+    ...times,
+    state: view.state,
+    progress: view.progress,
+    waitSeconds:
+      view.state === 'pending'
+        ? nextWaitSeconds({
+            elapsedSeconds: (now - times.startedAt) / 1000,
+            progress: view.progress,
+            secondsToDeadline: (times.deadline - now) / 1000,
+          })
+        : WAIT_BOUNDS.minSeconds,
+    // A failed copy always says why: the machine's Fail state reports this message as the cause.
+    ...(view.message || view.state === 'failed'
+      ? { message: view.message ?? `EC2 reported ${view.id} as failed without a reason` }
+      : {}),
+    ...(resumed ? { resumed } : {}),
+  };
+}
+
+async function checkCopy(job: Ec2CopyJob, copy: CopyProgress, deps: Ec2CopyStepDeps): Promise<CopyProgress> {
+  const view = await deps.kinds[job.kind].describe(destinationClient(job, deps), copy.id).catch(raise);
+  if (!view) {
+    throw permanent('CopyVanished', `${copy.id} no longer exists in ${job.destination.region}`);
+  }
+  if (view.state === 'pending' && deps.now() >= copy.deadline) {
+    throw new CopyDeadlineExceededError(copy.id, Math.round((copy.deadline - copy.startedAt) / 3_600_000));
+  }
+  return progressOf(view, copy, deps, copy.resumed);
+}
+
+export interface FinalizedCopy {
+  copy: string;
+  region: string;
+  archived: boolean;
+  tagged: string[];
+  pruned: string[];
+}
+
+async function finalizeCopy(
+  job: Ec2CopyJob,
+  copy: CopyProgress,
+  deps: Ec2CopyStepDeps,
+): Promise<FinalizedCopy> {
+  const kind = deps.kinds[job.kind];
+  const client = destinationClient(job, deps);
+  const view = await kind.describe(client, copy.id).catch(raise);
+  if (view?.state !== 'completed') {
+    throw permanent(
+      'CopyNotCompleted',
+      `${copy.id} is ${view?.state ?? 'gone'}; only a completed copy is finalized`,
+    );
+  }
+
+  // Verify, don't hope: every tag the copy must carry is read back, and the missing ones are set.
+  const wanted = copyTagsOf(job);
+  const missing = Object.fromEntries(
+    Object.entries(wanted).filter(([key, value]) => view.tags[key] !== value),
+  );
+  // An image's snapshots carry no tags of their own after a copy: they get Ferry's markers.
+  const toSet = view.snapshotIds?.length ? { ...missing, ...markersOf(job) } : missing;
+  if (Object.keys(toSet).length > 0) await kind.tag(client, view, toSet).catch(raise);
+
+  let archived = false;
+  if (job.destination.archive && kind.archive) {
+    await kind.archive(client, view.id).catch(raise);
+    archived = true;
+  }
+
+  const pruned: string[] = [];
+  if (job.destination.retain) {
+    const group = { [MARKER.rule]: job.rule, [MARKER.group]: wanted[MARKER.group] ?? '' };
+    const copies = await kind.findCopies(client, group).catch(raise);
+    const expired = copiesToPrune(
+      copies.map((c) => ({ id: c.id, createdAt: c.createdAt, finished: c.state === 'completed' })),
+      job.destination.retain,
+      { now: deps.now(), keep: view.id },
+    );
+    for (const id of expired) {
+      const old = copies.find((c) => c.id === id);
+      if (!old) continue;
+      await kind.remove(client, old).catch(raise);
+      pruned.push(id);
+    }
+  }
+
+  deps.metrics.resourceCopied(job.kind, job.rule, deps.now() - Date.parse(job.eventTime));
+  if (pruned.length > 0) deps.metrics.pruned(job.kind, job.rule, pruned.length);
+  const result = {
+    copy: view.id,
+    region: job.destination.region,
+    archived,
+    tagged: Object.keys(missing),
+    pruned,
+  };
+  deps.log.info('Copy completed and verified', { ...result, source: job.source.id, rule: job.rule });
+  return result;
+}
+
+/**
+ * The copy failed for good: remove what it left in the destination (a copy in `error`, or one abandoned at
+ * its deadline), count the failure by cause, and hand the cause to the machine's Fail state.
+ */
+async function recordFailure(
+  job: Ec2CopyJob,
+  copy: CopyProgress | undefined,
+  failure: CaughtError,
+  deps: Ec2CopyStepDeps,
+) {
+  const kind = deps.kinds[job.kind];
+  const cause = copy?.state === 'failed' ? 'CopyFailed' : causeOf(failure);
+  let removed: string | undefined;
+  if (copy) {
+    const client = destinationClient(job, deps);
+    const view = await kind.describe(client, copy.id).catch(() => undefined);
+    if (view && view.state !== 'completed') {
+      await kind.remove(client, view).then(
+        () => {
+          removed = view.id;
+        },
+        (error: unknown) => deps.log.warn('Could not remove the failed copy', { copy: view.id, error }),
+      );
+    }
+  }
+  deps.metrics.failed(job.rule, cause);
+  const message = copy?.message ?? messageOf(failure);
+  deps.log.error(`Copy of ${job.source.id} to ${job.destination.region} failed: ${cause}`, {
+    rule: job.rule,
+    reason: message,
+    removed,
+  });
+  return { recorded: cause, message, removed };
+}

@@ -1,0 +1,145 @@
+import {
+  CopyImageCommand,
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  type Image,
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
+} from '@aws-sdk/client-ec2';
+import { clientTokenOf, type Ec2CopyJob } from '#ec2/copy-job';
+import type { CopyKind, CopyView } from '#ec2/copy-kind';
+import { type Tags, tagList, tagMap } from '#ec2/markers';
+import {
+  copyDate,
+  DEFAULT_IMAGE_DESCRIPTION,
+  DEFAULT_IMAGE_NAME,
+  renderDescription,
+  renderImageName,
+} from '#rules/templates';
+
+/** AMI copies: CopyImage in the destination Region (idempotent by ClientToken), DescribeImages to follow it. */
+
+const STATES: Record<string, CopyView['state']> = {
+  pending: 'pending',
+  available: 'completed',
+  failed: 'failed',
+  error: 'failed',
+  invalid: 'failed',
+  deregistered: 'failed',
+  transient: 'pending',
+};
+
+const snapshotIdsOf = (image: Image): string[] =>
+  (image.BlockDeviceMappings ?? []).flatMap((mapping) =>
+    mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [],
+  );
+
+export function imageView(image: Image): CopyView {
+  const state = STATES[image.State ?? ''] ?? 'pending';
+  return {
+    id: image.ImageId ?? '',
+    state,
+    // DescribeImages reports no progress: the wait grows with the elapsed time alone.
+    progress: state === 'completed' ? 100 : 0,
+    message: image.StateReason?.Message || undefined,
+    tags: tagMap(image.Tags),
+    createdAt: image.CreationDate ? Date.parse(image.CreationDate) : 0,
+    snapshotIds: snapshotIdsOf(image),
+  };
+}
+
+const tagFilters = (tags: Tags) =>
+  Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+
+export function imageNamesOf(job: Ec2CopyJob, now: Date): { name: string; description: string } {
+  const values = {
+    sourceId: job.source.id,
+    sourceRegion: job.source.region,
+    rule: job.rule,
+    date: copyDate(now),
+    name: job.source.name ?? job.source.id,
+    description: job.source.description,
+  };
+  return {
+    name: renderImageName(job.destination.name ?? DEFAULT_IMAGE_NAME, values),
+    description: renderDescription(job.destination.description ?? DEFAULT_IMAGE_DESCRIPTION, values),
+  };
+}
+
+export const imageCopies: CopyKind = {
+  async findCopies(client, tags) {
+    const { Images } = await client.send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: tagFilters(tags) }),
+    );
+    return (Images ?? []).map(imageView);
+  },
+
+  async describe(client, id) {
+    try {
+      const { Images } = await client.send(new DescribeImagesCommand({ ImageIds: [id] }));
+      const image = Images?.[0];
+      return image ? imageView(image) : undefined;
+    } catch (error) {
+      if ((error as Error).name === 'InvalidAMIID.NotFound') return undefined;
+      throw error;
+    }
+  },
+
+  async startCopy(client, job, tags, now) {
+    const { destination, source } = job;
+    const { name, description } = imageNamesOf(job, now);
+    const { ImageId } = await client.send(
+      new CopyImageCommand({
+        SourceRegion: source.region,
+        SourceImageId: source.id,
+        Name: name,
+        Description: description,
+        // The same token returns the same copy: a repeated start never copies twice.
+        ClientToken: clientTokenOf(job),
+        ...(destination.kmsKeyId ? { Encrypted: true, KmsKeyId: destination.kmsKeyId } : {}),
+        // The user tags are in `tags` already (copyTags), filtered of aws: and ferry: keys.
+        CopyImageTags: false,
+        TagSpecifications: [{ ResourceType: 'image', Tags: tagList(tags) }],
+      }),
+    );
+    if (!ImageId) throw new Error(`CopyImage of ${source.id} answered without an ImageId`);
+    return ImageId;
+  },
+
+  async share(sourceClient, job, account) {
+    await sourceClient.send(
+      new ModifyImageAttributeCommand({
+        ImageId: job.source.id,
+        LaunchPermission: { Add: [{ UserId: account }] },
+      }),
+    );
+    // The destination account copies the image's snapshots too, so it must be able to read them.
+    const { Images } = await sourceClient.send(new DescribeImagesCommand({ ImageIds: [job.source.id] }));
+    for (const snapshotId of Images?.[0] ? snapshotIdsOf(Images[0]) : []) {
+      await sourceClient.send(
+        new ModifySnapshotAttributeCommand({
+          SnapshotId: snapshotId,
+          Attribute: 'createVolumePermission',
+          OperationType: 'add',
+          UserIds: [account],
+        }),
+      );
+    }
+  },
+
+  async tag(client, copy, tags) {
+    await client.send(
+      new CreateTagsCommand({ Resources: [copy.id, ...(copy.snapshotIds ?? [])], Tags: tagList(tags) }),
+    );
+  },
+
+  // Deregistering keeps the image's snapshots (and their cost): they go too, after the image.
+  async remove(client, copy) {
+    await client.send(new DeregisterImageCommand({ ImageId: copy.id }));
+    for (const snapshotId of copy.snapshotIds ?? []) {
+      await client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+    }
+  },
+};

@@ -1,0 +1,119 @@
+import {
+  CopySnapshotCommand,
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DescribeSnapshotsCommand,
+  type EC2Client,
+  ModifySnapshotAttributeCommand,
+  ModifySnapshotTierCommand,
+  type Snapshot,
+} from '@aws-sdk/client-ec2';
+import { progressPercent } from '#ec2/adaptive-wait';
+import type { Ec2CopyJob } from '#ec2/copy-job';
+import type { CopyKind, CopyView } from '#ec2/copy-kind';
+import { type Tags, tagList, tagMap } from '#ec2/markers';
+import { copyDate, DEFAULT_SNAPSHOT_DESCRIPTION, renderDescription } from '#rules/templates';
+
+/** EBS snapshot copies: CopySnapshot in the destination Region, DescribeSnapshots to follow it. */
+
+const STATES: Record<string, CopyView['state']> = {
+  pending: 'pending',
+  completed: 'completed',
+  error: 'failed',
+  recoverable: 'pending',
+  recovering: 'pending',
+};
+
+export function snapshotView(snapshot: Snapshot): CopyView {
+  const state = STATES[snapshot.State ?? ''] ?? 'pending';
+  return {
+    id: snapshot.SnapshotId ?? '',
+    state,
+    progress: state === 'completed' ? 100 : progressPercent(snapshot.Progress),
+    message: snapshot.StateMessage || undefined,
+    tags: tagMap(snapshot.Tags),
+    createdAt: snapshot.StartTime?.getTime() ?? 0,
+  };
+}
+
+const tagFilters = (tags: Tags) =>
+  Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+
+export function snapshotDescriptionOf(job: Ec2CopyJob, now: Date): string {
+  return renderDescription(job.destination.description ?? DEFAULT_SNAPSHOT_DESCRIPTION, {
+    sourceId: job.source.id,
+    sourceRegion: job.source.region,
+    rule: job.rule,
+    date: copyDate(now),
+    description: job.source.description,
+    volumeId: job.source.volumeId ?? '',
+  });
+}
+
+export const snapshotCopies: CopyKind = {
+  async findCopies(client, tags) {
+    const views: CopyView[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(
+        new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: tagFilters(tags), NextToken }),
+      );
+      views.push(...(page.Snapshots ?? []).map(snapshotView));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return views;
+  },
+
+  async describe(client, id) {
+    try {
+      const { Snapshots } = await client.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] }));
+      const snapshot = Snapshots?.[0];
+      return snapshot ? snapshotView(snapshot) : undefined;
+    } catch (error) {
+      if ((error as Error).name === 'InvalidSnapshot.NotFound') return undefined;
+      throw error;
+    }
+  },
+
+  async startCopy(client: EC2Client, job, tags, now) {
+    const { destination, source } = job;
+    const { SnapshotId } = await client.send(
+      new CopySnapshotCommand({
+        SourceRegion: source.region,
+        SourceSnapshotId: source.id,
+        Description: snapshotDescriptionOf(job, now),
+        // A key means an encrypted copy; without one an encrypted source still stays encrypted.
+        ...(destination.kmsKeyId ? { Encrypted: true, KmsKeyId: destination.kmsKeyId } : {}),
+        ...(destination.completionDurationMinutes
+          ? { CompletionDurationMinutes: destination.completionDurationMinutes }
+          : {}),
+        TagSpecifications: [{ ResourceType: 'snapshot', Tags: tagList(tags) }],
+      }),
+    );
+    if (!SnapshotId) throw new Error(`CopySnapshot of ${source.id} answered without a SnapshotId`);
+    return SnapshotId;
+  },
+
+  async share(sourceClient, job, account) {
+    await sourceClient.send(
+      new ModifySnapshotAttributeCommand({
+        SnapshotId: job.source.id,
+        Attribute: 'createVolumePermission',
+        OperationType: 'add',
+        UserIds: [account],
+      }),
+    );
+  },
+
+  async tag(client, copy, tags) {
+    await client.send(new CreateTagsCommand({ Resources: [copy.id], Tags: tagList(tags) }));
+  },
+
+  async remove(client, copy) {
+    await client.send(new DeleteSnapshotCommand({ SnapshotId: copy.id }));
+  },
+
+  async archive(client, id) {
+    await client.send(new ModifySnapshotTierCommand({ SnapshotId: id, StorageTier: 'archive' }));
+  },
+};

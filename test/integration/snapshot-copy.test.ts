@@ -1,0 +1,274 @@
+import {
+  CreateSnapshotCommand,
+  DescribeSnapshotsCommand,
+  type Snapshot,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ec2CopyJob } from '#ec2/copy-job';
+import { MARKER } from '#ec2/markers';
+import { type Sandbox, startSandbox } from '#local/sandbox';
+import type { Execution } from '#local/step-functions';
+import { configFrom } from '#test/support/fixtures';
+
+/**
+ * The real snapshot-created handler, the real `statemachines/snapshot-copy.asl.yaml` and the real copy
+ * steps, against the sandbox's fake EC2: copies progress on the virtual clock, so hours pass in moments.
+ */
+
+const MiB = 1024 * 1024;
+const COPY_BYTES_PER_SECOND = 8 * MiB; // an 8 GiB volume copies in 1,024 s of virtual time
+
+const CONFIG = configFrom(`
+rules:
+  - name: ebs-to-dr
+    snapshots: { regions: [us-east-1], tags: { backup: dr } }
+    to:
+      - region: us-west-2
+        tags: { copied-by: ferry }
+        retain: { count: 2 }
+  - name: ebs-archive
+    snapshots: { regions: [us-east-1], tags: { backup: archive } }
+    to:
+      - region: eu-west-1
+        archive: true
+  - name: ebs-secret
+    snapshots: { regions: [us-east-1], tags: { backup: secret } }
+    to:
+      - region: us-west-2
+        kmsKeyId: alias/dr-ebs
+  - name: ebs-bad-key
+    snapshots: { regions: [us-east-1], tags: { backup: bad-key } }
+    to:
+      - region: us-west-2
+        kmsKeyId: alias/does-not-exist
+`);
+
+let sandbox: Sandbox;
+const ended: Execution[] = [];
+const east = () => sandbox.ec2Client('us-east-1');
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    config: CONFIG,
+    port: 0,
+    onExecutionEnd: (execution) => ended.push(execution),
+    ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND, kmsKeys: { 'us-west-2': ['alias/dr-ebs'] } },
+  });
+});
+afterAll(() => sandbox.stop());
+
+const tags = (map: Record<string, string>): Tag[] =>
+  Object.entries(map).map(([Key, Value]) => ({ Key, Value }));
+const tagsOf = (snapshot: Snapshot) => Object.fromEntries((snapshot.Tags ?? []).map((t) => [t.Key, t.Value]));
+
+/** Creates a snapshot of a fresh (or the given) volume in us-east-1, and lets the pipeline run. */
+async function createSnapshot(
+  snapshotTags: Record<string, string>,
+  volume: { id?: string; sizeGiB?: number; encrypted?: boolean } = {},
+  settle = true,
+): Promise<{ snapshotId: string; volumeId: string }> {
+  const volumeId =
+    volume.id ??
+    sandbox.ec2.createVolume('us-east-1', {
+      sizeGiB: volume.sizeGiB ?? 8,
+      encrypted: volume.encrypted ?? false,
+    });
+  const { SnapshotId } = await east().send(
+    new CreateSnapshotCommand({
+      VolumeId: volumeId,
+      Description: 'nightly',
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags(snapshotTags) }],
+    }),
+  );
+  if (settle) await sandbox.settle();
+  return { snapshotId: SnapshotId ?? '', volumeId };
+}
+
+const executionsOf = (sourceId: string) =>
+  [...sandbox.stepFunctions.executions.values()].filter(
+    (execution) => (execution.input as Ec2CopyJob).source.id === sourceId,
+  );
+
+async function copiesOf(sourceId: string, region = 'us-west-2'): Promise<Snapshot[]> {
+  const { Snapshots } = await sandbox.ec2Client(region).send(
+    new DescribeSnapshotsCommand({
+      OwnerIds: ['self'],
+      Filters: [{ Name: `tag:${MARKER.sourceId}`, Values: [sourceId] }],
+    }),
+  );
+  return Snapshots ?? [];
+}
+
+const statesEntered = (execution: Execution) => execution.events.filter((e) => e.type === 'StateEntered');
+
+describe('snapshot-copy state machine on the sandbox', () => {
+  it('copies a created snapshot to the destination Region, with its tags, and notices the end promptly', async () => {
+    const { snapshotId } = await createSnapshot({ backup: 'dr', team: 'data' });
+
+    const [execution] = executionsOf(snapshotId);
+    expect(execution?.status).toBe('SUCCEEDED');
+    const [copy, ...others] = await copiesOf(snapshotId);
+    expect(others).toEqual([]);
+    expect(copy?.State).toBe('completed');
+    expect(copy?.Description).toBe(`nightly (copy of ${snapshotId} from us-east-1)`);
+    expect(tagsOf(copy ?? {})).toMatchObject({
+      backup: 'dr',
+      team: 'data',
+      'copied-by': 'ferry',
+      [MARKER.sourceId]: snapshotId,
+      [MARKER.rule]: 'ebs-to-dr',
+    });
+
+    // 1,024 s of copy: a handful of checks, and the end noticed within a minute.
+    expect(statesEntered(execution as Execution).length).toBeLessThanOrEqual(40);
+    const copySeconds = (8 * 1024 * MiB) / COPY_BYTES_PER_SECOND;
+    expect(execution?.waitedSeconds).toBeGreaterThanOrEqual(copySeconds);
+    expect(execution?.waitedSeconds).toBeLessThanOrEqual(copySeconds + 60);
+  });
+
+  it('keeps the newest copies per volume (retain count 2) and never touches snapshots Ferry did not copy', async () => {
+    const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8 });
+    // A look-alike in the destination: Ferry's group tag, but not made by a Ferry rule.
+    const westVolume = sandbox.ec2.createVolume('us-west-2', { sizeGiB: 8 });
+    const { SnapshotId: lookAlike } = await sandbox.ec2Client('us-west-2').send(
+      new CreateSnapshotCommand({
+        VolumeId: westVolume,
+        TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ [MARKER.group]: volumeId }) }],
+      }),
+    );
+    const sources: string[] = [];
+    for (let night = 0; night < 4; night += 1) {
+      sources.push((await createSnapshot({ backup: 'dr' }, { id: volumeId })).snapshotId);
+    }
+
+    const remaining = await Promise.all(sources.map((id) => copiesOf(id)));
+    expect(remaining.map((copies) => copies.length)).toEqual([0, 0, 1, 1]);
+    expect(sandbox.metrics.prunedCopies).toBeGreaterThanOrEqual(2);
+    expect(sandbox.ec2.snapshot('us-west-2', lookAlike ?? '')?.state).toBe('completed');
+  });
+
+  it('moves the copy to the archive tier when the destination says archive', async () => {
+    const { snapshotId } = await createSnapshot({ backup: 'archive' });
+    const [copy] = await copiesOf(snapshotId, 'eu-west-1');
+    expect(copy?.State).toBe('completed');
+    expect(copy?.StorageTier).toBe('archive');
+  });
+
+  it('encrypts the copy under the destination key', async () => {
+    const { snapshotId } = await createSnapshot({ backup: 'secret' }, { encrypted: true });
+    const [copy] = await copiesOf(snapshotId);
+    expect(executionsOf(snapshotId)[0]?.status).toBe('SUCCEEDED');
+    expect(copy?.Encrypted).toBe(true);
+    expect(copy?.KmsKeyId).toContain('dr-ebs');
+  });
+
+  it('fails with EC2 own reason when the copy goes to error (a key the Region does not have), and removes it', async () => {
+    const failuresBefore = sandbox.metrics.failures.get('CopyFailed') ?? 0;
+    const { snapshotId } = await createSnapshot({ backup: 'bad-key' });
+
+    const [execution] = executionsOf(snapshotId);
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error?.Error).toBe('SnapshotCopyFailed');
+    expect(execution?.error?.Cause).toMatch(/key/i);
+    expect(await copiesOf(snapshotId)).toEqual([]);
+    expect(sandbox.metrics.failures.get('CopyFailed')).toBe(failuresBefore + 1);
+  });
+
+  it('retries a throttled copy call and throttled checks, then completes', async () => {
+    sandbox.ec2.faults.script('CopySnapshot', 'throttle', 'throttle', 'throttle');
+    sandbox.ec2.faults.script('DescribeSnapshots', 'throttle', 'throttle');
+    const { snapshotId } = await createSnapshot({ backup: 'dr' });
+
+    const [execution] = executionsOf(snapshotId);
+    expect(execution?.status).toBe('SUCCEEDED');
+    // The copy call never retries inside the SDK (a lost answer would copy twice): the machine does.
+    expect(execution?.retries.get('StartCopy')).toBe(3);
+    expect(await copiesOf(snapshotId)).toHaveLength(1);
+  });
+
+  it('backs off on ResourceLimitExceeded and completes once the limit clears', async () => {
+    sandbox.ec2.faults.script('CopySnapshot', 'limit', 'limit', 'limit', 'limit');
+    const { snapshotId } = await createSnapshot({ backup: 'dr' });
+
+    const [execution] = executionsOf(snapshotId);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.retries.get('StartCopy')).toBe(4);
+    expect(await copiesOf(snapshotId)).toHaveLength(1);
+  });
+
+  it('abandons a copy still pending at its deadline, removes it and reports why', async () => {
+    // 16 TiB at 8 MiB/s would take 24 days: past the 72 h deadline.
+    const { snapshotId } = await createSnapshot({ backup: 'dr' }, { sizeGiB: 16 * 1024 });
+
+    const [execution] = executionsOf(snapshotId);
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error?.Error).toBe('CopyDeadlineExceededError');
+    expect(await copiesOf(snapshotId)).toEqual([]);
+    // Waiting 72 h still costs few transitions.
+    expect(statesEntered(execution as Execution).length).toBeLessThanOrEqual(40);
+  });
+
+  it('copies once when the same event arrives twice', async () => {
+    const { snapshotId } = await createSnapshot({ backup: 'dr' });
+    const event = sandbox.ec2.events.find(
+      (e) => JSON.stringify(e).includes(snapshotId) && JSON.stringify(e).includes('createSnapshot'),
+    );
+    expect(event).toBeDefined();
+    sandbox.bus.put(event);
+    await sandbox.settle();
+
+    expect(executionsOf(snapshotId)).toHaveLength(1);
+    expect(await copiesOf(snapshotId)).toHaveLength(1);
+  });
+
+  it('copies a burst larger than the 20-copy limit, never more than 20 at once, losing nothing', async () => {
+    const limitedBefore = [...sandbox.stepFunctions.executions.values()].reduce(
+      (sum, e) => sum + (e.retries.get('StartCopy') ?? 0),
+      0,
+    );
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () => createSnapshot({ backup: 'archive' }, {}, false)),
+    );
+    await sandbox.settle();
+
+    for (const { snapshotId } of burst) {
+      expect(executionsOf(snapshotId).map((e) => e.status)).toEqual(['SUCCEEDED']);
+      expect((await copiesOf(snapshotId, 'eu-west-1')).map((c) => c.State)).toEqual(['completed']);
+    }
+    const limited = [...sandbox.stepFunctions.executions.values()].reduce(
+      (sum, e) => sum + (e.retries.get('StartCopy') ?? 0),
+      0,
+    );
+    expect(limited - limitedBefore).toBeGreaterThan(0);
+    expect(peakConcurrentCopies('eu-west-1')).toBeLessThanOrEqual(20);
+  });
+
+  it('skips copySnapshot events and the copies Ferry made', async () => {
+    const copied = sandbox.ec2.events.filter((e) => JSON.stringify(e).includes('"copySnapshot"'));
+    expect(copied.length).toBeGreaterThan(0);
+    const before = sandbox.stepFunctions.executions.size;
+    for (const event of copied.slice(0, 3)) sandbox.bus.put(event);
+    await sandbox.settle();
+    expect(sandbox.stepFunctions.executions.size).toBe(before);
+  });
+});
+
+/** The most copies in flight at one moment in a Region, from their start and completion times. */
+function peakConcurrentCopies(region: string): number {
+  const edges = sandbox.ec2
+    .snapshots(region)
+    .filter((snapshot) => snapshot.copy)
+    .flatMap((snapshot) => [
+      { at: snapshot.startTime, delta: 1 },
+      { at: snapshot.completionTime ?? Number.POSITIVE_INFINITY, delta: -1 },
+    ])
+    .sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let current = 0;
+  let peak = 0;
+  for (const edge of edges) {
+    current += edge.delta;
+    peak = Math.max(peak, current);
+  }
+  return peak;
+}
