@@ -5,7 +5,7 @@ import type { SigningScope } from '../sigv4.ts';
 import type { ActionHandler, Ec2Context } from './context.ts';
 import { checkIdShape, Ec2Error } from './errors.ts';
 import type { Ec2Event } from './events.ts';
-import { Ec2Faults, faultError } from './faults.ts';
+import { type Ec2FaultKind, Ec2Faults, faultError } from './faults.ts';
 import { IdSource } from './ids.ts';
 import { imageActions } from './image-actions.ts';
 import { imageCopyActions } from './image-copy.ts';
@@ -104,7 +104,12 @@ export class FakeEc2 {
       const params = QueryParams.parse(body, url);
       const action = params.required('Action');
       this.requests.set(action, (this.requests.get(action) ?? 0) + 1);
-      const inner = this.answer(action, scope?.region ?? 'us-east-1', params, requestId);
+      const fault = this.faults.next(action);
+      const inner = this.answer(action, scope?.region ?? 'us-east-1', params, requestId, fault);
+      if (fault === 'lost-answer') {
+        res.destroy();
+        return;
+      }
       sendResult(res, action, requestId, inner);
     } catch (error) {
       const answer =
@@ -119,12 +124,18 @@ export class FakeEc2 {
     }
   }
 
-  private answer(action: string, region: string, params: QueryParams, requestId: string): string {
+  private answer(
+    action: string,
+    region: string,
+    params: QueryParams,
+    requestId: string,
+    fault: Ec2FaultKind | undefined,
+  ): string {
     const handler = ACTIONS[action];
     if (!handler)
       throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
-    const fault = this.faults.next(action);
-    if (fault && fault !== 'copy-error') throw faultError(fault, this.options.account, action);
+    if (fault && fault !== 'copy-error' && fault !== 'lost-answer')
+      throw faultError(fault, this.options.account, action);
     this.throttle?.take(region, action);
     this.refresh();
     if (params.bool('DryRun')) {

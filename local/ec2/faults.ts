@@ -5,9 +5,18 @@ import { Ec2Error, requestLimitExceeded } from './errors.ts';
  * - `throttle`: 503 RequestLimitExceeded (any action; the SDK retries it as throttling);
  * - `unavailable`: 503 Unavailable; `internal`: 500 InternalError (any action);
  * - `limit`: ResourceLimitExceeded, as if the concurrent-copy limit were reached (CopySnapshot, CopyImage);
- * - `copy-error`: the request succeeds, but the copy goes to `error` / `failed` when it would complete.
+ * - `copy-error`: the request succeeds, but the copy goes to `error` / `failed` when it would complete;
+ * - `lost-answer`: the request is carried out, then the connection is cut before the answer (a crash or a
+ *   network cut between the call and its result: the caller cannot know the copy exists).
  */
-export const EC2_FAULT_KINDS = ['throttle', 'unavailable', 'internal', 'limit', 'copy-error'] as const;
+export const EC2_FAULT_KINDS = [
+  'throttle',
+  'unavailable',
+  'internal',
+  'limit',
+  'copy-error',
+  'lost-answer',
+] as const;
 export type Ec2FaultKind = (typeof EC2_FAULT_KINDS)[number];
 export type Ec2FaultRates = Partial<Record<Ec2FaultKind, number>>;
 
@@ -60,9 +69,9 @@ export class Ec2Faults {
   }
 }
 
-/** The error a request-level fault answers with (`copy-error` is not one: the request itself succeeds). */
+/** The error a request-level fault answers with (`copy-error` and `lost-answer` are not: the request is carried out). */
 export function faultError(
-  fault: Exclude<Ec2FaultKind, 'copy-error'>,
+  fault: Exclude<Ec2FaultKind, 'copy-error' | 'lost-answer'>,
   account: string,
   action: string,
 ): Ec2Error {

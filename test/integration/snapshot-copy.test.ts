@@ -209,6 +209,18 @@ describe('snapshot-copy state machine on the sandbox', () => {
     expect(statesEntered(execution as Execution).length).toBeLessThanOrEqual(40);
   });
 
+  it('resumes, without copying twice, when the answer to CopySnapshot is lost (a crash before the first check)', async () => {
+    sandbox.ec2.faults.script('CopySnapshot', 'lost-answer');
+    const { snapshotId } = await createSnapshot({ backup: 'dr' });
+
+    const [execution] = executionsOf(snapshotId);
+    expect(execution?.status).toBe('SUCCEEDED');
+    // The first start made the copy but never heard back; the retried start found it by Ferry's tags.
+    expect(execution?.retries.get('StartCopy')).toBe(1);
+    expect((execution?.output as { copy?: { resumed?: boolean } }).copy?.resumed).toBe(true);
+    expect(await copiesOf(snapshotId)).toHaveLength(1);
+  });
+
   it('copies once when the same event arrives twice', async () => {
     const { snapshotId } = await createSnapshot({ backup: 'dr' });
     const event = sandbox.ec2.events.find(
