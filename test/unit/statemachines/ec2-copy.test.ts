@@ -1,0 +1,76 @@
+import validator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { loadDefinition, taskStates } from '#local/state-machines';
+
+/**
+ * The shape of statemachines/snapshot-copy and image-copy that other figures rely on: the adaptive-wait
+ * simulation counts 3 transitions per check (Wait → Check → Choice), the limit retry must outlast a burst
+ * without nearing the 25,000-event history limit. Their branches run end to end with the real handlers in
+ * test/integration/snapshot-copy.test.ts and image-copy.test.ts.
+ */
+
+type State = Record<string, unknown> & {
+  Type: string;
+  Next?: string;
+  Retry?: {
+    ErrorEquals: string[];
+    MaxAttempts?: number;
+    MaxDelaySeconds?: number;
+    JitterStrategy?: string;
+  }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+};
+
+for (const name of ['snapshot-copy', 'image-copy'] as const) {
+  describe(`${name} definition`, () => {
+    const definition = loadDefinition(name);
+    const states = definition.States as Record<string, State>;
+
+    it('is valid ASL', () => {
+      const result = validator(definition, { checkArn: true, checkPaths: true });
+      expect(result.errorsText()).toBe('');
+      expect(result.isValid).toBe(true);
+    });
+
+    it('loops Wait → Check → Choice, the wait read from the Check step', () => {
+      expect(states.WaitForCopy).toMatchObject({
+        Type: 'Wait',
+        SecondsPath: '$.copy.waitSeconds',
+        Next: 'CheckCopy',
+      });
+      expect(states.CheckCopy).toMatchObject({ Type: 'Task', Next: 'IsCopyDone' });
+      expect(states.IsCopyDone).toMatchObject({ Type: 'Choice', Default: 'WaitForCopy' });
+      expect(states.StartCopy?.Next).toBe('WaitForCopy');
+    });
+
+    it('gives every Task a timeout and sends every failure to RecordFailure, then Fail', () => {
+      for (const { state } of taskStates(definition)) {
+        expect(states[state]?.TimeoutSeconds, state).toBeGreaterThan(0);
+        if (state !== 'RecordFailure') {
+          expect(states[state]?.Catch?.[0]).toMatchObject({
+            ErrorEquals: ['States.ALL'],
+            Next: 'RecordFailure',
+          });
+        }
+      }
+      expect(states.RecordFailure?.Next).toBe('CopyFailed');
+      expect(states.CopyFailed?.Type).toBe('Fail');
+      expect(JSON.stringify(definition)).not.toContain('States.TaskFailed');
+    });
+
+    it('retries limits with full jitter for weeks, far below the history limit, within the execution timeout', () => {
+      for (const state of ['StartCopy', 'CheckCopy', 'Finalize']) {
+        const limit = states[state]?.Retry?.find((retry) => retry.ErrorEquals.includes('CopyLimitError'));
+        expect(limit?.JitterStrategy).toBe('FULL');
+        const attempts = limit?.MaxAttempts ?? 0;
+        const maxDelay = limit?.MaxDelaySeconds ?? 0;
+        // On average half the capped delay (full jitter): at least a week of retrying.
+        expect((attempts * maxDelay) / 2).toBeGreaterThan(7 * 86_400);
+        // A Lambda task retry adds about 3 history events.
+        expect(attempts * 3).toBeLessThan(25_000 / 2);
+      }
+      // Local runners time out on a real timer, which holds at most 2^31 - 1 ms.
+      expect((definition.TimeoutSeconds as number) * 1000).toBeLessThan(2 ** 31);
+    });
+  });
+}
