@@ -76,9 +76,16 @@ export function executionNameOf(job: Ec2CopyJob): string {
   return `${job.source.id}-${job.destination.region}-${digest}`.slice(0, 80);
 }
 
-/** CopyImage's idempotency token: the same copy asked twice is made once (at most 64 ASCII characters). */
-export const clientTokenOf = (job: Ec2CopyJob): string =>
-  `ferry-${createHash('sha256').update(executionNameOf(job)).digest('hex').slice(0, 40)}`;
+/**
+ * CopyImage's idempotency token: the same copy asked twice is made once (at most 64 ASCII characters).
+ * After a failed copy was removed, its replacement needs a new token (EC2 would answer the old token with
+ * the removed image): the ids of the removed copies are part of it.
+ */
+export const clientTokenOf = (job: Ec2CopyJob, replacing: readonly string[] = []): string =>
+  `ferry-${createHash('sha256')
+    .update([executionNameOf(job), ...[...replacing].sort()].join('\n'))
+    .digest('hex')
+    .slice(0, 40)}`;
 
 /** Hands a copy to its state machine. `started: false` when that execution already exists. */
 export interface Ec2CopyStarter {

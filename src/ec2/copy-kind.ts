@@ -9,6 +9,8 @@ export interface CopyView {
   state: 'pending' | 'completed' | 'failed';
   /** EC2's integer percentage; 0 when it reports none. */
   progress: number;
+  /** Snapshots: `archive` once moved to the archive tier. */
+  storageTier?: string | undefined;
   /** Why a copy failed (`StateMessage`, `StateReason.Message`). */
   message?: string | undefined;
   tags: Tags;
@@ -26,8 +28,15 @@ export interface CopyKind {
   /** Copies owned by the caller in the client's Region that carry all of these tags. */
   findCopies(client: EC2Client, tags: Tags): Promise<CopyView[]>;
   describe(client: EC2Client, id: string): Promise<CopyView | undefined>;
-  /** Issues the copy (in the destination Region) with its tags, and returns the new id. */
-  startCopy(client: EC2Client, job: Ec2CopyJob, tags: Tags, now: Date): Promise<string>;
+  /**
+   * Issues the copy (in the destination Region) with its tags, and returns the new id. `clientToken` makes
+   * the call idempotent where EC2 supports it (CopyImage).
+   */
+  startCopy(
+    client: EC2Client,
+    job: Ec2CopyJob,
+    request: { tags: Tags; clientToken: string },
+  ): Promise<string>;
   /** Lets another account read the source (cross-account copies), from the source account and Region. */
   share(sourceClient: EC2Client, job: Ec2CopyJob, account: string): Promise<void>;
   /** Tags the copy (and, for an image, the snapshots behind it). */

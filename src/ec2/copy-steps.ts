@@ -12,7 +12,13 @@ import {
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import { nextWaitSeconds, WAIT_BOUNDS } from './adaptive-wait.ts';
-import { type CopyKindName, type Ec2CopyJob, Ec2CopyJobSchema, retentionGroupOf } from './copy-job.ts';
+import {
+  type CopyKindName,
+  clientTokenOf,
+  type Ec2CopyJob,
+  Ec2CopyJobSchema,
+  retentionGroupOf,
+} from './copy-job.ts';
 import type { CopyKind, CopyView } from './copy-kind.ts';
 import { copyableTags, MARKER, type Tags } from './markers.ts';
 import { copiesToPrune } from './retention.ts';
@@ -27,11 +33,7 @@ import { copiesToPrune } from './retention.ts';
 /** No copy runs unwatched forever: past this, a still-pending copy is removed and reported. */
 export const COPY_DEADLINE_HOURS = 72;
 
-export const LIMIT_CAUSES = new Set([
-  'ResourceLimitExceeded',
-  'RequestLimitExceeded',
-  'SnapshotCreationPerVolumeRateExceeded',
-]);
+export const LIMIT_CAUSES = new Set(['ResourceLimitExceeded', 'RequestLimitExceeded']);
 
 /** The copy outlived its deadline while still pending. */
 export class CopyDeadlineExceededError extends Error {
@@ -112,12 +114,26 @@ const markersOf = (job: Ec2CopyJob): Tags => ({
   [MARKER.group]: retentionGroupOf(job).slice(0, 256),
 });
 
-/** Every tag the copy must carry: the source's user tags (if copied), the rule's, then Ferry's markers. */
-export const copyTagsOf = (job: Ec2CopyJob): Tags => ({
-  ...(job.destination.copyTags ? copyableTags(job.source.tags) : {}),
-  ...job.destination.tags,
-  ...markersOf(job),
-});
+/** EC2 allows 50 tags per resource. */
+const MAX_TAGS = 50;
+
+/**
+ * Every tag the copy must carry: the source's user tags (if copied), the rule's, then Ferry's markers.
+ * Markers and the rule's tags always fit; copied user tags are dropped past EC2's limit (and logged).
+ */
+export function copyTagsOf(job: Ec2CopyJob, log?: Log): Tags {
+  const fixed = { ...job.destination.tags, ...markersOf(job) };
+  const copied = Object.entries(job.destination.copyTags ? copyableTags(job.source.tags) : {}).filter(
+    ([key]) => !(key in fixed),
+  );
+  const room = MAX_TAGS - Object.keys(fixed).length;
+  if (copied.length > room) {
+    log?.warn(`${job.source.id} has more tags than a copy can carry: ${copied.length - room} not copied`, {
+      dropped: copied.slice(room).map(([key]) => key),
+    });
+  }
+  return { ...Object.fromEntries(copied.slice(0, Math.max(0, room))), ...fixed };
+}
 
 const identity = (job: Ec2CopyJob): Tags => ({ [MARKER.sourceId]: job.source.id, [MARKER.rule]: job.rule });
 
@@ -133,9 +149,8 @@ async function startCopy(job: Ec2CopyJob, deps: Ec2CopyStepDeps): Promise<CopyPr
   const client = destinationClient(job, deps);
   // A start that is retried (a lost answer, a crash after the copy call) finds the copy it already made.
   const earlier = await kind.findCopies(client, identity(job)).catch(raise);
-  for (const failed of earlier.filter((copy) => copy.state === 'failed')) {
-    await kind.remove(client, failed).catch(raise);
-  }
+  const failed = earlier.filter((copy) => copy.state === 'failed');
+  for (const copy of failed) await kind.remove(client, copy).catch(raise);
   const now = deps.now();
   const live = earlier.find((copy) => copy.state !== 'failed');
   if (live) {
@@ -153,9 +168,14 @@ async function startCopy(job: Ec2CopyJob, deps: Ec2CopyStepDeps): Promise<CopyPr
   }
   // No SDK retries on the copy call: a retry after a lost answer would copy twice. The state machine
   // retries this whole step, which first looks for the copy (above).
-  const id = await kind
-    .startCopy(destinationClient(job, deps, false), job, copyTagsOf(job), new Date(now))
-    .catch(raise);
+  const request = {
+    tags: copyTagsOf(job, deps.log),
+    clientToken: clientTokenOf(
+      job,
+      failed.map((copy) => copy.id),
+    ),
+  };
+  const id = await kind.startCopy(destinationClient(job, deps, false), job, request).catch(raise);
   deps.log.info('Copy started', { copy: id, source: source.id, region: destination.region, rule: job.rule });
   return {
     id,
@@ -246,7 +266,8 @@ async function finalizeCopy(
 
   let archived = false;
   if (job.destination.archive && kind.archive) {
-    await kind.archive(client, view.id).catch(raise);
+    // A retried finalize finds the copy archived already: EC2 would refuse to archive it again.
+    if (view.storageTier !== 'archive') await kind.archive(client, view.id).catch(raise);
     archived = true;
   }
 
@@ -292,18 +313,18 @@ async function recordFailure(
 ) {
   const kind = deps.kinds[job.kind];
   const cause = copy?.state === 'failed' ? 'CopyFailed' : causeOf(failure);
-  let removed: string | undefined;
-  if (copy) {
-    const client = destinationClient(job, deps);
-    const view = await kind.describe(client, copy.id).catch(() => undefined);
-    if (view && view.state !== 'completed') {
-      await kind.remove(client, view).then(
-        () => {
-          removed = view.id;
-        },
-        (error: unknown) => deps.log.warn('Could not remove the failed copy', { copy: view.id, error }),
-      );
-    }
+  const client = destinationClient(job, deps);
+  // Without a copy id the start failed, perhaps after its copy call went through: look for it by tags.
+  const left = copy
+    ? [await kind.describe(client, copy.id).catch(() => undefined)]
+    : await kind.findCopies(client, identity(job)).catch(() => []);
+  const removed: string[] = [];
+  for (const view of left) {
+    if (!view || view.state === 'completed') continue;
+    await kind.remove(client, view).then(
+      () => removed.push(view.id),
+      (error: unknown) => deps.log.warn('Could not remove the failed copy', { copy: view.id, error }),
+    );
   }
   deps.metrics.failed(job.rule, cause);
   const message = copy?.message ?? messageOf(failure);

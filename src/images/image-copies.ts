@@ -8,7 +8,7 @@ import {
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
 } from '@aws-sdk/client-ec2';
-import { clientTokenOf, type Ec2CopyJob } from '#ec2/copy-job';
+import type { Ec2CopyJob } from '#ec2/copy-job';
 import type { CopyKind, CopyView } from '#ec2/copy-kind';
 import { type Tags, tagList, tagMap } from '#ec2/markers';
 import {
@@ -53,12 +53,16 @@ export function imageView(image: Image): CopyView {
 const tagFilters = (tags: Tags) =>
   Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
 
-export function imageNamesOf(job: Ec2CopyJob, now: Date): { name: string; description: string } {
+/**
+ * The copy's name and description. `{date}` is the day the source became available, the same for every
+ * attempt: a retried CopyImage must repeat its request exactly, or EC2 refuses the reused ClientToken.
+ */
+export function imageNamesOf(job: Ec2CopyJob): { name: string; description: string } {
   const values = {
     sourceId: job.source.id,
     sourceRegion: job.source.region,
     rule: job.rule,
-    date: copyDate(now),
+    date: copyDate(new Date(job.eventTime)),
     name: job.source.name ?? job.source.id,
     description: job.source.description,
   };
@@ -87,9 +91,9 @@ export const imageCopies: CopyKind = {
     }
   },
 
-  async startCopy(client, job, tags, now) {
+  async startCopy(client, job, { tags, clientToken }) {
     const { destination, source } = job;
-    const { name, description } = imageNamesOf(job, now);
+    const { name, description } = imageNamesOf(job);
     const { ImageId } = await client.send(
       new CopyImageCommand({
         SourceRegion: source.region,
@@ -97,7 +101,7 @@ export const imageCopies: CopyKind = {
         Name: name,
         Description: description,
         // The same token returns the same copy: a repeated start never copies twice.
-        ClientToken: clientTokenOf(job),
+        ClientToken: clientToken,
         ...(destination.kmsKeyId ? { Encrypted: true, KmsKeyId: destination.kmsKeyId } : {}),
         // The user tags are in `tags` already (copyTags), filtered of aws: and ferry: keys.
         CopyImageTags: false,

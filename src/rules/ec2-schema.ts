@@ -233,7 +233,17 @@ function checkEncryptionAndPlacement(
   destinations: readonly { region: string; account?: string | undefined; kmsKeyId?: string | undefined }[],
   report: Report,
 ): void {
+  const firstByPlace = new Map<string, number>();
   destinations.forEach((destination, index) => {
+    const place = `${destination.region}|${destination.account ?? ''}`;
+    const first = firstByPlace.get(place);
+    if (first === undefined) firstByPlace.set(place, index);
+    else
+      report(
+        ['to', index],
+        `to[${first}] already copies to ${destination.region}${destination.account ? ` in account ${destination.account}` : ''}: ` +
+          'one rule makes one copy per Region and account (Ferry finds its copy again by source and rule)',
+      );
     if (destination.kmsKeyId !== undefined) return;
     if (source.encrypted === true) {
       report(

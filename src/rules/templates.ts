@@ -10,7 +10,7 @@ export const IMAGE_PLACEHOLDERS = [...COMMON_PLACEHOLDERS, 'name', 'description'
 
 export type SnapshotPlaceholder = (typeof SNAPSHOT_PLACEHOLDERS)[number];
 export type ImagePlaceholder = (typeof IMAGE_PLACEHOLDERS)[number];
-/** The value of each placeholder at copy time; `date` is the copy's day (see `copyDate`). */
+/** The value of each placeholder at copy time; `date` is the day the source was created (see `copyDate`). */
 export type TemplateValues = Readonly<Partial<Record<string, string>>>;
 
 export const DEFAULT_SNAPSHOT_DESCRIPTION = '{description} (copy of {sourceId} from {sourceRegion})';
@@ -106,7 +106,10 @@ export function renderTemplate(template: string, values: TemplateValues): string
     .join('');
 }
 
-/** The `{date}` of a copy: its UTC day, YYYY-MM-DD. */
+/**
+ * The `{date}` of a copy: the UTC day its source was created, YYYY-MM-DD. Fixed per copy, so a retried
+ * copy request is the same request.
+ */
 export const copyDate = (date: Date): string => date.toISOString().slice(0, 10);
 
 /** A snapshot or AMI description: rendered, trimmed (an empty `{description}` leaves no stray space), at most 255. */

@@ -30,6 +30,7 @@ export function snapshotView(snapshot: Snapshot): CopyView {
     id: snapshot.SnapshotId ?? '',
     state,
     progress: state === 'completed' ? 100 : progressPercent(snapshot.Progress),
+    storageTier: snapshot.StorageTier,
     message: snapshot.StateMessage || undefined,
     tags: tagMap(snapshot.Tags),
     createdAt: snapshot.StartTime?.getTime() ?? 0,
@@ -39,12 +40,13 @@ export function snapshotView(snapshot: Snapshot): CopyView {
 const tagFilters = (tags: Tags) =>
   Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
 
-export function snapshotDescriptionOf(job: Ec2CopyJob, now: Date): string {
+/** `{date}` is the day the source was created: the same for every attempt of one copy. */
+export function snapshotDescriptionOf(job: Ec2CopyJob): string {
   return renderDescription(job.destination.description ?? DEFAULT_SNAPSHOT_DESCRIPTION, {
     sourceId: job.source.id,
     sourceRegion: job.source.region,
     rule: job.rule,
-    date: copyDate(now),
+    date: copyDate(new Date(job.eventTime)),
     description: job.source.description,
     volumeId: job.source.volumeId ?? '',
   });
@@ -75,13 +77,13 @@ export const snapshotCopies: CopyKind = {
     }
   },
 
-  async startCopy(client: EC2Client, job, tags, now) {
+  async startCopy(client: EC2Client, job, { tags }) {
     const { destination, source } = job;
     const { SnapshotId } = await client.send(
       new CopySnapshotCommand({
         SourceRegion: source.region,
         SourceSnapshotId: source.id,
-        Description: snapshotDescriptionOf(job, now),
+        Description: snapshotDescriptionOf(job),
         // A key means an encrypted copy; without one an encrypted source still stays encrypted.
         ...(destination.kmsKeyId ? { Encrypted: true, KmsKeyId: destination.kmsKeyId } : {}),
         ...(destination.completionDurationMinutes

@@ -516,3 +516,17 @@ describe('rules of every kind in one file', () => {
     ]);
   });
 });
+
+describe('EC2 destinations of one rule', () => {
+  it('It should refuse two destinations in the same Region and account', () => {
+    const issues = issuesOf(
+      snapshotRule({}, { region: 'us-west-2' }, { region: 'us-west-2', tags: { again: 'yes' } }),
+    );
+    expect(issues).toEqual([
+      expect.objectContaining({
+        path: 'rules[0].to[1]',
+        message: expect.stringContaining('to[0] already copies to us-west-2'),
+      }),
+    ]);
+  });
+});

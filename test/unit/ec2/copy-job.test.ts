@@ -1,0 +1,194 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { clientTokenOf, type Ec2CopyJob, executionNameOf, retentionGroupOf } from '#ec2/copy-job';
+import { copyTagsOf } from '#ec2/copy-steps';
+import { copyableTags, isFerryCopy, MARKER, tagList, tagMap } from '#ec2/markers';
+
+const job: Ec2CopyJob = {
+  kind: 'snapshot',
+  rule: 'ebs-dr',
+  destinationIndex: 0,
+  destination: { region: 'us-west-2', copyTags: true, tags: { 'copied-by': 'ferry' } },
+  source: {
+    id: 'snap-0a1b2c3d4e5f60718',
+    region: 'us-east-1',
+    account: '111122223333',
+    encrypted: false,
+    description: 'nightly db',
+    volumeId: 'vol-0f1e2d3c4b5a69788',
+    sizeGiB: 8,
+    tags: { team: 'db' },
+  },
+  eventTime: '2026-11-21T18:43:48Z',
+};
+
+const NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+/** Ids and Regions of every shape EC2 and AWS use: 8 or 17 hex digits, the longest Region names. */
+const hex = (length: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${length}}$`));
+const sourceId = fc
+  .tuple(fc.constantFrom('snap-', 'ami-'), fc.oneof(hex(8), hex(17)))
+  .map(([prefix, digits]) => prefix + digits);
+const region = fc.constantFrom(
+  'us-east-1',
+  'eu-west-1',
+  'ap-southeast-5',
+  'us-gov-west-1',
+  'us-isob-east-1',
+  'il-central-1',
+  'ap-northeast-3',
+  'ca-west-1',
+);
+const jobs = fc.record({
+  kind: fc.constantFrom('snapshot' as const, 'image' as const),
+  id: sourceId,
+  sourceRegion: region,
+  rule: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
+  destinationIndex: fc.nat({ max: 50 }),
+  destinationRegion: region,
+  account: fc.option(fc.stringMatching(/^\d{12}$/), { nil: undefined }),
+});
+type JobArgs = typeof jobs extends fc.Arbitrary<infer T> ? T : never;
+const toJob = (args: JobArgs): Ec2CopyJob => ({
+  ...job,
+  kind: args.kind,
+  rule: args.rule,
+  destinationIndex: args.destinationIndex,
+  destination: { ...job.destination, region: args.destinationRegion, account: args.account },
+  source: { ...job.source, id: args.id, region: args.sourceRegion },
+});
+
+describe('executionNameOf', () => {
+  it('is deterministic: the same copy always gets the same name', () => {
+    expect(executionNameOf(structuredClone(job))).toBe(executionNameOf(job));
+    // What is not the copy's identity does not change its name: the event time, tags, the description.
+    expect(
+      executionNameOf({
+        ...job,
+        eventTime: '2026-11-22T00:00:00Z',
+        source: { ...job.source, tags: {}, description: 'other' },
+      }),
+    ).toBe(executionNameOf(job));
+  });
+
+  it('is at most 80 characters of [A-Za-z0-9_-], readable by its source and Region', () => {
+    const name = executionNameOf(job);
+    expect(name).toMatch(NAME);
+    expect(name.startsWith('snap-0a1b2c3d4e5f60718-us-west-2-')).toBe(true);
+  });
+
+  it('differs per destination, Region, account, rule, source and kind', () => {
+    const names = [
+      job,
+      { ...job, destinationIndex: 1 },
+      { ...job, destination: { ...job.destination, region: 'eu-west-1' } },
+      { ...job, destination: { ...job.destination, account: '444455556666' } },
+      { ...job, rule: 'ebs-dr-2' },
+      { ...job, source: { ...job.source, id: 'snap-0a1b2c3d4e5f60719' } },
+      { ...job, source: { ...job.source, region: 'us-east-2' } },
+      { ...job, kind: 'image' as const },
+    ].map(executionNameOf);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('stays a valid name, and keeps copies apart, for every id and Region shape (property)', () => {
+    fc.assert(
+      fc.property(jobs, jobs, (a, b) => {
+        const [first, second] = [toJob(a), toJob(b)];
+        expect(executionNameOf(first)).toMatch(NAME);
+        const sameIdentity =
+          a.kind === b.kind &&
+          a.id === b.id &&
+          a.sourceRegion === b.sourceRegion &&
+          a.rule === b.rule &&
+          a.destinationIndex === b.destinationIndex &&
+          a.destinationRegion === b.destinationRegion &&
+          a.account === b.account;
+        expect(executionNameOf(first) === executionNameOf(second)).toBe(sameIdentity);
+      }),
+    );
+  });
+});
+
+describe('clientTokenOf', () => {
+  it('is deterministic, at most 64 ASCII characters, and differs per copy', () => {
+    const token = clientTokenOf(job);
+    expect(token).toMatch(/^[\x21-\x7e]{1,64}$/);
+    expect(clientTokenOf(structuredClone(job))).toBe(token);
+    expect(clientTokenOf({ ...job, destinationIndex: 1 })).not.toBe(token);
+    expect(clientTokenOf({ ...job, destination: { ...job.destination, region: 'eu-west-1' } })).not.toBe(
+      token,
+    );
+    fc.assert(
+      fc.property(jobs, (args) => {
+        expect(clientTokenOf(toJob(args)).length).toBeLessThanOrEqual(64);
+      }),
+    );
+  });
+});
+
+describe('markers and copied tags', () => {
+  it("copyableTags drops AWS's and Ferry's keys, whatever their case, and keeps the user's", () => {
+    expect(
+      copyableTags({
+        team: 'db',
+        'aws:backup:source-resource': 'x',
+        'AWS:cloudformation:stack-name': 'y',
+        [MARKER.sourceId]: 'snap-1',
+        'Ferry:rule': 'r',
+        'awsome:tag': 'kept',
+        'ferryman:tag': 'kept',
+      }),
+    ).toEqual({ team: 'db', 'awsome:tag': 'kept', 'ferryman:tag': 'kept' });
+  });
+
+  it("copyTagsOf gives the user's tags, the rule's tags, then Ferry's markers, which win", () => {
+    const tagged: Ec2CopyJob = {
+      ...job,
+      destination: { ...job.destination, tags: { 'copied-by': 'ferry', team: 'dr' } },
+      source: {
+        ...job.source,
+        tags: { team: 'db', owner: 'ops', 'aws:backup:source-resource': 'x', [MARKER.rule]: 'forged' },
+      },
+    };
+    expect(copyTagsOf(tagged)).toEqual({
+      team: 'dr',
+      owner: 'ops',
+      'copied-by': 'ferry',
+      [MARKER.sourceId]: 'snap-0a1b2c3d4e5f60718',
+      [MARKER.sourceRegion]: 'us-east-1',
+      [MARKER.rule]: 'ebs-dr',
+      [MARKER.group]: 'vol-0f1e2d3c4b5a69788',
+    });
+    const withoutUserTags = copyTagsOf({
+      ...tagged,
+      destination: { ...tagged.destination, copyTags: false },
+    });
+    expect(Object.keys(withoutUserTags)).not.toContain('owner');
+    expect(Object.keys(withoutUserTags).filter((key) => key.toLowerCase().startsWith('aws:'))).toEqual([]);
+  });
+
+  it('groups retention by source volume for snapshots and by AMI name for images', () => {
+    expect(retentionGroupOf(job)).toBe('vol-0f1e2d3c4b5a69788');
+    expect(retentionGroupOf({ ...job, kind: 'image', source: { ...job.source, name: 'golden-web' } })).toBe(
+      'golden-web',
+    );
+    const { volumeId: _, ...withoutVolume } = job.source;
+    expect(retentionGroupOf({ ...job, source: withoutVolume })).toBe(job.source.id);
+  });
+
+  it("recognises Ferry's copies by their source-id marker, and converts tags both ways", () => {
+    expect(isFerryCopy({ [MARKER.sourceId]: 'snap-1' })).toBe(true);
+    expect(isFerryCopy({ [MARKER.rule]: 'r', team: 'db' })).toBe(false);
+    const list = [
+      { Key: 'team', Value: 'db' },
+      { Key: 'empty', Value: '' },
+    ];
+    expect(tagMap([...list, { Value: 'no key' }, { Key: 'no-value' }])).toEqual({
+      team: 'db',
+      empty: '',
+      'no-value': '',
+    });
+    expect(tagList(tagMap(list))).toEqual(list);
+  });
+});
