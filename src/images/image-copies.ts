@@ -4,10 +4,12 @@ import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
+  DescribeSnapshotsCommand,
   type Image,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
 } from '@aws-sdk/client-ec2';
+import { progressPercent } from '#ec2/adaptive-wait';
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import type { CopyKind, CopyView } from '#ec2/copy-kind';
 import { type Tags, tagList, tagMap } from '#ec2/markers';
@@ -41,7 +43,7 @@ export function imageView(image: Image): CopyView {
   return {
     id: image.ImageId ?? '',
     state,
-    // DescribeImages reports no progress: the wait grows with the elapsed time alone.
+    // DescribeImages reports no progress; `describe` reads it from the snapshots being copied.
     progress: state === 'completed' ? 100 : 0,
     message: image.StateReason?.Message || undefined,
     tags: tagMap(image.Tags),
@@ -81,14 +83,21 @@ export const imageCopies: CopyKind = {
   },
 
   async describe(client, id) {
+    let image: Image | undefined;
     try {
       const { Images } = await client.send(new DescribeImagesCommand({ ImageIds: [id] }));
-      const image = Images?.[0];
-      return image ? imageView(image) : undefined;
+      image = Images?.[0];
     } catch (error) {
       if ((error as Error).name === 'InvalidAMIID.NotFound') return undefined;
       throw error;
     }
+    if (!image) return undefined;
+    const view = imageView(image);
+    if (view.state !== 'pending' || !view.snapshotIds?.length) return view;
+    // A pending image is as far along as the slowest of its snapshot copies: the adaptive wait needs it.
+    const { Snapshots } = await client.send(new DescribeSnapshotsCommand({ SnapshotIds: view.snapshotIds }));
+    const progress = Math.min(...(Snapshots ?? []).map((snapshot) => progressPercent(snapshot.Progress)));
+    return { ...view, progress: Number.isFinite(progress) ? progress : 0 };
   },
 
   async startCopy(client, job, { tags, clientToken }) {

@@ -85,7 +85,12 @@ describe('image-copy state machine on the sandbox', () => {
   it('copies an available AMI under its rendered name, with its snapshots, tagged as Ferry copies', async () => {
     const imageId = await createImage('web-1', { dr: 'true', app: 'web' });
 
-    expect(executionsOf(imageId).map((e) => e.status)).toEqual(['SUCCEEDED']);
+    const [execution] = executionsOf(imageId);
+    expect(execution?.status).toBe('SUCCEEDED');
+    // 8 GiB at 16 MiB/s: 512 s of copy, followed through its snapshots' progress, noticed within a minute.
+    expect(execution?.events.filter((e) => e.type === 'StateEntered').length).toBeLessThanOrEqual(40);
+    expect(execution?.waitedSeconds).toBeGreaterThanOrEqual(512);
+    expect(execution?.waitedSeconds).toBeLessThanOrEqual(512 + 60);
     const [copy, ...others] = await copiesOf(imageId);
     expect(others).toEqual([]);
     expect(copy?.State).toBe('available');

@@ -825,6 +825,29 @@ describe('ec2-copy-step handler: images', () => {
     });
   });
 
+  it("It should read a pending copy's progress from its slowest snapshot copy, for the adaptive wait", async () => {
+    imagesInRegion([], {
+      [COPY_AMI]: copyImage(COPY_AMI, ['snap-0000000000000001a', 'snap-0000000000000001b'], {
+        State: 'pending',
+      }),
+    });
+    ec2.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [
+        { SnapshotId: 'snap-0000000000000001a', State: 'pending', Progress: '80%' },
+        { SnapshotId: 'snap-0000000000000001b', State: 'pending', Progress: '35%' },
+      ],
+    });
+    const copy = progress({ id: COPY_AMI });
+    await expect(handler().run({ action: 'check', job: imageJob, copy })).resolves.toMatchObject({
+      state: 'pending',
+      progress: 35,
+      waitSeconds: nextWaitSeconds({ elapsedSeconds: 600, progress: 35, secondsToDeadline: 72 * 3600 - 600 }),
+    });
+    expect(ec2).toReceiveCommandWith(DescribeSnapshotsCommand, {
+      SnapshotIds: ['snap-0000000000000001a', 'snap-0000000000000001b'],
+    });
+  });
+
   it("It should tag the copy's snapshots, then deregister each pruned AMI before deleting its snapshots", async () => {
     const job = withDestination(imageJob, { retain: { count: 1 } });
     const newCopy = copyImage(COPY_AMI, ['snap-0000000000000000n']);
