@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { FaultSchedule, parseFaultRates as parseRates } from './fault-schedule.ts';
 
 /**
  * Faults the sandbox's S3 injects into the requests that copy data, the way S3 fails under load:
@@ -16,46 +17,10 @@ export type CopyOperation = (typeof COPY_OPERATIONS)[number];
 
 export type FaultRates = Partial<Record<FaultKind, number>>;
 
-export class FaultInjector {
-  private rates: FaultRates = {};
-  private readonly scripts = new Map<CopyOperation, FaultKind[]>();
-  readonly injected = new Map<FaultKind, number>();
-
-  constructor(private readonly random: () => number = Math.random) {}
-
-  /** Each copy request fails with these probabilities (0–1, summed at most 1). */
-  setRates(rates: FaultRates): void {
-    const total = Object.values(rates).reduce((sum, rate) => sum + (rate ?? 0), 0);
-    if (total > 1) throw new RangeError(`fault rates add up to ${total}, more than 1`);
-    this.rates = { ...rates };
-  }
-
-  /** The next requests of `operation` fail with these faults, in order (before any rate applies). */
-  script(operation: CopyOperation, ...faults: FaultKind[]): void {
-    this.scripts.set(operation, [...(this.scripts.get(operation) ?? []), ...faults]);
-  }
-
-  clear(): void {
-    this.rates = {};
-    this.scripts.clear();
-  }
-
-  /** The fault for this request, if any. */
-  next(operation: CopyOperation): FaultKind | undefined {
-    const scripted = this.scripts.get(operation)?.shift();
-    const fault = scripted ?? this.drawn();
-    if (fault) this.injected.set(fault, (this.injected.get(fault) ?? 0) + 1);
-    return fault;
-  }
-
-  private drawn(): FaultKind | undefined {
-    let draw = this.random();
-    for (const kind of FAULT_KINDS) {
-      const rate = this.rates[kind] ?? 0;
-      if (draw < rate) return kind;
-      draw -= rate;
-    }
-    return undefined;
+/** The sandbox S3's faults: any kind can hit any copy request. */
+export class FaultInjector extends FaultSchedule<FaultKind, CopyOperation> {
+  constructor(random: () => number = Math.random) {
+    super(FAULT_KINDS, random);
   }
 }
 
@@ -99,17 +64,4 @@ export function answerWithFault(res: ServerResponse, fault: FaultKind): void {
 }
 
 /** `slowdown=0.1,embedded=0.05` → rates; every name and number checked. */
-export function parseFaultRates(text: string): FaultRates {
-  const rates: FaultRates = {};
-  for (const pair of text.split(',').filter(Boolean)) {
-    const [name = '', value = ''] = pair.split('=');
-    if (!(FAULT_KINDS as readonly string[]).includes(name)) {
-      throw new Error(`unknown fault "${name}": expected one of ${FAULT_KINDS.join(', ')}`);
-    }
-    const rate = Number(value);
-    if (!(rate >= 0 && rate <= 1))
-      throw new Error(`fault rate of ${name} must be between 0 and 1, not "${value}"`);
-    rates[name as FaultKind] = rate;
-  }
-  return rates;
-}
+export const parseFaultRates = (text: string): FaultRates => parseRates(text, FAULT_KINDS, 'S3');

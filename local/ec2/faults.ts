@@ -1,3 +1,4 @@
+import { FaultSchedule, parseFaultRates } from '../fault-schedule.ts';
 import { Ec2Error, requestLimitExceeded } from './errors.ts';
 
 /**
@@ -24,48 +25,10 @@ export const COPY_ACTIONS = ['CopySnapshot', 'CopyImage'] as const;
 const COPY_ONLY: readonly Ec2FaultKind[] = ['limit', 'copy-error'];
 const isCopyAction = (action: string) => (COPY_ACTIONS as readonly string[]).includes(action);
 
-export class Ec2Faults {
-  private rates: Ec2FaultRates = {};
-  private readonly scripts = new Map<string, Ec2FaultKind[]>();
-  readonly injected = new Map<Ec2FaultKind, number>();
-
-  constructor(private readonly random: () => number = Math.random) {}
-
-  /** Each request fails with these probabilities (0–1, summed at most 1); copy-only kinds hit copies only. */
-  setRates(rates: Ec2FaultRates): void {
-    const total = Object.values(rates).reduce((sum, rate) => sum + (rate ?? 0), 0);
-    if (total > 1) throw new RangeError(`fault rates add up to ${total}, more than 1`);
-    this.rates = { ...rates };
-  }
-
-  /** The next requests of `action` fail with these faults, in order (before any rate applies). */
-  script(action: string, ...faults: Ec2FaultKind[]): void {
-    const misplaced = faults.find((fault) => COPY_ONLY.includes(fault) && !isCopyAction(action));
-    if (misplaced)
-      throw new RangeError(`the fault "${misplaced}" applies to ${COPY_ACTIONS.join(' and ')} only`);
-    this.scripts.set(action, [...(this.scripts.get(action) ?? []), ...faults]);
-  }
-
-  clear(): void {
-    this.rates = {};
-    this.scripts.clear();
-  }
-
-  /** The fault for this request, if any. */
-  next(action: string): Ec2FaultKind | undefined {
-    const fault = this.scripts.get(action)?.shift() ?? this.drawn(action);
-    if (fault) this.injected.set(fault, (this.injected.get(fault) ?? 0) + 1);
-    return fault;
-  }
-
-  private drawn(action: string): Ec2FaultKind | undefined {
-    let draw = this.random();
-    for (const kind of EC2_FAULT_KINDS) {
-      const rate = this.rates[kind] ?? 0;
-      if (draw < rate) return COPY_ONLY.includes(kind) && !isCopyAction(action) ? undefined : kind;
-      draw -= rate;
-    }
-    return undefined;
+/** The sandbox EC2's faults: copy-only kinds (`limit`, `copy-error`) hit CopySnapshot and CopyImage only. */
+export class Ec2Faults extends FaultSchedule<Ec2FaultKind, string> {
+  constructor(random: () => number = Math.random) {
+    super(EC2_FAULT_KINDS, random, (kind, action) => !COPY_ONLY.includes(kind) || isCopyAction(action));
   }
 }
 
@@ -102,17 +65,5 @@ export const imageCopyLimit = (limit: number) =>
   );
 
 /** `throttle=0.1,copy-error=0.05` → rates; every name and number checked. */
-export function parseEc2FaultRates(text: string): Ec2FaultRates {
-  const rates: Ec2FaultRates = {};
-  for (const pair of text.split(',').filter(Boolean)) {
-    const [name = '', value = ''] = pair.split('=');
-    if (!(EC2_FAULT_KINDS as readonly string[]).includes(name)) {
-      throw new Error(`unknown EC2 fault "${name}": expected one of ${EC2_FAULT_KINDS.join(', ')}`);
-    }
-    const rate = Number(value);
-    if (!(rate >= 0 && rate <= 1))
-      throw new Error(`fault rate of ${name} must be between 0 and 1, not "${value}"`);
-    rates[name as Ec2FaultKind] = rate;
-  }
-  return rates;
-}
+export const parseEc2FaultRates = (text: string): Ec2FaultRates =>
+  parseFaultRates(text, EC2_FAULT_KINDS, 'EC2');
