@@ -23,6 +23,10 @@ export function tagMap(
   return Object.fromEntries((tags ?? []).flatMap(({ Key, Value }) => (Key ? [[Key, Value ?? '']] : [])));
 }
 
+/** DescribeSnapshots / DescribeImages filters for resources that carry all of these tags. */
+export const tagFilters = (tags: Tags): { Name: string; Values: string[] }[] =>
+  Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+
 export const tagList = (tags: Tags): { Key: string; Value: string }[] =>
   Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 

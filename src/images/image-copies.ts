@@ -7,12 +7,11 @@ import {
   DescribeSnapshotsCommand,
   type Image,
   ModifyImageAttributeCommand,
-  ModifySnapshotAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import { progressPercent } from '#ec2/adaptive-wait';
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import type { CopyKind, CopyView } from '#ec2/copy-kind';
-import { type Tags, tagList, tagMap } from '#ec2/markers';
+import { tagFilters, tagList, tagMap } from '#ec2/markers';
 import {
   copyDate,
   DEFAULT_IMAGE_DESCRIPTION,
@@ -20,6 +19,7 @@ import {
   renderDescription,
   renderImageName,
 } from '#rules/templates';
+import { shareSnapshot } from '#snapshots/snapshot-copies';
 
 /** AMI copies: CopyImage in the destination Region (idempotent by ClientToken), DescribeImages to follow it. */
 
@@ -51,9 +51,6 @@ export function imageView(image: Image): CopyView {
     snapshotIds: snapshotIdsOf(image),
   };
 }
-
-const tagFilters = (tags: Tags) =>
-  Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
 
 /**
  * The copy's name and description. `{date}` is the day the source became available, the same for every
@@ -131,14 +128,7 @@ export const imageCopies: CopyKind = {
     // The destination account copies the image's snapshots too, so it must be able to read them.
     const { Images } = await sourceClient.send(new DescribeImagesCommand({ ImageIds: [job.source.id] }));
     for (const snapshotId of Images?.[0] ? snapshotIdsOf(Images[0]) : []) {
-      await sourceClient.send(
-        new ModifySnapshotAttributeCommand({
-          SnapshotId: snapshotId,
-          Attribute: 'createVolumePermission',
-          OperationType: 'add',
-          UserIds: [account],
-        }),
-      );
+      await shareSnapshot(sourceClient, snapshotId, account);
     }
   },
 

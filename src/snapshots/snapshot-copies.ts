@@ -11,7 +11,7 @@ import {
 import { progressPercent } from '#ec2/adaptive-wait';
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import type { CopyKind, CopyView } from '#ec2/copy-kind';
-import { type Tags, tagList, tagMap } from '#ec2/markers';
+import { tagFilters, tagList, tagMap } from '#ec2/markers';
 import { copyDate, DEFAULT_SNAPSHOT_DESCRIPTION, renderDescription } from '#rules/templates';
 
 /** EBS snapshot copies: CopySnapshot in the destination Region, DescribeSnapshots to follow it. */
@@ -37,9 +37,6 @@ export function snapshotView(snapshot: Snapshot): CopyView {
   };
 }
 
-const tagFilters = (tags: Tags) =>
-  Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
-
 /** `{date}` is the day the source was created: the same for every attempt of one copy. */
 export function snapshotDescriptionOf(job: Ec2CopyJob): string {
   return renderDescription(job.destination.description ?? DEFAULT_SNAPSHOT_DESCRIPTION, {
@@ -50,6 +47,18 @@ export function snapshotDescriptionOf(job: Ec2CopyJob): string {
     description: job.source.description,
     volumeId: job.source.volumeId ?? '',
   });
+}
+
+/** Lets another account create volumes from (and so copy) a snapshot. */
+export async function shareSnapshot(client: EC2Client, snapshotId: string, account: string): Promise<void> {
+  await client.send(
+    new ModifySnapshotAttributeCommand({
+      SnapshotId: snapshotId,
+      Attribute: 'createVolumePermission',
+      OperationType: 'add',
+      UserIds: [account],
+    }),
+  );
 }
 
 export const snapshotCopies: CopyKind = {
@@ -97,14 +106,7 @@ export const snapshotCopies: CopyKind = {
   },
 
   async share(sourceClient, job, account) {
-    await sourceClient.send(
-      new ModifySnapshotAttributeCommand({
-        SnapshotId: job.source.id,
-        Attribute: 'createVolumePermission',
-        OperationType: 'add',
-        UserIds: [account],
-      }),
-    );
+    await shareSnapshot(sourceClient, job.source.id, account);
   },
 
   async tag(client, copy, tags) {
