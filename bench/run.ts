@@ -1,6 +1,7 @@
 // npm run bench -- <name> [options]: runs one benchmark (each prints its figures and writes bench/results/).
 const BENCHMARKS: Record<string, string> = {
   objects: './objects.ts',
+  waits: './waits.ts',
 };
 
 const [name] = process.argv.slice(2);

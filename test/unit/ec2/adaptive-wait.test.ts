@@ -1,45 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { nextWaitSeconds, progressPercent, WAIT_BOUNDS } from '#ec2/adaptive-wait';
+import {
+  adaptiveSchedule,
+  EVENTS_PER_CHECK,
+  FIXED_EVENTS,
+  lateProgress,
+  type ProgressModel,
+  simulatePolling,
+  steadyProgress,
+} from '../../../bench/poll-simulation.ts';
 
-/**
- * The snapshot-copy and image-copy machines run StartCopy, then Wait → Check → Decide until the copy ends,
- * then Finalize. Per check: 3 state transitions and 9 history events (Wait entered/exited, Task
- * entered/scheduled/started/succeeded/exited, Choice entered/exited).
- */
-const TRANSITIONS_PER_CHECK = 3;
-const EVENTS_PER_CHECK = 9;
-const FIXED_TRANSITIONS = 2; // StartCopy, Finalize
-const FIXED_EVENTS = 2 + 5 + 5; // execution started/succeeded, StartCopy and Finalize tasks
-
-type ProgressModel = (elapsed: number, duration: number) => number;
-const steady: ProgressModel = (t, d) => Math.floor((100 * t) / d);
-/** EC2 often sits at 0 % before a copy moves: here for the first `share` of its duration. */
-const slowStart =
-  (share: number): ProgressModel =>
-  (t, d) =>
-    Math.max(0, Math.floor((100 * (t - share * d)) / ((1 - share) * d)));
+const simulate = (duration: number, model: ProgressModel) =>
+  simulatePolling(duration, adaptiveSchedule, model);
+const slowStart = lateProgress;
+const steady = steadyProgress;
 const silent: ProgressModel = () => 0;
-
-function simulate(durationSeconds: number, model: ProgressModel) {
-  let elapsed = 0;
-  let checks = 0;
-  let wait = nextWaitSeconds({ elapsedSeconds: 0, progress: 0 });
-  const waits: number[] = [];
-  for (;;) {
-    waits.push(wait);
-    elapsed += wait;
-    checks += 1;
-    if (elapsed >= durationSeconds) break;
-    wait = nextWaitSeconds({ elapsedSeconds: elapsed, progress: model(elapsed, durationSeconds) });
-  }
-  return {
-    checks,
-    waits,
-    transitions: FIXED_TRANSITIONS + TRANSITIONS_PER_CHECK * checks,
-    historyEvents: FIXED_EVENTS + EVENTS_PER_CHECK * checks,
-    lagSeconds: elapsed - durationSeconds,
-  };
-}
 
 /** 400 durations spread evenly on a log scale from 1 minute to 48 hours, both ends included. */
 const DURATIONS = Array.from({ length: 400 }, (_, i) => Math.round(60 * 2880 ** (i / 399)));
