@@ -64,8 +64,8 @@ const cell = (run: PollRun, duration: number) => {
 };
 
 const lines = [
-  '| copy | goal | ' + SCHEDULES.map(([name]) => name).join(' | ') + ' |',
-  '| --- | --- | ' + SCHEDULES.map(() => '---').join(' | ') + ' |',
+  `| copy | goal | ${SCHEDULES.map(([name]) => name).join(' | ')} |`,
+  `| --- | --- | ${SCHEDULES.map(() => '---').join(' | ')} |`,
 ];
 for (const [label, seconds] of DURATIONS) {
   const goal = `≤ 40 · < ${HISTORY_LIMIT} · ≤ ${lag(Math.max(60, 0.1 * seconds))}`;
@@ -84,8 +84,8 @@ const late = [
 ];
 
 const cost = [
-  '| copy | ' + SCHEDULES.map(([name]) => name).join(' | ') + ' |',
-  '| --- | ' + SCHEDULES.map(() => '---').join(' | ') + ' |',
+  `| copy | ${SCHEDULES.map(([name]) => name).join(' | ')} |`,
+  `| --- | ${SCHEDULES.map(() => '---').join(' | ')} |`,
   ...DURATIONS.map(([label, seconds]) => {
     const cells = SCHEDULES.map(([, schedule]) => {
       const dollars = medianRun(seconds, schedule).transitions * DOLLARS_PER_TRANSITION;

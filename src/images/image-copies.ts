@@ -1,7 +1,6 @@
 import {
   CopyImageCommand,
   CreateTagsCommand,
-  DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
@@ -19,7 +18,7 @@ import {
   renderDescription,
   renderImageName,
 } from '#rules/templates';
-import { shareSnapshot } from '#snapshots/snapshot-copies';
+import { deleteSnapshot, shareSnapshot } from '#snapshots/snapshot-copies';
 
 /** AMI copies: CopyImage in the destination Region (idempotent by ClientToken), DescribeImages to follow it. */
 
@@ -140,9 +139,16 @@ export const imageCopies: CopyKind = {
 
   // Deregistering keeps the image's snapshots (and their cost): they go too, after the image.
   async remove(client, copy) {
-    await client.send(new DeregisterImageCommand({ ImageId: copy.id }));
-    for (const snapshotId of copy.snapshotIds ?? []) {
-      await client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+    try {
+      await client.send(new DeregisterImageCommand({ ImageId: copy.id }));
+    } catch (error) {
+      // Already deregistered (a retried step): its snapshots may still be there.
+      if (
+        (error as Error).name !== 'InvalidAMIID.NotFound' &&
+        (error as Error).name !== 'InvalidAMIID.Unavailable'
+      )
+        throw error;
     }
+    for (const snapshotId of copy.snapshotIds ?? []) await deleteSnapshot(client, snapshotId);
   },
 };

@@ -49,6 +49,18 @@ export function snapshotDescriptionOf(job: Ec2CopyJob): string {
   });
 }
 
+/**
+ * Deletes a snapshot; one already gone counts as deleted, so a retried step (or an SDK retry after a lost
+ * answer) does not fail on its own earlier success.
+ */
+export async function deleteSnapshot(client: EC2Client, snapshotId: string): Promise<void> {
+  try {
+    await client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+  } catch (error) {
+    if ((error as Error).name !== 'InvalidSnapshot.NotFound') throw error;
+  }
+}
+
 /** Lets another account create volumes from (and so copy) a snapshot. */
 export async function shareSnapshot(client: EC2Client, snapshotId: string, account: string): Promise<void> {
   await client.send(
@@ -114,7 +126,7 @@ export const snapshotCopies: CopyKind = {
   },
 
   async remove(client, copy) {
-    await client.send(new DeleteSnapshotCommand({ SnapshotId: copy.id }));
+    await deleteSnapshot(client, copy.id);
   },
 
   async archive(client, id) {

@@ -488,6 +488,18 @@ describe('ec2-copy-step handler: snapshots', () => {
       expect(deps.metrics.pruned).toHaveBeenCalledWith('snapshot', 'ebs-dr', 2);
     });
 
+    it('It should count an old copy that is already gone as pruned (an earlier attempt deleted it)', async () => {
+      const job = withDestination(snapshotJob, { retain: { count: 1 } });
+      const copy = copySnapshot(COPY);
+      snapshotsInDestination(
+        [copy, copySnapshot('snap-0000000000000000a', { StartTime: new Date(NOW - DAY) })],
+        copy,
+      );
+      ec2.on(DeleteSnapshotCommand).rejects(ec2Error('InvalidSnapshot.NotFound', 400));
+      const result = await handler().run({ action: 'finalize', job, copy: progress({ state: 'completed' }) });
+      expect(result).toMatchObject({ pruned: ['snap-0000000000000000a'] });
+    });
+
     it('It should finish a retried finalize whose copy is already archived', async () => {
       // The first Finalize archived the copy, then a throttled DeleteSnapshot (CopyLimitError) made the state
       // machine run it again. EC2 (and the sandbox's fake EC2) refuse to archive an archived snapshot.
