@@ -1,237 +1,106 @@
+import type { Ec2CopyJob } from '#ec2/copy-job';
+import type { Check, Narrator } from './demo-checks.ts';
+import { describeEc2Delivery, describeEc2Execution, type Ec2DemoSummary, runEc2Demo } from './demo-ec2.ts';
+import type { DemoFaults } from './demo-faults.ts';
 import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
-import { encodeTagging } from '#objects/copy-request';
+  describeObjectDelivery,
+  describeObjectExecution,
+  printObjectSummary,
+  runObjectDemo,
+} from './demo-objects.ts';
+import type { Delivery } from './event-bus.ts';
 import type { Sandbox } from './sandbox.ts';
+import type { Execution } from './step-functions.ts';
 
 /**
- * The scripted demo of `npm start` / `npm run demo`, written for `local/sandbox.replication.yml`: it writes
- * objects the way a user would, lets the real handlers replicate them, then reads every replica back and
- * checks it. The expectations are written out by hand, not derived from Ferry's own router.
+ * The scripted demo of `npm start` / `npm run demo`: the S3 part (local/demo-objects.ts), then the EC2
+ * part (local/demo-ec2.ts), each ending with a summary verified by reading every replica or copy back.
  */
 
-const SOURCE = 'ferry-demo-source';
-const DR = { bucket: 'ferry-demo-dr', region: 'us-west-2' };
-const ARCHIVE = { bucket: 'ferry-demo-archive', region: 'us-east-1' };
-
-interface DemoObject {
-  key: string;
-  body: string | Buffer;
-  contentType?: string;
-  metadata?: Record<string, string>;
-  tags?: Record<string, string>;
-}
-
-const readme: DemoObject = {
-  key: 'docs/readme.txt',
-  body: 'Ferry replicates objects by rule.\n',
-  contentType: 'text/plain; charset=utf-8',
-  metadata: { owner: 'platform-team' },
-  tags: { team: 'sre' },
-};
-const readmeV2: DemoObject = { ...readme, body: 'Ferry replicates objects by rule. (second version)\n' };
-const oddKey: DemoObject = {
-  key: 'docs/Q3 report+final – Übersicht (v2).pdf',
-  body: '%PDF-1.7 demo bytes',
-  contentType: 'application/pdf',
-  metadata: { 'review-state': 'approved' },
-};
-const taggedReport: DemoObject = {
-  key: 'reports/2026-q3.csv',
-  body: 'region,revenue\neu,42\n',
-  contentType: 'text/csv',
-  tags: { dr: 'true', owner: 'finance' },
-};
-const untaggedReport: DemoObject = { key: 'reports/draft.csv', body: 'draft\n', tags: { dr: 'false' } };
-const scratch: DemoObject = { key: 'scratch/tmp.bin', body: 'not covered by any rule' };
-const doomed: DemoObject = { key: 'docs/old.txt', body: 'to be deleted', contentType: 'text/plain' };
-/** Above the sandbox's 16 MiB multipart threshold: copied by the state machine in 8 MiB parts. */
-const video: DemoObject = {
-  key: 'docs/launch-video.mp4',
-  body: Buffer.from(Array.from({ length: 40 * 1024 * 1024 }, (_, i) => (i * 31) % 251)),
-  contentType: 'video/mp4',
-  metadata: { producer: 'marketing' },
-  tags: { team: 'brand' },
-};
-/** Its copies are throttled past the SDK's own retries: the state machine retries them. */
-const throttled: DemoObject = {
-  key: 'docs/throttled.txt',
-  body: 'copied despite SlowDown\n',
-  contentType: 'text/plain',
-};
-
-interface ExpectedReplica {
-  bucket: string;
-  region: string;
-  key: string;
-  from: DemoObject;
-  storageClass: string;
-  tags: Record<string, string>;
-  extraMetadata: Record<string, string>;
-  rule: string;
-}
-
-const toDr = (from: DemoObject): ExpectedReplica => ({
-  ...DR,
-  key: `mirror/${from.key}`,
-  from,
-  storageClass: 'STANDARD_IA',
-  tags: { ...from.tags, copy: 'dr' },
-  extraMetadata: { 'replicated-by': 'ferry' },
-  rule: 'docs-to-dr',
-});
-const toArchive = (from: DemoObject): ExpectedReplica => ({
-  ...ARCHIVE,
-  key: from.key,
-  from,
-  storageClass: 'GLACIER_IR',
-  tags: { ...from.tags },
-  extraMetadata: {},
-  rule: 'docs-to-dr',
-});
-
-const EXPECTED_REPLICAS: ExpectedReplica[] = [
-  toDr(readmeV2),
-  toArchive(readmeV2),
-  toDr(oddKey),
-  toArchive(oddKey),
-  // Deletes are replicated to the DR copy only: the archive keeps what was deleted at the source.
-  toArchive(doomed),
-  toDr(video),
-  toArchive(video),
-  toDr(throttled),
-  toArchive(throttled),
-  {
-    ...DR,
-    key: taggedReport.key,
-    from: taggedReport,
-    storageClass: 'STANDARD',
-    tags: { ...taggedReport.tags },
-    extraMetadata: {},
-    rule: 'tagged-reports',
-  },
-];
-
-const EXPECTED_ABSENT: { bucket: string; region: string; key: string; why: string }[] = [
-  { ...DR, key: `mirror/${doomed.key}`, why: 'deleted at the source; the rule replicates deletes' },
-  { ...DR, key: untaggedReport.key, why: 'tag dr=false does not match the rule' },
-  { ...DR, key: scratch.key, why: 'no rule covers scratch/' },
-  { ...ARCHIVE, key: scratch.key, why: 'no rule covers scratch/' },
-];
-
-export interface Check {
-  ok: boolean;
-  label: string;
-  detail: string;
-}
+export type { Check } from './demo-checks.ts';
 
 export interface DemoResult {
   checks: Check[];
   ok: boolean;
+  ec2: Ec2DemoSummary;
 }
 
-export async function runDemo(sandbox: Sandbox, print: (line: string) => void): Promise<DemoResult> {
-  const source = sandbox.s3(sandbox.bucketRegions[SOURCE] ?? 'us-east-1');
-  const put = async (object: DemoObject, note = '') => {
-    print(`  put     s3://${SOURCE}/${object.key}${note}`);
-    await source.send(
-      new PutObjectCommand({
-        Bucket: SOURCE,
-        Key: object.key,
-        Body: object.body,
-        ContentType: object.contentType,
-        Metadata: object.metadata,
-        ...(object.tags ? { Tagging: encodeTagging(object.tags) } : {}),
-      }),
-    );
-    await sandbox.settle();
+/**
+ * What the sandbox's pipeline did, as lines: pass `onDelivery` and `onExecutionEnd` to `startSandbox`.
+ * Object events and executions are described by the S3 part, EC2 ones by the EC2 part.
+ */
+export class Narration implements Narrator {
+  private held: string[] | undefined;
+  private muted = false;
+  private readonly traced = new Set<string>();
+
+  constructor(private readonly out: (line: string) => void) {}
+
+  print = (line = ''): void => {
+    if (this.held) this.held.push(line);
+    else this.out(line);
   };
 
-  print(`Demo: writing objects to s3://${SOURCE} (the handlers' progress follows each write)`);
-  await put(readme);
-  await put(oddKey, '   (spaces, "+", unicode)');
-  await put(taggedReport, '   (tagged dr=true)');
-  await put(untaggedReport, '   (tagged dr=false: outside the rule)');
-  await put(scratch, '   (outside every rule)');
-  await put(doomed);
-  await put(readmeV2, '   (overwrite)');
-  await put(video, '   (40 MiB: multipart copy in the state machine)');
-  // S3 answers the next six copies with SlowDown: three SDK attempts for each of the two destinations.
-  // The SDK gives up; the state machine does not.
-  sandbox.faults.script('CopyObject', ...Array<'slowdown'>(6).fill('slowdown'));
-  await put(throttled, '   (throttled past the SDK: retried by the state machine)');
-  print(`  delete  s3://${SOURCE}/${doomed.key}`);
-  await source.send(new DeleteObjectCommand({ Bucket: SOURCE, Key: doomed.key }));
-  await sandbox.settle();
-
-  const checks: Check[] = [];
-  for (const expected of EXPECTED_REPLICAS) checks.push(await checkReplica(sandbox, expected));
-  for (const absent of EXPECTED_ABSENT) checks.push(await checkAbsent(sandbox, absent));
-  if (sandbox.bus.deadLetters.length > 0) {
-    checks.push({
-      ok: false,
-      label: 'dead letters',
-      detail: `${sandbox.bus.deadLetters.length} events failed`,
-    });
+  hold(): void {
+    this.held ??= [];
   }
-  return { checks, ok: checks.every((check) => check.ok) };
-}
 
-async function checkReplica(sandbox: Sandbox, expected: ExpectedReplica): Promise<Check> {
-  const label = `s3://${expected.bucket}/${expected.key}`;
-  const client = sandbox.s3(expected.region);
-  try {
-    const object = await client.send(new GetObjectCommand({ Bucket: expected.bucket, Key: expected.key }));
-    const body = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
-    const { TagSet = [] } = await client.send(
-      new GetObjectTaggingCommand({ Bucket: expected.bucket, Key: expected.key }),
+  release(first: readonly string[] = []): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const line of [...first, ...held]) this.out(line);
+  }
+
+  mute(muted: boolean): void {
+    this.muted = muted;
+  }
+
+  trace(volumeId: string): void {
+    this.traced.add(volumeId);
+  }
+
+  onDelivery = (delivery: Delivery): void => {
+    if (this.muted && !delivery.error) return;
+    this.safely(() =>
+      delivery.target.startsWith('object-')
+        ? describeObjectDelivery(delivery, this.print)
+        : describeEc2Delivery(delivery, this.print),
     );
-    const tags = Object.fromEntries(TagSet.map((tag) => [tag.Key, tag.Value]));
-    const metadata = object.Metadata ?? {};
-    const wantedMetadata = {
-      ...expected.from.metadata,
-      ...expected.extraMetadata,
-      'ferry-rule': expected.rule,
-    };
-    const problems = [
-      body.equals(Buffer.from(expected.from.body)) ? '' : 'bytes differ',
-      (object.ContentType ?? '') === (expected.from.contentType ?? 'binary/octet-stream')
-        ? ''
-        : 'content type',
-      Object.entries(wantedMetadata).every(([k, v]) => metadata[k] === v) ? '' : 'metadata',
-      sameRecord(tags, expected.tags) ? '' : `tags ${JSON.stringify(tags)}`,
-      (object.StorageClass ?? 'STANDARD') === expected.storageClass
-        ? ''
-        : `storage class ${object.StorageClass}`,
-    ].filter(Boolean);
-    return problems.length === 0
-      ? {
-          ok: true,
-          label,
-          detail: `bytes, content type, metadata, ${TagSet.length} tags, ${expected.storageClass}`,
-        }
-      : { ok: false, label, detail: problems.join(', ') };
-  } catch (error) {
-    return { ok: false, label, detail: `missing (${(error as Error).name})` };
+  };
+
+  onExecutionEnd = (execution: Execution): void => {
+    if (this.muted && execution.status === 'SUCCEEDED') return;
+    this.safely(() => {
+      if (execution.stateMachine === 'object-copy') {
+        describeObjectExecution(execution, this.print);
+        return;
+      }
+      const volumeId = (execution.input as Ec2CopyJob).source.volumeId;
+      describeEc2Execution(execution, this.print, volumeId !== undefined && this.traced.has(volumeId));
+    });
+  };
+
+  /** A line that cannot be written never stops the pipeline it describes. */
+  private safely(describe: () => void): void {
+    try {
+      describe();
+    } catch (error) {
+      this.print(`    ↳ (not described: ${(error as Error).message})`);
+    }
   }
 }
 
-async function checkAbsent(
+export async function runDemo(
   sandbox: Sandbox,
-  absent: { bucket: string; region: string; key: string; why: string },
-): Promise<Check> {
-  const label = `s3://${absent.bucket}/${absent.key}`;
-  try {
-    await sandbox.s3(absent.region).send(new HeadObjectCommand({ Bucket: absent.bucket, Key: absent.key }));
-    return { ok: false, label, detail: `exists, but should not: ${absent.why}` };
-  } catch {
-    return { ok: true, label, detail: `absent, as expected: ${absent.why}` };
-  }
+  narration: Narration,
+  faults: DemoFaults = { s3: {}, ec2: {} },
+): Promise<DemoResult> {
+  const print = narration.print;
+  const objects = await runObjectDemo(sandbox, print);
+  print();
+  printObjectSummary(sandbox, objects, print);
+  print();
+  const ec2 = await runEc2Demo(sandbox, narration, { faults: faults.ec2 });
+  const checks = [...objects.checks, ...ec2.checks];
+  return { checks, ok: objects.ok && ec2.ok, ec2: ec2.summary };
 }
-
-const sameRecord = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-  Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);

@@ -1,16 +1,22 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Report } from '#objects/outcomes';
 import { loadConfigFile } from '#rules/load';
-import { runDemo } from './demo.ts';
-import type { Delivery } from './event-bus.ts';
-import { type FaultRates, parseFaultRates } from './faults.ts';
+import { Narration, runDemo } from './demo.ts';
+import { DEMO_EC2_OPTIONS } from './demo-ec2.ts';
+import { type DemoFaults, describeRates, parseDemoFaults } from './demo-faults.ts';
+import { EC2_FAULT_KINDS } from './ec2/faults.ts';
+import { FAULT_KINDS } from './faults.ts';
 import { DEFAULT_PORT, SANDBOX_CREDENTIALS, startSandbox } from './sandbox.ts';
-import type { Execution } from './step-functions.ts';
 
-const USAGE = `Usage: npm start [-- --port N --config FILE --verbose --faults slowdown=0.1,embedded=0.05]
+const USAGE = `Usage: npm start [-- --port N --config FILE --verbose --faults slowdown=0.1,throttle=0.1,limit=0.05]
                                                   the sandbox, the demo, then keeps serving
-       npm run demo                                    the same demo, then exits (non-zero on any failed check)`;
+       npm run demo                                    the same demo, then exits (non-zero on any failed check)
+
+--faults NAME=RATE,…  S3 faults (${FAULT_KINDS.join(', ')}) hit S3's copy requests;
+                      EC2 faults (${EC2_FAULT_KINDS.join(', ')}) hit EC2 requests.
+                      unavailable goes to both; write s3:unavailable or ec2:unavailable for one.
+                      copy-error makes copies fail by design: the demo then checks that each of them
+                      failed with that cause and left nothing behind.`;
 
 const { values } = parseArgs({
   options: {
@@ -29,49 +35,12 @@ if (values.help) {
 
 const print = (line = '') => console.log(line);
 
-/** One line per handler invocation, showing what the real handler decided for each destination. */
-function describeDelivery(delivery: Delivery) {
-  if (delivery.error) {
-    print(`    ↳ ${delivery.target} attempt ${delivery.attempt} failed: ${delivery.error.message}`);
-    return;
-  }
-  const report = delivery.result as Report | undefined;
-  if (!report || report.outcomes.length === 0) return;
-  for (const outcome of report.outcomes) {
-    const what =
-      outcome.status === 'failed'
-        ? `failed (${outcome.error.cause})`
-        : outcome.status === 'skipped'
-          ? `skipped (${outcome.reason})`
-          : outcome.status === 'handed-off'
-            ? `handed to the state machine (${outcome.reason})`
-            : outcome.status;
-    print(`    ↳ ${delivery.target} [${outcome.rule}] ${what} → ${outcome.target}`);
-  }
-}
-
 // The handlers' own JSON logs (Powertools) only with --verbose: the lines below already give each outcome.
 process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
 
-/** One line per finished object-copy execution: how it ended and how long it took on the virtual clock. */
-function describeExecution(execution: Execution) {
-  const retries = [...execution.retries.values()].reduce((a, b) => a + b, 0);
-  const seconds = ((execution.virtualDurationMs ?? 0) / 1000).toFixed(1);
-  const job = execution.input as {
-    mode: string;
-    plan: { destination: { bucket: string }; destinationKey: string };
-  };
-  const target = `s3://${job.plan.destination.bucket}/${job.plan.destinationKey}`;
-  const ending =
-    execution.status === 'FAILED' ? `FAILED (${execution.error?.Cause})` : execution.status.toLowerCase();
-  print(
-    `    ↳ object-copy (${job.mode}) ${ending} → ${target}, ${retries} retries, ${seconds} s of virtual time`,
-  );
-}
-
-let faultRates: FaultRates = {};
+let faults: DemoFaults = { s3: {}, ec2: {} };
 try {
-  faultRates = values.faults ? parseFaultRates(values.faults) : {};
+  faults = values.faults ? parseDemoFaults(values.faults) : faults;
 } catch (error) {
   console.error(`--faults: ${(error as Error).message}`);
   process.exit(2);
@@ -79,13 +48,15 @@ try {
 
 const config = loadConfigFile(values.config);
 const port = Number(values.port);
+const narration = new Narration(print);
 let sandbox: Awaited<ReturnType<typeof startSandbox>>;
 try {
   sandbox = await startSandbox({
     config,
     port,
-    onDelivery: describeDelivery,
-    onExecutionEnd: describeExecution,
+    onDelivery: narration.onDelivery,
+    onExecutionEnd: narration.onExecutionEnd,
+    ec2: DEMO_EC2_OPTIONS,
   });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
@@ -97,34 +68,30 @@ try {
   process.exit(1);
 }
 
-sandbox.faults.setRates(faultRates);
-print(`Ferry sandbox: S3 on ${sandbox.endpoint}`);
-if (values.faults) print(`Faults injected into copy requests: ${values.faults}`);
+sandbox.faults.setRates(faults.s3);
+sandbox.ec2.faults.setRates(faults.ec2);
+print(`Ferry sandbox: S3 and EC2 on ${sandbox.endpoint}`);
+if (Object.keys(faults.s3).length > 0)
+  print(`Faults injected into S3 copy requests: ${describeRates(faults.s3)}`);
+if (Object.keys(faults.ec2).length > 0)
+  print(`Faults injected into EC2 requests: ${describeRates(faults.ec2)}`);
 for (const [bucket, region] of Object.entries(sandbox.bucketRegions)) print(`  bucket ${bucket} (${region})`);
 print(
   `Rules (${values.config.split('/').pop()}): ${config.rules.map((r) => `${r.name} → ${r.to.length}`).join(', ')}`,
 );
 print();
 
-const result = await runDemo(sandbox, print);
-const { metrics } = sandbox;
-const latencies = [...metrics.latenciesMs].sort((a, b) => a - b);
-const median = latencies[Math.floor(latencies.length / 2)] ?? 0;
+const result = await runDemo(sandbox, narration, faults);
 print();
-print('Summary, verified by reading every replica back:');
-for (const check of result.checks) print(`  ${check.ok ? '✔' : '✘'} ${check.label}: ${check.detail}`);
+const failedByDesign =
+  result.ec2.failed > 0
+    ? ` The ${result.ec2.failed} copies that the injected copy-error failed were reported with their cause and left nothing behind.`
+    : '';
 print(
-  `Copies ${metrics.copies} · bytes ${metrics.bytes} · replicas deleted ${metrics.deletes} · ` +
-    `failures ${[...metrics.failures.values()].reduce((a, b) => a + b, 0)} · dead letters ${sandbox.bus.deadLetters.length} · ` +
-    `median latency ${median} ms`,
+  result.ok
+    ? `Demo passed: every expected replica and copy is present and exact.${failedByDesign}`
+    : 'Demo FAILED: see ✘ above.',
 );
-const executions = [...sandbox.stepFunctions.executions.values()];
-print(
-  `State machine: ${executions.filter((e) => e.status === 'SUCCEEDED').length} executions succeeded, ` +
-    `${executions.filter((e) => e.status === 'FAILED').length} failed · faults injected ${[...sandbox.faults.injected.values()].reduce((a, b) => a + b, 0)} · ` +
-    `virtual time skipped ${(sandbox.clock.skippedMs / 1000).toFixed(1)} s`,
-);
-print(result.ok ? 'Demo passed: every expected replica is present and exact.' : 'Demo FAILED: see ✘ above.');
 
 if (values.exit) {
   await sandbox.stop();
@@ -143,6 +110,18 @@ print(
 print(`  aws --endpoint-url ${sandbox.endpoint} --region us-west-2 s3 ls s3://ferry-demo-dr/mirror/docs/`);
 print(
   `  aws --endpoint-url ${sandbox.endpoint} --region us-east-1 s3 rm s3://ferry-demo-source/docs/hello.txt`,
+);
+print(
+  `  VOLUME=$(aws --endpoint-url ${sandbox.endpoint} --region us-east-1 ec2 create-volume --availability-zone us-east-1a ` +
+    '--size 8 --query VolumeId --output text)',
+);
+print(
+  `  aws --endpoint-url ${sandbox.endpoint} --region us-east-1 ec2 create-snapshot --volume-id $VOLUME ` +
+    `--description "from the CLI" --tag-specifications 'ResourceType=snapshot,Tags=[{Key=backup,Value=dr}]'`,
+);
+print(
+  `  aws --endpoint-url ${sandbox.endpoint} --region us-west-2 ec2 describe-snapshots --owner-ids self ` +
+    `--filters Name=tag-key,Values=ferry:source-id --query 'Snapshots[].[SnapshotId,State,Progress,Description]' --output table`,
 );
 print();
 

@@ -1,0 +1,292 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { encodeTagging } from '#objects/copy-request';
+import type { Report } from '#objects/outcomes';
+import { type Check, type DemoPartResult, printChecks, resultOf } from './demo-checks.ts';
+import type { Delivery } from './event-bus.ts';
+import type { Sandbox } from './sandbox.ts';
+import type { Execution } from './step-functions.ts';
+
+/**
+ * The S3 part of the demo of `npm start` / `npm run demo`, written for `local/sandbox.replication.yml`: it
+ * writes objects the way a user would, lets the real handlers replicate them, then reads every replica back
+ * and checks it. The expectations are written out by hand, not derived from Ferry's own router.
+ */
+
+const SOURCE = 'ferry-demo-source';
+const DR = { bucket: 'ferry-demo-dr', region: 'us-west-2' };
+const ARCHIVE = { bucket: 'ferry-demo-archive', region: 'us-east-1' };
+
+interface DemoObject {
+  key: string;
+  body: string | Buffer;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  tags?: Record<string, string>;
+}
+
+const readme: DemoObject = {
+  key: 'docs/readme.txt',
+  body: 'Ferry replicates objects by rule.\n',
+  contentType: 'text/plain; charset=utf-8',
+  metadata: { owner: 'platform-team' },
+  tags: { team: 'sre' },
+};
+const readmeV2: DemoObject = { ...readme, body: 'Ferry replicates objects by rule. (second version)\n' };
+const oddKey: DemoObject = {
+  key: 'docs/Q3 report+final – Übersicht (v2).pdf',
+  body: '%PDF-1.7 demo bytes',
+  contentType: 'application/pdf',
+  metadata: { 'review-state': 'approved' },
+};
+const taggedReport: DemoObject = {
+  key: 'reports/2026-q3.csv',
+  body: 'region,revenue\neu,42\n',
+  contentType: 'text/csv',
+  tags: { dr: 'true', owner: 'finance' },
+};
+const untaggedReport: DemoObject = { key: 'reports/draft.csv', body: 'draft\n', tags: { dr: 'false' } };
+const scratch: DemoObject = { key: 'scratch/tmp.bin', body: 'not covered by any rule' };
+const doomed: DemoObject = { key: 'docs/old.txt', body: 'to be deleted', contentType: 'text/plain' };
+/** Above the sandbox's 16 MiB multipart threshold: copied by the state machine in 8 MiB parts. */
+const video: DemoObject = {
+  key: 'docs/launch-video.mp4',
+  body: Buffer.from(Array.from({ length: 40 * 1024 * 1024 }, (_, i) => (i * 31) % 251)),
+  contentType: 'video/mp4',
+  metadata: { producer: 'marketing' },
+  tags: { team: 'brand' },
+};
+/** Its copies are throttled past the SDK's own retries: the state machine retries them. */
+const throttled: DemoObject = {
+  key: 'docs/throttled.txt',
+  body: 'copied despite SlowDown\n',
+  contentType: 'text/plain',
+};
+
+interface ExpectedReplica {
+  bucket: string;
+  region: string;
+  key: string;
+  from: DemoObject;
+  storageClass: string;
+  tags: Record<string, string>;
+  extraMetadata: Record<string, string>;
+  rule: string;
+}
+
+const toDr = (from: DemoObject): ExpectedReplica => ({
+  ...DR,
+  key: `mirror/${from.key}`,
+  from,
+  storageClass: 'STANDARD_IA',
+  tags: { ...from.tags, copy: 'dr' },
+  extraMetadata: { 'replicated-by': 'ferry' },
+  rule: 'docs-to-dr',
+});
+const toArchive = (from: DemoObject): ExpectedReplica => ({
+  ...ARCHIVE,
+  key: from.key,
+  from,
+  storageClass: 'GLACIER_IR',
+  tags: { ...from.tags },
+  extraMetadata: {},
+  rule: 'docs-to-dr',
+});
+
+const EXPECTED_REPLICAS: ExpectedReplica[] = [
+  toDr(readmeV2),
+  toArchive(readmeV2),
+  toDr(oddKey),
+  toArchive(oddKey),
+  // Deletes are replicated to the DR copy only: the archive keeps what was deleted at the source.
+  toArchive(doomed),
+  toDr(video),
+  toArchive(video),
+  toDr(throttled),
+  toArchive(throttled),
+  {
+    ...DR,
+    key: taggedReport.key,
+    from: taggedReport,
+    storageClass: 'STANDARD',
+    tags: { ...taggedReport.tags },
+    extraMetadata: {},
+    rule: 'tagged-reports',
+  },
+];
+
+const EXPECTED_ABSENT: { bucket: string; region: string; key: string; why: string }[] = [
+  { ...DR, key: `mirror/${doomed.key}`, why: 'deleted at the source; the rule replicates deletes' },
+  { ...DR, key: untaggedReport.key, why: 'tag dr=false does not match the rule' },
+  { ...DR, key: scratch.key, why: 'no rule covers scratch/' },
+  { ...ARCHIVE, key: scratch.key, why: 'no rule covers scratch/' },
+];
+
+export async function runObjectDemo(
+  sandbox: Sandbox,
+  print: (line: string) => void,
+): Promise<DemoPartResult> {
+  const source = sandbox.s3(sandbox.bucketRegions[SOURCE] ?? 'us-east-1');
+  const put = async (object: DemoObject, note = '') => {
+    print(`  put     s3://${SOURCE}/${object.key}${note}`);
+    await source.send(
+      new PutObjectCommand({
+        Bucket: SOURCE,
+        Key: object.key,
+        Body: object.body,
+        ContentType: object.contentType,
+        Metadata: object.metadata,
+        ...(object.tags ? { Tagging: encodeTagging(object.tags) } : {}),
+      }),
+    );
+    await sandbox.settle();
+  };
+
+  print(`Demo: writing objects to s3://${SOURCE} (the handlers' progress follows each write)`);
+  await put(readme);
+  await put(oddKey, '   (spaces, "+", unicode)');
+  await put(taggedReport, '   (tagged dr=true)');
+  await put(untaggedReport, '   (tagged dr=false: outside the rule)');
+  await put(scratch, '   (outside every rule)');
+  await put(doomed);
+  await put(readmeV2, '   (overwrite)');
+  await put(video, '   (40 MiB: multipart copy in the state machine)');
+  // S3 answers the next six copies with SlowDown: three SDK attempts for each of the two destinations.
+  // The SDK gives up; the state machine does not.
+  sandbox.faults.script('CopyObject', ...Array<'slowdown'>(6).fill('slowdown'));
+  await put(throttled, '   (throttled past the SDK: retried by the state machine)');
+  print(`  delete  s3://${SOURCE}/${doomed.key}`);
+  await source.send(new DeleteObjectCommand({ Bucket: SOURCE, Key: doomed.key }));
+  await sandbox.settle();
+
+  const checks: Check[] = [];
+  for (const expected of EXPECTED_REPLICAS) checks.push(await checkReplica(sandbox, expected));
+  for (const absent of EXPECTED_ABSENT) checks.push(await checkAbsent(sandbox, absent));
+  if (sandbox.bus.deadLetters.length > 0) {
+    checks.push({
+      ok: false,
+      label: 'dead letters',
+      detail: `${sandbox.bus.deadLetters.length} events failed`,
+    });
+  }
+  return resultOf(checks);
+}
+
+/** The S3 part's summary: every check, then what the metrics and the object-copy executions counted. */
+export function printObjectSummary(sandbox: Sandbox, result: DemoPartResult, print: (line: string) => void) {
+  const { metrics } = sandbox;
+  const latencies = [...metrics.latenciesMs].sort((a, b) => a - b);
+  const median = latencies[Math.floor(latencies.length / 2)] ?? 0;
+  print('Summary, verified by reading every replica back:');
+  printChecks(result.checks, print);
+  print(
+    `Copies ${metrics.copies} · bytes ${metrics.bytes} · replicas deleted ${metrics.deletes} · ` +
+      `failures ${[...metrics.failures.values()].reduce((a, b) => a + b, 0)} · dead letters ${sandbox.bus.deadLetters.length} · ` +
+      `median latency ${median} ms`,
+  );
+  const executions = [...sandbox.stepFunctions.executions.values()].filter(
+    (execution) => execution.stateMachine === 'object-copy',
+  );
+  print(
+    `State machine: ${executions.filter((e) => e.status === 'SUCCEEDED').length} executions succeeded, ` +
+      `${executions.filter((e) => e.status === 'FAILED').length} failed · faults injected ${[...sandbox.faults.injected.values()].reduce((a, b) => a + b, 0)} · ` +
+      `virtual time skipped ${(sandbox.clock.skippedMs / 1000).toFixed(1)} s`,
+  );
+}
+
+/** One line per handler invocation, showing what the real handler decided for each destination. */
+export function describeObjectDelivery(delivery: Delivery, print: (line: string) => void) {
+  if (delivery.error) {
+    print(`    ↳ ${delivery.target} attempt ${delivery.attempt} failed: ${delivery.error.message}`);
+    return;
+  }
+  const report = delivery.result as Report | undefined;
+  if (!report || report.outcomes.length === 0) return;
+  for (const outcome of report.outcomes) {
+    const what =
+      outcome.status === 'failed'
+        ? `failed (${outcome.error.cause})`
+        : outcome.status === 'skipped'
+          ? `skipped (${outcome.reason})`
+          : outcome.status === 'handed-off'
+            ? `handed to the state machine (${outcome.reason})`
+            : outcome.status;
+    print(`    ↳ ${delivery.target} [${outcome.rule}] ${what} → ${outcome.target}`);
+  }
+}
+
+/** One line per finished object-copy execution: how it ended and how long it took on the virtual clock. */
+export function describeObjectExecution(execution: Execution, print: (line: string) => void) {
+  const retries = [...execution.retries.values()].reduce((a, b) => a + b, 0);
+  const seconds = ((execution.virtualDurationMs ?? 0) / 1000).toFixed(1);
+  const job = execution.input as {
+    mode: string;
+    plan: { destination: { bucket: string }; destinationKey: string };
+  };
+  const target = `s3://${job.plan.destination.bucket}/${job.plan.destinationKey}`;
+  const ending =
+    execution.status === 'FAILED' ? `FAILED (${execution.error?.Cause})` : execution.status.toLowerCase();
+  print(
+    `    ↳ object-copy (${job.mode}) ${ending} → ${target}, ${retries} retries, ${seconds} s of virtual time`,
+  );
+}
+
+async function checkReplica(sandbox: Sandbox, expected: ExpectedReplica): Promise<Check> {
+  const label = `s3://${expected.bucket}/${expected.key}`;
+  const client = sandbox.s3(expected.region);
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: expected.bucket, Key: expected.key }));
+    const body = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    const { TagSet = [] } = await client.send(
+      new GetObjectTaggingCommand({ Bucket: expected.bucket, Key: expected.key }),
+    );
+    const tags = Object.fromEntries(TagSet.map((tag) => [tag.Key, tag.Value]));
+    const metadata = object.Metadata ?? {};
+    const wantedMetadata = {
+      ...expected.from.metadata,
+      ...expected.extraMetadata,
+      'ferry-rule': expected.rule,
+    };
+    const problems = [
+      body.equals(Buffer.from(expected.from.body)) ? '' : 'bytes differ',
+      (object.ContentType ?? '') === (expected.from.contentType ?? 'binary/octet-stream')
+        ? ''
+        : 'content type',
+      Object.entries(wantedMetadata).every(([k, v]) => metadata[k] === v) ? '' : 'metadata',
+      sameRecord(tags, expected.tags) ? '' : `tags ${JSON.stringify(tags)}`,
+      (object.StorageClass ?? 'STANDARD') === expected.storageClass
+        ? ''
+        : `storage class ${object.StorageClass}`,
+    ].filter(Boolean);
+    return problems.length === 0
+      ? {
+          ok: true,
+          label,
+          detail: `bytes, content type, metadata, ${TagSet.length} tags, ${expected.storageClass}`,
+        }
+      : { ok: false, label, detail: problems.join(', ') };
+  } catch (error) {
+    return { ok: false, label, detail: `missing (${(error as Error).name})` };
+  }
+}
+
+async function checkAbsent(
+  sandbox: Sandbox,
+  absent: { bucket: string; region: string; key: string; why: string },
+): Promise<Check> {
+  const label = `s3://${absent.bucket}/${absent.key}`;
+  try {
+    await sandbox.s3(absent.region).send(new HeadObjectCommand({ Bucket: absent.bucket, Key: absent.key }));
+    return { ok: false, label, detail: `exists, but should not: ${absent.why}` };
+  } catch {
+    return { ok: true, label, detail: `absent, as expected: ${absent.why}` };
+  }
+}
+
+const sameRecord = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);
