@@ -30,3 +30,11 @@ export interface Narrator {
   /** Show each step of the copies of this source volume. */
   trace(volumeId: string): void;
 }
+
+/** Same keys with the same values (tags, metadata). */
+export const sameRecord = (a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);
+
+/** The sum of counts kept by kind: retries by state, faults injected by kind, failures by cause. */
+export const total = (counts: ReadonlyMap<unknown, number>): number =>
+  [...counts.values()].reduce((a, b) => a + b, 0);

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { encodeTagging } from '#objects/copy-request';
 import type { Report } from '#objects/outcomes';
-import { type Check, type DemoPartResult, printChecks, resultOf } from './demo-checks.ts';
+import { type Check, type DemoPartResult, printChecks, resultOf, sameRecord, total } from './demo-checks.ts';
 import type { Delivery } from './event-bus.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { Execution } from './step-functions.ts';
@@ -186,7 +186,7 @@ export function printObjectSummary(sandbox: Sandbox, result: DemoPartResult, pri
   printChecks(result.checks, print);
   print(
     `Copies ${metrics.copies} · bytes ${metrics.bytes} · replicas deleted ${metrics.deletes} · ` +
-      `failures ${[...metrics.failures.values()].reduce((a, b) => a + b, 0)} · dead letters ${sandbox.bus.deadLetters.length} · ` +
+      `failures ${total(metrics.failures)} · dead letters ${sandbox.bus.deadLetters.length} · ` +
       `median latency ${median} ms`,
   );
   const executions = [...sandbox.stepFunctions.executions.values()].filter(
@@ -194,17 +194,16 @@ export function printObjectSummary(sandbox: Sandbox, result: DemoPartResult, pri
   );
   print(
     `State machine: ${executions.filter((e) => e.status === 'SUCCEEDED').length} executions succeeded, ` +
-      `${executions.filter((e) => e.status === 'FAILED').length} failed · faults injected ${[...sandbox.faults.injected.values()].reduce((a, b) => a + b, 0)} · ` +
+      `${executions.filter((e) => e.status === 'FAILED').length} failed · faults injected ${total(sandbox.faults.injected)} · ` +
       `virtual time skipped ${(sandbox.clock.skippedMs / 1000).toFixed(1)} s`,
   );
 }
 
-/** One line per handler invocation, showing what the real handler decided for each destination. */
+/**
+ * One line per destination of a handler invocation, showing what the real handler decided for it. (A failed
+ * invocation's line is the narration's, for S3 and EC2 alike.)
+ */
 export function describeObjectDelivery(delivery: Delivery, print: (line: string) => void) {
-  if (delivery.error) {
-    print(`    ↳ ${delivery.target} attempt ${delivery.attempt} failed: ${delivery.error.message}`);
-    return;
-  }
   const report = delivery.result as Report | undefined;
   if (!report || report.outcomes.length === 0) return;
   for (const outcome of report.outcomes) {
@@ -222,7 +221,7 @@ export function describeObjectDelivery(delivery: Delivery, print: (line: string)
 
 /** One line per finished object-copy execution: how it ended and how long it took on the virtual clock. */
 export function describeObjectExecution(execution: Execution, print: (line: string) => void) {
-  const retries = [...execution.retries.values()].reduce((a, b) => a + b, 0);
+  const retries = total(execution.retries);
   const seconds = ((execution.virtualDurationMs ?? 0) / 1000).toFixed(1);
   const job = execution.input as {
     mode: string;
@@ -287,6 +286,3 @@ async function checkAbsent(
     return { ok: true, label, detail: `absent, as expected: ${absent.why}` };
   }
 }
-
-const sameRecord = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-  Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);

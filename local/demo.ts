@@ -1,6 +1,7 @@
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import type { Check, Narrator } from './demo-checks.ts';
-import { describeEc2Delivery, describeEc2Execution, type Ec2DemoSummary, runEc2Demo } from './demo-ec2.ts';
+import { type Ec2DemoSummary, runEc2Demo } from './demo-ec2.ts';
+import { describeEc2Delivery, describeEc2Execution } from './demo-ec2-narration.ts';
 import type { DemoFaults } from './demo-faults.ts';
 import {
   describeObjectDelivery,
@@ -14,7 +15,8 @@ import type { Execution } from './step-functions.ts';
 
 /**
  * The scripted demo of `npm start` / `npm run demo`: the S3 part (local/demo-objects.ts), then the EC2
- * part (local/demo-ec2.ts), each ending with a summary verified by reading every replica or copy back.
+ * part (local/demo-ec2.ts and its -expectations, -verify and -narration modules), each ending with a
+ * summary verified by reading every replica or copy back.
  */
 
 export type { Check } from './demo-checks.ts';
@@ -27,7 +29,8 @@ export interface DemoResult {
 
 /**
  * What the sandbox's pipeline did, as lines: pass `onDelivery` and `onExecutionEnd` to `startSandbox`.
- * Object events and executions are described by the S3 part, EC2 ones by the EC2 part.
+ * A failed handler invocation is one line whatever the target; other object events and executions are
+ * described by the S3 part, EC2 ones by the EC2 part.
  */
 export class Narration implements Narrator {
   private held: string[] | undefined;
@@ -61,11 +64,12 @@ export class Narration implements Narrator {
 
   onDelivery = (delivery: Delivery): void => {
     if (this.muted && !delivery.error) return;
-    this.safely(() =>
-      delivery.target.startsWith('object-')
-        ? describeObjectDelivery(delivery, this.print)
-        : describeEc2Delivery(delivery, this.print),
-    );
+    this.safely(() => {
+      if (delivery.error)
+        this.print(`    ↳ ${delivery.target} attempt ${delivery.attempt} failed: ${delivery.error.message}`);
+      else if (delivery.target.startsWith('object-')) describeObjectDelivery(delivery, this.print);
+      else describeEc2Delivery(delivery, this.print);
+    });
   };
 
   onExecutionEnd = (execution: Execution): void => {

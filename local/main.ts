@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '#rules/load';
 import { Narration, runDemo } from './demo.ts';
-import { DEMO_EC2_OPTIONS } from './demo-ec2.ts';
+import { DEMO_EC2_OPTIONS } from './demo-ec2-expectations.ts';
 import { type DemoFaults, describeRates, parseDemoFaults } from './demo-faults.ts';
 import { EC2_FAULT_KINDS } from './ec2/faults.ts';
 import { FAULT_KINDS } from './faults.ts';

@@ -46,6 +46,13 @@ const ACTIONS: Record<string, ActionHandler> = {
   ...tagActions,
 };
 
+/** A snapshot copy the concurrent-copy limit counts, from its start until it settled or was deleted (ms). */
+interface CopyRun {
+  region: string;
+  start: number;
+  end: number | undefined;
+}
+
 /** The actions the fake answers. */
 export const EC2_ACTIONS = Object.keys(ACTIONS).sort();
 
@@ -62,6 +69,8 @@ export class FakeEc2 {
   /** Every event emitted, in order. */
   readonly events: Ec2Event[] = [];
   private readonly stores = new Map<string, RegionStore>();
+  /** Every snapshot copy the limit counts, by id: kept after the copy is deleted (`peakConcurrentCopies`). */
+  private readonly copyRuns = new Map<string, CopyRun>();
   private readonly context: Ec2Context;
   private readonly throttle: RequestThrottle | undefined;
 
@@ -141,7 +150,11 @@ export class FakeEc2 {
     if (params.bool('DryRun')) {
       throw new Ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
     }
-    return handler(this.context, { action, region, params, requestId, failCopy: fault === 'copy-error' });
+    try {
+      return handler(this.context, { action, region, params, requestId, failCopy: fault === 'copy-error' });
+    } finally {
+      this.recordCopyRuns();
+    }
   }
 
   /** Seeds a volume (as if created earlier); returns its id. */
@@ -185,6 +198,29 @@ export class FakeEc2 {
     return [...(this.stores.get(region)?.images.values() ?? [])];
   }
 
+  /**
+   * The most snapshot copies that ran at once in a Region: those the concurrent-copy limit counts (started by
+   * CopySnapshot, not the snapshots behind image copies), each from its start until it completed, failed or
+   * was deleted. A copy that ends at the moment another starts does not overlap it, as for the limit.
+   */
+  peakConcurrentCopies(region: string): number {
+    this.refresh();
+    const edges = [...this.copyRuns.values()]
+      .filter((run) => run.region === region)
+      .flatMap((run) => [
+        { at: run.start, delta: 1 },
+        { at: run.end ?? Number.POSITIVE_INFINITY, delta: -1 },
+      ])
+      .sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let current = 0;
+    let peak = 0;
+    for (const edge of edges) {
+      current += edge.delta;
+      peak = Math.max(peak, current);
+    }
+    return peak;
+  }
+
   /** Tokens left in an action's request bucket in a Region (Infinity without throttling). */
   tokens(region: string, action: string): number {
     return this.throttle?.tokens(region, action) ?? Number.POSITIVE_INFINITY;
@@ -196,6 +232,7 @@ export class FakeEc2 {
    */
   refresh(): void {
     this.context.lifecycle.refresh();
+    this.recordCopyRuns();
   }
 
   /** Resolves once the source creations under way have finished and emitted their events. */
@@ -210,6 +247,30 @@ export class FakeEc2 {
       this.stores.set(region, store);
     }
     return store;
+  }
+
+  /**
+   * Notes the copies started, settled or deleted since the last call. Every request refreshes before it acts
+   * and records after, so a copy is seen settled before a request deletes it; one deleted while still
+   * pending ends when it was deleted.
+   */
+  private recordCopyRuns(): void {
+    for (const store of this.stores.values()) {
+      for (const snapshot of store.snapshots.values()) {
+        if (!snapshot.copy || snapshot.copy.imageId) continue;
+        const run = this.copyRuns.get(snapshot.snapshotId);
+        if (run?.end !== undefined) continue;
+        this.copyRuns.set(snapshot.snapshotId, {
+          region: store.name,
+          start: snapshot.startTime,
+          end: snapshot.completionTime,
+        });
+      }
+    }
+    const now = this.context.now();
+    for (const [snapshotId, run] of this.copyRuns) {
+      if (run.end === undefined && !this.stores.get(run.region)?.snapshots.has(snapshotId)) run.end = now;
+    }
   }
 
   private emit(event: Ec2Event): void {

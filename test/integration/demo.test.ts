@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Narration } from '#local/demo';
-import { DEMO_EC2_OPTIONS, type Ec2DemoResult, runEc2Demo } from '#local/demo-ec2';
+import { type Ec2DemoResult, runEc2Demo } from '#local/demo-ec2';
+import { DEMO_EC2_OPTIONS } from '#local/demo-ec2-expectations';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { loadConfigFile } from '#rules/load';
 

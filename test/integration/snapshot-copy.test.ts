@@ -253,7 +253,7 @@ describe('snapshot-copy state machine on the sandbox', () => {
       0,
     );
     expect(limited - limitedBefore).toBeGreaterThan(0);
-    expect(peakConcurrentCopies('eu-west-1')).toBeLessThanOrEqual(20);
+    expect(sandbox.ec2.peakConcurrentCopies('eu-west-1')).toBeLessThanOrEqual(20);
   });
 
   it('skips copySnapshot events and the copies Ferry made', async () => {
@@ -265,22 +265,3 @@ describe('snapshot-copy state machine on the sandbox', () => {
     expect(sandbox.stepFunctions.executions.size).toBe(before);
   });
 });
-
-/** The most copies in flight at one moment in a Region, from their start and completion times. */
-function peakConcurrentCopies(region: string): number {
-  const edges = sandbox.ec2
-    .snapshots(region)
-    .filter((snapshot) => snapshot.copy)
-    .flatMap((snapshot) => [
-      { at: snapshot.startTime, delta: 1 },
-      { at: snapshot.completionTime ?? Number.POSITIVE_INFINITY, delta: -1 },
-    ])
-    .sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let current = 0;
-  let peak = 0;
-  for (const edge of edges) {
-    current += edge.delta;
-    peak = Math.max(peak, current);
-  }
-  return peak;
-}

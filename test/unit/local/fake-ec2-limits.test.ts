@@ -3,6 +3,7 @@ import {
   CopySnapshotCommand,
   CreateImageCommand,
   CreateSnapshotCommand,
+  DeleteSnapshotCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
 } from '@aws-sdk/client-ec2';
@@ -48,6 +49,45 @@ describe('the fake EC2: limits, throttling and faults', () => {
     ec2.clock.advance(11_000);
     await expect(copy('us-west-2', large)).resolves.toMatchObject({ SnapshotId: expect.any(String) });
     await expect(copy('us-west-2', large)).rejects.toMatchObject({ name: 'ResourceLimitExceeded' });
+  });
+
+  it('It should report the most snapshot copies run at once per Region, deleted ones included, image copies not', async () => {
+    await start();
+    const small = await snapshotOf(1); // 10.24 s
+    const large = await snapshotOf(100); // 1,024 s
+    expect(ec2.fake.peakConcurrentCopies('us-west-2')).toBe(0);
+    const { SnapshotId: first = '' } = await copy('us-west-2', small);
+    ec2.clock.advance(10_240);
+    // The first has just completed: one that starts now does not overlap it, as for the limit.
+    await copy('us-west-2', small);
+    expect(ec2.fake.peakConcurrentCopies('us-west-2')).toBe(1);
+    ec2.clock.advance(20_000);
+    const doomed: string[] = [];
+    for (let i = 0; i < 3; i++) doomed.push((await copy('us-west-2', large)).SnapshotId ?? '');
+    await copy('us-west-2', large);
+    await copy('eu-west-1', large);
+    // The snapshots behind an image copy count toward the image-copy limit, not this one.
+    const InstanceId = ec2.fake.createInstance('us-east-1', [
+      ec2.fake.createVolume('us-east-1', { sizeGiB: 8 }),
+    ]);
+    const { ImageId } = await client('us-east-1').send(new CreateImageCommand({ InstanceId, Name: 'web' }));
+    await ec2.fake.settle();
+    await client('us-west-2').send(
+      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: ImageId, Name: 'web' }),
+    );
+    ec2.clock.advance(5_000);
+    for (const SnapshotId of [first, ...doomed])
+      await client('us-west-2').send(new DeleteSnapshotCommand({ SnapshotId }));
+    expect(ec2.fake.snapshots('us-west-2').filter((s) => s.copy && !s.copy.imageId)).toHaveLength(2);
+    // Four large copies ran together until three were deleted, pending.
+    expect(ec2.fake.peakConcurrentCopies('us-west-2')).toBe(4);
+    ec2.clock.advance(5_000);
+    for (let i = 0; i < 3; i++) await copy('us-west-2', large);
+    expect(ec2.fake.peakConcurrentCopies('us-west-2')).toBe(4);
+    await copy('us-west-2', large);
+    expect(ec2.fake.peakConcurrentCopies('us-west-2')).toBe(5);
+    expect(ec2.fake.peakConcurrentCopies('eu-west-1')).toBe(1);
+    expect(ec2.fake.peakConcurrentCopies('ap-south-1')).toBe(0);
   });
 
   it('It should limit concurrent image copies per destination Region', async () => {
