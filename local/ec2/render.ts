@@ -23,19 +23,27 @@ export const tagSet = (tags: ReadonlyMap<string, string>): string =>
 
 const percent = (progress: number) => `${progress}%`;
 
+/** The fields DescribeSnapshots and CreateSnapshots share; they name the state element differently. */
+const snapshotHead = (snapshot: SnapshotRecord, stateElement: 'status' | 'state') => [
+  el('snapshotId', snapshot.snapshotId),
+  el('volumeId', snapshot.volumeId),
+  el(stateElement, snapshot.state),
+];
+const snapshotBody = (snapshot: SnapshotRecord) => [
+  el('startTime', isoTime(snapshot.startTime)),
+  el('progress', percent(snapshot.progress)),
+  el('ownerId', snapshot.ownerId),
+  el('description', snapshot.description),
+  el('volumeSize', snapshot.volumeSizeGiB),
+  el('encrypted', snapshot.encrypted),
+];
+
 /** A `snapshotSet` item of DescribeSnapshots (CreateSnapshot answers the same fields at the top level). */
 export function snapshotXml(snapshot: SnapshotRecord, kms: KmsKeys): string {
   return [
-    el('snapshotId', snapshot.snapshotId),
-    el('volumeId', snapshot.volumeId),
-    el('status', snapshot.state),
+    ...snapshotHead(snapshot, 'status'),
     el('statusMessage', snapshot.stateMessage),
-    el('startTime', isoTime(snapshot.startTime)),
-    el('progress', percent(snapshot.progress)),
-    el('ownerId', snapshot.ownerId),
-    el('description', snapshot.description),
-    el('volumeSize', snapshot.volumeSizeGiB),
-    el('encrypted', snapshot.encrypted),
+    ...snapshotBody(snapshot),
     snapshot.kmsKeyId ? el('kmsKeyId', kms.arnOf(snapshot.region, snapshot.kmsKeyId)) : '',
     el('storageTier', snapshot.storageTier),
     snapshot.completionTime !== undefined ? el('completionTime', isoTime(snapshot.completionTime)) : '',
@@ -50,18 +58,7 @@ export function snapshotXml(snapshot: SnapshotRecord, kms: KmsKeys): string {
 
 /** An item of CreateSnapshots' `snapshotSet` (SnapshotInfo: `state`, not `status`). */
 export function snapshotInfoXml(snapshot: SnapshotRecord): string {
-  return [
-    el('snapshotId', snapshot.snapshotId),
-    el('volumeId', snapshot.volumeId),
-    el('state', snapshot.state),
-    el('startTime', isoTime(snapshot.startTime)),
-    el('progress', percent(snapshot.progress)),
-    el('ownerId', snapshot.ownerId),
-    el('description', snapshot.description),
-    el('volumeSize', snapshot.volumeSizeGiB),
-    el('encrypted', snapshot.encrypted),
-    tagSet(snapshot.tags),
-  ].join('');
+  return [...snapshotHead(snapshot, 'state'), ...snapshotBody(snapshot), tagSet(snapshot.tags)].join('');
 }
 
 export function imageXml(image: ImageRecord): string {

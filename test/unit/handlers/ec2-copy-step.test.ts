@@ -7,7 +7,6 @@ import {
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
   EC2Client,
-  EC2ServiceException,
   type Image,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
@@ -26,6 +25,7 @@ import { imageCopies } from '#images/image-copies';
 import { createPowertools } from '#observability/powertools';
 import { DEFAULT_IMAGE_DESCRIPTION } from '#rules/templates';
 import { snapshotCopies } from '#snapshots/snapshot-copies';
+import { ec2Error, regionOf } from '#test/support/ec2-mocks';
 import { lambdaContext, recordingLog, recordingMetrics } from '#test/support/fixtures';
 
 const ec2 = mockClient(EC2Client);
@@ -40,14 +40,6 @@ const NOW = Date.parse('2026-11-21T19:00:00Z');
 const SNAP = 'snap-0a1b2c3d4e5f60718';
 const VOLUME = 'vol-0f1e2d3c4b5a69788';
 const COPY = 'snap-0c0c0c0c0c0c0c0c1';
-
-const ec2Error = (name: string, status: number, message = `${name} happened`) =>
-  new EC2ServiceException({
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    message,
-  });
 
 const snapshotJob: Ec2CopyJob = {
   kind: 'snapshot',
@@ -137,12 +129,6 @@ function handler(options: { now?: number; ec2?: Ec2ClientFactory } = {}) {
 /** The names of the commands sent, in order. */
 const sent = () =>
   ec2.calls().map((call) => (call.args[0] as object).constructor.name.replace(/Command$/, ''));
-
-/** The Region of the client that sent a recorded call. */
-async function regionOf(call: { thisValue: unknown } | undefined): Promise<string> {
-  if (!call) throw new Error('expected a recorded call');
-  return (call.thisValue as EC2Client).config.region();
-}
 
 /** A step's failure as the Lambda integration hands it to a Catch. */
 const lambdaFailure = (error: string, message: string) => ({

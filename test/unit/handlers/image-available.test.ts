@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, EC2Client, EC2ServiceException, type Image } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEc2ClientFactory } from '#aws/clients';
@@ -11,6 +11,7 @@ import { createPowertools } from '#observability/powertools';
 import { imageRulesOf } from '#rules/config';
 import { DEFAULT_IMAGE_DESCRIPTION, DEFAULT_IMAGE_NAME } from '#rules/templates';
 import { ec2Event } from '#test/support/ec2-events';
+import { ec2Error, regionOf } from '#test/support/ec2-mocks';
 import { configFrom, lambdaContext, recordingLog, recordingMetrics } from '#test/support/fixtures';
 
 const ec2 = mockClient(EC2Client);
@@ -18,20 +19,6 @@ afterEach(() => ec2.reset());
 
 // The AMI of test/events/ec2/image-available.json.
 const AMI = 'ami-0b1c2d3e4f5a60718';
-
-const ec2Error = (name: string, status: number) =>
-  new EC2ServiceException({
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    message: `${name} happened`,
-  });
-
-/** The Region of the client that sent a recorded call. */
-async function regionOf(call: { thisValue: unknown } | undefined): Promise<string> {
-  if (!call) throw new Error('expected a recorded call');
-  return (call.thisValue as EC2Client).config.region();
-}
 
 const image = (overrides: Partial<Image> = {}): Image => ({
   ImageId: AMI,

@@ -1,4 +1,4 @@
-import { DescribeSnapshotsCommand, EC2Client, EC2ServiceException, type Snapshot } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand, EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEc2ClientFactory } from '#aws/clients';
@@ -11,6 +11,7 @@ import { snapshotRulesOf } from '#rules/config';
 import { DEFAULT_SNAPSHOT_DESCRIPTION } from '#rules/templates';
 import type { SnapshotReplicationDeps } from '#snapshots/replicate';
 import { ec2Event } from '#test/support/ec2-events';
+import { ec2Error, regionOf } from '#test/support/ec2-mocks';
 import { configFrom, lambdaContext, recordingLog, recordingMetrics } from '#test/support/fixtures';
 
 const ec2 = mockClient(EC2Client);
@@ -21,20 +22,6 @@ const VOLUME = 'vol-0f1e2d3c4b5a69788';
 // The two snapshots of test/events/ec2/multi-volume-snapshots.json.
 const SNAP_A = 'snap-0c3d4e5f60718293a';
 const SNAP_B = 'snap-0d4e5f60718293a4b';
-
-const ec2Error = (name: string, status: number) =>
-  new EC2ServiceException({
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    message: `${name} happened`,
-  });
-
-/** The Region of the client that sent a recorded call. */
-async function regionOf(call: { thisValue: unknown } | undefined): Promise<string> {
-  if (!call) throw new Error('expected a recorded call');
-  return (call.thisValue as EC2Client).config.region();
-}
 
 const snapshot = (id: string, overrides: Partial<Snapshot> = {}): Snapshot => ({
   SnapshotId: id,
