@@ -48,6 +48,8 @@ export function powertoolsReplicationMetrics(metrics: Metrics): ReplicationMetri
     },
     failed(rule, cause) {
       emit(METRIC.failures, MetricUnit.Count, 1, { rule, cause });
+      // The total too (service dimension only): an alarm needs one metric, not one per rule and cause.
+      emit(METRIC.failures, MetricUnit.Count, 1, {});
     },
     skipped(rule, reason) {
       emit(METRIC.skips, MetricUnit.Count, 1, { rule, reason });

@@ -1,0 +1,189 @@
+import type { FerryConfig } from '#rules/config';
+import {
+  type EventPattern,
+  imageEventPatterns,
+  objectEventPatterns,
+  snapshotEventPatterns,
+} from '#rules/event-patterns';
+
+/**
+ * The parts of the CloudFormation template that depend on the rules, generated at package time from
+ * `replication.yml` (serverless.yml reads them through deploy/parts.cjs): each handler's EventBridge
+ * rules, and the resources that watch the pipeline (dead letters, alerts, alarms). Pure, so tests can
+ * check them for any configuration without packaging.
+ */
+
+/** A CloudFormation value: plain JSON or an intrinsic function such as `{ "Fn::GetAtt": [...] }`. */
+export type Cfn = unknown;
+export type CfnResource = { Type: string; Properties?: Record<string, Cfn>; [key: string]: Cfn };
+
+export interface Deployment {
+  service: string;
+  stage: string;
+  /** The home Region: where the stack, its buses and state machines live. */
+  region: string;
+}
+
+/** The handlers EventBridge invokes, by their key in serverless.yml. */
+export const EVENT_HANDLERS = [
+  'objectCreated',
+  'objectDeleted',
+  'snapshotCreated',
+  'imageAvailable',
+] as const;
+export type EventHandler = (typeof EVENT_HANDLERS)[number];
+
+export const STATE_MACHINES = {
+  objectCopy: 'object-copy',
+  snapshotCopy: 'snapshot-copy',
+  imageCopy: 'image-copy',
+} as const;
+
+/** State machine ARNs from their names, not `Ref`s: machine → step function → role → machine is a cycle. */
+export const stateMachineArn = (deployment: Deployment, name: string): Cfn => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${deployment.service}-${deployment.stage}-${name}`,
+});
+
+const deadLetterQueueArn: Cfn = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+
+/**
+ * EventBridge retries a failed delivery for up to a day (185 attempts, its maximum) and then hands the
+ * event to the dead-letter queue rather than dropping it.
+ */
+export const EVENT_RETRY_POLICY = { maximumEventAge: 86_400, maximumRetryAttempts: 185 } as const;
+
+const eventBridgeEvents = (patterns: EventPattern[]) =>
+  patterns.map((pattern) => ({
+    eventBridge: { pattern, retryPolicy: EVENT_RETRY_POLICY, deadLetterQueueArn },
+  }));
+
+export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown[]> {
+  const objects = objectEventPatterns(config);
+  return {
+    objectCreated: eventBridgeEvents(objects.objectCreated),
+    objectDeleted: eventBridgeEvents(objects.objectDeleted),
+    snapshotCreated: eventBridgeEvents(snapshotEventPatterns(config)),
+    imageAvailable: eventBridgeEvents(imageEventPatterns(config)),
+  };
+}
+
+/** Dead letters of EventBridge targets and of asynchronous Lambda invocations: kept 14 days, encrypted. */
+function deadLetterResources(): Record<string, CfnResource> {
+  return {
+    DeadLetterQueue: {
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    },
+    // EventBridge needs the queue's permission to dead-letter events (Lambda destinations use the role).
+    DeadLetterQueuePolicy: {
+      Type: 'AWS::SQS::QueuePolicy',
+      Properties: {
+        Queues: [{ Ref: 'DeadLetterQueue' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: deadLetterQueueArn,
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+const alarm = (description: string, properties: Record<string, Cfn>): CfnResource => ({
+  Type: 'AWS::CloudWatch::Alarm',
+  Properties: {
+    AlarmDescription: description,
+    AlarmActions: [{ Ref: 'AlertTopic' }],
+    OKActions: [{ Ref: 'AlertTopic' }],
+    TreatMissingData: 'notBreaching',
+    EvaluationPeriods: 1,
+    Period: 300,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    Threshold: 1,
+    ...properties,
+  },
+});
+
+/**
+ * What tells a person something went wrong: one SNS topic, fed by executions that end badly, by dead
+ * letters arriving, and by copy failures the steps counted.
+ */
+function alertResources(deployment: Deployment): Record<string, CfnResource> {
+  const machines = Object.values(STATE_MACHINES).map((name) => stateMachineArn(deployment, name));
+  return {
+    AlertTopic: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: 'Ferry alerts' } },
+    AlertTopicPolicy: {
+      Type: 'AWS::SNS::TopicPolicy',
+      Properties: {
+        Topics: [{ Ref: 'AlertTopic' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: { Ref: 'AlertTopic' },
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+      },
+    },
+    // A copy execution that failed, timed out or was aborted: the event carries the cause.
+    ExecutionFailedRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: 'Ferry copy executions that failed, timed out or were aborted',
+        EventPattern: {
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
+          detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: machines },
+        },
+        Targets: [{ Id: 'alerts', Arn: { Ref: 'AlertTopic' } }],
+      },
+    },
+    DeadLettersAlarm: alarm(
+      'Events or invocations Ferry could not handle are waiting in the dead-letter queue',
+      {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeadLetterQueue', 'QueueName'] } }],
+        Statistic: 'Maximum',
+      },
+    ),
+    CopyFailuresAlarm: alarm('Copies failed for good (see the CopyFailures metric by rule and cause)', {
+      Namespace: 'Ferry',
+      MetricName: 'CopyFailures',
+      Dimensions: [{ Name: 'service', Value: deployment.service }],
+      Statistic: 'Sum',
+    }),
+  };
+}
+
+export function templateParts(config: FerryConfig, deployment: Deployment) {
+  return {
+    stateMachineArns: {
+      objectCopy: stateMachineArn(deployment, STATE_MACHINES.objectCopy),
+      snapshotCopy: stateMachineArn(deployment, STATE_MACHINES.snapshotCopy),
+      imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
+    },
+    events: handlerEvents(config),
+    // Until the per-function roles are generated from the rules: only what every function shares.
+    iamStatements: [
+      {
+        Effect: 'Allow',
+        Action: ['states:StartExecution'],
+        Resource: Object.values(STATE_MACHINES).map((name) => stateMachineArn(deployment, name)),
+      },
+    ],
+    resources: { Resources: { ...deadLetterResources(), ...alertResources(deployment) } },
+  };
+}

@@ -1,0 +1,134 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EVENT_RETRY_POLICY } from '#deploy/template-parts';
+import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
+import { loadConfigFile } from '#rules/load';
+
+/**
+ * `npm run package` builds the CloudFormation template offline (serverless.yml with osls, the
+ * step-functions and esbuild plugins, and the parts generated from the rules). These tests package real
+ * configurations and read the compiled template, as CloudFormation would receive it.
+ */
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
+type Template = { Resources: Record<string, Resource>; Outputs?: Record<string, unknown> };
+
+const packaged = new Map<string, Template>();
+
+/** Packages the stack for one rules file (each into its own folder) and returns the compiled template. */
+function packageWith(configFile: string): Template {
+  const cached = packaged.get(configFile);
+  if (cached) return cached;
+  const folder = `.build/package-${configFile.replace(/[^\w]+/g, '-')}`;
+  const run = spawnSync('npx', ['serverless', 'package', '--stage', 'ci', '--package', folder], {
+    encoding: 'utf8',
+    env: { ...process.env, FERRY_CONFIG: configFile },
+    timeout: 180_000,
+  });
+  if (run.status !== 0) throw new Error(`packaging ${configFile} failed:\n${run.stdout}\n${run.stderr}`);
+  const template = JSON.parse(
+    readFileSync(`${folder}/cloudformation-template-update-stack.json`, 'utf8'),
+  ) as Template;
+  packaged.set(configFile, template);
+  return template;
+}
+
+const ofType = (template: Template, type: string) =>
+  Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+
+describe('npm run package: the compiled template (replication.yml)', () => {
+  const template = () => packageWith('replication.yml');
+
+  it('has one EventBridge rule per generated pattern, each with a retry policy and the dead-letter queue', {
+    timeout: 180_000,
+  }, () => {
+    const config = loadConfigFile('replication.yml');
+    const objects = objectEventPatterns(config);
+    const expected = [
+      ...objects.objectCreated,
+      ...objects.objectDeleted,
+      ...snapshotEventPatterns(config),
+      ...imageEventPatterns(config),
+    ];
+    const rules = ofType(template(), 'AWS::Events::Rule').filter(([id]) => id !== 'ExecutionFailedRule');
+    expect(rules.map(([, rule]) => rule.Properties.EventPattern)).toEqual(expect.arrayContaining(expected));
+    expect(rules).toHaveLength(expected.length);
+    for (const [id, rule] of rules) {
+      const [target, ...others] = rule.Properties.Targets as Record<string, unknown>[];
+      expect(others, id).toEqual([]);
+      expect(target?.RetryPolicy, id).toEqual({
+        MaximumEventAgeInSeconds: EVENT_RETRY_POLICY.maximumEventAge,
+        MaximumRetryAttempts: EVENT_RETRY_POLICY.maximumRetryAttempts,
+      });
+      expect(target?.DeadLetterConfig, id).toEqual({ Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } });
+    }
+  });
+
+  it('sends failed asynchronous invocations of every event handler to the dead-letter queue', () => {
+    const configs = ofType(template(), 'AWS::Lambda::EventInvokeConfig');
+    expect(configs.map(([, c]) => (c.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual([
+      'ImageAvailableLambdaFunction',
+      'ObjectCreatedLambdaFunction',
+      'ObjectDeletedLambdaFunction',
+      'SnapshotCreatedLambdaFunction',
+    ]);
+    for (const [, config] of configs) {
+      expect(config.Properties.DestinationConfig).toEqual({
+        OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+      });
+    }
+  });
+
+  it('runs every function on nodejs22.x, arm64, with its rules file and the state machine ARNs', () => {
+    const functions = ofType(template(), 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(6);
+    for (const [id, fn] of functions) {
+      expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures, id).toEqual(['arm64']);
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.FERRY_CONFIG, id).toBe('replication.yml');
+      expect(JSON.stringify(variables.FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN)).toContain(
+        'stateMachine:ferry-ci-snapshot-copy',
+      );
+    }
+  });
+
+  it('defines the three state machines with every Task bound to its step function', () => {
+    const machines = Object.fromEntries(ofType(template(), 'AWS::StepFunctions::StateMachine'));
+    expect(Object.keys(machines).sort()).toEqual([
+      'ImageCopyStateMachine',
+      'ObjectCopyStateMachine',
+      'SnapshotCopyStateMachine',
+    ]);
+    const definition = (id: string) => JSON.stringify(machines[id]?.Properties.DefinitionString);
+    expect(definition('ObjectCopyStateMachine')).toContain('ObjectCopyStepLambdaFunction');
+    expect(definition('SnapshotCopyStateMachine')).toContain('Ec2CopyStepLambdaFunction');
+    expect(definition('ImageCopyStateMachine')).toContain('Ec2CopyStepLambdaFunction');
+    for (const id of Object.keys(machines)) {
+      expect(machines[id]?.Properties.LoggingConfiguration, id).toBeDefined();
+    }
+  });
+
+  it('alerts on failed executions, dead letters and copy failures through one SNS topic', () => {
+    const { Resources } = template();
+    const rule = Resources.ExecutionFailedRule?.Properties as {
+      EventPattern: { detail: { status: string[]; stateMachineArn: unknown[] } };
+      Targets: { Arn: unknown }[];
+    };
+    expect(rule.EventPattern.detail.status).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+    expect(rule.EventPattern.detail.stateMachineArn).toHaveLength(3);
+    expect(rule.Targets[0]?.Arn).toEqual({ Ref: 'AlertTopic' });
+    const alarms = Object.fromEntries(ofType(template(), 'AWS::CloudWatch::Alarm'));
+    expect(alarms.DeadLettersAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      AlarmActions: [{ Ref: 'AlertTopic' }],
+    });
+    expect(alarms.CopyFailuresAlarm?.Properties).toMatchObject({
+      Namespace: 'Ferry',
+      MetricName: 'CopyFailures',
+      AlarmActions: [{ Ref: 'AlertTopic' }],
+    });
+  });
+});
