@@ -168,6 +168,85 @@ function alertResources(deployment: Deployment): Record<string, CfnResource> {
   };
 }
 
+/** A metric search over Ferry's EMF metrics, one line per value of `dimensions` (e.g. per rule). */
+const search = (metric: string, dimensions: string[], stat: string, label?: string) => ({
+  expression: `SEARCH('{Ferry,${['service', ...dimensions].join(',')}} MetricName="${metric}"', '${stat}', 300)`,
+  ...(label ? { label } : {}),
+});
+
+const widget = (title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
+  type: 'metric',
+  width: 12,
+  height: 6,
+  properties: {
+    title,
+    region: '${AWS::Region}',
+    view: 'timeSeries',
+    stat: 'Sum',
+    period: 300,
+    metrics,
+    ...extra,
+  },
+});
+
+/**
+ * One dashboard: copies and bytes per rule, replication latency p50/p99, failures by cause, throttling and
+ * copies in flight.
+ */
+function dashboardResource(deployment: Deployment): CfnResource {
+  const machines = Object.values(STATE_MACHINES).map(
+    (name) => `${deployment.service}-${deployment.stage}-${name}`,
+  );
+  const perMachine = (metric: string) =>
+    machines.map((name) => [
+      'AWS/States',
+      metric,
+      'StateMachineArn',
+      `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${name}`,
+      { label: `${name.slice(deployment.service.length + deployment.stage.length + 2)}` },
+    ]);
+  const widgets = [
+    widget('Objects copied per rule', [[search('ObjectsCopied', ['rule'], 'Sum')]]),
+    widget('Bytes copied per rule', [[search('BytesCopied', ['rule'], 'Sum')]]),
+    widget('Snapshot and AMI copies per rule', [
+      [search('SnapshotsCopied', ['rule'], 'Sum')],
+      [search('ImagesCopied', ['rule'], 'Sum')],
+    ]),
+    widget('Replication latency, p50 and p99 (ms)', [
+      [search('ReplicationLatency', ['rule'], 'p50', 'objects p50')],
+      [search('ReplicationLatency', ['rule'], 'p99', 'objects p99')],
+      [search('CopyLatency', ['kind', 'rule'], 'p50', 'snapshots/AMIs p50')],
+      [search('CopyLatency', ['kind', 'rule'], 'p99', 'snapshots/AMIs p99')],
+    ]),
+    widget('Failures by cause', [[search('CopyFailures', ['cause', 'rule'], 'Sum')]]),
+    widget('Throttling: Lambda throttles and state machine retries', [
+      ['AWS/Lambda', 'Throttles', { stat: 'Sum' }],
+      ...perMachine('ExecutionThrottled'),
+    ]),
+    widget('Copies in flight (executions started, ended)', [
+      ...perMachine('ExecutionsStarted'),
+      ...perMachine('ExecutionsSucceeded'),
+      ...perMachine('ExecutionsFailed'),
+    ]),
+    widget('Dead letters waiting', [
+      [
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'QueueName',
+        '${DeadLetterQueue.QueueName}',
+        { stat: 'Maximum' },
+      ],
+    ]),
+  ];
+  return {
+    Type: 'AWS::CloudWatch::Dashboard',
+    Properties: {
+      DashboardName: `${deployment.service}-${deployment.stage}`,
+      DashboardBody: { 'Fn::Sub': JSON.stringify({ widgets }) },
+    },
+  };
+}
+
 export function templateParts(config: FerryConfig, deployment: Deployment) {
   return {
     stateMachineArns: {
@@ -184,6 +263,12 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
         Resource: Object.values(STATE_MACHINES).map((name) => stateMachineArn(deployment, name)),
       },
     ],
-    resources: { Resources: { ...deadLetterResources(), ...alertResources(deployment) } },
+    resources: {
+      Resources: {
+        ...deadLetterResources(),
+        ...alertResources(deployment),
+        Dashboard: dashboardResource(deployment),
+      },
+    },
   };
 }

@@ -131,4 +131,17 @@ describe('npm run package: the compiled template (replication.yml)', () => {
       AlarmActions: [{ Ref: 'AlertTopic' }],
     });
   });
+
+  it('has a dashboard of copies and bytes per rule, latency p50/p99, failures by cause, throttles, copies in flight', () => {
+    const dashboard = template().Resources.Dashboard;
+    expect(dashboard?.Type).toBe('AWS::CloudWatch::Dashboard');
+    const body = JSON.parse((dashboard?.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub']) as {
+      widgets: { properties: { title: string; metrics: unknown[] } }[];
+    };
+    const titles = body.widgets.map((w) => w.properties.title).join(' | ');
+    for (const part of ['per rule', 'p50 and p99', 'Failures by cause', 'Throttling', 'in flight']) {
+      expect(titles).toContain(part);
+    }
+    expect(JSON.stringify(body)).toContain('ReplicationLatency');
+  });
 });
