@@ -180,6 +180,7 @@ const widget = (title: string, metrics: unknown[], extra: Record<string, unknown
   height: 6,
   properties: {
     title,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: resolved by the dashboard body's Fn::Sub
     region: '${AWS::Region}',
     view: 'timeSeries',
     stat: 'Sum',
@@ -233,6 +234,7 @@ function dashboardResource(deployment: Deployment): CfnResource {
         'AWS/SQS',
         'ApproximateNumberOfMessagesVisible',
         'QueueName',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: resolved by the dashboard body's Fn::Sub
         '${DeadLetterQueue.QueueName}',
         { stat: 'Maximum' },
       ],

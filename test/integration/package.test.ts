@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EVENT_RETRY_POLICY } from '#deploy/template-parts';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
@@ -12,7 +12,12 @@ import { loadConfigFile } from '#rules/load';
  */
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
-type Template = { Resources: Record<string, Resource>; Outputs?: Record<string, unknown> };
+type Template = {
+  Resources: Record<string, Resource>;
+  Outputs?: Record<string, unknown>;
+  /** The forwarder stacks written beside the template, by source Region. */
+  forwarders?: Record<string, Template>;
+};
 
 const packaged = new Map<string, Template>();
 
@@ -21,15 +26,19 @@ function packageWith(configFile: string): Template {
   const cached = packaged.get(configFile);
   if (cached) return cached;
   const folder = `.build/package-${configFile.replace(/[^\w]+/g, '-')}`;
-  const run = spawnSync('npx', ['serverless', 'package', '--stage', 'ci', '--package', folder], {
+  const run = spawnSync('npm', ['run', '-s', 'package', '--', '--stage', 'ci', '--package', folder], {
     encoding: 'utf8',
     env: { ...process.env, FERRY_CONFIG: configFile },
     timeout: 180_000,
   });
   if (run.status !== 0) throw new Error(`packaging ${configFile} failed:\n${run.stdout}\n${run.stderr}`);
-  const template = JSON.parse(
-    readFileSync(`${folder}/cloudformation-template-update-stack.json`, 'utf8'),
-  ) as Template;
+  const read = (file: string) => JSON.parse(readFileSync(`${folder}/${file}`, 'utf8')) as Template;
+  const template = read('cloudformation-template-update-stack.json');
+  template.forwarders = Object.fromEntries(
+    readdirSync(folder)
+      .filter((file) => file.startsWith('forwarder-'))
+      .map((file) => [file.slice('forwarder-'.length, -'.json'.length), read(file)]),
+  );
   packaged.set(configFile, template);
   return template;
 }
@@ -135,7 +144,9 @@ describe('npm run package: the compiled template (replication.yml)', () => {
   it('has a dashboard of copies and bytes per rule, latency p50/p99, failures by cause, throttles, copies in flight', () => {
     const dashboard = template().Resources.Dashboard;
     expect(dashboard?.Type).toBe('AWS::CloudWatch::Dashboard');
-    const body = JSON.parse((dashboard?.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub']) as {
+    const sub =
+      (dashboard?.Properties.DashboardBody as { 'Fn::Sub'?: string } | undefined)?.['Fn::Sub'] ?? '';
+    const body = JSON.parse(sub) as {
       widgets: { properties: { title: string; metrics: unknown[] } }[];
     };
     const titles = body.widgets.map((w) => w.properties.title).join(' | ');
@@ -143,5 +154,45 @@ describe('npm run package: the compiled template (replication.yml)', () => {
       expect(titles).toContain(part);
     }
     expect(JSON.stringify(body)).toContain('ReplicationLatency');
+  });
+});
+
+describe('npm run package: sources in several Regions (test/configs/ec2-multi-region.yml)', () => {
+  const template = () => packageWith('test/configs/ec2-multi-region.yml');
+
+  it('listens for every source Region at home and writes a forwarder stack for each other one', {
+    timeout: 180_000,
+  }, () => {
+    const rules = ofType(template(), 'AWS::Events::Rule').filter(([id]) => id !== 'ExecutionFailedRule');
+    const regions = new Set(
+      rules.flatMap(([, rule]) => (rule.Properties.EventPattern as { region: string[] }).region),
+    );
+    expect([...regions].sort()).toEqual(['ap-southeast-2', 'eu-west-1', 'us-east-1', 'us-east-2']);
+    expect(Object.keys(template().forwarders ?? {}).sort()).toEqual([
+      'ap-southeast-2',
+      'eu-west-1',
+      'us-east-2',
+    ]);
+  });
+
+  it('forwards to the home default bus with a role, a retry policy and a dead-letter queue in the source Region', () => {
+    const forwarder = template().forwarders?.['us-east-2'];
+    const forwards = Object.values(forwarder?.Resources ?? {}).filter((r) => r.Type === 'AWS::Events::Rule');
+    // us-east-2 is a source of snapshots (two event types) and of AMIs.
+    expect(forwards).toHaveLength(3);
+    for (const rule of forwards) {
+      const [target] = rule.Properties.Targets as Record<string, unknown>[];
+      expect(JSON.stringify(target?.Arn)).toContain(':events:us-east-1:');
+      expect(target).toMatchObject({ RoleArn: { 'Fn::GetAtt': ['ForwardRole', 'Arn'] } });
+      expect(target?.DeadLetterConfig).toBeDefined();
+      expect(target?.RetryPolicy).toBeDefined();
+    }
+    // ap-southeast-2 is a source of AMIs only.
+    const amisOnly = Object.values(template().forwarders?.['ap-southeast-2']?.Resources ?? {}).filter(
+      (r) => r.Type === 'AWS::Events::Rule',
+    );
+    expect(
+      amisOnly.map((r) => (r.Properties.EventPattern as { 'detail-type': string[] })['detail-type']),
+    ).toEqual([['EC2 AMI State Change']]);
   });
 });

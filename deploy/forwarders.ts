@@ -1,0 +1,113 @@
+import { type FerryConfig, imageRulesOf, snapshotRulesOf } from '#rules/config';
+import { imageEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
+import { type Cfn, type CfnResource, type Deployment, EVENT_RETRY_POLICY } from './template-parts.ts';
+
+/**
+ * EBS and AMI events arrive on the default bus of their own Region, and Ferry's stack lives in one home
+ * Region. For every other source Region the rules name, a small stack forwards the events Ferry needs to
+ * the home Region's default bus, where the stack's rules (which list every source Region) deliver them.
+ */
+
+/** Source Regions of snapshot and image rules, other than the home Region. */
+export function forwarderRegions(config: FerryConfig, homeRegion: string): string[] {
+  const regions = [...snapshotRulesOf(config), ...imageRulesOf(config)].flatMap((rule) =>
+    'snapshots' in rule ? rule.snapshots.regions : rule.images.regions,
+  );
+  return [...new Set(regions)].filter((region) => region !== homeRegion).sort();
+}
+
+export interface ForwarderTemplate {
+  AWSTemplateFormatVersion: '2010-09-09';
+  Description: string;
+  Resources: Record<string, CfnResource>;
+  Outputs: Record<string, Cfn>;
+}
+
+/** The stack one source Region deploys: its events go to the home bus; what cannot go waits in a DLQ. */
+export function forwarderTemplate(
+  config: FerryConfig,
+  deployment: Deployment,
+  region: string,
+): ForwarderTemplate {
+  const homeBus = {
+    'Fn::Sub': `arn:\${AWS::Partition}:events:${deployment.region}:\${AWS::AccountId}:event-bus/default`,
+  };
+  // Only the patterns whose source Regions include this one (a Region may be a source of AMIs only).
+  const patterns = [...snapshotEventPatterns(config), ...imageEventPatterns(config)].filter((pattern) =>
+    (pattern.region as string[] | undefined)?.includes(region),
+  );
+  const rules = Object.fromEntries(
+    patterns.map((pattern, index): [string, CfnResource] => [
+      `ForwardRule${index + 1}`,
+      {
+        Type: 'AWS::Events::Rule',
+        Properties: {
+          Description: `Ferry ${deployment.stage}: ${String((pattern['detail-type'] as string[] | undefined)?.[0])} from ${region} to ${deployment.region}`,
+          EventPattern: pattern,
+          Targets: [
+            {
+              Id: 'home-bus',
+              Arn: homeBus,
+              RoleArn: { 'Fn::GetAtt': ['ForwardRole', 'Arn'] },
+              RetryPolicy: {
+                MaximumEventAgeInSeconds: EVENT_RETRY_POLICY.maximumEventAge,
+                MaximumRetryAttempts: EVENT_RETRY_POLICY.maximumRetryAttempts,
+              },
+              DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ForwardDeadLetterQueue', 'Arn'] } },
+            },
+          ],
+        },
+      },
+    ]),
+  );
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `Ferry ${deployment.service}-${deployment.stage}: forwards snapshot and AMI events from ${region} to ${deployment.region}`,
+    Resources: {
+      ...rules,
+      ForwardRole: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' },
+            ],
+          },
+          Policies: [
+            {
+              PolicyName: 'put-events-on-the-home-bus',
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: homeBus }],
+              },
+            },
+          ],
+        },
+      },
+      ForwardDeadLetterQueue: {
+        Type: 'AWS::SQS::Queue',
+        Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+      },
+      ForwardDeadLetterQueuePolicy: {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: 'ForwardDeadLetterQueue' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': ['ForwardDeadLetterQueue', 'Arn'] },
+                Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    Outputs: { DeadLetterQueueUrl: { Value: { Ref: 'ForwardDeadLetterQueue' } } },
+  };
+}

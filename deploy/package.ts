@@ -1,0 +1,37 @@
+// npm run package [-- --stage prod --region us-east-1 --package dir]: the CloudFormation template of the
+// stack (serverless package, offline), then one forwarder template per other source Region of the rules
+// (forwarder-<region>.json beside it; deploy each in its Region, see README "Deploy").
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
+import { loadConfigFile } from '#rules/load';
+import { forwarderRegions, forwarderTemplate } from './forwarders.ts';
+
+const args = process.argv.slice(2);
+const { values } = parseArgs({
+  args,
+  options: {
+    stage: { type: 'string', default: 'dev' },
+    region: { type: 'string', default: 'us-east-1' },
+    package: { type: 'string', default: '.serverless' },
+  },
+  strict: false,
+});
+const stage = String(values.stage);
+const region = String(values.region);
+const folder = String(values.package);
+
+const run = spawnSync('npx', ['serverless', 'package', ...args], { stdio: 'inherit' });
+if (run.status !== 0) process.exit(run.status ?? 1);
+
+const { service } = parse(readFileSync('serverless.yml', 'utf8')) as { service: string };
+const config = loadConfigFile(process.env.FERRY_CONFIG ?? 'replication.yml');
+for (const source of forwarderRegions(config, region)) {
+  const file = `${folder}/forwarder-${source}.json`;
+  writeFileSync(
+    file,
+    `${JSON.stringify(forwarderTemplate(config, { service, stage, region }, source), null, 2)}\n`,
+  );
+  console.log(`✔ ${file}: forwards snapshot and AMI events from ${source} to ${region}`);
+}
