@@ -6,7 +6,21 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 export interface AwsTarget {
   region: string;
   roleArn?: string | undefined;
+  /** The `sts:ExternalId` the role's trust policy requires (used only with roleArn). */
+  externalId?: string | undefined;
 }
+
+/** Where a destination's requests go: its Region, and the role (with its external id) to assume there. */
+export const destinationTarget = (destination: {
+  region: string;
+  roleArn?: string | undefined;
+  externalId?: string | undefined;
+}): AwsTarget => ({
+  region: destination.region,
+  ...(destination.roleArn ? { roleArn: destination.roleArn } : {}),
+  ...(destination.roleArn && destination.externalId ? { externalId: destination.externalId } : {}),
+});
+
 export type S3Target = AwsTarget;
 
 /** The one way the domain gets an S3 client; injectable so tests and the sandbox can swap the wiring. */
@@ -39,16 +53,23 @@ interface BaseConfig {
   maxAttempts?: number;
 }
 
-/** Creates clients lazily and keeps one per Region, role and retry mode, so warm invocations reuse them. */
+/**
+ * Creates clients lazily and keeps one per Region, role (and external id) and retry mode, so warm
+ * invocations reuse them.
+ */
 function clientFactory<Client>(build: (config: BaseConfig) => Client, options: AwsClientOptions) {
   const cache = new Map<string, Client>();
   return (target: AwsTarget, { retries = true }: { retries?: boolean } = {}): Client => {
-    const cacheKey = `${target.region}|${target.roleArn ?? ''}|${retries}`;
+    const cacheKey = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}|${retries}`;
     let client = cache.get(cacheKey);
     if (!client) {
       const credentials = target.roleArn
         ? fromTemporaryCredentials({
-            params: { RoleArn: target.roleArn, RoleSessionName: ROLE_SESSION_NAME },
+            params: {
+              RoleArn: target.roleArn,
+              RoleSessionName: ROLE_SESSION_NAME,
+              ...(target.externalId ? { ExternalId: target.externalId } : {}),
+            },
             clientConfig: { region: target.region },
           })
         : options.credentials;

@@ -16,6 +16,7 @@ export const Ec2DestinationSchema = z.object({
   region: z.string(),
   account: z.string().optional(),
   roleArn: z.string().optional(),
+  externalId: z.string().optional(),
   kmsKeyId: z.string().optional(),
   copyTags: z.boolean(),
   tags: z.record(z.string(), z.string()),

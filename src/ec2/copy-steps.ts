@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Ec2ClientFactory } from '#aws/clients';
+import { destinationTarget, type Ec2ClientFactory } from '#aws/clients';
 import { type ClassifiedError, classifyError } from '#aws/errors';
 import {
   type CaughtError,
@@ -104,7 +104,7 @@ export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepD
 }
 
 const destinationClient = (job: Ec2CopyJob, deps: Ec2CopyStepDeps, retries = true) =>
-  deps.ec2({ region: job.destination.region, roleArn: job.destination.roleArn }, { retries });
+  deps.ec2(destinationTarget(job.destination), { retries });
 
 /** Ferry's markers: how this copy is found again, pruned by retention, and never copied onward. */
 const markersOf = (job: Ec2CopyJob): Tags => ({

@@ -1,5 +1,5 @@
 import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { S3ClientFactory } from '#aws/clients';
+import { destinationTarget, type S3ClientFactory } from '#aws/clients';
 import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
 import {
   buildCopyRequest,
@@ -28,7 +28,7 @@ export async function copyToDestination(
   sourceTags: Tags | undefined,
   deps: { s3: S3ClientFactory },
 ): Promise<Outcome> {
-  const client = deps.s3({ region: plan.destination.region, roleArn: plan.destination.roleArn });
+  const client = deps.s3(destinationTarget(plan.destination));
   const target = targetOf(plan);
   for (let attempt = 1; ; attempt++) {
     try {

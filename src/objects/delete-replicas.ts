@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { destinationTarget } from '#aws/clients';
 import { classifyError } from '#aws/errors';
 import type { ObjectDeletedEvent } from './event.ts';
 import { isReplicaOf, readMarkers } from './markers.ts';
@@ -46,7 +47,7 @@ async function deleteReplica(
   object: DeletedObject,
   deps: ObjectReplicationDeps,
 ): Promise<Outcome> {
-  const client = deps.s3({ region: plan.destination.region, roleArn: plan.destination.roleArn });
+  const client = deps.s3(destinationTarget(plan.destination));
   const base = { rule: plan.rule.name, target: targetOf(plan) };
   const location = {
     Bucket: plan.destination.bucket,

@@ -7,7 +7,7 @@ import {
   type Part,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import type { S3ClientFactory } from '#aws/clients';
+import { destinationTarget, type S3ClientFactory } from '#aws/clients';
 import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
 import type { CopyJob } from './copy-job.ts';
 import {
@@ -60,8 +60,7 @@ interface Deps {
   settings: MultipartSettings;
 }
 
-const destinationClient = (job: CopyJob, deps: Deps) =>
-  deps.s3({ region: job.plan.destination.region, roleArn: job.plan.destination.roleArn });
+const destinationClient = (job: CopyJob, deps: Deps) => deps.s3(destinationTarget(job.plan.destination));
 
 /** The layout is a pure function of size and part size, so every step can recompute its parts. */
 const partsOf = (job: CopyJob, partSize: number) =>
@@ -234,7 +233,7 @@ export async function abortMultipartCopy(
   deps: Pick<Deps, 's3'>,
 ): Promise<void> {
   try {
-    await deps.s3({ region: job.plan.destination.region, roleArn: job.plan.destination.roleArn }).send(
+    await deps.s3(destinationTarget(job.plan.destination)).send(
       new AbortMultipartUploadCommand({
         Bucket: job.plan.destination.bucket,
         Key: job.plan.destinationKey,

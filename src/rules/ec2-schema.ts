@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountId, checkAccountAndRole, region, roleArn, ruleName, tagMapOf } from './schema.ts';
+import { accountId, checkAccountAndRole, externalId, region, roleArn, ruleName, tagMapOf } from './schema.ts';
 import {
   DEFAULT_IMAGE_DESCRIPTION,
   DEFAULT_IMAGE_NAME,
@@ -128,6 +128,8 @@ const destinationFields = (perSource: string) => ({
   /** Another account to copy into; needs roleArn, a role in that account that makes the copy. */
   account: accountId.optional(),
   roleArn: roleArn.optional(),
+  /** The ExternalId the role's trust policy requires; recommended whenever roleArn is set. */
+  externalId: externalId.optional(),
   /** Key for the copy, in the destination Region; default: the key EC2 picks (the source's, or aws/ebs). */
   kmsKeyId: kmsKeyId.optional(),
   /** Copy the source's user tags (EC2 does not). */
@@ -138,7 +140,13 @@ const destinationFields = (perSource: string) => ({
 });
 
 function checkEc2Destination<
-  Destination extends { region: string; account?: string; roleArn?: string; kmsKeyId?: string },
+  Destination extends {
+    region: string;
+    account?: string;
+    roleArn?: string;
+    externalId?: string;
+    kmsKeyId?: string;
+  },
 >(destination: Destination, ctx: z.RefinementCtx<Destination>): void {
   checkAccountAndRole(destination, ctx);
   if (destination.account && !destination.roleArn) {

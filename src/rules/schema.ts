@@ -9,6 +9,8 @@ const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+/** What STS accepts as an ExternalId. */
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const METADATA_KEY = /^[a-z0-9][a-z0-9_.-]*$/;
 
@@ -36,6 +38,17 @@ export const accountId = z
 export const roleArn = z
   .string()
   .regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
+/**
+ * The `sts:ExternalId` that the trust policy of a destination's role requires (deploy/cross-account-role.yml
+ * sets one). Optional, but recommended for every roleArn: it keeps anyone else who can name the role from
+ * making it write for them (the confused-deputy problem).
+ */
+export const externalId = z
+  .string()
+  .regex(
+    EXTERNAL_ID,
+    'expected an external id of 2–1224 characters: letters, digits and any of _+=,.@:/- (no spaces)',
+  );
 export const ruleName = z
   .string()
   .regex(RULE_NAME, 'expected 1–64 letters, digits, "-" or "_", starting with a letter or digit');
@@ -106,12 +119,18 @@ const tagPolicy = z.strictObject({
 });
 
 /** A role to assume names the destination account, and must belong to it. Shared by every destination kind. */
-export function checkAccountAndRole<Destination extends { account?: string; roleArn?: string }>(
-  destination: Destination,
-  ctx: z.RefinementCtx<Destination>,
-): void {
+export function checkAccountAndRole<
+  Destination extends { account?: string; roleArn?: string; externalId?: string },
+>(destination: Destination, ctx: z.RefinementCtx<Destination>): void {
   if (destination.roleArn && !destination.account) {
     ctx.addIssue({ code: 'custom', path: ['account'], message: 'required when roleArn is set' });
+  }
+  if (destination.externalId !== undefined && !destination.roleArn) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['externalId'],
+      message: 'used only with roleArn: it is the ExternalId Ferry passes when it assumes that role',
+    });
   }
   const roleAccount = destination.roleArn ? ROLE_ARN.exec(destination.roleArn)?.[1] : undefined;
   if (roleAccount && destination.account && roleAccount !== destination.account) {
@@ -129,6 +148,8 @@ export const ObjectDestinationSchema = z
     region,
     account: accountId.optional(),
     roleArn: roleArn.optional(),
+    /** The ExternalId the role's trust policy requires; recommended whenever roleArn is set. */
+    externalId: externalId.optional(),
     /** Replaces the rule's matched `prefix` in the replica's key. */
     keyPrefix: keyPart.optional(),
     /** Defaults to the source object's storage class. */

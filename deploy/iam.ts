@@ -1,0 +1,583 @@
+import { MARKER } from '#ec2/markers';
+import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
+import type { ObjectDestination, ObjectRule } from '#rules/schema';
+
+/**
+ * Least-privilege IAM statements for each Lambda function, generated from `replication.yml` at package time.
+ * Pure: the rules and the deployment's names (partition, account, state machines) in, statements out. Every
+ * statement names exactly what the function calls (the modules cited below), on the resources the rules name:
+ *
+ * - S3: read only the configured source key spaces (`bucket/prefix*suffix`), write only the replicas' key
+ *   spaces (`keyPrefix` or the prefix). A destination with `roleArn` gets no S3 permission here: Ferry
+ *   assumes that role (`sts:AssumeRole` on exactly those roles) and the role writes.
+ * - KMS: only the configured keys, each through `kms:ViaService` (S3 or EC2 in the destination Region); an
+ *   alias becomes `key/*` in that Region and account, narrowed by `kms:ResourceAliases`.
+ * - EC2: Describe* (no resource-level permissions) on `*`, but only in the Regions the rules name
+ *   (`aws:RequestedRegion`); copies on snapshot/image ARNs of the source and destination Regions; tags only
+ *   on creation by a copy or on Ferry's own copies; delete, deregister and archive only what carries
+ *   Ferry's `ferry:source-id` marker: never touch what Ferry did not make.
+ * - Step Functions: StartExecution only on the machine each function starts.
+ *
+ * No write action is ever on `*` (`writeActionsOnWildcard` checks it).
+ */
+
+/** A CloudFormation intrinsic function, where the value is only known at deploy time. */
+export type CfnIntrinsic =
+  | { Ref: string }
+  | { 'Fn::GetAtt': [string, string] | string }
+  | { 'Fn::Sub': string | [string, Record<string, Cfn>] }
+  | { 'Fn::Join': [string, Cfn[]] }
+  | { 'Fn::ImportValue': Cfn };
+
+/** A plain string, or a CloudFormation intrinsic that resolves to one. */
+export type Cfn = string | CfnIntrinsic;
+
+export interface IamContext {
+  /** `aws` unless given: `aws-cn`, `aws-us-gov`, or `{ Ref: 'AWS::Partition' }`. */
+  partition?: Cfn;
+  /** Domain of service endpoints, for `kms:ViaService`; derived from the partition unless given. */
+  urlSuffix?: Cfn;
+  /** The account Ferry runs in: where an alias or a bare key id in the rules resolves. */
+  account: Cfn;
+  stateMachineArns: { objectCopy: Cfn; snapshotCopy: Cfn; imageCopy: Cfn };
+}
+
+export const FUNCTION_NAMES = [
+  'objectCreated',
+  'objectDeleted',
+  'objectCopyStep',
+  'snapshotCreated',
+  'imageAvailable',
+  'ec2CopyStep',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** `{ operator: { key: value } }`, e.g. `{ StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } }`. */
+export type Condition = Record<string, Record<string, Cfn | Cfn[]>>;
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: '*' | Cfn[];
+  Condition?: Condition;
+}
+
+export type FunctionPolicies = Record<FunctionName, PolicyStatement[]>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Values that may be CloudFormation intrinsics
+
+/** Concatenates parts: a plain string when every part is one, else one `Fn::Join`. */
+export function join(...parts: Cfn[]): Cfn {
+  const merged: Cfn[] = [];
+  for (const part of parts) {
+    const last = merged.at(-1);
+    if (typeof part === 'string' && typeof last === 'string') merged[merged.length - 1] = last + part;
+    else if (part !== '') merged.push(part);
+  }
+  if (merged.length === 0) return '';
+  if (merged.length === 1 && typeof merged[0] === 'string') return merged[0];
+  return { 'Fn::Join': ['', merged] };
+}
+
+const keyOf = (value: unknown): string => JSON.stringify(value);
+
+/** Values without repeats, in first-seen order (intrinsics compared by their JSON). */
+function unique<T>(values: Iterable<T>): T[] {
+  const seen = new Map<string, T>();
+  for (const value of values) if (!seen.has(keyOf(value))) seen.set(keyOf(value), value);
+  return [...seen.values()];
+}
+
+interface Names {
+  partition: Cfn;
+  urlSuffix: Cfn;
+  account: Cfn;
+}
+
+function namesOf(context: IamContext): Names {
+  const partition = context.partition ?? 'aws';
+  const urlSuffix =
+    context.urlSuffix ??
+    (typeof partition !== 'string'
+      ? { Ref: 'AWS::URLSuffix' }
+      : partition === 'aws-cn'
+        ? 'amazonaws.com.cn'
+        : 'amazonaws.com');
+  return { partition, urlSuffix, account: context.account };
+}
+
+/**
+ * Text matched literally in an IAM resource: `*`, `?` and `$` are written as the policy variables `${*}`,
+ * `${?}` and `${$}` (policy version 2012-10-17), so a key prefix cannot widen what it grants.
+ */
+export const literalInArn = (text: string): string => text.replace(/[$*?]/g, (char) => `\${${char}}`);
+
+const s3BucketArn = (names: Names, bucket: string): Cfn => join('arn:', names.partition, ':s3:::', bucket);
+
+/** Every key that starts with `prefix` and ends with `suffix`. */
+const s3KeysArn = (names: Names, bucket: string, prefix: string, suffix = ''): Cfn =>
+  join('arn:', names.partition, ':s3:::', bucket, '/', literalInArn(prefix), '*', literalInArn(suffix));
+
+type Ec2ResourceType = 'snapshot' | 'image';
+
+/** Snapshot and image ARNs carry no account: `arn:aws:ec2:us-west-2::snapshot/*`. */
+const ec2Arn = (names: Names, region: string, type: Ec2ResourceType): Cfn =>
+  join('arn:', names.partition, ':ec2:', region, '::', type, '/*');
+
+const ec2Arns = (names: Names, regions: readonly string[], types: readonly Ec2ResourceType[]): Cfn[] =>
+  types.flatMap((type) => regions.map((region) => ec2Arn(names, region, type)));
+
+const viaService = (names: Names, service: 's3' | 'ec2', region: string): Cfn =>
+  join(service, '.', region, '.', names.urlSuffix);
+
+// ---------------------------------------------------------------------------------------------------------
+// Statements of one function
+
+/** A statement before its Sid is made unique: named by what it lets the function do. */
+interface Draft {
+  sid: string;
+  actions: readonly string[];
+  resources: '*' | readonly Cfn[];
+  condition?: Condition;
+}
+
+/**
+ * Collects one function's drafts, then merges those that differ only in their resources (same actions and
+ * conditions) and gives each a Sid unique across all functions (`ObjectCreatedReadSourceObjects`).
+ */
+class StatementList {
+  private readonly drafts: Draft[] = [];
+  private readonly describes = new Map<string, Set<string>>();
+
+  add(draft: Draft): void {
+    if (draft.resources !== '*' && draft.resources.length === 0) return;
+    this.drafts.push(draft);
+  }
+
+  /** A Describe* action in these Regions: reads without resource-level permissions, scoped by Region. */
+  describe(action: string, regions: Iterable<string>): void {
+    const set = this.describes.get(action) ?? new Set<string>();
+    for (const region of regions) set.add(region);
+    this.describes.set(action, set);
+  }
+
+  build(fn: FunctionName): PolicyStatement[] {
+    // Describe actions asked for in the same Regions share one statement.
+    const byRegions = new Map<string, { regions: string[]; actions: string[] }>();
+    for (const [action, set] of this.describes) {
+      const regions = [...set].sort();
+      const group = byRegions.get(keyOf(regions)) ?? { regions, actions: [] };
+      group.actions.push(action);
+      byRegions.set(keyOf(regions), group);
+    }
+    const describeDrafts: Draft[] = [...byRegions.values()].map(({ regions, actions }) => ({
+      sid: 'DescribeInRuleRegions',
+      actions: actions.sort(),
+      resources: '*',
+      condition: { StringEquals: { 'aws:RequestedRegion': regions } },
+    }));
+
+    const merged = new Map<string, Draft & { resources: '*' | Cfn[] }>();
+    for (const draft of [...describeDrafts, ...this.drafts]) {
+      const actions = [...new Set(draft.actions)].sort();
+      const key = keyOf({ actions, condition: draft.condition ?? null, wildcard: draft.resources === '*' });
+      const existing = merged.get(key);
+      if (existing && existing.resources !== '*' && draft.resources !== '*') {
+        existing.resources = unique([...existing.resources, ...draft.resources]);
+      } else if (!existing) {
+        merged.set(key, {
+          ...draft,
+          actions,
+          resources: draft.resources === '*' ? '*' : unique(draft.resources),
+        });
+      }
+    }
+
+    const prefix = fn.charAt(0).toUpperCase() + fn.slice(1);
+    const used = new Map<string, number>();
+    return [...merged.values()].map((draft) => {
+      const base = `${prefix}${draft.sid}`;
+      const count = (used.get(base) ?? 0) + 1;
+      used.set(base, count);
+      return {
+        Sid: count === 1 ? base : `${base}${count}`,
+        Effect: 'Allow' as const,
+        Action: [...draft.actions],
+        Resource: draft.resources === '*' ? '*' : [...draft.resources],
+        ...(draft.condition ? { Condition: draft.condition } : {}),
+      };
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// KMS
+
+interface KeyResource {
+  resource: Cfn;
+  /** `alias/name` when the rule names the key by an alias: the statement then requires that alias. */
+  alias?: string;
+}
+
+const KMS_ARN = /^arn:([^:]+):kms:([^:]+):([^:]+):(key|alias)\/(.+)$/;
+
+/**
+ * The IAM resource of a key as a rule names it: a key ARN as is; an alias (or alias ARN) as `key/*` of its
+ * Region and account plus the alias, which `kms:ResourceAliases` then requires; a bare key id as its ARN.
+ * An alias or a key id resolves in the caller's account and the destination's Region.
+ */
+export function kmsKeyResource(key: string, region: string, names: Pick<Names, 'partition' | 'account'>) {
+  const arn = KMS_ARN.exec(key);
+  if (arn) {
+    const [, partition = '', keyRegion = '', account = '', type, id = ''] = arn;
+    if (type === 'key') return { resource: key } satisfies KeyResource;
+    return {
+      resource: `arn:${partition}:kms:${keyRegion}:${account}:key/*`,
+      alias: `alias/${id}`,
+    } satisfies KeyResource;
+  }
+  const inRegion = (id: string) =>
+    join('arn:', names.partition, ':kms:', region, ':', names.account, ':key/', id);
+  if (key.startsWith('alias/')) return { resource: inRegion('*'), alias: key } satisfies KeyResource;
+  return { resource: inRegion(key) } satisfies KeyResource;
+}
+
+function keyCondition(names: Names, service: 's3' | 'ec2', region: string, key: KeyResource): Condition {
+  return {
+    StringEquals: { 'kms:ViaService': viaService(names, service, region) },
+    ...(key.alias ? { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [key.alias] } } : {}),
+  };
+}
+
+/**
+ * What EBS needs on the key of an encrypted copy ("Permissions for users", Amazon EBS encryption
+ * requirements): a grant for EC2 itself, and the data-key operations. Archiving an encrypted snapshot needs
+ * a subset (CreateGrant, Decrypt, DescribeKey).
+ */
+const EBS_KEY_ACTIONS = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+];
+
+function ebsKeyDrafts(list: StatementList, names: Names, kmsKeyId: string, region: string): void {
+  const key = kmsKeyResource(kmsKeyId, region, names);
+  const condition = keyCondition(names, 'ec2', region, key);
+  list.add({ sid: 'UseCopyKeys', actions: EBS_KEY_ACTIONS, resources: [key.resource], condition });
+  list.add({
+    sid: 'GrantCopyKeysToEc2',
+    actions: ['kms:CreateGrant'],
+    resources: [key.resource],
+    condition: { ...condition, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// S3 objects (src/objects)
+
+/**
+ * Reading a source: HeadObject (s3:GetObject, or s3:GetObjectVersion with the event's version id),
+ * GetObjectTagging (+Version), and CopyObject / UploadPartCopy reading it (GetObject(+Version), and
+ * GetObjectTagging(+Version) when tags are copied). Whether a bucket is versioned is not in the rules, so
+ * both forms are granted.
+ */
+const SOURCE_READ = [
+  's3:GetObject',
+  's3:GetObjectVersion',
+  's3:GetObjectTagging',
+  's3:GetObjectVersionTagging',
+];
+
+const sourceKeys = (names: Names, rule: ObjectRule): Cfn =>
+  s3KeysArn(names, rule.objects.bucket, rule.objects.prefix, rule.objects.suffix);
+
+/** The replica's key space: the rule's prefix is replaced by `keyPrefix` when one is set (objects/router). */
+const replicaKeys = (names: Names, rule: ObjectRule, destination: ObjectDestination): Cfn =>
+  s3KeysArn(names, destination.bucket, destination.keyPrefix ?? rule.objects.prefix, rule.objects.suffix);
+
+type ObjectFunction = 'objectCreated' | 'objectCopyStep' | 'objectDeleted';
+
+function objectStatements(
+  fn: ObjectFunction,
+  rules: readonly ObjectRule[],
+  names: Names,
+  context: IamContext,
+): StatementList {
+  const list = new StatementList();
+  const writes = fn !== 'objectDeleted';
+  const destinations = rules.flatMap((rule) =>
+    rule.to
+      .filter((destination) => writes || destination.replicateDeletes)
+      .map((destination) => ({ rule, destination })),
+  );
+  if (destinations.length === 0) return list;
+
+  if (writes) {
+    list.add({
+      sid: 'ReadSourceObjects',
+      actions: SOURCE_READ,
+      resources: rules.map((rule) => sourceKeys(names, rule)),
+    });
+  }
+  const roles: string[] = [];
+  for (const { rule, destination } of destinations) {
+    if (destination.roleArn) {
+      // The role in the destination account does every read and write of the replica.
+      roles.push(destination.roleArn);
+      continue;
+    }
+    const replicas = replicaKeys(names, rule, destination);
+    // HEAD of the replica (sequencer check before a versioned copy, verify after a multipart copy, the
+    // marker check before a delete). Without s3:ListBucket a missing key answers 403, not 404.
+    list.add({ sid: 'ReadReplicas', actions: ['s3:GetObject'], resources: [replicas] });
+    list.add({
+      sid: 'ListDestinationBuckets',
+      actions: ['s3:ListBucket'],
+      resources: [s3BucketArn(names, destination.bucket)],
+    });
+    if (!writes) {
+      list.add({ sid: 'DeleteReplicas', actions: ['s3:DeleteObject'], resources: [replicas] });
+      continue;
+    }
+    // CopyObject, CreateMultipartUpload, UploadPartCopy and CompleteMultipartUpload are s3:PutObject; tags
+    // set or copied on write need s3:PutObjectTagging.
+    list.add({
+      sid: 'WriteReplicas',
+      actions: [
+        's3:PutObject',
+        's3:PutObjectTagging',
+        ...(fn === 'objectCopyStep' ? ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] : []),
+      ],
+      resources: [replicas],
+    });
+    if (destination.account) {
+      // A replica in another account's bucket is written with the bucket-owner-full-control ACL, and only it.
+      list.add({
+        sid: 'GiveReplicasToBucketOwners',
+        actions: ['s3:PutObjectAcl'],
+        resources: [replicas],
+        condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+      });
+    }
+    const encryption = destination.encryption;
+    if (encryption?.sse === 'aws:kms') {
+      // SSE-KMS writes need GenerateDataKey; a multipart upload also Decrypt (UploadPartCopy, ListParts).
+      const key = kmsKeyResource(encryption.kmsKeyId, destination.region, names);
+      list.add({
+        sid: 'EncryptReplicas',
+        actions: ['kms:GenerateDataKey', ...(fn === 'objectCopyStep' ? ['kms:Decrypt'] : [])],
+        resources: [key.resource],
+        condition: keyCondition(names, 's3', destination.region, key),
+      });
+    }
+  }
+  assumeRoles(list, roles);
+  if (fn === 'objectCreated') {
+    list.add({
+      sid: 'StartObjectCopies',
+      actions: ['states:StartExecution'],
+      resources: [context.stateMachineArns.objectCopy],
+    });
+  }
+  return list;
+}
+
+/** Destinations with `roleArn`: the client factory (src/aws/clients.ts) assumes exactly these roles. */
+function assumeRoles(list: StatementList, roles: readonly string[]): void {
+  list.add({ sid: 'AssumeDestinationRoles', actions: ['sts:AssumeRole'], resources: unique(roles) });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// EBS snapshots and AMIs (src/ec2, src/snapshots, src/images)
+
+const MARKED = { Null: { [`aws:ResourceTag/${MARKER.sourceId}`]: 'false' } } satisfies Condition;
+const MARKING = { Null: { [`aws:RequestTag/${MARKER.sourceId}`]: 'false' } } satisfies Condition;
+
+/** The ec2-copy-step function: start, check, finalize and clean up copies (src/ec2/copy-steps.ts). */
+function ec2CopyStepStatements(
+  snapshotRules: readonly SnapshotRule[],
+  imageRules: readonly ImageRule[],
+  names: Names,
+): StatementList {
+  const list = new StatementList();
+  const roles: string[] = [];
+  const kinds = [
+    ...snapshotRules.map((rule) => ({ type: 'snapshot' as const, sources: rule.snapshots.regions, rule })),
+    ...imageRules.map((rule) => ({ type: 'image' as const, sources: rule.images.regions, rule })),
+  ];
+  for (const { type, sources, rule } of kinds) {
+    const image = type === 'image';
+    const owned: Ec2ResourceType[] = image ? ['image', 'snapshot'] : ['snapshot'];
+    for (const destination of rule.to) {
+      if (destination.account) {
+        // Sharing the source with the destination account, from the source Region with Ferry's own role.
+        list.add({
+          sid: 'ShareSourceSnapshots',
+          actions: ['ec2:ModifySnapshotAttribute'],
+          resources: ec2Arns(names, sources, ['snapshot']),
+          condition: { StringEquals: { 'ec2:Add/userId': [destination.account] } },
+        });
+        if (image) {
+          list.add({
+            sid: 'ShareSourceImages',
+            actions: ['ec2:ModifyImageAttribute'],
+            resources: ec2Arns(names, sources, ['image']),
+          });
+          list.describe('ec2:DescribeImages', sources); // the shared image's snapshots
+        }
+      }
+      if (destination.roleArn) {
+        roles.push(destination.roleArn);
+        continue;
+      }
+      const region = destination.region;
+      list.describe('ec2:DescribeSnapshots', [region]);
+      if (image) list.describe('ec2:DescribeImages', [region]);
+      // The copy is authorized on the new resource (destination Region) and on the source (its Region); the
+      // request reaches both Regions (CopySnapshot signs a presigned URL for the source Region).
+      list.add({
+        sid: image ? 'CopyImages' : 'CopySnapshots',
+        actions: [image ? 'ec2:CopyImage' : 'ec2:CopySnapshot'],
+        resources: [...ec2Arns(names, [region], owned), ...ec2Arns(names, sources, owned)],
+        condition: { StringEquals: { 'aws:RequestedRegion': unique([region, ...sources]) } },
+      });
+      // Tags given with the copy (TagSpecifications) are a CreateTags authorized by the creating action.
+      list.add({
+        sid: 'TagNewCopies',
+        actions: ['ec2:CreateTags'],
+        resources: ec2Arns(names, [region], owned),
+        condition: { StringEquals: { 'ec2:CreateAction': [image ? 'CopyImage' : 'CopySnapshot'] } },
+      });
+      // Finalize re-tags what is missing, only on Ferry's copies.
+      list.add({
+        sid: 'RetagFerryCopies',
+        actions: ['ec2:CreateTags'],
+        resources: ec2Arns(names, [region], owned),
+        condition: MARKED,
+      });
+      if (image) {
+        // An AMI's new snapshots carry no tags after CopyImage: finalize gives them Ferry's markers.
+        list.add({
+          sid: 'MarkImageSnapshots',
+          actions: ['ec2:CreateTags'],
+          resources: ec2Arns(names, [region], ['snapshot']),
+          condition: MARKING,
+        });
+      }
+      // Failed copies, and copies past their retention, are removed: only Ferry's.
+      list.add({
+        sid: 'RemoveFerryCopies',
+        actions: ['ec2:DeleteSnapshot', ...(image ? ['ec2:DeregisterImage'] : [])],
+        resources: ec2Arns(names, [region], owned),
+        condition: MARKED,
+      });
+      if ('archive' in destination && destination.archive) {
+        list.add({
+          sid: 'ArchiveFerryCopies',
+          actions: ['ec2:ModifySnapshotTier'],
+          resources: ec2Arns(names, [region], ['snapshot']),
+          condition: MARKED,
+        });
+      }
+      if (destination.kmsKeyId) ebsKeyDrafts(list, names, destination.kmsKeyId, region);
+    }
+  }
+  assumeRoles(list, roles);
+  return list;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * One statement list per Lambda function, each with exactly what that function calls for this
+ * configuration; a function with nothing to do gets none.
+ */
+export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamContext): FunctionPolicies {
+  const names = namesOf(context);
+  const objects = objectRulesOf(config);
+  const snapshots = snapshotRulesOf(config);
+  const images = imageRulesOf(config);
+
+  const snapshotCreated = new StatementList();
+  if (snapshots.length > 0) {
+    // Reads the created snapshots in their Region (tags, volume, encryption), then starts one copy each.
+    snapshotCreated.describe(
+      'ec2:DescribeSnapshots',
+      snapshots.flatMap((rule) => rule.snapshots.regions),
+    );
+    snapshotCreated.add({
+      sid: 'StartSnapshotCopies',
+      actions: ['states:StartExecution'],
+      resources: [context.stateMachineArns.snapshotCopy],
+    });
+  }
+  const imageAvailable = new StatementList();
+  if (images.length > 0) {
+    imageAvailable.describe(
+      'ec2:DescribeImages',
+      images.flatMap((rule) => rule.images.regions),
+    );
+    imageAvailable.add({
+      sid: 'StartImageCopies',
+      actions: ['states:StartExecution'],
+      resources: [context.stateMachineArns.imageCopy],
+    });
+  }
+
+  return {
+    objectCreated: objectStatements('objectCreated', objects, names, context).build('objectCreated'),
+    objectDeleted: objectStatements('objectDeleted', objects, names, context).build('objectDeleted'),
+    objectCopyStep: objectStatements('objectCopyStep', objects, names, context).build('objectCopyStep'),
+    snapshotCreated: snapshotCreated.build('snapshotCreated'),
+    imageAvailable: imageAvailable.build('imageAvailable'),
+    ec2CopyStep: ec2CopyStepStatements(snapshots, images, names).build('ec2CopyStep'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks
+
+/** Describe*, Get* and List* actions only read; everything else (Put, Copy, Create, Delete, …) writes. */
+export const isReadAction = (action: string): boolean =>
+  /^[a-z0-9-]+:(Describe|Get|List)[A-Za-z0-9]/.test(action);
+
+/** Any statement, ours or written by hand: `Action` and `Resource` may be a string or a list. */
+export interface AnyStatement {
+  Sid?: string;
+  Action: string | readonly string[];
+  Resource?: unknown;
+}
+
+const asList = <T>(value: T | readonly T[]): readonly T[] =>
+  Array.isArray(value) ? (value as readonly T[]) : [value as T];
+
+const onWildcard = (resource: unknown): boolean =>
+  resource !== undefined && asList(resource).some((item) => item === '*');
+
+/**
+ * Every write action granted on `*`, as `function Sid: action`; empty when the policies keep the rule that
+ * only reads may name every resource.
+ */
+export function writeActionsOnWildcard(
+  policies: Readonly<Record<string, readonly AnyStatement[] | undefined>> | readonly AnyStatement[],
+): string[] {
+  const entries: [string, readonly AnyStatement[]][] = Array.isArray(policies)
+    ? [['', policies as readonly AnyStatement[]]]
+    : Object.entries(policies as Readonly<Record<string, readonly AnyStatement[] | undefined>>).map(
+        ([fn, statements]) => [fn, statements ?? []],
+      );
+  return entries.flatMap(([fn, statements]) =>
+    statements
+      .filter((statement) => onWildcard(statement.Resource))
+      .flatMap((statement) =>
+        asList(statement.Action)
+          .filter((action) => !isReadAction(action))
+          .map((action) => `${fn ? `${fn} ` : ''}${statement.Sid ?? '(no Sid)'}: ${action}`),
+      ),
+  );
+}

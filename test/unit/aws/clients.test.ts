@@ -1,0 +1,61 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+// The client factory's only way to another account: capture what it asks STS for.
+const { fromTemporaryCredentials } = vi.hoisted(() => ({
+  fromTemporaryCredentials: vi.fn((_options: unknown) => async () => ({
+    accessKeyId: 'ASIA',
+    secretAccessKey: 'secret',
+  })),
+}));
+vi.mock('@aws-sdk/credential-providers', () => ({ fromTemporaryCredentials }));
+
+const { createEc2ClientFactory, createS3ClientFactory, destinationTarget } = await import('#aws/clients');
+
+const ROLE = 'arn:aws:iam::222233334444:role/ferry-writer';
+
+describe('AWS client factories', () => {
+  beforeEach(() => fromTemporaryCredentials.mockClear());
+
+  it('It should assume a destination role with its external id', () => {
+    createS3ClientFactory()({ region: 'eu-west-1', roleArn: ROLE, externalId: 'acme-ferry-7f3a9c' });
+    expect(fromTemporaryCredentials).toHaveBeenCalledExactlyOnceWith({
+      params: { RoleArn: ROLE, RoleSessionName: 'ferry-replication', ExternalId: 'acme-ferry-7f3a9c' },
+      clientConfig: { region: 'eu-west-1' },
+    });
+  });
+
+  it('It should send no ExternalId for a role configured without one', () => {
+    createEc2ClientFactory()({ region: 'us-west-2', roleArn: ROLE });
+    expect(fromTemporaryCredentials).toHaveBeenCalledExactlyOnceWith({
+      params: { RoleArn: ROLE, RoleSessionName: 'ferry-replication' },
+      clientConfig: { region: 'us-west-2' },
+    });
+  });
+
+  it('It should keep one client per external id, and reuse it', () => {
+    const s3 = createS3ClientFactory();
+    const first = s3({ region: 'eu-west-1', roleArn: ROLE, externalId: 'one-id' });
+    expect(s3({ region: 'eu-west-1', roleArn: ROLE, externalId: 'one-id' })).toBe(first);
+    expect(s3({ region: 'eu-west-1', roleArn: ROLE, externalId: 'another-id' })).not.toBe(first);
+    expect(fromTemporaryCredentials).toHaveBeenCalledTimes(2);
+  });
+
+  it('It should assume nothing for a destination in Ferry’s own account', () => {
+    createS3ClientFactory()({ region: 'us-west-2' });
+    expect(fromTemporaryCredentials).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    [{ region: 'us-west-2', bucket: 'acme-dr' }, { region: 'us-west-2' }],
+    [
+      { region: 'eu-west-1', roleArn: ROLE },
+      { region: 'eu-west-1', roleArn: ROLE },
+    ],
+    [
+      { region: 'eu-west-1', roleArn: ROLE, externalId: 'acme-ferry-7f3a9c' },
+      { region: 'eu-west-1', roleArn: ROLE, externalId: 'acme-ferry-7f3a9c' },
+    ],
+  ])('It should take the target of destination %j', (destination, target) => {
+    expect(destinationTarget(destination)).toStrictEqual(target);
+  });
+});

@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { type AnyStatement, FUNCTION_NAMES, iamPolicies, writeActionsOnWildcard } from '#deploy/iam';
+import { MARKER } from '#ec2/markers';
+import { loadConfigFile, validateConfig } from '#rules/load';
+
+const TEMPLATE_PATH = new URL('../../../deploy/cross-account-role.yml', import.meta.url);
+
+interface Template {
+  Parameters: Record<
+    string,
+    { Type: string; Default?: string; AllowedPattern?: string } & Record<string, unknown>
+  >;
+  Conditions: Record<string, unknown>;
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  Outputs: Record<string, { Value: unknown }>;
+}
+
+const document = parseDocument(readFileSync(TEMPLATE_PATH, 'utf8'));
+const template = document.toJS() as Template;
+const role = template.Resources.WriterRole?.Properties as {
+  AssumeRolePolicyDocument: { Statement: (AnyStatement & Record<string, unknown>)[] };
+  Policies: { PolicyDocument: { Statement: unknown[] } }[];
+};
+
+type Conditioned = {
+  when: string;
+  statement: AnyStatement & { Condition?: Record<string, Record<string, unknown>> };
+};
+
+/** The permission statements, each with the template condition that includes it. */
+const statements: Conditioned[] = (role.Policies[0]?.PolicyDocument.Statement ?? []).map((entry) => {
+  const [when, statement, otherwise] = (entry as { 'Fn::If': [string, Conditioned['statement'], unknown] })[
+    'Fn::If'
+  ];
+  expect(otherwise).toEqual({ Ref: 'AWS::NoValue' });
+  return { when, statement };
+});
+
+const actionsOf = (list: readonly Conditioned[]) =>
+  new Set(list.flatMap(({ statement }) => [statement.Action].flat()));
+
+/** Every value of a key anywhere in the tree (`Ref`, `Condition`). */
+function valuesOf(node: unknown, key: string): unknown[] {
+  if (Array.isArray(node)) return node.flatMap((item) => valuesOf(item, key));
+  if (typeof node !== 'object' || node === null) return [];
+  return Object.entries(node).flatMap(([name, value]) => [
+    ...(name === key ? [value] : []),
+    ...valuesOf(value, key),
+  ]);
+}
+
+describe('deploy/cross-account-role.yml', () => {
+  it('It should be plain YAML: long-form intrinsics, no CloudFormation tags', () => {
+    expect(document.errors).toEqual([]);
+    expect(document.warnings).toEqual([]);
+    expect(readFileSync(TEMPLATE_PATH, 'utf8')).not.toMatch(
+      /^[^#]*\s!(Ref|GetAtt|Sub|If|Join|Equals|Not)\b/m,
+    );
+  });
+
+  it('It should refer only to its own parameters, resources and conditions', () => {
+    const known = [...Object.keys(template.Parameters), ...Object.keys(template.Resources)];
+    for (const ref of valuesOf(template, 'Ref')) {
+      if (typeof ref === 'string' && ref.startsWith('AWS::')) continue;
+      expect(known).toContain(ref);
+    }
+    const conditions = [...valuesOf(template.Conditions, 'Condition'), ...statements.map(({ when }) => when)];
+    for (const name of conditions) expect(Object.keys(template.Conditions)).toContain(name);
+  });
+
+  it('It should take the parameters a destination account needs', () => {
+    expect(Object.keys(template.Parameters)).toEqual(
+      expect.arrayContaining([
+        'FerryAccountId',
+        'ExternalId',
+        'DestinationBucketArns',
+        'DestinationObjectArns',
+        'SourceObjectArns',
+        'AllowDeletes',
+        'KmsKeyArns',
+        'AllowEc2Copies',
+        'Ec2Regions',
+      ]),
+    );
+    // Optional parts default to off.
+    expect(template.Parameters.KmsKeyArns?.Default).toBe('');
+    expect(template.Parameters.AllowEc2Copies?.Default).toBe('false');
+    expect(template.Parameters.AllowDeletes?.Default).toBe('false');
+  });
+
+  it.each([
+    ['acme-ferry-7f3a9c', true],
+    ['acme:ferry/7f3a=9c@x.y-z_+,', true],
+    ['x', false],
+    ['acme ferry', false],
+    ['acme#ferry', false],
+  ])('It should accept the external id %j exactly when replication.yml does', (externalId, valid) => {
+    const parameter: Record<string, unknown> = template.Parameters.ExternalId ?? {};
+    const pattern = new RegExp(String(parameter.AllowedPattern));
+    const inTemplate =
+      pattern.test(externalId) &&
+      externalId.length >= Number(parameter.MinLength) &&
+      externalId.length <= Number(parameter.MaxLength);
+    const inRules = validateConfig({
+      rules: [
+        {
+          name: 'to-partner',
+          objects: { bucket: 'acme-media' },
+          to: [
+            {
+              bucket: 'partner-inbox',
+              region: 'eu-west-1',
+              account: '222233334444',
+              roleArn: 'arn:aws:iam::222233334444:role/ferry-writer',
+              externalId,
+            },
+          ],
+        },
+      ],
+    }).ok;
+    expect([inTemplate, inRules]).toEqual([valid, valid]);
+  });
+
+  it('It should trust only Ferry’s Lambda roles, and only with the external id', () => {
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Sid: 'FerryWithItsExternalId',
+        Effect: 'Allow',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
+        Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${FerryAccountId}:root' } },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } },
+          ArnLike: {
+            'aws:PrincipalArn': {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
+              'Fn::Sub': 'arn:${AWS::Partition}:iam::${FerryAccountId}:role/${FerryRoleNamePattern}',
+            },
+          },
+        },
+      },
+    ]);
+  });
+
+  it('It should output the role’s ARN', () => {
+    expect(template.Outputs.RoleArn?.Value).toEqual({ 'Fn::GetAtt': ['WriterRole', 'Arn'] });
+  });
+
+  it('It should grant no write action on "*", and read on "*" only in the copy Regions', () => {
+    expect(writeActionsOnWildcard(statements.map(({ statement }) => statement))).toEqual([]);
+    for (const { statement } of statements.filter(({ statement }) => statement.Resource === '*')) {
+      expect(statement.Condition?.StringEquals?.['aws:RequestedRegion']).toEqual({ Ref: 'Ec2Regions' });
+    }
+  });
+
+  it('It should scope every EC2 statement to the copy Regions, and destructive ones to Ferry’s copies', () => {
+    for (const { when, statement } of statements) {
+      const actions = [statement.Action].flat();
+      if (!actions.some((action) => action.startsWith('ec2:'))) continue;
+      expect(when).toBe('CopiesEc2');
+      expect(statement.Condition?.StringEquals?.['aws:RequestedRegion']).toEqual({ Ref: 'Ec2Regions' });
+      if (actions.some((action) => /^ec2:(Delete|Deregister|ModifySnapshotTier)/.test(action))) {
+        expect(statement.Condition?.Null).toEqual({ [`aws:ResourceTag/${MARKER.sourceId}`]: 'false' });
+      }
+      if (actions.includes('ec2:CreateTags')) {
+        const condition = statement.Condition ?? {};
+        expect(
+          [
+            condition.StringEquals?.['ec2:CreateAction'],
+            condition.Null?.[`aws:ResourceTag/${MARKER.sourceId}`],
+            condition.Null?.[`aws:RequestTag/${MARKER.sourceId}`],
+          ].filter((value) => value !== undefined),
+        ).toHaveLength(1);
+      }
+    }
+  });
+
+  it('It should use the given keys only through S3 or EC2', () => {
+    const kms = statements.filter(({ statement }) =>
+      [statement.Action].flat().some((action) => action.startsWith('kms:')),
+    );
+    expect(kms.map(({ when }) => when).sort()).toEqual([
+      'UsesKeysForEc2',
+      'UsesKeysForEc2',
+      'UsesKeysForObjects',
+    ]);
+    for (const { statement } of kms) {
+      expect(statement.Resource).toEqual({ Ref: 'KmsKeyArns' });
+      expect(statement.Condition?.StringLike?.['kms:ViaService']).toEqual({
+        'Fn::Sub': expect.stringMatching(/^(s3|ec2)\.\*\.\$\{AWS::URLSuffix\}$/),
+      });
+    }
+  });
+
+  it('It should delete replicas only when deletes are allowed', () => {
+    expect(
+      statements.filter(({ statement }) => [statement.Action].flat().includes('s3:DeleteObject')),
+    ).toEqual([expect.objectContaining({ when: 'DeletesObjects' })]);
+  });
+
+  it.each(['objects-only.yml', 'ec2-to-dr.yml', 'multi-region.yml'])(
+    'It should allow every S3, EC2 and KMS action Ferry needs for the destinations of %s',
+    (name) => {
+      const policies = iamPolicies(
+        loadConfigFile(new URL(`../../configs/${name}`, import.meta.url).pathname),
+        {
+          account: '111122223333',
+          stateMachineArns: { objectCopy: 'o', snapshotCopy: 's', imageCopy: 'i' },
+        },
+      );
+      // What Ferry would do itself for a destination in its own account, the role must do for it elsewhere
+      // (except sharing the source, which stays with Ferry's own role in the source account).
+      const needed = FUNCTION_NAMES.flatMap((fn) => policies[fn])
+        .flatMap((statement) => statement.Action)
+        .filter(
+          (action) => /^(s3|ec2|kms):/.test(action) && !/^ec2:Modify(Snapshot|Image)Attribute$/.test(action),
+        );
+      const granted = actionsOf(statements);
+      expect(needed.filter((action) => !granted.has(action))).toEqual([]);
+    },
+  );
+});
