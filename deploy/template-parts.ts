@@ -5,6 +5,7 @@ import {
   objectEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
+import { FUNCTION_NAMES, type FunctionName, iamPolicies } from './iam.ts';
 
 /**
  * The parts of the CloudFormation template that depend on the rules, generated at package time from
@@ -40,7 +41,7 @@ export const STATE_MACHINES = {
 } as const;
 
 /** State machine ARNs from their names, not `Ref`s: machine → step function → role → machine is a cycle. */
-export const stateMachineArn = (deployment: Deployment, name: string): Cfn => ({
+export const stateMachineArn = (deployment: Deployment, name: string): { 'Fn::Sub': string } => ({
   'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${deployment.service}-${deployment.stage}-${name}`,
 });
 
@@ -249,6 +250,73 @@ function dashboardResource(deployment: Deployment): CfnResource {
   };
 }
 
+/** The logical id of a function's role: `objectCreated` → `ObjectCreatedRole`. */
+export const roleIdOf = (fn: FunctionName): string => `${fn[0]?.toUpperCase()}${fn.slice(1)}Role`;
+
+/** The functions EventBridge invokes asynchronously: their failed invocations go to the dead letters. */
+const ASYNC_FUNCTIONS: readonly FunctionName[] = EVENT_HANDLERS;
+
+/**
+ * One role per function, holding only what that function calls for these rules (deploy/iam.ts), its own
+ * log group, and for event handlers the dead-letter queue their failed invocations go to.
+ */
+function functionRoles(config: FerryConfig, deployment: Deployment): Record<string, CfnResource> {
+  const policies = iamPolicies(config, {
+    partition: { Ref: 'AWS::Partition' },
+    account: { Ref: 'AWS::AccountId' },
+    stateMachineArns: {
+      objectCopy: stateMachineArn(deployment, STATE_MACHINES.objectCopy),
+      snapshotCopy: stateMachineArn(deployment, STATE_MACHINES.snapshotCopy),
+      imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
+    },
+  });
+  return Object.fromEntries(
+    FUNCTION_NAMES.map((fn): [string, CfnResource] => {
+      const logGroup = `/aws/lambda/${deployment.service}-${deployment.stage}-${fn}`;
+      const statements: unknown[] = [
+        {
+          Sid: 'OwnLogs',
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: [
+            {
+              'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroup}:*`,
+            },
+          ],
+        },
+        ...(ASYNC_FUNCTIONS.includes(fn)
+          ? [
+              {
+                Sid: 'DeadLetters',
+                Effect: 'Allow',
+                Action: ['sqs:SendMessage'],
+                Resource: [deadLetterQueueArn],
+              },
+            ]
+          : []),
+        ...policies[fn],
+      ];
+      return [
+        roleIdOf(fn),
+        {
+          Type: 'AWS::IAM::Role',
+          Properties: {
+            AssumeRolePolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+              ],
+            },
+            Policies: [
+              { PolicyName: 'ferry', PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+            ],
+          },
+        },
+      ];
+    }),
+  );
+}
+
 export function templateParts(config: FerryConfig, deployment: Deployment) {
   return {
     stateMachineArns: {
@@ -257,17 +325,10 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
       imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
     },
     events: handlerEvents(config),
-    // Until the per-function roles are generated from the rules: only what every function shares.
-    iamStatements: [
-      {
-        Effect: 'Allow',
-        Action: ['states:StartExecution'],
-        Resource: Object.values(STATE_MACHINES).map((name) => stateMachineArn(deployment, name)),
-      },
-    ],
     resources: {
       Resources: {
         ...deadLetterResources(),
+        ...functionRoles(config, deployment),
         ...alertResources(deployment),
         Dashboard: dashboardResource(deployment),
       },

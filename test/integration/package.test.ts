@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EVENT_RETRY_POLICY } from '#deploy/template-parts';
+import { FUNCTION_NAMES, iamPolicies, writeActionsOnWildcard } from '#deploy/iam';
+import { EVENT_RETRY_POLICY, roleIdOf, stateMachineArn } from '#deploy/template-parts';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import { loadConfigFile } from '#rules/load';
 
@@ -196,3 +197,68 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
     ).toEqual([['EC2 AMI State Change']]);
   });
 });
+
+/** What AWS requires on `*` for a state machine's log delivery (vended logs have no resource-level permissions). */
+const LOG_DELIVERY_ACTIONS = new Set([
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+type Statement = { Sid?: string; Action: string | string[]; Resource?: unknown };
+const statementsOf = (role: Resource | undefined): Statement[] =>
+  ((role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+    (policy) => policy.PolicyDocument.Statement,
+  );
+
+for (const configFile of [
+  'replication.yml',
+  'test/configs/cross-account.yml',
+  'test/configs/ec2-to-dr.yml',
+]) {
+  describe(`npm run package: IAM generated from ${configFile}`, () => {
+    const template = () => packageWith(configFile);
+
+    it('gives each function its own role with exactly the statements generated for it', {
+      timeout: 180_000,
+    }, () => {
+      const deployment = { service: 'ferry', stage: 'ci', region: 'us-east-1' };
+      const expected = iamPolicies(loadConfigFile(configFile), {
+        partition: { Ref: 'AWS::Partition' },
+        account: { Ref: 'AWS::AccountId' },
+        stateMachineArns: {
+          objectCopy: stateMachineArn(deployment, 'object-copy'),
+          snapshotCopy: stateMachineArn(deployment, 'snapshot-copy'),
+          imageCopy: stateMachineArn(deployment, 'image-copy'),
+        },
+      });
+      for (const fn of FUNCTION_NAMES) {
+        const fnId = `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`;
+        expect(template().Resources[fnId]?.Properties.Role, fn).toEqual({
+          'Fn::GetAtt': [roleIdOf(fn), 'Arn'],
+        });
+        const statements = statementsOf(template().Resources[roleIdOf(fn)]);
+        const generated = statements.filter((s) => s.Sid !== 'OwnLogs' && s.Sid !== 'DeadLetters');
+        expect(generated, fn).toEqual(expected[fn]);
+      }
+      expect(ofType(template(), 'AWS::IAM::Role').map(([id]) => id)).not.toContain('IamRoleLambdaExecution');
+    });
+
+    it('grants no write action on * to any function, and to state machines only what log delivery requires', () => {
+      for (const [id, role] of ofType(template(), 'AWS::IAM::Role')) {
+        const writes = writeActionsOnWildcard(statementsOf(role));
+        if (id.endsWith('StateMachineRole')) {
+          for (const write of writes)
+            expect(LOG_DELIVERY_ACTIONS.has(write.split(': ').pop() ?? ''), `${id} ${write}`).toBe(true);
+        } else {
+          expect(writes, id).toEqual([]);
+        }
+      }
+    });
+  });
+}
