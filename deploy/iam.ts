@@ -396,7 +396,6 @@ function assumeRoles(list: StatementList, roles: readonly string[]): void {
 // EBS snapshots and AMIs (src/ec2, src/snapshots, src/images)
 
 const MARKED = { Null: { [`aws:ResourceTag/${MARKER.sourceId}`]: 'false' } } satisfies Condition;
-const MARKING = { Null: { [`aws:RequestTag/${MARKER.sourceId}`]: 'false' } } satisfies Condition;
 
 /** The ec2-copy-step function: start, check, finalize and clean up copies (src/ec2/copy-steps.ts). */
 function ec2CopyStepStatements(
@@ -460,15 +459,6 @@ function ec2CopyStepStatements(
         resources: ec2Arns(names, [region], owned),
         condition: MARKED,
       });
-      if (image) {
-        // An AMI's new snapshots carry no tags after CopyImage: finalize gives them Ferry's markers.
-        list.add({
-          sid: 'MarkImageSnapshots',
-          actions: ['ec2:CreateTags'],
-          resources: ec2Arns(names, [region], ['snapshot']),
-          condition: MARKING,
-        });
-      }
       // Failed copies, and copies past their retention, are removed: only Ferry's.
       list.add({
         sid: 'RemoveFerryCopies',

@@ -260,9 +260,7 @@ async function finalizeCopy(
   const missing = Object.fromEntries(
     Object.entries(wanted).filter(([key, value]) => view.tags[key] !== value),
   );
-  // An image's snapshots carry no tags of their own after a copy: they get Ferry's markers.
-  const toSet = view.snapshotIds?.length ? { ...missing, ...markersOf(job) } : missing;
-  if (Object.keys(toSet).length > 0) await kind.tag(client, view, toSet).catch(raise);
+  if (Object.keys(missing).length > 0) await kind.tag(client, view, missing).catch(raise);
 
   let archived = false;
   if (job.destination.archive && kind.archive) {

@@ -110,7 +110,12 @@ export const imageCopies: CopyKind = {
         ...(destination.kmsKeyId ? { Encrypted: true, KmsKeyId: destination.kmsKeyId } : {}),
         // The user tags are in `tags` already (copyTags), filtered of aws: and ferry: keys.
         CopyImageTags: false,
-        TagSpecifications: [{ ResourceType: 'image', Tags: tagList(tags) }],
+        // The new AMI and its new snapshots: the snapshots are Ferry's too (retention deletes them), and
+        // tagged at creation they never exist unmarked.
+        TagSpecifications: [
+          { ResourceType: 'image', Tags: tagList(tags) },
+          { ResourceType: 'snapshot', Tags: tagList(tags) },
+        ],
       }),
     );
     if (!ImageId) throw new Error(`CopyImage of ${source.id} answered without an ImageId`);
