@@ -50,6 +50,7 @@ export const FUNCTION_NAMES = [
   'snapshotCreated',
   'imageAvailable',
   'ec2CopyStep',
+  'reconcile',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -526,7 +527,53 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     snapshotCreated: snapshotCreated.build('snapshotCreated'),
     imageAvailable: imageAvailable.build('imageAvailable'),
     ec2CopyStep: ec2CopyStepStatements(snapshots, images, names).build('ec2CopyStep'),
+    reconcile: reconcileStatements(objects, snapshots, images, names, context).build('reconcile'),
   };
+}
+
+/**
+ * The reconcile function (src/reconcile): it lists each rule's sources, looks for their replicas and
+ * copies, and sends what is missing through the handlers' own code: so what object-created does (copy,
+ * hand off), listing the source key spaces, and describing sources and copies in every rule Region.
+ */
+function reconcileStatements(
+  objects: readonly ObjectRule[],
+  snapshots: readonly SnapshotRule[],
+  images: readonly ImageRule[],
+  names: Names,
+  context: IamContext,
+): StatementList {
+  const list = objectStatements('objectCreated', objects, names, context);
+  for (const rule of objects) {
+    list.add({
+      sid: 'ListSourceKeys',
+      actions: ['s3:ListBucket'],
+      resources: [s3BucketArn(names, rule.objects.bucket)],
+      condition: { StringLike: { 's3:prefix': [`${rule.objects.prefix}*`] } },
+    });
+  }
+  const regionsOf = (rules: readonly (SnapshotRule | ImageRule)[]) =>
+    rules.flatMap((rule) => [
+      ...('snapshots' in rule ? rule.snapshots.regions : rule.images.regions),
+      ...rule.to.map((destination) => destination.region),
+    ]);
+  if (snapshots.length > 0) {
+    list.describe('ec2:DescribeSnapshots', regionsOf(snapshots));
+    list.add({
+      sid: 'StartSnapshotCopies',
+      actions: ['states:StartExecution'],
+      resources: [context.stateMachineArns.snapshotCopy],
+    });
+  }
+  if (images.length > 0) {
+    list.describe('ec2:DescribeImages', regionsOf(images));
+    list.add({
+      sid: 'StartImageCopies',
+      actions: ['states:StartExecution'],
+      resources: [context.stateMachineArns.imageCopy],
+    });
+  }
+  return list;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -69,11 +69,16 @@ export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown
 }
 
 /** Dead letters of EventBridge targets and of asynchronous Lambda invocations: kept 14 days, encrypted. */
-function deadLetterResources(): Record<string, CfnResource> {
+function deadLetterResources(deployment: Deployment): Record<string, CfnResource> {
   return {
     DeadLetterQueue: {
       Type: 'AWS::SQS::Queue',
-      Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+      Properties: {
+        // A known name: `ferry status` and `ferry redrive` find the queue with GetQueueUrl.
+        QueueName: `${deployment.service}-${deployment.stage}-dead-letters`,
+        MessageRetentionPeriod: 1_209_600,
+        SqsManagedSseEnabled: true,
+      },
     },
     // EventBridge needs the queue's permission to dead-letter events (Lambda destinations use the role).
     DeadLetterQueuePolicy: {
@@ -254,7 +259,7 @@ function dashboardResource(deployment: Deployment): CfnResource {
 export const roleIdOf = (fn: FunctionName): string => `${fn[0]?.toUpperCase()}${fn.slice(1)}Role`;
 
 /** The functions EventBridge invokes asynchronously: their failed invocations go to the dead letters. */
-const ASYNC_FUNCTIONS: readonly FunctionName[] = EVENT_HANDLERS;
+const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile'];
 
 /**
  * One role per function, holding only what that function calls for these rules (deploy/iam.ts), its own
@@ -327,7 +332,7 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
     events: handlerEvents(config),
     resources: {
       Resources: {
-        ...deadLetterResources(),
+        ...deadLetterResources(deployment),
         ...functionRoles(config, deployment),
         ...alertResources(deployment),
         Dashboard: dashboardResource(deployment),

@@ -8,6 +8,7 @@ import S3rver from '@20minutes/s3rver';
 import { AwsChunkedDecoder, decodedUploadHeaders } from './aws-chunked.ts';
 import { answerWithFault, type FaultInjector } from './faults.ts';
 import { createS3EventSource, type S3Event } from './s3-events.ts';
+import { v1QueryOf, v2BodyOf } from './s3-list-v2.ts';
 import { MultipartStore, type PartLayout } from './s3-multipart.ts';
 import {
   escapeXml,
@@ -406,6 +407,15 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         }
       }
       return relay(res, response);
+    }
+
+    if (method === 'GET' && !key && query.get('list-type') === '2') {
+      const response = await upstream('GET', `/${bucket}?${v1QueryOf(query)}`, headers);
+      if (response.status !== 200) return relay(res, response);
+      const xml = v2BodyOf(response.body.toString('utf8'), query);
+      res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+      res.end(xml);
+      return;
     }
 
     // S3 reports how many tags an object has on HEAD and GET (HeadObject's TagCount); s3rver does not.

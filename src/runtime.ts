@@ -10,6 +10,8 @@ import { DEFAULT_MULTIPART_SETTINGS } from '#objects/multipart-copy';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import { createPowertools, type Powertools } from '#observability/powertools';
 import { powertoolsReplicationMetrics } from '#observability/replication-metrics';
+import type { SourceAccount } from '#reconcile/objects';
+import type { ReconcileDeps } from '#reconcile/reconcile';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { loadConfigFile } from '#rules/load';
 import type { SnapshotReplicationDeps } from '#snapshots/replicate';
@@ -26,6 +28,11 @@ export interface Runtime {
   snapshotDeps: SnapshotReplicationDeps;
   imageDeps: ImageReplicationDeps;
   ec2CopyStepDeps: Ec2CopyStepDeps;
+  /**
+   * The reconcile pass, for source buckets in this account and Region. Copies it cannot start (no state
+   * machine named) fail with the missing variable as their cause.
+   */
+  reconcileDeps(source: SourceAccount): ReconcileDeps;
 }
 
 export interface RuntimeOptions extends AwsClientOptions {
@@ -36,7 +43,7 @@ export interface RuntimeOptions extends AwsClientOptions {
 }
 
 /** A starter for a state machine this deployment did not name: using it is a deployment error. */
-const missingStarter = (variable: string): Ec2CopyStarter => ({
+const missingStarter = (variable: string): Ec2CopyStarter & CopyStarter => ({
   start: () => Promise.reject(new Error(`${variable} is not set: this function cannot start copies`)),
 });
 
@@ -51,15 +58,28 @@ export function createRuntime(config: FerryConfig, options: RuntimeOptions = {})
     metrics: powertoolsReplicationMetrics(tools.metrics),
     now: Date.now,
   };
+  const deps: ObjectReplicationDeps = {
+    ...common,
+    s3,
+    rules: objectRulesOf(config),
+    multipartThreshold: config.copy.multipartThreshold,
+    copies: options.copies,
+  };
+  const snapshotDeps: SnapshotReplicationDeps = {
+    ...common,
+    ec2,
+    rules: snapshotRulesOf(config),
+    copies: options.snapshotCopies ?? missingStarter('FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN'),
+  };
+  const imageDeps: ImageReplicationDeps = {
+    ...common,
+    ec2,
+    rules: imageRulesOf(config),
+    copies: options.imageCopies ?? missingStarter('FERRY_IMAGE_COPY_STATE_MACHINE_ARN'),
+  };
   return {
     tools,
-    deps: {
-      ...common,
-      s3,
-      rules: objectRulesOf(config),
-      multipartThreshold: config.copy.multipartThreshold,
-      copies: options.copies,
-    },
+    deps,
     copyStepDeps: {
       ...common,
       s3,
@@ -69,19 +89,19 @@ export function createRuntime(config: FerryConfig, options: RuntimeOptions = {})
         partConcurrency: config.copy.partConcurrency,
       },
     },
-    snapshotDeps: {
-      ...common,
-      ec2,
-      rules: snapshotRulesOf(config),
-      copies: options.snapshotCopies ?? missingStarter('FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN'),
-    },
-    imageDeps: {
-      ...common,
-      ec2,
-      rules: imageRulesOf(config),
-      copies: options.imageCopies ?? missingStarter('FERRY_IMAGE_COPY_STATE_MACHINE_ARN'),
-    },
+    snapshotDeps,
+    imageDeps,
     ec2CopyStepDeps: { ...common, ec2, kinds: { snapshot: snapshotCopies, image: imageCopies } },
+    reconcileDeps: (source) => ({
+      rules: config.rules,
+      objects: {
+        ...deps,
+        // Large objects leave the fast path: without the state machine they are reported, not copied whole.
+        copies: options.copies ?? missingStarter('FERRY_OBJECT_COPY_STATE_MACHINE_ARN'),
+        source,
+      },
+      ec2: { snapshots: snapshotDeps, images: imageDeps, now: common.now },
+    }),
   };
 }
 

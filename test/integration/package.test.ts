@@ -47,6 +47,12 @@ function packageWith(configFile: string): Template {
 const ofType = (template: Template, type: string) =>
   Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 
+/** The rules that deliver source events (not the alert rule, not the reconcile schedule). */
+const eventRules = (template: Template) =>
+  ofType(template, 'AWS::Events::Rule').filter(
+    ([id, rule]) => id !== 'ExecutionFailedRule' && rule.Properties.ScheduleExpression === undefined,
+  );
+
 describe('npm run package: the compiled template (replication.yml)', () => {
   const template = () => packageWith('replication.yml');
 
@@ -61,7 +67,7 @@ describe('npm run package: the compiled template (replication.yml)', () => {
       ...snapshotEventPatterns(config),
       ...imageEventPatterns(config),
     ];
-    const rules = ofType(template(), 'AWS::Events::Rule').filter(([id]) => id !== 'ExecutionFailedRule');
+    const rules = eventRules(template());
     expect(rules.map(([, rule]) => rule.Properties.EventPattern)).toEqual(expect.arrayContaining(expected));
     expect(rules).toHaveLength(expected.length);
     for (const [id, rule] of rules) {
@@ -75,12 +81,13 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     }
   });
 
-  it('sends failed asynchronous invocations of every event handler to the dead-letter queue', () => {
+  it('sends failed asynchronous invocations of every event handler and of reconcile to the dead-letter queue', () => {
     const configs = ofType(template(), 'AWS::Lambda::EventInvokeConfig');
     expect(configs.map(([, c]) => (c.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual([
       'ImageAvailableLambdaFunction',
       'ObjectCreatedLambdaFunction',
       'ObjectDeletedLambdaFunction',
+      'ReconcileLambdaFunction',
       'SnapshotCreatedLambdaFunction',
     ]);
     for (const [, config] of configs) {
@@ -92,7 +99,7 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('runs every function on nodejs22.x, arm64, with its rules file and the state machine ARNs', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -164,7 +171,7 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
   it('listens for every source Region at home and writes a forwarder stack for each other one', {
     timeout: 180_000,
   }, () => {
-    const rules = ofType(template(), 'AWS::Events::Rule').filter(([id]) => id !== 'ExecutionFailedRule');
+    const rules = eventRules(template());
     const regions = new Set(
       rules.flatMap(([, rule]) => (rule.Properties.EventPattern as { region: string[] }).region),
     );
@@ -262,3 +269,20 @@ for (const configFile of [
     });
   });
 }
+
+describe('npm run package: the reconcile schedule', () => {
+  it('runs reconcile on a schedule, bounded, with its own role', { timeout: 180_000 }, () => {
+    const template = packageWith('replication.yml');
+    const schedules = ofType(template, 'AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties.ScheduleExpression !== undefined,
+    );
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0] ?? [];
+    expect(schedule?.Properties.ScheduleExpression).toBe('rate(6 hours)');
+    const [target] = (schedule?.Properties.Targets ?? []) as { Input: string }[];
+    expect(JSON.parse(target?.Input ?? '{}')).toEqual({ limit: 10000 });
+    expect(template.Resources.ReconcileLambdaFunction?.Properties.Role).toEqual({
+      'Fn::GetAtt': ['ReconcileRole', 'Arn'],
+    });
+  });
+});

@@ -251,18 +251,27 @@ describe('IAM statements generated from replication.yml', () => {
       expect(granting(policies.objectDeleted, 'kms:Decrypt')).toEqual([]);
     });
 
-    it('It should start only the object-copy state machine, and only from the object-created handler', () => {
-      expect(granting(policies.objectCreated, 'states:StartExecution')).toEqual([
-        {
-          Sid: 'ObjectCreatedStartObjectCopies',
-          Effect: 'Allow',
-          Action: ['states:StartExecution'],
-          Resource: [MACHINES.objectCopy],
-        },
-      ]);
-      for (const fn of FUNCTION_NAMES.filter((name) => name !== 'objectCreated')) {
+    it('It should start only the object-copy state machine, from object-created and from reconcile', () => {
+      for (const fn of ['objectCreated', 'reconcile'] as const) {
+        const prefix = fn === 'objectCreated' ? 'ObjectCreated' : 'Reconcile';
+        expect(granting(policies[fn], 'states:StartExecution')).toEqual([
+          {
+            Sid: `${prefix}StartObjectCopies`,
+            Effect: 'Allow',
+            Action: ['states:StartExecution'],
+            Resource: [MACHINES.objectCopy],
+          },
+        ]);
+      }
+      for (const fn of FUNCTION_NAMES.filter((name) => name !== 'objectCreated' && name !== 'reconcile')) {
         expect(granting(policies[fn], 'states:StartExecution')).toEqual([]);
       }
+    });
+
+    it('It should let reconcile list each source key space, and nothing else', () => {
+      expect(
+        granting(policies.reconcile, 's3:ListBucket').map((statement) => statement.Condition ?? null),
+      ).toContainEqual({ StringLike: { 's3:prefix': [expect.stringMatching(/\*$/)] } });
     });
 
     it('It should assume no role when no destination names one', () => {

@@ -1,0 +1,109 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
+import { SANDBOX_CREDENTIALS } from '#local/credentials';
+import { reconcile, UnknownRuleError } from '#reconcile/reconcile';
+import { InvalidResumeTokenError, type ReconcileReport } from '#reconcile/report';
+import type { FerryConfig } from '#rules/config';
+import { InvalidConfigError, loadConfigFile } from '#rules/load';
+import { createRuntime } from '#runtime';
+import type { CommandResult } from './commands.ts';
+import { validateCommand } from './commands.ts';
+
+/** The sandbox's account (local/sandbox.ts): every resource it serves is owned by it. */
+const SANDBOX_ACCOUNT = '000000000000';
+
+export interface BackfillOptions {
+  configFile: string;
+  rule?: string | undefined;
+  limit?: number | undefined;
+  resume?: string | undefined;
+  /** A local endpoint (the sandbox); its fixed credentials are used. Else the default credential chain. */
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  /** The account that owns the source buckets (S3 listings do not say it; events do). */
+  account?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Lines for a report: one per rule, then each failure with its cause, then how to go on. */
+export function reportLines(report: ReconcileReport): string[] {
+  const lines: string[] = [];
+  for (const rule of report.rules) {
+    lines.push(
+      `rule ${rule.rule} (${rule.kind}): scanned ${rule.scanned}, missing ${rule.missing}, stale ${rule.stale}, ` +
+        `sent ${rule.sent}, skipped ${rule.skipped}, failed ${rule.failed.length}`,
+    );
+    for (const failure of rule.failed) lines.push(`  ✘ ${failure.item}: ${failure.cause}`);
+  }
+  if (report.rules.length === 0) lines.push('No rule to reconcile.');
+  lines.push(
+    report.next === undefined
+      ? 'Done: the pass reached the end of every rule.'
+      : `More to do: run again with --resume ${report.next}`,
+  );
+  return lines;
+}
+
+/**
+ * `ferry backfill`: one bounded reconcile pass in this process, against AWS or the sandbox endpoint. Copies
+ * that need a state machine (large objects, snapshots, AMIs) are started only when its ARN is in the
+ * environment (FERRY_*_STATE_MACHINE_ARN); otherwise they are reported as failed with that cause.
+ */
+export async function backfillCommand(options: BackfillOptions): Promise<CommandResult> {
+  const env = options.env ?? process.env;
+  let config: FerryConfig;
+  try {
+    config = loadConfigFile(options.configFile);
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return validateCommand(options.configFile);
+    throw error;
+  }
+  const names = config.rules.map((rule) => rule.name);
+  if (options.rule !== undefined && !names.includes(options.rule))
+    return { exitCode: 2, lines: [`✘ ${new UnknownRuleError(options.rule, names).message}`] };
+
+  const region =
+    options.region ??
+    env.AWS_REGION ??
+    env.AWS_DEFAULT_REGION ??
+    (options.endpoint ? 'us-east-1' : undefined);
+  if (!region)
+    return {
+      exitCode: 2,
+      lines: ['✘ backfill needs the Region of the source buckets: --region or AWS_REGION'],
+    };
+  const account = options.account ?? env.AWS_ACCOUNT_ID ?? (options.endpoint ? SANDBOX_ACCOUNT : undefined);
+  if (!account)
+    return {
+      exitCode: 2,
+      lines: ['✘ backfill needs the account that owns the source buckets: --account or AWS_ACCOUNT_ID'],
+    };
+
+  // The handlers' logs and metrics are for Lambda; here the report says it all.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+  const sfn = () => new SFNClient({ region });
+  const arn = (name: string) => env[name] || undefined;
+  const objectArn = arn('FERRY_OBJECT_COPY_STATE_MACHINE_ARN');
+  const snapshotArn = arn('FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN');
+  const imageArn = arn('FERRY_IMAGE_COPY_STATE_MACHINE_ARN');
+  const runtime = createRuntime(config, {
+    ...(options.endpoint ? { endpoint: options.endpoint, credentials: SANDBOX_CREDENTIALS } : {}),
+    copies: objectArn ? stepFunctionsCopyStarter(objectArn, sfn()) : undefined,
+    snapshotCopies: snapshotArn ? stepFunctionsEc2CopyStarter(snapshotArn, sfn()) : undefined,
+    imageCopies: imageArn ? stepFunctionsEc2CopyStarter(imageArn, sfn()) : undefined,
+  });
+  try {
+    const report = await reconcile(
+      { rule: options.rule, limit: options.limit, resume: options.resume },
+      runtime.reconcileDeps({ region, account }),
+    );
+    const failed = report.rules.some((rule) => rule.failed.length > 0);
+    return { exitCode: failed ? 1 : 0, lines: reportLines(report) };
+  } catch (error) {
+    if (error instanceof InvalidResumeTokenError || error instanceof RangeError)
+      return { exitCode: 2, lines: [`✘ ${error.message}`] };
+    throw error;
+  }
+}

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { HeadObjectCommand, type HeadObjectCommandOutput, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { destinationTarget } from '#aws/clients';
+import { classifyError } from '#aws/errors';
+import { unquote } from '#objects/copy-request';
+import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
+import { encodeEventKey } from '#objects/keys';
+import { isReplicaOf, readMarkers } from '#objects/markers';
+import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate';
+import { candidateRules, destinationKeyOf } from '#objects/router';
+import type { ObjectDestination, ObjectRule } from '#rules/schema';
+import { causeOf, emptyRuleReport, type RuleReport } from './report.ts';
+
+/** Where the deployment's source buckets live, which a listing does not say but an S3 event does. */
+export interface SourceAccount {
+  region: string;
+  account: string;
+}
+
+export interface ObjectReconcileDeps extends ObjectReplicationDeps {
+  source: SourceAccount;
+}
+
+/** A listed source object, as ListObjectsV2 returns it. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date | undefined;
+}
+
+export type ReplicaState = 'missing' | 'stale' | 'current';
+
+/**
+ * Whether the replica at one destination is a verified copy of the listed source. Pure. Stale: not Ferry's
+ * replica of this source (no markers, or another source's), written before the source's current version,
+ * or with another content digest where both ETags are plain MD5s (single-part, no SSE-KMS on either side).
+ */
+export function replicaStateOf(
+  replica:
+    | Pick<HeadObjectCommandOutput, 'Metadata' | 'ETag' | 'LastModified' | 'ServerSideEncryption'>
+    | undefined,
+  source: ListedObject & { bucket: string },
+  destination: ObjectDestination,
+): ReplicaState {
+  if (!replica) return 'missing';
+  const markers = readMarkers(replica.Metadata);
+  if (!markers || !isReplicaOf(markers, source)) return 'stale';
+  if (replica.LastModified && source.lastModified && replica.LastModified < source.lastModified)
+    return 'stale';
+  const plain = (etag: string) => !unquote(etag).includes('-');
+  const comparable =
+    replica.ETag !== undefined &&
+    plain(source.etag) &&
+    plain(replica.ETag) &&
+    destination.encryption?.sse !== 'aws:kms' &&
+    replica.ServerSideEncryption !== 'aws:kms' &&
+    replica.ServerSideEncryption !== 'aws:kms:dsse';
+  if (comparable && unquote(replica.ETag ?? '') !== unquote(source.etag)) return 'stale';
+  return 'current';
+}
+
+/** An S3 "Object Created" event as EventBridge would deliver it for a listed object (the key encoded as S3 does). */
+export function objectCreatedEventOf(
+  object: ListedObject & { bucket: string },
+  where: SourceAccount,
+  now: number,
+) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: where.account,
+    time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: where.region,
+    resources: [`arn:aws:s3:::${object.bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: object.bucket },
+      object: { key: encodeEventKey(object.key), size: object.size, etag: unquote(object.etag) },
+      'request-id': 'ferry-reconcile',
+      requester: where.account,
+      reason: 'FerryReconcile',
+    },
+  };
+}
+
+async function headReplica(deps: ObjectReconcileDeps, destination: ObjectDestination, key: string) {
+  try {
+    return await deps.s3(destinationTarget(destination)).send(
+      new HeadObjectCommand({
+        Bucket: destination.bucket,
+        Key: key,
+        ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+      }),
+    );
+  } catch (error) {
+    const { cause } = classifyError(error);
+    if (cause === 'NoSuchKey' || cause === 'NotFound') return undefined;
+    throw error;
+  }
+}
+
+/** Checks one listed object against every destination of the rule and sends it through replicateObject if needed. */
+async function reconcileOne(
+  rule: ObjectRule,
+  object: ListedObject,
+  report: RuleReport,
+  deps: ObjectReconcileDeps,
+): Promise<void> {
+  const bucket = rule.objects.bucket;
+  const item = `s3://${bucket}/${object.key}`;
+  try {
+    const states = await Promise.all(
+      rule.to.map(async (destination) =>
+        replicaStateOf(
+          await headReplica(deps, destination, destinationKeyOf(rule, destination, object.key)),
+          { ...object, bucket },
+          destination,
+        ),
+      ),
+    );
+    if (states.every((state) => state === 'current')) return;
+    if (states.includes('missing')) report.missing += 1;
+    else report.stale += 1;
+
+    const event = ObjectCreatedEventSchema.parse(
+      objectCreatedEventOf({ ...object, bucket }, deps.source, deps.now()),
+    );
+    const result = await replicateObject(sourceObjectOf(event), { ...deps, rules: [rule] });
+    const failures = result.outcomes.flatMap((outcome) =>
+      outcome.status === 'failed'
+        ? [{ item: `${item} → ${outcome.target}`, cause: `${outcome.error.cause}: ${outcome.error.message}` }]
+        : [],
+    );
+    report.failed.push(...failures);
+    if (failures.length > 0) return;
+    if (result.outcomes.some((outcome) => outcome.status === 'copied' || outcome.status === 'handed-off'))
+      report.sent += 1;
+    else report.skipped += 1;
+  } catch (error) {
+    report.failed.push({ item, cause: causeOf(error) });
+  }
+}
+
+const CHECK_CONCURRENCY = 16;
+
+/**
+ * One bounded step over an object rule: lists at most `budget` keys under the rule's prefix after `after`,
+ * and reconciles those that pass the rule's pure filters (tags are checked by the normal path).
+ * Returns the last key listed, and whether the listing reached its end.
+ */
+export async function reconcileObjectRule(
+  rule: ObjectRule,
+  after: string | undefined,
+  budget: number,
+  deps: ObjectReconcileDeps,
+): Promise<{ report: RuleReport; listed: number; last: string | undefined; done: boolean }> {
+  const report = emptyRuleReport(rule.name, 'objects');
+  const client = deps.s3({ region: deps.source.region });
+  let last = after;
+  let listed = 0;
+  for (;;) {
+    const page = await client.send(
+      new ListObjectsV2Command({
+        Bucket: rule.objects.bucket,
+        Prefix: rule.objects.prefix,
+        MaxKeys: Math.min(1000, budget - listed),
+        ...(last !== undefined ? { StartAfter: last } : {}),
+      }),
+    );
+    const objects: ListedObject[] = (page.Contents ?? []).flatMap((entry) =>
+      entry.Key === undefined
+        ? []
+        : [
+            {
+              key: entry.Key,
+              size: entry.Size ?? 0,
+              etag: entry.ETag ?? '',
+              lastModified: entry.LastModified,
+            },
+          ],
+    );
+    listed += objects.length;
+    last = objects.at(-1)?.key ?? last;
+    const candidates = objects.filter(
+      (object) =>
+        candidateRules([rule], { bucket: rule.objects.bucket, key: object.key, size: object.size }).length >
+        0,
+    );
+    report.scanned += candidates.length;
+    for (let start = 0; start < candidates.length; start += CHECK_CONCURRENCY) {
+      await Promise.all(
+        candidates
+          .slice(start, start + CHECK_CONCURRENCY)
+          .map((object) => reconcileOne(rule, object, report, deps)),
+      );
+    }
+    const done = !page.IsTruncated || objects.length === 0;
+    if (done || listed >= budget) return { report, listed, last, done };
+  }
+}

@@ -1,0 +1,174 @@
+import { type FerryConfig, kindOf, type Rule } from '#rules/config';
+import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
+import type { ObjectRule } from '#rules/schema';
+import { type Ec2ReconcileDeps, IMAGES, reconcileEc2Region, SNAPSHOTS } from './ec2.ts';
+import { type ObjectReconcileDeps, reconcileObjectRule } from './objects.ts';
+import {
+  type Cursor,
+  decodeCursor,
+  emptyRuleReport,
+  encodeCursor,
+  InvalidResumeTokenError,
+  type ReconcileReport,
+  type RuleReport,
+} from './report.ts';
+
+export interface ReconcileOptions {
+  /** Only this rule. */
+  rule?: string | undefined;
+  /** At most this many sources listed in this pass (objects: keys; snapshots and AMIs: resources). */
+  limit?: number | undefined;
+  /** The `next` of an earlier pass: continue where it stopped. */
+  resume?: string | undefined;
+}
+
+export interface ReconcileDeps {
+  rules: FerryConfig['rules'];
+  objects: ObjectReconcileDeps;
+  ec2: Ec2ReconcileDeps;
+}
+
+export const DEFAULT_LIMIT = 1000;
+
+export class UnknownRuleError extends Error {
+  constructor(
+    readonly rule: string,
+    readonly known: readonly string[],
+  ) {
+    super(
+      `no rule is named "${rule}"; the rules are: ${known.map((name) => `"${name}"`).join(', ') || '(none)'}`,
+    );
+    this.name = 'UnknownRuleError';
+  }
+}
+
+function rulesToVisit(rules: readonly Rule[], options: ReconcileOptions): Rule[] {
+  if (options.rule === undefined) return [...rules];
+  const rule = rules.find((candidate) => candidate.name === options.rule);
+  if (!rule)
+    throw new UnknownRuleError(
+      options.rule,
+      rules.map((candidate) => candidate.name),
+    );
+  return [rule];
+}
+
+/**
+ * One bounded pass: for each rule (from the resume point on), list its sources, find those without a
+ * verified replica or copy, and send each through the handler's own entry point (`replicateObject`,
+ * `replicateSnapshots`, `replicateImage`). Stops after `limit` listed sources and returns where to go on.
+ */
+export async function reconcile(options: ReconcileOptions, deps: ReconcileDeps): Promise<ReconcileReport> {
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`limit must be a positive whole number, got ${limit}`);
+  const rules = rulesToVisit(deps.rules, options);
+  const cursor = options.resume === undefined ? undefined : decodeCursor(options.resume);
+  let start = 0;
+  if (cursor) {
+    start = rules.findIndex((rule) => rule.name === cursor.rule);
+    if (start < 0) throw new InvalidResumeTokenError(options.resume ?? '');
+  }
+
+  const reports: Listed[] = [];
+  let budget = limit;
+  for (let index = start; index < rules.length; index++) {
+    const rule = rules[index] as Rule;
+    const from = index === start ? cursor : undefined;
+    const { report, stop } = await reconcileRule(rule, from, budget, deps);
+    reports.push(report);
+    budget -= report.listed;
+    if (stop) return { rules: reports.map(withoutListed), next: encodeCursor(stop) };
+    if (budget <= 0) {
+      const following = rules[index + 1];
+      return {
+        rules: reports.map(withoutListed),
+        next: following ? encodeCursor({ rule: following.name }) : undefined,
+      };
+    }
+  }
+  return { rules: reports.map(withoutListed), next: undefined };
+}
+
+type Listed = RuleReport & { listed: number };
+const withoutListed = ({ listed: _, ...report }: Listed): RuleReport => report;
+
+async function reconcileRule(
+  rule: Rule,
+  cursor: Cursor | undefined,
+  budget: number,
+  deps: ReconcileDeps,
+): Promise<{ report: Listed; stop?: Cursor }> {
+  switch (kindOf(rule)) {
+    case 'objects': {
+      const step = await reconcileObjectRule(rule as ObjectRule, cursor?.after, budget, deps.objects);
+      const report = { ...step.report, listed: step.listed };
+      return step.done
+        ? { report }
+        : { report, stop: { rule: rule.name, ...(step.last ? { after: step.last } : {}) } };
+    }
+    case 'snapshots':
+      return reconcileEc2Rule(
+        SNAPSHOTS,
+        rule as SnapshotRule,
+        (rule as SnapshotRule).snapshots.regions,
+        cursor,
+        budget,
+        deps,
+      );
+    case 'images':
+      return reconcileEc2Rule(
+        IMAGES,
+        rule as ImageRule,
+        (rule as ImageRule).images.regions,
+        cursor,
+        budget,
+        deps,
+      );
+  }
+}
+
+async function reconcileEc2Rule<
+  Kind extends typeof SNAPSHOTS | typeof IMAGES,
+  R extends SnapshotRule | ImageRule,
+>(
+  kind: Kind,
+  rule: R,
+  regions: readonly string[],
+  cursor: Cursor | undefined,
+  budget: number,
+  deps: ReconcileDeps,
+): Promise<{ report: Listed; stop?: Cursor }> {
+  const report: Listed = { ...emptyRuleReport(rule.name, kind.name), listed: 0 };
+  const first = cursor?.region ? Math.max(0, regions.indexOf(cursor.region)) : 0;
+  for (let index = first; index < regions.length; index++) {
+    const region = regions[index] as string;
+    const position =
+      index === first && cursor?.region === region ? { token: cursor.after, skip: cursor.skip } : {};
+    const step = await reconcileEc2Region(
+      kind as never,
+      rule as never,
+      region,
+      position,
+      budget - report.listed,
+      deps.ec2,
+      report,
+    );
+    report.listed += step.listed;
+    if (!step.done && step.next)
+      return {
+        report,
+        stop: {
+          rule: rule.name,
+          region,
+          ...(step.next.token ? { after: step.next.token } : {}),
+          skip: step.next.skip,
+        },
+      };
+    if (report.listed >= budget) {
+      const following = regions[index + 1];
+      return following ? { report, stop: { rule: rule.name, region: following } } : { report };
+    }
+  }
+  return { report };
+}

@@ -1,0 +1,71 @@
+import type { RuleKind } from '#rules/config';
+
+/** What one pass found and did for one rule. */
+export interface RuleReport {
+  rule: string;
+  kind: RuleKind;
+  /** Sources listed that pass the rule's filters (objects: keys listed under the prefix). */
+  scanned: number;
+  /** Sources without a replica or copy at some destination. */
+  missing: number;
+  /** Objects whose replica is of another or older source (snapshots and images are never stale). */
+  stale: number;
+  /** Items sent through the entry point that did not fail there. */
+  sent: number;
+  /** Items sent whose entry point rightly copied nothing (a replica source, tags that do not match, …). */
+  skipped: number;
+  failed: { item: string; cause: string }[];
+}
+
+export interface ReconcileReport {
+  rules: RuleReport[];
+  /** Where the next pass continues, or undefined when this pass reached the end of every rule. */
+  next: string | undefined;
+}
+
+/** Where a bounded pass stopped: the rule, and within it the Region and the position in its listing. */
+export interface Cursor {
+  rule: string;
+  /** EC2 rules: the source Region being listed. */
+  region?: string;
+  /** Objects: the last key listed. EC2: the page token of the page being read. */
+  after?: string;
+  /** EC2: items of that page already handled (pages cannot be cut smaller than EC2's minimum). */
+  skip?: number;
+}
+
+export class InvalidResumeTokenError extends Error {
+  constructor(token: string) {
+    super(`resume token "${token}" is not one a reconcile pass returned`);
+    this.name = 'InvalidResumeTokenError';
+  }
+}
+
+export const encodeCursor = (cursor: Cursor): string =>
+  Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+
+export function decodeCursor(token: string): Cursor {
+  try {
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof value?.rule !== 'string') throw new Error('no rule');
+    return value as Cursor;
+  } catch {
+    throw new InvalidResumeTokenError(token);
+  }
+}
+
+export const emptyRuleReport = (rule: string, kind: RuleKind): RuleReport => ({
+  rule,
+  kind,
+  scanned: 0,
+  missing: 0,
+  stale: 0,
+  sent: 0,
+  skipped: 0,
+  failed: [],
+});
+
+export const causeOf = (error: unknown): string => {
+  const { name, message } = error as { name?: string; message?: string };
+  return message ? `${name ?? 'Error'}: ${message}` : String(error);
+};

@@ -1,0 +1,194 @@
+import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ec2CopyJob } from '#ec2/copy-job';
+import { MARKER } from '#ec2/markers';
+import { type Sandbox, startSandbox } from '#local/sandbox';
+import { UnknownRuleError } from '#reconcile/reconcile';
+import type { RuleReport } from '#reconcile/report';
+import { configFrom } from '#test/support/fixtures';
+
+/**
+ * Events get lost (the sandbox bus is paused, so S3 and EC2 publish into nothing): the reconcile pass finds
+ * what has no verified replica or copy, and sends it through the real handlers' entry points.
+ */
+
+const CONFIG = configFrom(`
+rules:
+  - name: docs
+    objects: { bucket: rc-source, prefix: docs/ }
+    to:
+      - { bucket: rc-dr, region: us-west-2, keyPrefix: mirror/ }
+      - { bucket: rc-eu, region: eu-west-1 }
+  - name: ebs-to-dr
+    snapshots: { regions: [us-east-1], tags: { backup: dr } }
+    to:
+      - region: us-west-2
+`);
+
+let sandbox: Sandbox;
+const source = () => sandbox.s3('us-east-1');
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ config: CONFIG, port: 0, ec2: { copyBytesPerSecond: 64 * 1024 * 1024 } });
+});
+afterAll(() => sandbox.stop());
+
+/** Writes source objects with their events lost. */
+async function putLost(objects: Record<string, string>) {
+  sandbox.bus.pause();
+  try {
+    for (const [key, body] of Object.entries(objects))
+      await source().send(new PutObjectCommand({ Bucket: 'rc-source', Key: key, Body: body }));
+  } finally {
+    sandbox.bus.resume();
+  }
+}
+
+const bodyOf = async (region: string, bucket: string, key: string) => {
+  try {
+    const object = await sandbox.s3(region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await object.Body?.transformToString();
+  } catch {
+    return undefined;
+  }
+};
+
+const ruleReport = (rules: RuleReport[], name: string) => rules.find((rule) => rule.rule === name);
+
+describe('reconcile: objects', () => {
+  const KEYS = ['docs/a.txt', 'docs/b c+ü.txt', 'docs/c.txt', 'docs/d.txt', 'docs/e.txt'];
+
+  it('finds objects whose events were lost, replicates them through replicateObject, then finds nothing', async () => {
+    const dropped = sandbox.bus.dropped.length;
+    await putLost(Object.fromEntries(KEYS.map((key) => [key, `body of ${key}`])));
+    await source().send(new PutObjectCommand({ Bucket: 'rc-source', Key: 'other/x.txt', Body: 'x' }));
+    expect(sandbox.bus.dropped.length - dropped).toBe(KEYS.length);
+    expect(await bodyOf('us-west-2', 'rc-dr', 'mirror/a.txt')).toBeUndefined();
+
+    const first = await sandbox.reconcile({ rule: 'docs' });
+    await sandbox.settle();
+    expect(first.next).toBeUndefined();
+    expect(ruleReport(first.rules, 'docs')).toEqual({
+      rule: 'docs',
+      kind: 'objects',
+      scanned: KEYS.length,
+      missing: KEYS.length,
+      stale: 0,
+      sent: KEYS.length,
+      skipped: 0,
+      failed: [],
+    });
+    for (const key of KEYS) {
+      expect(await bodyOf('us-west-2', 'rc-dr', `mirror/${key.slice('docs/'.length)}`)).toBe(
+        `body of ${key}`,
+      );
+      expect(await bodyOf('eu-west-1', 'rc-eu', key)).toBe(`body of ${key}`);
+    }
+    const replica = await sandbox
+      .s3('us-west-2')
+      .send(new HeadObjectCommand({ Bucket: 'rc-dr', Key: 'mirror/b c+ü.txt' }));
+    expect(replica.Metadata).toMatchObject({ 'ferry-source-bucket': 'rc-source', 'ferry-rule': 'docs' });
+
+    const second = await sandbox.reconcile({ rule: 'docs' });
+    expect(ruleReport(second.rules, 'docs')).toMatchObject({
+      scanned: KEYS.length,
+      missing: 0,
+      stale: 0,
+      sent: 0,
+    });
+  });
+
+  it('finds a replica of an older version stale (the overwrite event was lost) and copies the new one', async () => {
+    await putLost({ 'docs/c.txt': 'a newer body of docs/c.txt' });
+    const pass = await sandbox.reconcile({ rule: 'docs' });
+    await sandbox.settle();
+    expect(ruleReport(pass.rules, 'docs')).toMatchObject({ missing: 0, stale: 1, sent: 1, failed: [] });
+    expect(await bodyOf('us-west-2', 'rc-dr', 'mirror/c.txt')).toBe('a newer body of docs/c.txt');
+    expect(await bodyOf('eu-west-1', 'rc-eu', 'docs/c.txt')).toBe('a newer body of docs/c.txt');
+  });
+
+  it('is bounded by limit and resumable: passes with the token cover every key exactly once', async () => {
+    const more = ['docs/f.txt', 'docs/g.txt', 'docs/h.txt', 'docs/i.txt'];
+    await putLost(Object.fromEntries(more.map((key) => [key, `body of ${key}`])));
+    const all = KEYS.length + more.length; // 9 keys under docs/
+
+    const passes: RuleReport[] = [];
+    let resume: string | undefined;
+    let count = 0;
+    do {
+      const pass = await sandbox.reconcile({ rule: 'docs', limit: 4, ...(resume ? { resume } : {}) });
+      await sandbox.settle();
+      passes.push(...pass.rules);
+      resume = pass.next;
+      count += 1;
+    } while (resume !== undefined && count < 10);
+
+    expect(count).toBe(3);
+    expect(passes.map((pass) => pass.scanned)).toEqual([4, 4, 1]);
+    expect(passes.reduce((sum, pass) => sum + pass.scanned, 0)).toBe(all);
+    expect(passes.reduce((sum, pass) => sum + pass.missing, 0)).toBe(more.length);
+    expect(passes.reduce((sum, pass) => sum + pass.sent, 0)).toBe(more.length);
+    for (const key of more) expect(await bodyOf('eu-west-1', 'rc-eu', key)).toBe(`body of ${key}`);
+  });
+
+  it('rejects an unknown rule, naming the rules there are', async () => {
+    await expect(sandbox.reconcile({ rule: 'nope' })).rejects.toThrow(UnknownRuleError);
+    await expect(sandbox.reconcile({ rule: 'nope' })).rejects.toThrow(
+      'no rule is named "nope"; the rules are: "docs", "ebs-to-dr"',
+    );
+  });
+});
+
+describe('reconcile: snapshots', () => {
+  const east = () => sandbox.ec2Client('us-east-1');
+
+  async function copiesOf(sourceId: string) {
+    const { Snapshots } = await sandbox.ec2Client('us-west-2').send(
+      new DescribeSnapshotsCommand({
+        OwnerIds: ['self'],
+        Filters: [{ Name: `tag:${MARKER.sourceId}`, Values: [sourceId] }],
+      }),
+    );
+    return Snapshots ?? [];
+  }
+
+  it('starts the copy of a snapshot whose event was lost through the snapshot-copy state machine; an existing copy sends nothing', async () => {
+    const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 1 });
+    sandbox.bus.pause();
+    let snapshotId: string;
+    try {
+      const created = await east().send(
+        new CreateSnapshotCommand({
+          VolumeId: volumeId,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'backup', Value: 'dr' }] }],
+        }),
+      );
+      snapshotId = created.SnapshotId ?? '';
+      await sandbox.settle(); // the snapshot completes; its event is lost
+    } finally {
+      sandbox.bus.resume();
+    }
+    expect(await copiesOf(snapshotId)).toEqual([]);
+
+    const pass = await sandbox.reconcile({ rule: 'ebs-to-dr' });
+    expect(ruleReport(pass.rules, 'ebs-to-dr')).toMatchObject({
+      scanned: 1,
+      missing: 1,
+      sent: 1,
+      failed: [],
+    });
+    await sandbox.settle();
+    const executions = [...sandbox.stepFunctions.executions.values()].filter(
+      (execution) => (execution.input as Ec2CopyJob).source.id === snapshotId,
+    );
+    expect(executions.map((execution) => execution.status)).toEqual(['SUCCEEDED']);
+    const copies = await copiesOf(snapshotId);
+    expect(copies.map((copy) => copy.State)).toEqual(['completed']);
+
+    const again = await sandbox.reconcile({ rule: 'ebs-to-dr' });
+    expect(ruleReport(again.rules, 'ebs-to-dr')).toMatchObject({ scanned: 1, missing: 0, sent: 0 });
+    // Ferry's own copy in us-west-2 is never a source (the rule reads us-east-1, and copies are skipped).
+    expect(await copiesOf(snapshotId)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,188 @@
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { createReconcileHandler } from '#handlers/reconcile';
+import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
+import { markersFor } from '#objects/markers';
+import { createPowertools } from '#observability/powertools';
+import { objectCreatedEventOf, replicaStateOf } from '#reconcile/objects';
+import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
+import { decodeCursor, encodeCursor } from '#reconcile/report';
+import { objectRulesOf } from '#rules/config';
+import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
+
+const CONFIG = configFrom(`
+rules:
+  - name: docs
+    objects: { bucket: acme-prod, prefix: docs/, suffix: .pdf }
+    to:
+      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/ }
+`);
+const [RULE] = objectRulesOf(CONFIG);
+const DESTINATION = RULE?.to[0] ?? ({} as never);
+const T0 = new Date('2026-11-21T10:00:00Z');
+const T1 = new Date('2026-11-21T11:00:00Z');
+const listed = { bucket: 'acme-prod', key: 'docs/a b+ü.pdf', size: 5, etag: '"abc"', lastModified: T0 };
+const markers = markersFor({
+  bucket: 'acme-prod',
+  key: listed.key,
+  versionId: undefined,
+  sequencer: undefined,
+  rule: 'docs',
+});
+
+describe('the replica decision', () => {
+  it('is missing without a replica, current for Ferry’s replica of this version, stale otherwise', () => {
+    expect(replicaStateOf(undefined, listed, DESTINATION)).toBe('missing');
+    expect(replicaStateOf({ Metadata: markers, ETag: '"abc"', LastModified: T1 }, listed, DESTINATION)).toBe(
+      'current',
+    );
+    // Not Ferry's, or Ferry's replica of another source.
+    expect(replicaStateOf({ Metadata: {}, ETag: '"abc"', LastModified: T1 }, listed, DESTINATION)).toBe(
+      'stale',
+    );
+    const other = markersFor({
+      bucket: 'acme-prod',
+      key: 'docs/b.pdf',
+      versionId: undefined,
+      sequencer: undefined,
+      rule: 'docs',
+    });
+    expect(replicaStateOf({ Metadata: other, ETag: '"abc"', LastModified: T1 }, listed, DESTINATION)).toBe(
+      'stale',
+    );
+    // Written before the source's current version, or another content digest.
+    expect(
+      replicaStateOf(
+        { Metadata: markers, ETag: '"abc"', LastModified: T0 },
+        { ...listed, lastModified: T1 },
+        DESTINATION,
+      ),
+    ).toBe('stale');
+    expect(replicaStateOf({ Metadata: markers, ETag: '"def"', LastModified: T1 }, listed, DESTINATION)).toBe(
+      'stale',
+    );
+    // Multipart or KMS ETags are not digests: they prove nothing either way.
+    expect(
+      replicaStateOf({ Metadata: markers, ETag: '"def-2"', LastModified: T1 }, listed, DESTINATION),
+    ).toBe('current');
+    expect(
+      replicaStateOf(
+        { Metadata: markers, ETag: '"def"', LastModified: T1, ServerSideEncryption: 'aws:kms' },
+        listed,
+        DESTINATION,
+      ),
+    ).toBe('current');
+  });
+
+  it('builds an "Object Created" event the handler’s schema parses back to the listed object', () => {
+    const event = ObjectCreatedEventSchema.parse(
+      objectCreatedEventOf(listed, { region: 'us-east-1', account: '111122223333' }, T1.getTime()),
+    );
+    expect(event.detail.object.key).toBe(listed.key);
+    expect(sourceObjectOf(event)).toMatchObject({
+      bucket: 'acme-prod',
+      key: listed.key,
+      size: 5,
+      etag: 'abc',
+      region: 'us-east-1',
+      account: '111122223333',
+      eventTime: '2026-11-21T11:00:00Z',
+    });
+  });
+});
+
+function depsWith(s3: S3Client): ReconcileDeps {
+  const common = { log: recordingLog(), metrics: recordingMetrics(), now: () => T1.getTime() };
+  return {
+    rules: CONFIG.rules,
+    objects: {
+      ...common,
+      rules: objectRulesOf(CONFIG),
+      s3: () => s3,
+      multipartThreshold: 512 * 1024 * 1024,
+      source: { region: 'us-east-1', account: '111122223333' },
+    },
+    ec2: { snapshots: {} as never, images: {} as never, now: common.now },
+  };
+}
+
+describe('a reconcile pass', () => {
+  it('lists at most limit keys from the resume point, checks only keys the rule’s filters pass, and says where to go on', async () => {
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(s3);
+    mock.on(ListObjectsV2Command).resolves({
+      IsTruncated: true,
+      Contents: [
+        { Key: 'docs/b.txt', Size: 1, ETag: '"x"', LastModified: T0 },
+        { Key: 'docs/c.pdf', Size: 1, ETag: '"abc"', LastModified: T0 },
+      ],
+    });
+    mock.on(HeadObjectCommand).resolves({
+      Metadata: markersFor({
+        bucket: 'acme-prod',
+        key: 'docs/c.pdf',
+        versionId: undefined,
+        sequencer: undefined,
+        rule: 'docs',
+      }),
+      ETag: '"abc"',
+      LastModified: T1,
+    });
+
+    const report = await reconcile(
+      { limit: 2, resume: encodeCursor({ rule: 'docs', after: 'docs/a.pdf' }) },
+      depsWith(s3),
+    );
+    expect(mock.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toMatchObject({
+      Bucket: 'acme-prod',
+      Prefix: 'docs/',
+      MaxKeys: 2,
+      StartAfter: 'docs/a.pdf',
+    });
+    expect(mock.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual([
+      'mirror/c.pdf',
+    ]);
+    expect(report.rules).toEqual([
+      { rule: 'docs', kind: 'objects', scanned: 1, missing: 0, stale: 0, sent: 0, skipped: 0, failed: [] },
+    ]);
+    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', after: 'docs/c.pdf' });
+  });
+
+  it('counts a replica that cannot be checked as failed with its cause, and goes on', async () => {
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(s3);
+    mock
+      .on(ListObjectsV2Command)
+      .resolves({ IsTruncated: false, Contents: [{ Key: 'docs/c.pdf', Size: 1, ETag: '"abc"' }] });
+    mock.on(HeadObjectCommand).rejects(s3Error('AccessDenied', 403));
+    const report = await reconcile({}, depsWith(s3));
+    expect(report.next).toBeUndefined();
+    expect(report.rules[0]?.failed).toEqual([
+      { item: 's3://acme-prod/docs/c.pdf', cause: expect.stringContaining('AccessDenied') },
+    ]);
+  });
+
+  it('rejects a resume token it did not make', async () => {
+    await expect(reconcile({ resume: 'garbage' }, depsWith(new S3Client({})))).rejects.toThrow(
+      'resume token "garbage" is not one a reconcile pass returned',
+    );
+  });
+});
+
+describe('the reconcile handler', () => {
+  it('validates its input, runs one pass for the function’s own account, and returns the report', async () => {
+    const seen: unknown[] = [];
+    const handler = createReconcileHandler(
+      createPowertools(),
+      (source) => {
+        seen.push(source);
+        return { ...depsWith(new S3Client({})), rules: [] };
+      },
+      'eu-west-1',
+    );
+    await expect(handler({}, lambdaContext)).resolves.toEqual({ rules: [], next: undefined });
+    expect(seen).toEqual([{ region: 'eu-west-1', account: '111122223333' }]);
+    await expect(handler({ limit: -1 } as never, lambdaContext)).rejects.toThrow(/limit/);
+  });
+});
