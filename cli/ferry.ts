@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { backfillCommand } from './backfill.ts';
 import {
   type CommandResult,
   type PlanFacts,
@@ -6,6 +7,7 @@ import {
   planCommand,
   validateCommand,
 } from './commands.ts';
+import { parseSince, redriveCommand, statusCommand } from './operate.ts';
 
 const USAGE = `ferry — replicate S3 objects, EBS snapshots and AMIs by rule
 
@@ -16,6 +18,17 @@ Usage:
                                                             dry run: the copies an S3 or EC2 event would make;
                                                             the options give what the handler would read
                                                             (tags, snapshot size/encryption/description, AMI name)
+  npm run ferry -- backfill [--config FILE] [--rule NAME] [--limit N] [--resume TOKEN]
+                        [--endpoint URL] [--region R] [--account ID]
+                                                            one bounded reconcile pass: copy what matches a rule
+                                                            but has no verified replica or copy; against AWS
+                                                            (default credentials) or the sandbox (--endpoint)
+  npm run ferry -- status [--stage dev] [--region us-east-1] [--endpoint URL] [--since 24h]
+                                                            copies in flight, failed copies since then with
+                                                            their causes, dead-letter queue depth
+  npm run ferry -- redrive [--stage dev] [--region us-east-1] [--endpoint URL] [--max 100] [--dry-run]
+                                                            hand dead letters back to the function they failed
+                                                            in; a message is deleted only once handed back
 `;
 
 /** The facts options of `plan`, checked; a bad value is a usage error. */
@@ -42,7 +55,14 @@ function planFactsOf(values: {
   return facts;
 }
 
-function run(argv: string[]): CommandResult {
+/** The deployment `status` and `redrive` look at: AWS, or the sandbox with `--endpoint`. */
+const target = (values: { stage: string; region?: string | undefined; endpoint?: string | undefined }) => ({
+  stage: values.stage,
+  region: values.region ?? process.env.AWS_REGION ?? 'us-east-1',
+  ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+});
+
+async function run(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -54,6 +74,16 @@ function run(argv: string[]): CommandResult {
       encrypted: { type: 'string' },
       description: { type: 'string' },
       name: { type: 'string' },
+      rule: { type: 'string' },
+      limit: { type: 'string' },
+      resume: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      account: { type: 'string' },
+      stage: { type: 'string', default: 'dev' },
+      since: { type: 'string', default: '24h' },
+      max: { type: 'string', default: '100' },
+      'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -73,13 +103,48 @@ function run(argv: string[]): CommandResult {
         facts,
       });
     }
+    case 'backfill': {
+      const limit = values.limit === undefined ? undefined : Number(values.limit);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+        return {
+          exitCode: 2,
+          lines: [`--limit expects a positive whole number, got "${values.limit}"`, USAGE],
+        };
+      return backfillCommand({
+        configFile: values.config,
+        rule: values.rule,
+        limit,
+        resume: values.resume,
+        endpoint: values.endpoint,
+        region: values.region,
+        account: values.account,
+      });
+    }
+    case 'status': {
+      const since = parseSince(values.since);
+      if (!since)
+        return {
+          exitCode: 2,
+          lines: [`--since expects 24h, 30m, 7d or a date, got "${values.since}"`, USAGE],
+        };
+      return statusCommand({ ...target(values), since, sinceText: values.since });
+    }
+    case 'redrive': {
+      const max = Number(values.max);
+      if (!Number.isInteger(max) || max < 1)
+        return {
+          exitCode: 2,
+          lines: [`--max expects a whole number of messages, got "${values.max}"`, USAGE],
+        };
+      return redriveCommand({ ...target(values), max, dryRun: values['dry-run'] });
+    }
     default:
       return { exitCode: 2, lines: [`unknown command "${command}"`, USAGE] };
   }
 }
 
 try {
-  const result = run(process.argv.slice(2));
+  const result = await run(process.argv.slice(2));
   (result.exitCode === 0 ? console.log : console.error)(result.lines.join('\n'));
   process.exitCode = result.exitCode;
 } catch (error) {

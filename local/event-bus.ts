@@ -31,6 +31,9 @@ export interface EventBusOptions {
 export class EventBus {
   readonly deadLetters: Delivery[] = [];
   readonly published: unknown[] = [];
+  /** Events lost while the bus was paused (for tests of catching up: they reach no target). */
+  readonly dropped: unknown[] = [];
+  private paused = false;
   private readonly pending = new Set<Promise<void>>();
   private readonly retries: number;
   private readonly retryDelayMs: number;
@@ -40,8 +43,21 @@ export class EventBus {
     this.retryDelayMs = options.retryDelayMs ?? 20;
   }
 
+  /** Loses every event published from now on until `resume()`, as if EventBridge never delivered them. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
   /** Publishes an event; delivery is asynchronous, as in AWS. */
   put(event: unknown): void {
+    if (this.paused) {
+      this.dropped.push(event);
+      return;
+    }
     this.published.push(event);
     for (const target of this.options.targets) {
       if (!target.patterns.some((pattern) => matchesPattern(event, pattern))) continue;
@@ -49,6 +65,19 @@ export class EventBus {
       this.pending.add(delivery);
       void delivery.finally(() => this.pending.delete(delivery));
     }
+  }
+
+  /**
+   * An asynchronous Lambda invocation of one target (what `lambda:Invoke` with `InvocationType: Event` does):
+   * accepted at once, handled with the same retries, a dead letter if it still fails. False: no such target.
+   */
+  invokeAsync(targetName: string, event: unknown): boolean {
+    const target = this.options.targets.find((candidate) => candidate.name === targetName);
+    if (!target) return false;
+    const delivery = this.deliver(target, event);
+    this.pending.add(delivery);
+    void delivery.finally(() => this.pending.delete(delivery));
+    return true;
   }
 
   get pendingDeliveries(): number {

@@ -12,6 +12,8 @@ import { createObjectCreatedHandler } from '#handlers/object-created';
 import { createObjectDeletedHandler } from '#handlers/object-deleted';
 import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
 import { type CopyStarter, executionNameOf } from '#objects/copy-job';
+import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
+import type { ReconcileReport } from '#reconcile/report';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import { createRuntime } from '#runtime';
@@ -19,11 +21,14 @@ import { SANDBOX_CREDENTIALS } from './credentials.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
 import { FaultInjector } from './faults.ts';
+import { serveLambda } from './lambda-api.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
 import { s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
+import { serveStepFunctions } from './sfn-api.ts';
 import { signingScopeOf } from './sigv4.ts';
+import { serveDeadLetters } from './sqs-dlq.ts';
 import { type Execution, LocalStepFunctions } from './step-functions.ts';
 import { seededRandom, VirtualClock } from './virtual-clock.ts';
 
@@ -70,6 +75,8 @@ export interface Sandbox {
   ec2Client(region: string): EC2Client;
   /** Waits until every event published so far (and those its handling caused) has been handled. */
   settle(): Promise<void>;
+  /** One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's machines). */
+  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
   stop(): Promise<void>;
 }
 
@@ -256,13 +263,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         ? delay.then(() => s3.handle(req, res, url, scope))
         : service === 'ec2'
           ? ec2.handle(req, res, url, scope)
-          : Promise.resolve(
-              sendError(res, {
-                status: 400,
-                code: 'UnsupportedService',
-                message: `The Ferry sandbox does not serve "${service}"`,
-              }),
-            );
+          : service === 'states' && scope
+            ? serveStepFunctions(stepFunctions, SANDBOX_ACCOUNT, req, res, scope)
+            : service === 'sqs' && scope
+              ? serveDeadLetters(bus, SANDBOX_ACCOUNT, req, res, scope)
+              : service === 'lambda'
+                ? serveLambda(bus, req, res, url)
+                : Promise.resolve(
+                    sendError(res, {
+                      status: 400,
+                      code: 'UnsupportedService',
+                      message: `The Ferry sandbox does not serve "${service}"`,
+                    }),
+                  );
     answer.catch((error: Error) => {
       if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
       else res.destroy(error);
@@ -312,6 +325,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return client;
     },
     settle,
+    reconcile: (reconcileOptions = {}) => {
+      const reconcileDeps = runtime.reconcileDeps({
+        region: options.sourceRegion ?? 'us-east-1',
+        account: SANDBOX_ACCOUNT,
+      });
+      return reconcile(reconcileOptions, {
+        ...reconcileDeps,
+        objects: { ...reconcileDeps.objects, metrics, now: clock.now },
+        ec2: {
+          snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
+          images: { ...reconcileDeps.ec2.images, metrics },
+          now: clock.now,
+        },
+      });
+    },
     async stop() {
       await settle();
       clearInterval(idleWatch);

@@ -1,0 +1,378 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  DescribeExecutionCommand,
+  type ExecutionListItem,
+  type ExecutionStatus,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+  type StateMachineListItem,
+} from '@aws-sdk/client-sfn';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { SANDBOX_CREDENTIALS } from '#local/credentials';
+import type { CommandResult } from './commands.ts';
+
+/** `ferry status` and `ferry redrive`: what a deployment (or the sandbox) is doing and what it dropped. */
+
+export const SERVICE = 'ferry';
+
+export interface OperateTarget {
+  stage: string;
+  region: string;
+  /** The sandbox (or another endpoint) instead of AWS. */
+  endpoint?: string;
+}
+
+export interface OperateClients {
+  sfn: SFNClient;
+  sqs: SQSClient;
+  lambda: LambdaClient;
+}
+
+/** Clients for AWS, or for an endpoint (with the sandbox's credentials unless the environment has some). */
+export function operateClients(target: OperateTarget): OperateClients {
+  const config = {
+    region: target.region,
+    ...(target.endpoint
+      ? {
+          endpoint: target.endpoint,
+          ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: SANDBOX_CREDENTIALS }),
+        }
+      : {}),
+  };
+  return { sfn: new SFNClient(config), sqs: new SQSClient(config), lambda: new LambdaClient(config) };
+}
+
+const destroy = (clients: OperateClients) => {
+  clients.sfn.destroy();
+  clients.sqs.destroy();
+  clients.lambda.destroy();
+};
+
+export const deadLetterQueueName = (stage: string) => `${SERVICE}-${stage}-dead-letters`;
+const machinePrefix = (stage: string) => `${SERVICE}-${stage}-`;
+
+/** `24h`, `30m`, `7d`, `90s`, or a date: the moment it names (relative ones back from `now`). */
+export function parseSince(text: string, now = Date.now()): Date | undefined {
+  const relative = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text.trim());
+  if (relative?.[1] && relative[2]) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now - Number(relative[1]) * unit);
+  }
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+const errorText = (error: unknown) => {
+  const e = error as { name?: string; message?: string };
+  return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : String(e.message ?? error);
+};
+
+async function stateMachinesOf(sfn: SFNClient, stage: string): Promise<StateMachineListItem[]> {
+  const machines: StateMachineListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new ListStateMachinesCommand({ ...(nextToken ? { nextToken } : {}) }));
+    machines.push(...(page.stateMachines ?? []).filter((m) => m.name?.startsWith(machinePrefix(stage))));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return machines.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
+}
+
+/**
+ * Executions of a machine with a status, newest first. `until` stops the listing at executions that started
+ * before it (for failures: one that started before `--since` may still have stopped after it, so the caller
+ * gives a bound well before it).
+ */
+async function executionsOf(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  statusFilter: ExecutionStatus,
+  startedAfter?: Date,
+): Promise<ExecutionListItem[]> {
+  const executions: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter, ...(nextToken ? { nextToken } : {}) }),
+    );
+    const items = page.executions ?? [];
+    executions.push(...items);
+    nextToken = page.nextToken;
+    const oldest = items.at(-1)?.startDate;
+    if (startedAfter && oldest && oldest < startedAfter) break;
+  } while (nextToken);
+  return executions;
+}
+
+const FAILED_STATUSES: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+/** Copies run for up to days (a large snapshot copy): a failure that stopped recently may have started long ago. */
+const LONGEST_COPY_MS = 7 * 86_400_000;
+
+export interface StatusOptions extends OperateTarget {
+  since: Date;
+  sinceText: string;
+}
+
+const shortName = (name: string | undefined, stage: string) =>
+  (name ?? '?').slice(machinePrefix(stage).length);
+
+export async function statusCommand(options: StatusOptions, given?: OperateClients): Promise<CommandResult> {
+  const clients = given ?? operateClients(options);
+  try {
+    const lines = [
+      `Ferry ${options.stage} in ${options.region}${options.endpoint ? ` at ${options.endpoint}` : ''}`,
+    ];
+    const machines = await stateMachinesOf(clients.sfn, options.stage);
+    if (machines.length === 0)
+      lines.push(`No state machines named ${machinePrefix(options.stage)}…: is the stage deployed?`);
+    const running = await Promise.all(
+      machines.map(async (m) => ({
+        machine: m,
+        executions: await executionsOf(clients.sfn, m.stateMachineArn ?? '', 'RUNNING'),
+      })),
+    );
+    const inFlight = running.reduce((sum, entry) => sum + entry.executions.length, 0);
+    lines.push(`In flight: ${inFlight} cop${inFlight === 1 ? 'y' : 'ies'}`);
+    for (const { machine, executions } of running) {
+      lines.push(`  ${shortName(machine.name, options.stage)}: ${executions.length} running`);
+      for (const execution of executions)
+        lines.push(`    ${execution.name} since ${execution.startDate?.toISOString() ?? '?'}`);
+    }
+
+    const startedAfter = new Date(options.since.getTime() - LONGEST_COPY_MS);
+    const failed: { machine: string; execution: ExecutionListItem }[] = [];
+    for (const machine of machines) {
+      for (const status of FAILED_STATUSES) {
+        const executions = await executionsOf(
+          clients.sfn,
+          machine.stateMachineArn ?? '',
+          status,
+          startedAfter,
+        );
+        for (const execution of executions) {
+          if (execution.stopDate && execution.stopDate >= options.since)
+            failed.push({ machine: shortName(machine.name, options.stage), execution });
+        }
+      }
+    }
+    failed.sort((a, b) => (b.execution.stopDate?.getTime() ?? 0) - (a.execution.stopDate?.getTime() ?? 0));
+    lines.push(`Failures since ${options.since.toISOString()} (${options.sinceText}): ${failed.length}`);
+    for (const { machine, execution } of failed) {
+      const described = await clients.sfn.send(
+        new DescribeExecutionCommand({ executionArn: execution.executionArn ?? '' }),
+      );
+      lines.push(
+        `  ✘ ${machine} ${execution.name} ${execution.status} at ${execution.stopDate?.toISOString() ?? '?'}: ` +
+          `${described.error ?? 'no error'}${described.cause ? ` — ${described.cause}` : ''}`,
+      );
+    }
+
+    const queueName = deadLetterQueueName(options.stage);
+    const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    const { Attributes = {} } = await clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const waiting = Number(Attributes.ApproximateNumberOfMessages ?? 0);
+    const invisible = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+    lines.push(
+      `Dead letters: ${waiting} waiting in ${queueName}${invisible > 0 ? ` (and ${invisible} being received)` : ''}` +
+        (waiting + invisible > 0 ? ': `ferry redrive` hands them back once the cause is fixed' : ''),
+    );
+    return { exitCode: 0, lines };
+  } catch (error) {
+    return { exitCode: 1, lines: [`✘ status: ${errorText(error)}`] };
+  } finally {
+    if (!given) destroy(clients);
+  }
+}
+
+/** Where a dead letter goes back to, or why it cannot. */
+export type DeadLetter =
+  | { kind: 'lambda-destination'; functionArn: string; payload: unknown; cause: string }
+  | { kind: 'eventbridge'; functionArn: string; payload: unknown; cause: string; rule?: string }
+  | { kind: 'unknown'; reason: string };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Reads a message of the dead-letter queue: a Lambda on-failure destination record (`requestContext.functionArn`,
+ * `requestPayload`), or an event an EventBridge target could not take (the event as body; `RULE_ARN`,
+ * `TARGET_ARN`, `ERROR_CODE`, `ERROR_MESSAGE` as message attributes). Only Lambda targets are handed back.
+ */
+export function deadLetterOf(message: Message): DeadLetter {
+  let body: unknown;
+  try {
+    body = JSON.parse(message.Body ?? '');
+  } catch {
+    return { kind: 'unknown', reason: 'the body is not JSON' };
+  }
+  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
+  const target = attribute('TARGET_ARN');
+  if (target !== undefined) {
+    if (!/^arn:aws[\w-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(target))
+      return { kind: 'unknown', reason: `its target ${target} is not a Lambda function` };
+    if (!isObject(body)) return { kind: 'unknown', reason: 'the body is not an event' };
+    const code = attribute('ERROR_CODE');
+    const text = attribute('ERROR_MESSAGE');
+    const rule = attribute('RULE_ARN');
+    return {
+      kind: 'eventbridge',
+      functionArn: target,
+      payload: body,
+      cause: [code, text].filter(Boolean).join(': ') || 'EventBridge could not deliver it',
+      ...(rule ? { rule } : {}),
+    };
+  }
+  if (isObject(body) && isObject(body.requestContext) && 'requestPayload' in body) {
+    const functionArn = body.requestContext.functionArn;
+    if (typeof functionArn !== 'string' || !functionArn.includes(':function:'))
+      return { kind: 'unknown', reason: 'its requestContext names no function' };
+    const response = isObject(body.responsePayload) ? body.responsePayload : {};
+    const cause =
+      [response.errorType, response.errorMessage].filter((part) => typeof part === 'string').join(': ') ||
+      String(body.requestContext.condition ?? 'the invocation failed');
+    return { kind: 'lambda-destination', functionArn, payload: body.requestPayload, cause };
+  }
+  return { kind: 'unknown', reason: 'neither a Lambda failure record nor an EventBridge dead letter' };
+}
+
+/** A short name for an event: its type and what it is about. */
+export function describeEvent(payload: unknown): string {
+  if (!isObject(payload)) return 'a payload';
+  const type = typeof payload['detail-type'] === 'string' ? payload['detail-type'] : 'event';
+  const detail = isObject(payload.detail) ? payload.detail : {};
+  const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
+  const key = isObject(detail.object) ? detail.object.key : undefined;
+  if (typeof bucket === 'string' && typeof key === 'string') return `${type} s3://${bucket}/${key}`;
+  const resource = Array.isArray(payload.resources) ? payload.resources[0] : undefined;
+  return typeof resource === 'string' ? `${type} ${resource.split('/').at(-1)}` : type;
+}
+
+/** Causes can be long (a schema's every issue): one line per message keeps the first of it. */
+const clip = (text: string, max = 160) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+const functionNameOf = (arn: string) => arn.split(':function:')[1]?.split(':')[0] ?? arn;
+
+export interface RedriveOptions extends OperateTarget {
+  max: number;
+  dryRun: boolean;
+}
+
+/** How long a received message stays hidden while it is handed back. */
+const VISIBILITY_SECONDS = 60;
+
+export async function redriveCommand(
+  options: RedriveOptions,
+  given?: OperateClients,
+): Promise<CommandResult> {
+  const clients = given ?? operateClients(options);
+  const lines: string[] = [];
+  const totals = { redriven: 0, failed: 0, unknown: 0 };
+  /** Messages left in the queue: made visible again at the end, so the next run (or a person) sees them. */
+  const kept: string[] = [];
+  let queueUrl: string | undefined;
+  let seen = 0;
+  try {
+    ({ QueueUrl: queueUrl } = await clients.sqs.send(
+      new GetQueueUrlCommand({ QueueName: deadLetterQueueName(options.stage) }),
+    ));
+    while (seen < options.max) {
+      const { Messages = [] } = await clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, options.max - seen),
+          VisibilityTimeout: VISIBILITY_SECONDS,
+          MessageAttributeNames: ['All'],
+          WaitTimeSeconds: 0,
+        }),
+      );
+      if (Messages.length === 0) break;
+      for (const message of Messages) {
+        seen += 1;
+        const letter = deadLetterOf(message);
+        const id = message.MessageId ?? '?';
+        if (letter.kind === 'unknown') {
+          totals.unknown += 1;
+          if (message.ReceiptHandle) kept.push(message.ReceiptHandle);
+          lines.push(`  ? message ${id}: not understood (${letter.reason}); kept in the queue`);
+          continue;
+        }
+        const what = `${describeEvent(letter.payload)} (${letter.kind === 'eventbridge' ? 'EventBridge' : 'Lambda'} dead letter: ${clip(letter.cause)})`;
+        const where = functionNameOf(letter.functionArn);
+        if (options.dryRun) {
+          if (message.ReceiptHandle) kept.push(message.ReceiptHandle);
+          lines.push(`  · ${what} → ${where}: would hand back`);
+          continue;
+        }
+        try {
+          const answer = await clients.lambda.send(
+            new InvokeCommand({
+              FunctionName: letter.functionArn,
+              InvocationType: 'Event',
+              Payload: new TextEncoder().encode(JSON.stringify(letter.payload)),
+            }),
+          );
+          if (answer.StatusCode !== 202) throw new Error(`Invoke answered ${answer.StatusCode}`);
+        } catch (error) {
+          totals.failed += 1;
+          if (message.ReceiptHandle) kept.push(message.ReceiptHandle);
+          lines.push(`  ✘ ${what} → ${where}: ${errorText(error)}; kept in the queue`);
+          continue;
+        }
+        try {
+          await clients.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+          totals.redriven += 1;
+          lines.push(`  ✔ ${what} → ${where}: handed back`);
+        } catch (error) {
+          // Handed back, but still in the queue: it will show again; handing it back twice is harmless
+          // (Ferry's copies are idempotent), losing it is not.
+          totals.redriven += 1;
+          lines.push(`  ✔ ${what} → ${where}: handed back, but not deleted (${errorText(error)})`);
+        }
+      }
+    }
+  } catch (error) {
+    lines.push(`✘ redrive: ${errorText(error)}`);
+    totals.failed += 1;
+  } finally {
+    for (const handle of kept) {
+      try {
+        await clients.sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: handle,
+            VisibilityTimeout: 0,
+          }),
+        );
+      } catch {
+        // It shows again once its visibility timeout ends.
+      }
+    }
+    if (!given) destroy(clients);
+  }
+  const total = seen;
+  lines.unshift(
+    `${options.dryRun ? 'Dry run: ' : ''}dead letters of Ferry ${options.stage} in ${options.region}${options.endpoint ? ` at ${options.endpoint}` : ''}`,
+  );
+  lines.push(
+    options.dryRun
+      ? `${total} message${total === 1 ? '' : 's'}: ${total - totals.unknown} would be handed back, ${totals.unknown} not understood`
+      : `${total} message${total === 1 ? '' : 's'}: ${totals.redriven} handed back, ${totals.failed} failed, ${totals.unknown} not understood (failed and not understood stay in the queue)`,
+  );
+  return { exitCode: totals.failed + totals.unknown > 0 ? 1 : 0, lines };
+}

@@ -1,0 +1,208 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readJsonRequest, sendJson } from './aws-json.ts';
+import type { Delivery, EventBus } from './event-bus.ts';
+import { sandboxFunctionArn } from './lambda-api.ts';
+import type { SigningScope } from './sigv4.ts';
+
+/**
+ * The deployment's dead-letter queue, `ferry-sandbox-dead-letters`, over the bus's dead letters: a minimal
+ * SQS (JSON 1.0, `X-Amz-Target: AmazonSQS.…`, as @aws-sdk/client-sqs speaks it) with GetQueueUrl,
+ * GetQueueAttributes, ReceiveMessage, DeleteMessage, ChangeMessageVisibility and SendMessage.
+ *
+ * A dead letter of the bus is an event whose handler still failed after Lambda's two retries; in AWS that
+ * lands in the queue as the Lambda on-failure destination record (`requestContext`, `requestPayload`,
+ * `responseContext`, `responsePayload`), and so it does here. SendMessage puts any other message in (an
+ * EventBridge target's dead letter, with its `RULE_ARN`, `TARGET_ARN`, `ERROR_CODE`… attributes, say).
+ * Deleting a bus dead letter removes it from `bus.deadLetters`.
+ */
+
+export const SANDBOX_QUEUE_NAME = 'ferry-sandbox-dead-letters';
+const DEFAULT_VISIBILITY_SECONDS = 30;
+
+interface Sent {
+  body: string;
+  attributes: Record<string, { DataType: string; StringValue?: string }>;
+}
+
+interface QueueState {
+  ids: WeakMap<Delivery | Sent, { id: string; sentAt: number }>;
+  sent: Sent[];
+  /** Until when (real time) a received message stays invisible. */
+  invisibleUntil: Map<string, number>;
+  receipts: Map<string, string>;
+}
+
+const states = new WeakMap<EventBus, QueueState>();
+const stateOf = (bus: EventBus): QueueState => {
+  let state = states.get(bus);
+  if (!state) {
+    state = { ids: new WeakMap(), sent: [], invisibleUntil: new Map(), receipts: new Map() };
+    states.set(bus, state);
+  }
+  return state;
+};
+
+interface Message {
+  id: string;
+  sentAt: number;
+  body: string;
+  attributes: Sent['attributes'];
+  source: Delivery | Sent;
+}
+
+/** The record Lambda sends to an on-failure destination once retries are exhausted. */
+function destinationRecord(delivery: Delivery, sentAt: number, region: string, account: string): string {
+  return JSON.stringify({
+    version: '1.0',
+    timestamp: new Date(sentAt).toISOString(),
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `${sandboxFunctionArn(delivery.target, region, account)}:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: delivery.attempt,
+    },
+    requestPayload: delivery.event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: {
+      errorType: delivery.error?.name ?? 'Error',
+      errorMessage: delivery.error?.message ?? '',
+      trace: [],
+    },
+  });
+}
+
+function messagesOf(bus: EventBus, state: QueueState, region: string, account: string): Message[] {
+  const entry = (source: Delivery | Sent) => {
+    let known = state.ids.get(source);
+    if (!known) {
+      known = { id: randomUUID(), sentAt: Date.now() };
+      state.ids.set(source, known);
+    }
+    return known;
+  };
+  return [
+    ...bus.deadLetters.map((delivery) => {
+      const { id, sentAt } = entry(delivery);
+      // Built once, so every receive shows the same record (its requestId included).
+      const body = bodies.get(delivery) ?? destinationRecord(delivery, sentAt, region, account);
+      bodies.set(delivery, body);
+      return { id, sentAt, body, attributes: {}, source: delivery };
+    }),
+    ...state.sent.map((sent) => ({
+      ...entry(sent),
+      body: sent.body,
+      attributes: sent.attributes,
+      source: sent,
+    })),
+  ];
+}
+const bodies = new WeakMap<Delivery, string>();
+
+const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+
+function sendSqsError(res: ServerResponse, type: string, message: string) {
+  sendJson(res, 400, { __type: `com.amazonaws.sqs#${type}`, message });
+}
+
+export async function serveDeadLetters(
+  bus: EventBus,
+  account: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  scope: SigningScope,
+): Promise<void> {
+  const { operation, input } = await readJsonRequest(req);
+  const request = input as {
+    QueueName?: string;
+    QueueUrl?: string;
+    AttributeNames?: string[];
+    MaxNumberOfMessages?: number;
+    VisibilityTimeout?: number;
+    MessageAttributeNames?: string[];
+    ReceiptHandle?: string;
+    MessageBody?: string;
+    MessageAttributes?: Sent['attributes'];
+  };
+  const state = stateOf(bus);
+  const queueUrl = `http://${req.headers.host ?? '127.0.0.1'}/${account}/${SANDBOX_QUEUE_NAME}`;
+  if (operation === 'GetQueueUrl') {
+    if (request.QueueName !== SANDBOX_QUEUE_NAME)
+      return sendSqsError(res, 'QueueDoesNotExist', 'The specified queue does not exist.');
+    return sendJson(res, 200, { QueueUrl: queueUrl });
+  }
+  if (!request.QueueUrl?.endsWith(`/${account}/${SANDBOX_QUEUE_NAME}`))
+    return sendSqsError(res, 'QueueDoesNotExist', 'The specified queue does not exist.');
+  const now = Date.now();
+  const messages = messagesOf(bus, state, scope.region, account);
+  const visible = (message: Message) => (state.invisibleUntil.get(message.id) ?? 0) <= now;
+
+  switch (operation) {
+    case 'GetQueueAttributes': {
+      const shown = messages.filter(visible).length;
+      return sendJson(res, 200, {
+        Attributes: {
+          ApproximateNumberOfMessages: String(shown),
+          ApproximateNumberOfMessagesNotVisible: String(messages.length - shown),
+          ApproximateNumberOfMessagesDelayed: '0',
+          QueueArn: `arn:aws:sqs:${scope.region}:${account}:${SANDBOX_QUEUE_NAME}`,
+        },
+      });
+    }
+    case 'ReceiveMessage': {
+      const max = Math.min(Math.max(request.MaxNumberOfMessages ?? 1, 1), 10);
+      const seconds = request.VisibilityTimeout ?? DEFAULT_VISIBILITY_SECONDS;
+      const wanted = request.MessageAttributeNames ?? [];
+      const picked = messages.filter(visible).slice(0, max);
+      return sendJson(res, 200, {
+        Messages: picked.map((message) => {
+          state.invisibleUntil.set(message.id, now + seconds * 1000);
+          const handle = `${message.id}.${randomUUID()}`;
+          state.receipts.set(handle, message.id);
+          const attributes = Object.fromEntries(
+            Object.entries(message.attributes).filter(
+              ([name]) => wanted.includes('All') || wanted.includes('.*') || wanted.includes(name),
+            ),
+          );
+          return {
+            MessageId: message.id,
+            ReceiptHandle: handle,
+            MD5OfBody: md5(message.body),
+            Body: message.body,
+            Attributes: { SentTimestamp: String(message.sentAt) },
+            ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
+          };
+        }),
+      });
+    }
+    case 'DeleteMessage':
+    case 'ChangeMessageVisibility': {
+      const id = state.receipts.get(request.ReceiptHandle ?? '');
+      if (!id)
+        return sendSqsError(
+          res,
+          'ReceiptHandleIsInvalid',
+          `The input receipt handle "${request.ReceiptHandle}" is not valid.`,
+        );
+      const message = messages.find((candidate) => candidate.id === id);
+      if (operation === 'ChangeMessageVisibility') {
+        if (message) state.invisibleUntil.set(id, now + (request.VisibilityTimeout ?? 0) * 1000);
+        return sendJson(res, 200, {});
+      }
+      if (message) {
+        const list: (Delivery | Sent)[] = 'target' in message.source ? bus.deadLetters : state.sent;
+        list.splice(list.indexOf(message.source), 1);
+        state.invisibleUntil.delete(id);
+      }
+      return sendJson(res, 200, {});
+    }
+    case 'SendMessage': {
+      const sent: Sent = { body: request.MessageBody ?? '', attributes: request.MessageAttributes ?? {} };
+      state.sent.push(sent);
+      const { id } = messagesOf(bus, state, scope.region, account).at(-1) ?? { id: '' };
+      return sendJson(res, 200, { MessageId: id, MD5OfMessageBody: md5(sent.body) });
+    }
+    default:
+      return sendSqsError(res, 'UnsupportedOperation', `The Ferry sandbox does not serve sqs:${operation}`);
+  }
+}
