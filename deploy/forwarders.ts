@@ -1,6 +1,12 @@
 import { type FerryConfig, imageRulesOf, snapshotRulesOf } from '#rules/config';
 import { imageEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
-import { type Cfn, type CfnResource, type Deployment, EVENT_RETRY_POLICY } from './template-parts.ts';
+import {
+  type Cfn,
+  type CfnResource,
+  type Deployment,
+  deadLetterQueue,
+  EVENT_RETRY_POLICY,
+} from './template-parts.ts';
 
 /**
  * EBS and AMI events arrive on the default bus of their own Region, and Ferry's stack lives in one home
@@ -85,28 +91,7 @@ export function forwarderTemplate(
           ],
         },
       },
-      ForwardDeadLetterQueue: {
-        Type: 'AWS::SQS::Queue',
-        Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
-      },
-      ForwardDeadLetterQueuePolicy: {
-        Type: 'AWS::SQS::QueuePolicy',
-        Properties: {
-          Queues: [{ Ref: 'ForwardDeadLetterQueue' }],
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: { 'Fn::GetAtt': ['ForwardDeadLetterQueue', 'Arn'] },
-                Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-              },
-            ],
-          },
-        },
-      },
+      ...deadLetterQueue('ForwardDeadLetterQueue'),
     },
     Outputs: { DeadLetterQueueUrl: { Value: { Ref: 'ForwardDeadLetterQueue' } } },
   };

@@ -68,23 +68,24 @@ export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown
   };
 }
 
-/** Dead letters of EventBridge targets and of asynchronous Lambda invocations: kept 14 days, encrypted. */
-function deadLetterResources(deployment: Deployment): Record<string, CfnResource> {
+/**
+ * A dead-letter queue (kept 14 days, encrypted) that EventBridge may write to: its targets' dead letters
+ * need the queue's permission (Lambda destinations use the function's role instead).
+ */
+export function deadLetterQueue(logicalId: string, queueName?: string): Record<string, CfnResource> {
   return {
-    DeadLetterQueue: {
+    [logicalId]: {
       Type: 'AWS::SQS::Queue',
       Properties: {
-        // A known name: `ferry status` and `ferry redrive` find the queue with GetQueueUrl.
-        QueueName: `${deployment.service}-${deployment.stage}-dead-letters`,
+        ...(queueName ? { QueueName: queueName } : {}),
         MessageRetentionPeriod: 1_209_600,
         SqsManagedSseEnabled: true,
       },
     },
-    // EventBridge needs the queue's permission to dead-letter events (Lambda destinations use the role).
-    DeadLetterQueuePolicy: {
+    [`${logicalId}Policy`]: {
       Type: 'AWS::SQS::QueuePolicy',
       Properties: {
-        Queues: [{ Ref: 'DeadLetterQueue' }],
+        Queues: [{ Ref: logicalId }],
         PolicyDocument: {
           Version: '2012-10-17',
           Statement: [
@@ -92,7 +93,7 @@ function deadLetterResources(deployment: Deployment): Record<string, CfnResource
               Effect: 'Allow',
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sqs:SendMessage',
-              Resource: deadLetterQueueArn,
+              Resource: { 'Fn::GetAtt': [logicalId, 'Arn'] },
               Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
             },
           ],
@@ -101,6 +102,10 @@ function deadLetterResources(deployment: Deployment): Record<string, CfnResource
     },
   };
 }
+
+/** The stack's dead letters; a known name, so `ferry status` and `ferry redrive` find it with GetQueueUrl. */
+const deadLetterResources = (deployment: Deployment) =>
+  deadLetterQueue('DeadLetterQueue', `${deployment.service}-${deployment.stage}-dead-letters`);
 
 const alarm = (description: string, properties: Record<string, Cfn>): CfnResource => ({
   Type: 'AWS::CloudWatch::Alarm',

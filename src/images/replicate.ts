@@ -17,7 +17,8 @@ export interface ImageReplicationDeps {
   metrics: ReplicationMetrics;
 }
 
-const factsOf = (image: Image, region: string): ImageFacts => ({
+/** What the router needs of an AMI, from DescribeImages. */
+export const imageFactsOf = (image: Image, region: string): ImageFacts => ({
   imageId: image.ImageId ?? '',
   region,
   name: image.Name ?? '',
@@ -49,7 +50,7 @@ export async function replicateImage(
     if ((error as Error).name !== 'InvalidAMIID.NotFound') throw error;
   }
   if (!image) return [skip(imageId, 'source-gone', `${imageId} no longer exists in ${region}`, deps)];
-  const facts = factsOf(image, region);
+  const facts = imageFactsOf(image, region);
   if (isFerryCopy(facts.tags)) return [skip(imageId, 'ferry-copy', `${imageId} is a copy Ferry made`, deps)];
 
   const plans = planImageCopies(deps.rules, facts);

@@ -10,11 +10,11 @@ import { destinationTarget } from '#aws/clients';
 import { isFerryCopy, MARKER, tagFilters, tagMap } from '#ec2/markers';
 import type { Retention } from '#ec2/retention';
 import { ImageStateChangeEventSchema } from '#images/event';
-import { type ImageReplicationDeps, replicateImage } from '#images/replicate';
+import { type ImageReplicationDeps, imageFactsOf, replicateImage } from '#images/replicate';
 import { imageMatches } from '#images/router';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import { SnapshotNotificationEventSchema } from '#snapshots/event';
-import { replicateSnapshots, type SnapshotReplicationDeps } from '#snapshots/replicate';
+import { replicateSnapshots, type SnapshotReplicationDeps, snapshotFactsOf } from '#snapshots/replicate';
 import { snapshotMatches } from '#snapshots/router';
 import { causeOf, type RuleReport } from './report.ts';
 
@@ -134,16 +134,7 @@ export const SNAPSHOTS: Kind<SnapshotRule, Snapshot> = {
   },
   sourceOf: snapshotSource,
   matches(rule, snapshot, region) {
-    const tags = tagMap(snapshot.Tags);
-    return snapshotMatches(rule, {
-      snapshotId: snapshot.SnapshotId ?? '',
-      region,
-      ...(snapshot.VolumeId ? { volumeId: snapshot.VolumeId } : {}),
-      ...(snapshot.VolumeSize !== undefined ? { volumeSizeGiB: snapshot.VolumeSize } : {}),
-      encrypted: snapshot.Encrypted ?? false,
-      description: snapshot.Description ?? '',
-      tags,
-    });
+    return snapshotMatches(rule, snapshotFactsOf(snapshot, region));
   },
   async copies(client, tags) {
     const { Snapshots } = await client.send(
@@ -196,14 +187,7 @@ export const IMAGES: Kind<ImageRule, Image> = {
     tags: { ...tagMap(image.Tags) },
   }),
   matches(rule, image, region) {
-    return imageMatches(rule, {
-      imageId: image.ImageId ?? '',
-      region,
-      name: image.Name ?? '',
-      ...(image.Description ? { description: image.Description } : {}),
-      encrypted: (image.BlockDeviceMappings ?? []).some((mapping) => mapping.Ebs?.Encrypted === true),
-      tags: tagMap(image.Tags),
-    });
+    return imageMatches(rule, imageFactsOf(image, region));
   },
   async copies(client, tags) {
     const { Images } = await client.send(

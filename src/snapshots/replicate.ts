@@ -17,7 +17,8 @@ export interface SnapshotReplicationDeps {
   metrics: ReplicationMetrics;
 }
 
-const factsOf = (snapshot: Snapshot, region: string): SnapshotFacts => ({
+/** What the router needs of a snapshot, from DescribeSnapshots. */
+export const snapshotFactsOf = (snapshot: Snapshot, region: string): SnapshotFacts => ({
   snapshotId: snapshot.SnapshotId ?? '',
   region,
   ...(snapshot.VolumeId ? { volumeId: snapshot.VolumeId } : {}),
@@ -56,7 +57,7 @@ export async function replicateSnapshots(
         outcomes.push(skip(id, 'source-gone', `${id} no longer exists in ${region}`, deps));
         continue;
       }
-      const facts = factsOf(snapshot, region);
+      const facts = snapshotFactsOf(snapshot, region);
       if (isFerryCopy(facts.tags)) {
         outcomes.push(skip(id, 'ferry-copy', `${id} is a copy Ferry made`, deps));
         continue;
