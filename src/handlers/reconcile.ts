@@ -4,6 +4,7 @@ import { instrumented } from '#observability/middleware';
 import type { Powertools } from '#observability/powertools';
 import type { SourceAccount } from '#reconcile/objects';
 import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
+import { mergeReports, type ReconcileReport } from '#reconcile/report';
 
 /**
  * The scheduled reconcile's input. A schedule with a constant input sends exactly this; a schedule without
@@ -21,19 +22,32 @@ export type ReconcileInput = z.infer<typeof ReconcileInputSchema>;
 export const accountOf = (context: Pick<Context, 'invokedFunctionArn'>): string =>
   context.invokedFunctionArn.split(':')[4] ?? '';
 
+/** Time kept back for the last pass of an invocation: a pass of `limit` sources must fit in it. */
+export const PASS_RESERVE_MS = 120_000;
+
 /**
- * One bounded reconcile pass per invocation: rules' sources without a verified replica or copy are sent
- * through the same entry points as their events. The cursor is returned, not kept: each scheduled run
- * starts from the beginning and covers up to `limit` sources.
+ * Reconcile passes of at most `limit` sources each, one after another while the invocation has time
+ * left: rules' sources without a verified replica or copy are sent through the same entry points as their
+ * events. Each scheduled run starts from the beginning (or `resume`); what one invocation cannot reach is
+ * in the returned `next` (and the plan for very large buckets is S3 Inventory, see the README).
  */
 export function createReconcileHandler(
   tools: Powertools,
   depsFor: (source: SourceAccount) => ReconcileDeps,
   region: string,
+  pass: typeof reconcile = reconcile,
 ) {
   return instrumented(tools, ReconcileInputSchema, async (input, context) => {
-    const report = await reconcile(input, depsFor({ region, account: accountOf(context) }));
-    tools.logger.info('Reconcile pass done', { report });
+    const deps = depsFor({ region, account: accountOf(context) });
+    const reports: ReconcileReport[] = [];
+    let resume = input.resume;
+    do {
+      const report = await pass({ ...input, ...(resume ? { resume } : {}) }, deps);
+      reports.push(report);
+      resume = report.next;
+    } while (resume !== undefined && context.getRemainingTimeInMillis() > PASS_RESERVE_MS);
+    const report = { ...mergeReports(reports), passes: reports.length };
+    tools.logger.info('Reconcile done', { report });
     return report;
   });
 }

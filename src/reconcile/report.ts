@@ -23,6 +23,31 @@ export interface ReconcileReport {
   next: string | undefined;
 }
 
+/** Several passes as one report: counts added and failures joined per rule, the last pass's `next`. */
+export function mergeReports(reports: readonly ReconcileReport[]): ReconcileReport {
+  const byRule = new Map<string, RuleReport>();
+  for (const report of reports) {
+    for (const rule of report.rules) {
+      const seen = byRule.get(rule.rule);
+      byRule.set(
+        rule.rule,
+        seen
+          ? {
+              ...seen,
+              scanned: seen.scanned + rule.scanned,
+              missing: seen.missing + rule.missing,
+              stale: seen.stale + rule.stale,
+              sent: seen.sent + rule.sent,
+              skipped: seen.skipped + rule.skipped,
+              failed: [...seen.failed, ...rule.failed],
+            }
+          : { ...rule, failed: [...rule.failed] },
+      );
+    }
+  }
+  return { rules: [...byRule.values()], next: reports.at(-1)?.next };
+}
+
 /** Where a bounded pass stopped: the rule, and within it the Region and the position in its listing. */
 export interface Cursor {
   rule: string;

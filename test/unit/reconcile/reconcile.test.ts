@@ -181,8 +181,45 @@ describe('the reconcile handler', () => {
       },
       'eu-west-1',
     );
-    await expect(handler({}, lambdaContext)).resolves.toEqual({ rules: [], next: undefined });
+    await expect(handler({}, lambdaContext)).resolves.toEqual({ rules: [], next: undefined, passes: 1 });
     expect(seen).toEqual([{ region: 'eu-west-1', account: '111122223333' }]);
     await expect(handler({ limit: -1 } as never, lambdaContext)).rejects.toThrow(/limit/);
+  });
+
+  it('runs further passes from where the last stopped while the invocation has time, and adds them up', async () => {
+    const report = (next: string | undefined, missing: number) => ({
+      rules: [
+        {
+          rule: 'docs',
+          kind: 'objects' as const,
+          scanned: 10,
+          missing,
+          stale: 0,
+          sent: missing,
+          skipped: 0,
+          failed: [],
+        },
+      ],
+      next,
+    });
+    const resumes: (string | undefined)[] = [];
+    const pass = async (options: { resume?: string }) => {
+      resumes.push(options.resume);
+      return report(options.resume === undefined ? 'a' : options.resume === 'a' ? 'b' : undefined, 1);
+    };
+    const deps = () => ({ ...depsWith(new S3Client({})), rules: [] });
+    const withTime = (ms: number) => ({ ...lambdaContext, getRemainingTimeInMillis: () => ms });
+
+    const plenty = createReconcileHandler(createPowertools(), deps, 'eu-west-1', pass as never);
+    await expect(plenty({}, withTime(600_000))).resolves.toMatchObject({
+      passes: 3,
+      next: undefined,
+      rules: [{ rule: 'docs', scanned: 30, missing: 3, sent: 3 }],
+    });
+    expect(resumes).toEqual([undefined, 'a', 'b']);
+
+    // Too little time left for another pass: the cursor is returned instead.
+    const short = createReconcileHandler(createPowertools(), deps, 'eu-west-1', pass as never);
+    await expect(short({}, withTime(60_000))).resolves.toMatchObject({ passes: 1, next: 'a' });
   });
 });
