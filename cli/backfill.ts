@@ -3,11 +3,8 @@ import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#aws/step
 import { SANDBOX_CREDENTIALS } from '#local/credentials';
 import { reconcile, UnknownRuleError } from '#reconcile/reconcile';
 import { InvalidResumeTokenError, type ReconcileReport } from '#reconcile/report';
-import type { FerryConfig } from '#rules/config';
-import { InvalidConfigError, loadConfigFile } from '#rules/load';
 import { createRuntime } from '#runtime';
-import type { CommandResult } from './commands.ts';
-import { validateCommand } from './commands.ts';
+import { type CommandResult, loadConfigOrReport } from './commands.ts';
 
 /** The sandbox's account (local/sandbox.ts): every resource it serves is owned by it. */
 const SANDBOX_ACCOUNT = '000000000000';
@@ -51,13 +48,9 @@ export function reportLines(report: ReconcileReport): string[] {
  */
 export async function backfillCommand(options: BackfillOptions): Promise<CommandResult> {
   const env = options.env ?? process.env;
-  let config: FerryConfig;
-  try {
-    config = loadConfigFile(options.configFile);
-  } catch (error) {
-    if (error instanceof InvalidConfigError) return validateCommand(options.configFile);
-    throw error;
-  }
+  const loaded = loadConfigOrReport(options.configFile);
+  if ('report' in loaded) return loaded.report;
+  const { config } = loaded;
   const names = config.rules.map((rule) => rule.name);
   if (options.rule !== undefined && !names.includes(options.rule))
     return { exitCode: 2, lines: [`✘ ${new UnknownRuleError(options.rule, names).message}`] };

@@ -73,15 +73,21 @@ const SNAPSHOT_DETAIL_TYPES: readonly unknown[] = [
   'EBS Multi-Volume Snapshots Completion Status',
 ];
 
-/** Dry run: the copy (or delete) plans an event would produce. No AWS call is made. */
-export function planCommand(options: PlanOptions): CommandResult {
-  let config: FerryConfig;
+/** The rules of a file, or, when they are invalid, what `ferry validate` says of them (every error). */
+export function loadConfigOrReport(file: string): { config: FerryConfig } | { report: CommandResult } {
   try {
-    config = loadConfigFile(options.configFile);
+    return { config: loadConfigFile(file) };
   } catch (error) {
-    if (error instanceof InvalidConfigError) return validateCommand(options.configFile);
+    if (error instanceof InvalidConfigError) return { report: validateCommand(file) };
     throw error;
   }
+}
+
+/** Dry run: the copy (or delete) plans an event would produce. No AWS call is made. */
+export function planCommand(options: PlanOptions): CommandResult {
+  const loaded = loadConfigOrReport(options.configFile);
+  if ('report' in loaded) return loaded.report;
+  const { config } = loaded;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(options.eventFile, 'utf8'));
