@@ -1,4 +1,4 @@
-import { type FerryConfig, imageRulesOf, snapshotRulesOf } from '#rules/config';
+import { type FerryConfig, imageRulesOf, snapshotRulesOf, sourceRegionsOf } from '#rules/config';
 import { imageEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import {
   type Cfn,
@@ -16,9 +16,7 @@ import {
 
 /** Source Regions of snapshot and image rules, other than the home Region. */
 export function forwarderRegions(config: FerryConfig, homeRegion: string): string[] {
-  const regions = [...snapshotRulesOf(config), ...imageRulesOf(config)].flatMap((rule) =>
-    'snapshots' in rule ? rule.snapshots.regions : rule.images.regions,
-  );
+  const regions = [...snapshotRulesOf(config), ...imageRulesOf(config)].flatMap(sourceRegionsOf);
   return [...new Set(regions)].filter((region) => region !== homeRegion).sort();
 }
 

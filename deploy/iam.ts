@@ -1,5 +1,11 @@
 import { MARKER } from '#ec2/markers';
-import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import {
+  type FerryConfig,
+  imageRulesOf,
+  objectRulesOf,
+  snapshotRulesOf,
+  sourceRegionsOf,
+} from '#rules/config';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 
@@ -553,10 +559,7 @@ function reconcileStatements(
     });
   }
   const regionsOf = (rules: readonly (SnapshotRule | ImageRule)[]) =>
-    rules.flatMap((rule) => [
-      ...('snapshots' in rule ? rule.snapshots.regions : rule.images.regions),
-      ...rule.to.map((destination) => destination.region),
-    ]);
+    rules.flatMap((rule) => [...sourceRegionsOf(rule), ...rule.to.map((destination) => destination.region)]);
   if (snapshots.length > 0) {
     list.describe('ec2:DescribeSnapshots', regionsOf(snapshots));
     list.add({

@@ -1,4 +1,4 @@
-import { type FerryConfig, kindOf, type Rule } from '#rules/config';
+import { type FerryConfig, kindOf, type Rule, sourceRegionsOf } from '#rules/config';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import type { ObjectRule } from '#rules/schema';
 import { type Ec2ReconcileDeps, IMAGES, reconcileEc2Region, SNAPSHOTS } from './ec2.ts';
@@ -111,7 +111,7 @@ async function reconcileRule(
       return reconcileEc2Rule(
         SNAPSHOTS,
         rule as SnapshotRule,
-        (rule as SnapshotRule).snapshots.regions,
+        sourceRegionsOf(rule as SnapshotRule),
         cursor,
         budget,
         deps,
@@ -120,7 +120,7 @@ async function reconcileRule(
       return reconcileEc2Rule(
         IMAGES,
         rule as ImageRule,
-        (rule as ImageRule).images.regions,
+        sourceRegionsOf(rule as ImageRule),
         cursor,
         budget,
         deps,

@@ -29,6 +29,10 @@ export const isImageRule = (rule: Rule): rule is ImageRule => 'images' in rule;
 export const kindOf = (rule: Rule): RuleKind =>
   isObjectRule(rule) ? 'objects' : isSnapshotRule(rule) ? 'snapshots' : 'images';
 
+/** The Regions a snapshot or image rule reads its sources from. */
+export const sourceRegionsOf = (rule: SnapshotRule | ImageRule): string[] =>
+  isSnapshotRule(rule) ? rule.snapshots.regions : rule.images.regions;
+
 /** The rules of one kind, in file order. */
 export const objectRulesOf = (config: Pick<FerryConfig, 'rules'>): ObjectRule[] =>
   config.rules.filter(isObjectRule);
