@@ -3,16 +3,16 @@ import { nextWaitSeconds } from '#ec2/adaptive-wait';
 /**
  * A copy followed by a state machine, simulated: how many checks a polling schedule makes before it sees the
  * copy end, what that costs in Step Functions transitions and history events, and how late it notices.
- * The snapshot-copy and image-copy machines run StartCopy, then Wait → Check → Choice per check, then
+ * The snapshot-copy and image-copy machines run Enqueue, StartCopy, IsCopyStarted, then Wait → Check → Choice per check, then
  * Finalize: 3 transitions and 9 history events per check (Wait entered/exited; Task entered, scheduled,
  * started, succeeded, exited; Choice entered/exited).
  */
 export const TRANSITIONS_PER_CHECK = 3;
 export const EVENTS_PER_CHECK = 9;
-/** StartCopy and Finalize. */
-export const FIXED_TRANSITIONS = 2;
-/** Execution started and succeeded, and the StartCopy and Finalize tasks. */
-export const FIXED_EVENTS = 2 + 5 + 5;
+/** Enqueue, StartCopy, IsCopyStarted and Finalize (a copy EC2 starts at the first call). */
+export const FIXED_TRANSITIONS = 4;
+/** Execution started and succeeded, the Enqueue pass and IsCopyStarted choice, the StartCopy and Finalize tasks. */
+export const FIXED_EVENTS = 2 + 2 + 2 + 5 + 5;
 
 /** The progress EC2 reports after `elapsed` seconds of a copy lasting `duration` (an integer percentage). */
 export type ProgressModel = (elapsed: number, duration: number) => number;

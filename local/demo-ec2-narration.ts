@@ -99,7 +99,10 @@ function describeSteps(execution: Execution, print: (line: string) => void): voi
   let elapsed = 0;
   const step = (what: string) => print(`        ${`+${duration(elapsed)}`.padEnd(9)} ${what}`);
   for (const event of execution.events) {
-    if (event.type === 'StateEntered' && event.state.name === 'WaitForCopy') {
+    if (
+      event.type === 'StateEntered' &&
+      (event.state.name === 'WaitForCopy' || event.state.name === 'WaitForSlot')
+    ) {
       elapsed += (event.state.input as StepState).copy?.waitSeconds ?? 0;
     } else if (event.type === 'StateRetried') {
       step(`${event.state.name} retried (attempt ${event.retry.attempt})`);
@@ -109,6 +112,11 @@ function describeSteps(execution: Execution, print: (line: string) => void): voi
     ) {
       const copy = (event.state.output as StepState).copy;
       if (!copy) continue;
+      if (copy.state === 'queued') {
+        const refusal = copy.message?.split(':')[0] ?? 'refused';
+        step(`StartCopy queued (${refusal}) → next try in ${duration(copy.waitSeconds)}`);
+        continue;
+      }
       const next = copy.state === 'pending' ? ` → next check in ${duration(copy.waitSeconds)}` : '';
       const what =
         event.state.name === 'StartCopy' ? `started ${copy.id}` : `${copy.state} ${copy.progress}%`;

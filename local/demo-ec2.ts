@@ -69,9 +69,9 @@ export interface Ec2DemoSummary {
   verified: number;
   pruned: number;
   failed: number;
-  /** Of the burst: ResourceLimitExceeded answers to StartCopy, StartCopy retries, executions that met it. */
+  /** Of the burst: ResourceLimitExceeded answers to StartCopy, waits for a slot, executions that met it. */
   limitHits: number;
-  limitRetries: number;
+  slotWaits: number;
   limitedExecutions: number;
   /** The most snapshot copies that ran at once in us-west-2, as the fake EC2 recorded them. */
   peakConcurrentCopies: number;
@@ -395,7 +395,7 @@ function summarizeBurst(
   const lastCompletion = Math.max(burst.start, ...copies.map((s) => s.CompletionTime?.getTime() ?? 0));
   const figures: BurstFigures = {
     limitHits: burstExecutions.reduce((sum, e) => sum + limitHitsOf(e), 0),
-    limitRetries: burstExecutions.reduce((sum, e) => sum + (e.retries.get('StartCopy') ?? 0), 0),
+    slotWaits: burstExecutions.reduce((sum, e) => sum + slotWaitsOf(e), 0),
     limitedExecutions: burstExecutions.filter((e) => limitHitsOf(e) > 0).length,
     peakConcurrentCopies: sandbox.ec2.peakConcurrentCopies(DR),
     burstCopiesSeconds: (lastCompletion - burst.start) / 1000,
@@ -405,15 +405,19 @@ function summarizeBurst(
   return { figures, succeeded: burstExecutions.filter((e) => e.status === 'SUCCEEDED').length };
 }
 
-/** ResourceLimitExceeded answers to an execution's StartCopy (each then retried by the machine). */
+/** ResourceLimitExceeded answers to an execution's StartCopy (each queues the copy for a slot). */
 function limitHitsOf(execution: Execution): number {
-  return execution.events.filter(
-    (event) =>
-      event.type === 'StateFailed' &&
-      event.state.name === 'StartCopy' &&
-      String(event.Cause).includes('ResourceLimitExceeded'),
-  ).length;
+  return execution.events.filter((event) => {
+    if (event.type !== 'StateExited' || event.state.name !== 'StartCopy') return false;
+    const copy = (event.state.output as { copy?: { state?: string; message?: string } }).copy;
+    return copy?.state === 'queued' && String(copy.message).startsWith('ResourceLimitExceeded');
+  }).length;
 }
+
+/** How often an execution waited for a slot (its copy refused, for the limit or throttling). */
+const slotWaitsOf = (execution: Execution): number =>
+  execution.events.filter((event) => event.type === 'StateEntered' && event.state.name === 'WaitForSlot')
+    .length;
 
 /** Never above the copy limit, and every execution of the burst succeeded (or failed as injected). */
 function burstChecks(burst: BurstFigures, succeeded: number, injectedFailures: number): Check[] {
@@ -429,7 +433,7 @@ function burstChecks(burst: BurstFigures, succeeded: number, injectedFailures: n
       label: `burst over the limit`,
       detail:
         `ResourceLimitExceeded answered ${burst.limitHits} StartCopy calls of ${burst.limitedExecutions} executions; ` +
-        `each retried (with backoff) until it started: ${succeeded} of ${BURST} executions succeeded`,
+        `each waited for a slot until EC2 started it: ${succeeded} of ${BURST} executions succeeded`,
     },
   ];
 }
@@ -456,10 +460,10 @@ function printSummary(
       `failed ${summary.failed} · dead letters ${report.deadLetters}`,
   );
   print(
-    `Burst of ${BURST}: ${summary.limitedExecutions} executions met ResourceLimitExceeded (${summary.limitHits} times; ${summary.limitRetries} StartCopy retries) · ` +
+    `Burst of ${BURST}: ${summary.limitedExecutions} executions met ResourceLimitExceeded (${summary.limitHits} times; ${summary.slotWaits} waits for a slot) · ` +
       `peak ${summary.peakConcurrentCopies} copies at once · copies done in ${duration(summary.burstCopiesSeconds)}, executions in ` +
       `${duration(summary.burstExecutionsSeconds)} · ideal ⌈${BURST}/${COPY_LIMIT}⌉ × ${duration(copySeconds(BURST_GIB))} = ${duration(summary.idealSeconds)} ` +
-      '(a limited start retries after a jittered backoff, 1 min growing to 15 min)',
+      '(a refused copy waits until the earliest estimated end among the copies in flight, plus a little jitter)',
   );
   const byMachine = (machine: string, status: string) =>
     executions.filter((e) => e.stateMachine === machine && e.status === status).length;

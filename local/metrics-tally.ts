@@ -33,4 +33,9 @@ export class MetricsTally implements ReplicationMetrics {
   pruned(_kind: 'snapshot' | 'image', _rule: string, count: number): void {
     this.prunedCopies += count;
   }
+  /** Refused copy starts, by reason (`limit`, `throttled`). */
+  readonly queuedCopies = new Map<string, number>();
+  queued(_kind: 'snapshot' | 'image', _rule: string, reason: string): void {
+    this.queuedCopies.set(reason, (this.queuedCopies.get(reason) ?? 0) + 1);
+  }
 }

@@ -29,6 +29,11 @@ export interface CopyKind {
   findCopies(client: EC2Client, tags: Tags): Promise<CopyView[]>;
   describe(client: EC2Client, id: string): Promise<CopyView | undefined>;
   /**
+   * What is in flight in the client's Region (owned by the caller, still pending), with progress: a refused
+   * copy estimates from it when a slot frees (`copy-queue.ts`).
+   */
+  inFlight(client: EC2Client): Promise<CopyView[]>;
+  /**
    * Issues the copy (in the destination Region) with its tags, and returns the new id. `clientToken` makes
    * the call idempotent where EC2 supports it (CopyImage).
    */

@@ -20,6 +20,7 @@ import {
   retentionGroupOf,
 } from './copy-job.ts';
 import type { CopyKind, CopyView } from './copy-kind.ts';
+import { type QueueReason, queueWaitSeconds } from './copy-queue.ts';
 import { copyableTags, MARKER, type Tags } from './markers.ts';
 import { copiesToPrune } from './retention.ts';
 
@@ -67,17 +68,36 @@ export const CopyProgressSchema = z.object({
 });
 export type CopyProgress = z.infer<typeof CopyProgressSchema>;
 
+/**
+ * A copy EC2 has not started yet (`$.copy` before StartCopy succeeds): every copy enters the machine queued
+ * with no attempts, and stays queued while EC2 refuses it for the copy limit or throttling.
+ */
+export const QueuedCopySchema = z.object({
+  state: z.literal('queued'),
+  /** Refusals so far. */
+  attempts: z.number().int().nonnegative(),
+  /** Epoch ms of the first refusal. */
+  since: z.number().optional(),
+  waitSeconds: z.number().int().positive(),
+  /** EC2's words for the last refusal. */
+  message: z.string().optional(),
+});
+export type QueuedCopy = z.infer<typeof QueuedCopySchema>;
+
 const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 
 export const Ec2CopyStepInputSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('start'), job: Ec2CopyJobSchema }),
+  z.object({ action: z.literal('start'), job: Ec2CopyJobSchema, copy: QueuedCopySchema.optional() }),
   z.object({ action: z.literal('check'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
   z.object({ action: z.literal('finalize'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
   z.object({
     action: z.literal('record-failure'),
     job: Ec2CopyJobSchema,
-    // The whole state: `copy` is absent when the start itself failed.
-    state: z.object({ copy: CopyProgressSchema.optional(), failure: CaughtErrorSchema }),
+    // The whole state: `copy` is still queued (or absent) when the start itself failed.
+    state: z.object({
+      copy: z.union([CopyProgressSchema, QueuedCopySchema]).optional(),
+      failure: CaughtErrorSchema,
+    }),
   }),
 ]);
 export type Ec2CopyStepInput = z.infer<typeof Ec2CopyStepInputSchema>;
@@ -88,18 +108,25 @@ export interface Ec2CopyStepDeps {
   log: Log;
   metrics: ReplicationMetrics;
   now: () => number;
+  /** Jitter for queued copies (seeded in the sandbox, so a run repeats). */
+  random?: () => number;
 }
 
 export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepDeps): Promise<unknown> {
   switch (input.action) {
     case 'start':
-      return startCopy(input.job, deps);
+      return startCopy(input.job, input.copy, deps);
     case 'check':
       return checkCopy(input.job, input.copy, deps);
     case 'finalize':
       return finalizeCopy(input.job, input.copy, deps);
     case 'record-failure':
-      return recordFailure(input.job, input.state.copy, input.state.failure, deps);
+      return recordFailure(
+        input.job,
+        input.state.copy?.state === 'queued' ? undefined : input.state.copy,
+        input.state.failure,
+        deps,
+      );
   }
 }
 
@@ -137,7 +164,11 @@ export function copyTagsOf(job: Ec2CopyJob, log?: Log): Tags {
 
 const identity = (job: Ec2CopyJob): Tags => ({ [MARKER.sourceId]: job.source.id, [MARKER.rule]: job.rule });
 
-async function startCopy(job: Ec2CopyJob, deps: Ec2CopyStepDeps): Promise<CopyProgress> {
+async function startCopy(
+  job: Ec2CopyJob,
+  queued: QueuedCopy | undefined,
+  deps: Ec2CopyStepDeps,
+): Promise<CopyProgress | QueuedCopy> {
   const kind = deps.kinds[job.kind];
   const { destination, source } = job;
   if (source.encrypted && !destination.kmsKeyId) {
@@ -175,8 +206,19 @@ async function startCopy(job: Ec2CopyJob, deps: Ec2CopyStepDeps): Promise<CopyPr
       failed.map((copy) => copy.id),
     ),
   };
-  const id = await kind.startCopy(destinationClient(job, deps, false), job, request).catch(raise);
-  deps.log.info('Copy started', { copy: id, source: source.id, region: destination.region, rule: job.rule });
+  let id: string;
+  try {
+    id = await kind.startCopy(destinationClient(job, deps, false), job, request);
+  } catch (error) {
+    return queueRefused(job, queued, error, deps);
+  }
+  deps.log.info('Copy started', {
+    copy: id,
+    source: source.id,
+    region: destination.region,
+    rule: job.rule,
+    ...(queued?.since ? { queuedSeconds: Math.round((now - queued.since) / 1000) } : {}),
+  });
   return {
     id,
     startedAt: now,
@@ -186,6 +228,52 @@ async function startCopy(job: Ec2CopyJob, deps: Ec2CopyStepDeps): Promise<CopyPr
     waitSeconds: nextWaitSeconds({ elapsedSeconds: 0, progress: 0 }),
   };
 }
+
+/**
+ * EC2 refused the copy call. The copy limit and throttling queue the copy: the machine waits (a slot-free
+ * estimate from the copies in flight, or a short backoff) and starts again. Anything else is raised.
+ */
+async function queueRefused(
+  job: Ec2CopyJob,
+  queued: QueuedCopy | undefined,
+  error: unknown,
+  deps: Ec2CopyStepDeps,
+): Promise<QueuedCopy> {
+  const classified = classifyError(error);
+  const reason = REFUSALS[classified.cause];
+  if (!reason) raise(error);
+  const now = deps.now();
+  const attempts = queued?.attempts ?? 0;
+  // Without an estimate (the describe failed too) the wait falls back to its default: never an error.
+  const inFlight =
+    reason === 'limit'
+      ? await deps.kinds[job.kind].inFlight(destinationClient(job, deps)).catch(() => [])
+      : [];
+  const waitSeconds = queueWaitSeconds({ reason, attempts, now, inFlight }, deps.random);
+  deps.metrics.queued(job.kind, job.rule, reason);
+  deps.log.info('Copy refused by EC2; queued', {
+    source: job.source.id,
+    region: job.destination.region,
+    rule: job.rule,
+    reason: classified.cause,
+    inFlight: inFlight.length,
+    attempts: attempts + 1,
+    waitSeconds,
+  });
+  return {
+    state: 'queued',
+    attempts: attempts + 1,
+    since: queued?.since ?? now,
+    waitSeconds,
+    message: `${classified.cause}: ${classified.message}`,
+  };
+}
+
+/** The refusals that queue a copy instead of failing it. */
+const REFUSALS: Partial<Record<string, QueueReason>> = {
+  ResourceLimitExceeded: 'limit',
+  RequestLimitExceeded: 'throttled',
+};
 
 /** A time-based snapshot copy promises its duration; anything else gets the general deadline. */
 function deadlineOf(job: Ec2CopyJob, startedAt: number): number {

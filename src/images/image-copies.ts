@@ -4,6 +4,7 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
+  type EC2Client,
   type Image,
   ModifyImageAttributeCommand,
 } from '@aws-sdk/client-ec2';
@@ -70,6 +71,24 @@ export function imageNamesOf(job: Ec2CopyJob): { name: string; description: stri
   };
 }
 
+/**
+ * A pending image is as far along as the slowest of its snapshot copies (DescribeImages reports no
+ * progress): one DescribeSnapshots reads them for every pending image given.
+ */
+async function withProgress(client: EC2Client, views: CopyView[]): Promise<CopyView[]> {
+  const snapshotIds = views.flatMap((view) => (view.state === 'pending' ? (view.snapshotIds ?? []) : []));
+  if (snapshotIds.length === 0) return views;
+  const { Snapshots } = await client.send(new DescribeSnapshotsCommand({ SnapshotIds: snapshotIds }));
+  const progressOf = new Map(
+    (Snapshots ?? []).map((snapshot) => [snapshot.SnapshotId, progressPercent(snapshot.Progress)]),
+  );
+  return views.map((view) => {
+    if (view.state !== 'pending' || !view.snapshotIds?.length) return view;
+    const progress = Math.min(...view.snapshotIds.map((id) => progressOf.get(id) ?? 0));
+    return { ...view, progress };
+  });
+}
+
 export const imageCopies: CopyKind = {
   async findCopies(client, tags) {
     const { Images } = await client.send(
@@ -88,12 +107,15 @@ export const imageCopies: CopyKind = {
       throw error;
     }
     if (!image) return undefined;
-    const view = imageView(image);
-    if (view.state !== 'pending' || !view.snapshotIds?.length) return view;
-    // A pending image is as far along as the slowest of its snapshot copies: the adaptive wait needs it.
-    const { Snapshots } = await client.send(new DescribeSnapshotsCommand({ SnapshotIds: view.snapshotIds }));
-    const progress = Math.min(...(Snapshots ?? []).map((snapshot) => progressPercent(snapshot.Progress)));
-    return { ...view, progress: Number.isFinite(progress) ? progress : 0 };
+    const [view] = await withProgress(client, [imageView(image)]);
+    return view;
+  },
+
+  async inFlight(client) {
+    const { Images } = await client.send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'state', Values: ['pending'] }] }),
+    );
+    return withProgress(client, (Images ?? []).map(imageView));
   },
 
   async startCopy(client, job, { tags, clientToken }) {

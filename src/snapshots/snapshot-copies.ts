@@ -4,6 +4,7 @@ import {
   DeleteSnapshotCommand,
   DescribeSnapshotsCommand,
   type EC2Client,
+  type Filter,
   ModifySnapshotAttributeCommand,
   ModifySnapshotTierCommand,
   type Snapshot,
@@ -73,19 +74,24 @@ export async function shareSnapshot(client: EC2Client, snapshotId: string, accou
   );
 }
 
+/** The caller's snapshots in the client's Region that pass these filters, every page. */
+async function ownSnapshots(client: EC2Client, Filters: Filter[]): Promise<CopyView[]> {
+  const views: CopyView[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters, NextToken }));
+    views.push(...(page.Snapshots ?? []).map(snapshotView));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return views;
+}
+
 export const snapshotCopies: CopyKind = {
-  async findCopies(client, tags) {
-    const views: CopyView[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await client.send(
-        new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: tagFilters(tags), NextToken }),
-      );
-      views.push(...(page.Snapshots ?? []).map(snapshotView));
-      NextToken = page.NextToken;
-    } while (NextToken);
-    return views;
-  },
+  findCopies: (client, tags) => ownSnapshots(client, tagFilters(tags)),
+
+  // Every pending snapshot, Ferry's or not: anyone's copy holds one of the Region's slots. A snapshot being
+  // created (not copied) looks the same; it can only make the estimate early (one more try), never late.
+  inFlight: (client) => ownSnapshots(client, [{ Name: 'status', Values: ['pending'] }]),
 
   async describe(client, id) {
     try {

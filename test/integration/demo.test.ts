@@ -45,7 +45,7 @@ describe('the EC2 part of the demo', () => {
     // Two nightly copies of one volume (keep 2 of 4) and the first AMI release's copy (keep 1).
     expect(summary.pruned).toBe(3);
     expect(summary.limitHits).toBeGreaterThan(0);
-    expect(summary.limitRetries).toBeGreaterThanOrEqual(summary.limitHits);
+    expect(summary.slotWaits).toBeGreaterThanOrEqual(summary.limitHits);
     expect(summary.peakConcurrentCopies).toBe(20);
     expect(summary.burstCopiesSeconds).toBeGreaterThanOrEqual(summary.idealSeconds);
   });

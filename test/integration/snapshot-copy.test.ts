@@ -101,6 +101,9 @@ async function copiesOf(sourceId: string, region = 'us-west-2'): Promise<Snapsho
 }
 
 const statesEntered = (execution: Execution) => execution.events.filter((e) => e.type === 'StateEntered');
+/** How often EC2 refused to start the copy, so it waited for a slot (the queue loop, not a Retry). */
+const queueWaits = (execution: Execution | undefined) =>
+  execution?.events.filter((e) => e.type === 'StateEntered' && e.state.name === 'WaitForSlot').length ?? 0;
 
 describe('snapshot-copy state machine on the sandbox', () => {
   it('copies a created snapshot to the destination Region, with its tags, and notices the end promptly', async () => {
@@ -182,18 +185,21 @@ describe('snapshot-copy state machine on the sandbox', () => {
 
     const [execution] = executionsOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
-    // The copy call never retries inside the SDK (a lost answer would copy twice): the machine does.
-    expect(execution?.retries.get('StartCopy')).toBe(3);
+    // The copy call never retries inside the SDK (a lost answer would copy twice): a refused call queues
+    // the copy for a short backoff, and the machine starts it again.
+    expect(queueWaits(execution)).toBe(3);
+    expect(sandbox.metrics.queuedCopies.get('throttled')).toBeGreaterThanOrEqual(3);
     expect(await copiesOf(snapshotId)).toHaveLength(1);
   });
 
-  it('backs off on ResourceLimitExceeded and completes once the limit clears', async () => {
+  it('queues on ResourceLimitExceeded and completes once the limit clears', async () => {
     sandbox.ec2.faults.script('CopySnapshot', 'limit', 'limit', 'limit', 'limit');
     const { snapshotId } = await createSnapshot({ backup: 'dr' });
 
     const [execution] = executionsOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
-    expect(execution?.retries.get('StartCopy')).toBe(4);
+    expect(queueWaits(execution)).toBe(4);
+    expect(execution?.retries.get('StartCopy') ?? 0).toBe(0);
     expect(await copiesOf(snapshotId)).toHaveLength(1);
   });
 
@@ -236,7 +242,7 @@ describe('snapshot-copy state machine on the sandbox', () => {
 
   it('copies a burst larger than the 20-copy limit, never more than 20 at once, losing nothing', async () => {
     const limitedBefore = [...sandbox.stepFunctions.executions.values()].reduce(
-      (sum, e) => sum + (e.retries.get('StartCopy') ?? 0),
+      (sum, e) => sum + queueWaits(e),
       0,
     );
     const burst = await Promise.all(
@@ -248,10 +254,7 @@ describe('snapshot-copy state machine on the sandbox', () => {
       expect(executionsOf(snapshotId).map((e) => e.status)).toEqual(['SUCCEEDED']);
       expect((await copiesOf(snapshotId, 'eu-west-1')).map((c) => c.State)).toEqual(['completed']);
     }
-    const limited = [...sandbox.stepFunctions.executions.values()].reduce(
-      (sum, e) => sum + (e.retries.get('StartCopy') ?? 0),
-      0,
-    );
+    const limited = [...sandbox.stepFunctions.executions.values()].reduce((sum, e) => sum + queueWaits(e), 0);
     expect(limited - limitedBefore).toBeGreaterThan(0);
     expect(sandbox.ec2.peakConcurrentCopies('eu-west-1')).toBeLessThanOrEqual(20);
   });

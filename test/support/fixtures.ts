@@ -37,6 +37,7 @@ export const recordingMetrics = (): ReplicationMetrics => ({
   deleted: vi.fn(),
   resourceCopied: vi.fn(),
   pruned: vi.fn(),
+  queued: vi.fn(),
 });
 
 export const recordingLog = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() });

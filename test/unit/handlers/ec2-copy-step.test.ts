@@ -276,9 +276,74 @@ describe('ec2-copy-step handler: snapshots', () => {
       ]);
     });
 
+    it('It should queue the copy when EC2 refuses it for the copy limit, waiting for the earliest copy in flight to end', async () => {
+      // Two copies in flight: one 60 % done after 12 min (≈ 8 min left), one 10 % done after 6 min (≈ 51 min left).
+      ec2.on(DescribeSnapshotsCommand).callsFake((input: { Filters?: { Name?: string }[] }) => {
+        if (input.Filters?.some((filter) => filter.Name === 'status')) {
+          return {
+            Snapshots: [
+              copySnapshot('snap-1', {
+                State: 'pending',
+                Progress: '60%',
+                StartTime: new Date(NOW - 12 * 60_000),
+              }),
+              copySnapshot('snap-2', {
+                State: 'pending',
+                Progress: '10%',
+                StartTime: new Date(NOW - 6 * 60_000),
+              }),
+            ],
+          };
+        }
+        return { Snapshots: [] };
+      });
+      ec2.on(CopySnapshotCommand).rejects(ec2Error('ResourceLimitExceeded', 400));
+      const { deps, run } = handler();
+      const queued = await run({ action: 'start', job: snapshotJob });
+
+      const left = (12 * 60 * (100 - 60.5)) / 60.5;
+      expect(queued).toMatchObject({ state: 'queued', attempts: 1, since: NOW });
+      expect((queued as { message: string }).message).toMatch(/^ResourceLimitExceeded: /);
+      const { waitSeconds } = queued as { waitSeconds: number };
+      expect(waitSeconds).toBeGreaterThanOrEqual(Math.floor(left));
+      // At most 10 % (≤ 2 min) of jitter: the copies queued behind this slot spread out a little.
+      expect(waitSeconds).toBeLessThanOrEqual(Math.ceil(left + 120));
+      expect(deps.metrics.queued).toHaveBeenCalledWith('snapshot', snapshotJob.rule, 'limit');
+      expect(sent()).toEqual(['DescribeSnapshots', 'CopySnapshot', 'DescribeSnapshots']);
+    });
+
+    it('It should keep counting refusals from the queued state it is given, and start the copy once EC2 accepts', async () => {
+      snapshotsInDestination([]);
+      ec2
+        .on(CopySnapshotCommand)
+        .rejectsOnce(ec2Error('RequestLimitExceeded', 503))
+        .resolves({ SnapshotId: COPY });
+      const since = NOW - 20 * 60_000;
+      const queued = { state: 'queued', attempts: 4, since, waitSeconds: 60 };
+      const throttled = await handler().run({ action: 'start', job: snapshotJob, copy: queued });
+      // Throttling is a request-rate problem: a short backoff, no estimate read.
+      expect(throttled).toMatchObject({ state: 'queued', attempts: 5, since });
+      expect((throttled as { waitSeconds: number }).waitSeconds).toBeLessThanOrEqual(80);
+      expect(sent()).toEqual(['DescribeSnapshots', 'CopySnapshot']);
+
+      const started = await handler().run({ action: 'start', job: snapshotJob, copy: throttled });
+      expect(started).toMatchObject({ id: COPY, state: 'pending', startedAt: NOW });
+    });
+
+    it('It should still queue when the copies in flight cannot be read (no estimate: look again in a minute)', async () => {
+      ec2.on(DescribeSnapshotsCommand).callsFake((input: { Filters?: { Name?: string }[] }) => {
+        if (input.Filters?.some((filter) => filter.Name === 'status'))
+          throw ec2Error('UnauthorizedOperation', 403);
+        return { Snapshots: [] };
+      });
+      ec2.on(CopySnapshotCommand).rejects(ec2Error('ResourceLimitExceeded', 400));
+      const queued = await handler().run({ action: 'start', job: snapshotJob });
+      expect(queued).toMatchObject({ state: 'queued', attempts: 1 });
+      expect((queued as { waitSeconds: number }).waitSeconds).toBeGreaterThanOrEqual(60);
+      expect((queued as { waitSeconds: number }).waitSeconds).toBeLessThanOrEqual(70);
+    });
+
     it.each([
-      ['ResourceLimitExceeded', 400, 'CopyLimitError'],
-      ['RequestLimitExceeded', 503, 'CopyLimitError'],
       ['InternalError', 500, 'RetryableCopyError'],
       ['ServiceUnavailable', 503, 'RetryableCopyError'],
       ['AccessDenied', 403, 'PermanentCopyError'],
@@ -584,6 +649,8 @@ describe('ec2-copy-step handler: snapshots', () => {
         job: snapshotJob,
         state: {
           ...snapshotJob,
+          // The machine enters queued: the copy is still queued when its start fails.
+          copy: { state: 'queued', attempts: 0, waitSeconds: 1 },
           failure: lambdaFailure('PermanentCopyError', `KmsKeyRequired: ${SNAP} is encrypted`),
         },
       });

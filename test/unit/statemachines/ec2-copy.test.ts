@@ -1,5 +1,6 @@
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
+import { queueFloorSeconds } from '#ec2/copy-queue';
 import { loadDefinition, taskStates } from '#local/state-machines';
 
 /**
@@ -40,7 +41,39 @@ for (const name of ['snapshot-copy', 'image-copy'] as const) {
       });
       expect(states.CheckCopy).toMatchObject({ Type: 'Task', Next: 'IsCopyDone' });
       expect(states.IsCopyDone).toMatchObject({ Type: 'Choice', Default: 'WaitForCopy' });
-      expect(states.StartCopy?.Next).toBe('WaitForCopy');
+      expect(states.StartCopy?.Next).toBe('IsCopyStarted');
+      expect(states.IsCopyStarted).toMatchObject({ Type: 'Choice', Default: 'WaitForCopy' });
+    });
+
+    it('enters queued, and loops StartCopy → Choice → WaitForSlot while EC2 refuses the copy', () => {
+      expect(definition.StartAt).toBe('Enqueue');
+      expect(states.Enqueue).toMatchObject({
+        Type: 'Pass',
+        Result: { state: 'queued', attempts: 0 },
+        ResultPath: '$.copy',
+        Next: 'StartCopy',
+      });
+      expect(states.StartCopy).toMatchObject({
+        Parameters: { action: 'start', 'copy.$': '$.copy' },
+        ResultPath: '$.copy',
+      });
+      expect(states.IsCopyStarted?.Choices).toEqual([
+        { Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' },
+      ]);
+      expect(states.WaitForSlot).toMatchObject({
+        Type: 'Wait',
+        SecondsPath: '$.copy.waitSeconds',
+        Next: 'StartCopy',
+      });
+    });
+
+    it('can queue for the whole execution timeout without reaching the history limit', () => {
+      // The worst case: every estimate says "now", so each wait is the floor (Task 5 + Choice 2 + Wait 2 events).
+      const timeout = definition.TimeoutSeconds as number;
+      let waited = 0;
+      let loops = 0;
+      while (waited < timeout) waited += queueFloorSeconds(loops++);
+      expect(loops * 9).toBeLessThan(25_000 - 200);
     });
 
     it('gives every Task a timeout and sends every failure to RecordFailure, then Fail', () => {
