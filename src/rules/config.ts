@@ -47,7 +47,14 @@ const ConfigOutlineSchema = z.strictObject({
   rules: z.array(z.unknown()).min(1, 'expected at least one rule'),
 });
 
-export type RawIssue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
+export type RawIssue = {
+  path: PropertyKey[];
+  message: string;
+  code?: string;
+  keys?: string[];
+  /** Why a record's key was refused (zod reports only "Invalid key in record" itself). */
+  issues?: readonly { message: string }[];
+};
 
 /** Picks the schema of a rule by the one kind key it has, or says why it cannot. */
 function ruleSchemaOf(candidate: unknown): { schema: z.ZodType<Rule> } | { message: string } {

@@ -36,6 +36,9 @@ export function toConfigIssues(issues: readonly RawIssue[]): ConfigIssue[] {
       const keys = issue.keys.map((k) => `"${k}"`).join(', ');
       return { path: formatPath(issue.path), message: `unknown key ${keys} (keys are case-sensitive)` };
     }
+    if (issue.code === 'invalid_key' && issue.issues?.length) {
+      return { path: formatPath(issue.path), message: issue.issues.map((inner) => inner.message).join('; ') };
+    }
     return { path: formatPath(issue.path), message: issue.message };
   });
 }

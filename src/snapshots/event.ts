@@ -59,12 +59,18 @@ export const SnapshotNotificationEventSchema = Ec2Event.extend({
 
 export const MultiVolumeSnapshotsEventSchema = Ec2Event.extend({
   'detail-type': z.literal('EBS Multi-Volume Snapshots Completion Status'),
-  detail: z.object({
-    ...outcome,
-    snapshots: z.array(
-      z.object({ snapshot_id: snapshotArn, source: origin.optional(), status: z.string().min(1) }),
-    ),
-  }),
+  detail: z
+    .object({
+      ...outcome,
+      snapshots: z.array(
+        z.object({ snapshot_id: snapshotArn, source: origin.optional(), status: z.string().min(1) }),
+      ),
+    })
+    // A success that names no snapshot would pass unnoticed, copying nothing and logging no skip.
+    .refine((detail) => detail.result !== 'succeeded' || detail.snapshots.length > 0, {
+      path: ['snapshots'],
+      message: 'expected at least one snapshot in a succeeded event',
+    }),
 });
 
 export const SnapshotEventSchema = z.discriminatedUnion(
