@@ -1,4 +1,5 @@
 import type { ImageDestination, ImageRule } from '#rules/ec2-schema';
+import { INDEX_MIN_RULES, indexOf, type RegionTagIndex } from '#rules/region-tag-index';
 import { type Tags, tagsMatch } from '#rules/tags';
 import { patternMatches } from '#rules/text-pattern';
 
@@ -40,11 +41,20 @@ export function imageMatches(rule: ImageRule, image: ImageFacts): boolean {
   return tagsMatch(filter.tags, image.tags);
 }
 
+const indexes = new WeakMap<readonly ImageRule[], RegionTagIndex<ImageRule>>();
+
+/** The rules an AMI matches, in file order: by the Region and tag index above a few rules. */
+export function matchingImageRules(rules: readonly ImageRule[], image: ImageFacts): ImageRule[] {
+  const candidates =
+    rules.length < INDEX_MIN_RULES
+      ? rules
+      : indexOf(indexes, rules, (rule) => rule.images).candidates(image.region, image.tags);
+  return candidates.filter((rule) => imageMatches(rule, image));
+}
+
 /** The pure router: rules + AMI → the copies to make, one per matching rule and destination. */
 export function planImageCopies(rules: readonly ImageRule[], image: ImageFacts): ImageCopyPlan[] {
-  return rules
-    .filter((rule) => imageMatches(rule, image))
-    .flatMap((rule) =>
-      rule.to.map((destination, destinationIndex) => ({ rule, destination, destinationIndex })),
-    );
+  return matchingImageRules(rules, image).flatMap((rule) =>
+    rule.to.map((destination, destinationIndex) => ({ rule, destination, destinationIndex })),
+  );
 }

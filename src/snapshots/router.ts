@@ -1,4 +1,5 @@
 import type { SnapshotDestination, SnapshotRule } from '#rules/ec2-schema';
+import { INDEX_MIN_RULES, indexOf, type RegionTagIndex } from '#rules/region-tag-index';
 import { type Tags, tagsMatch } from '#rules/tags';
 import { patternMatches } from '#rules/text-pattern';
 
@@ -54,14 +55,26 @@ export function snapshotMatches(rule: SnapshotRule, snapshot: SnapshotFacts): bo
   return tagsMatch(filter.tags, snapshot.tags);
 }
 
+const indexes = new WeakMap<readonly SnapshotRule[], RegionTagIndex<SnapshotRule>>();
+
+/** The rules a snapshot matches, in file order: by the Region and tag index above a few rules. */
+export function matchingSnapshotRules(
+  rules: readonly SnapshotRule[],
+  snapshot: SnapshotFacts,
+): SnapshotRule[] {
+  const candidates =
+    rules.length < INDEX_MIN_RULES
+      ? rules
+      : indexOf(indexes, rules, (rule) => rule.snapshots).candidates(snapshot.region, snapshot.tags);
+  return candidates.filter((rule) => snapshotMatches(rule, snapshot));
+}
+
 /** The pure router: rules + snapshot → the copies to make, one per matching rule and destination. */
 export function planSnapshotCopies(
   rules: readonly SnapshotRule[],
   snapshot: SnapshotFacts,
 ): SnapshotCopyPlan[] {
-  return rules
-    .filter((rule) => snapshotMatches(rule, snapshot))
-    .flatMap((rule) =>
-      rule.to.map((destination, destinationIndex) => ({ rule, destination, destinationIndex })),
-    );
+  return matchingSnapshotRules(rules, snapshot).flatMap((rule) =>
+    rule.to.map((destination, destinationIndex) => ({ rule, destination, destinationIndex })),
+  );
 }

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { costPerItem, deployedMemory, PRICES, requestsReport, runRequests } from '../../bench/requests.ts';
+
+describe('requests benchmark (npm run bench -- requests)', () => {
+  it('It should count and price a few objects and one short EC2 copy of each kind in the sandbox', async () => {
+    const memory = deployedMemory(readFileSync('serverless.yml', 'utf8'));
+    const rows = await runRequests({ objects: 3, copies: 1, minutes: [1], seed: 1, memory });
+
+    const [one, two] = rows.objects;
+    // The fast path: one HEAD of the source, shared by every destination, and one COPY per destination.
+    expect(one?.tally.s3).toEqual({ HeadObject: 3, CopyObject: 3 });
+    expect(two?.tally.s3).toEqual({ HeadObject: 3, CopyObject: 6 });
+    expect(one?.tally.lambda).toEqual({ 'object-created': 3 });
+    expect(one?.tally.transitions).toBe(0);
+    expect(one?.cost.s3).toBeCloseTo(PRICES.s3Tier1PerRequest + PRICES.s3Tier2PerRequest, 12);
+
+    expect(rows.ec2).toHaveLength(2);
+    for (const { tally } of rows.ec2) {
+      expect(tally.copies).toBe(1);
+      expect(tally.transitions).toBeGreaterThan(0);
+      expect(tally.transitions).toBeLessThanOrEqual(40);
+    }
+    expect(requestsReport(rows, 'test')).toContain('| EBS snapshot | 1 min |');
+  });
+
+  it('It should price Lambda at the deployed memory and step transitions at the Standard rate', () => {
+    const cost = costPerItem(
+      {
+        items: 1,
+        s3: {},
+        ec2: {},
+        lambda: { 'step CheckCopy': 2 },
+        executions: 1,
+        transitions: 10,
+        copies: 1,
+      },
+      'ec2',
+      { ec2CopyStep: 1024 },
+    );
+    expect(cost.stepFunctions).toBeCloseTo(10 * PRICES.stepFunctionsPerTransition, 12);
+    // 2 invocations of 1 GB for the assumed 100 ms.
+    expect(cost.lambda).toBeCloseTo(2 * (PRICES.lambdaPerRequest + 0.1 * PRICES.lambdaArmPerGbSecond), 12);
+  });
+});
