@@ -18,6 +18,7 @@ import {
   simulatePolling,
   steadyProgress,
 } from './poll-simulation.ts';
+import { linePlot } from './svg-plot.ts';
 
 /** Standard workflows: $0.025 per 1,000 state transitions. */
 const DOLLARS_PER_TRANSITION = 0.025 / 1000;
@@ -111,6 +112,28 @@ const report = [
   '✘ marks a figure past its goal (or past the 25,000-event history limit, where the execution fails).',
 ].join('\n');
 
+/** Copy durations from 1 min to 48 h, evenly spaced on a log scale, for the plot. */
+const PLOT_DURATIONS = Array.from({ length: 49 }, (_, i) => 60 * (48 * 60) ** (i / 48));
+const durationTick = (seconds: number) =>
+  seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
+const plot = linePlot({
+  title: 'State transitions to follow one snapshot or AMI copy',
+  xLabel: 'copy duration (log scale)',
+  yLabel: 'state transitions per copy (log scale)',
+  xLog: true,
+  yLog: true,
+  xTick: durationTick,
+  xTicks: DURATIONS.map(([, seconds]) => seconds),
+  series: SCHEDULES.map(([name, schedule]) => ({
+    name,
+    points: PLOT_DURATIONS.map((seconds) => [seconds, medianRun(seconds, schedule).transitions] as const),
+  })),
+  guides: [{ label: 'goal: ≤ 40', y: 40 }],
+});
+
 console.log(report);
 await mkdir('bench/results', { recursive: true });
 await writeFile('bench/results/waits.md', `${report}\n`);
+// The plot is part of the report in BENCHMARKS.md, so it lives beside it, under version control.
+await mkdir('bench/plots', { recursive: true });
+await writeFile('bench/plots/waits-transitions.svg', plot);

@@ -179,7 +179,13 @@ async function startCopy(
   }
   const client = destinationClient(job, deps);
   // A start that is retried (a lost answer, a crash after the copy call) finds the copy it already made.
-  const earlier = await kind.findCopies(client, identity(job)).catch(raise);
+  let earlier: CopyView[];
+  try {
+    earlier = await kind.findCopies(client, identity(job));
+  } catch (error) {
+    // Throttled before anything was done (a burst of queued copies all looking at once): queue again.
+    return queueRefused(job, queued, error, deps);
+  }
   const failed = earlier.filter((copy) => copy.state === 'failed');
   for (const copy of failed) await kind.remove(client, copy).catch(raise);
   const now = deps.now();
@@ -230,8 +236,9 @@ async function startCopy(
 }
 
 /**
- * EC2 refused the copy call. The copy limit and throttling queue the copy: the machine waits (a slot-free
- * estimate from the copies in flight, or a short backoff) and starts again. Anything else is raised.
+ * EC2 refused the start (the copy call, or the look for an earlier copy). The copy limit and throttling
+ * queue the copy: the machine waits (a slot-free estimate from the copies in flight, or a short backoff)
+ * and starts again. Anything else is raised.
  */
 async function queueRefused(
   job: Ec2CopyJob,
@@ -251,7 +258,7 @@ async function queueRefused(
       : [];
   const waitSeconds = queueWaitSeconds({ reason, attempts, now, inFlight }, deps.random);
   deps.metrics.queued(job.kind, job.rule, reason);
-  deps.log.info('Copy refused by EC2; queued', {
+  deps.log.info('EC2 refused to start the copy; queued', {
     source: job.source.id,
     region: job.destination.region,
     rule: job.rule,
