@@ -1,6 +1,10 @@
 // npm run bench -- <name> [options]: runs one benchmark (each prints its figures and writes bench/results/).
 const BENCHMARKS: Record<string, string> = {
+  bundles: './bundles.ts',
+  burst: './burst.ts',
   objects: './objects.ts',
+  requests: './requests.ts',
+  routing: './routing.ts',
   waits: './waits.ts',
 };
 

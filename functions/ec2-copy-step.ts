@@ -1,6 +1,6 @@
 import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
-import { runtimeFromEnvironment } from '#runtime';
+import { ec2CopyStepRuntimeFromEnvironment } from '#runtime/ec2';
 
-const { tools, ec2CopyStepDeps } = runtimeFromEnvironment();
+const { tools, deps } = ec2CopyStepRuntimeFromEnvironment();
 
-export const handler = createEc2CopyStepHandler(tools, ec2CopyStepDeps);
+export const handler = createEc2CopyStepHandler(tools, deps);

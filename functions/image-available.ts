@@ -1,6 +1,6 @@
 import { createImageAvailableHandler } from '#handlers/image-available';
-import { runtimeFromEnvironment } from '#runtime';
+import { imageRuntimeFromEnvironment } from '#runtime/ec2';
 
-const { tools, imageDeps } = runtimeFromEnvironment();
+const { tools, deps } = imageRuntimeFromEnvironment();
 
-export const handler = createImageAvailableHandler(tools, imageDeps);
+export const handler = createImageAvailableHandler(tools, deps);

@@ -1,6 +1,6 @@
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
-import { runtimeFromEnvironment } from '#runtime';
+import { objectCopyStepRuntimeFromEnvironment } from '#runtime/objects';
 
-const { tools, copyStepDeps } = runtimeFromEnvironment();
+const { tools, deps } = objectCopyStepRuntimeFromEnvironment();
 
-export const handler = createObjectCopyStepHandler(tools, copyStepDeps);
+export const handler = createObjectCopyStepHandler(tools, deps);

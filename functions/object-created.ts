@@ -1,6 +1,6 @@
 import { createObjectCreatedHandler } from '#handlers/object-created';
-import { runtimeFromEnvironment } from '#runtime';
+import { objectRuntimeFromEnvironment } from '#runtime/objects';
 
-const { tools, deps } = runtimeFromEnvironment();
+const { tools, deps } = objectRuntimeFromEnvironment();
 
 export const handler = createObjectCreatedHandler(tools, deps);

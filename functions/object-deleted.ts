@@ -1,6 +1,6 @@
 import { createObjectDeletedHandler } from '#handlers/object-deleted';
-import { runtimeFromEnvironment } from '#runtime';
+import { objectRuntimeFromEnvironment } from '#runtime/objects';
 
-const { tools, deps } = runtimeFromEnvironment();
+const { tools, deps } = objectRuntimeFromEnvironment();
 
 export const handler = createObjectDeletedHandler(tools, deps);

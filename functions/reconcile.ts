@@ -1,6 +1,6 @@
 import { createReconcileHandler } from '#handlers/reconcile';
-import { runtimeFromEnvironment } from '#runtime';
+import { reconcileRuntimeFromEnvironment } from '#runtime/reconcile';
 
-const { tools, reconcileDeps } = runtimeFromEnvironment();
+const { tools, reconcileDeps } = reconcileRuntimeFromEnvironment();
 
 export const handler = createReconcileHandler(tools, reconcileDeps, process.env.AWS_REGION ?? 'us-east-1');

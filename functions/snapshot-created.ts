@@ -1,6 +1,6 @@
 import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
-import { runtimeFromEnvironment } from '#runtime';
+import { snapshotRuntimeFromEnvironment } from '#runtime/ec2';
 
-const { tools, snapshotDeps } = runtimeFromEnvironment();
+const { tools, deps } = snapshotRuntimeFromEnvironment();
 
-export const handler = createSnapshotCreatedHandler(tools, snapshotDeps);
+export const handler = createSnapshotCreatedHandler(tools, deps);

@@ -1,25 +1,22 @@
 import { type AwsClientOptions, createEc2ClientFactory, createS3ClientFactory } from '#aws/clients';
-import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
 import type { Ec2CopyStarter } from '#ec2/copy-job';
 import type { Ec2CopyStepDeps } from '#ec2/copy-steps';
-import { imageCopies } from '#images/image-copies';
 import type { ImageReplicationDeps } from '#images/replicate';
 import type { CopyStarter } from '#objects/copy-job';
 import type { CopyStepDeps } from '#objects/copy-steps';
-import { DEFAULT_MULTIPART_SETTINGS } from '#objects/multipart-copy';
 import type { ObjectReplicationDeps } from '#objects/replicate';
-import { createPowertools, type Powertools } from '#observability/powertools';
-import { powertoolsReplicationMetrics } from '#observability/replication-metrics';
+import type { Powertools } from '#observability/powertools';
 import type { SourceAccount } from '#reconcile/objects';
 import type { ReconcileDeps } from '#reconcile/reconcile';
-import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
-import { loadConfigFile } from '#rules/load';
+import type { FerryConfig } from '#rules/config';
+import { ec2CopyStepDeps, imageReplicationDeps, snapshotReplicationDeps } from '#runtime/ec2';
+import { createFunctionBase } from '#runtime/function-base';
+import { objectCopyStepDeps, objectReplicationDeps } from '#runtime/objects';
+import { reconcileDepsOf } from '#runtime/reconcile';
 import type { SnapshotReplicationDeps } from '#snapshots/replicate';
-import { snapshotCopies } from '#snapshots/snapshot-copies';
 
-/** The path of the rules file: `FERRY_CONFIG`, else `replication.yml` beside the bundle (Lambda's cwd). */
-export const configPath = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.FERRY_CONFIG ?? 'replication.yml';
+// Every function's wiring at once, for the sandbox, the CLI and the benchmarks. A Lambda function imports
+// only its own (src/runtime/*.ts), so its bundle holds only the clients and domains it uses.
 
 export interface Runtime {
   tools: Powertools;
@@ -42,81 +39,22 @@ export interface RuntimeOptions extends AwsClientOptions {
   imageCopies?: Ec2CopyStarter | undefined;
 }
 
-/** A starter for a state machine this deployment did not name: using it is a deployment error. */
-const missingStarter = (variable: string): Ec2CopyStarter & CopyStarter => ({
-  start: () => Promise.reject(new Error(`${variable} is not set: this function cannot start copies`)),
-});
-
-/** Wires one Lambda environment: the validated rules, instrumented AWS clients, metrics and logs. */
+/** Wires every function at once: the validated rules, instrumented AWS clients, metrics and logs. */
 export function createRuntime(config: FerryConfig, options: RuntimeOptions = {}): Runtime {
-  const tools = createPowertools();
-  const clientOptions = { ...options, instrument: <T>(client: T) => tools.tracer.captureAWSv3Client(client) };
-  const s3 = createS3ClientFactory(clientOptions);
-  const ec2 = createEc2ClientFactory(clientOptions);
-  const common = {
-    log: tools.logger,
-    metrics: powertoolsReplicationMetrics(tools.metrics),
-    now: Date.now,
-  };
-  const deps: ObjectReplicationDeps = {
-    ...common,
-    s3,
-    rules: objectRulesOf(config),
-    multipartThreshold: config.copy.multipartThreshold,
-    copies: options.copies,
-  };
-  const snapshotDeps: SnapshotReplicationDeps = {
-    ...common,
-    ec2,
-    rules: snapshotRulesOf(config),
-    copies: options.snapshotCopies ?? missingStarter('FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN'),
-  };
-  const imageDeps: ImageReplicationDeps = {
-    ...common,
-    ec2,
-    rules: imageRulesOf(config),
-    copies: options.imageCopies ?? missingStarter('FERRY_IMAGE_COPY_STATE_MACHINE_ARN'),
-  };
+  const { copies, snapshotCopies, imageCopies, ...clientOptions } = options;
+  const base = createFunctionBase(config, clientOptions);
+  const s3 = createS3ClientFactory(base.clientOptions);
+  const ec2 = createEc2ClientFactory(base.clientOptions);
+  const deps = objectReplicationDeps(base, s3, copies);
+  const snapshotDeps = snapshotReplicationDeps(base, ec2, snapshotCopies);
+  const imageDeps = imageReplicationDeps(base, ec2, imageCopies);
   return {
-    tools,
+    tools: base.tools,
     deps,
-    copyStepDeps: {
-      ...common,
-      s3,
-      multipart: {
-        ...DEFAULT_MULTIPART_SETTINGS,
-        partSize: config.copy.partSize,
-        partConcurrency: config.copy.partConcurrency,
-      },
-    },
+    copyStepDeps: objectCopyStepDeps(base, s3),
     snapshotDeps,
     imageDeps,
-    ec2CopyStepDeps: { ...common, ec2, kinds: { snapshot: snapshotCopies, image: imageCopies } },
-    reconcileDeps: (source) => ({
-      rules: config.rules,
-      objects: {
-        ...deps,
-        // Large objects leave the fast path: without the state machine they are reported, not copied whole.
-        copies: options.copies ?? missingStarter('FERRY_OBJECT_COPY_STATE_MACHINE_ARN'),
-        source,
-      },
-      ec2: { snapshots: snapshotDeps, images: imageDeps, now: common.now },
-    }),
+    ec2CopyStepDeps: ec2CopyStepDeps(base, ec2),
+    reconcileDeps: reconcileDepsOf(base, { objects: deps, snapshots: snapshotDeps, images: imageDeps }),
   };
-}
-
-/**
- * Called once at Lambda init: an invalid configuration fails the init, naming every bad path. Each state
- * machine is used when the deployment names it (`FERRY_*_STATE_MACHINE_ARN`).
- */
-export function runtimeFromEnvironment(env: NodeJS.ProcessEnv = process.env): Runtime {
-  const arn = (variable: string) => env[variable];
-  const objectArn = arn('FERRY_OBJECT_COPY_STATE_MACHINE_ARN');
-  const snapshotArn = arn('FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN');
-  const imageArn = arn('FERRY_IMAGE_COPY_STATE_MACHINE_ARN');
-  return createRuntime(loadConfigFile(configPath(env)), {
-    copies: objectArn ? stepFunctionsCopyStarter(objectArn) : undefined,
-    snapshotCopies: snapshotArn ? stepFunctionsEc2CopyStarter(snapshotArn) : undefined,
-    imageCopies: imageArn ? stepFunctionsEc2CopyStarter(imageArn) : undefined,
-  });
 }

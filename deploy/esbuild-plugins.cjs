@@ -1,0 +1,60 @@
+// The esbuild plugins of every function bundle: `custom.esbuild.plugins` in serverless.yml (serverless-esbuild
+// require()s this file), and bench/bundles.ts reads the same entry. Each one only rewrites how a module is
+// written so that esbuild can drop what the function never uses; what the code does is unchanged.
+const { readFile } = require('node:fs/promises');
+
+/**
+ * The AWS SDK's generated schemas key their traits by constant (`{ [_xN]: _m }`). esbuild must keep any
+ * statement with a computed key (it could run code), so every schema of the client stays: 550 kB for EC2,
+ * of which a function uses a dozen. Writing the constant's string in place of the key lets them go
+ * (aws/aws-sdk-js-v3#7607; the generator fix is smithy-lang/smithy-typescript#1889).
+ */
+const literalSchemaKeys = {
+  name: 'literal-schema-keys',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/].+[\\/]dist-es[\\/].*schemas_\d+\.js$/ }, async ({ path }) => {
+      const text = await readFile(path, 'utf8');
+      const strings = new Map();
+      for (const [, name, literal] of text.matchAll(/^const (\w+) = ("[^"\\\n]*");$/gm)) {
+        strings.set(name, literal);
+      }
+      const contents = text.replace(/\[(\w+)\]:/g, (key, name) =>
+        strings.has(name) ? `${strings.get(name)}:` : key,
+      );
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/** `import { z, … } from 'zod'` → `import * as z from 'zod'; import { … } from 'zod'`, else unchanged. */
+function zodNamespaceImports(text) {
+  return text.replace(/import\s*\{([^}]*)\}\s*from\s*(['"])zod\2;?/g, (statement, list, quote) => {
+    const names = list
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    if (!names.includes('z')) return statement;
+    const others = names.filter((name) => name !== 'z');
+    const from = `from ${quote}zod${quote};`;
+    return `import * as z ${from}${others.length > 0 ? ` import { ${others.join(', ')} } ${from}` : ''}`;
+  });
+}
+
+/**
+ * esbuild cannot shake the `z` namespace when it is imported by name (`import { z } from 'zod'`, as Ferry and
+ * Powertools' parser do): all of zod is kept, 455 kB with every locale. Imported as a namespace
+ * (`import * as z`, which zod recommends), only what is used stays, about 100 kB (colinhacks/zod#6597).
+ */
+const zodNamespace = {
+  name: 'zod-namespace',
+  setup(build) {
+    build.onLoad({ filter: /\.(m?js|ts)$/ }, async ({ path }) => {
+      const text = await readFile(path, 'utf8');
+      if (!text.includes('zod')) return undefined;
+      const contents = zodNamespaceImports(text);
+      return contents === text ? undefined : { contents, loader: path.endsWith('.ts') ? 'ts' : 'js' };
+    });
+  },
+};
+
+module.exports = [literalSchemaKeys, zodNamespace];

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { Ec2CopyJob } from '#ec2/copy-job';
+import type { CopyJob } from '#objects/copy-job';
+import { InvalidConfigError, loadConfigFile } from '#rules/load';
+import { createRuntime } from '#runtime';
+import {
+  ec2CopyStepRuntimeFromEnvironment,
+  imageRuntimeFromEnvironment,
+  snapshotRuntimeFromEnvironment,
+} from '#runtime/ec2';
+import { objectCopyStepRuntimeFromEnvironment, objectRuntimeFromEnvironment } from '#runtime/objects';
+import { reconcileRuntimeFromEnvironment } from '#runtime/reconcile';
+
+/** The Lambda environment of the deployed functions, with every state machine named. */
+const DEPLOYED = {
+  FERRY_CONFIG: 'replication.yml',
+  FERRY_OBJECT_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-object-copy',
+  FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN:
+    'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-snapshot-copy',
+  FERRY_IMAGE_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-image-copy',
+};
+const RULES_ONLY = { FERRY_CONFIG: 'replication.yml' };
+const SOURCE = { region: 'us-east-1', account: '111122223333' };
+const ruleNames = (rules: readonly { name: string }[]) => rules.map((rule) => rule.name);
+
+describe('Each function’s own wiring (src/runtime/)', () => {
+  it('It should give objectCreated and objectDeleted the object rules, and the object-copy machine when named', () => {
+    const { deps } = objectRuntimeFromEnvironment(DEPLOYED);
+    expect(ruleNames(deps.rules)).toEqual(['invoices-to-dr', 'media-to-partner']);
+    expect(deps.copies).toBeDefined();
+    // Without the machine, large objects go back to Lambda's retries (the object handlers' contract).
+    expect(objectRuntimeFromEnvironment(RULES_ONLY).deps.copies).toBeUndefined();
+  });
+
+  it('It should give objectCopyStep the part settings of the rules file', () => {
+    const { deps } = objectCopyStepRuntimeFromEnvironment(RULES_ONLY);
+    expect(deps.multipart.partSize).toBeGreaterThan(0);
+    expect(deps.multipart.partConcurrency).toBeGreaterThan(0);
+  });
+
+  it('It should give snapshotCreated and imageAvailable their rules, and fail a copy whose machine is not named', async () => {
+    const snapshots = snapshotRuntimeFromEnvironment(RULES_ONLY).deps;
+    const images = imageRuntimeFromEnvironment(RULES_ONLY).deps;
+    expect(ruleNames(snapshots.rules)).toEqual(['ebs-to-dr']);
+    expect(ruleNames(images.rules)).toEqual(['ami-to-dr']);
+    const job = {} as Ec2CopyJob;
+    await expect(snapshots.copies.start(job)).rejects.toThrow(
+      'FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN is not set',
+    );
+    await expect(images.copies.start(job)).rejects.toThrow('FERRY_IMAGE_COPY_STATE_MACHINE_ARN is not set');
+  });
+
+  it('It should give ec2CopyStep both kinds of copy', () => {
+    expect(Object.keys(ec2CopyStepRuntimeFromEnvironment(RULES_ONLY).deps.kinds).sort()).toEqual([
+      'image',
+      'snapshot',
+    ]);
+  });
+
+  it('It should give reconcile every rule, and report large objects when the object-copy machine is not named', async () => {
+    const deps = reconcileRuntimeFromEnvironment(RULES_ONLY).reconcileDeps(SOURCE);
+    expect(ruleNames(deps.rules)).toEqual(['invoices-to-dr', 'media-to-partner', 'ebs-to-dr', 'ami-to-dr']);
+    expect(deps.objects.source).toEqual(SOURCE);
+    await expect(deps.objects.copies?.start({} as CopyJob)).rejects.toThrow(
+      'FERRY_OBJECT_COPY_STATE_MACHINE_ARN is not set',
+    );
+    expect(
+      reconcileRuntimeFromEnvironment(DEPLOYED).reconcileDeps(SOURCE).ec2.snapshots.copies,
+    ).toBeDefined();
+  });
+
+  it('It should fail every function’s init on a rules file it cannot load', () => {
+    const missing = { FERRY_CONFIG: 'does-not-exist.yml' };
+    for (const init of [
+      objectRuntimeFromEnvironment,
+      objectCopyStepRuntimeFromEnvironment,
+      snapshotRuntimeFromEnvironment,
+      imageRuntimeFromEnvironment,
+      ec2CopyStepRuntimeFromEnvironment,
+      reconcileRuntimeFromEnvironment,
+    ]) {
+      expect(() => init(missing), init.name).toThrow(InvalidConfigError);
+    }
+  });
+});
+
+describe('Every function wired at once (createRuntime, for the sandbox and the CLI)', () => {
+  it('It should share one set of Powertools and one client factory per service between the functions', () => {
+    const runtime = createRuntime(loadConfigFile('replication.yml'));
+    expect(runtime.copyStepDeps.s3).toBe(runtime.deps.s3);
+    expect(runtime.imageDeps.ec2).toBe(runtime.snapshotDeps.ec2);
+    expect(runtime.ec2CopyStepDeps.ec2).toBe(runtime.snapshotDeps.ec2);
+    expect(runtime.deps.log).toBe(runtime.tools.logger);
+    const reconcile = runtime.reconcileDeps(SOURCE);
+    expect(reconcile.objects.s3).toBe(runtime.deps.s3);
+    expect(reconcile.ec2.images).toBe(runtime.imageDeps);
+  });
+});
