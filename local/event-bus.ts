@@ -22,6 +22,8 @@ export interface EventBusOptions {
   retries?: number;
   retryDelayMs?: number;
   onDelivery?: (delivery: Delivery) => void;
+  /** Draws for `setDropRate` (seeded in the sandbox, so the same events are lost from run to run). */
+  random?: () => number;
 }
 
 /**
@@ -31,9 +33,13 @@ export interface EventBusOptions {
 export class EventBus {
   readonly deadLetters: Delivery[] = [];
   readonly published: unknown[] = [];
-  /** Events lost while the bus was paused (for tests of catching up: they reach no target). */
+  /**
+   * Events lost while the bus was paused, or drawn by the drop rate (for tests of catching up: they reach
+   * no target).
+   */
   readonly dropped: unknown[] = [];
   private paused = false;
+  private dropRate = 0;
   private readonly pending = new Set<Promise<void>>();
   private readonly retries: number;
   private readonly retryDelayMs: number;
@@ -52,15 +58,31 @@ export class EventBus {
     this.paused = false;
   }
 
+  /**
+   * Loses this share (0–1) of the events that some target's patterns match, drawn per event: EventBridge
+   * delivery is at least once in principle, but S3 and EC2 events do get lost (the reconcile pass is for
+   * them). Events no target matches are not drawn, so the draws, and `dropped`, only concern deliveries.
+   */
+  setDropRate(rate: number): void {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`drop rate must be between 0 and 1, not ${rate}`);
+    this.dropRate = rate;
+  }
+
   /** Publishes an event; delivery is asynchronous, as in AWS. */
   put(event: unknown): void {
     if (this.paused) {
       this.dropped.push(event);
       return;
     }
+    const targets = this.options.targets.filter((target) =>
+      target.patterns.some((pattern) => matchesPattern(event, pattern)),
+    );
+    if (targets.length > 0 && this.dropRate > 0 && (this.options.random ?? Math.random)() < this.dropRate) {
+      this.dropped.push(event);
+      return;
+    }
     this.published.push(event);
-    for (const target of this.options.targets) {
-      if (!target.patterns.some((pattern) => matchesPattern(event, pattern))) continue;
+    for (const target of targets) {
       const delivery = this.deliver(target, event);
       this.pending.add(delivery);
       void delivery.finally(() => this.pending.delete(delivery));

@@ -22,6 +22,7 @@ import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
 import { FaultInjector } from './faults.ts';
 import { serveLambda } from './lambda-api.ts';
+import { LambdaCrashes } from './lambda-crash.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
 import { s3OperationOf } from './s3-operations.ts';
@@ -68,6 +69,10 @@ export interface Sandbox {
   requests: Map<string, number>;
   /** The fake EC2 behind the same endpoint: seed volumes and instances, inject faults, inspect copies. */
   ec2: FakeEc2;
+  /** One-shot crashes of the state machines' Lambda functions (`crashOnce`), and those that happened. */
+  crashes: LambdaCrashes;
+  /** Retries the SDK made inside the handlers (each after a throttled, failed or unreadable answer). */
+  readonly sdkRetries: number;
   bucketRegions: Record<string, string>;
   /** An S3 client for the sandbox in the bucket's Region, as a user's own tools would have. */
   s3(region: string): S3Client;
@@ -161,8 +166,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   // The SDK's own retries wait on the virtual clock too: as long as the SDK would, without sleeping.
   const sdkJitter = seededRandom((options.seed ?? 7) + 2);
+  let sdkRetries = 0;
   const retryStrategy = () =>
     new ConfiguredRetryStrategy(3, (attempt) => {
+      sdkRetries += 1;
       clock.advance(Math.round(sdkJitter() * Math.min(20_000, 100 * 2 ** attempt)));
       return 0;
     });
@@ -185,12 +192,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...runtime.ec2CopyStepDeps,
     metrics,
     now: clock.now,
+    random: seededRandom((options.seed ?? 7) + 3),
   });
+  const crashes = new LambdaCrashes();
   stepFunctions = new LocalStepFunctions({
     functions: {
-      ObjectCopyStepLambdaFunction: (input) =>
+      ObjectCopyStepLambdaFunction: crashes.wrap('ObjectCopyStepLambdaFunction', (input) =>
         objectCopyStep(input as never, lambdaContext('ferry-object-copy-step')),
-      Ec2CopyStepLambdaFunction: (input) => ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step')),
+      ),
+      Ec2CopyStepLambdaFunction: crashes.wrap('Ec2CopyStepLambdaFunction', (input) =>
+        ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step')),
+      ),
     },
     clock,
     random: seededRandom(options.seed ?? 7),
@@ -227,6 +239,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       stepFunctions?.poke();
       options.onDelivery?.(delivery);
     },
+    random: seededRandom((options.seed ?? 7) + 4),
   });
 
   const faults = new FaultInjector(seededRandom((options.seed ?? 7) + 1));
@@ -307,6 +320,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     metrics,
     requests,
     ec2,
+    crashes,
+    get sdkRetries() {
+      return sdkRetries;
+    },
     bucketRegions,
     s3(region) {
       let client = clients.get(region);

@@ -58,11 +58,33 @@ function allStates(definition: Record<string, unknown>): [string, StateBody][] {
   return found;
 }
 
-/** Every Task state with the resource it calls, for local handler wiring. */
-export function taskStates(definition: Record<string, unknown>): { state: string; resource: string }[] {
+/** Step Functions' default when a Task state sets no `TimeoutSeconds`. */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
+
+/** Every Task state with the resource it calls and its timeout, for local handler wiring. */
+export function taskStates(
+  definition: Record<string, unknown>,
+): { state: string; resource: string; timeoutSeconds: number }[] {
   return allStates(definition)
     .filter(([, body]) => body.Type === 'Task')
-    .map(([state, body]) => ({ state, resource: String(body.Resource) }));
+    .map(([state, body]) => ({
+      state,
+      resource: String(body.Resource),
+      timeoutSeconds:
+        typeof body.TimeoutSeconds === 'number' ? body.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
+    }));
+}
+
+/**
+ * The definition with every Task's `TimeoutSeconds` raised out of reach (a real timer's limit is 24.8
+ * days), for a runner whose task handlers first wait on the virtual clock: that wait stands for the retry
+ * backoff or Wait before the task, which Step Functions does not count in the task's timeout. The caller
+ * enforces each task's own timeout (`taskStates`) on the handler's run alone.
+ */
+export function withoutTaskTimeouts(definition: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(definition);
+  for (const [, body] of allStates(copy)) if (body.Type === 'Task') body.TimeoutSeconds = 2_000_000;
+  return copy;
 }
 
 /** How long a Wait state waits, from its input: `Seconds`, or `SecondsPath` of the form `$.a.b`. */

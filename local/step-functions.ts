@@ -9,6 +9,7 @@ import {
   taskStates,
   type WaitDuration,
   waitStates,
+  withoutTaskTimeouts,
 } from './state-machines.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
@@ -33,6 +34,14 @@ export interface Execution {
   /** Virtual milliseconds from start to end: real run time plus every skipped wait and backoff. */
   virtualDurationMs?: number;
   done: Promise<void>;
+}
+
+/** A Task whose handler outran the state's `TimeoutSeconds`. */
+export class TaskTimeoutError extends Error {
+  constructor() {
+    super('The task did not end within its TimeoutSeconds');
+    this.name = 'States.Timeout';
+  }
 }
 
 /** What Step Functions answers when a name is reused with another input. */
@@ -70,7 +79,11 @@ export class LocalStepFunctions {
   readonly executions = new Map<string, Execution>();
   private readonly machines = new Map<
     StateMachineName,
-    { machine: StateMachine; tasks: { state: string; resource: string }[]; waits: Map<string, WaitDuration> }
+    {
+      machine: StateMachine;
+      tasks: { state: string; resource: string; timeoutSeconds: number }[];
+      waits: Map<string, WaitDuration>;
+    }
   >();
   /** Per running execution: tasks running a handler, and tasks waiting on the clock. */
   private readonly activity = new Map<Execution, { active: number; asleep: number }>();
@@ -105,7 +118,8 @@ export class LocalStepFunctions {
         tasks: taskStates(definition),
         waits: waitStates(definition),
         // JSONPath is validated; the local ARNs are not real, so their format is not.
-        machine: new StateMachine(definition as never, {
+        // Task timeouts are enforced below on the handler's run, not on the wait before it.
+        machine: new StateMachine(withoutTaskTimeouts(definition) as never, {
           validationOptions: this.options.validate === false ? { noValidate: true } : { checkArn: false },
         }),
       };
@@ -153,7 +167,7 @@ export class LocalStepFunctions {
     let resumeAt = startedAt;
     const overrides: Overrides = {
       taskResourceLocalHandlers: Object.fromEntries(
-        tasks.map(({ state, resource }) => {
+        tasks.map(({ state, resource, timeoutSeconds }) => {
           const handler = this.handlerFor(resource);
           return [
             state,
@@ -165,9 +179,16 @@ export class LocalStepFunctions {
                 activity.asleep -= 1;
                 activity.active += 1;
               }
+              // The task's TimeoutSeconds counts from here, as in AWS: a timed-out invocation goes on
+              // running (its work may still land), while the state fails with States.Timeout.
+              let timer: NodeJS.Timeout | undefined;
+              const timeout = new Promise<never>((_, reject) => {
+                timer = setTimeout(() => reject(new TaskTimeoutError()), timeoutSeconds * 1000);
+              });
               try {
-                return (await handler(taskInput)) as never;
+                return (await Promise.race([handler(taskInput), timeout])) as never;
               } finally {
+                clearTimeout(timer);
                 if (activity) activity.active -= 1;
                 this.poke();
               }

@@ -66,6 +66,8 @@ export class FakeEc2 {
   readonly faults: Ec2Faults;
   /** Requests served, by action. */
   readonly requests = new Map<string, number>();
+  /** Error answers, by EC2 error code (injected faults, throttling, the copy limits, bad requests…). */
+  readonly errors = new Map<string, number>();
   /** Every event emitted, in order. */
   readonly events: Ec2Event[] = [];
   private readonly stores = new Map<string, RegionStore>();
@@ -129,6 +131,7 @@ export class FakeEc2 {
               `An internal error has occurred. (${(error as Error).message})`,
               500,
             );
+      this.errors.set(answer.code, (this.errors.get(answer.code) ?? 0) + 1);
       sendError(res, answer, requestId);
     }
   }

@@ -41,6 +41,9 @@ export interface CaughtError {
 
 /** A short cause for the failure metric, e.g. `AccessDenied` from "PermanentCopyError: AccessDenied: …". */
 export function causeOf(error: CaughtError): string {
+  // Errors of the runtime or the service (Lambda.Unknown for a crashed function, States.Timeout…) carry
+  // their own text ("RequestId: … Error: Runtime exited…"), not a Ferry cause: their name is the cause.
+  if (/^(Lambda|States|Runtime)\./.test(error.Error)) return error.Error;
   const fromMessage = /^([\w.]+): /.exec(messageOf(error))?.[1];
   return fromMessage ?? error.Error;
 }

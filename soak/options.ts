@@ -1,0 +1,108 @@
+import type { FerryConfig } from '#rules/config';
+import { parseConfig } from '#rules/load';
+
+/** How big a soak is, which faults it injects and how hard. */
+export interface SoakOptions {
+  /** Source objects written (small ones under `docs/`, a few multipart ones under `large/`). */
+  objects: number;
+  /** Source snapshots created (a tenth match no rule). */
+  snapshots: number;
+  /** Source AMIs created (a sixth match no rule). */
+  images: number;
+  seed: number;
+  /** Share of objects overwritten once after being written (a quarter of those twice). */
+  overwriteShare: number;
+  /** Share of objects deleted after the writes. */
+  deleteShare: number;
+  faults: {
+    /** S3 copy requests answered 503 SlowDown. */
+    slowdown: number;
+    /** S3 copy requests answered 200 with an `<Error>` body; half of them with the trailing newline. */
+    embedded: number;
+    /** EC2 requests answered RequestLimitExceeded. */
+    throttle: number;
+    /** EC2 copies that end in `error` / `failed` (and, when above 0, one snapshot copy and one AMI copy for sure). */
+    copyError: number;
+    /** Events matched by a rule that the bus never delivers. */
+    drop: number;
+    /** One crash of the object-copy-step function during a multipart copy's part batch. */
+    crash: boolean;
+  };
+  /** Reconcile rounds after the first settle (each: passes to the end of every rule, then settle). */
+  reconcileRounds: number;
+  /** Writes and EC2 creations in flight at once. */
+  concurrency: number;
+  /** Progress lines (phases) as the run goes. */
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_FAULTS: SoakOptions['faults'] = {
+  slowdown: 0.1,
+  embedded: 0.05,
+  throttle: 0.1,
+  copyError: 0.02,
+  drop: 0.05,
+  crash: true,
+};
+
+const common = {
+  seed: 1,
+  overwriteShare: 0.2,
+  deleteShare: 0.1,
+  faults: DEFAULT_FAULTS,
+  reconcileRounds: 2,
+  concurrency: 16,
+};
+
+/** `npm run soak`: thousands of objects, hundreds of snapshots, dozens of AMIs. */
+export const FULL_SOAK: SoakOptions = { ...common, objects: 2000, snapshots: 200, images: 24 };
+
+/** `--small` and the integration test: the same faults on a CI-sized load. */
+export const SMALL_SOAK: SoakOptions = { ...common, objects: 150, snapshots: 30, images: 4 };
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+
+/** Objects above 6 MiB are copied in 5 MiB parts, so a multipart copy costs megabytes, not gigabytes. */
+export const MULTIPART_THRESHOLD = 6 * MiB;
+export const PART_SIZE = 5 * MiB;
+
+export const SOURCE_REGION = 'us-east-1';
+export const SOURCE_BUCKET = 'soak-source';
+
+/** EC2 copies at 32 MiB/s of virtual time: a 1–16 GiB snapshot copies in 32–512 s, so bursts overlap. */
+export const COPY_BYTES_PER_SECOND = 32 * MiB;
+
+/**
+ * The soak's rules. `docs/` goes to two buckets (one replicating deletes, one keeping replicas),
+ * `large/` (multipart) to one; snapshots tagged backup=dr to us-west-2, those also tagged tier=gold to
+ * eu-west-1 as well; AMIs tagged dr=true to us-west-2. No retention, so every copy made must stay.
+ */
+export const SOAK_CONFIG: FerryConfig = parseConfig(
+  `
+copy: { multipartThreshold: ${MULTIPART_THRESHOLD}, partSize: ${PART_SIZE}, partConcurrency: 4 }
+rules:
+  - name: docs
+    objects: { bucket: ${SOURCE_BUCKET}, prefix: docs/ }
+    to:
+      - { bucket: soak-dr, region: us-west-2, keyPrefix: mirror/, replicateDeletes: true }
+      - { bucket: soak-eu, region: eu-west-1 }
+  - name: large
+    objects: { bucket: ${SOURCE_BUCKET}, prefix: large/ }
+    to:
+      - { bucket: soak-dr, region: us-west-2, replicateDeletes: true }
+  - name: ebs-dr
+    snapshots: { regions: [${SOURCE_REGION}], tags: { backup: dr } }
+    to:
+      - region: us-west-2
+  - name: ebs-gold
+    snapshots: { regions: [${SOURCE_REGION}], tags: { backup: dr, tier: gold } }
+    to:
+      - region: eu-west-1
+  - name: ami-dr
+    images: { regions: [${SOURCE_REGION}], tags: { dr: "true" } }
+    to:
+      - region: us-west-2
+`,
+  'soak.yml',
+);

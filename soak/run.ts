@@ -1,0 +1,296 @@
+import type { Delivery } from '#local/event-bus';
+import { type Sandbox, startSandbox } from '#local/sandbox';
+import type { ReconcileReport } from '#reconcile/report';
+import { COPY_BYTES_PER_SECOND, SOAK_CONFIG, type SoakOptions } from './options.ts';
+import { type ItemState, type Verification, verify } from './verify.ts';
+import { runWorkload, type Workload } from './workload.ts';
+
+export interface Invariant {
+  name: string;
+  expected: string;
+  observed: string;
+  ok: boolean;
+}
+
+export interface SoakReport {
+  options: Omit<SoakOptions, 'log'>;
+  ok: boolean;
+  invariants: Invariant[];
+  items: {
+    objectsWritten: number;
+    overwrites: number;
+    deletes: number;
+    finalSources: number;
+    objectReplicas: Record<ItemState, number>;
+    deletedReplicas: Verification['deletes'];
+    snapshots: number;
+    snapshotCopies: Record<ItemState, number>;
+    images: number;
+    imageCopies: Record<ItemState, number>;
+  };
+  faults: {
+    s3: Record<string, number>;
+    ec2: Record<string, number>;
+    droppedEvents: Record<string, number>;
+    crashes: number;
+  };
+  retries: { sdk: number; stateMachine: Record<string, number>; soakDriver: number };
+  /** Throttling answers: S3 SlowDown (all injected), EC2 RequestLimitExceeded (injected or its token buckets). */
+  throttles: { s3SlowDown: number; ec2RequestLimitExceeded: number };
+  /** EC2's concurrent-copy limits: ResourceLimitExceeded answers, and the most snapshot copies at once. */
+  limitHits: { resourceLimitExceeded: number; peakSnapshotCopies: Record<string, number> };
+  reconcile: {
+    passes: number;
+    missing: number;
+    stale: number;
+    sent: number;
+    failed: number;
+    /** The causes of the items reconcile could not send, by error name. */
+    failedByCause: Record<string, number>;
+    rounds: number[];
+  };
+  executions: Record<string, { succeeded: number; failed: number }>;
+  failuresByCause: Record<string, number>;
+  /** Ferry's own CopyFailures metric, by cause (what it claimed; the invariants do not rely on it). */
+  metricFailures: Record<string, number>;
+  deadLetters: number;
+  problems: Verification['problems'];
+  durations: { wallMs: number; virtualMs: number };
+}
+
+const tally = (names: readonly string[]) => {
+  const counts: Record<string, number> = {};
+  for (const name of names) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+};
+
+const sum = (values: Iterable<number>) => [...values].reduce((total, value) => total + value, 0);
+
+/** Every pass of one reconcile round (to the end of every rule), each followed by a settle. */
+async function reconcileRound(sandbox: Sandbox): Promise<ReconcileReport[]> {
+  const reports: ReconcileReport[] = [];
+  let resume: string | undefined;
+  do {
+    const report = await sandbox.reconcile(resume ? { resume } : {});
+    await sandbox.settle();
+    reports.push(report);
+    resume = report.next;
+  } while (resume !== undefined && reports.length < 100);
+  return reports;
+}
+
+function invariants(verification: Verification, sandbox: Sandbox, workload: Workload): Invariant[] {
+  const { objects, snapshots, images } = verification;
+  const row = (name: string, expected: string, observed: number | string, ok: boolean): Invariant => ({
+    name,
+    expected,
+    observed: String(observed),
+    ok,
+  });
+  const itemTotal = (states: Record<ItemState, number>) => sum(Object.values(states));
+  const accounted = (states: Record<ItemState, number>) => states.verified + states['failed-reported'];
+  const all = [objects, snapshots, images];
+  const silent = sum(all.map((states) => states['silent-loss']));
+  const duplicates = snapshots.duplicate + images.duplicate;
+  return [
+    row(
+      'objects: replicated and verified, or failed with a cause',
+      `${itemTotal(objects)} of ${itemTotal(objects)}`,
+      `${accounted(objects)} (${objects.verified} verified, ${objects['failed-reported']} failed)`,
+      accounted(objects) === itemTotal(objects),
+    ),
+    row(
+      'snapshots: copied and completed, or failed with a cause',
+      `${itemTotal(snapshots)} of ${itemTotal(snapshots)}`,
+      `${accounted(snapshots)} (${snapshots.verified} verified, ${snapshots['failed-reported']} failed)`,
+      accounted(snapshots) === itemTotal(snapshots),
+    ),
+    row(
+      'AMIs: copied and available, or failed with a cause',
+      `${itemTotal(images)} of ${itemTotal(images)}`,
+      `${accounted(images)} (${images.verified} verified, ${images['failed-reported']} failed)`,
+      accounted(images) === itemTotal(images),
+    ),
+    row('silent losses (neither copied nor reported failed)', '0', silent, silent === 0),
+    row('duplicate snapshot / AMI copies', '0', duplicates, duplicates === 0),
+    row(
+      'copies of sources no rule matches',
+      '0',
+      verification.unexpectedCopies,
+      verification.unexpectedCopies === 0,
+    ),
+    row('stale overwrites (replica ≠ latest source version)', '0', objects.stale, objects.stale === 0),
+    row('replicas with wrong markers', '0', objects['wrong-markers'], objects['wrong-markers'] === 0),
+    row(
+      'replicas left after a delete event was delivered',
+      '0',
+      verification.deletes.lingering,
+      verification.deletes.lingering === 0,
+    ),
+    row(
+      'objects in destinations no source accounts for',
+      '0',
+      verification.strays,
+      verification.strays === 0,
+    ),
+    row('orphaned multipart uploads', '0', verification.orphanedUploads, verification.orphanedUploads === 0),
+    row(
+      'failed EC2 copies left in a destination',
+      '0',
+      verification.leftBehind,
+      verification.leftBehind === 0,
+    ),
+    row(
+      'the mid-multipart crash happened',
+      workload.crashKey ? '1' : '0',
+      sandbox.crashes.crashed.length,
+      sandbox.crashes.crashed.length === (workload.crashKey ? 1 : 0),
+    ),
+    row('executions still running', '0', sandbox.stepFunctions.running, sandbox.stepFunctions.running === 0),
+  ];
+}
+
+/**
+ * One soak: a sandbox with the soak's rules and faults, the workload (objects with overwrites and
+ * deletes, snapshots, AMIs, all at once), a settle, reconcile rounds for what the lost events left out,
+ * then the final state read back and checked.
+ */
+export async function runSoak(options: SoakOptions): Promise<SoakReport> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const deliveries: Delivery[] = [];
+  const sandbox = await startSandbox({
+    config: SOAK_CONFIG,
+    port: 0,
+    seed: options.seed,
+    ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
+    onDelivery: (delivery) => {
+      if (delivery.target === 'object-created' || delivery.target === 'object-deleted')
+        deliveries.push(delivery);
+    },
+  });
+  const skippedStart = sandbox.clock.skippedMs;
+  try {
+    const { faults } = options;
+    sandbox.faults.setRates({
+      slowdown: faults.slowdown,
+      embedded: faults.embedded / 2,
+      'embedded-newline': faults.embedded / 2,
+    });
+    sandbox.ec2.faults.setRates({ throttle: faults.throttle, 'copy-error': faults.copyError });
+    // Beside the rate, one snapshot copy and one AMI copy fail for sure, so even a small run has both.
+    if (faults.copyError > 0) {
+      sandbox.ec2.faults.script('CopySnapshot', 'copy-error');
+      sandbox.ec2.faults.script('CopyImage', 'copy-error');
+    }
+    sandbox.bus.setDropRate(faults.drop);
+
+    log(`workload: ${options.objects} objects, ${options.snapshots} snapshots, ${options.images} AMIs`);
+    const workload = await runWorkload(sandbox, options);
+    log('settling (every event handled, every execution ended)…');
+    await sandbox.settle();
+    log(
+      `  settled after ${((Date.now() - started) / 1000).toFixed(1)} s; ${sandbox.bus.dropped.length} events were lost`,
+    );
+
+    // The scheduled reconcile, as it would run after the burst: the lost events' items are found there.
+    // Its own requests are not faulted beyond what the rates do to copies.
+    const reconciles: ReconcileReport[] = [];
+    const rounds: number[] = [];
+    for (let round = 0; round < options.reconcileRounds; round++) {
+      const passes = await reconcileRound(sandbox);
+      reconciles.push(...passes);
+      const sent = sum(passes.flatMap((pass) => pass.rules.map((rule) => rule.sent)));
+      rounds.push(sent);
+      log(`reconcile round ${round + 1}: ${passes.length} passes, ${sent} items sent`);
+    }
+    await sandbox.settle();
+
+    // The checks read the final state without faults in the way.
+    sandbox.faults.clear();
+    sandbox.ec2.faults.clear();
+    log('verifying the final state…');
+    const verification = await verify(sandbox, workload, deliveries, reconciles);
+    const rows = invariants(verification, sandbox, workload);
+
+    const executions: Record<string, { succeeded: number; failed: number }> = {};
+    const stateMachineRetries: Record<string, number> = {};
+    for (const execution of sandbox.stepFunctions.executions.values()) {
+      const entry = executions[execution.stateMachine] ?? { succeeded: 0, failed: 0 };
+      executions[execution.stateMachine] = entry;
+      if (execution.status === 'SUCCEEDED') entry.succeeded += 1;
+      if (execution.status === 'FAILED') entry.failed += 1;
+      stateMachineRetries[execution.stateMachine] =
+        (stateMachineRetries[execution.stateMachine] ?? 0) + sum(execution.retries.values());
+    }
+    const droppedEvents: Record<string, number> = {};
+    for (const event of sandbox.bus.dropped) {
+      const type = (event as { 'detail-type'?: string })['detail-type'] ?? 'unknown';
+      droppedEvents[type] = (droppedEvents[type] ?? 0) + 1;
+    }
+    const reconcileRules = reconciles.flatMap((report) => report.rules);
+    const writes = sum(workload.writes.values());
+    const { log: _, ...reportedOptions } = options;
+    const report: SoakReport = {
+      options: reportedOptions,
+      ok: rows.every((invariant) => invariant.ok),
+      invariants: rows,
+      items: {
+        objectsWritten: workload.writes.size,
+        overwrites: writes - workload.writes.size,
+        deletes: workload.deleted.size,
+        finalSources: workload.writes.size - workload.deleted.size,
+        objectReplicas: verification.objects,
+        deletedReplicas: verification.deletes,
+        snapshots: workload.snapshots.length,
+        snapshotCopies: verification.snapshots,
+        images: workload.images.length,
+        imageCopies: verification.images,
+      },
+      faults: {
+        s3: Object.fromEntries(sandbox.faults.injected),
+        ec2: Object.fromEntries(sandbox.ec2.faults.injected),
+        droppedEvents,
+        crashes: sandbox.crashes.crashed.length,
+      },
+      retries: {
+        sdk: sandbox.sdkRetries,
+        stateMachine: stateMachineRetries,
+        soakDriver: workload.driverRetries,
+      },
+      throttles: {
+        s3SlowDown: sandbox.faults.injected.get('slowdown') ?? 0,
+        ec2RequestLimitExceeded: sandbox.ec2.errors.get('RequestLimitExceeded') ?? 0,
+      },
+      limitHits: {
+        resourceLimitExceeded: sandbox.ec2.errors.get('ResourceLimitExceeded') ?? 0,
+        peakSnapshotCopies: Object.fromEntries(
+          ['us-west-2', 'eu-west-1'].map((region) => [region, sandbox.ec2.peakConcurrentCopies(region)]),
+        ),
+      },
+      reconcile: {
+        passes: reconciles.length,
+        missing: sum(reconcileRules.map((rule) => rule.missing)),
+        stale: sum(reconcileRules.map((rule) => rule.stale)),
+        sent: sum(reconcileRules.map((rule) => rule.sent)),
+        failed: sum(reconcileRules.map((rule) => rule.failed.length)),
+        failedByCause: tally(
+          reconcileRules.flatMap((rule) => rule.failed.map((failure) => failure.cause.split(':')[0] ?? '')),
+        ),
+        rounds,
+      },
+      executions,
+      failuresByCause: Object.fromEntries(verification.failuresByCause),
+      metricFailures: Object.fromEntries(sandbox.metrics.failures),
+      deadLetters: sandbox.bus.deadLetters.length,
+      problems: verification.problems,
+      durations: {
+        wallMs: Date.now() - started,
+        virtualMs: Date.now() - started + (sandbox.clock.skippedMs - skippedStart),
+      },
+    };
+    return report;
+  } finally {
+    await sandbox.stop();
+  }
+}

@@ -1,0 +1,94 @@
+import type { SoakReport } from './run.ts';
+
+const seconds = (ms: number) => {
+  const s = ms / 1000;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : `${m} min ${Math.round(s % 60)} s`;
+};
+
+const pairs = (record: Record<string, number>) =>
+  Object.entries(record)
+    .sort(([, a], [, b]) => b - a)
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ') || 'none';
+
+const table = (header: string[], rows: string[][]) =>
+  [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`),
+  ].join('\n');
+
+/** The soak's result as Markdown: the invariants, then the counts. */
+export function renderReport(report: SoakReport): string {
+  const { items, faults, retries, throttles, limitHits, reconcile } = report;
+  const invariants = table(
+    ['invariant', 'expected', 'observed', ''],
+    report.invariants.map((invariant) => [
+      invariant.name,
+      invariant.expected,
+      invariant.observed,
+      invariant.ok ? '✔' : '✘',
+    ]),
+  );
+  const counts = table(
+    ['count', 'value'],
+    [
+      [
+        'objects',
+        `${items.objectsWritten} keys written, ${items.overwrites} overwrites, ${items.deletes} deletes → ${items.finalSources} sources, ${sumStates(items.objectReplicas)} replicas expected`,
+      ],
+      [
+        'deleted sources',
+        `${items.deletedReplicas.removed} replicas removed (replicateDeletes), ${items.deletedReplicas.kept} kept where deletes are not replicated, ${items.deletedReplicas.lingeringDropped} left because their delete event was lost (reconcile does not replay deletes)`,
+      ],
+      ['snapshots', `${items.snapshots} sources, ${sumStates(items.snapshotCopies)} copies expected`],
+      ['AMIs', `${items.images} sources, ${sumStates(items.imageCopies)} copies expected`],
+      ['S3 faults injected', pairs(faults.s3)],
+      ['EC2 faults injected', pairs(faults.ec2)],
+      ['events lost by the bus', pairs(faults.droppedEvents)],
+      ['handler crashes (Lambda.Unknown)', String(faults.crashes)],
+      [
+        'retries',
+        `SDK ${retries.sdk}; state machines: ${pairs(retries.stateMachine)}; the soak's own EC2 calls ${retries.soakDriver}`,
+      ],
+      [
+        'throttles',
+        `S3 SlowDown ${throttles.s3SlowDown} (injected); EC2 RequestLimitExceeded ${throttles.ec2RequestLimitExceeded} (${faults.ec2.throttle ?? 0} injected, the rest from EC2's request-rate buckets)`,
+      ],
+      [
+        'copy limit',
+        `ResourceLimitExceeded answered ${limitHits.resourceLimitExceeded} copy calls (queued and retried by the machines); most snapshot copies at once: ${pairs(limitHits.peakSnapshotCopies)} (limit 20)`,
+      ],
+      [
+        'reconcile',
+        `${reconcile.passes} passes in ${reconcile.rounds.length} rounds: ${reconcile.missing} missing, ${reconcile.stale} stale, ${reconcile.sent} sent (by round: ${reconcile.rounds.join(', ')}), ${reconcile.failed} not sent (${pairs(reconcile.failedByCause)})`,
+      ],
+      [
+        'executions',
+        Object.entries(report.executions)
+          .map(([machine, { succeeded, failed }]) => `${machine} ${succeeded} succeeded / ${failed} failed`)
+          .join('; '),
+      ],
+      ['failures by cause (items)', pairs(report.failuresByCause)],
+      ['CopyFailures metric by cause', pairs(report.metricFailures)],
+      ['dead letters', String(report.deadLetters)],
+      [
+        'duration',
+        `${seconds(report.durations.wallMs)} wall, ${seconds(report.durations.virtualMs)} virtual`,
+      ],
+    ],
+  );
+  const problems =
+    report.problems.length === 0
+      ? ''
+      : `\n\nProblems (first 20 of ${report.problems.length}):\n${report.problems
+          .slice(0, 20)
+          .map((problem) => `- ${problem.state}: ${problem.item}: ${problem.detail}`)
+          .join('\n')}`;
+  return `${invariants}\n\n${counts}${problems}`;
+}
+
+const sumStates = (states: Record<string, number>) => Object.values(states).reduce((a, b) => a + b, 0);

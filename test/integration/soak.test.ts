@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SMALL_SOAK } from '#soak/options';
+import { runSoak, type SoakReport } from '#soak/run';
+import { renderReport } from '#soak/table';
+
+/**
+ * The CI-sized soak (`npm run soak -- --small`): objects with overwrites and deletes, snapshots and AMIs,
+ * all under the full set of injected faults, then reconcile and a check of the final state. Every
+ * invariant must hold, and every kind of fault must really have been injected, so it cannot pass vacuously.
+ */
+
+let report: SoakReport;
+
+beforeAll(async () => {
+  report = await runSoak(SMALL_SOAK);
+}, 150_000);
+
+describe('soak (small)', () => {
+  it('holds every invariant', () => {
+    const failed = report.invariants.filter((invariant) => !invariant.ok);
+    expect(failed, renderReport(report)).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.problems).toEqual([]);
+  });
+
+  it('accounts for every item: verified or failed with a cause, none lost, none doubled, none stale', () => {
+    const { items } = report;
+    for (const states of [items.objectReplicas, items.snapshotCopies, items.imageCopies]) {
+      expect(states['silent-loss']).toBe(0);
+      expect(states.stale).toBe(0);
+      expect(states.duplicate).toBe(0);
+      expect(states['wrong-markers']).toBe(0);
+      expect(states.verified).toBeGreaterThan(0);
+    }
+    expect(items.objectsWritten).toBe(SMALL_SOAK.objects);
+    expect(items.overwrites).toBeGreaterThan(0);
+    expect(items.deletes).toBeGreaterThan(0);
+    expect(items.deletedReplicas.removed).toBeGreaterThan(0);
+    expect(items.deletedReplicas.lingering).toBe(0);
+    expect(items.snapshots).toBe(SMALL_SOAK.snapshots);
+    expect(items.images).toBe(SMALL_SOAK.images);
+    // Every failure counted is one with a cause someone can read.
+    const failedItems =
+      items.objectReplicas['failed-reported'] +
+      items.snapshotCopies['failed-reported'] +
+      items.imageCopies['failed-reported'];
+    expect(Object.values(report.failuresByCause).reduce((a, b) => a + b, 0)).toBe(failedItems);
+    expect(Object.keys(report.failuresByCause)).not.toContain('Unknown');
+  });
+
+  it('really injected every kind of fault', () => {
+    expect(report.faults.s3.slowdown).toBeGreaterThan(0);
+    expect(report.faults.s3.embedded).toBeGreaterThan(0);
+    expect(report.faults.s3['embedded-newline']).toBeGreaterThan(0);
+    expect(report.faults.ec2.throttle).toBeGreaterThan(0);
+    expect(report.faults.ec2['copy-error']).toBeGreaterThan(0);
+    expect(Object.values(report.faults.droppedEvents).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(report.faults.crashes).toBe(1);
+    expect(report.limitHits.resourceLimitExceeded).toBeGreaterThan(0);
+    expect(report.limitHits.peakSnapshotCopies['us-west-2']).toBe(20);
+    expect(report.retries.sdk).toBeGreaterThan(0);
+  });
+
+  it('recovers lost events with reconcile, and EC2 copy errors end as failures with EC2’s cause', () => {
+    expect(report.reconcile.sent).toBeGreaterThan(0);
+    // A second round finds nothing more to send: the first one caught up.
+    expect(report.reconcile.rounds.at(-1)).toBe(0);
+    expect(report.failuresByCause.SnapshotCopyFailed ?? 0).toBeGreaterThan(0);
+    // A drawn copy-error can land on a call EC2 refuses anyway (the copy limit): at most one failure each.
+    const copyFailures =
+      report.items.snapshotCopies['failed-reported'] + report.items.imageCopies['failed-reported'];
+    expect(copyFailures).toBeGreaterThan(0);
+    expect(copyFailures).toBeLessThanOrEqual(report.faults.ec2['copy-error'] ?? 0);
+  });
+});
