@@ -9,14 +9,15 @@
 // least. Then the packages that weigh most in the largest bundle (esbuild's metafile). --external-sdk
 // measures the alternative of leaving the SDK to the runtime. Bundles and figures go to bench/results/bundles/.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { parse } from 'yaml';
+import { compileRules } from '#rules/load';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== 'bundles'),
@@ -34,6 +35,8 @@ const GOAL_BYTES = 500_000;
 const GOAL_INIT_MS = 150;
 const OUT = 'bench/results/bundles';
 const RULES_FILE = 'replication.yml';
+/** Where the packaged functions find their rules, compiled to JSON (deploy/parts.cjs). */
+const COMPILED_RULES = '.build/rules.json';
 
 interface ServerlessFile {
   service: string;
@@ -105,7 +108,7 @@ function lambdaEnvironment(name: string): Record<string, string> {
     Object.entries(service.provider.environment ?? {}).map(([variable, raw]) => {
       const value = String(raw).replaceAll(/\$\{self:service\}/g, service.service);
       if (!value.includes('${')) return [variable, value];
-      if (variable === 'FERRY_CONFIG') return [variable, RULES_FILE];
+      if (variable === 'FERRY_CONFIG') return [variable, COMPILED_RULES];
       if (variable.endsWith('_STATE_MACHINE_ARN'))
         return [
           variable,
@@ -149,8 +152,9 @@ for (const [name, { handler }] of Object.entries(service.functions)) {
   if (!entry) throw new Error(`${name}: no entry file for ${handler}`);
   const dir = join(OUT, name);
   const result = await build({ ...esbuildOptions, entryPoints: [entry], outdir: dir, metafile: true });
-  // Lambda's cwd holds the bundle and the rules file it loads at init.
-  copyFileSync(RULES_FILE, join(dir, RULES_FILE));
+  // Lambda's cwd holds the bundle and the rules it loads at init, compiled as `npm run package` does.
+  mkdirSync(join(dir, dirname(COMPILED_RULES)), { recursive: true });
+  writeFileSync(join(dir, COMPILED_RULES), compileRules(RULES_FILE));
   const file = join(dir, `${basename(module)}${extension}`);
   bundles.push({
     name,

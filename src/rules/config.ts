@@ -72,9 +72,15 @@ function ruleSchemaOf(candidate: unknown): { schema: z.ZodType<Rule> } | { messa
   return { schema: RULE_KINDS[kind] };
 }
 
+/**
+ * The rules are parsed once per Lambda container, at init: zod's compiled fast path (built with
+ * `new Function` on a schema's first parse) costs more to build than it saves on one parse.
+ */
+const ONCE = { jitless: true } as const;
+
 /** Field errors of every rule, then the cross-rule checks (names, loops) over the rules that parsed. */
 export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIssue[] } {
-  const outline = ConfigOutlineSchema.safeParse(raw);
+  const outline = ConfigOutlineSchema.safeParse(raw, ONCE);
   if (!outline.success) return { issues: outline.error.issues };
 
   const issues: RawIssue[] = [];
@@ -84,7 +90,7 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
       issues.push({ path: ['rules', index], message: kind.message });
       return undefined;
     }
-    const parsed = kind.schema.safeParse(candidate);
+    const parsed = kind.schema.safeParse(candidate, ONCE);
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues) issues.push({ ...issue, path: ['rules', index, ...issue.path] });
     return undefined;

@@ -4,11 +4,14 @@ import type { CopyStarter } from '#objects/copy-job';
 import { createPowertools, type Log, type Powertools } from '#observability/powertools';
 import { powertoolsReplicationMetrics, type ReplicationMetrics } from '#observability/replication-metrics';
 import type { FerryConfig } from '#rules/config';
-import { loadConfigFile } from '#rules/load';
+import { loadCompiledRules } from '#rules/validate';
 
-/** The path of the rules file: `FERRY_CONFIG`, else `replication.yml` beside the bundle (Lambda's cwd). */
+/**
+ * The rules a function runs with: `FERRY_CONFIG`, the JSON that `npm run package` compiles from the YAML and
+ * packages beside the bundle (Lambda's cwd).
+ */
 export const configPath = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.FERRY_CONFIG ?? 'replication.yml';
+  env.FERRY_CONFIG ?? '.build/rules.json';
 
 /** What every function is wired with, whatever it replicates (one per Lambda environment). */
 export interface FunctionBase {
@@ -32,7 +35,7 @@ export function createFunctionBase(config: FerryConfig, options: AwsClientOption
 
 /** Called once at Lambda init: an invalid configuration fails the init, naming every bad path. */
 export const functionBaseFromEnvironment = (env: NodeJS.ProcessEnv = process.env): FunctionBase =>
-  createFunctionBase(loadConfigFile(configPath(env)));
+  createFunctionBase(loadCompiledRules(configPath(env)));
 
 /** The variables that name this deployment's state machines. */
 export const STATE_MACHINE_ARN = {

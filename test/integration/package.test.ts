@@ -104,7 +104,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      expect(variables.FERRY_CONFIG, id).toBe('replication.yml');
+      // The rules compiled to JSON at package time, packaged beside each bundle.
+      expect(variables.FERRY_CONFIG, id).toBe('.build/rules.json');
       expect(JSON.stringify(variables.FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN)).toContain(
         'stateMachine:ferry-ci-snapshot-copy',
       );

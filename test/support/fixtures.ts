@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import { createPowertools } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
@@ -80,3 +83,13 @@ export const s3Error = (name: string, status: number) =>
     $metadata: { httpStatusCode: status },
     message: `${name} happened`,
   });
+
+/**
+ * A rules file as the deployed functions read it (`FERRY_CONFIG`): the YAML document as JSON, written beside
+ * it, valid or not (a function's init validates it). `npm run package` does the same after validating.
+ */
+export function compiledRulesOf(yamlPath: string): string {
+  const path = join(tmpdir(), `ferry-rules-${basename(yamlPath)}-${process.pid}.json`);
+  writeFileSync(path, JSON.stringify(parseYaml(readFileSync(yamlPath, 'utf8'))));
+  return path;
+}

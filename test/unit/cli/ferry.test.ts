@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ec2Event } from '#test/support/ec2-events';
-import { s3Event } from '#test/support/fixtures';
+import { compiledRulesOf, s3Event } from '#test/support/fixtures';
 import { planCommand, validateCommand } from '../../../cli/commands.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
@@ -264,7 +264,7 @@ describe('Lambda init', () => {
   it('It should fail the init of a handler entry with every path of an invalid configuration', () => {
     const run = spawnSync('npx', ['tsx', 'test/support/import-entry.ts', 'functions/object-created.ts'], {
       encoding: 'utf8',
-      env: { ...process.env, FERRY_CONFIG: BROKEN },
+      env: { ...process.env, FERRY_CONFIG: compiledRulesOf(BROKEN) },
     });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('InvalidConfigError');
@@ -274,7 +274,7 @@ describe('Lambda init', () => {
   it('It should load a valid configuration at init and export the handler', () => {
     const out = execFileSync('npx', ['tsx', 'test/support/import-entry.ts', 'functions/object-deleted.ts'], {
       encoding: 'utf8',
-      env: { ...process.env, FERRY_CONFIG: GOOD },
+      env: { ...process.env, FERRY_CONFIG: compiledRulesOf(GOOD) },
     });
     expect(out.trim()).toBe('function');
   });

@@ -10,16 +10,18 @@ import {
 } from '#runtime/ec2';
 import { objectCopyStepRuntimeFromEnvironment, objectRuntimeFromEnvironment } from '#runtime/objects';
 import { reconcileRuntimeFromEnvironment } from '#runtime/reconcile';
+import { compiledRulesOf } from '#test/support/fixtures';
 
 /** The Lambda environment of the deployed functions, with every state machine named. */
+const RULES = compiledRulesOf('replication.yml');
 const DEPLOYED = {
-  FERRY_CONFIG: 'replication.yml',
+  FERRY_CONFIG: RULES,
   FERRY_OBJECT_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-object-copy',
   FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN:
     'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-snapshot-copy',
   FERRY_IMAGE_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-image-copy',
 };
-const RULES_ONLY = { FERRY_CONFIG: 'replication.yml' };
+const RULES_ONLY = { FERRY_CONFIG: RULES };
 const SOURCE = { region: 'us-east-1', account: '111122223333' };
 const ruleNames = (rules: readonly { name: string }[]) => rules.map((rule) => rule.name);
 
@@ -70,7 +72,7 @@ describe('Each function’s own wiring (src/runtime/)', () => {
   });
 
   it('It should fail every function’s init on a rules file it cannot load', () => {
-    const missing = { FERRY_CONFIG: 'does-not-exist.yml' };
+    const missing = { FERRY_CONFIG: 'does-not-exist.json' };
     for (const init of [
       objectRuntimeFromEnvironment,
       objectCopyStepRuntimeFromEnvironment,
@@ -81,6 +83,12 @@ describe('Each function’s own wiring (src/runtime/)', () => {
     ]) {
       expect(() => init(missing), init.name).toThrow(InvalidConfigError);
     }
+  });
+
+  it('It should read the rules as JSON, and say so when given the YAML itself', () => {
+    expect(() => objectRuntimeFromEnvironment({ FERRY_CONFIG: 'replication.yml' })).toThrow(
+      /replication\.yml is not a valid Ferry configuration:\n {2}\(file\): is not JSON .*npm run package/,
+    );
   });
 });
 
