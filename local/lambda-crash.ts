@@ -14,6 +14,8 @@ export interface CrashPlan {
   when: (input: unknown) => boolean;
   /** `work`: the handler runs, then the runtime dies before answering; `start`: it dies at once. */
   after?: 'work' | 'start';
+  /** What changes while the function is down, before Step Functions sees the crash (a source deleted). */
+  whileDown?: () => Promise<void>;
 }
 
 export interface Crash {
@@ -56,6 +58,7 @@ export class LambdaCrashes {
         // The work is done (or failed) before the runtime dies: either way, no answer comes back.
         await handler(input).catch(() => undefined);
       }
+      await plan?.whileDown?.();
       const error = new LambdaRuntimeExit(crypto.randomUUID());
       this.crashed.push({ function: name, input, error: { name: error.name, message: error.message } });
       throw error;

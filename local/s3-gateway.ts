@@ -343,11 +343,33 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
 
     if (method === 'GET' && !key && query.has('uploads')) {
-      const uploads = await multipart.listUploads(bucket);
+      // As S3 lists them: by key then upload, filtered by prefix, at most max-uploads per page after the markers.
+      const prefix = query.get('prefix') ?? '';
+      const keyMarker = query.get('key-marker') ?? '';
+      const uploadIdMarker = query.get('upload-id-marker') ?? '';
+      const maxUploads = Math.min(Number(query.get('max-uploads') ?? 1000), 1000);
+      const after = (await multipart.listUploads(bucket))
+        .filter((upload) => upload.key.startsWith(prefix))
+        .sort((a, b) => byteOrder(a.key, b.key) || byteOrder(a.uploadId, b.uploadId))
+        .filter((upload) => {
+          if (!keyMarker) return true;
+          const order = byteOrder(upload.key, keyMarker);
+          return (
+            order > 0 ||
+            (order === 0 && uploadIdMarker !== '' && byteOrder(upload.uploadId, uploadIdMarker) > 0)
+          );
+        });
+      const page = after.slice(0, maxUploads);
+      const last = page.at(-1);
+      const truncated = after.length > page.length;
       return sendXml(
         res,
-        `<ListMultipartUploadsResult><Bucket>${escapeXml(bucket)}</Bucket><IsTruncated>false</IsTruncated>` +
-          uploads
+        `<ListMultipartUploadsResult><Bucket>${escapeXml(bucket)}</Bucket><Prefix>${escapeXml(prefix)}</Prefix>` +
+          `<MaxUploads>${maxUploads}</MaxUploads><IsTruncated>${truncated}</IsTruncated>` +
+          (truncated && last
+            ? `<NextKeyMarker>${escapeXml(last.key)}</NextKeyMarker><NextUploadIdMarker>${last.uploadId}</NextUploadIdMarker>`
+            : '') +
+          page
             .map(
               (upload) =>
                 `<Upload><Key>${escapeXml(upload.key)}</Key><UploadId>${upload.uploadId}</UploadId>` +
@@ -447,3 +469,6 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     },
   };
 }
+
+/** S3 lists keys in the order of their UTF-8 bytes. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));

@@ -85,9 +85,10 @@ export class MultipartStore {
       ids.map(async (uploadId) => {
         const [key, info] = await Promise.all([
           readFile(join(dir, uploadId, 'key'), 'utf8').catch(() => undefined),
-          stat(join(dir, uploadId)).catch(() => undefined),
+          stat(join(dir, uploadId, 'key')).catch(() => undefined),
         ]);
-        return key !== undefined && info ? { key, uploadId, initiated: info.birthtime } : undefined;
+        // The key file is written once, when the upload is created: its mtime is when it was initiated.
+        return key !== undefined && info ? { key, uploadId, initiated: info.mtime } : undefined;
       }),
     );
     return uploads.filter((upload) => upload !== undefined);

@@ -2,7 +2,7 @@ import { type CopyStepDeps, CopyStepInputSchema, runCopyStep } from '#objects/co
 import { instrumented } from '#observability/middleware';
 import type { Powertools } from '#observability/powertools';
 
-/** One step of the object-copy state machine (copy, prepare, copy-parts, complete, abort, record-failure). */
+/** One step of the object-copy state machine (copy, prepare, copy-parts, complete, abort, clean-up, record-failure). */
 export function createObjectCopyStepHandler(tools: Powertools, deps: CopyStepDeps) {
   return instrumented(tools, CopyStepInputSchema, (input) => runCopyStep(input, deps));
 }

@@ -10,10 +10,12 @@ import { copyToDestination } from './copy-one.ts';
 import { needsSourceTags } from './copy-request.ts';
 import {
   abortMultipartCopy,
+  abortOwnUploads,
   completeMultipartCopy,
   copyPartBatch,
   type MultipartSettings,
   startMultipartCopy,
+  type UploadSweep,
 } from './multipart-copy.ts';
 import type { Outcome } from './outcomes.ts';
 import { headSource, readTags } from './source-reads.ts';
@@ -63,12 +65,16 @@ const CopyJobSchema = z.object({
   reason: z.string(),
 });
 
+/** The execution's start (`$$.Execution.StartTime`): every upload this copy started is initiated after it. */
+const StartedAt = z.iso.datetime({ offset: true });
+
 const Batch = z.object({ first: z.number().int().positive(), last: z.number().int().positive() });
 
 /** The input of every step, as the state machine's Parameters build it. */
 export const CopyStepInputSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('copy'), job: CopyJobSchema }),
-  z.object({ action: z.literal('prepare'), job: CopyJobSchema }),
+  // startedAt is optional only for executions started by a definition from before it was passed.
+  z.object({ action: z.literal('prepare'), job: CopyJobSchema, startedAt: StartedAt.optional() }),
   z.object({
     action: z.literal('copy-parts'),
     job: CopyJobSchema,
@@ -85,6 +91,7 @@ export const CopyStepInputSchema = z.discriminatedUnion('action', [
     }),
   }),
   z.object({ action: z.literal('abort'), job: CopyJobSchema, uploadId: z.string() }),
+  z.object({ action: z.literal('clean-up'), job: CopyJobSchema, startedAt: StartedAt }),
   z.object({
     action: z.literal('record-failure'),
     job: CopyJobSchema,
@@ -110,6 +117,8 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
     case 'copy':
       return report(await copySingle(job, deps, target), job, deps);
     case 'prepare':
+      // A previous attempt may have died after creating its upload: abort it before creating another.
+      if (input.startedAt) await cleanUp(job, input.startedAt, deps, target);
       return startMultipartCopy(job, multipartDeps).catch((error) => raise(error, target));
     case 'copy-parts':
       return {
@@ -126,6 +135,10 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
     case 'abort':
       await abortMultipartCopy(job, input.uploadId, multipartDeps).catch((error) => raise(error, target));
       return { aborted: input.uploadId };
+    case 'clean-up': {
+      const sweep = await cleanUp(job, input.startedAt, deps, target);
+      return { aborted: sweep.aborted, kept: sweep.kept, failed: sweep.failed.map(describeFailure) };
+    }
     case 'record-failure': {
       const cause = causeOf(input.error);
       deps.metrics.failed(job.plan.rule.name, cause);
@@ -133,6 +146,50 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
       return { recorded: cause };
     }
   }
+}
+
+const describeFailure = ({ uploadId, error }: UploadSweep['failed'][number]) => ({
+  uploadId,
+  cause: error.cause,
+});
+
+/**
+ * Aborts the uploads this copy started and lost track of (`abortOwnUploads`), before the prepare step
+ * creates one and when the copy ends without one. What may pass (throttling, a 5xx) fails the step
+ * retryably, before anything new is created; what cannot (access denied) is logged as an error and the
+ * copy goes on: the upload is left to the bucket's AbortIncompleteMultipartUpload lifecycle rule.
+ */
+async function cleanUp(
+  job: CopyJob,
+  startedAt: string,
+  deps: CopyStepDeps,
+  target: string,
+): Promise<UploadSweep> {
+  let sweep: UploadSweep;
+  try {
+    sweep = await abortOwnUploads(job, Date.parse(startedAt), deps);
+  } catch (error) {
+    const classified = classifyError(error);
+    if (classified.class === 'retryable') throw new RetryableCopyError(classified);
+    deps.log.error(`Could not look for uploads left on ${target}: ${classified.cause}`, {
+      target,
+      error: classified,
+    });
+    return { aborted: [], kept: [], failed: [] };
+  }
+  if (sweep.aborted.length > 0)
+    deps.log.warn('Aborted uploads an earlier attempt left', { target, ...sweep });
+  if (sweep.kept.length > 0)
+    deps.log.info('Left uploads of a newer source object alone', { target, ...sweep });
+  const retryable = sweep.failed.find(({ error }) => error.class === 'retryable');
+  if (retryable) throw new RetryableCopyError(retryable.error);
+  if (sweep.failed.length > 0) {
+    deps.log.error(`Could not abort uploads left on ${target}`, {
+      target,
+      failed: sweep.failed.map(describeFailure),
+    });
+  }
+  return sweep;
 }
 
 async function copySingle(job: CopyJob, deps: CopyStepDeps, target: string): Promise<Outcome> {

@@ -3,12 +3,18 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
   type Part,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { destinationTarget, type S3ClientFactory } from '#aws/clients';
-import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
+import {
+  type ClassifiedError,
+  CopyResultMissingETagError,
+  classifyError,
+  ReplicaVerificationError,
+} from '#aws/errors';
 import type { CopyJob } from './copy-job.ts';
 import {
   checksumAlgorithmOf,
@@ -18,6 +24,7 @@ import {
   unquote,
 } from './copy-request.ts';
 import { copySourceOf } from './keys.ts';
+import { isReplicaOf, readMarkers } from './markers.ts';
 import type { Outcome } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
 import { batchParts, MiB, type PartRange, planParts } from './part-planner.ts';
@@ -60,7 +67,8 @@ interface Deps {
   settings: MultipartSettings;
 }
 
-const destinationClient = (job: CopyJob, deps: Deps) => deps.s3(destinationTarget(job.plan.destination));
+const destinationClient = (job: CopyJob, deps: Pick<Deps, 's3'>) =>
+  deps.s3(destinationTarget(job.plan.destination));
 
 /** The layout is a pure function of size and part size, so every step can recompute its parts. */
 const partsOf = (job: CopyJob, partSize: number) =>
@@ -181,6 +189,38 @@ export async function completeMultipartCopy(
     ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
   };
 
+  let completed: Awaited<ReturnType<typeof completeFromListedParts>>;
+  try {
+    completed = await completeFromListedParts(client, location, upload, target);
+  } catch (error) {
+    // A retried step (the last attempt died after completing, or a timed-out one completed meanwhile):
+    // the upload is gone because the replica is written. Anything else is the error it was.
+    if (classifyError(error).cause !== 'NoSuchUpload') throw error;
+    const replica = await completedEarlier(job, upload, deps);
+    if (!replica) throw error;
+    return replica;
+  }
+  const etag = completed.ETag;
+  if (!etag) throw new CopyResultMissingETagError(target);
+  const replica = await client.send(new HeadObjectCommand(location));
+  if (replica.ContentLength !== source.size) {
+    throw new ReplicaVerificationError(target, `${source.size} bytes`, `${replica.ContentLength} bytes`);
+  }
+  if (upload.expectedETag && unquote(etag) !== upload.expectedETag) {
+    throw new ReplicaVerificationError(target, upload.expectedETag, unquote(etag));
+  }
+  return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
+}
+
+type Location = { Bucket: string; Key: string; ExpectedBucketOwner?: string };
+
+/** ListParts (every page), then CompleteMultipartUpload with exactly those parts and their checksums. */
+async function completeFromListedParts(
+  client: ReturnType<S3ClientFactory>,
+  location: Location,
+  upload: Pick<MultipartUpload, 'uploadId' | 'partCount'>,
+  target: string,
+) {
   const parts: Part[] = [];
   let marker: string | undefined;
   do {
@@ -194,7 +234,7 @@ export async function completeMultipartCopy(
     throw new ReplicaVerificationError(target, `${upload.partCount} parts`, `${parts.length} parts`);
   }
 
-  const completed = await client.send(
+  return client.send(
     new CompleteMultipartUploadCommand({
       ...location,
       UploadId: upload.uploadId,
@@ -214,16 +254,6 @@ export async function completeMultipartCopy(
       },
     }),
   );
-  const etag = completed.ETag;
-  if (!etag) throw new CopyResultMissingETagError(target);
-  const replica = await client.send(new HeadObjectCommand(location));
-  if (replica.ContentLength !== source.size) {
-    throw new ReplicaVerificationError(target, `${source.size} bytes`, `${replica.ContentLength} bytes`);
-  }
-  if (upload.expectedETag && unquote(etag) !== upload.expectedETag) {
-    throw new ReplicaVerificationError(target, upload.expectedETag, unquote(etag));
-  }
-  return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
 }
 
 /** Aborts the upload so no parts are left behind (and billed). An upload already gone is fine. */
@@ -244,6 +274,139 @@ export async function abortMultipartCopy(
   } catch (error) {
     if (classifyError(error).cause !== 'NoSuchUpload') throw error;
   }
+}
+
+/**
+ * The outcome of a completion that already happened, read from the replica: Ferry's markers for this
+ * source version under this rule, the source's size, and the ETag the upload gives (the source's where
+ * comparable, else a multipart ETag of this part count). Undefined when the key holds anything else.
+ */
+async function completedEarlier(
+  job: CopyJob,
+  upload: Pick<MultipartUpload, 'partCount' | 'expectedETag'>,
+  deps: Deps,
+): Promise<Outcome | undefined> {
+  const { plan, source } = job;
+  const replica = await destinationClient(job, deps)
+    .send(
+      new HeadObjectCommand({
+        Bucket: plan.destination.bucket,
+        Key: plan.destinationKey,
+        ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
+      }),
+    )
+    .catch((error: unknown) => {
+      if (classifyError(error).cause === 'NoSuchKey') return undefined;
+      throw error;
+    });
+  const markers = readMarkers(replica?.Metadata);
+  const etag = unquote(replica?.ETag ?? '');
+  const ours =
+    markers !== undefined &&
+    isReplicaOf(markers, source) &&
+    markers.rule === plan.rule.name &&
+    markers.sourceVersion === source.versionId &&
+    markers.sequencer === source.sequencer &&
+    replica?.ContentLength === source.size &&
+    (upload.expectedETag ? etag === upload.expectedETag : etag.endsWith(`-${upload.partCount}`));
+  if (!ours) return undefined;
+  return { status: 'copied', rule: plan.rule.name, target: targetOf(plan), etag, bytes: source.size };
+}
+
+/** What a sweep of the replica key's uploads in progress did. */
+export interface UploadSweep {
+  /** Uploads this copy had started, now aborted (or found gone meanwhile). */
+  aborted: string[];
+  /** Uploads started after a newer source object was written: its own copy's, so left alone. */
+  kept: string[];
+  /** Uploads that could not be aborted, with why. */
+  failed: { uploadId: string; error: ClassifiedError }[];
+}
+
+/**
+ * Aborts the uploads in progress that this copy started and may have lost track of: a step that died
+ * between CreateMultipartUpload and its answer leaves an upload nobody knows the id of. Ferry owns the
+ * replica key, so an upload for exactly that key, initiated since the execution started (`since`, taken
+ * from the start of its second: S3 may report `Initiated` to the second) is this copy's, or that of a
+ * concurrent copy of an older source version, which is obsolete anyway. The one upload that is not ours
+ * to abort is a newer version's copy: when the source key now holds another object, uploads initiated
+ * from the moment it was written are left alone. Listing or reading the source fails the sweep; aborts
+ * that fail are reported in `failed` after the others were tried.
+ */
+export async function abortOwnUploads(
+  job: CopyJob,
+  since: number,
+  deps: Pick<Deps, 's3'>,
+): Promise<UploadSweep> {
+  const { plan } = job;
+  const client = destinationClient(job, deps);
+  const from = Math.floor(since / 1000) * 1000;
+  const candidates: { uploadId: string; initiated: number }[] = [];
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    const page = await client.send(
+      new ListMultipartUploadsCommand({
+        Bucket: plan.destination.bucket,
+        Prefix: plan.destinationKey,
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+        ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
+      }),
+    );
+    for (const upload of page.Uploads ?? []) {
+      // The prefix also lists longer keys (`a.bin` lists `a.bin.tmp`): only the replica's own key counts.
+      if (upload.Key !== plan.destinationKey || !upload.UploadId || !upload.Initiated) continue;
+      const initiated = upload.Initiated.getTime();
+      if (initiated >= from) candidates.push({ uploadId: upload.UploadId, initiated });
+    }
+    if (!page.IsTruncated || (!page.NextKeyMarker && !page.NextUploadIdMarker)) break;
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
+  }
+
+  const sweep: UploadSweep = { aborted: [], kept: [], failed: [] };
+  if (candidates.length === 0) return sweep;
+  const newerSince = await newerSourceWritten(job, deps);
+  for (const { uploadId, initiated } of candidates) {
+    if (newerSince !== undefined && initiated >= newerSince) {
+      sweep.kept.push(uploadId);
+      continue;
+    }
+    try {
+      await abortMultipartCopy(job, uploadId, deps);
+      sweep.aborted.push(uploadId);
+    } catch (error) {
+      sweep.failed.push({ uploadId, error: classifyError(error) });
+    }
+  }
+  return sweep;
+}
+
+/**
+ * When the source key now holds another object than the job's, the time it was written (a copy of it may
+ * be under way to the same replica key); undefined when it still holds the job's object, or nothing.
+ */
+async function newerSourceWritten(job: CopyJob, deps: Pick<Deps, 's3'>): Promise<number | undefined> {
+  const { source } = job;
+  const current = await deps
+    .s3({ region: source.region })
+    .send(
+      new HeadObjectCommand({ Bucket: source.bucket, Key: source.key, ExpectedBucketOwner: source.account }),
+    )
+    .catch((error: unknown) => {
+      // Gone; or 403, as a missing key answers without s3:ListBucket on the source bucket (the role has
+      // none): then no copy of a newer object can be reading it either.
+      const { cause } = classifyError(error);
+      if (cause === 'NoSuchKey' || cause === 'AccessDenied') return undefined;
+      throw error;
+    });
+  if (!current) return undefined;
+  const same = source.versionId
+    ? current.VersionId === source.versionId
+    : unquote(current.ETag ?? '') === unquote(source.etag);
+  // Without a LastModified nothing can be told apart: keep every candidate.
+  return same ? undefined : (current.LastModified?.getTime() ?? 0);
 }
 
 /**

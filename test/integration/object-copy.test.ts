@@ -1,6 +1,7 @@
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -230,5 +231,79 @@ describe('multipart path: objects above the threshold', () => {
       new Set(outcomesFor(key).map((o) => (o.status === 'handed-off' ? o.execution : ''))),
     ).toHaveProperty('size', 1);
     expect((await replica(key)).body.equals(body)).toBe(true);
+  });
+});
+
+describe('multipart path: a step that dies without answering', () => {
+  const crashAt = (action: string, key: string, whileDown?: () => Promise<void>) =>
+    sandbox.crashes.crashOnce({
+      function: 'ObjectCopyStepLambdaFunction',
+      // The handler runs (CreateMultipartUpload, or CompleteMultipartUpload, reaches S3), then the runtime dies.
+      when: (input) => {
+        const step = input as { action?: string; job?: { source?: { key?: string } } };
+        return step.action === action && step.job?.source?.key === key;
+      },
+      ...(whileDown ? { whileDown } : {}),
+    });
+  const uploadsLeft = async () =>
+    (await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }))).Uploads ?? [];
+  const aborts = () => sandbox.requests.get('AbortMultipartUpload') ?? 0;
+  const statesOf = (execution: Execution | undefined) =>
+    execution?.events.flatMap((e) => (e.type === 'StateEntered' ? [e.state.name] : [])) ?? [];
+
+  it('It should abort the upload a crashed prepare step created, and copy with a new one', async () => {
+    const key = 'crash/prepare.bin';
+    const body = bytesOf(12 * MiB + 9, 7);
+    crashAt('prepare', key);
+    const crashesBefore = sandbox.crashes.crashed.length;
+    const abortsBefore = aborts();
+    await put(key, body);
+
+    expect(sandbox.crashes.crashed.length).toBe(crashesBefore + 1);
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.retries.get('StartUpload')).toBe(1);
+    expect(statesOf(execution)).not.toContain('CleanUpUploads');
+    const copy = await replica(key);
+    expect(copy.body.equals(body)).toBe(true);
+    expect(copy.etag).toMatch(/-3$/);
+    expect(aborts() - abortsBefore).toBe(1); // the crashed attempt's upload, found by the retry
+    expect(await uploadsLeft()).toEqual([]);
+  });
+
+  it('It should leave no upload when the copy then fails for good (source deleted while the step was down)', async () => {
+    const key = 'crash/deleted.bin';
+    crashAt('prepare', key, async () => {
+      await source().send(new DeleteObjectCommand({ Bucket: 'sm-source', Key: key }));
+    });
+    const abortsBefore = aborts();
+    await put(key, bytesOf(10 * MiB, 8));
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error).toMatchObject({
+      Error: 'PermanentCopyError',
+      Cause: expect.stringContaining('NoSuchKey'),
+    });
+    expect(statesOf(execution)).toEqual(
+      expect.arrayContaining(['StartUpload', 'CleanUpUploads', 'RecordFailure']),
+    );
+    expect(aborts() - abortsBefore).toBe(1);
+    expect(await uploadsLeft()).toEqual([]);
+    await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key }))).rejects.toThrow();
+  });
+
+  it('It should finish when the complete step dies after S3 completed the upload', async () => {
+    const key = 'crash/complete.bin';
+    const body = bytesOf(11 * MiB, 9);
+    crashAt('complete', key);
+    await put(key, body);
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.retries.get('CompleteUpload')).toBe(1);
+    expect(statesOf(execution)).not.toContain('AbortUpload');
+    expect((await replica(key)).body.equals(body)).toBe(true);
+    expect(await uploadsLeft()).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
   S3Client,
   UploadPartCopyCommand,
@@ -16,6 +17,7 @@ import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { type CopyJob, executionNameOf } from '#objects/copy-job';
 import type { CopyStepDeps } from '#objects/copy-steps';
 import type { SourceObject } from '#objects/event';
+import { markersFor } from '#objects/markers';
 import { MAX_BATCHES } from '#objects/multipart-copy';
 import { MAX_OBJECT_SIZE, MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
@@ -72,6 +74,7 @@ beforeEach(() => {
     CacheControl: 'no-cache',
     Metadata: { camera: 'a' },
     TagCount: 1,
+    ETag: `"${source.etag}"`,
   };
   s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({ ...attributes, ContentLength: SIZE });
   // A multipart source: the HEAD of part 1 carries the attributes and the layout in one request.
@@ -284,6 +287,213 @@ describe('object-copy-step handler', () => {
     await expect(handler().run({ action: 'copy-parts', job })).rejects.toMatchObject({
       name: 'MalformedEventError',
       message: expect.stringContaining('upload'),
+    });
+  });
+});
+
+describe('object-copy-step: uploads a dead step left behind', () => {
+  const startedAt = '2026-11-21T18:50:00.400Z';
+  const upload = (UploadId: string, Initiated: string, Key = 'media/film.mov') => ({
+    Key,
+    UploadId,
+    Initiated: new Date(Initiated),
+  });
+  const aborted = () =>
+    s3.commandCalls(AbortMultipartUploadCommand).map((call) => call.args[0].input.UploadId);
+
+  it('It should abort, before creating its own, the uploads on exactly the replica key started since the execution', async () => {
+    s3.on(ListMultipartUploadsCommand)
+      .resolvesOnce({
+        Uploads: [
+          upload('older', '2026-11-21T18:49:59.000Z'), // before the execution: not this copy's
+          upload('crashed', '2026-11-21T18:50:00.000Z'), // S3 may report the second only: same second counts
+          upload('other-key', '2026-11-21T18:50:10.000Z', 'media/film.mov.bak'),
+        ],
+        IsTruncated: true,
+        NextKeyMarker: 'media/film.mov',
+        NextUploadIdMarker: 'crashed',
+      })
+      .resolvesOnce({ Uploads: [upload('crashed-again', '2026-11-21T18:50:30.000Z')], IsTruncated: false });
+    const { run, deps } = handler();
+    const created = await run({ action: 'prepare', job, startedAt });
+
+    expect(created).toMatchObject({ uploadId: 'up-1' });
+    expect(s3).toReceiveCommandWith(ListMultipartUploadsCommand, {
+      Bucket: 'acme-dr',
+      Prefix: 'media/film.mov',
+    });
+    expect(s3).toReceiveNthCommandWith(ListMultipartUploadsCommand, 2, {
+      KeyMarker: 'media/film.mov',
+      UploadIdMarker: 'crashed',
+    });
+    expect(aborted()).toEqual(['crashed', 'crashed-again']);
+    expect(s3).toReceiveCommandWith(AbortMultipartUploadCommand, {
+      Bucket: 'acme-dr',
+      Key: 'media/film.mov',
+    });
+    // The source still holds the job's object (read without version or condition): no newer copy to spare.
+    const unconditional = s3
+      .commandCalls(HeadObjectCommand)
+      .map((call) => call.args[0].input)
+      .filter((head) => head.Bucket === 'acme-prod' && !head.IfMatch && !head.VersionId && !head.PartNumber);
+    expect(unconditional).toHaveLength(1);
+    expect(s3).toReceiveCommandTimes(CreateMultipartUploadCommand, 1);
+    expect(deps.log.warn).toHaveBeenCalledWith(
+      'Aborted uploads an earlier attempt left',
+      expect.objectContaining({ aborted: ['crashed', 'crashed-again'] }),
+    );
+  });
+
+  it('It should not list anything when the state machine passes no execution start, nor read the source twice when nothing is left', async () => {
+    await handler().run({ action: 'prepare', job });
+    expect(s3).not.toReceiveCommand(ListMultipartUploadsCommand);
+    s3.on(ListMultipartUploadsCommand).resolves({ Uploads: [upload('older', '2026-11-21T18:40:00Z')] });
+    await handler().run({ action: 'prepare', job, startedAt });
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 2); // one per prepare: the HEAD of part 1
+    expect(s3).not.toReceiveCommand(AbortMultipartUploadCommand);
+  });
+
+  it('It should leave alone the uploads started after a newer source object was written (its own copy)', async () => {
+    s3.on(ListMultipartUploadsCommand).resolves({
+      Uploads: [upload('ours', '2026-11-21T18:50:01Z'), upload('newer-copy', '2026-11-21T18:50:25Z')],
+    });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ETag: '"a-newer-object-1"',
+      LastModified: new Date('2026-11-21T18:50:20Z'),
+    });
+    const { run, deps } = handler();
+    await expect(run({ action: 'clean-up', job, startedAt })).resolves.toEqual({
+      aborted: ['ours'],
+      kept: ['newer-copy'],
+      failed: [],
+    });
+    expect(aborted()).toEqual(['ours']);
+    expect(deps.log.info).toHaveBeenCalledWith(
+      'Left uploads of a newer source object alone',
+      expect.anything(),
+    );
+  });
+
+  it('It should compare versions when the source is versioned, and abort everything when the source is gone', async () => {
+    const versioned = { ...job, source: { ...source, versionId: 'v1' } };
+    s3.on(ListMultipartUploadsCommand).resolves({ Uploads: [upload('ours', '2026-11-21T18:50:01Z')] });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      VersionId: 'v2',
+      ETag: `"${source.etag}"`, // the same bytes written again: still another version
+      LastModified: new Date('2026-11-21T18:50:00Z'),
+    });
+    await expect(handler().run({ action: 'clean-up', job: versioned, startedAt })).resolves.toMatchObject({
+      aborted: [],
+      kept: ['ours'],
+    });
+    // Gone: 404, or 403 where the role may not list the source bucket.
+    for (const gone of [s3Error('NotFound', 404), s3Error('Forbidden', 403)]) {
+      s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).rejects(gone);
+      await expect(handler().run({ action: 'clean-up', job: versioned, startedAt })).resolves.toMatchObject({
+        aborted: ['ours'],
+        kept: [],
+      });
+    }
+  });
+
+  it('It should report uploads it cannot abort and go on; one already gone counts as aborted', async () => {
+    s3.on(ListMultipartUploadsCommand).resolves({
+      Uploads: [upload('gone', '2026-11-21T18:50:01Z'), upload('denied', '2026-11-21T18:50:02Z')],
+    });
+    s3.on(AbortMultipartUploadCommand, { UploadId: 'gone' }).rejects(s3Error('NoSuchUpload', 404));
+    s3.on(AbortMultipartUploadCommand, { UploadId: 'denied' }).rejects(s3Error('AccessDenied', 403));
+    const { run, deps } = handler();
+    await expect(run({ action: 'clean-up', job, startedAt })).resolves.toEqual({
+      aborted: ['gone'],
+      kept: [],
+      failed: [{ uploadId: 'denied', cause: 'AccessDenied' }],
+    });
+    expect(deps.log.error).toHaveBeenCalledWith(
+      'Could not abort uploads left on s3://acme-dr/media/film.mov',
+      expect.objectContaining({ failed: [{ uploadId: 'denied', cause: 'AccessDenied' }] }),
+    );
+    // The copy itself is not at fault: the prepare step creates its upload all the same.
+    await expect(run({ action: 'prepare', job, startedAt })).resolves.toMatchObject({ uploadId: 'up-1' });
+  });
+
+  it('It should fail retryably, before creating anything, when an abort or the listing may pass on a retry', async () => {
+    s3.on(ListMultipartUploadsCommand).resolves({ Uploads: [upload('crashed', '2026-11-21T18:50:01Z')] });
+    s3.on(AbortMultipartUploadCommand).rejects(s3Error('SlowDown', 503));
+    await expect(handler().run({ action: 'prepare', job, startedAt })).rejects.toMatchObject({
+      name: 'RetryableCopyError',
+      message: expect.stringContaining('SlowDown'),
+    });
+    s3.on(ListMultipartUploadsCommand).rejects(s3Error('InternalError', 500));
+    await expect(handler().run({ action: 'clean-up', job, startedAt })).rejects.toMatchObject({
+      name: 'RetryableCopyError',
+    });
+    expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
+  });
+
+  it('It should log and go on when the uploads cannot be listed at all (no permission)', async () => {
+    s3.on(ListMultipartUploadsCommand).rejects(s3Error('AccessDenied', 403));
+    const { run, deps } = handler();
+    await expect(run({ action: 'prepare', job, startedAt })).resolves.toMatchObject({ uploadId: 'up-1' });
+    expect(deps.log.error).toHaveBeenCalledWith(
+      'Could not look for uploads left on s3://acme-dr/media/film.mov: AccessDenied',
+      expect.anything(),
+    );
+  });
+
+  it('It should reject a clean-up without the execution start', async () => {
+    await expect(handler().run({ action: 'clean-up', job })).rejects.toMatchObject({
+      name: 'MalformedEventError',
+    });
+  });
+});
+
+describe('object-copy-step: a completion retried after S3 completed', () => {
+  const input = { action: 'complete', job, upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' } };
+  const replicaOf = (overrides: Partial<SourceObject> = {}) => ({
+    ContentLength: SIZE,
+    ETag: '"0123456789abcdef0123456789abcdef-3"',
+    Metadata: { camera: 'a', ...markersFor({ ...source, ...overrides, rule: 'big' }) },
+  });
+
+  it('It should report the replica an earlier attempt completed, without completing again', async () => {
+    s3.on(ListPartsCommand).rejects(s3Error('NoSuchUpload', 404));
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaOf());
+    const { run, deps } = handler();
+    await expect(run(input)).resolves.toMatchObject({
+      status: 'copied',
+      target: 's3://acme-dr/media/film.mov',
+      etag: '0123456789abcdef0123456789abcdef-3',
+      bytes: SIZE,
+    });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+    expect(deps.metrics.copied).toHaveBeenCalledWith('big', SIZE, 600_000);
+  });
+
+  it('It should do the same when the upload disappears between ListParts and CompleteMultipartUpload', async () => {
+    s3.on(ListPartsCommand).resolves({ Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })) });
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error('NoSuchUpload', 404));
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaOf());
+    await expect(handler().run(input)).resolves.toMatchObject({ status: 'copied' });
+  });
+
+  it('It should fail with NoSuchUpload when the key holds anything but this copy of this source event', async () => {
+    s3.on(ListPartsCommand).rejects(s3Error('NoSuchUpload', 404));
+    const cases = [
+      replicaOf({ sequencer: '0055AED6DCD9999999' }), // another event's replica
+      { ...replicaOf(), ContentLength: SIZE - 1 },
+      { ...replicaOf(), ETag: '"0123456789abcdef0123456789abcdef-2"' },
+      { ContentLength: SIZE, ETag: '"x-3"', Metadata: {} }, // not written by Ferry
+    ];
+    for (const replica of cases) {
+      s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replica);
+      await expect(handler().run(input)).rejects.toMatchObject({
+        name: 'PermanentCopyError',
+        message: expect.stringContaining('NoSuchUpload'),
+      });
+    }
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).rejects(s3Error('NotFound', 404));
+    await expect(handler().run(input)).rejects.toMatchObject({
+      message: expect.stringContaining('NoSuchUpload'),
     });
   });
 });

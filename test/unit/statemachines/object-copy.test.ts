@@ -20,6 +20,11 @@ const permanent = () => {
   throw named('PermanentCopyError', 'AccessDenied: Access Denied');
 };
 
+/** A function that died without answering, as Step Functions reports it. */
+const crashed = () => {
+  throw named('Lambda.Unknown', 'RequestId: 1 Error: Runtime exited with error: signal: killed');
+};
+
 const JOB = {
   plan: { destination: { bucket: 'acme-dr' }, destinationKey: 'big.bin' },
   source: { bucket: 'acme-prod', key: 'big.bin' },
@@ -188,10 +193,66 @@ describe('object-copy state machine: multipart path', () => {
     expect(calls.at(-1)).toMatchObject({ action: 'record-failure', error: { Error: 'PermanentCopyError' } });
   });
 
-  it('It should not abort when the upload could not be created (nothing to clean up)', async () => {
-    const { execution, actions } = await run('multipart', { prepare: [permanent] });
+  it('It should clean up uploads by execution start when the prepare step fails for good (no upload id)', async () => {
+    const { execution, actions, calls } = await run('multipart', { prepare: [permanent] });
     expect(execution.status).toBe('FAILED');
-    expect(actions).toEqual(['prepare', 'record-failure']);
+    expect(actions).toEqual(['prepare', 'clean-up', 'record-failure']);
+    const startedAt = calls[0]?.startedAt;
+    expect(Date.parse(String(startedAt))).not.toBeNaN();
+    expect(calls[1]).toMatchObject({ action: 'clean-up', startedAt, job: { source: JOB.source } });
+    expect(calls[1]).not.toHaveProperty('uploadId');
+    expect(calls[2]?.error).toMatchObject({ Error: 'PermanentCopyError' });
+    expect(execution.error?.Error).toBe('PermanentCopyError');
+  });
+
+  it('It should retry a prepare step that died (Lambda.Unknown), with the same execution start', async () => {
+    const { execution, calls } = await run('multipart', {
+      prepare: [crashed, () => UPLOAD],
+      complete: [() => ({ status: 'copied' })],
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    const prepares = calls.filter((c) => c.action === 'prepare');
+    expect(prepares).toHaveLength(2);
+    expect(prepares[1]?.startedAt).toBe(prepares[0]?.startedAt);
+    expect(execution.retries.get('StartUpload')).toBe(1);
+    expect(calls.map((c) => c.action)).not.toContain('clean-up');
+  });
+
+  it('It should clean up, then end quietly, when the source changed before the upload id came back', async () => {
+    const { execution, actions } = await run('multipart', {
+      prepare: [
+        () => {
+          throw named('SourceChangedError');
+        },
+      ],
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(actions).toEqual(['prepare', 'clean-up']);
+    expect(statesEntered(execution).at(-1)).toBe('SourceChanged');
+  });
+
+  it('It should still record the copy error when the clean-up keeps failing', async () => {
+    const { execution, calls } = await run('multipart', {
+      prepare: [permanent],
+      'clean-up': [
+        () => {
+          throw named('RetryableCopyError', 'SlowDown: clean-up throttled');
+        },
+      ],
+    });
+    expect(execution.status).toBe('FAILED');
+    expect(calls.filter((c) => c.action === 'clean-up')).toHaveLength(21);
+    expect(calls.at(-1)).toMatchObject({ action: 'record-failure', error: { Error: 'PermanentCopyError' } });
+  });
+
+  it('It should retry a completion that died (Lambda.Unknown): a retried completion is idempotent', async () => {
+    const { execution, actions } = await run('multipart', {
+      prepare: [() => UPLOAD],
+      complete: [crashed, () => ({ status: 'copied' })],
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(actions.filter((action) => action === 'complete')).toHaveLength(2);
+    expect(actions).not.toContain('abort');
   });
 
   it('It should abort and end quietly when the source changed during the copy', async () => {
