@@ -28,7 +28,10 @@ export function reportLines(report: ReconcileReport): string[] {
   for (const rule of report.rules) {
     lines.push(
       `rule ${rule.rule} (${rule.kind}): scanned ${rule.scanned}, missing ${rule.missing}, stale ${rule.stale}, ` +
-        `sent ${rule.sent}, skipped ${rule.skipped}, failed ${rule.failed.length}`,
+        `sent ${rule.sent}, skipped ${rule.skipped}, failed ${rule.failed.length}` +
+        (rule.orphanedReplicas
+          ? `; replicas of deleted sources: found ${rule.orphanedReplicas.found}, deleted ${rule.orphanedReplicas.deleted}`
+          : ''),
     );
     for (const failure of rule.failed) lines.push(`  ✘ ${failure.item}: ${failure.cause}`);
   }

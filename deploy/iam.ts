@@ -351,6 +351,14 @@ function objectStatements(
       list.add({ sid: 'DeleteReplicas', actions: ['s3:DeleteObject'], resources: [replicas] });
       continue;
     }
+    if (fn === 'objectCopyStep') {
+      // A multipart copy finds the uploads a crashed attempt left on its replica key, to abort them.
+      list.add({
+        sid: 'ListUploadsToClean',
+        actions: ['s3:ListBucketMultipartUploads'],
+        resources: [s3BucketArn(names, destination.bucket)],
+      });
+    }
     // CopyObject, CreateMultipartUpload, UploadPartCopy and CompleteMultipartUpload are s3:PutObject; tags
     // set or copied on write need s3:PutObjectTagging.
     list.add({
@@ -557,6 +565,16 @@ function reconcileStatements(
       resources: [s3BucketArn(names, rule.objects.bucket)],
       condition: { StringLike: { 's3:prefix': [`${rule.objects.prefix}*`] } },
     });
+    for (const destination of rule.to) {
+      // A replica whose source is gone (its delete event lost) is deleted by the pass, as object-deleted
+      // would have; a destination role does that in its own account.
+      if (!destination.replicateDeletes || destination.roleArn) continue;
+      list.add({
+        sid: 'DeleteReplicasOfDeletedSources',
+        actions: ['s3:DeleteObject'],
+        resources: [replicaKeys(names, rule, destination)],
+      });
+    }
   }
   const regionsOf = (rules: readonly (SnapshotRule | ImageRule)[]) =>
     rules.flatMap((rule) => [...sourceRegionsOf(rule), ...rule.to.map((destination) => destination.region)]);

@@ -45,6 +45,8 @@ export interface SoakReport {
     stale: number;
     sent: number;
     failed: number;
+    /** Replicas of deleted sources (lost delete events) reconcile found and deleted. */
+    orphanedReplicas: { found: number; deleted: number };
     /** The causes of the items reconcile could not send, by error name. */
     failedByCause: Record<string, number>;
     rounds: number[];
@@ -122,7 +124,7 @@ function invariants(verification: Verification, sandbox: Sandbox, workload: Work
     row('stale overwrites (replica ≠ latest source version)', '0', objects.stale, objects.stale === 0),
     row('replicas with wrong markers', '0', objects['wrong-markers'], objects['wrong-markers'] === 0),
     row(
-      'replicas left after a delete event was delivered',
+      'replicas left after their source was deleted (delete event delivered or lost)',
       '0',
       verification.deletes.lingering,
       verification.deletes.lingering === 0,
@@ -274,6 +276,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         stale: sum(reconcileRules.map((rule) => rule.stale)),
         sent: sum(reconcileRules.map((rule) => rule.sent)),
         failed: sum(reconcileRules.map((rule) => rule.failed.length)),
+        orphanedReplicas: {
+          found: sum(reconcileRules.map((rule) => rule.orphanedReplicas?.found ?? 0)),
+          deleted: sum(reconcileRules.map((rule) => rule.orphanedReplicas?.deleted ?? 0)),
+        },
         failedByCause: tally(
           reconcileRules.flatMap((rule) => rule.failed.map((failure) => failure.cause.split(':')[0] ?? '')),
         ),

@@ -42,7 +42,7 @@ export function renderReport(report: SoakReport): string {
       ],
       [
         'deleted sources',
-        `${items.deletedReplicas.removed} replicas removed (replicateDeletes), ${items.deletedReplicas.kept} kept where deletes are not replicated, ${items.deletedReplicas.lingeringDropped} left because their delete event was lost (reconcile does not replay deletes)`,
+        `${items.deletedReplicas.removed} replicas removed (replicateDeletes; ${items.deletedReplicas.afterLostDelete} of them after their delete event was lost), ${items.deletedReplicas.lingering} left, ${items.deletedReplicas.kept} kept where deletes are not replicated`,
       ],
       ['snapshots', `${items.snapshots} sources, ${sumStates(items.snapshotCopies)} copies expected`],
       ['AMIs', `${items.images} sources, ${sumStates(items.imageCopies)} copies expected`],
@@ -64,7 +64,7 @@ export function renderReport(report: SoakReport): string {
       ],
       [
         'reconcile',
-        `${reconcile.passes} passes in ${reconcile.rounds.length} rounds: ${reconcile.missing} missing, ${reconcile.stale} stale, ${reconcile.sent} sent (by round: ${reconcile.rounds.join(', ')}), ${reconcile.failed} not sent (${pairs(reconcile.failedByCause)})`,
+        `${reconcile.passes} passes in ${reconcile.rounds.length} rounds: ${reconcile.missing} missing, ${reconcile.stale} stale, ${reconcile.sent} sent (by round: ${reconcile.rounds.join(', ')}), ${reconcile.failed} failed (${pairs(reconcile.failedByCause)}); replicas of deleted sources: ${reconcile.orphanedReplicas.found} found, ${reconcile.orphanedReplicas.deleted} deleted`,
       ],
       [
         'executions',

@@ -43,7 +43,12 @@ interface ReportedFailure {
 
 export interface Verification {
   objects: Record<ItemState, number>;
-  deletes: { removed: number; lingering: number; lingeringDropped: number; kept: number };
+  /**
+   * Replicas of deleted sources. Where deletes are replicated: `removed` (`afterLostDelete` of them had
+   * their delete event lost, so reconcile removed them), `lingering` (still there: a problem either way);
+   * elsewhere `kept`.
+   */
+  deletes: { removed: number; afterLostDelete: number; lingering: number; kept: number };
   strays: number;
   snapshots: Record<ItemState, number>;
   images: Record<ItemState, number>;
@@ -143,6 +148,12 @@ function reportedFailures(sandbox: Sandbox, deliveries: readonly Delivery[], rec
   for (const report of reconciles) {
     for (const rule of report.rules) {
       for (const failure of rule.failed) {
+        // A replica of a deleted source that reconcile could not check or delete.
+        const orphan = /^(s3:\/\/.+?) \(replica of /.exec(failure.item)?.[1];
+        if (orphan) {
+          add(objects, `delete:${orphan}`, { cause: failure.cause });
+          continue;
+        }
         const target = / → (s3:\/\/\S+)$/.exec(failure.item)?.[1];
         if (target) add(objects, target, { cause: failure.cause });
         const ec2Item = /^(\S+) \(/.exec(failure.item)?.[1];
@@ -167,7 +178,7 @@ export async function verify(
 ): Promise<Verification> {
   const result: Verification = {
     objects: emptyStates(),
-    deletes: { removed: 0, lingering: 0, lingeringDropped: 0, kept: 0 },
+    deletes: { removed: 0, afterLostDelete: 0, lingering: 0, kept: 0 },
     strays: 0,
     snapshots: emptyStates(),
     images: emptyStates(),
@@ -264,16 +275,22 @@ export async function verify(
         if (replica) result.deletes.kept += 1;
         continue;
       }
-      if (!replica) result.deletes.removed += 1;
-      else if (droppedDeletes.has(key)) result.deletes.lingeringDropped += 1;
-      else {
-        result.deletes.lingering += 1;
-        problem(
-          `s3://${bucket}/${plan.key}`,
-          'lingering',
-          `the source ${key} was deleted, its replica is still there`,
-        );
+      const target = `s3://${bucket}/${plan.key}`;
+      const lost = droppedDeletes.has(key);
+      if (!replica) {
+        result.deletes.removed += 1;
+        if (lost) result.deletes.afterLostDelete += 1;
+        continue;
       }
+      // Lost delete events are no excuse: reconcile deletes replicas whose source is gone.
+      result.deletes.lingering += 1;
+      const reported = failures.objects.get(`delete:${target}`)?.[0];
+      problem(
+        target,
+        'lingering',
+        `the source ${key} was deleted (its delete event ${lost ? 'lost' : 'delivered'}), its replica is still there` +
+          (reported ? `; reconcile reported ${reported.cause}` : ''),
+      );
     }
   });
 

@@ -26,9 +26,10 @@ export const accountOf = (context: Pick<Context, 'invokedFunctionArn'>): string 
 export const PASS_RESERVE_MS = 120_000;
 
 /**
- * Reconcile passes of at most `limit` sources each, one after another while the invocation has time
+ * Reconcile passes of at most `limit` listed items each, one after another while the invocation has time
  * left: rules' sources without a verified replica or copy are sent through the same entry points as their
- * events. Each scheduled run starts from the beginning (or `resume`); what one invocation cannot reach is
+ * events, and replicas whose source is gone deleted where deletes are replicated (`orphanedReplicas` in
+ * the report). Each scheduled run starts from the beginning (or `resume`); what one invocation cannot reach is
  * in the returned `next` (and the plan for very large buckets is S3 Inventory, see the README).
  */
 export function createReconcileHandler(

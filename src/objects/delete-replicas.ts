@@ -2,13 +2,13 @@ import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { destinationTarget } from '#aws/clients';
 import { classifyError } from '#aws/errors';
 import type { ObjectDeletedEvent } from './event.ts';
-import { isReplicaOf, readMarkers } from './markers.ts';
-import { type Outcome, type Report, targetOf } from './outcomes.ts';
+import { isReplicaOf, type ReplicaMarkers, readMarkers } from './markers.ts';
+import { type Outcome, type Report, type SkipReason, targetOf } from './outcomes.ts';
 import { type ObjectReplicationDeps, record } from './replicate.ts';
 import { type CopyPlan, planDeletes } from './router.ts';
 import { compareSequencers } from './sequencer.ts';
 
-interface DeletedObject {
+export interface DeletedObject {
   bucket: string;
   key: string;
   versionId: string | undefined;
@@ -42,10 +42,38 @@ export async function deleteReplicas(object: DeletedObject, deps: ObjectReplicat
   return report;
 }
 
-async function deleteReplica(
+/**
+ * Why the delete of `object` leaves this replica in place, or undefined when it removes it. Pure: only
+ * Ferry's own replica of this very source, never one written from a later write than the delete.
+ */
+export function keepReplicaReason(
+  markers: ReplicaMarkers | undefined,
+  object: DeletedObject,
+): SkipReason | undefined {
+  if (!markers || !isReplicaOf(markers, object)) return 'not-a-replica';
+  if (markers.sequencer && object.sequencer && compareSequencers(markers.sequencer, object.sequencer) > 0)
+    return 'newer-replica';
+  // Removing one old version permanently leaves the current object in place: keep its replica.
+  const removesOnlyAnOldVersion =
+    object.deletionType === 'Permanently Deleted' &&
+    object.versionId !== undefined &&
+    markers.sourceVersion !== object.versionId;
+  if (removesOnlyAnOldVersion) return 'newer-replica';
+  return undefined;
+}
+
+/**
+ * HEADs the planned replica, and deletes it (a plain DeleteObject: a delete marker in a versioned bucket)
+ * unless `keepReason` says why not. Reconcile passes a stricter `keepReason` for replicas of lost deletes.
+ */
+export async function deleteReplica(
   plan: CopyPlan,
   object: DeletedObject,
-  deps: ObjectReplicationDeps,
+  deps: Pick<ObjectReplicationDeps, 's3'>,
+  keepReason: (
+    markers: ReplicaMarkers | undefined,
+    object: DeletedObject,
+  ) => SkipReason | undefined = keepReplicaReason,
 ): Promise<Outcome> {
   const client = deps.s3(destinationTarget(plan.destination));
   const base = { rule: plan.rule.name, target: targetOf(plan) };
@@ -56,18 +84,8 @@ async function deleteReplica(
   };
   try {
     const replica = await client.send(new HeadObjectCommand(location));
-    const markers = readMarkers(replica.Metadata);
-    if (!markers || !isReplicaOf(markers, object))
-      return { ...base, status: 'skipped', reason: 'not-a-replica' };
-    if (markers.sequencer && object.sequencer && compareSequencers(markers.sequencer, object.sequencer) > 0) {
-      return { ...base, status: 'skipped', reason: 'newer-replica' };
-    }
-    // Removing one old version permanently leaves the current object in place: keep its replica.
-    const removesOnlyAnOldVersion =
-      object.deletionType === 'Permanently Deleted' &&
-      object.versionId !== undefined &&
-      markers.sourceVersion !== object.versionId;
-    if (removesOnlyAnOldVersion) return { ...base, status: 'skipped', reason: 'newer-replica' };
+    const reason = keepReason(readMarkers(replica.Metadata), object);
+    if (reason !== undefined) return { ...base, status: 'skipped', reason };
 
     await client.send(new DeleteObjectCommand(location));
     return { ...base, status: 'deleted' };

@@ -86,21 +86,34 @@ export function objectCreatedEventOf(
   };
 }
 
-async function headReplica(deps: ObjectReconcileDeps, destination: ObjectDestination, key: string) {
+/** A HEAD of one key, or undefined when there is no object there (404). Other errors are thrown. */
+export async function headObjectOrAbsent(
+  client: ReturnType<ObjectReconcileDeps['s3']>,
+  input: { Bucket: string; Key: string; ExpectedBucketOwner?: string | undefined },
+): Promise<HeadObjectCommandOutput | undefined> {
   try {
-    return await deps.s3(destinationTarget(destination)).send(
-      new HeadObjectCommand({
-        Bucket: destination.bucket,
-        Key: key,
-        ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
-      }),
-    );
+    return await client.send(new HeadObjectCommand(input));
   } catch (error) {
     const { cause } = classifyError(error);
     if (cause === 'NoSuchKey' || cause === 'NotFound') return undefined;
     throw error;
   }
 }
+
+const headReplica = (deps: ObjectReconcileDeps, destination: ObjectDestination, key: string) =>
+  headObjectOrAbsent(deps.s3(destinationTarget(destination)), {
+    Bucket: destination.bucket,
+    Key: key,
+    ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+  });
+
+/** An object rule's empty report; with orphan counts when a destination replicates deletes. */
+export const emptyObjectRuleReport = (rule: ObjectRule): RuleReport => ({
+  ...emptyRuleReport(rule.name, 'objects'),
+  ...(rule.to.some((destination) => destination.replicateDeletes)
+    ? { orphanedReplicas: { found: 0, deleted: 0 } }
+    : {}),
+});
 
 /** Checks one listed object against every destination of the rule and sends it through replicateObject if needed. */
 async function reconcileOne(
@@ -144,20 +157,28 @@ async function reconcileOne(
   }
 }
 
-const CHECK_CONCURRENCY = 16;
+export const CHECK_CONCURRENCY = 16;
 
 /**
  * One bounded step over an object rule: lists at most `budget` keys under the rule's prefix after `after`,
  * and reconciles those that pass the rule's pure filters (tags are checked by the normal path).
- * Returns the last key listed, and whether the listing reached its end.
+ * Returns the last key listed, whether the listing reached its end, and every key listed (they existed:
+ * the orphan sweep that follows in the same pass need not HEAD their replicas' sources).
  */
 export async function reconcileObjectRule(
   rule: ObjectRule,
   after: string | undefined,
   budget: number,
   deps: ObjectReconcileDeps,
-): Promise<{ report: RuleReport; listed: number; last: string | undefined; done: boolean }> {
-  const report = emptyRuleReport(rule.name, 'objects');
+): Promise<{
+  report: RuleReport;
+  listed: number;
+  last: string | undefined;
+  done: boolean;
+  seen: Set<string>;
+}> {
+  const report = emptyObjectRuleReport(rule);
+  const seen = new Set<string>();
   const client = deps.s3({ region: deps.source.region });
   let last = after;
   let listed = 0;
@@ -184,6 +205,7 @@ export async function reconcileObjectRule(
     );
     listed += objects.length;
     last = objects.at(-1)?.key ?? last;
+    for (const object of objects) seen.add(object.key);
     const candidates = objects.filter(
       (object) =>
         candidateRules([rule], { bucket: rule.objects.bucket, key: object.key, size: object.size }).length >
@@ -198,6 +220,6 @@ export async function reconcileObjectRule(
       );
     }
     const done = !page.IsTruncated || objects.length === 0;
-    if (done || listed >= budget) return { report, listed, last, done };
+    if (done || listed >= budget) return { report, listed, last, done, seen };
   }
 }

@@ -2,7 +2,8 @@ import { type FerryConfig, kindOf, type Rule, sourceRegionsOf } from '#rules/con
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import type { ObjectRule } from '#rules/schema';
 import { type Ec2ReconcileDeps, IMAGES, reconcileEc2Region, SNAPSHOTS } from './ec2.ts';
-import { type ObjectReconcileDeps, reconcileObjectRule } from './objects.ts';
+import { emptyObjectRuleReport, type ObjectReconcileDeps, reconcileObjectRule } from './objects.ts';
+import { sweepOrphans } from './orphans.ts';
 import {
   type Cursor,
   decodeCursor,
@@ -16,7 +17,10 @@ import {
 export interface ReconcileOptions {
   /** Only this rule. */
   rule?: string | undefined;
-  /** At most this many sources listed in this pass (objects: keys; snapshots and AMIs: resources). */
+  /**
+   * At most this many items listed in this pass (objects: keys of the sources, and of the destinations
+   * swept for orphaned replicas; snapshots and AMIs: resources).
+   */
   limit?: number | undefined;
   /** The `next` of an earlier pass: continue where it stopped. */
   resume?: string | undefined;
@@ -56,7 +60,9 @@ function rulesToVisit(rules: readonly Rule[], options: ReconcileOptions): Rule[]
 /**
  * One bounded pass: for each rule (from the resume point on), list its sources, find those without a
  * verified replica or copy, and send each through the handler's own entry point (`replicateObject`,
- * `replicateSnapshots`, `replicateImage`). Stops after `limit` listed sources and returns where to go on.
+ * `replicateSnapshots`, `replicateImage`). Object rules then sweep each destination that replicates deletes
+ * for Ferry's replicas whose source is gone (a lost delete) and delete them as the object-deleted handler
+ * would. Stops after `limit` listed items and returns where to go on.
  */
 export async function reconcile(options: ReconcileOptions, deps: ReconcileDeps): Promise<ReconcileReport> {
   const limit = options.limit ?? DEFAULT_LIMIT;
@@ -100,13 +106,8 @@ async function reconcileRule(
   deps: ReconcileDeps,
 ): Promise<{ report: Listed; stop?: Cursor }> {
   switch (kindOf(rule)) {
-    case 'objects': {
-      const step = await reconcileObjectRule(rule as ObjectRule, cursor?.after, budget, deps.objects);
-      const report = { ...step.report, listed: step.listed };
-      return step.done
-        ? { report }
-        : { report, stop: { rule: rule.name, ...(step.last ? { after: step.last } : {}) } };
-    }
+    case 'objects':
+      return reconcileObjects(rule as ObjectRule, cursor, budget, deps.objects);
     case 'snapshots':
       return reconcileEc2Rule(
         SNAPSHOTS,
@@ -126,6 +127,44 @@ async function reconcileRule(
         deps,
       );
   }
+}
+
+/**
+ * An object rule: its source listing, then the orphan sweep of each destination that replicates deletes,
+ * in the order of `to`, all within the budget. Keys the source listing of this very pass saw need no
+ * HEAD in the sweep; a sweep resumed in a later pass HEADs the source of every replica it checks.
+ */
+async function reconcileObjects(
+  rule: ObjectRule,
+  cursor: Cursor | undefined,
+  budget: number,
+  deps: ObjectReconcileDeps,
+): Promise<{ report: Listed; stop?: Cursor }> {
+  let report: Listed;
+  let known: ReadonlySet<string> = new Set();
+  const sweeping = cursor?.destination;
+  if (sweeping === undefined) {
+    const step = await reconcileObjectRule(rule, cursor?.after, budget, deps);
+    report = { ...step.report, listed: step.listed };
+    if (!step.done) return { report, stop: { rule: rule.name, ...(step.last ? { after: step.last } : {}) } };
+    known = step.seen;
+  } else {
+    report = { ...emptyObjectRuleReport(rule), listed: 0 };
+  }
+  for (let index = sweeping ?? 0; index < rule.to.length; index++) {
+    if (!rule.to[index]?.replicateDeletes) continue;
+    const after = index === sweeping ? cursor?.after : undefined;
+    if (report.listed >= budget)
+      return { report, stop: { rule: rule.name, destination: index, ...(after ? { after } : {}) } };
+    const step = await sweepOrphans(rule, index, after, budget - report.listed, known, report, deps);
+    report.listed += step.listed;
+    if (!step.done)
+      return {
+        report,
+        stop: { rule: rule.name, destination: index, ...(step.last ? { after: step.last } : {}) },
+      };
+  }
+  return { report };
 }
 
 async function reconcileEc2Rule<

@@ -14,6 +14,12 @@ export interface RuleReport {
   sent: number;
   /** Items sent whose entry point rightly copied nothing (a replica source, tags that do not match, …). */
   skipped: number;
+  /**
+   * Object rules with a `replicateDeletes` destination: Ferry's replicas of this rule whose source is gone
+   * (its delete event was lost). `found`: confirmed by the replica's markers and a 404 from the source;
+   * `deleted`: removed as the object-deleted handler would have. One not deleted is in `failed`.
+   */
+  orphanedReplicas?: { found: number; deleted: number };
   failed: { item: string; cause: string }[];
 }
 
@@ -39,13 +45,31 @@ export function mergeReports(reports: readonly ReconcileReport[]): ReconcileRepo
               stale: seen.stale + rule.stale,
               sent: seen.sent + rule.sent,
               skipped: seen.skipped + rule.skipped,
+              ...addOrphans(seen.orphanedReplicas, rule.orphanedReplicas),
               failed: [...seen.failed, ...rule.failed],
             }
-          : { ...rule, failed: [...rule.failed] },
+          : {
+              ...rule,
+              ...(rule.orphanedReplicas ? { orphanedReplicas: { ...rule.orphanedReplicas } } : {}),
+              failed: [...rule.failed],
+            },
       );
     }
   }
   return { rules: [...byRule.values()], next: reports.at(-1)?.next };
+}
+
+function addOrphans(
+  a: RuleReport['orphanedReplicas'],
+  b: RuleReport['orphanedReplicas'],
+): Pick<RuleReport, 'orphanedReplicas'> {
+  if (!a && !b) return {};
+  return {
+    orphanedReplicas: {
+      found: (a?.found ?? 0) + (b?.found ?? 0),
+      deleted: (a?.deleted ?? 0) + (b?.deleted ?? 0),
+    },
+  };
 }
 
 /** Where a bounded pass stopped: the rule, and within it the Region and the position in its listing. */
@@ -53,8 +77,13 @@ export interface Cursor {
   rule: string;
   /** EC2 rules: the source Region being listed. */
   region?: string;
-  /** Objects: the last key listed. EC2: the page token of the page being read. */
+  /**
+   * Objects: the last key listed (of the source, or with `destination` of that destination). EC2: the
+   * page token of the page being read.
+   */
   after?: string;
+  /** Objects: the source is done; the index (in the rule's `to`) of the destination swept for orphans. */
+  destination?: number;
   /** EC2: items of that page already handled (pages cannot be cut smaller than EC2's minimum). */
   skip?: number;
 }
@@ -73,6 +102,7 @@ export function decodeCursor(token: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
     if (typeof value?.rule !== 'string') throw new Error('no rule');
+    if (value.destination !== undefined && !Number.isInteger(value.destination)) throw new Error('bad index');
     return value as Cursor;
   } catch {
     throw new InvalidResumeTokenError(token);

@@ -1,5 +1,10 @@
 import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import { MARKER } from '#ec2/markers';
@@ -19,6 +24,11 @@ rules:
     objects: { bucket: rc-source, prefix: docs/ }
     to:
       - { bucket: rc-dr, region: us-west-2, keyPrefix: mirror/ }
+      - { bucket: rc-eu, region: eu-west-1 }
+  - name: gone
+    objects: { bucket: rc-source, prefix: gone/ }
+    to:
+      - { bucket: rc-dr, region: us-west-2, keyPrefix: gone-mirror/, replicateDeletes: true }
       - { bucket: rc-eu, region: eu-west-1 }
   - name: ebs-to-dr
     snapshots: { regions: [us-east-1], tags: { backup: dr } }
@@ -135,8 +145,56 @@ describe('reconcile: objects', () => {
   it('rejects an unknown rule, naming the rules there are', async () => {
     await expect(sandbox.reconcile({ rule: 'nope' })).rejects.toThrow(UnknownRuleError);
     await expect(sandbox.reconcile({ rule: 'nope' })).rejects.toThrow(
-      'no rule is named "nope"; the rules are: "docs", "ebs-to-dr"',
+      'no rule is named "nope"; the rules are: "docs", "gone", "ebs-to-dr"',
     );
+  });
+});
+
+describe('reconcile: replicas of deleted sources', () => {
+  it('deletes the replica whose delete event was lost where deletes are replicated, and nothing else', async () => {
+    const keys = ['gone/a.txt', 'gone/b.txt'];
+    for (const key of keys)
+      await source().send(new PutObjectCommand({ Bucket: 'rc-source', Key: key, Body: `body of ${key}` }));
+    await sandbox.settle();
+    // A user's own object in the rule's key space at the destination: no markers, never Ferry's to delete.
+    await sandbox
+      .s3('us-west-2')
+      .send(new PutObjectCommand({ Bucket: 'rc-dr', Key: 'gone-mirror/mine.txt', Body: 'mine' }));
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/a.txt')).toBe('body of gone/a.txt');
+
+    sandbox.bus.pause();
+    try {
+      await source().send(new DeleteObjectCommand({ Bucket: 'rc-source', Key: 'gone/a.txt' }));
+    } finally {
+      sandbox.bus.resume();
+    }
+    await sandbox.settle();
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/a.txt')).toBe('body of gone/a.txt');
+
+    const pass = await sandbox.reconcile({ rule: 'gone' });
+    await sandbox.settle();
+    expect(pass.next).toBeUndefined();
+    expect(ruleReport(pass.rules, 'gone')).toEqual({
+      rule: 'gone',
+      kind: 'objects',
+      scanned: 1,
+      missing: 0,
+      stale: 0,
+      sent: 0,
+      skipped: 0,
+      orphanedReplicas: { found: 1, deleted: 1 },
+      failed: [],
+    });
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/a.txt')).toBeUndefined();
+    // Kept: the replica where deletes are not replicated, the live source's replica, the user's object.
+    expect(await bodyOf('eu-west-1', 'rc-eu', 'gone/a.txt')).toBe('body of gone/a.txt');
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/b.txt')).toBe('body of gone/b.txt');
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/mine.txt')).toBe('mine');
+    // The docs rule's replicas in the same bucket are outside this rule's key space.
+    expect(await bodyOf('us-west-2', 'rc-dr', 'mirror/a.txt')).toBe('body of docs/a.txt');
+
+    const again = await sandbox.reconcile({ rule: 'gone' });
+    expect(ruleReport(again.rules, 'gone')?.orphanedReplicas).toEqual({ found: 0, deleted: 0 });
   });
 });
 

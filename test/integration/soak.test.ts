@@ -37,6 +37,11 @@ describe('soak (small)', () => {
     expect(items.deletes).toBeGreaterThan(0);
     expect(items.deletedReplicas.removed).toBeGreaterThan(0);
     expect(items.deletedReplicas.lingering).toBe(0);
+    // Replicas left by lost delete events: reconcile found them and deleted every one.
+    const orphans = report.reconcile.orphanedReplicas;
+    expect(orphans.deleted).toBe(orphans.found);
+    expect(orphans.deleted).toBeLessThanOrEqual(report.faults.droppedEvents['Object Deleted'] ?? 0);
+    expect(items.deletedReplicas.afterLostDelete).toBeGreaterThanOrEqual(orphans.deleted);
     expect(items.snapshots).toBe(SMALL_SOAK.snapshots);
     expect(items.images).toBe(SMALL_SOAK.images);
     // Every failure counted is one with a cause someone can read.

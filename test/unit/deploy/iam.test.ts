@@ -153,6 +153,7 @@ describe('IAM statements generated from replication.yml', () => {
         's3:GetObjectVersion',
         's3:GetObjectVersionTagging',
         's3:ListBucket',
+        's3:ListBucketMultipartUploads',
         's3:ListMultipartUploadParts',
         's3:PutObject',
         's3:PutObjectAcl',
@@ -196,6 +197,18 @@ describe('IAM statements generated from replication.yml', () => {
         ]);
       }
       expect(resourcesFor(policies.objectCopyStep, 's3:AbortMultipartUpload')).toEqual(replicas);
+      // Listing the uploads to clean is a bucket action: the destination buckets, and only for the copy step.
+      expect(resourcesFor(policies.objectCopyStep, 's3:ListBucketMultipartUploads')).toEqual([
+        'arn:aws:s3:::acme-dr',
+        'arn:aws:s3:::acme-logs-archive',
+        'arn:aws:s3:::acme-logs-partner',
+      ]);
+      expect(granting(policies.objectCreated, 's3:ListBucketMultipartUploads')).toEqual([]);
+      // Reconcile deletes what object-deleted would have deleted, had its event arrived: the same replicas.
+      expect(resourcesFor(policies.reconcile, 's3:DeleteObject')).toEqual(
+        resourcesFor(policies.objectDeleted, 's3:DeleteObject'),
+      );
+      expect(resourcesFor(policies.reconcile, 's3:DeleteObject')).not.toEqual([]);
     });
 
     it('It should delete replicas only where deletes are replicated, and only from the deleted-object handler', () => {
