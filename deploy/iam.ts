@@ -23,7 +23,8 @@ import type { ObjectDestination, ObjectRule } from '#rules/schema';
  *   (`aws:RequestedRegion`); copies on snapshot/image ARNs of the source and destination Regions; tags only
  *   on creation by a copy or on Ferry's own copies; delete, deregister and archive only what carries
  *   Ferry's `ferry:source-id` marker: never touch what Ferry did not make.
- * - Step Functions: StartExecution only on the machine each function starts.
+ * - Step Functions: StartExecution only on the machine each function starts, and DescribeExecution on that
+ *   machine's executions (a copy whose execution failed gets another attempt).
  *
  * No write action is ever on `*` (`writeActionsOnWildcard` checks it).
  */
@@ -34,7 +35,8 @@ export type CfnIntrinsic =
   | { 'Fn::GetAtt': [string, string] | string }
   | { 'Fn::Sub': string | [string, Record<string, Cfn>] }
   | { 'Fn::Join': [string, Cfn[]] }
-  | { 'Fn::ImportValue': Cfn };
+  | { 'Fn::ImportValue': Cfn }
+  | { 'Fn::Select': [number, { 'Fn::Split': [string, Cfn] }] };
 
 /** A plain string, or a CloudFormation intrinsic that resolves to one. */
 export type Cfn = string | CfnIntrinsic;
@@ -393,13 +395,41 @@ function objectStatements(
   }
   assumeRoles(list, roles);
   if (fn === 'objectCreated') {
-    list.add({
-      sid: 'StartObjectCopies',
-      actions: ['states:StartExecution'],
-      resources: [context.stateMachineArns.objectCopy],
-    });
+    startCopies(list, 'Object', context.stateMachineArns.objectCopy);
   }
   return list;
+}
+
+/**
+ * Every execution of a state machine: `arn:P:states:R:A:stateMachine:NAME` → `arn:P:states:R:A:execution:NAME:*`.
+ * A plain ARN or an `Fn::Sub` of one (as the package builds it) is rewritten; any other intrinsic (a `Ref`
+ * to the machine) is split on `:` at deploy time.
+ */
+export function executionsArnOf(stateMachineArn: Cfn): Cfn {
+  const rewrite = (arn: string) => {
+    const at = arn.lastIndexOf(':stateMachine:');
+    if (at < 0) throw new Error(`${arn} is not a state machine ARN`);
+    return `${arn.slice(0, at)}:execution:${arn.slice(at + ':stateMachine:'.length)}:*`;
+  };
+  if (typeof stateMachineArn === 'string') return rewrite(stateMachineArn);
+  if ('Fn::Sub' in stateMachineArn && typeof stateMachineArn['Fn::Sub'] === 'string')
+    return { 'Fn::Sub': rewrite(stateMachineArn['Fn::Sub']) };
+  const part = (index: number): Cfn => ({ 'Fn::Select': [index, { 'Fn::Split': [':', stateMachineArn] }] });
+  return { 'Fn::Join': [':', [0, 1, 2, 3, 4].map(part).concat(['execution', part(6), '*'])] };
+}
+
+/**
+ * Starting copies on a state machine (src/aws/step-functions.ts): StartExecution on the machine, and
+ * DescribeExecution on its executions, to see whether a taken name failed for good (then the next attempt
+ * starts: src/aws/execution-attempts.ts).
+ */
+function startCopies(list: StatementList, what: 'Object' | 'Snapshot' | 'Image', stateMachineArn: Cfn): void {
+  list.add({ sid: `Start${what}Copies`, actions: ['states:StartExecution'], resources: [stateMachineArn] });
+  list.add({
+    sid: `Read${what}CopyExecutions`,
+    actions: ['states:DescribeExecution'],
+    resources: [executionsArnOf(stateMachineArn)],
+  });
 }
 
 /** Destinations with `roleArn`: the client factory (src/aws/clients.ts) assumes exactly these roles. */
@@ -515,11 +545,7 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
       'ec2:DescribeSnapshots',
       snapshots.flatMap((rule) => rule.snapshots.regions),
     );
-    snapshotCreated.add({
-      sid: 'StartSnapshotCopies',
-      actions: ['states:StartExecution'],
-      resources: [context.stateMachineArns.snapshotCopy],
-    });
+    startCopies(snapshotCreated, 'Snapshot', context.stateMachineArns.snapshotCopy);
   }
   const imageAvailable = new StatementList();
   if (images.length > 0) {
@@ -527,11 +553,7 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
       'ec2:DescribeImages',
       images.flatMap((rule) => rule.images.regions),
     );
-    imageAvailable.add({
-      sid: 'StartImageCopies',
-      actions: ['states:StartExecution'],
-      resources: [context.stateMachineArns.imageCopy],
-    });
+    startCopies(imageAvailable, 'Image', context.stateMachineArns.imageCopy);
   }
 
   return {
@@ -580,19 +602,11 @@ function reconcileStatements(
     rules.flatMap((rule) => [...sourceRegionsOf(rule), ...rule.to.map((destination) => destination.region)]);
   if (snapshots.length > 0) {
     list.describe('ec2:DescribeSnapshots', regionsOf(snapshots));
-    list.add({
-      sid: 'StartSnapshotCopies',
-      actions: ['states:StartExecution'],
-      resources: [context.stateMachineArns.snapshotCopy],
-    });
+    startCopies(list, 'Snapshot', context.stateMachineArns.snapshotCopy);
   }
   if (images.length > 0) {
     list.describe('ec2:DescribeImages', regionsOf(images));
-    list.add({
-      sid: 'StartImageCopies',
-      actions: ['states:StartExecution'],
-      resources: [context.stateMachineArns.imageCopy],
-    });
+    startCopies(list, 'Image', context.stateMachineArns.imageCopy);
   }
   return list;
 }

@@ -4,6 +4,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
+import { inputOf, startAttempt } from '#aws/execution-attempts';
 import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-job';
 import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
 import { createImageAvailableHandler } from '#handlers/image-available';
@@ -30,7 +31,8 @@ import { sendError } from './s3-wire.ts';
 import { serveStepFunctions } from './sfn-api.ts';
 import { signingScopeOf } from './sigv4.ts';
 import { serveDeadLetters } from './sqs-dlq.ts';
-import { type Execution, LocalStepFunctions } from './step-functions.ts';
+import type { StateMachineName } from './state-machines.ts';
+import { type Execution, ExecutionAlreadyExistsError, LocalStepFunctions } from './step-functions.ts';
 import { seededRandom, VirtualClock } from './virtual-clock.ts';
 
 export const SANDBOX_ACCOUNT = '000000000000';
@@ -141,28 +143,36 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const metrics = new MetricsTally();
   const clock = new VirtualClock();
   let stepFunctions: LocalStepFunctions | undefined;
-  // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too.
-  const copies: CopyStarter = {
-    async start(job) {
-      if (!stepFunctions) throw new Error('the sandbox Step Functions are not running');
-      const { execution, started } = stepFunctions.start(
-        'object-copy',
-        executionNameOf(job),
-        JSON.parse(JSON.stringify(job)),
-      );
-      return { execution: execution.name, started };
-    },
+  // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too. A name
+  // taken by an execution that failed for good gets the next attempt, as in AWS (execution-attempts.ts).
+  const startCopy = async (machine: StateMachineName, name: string, job: object) => {
+    const sfn = stepFunctions;
+    if (!sfn) throw new Error('the sandbox Step Functions are not running');
+    const { execution, started } = await startAttempt(name, {
+      async tryStart(attempt, n) {
+        try {
+          const { execution, started } = sfn.start(
+            machine,
+            attempt,
+            JSON.parse(JSON.stringify(inputOf(job, n))),
+          );
+          return started ? { taken: false, execution: execution.name } : { taken: true };
+        } catch (error) {
+          if (error instanceof ExecutionAlreadyExistsError) return { taken: true };
+          throw error;
+        }
+      },
+      async statusOf(attempt) {
+        const status = sfn.status(machine, attempt);
+        if (!status) throw new Error(`no execution ${attempt} of ${machine}`);
+        return status;
+      },
+    });
+    return { execution, started };
   };
+  const copies: CopyStarter = { start: (job) => startCopy('object-copy', executionNameOf(job), job) };
   const ec2Copies = (machine: 'snapshot-copy' | 'image-copy') => ({
-    async start(job: Ec2CopyJob) {
-      if (!stepFunctions) throw new Error('the sandbox Step Functions are not running');
-      const { execution, started } = stepFunctions.start(
-        machine,
-        ec2ExecutionNameOf(job),
-        JSON.parse(JSON.stringify(job)),
-      );
-      return { execution: execution.name, started };
-    },
+    start: (job: Ec2CopyJob) => startCopy(machine, ec2ExecutionNameOf(job), job),
   });
   // The SDK's own retries wait on the virtual clock too: as long as the SDK would, without sleeping.
   const sdkJitter = seededRandom((options.seed ?? 7) + 2);

@@ -262,6 +262,11 @@ export class LocalStepFunctions {
     return Math.round(seconds * 1000);
   }
 
+  /** The status of the execution `name` of a state machine, or undefined when there is none. */
+  status(stateMachine: StateMachineName, name: string): ExecutionStatus | undefined {
+    return this.executions.get(`${stateMachine}:${name}`)?.status;
+  }
+
   get running(): number {
     return [...this.executions.values()].filter((execution) => execution.status === 'RUNNING').length;
   }

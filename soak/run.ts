@@ -51,7 +51,8 @@ export interface SoakReport {
     failedByCause: Record<string, number>;
     rounds: number[];
   };
-  executions: Record<string, { succeeded: number; failed: number }>;
+  /** Per state machine; `laterAttempts`: executions started as attempt 2 or 3 of a copy whose earlier one failed. */
+  executions: Record<string, { succeeded: number; failed: number; laterAttempts: number }>;
   failuresByCause: Record<string, number>;
   /** Ferry's own CopyFailures metric, by cause (what it claimed; the invariants do not rely on it). */
   metricFailures: Record<string, number>;
@@ -215,13 +216,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const verification = await verify(sandbox, workload, deliveries, reconciles);
     const rows = invariants(verification, sandbox, workload);
 
-    const executions: Record<string, { succeeded: number; failed: number }> = {};
+    const executions: SoakReport['executions'] = {};
     const stateMachineRetries: Record<string, number> = {};
     for (const execution of sandbox.stepFunctions.executions.values()) {
-      const entry = executions[execution.stateMachine] ?? { succeeded: 0, failed: 0 };
+      const entry = executions[execution.stateMachine] ?? { succeeded: 0, failed: 0, laterAttempts: 0 };
       executions[execution.stateMachine] = entry;
       if (execution.status === 'SUCCEEDED') entry.succeeded += 1;
       if (execution.status === 'FAILED') entry.failed += 1;
+      if (((execution.input as { attempt?: number }).attempt ?? 1) > 1) entry.laterAttempts += 1;
       stateMachineRetries[execution.stateMachine] =
         (stateMachineRetries[execution.stateMachine] ?? 0) + sum(execution.retries.values());
     }

@@ -69,7 +69,10 @@ export function renderReport(report: SoakReport): string {
       [
         'executions',
         Object.entries(report.executions)
-          .map(([machine, { succeeded, failed }]) => `${machine} ${succeeded} succeeded / ${failed} failed`)
+          .map(
+            ([machine, { succeeded, failed, laterAttempts }]) =>
+              `${machine} ${succeeded} succeeded / ${failed} failed${laterAttempts > 0 ? ` (${laterAttempts} later attempt${laterAttempts === 1 ? '' : 's'} of failed copies)` : ''}`,
+          )
           .join('; '),
       ],
       ['failures by cause (items)', pairs(report.failuresByCause)],

@@ -1,25 +1,53 @@
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Ec2CopyStarter } from '#ec2/copy-job';
 import { executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-job';
 import { type CopyStarter, executionNameOf } from '#objects/copy-job';
+import { inputOf, startAttempt } from './execution-attempts.ts';
+
+/** `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE` → `…:execution:MACHINE:NAME`. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  const parts = stateMachineArn.split(':');
+  if (parts.length !== 7 || parts[5] !== 'stateMachine')
+    throw new Error(`${stateMachineArn} is not a state machine ARN`);
+  return [...parts.slice(0, 5), 'execution', parts[6], name].join(':');
+}
 
 /**
- * Starts executions under their deterministic name. A name already taken means the same copy is (or was)
- * being made: that is the idempotency we want, not an error.
+ * Starts executions under their deterministic name. A name already taken by a running or succeeded
+ * execution means the same copy is (or was) being made: that is the idempotency we want, not an error.
+ * One taken by an execution that failed for good gets the next attempt (execution-attempts.ts).
  */
-function stepFunctionsStarter<Job>(stateMachineArn: string, nameOf: (job: Job) => string, client: SFNClient) {
+function stepFunctionsStarter<Job extends object>(
+  stateMachineArn: string,
+  nameOf: (job: Job) => string,
+  client: SFNClient,
+) {
   return {
     async start(job: Job) {
-      const name = nameOf(job);
-      try {
-        const { executionArn } = await client.send(
-          new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(job) }),
-        );
-        return { execution: executionArn ?? name, started: true };
-      } catch (error) {
-        if ((error as Error).name === 'ExecutionAlreadyExists') return { execution: name, started: false };
-        throw error;
-      }
+      const { execution, started } = await startAttempt(nameOf(job), {
+        async tryStart(name, attempt) {
+          try {
+            const { executionArn } = await client.send(
+              new StartExecutionCommand({
+                stateMachineArn,
+                name,
+                input: JSON.stringify(inputOf(job, attempt)),
+              }),
+            );
+            return { taken: false, execution: executionArn ?? name };
+          } catch (error) {
+            if ((error as Error).name === 'ExecutionAlreadyExists') return { taken: true };
+            throw error;
+          }
+        },
+        async statusOf(name) {
+          const { status } = await client.send(
+            new DescribeExecutionCommand({ executionArn: executionArnOf(stateMachineArn, name) }),
+          );
+          return status ?? 'UNKNOWN';
+        },
+      });
+      return { execution, started };
     },
   };
 }

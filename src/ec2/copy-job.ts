@@ -47,6 +47,8 @@ export const Ec2CopyJobSchema = z.object({
   }),
   /** When the source was created (the event's time): replication latency is measured from it. */
   eventTime: z.string(),
+  /** Set by the starter from the second attempt on (src/aws/execution-attempts.ts); not part of the identity. */
+  attempt: z.number().int().min(2).optional(),
 });
 
 export type Ec2CopyJob = z.infer<typeof Ec2CopyJobSchema>;
@@ -80,11 +82,18 @@ export function executionNameOf(job: Ec2CopyJob): string {
 /**
  * CopyImage's idempotency token: the same copy asked twice is made once (at most 64 ASCII characters).
  * After a failed copy was removed, its replacement needs a new token (EC2 would answer the old token with
- * the removed image): the ids of the removed copies are part of it.
+ * the removed image): the ids of the removed copies are part of it, and so is the execution's attempt (a
+ * later attempt may not see what an earlier one removed).
  */
 export const clientTokenOf = (job: Ec2CopyJob, replacing: readonly string[] = []): string =>
   `ferry-${createHash('sha256')
-    .update([executionNameOf(job), ...[...replacing].sort()].join('\n'))
+    .update(
+      [
+        executionNameOf(job),
+        ...(job.attempt ? [`attempt ${job.attempt}`] : []),
+        ...[...replacing].sort(),
+      ].join('\n'),
+    )
     .digest('hex')
     .slice(0, 40)}`;
 

@@ -1,5 +1,6 @@
 import type { S3ClientFactory } from '#aws/clients';
 import { type ClassifiedError, classifyError } from '#aws/errors';
+import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import type { ObjectRule } from '#rules/schema';
@@ -115,6 +116,8 @@ async function handOff(
     const { execution } = await copies.start({ mode, plan, source, reason });
     return { status: 'handed-off', rule: plan.rule.name, target: targetOf(plan), execution, reason };
   } catch (error) {
+    // Every attempt of this copy failed for good: another try of the event cannot help.
+    if (error instanceof CopyAttemptsExhaustedError) return failed(plan, classifyError(error));
     // Not started: the event must come back (Lambda's retries, then the dead letters).
     return failed(plan, { ...classifyError(error), class: 'retryable' });
   }

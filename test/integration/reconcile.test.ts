@@ -249,4 +249,77 @@ describe('reconcile: snapshots', () => {
     // Ferry's own copy in us-west-2 is never a source (the rule reads us-east-1, and copies are skipped).
     expect(await copiesOf(snapshotId)).toHaveLength(1);
   });
+
+  const executionsOf = (sourceId: string) =>
+    [...sandbox.stepFunctions.executions.values()].filter(
+      (execution) => (execution.input as Ec2CopyJob).source.id === sourceId,
+    );
+
+  /** A snapshot whose event is delivered: its copy runs, through the snapshot-created handler. */
+  async function createSnapshot() {
+    const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 1 });
+    const created = await east().send(
+      new CreateSnapshotCommand({
+        VolumeId: volumeId,
+        TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'backup', Value: 'dr' }] }],
+      }),
+    );
+    await sandbox.settle();
+    return created.SnapshotId ?? '';
+  }
+
+  it('gives a copy whose execution failed for good a second attempt, under a new name, which completes', async () => {
+    sandbox.ec2.faults.script('CopySnapshot', 'copy-error');
+    const snapshotId = await createSnapshot();
+    const [first] = executionsOf(snapshotId);
+    expect(first?.status).toBe('FAILED');
+    expect(await copiesOf(snapshotId)).toEqual([]); // the copy in error was removed
+
+    const pass = await sandbox.reconcile({ rule: 'ebs-to-dr' });
+    expect(ruleReport(pass.rules, 'ebs-to-dr')).toMatchObject({ missing: 1, sent: 1, failed: [] });
+    await sandbox.settle();
+
+    const executions = executionsOf(snapshotId);
+    expect(executions.map((execution) => [execution.name, execution.status])).toEqual([
+      [first?.name, 'FAILED'],
+      [`${first?.name}-a2`, 'SUCCEEDED'],
+    ]);
+    expect((executions[1]?.input as Ec2CopyJob | undefined)?.attempt).toBe(2);
+    const copies = await copiesOf(snapshotId);
+    expect(copies.map((copy) => copy.State)).toEqual(['completed']);
+
+    const again = await sandbox.reconcile({ rule: 'ebs-to-dr' });
+    expect(ruleReport(again.rules, 'ebs-to-dr')).toMatchObject({ missing: 0, sent: 0, failed: [] });
+    expect(executionsOf(snapshotId)).toHaveLength(2);
+  });
+
+  it('gives up after three failed attempts and reports why, instead of "already started"', async () => {
+    sandbox.ec2.faults.script('CopySnapshot', 'copy-error', 'copy-error', 'copy-error');
+    const snapshotId = await createSnapshot();
+    for (let pass = 0; pass < 2; pass += 1) {
+      await sandbox.reconcile({ rule: 'ebs-to-dr' });
+      await sandbox.settle();
+    }
+    expect(executionsOf(snapshotId).map((execution) => execution.status)).toEqual([
+      'FAILED',
+      'FAILED',
+      'FAILED',
+    ]);
+
+    const last = await sandbox.reconcile({ rule: 'ebs-to-dr' });
+    const report = ruleReport(last.rules, 'ebs-to-dr');
+    expect(report?.sent).toBe(0);
+    expect(report?.failed).toEqual([
+      {
+        item: `${snapshotId} (us-east-1)`,
+        cause: expect.stringMatching(
+          /^CopyStartError: .*copy attempts exhausted: gave up after 3 attempts, each ended without the copy/,
+        ),
+      },
+    ]);
+    expect(report?.failed[0]?.cause).not.toMatch(/already/i);
+    await sandbox.settle();
+    expect(executionsOf(snapshotId)).toHaveLength(3);
+    expect(await copiesOf(snapshotId)).toEqual([]);
+  });
 });

@@ -207,7 +207,11 @@ describe('deploy/cross-account-role.yml', () => {
         loadConfigFile(new URL(`../../configs/${name}`, import.meta.url).pathname),
         {
           account: '111122223333',
-          stateMachineArns: { objectCopy: 'o', snapshotCopy: 's', imageCopy: 'i' },
+          stateMachineArns: {
+            objectCopy: 'arn:aws:states:us-east-1:111122223333:stateMachine:o',
+            snapshotCopy: 'arn:aws:states:us-east-1:111122223333:stateMachine:s',
+            imageCopy: 'arn:aws:states:us-east-1:111122223333:stateMachine:i',
+          },
         },
       );
       // What Ferry would do itself for a destination in its own account, the role must do for it elsewhere

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   type Cfn,
+  executionsArnOf,
   FUNCTION_NAMES,
   type FunctionName,
   type FunctionPolicies,
@@ -142,6 +143,7 @@ describe('IAM statements generated from replication.yml', () => {
         's3:PutObject',
         's3:PutObjectAcl',
         's3:PutObjectTagging',
+        'states:DescribeExecution',
         'states:StartExecution',
       ]);
       expect(actionsOf(policies.objectCopyStep)).toEqual([
@@ -275,9 +277,19 @@ describe('IAM statements generated from replication.yml', () => {
             Resource: [MACHINES.objectCopy],
           },
         ]);
+        // A name taken by a failed execution gets the next attempt: the starter reads its status.
+        expect(granting(policies[fn], 'states:DescribeExecution')).toEqual([
+          {
+            Sid: `${prefix}ReadObjectCopyExecutions`,
+            Effect: 'Allow',
+            Action: ['states:DescribeExecution'],
+            Resource: [`arn:aws:states:us-east-1:${ACCOUNT}:execution:ferry-dev-object-copy:*`],
+          },
+        ]);
       }
       for (const fn of FUNCTION_NAMES.filter((name) => name !== 'objectCreated' && name !== 'reconcile')) {
         expect(granting(policies[fn], 'states:StartExecution')).toEqual([]);
+        expect(granting(policies[fn], 'states:DescribeExecution')).toEqual([]);
       }
     });
 
@@ -296,8 +308,16 @@ describe('IAM statements generated from replication.yml', () => {
     const policies = policiesOf('ec2-to-dr.yml');
 
     it('It should give each EC2 function exactly the actions it calls', () => {
-      expect(actionsOf(policies.snapshotCreated)).toEqual(['ec2:DescribeSnapshots', 'states:StartExecution']);
-      expect(actionsOf(policies.imageAvailable)).toEqual(['ec2:DescribeImages', 'states:StartExecution']);
+      expect(actionsOf(policies.snapshotCreated)).toEqual([
+        'ec2:DescribeSnapshots',
+        'states:DescribeExecution',
+        'states:StartExecution',
+      ]);
+      expect(actionsOf(policies.imageAvailable)).toEqual([
+        'ec2:DescribeImages',
+        'states:DescribeExecution',
+        'states:StartExecution',
+      ]);
       expect(actionsOf(policies.ec2CopyStep)).toEqual([
         'ec2:CopyImage',
         'ec2:CopySnapshot',
@@ -337,8 +357,22 @@ describe('IAM statements generated from replication.yml', () => {
           Action: ['states:StartExecution'],
           Resource: [MACHINES.snapshotCopy],
         },
+        {
+          Sid: 'SnapshotCreatedReadSnapshotCopyExecutions',
+          Effect: 'Allow',
+          Action: ['states:DescribeExecution'],
+          Resource: [`arn:aws:states:us-east-1:${ACCOUNT}:execution:ferry-dev-snapshot-copy:*`],
+        },
       ]);
       expect(resourcesFor(policies.imageAvailable, 'states:StartExecution')).toEqual([MACHINES.imageCopy]);
+      expect(resourcesFor(policies.imageAvailable, 'states:DescribeExecution')).toEqual([
+        `arn:aws:states:us-east-1:${ACCOUNT}:execution:ferry-dev-image-copy:*`,
+      ]);
+      expect(resourcesFor(policies.reconcile, 'states:DescribeExecution')).toEqual([
+        `arn:aws:states:us-east-1:${ACCOUNT}:execution:ferry-dev-snapshot-copy:*`,
+        `arn:aws:states:us-east-1:${ACCOUNT}:execution:ferry-dev-image-copy:*`,
+      ]);
+      expect(granting(policies.ec2CopyStep, 'states:DescribeExecution')).toEqual([]);
     });
 
     it('It should copy from the source Regions into the DR Region only', () => {
@@ -476,6 +510,7 @@ describe('IAM statements generated from replication.yml', () => {
         's3:GetObjectTagging',
         's3:GetObjectVersion',
         's3:GetObjectVersionTagging',
+        'states:DescribeExecution',
         'states:StartExecution',
         'sts:AssumeRole',
       ]);
@@ -618,6 +653,13 @@ describe('IAM statements generated from replication.yml', () => {
       expect(resourcesFor(policies.objectCreated, 'states:StartExecution')).toEqual([
         { Ref: 'ObjectCopyStateMachine' },
       ]);
+      // arn:P:states:R:A:stateMachine:NAME → arn:P:states:R:A:execution:NAME:*, split at deploy time.
+      const part = (index: number) => ({
+        'Fn::Select': [index, { 'Fn::Split': [':', { Ref: 'ObjectCopyStateMachine' }] }],
+      });
+      expect(resourcesFor(policies.objectCreated, 'states:DescribeExecution')).toEqual([
+        { 'Fn::Join': [':', [part(0), part(1), part(2), part(3), part(4), 'execution', part(6), '*']] },
+      ]);
       expect(writeActionsOnWildcard(policies)).toEqual([]);
     });
 
@@ -632,6 +674,20 @@ describe('IAM statements generated from replication.yml', () => {
   });
 
   describe('Building blocks', () => {
+    it('It should name every execution of a state machine, from a plain ARN or the package’s Fn::Sub', () => {
+      expect(executionsArnOf(MACHINES.snapshotCopy)).toBe(
+        `arn:aws:states:us-east-1:${ACCOUNT}:execution:ferry-dev-snapshot-copy:*`,
+      );
+      const sub = (name: string) => `\${AWS::${name}}`;
+      const scope = [sub('Partition'), 'states', sub('Region'), sub('AccountId')].join(':');
+      expect(executionsArnOf({ 'Fn::Sub': `arn:${scope}:stateMachine:ferry-prod-image-copy` })).toEqual({
+        'Fn::Sub': `arn:${scope}:execution:ferry-prod-image-copy:*`,
+      });
+      expect(() => executionsArnOf('arn:aws:lambda:us-east-1:1:function:f')).toThrow(
+        /not a state machine ARN/,
+      );
+    });
+
     it.each([
       [
         'a key ARN',

@@ -125,6 +125,13 @@ describe('clientTokenOf', () => {
       }),
     );
   });
+
+  it('differs per attempt of the copy, while the execution name does not', () => {
+    const second = { ...job, attempt: 2 };
+    expect(clientTokenOf(second)).not.toBe(clientTokenOf(job));
+    expect(clientTokenOf({ ...job, attempt: 3 })).not.toBe(clientTokenOf(second));
+    expect(executionNameOf(second)).toBe(executionNameOf(job));
+  });
 });
 
 describe('markers and copied tags', () => {
