@@ -2,7 +2,9 @@ import { CopyObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createS3ClientFactory } from '#aws/clients';
+import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
 import { createObjectCreatedHandler } from '#handlers/object-created';
+import type { CopyStarter } from '#objects/copy-job';
 import type { Report } from '#objects/outcomes';
 import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
 
@@ -337,5 +339,53 @@ rules:
       });
       expect(s3.calls()).toHaveLength(0);
     });
+  });
+});
+
+describe('object-created handler: large objects handed to the object-copy machine', () => {
+  const LARGE = { ...SOURCE_HEAD, ContentLength: 2 * 1024 ** 3, TagCount: 0 };
+  const largeEvent = () => {
+    const event = s3Event('object-created');
+    event.detail.object.size = LARGE.ContentLength;
+    return event;
+  };
+  const withStarter = (start: CopyStarter['start']) => {
+    const recorded = setup(ONE_DESTINATION);
+    const handler = createObjectCreatedHandler(recorded.tools, { ...recorded.deps, copies: { start } });
+    return {
+      ...recorded,
+      invoke: (event: unknown) => handler(event as never, lambdaContext) as Promise<Report>,
+    };
+  };
+
+  it('It should report a copy whose every attempt failed for good as a permanent failure, not retry the event', async () => {
+    s3.on(HeadObjectCommand).resolves(LARGE);
+    const exhausted = new CopyAttemptsExhaustedError([
+      { name: 'invoices-a', status: 'FAILED' },
+      { name: 'invoices-a-a2', status: 'FAILED' },
+      { name: 'invoices-a-a3', status: 'TIMED_OUT' },
+    ]);
+    const { invoke, metrics } = withStarter(() => Promise.reject(exhausted));
+    const report = await invoke(largeEvent());
+
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        error: expect.objectContaining({
+          class: 'permanent',
+          message: expect.stringMatching(/gave up after 3 attempts/),
+        }),
+      }),
+    ]);
+    expect(metrics.failed).toHaveBeenCalledOnce();
+    expect(s3).not.toReceiveCommand(CopyObjectCommand);
+  });
+
+  it('It should fail the event for a retry when the machine could not be reached', async () => {
+    s3.on(HeadObjectCommand).resolves(LARGE);
+    const { invoke } = withStarter(() =>
+      Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })),
+    );
+    await expect(invoke(largeEvent())).rejects.toMatchObject({ name: 'RetryableReplicationError' });
   });
 });
