@@ -41,7 +41,7 @@ import {
 } from './demo-ec2-verify.ts';
 import type { Ec2FaultRates } from './ec2/faults.ts';
 import type { Sandbox } from './sandbox.ts';
-import type { Execution } from './step-functions.ts';
+import { type Execution, statesEnteredOf } from './step-functions.ts';
 
 /**
  * The EC2 part of the demo of `npm start` / `npm run demo`, written for the snapshot and image rules of
@@ -416,8 +416,7 @@ function limitHitsOf(execution: Execution): number {
 
 /** How often an execution waited for a slot (its copy refused, for the limit or throttling). */
 const slotWaitsOf = (execution: Execution): number =>
-  execution.events.filter((event) => event.type === 'StateEntered' && event.state.name === 'WaitForSlot')
-    .length;
+  statesEnteredOf(execution).filter((state) => state === 'WaitForSlot').length;
 
 /** Never above the copy limit, and every execution of the burst succeeded (or failed as injected). */
 function burstChecks(burst: BurstFigures, succeeded: number, injectedFailures: number): Check[] {

@@ -36,6 +36,10 @@ export interface Execution {
   done: Promise<void>;
 }
 
+/** The states an execution entered, in order: a state entered again (a loop, a retry's re-entry) again. */
+export const statesEnteredOf = (execution: Pick<Execution, 'events'>): string[] =>
+  execution.events.flatMap((event) => (event.type === 'StateEntered' ? [event.state.name] : []));
+
 /** A Task whose handler outran the state's `TimeoutSeconds`. */
 export class TaskTimeoutError extends Error {
   constructor() {

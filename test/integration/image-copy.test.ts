@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import { MARKER } from '#ec2/markers';
 import { type Sandbox, startSandbox } from '#local/sandbox';
+import { type Execution, statesEnteredOf } from '#local/step-functions';
 import { configFrom } from '#test/support/fixtures';
 
 /**
@@ -88,7 +89,7 @@ describe('image-copy state machine on the sandbox', () => {
     const [execution] = executionsOf(imageId);
     expect(execution?.status).toBe('SUCCEEDED');
     // 8 GiB at 16 MiB/s: 512 s of copy, followed through its snapshots' progress, noticed within a minute.
-    expect(execution?.events.filter((e) => e.type === 'StateEntered').length).toBeLessThanOrEqual(40);
+    expect(statesEnteredOf(execution as Execution).length).toBeLessThanOrEqual(40);
     expect(execution?.waitedSeconds).toBeGreaterThanOrEqual(512);
     expect(execution?.waitedSeconds).toBeLessThanOrEqual(512 + 60);
     const [copy, ...others] = await copiesOf(imageId);
@@ -152,9 +153,7 @@ describe('image-copy state machine on the sandbox', () => {
     const [execution] = executionsOf(imageId);
     expect(execution?.status).toBe('SUCCEEDED');
     // Two refusals wait for a slot in the queue loop; the lost answer is retried, and finds the copy.
-    const slotWaits = execution?.events.filter(
-      (e) => e.type === 'StateEntered' && e.state.name === 'WaitForSlot',
-    );
+    const slotWaits = statesEnteredOf(execution as Execution).filter((state) => state === 'WaitForSlot');
     expect(slotWaits).toHaveLength(2);
     expect(execution?.retries.get('StartCopy')).toBe(1);
     expect(await copiesOf(imageId)).toHaveLength(1);

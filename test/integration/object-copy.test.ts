@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery } from '#local/event-bus';
 import { FAULT_KINDS } from '#local/faults';
 import { type Sandbox, startSandbox } from '#local/sandbox';
-import type { Execution } from '#local/step-functions';
+import { type Execution, statesEnteredOf } from '#local/step-functions';
 import type { Outcome, Report } from '#objects/outcomes';
 import { configFrom } from '#test/support/fixtures';
 
@@ -205,9 +205,7 @@ describe('multipart path: objects above the threshold', () => {
     await put(key, bytesOf(10 * MiB, 5));
 
     expect(executionFor(key)?.status).toBe('FAILED');
-    const states = executionFor(key)?.events.flatMap((e) =>
-      e.type === 'StateEntered' ? [e.state.name] : [],
-    );
+    const states = statesEnteredOf(executionFor(key) as Execution);
     expect(states).toContain('AbortUpload');
     const uploads = await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }));
     expect(uploads.Uploads ?? []).toEqual([]);
@@ -248,8 +246,7 @@ describe('multipart path: a step that dies without answering', () => {
   const uploadsLeft = async () =>
     (await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }))).Uploads ?? [];
   const aborts = () => sandbox.requests.get('AbortMultipartUpload') ?? 0;
-  const statesOf = (execution: Execution | undefined) =>
-    execution?.events.flatMap((e) => (e.type === 'StateEntered' ? [e.state.name] : [])) ?? [];
+  const statesOf = (execution: Execution | undefined) => (execution ? statesEnteredOf(execution) : []);
 
   it('It should abort the upload a crashed prepare step created, and copy with a new one', async () => {
     const key = 'crash/prepare.bin';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import { MARKER } from '#ec2/markers';
 import { type Sandbox, startSandbox } from '#local/sandbox';
-import type { Execution } from '#local/step-functions';
+import { type Execution, statesEnteredOf } from '#local/step-functions';
 import { configFrom } from '#test/support/fixtures';
 
 /**
@@ -100,10 +100,9 @@ async function copiesOf(sourceId: string, region = 'us-west-2'): Promise<Snapsho
   return Snapshots ?? [];
 }
 
-const statesEntered = (execution: Execution) => execution.events.filter((e) => e.type === 'StateEntered');
 /** How often EC2 refused to start the copy, so it waited for a slot (the queue loop, not a Retry). */
 const queueWaits = (execution: Execution | undefined) =>
-  execution?.events.filter((e) => e.type === 'StateEntered' && e.state.name === 'WaitForSlot').length ?? 0;
+  execution ? statesEnteredOf(execution).filter((state) => state === 'WaitForSlot').length : 0;
 
 describe('snapshot-copy state machine on the sandbox', () => {
   it('copies a created snapshot to the destination Region, with its tags, and notices the end promptly', async () => {
@@ -124,7 +123,7 @@ describe('snapshot-copy state machine on the sandbox', () => {
     });
 
     // 1,024 s of copy: a handful of checks, and the end noticed within a minute.
-    expect(statesEntered(execution as Execution).length).toBeLessThanOrEqual(40);
+    expect(statesEnteredOf(execution as Execution).length).toBeLessThanOrEqual(40);
     const copySeconds = (8 * 1024 * MiB) / COPY_BYTES_PER_SECOND;
     expect(execution?.waitedSeconds).toBeGreaterThanOrEqual(copySeconds);
     expect(execution?.waitedSeconds).toBeLessThanOrEqual(copySeconds + 60);
@@ -212,7 +211,7 @@ describe('snapshot-copy state machine on the sandbox', () => {
     expect(execution?.error?.Error).toBe('CopyDeadlineExceededError');
     expect(await copiesOf(snapshotId)).toEqual([]);
     // Waiting 72 h still costs few transitions.
-    expect(statesEntered(execution as Execution).length).toBeLessThanOrEqual(40);
+    expect(statesEnteredOf(execution as Execution).length).toBeLessThanOrEqual(40);
   });
 
   it('resumes, without copying twice, when the answer to CopySnapshot is lost (a crash before the first check)', async () => {

@@ -1,7 +1,7 @@
 import validator from 'asl-validator';
 import { describe, expect, it, vi } from 'vitest';
 import { loadDefinition, taskStates } from '#local/state-machines';
-import { type Execution, ExecutionAlreadyExistsError, LocalStepFunctions } from '#local/step-functions';
+import { ExecutionAlreadyExistsError, LocalStepFunctions, statesEnteredOf } from '#local/step-functions';
 import { seededRandom, VirtualClock } from '#local/virtual-clock';
 
 /**
@@ -55,9 +55,6 @@ async function run(mode: 'single' | 'multipart', script: Script) {
   return { execution, calls, clock, actions: calls.map((call) => call.action) };
 }
 
-const statesEntered = (execution: Execution) =>
-  execution.events.flatMap((event) => (event.type === 'StateEntered' ? [event.state.name] : []));
-
 const UPLOAD = {
   uploadId: 'upload-1',
   partSize: 5242880,
@@ -75,7 +72,7 @@ describe('object-copy state machine: retry path', () => {
     const { execution, actions } = await run('single', { copy: [() => ({ status: 'copied' })] });
     expect(execution.status).toBe('SUCCEEDED');
     expect(actions).toEqual(['copy']);
-    expect(statesEntered(execution)).toEqual(['ChooseMode', 'CopyObject', 'Copied']);
+    expect(statesEnteredOf(execution)).toEqual(['ChooseMode', 'CopyObject', 'Copied']);
   });
 
   it('It should retry a throttled copy with backoff and succeed (throw, throw, return)', async () => {
@@ -122,7 +119,7 @@ describe('object-copy state machine: retry path', () => {
     });
     expect(execution.status).toBe('SUCCEEDED');
     expect(actions).toEqual(['copy']);
-    expect(statesEntered(execution).at(-1)).toBe('SourceChanged');
+    expect(statesEnteredOf(execution).at(-1)).toBe('SourceChanged');
   });
 });
 
@@ -228,7 +225,7 @@ describe('object-copy state machine: multipart path', () => {
     });
     expect(execution.status).toBe('SUCCEEDED');
     expect(actions).toEqual(['prepare', 'clean-up']);
-    expect(statesEntered(execution).at(-1)).toBe('SourceChanged');
+    expect(statesEnteredOf(execution).at(-1)).toBe('SourceChanged');
   });
 
   it('It should still record the copy error when the clean-up keeps failing', async () => {
