@@ -34,7 +34,14 @@ import { copiesToPrune } from './retention.ts';
 /** No copy runs unwatched forever: past this, a still-pending copy is removed and reported. */
 export const COPY_DEADLINE_HOURS = 72;
 
-export const LIMIT_CAUSES = new Set(['ResourceLimitExceeded', 'RequestLimitExceeded']);
+/** EC2's refusals for the copy limit and for the request rate: a refused start queues the copy. */
+const REFUSALS: Partial<Record<string, QueueReason>> = {
+  ResourceLimitExceeded: 'limit',
+  RequestLimitExceeded: 'throttled',
+};
+
+/** The same refusals from any other call: retried by the machine as CopyLimitError. */
+export const LIMIT_CAUSES = new Set(Object.keys(REFUSALS));
 
 /** The copy outlived its deadline while still pending. */
 export class CopyDeadlineExceededError extends Error {
@@ -275,12 +282,6 @@ async function queueRefused(
     message: `${classified.cause}: ${classified.message}`,
   };
 }
-
-/** The refusals that queue a copy instead of failing it. */
-const REFUSALS: Partial<Record<string, QueueReason>> = {
-  ResourceLimitExceeded: 'limit',
-  RequestLimitExceeded: 'throttled',
-};
 
 /** A time-based snapshot copy promises its duration; anything else gets the general deadline. */
 function deadlineOf(job: Ec2CopyJob, startedAt: number): number {
