@@ -4,7 +4,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
-    // Integration tests start their own sandbox on a free port; files run in parallel on both cores.
+    // Integration tests start their own sandbox on a free port. Each file runs in its own process (forks),
+    // one at a time on a 2-core machine (vitest keeps a core for itself); with no results cache, as in CI,
+    // the largest file first.
+    pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
     restoreMocks: true,

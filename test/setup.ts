@@ -1,6 +1,8 @@
 import 'aws-sdk-client-mock-vitest/extend';
+import { relative } from 'node:path';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { startStallWatchdog } from '#test/support/stall-watchdog';
 
 expect.extend(allCustomMatcher);
 
@@ -14,3 +16,13 @@ process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+// A test file whose thread stops turning fails with its stack instead of hanging the run. The limit is
+// far above the longest synchronous step a test takes on purpose (a packaging run, 180 s at most).
+const file = relative(process.cwd(), expect.getState().testPath ?? 'a test file');
+const watchdog = startStallWatchdog({
+  limitMs: Number(process.env.FERRY_TEST_STALL_LIMIT_S ?? 300) * 1000,
+});
+watchdog.running(`${file} (collecting, or in a beforeAll hook)`);
+beforeEach((context) => watchdog.running(context.task.fullName));
+afterEach(() => watchdog.running(`${file} (between tests, or in an afterAll hook)`));
