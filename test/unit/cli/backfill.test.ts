@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { configFrom } from '#test/support/fixtures';
+import { runTsx } from '#test/support/run-tsx';
 import { backfillCommand } from '../../../cli/backfill.ts';
 
 /** `ferry backfill` in-process against the sandbox endpoint, as a user would run it with --endpoint. */
@@ -104,18 +104,10 @@ describe('ferry backfill', () => {
   });
 
   it('rejects an unknown rule naming the rules, and a bad limit, from the real command line', () => {
-    const unknown = spawnSync(
-      'npx',
-      ['tsx', 'cli/ferry.ts', 'backfill', '--config', CONFIG_FILE, '--rule', 'nope'],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const unknown = runTsx('cli/ferry.ts', ['backfill', '--config', CONFIG_FILE, '--rule', 'nope']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('no rule is named "nope"; the rules are: "docs", "ebs-to-dr"');
-    const limit = spawnSync('npx', ['tsx', 'cli/ferry.ts', 'backfill', '--limit', 'lots'], {
-      encoding: 'utf8',
-    });
+    const limit = runTsx('cli/ferry.ts', ['backfill', '--limit', 'lots']);
     expect(limit.status).toBe(2);
     expect(limit.stderr).toContain('--limit expects a positive whole number, got "lots"');
   });

@@ -1,10 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ec2Event } from '#test/support/ec2-events';
 import { compiledRulesOf, s3Event } from '#test/support/fixtures';
+import { runTsx } from '#test/support/run-tsx';
 import { planCommand, validateCommand } from '../../../cli/commands.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
@@ -53,7 +53,7 @@ describe('ferry validate', () => {
   });
 
   it('It should list every error with its path and exit non-zero, from the real command line', () => {
-    const run = spawnSync('npx', ['tsx', 'cli/ferry.ts', 'validate', BROKEN], { encoding: 'utf8' });
+    const run = runTsx('cli/ferry.ts', ['validate', BROKEN]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('3 errors');
     expect(run.stderr).toContain('rules[0].to[0].storageClass: expected one of STANDARD');
@@ -166,25 +166,19 @@ describe('ferry plan with EC2 events', () => {
   });
 
   it('It should route on the facts given on the real command line', () => {
-    const run = spawnSync(
-      'npx',
-      [
-        'tsx',
-        'cli/ferry.ts',
-        'plan',
-        '--event',
-        created,
-        '--config',
-        EC2,
-        '--tags',
-        'backup=dr',
-        '--volume-size',
-        '100',
-        '--description',
-        'nightly db',
-      ],
-      { encoding: 'utf8' },
-    );
+    const run = runTsx('cli/ferry.ts', [
+      'plan',
+      '--event',
+      created,
+      '--config',
+      EC2,
+      '--tags',
+      'backup=dr',
+      '--volume-size',
+      '100',
+      '--description',
+      'nightly db',
+    ]);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(
       'copy → us-west-2 (key alias/dr-ebs, within 60 min, keep 7 per volume, then archived) [rule ebs-to-dr]',
@@ -248,13 +242,7 @@ describe('ferry plan with EC2 events', () => {
       '  detail.ImageId: expected an AMI id (ami- and 8 or 17 hex digits)',
     );
 
-    const run = spawnSync(
-      'npx',
-      ['tsx', 'cli/ferry.ts', 'plan', '--event', created, '--encrypted', 'maybe'],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const run = runTsx('cli/ferry.ts', ['plan', '--event', created, '--encrypted', 'maybe']);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--encrypted expects true or false, got "maybe"');
   });
@@ -262,9 +250,9 @@ describe('ferry plan with EC2 events', () => {
 
 describe('Lambda init', () => {
   it('It should fail the init of a handler entry with every path of an invalid configuration', () => {
-    const run = spawnSync('npx', ['tsx', 'test/support/import-entry.ts', 'functions/object-created.ts'], {
-      encoding: 'utf8',
-      env: { ...process.env, FERRY_CONFIG: compiledRulesOf(BROKEN) },
+    const run = runTsx('test/support/import-entry.ts', ['functions/object-created.ts'], {
+      ...process.env,
+      FERRY_CONFIG: compiledRulesOf(BROKEN),
     });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('InvalidConfigError');
@@ -272,10 +260,11 @@ describe('Lambda init', () => {
   });
 
   it('It should load a valid configuration at init and export the handler', () => {
-    const out = execFileSync('npx', ['tsx', 'test/support/import-entry.ts', 'functions/object-deleted.ts'], {
-      encoding: 'utf8',
-      env: { ...process.env, FERRY_CONFIG: compiledRulesOf(GOOD) },
+    const run = runTsx('test/support/import-entry.ts', ['functions/object-deleted.ts'], {
+      ...process.env,
+      FERRY_CONFIG: compiledRulesOf(GOOD),
     });
-    expect(out.trim()).toBe('function');
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('function');
   });
 });
