@@ -264,7 +264,7 @@ describe('Lambda init', () => {
       ...process.env,
       FERRY_CONFIG: compiledRulesOf(GOOD),
     });
-    expect(run.stderr).toBe('');
+    expect(run.status, run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe('function');
   });
 });
