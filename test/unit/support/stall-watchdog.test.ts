@@ -24,20 +24,20 @@ function runSubject(mode: string) {
 }
 
 describe('the stall watchdog every test file runs under', () => {
-  it('kills a process whose thread spins, naming the test and the function that spins', async () => {
-    const run = await runSubject('spin');
-    expect(run.signal ?? run.code).not.toBe(0);
-    expect(run.stderr).toContain('has not turned its event loop');
-    expect(run.stderr).toContain('in: stall-subject › spin');
-    expect(run.stderr).toMatch(/JavaScript stack[^\n]*:\n[\s\S]*spinsForever/);
-  }, 60_000);
-
-  it('kills a process spinning on resolved promises, whose timers never fire either', async () => {
-    const run = await runSubject('microtasks');
-    expect(run.signal ?? run.code).not.toBe(0);
-    expect(run.stderr).toContain('in: stall-subject › microtasks');
-    expect(run.stderr).toMatch(/JavaScript stack[^\n]*:\n[\s\S]*awaitsForever/);
-  }, 60_000);
+  it.each([
+    { mode: 'spin', stalls: 'in a JavaScript loop', culprit: 'spinsForever' },
+    { mode: 'microtasks', stalls: 'on resolved promises', culprit: 'awaitsForever' },
+  ])(
+    'kills a process whose thread stalls $stalls, naming the test and the function',
+    async ({ mode, culprit }) => {
+      const run = await runSubject(mode);
+      expect(run.signal ?? run.code).not.toBe(0);
+      expect(run.stderr).toContain('has not turned its event loop');
+      expect(run.stderr).toContain(`in: stall-subject › ${mode}`);
+      expect(run.stderr).toMatch(new RegExp(`JavaScript stack[^\\n]*:\\n[\\s\\S]*${culprit}`));
+    },
+    60_000,
+  );
 
   it('kills a process blocked in a synchronous call, saying that no JavaScript stack is to be had', async () => {
     const run = await runSubject('syscall');
