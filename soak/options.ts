@@ -28,8 +28,12 @@ export interface SoakOptions {
     /** One crash of the object-copy-step function during a multipart copy's part batch. */
     crash: boolean;
   };
-  /** Reconcile rounds after the first settle (each: passes to the end of every rule, then settle). */
-  reconcileRounds: number;
+  /**
+   * The most reconcile rounds after the first settle (each: passes to the end of every rule, then
+   * settle). Rounds go on until one sends nothing: the faults stay on, so a copy a round sends may fail
+   * again and be sent by the next one.
+   */
+  maxReconcileRounds: number;
   /** Writes and EC2 creations in flight at once. */
   concurrency: number;
   /** Progress lines (phases) as the run goes. */
@@ -50,7 +54,7 @@ const common = {
   overwriteShare: 0.2,
   deleteShare: 0.1,
   faults: DEFAULT_FAULTS,
-  reconcileRounds: 2,
+  maxReconcileRounds: 4,
   concurrency: 16,
 };
 

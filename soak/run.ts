@@ -49,6 +49,7 @@ export interface SoakReport {
     orphanedReplicas: { found: number; deleted: number };
     /** The causes of the items reconcile could not send, by error name. */
     failedByCause: Record<string, number>;
+    /** Items sent by each round; the last is 0 once reconcile has caught up. */
     rounds: number[];
   };
   /** Per state machine; `laterAttempts`: executions started as attempt 2 or 3 of a copy whose earlier one failed. */
@@ -82,7 +83,12 @@ async function reconcileRound(sandbox: Sandbox): Promise<ReconcileReport[]> {
   return reports;
 }
 
-function invariants(verification: Verification, sandbox: Sandbox, workload: Workload): Invariant[] {
+function invariants(
+  verification: Verification,
+  sandbox: Sandbox,
+  workload: Workload,
+  reconcileRounds: number[],
+): Invariant[] {
   const { objects, snapshots, images } = verification;
   const row = (name: string, expected: string, observed: number | string, ok: boolean): Invariant => ({
     name,
@@ -150,6 +156,12 @@ function invariants(verification: Verification, sandbox: Sandbox, workload: Work
       sandbox.crashes.crashed.length === (workload.crashKey ? 1 : 0),
     ),
     row('executions still running', '0', sandbox.stepFunctions.running, sandbox.stepFunctions.running === 0),
+    row(
+      'reconcile converged: its last round found nothing to send',
+      '0',
+      reconcileRounds.at(-1) ?? '—',
+      reconcileRounds.at(-1) === 0,
+    ),
   ];
 }
 
@@ -200,12 +212,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // Its own requests are not faulted beyond what the rates do to copies.
     const reconciles: ReconcileReport[] = [];
     const rounds: number[] = [];
-    for (let round = 0; round < options.reconcileRounds; round++) {
+    // Until a round finds nothing to send: one of its copies may meet an injected failure again.
+    while (rounds.length < options.maxReconcileRounds && rounds.at(-1) !== 0) {
       const passes = await reconcileRound(sandbox);
       reconciles.push(...passes);
       const sent = sum(passes.flatMap((pass) => pass.rules.map((rule) => rule.sent)));
       rounds.push(sent);
-      log(`reconcile round ${round + 1}: ${passes.length} passes, ${sent} items sent`);
+      log(`reconcile round ${rounds.length}: ${passes.length} passes, ${sent} items sent`);
     }
     await sandbox.settle();
 
@@ -214,7 +227,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     sandbox.ec2.faults.clear();
     log('verifying the final state…');
     const verification = await verify(sandbox, workload, deliveries, reconciles);
-    const rows = invariants(verification, sandbox, workload);
+    const rows = invariants(verification, sandbox, workload, rounds);
 
     const executions: SoakReport['executions'] = {};
     const stateMachineRetries: Record<string, number> = {};
