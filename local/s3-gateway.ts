@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import S3rver from '@20minutes/s3rver';
 import { AwsChunkedDecoder, decodedUploadHeaders } from './aws-chunked.ts';
 import { answerWithFault, type FaultInjector } from './faults.ts';
+import { KeyLocks } from './key-locks.ts';
 import { createS3EventSource, type S3Event } from './s3-events.ts';
 import { v1QueryOf, v2BodyOf } from './s3-list-v2.ts';
 import { MultipartStore, type PartLayout } from './s3-multipart.ts';
@@ -79,6 +80,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
   const agent = new http.Agent({ keepAlive: true });
   const multipart = new MultipartStore(directory);
   const pendingTags = new Map<string, string>();
+  const keyLocks = new KeyLocks();
 
   const upstream = (
     method: string,
@@ -238,41 +240,53 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
             'The Ferry sandbox does not emulate versioning: a copy source with a versionId is not supported',
         });
       }
-      const refused = await checkCopyConditions(headers, from, bucket, key);
-      if (refused) return sendError(res, refused);
-      // The modelled S3 copy time runs alongside the local copy: the answer comes after the longer of the two.
-      const modelled = options.copyBytesPerSecond
-        ? copyTime(headers, from, options.copyBytesPerSecond)
-        : undefined;
-      headers['x-amz-copy-source'] = encodeURI(`/${from.bucket}/${from.key}`);
-      // s3rver keeps the old object's ETag when a metadata-REPLACE copy overwrites a key (it does not rewrite
-      // the stored digest). S3 overwrites atomically; the sandbox clears the destination first instead.
-      if (from.bucket !== bucket || from.key !== key) await upstream('DELETE', objectPath(bucket, key));
-      for (const name of [
-        'if-match',
-        'if-none-match',
-        'x-amz-copy-source-if-match',
-        'x-amz-copy-source-if-none-match',
-      ]) {
-        delete headers[name];
-      }
-      const response = await upstream(method, path, headers, body);
-      await modelled;
-      if (query.has('uploadId') || response.status !== 200) return relay(res, response);
-      const directive = String(headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
-      if (directive === 'REPLACE') await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
-      else await copyTags(from, bucket, key);
-      await emitCreated(bucket, key, 'CopyObject');
-      return relay(res, response);
+      // The source is read under a shared lock, so its conditions hold for the bytes copied. A copy also
+      // writes its destination (conditions, bytes, tags, event) under that key's lock; a part copy writes
+      // no object until the completion.
+      const source = { bucket: from.bucket, key: from.key, mode: 'read' } as const;
+      const copy = async () => {
+        const refused = await checkCopyConditions(headers, from, bucket, key);
+        if (refused) return sendError(res, refused);
+        // The modelled S3 copy time runs alongside the local copy: the answer comes after the longer of the two.
+        const modelled = options.copyBytesPerSecond
+          ? copyTime(headers, from, options.copyBytesPerSecond)
+          : undefined;
+        headers['x-amz-copy-source'] = encodeURI(`/${from.bucket}/${from.key}`);
+        // s3rver keeps the old object's ETag when a metadata-REPLACE copy overwrites a key (it does not rewrite
+        // the stored digest). S3 overwrites atomically; the sandbox clears the destination first instead,
+        // under the key's lock. A part copy leaves the object alone: it changes only at the completion.
+        const overwrites = !query.has('uploadId') && (from.bucket !== bucket || from.key !== key);
+        if (overwrites) await upstream('DELETE', objectPath(bucket, key));
+        for (const name of [
+          'if-match',
+          'if-none-match',
+          'x-amz-copy-source-if-match',
+          'x-amz-copy-source-if-none-match',
+        ]) {
+          delete headers[name];
+        }
+        const response = await upstream(method, path, headers, body);
+        await modelled;
+        if (query.has('uploadId') || response.status !== 200) return relay(res, response);
+        const directive = String(headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
+        if (directive === 'REPLACE') await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
+        else await copyTags(from, bucket, key);
+        await emitCreated(bucket, key, 'CopyObject');
+        return relay(res, response);
+      };
+      const destination = { bucket, key, mode: 'write' } as const;
+      return keyLocks.run(query.has('uploadId') ? [source] : [source, destination], copy);
     }
 
     if (method === 'PUT' && key && subresources.length === 0) {
-      const response = await upstream(method, path, headers, body);
-      if (response.status === 200) {
-        await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
-        await emitCreated(bucket, key, 'PutObject');
-      }
-      return relay(res, response);
+      return keyLocks.write(bucket, key, async () => {
+        const response = await upstream(method, path, headers, body);
+        if (response.status === 200) {
+          await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
+          await emitCreated(bucket, key, 'PutObject');
+        }
+        return relay(res, response);
+      });
     }
 
     if (method === 'POST' && key && query.has('uploads')) {
@@ -297,18 +311,20 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       } catch (error) {
         return sendError(res, { status: 400, code: 'InvalidPart', message: (error as Error).message });
       }
-      const response = await upstream(method, path, headers, requestBody);
-      if (response.status === 200 && !response.body.includes('<Error>')) {
-        await multipart.record(bucket, key, layout);
-        await putTags(bucket, key, pendingTags.get(uploadId) ?? '');
-        pendingTags.delete(uploadId);
-        await emitCreated(bucket, key, 'CompleteMultipartUpload');
-        const withETag = response.body
-          .toString()
-          .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>&quot;${layout.etag}&quot;</ETag>`);
-        return relay(res, { ...response, body: Buffer.from(withETag) });
-      }
-      return relay(res, response);
+      return keyLocks.write(bucket, key, async () => {
+        const response = await upstream(method, path, headers, requestBody);
+        if (response.status === 200 && !response.body.includes('<Error>')) {
+          await multipart.record(bucket, key, layout);
+          await putTags(bucket, key, pendingTags.get(uploadId) ?? '');
+          pendingTags.delete(uploadId);
+          await emitCreated(bucket, key, 'CompleteMultipartUpload');
+          const withETag = response.body
+            .toString()
+            .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>&quot;${layout.etag}&quot;</ETag>`);
+          return relay(res, { ...response, body: Buffer.from(withETag) });
+        }
+        return relay(res, response);
+      });
     }
 
     if (method === 'DELETE' && key && query.has('uploadId')) {
@@ -407,12 +423,12 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
 
     if (method === 'DELETE' && key && !query.has('uploadId') && !query.has('tagging')) {
-      const existed = await head(bucket, key);
-      const response = await upstream(method, path, headers, body);
-      if (existed && response.status < 300) {
-        await emitDeleted(bucket, key, 'DeleteObject');
-      }
-      return relay(res, response);
+      return keyLocks.write(bucket, key, async () => {
+        const existed = await head(bucket, key);
+        const response = await upstream(method, path, headers, body);
+        if (existed && response.status < 300) await emitDeleted(bucket, key, 'DeleteObject');
+        return relay(res, response);
+      });
     }
 
     if (method === 'POST' && !key && query.has('delete')) {
@@ -420,15 +436,18 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       const keys = [...requestBody.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) =>
         unescapeXml(m[1] ?? ''),
       );
-      const existed = await Promise.all(keys.map(async (k) => ((await head(bucket, k)) ? k : undefined)));
-      const response = await upstream(method, path, headers, requestBody);
-      if (response.status === 200) {
-        for (const deleted of existed) {
-          if (deleted === undefined) continue;
-          await emitDeleted(bucket, deleted, 'DeleteObjects');
+      const locks = keys.map((k) => ({ bucket, key: k, mode: 'write' }) as const);
+      return keyLocks.run(locks, async () => {
+        const existed = await Promise.all(keys.map(async (k) => ((await head(bucket, k)) ? k : undefined)));
+        const response = await upstream(method, path, headers, requestBody);
+        if (response.status === 200) {
+          for (const deleted of existed) {
+            if (deleted === undefined) continue;
+            await emitDeleted(bucket, deleted, 'DeleteObjects');
+          }
         }
-      }
-      return relay(res, response);
+        return relay(res, response);
+      });
     }
 
     if (method === 'GET' && !key && query.get('list-type') === '2') {
