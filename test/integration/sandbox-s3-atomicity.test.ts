@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { configFrom } from '#test/support/fixtures';
@@ -73,5 +80,36 @@ describe('sandbox S3: writes to one key are atomic and ordered', () => {
       copied += 1;
     }
     expect(copied + refused).toBe(25);
+  });
+
+  it('leaves the object at a key as it was while a multipart copy to that key is under way', async () => {
+    const read = async (Key: string) =>
+      (await s3().send(new GetObjectCommand({ Bucket: 'at-source', Key }))).Body?.transformToString();
+    await s3().send(
+      new PutObjectCommand({ Bucket: 'at-source', Key: 'race/replica.txt', Body: 'old replica' }),
+    );
+    await s3().send(new PutObjectCommand({ Bucket: 'at-source', Key: 'race/new.txt', Body: 'new bytes' }));
+    const { UploadId } = await s3().send(
+      new CreateMultipartUploadCommand({ Bucket: 'at-source', Key: 'race/replica.txt' }),
+    );
+    const { CopyPartResult } = await s3().send(
+      new UploadPartCopyCommand({
+        Bucket: 'at-source',
+        Key: 'race/replica.txt',
+        UploadId,
+        PartNumber: 1,
+        CopySource: 'at-source/race/new.txt',
+      }),
+    );
+    expect(await read('race/replica.txt')).toBe('old replica');
+    await s3().send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'at-source',
+        Key: 'race/replica.txt',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: CopyPartResult?.ETag }] },
+      }),
+    );
+    expect(await read('race/replica.txt')).toBe('new bytes');
   });
 });
