@@ -19,6 +19,10 @@ function step(log: string[], name: string) {
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A shared hold on b/k, as a copy takes on its source. */
+const read = (locks: KeyLocks, work: () => Promise<void>) =>
+  locks.run([{ bucket: 'b', key: 'k', mode: 'read' }], work);
+
 describe('KeyLocks', () => {
   it('runs writes to one key one at a time, in the order they came', async () => {
     const locks = new KeyLocks();
@@ -38,8 +42,7 @@ describe('KeyLocks', () => {
     const locks = new KeyLocks();
     const log: string[] = [];
     const [r1, r2, w] = [step(log, 'r1'), step(log, 'r2'), step(log, 'w')];
-    const read = (work: () => Promise<void>) => locks.run([{ bucket: 'b', key: 'k', mode: 'read' }], work);
-    const runs = [read(r1.work), read(r2.work), locks.write('b', 'k', w.work)];
+    const runs = [read(locks, r1.work), read(locks, r2.work), locks.write('b', 'k', w.work)];
     await turn();
     expect(log).toEqual(['r1 starts', 'r2 starts']);
     r1.finish();
@@ -56,8 +59,7 @@ describe('KeyLocks', () => {
     const locks = new KeyLocks();
     const log: string[] = [];
     const [r1, w, r2] = [step(log, 'r1'), step(log, 'w'), step(log, 'r2')];
-    const read = (work: () => Promise<void>) => locks.run([{ bucket: 'b', key: 'k', mode: 'read' }], work);
-    const runs = [read(r1.work), locks.write('b', 'k', w.work), read(r2.work)];
+    const runs = [read(locks, r1.work), locks.write('b', 'k', w.work), read(locks, r2.work)];
     await turn();
     expect(log).toEqual(['r1 starts']);
     r1.finish();
