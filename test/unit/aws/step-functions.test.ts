@@ -8,28 +8,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
 import { executionArnOf, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
-import { type Ec2CopyJob, executionNameOf } from '#ec2/copy-job';
+import { executionNameOf } from '#ec2/copy-job';
+import { snapshotCopyJob } from '#test/support/ec2-jobs';
 
 const sfn = mockClient(SFNClient);
 const MACHINE = 'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-dev-snapshot-copy';
 const EXECUTIONS = 'arn:aws:states:us-east-1:111122223333:execution:ferry-dev-snapshot-copy';
 
-const job: Ec2CopyJob = {
-  kind: 'snapshot',
-  rule: 'ebs-dr',
-  destinationIndex: 0,
-  destination: { region: 'us-west-2', copyTags: true, tags: {} },
-  source: {
-    id: 'snap-0a1b2c3d4e5f60718',
-    region: 'us-east-1',
-    account: '111122223333',
-    encrypted: false,
-    description: 'nightly db',
-    volumeId: 'vol-0f1e2d3c4b5a69788',
-    tags: {},
-  },
-  eventTime: '2026-11-21T18:43:48Z',
-};
+const job = snapshotCopyJob();
 const NAME = executionNameOf(job);
 
 const taken = () => new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} });

@@ -3,24 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { clientTokenOf, type Ec2CopyJob, executionNameOf, retentionGroupOf } from '#ec2/copy-job';
 import { copyTagsOf } from '#ec2/copy-steps';
 import { copyableTags, isFerryCopy, MARKER, tagList, tagMap } from '#ec2/markers';
+import { snapshotCopyJob } from '#test/support/ec2-jobs';
 
-const job: Ec2CopyJob = {
-  kind: 'snapshot',
-  rule: 'ebs-dr',
-  destinationIndex: 0,
-  destination: { region: 'us-west-2', copyTags: true, tags: { 'copied-by': 'ferry' } },
-  source: {
-    id: 'snap-0a1b2c3d4e5f60718',
-    region: 'us-east-1',
-    account: '111122223333',
-    encrypted: false,
-    description: 'nightly db',
-    volumeId: 'vol-0f1e2d3c4b5a69788',
-    sizeGiB: 8,
-    tags: { team: 'db' },
-  },
-  eventTime: '2026-11-21T18:43:48Z',
-};
+const job = snapshotCopyJob({
+  destination: { tags: { 'copied-by': 'ferry' } },
+  source: { sizeGiB: 8, tags: { team: 'db' } },
+});
 
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 

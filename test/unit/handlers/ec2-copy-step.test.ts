@@ -25,6 +25,7 @@ import { imageCopies } from '#images/image-copies';
 import { createPowertools } from '#observability/powertools';
 import { DEFAULT_IMAGE_DESCRIPTION } from '#rules/templates';
 import { snapshotCopies } from '#snapshots/snapshot-copies';
+import { SNAPSHOT_ID as SNAP, snapshotCopyJob, VOLUME_ID as VOLUME } from '#test/support/ec2-jobs';
 import { ec2Error, regionOf } from '#test/support/ec2-mocks';
 import { lambdaContext, recordingLog, recordingMetrics } from '#test/support/fixtures';
 
@@ -37,34 +38,21 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const NOW = Date.parse('2026-11-21T19:00:00Z');
 
-const SNAP = 'snap-0a1b2c3d4e5f60718';
-const VOLUME = 'vol-0f1e2d3c4b5a69788';
 const COPY = 'snap-0c0c0c0c0c0c0c0c1';
 
-const snapshotJob: Ec2CopyJob = {
-  kind: 'snapshot',
-  rule: 'ebs-dr',
-  destinationIndex: 0,
+const snapshotJob = snapshotCopyJob({
   destination: {
-    region: 'us-west-2',
     kmsKeyId: 'alias/dr-ebs',
-    copyTags: true,
     tags: { 'copied-by': 'ferry' },
     description: '{description} [{rule}] {sourceId} from {sourceRegion} ({volumeId}) on {date}',
     completionDurationMinutes: 120,
   },
   source: {
-    id: SNAP,
-    region: 'us-east-1',
-    account: '111122223333',
     encrypted: true,
-    description: 'nightly db',
-    volumeId: VOLUME,
     sizeGiB: 8,
     tags: { team: 'db', 'aws:backup:source-resource': 'vol', 'Ferry:note': 'mine' },
   },
-  eventTime: '2026-11-21T18:43:48Z',
-};
+});
 
 /** The tags Ferry puts on every copy of `snapshotJob`. */
 const SNAPSHOT_MARKERS = {
