@@ -227,7 +227,8 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     const copySource = headers['x-amz-copy-source'];
 
     if (method === 'PUT' && key && typeof copySource === 'string') {
-      const fault = options.faults.next(query.has('uploadId') ? 'UploadPartCopy' : 'CopyObject');
+      const partCopy = query.has('uploadId');
+      const fault = options.faults.next(partCopy ? 'UploadPartCopy' : 'CopyObject');
       if (fault) return answerWithFault(res, fault);
       const from = parseCopySource(copySource);
       if (!from)
@@ -255,7 +256,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         // s3rver keeps the old object's ETag when a metadata-REPLACE copy overwrites a key (it does not rewrite
         // the stored digest). S3 overwrites atomically; the sandbox clears the destination first instead,
         // under the key's lock. A part copy leaves the object alone: it changes only at the completion.
-        const overwrites = !query.has('uploadId') && (from.bucket !== bucket || from.key !== key);
+        const overwrites = !partCopy && (from.bucket !== bucket || from.key !== key);
         if (overwrites) await upstream('DELETE', objectPath(bucket, key));
         for (const name of [
           'if-match',
@@ -267,7 +268,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         }
         const response = await upstream(method, path, headers, body);
         await modelled;
-        if (query.has('uploadId') || response.status !== 200) return relay(res, response);
+        if (partCopy || response.status !== 200) return relay(res, response);
         const directive = String(headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
         if (directive === 'REPLACE') await putTags(bucket, key, String(headers['x-amz-tagging'] ?? ''));
         else await copyTags(from, bucket, key);
@@ -275,7 +276,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         return relay(res, response);
       };
       const destination = { bucket, key, mode: 'write' } as const;
-      return keyLocks.run(query.has('uploadId') ? [source] : [source, destination], copy);
+      return keyLocks.run(partCopy ? [source] : [source, destination], copy);
     }
 
     if (method === 'PUT' && key && subresources.length === 0) {
