@@ -240,3 +240,69 @@ describe('sandbox S3: multipart objects', () => {
     expect(await object.Body?.transformToString()).toBe('last');
   });
 });
+
+describe('sandbox S3: requests S3 refuses', () => {
+  it('refuses a body whose Content-MD5 does not match with 400 BadDigest, and keeps nothing', async () => {
+    expect(
+      await refusal(
+        s3().send(
+          new PutObjectCommand({
+            Bucket,
+            Key: 'no/digest',
+            Body: 'body',
+            ContentMD5: md5('other').toString('base64'),
+          }),
+        ),
+      ),
+    ).toEqual({ status: 400, code: 'BadDigest' });
+    expect(await refusal(s3().send(new HeadObjectCommand({ Bucket, Key: 'no/digest' })))).toMatchObject({
+      status: 404,
+    });
+  });
+
+  it('refuses an unknown storage class, a part number over 10,000 and an unknown upload', async () => {
+    expect(
+      await refusal(
+        s3().send(
+          new PutObjectCommand({ Bucket, Key: 'no/class', Body: 'x', StorageClass: 'COLD' as never }),
+        ),
+      ),
+    ).toEqual({ status: 400, code: 'InvalidStorageClass' });
+    const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key: 'no/part' }));
+    expect(
+      await refusal(
+        s3().send(new UploadPartCommand({ Bucket, Key: 'no/part', UploadId, PartNumber: 10_001, Body: 'x' })),
+      ),
+    ).toEqual({ status: 400, code: 'InvalidArgument' });
+    expect(
+      await refusal(
+        s3().send(
+          new UploadPartCommand({ Bucket, Key: 'no/part', UploadId: 'nope', PartNumber: 1, Body: 'x' }),
+        ),
+      ),
+    ).toEqual({ status: 404, code: 'NoSuchUpload' });
+  });
+
+  it('refuses SSE-C over plain HTTP (400 InvalidRequest) and another expected bucket owner (403 AccessDenied)', async () => {
+    expect(
+      await refusal(
+        s3().send(
+          new PutObjectCommand({
+            Bucket,
+            Key: 'no/ssec',
+            Body: 'x',
+            SSECustomerAlgorithm: 'AES256',
+            SSECustomerKey: 'k'.repeat(32),
+          }),
+        ),
+      ),
+    ).toEqual({ status: 400, code: 'InvalidRequest' });
+    expect(
+      await refusal(
+        s3().send(
+          new PutObjectCommand({ Bucket, Key: 'no/owner', Body: 'x', ExpectedBucketOwner: '111122223333' }),
+        ),
+      ),
+    ).toEqual({ status: 403, code: 'AccessDenied' });
+  });
+});
