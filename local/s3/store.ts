@@ -335,12 +335,13 @@ export class S3Store {
       bucket.versions.set(version.key, versions);
       bucket.sorted = undefined;
     }
+    // Taken before the replaced version lets go: the two may share blobs (a copy onto its own source).
+    if (version.kind === 'object') this.retain(version.segments);
     const replaced = version.versionId === 'null' ? versions.findIndex((v) => v.versionId === 'null') : -1;
     if (replaced >= 0) {
       const [old] = versions.splice(replaced, 1);
       if (old?.kind === 'object') this.release(old.segments);
     }
-    if (version.kind === 'object') this.retain(version.segments);
     versions.unshift(version);
     if (version.kind === 'marker') this.countDeletion(bucket, version.key);
   }
