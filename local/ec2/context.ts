@@ -13,6 +13,8 @@ export interface Ec2Context {
   kms: KmsKeys;
   lifecycle: Lifecycle;
   store(region: string): RegionStore;
+  /** Every Region's store that exists so far. */
+  stores(): Iterable<RegionStore>;
   /** Bytes per second each copy moves, in virtual time. */
   copyBytesPerSecond: number;
   limits: { snapshotCopies: number; imageCopies: number };

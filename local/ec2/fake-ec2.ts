@@ -95,6 +95,7 @@ export class FakeEc2 {
       kms: new KmsKeys(options.account, options.kmsKeys),
       lifecycle,
       store: (region) => this.store(region),
+      stores: () => this.stores.values(),
       copyBytesPerSecond: options.copyBytesPerSecond ?? 500 * 1024 * 1024,
       limits: {
         snapshotCopies: options.limits?.concurrentSnapshotCopies ?? 20,

@@ -133,6 +133,25 @@ describe('the fake EC2: images', () => {
     expect(backing().every((s) => s.state === 'completed' && s.region === 'us-west-2')).toBe(true);
   });
 
+  it("It should fail an image copy whose source's snapshot is deleted while the copy is pending", async () => {
+    const { ImageId } = await imageOf('web');
+    const { ImageId: copyId = '' } = await west().send(
+      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: ImageId, Name: 'web-dr' }),
+    );
+    // The source's snapshots are in use by the source image until it is deregistered.
+    await east().send(new DeregisterImageCommand({ ImageId }));
+    const [root] = ec2.fake.snapshots('us-east-1');
+    await east().send(new DeleteSnapshotCommand({ SnapshotId: root?.snapshotId }));
+    ec2.clock.advance(300_000);
+    expect(await describeImage('us-west-2', copyId)).toMatchObject({
+      State: 'failed',
+      StateReason: {
+        Code: 'Client.InvalidSnapshot.NotFound',
+        Message: expect.stringContaining(`The source snapshot ${root?.snapshotId} was deleted`),
+      },
+    });
+  });
+
   it('It should return the same image for the same ClientToken, and refuse the token for another request', async () => {
     const { ImageId } = await imageOf('web');
     const request = {
