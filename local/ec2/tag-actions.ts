@@ -29,12 +29,11 @@ function resourcesOf(params: QueryParams): string[] {
  * 50-tag limit counts what each resource already carries (a key it has already is overwritten, not added).
  */
 const CreateTags: ActionHandler = (context, { region, params }) => {
-  const ids = resourcesOf(params);
-  const targets = ids.map((id) => tagsOfResource(context, region, id));
+  const targets = resourcesOf(params).map((id) => ({ id, tags: tagsOfResource(context, region, id) }));
   const tags = tagsOf(params);
   if (tags.size === 0) throw missingParameter('Tag');
-  targets.forEach((target, index) => mergedTags(target, tags, ids[index]));
-  for (const target of targets) for (const [key, value] of tags) target.set(key, value);
+  for (const target of targets) mergedTags(target.tags, tags, target.id);
+  for (const target of targets) for (const [key, value] of tags) target.tags.set(key, value);
   return el('return', true);
 };
 
