@@ -17,6 +17,8 @@ export interface Ec2Context {
   stores(): Iterable<RegionStore>;
   /** Bytes per second each copy moves, in virtual time. */
   copyBytesPerSecond: number;
+  /** How long a RegisterImage takes before the image is available, in virtual ms. */
+  registrationMs: number;
   limits: { snapshotCopies: number; imageCopies: number };
 }
 

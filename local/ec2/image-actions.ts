@@ -122,8 +122,10 @@ const RegisterImage: ActionHandler = (context, { region, params, requestId }) =>
     ...(optional('Architecture') ? { architecture: optional('Architecture') } : {}),
     ...(optional('VirtualizationType') ? { virtualizationType: optional('VirtualizationType') } : {}),
     ...(optional('Description') ? { description: optional('Description') } : {}),
+    registeredAt: context.now() + context.registrationMs,
   });
-  makeAvailableSoon(context, image);
+  // Pending for its registration time: tags added meanwhile are on the image when it becomes available.
+  if (image.registeredAt !== undefined) context.lifecycle.registerUntil(image.registeredAt);
   return el('imageId', image.imageId);
 };
 

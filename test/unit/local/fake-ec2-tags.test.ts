@@ -10,6 +10,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_REGISTER_IMAGE_SECONDS } from '#local/ec2/fake-ec2';
 import { type StandaloneEc2, startStandaloneEc2 } from '#local/ec2/standalone';
 import { VirtualClock } from '#local/virtual-clock';
 
@@ -92,6 +93,7 @@ describe("the fake EC2: EC2's tag restrictions", () => {
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: source } }],
       }),
     );
+    ec2.clock.advance(DEFAULT_REGISTER_IMAGE_SECONDS * 1000);
     await ec2.fake.settle();
     const before = {
       east: ec2.fake.snapshots('us-east-1').length,
@@ -187,6 +189,7 @@ describe("the fake EC2: EC2's tag restrictions", () => {
         TagSpecifications: [{ ResourceType: 'image', Tags: tags(40) }],
       }),
     );
+    ec2.clock.advance(DEFAULT_REGISTER_IMAGE_SECONDS * 1000);
     await ec2.fake.settle();
     const copyImage = (Name: string, extra: number) =>
       west().send(
