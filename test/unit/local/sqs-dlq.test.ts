@@ -174,6 +174,30 @@ describe('the sandbox SQS: the query protocol and JSON', () => {
     expect(one(unknown.xml, 'Code')).toBe('AWS.SimpleQueueService.UnsupportedOperation');
   });
 
+  it('It should digest message attributes as SQS documents it: strings, custom numbers, binaries, several', () => {
+    // Digests from an independent implementation of the SQS developer guide's algorithm.
+    const text = { attribName1: { DataType: 'String', StringValue: 'attribValue 1' } };
+    const number = {
+      customNumberTypeAttrib: {
+        DataType: 'Number.float',
+        StringValue: '4563442423554324324264524243.32543234',
+      },
+    };
+    const binary = {
+      binaryAttribute: {
+        DataType: 'Binary',
+        BinaryValue: Buffer.from('Hello binary world!').toString('base64'),
+      },
+    };
+    expect(md5OfMessageAttributes(text)).toBe('19e27d4e946b072f3f58da80d94fd778');
+    expect(md5OfMessageAttributes(number)).toBe('9fe1b90bbd9965bdf77bac517c7d2495');
+    expect(md5OfMessageAttributes(binary)).toBe('31a92b15d92f8db860eda32aceb656c3');
+    expect(md5OfMessageAttributes({ ...text, ...number, ...binary })).toBe(
+      'c932db14a896c663f83c260297d594ff',
+    );
+    expect(md5OfMessageAttributes({})).toBeUndefined();
+  });
+
   it('It should still answer the JSON protocol of @aws-sdk/client-sqs, with the same digests', async () => {
     const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: SANDBOX_CREDENTIALS });
     try {
