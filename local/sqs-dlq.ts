@@ -1,14 +1,25 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readJsonRequest, sendJson } from './aws-json.ts';
 import type { Delivery, EventBus } from './event-bus.ts';
 import { sandboxFunctionArn } from './lambda-api.ts';
 import type { SigningScope } from './sigv4.ts';
+import {
+  type MessageAttribute,
+  md5OfBody,
+  md5OfMessageAttributes,
+  readSqsRequest,
+  type SqsError,
+  type SqsInput,
+  type SqsResult,
+  sendSqsError,
+  sendSqsResult,
+} from './sqs-wire.ts';
 
 /**
  * The deployment's dead-letter queue, `ferry-sandbox-dead-letters`, over the bus's dead letters: a minimal
- * SQS (JSON 1.0, `X-Amz-Target: AmazonSQS.…`, as @aws-sdk/client-sqs speaks it) with GetQueueUrl,
- * GetQueueAttributes, ReceiveMessage, DeleteMessage, ChangeMessageVisibility and SendMessage.
+ * SQS with GetQueueUrl, GetQueueAttributes, ReceiveMessage, DeleteMessage, ChangeMessageVisibility and
+ * SendMessage, in both of SQS's protocols (JSON 1.0 and the query protocol, local/sqs-wire.ts), so that the
+ * AWS SDK and AWS CLIs old and new all work.
  *
  * A dead letter of the bus is an event whose handler still failed after Lambda's two retries; in AWS that
  * lands in the queue as the Lambda on-failure destination record (`requestContext`, `requestPayload`,
@@ -22,7 +33,7 @@ const DEFAULT_VISIBILITY_SECONDS = 30;
 
 interface Sent {
   body: string;
-  attributes: Record<string, { DataType: string; StringValue?: string }>;
+  attributes: Record<string, MessageAttribute>;
 }
 
 interface QueueState {
@@ -99,10 +110,121 @@ function messagesOf(bus: EventBus, state: QueueState, region: string, account: s
 }
 const bodies = new WeakMap<Delivery, string>();
 
-const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+const queueDoesNotExist: SqsError = {
+  type: 'QueueDoesNotExist',
+  queryCode: 'AWS.SimpleQueueService.NonExistentQueue',
+  message: 'The specified queue does not exist.',
+};
 
-function sendSqsError(res: ServerResponse, type: string, message: string) {
-  sendJson(res, 400, { __type: `com.amazonaws.sqs#${type}`, message });
+/** Which message attributes a receive asked for: by name, `All`, `.*`, or a prefix followed by `.*`. */
+const wantedAttribute = (wanted: readonly string[], name: string) =>
+  wanted.some(
+    (pattern) =>
+      pattern === 'All' ||
+      pattern === '.*' ||
+      pattern === name ||
+      (pattern.endsWith('.*') && name.startsWith(pattern.slice(0, -2))),
+  );
+
+/** The queue's answer to one request, in the JSON shape; errors as SQS names them in both protocols. */
+function answer(
+  bus: EventBus,
+  account: string,
+  region: string,
+  queueUrl: string,
+  operation: string,
+  request: SqsInput,
+): SqsResult | SqsError {
+  const state = stateOf(bus);
+  if (operation === 'GetQueueUrl') {
+    if (request.QueueName !== SANDBOX_QUEUE_NAME) return queueDoesNotExist;
+    return { operation, QueueUrl: queueUrl };
+  }
+  if (!request.QueueUrl?.endsWith(`/${account}/${SANDBOX_QUEUE_NAME}`)) return queueDoesNotExist;
+  const now = Date.now();
+  const messages = messagesOf(bus, state, region, account);
+  const visible = (message: Message) => (state.invisibleUntil.get(message.id) ?? 0) <= now;
+
+  switch (operation) {
+    case 'GetQueueAttributes': {
+      const shown = messages.filter(visible).length;
+      return {
+        operation,
+        Attributes: {
+          ApproximateNumberOfMessages: String(shown),
+          ApproximateNumberOfMessagesNotVisible: String(messages.length - shown),
+          ApproximateNumberOfMessagesDelayed: '0',
+          QueueArn: `arn:aws:sqs:${region}:${account}:${SANDBOX_QUEUE_NAME}`,
+        },
+      };
+    }
+    case 'ReceiveMessage': {
+      const max = Math.min(Math.max(request.MaxNumberOfMessages ?? 1, 1), 10);
+      const seconds = request.VisibilityTimeout ?? DEFAULT_VISIBILITY_SECONDS;
+      const wanted = request.MessageAttributeNames ?? [];
+      const picked = messages.filter(visible).slice(0, max);
+      return {
+        operation,
+        Messages: picked.map((message) => {
+          state.invisibleUntil.set(message.id, now + seconds * 1000);
+          const handle = `${message.id}.${randomUUID()}`;
+          state.receipts.set(handle, message.id);
+          const attributes = Object.fromEntries(
+            Object.entries(message.attributes).filter(([name]) => wantedAttribute(wanted, name)),
+          );
+          const digest = md5OfMessageAttributes(attributes);
+          return {
+            MessageId: message.id,
+            ReceiptHandle: handle,
+            MD5OfBody: md5OfBody(message.body),
+            Body: message.body,
+            Attributes: { SentTimestamp: String(message.sentAt) },
+            ...(digest ? { MD5OfMessageAttributes: digest, MessageAttributes: attributes } : {}),
+          };
+        }),
+      };
+    }
+    case 'DeleteMessage':
+    case 'ChangeMessageVisibility': {
+      const id = state.receipts.get(request.ReceiptHandle ?? '');
+      if (!id) {
+        return {
+          type: 'ReceiptHandleIsInvalid',
+          queryCode: 'ReceiptHandleIsInvalid',
+          message: `The input receipt handle "${request.ReceiptHandle}" is not valid.`,
+        };
+      }
+      const message = messages.find((candidate) => candidate.id === id);
+      if (operation === 'ChangeMessageVisibility') {
+        if (message) state.invisibleUntil.set(id, now + (request.VisibilityTimeout ?? 0) * 1000);
+        return { operation };
+      }
+      if (message) {
+        const list: (Delivery | Sent)[] = 'target' in message.source ? bus.deadLetters : state.sent;
+        list.splice(list.indexOf(message.source), 1);
+        state.invisibleUntil.delete(id);
+      }
+      return { operation };
+    }
+    case 'SendMessage': {
+      const sent: Sent = { body: request.MessageBody ?? '', attributes: request.MessageAttributes ?? {} };
+      state.sent.push(sent);
+      const { id } = messagesOf(bus, state, region, account).at(-1) ?? { id: '' };
+      const digest = md5OfMessageAttributes(sent.attributes);
+      return {
+        operation,
+        MessageId: id,
+        MD5OfMessageBody: md5OfBody(sent.body),
+        ...(digest ? { MD5OfMessageAttributes: digest } : {}),
+      };
+    }
+    default:
+      return {
+        type: 'UnsupportedOperation',
+        queryCode: 'AWS.SimpleQueueService.UnsupportedOperation',
+        message: `The Ferry sandbox does not serve sqs:${operation}`,
+      };
+  }
 }
 
 export async function serveDeadLetters(
@@ -111,98 +233,12 @@ export async function serveDeadLetters(
   req: IncomingMessage,
   res: ServerResponse,
   scope: SigningScope,
+  url = new URL(req.url ?? '/', 'http://127.0.0.1'),
 ): Promise<void> {
-  const { operation, input } = await readJsonRequest(req);
-  const request = input as {
-    QueueName?: string;
-    QueueUrl?: string;
-    AttributeNames?: string[];
-    MaxNumberOfMessages?: number;
-    VisibilityTimeout?: number;
-    MessageAttributeNames?: string[];
-    ReceiptHandle?: string;
-    MessageBody?: string;
-    MessageAttributes?: Sent['attributes'];
-  };
-  const state = stateOf(bus);
+  const { protocol, operation, input } = await readSqsRequest(req, url);
+  const requestId = randomUUID();
   const queueUrl = `http://${req.headers.host ?? '127.0.0.1'}/${account}/${SANDBOX_QUEUE_NAME}`;
-  if (operation === 'GetQueueUrl') {
-    if (request.QueueName !== SANDBOX_QUEUE_NAME)
-      return sendSqsError(res, 'QueueDoesNotExist', 'The specified queue does not exist.');
-    return sendJson(res, 200, { QueueUrl: queueUrl });
-  }
-  if (!request.QueueUrl?.endsWith(`/${account}/${SANDBOX_QUEUE_NAME}`))
-    return sendSqsError(res, 'QueueDoesNotExist', 'The specified queue does not exist.');
-  const now = Date.now();
-  const messages = messagesOf(bus, state, scope.region, account);
-  const visible = (message: Message) => (state.invisibleUntil.get(message.id) ?? 0) <= now;
-
-  switch (operation) {
-    case 'GetQueueAttributes': {
-      const shown = messages.filter(visible).length;
-      return sendJson(res, 200, {
-        Attributes: {
-          ApproximateNumberOfMessages: String(shown),
-          ApproximateNumberOfMessagesNotVisible: String(messages.length - shown),
-          ApproximateNumberOfMessagesDelayed: '0',
-          QueueArn: `arn:aws:sqs:${scope.region}:${account}:${SANDBOX_QUEUE_NAME}`,
-        },
-      });
-    }
-    case 'ReceiveMessage': {
-      const max = Math.min(Math.max(request.MaxNumberOfMessages ?? 1, 1), 10);
-      const seconds = request.VisibilityTimeout ?? DEFAULT_VISIBILITY_SECONDS;
-      const wanted = request.MessageAttributeNames ?? [];
-      const picked = messages.filter(visible).slice(0, max);
-      return sendJson(res, 200, {
-        Messages: picked.map((message) => {
-          state.invisibleUntil.set(message.id, now + seconds * 1000);
-          const handle = `${message.id}.${randomUUID()}`;
-          state.receipts.set(handle, message.id);
-          const attributes = Object.fromEntries(
-            Object.entries(message.attributes).filter(
-              ([name]) => wanted.includes('All') || wanted.includes('.*') || wanted.includes(name),
-            ),
-          );
-          return {
-            MessageId: message.id,
-            ReceiptHandle: handle,
-            MD5OfBody: md5(message.body),
-            Body: message.body,
-            Attributes: { SentTimestamp: String(message.sentAt) },
-            ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
-          };
-        }),
-      });
-    }
-    case 'DeleteMessage':
-    case 'ChangeMessageVisibility': {
-      const id = state.receipts.get(request.ReceiptHandle ?? '');
-      if (!id)
-        return sendSqsError(
-          res,
-          'ReceiptHandleIsInvalid',
-          `The input receipt handle "${request.ReceiptHandle}" is not valid.`,
-        );
-      const message = messages.find((candidate) => candidate.id === id);
-      if (operation === 'ChangeMessageVisibility') {
-        if (message) state.invisibleUntil.set(id, now + (request.VisibilityTimeout ?? 0) * 1000);
-        return sendJson(res, 200, {});
-      }
-      if (message) {
-        const list: (Delivery | Sent)[] = 'target' in message.source ? bus.deadLetters : state.sent;
-        list.splice(list.indexOf(message.source), 1);
-        state.invisibleUntil.delete(id);
-      }
-      return sendJson(res, 200, {});
-    }
-    case 'SendMessage': {
-      const sent: Sent = { body: request.MessageBody ?? '', attributes: request.MessageAttributes ?? {} };
-      state.sent.push(sent);
-      const { id } = messagesOf(bus, state, scope.region, account).at(-1) ?? { id: '' };
-      return sendJson(res, 200, { MessageId: id, MD5OfMessageBody: md5(sent.body) });
-    }
-    default:
-      return sendSqsError(res, 'UnsupportedOperation', `The Ferry sandbox does not serve sqs:${operation}`);
-  }
+  const result = answer(bus, account, scope.region, queueUrl, operation, input);
+  if ('queryCode' in result) return sendSqsError(res, protocol, requestId, result);
+  sendSqsResult(res, protocol, requestId, result);
 }

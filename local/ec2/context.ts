@@ -13,8 +13,12 @@ export interface Ec2Context {
   kms: KmsKeys;
   lifecycle: Lifecycle;
   store(region: string): RegionStore;
+  /** Every Region's store that exists so far. */
+  stores(): Iterable<RegionStore>;
   /** Bytes per second each copy moves, in virtual time. */
   copyBytesPerSecond: number;
+  /** How long a RegisterImage takes before the image is available, in virtual ms. */
+  registrationMs: number;
   limits: { snapshotCopies: number; imageCopies: number };
 }
 

@@ -49,16 +49,6 @@ export const invalidValue = (name: string, value: string, why = '') =>
     `Value (${value}) for parameter ${name} is invalid.${why ? ` ${why}` : ''}`,
   );
 
-/** EC2 refuses user tags in the namespace it keeps for its own (any letter case). */
-export function checkTagKey(key: string): void {
-  if (key.toLowerCase().startsWith('aws:')) {
-    throw new Ec2Error(
-      'InvalidParameterValue',
-      `Value ( ${key} ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved for internal use`,
-    );
-  }
-}
-
 export const requestLimitExceeded = (account: string, action: string) =>
   new Ec2Error(
     'RequestLimitExceeded',

@@ -30,6 +30,12 @@ export interface FakeEc2Options {
   kmsKeys?: Record<string, string[]>;
   /** How fast each copy moves bytes, in virtual time: 500 MiB/s by default, as AWS documents. */
   copyBytesPerSecond?: number;
+  /**
+   * How long a RegisterImage stays `pending` before the image is available (virtual clock): 30 s by default,
+   * so tags added right after it (CLI v2 2.9.19 has no `register-image --tag-specifications`) are on the
+   * image when its "EC2 AMI State Change" event fires.
+   */
+  registerImageSeconds?: number;
   /** Concurrent copies per destination Region: 20 snapshot copies and 50 image copies by default. */
   limits?: { concurrentSnapshotCopies?: number; concurrentImageCopies?: number };
   /** Request-rate token buckets (on by default, with EC2's published sizes); `false` turns them off. */
@@ -52,6 +58,9 @@ interface CopyRun {
   start: number;
   end: number | undefined;
 }
+
+/** See `FakeEc2Options.registerImageSeconds`. */
+export const DEFAULT_REGISTER_IMAGE_SECONDS = 30;
 
 /** The actions the fake answers. */
 export const EC2_ACTIONS = Object.keys(ACTIONS).sort();
@@ -95,7 +104,9 @@ export class FakeEc2 {
       kms: new KmsKeys(options.account, options.kmsKeys),
       lifecycle,
       store: (region) => this.store(region),
+      stores: () => this.stores.values(),
       copyBytesPerSecond: options.copyBytesPerSecond ?? 500 * 1024 * 1024,
+      registrationMs: (options.registerImageSeconds ?? DEFAULT_REGISTER_IMAGE_SECONDS) * 1000,
       limits: {
         snapshotCopies: options.limits?.concurrentSnapshotCopies ?? 20,
         imageCopies: options.limits?.concurrentImageCopies ?? 50,

@@ -55,10 +55,13 @@ const CreateImage: ActionHandler = (context, { region, params, requestId }) => {
   const name = params.required('Name');
   checkImageName(context, region, name);
   const specs = tagSpecificationsOf(params, ['image', 'snapshot']);
+  // Both are checked against the tag limit before anything is made.
+  const imageTags = tagsFor(specs, 'image');
+  const snapshotTags = tagsFor(specs, 'snapshot');
   const imageId = context.ids.next('ami');
   const created = snapshotInstance(context, region, instanceId, {
     description: () => `Created by CreateImage(${instanceId}) for ${imageId}`,
-    tags: () => tagsFor(specs, 'snapshot'),
+    tags: () => new Map(snapshotTags),
   });
   const image = newImage(context, {
     imageId,
@@ -66,7 +69,7 @@ const CreateImage: ActionHandler = (context, { region, params, requestId }) => {
     name,
     requestId,
     sourceInstanceId: instanceId,
-    tags: tagsFor(specs, 'image'),
+    tags: imageTags,
     blockDevices: created.map(({ deviceName, snapshot }) => ({
       deviceName,
       snapshotId: snapshot.snapshotId,
@@ -87,6 +90,7 @@ const RegisterImage: ActionHandler = (context, { region, params, requestId }) =>
   const name = params.required('Name');
   checkImageName(context, region, name);
   const store = context.store(region);
+  const tags = tagsFor(tagSpecificationsOf(params, ['image']), 'image');
   const blockDevices: BlockDevice[] = params.members('BlockDeviceMapping').flatMap((mapping) => {
     const ebs = mapping.sub('Ebs');
     const snapshotId = ebs.get('SnapshotId');
@@ -112,14 +116,16 @@ const RegisterImage: ActionHandler = (context, { region, params, requestId }) =>
     name,
     requestId,
     blockDevices,
-    tags: tagsFor(tagSpecificationsOf(params, ['image']), 'image'),
+    tags,
     rootDeviceName: optional('RootDeviceName') ?? blockDevices[0]?.deviceName ?? '/dev/xvda',
     enaSupport: params.bool('EnaSupport') ?? true,
     ...(optional('Architecture') ? { architecture: optional('Architecture') } : {}),
     ...(optional('VirtualizationType') ? { virtualizationType: optional('VirtualizationType') } : {}),
     ...(optional('Description') ? { description: optional('Description') } : {}),
+    registeredAt: context.now() + context.registrationMs,
   });
-  makeAvailableSoon(context, image);
+  // Pending for its registration time: tags added meanwhile are on the image when it becomes available.
+  if (image.registeredAt !== undefined) context.lifecycle.registerUntil(image.registeredAt);
   return el('imageId', image.imageId);
 };
 

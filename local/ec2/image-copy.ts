@@ -5,6 +5,7 @@ import { checkImageName, newImage } from './image-actions.ts';
 import { tagSpecificationsOf, tagsFor } from './query.ts';
 import { el } from './render.ts';
 import { encryptionOf, startSnapshotCopy } from './snapshot-copy.ts';
+import { mergedTags } from './tag-limits.ts';
 
 /**
  * Runs in the destination Region (the request's): copies each backing snapshot (pending → completed on the
@@ -45,11 +46,18 @@ const CopyImage: ActionHandler = (context, { region, params, requestId, failCopy
     throw imageCopyLimit(context.limits.imageCopies);
 
   const specs = tagSpecificationsOf(params, ['image', 'snapshot']);
+  // Checked before anything starts: the copied tags and the requested ones must fit together.
+  const imageTags = mergedTags(
+    params.bool('CopyImageTags') ? source.tags : [],
+    tagsFor(specs, 'image'),
+    'the image copy',
+  );
+  const snapshotTags = tagsFor(specs, 'snapshot');
   const imageId = context.ids.next('ami');
   const blockDevices = source.blockDevices.map((device, index) => {
     const copy = startSnapshotCopy(context, region, sourceStore.snapshot(device.snapshotId), {
       description: `Copied for DestinationAmi ${imageId} from SourceAmi ${sourceImageId} for SourceSnapshot ${device.snapshotId}`,
-      tags: tagsFor(specs, 'snapshot'),
+      tags: new Map(snapshotTags),
       imageId,
       fail: failCopy && index === 0,
       ...encryption,
@@ -63,7 +71,7 @@ const CopyImage: ActionHandler = (context, { region, params, requestId, failCopy
     name,
     requestId,
     blockDevices,
-    tags: new Map([...(params.bool('CopyImageTags') ? source.tags : []), ...tagsFor(specs, 'image')]),
+    tags: imageTags,
     architecture: source.architecture,
     rootDeviceName: source.rootDeviceName,
     virtualizationType: source.virtualizationType,

@@ -12,7 +12,8 @@ export function progressAt(snapshot: SnapshotRecord, at: number): number {
 /**
  * Moves resources through their states:
  * - source creations (CreateSnapshot, CreateImage, …) finish on the next turn of the event loop: they take
- *   seconds to minutes in AWS, and nothing in Ferry depends on how long;
+ *   seconds to minutes in AWS, and nothing in Ferry depends on how long; a RegisterImage completes after its
+ *   registration time on the virtual clock (tags may be added to the pending image meanwhile);
  * - copies finish on the virtual clock, lazily: whoever looks (a request, `refresh`) brings them up to date,
  *   and the events of everything that finished since are emitted in the order it finished.
  */
@@ -56,7 +57,7 @@ export class Lifecycle {
           finished.push({ at, event: snapshotCopied(snapshot) });
       }
       for (const image of store.images.values()) {
-        const at = this.advanceImageCopy(store, image);
+        const at = this.advanceImageCopy(store, image) ?? this.advanceRegistration(image, now);
         const state = image.state === 'failed' ? 'failed' : 'available';
         if (at !== undefined) finished.push({ at, event: imageStateChanged(image, state, at) });
       }
@@ -85,6 +86,22 @@ export class Lifecycle {
     }
     snapshot.completionTime = settlesAt;
     return settlesAt;
+  }
+
+  /**
+   * Makes a registered image available once its registration time has come. In an idle sandbox nobody looks,
+   * so a timer (real time, which the virtual clock never lags) looks then, and the event is not held back.
+   */
+  registerUntil(at: number): void {
+    const timer = setTimeout(() => this.refresh(), Math.max(0, at - this.now()) + 1);
+    timer.unref();
+  }
+
+  private advanceRegistration(image: ImageRecord, now: number): number | undefined {
+    if (image.state !== 'pending' || image.registeredAt === undefined || image.registeredAt > now)
+      return undefined;
+    image.state = 'available';
+    return image.registeredAt;
   }
 
   /** An image copy fails with its first failed snapshot, and is available once all of them completed. */

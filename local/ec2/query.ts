@@ -1,4 +1,5 @@
-import { checkTagKey, Ec2Error, invalidValue, missingParameter } from './errors.ts';
+import { Ec2Error, invalidValue, missingParameter } from './errors.ts';
+import { checkTag, checkTagCount } from './tag-limits.ts';
 
 /**
  * The parameters of an EC2 query request (`Action=…&SnapshotId.1=…&Filter.1.Value.2=…`), from the form body
@@ -99,8 +100,9 @@ export function tagsOf(params: QueryParams, name = 'Tag'): Map<string, string> {
   const tags = new Map<string, string>();
   for (const tag of params.members(name)) {
     const key = tag.required('Key');
-    checkTagKey(key);
-    tags.set(key, tag.get('Value') ?? '');
+    const value = tag.get('Value') ?? '';
+    checkTag(key, value);
+    tags.set(key, value);
   }
   return tags;
 }
@@ -119,10 +121,11 @@ export function tagSpecificationsOf(params: QueryParams, allowed: readonly strin
   });
 }
 
-/** The tags every specification of this type asks for, merged. */
+/** The tags every specification of this type asks for, merged: the new resource's tags, within EC2's limit. */
 export function tagsFor(specs: readonly TagSpecification[], resourceType: string): Map<string, string> {
   const tags = new Map<string, string>();
   for (const spec of specs)
     if (spec.resourceType === resourceType) for (const [k, v] of spec.tags) tags.set(k, v);
+  checkTagCount(tags, `a new ${resourceType}`);
   return tags;
 }

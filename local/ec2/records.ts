@@ -73,6 +73,8 @@ export interface ImageRecord {
   requestId: string;
   sourceInstanceId?: string;
   copy?: { sourceRegion: string; sourceImageId: string };
+  /** RegisterImage: when the registration completes and the image becomes available (virtual clock, ms). */
+  registeredAt?: number;
 }
 
 export interface VolumeRecord {

@@ -7,6 +7,7 @@ import { DEFAULT_EBS_KEY } from './kms.ts';
 import { filtersOf, type QueryParams, tagSpecificationsOf, tagsFor } from './query.ts';
 import type { SnapshotRecord, VolumeRecord } from './records.ts';
 import { el, itemSet, snapshotInfoXml, snapshotXml, volumeXml } from './render.ts';
+import { mergedTags } from './tag-limits.ts';
 
 export interface VolumeSpec {
   sizeGiB: number;
@@ -136,10 +137,18 @@ const CreateSnapshots: ActionHandler = (context, { region, params }) => {
   const specification = params.sub('InstanceSpecification');
   const specs = tagSpecificationsOf(params, ['snapshot']);
   const copyVolumeTags = params.get('CopyTagsFromSource') === 'volume';
-  const created = snapshotInstance(context, region, specification.required('InstanceId'), {
+  const requested = tagsFor(specs, 'snapshot');
+  const tagsOfSnapshot = (volume: VolumeRecord) =>
+    mergedTags(copyVolumeTags ? volume.tags : [], requested, `the snapshot of ${volume.volumeId}`);
+  const instanceId = specification.required('InstanceId');
+  checkIdShape('i', instanceId);
+  // Every snapshot's tags are checked before any snapshot is made: a refused request makes none.
+  const store = context.store(region);
+  for (const { volumeId } of store.instance(instanceId).devices) tagsOfSnapshot(store.volume(volumeId));
+  const created = snapshotInstance(context, region, instanceId, {
     excludeBoot: specification.bool('ExcludeBootVolume') ?? false,
     description: () => params.get('Description') ?? '',
-    tags: (volume) => new Map([...(copyVolumeTags ? volume.tags : []), ...tagsFor(specs, 'snapshot')]),
+    tags: tagsOfSnapshot,
   });
   const snapshots = created.map(({ snapshot }) => snapshot);
   context.lifecycle.soon(() => [multiVolumeSnapshotsCreated(completeSnapshots(context, snapshots))]);
@@ -190,8 +199,32 @@ const DeleteSnapshot: ActionHandler = (context, request) => {
     );
   }
   store.snapshots.delete(snapshot.snapshotId);
+  failCopiesOf(context, snapshot);
   return el('return', true);
 };
+
+/**
+ * EC2's documentation does not say what becomes of a copy whose source is deleted while it is pending. The
+ * fake chooses the outcome a DR pipeline must survive: the deletion is accepted, and each pending copy of the
+ * snapshot (CopySnapshot, or one backing a CopyImage) goes to `error` at once, with the reason, so a copy
+ * never completes from a source that no longer exists.
+ */
+export function failCopiesOf(context: Ec2Context, source: SnapshotRecord): void {
+  const now = context.now();
+  for (const store of context.stores()) {
+    for (const copy of store.snapshots.values()) {
+      const of = copy.copy;
+      if (copy.state !== 'pending' || of?.sourceRegion !== source.region) continue;
+      if (of.sourceSnapshotId !== source.snapshotId) continue;
+      if (of.failure && of.failure.at <= now) continue;
+      of.failure = {
+        at: now,
+        message: `The source snapshot ${source.snapshotId} was deleted before the copy completed`,
+        code: 'Client.InvalidSnapshot.NotFound',
+      };
+    }
+  }
+}
 
 const ModifySnapshotTier: ActionHandler = (context, request) => {
   const snapshot = existingSnapshot(context, request);

@@ -2,6 +2,7 @@ import type { ActionHandler, Ec2Context } from './context.ts';
 import { Ec2Error, missingParameter, notFound } from './errors.ts';
 import { type QueryParams, tagsOf } from './query.ts';
 import { el } from './render.ts';
+import { mergedTags } from './tag-limits.ts';
 
 /** The tags of a snapshot, image, volume or instance of the Region (instances keep none here). */
 function tagsOfResource(context: Ec2Context, region: string, id: string): Map<string, string> {
@@ -23,12 +24,16 @@ function resourcesOf(params: QueryParams): string[] {
   return resources;
 }
 
-/** All resources are checked before any is tagged: EC2 applies a CreateTags to all of them or none. */
+/**
+ * All resources are checked before any is tagged: EC2 applies a CreateTags to all of them or none. The
+ * 50-tag limit counts what each resource already carries (a key it has already is overwritten, not added).
+ */
 const CreateTags: ActionHandler = (context, { region, params }) => {
-  const targets = resourcesOf(params).map((id) => tagsOfResource(context, region, id));
+  const targets = resourcesOf(params).map((id) => ({ id, tags: tagsOfResource(context, region, id) }));
   const tags = tagsOf(params);
   if (tags.size === 0) throw missingParameter('Tag');
-  for (const target of targets) for (const [key, value] of tags) target.set(key, value);
+  for (const target of targets) mergedTags(target.tags, tags, target.id);
+  for (const target of targets) for (const [key, value] of tags) target.tags.set(key, value);
   return el('return', true);
 };
 

@@ -23,6 +23,7 @@ import type { CopyKind, CopyView } from './copy-kind.ts';
 import { type QueueReason, queueWaitSeconds } from './copy-queue.ts';
 import { copyableTags, MARKER, type Tags } from './markers.ts';
 import { copiesToPrune } from './retention.ts';
+import { checkTags, EC2_TAG_LIMITS, isAwsTagKey, isTagLimitError, tagProblem } from './tag-limits.ts';
 
 /**
  * The steps of `statemachines/snapshot-copy` and `statemachines/image-copy`, one Lambda invocation each:
@@ -145,29 +146,51 @@ const markersOf = (job: Ec2CopyJob): Tags => ({
   [MARKER.sourceId]: job.source.id,
   [MARKER.sourceRegion]: job.source.region,
   [MARKER.rule]: job.rule,
-  [MARKER.group]: retentionGroupOf(job).slice(0, 256),
+  // An AMI name has at most 128 characters and a volume id 21: this cut is never expected to bite.
+  [MARKER.group]: [...retentionGroupOf(job)].slice(0, EC2_TAG_LIMITS.valueChars).join(''),
 });
 
-/** EC2 allows 50 tags per resource. */
-const MAX_TAGS = 50;
-
 /**
- * Every tag the copy must carry: the source's user tags (if copied), the rule's, then Ferry's markers.
- * Markers and the rule's tags always fit; copied user tags are dropped past EC2's limit (and logged).
+ * Every tag the copy must carry, within EC2's limits (src/ec2/tag-limits.ts), by priority:
+ * 1. Ferry's markers, which must always be there (finding the copy again, retention, no loops);
+ * 2. the rule's `tags`: what the configuration asks for is written in full or the copy fails, with
+ *    `TooManyTags` (markers and `tags` together over 50) or `TagTooLong` (a key over 127 characters, a value
+ *    over 255): a permanent cause, before any request EC2 would refuse;
+ * 3. the source's user tags (`copyTags`), best effort: `aws:` and `ferry:` keys are never copied, and those that
+ *    do not fit in what is left of the 50 (or that EC2 would refuse) are left out, in key order, and logged.
+ *    A DR copy with some of its source's tags missing is worth more than no copy.
  */
 export function copyTagsOf(job: Ec2CopyJob, log?: Log): Tags {
   const fixed = { ...job.destination.tags, ...markersOf(job) };
-  const copied = Object.entries(job.destination.copyTags ? copyableTags(job.source.tags) : {}).filter(
-    ([key]) => !(key in fixed),
-  );
-  const room = MAX_TAGS - Object.keys(fixed).length;
-  if (copied.length > room) {
-    log?.warn(`${job.source.id} has more tags than a copy can carry: ${copied.length - room} not copied`, {
-      dropped: copied.slice(room).map(([key]) => key),
+  checkTags(fixed, `the tags rule "${job.rule}" puts on every copy, with Ferry's markers`);
+  const candidates = Object.entries(job.destination.copyTags ? copyableTags(job.source.tags) : {})
+    .filter(([key]) => !(key in fixed))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const refused = candidates.filter(([key, value]) => tagProblem(key, value));
+  const copyable = candidates.filter(([key, value]) => !tagProblem(key, value));
+  const room = Math.max(0, EC2_TAG_LIMITS.perResource - Object.keys(fixed).length);
+  const dropped = [...refused, ...copyable.slice(room)].map(([key]) => key);
+  if (dropped.length > 0) {
+    log?.warn(`${job.source.id} has tags its copy cannot carry: ${dropped.length} not copied`, {
+      dropped,
+      limit: EC2_TAG_LIMITS.perResource,
     });
   }
-  return { ...Object.fromEntries(copied.slice(0, Math.max(0, room))), ...fixed };
+  return { ...Object.fromEntries(copyable.slice(0, room)), ...fixed };
 }
+
+/** A tag limit Ferry's own check found is a permanent failure of this copy, under its own cause. */
+function withinTagLimits<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (isTagLimitError(error)) throw permanent(error.code, error.message);
+    throw error;
+  }
+}
+
+const withoutAwsTags = (tags: Tags): Tags =>
+  Object.fromEntries(Object.entries(tags).filter(([key]) => !isAwsTagKey(key)));
 
 const identity = (job: Ec2CopyJob): Tags => ({ [MARKER.sourceId]: job.source.id, [MARKER.rule]: job.rule });
 
@@ -184,6 +207,8 @@ async function startCopy(
       `${source.id} is encrypted and rule "${job.rule}" names no kmsKeyId for ${destination.region}: an encrypted source is copied only under a key you choose`,
     );
   }
+  // Checked before any request: a copy EC2 would refuse for its tags fails here, with the cause.
+  const tags = withinTagLimits(() => copyTagsOf(job, deps.log));
   const client = destinationClient(job, deps);
   // A start that is retried (a lost answer, a crash after the copy call) finds the copy it already made.
   let earlier: CopyView[];
@@ -213,7 +238,7 @@ async function startCopy(
   // No SDK retries on the copy call: a retry after a lost answer would copy twice. The state machine
   // retries this whole step, which first looks for the copy (above).
   const request = {
-    tags: copyTagsOf(job, deps.log),
+    tags,
     clientToken: clientTokenOf(
       job,
       failed.map((copy) => copy.id),
@@ -352,11 +377,15 @@ async function finalizeCopy(
   }
 
   // Verify, don't hope: every tag the copy must carry is read back, and the missing ones are set.
-  const wanted = copyTagsOf(job);
+  const wanted = withinTagLimits(() => copyTagsOf(job));
   const missing = Object.fromEntries(
     Object.entries(wanted).filter(([key, value]) => view.tags[key] !== value),
   );
-  if (Object.keys(missing).length > 0) await kind.tag(client, view, missing).catch(raise);
+  if (Object.keys(missing).length > 0) {
+    // CreateTags counts the tags the copy has already (someone may have added some): refused past 50.
+    withinTagLimits(() => checkTags({ ...withoutAwsTags(view.tags), ...missing }, `${view.id} once tagged`));
+    await kind.tag(client, view, missing).catch(raise);
+  }
 
   let archived = false;
   if (job.destination.archive && kind.archive) {

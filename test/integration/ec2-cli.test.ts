@@ -1,8 +1,11 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '#local/credentials';
+import { DEFAULT_REGISTER_IMAGE_SECONDS } from '#local/ec2/fake-ec2';
 import { type StandaloneEc2, startStandaloneEc2 } from '#local/ec2/standalone';
+import { type Sandbox, startSandbox } from '#local/sandbox';
+import { configFrom } from '#test/support/fixtures';
 
 /** Every AWS CLI installed (v1 from pip first on PATH, v2 from Debian), once per version. */
 const clis = ['aws', '/usr/bin/aws']
@@ -136,6 +139,31 @@ describe.runIf(clis.length > 0)('the fake EC2 driven by the AWS CLI', () => {
         }),
       ]);
 
+      // CLI v2 2.9.19 has no `register-image --tag-specifications`: register, then tag the pending image.
+      const registered = await aws(
+        'us-east-1',
+        'register-image',
+        '--name',
+        'cli-registered',
+        '--root-device-name',
+        '/dev/xvda',
+        '--block-device-mappings',
+        `DeviceName=/dev/xvda,Ebs={SnapshotId=${created.SnapshotId}}`,
+      );
+      await aws('us-east-1', 'create-tags', '--resources', registered.ImageId, '--tags', 'Key=dr,Value=true');
+      expect(ec2.fake.image('us-east-1', registered.ImageId)).toMatchObject({ state: 'pending' });
+      ec2.clock.advance(DEFAULT_REGISTER_IMAGE_SECONDS * 1000);
+      const tagged = await aws('us-east-1', 'describe-images', '--image-ids', registered.ImageId);
+      expect(tagged.Images).toEqual([
+        expect.objectContaining({ State: 'available', Tags: [{ Key: 'dr', Value: 'true' }] }),
+      ]);
+      // The AMI was tagged before it became available: its event fired with the tag in place.
+      expect(
+        ec2.fake.events
+          .filter((event) => event.detail.ImageId === registered.ImageId)
+          .map((e) => e.detail.State),
+      ).toEqual(['available']);
+
       await expect(
         aws('us-east-1', 'delete-snapshot', '--snapshot-id', 'snap-0123456789abcdef0'),
       ).rejects.toMatchObject({
@@ -146,4 +174,75 @@ describe.runIf(clis.length > 0)('the fake EC2 driven by the AWS CLI', () => {
     },
     120_000,
   ); // each CLI call starts Python: seconds, not milliseconds
+});
+
+describe.runIf(clis.length > 0)('an AMI registered and then tagged with the AWS CLI, on the sandbox', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      config: configFrom(`
+rules:
+  - name: ami-to-dr
+    images: { regions: [us-east-1], tags: { dr: "true" } }
+    to: [ { region: us-west-2, copyTags: true } ]
+`),
+      port: 0,
+    });
+  });
+  afterAll(() => sandbox.stop());
+
+  it.each(clis)(
+    'It should replicate it with $version: register-image, then create-tags while it is pending',
+    async ({ command }) => {
+      const aws = async (region: string, ...args: string[]) => {
+        const { stdout } = await promisify(execFile)(
+          command,
+          ['ec2', ...args, '--endpoint-url', sandbox.endpoint, '--region', region, '--output', 'json'],
+          { encoding: 'utf8', env: cliEnv },
+        );
+        return stdout.trim() ? JSON.parse(stdout) : {};
+      };
+      const volume = await aws(
+        'us-east-1',
+        'create-volume',
+        '--availability-zone',
+        'us-east-1a',
+        '--size',
+        '8',
+      );
+      const snapshot = await aws('us-east-1', 'create-snapshot', '--volume-id', volume.VolumeId);
+      await sandbox.settle();
+      const name = `web-${command.replace(/\W/g, '')}`;
+      const { ImageId } = await aws(
+        'us-east-1',
+        'register-image',
+        '--name',
+        name,
+        '--root-device-name',
+        '/dev/xvda',
+        '--block-device-mappings',
+        `DeviceName=/dev/xvda,Ebs={SnapshotId=${snapshot.SnapshotId}}`,
+      );
+      await aws('us-east-1', 'create-tags', '--resources', ImageId, '--tags', 'Key=dr,Value=true');
+      sandbox.clock.advance(DEFAULT_REGISTER_IMAGE_SECONDS * 1000);
+      sandbox.ec2.refresh();
+      await sandbox.settle();
+
+      const copies = await aws(
+        'us-west-2',
+        'describe-images',
+        '--owners',
+        'self',
+        '--filters',
+        `Name=tag:ferry:source-id,Values=${ImageId}`,
+      );
+      expect(copies.Images).toEqual([
+        expect.objectContaining({
+          State: 'available',
+          Tags: expect.arrayContaining([{ Key: 'dr', Value: 'true' }]),
+        }),
+      ]);
+    },
+    120_000,
+  );
 });

@@ -177,6 +177,64 @@ describe('snapshot-copy state machine on the sandbox', () => {
     expect(sandbox.metrics.failures.get('CopyFailed')).toBe(failuresBefore + 1);
   });
 
+  it("copies a source carrying EC2's 50 tags: markers and the rule's tags first, then the source's in key order", async () => {
+    // 49 user tags and backup=dr: the copy has room for 45 of them beside copied-by and the 4 markers.
+    const user = Object.fromEntries(
+      Array.from({ length: 49 }, (_, i) => [`user-${String(49 - i).padStart(2, '0')}`, `v${i}`]),
+    );
+    const { snapshotId } = await createSnapshot({ ...user, backup: 'dr' });
+
+    const [execution] = executionsOf(snapshotId);
+    expect(execution?.status).toBe('SUCCEEDED');
+    const [copy] = await copiesOf(snapshotId);
+    const copyTags = tagsOf(copy ?? {});
+    expect(Object.keys(copyTags)).toHaveLength(50);
+    expect(copyTags).toMatchObject({ 'copied-by': 'ferry', backup: 'dr', [MARKER.rule]: 'ebs-to-dr' });
+    const copiedUser = Object.keys(copyTags)
+      .filter((key) => key.startsWith('user-'))
+      .sort();
+    expect(copiedUser).toEqual(
+      Array.from({ length: 44 }, (_, i) => `user-${String(i + 1).padStart(2, '0')}`),
+    );
+  });
+
+  it("fails a copy whose rule's tags cannot fit beside Ferry's markers with TooManyTags, before asking EC2", async () => {
+    // A job as a configuration with 47 tags for every copy would make it (markers make 51).
+    const { snapshotId, volumeId } = await createSnapshot({ backup: 'none' });
+    const job: Ec2CopyJob = {
+      kind: 'snapshot',
+      rule: 'ebs-to-dr',
+      destinationIndex: 0,
+      destination: {
+        region: 'us-west-2',
+        copyTags: true,
+        tags: Object.fromEntries(Array.from({ length: 47 }, (_, i) => [`set-${i}`, 'x'])),
+      },
+      source: {
+        id: snapshotId,
+        region: 'us-east-1',
+        account: '000000000000',
+        encrypted: false,
+        description: 'nightly',
+        volumeId,
+        sizeGiB: 8,
+        tags: { backup: 'none' },
+      },
+      eventTime: new Date(sandbox.clock.now()).toISOString(),
+    };
+    const copyRequests = sandbox.ec2.requests.get('CopySnapshot') ?? 0;
+    const failures = sandbox.metrics.failures.get('TooManyTags') ?? 0;
+    const { execution } = sandbox.stepFunctions.start('snapshot-copy', `too-many-tags-${snapshotId}`, job);
+    await sandbox.settle();
+
+    expect(execution.status).toBe('FAILED');
+    expect(JSON.stringify(execution.error)).toContain('TooManyTags');
+    expect(JSON.stringify(execution.error)).toContain('51 tags, EC2 allows 50');
+    expect(sandbox.ec2.requests.get('CopySnapshot') ?? 0).toBe(copyRequests);
+    expect(sandbox.metrics.failures.get('TooManyTags')).toBe(failures + 1);
+    expect(await copiesOf(snapshotId)).toEqual([]);
+  });
+
   it('retries a throttled copy call and throttled checks, then completes', async () => {
     sandbox.ec2.faults.script('CopySnapshot', 'throttle', 'throttle', 'throttle');
     sandbox.ec2.faults.script('DescribeSnapshots', 'throttle', 'throttle');

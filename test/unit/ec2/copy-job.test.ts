@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { clientTokenOf, type Ec2CopyJob, executionNameOf, retentionGroupOf } from '#ec2/copy-job';
 import { copyTagsOf } from '#ec2/copy-steps';
 import { copyableTags, isFerryCopy, MARKER, tagList, tagMap } from '#ec2/markers';
+import { TagTooLongError, TooManyTagsError } from '#ec2/tag-limits';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
+import { recordingLog } from '#test/support/fixtures';
 
 const job = snapshotCopyJob({
   destination: { tags: { 'copied-by': 'ferry' } },
@@ -161,6 +163,70 @@ describe('markers and copied tags', () => {
     });
     expect(Object.keys(withoutUserTags)).not.toContain('owner');
     expect(Object.keys(withoutUserTags).filter((key) => key.toLowerCase().startsWith('aws:'))).toEqual([]);
+  });
+
+  /** `count` tags named so that key order is the reverse of insertion order. */
+  const manyTags = (count: number, prefix: string): Record<string, string> =>
+    Object.fromEntries(
+      Array.from({ length: count }, (_, i) => [`${prefix}-${String(count - i).padStart(3, '0')}`, `v${i}`]),
+    );
+
+  it("copyTagsOf keeps the markers and the rule's tags whole, and fills what is left of EC2's 50 with copied tags in key order", () => {
+    const log = recordingLog();
+    const crowded = snapshotCopyJob({
+      destination: { tags: { 'copied-by': 'ferry', team: 'dr' } },
+      source: { tags: { ...manyTags(50, 'user'), team: 'db' } },
+    });
+    const tags = copyTagsOf(crowded, log);
+    expect(Object.keys(tags)).toHaveLength(50);
+    expect(tags).toMatchObject({
+      'copied-by': 'ferry',
+      team: 'dr',
+      [MARKER.sourceId]: crowded.source.id,
+      [MARKER.group]: crowded.source.volumeId,
+    });
+    // 6 fixed tags leave room for 44 of the 50 user tags: the first 44 in key order.
+    const copied = Object.keys(tags).filter((key) => key.startsWith('user-'));
+    expect(copied).toEqual(Array.from({ length: 44 }, (_, i) => `user-${String(i + 1).padStart(3, '0')}`));
+    expect(log.warn).toHaveBeenCalledWith(
+      expect.stringContaining('6 not copied'),
+      expect.objectContaining({
+        dropped: ['user-045', 'user-046', 'user-047', 'user-048', 'user-049', 'user-050'],
+      }),
+    );
+  });
+
+  it('copyTagsOf leaves out a copied tag EC2 would refuse, and copies the rest', () => {
+    const log = recordingLog();
+    const tags = copyTagsOf(
+      snapshotCopyJob({ source: { tags: { long: 'x'.repeat(256), ['k'.repeat(128)]: 'v', team: 'db' } } }),
+      log,
+    );
+    expect(Object.keys(tags).filter((key) => !key.startsWith('ferry:'))).toEqual(['team']);
+    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('2 not copied'), expect.anything());
+  });
+
+  it("copyTagsOf refuses a rule's tags that do not fit with Ferry's markers: TooManyTags, a permanent cause", () => {
+    const job47 = snapshotCopyJob({ destination: { tags: manyTags(47, 'set') } });
+    expect(() => copyTagsOf(job47)).toThrow(TooManyTagsError);
+    expect(() => copyTagsOf(job47)).toThrow(/51 tags, EC2 allows 50/);
+    expect(
+      Object.keys(copyTagsOf(snapshotCopyJob({ destination: { tags: manyTags(46, 'set') } }))),
+    ).toHaveLength(50);
+  });
+
+  it("copyTagsOf refuses a rule's tag longer than EC2 allows (127-character keys, 255-character values): TagTooLong", () => {
+    const withTag = (key: string, value: string) =>
+      snapshotCopyJob({ destination: { tags: { [key]: value } } });
+    expect(() => copyTagsOf(withTag('k'.repeat(128), 'v'))).toThrow(TagTooLongError);
+    expect(() => copyTagsOf(withTag('k', 'v'.repeat(256)))).toThrow(TagTooLongError);
+    // Characters, not UTF-16 units: 127 emoji are 254 units and fit.
+    expect(copyTagsOf(withTag('🔑'.repeat(127), 'é'.repeat(255)))).toHaveProperty('🔑'.repeat(127));
+  });
+
+  it("copyTagsOf keeps the group marker within EC2's 255 characters", () => {
+    const image = { ...job, kind: 'image' as const, source: { ...job.source, name: 'n'.repeat(300) } };
+    expect(copyTagsOf(image)[MARKER.group]).toBe('n'.repeat(255));
   });
 
   it('groups retention by source volume for snapshots and by AMI name for images', () => {

@@ -238,6 +238,26 @@ describe('ec2-copy-step handler: snapshots', () => {
       expect(ec2.calls()).toHaveLength(0);
     });
 
+    it("It should fail with TooManyTags before any call when the rule's tags and Ferry's markers pass EC2's 50", async () => {
+      const tags = Object.fromEntries(Array.from({ length: 47 }, (_, i) => [`set-${i}`, 'x']));
+      const job = withDestination(snapshotJob, { tags });
+      await expect(handler().run({ action: 'start', job })).rejects.toMatchObject({
+        name: 'PermanentCopyError',
+        classified: { class: 'permanent', cause: 'TooManyTags' },
+        message: expect.stringMatching(/^TooManyTags: .*51 tags, EC2 allows 50/),
+      });
+      expect(ec2.calls()).toHaveLength(0);
+    });
+
+    it("It should fail with TagTooLong before any call when a rule's tag is longer than EC2 allows", async () => {
+      const job = withDestination(snapshotJob, { tags: { note: 'x'.repeat(256) } });
+      await expect(handler().run({ action: 'start', job })).rejects.toMatchObject({
+        name: 'PermanentCopyError',
+        classified: { cause: 'TagTooLong' },
+      });
+      expect(ec2.calls()).toHaveLength(0);
+    });
+
     it('It should share the source with another destination account from the source Region first', async () => {
       snapshotsInDestination([]);
       ec2.on(CopySnapshotCommand).resolves({ SnapshotId: COPY });
@@ -470,6 +490,25 @@ describe('ec2-copy-step handler: snapshots', () => {
         NOW - Date.parse('2026-11-21T18:43:48Z'),
       );
       expect(deps.metrics.pruned).not.toHaveBeenCalled();
+    });
+
+    it('It should not send a CreateTags that would pass 50 tags on the copy (tags someone else added count)', async () => {
+      const others = Object.entries(
+        Object.fromEntries(Array.from({ length: 46 }, (_, i) => [`other-${i}`, 'x'])),
+      );
+      const present = Object.entries({ ...SNAPSHOT_MARKERS, 'aws:backup:x': 'not counted' });
+      snapshotsInDestination(
+        [],
+        copySnapshot(COPY, { Tags: [...others, ...present].map(([Key, Value]) => ({ Key, Value })) }),
+      );
+      await expect(
+        handler().run({ action: 'finalize', job: snapshotJob, copy: progress({ state: 'completed' }) }),
+      ).rejects.toMatchObject({
+        name: 'PermanentCopyError',
+        classified: { cause: 'TooManyTags' },
+        message: expect.stringContaining(`${COPY} once tagged: 52 tags`),
+      });
+      expect(ec2).not.toReceiveCommand(CreateTagsCommand);
     });
 
     it('It should tag nothing when every tag is there', async () => {

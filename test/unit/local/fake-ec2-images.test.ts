@@ -1,6 +1,7 @@
 import {
   CopyImageCommand,
   CreateImageCommand,
+  CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
@@ -8,6 +9,7 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_REGISTER_IMAGE_SECONDS } from '#local/ec2/fake-ec2';
 import { type StandaloneEc2, startStandaloneEc2 } from '#local/ec2/standalone';
 import { VirtualClock } from '#local/virtual-clock';
 
@@ -133,6 +135,25 @@ describe('the fake EC2: images', () => {
     expect(backing().every((s) => s.state === 'completed' && s.region === 'us-west-2')).toBe(true);
   });
 
+  it("It should fail an image copy whose source's snapshot is deleted while the copy is pending", async () => {
+    const { ImageId } = await imageOf('web');
+    const { ImageId: copyId = '' } = await west().send(
+      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: ImageId, Name: 'web-dr' }),
+    );
+    // The source's snapshots are in use by the source image until it is deregistered.
+    await east().send(new DeregisterImageCommand({ ImageId }));
+    const [root] = ec2.fake.snapshots('us-east-1');
+    await east().send(new DeleteSnapshotCommand({ SnapshotId: root?.snapshotId }));
+    ec2.clock.advance(300_000);
+    expect(await describeImage('us-west-2', copyId)).toMatchObject({
+      State: 'failed',
+      StateReason: {
+        Code: 'Client.InvalidSnapshot.NotFound',
+        Message: expect.stringContaining(`The source snapshot ${root?.snapshotId} was deleted`),
+      },
+    });
+  });
+
   it('It should return the same image for the same ClientToken, and refuse the token for another request', async () => {
     const { ImageId } = await imageOf('web');
     const request = {
@@ -201,6 +222,30 @@ describe('the fake EC2: images', () => {
     expect(ec2.fake.snapshots('us-east-1')).toEqual([]);
   });
 
+  it('It should keep a registered image pending for its registration time: tags added meanwhile are there when its event fires', async () => {
+    await imageOf('web');
+    const [root] = ec2.fake.snapshots('us-east-1');
+    const seen: { state: unknown; tags: Record<string, string> }[] = [];
+    const { ImageId = '' } = await east().send(
+      new RegisterImageCommand({
+        Name: 'tagged-later',
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: root?.snapshotId } }],
+      }),
+    );
+    const before = ec2.fake.events.length;
+    await east().send(new CreateTagsCommand({ Resources: [ImageId], Tags: [{ Key: 'dr', Value: 'true' }] }));
+    ec2.clock.advance(DEFAULT_REGISTER_IMAGE_SECONDS * 1000 - 1);
+    ec2.fake.refresh();
+    expect(ec2.fake.image('us-east-1', ImageId)?.state).toBe('pending');
+    ec2.clock.advance(1);
+    ec2.fake.refresh();
+    for (const event of ec2.fake.events.slice(before)) {
+      const image = ec2.fake.image('us-east-1', String(event.detail.ImageId));
+      seen.push({ state: event.detail.State, tags: Object.fromEntries(image?.tags ?? []) });
+    }
+    expect(seen).toEqual([{ state: 'available', tags: { dr: 'true' } }]);
+  });
+
   it('It should register an image from snapshots, and refuse unknown snapshots', async () => {
     const { ImageId } = await imageOf('web');
     const [root] = ec2.fake.snapshots('us-east-1');
@@ -213,6 +258,8 @@ describe('the fake EC2: images', () => {
       }),
     );
     await ec2.fake.settle();
+    expect((await describeImage('us-east-1', registered.ImageId ?? ''))?.State).toBe('pending');
+    ec2.clock.advance(DEFAULT_REGISTER_IMAGE_SECONDS * 1000);
     expect(await describeImage('us-east-1', registered.ImageId ?? '')).toMatchObject({
       State: 'available',
       Architecture: 'arm64',

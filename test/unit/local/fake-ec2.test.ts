@@ -117,6 +117,27 @@ describe('the fake EC2: snapshots', () => {
     expect(await describe()).toMatchObject({ State: 'completed', Progress: '100%' });
   });
 
+  it('It should fail a pending copy at once when its source is deleted, and never complete it', async () => {
+    const source = await snapshotOf({ sizeGiB: 100 }); // 1,024 s at 100 MiB/s
+    const { SnapshotId } = await west().send(
+      new CopySnapshotCommand({ SourceRegion: 'us-east-1', SourceSnapshotId: source }),
+    );
+    ec2.clock.advance(100_000);
+    await east().send(new DeleteSnapshotCommand({ SnapshotId: source }));
+    const describe = async () =>
+      (await west().send(new DescribeSnapshotsCommand({ SnapshotIds: [SnapshotId ?? ''] }))).Snapshots?.[0];
+    expect(await describe()).toMatchObject({
+      State: 'error',
+      Progress: '9%',
+      StateMessage: `The source snapshot ${source} was deleted before the copy completed`,
+    });
+    ec2.clock.advance(2_000_000);
+    expect(await describe()).toMatchObject({ State: 'error' });
+    expect(ec2.fake.events.filter((e) => e.detail.event === 'copySnapshot')).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ result: 'failed' }) }),
+    ]);
+  });
+
   it('It should finish a time-based copy within its CompletionDurationMinutes and refuse other durations', async () => {
     const source = await snapshotOf({ sizeGiB: 1000 }); // 10,240 s at full speed
     const { SnapshotId = '' } = await west().send(
