@@ -9,6 +9,7 @@ import {
   SNAPSHOT_PLACEHOLDERS,
   templateProblems,
 } from './templates.ts';
+import { patternProblem } from './text-pattern.ts';
 
 /**
  * Rules that copy EBS snapshots (`snapshots:`) and AMIs (`images:`) when EC2 reports them created. Same
@@ -54,18 +55,20 @@ const uniqueList = <Item extends z.ZodType<string>>(item: Item, empty: string) =
       });
     });
 
-/** A JavaScript regular expression, unanchored (write ^ and $ to anchor it); it must compile. */
+/**
+ * A regular expression with RE2 syntax, unanchored (write ^ and $ to anchor it); RE2 must compile it, so it
+ * matches in linear time (see text-pattern.ts): no backreferences, no lookahead or lookbehind.
+ */
 const pattern = (what: string) =>
   z
     .string()
     .min(1, `expected a regular expression for the ${what}`)
     .superRefine((source, ctx) => {
-      try {
-        new RegExp(source);
-      } catch (error) {
+      const problem = patternProblem(source);
+      if (problem !== undefined) {
         ctx.addIssue({
           code: 'custom',
-          message: `expected a regular expression for the ${what}, but it does not compile: ${(error as Error).message}`,
+          message: `expected a regular expression for the ${what}, but it does not compile: ${problem} (patterns use RE2 syntax, which matches in linear time: no backreferences, no lookahead or lookbehind)`,
         });
       }
     });
