@@ -131,7 +131,7 @@ const destinationFields = (perSource: string) => ({
   /** Another account to copy into; needs roleArn, a role in that account that makes the copy. */
   account: accountId.optional(),
   roleArn: roleArn.optional(),
-  /** The ExternalId the role's trust policy requires; recommended whenever roleArn is set. */
+  /** The ExternalId the role's trust policy requires; required whenever roleArn is set. */
   externalId: externalId.optional(),
   /** Key for the copy, in the destination Region; default: the key EC2 picks (the source's, or aws/ebs). */
   kmsKeyId: kmsKeyId.optional(),

@@ -28,9 +28,23 @@ export const STORAGE_CLASSES = [
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `expected one of ${values.join(', ')}` });
 
+/**
+ * Directory buckets (S3 Express One Zone) are named `base--zone-id--x-s3`. Ferry refuses them rather than
+ * copying into them with defaults that break there: they have no STANDARD storage class, their ETags are not
+ * MD5 digests (Ferry compares a replica with its source by ETag), and object tags cannot be copied
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-differences.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/directory-bucket-naming-rules.html).
+ */
+const DIRECTORY_BUCKET_SUFFIX = '--x-s3';
+
 const bucketName = z
   .string()
-  .regex(BUCKET_NAME, 'expected an S3 bucket name (3–63 lowercase letters, digits, dots or hyphens)');
+  .regex(BUCKET_NAME, 'expected an S3 bucket name (3–63 lowercase letters, digits, dots or hyphens)')
+  .refine(
+    (name) => !name.endsWith(DIRECTORY_BUCKET_SUFFIX),
+    'is a directory bucket (S3 Express One Zone, a name ending "--x-s3"), which Ferry does not support: it has ' +
+      'no STANDARD storage class, no object tags to copy, and ETags that are not MD5 digests',
+  );
 export const region = z.string().regex(REGION, 'expected an AWS Region such as us-west-2');
 export const accountId = z
   .string()
@@ -40,7 +54,7 @@ export const roleArn = z
   .regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
 /**
  * The `sts:ExternalId` that the trust policy of a destination's role requires (deploy/cross-account-role.yml
- * sets one). Optional, but recommended for every roleArn: it keeps anyone else who can name the role from
+ * sets one). Required with every roleArn (checkAccountAndRole): it keeps anyone else who can name the role from
  * making it write for them (the confused-deputy problem).
  */
 export const externalId = z
@@ -125,6 +139,19 @@ export function checkAccountAndRole<
   if (destination.roleArn && !destination.account) {
     ctx.addIssue({ code: 'custom', path: ['account'], message: 'required when roleArn is set' });
   }
+  // Required, not just recommended: the role deploy/cross-account-role.yml creates trusts Ferry only with its
+  // ExternalId (an sts:ExternalId condition), so a destination without one would be denied on every copy. A
+  // role whose trust policy has no such condition ignores the ExternalId, so giving one never locks a user out
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html).
+  if (destination.roleArn && destination.externalId === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['externalId'],
+      message:
+        "required when roleArn is set: the ExternalId the role's trust policy requires (deploy/cross-account-role.yml " +
+        'requires one; it keeps anyone else who can name the role from making it write for them)',
+    });
+  }
   if (destination.externalId !== undefined && !destination.roleArn) {
     ctx.addIssue({
       code: 'custom',
@@ -148,7 +175,7 @@ export const ObjectDestinationSchema = z
     region,
     account: accountId.optional(),
     roleArn: roleArn.optional(),
-    /** The ExternalId the role's trust policy requires; recommended whenever roleArn is set. */
+    /** The ExternalId the role's trust policy requires; required whenever roleArn is set. */
     externalId: externalId.optional(),
     /** Replaces the rule's matched `prefix` in the replica's key. */
     keyPrefix: keyPart.optional(),

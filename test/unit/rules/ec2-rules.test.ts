@@ -72,6 +72,7 @@ describe('snapshot and image rules', () => {
           region: 'us-west-2',
           account: '222233334444',
           roleArn: ROLE,
+          externalId: 'acme-ferry-7f3a9c',
           kmsKeyId: KEY_ARN,
           copyTags: false,
           tags: { 'copied-by': 'ferry' },
@@ -400,7 +401,12 @@ describe('encryption and placement of EC2 copies', () => {
   });
 
   it('It should require a key for a cross-account copy, and say why, unless only unencrypted sources are copied', () => {
-    const crossAccount = { region: 'us-west-2', account: '222233334444', roleArn: ROLE };
+    const crossAccount = {
+      region: 'us-west-2',
+      account: '222233334444',
+      roleArn: ROLE,
+      externalId: 'acme-ferry-7f3a9c',
+    };
     expect(issuesOf(snapshotRule({}, crossAccount))).toEqual([
       {
         path: 'rules[0].to[0].kmsKeyId',
@@ -437,7 +443,10 @@ describe('encryption and placement of EC2 copies', () => {
     );
     expect(
       configOf(
-        snapshotRule({ encrypted: false }, { region: 'us-east-1', account: '222233334444', roleArn: ROLE }),
+        snapshotRule(
+          { encrypted: false },
+          { region: 'us-east-1', account: '222233334444', roleArn: ROLE, externalId: 'acme-ferry-7f3a9c' },
+        ),
       ).rules,
     ).toHaveLength(1);
   });
