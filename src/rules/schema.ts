@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exactRecord } from './exact-record.ts';
 
 /**
  * The closed schema of `replication.yml`. Every object is strict: an unknown key is an error, so a typo
@@ -84,7 +85,7 @@ export const tagMapOf = (options: {
   limitName: string;
   reservedPrefixes: readonly (keyof typeof RESERVED_TAG_PREFIXES)[];
 }) =>
-  z.record(z.string(), tagValue).superRefine((tags, ctx) => {
+  exactRecord(z.string(), tagValue).superRefine((tags, ctx) => {
     const keys = Object.keys(tags);
     if (keys.length > options.maxTags)
       ctx.addIssue({
@@ -104,7 +105,7 @@ export const tagMapOf = (options: {
 const tagMap = tagMapOf({ maxTags: 10, limitName: 'the S3 object tag limit', reservedPrefixes: ['aws:'] });
 
 // User metadata travels in HTTP headers: keys lowercase, values printable ASCII.
-const metadataMap = z.record(
+const metadataMap = exactRecord(
   z.string().regex(METADATA_KEY, 'expected a lowercase metadata key (letters, digits, "-", "_", ".")'),
   z.string().regex(/^[\x20-\x7e]*$/, 'expected a printable ASCII metadata value'),
 );
