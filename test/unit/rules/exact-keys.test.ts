@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Ec2CopyJobSchema } from '#ec2/copy-job';
 import { planImageCopies } from '#images/router';
 import { planCopies } from '#objects/router';
 import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
@@ -141,5 +142,28 @@ describe('routers read tags as own properties', () => {
     expect(tagsMatch({ constructor: 'x' }, inherited)).toBe(false);
     expect(tagsMatch({ constructor: 'x' }, tagsOf([['constructor', 'x']]))).toBe(true);
     expect(tagsMatch({ toString: 't' }, {})).toBe(false);
+  });
+});
+
+describe('maps in an EC2 copy job (the state machine input)', () => {
+  it('It should keep a __proto__ tag of the source and of the destination through the job', () => {
+    const json = JSON.stringify({
+      kind: 'snapshot',
+      rule: 'tricky-snapshots',
+      destinationIndex: 0,
+      destination: { region: 'us-west-2', copyTags: true, tags: allTags() },
+      source: {
+        id: 'snap-0a1b2c3d4e5f60718',
+        region: 'us-east-1',
+        account: '111122223333',
+        encrypted: false,
+        description: '',
+        tags: allTags(),
+      },
+      eventTime: '2026-01-01T00:00:00Z',
+    });
+    const job = Ec2CopyJobSchema.parse(JSON.parse(json));
+    expect(Object.keys(job.source.tags)).toEqual(EXPECTED_KEYS);
+    expect(Object.keys(job.destination.tags)).toEqual(EXPECTED_KEYS);
   });
 });
