@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EC2_MARKER_TAGS, EC2_TAG_LIMITS } from './limits.ts';
 import { accountId, checkAccountAndRole, externalId, region, roleArn, ruleName, tagMapOf } from './schema.ts';
 import {
   DEFAULT_IMAGE_DESCRIPTION,
@@ -30,11 +31,19 @@ const KMS_ARN = new RegExp(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):\\d{12}:(?:key/${KM
 const MAX_VOLUME_GIB = 65_536;
 
 /** Tags a source must carry (EC2 allows 50 per resource). */
-const filterTags = tagMapOf({ maxTags: 50, limitName: 'the EC2 tag limit', reservedPrefixes: ['aws:'] });
-/** Tags put on a copy: `ferry:` keys are Ferry's markers, which the handlers rely on to skip copies. */
-const copyTags = tagMapOf({
-  maxTags: 50,
+const filterTags = tagMapOf({
+  limits: EC2_TAG_LIMITS,
   limitName: 'the EC2 tag limit',
+  reservedPrefixes: ['aws:'],
+});
+/**
+ * Tags put on a copy: `ferry:` keys are Ferry's markers, which the handlers rely on to skip copies, and the
+ * markers count toward EC2's 50 tags per resource, so a copy can take 50 less Ferry's.
+ */
+const copyTags = tagMapOf({
+  limits: EC2_TAG_LIMITS,
+  maxTags: EC2_TAG_LIMITS.maxTags - EC2_MARKER_TAGS,
+  limitName: `the EC2 tag limit of ${EC2_TAG_LIMITS.maxTags}, less the ${EC2_MARKER_TAGS} marker tags Ferry puts on every copy`,
   reservedPrefixes: ['aws:', 'ferry:'],
 });
 

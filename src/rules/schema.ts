@@ -1,5 +1,15 @@
 import { z } from 'zod';
 import { exactRecord } from './exact-record.ts';
+import {
+  MAX_KEY_BYTES,
+  MAX_METADATA_BYTES,
+  metadataBytes,
+  S3_OBJECT_TAG_LIMITS,
+  type TagLimits,
+  unicodeLength,
+  utf8Bytes,
+  worstCaseMarkerBytes,
+} from './limits.ts';
 
 /**
  * The closed schema of `replication.yml`. Every object is strict: an unknown key is an error, so a typo
@@ -67,9 +77,15 @@ export const externalId = z
 export const ruleName = z
   .string()
   .regex(RULE_NAME, 'expected 1–64 letters, digits, "-" or "_", starting with a letter or digit');
-const keyPart = z.string().max(1024, 'expected at most 1024 characters (the S3 key limit)');
-
-const tagValue = z.string().max(256, 'expected a tag value of at most 256 characters');
+/** A key prefix or suffix: S3 keys hold at most 1,024 bytes of UTF-8, so a longer part matches no key. */
+const keyPart = z.string().superRefine((part, ctx) => {
+  const bytes = utf8Bytes(part);
+  if (bytes > MAX_KEY_BYTES)
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected at most ${MAX_KEY_BYTES} bytes of UTF-8 (the S3 key limit); this is ${bytes} bytes`,
+    });
+});
 
 const RESERVED_TAG_PREFIXES = {
   'aws:': 'tag keys starting with "aws:" are reserved by AWS',
@@ -77,32 +93,54 @@ const RESERVED_TAG_PREFIXES = {
 } as const;
 
 /**
- * A map of tags with the limits of the service that stores them (S3 objects: 10, EC2 resources: 50).
- * Keys are checked here rather than by a key schema, so the error names the offending key.
+ * A map of tags with the limits of the service that stores them (limits.ts: S3 objects 10 tags, keys of 128
+ * and values of 256 characters; EC2 resources 50, 127 and 255), lengths counted in Unicode characters as
+ * both count them. Keys and values are checked here rather than by key and value schemas, so each error
+ * names the offending key.
  */
 export const tagMapOf = (options: {
-  maxTags: number;
+  limits: TagLimits;
+  /** Fewer than the service allows, where Ferry's own tags take some (EC2 copies). */
+  maxTags?: number;
   limitName: string;
   reservedPrefixes: readonly (keyof typeof RESERVED_TAG_PREFIXES)[];
 }) =>
-  exactRecord(z.string(), tagValue).superRefine((tags, ctx) => {
-    const keys = Object.keys(tags);
-    if (keys.length > options.maxTags)
+  exactRecord(z.string(), z.string()).superRefine((tags, ctx) => {
+    const { maxKeyChars, maxValueChars, service } = options.limits;
+    const maxTags = options.maxTags ?? options.limits.maxTags;
+    const entries = Object.entries(tags);
+    if (entries.length > maxTags)
       ctx.addIssue({
         code: 'custom',
-        message: `expected at most ${options.maxTags} tags (${options.limitName})`,
+        message: `expected at most ${maxTags} tags (${options.limitName})`,
       });
-    for (const key of keys) {
+    for (const [key, value] of entries) {
       const reserved = options.reservedPrefixes.find((prefix) => key.toLowerCase().startsWith(prefix));
-      if (key.length === 0 || key.length > 128) {
-        ctx.addIssue({ code: 'custom', path: [key], message: 'expected a tag key of 1–128 characters' });
+      const keyChars = unicodeLength(key);
+      if (keyChars === 0 || keyChars > maxKeyChars) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `expected a tag key of 1–${maxKeyChars} characters (the ${service} limit)`,
+        });
       } else if (reserved !== undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: RESERVED_TAG_PREFIXES[reserved] });
+      }
+      if (unicodeLength(value) > maxValueChars) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `expected a tag value of at most ${maxValueChars} characters (the ${service} limit)`,
+        });
       }
     }
   });
 
-const tagMap = tagMapOf({ maxTags: 10, limitName: 'the S3 object tag limit', reservedPrefixes: ['aws:'] });
+const tagMap = tagMapOf({
+  limits: S3_OBJECT_TAG_LIMITS,
+  limitName: 'the S3 object tag limit',
+  reservedPrefixes: ['aws:'],
+});
 
 // User metadata travels in HTTP headers: keys lowercase, values printable ASCII.
 const metadataMap = exactRecord(
@@ -210,12 +248,46 @@ export const ObjectSourceSchema = z
     }
   });
 
-export const ObjectRuleSchema = z.strictObject({
-  name: ruleName,
-  description: z.string().optional(),
-  objects: ObjectSourceSchema,
-  to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
-});
+export const ObjectRuleSchema = z
+  .strictObject({
+    name: ruleName,
+    description: z.string().optional(),
+    objects: ObjectSourceSchema,
+    to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
+  })
+  .superRefine(checkMetadataLimit);
+
+/**
+ * S3 refuses a copy whose user metadata exceeds 2 KB (MetadataTooLarge). A replica carries `metadata.set`
+ * and Ferry's markers (plus, with `copy`, the source's own metadata, which only the copy itself can count):
+ * `set` is refused when it alone is over, or when it and the markers at their largest could be.
+ */
+function checkMetadataLimit(
+  rule: { name: string; objects: { bucket: string }; to: readonly ObjectDestination[] },
+  ctx: z.RefinementCtx<unknown>,
+): void {
+  const markers = worstCaseMarkerBytes({ bucket: rule.objects.bucket, rule: rule.name });
+  rule.to.forEach((destination, index) => {
+    const set = metadataBytes(destination.metadata.set);
+    const path = ['to', index, 'metadata', 'set'];
+    if (set > MAX_METADATA_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `takes ${set} bytes (UTF-8 keys and values), over the ${MAX_METADATA_BYTES} bytes (2 KB) of user metadata S3 allows: S3 would refuse every copy (MetadataTooLarge)`,
+      });
+    } else if (set + markers > MAX_METADATA_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message:
+          `takes ${set} bytes (UTF-8 keys and values); with Ferry's replica markers, up to ${markers} bytes for this rule, ` +
+          `a replica's user metadata could reach ${set + markers} bytes, over the ${MAX_METADATA_BYTES} (2 KB) S3 allows ` +
+          `(MetadataTooLarge): keep metadata.set within ${MAX_METADATA_BYTES - markers} bytes`,
+      });
+    }
+  });
+}
 
 export type ObjectDestination = z.infer<typeof ObjectDestinationSchema>;
 export type ObjectSource = z.infer<typeof ObjectSourceSchema>;

@@ -188,16 +188,16 @@ describe('snapshot and image rules', () => {
       /at most 50 tags \(the EC2 tag limit\)/,
     ],
     [
-      'a tag value over 256 characters',
-      imageRule({ tags: { dr: 'x'.repeat(257) } }),
+      'a tag value over 255 characters (the EC2 limit)',
+      imageRule({ tags: { dr: 'x'.repeat(256) } }),
       'rules[0].images.tags.dr',
-      /at most 256 characters/,
+      /at most 255 characters \(the EC2 limit\)/,
     ],
     [
-      'a tag key over 128 characters',
-      imageRule({ tags: { ['k'.repeat(129)]: 'v' } }),
-      `rules[0].images.tags.${'k'.repeat(129)}`,
-      /1–128 characters/,
+      'a tag key over 127 characters (the EC2 limit)',
+      imageRule({ tags: { ['k'.repeat(128)]: 'v' } }),
+      `rules[0].images.tags.${'k'.repeat(128)}`,
+      /1–127 characters \(the EC2 limit\)/,
     ],
     [
       'an unknown key in the source',
