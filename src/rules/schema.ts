@@ -252,6 +252,12 @@ export const ObjectRuleSchema = z
   .strictObject({
     name: ruleName,
     description: z.string().optional(),
+    /**
+     * Lets this rule's replicas share keys with another rule's, in one bucket (shared-replicas.ts): where
+     * replica spaces overlap, the rule with the higher priority owns the keys and the lower one never writes
+     * them. Both rules must set one; without, an overlap is refused.
+     */
+    priority: z.number().int('expected a whole number').min(0).max(1_000_000).optional(),
     objects: ObjectSourceSchema,
     to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
   })

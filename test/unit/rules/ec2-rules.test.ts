@@ -512,6 +512,8 @@ describe('rules of every kind in one file', () => {
       ...objectRule,
       name: 'media',
       objects: { bucket: 'acme-media' },
+      // Its own replica bucket: two whole-bucket rules into acme-dr would share replicas.
+      to: [{ bucket: 'acme-media-dr', region: 'us-west-2' }],
     });
     expect(config.rules.map(kindOf)).toEqual(['snapshots', 'objects', 'images', 'objects']);
     expect(objectRulesOf(config).map((rule) => rule.name)).toEqual(['invoices', 'media']);
