@@ -124,8 +124,11 @@ function objectRules(count: number, random: Random): Record<string, unknown>[] {
     const to = Array.from({ length: destinations }, (_, d) => {
       const region = REGIONS[(index + d * 3 + 1) % REGIONS.length] as string;
       const destination: Record<string, unknown> = { bucket: `replica-${bucket}-${region}`, region };
-      // Replicas land under their own prefix per rule: never where a rule reads (no loop to configure).
-      if (chance(random, 0.3)) destination.keyPrefix = `mirror/rule-${index}/`;
+      // Replicas land under their own prefix per rule: never where a rule reads (no loop to configure), and
+      // never where another rule writes (validation refuses rules that share replicas). The draw that once
+      // chose whether to set it is kept, so the rest of each generated set stays as it was.
+      chance(random, 0.3);
+      destination.keyPrefix = `mirror/rule-${index}/`;
       if (chance(random, 0.3)) destination.storageClass = pick(random, ['STANDARD_IA', 'GLACIER_IR']);
       if (chance(random, 0.2)) destination.replicateDeletes = true;
       return destination;

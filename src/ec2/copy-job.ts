@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { exactRecord } from '#rules/exact-record';
 import type { Retention } from './retention.ts';
 
 /**
@@ -19,7 +20,7 @@ export const Ec2DestinationSchema = z.object({
   externalId: z.string().optional(),
   kmsKeyId: z.string().optional(),
   copyTags: z.boolean(),
-  tags: z.record(z.string(), z.string()),
+  tags: exactRecord(z.string(), z.string()),
   description: z.string().optional(),
   name: z.string().optional(),
   completionDurationMinutes: z.number().int().optional(),
@@ -43,7 +44,7 @@ export const Ec2CopyJobSchema = z.object({
     /** Snapshots: the source volume (retention counts per volume) and its size. */
     volumeId: z.string().optional(),
     sizeGiB: z.number().optional(),
-    tags: z.record(z.string(), z.string()),
+    tags: exactRecord(z.string(), z.string()),
   }),
   /** When the source was created (the event's time): replication latency is measured from it. */
   eventTime: z.string(),

@@ -1,5 +1,6 @@
 import { INDEX_MIN_RULES } from '#rules/region-tag-index';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
+import { isOutranked } from '#rules/shared-replicas';
 import { type Tags, tagsMatch } from '#rules/tags';
 
 // Objects' modules name the tag map type from here.
@@ -146,13 +147,26 @@ export function planCopies(rules: readonly ObjectRule[], object: ObjectFacts, ta
       if (tags === undefined) throw new TagsRequiredError(rule.name);
       if (!tagsMatch(rule.objects.tags, tags)) return [];
     }
-    return rule.to.map((destination, destinationIndex) => ({
-      rule,
-      destination,
-      destinationIndex,
-      destinationKey: destinationKeyOf(rule, destination, object.key),
-    }));
+    return rule.to.flatMap((destination, destinationIndex) =>
+      ownPlan(rule, destination, destinationIndex, object),
+    );
   });
+}
+
+/**
+ * The plan of one destination, unless a rule of higher priority owns the replica key there (replica spaces
+ * may overlap only between rules ordered by priority: #rules/shared-replicas): one key, one writer.
+ */
+function ownPlan(
+  rule: ObjectRule,
+  destination: ObjectDestination,
+  destinationIndex: number,
+  object: { key: string },
+): CopyPlan[] {
+  const destinationKey = destinationKeyOf(rule, destination, object.key);
+  return isOutranked(rule, destinationIndex, destination.bucket, destinationKey)
+    ? []
+    : [{ rule, destination, destinationIndex, destinationKey }];
 }
 
 /**
@@ -165,16 +179,7 @@ export function planDeletes(
 ): CopyPlan[] {
   return candidateRules(rules, object).flatMap((rule) =>
     rule.to.flatMap((destination, destinationIndex) =>
-      destination.replicateDeletes
-        ? [
-            {
-              rule,
-              destination,
-              destinationIndex,
-              destinationKey: destinationKeyOf(rule, destination, object.key),
-            },
-          ]
-        : [],
+      destination.replicateDeletes ? ownPlan(rule, destination, destinationIndex, object) : [],
     ),
   );
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from './ec2-schema.ts';
 import { checkRuleGraph } from './loop-check.ts';
 import { CopySettingsSchema, type ObjectRule, ObjectRuleSchema } from './schema.ts';
+import { checkSharedReplicas, registerPrecedence } from './shared-replicas.ts';
 
 /** What a rule copies: its kind is the one of these keys it has. */
 const RULE_KINDS = {
@@ -107,15 +108,16 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
         message: `"${rule.name}" is already the name of rules[${first}]`,
       });
   });
-  // Only object replicas can be read again by a rule; EC2 copies are never copied (see ec2-schema.ts).
-  issues.push(...checkRuleGraph(rules.map((rule) => (rule && isObjectRule(rule) ? rule : undefined))));
+  // Only object replicas can be read again by a rule, or share keys; EC2 copies are never copied (see
+  // ec2-schema.ts), and each finds its copy again by its own tags.
+  const objectRules = rules.map((rule) => (rule && isObjectRule(rule) ? rule : undefined));
+  issues.push(...checkRuleGraph(objectRules), ...checkSharedReplicas(objectRules));
 
   if (issues.length > 0) return { issues };
-  return {
-    config: {
-      copy: outline.data.copy,
-      rules: rules.filter((rule): rule is Rule => rule !== undefined),
-    },
-    issues,
+  const config = {
+    copy: outline.data.copy,
+    rules: rules.filter((rule): rule is Rule => rule !== undefined),
   };
+  registerPrecedence(objectRulesOf(config));
+  return { config, issues };
 }

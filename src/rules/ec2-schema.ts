@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EC2_MARKER_TAGS, EC2_TAG_LIMITS } from './limits.ts';
 import { accountId, checkAccountAndRole, externalId, region, roleArn, ruleName, tagMapOf } from './schema.ts';
 import {
   DEFAULT_IMAGE_DESCRIPTION,
@@ -9,6 +10,7 @@ import {
   SNAPSHOT_PLACEHOLDERS,
   templateProblems,
 } from './templates.ts';
+import { patternProblem } from './text-pattern.ts';
 
 /**
  * Rules that copy EBS snapshots (`snapshots:`) and AMIs (`images:`) when EC2 reports them created. Same
@@ -29,11 +31,19 @@ const KMS_ARN = new RegExp(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):\\d{12}:(?:key/${KM
 const MAX_VOLUME_GIB = 65_536;
 
 /** Tags a source must carry (EC2 allows 50 per resource). */
-const filterTags = tagMapOf({ maxTags: 50, limitName: 'the EC2 tag limit', reservedPrefixes: ['aws:'] });
-/** Tags put on a copy: `ferry:` keys are Ferry's markers, which the handlers rely on to skip copies. */
-const copyTags = tagMapOf({
-  maxTags: 50,
+const filterTags = tagMapOf({
+  limits: EC2_TAG_LIMITS,
   limitName: 'the EC2 tag limit',
+  reservedPrefixes: ['aws:'],
+});
+/**
+ * Tags put on a copy: `ferry:` keys are Ferry's markers, which the handlers rely on to skip copies, and the
+ * markers count toward EC2's 50 tags per resource, so a copy can take 50 less Ferry's.
+ */
+const copyTags = tagMapOf({
+  limits: EC2_TAG_LIMITS,
+  maxTags: EC2_TAG_LIMITS.maxTags - EC2_MARKER_TAGS,
+  limitName: `the EC2 tag limit of ${EC2_TAG_LIMITS.maxTags}, less the ${EC2_MARKER_TAGS} marker tags Ferry puts on every copy`,
   reservedPrefixes: ['aws:', 'ferry:'],
 });
 
@@ -54,18 +64,20 @@ const uniqueList = <Item extends z.ZodType<string>>(item: Item, empty: string) =
       });
     });
 
-/** A JavaScript regular expression, unanchored (write ^ and $ to anchor it); it must compile. */
+/**
+ * A regular expression with RE2 syntax, unanchored (write ^ and $ to anchor it); RE2 must compile it, so it
+ * matches in linear time (see text-pattern.ts): no backreferences, no lookahead or lookbehind.
+ */
 const pattern = (what: string) =>
   z
     .string()
     .min(1, `expected a regular expression for the ${what}`)
     .superRefine((source, ctx) => {
-      try {
-        new RegExp(source);
-      } catch (error) {
+      const problem = patternProblem(source);
+      if (problem !== undefined) {
         ctx.addIssue({
           code: 'custom',
-          message: `expected a regular expression for the ${what}, but it does not compile: ${(error as Error).message}`,
+          message: `expected a regular expression for the ${what}, but it does not compile: ${problem} (patterns use RE2 syntax, which matches in linear time: no backreferences, no lookahead or lookbehind)`,
         });
       }
     });
@@ -128,7 +140,7 @@ const destinationFields = (perSource: string) => ({
   /** Another account to copy into; needs roleArn, a role in that account that makes the copy. */
   account: accountId.optional(),
   roleArn: roleArn.optional(),
-  /** The ExternalId the role's trust policy requires; recommended whenever roleArn is set. */
+  /** The ExternalId the role's trust policy requires; required whenever roleArn is set. */
   externalId: externalId.optional(),
   /** Key for the copy, in the destination Region; default: the key EC2 picks (the source's, or aws/ebs). */
   kmsKeyId: kmsKeyId.optional(),

@@ -1,44 +1,14 @@
-import type { ObjectDestination, ObjectRule } from './schema.ts';
+import { describeSpace as describe, keySpacesOverlap, replicaSpace, sourceSpace } from './key-spaces.ts';
+import type { ObjectRule } from './schema.ts';
+
+// The loop check's tests exercise the overlap rule through this module.
+export { keySpacesOverlap };
 
 /** A problem found in the rule graph, with the path of the field to change. */
 export interface RuleGraphIssue {
   path: (string | number)[];
   message: string;
 }
-
-/** The keys a rule reads, or the keys a destination writes: all keys with this prefix and (if set) suffix. */
-interface KeySpace {
-  bucket: string;
-  prefix: string;
-  suffix: string | undefined;
-}
-
-const sourceSpace = (rule: ObjectRule): KeySpace => ({
-  bucket: rule.objects.bucket,
-  prefix: rule.objects.prefix,
-  suffix: rule.objects.suffix,
-});
-
-/** Replica keys keep everything after the matched prefix, so the suffix carries over. */
-const replicaSpace = (rule: ObjectRule, destination: ObjectDestination): KeySpace => ({
-  bucket: destination.bucket,
-  prefix: destination.keyPrefix ?? rule.objects.prefix,
-  suffix: rule.objects.suffix,
-});
-
-/** Whether some key could lie in both spaces (conservative: size and tag filters are not considered). */
-export function keySpacesOverlap(a: KeySpace, b: KeySpace): boolean {
-  if (a.bucket !== b.bucket) return false;
-  const prefixesMeet = a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix);
-  const suffixesMeet =
-    a.suffix === undefined ||
-    b.suffix === undefined ||
-    a.suffix.endsWith(b.suffix) ||
-    b.suffix.endsWith(a.suffix);
-  return prefixesMeet && suffixesMeet;
-}
-
-const describe = (space: KeySpace) => `s3://${space.bucket}/${space.prefix}…${space.suffix ?? ''}`;
 
 /**
  * Rejects rule sets in which a replica could be replicated again without the reading rule opting in,

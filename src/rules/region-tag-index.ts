@@ -68,7 +68,7 @@ export class RegionTagIndex<Rule> {
     if (!entry) return [];
     let found: number[] = entry.untagged;
     let merged = false;
-    for (const key in tags) {
+    for (const key of Object.keys(tags)) {
       const positions = entry.byTag.get(key)?.get(tags[key] as string);
       if (!positions) continue;
       if (found.length === 0) found = positions;

@@ -1,4 +1,15 @@
 import { z } from 'zod';
+import { exactRecord } from './exact-record.ts';
+import {
+  MAX_KEY_BYTES,
+  MAX_METADATA_BYTES,
+  metadataBytes,
+  S3_OBJECT_TAG_LIMITS,
+  type TagLimits,
+  unicodeLength,
+  utf8Bytes,
+  worstCaseMarkerBytes,
+} from './limits.ts';
 
 /**
  * The closed schema of `replication.yml`. Every object is strict: an unknown key is an error, so a typo
@@ -28,9 +39,23 @@ export const STORAGE_CLASSES = [
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `expected one of ${values.join(', ')}` });
 
+/**
+ * Directory buckets (S3 Express One Zone) are named `base--zone-id--x-s3`. Ferry refuses them rather than
+ * copying into them with defaults that break there: they have no STANDARD storage class, their ETags are not
+ * MD5 digests (Ferry compares a replica with its source by ETag), and object tags cannot be copied
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-differences.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/directory-bucket-naming-rules.html).
+ */
+const DIRECTORY_BUCKET_SUFFIX = '--x-s3';
+
 const bucketName = z
   .string()
-  .regex(BUCKET_NAME, 'expected an S3 bucket name (3–63 lowercase letters, digits, dots or hyphens)');
+  .regex(BUCKET_NAME, 'expected an S3 bucket name (3–63 lowercase letters, digits, dots or hyphens)')
+  .refine(
+    (name) => !name.endsWith(DIRECTORY_BUCKET_SUFFIX),
+    'is a directory bucket (S3 Express One Zone, a name ending "--x-s3"), which Ferry does not support: it has ' +
+      'no STANDARD storage class, no object tags to copy, and ETags that are not MD5 digests',
+  );
 export const region = z.string().regex(REGION, 'expected an AWS Region such as us-west-2');
 export const accountId = z
   .string()
@@ -40,7 +65,7 @@ export const roleArn = z
   .regex(ROLE_ARN, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)');
 /**
  * The `sts:ExternalId` that the trust policy of a destination's role requires (deploy/cross-account-role.yml
- * sets one). Optional, but recommended for every roleArn: it keeps anyone else who can name the role from
+ * sets one). Required with every roleArn (checkAccountAndRole): it keeps anyone else who can name the role from
  * making it write for them (the confused-deputy problem).
  */
 export const externalId = z
@@ -52,9 +77,15 @@ export const externalId = z
 export const ruleName = z
   .string()
   .regex(RULE_NAME, 'expected 1–64 letters, digits, "-" or "_", starting with a letter or digit');
-const keyPart = z.string().max(1024, 'expected at most 1024 characters (the S3 key limit)');
-
-const tagValue = z.string().max(256, 'expected a tag value of at most 256 characters');
+/** A key prefix or suffix: S3 keys hold at most 1,024 bytes of UTF-8, so a longer part matches no key. */
+const keyPart = z.string().superRefine((part, ctx) => {
+  const bytes = utf8Bytes(part);
+  if (bytes > MAX_KEY_BYTES)
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected at most ${MAX_KEY_BYTES} bytes of UTF-8 (the S3 key limit); this is ${bytes} bytes`,
+    });
+});
 
 const RESERVED_TAG_PREFIXES = {
   'aws:': 'tag keys starting with "aws:" are reserved by AWS',
@@ -62,35 +93,57 @@ const RESERVED_TAG_PREFIXES = {
 } as const;
 
 /**
- * A map of tags with the limits of the service that stores them (S3 objects: 10, EC2 resources: 50).
- * Keys are checked here rather than by a key schema, so the error names the offending key.
+ * A map of tags with the limits of the service that stores them (limits.ts: S3 objects 10 tags, keys of 128
+ * and values of 256 characters; EC2 resources 50, 127 and 255), lengths counted in Unicode characters as
+ * both count them. Keys and values are checked here rather than by key and value schemas, so each error
+ * names the offending key.
  */
 export const tagMapOf = (options: {
-  maxTags: number;
+  limits: TagLimits;
+  /** Fewer than the service allows, where Ferry's own tags take some (EC2 copies). */
+  maxTags?: number;
   limitName: string;
   reservedPrefixes: readonly (keyof typeof RESERVED_TAG_PREFIXES)[];
 }) =>
-  z.record(z.string(), tagValue).superRefine((tags, ctx) => {
-    const keys = Object.keys(tags);
-    if (keys.length > options.maxTags)
+  exactRecord(z.string(), z.string()).superRefine((tags, ctx) => {
+    const { maxKeyChars, maxValueChars, service } = options.limits;
+    const maxTags = options.maxTags ?? options.limits.maxTags;
+    const entries = Object.entries(tags);
+    if (entries.length > maxTags)
       ctx.addIssue({
         code: 'custom',
-        message: `expected at most ${options.maxTags} tags (${options.limitName})`,
+        message: `expected at most ${maxTags} tags (${options.limitName})`,
       });
-    for (const key of keys) {
+    for (const [key, value] of entries) {
       const reserved = options.reservedPrefixes.find((prefix) => key.toLowerCase().startsWith(prefix));
-      if (key.length === 0 || key.length > 128) {
-        ctx.addIssue({ code: 'custom', path: [key], message: 'expected a tag key of 1–128 characters' });
+      const keyChars = unicodeLength(key);
+      if (keyChars === 0 || keyChars > maxKeyChars) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `expected a tag key of 1–${maxKeyChars} characters (the ${service} limit)`,
+        });
       } else if (reserved !== undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: RESERVED_TAG_PREFIXES[reserved] });
+      }
+      if (unicodeLength(value) > maxValueChars) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `expected a tag value of at most ${maxValueChars} characters (the ${service} limit)`,
+        });
       }
     }
   });
 
-const tagMap = tagMapOf({ maxTags: 10, limitName: 'the S3 object tag limit', reservedPrefixes: ['aws:'] });
+const tagMap = tagMapOf({
+  limits: S3_OBJECT_TAG_LIMITS,
+  limitName: 'the S3 object tag limit',
+  reservedPrefixes: ['aws:'],
+});
 
 // User metadata travels in HTTP headers: keys lowercase, values printable ASCII.
-const metadataMap = z.record(
+const metadataMap = exactRecord(
   z.string().regex(METADATA_KEY, 'expected a lowercase metadata key (letters, digits, "-", "_", ".")'),
   z.string().regex(/^[\x20-\x7e]*$/, 'expected a printable ASCII metadata value'),
 );
@@ -125,6 +178,19 @@ export function checkAccountAndRole<
   if (destination.roleArn && !destination.account) {
     ctx.addIssue({ code: 'custom', path: ['account'], message: 'required when roleArn is set' });
   }
+  // Required, not just recommended: the role deploy/cross-account-role.yml creates trusts Ferry only with its
+  // ExternalId (an sts:ExternalId condition), so a destination without one would be denied on every copy. A
+  // role whose trust policy has no such condition ignores the ExternalId, so giving one never locks a user out
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html).
+  if (destination.roleArn && destination.externalId === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['externalId'],
+      message:
+        "required when roleArn is set: the ExternalId the role's trust policy requires (deploy/cross-account-role.yml " +
+        'requires one; it keeps anyone else who can name the role from making it write for them)',
+    });
+  }
   if (destination.externalId !== undefined && !destination.roleArn) {
     ctx.addIssue({
       code: 'custom',
@@ -148,7 +214,7 @@ export const ObjectDestinationSchema = z
     region,
     account: accountId.optional(),
     roleArn: roleArn.optional(),
-    /** The ExternalId the role's trust policy requires; recommended whenever roleArn is set. */
+    /** The ExternalId the role's trust policy requires; required whenever roleArn is set. */
     externalId: externalId.optional(),
     /** Replaces the rule's matched `prefix` in the replica's key. */
     keyPrefix: keyPart.optional(),
@@ -182,12 +248,52 @@ export const ObjectSourceSchema = z
     }
   });
 
-export const ObjectRuleSchema = z.strictObject({
-  name: ruleName,
-  description: z.string().optional(),
-  objects: ObjectSourceSchema,
-  to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
-});
+export const ObjectRuleSchema = z
+  .strictObject({
+    name: ruleName,
+    description: z.string().optional(),
+    /**
+     * Lets this rule's replicas share keys with another rule's, in one bucket (shared-replicas.ts): where
+     * replica spaces overlap, the rule with the higher priority owns the keys and the lower one never writes
+     * them. Both rules must set one; without, an overlap is refused.
+     */
+    priority: z.number().int('expected a whole number').min(0).max(1_000_000).optional(),
+    objects: ObjectSourceSchema,
+    to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
+  })
+  .superRefine(checkMetadataLimit);
+
+/**
+ * S3 refuses a copy whose user metadata exceeds 2 KB (MetadataTooLarge). A replica carries `metadata.set`
+ * and Ferry's markers (plus, with `copy`, the source's own metadata, which only the copy itself can count):
+ * `set` is refused when it alone is over, or when it and the markers at their largest could be.
+ */
+function checkMetadataLimit(
+  rule: { name: string; objects: { bucket: string }; to: readonly ObjectDestination[] },
+  ctx: z.RefinementCtx<unknown>,
+): void {
+  const markers = worstCaseMarkerBytes({ bucket: rule.objects.bucket, rule: rule.name });
+  rule.to.forEach((destination, index) => {
+    const set = metadataBytes(destination.metadata.set);
+    const path = ['to', index, 'metadata', 'set'];
+    if (set > MAX_METADATA_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `takes ${set} bytes (UTF-8 keys and values), over the ${MAX_METADATA_BYTES} bytes (2 KB) of user metadata S3 allows: S3 would refuse every copy (MetadataTooLarge)`,
+      });
+    } else if (set + markers > MAX_METADATA_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message:
+          `takes ${set} bytes (UTF-8 keys and values); with Ferry's replica markers, up to ${markers} bytes for this rule, ` +
+          `a replica's user metadata could reach ${set + markers} bytes, over the ${MAX_METADATA_BYTES} (2 KB) S3 allows ` +
+          `(MetadataTooLarge): keep metadata.set within ${MAX_METADATA_BYTES - markers} bytes`,
+      });
+    }
+  });
+}
 
 export type ObjectDestination = z.infer<typeof ObjectDestinationSchema>;
 export type ObjectSource = z.infer<typeof ObjectSourceSchema>;

@@ -72,6 +72,8 @@ describe('ferry validate on the corpus', () => {
     'object-chain-loop.yml',
     'snapshot-kms-key-other-region.yml',
     'image-name-unknown-placeholder.yml',
+    'top-yaml-alias-bomb.yml',
+    'top-yaml-nested-20000-deep.yml',
   ])('It should exit non-zero for %s and print each error with its path', (name) => {
     const entry = CASES.find((candidate) => candidate.name === name);
     if (!entry) throw new Error(`the corpus lost ${name}`);

@@ -102,6 +102,7 @@ const EC2 = file(
       - region: eu-west-1
         account: "222233334444"
         roleArn: arn:aws:iam::222233334444:role/ferry-writer
+        externalId: acme-ferry-7f3a9c
         kmsKeyId: alias/partner
   - name: every-snapshot
     snapshots: { regions: [us-east-1] }

@@ -110,6 +110,7 @@ rules:
         region: eu-west-1
         account: "222233334444"
         roleArn: arn:aws:iam::222233334444:role/ferry-writer
+        externalId: acme-ferry-7f3a9c
         encryption: { sse: AES256 }
         tags: { set: { origin: acme } }
 `);

@@ -18,11 +18,14 @@ import { reportLines } from '../../../cli/backfill.ts';
 const CONFIG = configFrom(`
 rules:
   - name: docs
+    # logs writes inside docs' replica space (mirror/logs/): a shared key space needs an order.
+    priority: 1
     objects: { bucket: acme-prod, prefix: docs/, suffix: .pdf }
     to:
       - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, replicateDeletes: true }
       - { bucket: acme-eu, region: eu-west-1 }
   - name: logs
+    priority: 2
     objects: { bucket: acme-prod, prefix: logs/ }
     to:
       - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/logs/ }
@@ -218,6 +221,8 @@ describe('a reconcile pass over a destination that replicates deletes', () => {
     const config = configFrom(`
 rules:
   - name: docs
+    # logs writes inside docs' replica space (mirror/logs/): a shared key space needs an order.
+    priority: 1
     objects: { bucket: acme-prod, prefix: docs/, suffix: .pdf }
     to:
       - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/ }

@@ -107,6 +107,18 @@ describe('replication.yml schema', () => {
       'rules[0].to[0].account',
       /expected string/,
     ],
+    [
+      'a directory bucket as the source',
+      { objects: { bucket: 'acme-logs--usw2-az1--x-s3' } },
+      'rules[0].objects.bucket',
+      /is a directory bucket \(S3 Express One Zone, a name ending "--x-s3"\), which Ferry does not support/,
+    ],
+    [
+      'a directory bucket as a destination',
+      { to: [{ bucket: 'acme-dr--usw2-az1--x-s3', region: 'us-west-2' }] },
+      'rules[0].to[0].bucket',
+      /no STANDARD storage class, no object tags to copy, and ETags that are not MD5 digests/,
+    ],
   ])('It should reject %s and name its path', (_, overrides, path, message) => {
     const issues = issuesOf({ rules: [rule(overrides)] });
     expect(issues).toContainEqual({ path, message: expect.stringMatching(message) });

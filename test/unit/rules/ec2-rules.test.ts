@@ -72,6 +72,7 @@ describe('snapshot and image rules', () => {
           region: 'us-west-2',
           account: '222233334444',
           roleArn: ROLE,
+          externalId: 'acme-ferry-7f3a9c',
           kmsKeyId: KEY_ARN,
           copyTags: false,
           tags: { 'copied-by': 'ferry' },
@@ -187,16 +188,16 @@ describe('snapshot and image rules', () => {
       /at most 50 tags \(the EC2 tag limit\)/,
     ],
     [
-      'a tag value over 256 characters',
-      imageRule({ tags: { dr: 'x'.repeat(257) } }),
+      'a tag value over 255 characters (the EC2 limit)',
+      imageRule({ tags: { dr: 'x'.repeat(256) } }),
       'rules[0].images.tags.dr',
-      /at most 256 characters/,
+      /at most 255 characters \(the EC2 limit\)/,
     ],
     [
-      'a tag key over 128 characters',
-      imageRule({ tags: { ['k'.repeat(129)]: 'v' } }),
-      `rules[0].images.tags.${'k'.repeat(129)}`,
-      /1–128 characters/,
+      'a tag key over 127 characters (the EC2 limit)',
+      imageRule({ tags: { ['k'.repeat(128)]: 'v' } }),
+      `rules[0].images.tags.${'k'.repeat(128)}`,
+      /1–127 characters \(the EC2 limit\)/,
     ],
     [
       'an unknown key in the source',
@@ -400,7 +401,12 @@ describe('encryption and placement of EC2 copies', () => {
   });
 
   it('It should require a key for a cross-account copy, and say why, unless only unencrypted sources are copied', () => {
-    const crossAccount = { region: 'us-west-2', account: '222233334444', roleArn: ROLE };
+    const crossAccount = {
+      region: 'us-west-2',
+      account: '222233334444',
+      roleArn: ROLE,
+      externalId: 'acme-ferry-7f3a9c',
+    };
     expect(issuesOf(snapshotRule({}, crossAccount))).toEqual([
       {
         path: 'rules[0].to[0].kmsKeyId',
@@ -437,7 +443,10 @@ describe('encryption and placement of EC2 copies', () => {
     );
     expect(
       configOf(
-        snapshotRule({ encrypted: false }, { region: 'us-east-1', account: '222233334444', roleArn: ROLE }),
+        snapshotRule(
+          { encrypted: false },
+          { region: 'us-east-1', account: '222233334444', roleArn: ROLE, externalId: 'acme-ferry-7f3a9c' },
+        ),
       ).rules,
     ).toHaveLength(1);
   });
@@ -503,6 +512,8 @@ describe('rules of every kind in one file', () => {
       ...objectRule,
       name: 'media',
       objects: { bucket: 'acme-media' },
+      // Its own replica bucket: two whole-bucket rules into acme-dr would share replicas.
+      to: [{ bucket: 'acme-media-dr', region: 'us-west-2' }],
     });
     expect(config.rules.map(kindOf)).toEqual(['snapshots', 'objects', 'images', 'objects']);
     expect(objectRulesOf(config).map((rule) => rule.name)).toEqual(['invoices', 'media']);

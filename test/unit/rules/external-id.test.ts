@@ -53,6 +53,20 @@ describe('externalId of a destination role', () => {
     ]);
   });
 
+  it.each([
+    ['an object destination', objectRule],
+    ['a snapshot destination', snapshotRule],
+  ])('It should refuse a role without an external id in %s: the deployed role requires one', (_, rule) => {
+    expect(issuesOf(rule({ account: '222233334444', roleArn: ROLE }))).toEqual([
+      {
+        path: 'rules[0].to[0].externalId',
+        message: expect.stringMatching(
+          /^required when roleArn is set: the ExternalId the role's trust policy requires/,
+        ),
+      },
+    ]);
+  });
+
   it('It should carry the external id through an object-copy execution’s input', () => {
     const result = validateConfig({
       rules: [objectRule({ account: '222233334444', roleArn: ROLE, externalId: 'acme-ferry-7f3a9c' })],
