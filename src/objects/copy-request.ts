@@ -1,5 +1,6 @@
 import type { CopyObjectCommandInput, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { ObjectDestination } from '#rules/schema';
+import { etagsMustMatch } from './etag-rule.ts';
 import type { SourceObject } from './event.ts';
 import { copySourceOf } from './keys.ts';
 import { markersFor, withoutMarkers } from './markers.ts';
@@ -140,15 +141,11 @@ function encryptionFor(
 
 export const unquote = (etag: string): string => etag.replaceAll('"', '');
 
-/**
- * Whether the replica's ETag must equal the source's: both are plain MD5s only for single-part uploads
- * without SSE-KMS on either side (multipart ETags and KMS ETags are not content digests).
- */
+/** Whether a CopyObject replica's ETag must equal the source's: `etagsMustMatch`, for the fast path. */
 export function etagsComparable(plan: CopyPlan, source: SourceObject, head: SourceHead): boolean {
-  return (
-    !unquote(source.etag).includes('-') &&
-    head.ServerSideEncryption !== 'aws:kms' &&
-    head.ServerSideEncryption !== 'aws:kms:dsse' &&
-    plan.destination.encryption?.sse !== 'aws:kms'
-  );
+  return etagsMustMatch({
+    sourceETag: source.etag,
+    encryptions: [head.ServerSideEncryption, plan.destination.encryption?.sse],
+    replica: { copy: true },
+  });
 }

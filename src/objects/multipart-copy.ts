@@ -23,6 +23,7 @@ import {
   type SourceHead,
   unquote,
 } from './copy-request.ts';
+import { etagsMustMatch } from './etag-rule.ts';
 import { copySourceOf } from './keys.ts';
 import { isReplicaOf, readMarkers } from './markers.ts';
 import type { Outcome } from './outcomes.ts';
@@ -103,11 +104,11 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
   try {
     const partSize = sourcePartSize ?? deps.settings.partSize;
     const parts = partsOf(job, partSize);
-    const keepsSourceETag =
-      sourcePartSize !== undefined &&
-      unquote(source.etag).endsWith(`-${parts.length}`) &&
-      head.ServerSideEncryption !== 'aws:kms' &&
-      plan.destination.encryption?.sse !== 'aws:kms';
+    const keepsSourceETag = etagsMustMatch({
+      sourceETag: source.etag,
+      encryptions: [head.ServerSideEncryption, plan.destination.encryption?.sse],
+      replica: { parts: sourcePartSize !== undefined ? parts.length : 0 },
+    });
     return {
       uploadId,
       partSize: parts[0] ? parts[0].end - parts[0].start + 1 : partSize,

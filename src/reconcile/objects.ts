@@ -3,6 +3,7 @@ import { HeadObjectCommand, type HeadObjectCommandOutput, ListObjectsV2Command }
 import { destinationTarget } from '#aws/clients';
 import { classifyError } from '#aws/errors';
 import { unquote } from '#objects/copy-request';
+import { etagsMustMatch, partsOfETag } from '#objects/etag-rule';
 import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
 import { encodeEventKey } from '#objects/keys';
 import { isReplicaOf, readMarkers } from '#objects/markers';
@@ -48,14 +49,15 @@ export function replicaStateOf(
   if (!markers || !isReplicaOf(markers, source)) return 'stale';
   if (replica.LastModified && source.lastModified && replica.LastModified < source.lastModified)
     return 'stale';
-  const plain = (etag: string) => !unquote(etag).includes('-');
+  // A replica written in parts (its ETag has `-N`) may or may not have kept the source's layout: the
+  // listing cannot tell, so only CopyObject replicas are compared.
   const comparable =
     replica.ETag !== undefined &&
-    plain(source.etag) &&
-    plain(replica.ETag) &&
-    destination.encryption?.sse !== 'aws:kms' &&
-    replica.ServerSideEncryption !== 'aws:kms' &&
-    replica.ServerSideEncryption !== 'aws:kms:dsse';
+    etagsMustMatch({
+      sourceETag: source.etag,
+      encryptions: [destination.encryption?.sse, replica.ServerSideEncryption],
+      replica: partsOfETag(replica.ETag) === 0 ? { copy: true } : { parts: 0 },
+    });
   if (comparable && unquote(replica.ETag ?? '') !== unquote(source.etag)) return 'stale';
   return 'current';
 }
