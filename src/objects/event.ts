@@ -123,6 +123,8 @@ export interface SourceObject {
    * raw keys makes `a+b.txt` mean a literal plus. Tried once when the decoded key is not found.
    */
   eventKey?: string | undefined;
+  /** Reads of the source pay as requester (a rule on its bucket opted in with `requesterPays: true`). */
+  requesterPays?: boolean | undefined;
 }
 
 export function sourceObjectOf(event: ObjectCreatedEvent): SourceObject {

@@ -29,7 +29,7 @@ import { isReplicaOf, readMarkers } from './markers.ts';
 import type { Outcome } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
 import { batchParts, MiB, type PartRange, planParts } from './part-planner.ts';
-import { headSource, readTags } from './source-reads.ts';
+import { headSource, readTags, requestPayerOf } from './source-reads.ts';
 
 export interface MultipartSettings {
   /** Part size when the source's own layout cannot be kept. */
@@ -164,6 +164,7 @@ export async function copyPartBatch(
         CopySourceRange: `bytes=${part.start}-${part.end}`,
         CopySourceIfMatch: source.etag,
         ExpectedSourceBucketOwner: source.account,
+        ...requestPayerOf(source),
         ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
       }),
     );
