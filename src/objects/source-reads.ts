@@ -65,9 +65,10 @@ export async function headSource(
 /**
  * The HEAD of the event's object, and the source with the key that exists. S3 encodes keys form-style in
  * events (a space as `+`), but other stores send raw keys, where `a+b.txt` is a literal plus: when the
- * decoded key answers 404 and the event's own key differs, that key is tried once. Both HEADs are pinned
- * by the event's ETag (If-Match), and so is the copy (CopySourceIfMatch): another object that happens to
- * sit at the other key is never taken for the event's.
+ * decoded key does not hold the event's object (404, or 412: another object with another ETag sits there)
+ * and the event's own key differs, that key is tried once. Both HEADs are pinned by the event's ETag
+ * (If-Match), and so is the copy (CopySourceIfMatch): another object that happens to sit at the other key
+ * is never taken for the event's. Found under neither, the decoded key's answer stands.
  */
 export async function headEventObject(
   client: S3Client,
@@ -77,14 +78,14 @@ export async function headEventObject(
   try {
     return { source: decoded, head: await headSource(client, decoded) };
   } catch (error) {
-    if (eventKey === undefined || eventKey === decoded.key || classifyError(error).cause !== 'NoSuchKey')
-      throw error;
+    const notThere = ['NoSuchKey', 'PreconditionFailed'].includes(classifyError(error).cause);
+    if (eventKey === undefined || eventKey === decoded.key || !notThere) throw error;
     const raw = { ...decoded, key: eventKey };
     try {
       return { source: raw, head: await headSource(client, raw) };
     } catch (rawError) {
       // Neither key holds the object: report it under the decoded key, as S3's events mean it.
-      if (classifyError(rawError).cause === 'NoSuchKey') throw error;
+      if (['NoSuchKey', 'PreconditionFailed'].includes(classifyError(rawError).cause)) throw error;
       throw rawError;
     }
   }

@@ -197,4 +197,20 @@ describe('keys whose event encoding is ambiguous', () => {
       outcomes: [expect.objectContaining({ target: 's3://acme-dr/docs/a b.txt', status: 'failed' })],
     });
   });
+
+  it('It should try the raw key when another object sits at the decoded key (412), and copy the event object', async () => {
+    s3.on(HeadObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod', Key: 'docs/a+b.txt' }).resolves({ ETag: `"${ETAG}"` });
+    copied();
+
+    const report = await setup(rules()).invoke(eventFor('docs/a+b.txt'));
+
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({ status: 'copied', target: 's3://acme-dr/docs/a+b.txt' }),
+    ]);
+    expect(s3).toReceiveCommandWith(CopyObjectCommand, {
+      CopySource: 'acme-prod/docs/a%2Bb.txt',
+      CopySourceIfMatch: ETAG,
+    });
+  });
 });
