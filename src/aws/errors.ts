@@ -145,7 +145,10 @@ const RETRYABLE_CODES = new Set([
   ReplicaVerificationError.name,
 ]);
 
-/** HEAD answers have no body, so the SDK names their errors after the status; give them S3's names. */
+/**
+ * HEAD answers have no body, so the SDK names their errors after the status (`NotFound`, `Forbidden`), by
+ * the status code, or `Unknown` (a 412 or a 400); give them S3's names.
+ */
 const STATUS_CAUSES: Record<number, string> = {
   400: 'BadRequest',
   403: 'AccessDenied',
@@ -169,7 +172,8 @@ export function classifyError(error: unknown): ClassifiedError {
     shape.code && !shape.name?.includes(shape.code) ? shape.code : (shape.name ?? 'UnknownError');
   const statusCause = status !== undefined ? STATUS_CAUSES[status] : undefined;
   const cause =
-    (rawName === 'NotFound' || rawName === 'Forbidden' || /^\d{3}$/.test(rawName)) && statusCause
+    (rawName === 'NotFound' || rawName === 'Forbidden' || rawName === 'Unknown' || /^\d{3}$/.test(rawName)) &&
+    statusCause
       ? statusCause
       : rawName;
   const message = shape.message ?? String(error);

@@ -70,6 +70,12 @@ export async function headSource(
  * (If-Match), and so is the copy (CopySourceIfMatch): another object that happens to sit at the other key
  * is never taken for the event's. Found under neither, the decoded key's answer stands.
  */
+/** A HEAD pinned by the event's ETag found nothing there (404), or another object (412). */
+function isNotTheEventObject(error: unknown): boolean {
+  const classified = classifyError(error);
+  return classified.cause === 'NoSuchKey' || classified.class === 'precondition';
+}
+
 export async function headEventObject(
   client: S3Client,
   source: SourceObject,
@@ -78,14 +84,14 @@ export async function headEventObject(
   try {
     return { source: decoded, head: await headSource(client, decoded) };
   } catch (error) {
-    const notThere = ['NoSuchKey', 'PreconditionFailed'].includes(classifyError(error).cause);
+    const notThere = isNotTheEventObject(error);
     if (eventKey === undefined || eventKey === decoded.key || !notThere) throw error;
     const raw = { ...decoded, key: eventKey };
     try {
       return { source: raw, head: await headSource(client, raw) };
     } catch (rawError) {
       // Neither key holds the object: report it under the decoded key, as S3's events mean it.
-      if (['NoSuchKey', 'PreconditionFailed'].includes(classifyError(rawError).cause)) throw error;
+      if (isNotTheEventObject(rawError)) throw error;
       throw rawError;
     }
   }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { S3ServiceException } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import {
   CopyResultMissingETagError,
   classifyError,
@@ -56,6 +56,11 @@ describe('error classification', () => {
     expect(classifyError(s3Error('Forbidden', 403))).toMatchObject({
       class: 'permanent',
       cause: 'AccessDenied',
+    });
+    expect(classifyError(s3Error('Unknown', 400))).toMatchObject({ class: 'permanent', cause: 'BadRequest' });
+    expect(classifyError(s3Error('Unknown', 412))).toMatchObject({
+      class: 'precondition',
+      cause: 'PreconditionFailed',
     });
     expect(classifyError(s3Error('412', 412))).toMatchObject({
       class: 'precondition',
