@@ -91,7 +91,12 @@ export function objectCreatedEventOf(
 /** A HEAD of one key, or undefined when there is no object there (404). Other errors are thrown. */
 export async function headObjectOrAbsent(
   client: ReturnType<ObjectReconcileDeps['s3']>,
-  input: { Bucket: string; Key: string; ExpectedBucketOwner?: string | undefined },
+  input: {
+    Bucket: string;
+    Key: string;
+    ExpectedBucketOwner?: string | undefined;
+    RequestPayer?: 'requester' | undefined;
+  },
 ): Promise<HeadObjectCommandOutput | undefined> {
   try {
     return await client.send(new HeadObjectCommand(input));
@@ -190,6 +195,8 @@ export async function reconcileObjectRule(
         Bucket: rule.objects.bucket,
         Prefix: rule.objects.prefix,
         MaxKeys: Math.min(1000, budget - listed),
+        // A Requester Pays source is listed as payer too (its rule opted in).
+        ...(rule.objects.requesterPays ? { RequestPayer: 'requester' as const } : {}),
         ...(last !== undefined ? { StartAfter: last } : {}),
       }),
     );

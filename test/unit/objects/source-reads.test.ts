@@ -2,6 +2,7 @@ import {
   CopyObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
@@ -14,6 +15,7 @@ import { copyPartBatch } from '#objects/multipart-copy';
 import type { Report } from '#objects/outcomes';
 import { MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
+import { reconcileObjectRule } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';
 import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
 
@@ -90,6 +92,19 @@ describe('requester pays', () => {
     );
     expect(s3).toReceiveCommandTimes(UploadPartCopyCommand, 2);
     expect(s3).toReceiveCommandWith(UploadPartCopyCommand, { RequestPayer: 'requester' });
+  });
+
+  it('It should list a Requester Pays source as payer in reconcile', async () => {
+    const config = configFrom(rules(', requesterPays: true'));
+    const [rule] = objectRulesOf(config);
+    if (!rule) throw new Error('one rule');
+    s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
+    const { deps } = setup(rules(', requesterPays: true'));
+    await reconcileObjectRule(rule, undefined, 10, {
+      ...deps,
+      source: { region: 'us-east-1', account: '111122223333' },
+    });
+    expect(s3).toReceiveCommandWith(ListObjectsV2Command, { Bucket: 'acme-prod', RequestPayer: 'requester' });
   });
 
   it('It should name RequesterPaysRequired when the source answers 403 but answers the payer', async () => {
