@@ -13,6 +13,7 @@ import { configFrom } from '#test/support/fixtures';
  */
 
 const CONFIG = configFrom(`
+copy: { multipartThreshold: 5242880, partSize: 5242880 }
 rules:
   - name: docs
     objects: { bucket: in-source, prefix: docs/ }
@@ -184,5 +185,17 @@ describe('keys whose event encoding is ambiguous, on the sandbox', () => {
   it('It should still read keys as S3 encodes them (a space as "+")', async () => {
     await put('docs/e f+g.txt');
     expect((await replica('docs/e f+g.txt'))?.Metadata).toMatchObject({ 'ferry-rule': 'docs' });
+  });
+});
+
+describe('what a replica carries over, on the sandbox', () => {
+  it.each([
+    ['CopyObject', 'docs/site/index.html', 1024],
+    ['a multipart copy', 'docs/site/big.html', 6 * 1024 * 1024],
+  ])('It should carry the website redirect over on %s', async (_, key, size) => {
+    await put(key, { Body: 'r'.repeat(size), WebsiteRedirectLocation: '/docs/new-home.html' });
+    const written = await replica(key);
+    expect(written?.ContentLength).toBe(size);
+    expect(written?.WebsiteRedirectLocation).toBe('/docs/new-home.html');
   });
 });
