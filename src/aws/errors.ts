@@ -90,7 +90,7 @@ export class SourceEncryptedWithCustomerKeyError extends NamedPermanentError {
   readonly code = 'SourceEncryptedWithCustomerKey';
   constructor(source: string, options?: ErrorOptions) {
     super(
-      `S3 refused to read ${source} without its customer-provided encryption key (SSE-C); Ferry cannot copy SSE-C objects`,
+      `S3 refused to read ${source} (400, as it answers for an object encrypted with a customer-provided key, SSE-C, read without that key); Ferry cannot copy SSE-C objects`,
       options,
     );
     this.name = 'SourceEncryptedWithCustomerKeyError';
