@@ -170,7 +170,13 @@ export class S3Store {
         done(null, chunk);
       },
     });
-    await pipeline(body, hashing, createWriteStream(path, { highWaterMark: 1 << 20 }));
+    try {
+      await pipeline(body, hashing, createWriteStream(path, { highWaterMark: 1 << 20 }));
+    } catch (error) {
+      // The client went away mid-body (or the body was not valid aws-chunked): nothing was written.
+      await unlink(path).catch(() => undefined);
+      throw error;
+    }
     const md5 = digest.digest();
     if (contentMd5 !== undefined && md5.toString('base64') !== contentMd5) {
       await unlink(path);
