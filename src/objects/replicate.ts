@@ -42,28 +42,33 @@ const _DESTINATION_RACE_ATTEMPTS = 3;
  */
 export async function replicateObject(event: SourceObject, deps: ObjectReplicationDeps): Promise<Report> {
   const report: Report = { source: `s3://${event.bucket}/${event.key}`, outcomes: [] };
-  // The event's own key, where it differs, may be the one that exists (see headEventObject).
-  const covering = [
-    ...candidateRules(deps.rules, event),
-    ...(event.eventKey !== undefined ? candidateRules(deps.rules, { ...event, key: event.eventKey }) : []),
-  ];
+  // The event's own key, where it differs, may be the one that exists (see headEventObject). When only
+  // that key has rules, it is the only one read.
+  const { eventKey, ...decoded } = event;
+  const byDecoded = candidateRules(deps.rules, decoded);
+  const byEventKey = eventKey !== undefined ? candidateRules(deps.rules, { ...decoded, key: eventKey }) : [];
+  const asked: SourceObject =
+    byDecoded.length > 0 || eventKey === undefined ? event : { ...decoded, key: eventKey };
+  const covering = byDecoded.length > 0 ? byDecoded : byEventKey;
   if (covering.length === 0) {
     deps.log.debug('No rule covers this object', { source: report.source });
     return report;
   }
   const sourceClient = deps.s3({ region: event.region });
-  const requesterPays = covering.some((rule) => rule.objects.requesterPays === true);
+  const requesterPays = [...byDecoded, ...byEventKey].some((rule) => rule.objects.requesterPays === true);
 
   let head: SourceHead;
   let source: SourceObject;
   try {
     ({ head, source } = await headEventObject(sourceClient, {
-      ...event,
+      ...asked,
       ...(requesterPays ? { requesterPays } : {}),
     }));
   } catch (error) {
-    const { eventKey: _, ...decoded } = event;
-    return settleAll(report, candidateRules(deps.rules, decoded), decoded, deps, classifyError(error));
+    // Reported under the key read first: the decoded one, as S3's events mean it, unless it has no rule.
+    const { eventKey: _, ...first } = asked;
+    report.source = `s3://${first.bucket}/${first.key}`;
+    return settleAll(report, covering, first, deps, classifyError(error));
   }
   report.source = `s3://${source.bucket}/${source.key}`;
   const candidates = candidateRules(deps.rules, source);

@@ -228,4 +228,31 @@ describe('keys whose event encoding is ambiguous', () => {
       CopySourceIfMatch: ETAG,
     });
   });
+
+  it('It should report a failure under the event key when only that key has a rule', async () => {
+    s3.on(HeadObjectCommand).rejects(s3Error('Forbidden', 403));
+    // Only the raw form `docs+x/…` has a rule (prefix docs+x/); the decoded `docs x/…` has none.
+    const yaml = `
+rules:
+  - name: plus
+    objects: { bucket: acme-prod, prefix: docs+x/ }
+    to:
+      - { bucket: acme-dr, region: us-west-2 }
+`;
+    const { invoke, metrics } = setup(yaml);
+    const report = await invoke(eventFor('docs+x/a.txt'));
+    expect(report).toMatchObject({
+      source: 's3://acme-prod/docs+x/a.txt',
+      outcomes: [
+        expect.objectContaining({
+          status: 'failed',
+          error: expect.objectContaining({ cause: 'AccessDenied' }),
+        }),
+      ],
+    });
+    expect(metrics.failed).toHaveBeenCalledWith('plus', 'AccessDenied');
+    // The decoded key has no rule, so it is not read at all.
+    const keys = s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key);
+    expect(new Set(keys)).toEqual(new Set(['docs+x/a.txt']));
+  });
 });
