@@ -39,8 +39,8 @@ const DIGEST_MARKER_BYTES = digestMarker('').length;
 
 /**
  * The markers of a replica. Their names are unchanged since the first release (replicas written then are
- * still recognised), and their values are bounded: bucket ≤ 63, rule ≤ 64, version id and sequencer ≤ 32
- * and 1024 by the event schema, the key ≤ 512 readable or 71 compact. Compact markers are written only
+ * still recognised), and their values are bounded: bucket ≤ 63, rule ≤ 64, the sequencer ≤ 32 and the
+ * version id ≤ 1024 (32 in S3) by the event schema, the key ≤ 512 readable or 71 compact. Compact markers are written only
  * when the source's metadata plus `set` would otherwise pass S3's 2 KB (see `replicaMetadata`).
  */
 export function markersFor(
