@@ -2,7 +2,22 @@
  * Every AWS failure Ferry meets is classified here, once:
  * - `retryable`: may succeed later (throttling, 5xx, errors embedded in a 200, a copy answered without ETag);
  * - `precondition`: a conditional request lost (412): the object changed since the event;
- * - `permanent`: retrying cannot help (access, missing bucket or key, archived source, KMS, bad request).
+ * - `permanent`: retrying cannot help (access, missing bucket or key, archived source, KMS, bad request,
+ *   501 Not Implemented, and the named causes below).
+ *
+ * Named permanent causes (the `cause` of the outcome and the `cause` dimension of CopyFailures), whether
+ * Ferry found the breach before sending or S3 refused the request
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html):
+ * - `MetadataTooLarge`: the replica's user metadata (source's + `set` + markers) is over 2 KB;
+ *   S3: 400 `MetadataTooLarge`.
+ * - `TooManyTags`: more than 10 tags after `copy` + `set`; S3: 400 `BadRequest` "Object tags cannot be
+ *   greater than 10".
+ * - `InvalidTag`: a tag key over 128 or a value over 256 characters; S3: 400 `InvalidTag`.
+ * - `KeyTooLong`: the replica's key is over 1,024 UTF-8 bytes after keyPrefix; S3: 400 `KeyTooLongError`.
+ * - `SourceEncryptedWithCustomerKey`: the source is SSE-C, whose key Ferry does not hold; S3: HeadObject
+ *   400, CopyObject / UploadPartCopy 400 `InvalidRequest` ("…stored using a form of Server Side Encryption…").
+ * - `RequesterPaysRequired`: the source bucket is Requester Pays and the rule did not opt in
+ *   (`requesterPays: true`); S3: a bare 403.
  */
 export type ErrorClass = 'retryable' | 'precondition' | 'permanent';
 
@@ -29,6 +44,83 @@ export class ReplicaVerificationError extends Error {
   }
 }
 
+/** Base of the permanent failures Ferry names itself; `code` is the cause reported for it. */
+export abstract class NamedPermanentError extends Error {
+  abstract readonly code: string;
+}
+
+/** The replica's user metadata would be over S3's 2 KB (UTF-8 bytes of keys and values). */
+export class MetadataTooLargeError extends NamedPermanentError {
+  readonly code = 'MetadataTooLarge';
+  constructor(target: string, bytes: number, limit: number) {
+    super(`the user metadata of ${target} would be ${bytes} bytes, over S3's limit of ${limit}`);
+    this.name = 'MetadataTooLargeError';
+  }
+}
+
+/** The replica would carry more than S3's 10 tags. */
+export class TooManyTagsError extends NamedPermanentError {
+  readonly code = 'TooManyTags';
+  constructor(target: string, count: number, limit: number) {
+    super(`${target} would carry ${count} tags, over S3's limit of ${limit}`);
+    this.name = 'TooManyTagsError';
+  }
+}
+
+/** A tag of the replica would break S3's key (128) or value (256) length. */
+export class InvalidTagError extends NamedPermanentError {
+  readonly code = 'InvalidTag';
+  constructor(target: string, detail: string) {
+    super(`${target}: ${detail}`);
+    this.name = 'InvalidTagError';
+  }
+}
+
+/** The replica's key would be over S3's 1,024 UTF-8 bytes. */
+export class KeyTooLongError extends NamedPermanentError {
+  readonly code = 'KeyTooLong';
+  constructor(target: string, bytes: number, limit: number) {
+    super(`the key of ${target.slice(0, 200)}… would be ${bytes} UTF-8 bytes, over S3's limit of ${limit}`);
+    this.name = 'KeyTooLongError';
+  }
+}
+
+/** The source is encrypted with a customer-provided key (SSE-C): S3 serves it only to holders of that key. */
+export class SourceEncryptedWithCustomerKeyError extends NamedPermanentError {
+  readonly code = 'SourceEncryptedWithCustomerKey';
+  constructor(source: string, options?: ErrorOptions) {
+    super(
+      `S3 refused to read ${source} (400, as it answers for an object encrypted with a customer-provided key, SSE-C, read without that key); Ferry cannot copy SSE-C objects`,
+      options,
+    );
+    this.name = 'SourceEncryptedWithCustomerKeyError';
+  }
+}
+
+/** The source bucket is Requester Pays; the rule must opt in to paying (`requesterPays: true`). */
+export class RequesterPaysRequiredError extends NamedPermanentError {
+  readonly code = 'RequesterPaysRequired';
+  constructor(source: string, options?: ErrorOptions) {
+    super(
+      `${source} is in a Requester Pays bucket: set requesterPays: true on the rule's objects to pay for the reads`,
+      options,
+    );
+    this.name = 'RequesterPaysRequiredError';
+  }
+}
+
+/** S3's own codes for the refusals Ferry also checks before sending: the same cause either way. */
+const S3_NAMED_CAUSES: Record<string, string> = {
+  MetadataTooLarge: 'MetadataTooLarge',
+  KeyTooLongError: 'KeyTooLong',
+  InvalidTag: 'InvalidTag',
+};
+
+/** The message of the 400 S3 gives a copy of an SSE-C source without its key. */
+const SSE_C_REFUSAL = /stored using a form of server.side encryption|customer.provided encryption key/i;
+/** The message of the 400 `BadRequest` S3 gives a write with more than 10 tags. */
+const TAG_COUNT_REFUSAL = /tags? (cannot|can not|must not) be greater than|too many tags/i;
+
 const RETRYABLE_CODES = new Set([
   'SlowDown',
   'Throttling',
@@ -53,11 +145,16 @@ const RETRYABLE_CODES = new Set([
   ReplicaVerificationError.name,
 ]);
 
-/** HEAD answers have no body, so the SDK names their errors after the status; give them S3's names. */
+/**
+ * HEAD answers have no body, so the SDK names their errors after the status (`NotFound`, `Forbidden`), by
+ * the status code, or `Unknown` (a 412 or a 400); give them S3's names.
+ */
 const STATUS_CAUSES: Record<number, string> = {
+  400: 'BadRequest',
   403: 'AccessDenied',
   404: 'NoSuchKey',
   412: 'PreconditionFailed',
+  501: 'NotImplemented',
 };
 
 interface AwsErrorShape {
@@ -75,11 +172,22 @@ export function classifyError(error: unknown): ClassifiedError {
     shape.code && !shape.name?.includes(shape.code) ? shape.code : (shape.name ?? 'UnknownError');
   const statusCause = status !== undefined ? STATUS_CAUSES[status] : undefined;
   const cause =
-    (rawName === 'NotFound' || rawName === 'Forbidden' || /^\d{3}$/.test(rawName)) && statusCause
+    (rawName === 'NotFound' || rawName === 'Forbidden' || rawName === 'Unknown' || /^\d{3}$/.test(rawName)) &&
+    statusCause
       ? statusCause
       : rawName;
   const message = shape.message ?? String(error);
 
+  if (error instanceof NamedPermanentError) return { class: 'permanent', cause: error.code, message };
+  const named = S3_NAMED_CAUSES[cause];
+  if (named) return { class: 'permanent', cause: named, message };
+  if ((cause === 'InvalidRequest' || cause === 'BadRequest') && SSE_C_REFUSAL.test(message))
+    return { class: 'permanent', cause: 'SourceEncryptedWithCustomerKey', message };
+  if (cause === 'BadRequest' && TAG_COUNT_REFUSAL.test(message))
+    return { class: 'permanent', cause: 'TooManyTags', message };
+  // 501: S3 does not implement what the request asks (e.g. a conditional write where a bucket policy
+  // enforces them); asking again for hours cannot change that.
+  if (status === 501 || cause === 'NotImplemented') return { class: 'permanent', cause, message };
   if (cause === 'PreconditionFailed' || status === 412) return { class: 'precondition', cause, message };
   if (RETRYABLE_CODES.has(cause)) return { class: 'retryable', cause, message };
   if (status !== undefined && (status >= 500 || status === 429))

@@ -1,9 +1,12 @@
 import type { CopyObjectCommandInput, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import { InvalidTagError, KeyTooLongError, MetadataTooLargeError, TooManyTagsError } from '#aws/errors';
 import type { ObjectDestination } from '#rules/schema';
+import { etagsMustMatch } from './etag-rule.ts';
 import type { SourceObject } from './event.ts';
 import { copySourceOf } from './keys.ts';
 import { markersFor, withoutMarkers } from './markers.ts';
 import type { CopyPlan, Tags } from './router.ts';
+import { requestPayerOf } from './source-reads.ts';
 
 /** What HeadObject told us about the source; read once per event and shared by every destination. */
 export type SourceHead = Pick<
@@ -15,6 +18,7 @@ export type SourceHead = Pick<
   | 'ContentEncoding'
   | 'ContentLanguage'
   | 'Expires'
+  | 'WebsiteRedirectLocation'
   | 'StorageClass'
   | 'ServerSideEncryption'
   | 'TagCount'
@@ -51,28 +55,84 @@ export function encodeTagging(tags: Tags): string {
 }
 
 /**
+ * What S3 refuses in a write, checked before Ferry sends one
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html: user metadata 2 KB, the UTF-8
+ * bytes of keys and values; https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html: 10
+ * tags, keys of 128 and values of 256 Unicode characters;
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html: keys of 1,024 UTF-8 bytes).
+ */
+export const S3_LIMITS = {
+  metadataBytes: 2048,
+  tags: 10,
+  tagKeyChars: 128,
+  tagValueChars: 256,
+  keyBytes: 1024,
+} as const;
+
+/** The size S3 counts for user metadata: the UTF-8 bytes of every key and value. */
+export function metadataBytes(metadata: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const [key, value] of Object.entries(metadata))
+    bytes += Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8');
+  return bytes;
+}
+
+const targetOf = (plan: CopyPlan) => `s3://${plan.destination.bucket}/${plan.destinationKey}`;
+
+/**
+ * The replica's user metadata: the source's (unless `copy: false`), then `set`, then Ferry's markers.
+ * Markers are written readable when they fit, and compact (the source key as a digest) when the source's
+ * own metadata leaves too little room, so an object near the limit still replicates; past the limit even
+ * then, the item fails with `MetadataTooLarge` before anything is sent.
+ */
+export function replicaMetadata(
+  plan: CopyPlan,
+  source: SourceObject,
+  head: SourceHead,
+): Record<string, string> {
+  const { destination } = plan;
+  const own = {
+    ...(destination.metadata.copy ? withoutMarkers(head.Metadata ?? {}) : {}),
+    ...destination.metadata.set,
+  };
+  const marked = { ...source, rule: plan.rule.name };
+  const readable = { ...own, ...markersFor(marked) };
+  if (metadataBytes(readable) <= S3_LIMITS.metadataBytes) return readable;
+  const compact = { ...own, ...markersFor(marked, { compact: true }) };
+  const bytes = metadataBytes(compact);
+  if (bytes > S3_LIMITS.metadataBytes)
+    throw new MetadataTooLargeError(targetOf(plan), bytes, S3_LIMITS.metadataBytes);
+  return compact;
+}
+
+/** The replica's key within S3's 1,024 bytes, or `KeyTooLong` (a keyPrefix longer than the prefix it replaces). */
+export function checkedDestinationKey(plan: CopyPlan): string {
+  const bytes = Buffer.byteLength(plan.destinationKey, 'utf8');
+  if (bytes > S3_LIMITS.keyBytes) throw new KeyTooLongError(targetOf(plan), bytes, S3_LIMITS.keyBytes);
+  return plan.destinationKey;
+}
+
+/**
  * What a replica is written with, whether by CopyObject or by CreateMultipartUpload (a multipart copy
- * copies nothing but bytes): user metadata with the markers, content headers, storage class, encryption,
- * the owner's ACL, and the expected owner of the destination bucket. Pure.
+ * copies nothing but bytes): user metadata with the markers, content headers (and the website redirect,
+ * which a copy drops under MetadataDirective REPLACE), storage class, encryption, the owner's ACL, and the
+ * expected owner of the destination bucket. Pure; throws the named error of a limit the replica would break.
  */
 export function replicaAttributes(plan: CopyPlan, source: SourceObject, head: SourceHead) {
   const { destination } = plan;
   const crossAccount = destination.account !== undefined && destination.account !== source.account;
   return {
     Bucket: destination.bucket,
-    Key: plan.destinationKey,
+    Key: checkedDestinationKey(plan),
     ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
-    Metadata: {
-      ...(destination.metadata.copy ? withoutMarkers(head.Metadata ?? {}) : {}),
-      ...destination.metadata.set,
-      ...markersFor({ ...source, rule: plan.rule.name }),
-    },
+    Metadata: replicaMetadata(plan, source, head),
     ...(head.ContentType ? { ContentType: head.ContentType } : {}),
     ...(head.CacheControl ? { CacheControl: head.CacheControl } : {}),
     ...(head.ContentDisposition ? { ContentDisposition: head.ContentDisposition } : {}),
     ...(head.ContentEncoding ? { ContentEncoding: head.ContentEncoding } : {}),
     ...(head.ContentLanguage ? { ContentLanguage: head.ContentLanguage } : {}),
     ...(head.Expires ? { Expires: head.Expires } : {}),
+    ...(head.WebsiteRedirectLocation ? { WebsiteRedirectLocation: head.WebsiteRedirectLocation } : {}),
     StorageClass: destination.storageClass ?? head.StorageClass ?? 'STANDARD',
     ...encryptionFor(plan),
     // The destination account owns the bucket; without this it could not read an object we wrote.
@@ -80,10 +140,44 @@ export function replicaAttributes(plan: CopyPlan, source: SourceObject, head: So
   };
 }
 
+/** The replica's tags within S3's limits, or the named error of the one they break. */
+function checkedTags(plan: CopyPlan, tags: Tags): Tags {
+  const entries = Object.entries(tags);
+  const target = targetOf(plan);
+  if (entries.length > S3_LIMITS.tags) throw new TooManyTagsError(target, entries.length, S3_LIMITS.tags);
+  for (const [key, value] of entries) {
+    // S3 counts Unicode characters, not UTF-16 code units.
+    if ([...key].length > S3_LIMITS.tagKeyChars)
+      throw new InvalidTagError(target, `a tag key is over ${S3_LIMITS.tagKeyChars} characters`);
+    if ([...value].length > S3_LIMITS.tagValueChars)
+      throw new InvalidTagError(
+        target,
+        `the value of tag "${key}" is over ${S3_LIMITS.tagValueChars} characters`,
+      );
+  }
+  return tags;
+}
+
 /** The replica's full tag set, for writes that cannot copy tags by directive (multipart uploads). */
 export function replicaTagging(plan: CopyPlan, sourceTags: Tags | undefined): string {
   const { copy, set } = plan.destination.tags;
-  return encodeTagging({ ...(copy ? sourceTags : {}), ...set });
+  return encodeTagging(checkedTags(plan, { ...(copy ? sourceTags : {}), ...set }));
+}
+
+/**
+ * Every limit S3 would refuse the replica for, checked without sending anything: the key, the metadata
+ * with the markers, and the tags where Ferry writes them (a tag COPY keeps the source's, which S3 accepted).
+ * Called before the hand-off to the state machine, as CopyObject and CreateMultipartUpload build on the same
+ * functions; reconcile goes through the same entry point, so it reports such an item without writing.
+ */
+export function checkReplicaLimits(
+  plan: CopyPlan,
+  source: SourceObject,
+  head: SourceHead,
+  sourceTags: Tags | undefined,
+): void {
+  replicaAttributes(plan, source, head);
+  if (!(plan.destination.tags.copy && sourceTags === undefined)) taggingFor(plan, sourceTags);
 }
 
 /**
@@ -104,6 +198,7 @@ export function buildCopyRequest(input: {
     CopySource: copySourceOf(source.bucket, source.key, source.versionId),
     CopySourceIfMatch: source.etag,
     ExpectedSourceBucketOwner: source.account,
+    ...requestPayerOf(source),
     MetadataDirective: 'REPLACE',
     ...taggingFor(plan, sourceTags),
     ...(condition && 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : {}),
@@ -140,15 +235,11 @@ function encryptionFor(
 
 export const unquote = (etag: string): string => etag.replaceAll('"', '');
 
-/**
- * Whether the replica's ETag must equal the source's: both are plain MD5s only for single-part uploads
- * without SSE-KMS on either side (multipart ETags and KMS ETags are not content digests).
- */
+/** Whether a CopyObject replica's ETag must equal the source's: `etagsMustMatch`, for the fast path. */
 export function etagsComparable(plan: CopyPlan, source: SourceObject, head: SourceHead): boolean {
-  return (
-    !unquote(source.etag).includes('-') &&
-    head.ServerSideEncryption !== 'aws:kms' &&
-    head.ServerSideEncryption !== 'aws:kms:dsse' &&
-    plan.destination.encryption?.sse !== 'aws:kms'
-  );
+  return etagsMustMatch({
+    sourceETag: source.etag,
+    encryptions: [head.ServerSideEncryption, plan.destination.encryption?.sse],
+    replica: { copy: true },
+  });
 }

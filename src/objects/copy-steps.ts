@@ -51,6 +51,7 @@ const SourceObjectSchema = z.object({
   versionId: z.string().optional(),
   sequencer: z.string().optional(),
   eventTime: z.string(),
+  requesterPays: z.boolean().optional(),
 });
 
 const CopyJobSchema = z.object({

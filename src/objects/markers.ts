@@ -22,23 +22,40 @@ export interface ReplicaMarkers {
 
 /**
  * Metadata values must be ASCII and all user metadata fits in 2 KB, while keys may hold 1024 UTF-8
- * bytes: the key is stored percent-encoded, or as a SHA-256 digest when that would be long.
+ * bytes: the key is stored percent-encoded (readable), or as a SHA-256 digest (71 bytes) when that would be
+ * long, or when the replica's metadata needs the room (`compact`).
  */
-export function keyMarker(key: string): string {
+export function keyMarker(key: string, options: { compact?: boolean } = {}): string {
   const encoded = encodeURIComponent(key);
-  return encoded.length <= 512 ? encoded : `sha256:${createHash('sha256').update(key).digest('hex')}`;
+  return encoded.length <= (options.compact ? DIGEST_MARKER_BYTES : MAX_READABLE_KEY_MARKER)
+    ? encoded
+    : digestMarker(key);
 }
 
-export function markersFor(source: {
-  bucket: string;
-  key: string;
-  versionId: string | undefined;
-  sequencer: string | undefined;
-  rule: string;
-}): Record<string, string> {
+const MAX_READABLE_KEY_MARKER = 512;
+const digestMarker = (key: string) => `sha256:${createHash('sha256').update(key).digest('hex')}`;
+/** The length of a digest marker: a readable one no longer than that is kept even when compact. */
+const DIGEST_MARKER_BYTES = digestMarker('').length;
+
+/**
+ * The markers of a replica. Their names are unchanged since the first release (replicas written then are
+ * still recognised), and their values are bounded: bucket ≤ 63, rule ≤ 64, the sequencer ≤ 32 and the
+ * version id ≤ 1024 (32 in S3) by the event schema, the key ≤ 512 readable or 71 compact. Compact markers are written only
+ * when the source's metadata plus `set` would otherwise pass S3's 2 KB (see `replicaMetadata`).
+ */
+export function markersFor(
+  source: {
+    bucket: string;
+    key: string;
+    versionId: string | undefined;
+    sequencer: string | undefined;
+    rule: string;
+  },
+  options: { compact?: boolean } = {},
+): Record<string, string> {
   return {
     [MARKER_KEYS.sourceBucket]: source.bucket,
-    [MARKER_KEYS.sourceKey]: keyMarker(source.key),
+    [MARKER_KEYS.sourceKey]: keyMarker(source.key, options),
     ...(source.versionId ? { [MARKER_KEYS.sourceVersion]: source.versionId } : {}),
     ...(source.sequencer ? { [MARKER_KEYS.sequencer]: source.sequencer } : {}),
     [MARKER_KEYS.rule]: source.rule,
@@ -62,8 +79,12 @@ export function readMarkers(
   };
 }
 
+/** Whether the markers name this source, in either form of the key marker (readable or compact). */
 export function isReplicaOf(markers: ReplicaMarkers, source: { bucket: string; key: string }): boolean {
-  return markers.sourceBucket === source.bucket && markers.sourceKey === keyMarker(source.key);
+  return (
+    markers.sourceBucket === source.bucket &&
+    (markers.sourceKey === keyMarker(source.key) || markers.sourceKey === digestMarker(source.key))
+  );
 }
 
 export function withoutMarkers(metadata: Readonly<Record<string, string>>): Record<string, string> {

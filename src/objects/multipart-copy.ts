@@ -23,12 +23,13 @@ import {
   type SourceHead,
   unquote,
 } from './copy-request.ts';
+import { etagsMustMatch } from './etag-rule.ts';
 import { copySourceOf } from './keys.ts';
 import { isReplicaOf, readMarkers } from './markers.ts';
 import type { Outcome } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
 import { batchParts, MiB, type PartRange, planParts } from './part-planner.ts';
-import { headSource, readTags } from './source-reads.ts';
+import { headSource, readTags, requestPayerOf } from './source-reads.ts';
 
 export interface MultipartSettings {
   /** Part size when the source's own layout cannot be kept. */
@@ -103,11 +104,11 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
   try {
     const partSize = sourcePartSize ?? deps.settings.partSize;
     const parts = partsOf(job, partSize);
-    const keepsSourceETag =
-      sourcePartSize !== undefined &&
-      unquote(source.etag).endsWith(`-${parts.length}`) &&
-      head.ServerSideEncryption !== 'aws:kms' &&
-      plan.destination.encryption?.sse !== 'aws:kms';
+    const keepsSourceETag = etagsMustMatch({
+      sourceETag: source.etag,
+      encryptions: [head.ServerSideEncryption, plan.destination.encryption?.sse],
+      replica: { parts: sourcePartSize !== undefined ? parts.length : 0 },
+    });
     return {
       uploadId,
       partSize: parts[0] ? parts[0].end - parts[0].start + 1 : partSize,
@@ -163,6 +164,7 @@ export async function copyPartBatch(
         CopySourceRange: `bytes=${part.start}-${part.end}`,
         CopySourceIfMatch: source.etag,
         ExpectedSourceBucketOwner: source.account,
+        ...requestPayerOf(source),
         ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
       }),
     );

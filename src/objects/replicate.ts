@@ -6,7 +6,7 @@ import type { ReplicationMetrics } from '#observability/replication-metrics';
 import type { ObjectRule } from '#rules/schema';
 import type { CopyJob, CopyStarter } from './copy-job.ts';
 import { copyToDestination } from './copy-one.ts';
-import { needsSourceTags, type SourceHead } from './copy-request.ts';
+import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
 import { failed, type Outcome, type Report, skipped, targetOf } from './outcomes.ts';
@@ -18,7 +18,7 @@ import {
   planCopies,
   type Tags,
 } from './router.ts';
-import { headSource, readTags } from './source-reads.ts';
+import { headEventObject, readTags } from './source-reads.ts';
 
 export interface ObjectReplicationDeps {
   rules: readonly ObjectRule[];
@@ -40,21 +40,38 @@ const _DESTINATION_RACE_ATTEMPTS = 3;
  * (HeadObject; GetObjectTagging only if a rule needs tag values), then makes one CopyObject per destination.
  * Never throws for a single destination: each gets an outcome, and the caller decides about retries.
  */
-export async function replicateObject(source: SourceObject, deps: ObjectReplicationDeps): Promise<Report> {
-  const report: Report = { source: `s3://${source.bucket}/${source.key}`, outcomes: [] };
-  const candidates = candidateRules(deps.rules, source);
-  if (candidates.length === 0) {
+export async function replicateObject(event: SourceObject, deps: ObjectReplicationDeps): Promise<Report> {
+  const report: Report = { source: `s3://${event.bucket}/${event.key}`, outcomes: [] };
+  // The event's own key, where it differs, may be the one that exists (see headEventObject). When only
+  // that key has rules, it is the only one read.
+  const { eventKey, ...decoded } = event;
+  const byDecoded = candidateRules(deps.rules, decoded);
+  const byEventKey = eventKey !== undefined ? candidateRules(deps.rules, { ...decoded, key: eventKey }) : [];
+  const asked: SourceObject =
+    byDecoded.length > 0 || eventKey === undefined ? event : { ...decoded, key: eventKey };
+  const covering = byDecoded.length > 0 ? byDecoded : byEventKey;
+  if (covering.length === 0) {
     deps.log.debug('No rule covers this object', { source: report.source });
     return report;
   }
-  const sourceClient = deps.s3({ region: source.region });
+  const sourceClient = deps.s3({ region: event.region });
+  const requesterPays = [...byDecoded, ...byEventKey].some((rule) => rule.objects.requesterPays === true);
 
   let head: SourceHead;
+  let source: SourceObject;
   try {
-    head = await headSource(sourceClient, source);
+    ({ head, source } = await headEventObject(sourceClient, {
+      ...asked,
+      ...(requesterPays ? { requesterPays } : {}),
+    }));
   } catch (error) {
-    return settleAll(report, candidates, source, deps, classifyError(error));
+    // Reported under the key read first: the decoded one, as S3's events mean it, unless it has no rule.
+    const { eventKey: _, ...first } = asked;
+    report.source = `s3://${first.bucket}/${first.key}`;
+    return settleAll(report, covering, first, deps, classifyError(error));
   }
+  report.source = `s3://${source.bucket}/${source.key}`;
+  const candidates = candidateRules(deps.rules, source);
 
   const markers = readMarkers(head.Metadata);
   const rules = markers ? candidates.filter((rule) => rule.objects.replicas === 'chain') : candidates;
@@ -89,6 +106,13 @@ async function copyOrHandOff(
   tags: Tags | undefined,
   deps: ObjectReplicationDeps,
 ): Promise<Outcome> {
+  // A replica S3 would refuse (metadata, tags, key) fails here, before any write or hand-off: reconcile,
+  // which comes through here too, then reports it under its cause every pass without sending it again.
+  try {
+    checkReplicaLimits(plan, source, head, tags);
+  } catch (error) {
+    return failed(plan, classifyError(error));
+  }
   if (source.size > deps.multipartThreshold && deps.copies) {
     return handOff(
       plan,

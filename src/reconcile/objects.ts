@@ -3,6 +3,7 @@ import { HeadObjectCommand, type HeadObjectCommandOutput, ListObjectsV2Command }
 import { destinationTarget } from '#aws/clients';
 import { classifyError } from '#aws/errors';
 import { unquote } from '#objects/copy-request';
+import { etagsMustMatch, partsOfETag } from '#objects/etag-rule';
 import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
 import { encodeEventKey } from '#objects/keys';
 import { isReplicaOf, readMarkers } from '#objects/markers';
@@ -48,14 +49,15 @@ export function replicaStateOf(
   if (!markers || !isReplicaOf(markers, source)) return 'stale';
   if (replica.LastModified && source.lastModified && replica.LastModified < source.lastModified)
     return 'stale';
-  const plain = (etag: string) => !unquote(etag).includes('-');
+  // A replica written in parts (its ETag has `-N`) may or may not have kept the source's layout: the
+  // listing cannot tell, so only CopyObject replicas are compared.
   const comparable =
     replica.ETag !== undefined &&
-    plain(source.etag) &&
-    plain(replica.ETag) &&
-    destination.encryption?.sse !== 'aws:kms' &&
-    replica.ServerSideEncryption !== 'aws:kms' &&
-    replica.ServerSideEncryption !== 'aws:kms:dsse';
+    etagsMustMatch({
+      sourceETag: source.etag,
+      encryptions: [destination.encryption?.sse, replica.ServerSideEncryption],
+      replica: partsOfETag(replica.ETag) === 0 ? { copy: true } : { parts: 0 },
+    });
   if (comparable && unquote(replica.ETag ?? '') !== unquote(source.etag)) return 'stale';
   return 'current';
 }
@@ -89,7 +91,12 @@ export function objectCreatedEventOf(
 /** A HEAD of one key, or undefined when there is no object there (404). Other errors are thrown. */
 export async function headObjectOrAbsent(
   client: ReturnType<ObjectReconcileDeps['s3']>,
-  input: { Bucket: string; Key: string; ExpectedBucketOwner?: string | undefined },
+  input: {
+    Bucket: string;
+    Key: string;
+    ExpectedBucketOwner?: string | undefined;
+    RequestPayer?: 'requester' | undefined;
+  },
 ): Promise<HeadObjectCommandOutput | undefined> {
   try {
     return await client.send(new HeadObjectCommand(input));
@@ -188,6 +195,8 @@ export async function reconcileObjectRule(
         Bucket: rule.objects.bucket,
         Prefix: rule.objects.prefix,
         MaxKeys: Math.min(1000, budget - listed),
+        // A Requester Pays source is listed as payer too (its rule opted in).
+        ...(rule.objects.requesterPays ? { RequestPayer: 'requester' as const } : {}),
         ...(last !== undefined ? { StartAfter: last } : {}),
       }),
     );

@@ -87,6 +87,7 @@ async function checkCandidate(
       Bucket: rule.objects.bucket,
       Key: sourceKey,
       ExpectedBucketOwner: deps.source.account,
+      ...(rule.objects.requesterPays ? { RequestPayer: 'requester' as const } : {}),
     });
     if (head) return;
   } catch (error) {

@@ -241,6 +241,11 @@ export const ObjectSourceSchema = z
      * rule reads. `skip`: replicas are ignored (two-way setups). `chain`: replicas are copied onward.
      */
     replicas: oneOf(['skip', 'chain'] as const).optional(),
+    /**
+     * The bucket is Requester Pays: Ferry's reads of it (HeadObject, GetObjectTagging, CopyObject,
+     * UploadPartCopy) pay as requester (`RequestPayer: requester`), billed to Ferry's account.
+     */
+    requesterPays: z.boolean().optional(),
   })
   .superRefine((source, ctx) => {
     if (source.minSize !== undefined && source.maxSize !== undefined && source.minSize > source.maxSize) {

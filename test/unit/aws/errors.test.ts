@@ -1,5 +1,16 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
+import {
+  CopyResultMissingETagError,
+  classifyError,
+  InvalidTagError,
+  KeyTooLongError,
+  MetadataTooLargeError,
+  ReplicaVerificationError,
+  RequesterPaysRequiredError,
+  SourceEncryptedWithCustomerKeyError,
+  TooManyTagsError,
+} from '#aws/errors';
 import { s3Error } from '#test/support/fixtures';
 
 describe('error classification', () => {
@@ -46,6 +57,11 @@ describe('error classification', () => {
       class: 'permanent',
       cause: 'AccessDenied',
     });
+    expect(classifyError(s3Error('Unknown', 400))).toMatchObject({ class: 'permanent', cause: 'BadRequest' });
+    expect(classifyError(s3Error('Unknown', 412))).toMatchObject({
+      class: 'precondition',
+      cause: 'PreconditionFailed',
+    });
     expect(classifyError(s3Error('412', 412))).toMatchObject({
       class: 'precondition',
       cause: 'PreconditionFailed',
@@ -62,5 +78,59 @@ describe('error classification', () => {
       cause: 'TypeError',
       message: 'x is undefined',
     });
+  });
+
+  it('It should not retry 501 Not Implemented, which no later attempt can change', () => {
+    expect(classifyError(s3Error('NotImplemented', 501))).toMatchObject({
+      class: 'permanent',
+      cause: 'NotImplemented',
+    });
+    // A HEAD answer has no body: the SDK names the error after the status.
+    expect(classifyError(s3Error('501', 501))).toMatchObject({ class: 'permanent', cause: 'NotImplemented' });
+  });
+
+  it('It should give S3 refusals of limits the causes Ferry names them by, as permanent', () => {
+    const refusal = (name: string, message: string) =>
+      new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+    expect(classifyError(refusal('MetadataTooLarge', 'Your metadata headers exceed'))).toMatchObject({
+      class: 'permanent',
+      cause: 'MetadataTooLarge',
+    });
+    expect(classifyError(refusal('KeyTooLongError', 'Your key is too long'))).toMatchObject({
+      class: 'permanent',
+      cause: 'KeyTooLong',
+    });
+    expect(classifyError(refusal('InvalidTag', 'The TagValue you have provided is invalid'))).toMatchObject({
+      class: 'permanent',
+      cause: 'InvalidTag',
+    });
+    expect(classifyError(refusal('BadRequest', 'Object tags cannot be greater than 10'))).toMatchObject({
+      class: 'permanent',
+      cause: 'TooManyTags',
+    });
+    expect(
+      classifyError(
+        refusal(
+          'InvalidRequest',
+          'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+        ),
+      ),
+    ).toMatchObject({ class: 'permanent', cause: 'SourceEncryptedWithCustomerKey' });
+    // Other bad requests keep S3's name.
+    expect(classifyError(refusal('BadRequest', 'Bad Request'))).toMatchObject({ cause: 'BadRequest' });
+  });
+
+  it('It should report the named errors Ferry throws under their causes, as permanent', () => {
+    const cases: [Error, string][] = [
+      [new MetadataTooLargeError('s3://b/k', 2100, 2048), 'MetadataTooLarge'],
+      [new TooManyTagsError('s3://b/k', 11, 10), 'TooManyTags'],
+      [new InvalidTagError('s3://b/k', 'tag value too long'), 'InvalidTag'],
+      [new KeyTooLongError('s3://b/k', 1030, 1024), 'KeyTooLong'],
+      [new SourceEncryptedWithCustomerKeyError('s3://b/k'), 'SourceEncryptedWithCustomerKey'],
+      [new RequesterPaysRequiredError('s3://b/k'), 'RequesterPaysRequired'],
+    ];
+    for (const [error, cause] of cases) {
+      expect(classifyError(error)).toMatchObject({ class: 'permanent', cause });
+    }
   });
 });
