@@ -83,6 +83,8 @@ beforeEach(() => {
     ContentLength: 6 * MiB,
     PartsCount: 3,
   });
+  // No replica yet at the destination key.
+  s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).rejects(s3Error('NotFound', 404));
   s3.on(GetObjectTaggingCommand).resolves({ TagSet: [{ Key: 'team', Value: 'video' }] });
   s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-1' });
   s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: { ETag: '"p"' } });
@@ -91,7 +93,8 @@ beforeEach(() => {
 describe('object-copy-step handler', () => {
   it('It should create the upload with everything a multipart copy does not carry, keeping the source layout', async () => {
     const upload = await handler().run({ action: 'prepare', job });
-    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 1);
+    // Part 1 of the event's object; whether it is still the current one; what is at the replica key.
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 3);
     expect(s3).toReceiveCommandWith(HeadObjectCommand, { PartNumber: 1, IfMatch: source.etag });
     expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, {
       Bucket: 'acme-dr',
@@ -349,7 +352,8 @@ describe('object-copy-step: uploads a dead step left behind', () => {
     expect(s3).not.toReceiveCommand(ListMultipartUploadsCommand);
     s3.on(ListMultipartUploadsCommand).resolves({ Uploads: [upload('older', '2026-11-21T18:40:00Z')] });
     await handler().run({ action: 'prepare', job, startedAt });
-    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 2); // one per prepare: the HEAD of part 1
+    // Three per prepare (part 1, the current source object, the replica key); none for the clean-up.
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 6);
     expect(s3).not.toReceiveCommand(AbortMultipartUploadCommand);
   });
 

@@ -243,6 +243,15 @@ rules:
   });
 
   describe('versioned sources', () => {
+    // The source's current object is the event's version (HeadObject answers as S3 does for that version).
+    beforeEach(() => {
+      s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+        ...SOURCE_HEAD,
+        ETag: '"d41d8cd98f00b204e9800998ecf8427e"',
+        VersionId: '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY',
+      });
+    });
+
     const replicaHead = (sequencer: string) => ({
       ETag: '"aaaa"',
       Metadata: {
