@@ -511,3 +511,135 @@ describe('execution names', () => {
     expect(executionNameOf({ ...job, reason: 'SlowDown' })).toBe(name); // the reason is not the copy's identity
   });
 });
+
+describe('object-copy-step: ordering against the replica and the source (issue 11 §1)', () => {
+  const complete = { action: 'complete', job, upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' } };
+  const versioned = { ...job, source: { ...source, versionId: 'v1' } };
+  const replicaAt = (sequencer: string, etag = '"older-replica"') => ({
+    ContentLength: SIZE,
+    ETag: etag,
+    Metadata: markersFor({ ...source, sequencer, rule: 'big' }),
+  });
+  const NEWER = '0055AED6DCD90281F0';
+  const OLDER = '0055AED6DCD9028100';
+  const listed = () =>
+    s3.on(ListPartsCommand).resolves({
+      Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })),
+      IsTruncated: false,
+    });
+  /** The source's current object, read without a version on the event's ETag. */
+  const currentSource = () => ({ Bucket: 'acme-prod', Key: 'media/film.mov', IfMatch: source.etag });
+
+  it('It should not even create an upload when a newer replica is already at the key, and count the skip', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(NEWER));
+    const { run, deps } = handler();
+    await expect(run({ action: 'prepare', job })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+      message: expect.stringContaining('newer-replica'),
+    });
+    expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
+    expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+  });
+
+  it('It should not create an upload for a version that is no longer the current one', async () => {
+    s3.on(HeadObjectCommand, currentSource()).resolves({ VersionId: 'v2', ETag: `"${source.etag}"` });
+    const { run, deps } = handler();
+    await expect(run({ action: 'prepare', job: versioned })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+    });
+    expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
+    expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'source-changed');
+  });
+
+  it('It should complete only if the key is still absent when nothing was there', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+      .rejectsOnce(s3Error('NotFound', 404))
+      .resolves({ ContentLength: SIZE });
+    await expect(handler().run(complete)).resolves.toMatchObject({ status: 'copied' });
+    expect(s3).toReceiveCommandWith(CompleteMultipartUploadCommand, { IfNoneMatch: '*' });
+    expect(s3).toReceiveCommandWith(HeadObjectCommand, currentSource());
+  });
+
+  it('It should complete over an older replica only if it is still the one it read', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+      .resolvesOnce(replicaAt(OLDER))
+      .resolves({ ContentLength: SIZE });
+    await expect(handler().run(complete)).resolves.toMatchObject({ status: 'copied' });
+    const call = s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input;
+    expect(call).toMatchObject({ IfMatch: '"older-replica"' });
+    expect(call).not.toHaveProperty('IfNoneMatch');
+  });
+
+  it('It should not complete when a newer replica landed during the part copies, and end as newer-replica', async () => {
+    listed();
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(NEWER));
+    const { run, deps } = handler();
+    await expect(run(complete)).rejects.toMatchObject({
+      name: 'SourceChangedError',
+      message: expect.stringContaining('newer-replica'),
+    });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+    expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+    expect(deps.metrics.copied).not.toHaveBeenCalled();
+  });
+
+  it('It should not complete when the source was overwritten after the last part copy', async () => {
+    listed();
+    s3.on(HeadObjectCommand, currentSource()).rejects(s3Error('PreconditionFailed', 412));
+    await expect(handler().run(complete)).rejects.toMatchObject({ name: 'SourceChangedError' });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('It should not complete a version deleted since (a delete marker is current): no resurrection', async () => {
+    listed();
+    s3.on(HeadObjectCommand, currentSource()).rejects(s3Error('NotFound', 404));
+    await expect(handler().run({ ...complete, job: versioned })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+    });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+  });
+
+  it.each([
+    ['PreconditionFailed', 412],
+    ['ConditionalRequestConflict', 409],
+  ])(
+    'It should re-read the replica after a %s and decide again, never completing blindly',
+    async (code, status) => {
+      listed();
+      s3.on(CompleteMultipartUploadCommand).rejectsOnce(s3Error(code, status));
+      s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+        .resolvesOnce(replicaAt(OLDER))
+        .resolves(replicaAt(NEWER, '"newer"'));
+      await expect(handler().run(complete)).rejects.toMatchObject({
+        message: expect.stringContaining('newer-replica'),
+      });
+      expect(s3).toReceiveCommandTimes(CompleteMultipartUploadCommand, 1);
+    },
+  );
+
+  it('It should complete on the new condition when the replica that moved is still older', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand)
+      .rejectsOnce(s3Error('PreconditionFailed', 412))
+      .resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+      .resolvesOnce(replicaAt(OLDER, '"first"'))
+      .resolvesOnce(replicaAt(OLDER, '"second"'))
+      .resolves({ ContentLength: SIZE });
+    await expect(handler().run(complete)).resolves.toMatchObject({ status: 'copied' });
+    expect(s3).toReceiveNthCommandWith(CompleteMultipartUploadCommand, 1, { IfMatch: '"first"' });
+    expect(s3).toReceiveNthCommandWith(CompleteMultipartUploadCommand, 2, { IfMatch: '"second"' });
+  });
+
+  it('It should give the key up after losing the race three times, as source-changed', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(OLDER));
+    await expect(handler().run(complete)).rejects.toMatchObject({ name: 'SourceChangedError' });
+    expect(s3).toReceiveCommandTimes(CompleteMultipartUploadCommand, 3);
+  });
+});
