@@ -105,11 +105,12 @@ export async function sourceIsCurrent(client: S3Client, source: SourceObject): P
 /**
  * Decides, then writes on the condition of what was read; after a lost race decides again. `decide`
  * returns why the write must not happen, or the replica state to write over. Exhausted attempts leave the
- * key to the writer that kept winning (`source-changed`): its own event or execution carries it.
+ * key to the writer that kept winning (`exhausted`): its own event or execution carries it.
  */
 export async function guardedWrite<T>(
   decide: () => Promise<SkipReason | ReplicaSeen>,
   write: (condition: WriteCondition, seen: ReplicaSeen) => Promise<T>,
+  exhausted: SkipReason = 'source-changed',
 ): Promise<T | { skip: SkipReason }> {
   for (let attempt = 1; ; attempt++) {
     const decision = await decide();
@@ -118,7 +119,7 @@ export async function guardedWrite<T>(
       return await write(conditionFor(decision), decision);
     } catch (error) {
       if (!lostRace(error)) throw error;
-      if (attempt >= REPLICA_RACE_ATTEMPTS) return { skip: 'source-changed' };
+      if (attempt >= REPLICA_RACE_ATTEMPTS) return { skip: exhausted };
     }
   }
 }

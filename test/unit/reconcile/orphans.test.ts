@@ -116,7 +116,7 @@ function world(destination: Record<string, Record<string, string> | undefined>) 
     if (key !== 'mirror/keep.pdf')
       mock
         .on(HeadObjectCommand, { Bucket: 'acme-dr', Key: key })
-        .resolves({ Metadata: metadata ?? {}, LastModified: T0 });
+        .resolves({ Metadata: metadata ?? {}, ETag: '"abc"', LastModified: T0 });
   mock.on(DeleteObjectCommand).resolves({});
   return { s3, mock };
 }
@@ -149,6 +149,7 @@ describe('a reconcile pass over a destination that replicates deletes', () => {
       Bucket: 'acme-dr',
       Key: 'mirror/gone.pdf',
       ExpectedBucketOwner: undefined,
+      IfMatch: '"abc"', // the replica as read: one rewritten meanwhile is not deleted
     });
     // The rule's key space at the destination that replicates deletes; not at the one that keeps replicas.
     const listings = mock.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input);
