@@ -10,7 +10,7 @@ import {
 } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { failed, type Outcome, skipped, targetOf } from './outcomes.ts';
-import { copyDecision, guardedWrite } from './replica-guard.ts';
+import { copyDecision, guardedWrite, sourceGone } from './replica-guard.ts';
 import type { CopyPlan, Tags } from './router.ts';
 
 /**
@@ -52,7 +52,8 @@ export async function copyToDestination(
     return 'skip' in written ? skipped(plan, written.skip) : written;
   } catch (error) {
     const classified = classifyError(error);
-    if (classified.class === 'precondition') return skipped(plan, 'source-changed');
+    // 412: the source changed (CopySourceIfMatch). 404: it was deleted since the event; not copied.
+    if (classified.class === 'precondition' || sourceGone(classified)) return skipped(plan, 'source-changed');
     return failed(plan, classified);
   }
 }

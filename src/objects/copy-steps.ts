@@ -18,7 +18,7 @@ import {
   type UploadSweep,
 } from './multipart-copy.ts';
 import type { Outcome, SkipReason } from './outcomes.ts';
-import { ReplicaSupersededError } from './replica-guard.ts';
+import { ReplicaSupersededError, sourceGone } from './replica-guard.ts';
 import { headSource, readTags } from './source-reads.ts';
 
 /**
@@ -46,7 +46,9 @@ export class SourceChangedError extends Error {
 function raise(error: unknown, target: string): never {
   if (error instanceof ReplicaSupersededError) throw new SourceChangedError(target, error.reason);
   const classified = classifyError(error);
-  if (classified.class === 'precondition') throw new SourceChangedError(target);
+  // Every object a step reads is the source's (a missing replica is an answer, not an error): a 404 is a
+  // source deleted since the event, whose copy must not be made.
+  if (classified.class === 'precondition' || sourceGone(classified)) throw new SourceChangedError(target);
   if (classified.class === 'retryable') throw new RetryableCopyError(classified);
   throw new PermanentCopyError(classified);
 }

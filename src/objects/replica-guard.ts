@@ -1,5 +1,5 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { classifyError } from '#aws/errors';
+import { type ClassifiedError, classifyError } from '#aws/errors';
 import type { SourceObject } from './event.ts';
 import { isReplicaOf, type ReplicaMarkers, readMarkers } from './markers.ts';
 import type { SkipReason } from './outcomes.ts';
@@ -67,6 +67,14 @@ export function copyOrder(seen: ReplicaSeen, source: SourceObject): SkipReason |
   if (order > 0) return 'newer-replica';
   if (order === 0) return 'up-to-date';
   return undefined;
+}
+
+/**
+ * A read or copy of the event's object that says it no longer exists (404 NoSuchKey; NoSuchVersion for a
+ * version deleted for good): deleted since the event, like a changed source it is a skip, never copied.
+ */
+export function sourceGone({ cause }: ClassifiedError): boolean {
+  return cause === 'NoSuchKey' || cause === 'NoSuchVersion';
 }
 
 /** A conditional write that lost: the key changed since it was read. Re-read, then decide. */

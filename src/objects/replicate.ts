@@ -10,6 +10,7 @@ import { needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
 import { failed, type Outcome, type Report, skipped, targetOf } from './outcomes.ts';
+import { sourceGone } from './replica-guard.ts';
 import {
   type CopyPlan,
   candidateRules,
@@ -144,7 +145,9 @@ function settleAll(
   for (const plan of everyDestination(rules, source)) {
     record(
       report,
-      error.class === 'precondition' ? skipped(plan, 'source-changed') : failed(plan, error),
+      error.class === 'precondition' || sourceGone(error)
+        ? skipped(plan, 'source-changed')
+        : failed(plan, error),
       deps,
     );
   }

@@ -635,6 +635,22 @@ describe('object-copy-step: ordering against the replica and the source (issue 1
     expect(s3).toReceiveNthCommandWith(CompleteMultipartUploadCommand, 2, { IfMatch: '"second"' });
   });
 
+  it('It should end a copy whose source was deleted since the event quietly, at the prepare and the part copies', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod', PartNumber: 1 }).rejects(s3Error('NotFound', 404));
+    await expect(handler().run({ action: 'prepare', job })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+    });
+    s3.on(UploadPartCopyCommand).rejects(s3Error('NoSuchKey', 404));
+    const parts = {
+      action: 'copy-parts',
+      job,
+      upload: { uploadId: 'up-1', partSize: 6 * MiB },
+      batch: { first: 1, last: 1 },
+    };
+    await expect(handler().run(parts)).rejects.toMatchObject({ name: 'SourceChangedError' });
+    expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
+  });
+
   it('It should give the key up after losing the race three times, as source-changed', async () => {
     listed();
     s3.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));
