@@ -1,5 +1,6 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type ClassifiedError, classifyError } from '#aws/errors';
+import { unquote } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { isReplicaOf, type ReplicaMarkers, readMarkers } from './markers.ts';
 import type { SkipReason } from './outcomes.ts';
@@ -100,6 +101,8 @@ export async function sourceIsCurrent(client: S3Client, source: SourceObject): P
         ExpectedBucketOwner: source.account,
       }),
     );
+    // An implementation that ignores If-Match on HEAD still shows the ETag of what is there.
+    if (current.ETag !== undefined && unquote(current.ETag) !== unquote(source.etag)) return false;
     // The same bytes written again pass If-Match, but are another version: only the job's is current.
     return !source.versionId || current.VersionId === undefined || current.VersionId === source.versionId;
   } catch (error) {

@@ -229,6 +229,10 @@ describe('object-copy-step handler', () => {
 
   it('It should keep a 48.8 TiB copy within 200 Map iterations, covering every part', async () => {
     const largest = { ...job, source: { ...source, size: MAX_OBJECT_SIZE, etag: 'plain' } };
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ContentLength: MAX_OBJECT_SIZE,
+      ETag: '"plain"',
+    });
     const upload = (await handler().run({ action: 'prepare', job: largest })) as {
       partCount: number;
       batches: { first: number; last: number }[];
@@ -245,6 +249,10 @@ describe('object-copy-step handler', () => {
 
   it('It should abort an upload it created when a later prepare step fails', async () => {
     const tooLarge = { ...job, source: { ...source, size: 60 * 1024 ** 4, etag: 'plain' } };
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ContentLength: 60 * 1024 ** 4,
+      ETag: '"plain"',
+    });
     await expect(handler().run({ action: 'prepare', job: tooLarge })).rejects.toMatchObject({
       name: 'PermanentCopyError',
     });
