@@ -13,19 +13,37 @@ export interface S3Event {
   detail: Record<string, unknown>;
 }
 
+/** What a write that created an object tells its event. */
+export interface CreatedObject {
+  size: number;
+  etag: string;
+  /** Sent in buckets with versioning (enabled or suspended), as S3 sends it. */
+  versionId?: string;
+}
+
+/** What a delete tells its event. */
+export interface DeletedObject {
+  deletionType: 'Permanently Deleted' | 'Delete Marker Created';
+  versionId?: string;
+}
+
+export interface S3EventSource {
+  emitCreated(bucket: string, key: string, reason: string, object: CreatedObject): void;
+  emitDeleted(bucket: string, key: string, reason: string, object: DeletedObject): void;
+}
+
 /**
  * Turns the sandbox's S3 writes into EventBridge-shaped "Object Created" / "Object Deleted" events, as S3
- * sends them: encoded keys, sequencers that grow with every write, the request's reason.
+ * sends them (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html): encoded keys, the
+ * version id in versioned buckets, sequencers that grow with every write, the request's reason, and the
+ * deletion type. Each write emits in the same step in which it takes effect, so its event carries its own
+ * ETag and events' sequencers follow the order of the writes.
  */
 export function createS3EventSource(options: {
   account: string;
-  bucketRegions: Readonly<Record<string, string>>;
+  regionOf: (bucket: string) => string;
   onEvent: (event: S3Event) => void;
-  head: (bucket: string, key: string) => Promise<{ etag: string; size: number } | undefined>;
-  /** Every write other than a multipart completion makes a recorded part layout stale. */
-  forgetLayout: (bucket: string, key: string) => Promise<void>;
-}) {
-  const { head } = options;
+}): S3EventSource {
   let sequence = 0n;
 
   /** S3 sequencers grow per key with each write; one strictly increasing clock over all keys keeps that true. */
@@ -49,7 +67,7 @@ export function createS3EventSource(options: {
       source: 'aws.s3',
       account: options.account,
       time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: options.bucketRegions[bucket] ?? 'us-east-1',
+      region: options.regionOf(bucket),
       resources: [`arn:aws:s3:::${bucket}`],
       detail: {
         version: '0',
@@ -63,17 +81,21 @@ export function createS3EventSource(options: {
     });
   };
 
-  const emitCreated = async (bucket: string, key: string, reason: string) => {
-    if (reason !== 'CompleteMultipartUpload') await options.forgetLayout(bucket, key);
-    const object = await head(bucket, key);
-    if (object) emit('Object Created', bucket, key, { size: object.size, etag: object.etag }, { reason });
+  return {
+    emitCreated(bucket, key, reason, { size, etag, versionId }) {
+      emit(
+        'Object Created',
+        bucket,
+        key,
+        { size, etag, ...(versionId ? { 'version-id': versionId } : {}) },
+        { reason },
+      );
+    },
+    emitDeleted(bucket, key, reason, { deletionType, versionId }) {
+      emit('Object Deleted', bucket, key, versionId ? { 'version-id': versionId } : {}, {
+        reason,
+        'deletion-type': deletionType,
+      });
+    },
   };
-
-  // Unversioned buckets: every delete removes the object for good.
-  const emitDeleted = async (bucket: string, key: string, reason: string) => {
-    await options.forgetLayout(bucket, key);
-    emit('Object Deleted', bucket, key, {}, { reason, 'deletion-type': 'Permanently Deleted' });
-  };
-
-  return { emitCreated, emitDeleted };
 }

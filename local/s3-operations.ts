@@ -1,31 +1,77 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** The S3 API operation a path-style request calls, for request counts (the benchmarks' cost figures). */
-export function s3OperationOf(method: string, url: URL, headers: IncomingHttpHeaders): string {
-  const [, bucket = '', ...rest] = url.pathname.split('/');
+/**
+ * Subresources S3 has and the sandbox does not serve: a request for one is its own operation (answered
+ * 501 by the gateway), never mistaken for a listing or an object read.
+ */
+const UNSERVED_SUBRESOURCES = [
+  'acl',
+  'policy',
+  'policyStatus',
+  'cors',
+  'lifecycle',
+  'website',
+  'logging',
+  'notification',
+  'replication',
+  'accelerate',
+  'requestPayment',
+  'object-lock',
+  'ownershipControls',
+  'publicAccessBlock',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'metrics',
+  'analytics',
+  'legal-hold',
+  'retention',
+  'torrent',
+  'attributes',
+  'select',
+];
+
+/**
+ * The S3 API operation a path-style request calls: the gateway's routing key (local/s3/routes.ts) and the
+ * request counts (the benchmarks' cost figures). `path` is the raw request path, before any normalisation.
+ */
+export function s3OperationOf(
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  headers: IncomingHttpHeaders,
+): string {
+  const [, bucket = '', ...rest] = path.split('/');
   const key = rest.join('/');
-  const has = (name: string) => url.searchParams.has(name);
+  const has = (name: string) => query.has(name);
   const copy = headers['x-amz-copy-source'] !== undefined;
-  if (!bucket) return 'ListBuckets';
+  const unserved = UNSERVED_SUBRESOURCES.find(has);
+  if (!bucket) return method === 'GET' ? 'ListBuckets' : `${method} /`;
+  if (unserved) return `${method} ${key ? 'object' : 'bucket'} ?${unserved}`;
   if (!key) {
+    if (has('tagging')) return `${method} bucket ?tagging`;
     if (method === 'GET' && has('uploads')) return 'ListMultipartUploads';
     if (method === 'GET' && has('location')) return 'GetBucketLocation';
+    if (method === 'GET' && has('versioning')) return 'GetBucketVersioning';
+    if (method === 'PUT' && has('versioning')) return 'PutBucketVersioning';
+    if (method === 'GET' && has('versions')) return 'ListObjectVersions';
     if (method === 'POST' && has('delete')) return 'DeleteObjects';
     if (method === 'HEAD') return 'HeadBucket';
-    if (method === 'GET') return 'ListObjects';
+    if (method === 'GET') return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
     if (method === 'PUT') return 'CreateBucket';
+    if (method === 'DELETE') return 'DeleteBucket';
     return `${method} bucket`;
   }
-  if (has('tagging'))
-    return method === 'GET'
-      ? 'GetObjectTagging'
-      : method === 'PUT'
-        ? 'PutObjectTagging'
-        : 'DeleteObjectTagging';
+  if (has('tagging')) {
+    if (method === 'GET') return 'GetObjectTagging';
+    if (method === 'PUT') return 'PutObjectTagging';
+    if (method === 'DELETE') return 'DeleteObjectTagging';
+  }
   if (method === 'PUT' && has('uploadId')) return copy ? 'UploadPartCopy' : 'UploadPart';
   if (method === 'PUT') return copy ? 'CopyObject' : 'PutObject';
   if (method === 'POST' && has('uploads')) return 'CreateMultipartUpload';
   if (method === 'POST' && has('uploadId')) return 'CompleteMultipartUpload';
+  if (method === 'POST' && has('restore')) return 'RestoreObject';
   if (method === 'DELETE' && has('uploadId')) return 'AbortMultipartUpload';
   if (method === 'DELETE') return 'DeleteObject';
   if (method === 'GET' && has('uploadId')) return 'ListParts';
@@ -33,3 +79,6 @@ export function s3OperationOf(method: string, url: URL, headers: IncomingHttpHea
   if (method === 'HEAD') return 'HeadObject';
   return `${method} object`;
 }
+
+/** The raw path of a request (`req.url` before `?`), which `new URL` would normalise (`..`, `//`). */
+export const rawPathOf = (url: string | undefined) => (url ?? '/').split('?')[0] ?? '/';

@@ -26,7 +26,7 @@ import { serveLambda } from './lambda-api.ts';
 import { LambdaCrashes } from './lambda-crash.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
-import { s3OperationOf } from './s3-operations.ts';
+import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
 import { serveStepFunctions } from './sfn-api.ts';
 import { signingScopeOf } from './sigv4.ts';
@@ -82,6 +82,12 @@ export interface Sandbox {
   ec2Client(region: string): EC2Client;
   /** Waits until every event published so far (and those its handling caused) has been handled. */
   settle(): Promise<void>;
+  /**
+   * Expires the current object of a key as S3 Lifecycle would (a delete marker in a versioned bucket, a
+   * permanent delete otherwise), with its "Object Deleted" event (reason "Lifecycle Expiration"). False
+   * when the key had no current object. Call `settle()` to let Ferry handle the event.
+   */
+  expire(bucket: string, key: string): boolean;
   /** One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's machines). */
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
   stop(): Promise<void>;
@@ -276,7 +282,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const scope = signingScopeOf(req.headers, url);
     const service = scope?.service ?? 's3';
     if (service === 's3') {
-      const operation = s3OperationOf(req.method ?? 'GET', url, req.headers);
+      const operation = s3OperationOf(req.method ?? 'GET', rawPathOf(req.url), url.searchParams, req.headers);
       requests.set(operation, (requests.get(operation) ?? 0) + 1);
     }
     const delay =
@@ -352,6 +358,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return client;
     },
     settle,
+    expire: (bucket, key) => s3.expire(bucket, key),
     reconcile: (reconcileOptions = {}) => {
       const reconcileDeps = runtime.reconcileDeps({
         region: options.sourceRegion ?? 'us-east-1',

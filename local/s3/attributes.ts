@@ -1,0 +1,165 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { checkMetadata, tagsOfHeader } from './limits.ts';
+import type { Bucket, ObjectAttributes, StoredObject } from './store.ts';
+import { httpDate, s3Error } from './wire.ts';
+
+/**
+ * An object's attributes as requests give them (PutObject, CopyObject with REPLACE, CreateMultipartUpload)
+ * and as HEAD and GET return them: https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html and
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html.
+ */
+
+export const STORAGE_CLASSES = new Set([
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'OUTPOSTS',
+  'GLACIER_IR',
+  'SNOW',
+  'EXPRESS_ONEZONE',
+]);
+
+/** Storage classes whose objects must be restored before they can be read or copied. */
+const ARCHIVED = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
+const text = (headers: IncomingHttpHeaders, name: string): string | undefined => {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+};
+
+const optional = <K extends string>(name: K, value: string | undefined) =>
+  (value === undefined ? {} : { [name]: value }) as Partial<Record<K, string>>;
+
+export function storageClassOf(headers: IncomingHttpHeaders): string {
+  const storageClass = text(headers, 'x-amz-storage-class') ?? 'STANDARD';
+  if (!STORAGE_CLASSES.has(storageClass)) {
+    throw s3Error(400, 'InvalidStorageClass', 'The storage class you specified is not valid', {
+      extra: { StorageClassRequested: storageClass },
+    });
+  }
+  return storageClass;
+}
+
+export function metadataOf(headers: IncomingHttpHeaders): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith('x-amz-meta-') && value !== undefined) {
+      metadata[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? value.join(',') : value;
+    }
+  }
+  checkMetadata(metadata);
+  return metadata;
+}
+
+/**
+ * Encryption as the request asks for it. S3 encrypts every new object (SSE-S3, `AES256`, unless the request
+ * or the bucket says otherwise); the sandbox stores the answer and echoes it, and encrypts nothing.
+ */
+export function encryptionOf(
+  headers: IncomingHttpHeaders,
+): Pick<ObjectAttributes, 'serverSideEncryption' | 'kmsKeyId' | 'bucketKeyEnabled'> {
+  const sse = text(headers, 'x-amz-server-side-encryption');
+  if (sse !== undefined && !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(sse)) {
+    throw s3Error(400, 'InvalidArgument', 'The encryption method specified is not supported', {
+      extra: { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: sse },
+    });
+  }
+  const customer = text(headers, 'x-amz-server-side-encryption-customer-algorithm');
+  if (customer !== undefined) {
+    throw s3Error(
+      501,
+      'NotImplemented',
+      'The Ferry sandbox does not emulate SSE-C (customer-provided keys)',
+      { extra: { Header: 'x-amz-server-side-encryption-customer-algorithm' } },
+    );
+  }
+  const kmsKeyId = text(headers, 'x-amz-server-side-encryption-aws-kms-key-id');
+  return {
+    serverSideEncryption: sse ?? 'AES256',
+    ...(sse?.startsWith('aws:kms') ? optional('kmsKeyId', kmsKeyId) : {}),
+    ...(sse?.startsWith('aws:kms')
+      ? optional('bucketKeyEnabled', text(headers, 'x-amz-server-side-encryption-bucket-key-enabled'))
+      : {}),
+  };
+}
+
+/** The content headers (type, encoding, disposition, language, cache control, expiry) a request sets. */
+export function contentOf(
+  headers: IncomingHttpHeaders,
+): Pick<
+  ObjectAttributes,
+  'contentType' | 'contentEncoding' | 'contentDisposition' | 'contentLanguage' | 'cacheControl' | 'expires'
+> {
+  return {
+    contentType: text(headers, 'content-type') ?? 'binary/octet-stream',
+    ...optional('contentEncoding', text(headers, 'content-encoding')),
+    ...optional('contentDisposition', text(headers, 'content-disposition')),
+    ...optional('contentLanguage', text(headers, 'content-language')),
+    ...optional('cacheControl', text(headers, 'cache-control')),
+    ...optional('expires', text(headers, 'expires')),
+  };
+}
+
+/** Every attribute a new object's request sets (PutObject, CreateMultipartUpload), checked against S3's limits. */
+export function attributesOf(headers: IncomingHttpHeaders): ObjectAttributes {
+  return {
+    metadata: metadataOf(headers),
+    ...contentOf(headers),
+    ...optional('websiteRedirectLocation', text(headers, 'x-amz-website-redirect-location')),
+    storageClass: storageClassOf(headers),
+    ...encryptionOf(headers),
+    tags: tagsOfHeader(text(headers, 'x-amz-tagging')),
+  };
+}
+
+/** Whether an object sits in an archive tier, not restored: it can be neither read nor copied. */
+export function isArchived(object: StoredObject, now = new Date()): boolean {
+  return ARCHIVED.has(object.storageClass) && !(object.restoredUntil && object.restoredUntil > now);
+}
+
+export const invalidObjectState = (storageClass: string) =>
+  s3Error(403, 'InvalidObjectState', "The operation is not valid for the object's storage class", {
+    extra: { StorageClass: storageClass },
+  });
+
+/** `x-amz-version-id` is sent for buckets that have versioning (enabled or suspended), as S3 does. */
+export const versionHeader = (bucket: Bucket, versionId: string): Record<string, string> =>
+  bucket.versioning === 'Unversioned' ? {} : { 'x-amz-version-id': versionId };
+
+/** The headers HEAD and GET answer an object with (not its length: that depends on the range). */
+export function objectHeaders(bucket: Bucket, object: StoredObject): Record<string, string> {
+  const headers: Record<string, string> = {
+    etag: `"${object.etag}"`,
+    'last-modified': httpDate(object.lastModified),
+    'content-type': object.contentType,
+    'accept-ranges': 'bytes',
+    ...versionHeader(bucket, object.versionId),
+  };
+  for (const [name, value] of Object.entries(object.metadata)) headers[`x-amz-meta-${name}`] = value;
+  const optionalHeaders: [string, string | undefined][] = [
+    ['content-encoding', object.contentEncoding],
+    ['content-disposition', object.contentDisposition],
+    ['content-language', object.contentLanguage],
+    ['cache-control', object.cacheControl],
+    ['expires', object.expires],
+    ['x-amz-website-redirect-location', object.websiteRedirectLocation],
+    // HEAD omits the storage class of STANDARD objects.
+    ['x-amz-storage-class', object.storageClass === 'STANDARD' ? undefined : object.storageClass],
+    ['x-amz-server-side-encryption', object.serverSideEncryption],
+    ['x-amz-server-side-encryption-aws-kms-key-id', object.kmsKeyId],
+    ['x-amz-server-side-encryption-bucket-key-enabled', object.bucketKeyEnabled],
+    ['x-amz-tagging-count', object.tags.length > 0 ? String(object.tags.length) : undefined],
+    [
+      'x-amz-restore',
+      object.restoredUntil
+        ? `ongoing-request="false", expiry-date="${httpDate(object.restoredUntil)}"`
+        : undefined,
+    ],
+  ];
+  for (const [name, value] of optionalHeaders) if (value !== undefined) headers[name] = value;
+  return headers;
+}

@@ -1,0 +1,136 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { AwsChunkedDecoder, decodedUploadHeaders } from '../aws-chunked.ts';
+import { answerWithFault, COPY_OPERATIONS, type CopyOperation, type FaultInjector } from '../faults.ts';
+import { createS3EventSource, type S3Event } from '../s3-events.ts';
+import { rawPathOf, s3OperationOf } from '../s3-operations.ts';
+import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from '../sigv4.ts';
+import type { S3Context, S3Request } from './context.ts';
+import { expireObject } from './objects.ts';
+import { BUCKETLESS_OPERATIONS, ROUTES } from './routes.ts';
+import { noSuchBucket, S3Store } from './store.ts';
+import { S3ServiceError, s3Error, sendError } from './wire.ts';
+
+/**
+ * The sandbox's S3: Ferry's own model of S3 (local/s3/), strict where S3 is strict. It parses a path-style
+ * request, refuses a request signed for another Region than its bucket's (as S3 does), injects the
+ * scheduled faults into the copy requests, decodes `aws-chunked` bodies, and hands the request to its
+ * operation (routes.ts). Every write takes effect in one step of the event loop, with its event.
+ */
+
+export interface S3GatewayOptions {
+  bucketRegions: Readonly<Record<string, string>>;
+  account: string;
+  onEvent: (event: S3Event) => void;
+  faults: FaultInjector;
+  /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
+  copyBytesPerSecond?: number;
+}
+
+export interface S3Gateway {
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, scope: SigningScope | undefined): Promise<void>;
+  /**
+   * Expires the current object of a key as an S3 Lifecycle expiration would: a delete marker in a versioned
+   * bucket, a permanent delete otherwise, with an "Object Deleted" event whose reason is "Lifecycle
+   * Expiration". False when the key had no current object.
+   */
+  expire(bucket: string, key: string): boolean;
+  close(): Promise<void>;
+}
+
+const isCopyOperation = (operation: string): operation is CopyOperation =>
+  (COPY_OPERATIONS as readonly string[]).includes(operation);
+
+function decodePath(path: string): { bucket: string; key: string } {
+  const [, bucket = '', ...rest] = path.split('/');
+  try {
+    return { bucket: decodeURIComponent(bucket), key: decodeURIComponent(rest.join('/')) };
+  } catch {
+    throw s3Error(400, 'InvalidURI', "Couldn't parse the specified URI.", { extra: { URI: path } });
+  }
+}
+
+export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gateway> {
+  const store = new S3Store();
+  for (const [name, region] of Object.entries(options.bucketRegions)) store.createBucket(name, region);
+  const context: S3Context = {
+    store,
+    events: createS3EventSource({
+      account: options.account,
+      regionOf: (bucket) => store.find(bucket)?.region ?? 'us-east-1',
+      onEvent: options.onEvent,
+    }),
+    account: options.account,
+    ...(options.copyBytesPerSecond ? { copyBytesPerSecond: options.copyBytesPerSecond } : {}),
+  };
+
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    scope: SigningScope | undefined,
+  ) => {
+    const method = req.method ?? 'GET';
+    const path = rawPathOf(req.url);
+    for (const name of SIGNATURE_QUERY_PARAMETERS) url.searchParams.delete(name);
+    const operation = s3OperationOf(method, path, url.searchParams, req.headers);
+    const { bucket, key } = decodePath(path);
+    if (!BUCKETLESS_OPERATIONS.has(operation)) {
+      const found = store.find(bucket);
+      if (!found) throw noSuchBucket(bucket);
+      // GetBucketLocation is how a client learns the Region: S3 answers it whatever the signed Region.
+      if (scope && scope.region !== found.region && operation !== 'GetBucketLocation') {
+        throw s3Error(
+          400,
+          'AuthorizationHeaderMalformed',
+          `The authorization header is malformed; the region '${scope.region}' is wrong; expecting '${found.region}'`,
+          { extra: { Region: found.region }, headers: { 'x-amz-bucket-region': found.region } },
+        );
+      }
+    }
+    const route = ROUTES[operation];
+    if (!route) {
+      throw s3Error(
+        501,
+        'NotImplemented',
+        `The Ferry sandbox does not emulate this S3 operation (${operation})`,
+      );
+    }
+    if (isCopyOperation(operation)) {
+      const fault = options.faults.next(operation);
+      if (fault) return answerWithFault(res, fault);
+    }
+    // Streaming uploads arrive aws-chunked (framing and a checksum trailer): the operations get the bytes.
+    const decoded = decodedUploadHeaders(req.headers);
+    const body: Readable = decoded ? req.pipe(new AwsChunkedDecoder()) : req;
+    const request: S3Request = {
+      method,
+      bucket,
+      key,
+      query: url.searchParams,
+      headers: decoded ?? req.headers,
+      body,
+      res,
+      scope,
+    };
+    await route(context, request);
+  };
+
+  return {
+    async handle(req, res, url, scope) {
+      try {
+        await serve(req, res, url, scope);
+      } catch (error) {
+        if (!(error instanceof S3ServiceError)) throw error;
+        // The answer does not wait for a body the operation did not read.
+        if (!req.readableEnded) req.resume();
+        if (res.headersSent) res.destroy(error);
+        else sendError(res, error.answer, req.method);
+      }
+    },
+    expire: (bucket, key) => expireObject(context, bucket, key),
+    async close() {
+      store.close();
+    },
+  };
+}
