@@ -6,6 +6,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -29,6 +30,10 @@ rules:
         region: us-west-2
         tags: { set: { copy: dr } }
         replicateDeletes: true
+  - name: versions
+    objects: { bucket: sm-versioned }
+    to:
+      - { bucket: sm-versioned-dr, region: us-west-2 }
 `);
 
 let sandbox: Sandbox;
@@ -311,18 +316,21 @@ describe('multipart path: a step that dies without answering', () => {
 });
 
 describe('multipart path: ordering against newer writes (issue 11 §1, §3)', () => {
-  const completeOf = (key: string, whileDown: () => Promise<void>) =>
+  /**
+   * Holds a step back (its first attempt dies before it starts, and Step Functions retries it) while the
+   * source changes and the newer object is replicated. `complete`: every part is copied by then.
+   */
+  const holdBack = (action: 'prepare' | 'complete', key: string, whileDown: () => Promise<void>) =>
     sandbox.crashes.crashOnce({
       function: 'ObjectCopyStepLambdaFunction',
-      // Every part is copied; the completion is held back (its first attempt dies before it starts, and
-      // Step Functions retries it) while the source changes and the newer object is replicated.
       after: 'start',
       when: (input) => {
         const step = input as { action?: string; job?: { source?: { key?: string } } };
-        return step.action === 'complete' && step.job?.source?.key === key;
+        return step.action === action && step.job?.source?.key === key;
       },
       whileDown,
     });
+  const completeOf = (key: string, whileDown: () => Promise<void>) => holdBack('complete', key, whileDown);
   const uploadsLeft = async () =>
     (await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }))).Uploads ?? [];
   const statesOf = (execution: Execution | undefined) => (execution ? statesEnteredOf(execution) : []);
@@ -363,5 +371,71 @@ describe('multipart path: ordering against newer writes (issue 11 §1, §3)', ()
     expect(statesOf(execution)).toEqual(expect.arrayContaining(['AbortUpload', 'SourceChanged']));
     await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key }))).rejects.toThrow();
     expect(await uploadsLeft()).toEqual([]);
+  });
+
+  describe('versioned source', () => {
+    const versions = () => sandbox.s3('us-east-1');
+    const replicaOf = async (key: string) => {
+      const object = await dr().send(new GetObjectCommand({ Bucket: 'sm-versioned-dr', Key: key }));
+      return {
+        body: Buffer.from((await object.Body?.transformToByteArray()) ?? []),
+        version: object.Metadata?.['ferry-source-version'],
+      };
+    };
+    const v2 = Buffer.from('v2 is 19 bytes long');
+    const putV2 = (key: string) => async () => {
+      const { VersionId } = await versions().send(
+        new PutObjectCommand({ Bucket: 'sm-versioned', Key: key, Body: v2 }),
+      );
+      await sandbox.bus.drain(); // v2 goes the fast path: its replica is written now
+      expect((await replicaOf(key)).version).toBe(VersionId);
+    };
+    const putV1 = async (key: string, seed: number) => {
+      await versions().send(
+        new PutBucketVersioningCommand({
+          Bucket: 'sm-versioned',
+          VersioningConfiguration: { Status: 'Enabled' },
+        }),
+      );
+      await versions().send(
+        new PutObjectCommand({ Bucket: 'sm-versioned', Key: key, Body: bytesOf(10 * MiB, seed) }),
+      );
+      await sandbox.settle();
+    };
+    const current = async (key: string) =>
+      (await versions().send(new HeadObjectCommand({ Bucket: 'sm-versioned', Key: key }))).VersionId;
+    const count = (operation: string) => sandbox.requests.get(operation) ?? 0;
+
+    it('It should copy no part of v1 when v2 was replicated before its execution started', async () => {
+      const key = 'order/v-early.bin';
+      holdBack('prepare', key, putV2(key));
+      const partsBefore = count('UploadPartCopy');
+      const uploadsBefore = count('CreateMultipartUpload');
+      await putV1(key, 12);
+
+      const execution = executionFor(key);
+      expect(execution?.status).toBe('SUCCEEDED');
+      expect(statesOf(execution)).toContain('SourceChanged');
+      expect(count('UploadPartCopy')).toBe(partsBefore);
+      expect(count('CreateMultipartUpload')).toBe(uploadsBefore);
+      const copy = await replicaOf(key);
+      expect(copy.body.equals(v2)).toBe(true);
+      expect(copy.version).toBe(await current(key));
+    });
+
+    it("It should not complete v1 over v2's replica when v2 was replicated during v1's part copies", async () => {
+      const key = 'order/v-late.bin';
+      completeOf(key, putV2(key));
+      await putV1(key, 13);
+
+      const execution = executionFor(key);
+      expect(execution?.status).toBe('SUCCEEDED');
+      expect(statesOf(execution)).toEqual(expect.arrayContaining(['AbortUpload', 'SourceChanged']));
+      const copy = await replicaOf(key);
+      expect(copy.body.equals(v2)).toBe(true);
+      expect(copy.version).toBe(await current(key));
+      const uploads = await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-versioned-dr' }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+    });
   });
 });
