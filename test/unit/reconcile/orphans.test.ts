@@ -20,7 +20,11 @@ rules:
   - name: docs
     objects: { bucket: acme-prod, prefix: docs/, suffix: .pdf }
     to:
-      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, replicateDeletes: true }
+      - bucket: acme-dr
+        region: us-west-2
+        keyPrefix: mirror/
+        replicateDeletes: true
+        replicateLifecycleDeletes: true
       - { bucket: acme-eu, region: eu-west-1 }
   - name: logs
     objects: { bucket: acme-prod, prefix: logs/ }
@@ -75,6 +79,9 @@ describe('the orphan decision', () => {
     expect(orphanKeepReason(rule, DR, at('mirror/a.txt'), false)).toBe('outside-rule');
     expect(orphanKeepReason(rule, EU, at('docs/a.pdf'), false)).toBe('deletes-not-replicated');
     expect(LOGS?.to[0]?.replicateDeletes).toBe(false);
+    // Deletes replicated, lifecycle expirations not: a source gone from the listing may have expired.
+    const deletesOnly = { ...DR, replicateLifecycleDeletes: false };
+    expect(orphanKeepReason(rule, deletesOnly, at('mirror/a.pdf'), false)).toBe('lifecycle-unknown');
   });
 });
 
