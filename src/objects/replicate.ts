@@ -33,9 +33,6 @@ export interface ObjectReplicationDeps {
   copies?: CopyStarter | undefined;
 }
 
-/** A destination write can lose a race to another writer; re-read and try again this many times. */
-const _DESTINATION_RACE_ATTEMPTS = 3;
-
 /**
  * Copies one created object to every destination of every rule that matches it. Reads the source once
  * (HeadObject; GetObjectTagging only if a rule needs tag values), then makes one CopyObject per destination.
