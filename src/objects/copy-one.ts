@@ -1,4 +1,4 @@
-import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { destinationTarget, type S3ClientFactory } from '#aws/clients';
 import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
 import {
@@ -9,17 +9,21 @@ import {
   unquote,
 } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
-import { isReplicaOf, readMarkers } from './markers.ts';
-import { failed, type Outcome, type SkipReason, skipped, targetOf } from './outcomes.ts';
+import { failed, type Outcome, skipped, targetOf } from './outcomes.ts';
+import { copyDecision, guardedWrite, sourceGone } from './replica-guard.ts';
 import type { CopyPlan, Tags } from './router.ts';
-import { compareSequencers } from './sequencer.ts';
-
-/** A destination write can lose a race to another writer; re-read and try again this many times. */
-const DESTINATION_RACE_ATTEMPTS = 3;
 
 /**
  * One CopyObject for one plan, verified; never throws: the result is the outcome. Shared by the fast path
  * (the object-created handler) and the retry path (the object-copy state machine).
+ *
+ * Unversioned source: `CopySourceIfMatch` pins the event's bytes, and the key cannot hold an older object
+ * than the one the same request just read, so the copy is written as is; a 412 means the source changed
+ * and its own event carries the newer object. Versioned source: the version id pins the bytes, so the
+ * pin cannot tell an old version from a new one. The copy then goes through the replica guard
+ * (replica-guard.ts): the version must still be the source's current one (a version replaced or deleted
+ * since is never written: no stale overwrite, no resurrection), no newer replica may be at the
+ * destination, and the write is conditional on what was read there.
  */
 export async function copyToDestination(
   plan: CopyPlan,
@@ -30,57 +34,26 @@ export async function copyToDestination(
 ): Promise<Outcome> {
   const client = deps.s3(destinationTarget(plan.destination));
   const target = targetOf(plan);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // A version id pins the bytes, so CopySourceIfMatch cannot tell an old version from a new one:
-      // compare sequencers with the replica already there, and make the write conditional on what we saw.
-      let condition: DestinationCondition;
-      if (source.versionId) {
-        const state = await destinationState(client, plan, source);
-        if (typeof state === 'string') return skipped(plan, state);
-        condition = state;
-      }
-      const result = await client.send(
-        new CopyObjectCommand(buildCopyRequest({ plan, source, head, sourceTags, condition })),
-      );
-      const etag = result.CopyObjectResult?.ETag;
-      if (!etag) throw new CopyResultMissingETagError(target);
-      if (etagsComparable(plan, source, head) && unquote(etag) !== unquote(source.etag)) {
-        throw new ReplicaVerificationError(target, unquote(source.etag), unquote(etag));
-      }
-      return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
-    } catch (error) {
-      const classified = classifyError(error);
-      if (classified.class !== 'precondition') return failed(plan, classified);
-      // Unversioned: the source changed since the event. Versioned: another writer won the destination.
-      if (!source.versionId || attempt >= DESTINATION_RACE_ATTEMPTS) return skipped(plan, 'source-changed');
-    }
-  }
-}
-
-/** What is at the destination key now: a reason to skip, or the condition for overwriting it. */
-async function destinationState(
-  client: S3Client,
-  plan: CopyPlan,
-  source: SourceObject,
-): Promise<DestinationCondition | SkipReason> {
-  try {
-    const existing = await client.send(
-      new HeadObjectCommand({
-        Bucket: plan.destination.bucket,
-        Key: plan.destinationKey,
-        ExpectedBucketOwner: plan.destination.account,
-      }),
+  const copy = async (condition: DestinationCondition): Promise<Outcome> => {
+    const result = await client.send(
+      new CopyObjectCommand(buildCopyRequest({ plan, source, head, sourceTags, condition })),
     );
-    const markers = readMarkers(existing.Metadata);
-    if (markers?.sequencer && source.sequencer && isReplicaOf(markers, source)) {
-      const order = compareSequencers(markers.sequencer, source.sequencer);
-      if (order > 0) return 'newer-replica';
-      if (order === 0) return 'up-to-date';
+    const etag = result.CopyObjectResult?.ETag;
+    if (!etag) throw new CopyResultMissingETagError(target);
+    if (etagsComparable(plan, source, head) && unquote(etag) !== unquote(source.etag)) {
+      throw new ReplicaVerificationError(target, unquote(source.etag), unquote(etag));
     }
-    return existing.ETag ? { ifMatch: existing.ETag } : undefined;
+    return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
+  };
+  try {
+    if (!source.versionId) return await copy(undefined);
+    const clients = { source: deps.s3({ region: source.region }), destination: client };
+    const written = await guardedWrite(() => copyDecision(clients, plan, source), copy);
+    return 'skip' in written ? skipped(plan, written.skip) : written;
   } catch (error) {
-    if (classifyError(error).cause === 'NoSuchKey') return { ifNoneMatch: '*' };
-    throw error;
+    const classified = classifyError(error);
+    // 412: the source changed (CopySourceIfMatch). 404: it was deleted since the event; not copied.
+    if (classified.class === 'precondition' || sourceGone(classified)) return skipped(plan, 'source-changed');
+    return failed(plan, classified);
   }
 }

@@ -17,7 +17,8 @@ import {
   startMultipartCopy,
   type UploadSweep,
 } from './multipart-copy.ts';
-import type { Outcome } from './outcomes.ts';
+import type { Outcome, SkipReason } from './outcomes.ts';
+import { ReplicaSupersededError, sourceGone } from './replica-guard.ts';
 import { headSource, readTags } from './source-reads.ts';
 
 /**
@@ -26,17 +27,28 @@ import { headSource, readTags } from './source-reads.ts';
  * source ends the execution quietly, everything else is recorded and fails the execution.
  */
 
-/** The source was replaced after the event: its own event carries the newer version. */
+/**
+ * The copy must not be written: the source was replaced or deleted after the event, or a newer replica is
+ * at the destination (`reason`). The newer write's own event carries it. The state machine ends quietly
+ * (SourceChanged), after aborting the upload of a multipart copy.
+ */
 export class SourceChangedError extends Error {
-  constructor(target: string) {
-    super(`the source changed since the event; ${target} is left to the newer event`);
+  constructor(target: string, reason: SkipReason = 'source-changed') {
+    super(
+      reason === 'source-changed'
+        ? `the source changed since the event; ${target} is left to the newer event`
+        : `${reason}: ${target} is left to the newer write`,
+    );
     this.name = 'SourceChangedError';
   }
 }
 
 function raise(error: unknown, target: string): never {
+  if (error instanceof ReplicaSupersededError) throw new SourceChangedError(target, error.reason);
   const classified = classifyError(error);
-  if (classified.class === 'precondition') throw new SourceChangedError(target);
+  // Every object a step reads is the source's (a missing replica is an answer, not an error): a 404 is a
+  // source deleted since the event, whose copy must not be made.
+  if (classified.class === 'precondition' || sourceGone(classified)) throw new SourceChangedError(target);
   if (classified.class === 'retryable') throw new RetryableCopyError(classified);
   throw new PermanentCopyError(classified);
 }
@@ -114,13 +126,21 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
   const job = input.job as CopyJob;
   const target = `s3://${job.plan.destination.bucket}/${job.plan.destinationKey}`;
   const multipartDeps = { s3: deps.s3, settings: deps.multipart };
+  // A superseded multipart copy is a skip like the fast path's: counted and logged by its reason.
+  const fail = (error: unknown): never => {
+    if (error instanceof ReplicaSupersededError) {
+      deps.metrics.skipped(job.plan.rule.name, error.reason);
+      deps.log.info(`Copy ended: skipped (${error.reason})`, { target, reason: job.reason });
+    }
+    return raise(error, target);
+  };
   switch (input.action) {
     case 'copy':
       return report(await copySingle(job, deps, target), job, deps);
     case 'prepare':
       // A previous attempt may have died after creating its upload: abort it before creating another.
       if (input.startedAt) await cleanUp(job, input.startedAt, deps, target);
-      return startMultipartCopy(job, multipartDeps).catch((error) => raise(error, target));
+      return startMultipartCopy(job, multipartDeps).catch(fail);
     case 'copy-parts':
       return {
         copied: await copyPartBatch(job, input.upload, input.batch, multipartDeps).catch((error) =>
@@ -128,11 +148,7 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
         ),
       };
     case 'complete':
-      return report(
-        await completeMultipartCopy(job, input.upload, multipartDeps).catch((error) => raise(error, target)),
-        job,
-        deps,
-      );
+      return report(await completeMultipartCopy(job, input.upload, multipartDeps).catch(fail), job, deps);
     case 'abort':
       await abortMultipartCopy(job, input.uploadId, multipartDeps).catch((error) => raise(error, target));
       return { aborted: input.uploadId };

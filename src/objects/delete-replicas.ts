@@ -1,12 +1,16 @@
-import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { destinationTarget } from '#aws/clients';
 import { classifyError } from '#aws/errors';
 import type { ObjectDeletedEvent } from './event.ts';
-import { isReplicaOf, type ReplicaMarkers, readMarkers } from './markers.ts';
-import { type Outcome, type Report, type SkipReason, targetOf } from './outcomes.ts';
+import { isReplicaOf, type ReplicaMarkers } from './markers.ts';
+import { type Outcome, type Report, type SkipReason, skipped, targetOf } from './outcomes.ts';
+import { guardedWrite, readReplica } from './replica-guard.ts';
 import { type ObjectReplicationDeps, record } from './replicate.ts';
 import { type CopyPlan, planDeletes } from './router.ts';
 import { compareSequencers } from './sequencer.ts';
+
+/** `detail.reason` of an "Object Deleted" event that a lifecycle rule caused (S3 user guide, "Using EventBridge"). */
+export const LIFECYCLE_EXPIRATION = 'Lifecycle Expiration';
 
 export interface DeletedObject {
   bucket: string;
@@ -15,6 +19,8 @@ export interface DeletedObject {
   sequencer: string | undefined;
   /** `Delete Marker Created` (versioned bucket) or `Permanently Deleted`. */
   deletionType: string | undefined;
+  /** `DeleteObject` (an API call) or `Lifecycle Expiration`; undefined for a delete reconcile found. */
+  reason?: string | undefined;
 }
 
 export function deletedObjectOf(event: ObjectDeletedEvent): DeletedObject {
@@ -25,19 +31,29 @@ export function deletedObjectOf(event: ObjectDeletedEvent): DeletedObject {
     versionId: object['version-id'],
     sequencer: object.sequencer,
     deletionType: event.detail['deletion-type'],
+    reason: event.detail.reason,
   };
 }
 
 /**
  * Deletes the replicas of a deleted object where a rule asks for it. Only Ferry's own replica of this very
  * source is deleted, and never one written from a later write than the delete (out-of-order events).
+ * A lifecycle expiration is not a delete to replicate unless the destination opts in
+ * (`replicateLifecycleDeletes`): as with S3 Replication, the DR copy outlives its source's lifecycle.
  */
 export async function deleteReplicas(object: DeletedObject, deps: ObjectReplicationDeps): Promise<Report> {
   const report: Report = { source: `s3://${object.bucket}/${object.key}`, outcomes: [] };
   const plans = planDeletes(deps.rules, object);
   if (plans.length === 0)
     deps.log.debug('No rule replicates deletes of this object', { source: report.source });
-  const outcomes = await Promise.all(plans.map((plan) => deleteReplica(plan, object, deps)));
+  const lifecycle = object.reason === LIFECYCLE_EXPIRATION;
+  const outcomes = await Promise.all(
+    plans.map((plan) =>
+      lifecycle && !plan.destination.replicateLifecycleDeletes
+        ? skipped(plan, 'lifecycle-expiration')
+        : deleteReplica(plan, object, deps),
+    ),
+  );
   for (const outcome of outcomes) record(report, outcome, deps);
   return report;
 }
@@ -63,8 +79,10 @@ export function keepReplicaReason(
 }
 
 /**
- * HEADs the planned replica, and deletes it (a plain DeleteObject: a delete marker in a versioned bucket)
- * unless `keepReason` says why not. Reconcile passes a stricter `keepReason` for replicas of lost deletes.
+ * HEADs the planned replica, and deletes it (a DeleteObject: a delete marker in a versioned bucket) unless
+ * `keepReason` says why not, through the replica guard: the delete carries `If-Match` with the ETag just
+ * read, so a replica rewritten in between (a newer copy landing) is never removed unseen; a 412 (or 409)
+ * re-reads and decides again. Reconcile passes a stricter `keepReason` for replicas of lost deletes.
  */
 export async function deleteReplica(
   plan: CopyPlan,
@@ -77,20 +95,32 @@ export async function deleteReplica(
 ): Promise<Outcome> {
   const client = deps.s3(destinationTarget(plan.destination));
   const base = { rule: plan.rule.name, target: targetOf(plan) };
-  const location = {
-    Bucket: plan.destination.bucket,
-    Key: plan.destinationKey,
-    ExpectedBucketOwner: plan.destination.account,
-  };
   try {
-    const replica = await client.send(new HeadObjectCommand(location));
-    const reason = keepReason(readMarkers(replica.Metadata), object);
-    if (reason !== undefined) return { ...base, status: 'skipped', reason };
-
-    await client.send(new DeleteObjectCommand(location));
-    return { ...base, status: 'deleted' };
+    const done = await guardedWrite(
+      async () => {
+        const seen = await readReplica(client, plan);
+        if (!seen.exists) return 'absent';
+        return keepReason(seen.markers, object) ?? seen;
+      },
+      async (condition) => {
+        // Only an existing replica gets here, so the condition is always the ETag read.
+        const ifMatch = 'ifMatch' in condition ? condition.ifMatch : undefined;
+        await client.send(
+          new DeleteObjectCommand({
+            Bucket: plan.destination.bucket,
+            Key: plan.destinationKey,
+            ExpectedBucketOwner: plan.destination.account,
+            IfMatch: ifMatch,
+          }),
+        );
+        return { ...base, status: 'deleted' as const };
+      },
+      'newer-replica',
+    );
+    return 'skip' in done ? { ...base, status: 'skipped', reason: done.skip } : done;
   } catch (error) {
     const classified = classifyError(error);
+    // With If-Match, S3 answers 404 when the key is gone meanwhile: nothing is left to delete.
     if (classified.cause === 'NoSuchKey') return { ...base, status: 'skipped', reason: 'absent' };
     return { ...base, status: 'failed', error: classified };
   }

@@ -29,6 +29,7 @@ import { isReplicaOf, readMarkers } from './markers.ts';
 import type { Outcome } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
 import { batchParts, MiB, type PartRange, planParts } from './part-planner.ts';
+import { copyDecision, guardedWrite, ReplicaSupersededError, type WriteCondition } from './replica-guard.ts';
 import { headSource, readTags, requestPayerOf } from './source-reads.ts';
 
 export interface MultipartSettings {
@@ -90,6 +91,10 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
   const sourcePartSize = sourceParts > 0 ? uniformPartSize(source.size, head, sourceParts) : undefined;
 
   const client = destinationClient(job, deps);
+  // A copy already superseded (the version is no longer current, or a newer replica is in place) copies
+  // no part at all. The decision is made again, and binds the write, before completing.
+  const decision = await copyDecision({ source: sourceClient, destination: client }, plan, source);
+  if (typeof decision === 'string') throw new ReplicaSupersededError(targetOf(plan), decision);
   const checksumAlgorithm = checksumAlgorithmOf(head);
   const created = await client.send(
     new CreateMultipartUploadCommand({
@@ -176,7 +181,13 @@ export async function copyPartBatch(
   return parts.length;
 }
 
-/** Completes the upload from the parts S3 reports, then checks the replica's size (and ETag where comparable). */
+/**
+ * Completes the upload from the parts S3 reports, through the replica guard: the job's object must still
+ * be the source's current one (the part copies pinned it, but it may have been overwritten or deleted after
+ * the last of them), no newer replica may be at the key, and CompleteMultipartUpload carries `If-Match`
+ * (what was read there) or `If-None-Match: *`. A superseded copy throws ReplicaSupersededError, and the
+ * state machine aborts its upload. Then checks the replica's size (and ETag where comparable).
+ */
 export async function completeMultipartCopy(
   job: CopyJob,
   upload: Pick<MultipartUpload, 'uploadId' | 'partCount' | 'expectedETag'>,
@@ -191,9 +202,24 @@ export async function completeMultipartCopy(
     ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
   };
 
-  let completed: Awaited<ReturnType<typeof completeFromListedParts>>;
+  const clients = { source: deps.s3({ region: source.region }), destination: client };
+  let completed: Awaited<ReturnType<typeof completeWith>>;
   try {
-    completed = await completeFromListedParts(client, location, upload, target);
+    // Parts first: an upload already gone is an earlier attempt's completion, found below.
+    const parts = await listParts(client, location, upload, target);
+    const written = await guardedWrite(
+      () => copyDecision(clients, plan, source),
+      (condition) => completeWith(client, location, upload.uploadId, parts, condition),
+    );
+    if ('skip' in written) {
+      // This very version is there already: an earlier attempt's completion (a timed-out step's request
+      // that S3 finished meanwhile) is this copy, done; this attempt's upload, if any is left, goes.
+      const earlier = written.skip === 'up-to-date' ? await completedEarlier(job, upload, deps) : undefined;
+      if (!earlier) throw new ReplicaSupersededError(target, written.skip);
+      await abortMultipartCopy(job, upload.uploadId, deps);
+      return earlier;
+    }
+    completed = written;
   } catch (error) {
     // A retried step (the last attempt died after completing, or a timed-out one completed meanwhile):
     // the upload is gone because the replica is written. Anything else is the error it was.
@@ -216,13 +242,13 @@ export async function completeMultipartCopy(
 
 type Location = { Bucket: string; Key: string; ExpectedBucketOwner?: string };
 
-/** ListParts (every page), then CompleteMultipartUpload with exactly those parts and their checksums. */
-async function completeFromListedParts(
+/** ListParts, every page: exactly the parts the upload holds, each of them with an ETag. */
+async function listParts(
   client: ReturnType<S3ClientFactory>,
   location: Location,
   upload: Pick<MultipartUpload, 'uploadId' | 'partCount'>,
   target: string,
-) {
+): Promise<Part[]> {
   const parts: Part[] = [];
   let marker: string | undefined;
   do {
@@ -235,11 +261,22 @@ async function completeFromListedParts(
   if (parts.length !== upload.partCount || parts.some((part) => !part.ETag)) {
     throw new ReplicaVerificationError(target, `${upload.partCount} parts`, `${parts.length} parts`);
   }
+  return parts;
+}
 
+/** CompleteMultipartUpload with exactly the listed parts and their checksums, on the replica's condition. */
+function completeWith(
+  client: ReturnType<S3ClientFactory>,
+  location: Location,
+  uploadId: string,
+  parts: Part[],
+  condition: WriteCondition,
+) {
   return client.send(
     new CompleteMultipartUploadCommand({
       ...location,
-      UploadId: upload.uploadId,
+      UploadId: uploadId,
+      ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: condition.ifNoneMatch }),
       MultipartUpload: {
         Parts: parts
           .sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0))

@@ -8,6 +8,7 @@ export type SkipReason =
   | 'up-to-date' // the destination already holds this very version (a duplicate event)
   | 'is-replica' // the object is a Ferry replica and the rule does not chain replicas
   | 'not-a-replica' // delete: the destination object was not written by Ferry from this source
+  | 'lifecycle-expiration' // delete: a lifecycle rule expired the source; the DR copy outlives it
   | 'absent'; // delete: there is nothing at the destination
 
 export type Outcome =

@@ -10,6 +10,7 @@ import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-req
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
 import { failed, type Outcome, type Report, skipped, targetOf } from './outcomes.ts';
+import { sourceGone } from './replica-guard.ts';
 import {
   type CopyPlan,
   candidateRules,
@@ -31,9 +32,6 @@ export interface ObjectReplicationDeps {
   /** The object-copy state machine. Without it, retryable failures go back to Lambda's retries. */
   copies?: CopyStarter | undefined;
 }
-
-/** A destination write can lose a race to another writer; re-read and try again this many times. */
-const _DESTINATION_RACE_ATTEMPTS = 3;
 
 /**
  * Copies one created object to every destination of every rule that matches it. Reads the source once
@@ -168,7 +166,9 @@ function settleAll(
   for (const plan of everyDestination(rules, source)) {
     record(
       report,
-      error.class === 'precondition' ? skipped(plan, 'source-changed') : failed(plan, error),
+      error.class === 'precondition' || sourceGone(error)
+        ? skipped(plan, 'source-changed')
+        : failed(plan, error),
       deps,
     );
   }

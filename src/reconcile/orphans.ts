@@ -34,6 +34,7 @@ export function sourceKeyOf(
 
 export type OrphanKeepReason =
   | 'deletes-not-replicated' // the destination keeps replicas of deleted sources
+  | 'lifecycle-unknown' // a gone source may have expired by lifecycle, whose deletes this destination keeps
   | 'outside-rule' // no source key of this rule maps to this destination key
   | 'source-exists'
   | 'other-rule' // Ferry's replica, written by another rule
@@ -51,6 +52,9 @@ export function orphanKeepReason(
   sourceExists: boolean,
 ): OrphanKeepReason | undefined {
   if (!destination.replicateDeletes) return 'deletes-not-replicated';
+  // A listing cannot tell a lost delete from a lifecycle expiration: only a destination that replicates
+  // both may lose a replica to a missing source (a DR copy outlives its source's lifecycle).
+  if (!destination.replicateLifecycleDeletes) return 'lifecycle-unknown';
   const sourceKey = sourceKeyOf(rule, destination, replica.key);
   if (sourceKey === undefined) return 'outside-rule';
   if (sourceExists) return 'source-exists';
@@ -126,7 +130,8 @@ export async function sweepOrphans(
   deps: ObjectReconcileDeps,
 ): Promise<{ listed: number; last: string | undefined; done: boolean }> {
   const destination = rule.to[index] as ObjectDestination;
-  if (!destination.replicateDeletes) return { listed: 0, last: after, done: true };
+  if (!destination.replicateDeletes || !destination.replicateLifecycleDeletes)
+    return { listed: 0, last: after, done: true };
   const client = deps.s3(destinationTarget(destination));
   let last = after;
   let listed = 0;

@@ -224,8 +224,19 @@ export const ObjectDestinationSchema = z
     metadata: metadataPolicy.default({ copy: true, set: {} }),
     tags: tagPolicy.default({ copy: true, set: {} }),
     replicateDeletes: z.boolean().default(false),
+    /** Also delete the replica when a lifecycle rule expired the source (S3 Replication never does). */
+    replicateLifecycleDeletes: z.boolean().default(false),
   })
-  .superRefine(checkAccountAndRole);
+  .superRefine(checkAccountAndRole)
+  .superRefine((destination, ctx) => {
+    if (destination.replicateLifecycleDeletes && !destination.replicateDeletes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replicateLifecycleDeletes'],
+        message: 'needs replicateDeletes: true (it widens which deletes are replicated)',
+      });
+    }
+  });
 
 export const ObjectSourceSchema = z
   .strictObject({

@@ -6,6 +6,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -28,6 +29,11 @@ rules:
       - bucket: sm-dr
         region: us-west-2
         tags: { set: { copy: dr } }
+        replicateDeletes: true
+  - name: versions
+    objects: { bucket: sm-versioned }
+    to:
+      - { bucket: sm-versioned-dr, region: us-west-2 }
 `);
 
 let sandbox: Sandbox;
@@ -233,8 +239,14 @@ describe('multipart path: objects above the threshold', () => {
 });
 
 describe('multipart path: a step that dies without answering', () => {
-  const crashAt = (action: string, key: string, whileDown?: () => Promise<void>) =>
+  const crashAt = (
+    action: string,
+    key: string,
+    whileDown?: () => Promise<void>,
+    after: 'work' | 'start' = 'work',
+  ) =>
     sandbox.crashes.crashOnce({
+      after,
       function: 'ObjectCopyStepLambdaFunction',
       // The handler runs (CreateMultipartUpload, or CompleteMultipartUpload, reaches S3), then the runtime dies.
       when: (input) => {
@@ -268,7 +280,7 @@ describe('multipart path: a step that dies without answering', () => {
     expect(await uploadsLeft()).toEqual([]);
   });
 
-  it('It should leave no upload when the copy then fails for good (source deleted while the step was down)', async () => {
+  it('It should leave no upload and no replica when the source is deleted while the step was down (a skip, not a failure)', async () => {
     const key = 'crash/deleted.bin';
     crashAt('prepare', key, async () => {
       await source().send(new DeleteObjectCommand({ Bucket: 'sm-source', Key: key }));
@@ -277,14 +289,12 @@ describe('multipart path: a step that dies without answering', () => {
     await put(key, bytesOf(10 * MiB, 8));
 
     const execution = executionFor(key);
-    expect(execution?.status).toBe('FAILED');
-    expect(execution?.error).toMatchObject({
-      Error: 'PermanentCopyError',
-      Cause: expect.stringContaining('NoSuchKey'),
-    });
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.error).toBeUndefined();
     expect(statesOf(execution)).toEqual(
-      expect.arrayContaining(['StartUpload', 'CleanUpUploads', 'RecordFailure']),
+      expect.arrayContaining(['StartUpload', 'CleanUpUploads', 'SourceChanged']),
     );
+    expect(statesOf(execution)).not.toContain('RecordFailure');
     expect(aborts() - abortsBefore).toBe(1);
     expect(await uploadsLeft()).toEqual([]);
     await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key }))).rejects.toThrow();
@@ -302,5 +312,130 @@ describe('multipart path: a step that dies without answering', () => {
     expect(statesOf(execution)).not.toContain('AbortUpload');
     expect((await replica(key)).body.equals(body)).toBe(true);
     expect(await uploadsLeft()).toEqual([]);
+  });
+});
+
+describe('multipart path: ordering against newer writes (issue 11 §1, §3)', () => {
+  /**
+   * Holds a step back (its first attempt dies before it starts, and Step Functions retries it) while the
+   * source changes and the newer object is replicated. `complete`: every part is copied by then.
+   */
+  const holdBack = (action: 'prepare' | 'complete', key: string, whileDown: () => Promise<void>) =>
+    sandbox.crashes.crashOnce({
+      function: 'ObjectCopyStepLambdaFunction',
+      after: 'start',
+      when: (input) => {
+        const step = input as { action?: string; job?: { source?: { key?: string } } };
+        return step.action === action && step.job?.source?.key === key;
+      },
+      whileDown,
+    });
+  const completeOf = (key: string, whileDown: () => Promise<void>) => holdBack('complete', key, whileDown);
+  const uploadsLeft = async () =>
+    (await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }))).Uploads ?? [];
+  const statesOf = (execution: Execution | undefined) => (execution ? statesEnteredOf(execution) : []);
+
+  it("It should not complete v1 over v2's replica when the source was overwritten after the last part copy", async () => {
+    const key = 'order/overwritten.bin';
+    const v2 = Buffer.from('v2 is 19 bytes long');
+    completeOf(key, async () => {
+      await source().send(new PutObjectCommand({ Bucket: 'sm-source', Key: key, Body: v2 }));
+      await sandbox.bus.drain(); // v2 goes the fast path: its replica is written now
+      expect((await replica(key)).body.equals(v2)).toBe(true);
+    });
+    const skips = () =>
+      (sandbox.metrics.skips.get('source-changed') ?? 0) + (sandbox.metrics.skips.get('newer-replica') ?? 0);
+    const skippedBefore = skips();
+    await put(key, bytesOf(10 * MiB, 10));
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(statesOf(execution)).toEqual(expect.arrayContaining(['AbortUpload', 'SourceChanged']));
+    expect(statesOf(execution)).not.toContain('Copied');
+    expect((await replica(key)).body.equals(v2)).toBe(true);
+    // Skipped, for either reason: the source no longer holds v1, and the replica is from a later write.
+    expect(skips()).toBe(skippedBefore + 1);
+    expect(await uploadsLeft()).toEqual([]);
+  });
+
+  it('It should not bring back a deleted object: a copy completing after the delete was replicated writes nothing', async () => {
+    const key = 'order/deleted.bin';
+    completeOf(key, async () => {
+      await source().send(new DeleteObjectCommand({ Bucket: 'sm-source', Key: key }));
+      await sandbox.bus.drain(); // the delete is handled: there is no replica yet to delete
+    });
+    await put(key, bytesOf(10 * MiB, 11));
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(statesOf(execution)).toEqual(expect.arrayContaining(['AbortUpload', 'SourceChanged']));
+    await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key }))).rejects.toThrow();
+    expect(await uploadsLeft()).toEqual([]);
+  });
+
+  describe('versioned source', () => {
+    const versions = () => sandbox.s3('us-east-1');
+    const replicaOf = async (key: string) => {
+      const object = await dr().send(new GetObjectCommand({ Bucket: 'sm-versioned-dr', Key: key }));
+      return {
+        body: Buffer.from((await object.Body?.transformToByteArray()) ?? []),
+        version: object.Metadata?.['ferry-source-version'],
+      };
+    };
+    const v2 = Buffer.from('v2 is 19 bytes long');
+    const putV2 = (key: string) => async () => {
+      const { VersionId } = await versions().send(
+        new PutObjectCommand({ Bucket: 'sm-versioned', Key: key, Body: v2 }),
+      );
+      await sandbox.bus.drain(); // v2 goes the fast path: its replica is written now
+      expect((await replicaOf(key)).version).toBe(VersionId);
+    };
+    const putV1 = async (key: string, seed: number) => {
+      await versions().send(
+        new PutBucketVersioningCommand({
+          Bucket: 'sm-versioned',
+          VersioningConfiguration: { Status: 'Enabled' },
+        }),
+      );
+      await versions().send(
+        new PutObjectCommand({ Bucket: 'sm-versioned', Key: key, Body: bytesOf(10 * MiB, seed) }),
+      );
+      await sandbox.settle();
+    };
+    const current = async (key: string) =>
+      (await versions().send(new HeadObjectCommand({ Bucket: 'sm-versioned', Key: key }))).VersionId;
+    const count = (operation: string) => sandbox.requests.get(operation) ?? 0;
+
+    it('It should copy no part of v1 when v2 was replicated before its execution started', async () => {
+      const key = 'order/v-early.bin';
+      holdBack('prepare', key, putV2(key));
+      const partsBefore = count('UploadPartCopy');
+      const uploadsBefore = count('CreateMultipartUpload');
+      await putV1(key, 12);
+
+      const execution = executionFor(key);
+      expect(execution?.status).toBe('SUCCEEDED');
+      expect(statesOf(execution)).toContain('SourceChanged');
+      expect(count('UploadPartCopy')).toBe(partsBefore);
+      expect(count('CreateMultipartUpload')).toBe(uploadsBefore);
+      const copy = await replicaOf(key);
+      expect(copy.body.equals(v2)).toBe(true);
+      expect(copy.version).toBe(await current(key));
+    });
+
+    it("It should not complete v1 over v2's replica when v2 was replicated during v1's part copies", async () => {
+      const key = 'order/v-late.bin';
+      completeOf(key, putV2(key));
+      await putV1(key, 13);
+
+      const execution = executionFor(key);
+      expect(execution?.status).toBe('SUCCEEDED');
+      expect(statesOf(execution)).toEqual(expect.arrayContaining(['AbortUpload', 'SourceChanged']));
+      const copy = await replicaOf(key);
+      expect(copy.body.equals(v2)).toBe(true);
+      expect(copy.version).toBe(await current(key));
+      const uploads = await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-versioned-dr' }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+    });
   });
 });

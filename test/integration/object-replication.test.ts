@@ -5,13 +5,17 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketVersioningCommand,
   PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3ClientFactory } from '#aws/clients';
+import { createObjectDeletedHandler } from '#handlers/object-deleted';
 import type { Delivery } from '#local/event-bus';
-import { type Sandbox, startSandbox } from '#local/sandbox';
+import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import type { Report } from '#objects/outcomes';
-import { configFrom } from '#test/support/fixtures';
+import { configFrom, lambdaContext, recordingDeps } from '#test/support/fixtures';
 
 const CONFIG = configFrom(`
 rules:
@@ -26,6 +30,11 @@ rules:
         tags: { set: { copy: dr } }
         replicateDeletes: true
       - { bucket: it-eu, region: eu-west-1 }
+      - { bucket: it-vault, region: us-west-2, replicateDeletes: true, replicateLifecycleDeletes: true }
+  - name: versions
+    objects: { bucket: it-versioned }
+    to:
+      - { bucket: it-versioned-dr, region: us-west-2, replicateDeletes: true }
   - name: onward
     objects: { bucket: it-dr, replicas: skip }
     to:
@@ -158,15 +167,23 @@ describe('object replication in the sandbox (real handlers, real S3 protocol)', 
     );
   });
 
-  it('It should report a source deleted before its event was handled as a permanent NoSuchKey, not retry it', async () => {
+  it('It should skip a source deleted before its event was handled: no replica, no failure, no retry', async () => {
     await put('docs/vanishing.txt', 'here');
     const event = lastSourceEvent('docs/vanishing.txt');
     event.detail.object.key = 'docs/gone-already.txt';
     const failuresBefore = sandbox.metrics.failures.get('NoSuchKey') ?? 0;
     sandbox.bus.put(event);
     await sandbox.settle();
-    expect(sandbox.metrics.failures.get('NoSuchKey')).toBe(failuresBefore + 2);
+    expect(sandbox.metrics.failures.get('NoSuchKey') ?? 0).toBe(failuresBefore);
     expect(sandbox.bus.deadLetters).toEqual([]);
+    expect(outcomesFor('docs/gone-already.txt')).toEqual([
+      expect.objectContaining({ status: 'skipped', reason: 'source-changed' }),
+      expect.objectContaining({ status: 'skipped', reason: 'source-changed' }),
+      expect.objectContaining({ status: 'skipped', reason: 'source-changed' }),
+    ]);
+    await expect(
+      eu().send(new HeadObjectCommand({ Bucket: 'it-eu', Key: 'docs/gone-already.txt' })),
+    ).rejects.toThrow();
   });
 
   it('It should store and replicate a streamed upload exactly (regression: aws-chunked framing was stored as content)', async () => {
@@ -214,5 +231,99 @@ describe('object replication in the sandbox (real handlers, real S3 protocol)', 
       name: 'MalformedEventError',
       message: expect.stringContaining('detail.object.size'),
     });
+  });
+});
+
+describe('deletes that must protect the DR copy (issue 11 §3)', () => {
+  const exists = (client: ReturnType<typeof source>, bucket: string, key: string) =>
+    client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => true,
+      () => false,
+    );
+
+  it('It should keep the replicas of a lifecycle expiration, except where a destination opts in', async () => {
+    await put('docs/expiring.txt', 'kept in DR');
+    expect(sandbox.expire('it-source', 'docs/expiring.txt')).toBe(true);
+    await sandbox.settle();
+
+    expect(await exists(dr(), 'it-dr', 'mirror/expiring.txt')).toBe(true); // replicateDeletes alone
+    expect(await exists(dr(), 'it-vault', 'docs/expiring.txt')).toBe(false); // replicateLifecycleDeletes
+    expect(outcomesFor('docs/expiring.txt')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ target: 's3://it-dr/mirror/expiring.txt', reason: 'lifecycle-expiration' }),
+        expect.objectContaining({ target: 's3://it-vault/docs/expiring.txt', status: 'deleted' }),
+      ]),
+    );
+  });
+
+  it("It should keep a replica that a newer copy rewrote between the delete's read and its DeleteObject", async () => {
+    const key = 'docs/raced.txt';
+    await put(key, 'first');
+    // The delete's event is held back, and handled by a handler whose DeleteObject is preceded by a new
+    // write of the source and its replication (the race: the replica changes after the handler read it).
+    sandbox.bus.pause();
+    await source().send(new DeleteObjectCommand({ Bucket: 'it-source', Key: key }));
+    sandbox.bus.resume();
+    const deleteEvent = sandbox.bus.dropped.at(-1);
+    let raced = false;
+    const s3 = createS3ClientFactory({
+      endpoint: sandbox.endpoint,
+      credentials: SANDBOX_CREDENTIALS,
+      instrument: <T>(client: T) => {
+        (client as S3Client).middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'DeleteObjectCommand' && !raced) {
+              raced = true;
+              await put(key, 'second');
+            }
+            return next(args);
+          },
+          { step: 'initialize' },
+        );
+        return client;
+      },
+    });
+    const { tools, deps } = recordingDeps(CONFIG, s3);
+    const report = (await createObjectDeletedHandler(tools, deps)(
+      deleteEvent as never,
+      lambdaContext,
+    )) as Report;
+
+    expect(raced).toBe(true);
+    expect(report.outcomes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          target: 's3://it-dr/mirror/raced.txt',
+          status: 'skipped',
+          reason: 'newer-replica',
+        }),
+      ]),
+    );
+    expect((await read(dr(), 'it-dr', 'mirror/raced.txt')).body).toBe('second');
+  });
+
+  it('It should not bring back a deleted version when its copy event comes after the delete (versioned)', async () => {
+    await source().send(
+      new PutBucketVersioningCommand({
+        Bucket: 'it-versioned',
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+    const key = 'late.txt';
+    sandbox.bus.pause(); // the creation's event is delayed...
+    await source().send(new PutObjectCommand({ Bucket: 'it-versioned', Key: key, Body: 'v1' }));
+    sandbox.bus.resume();
+    const created = sandbox.bus.dropped.at(-1);
+    // ...past the delete (a delete marker: v1 itself still exists, and a copy pinned to it would work).
+    await source().send(new DeleteObjectCommand({ Bucket: 'it-versioned', Key: key }));
+    await sandbox.settle();
+    sandbox.bus.put(created);
+    await sandbox.settle();
+
+    expect(await exists(dr(), 'it-versioned-dr', key)).toBe(false);
+    const outcomes = deliveries
+      .filter((d) => (d.result as Report | undefined)?.source === `s3://it-versioned/${key}`)
+      .flatMap((d) => (d.result as Report).outcomes);
+    expect(outcomes).toContainEqual(expect.objectContaining({ status: 'skipped', reason: 'source-changed' }));
   });
 });

@@ -28,7 +28,11 @@ rules:
   - name: gone
     objects: { bucket: rc-source, prefix: gone/ }
     to:
-      - { bucket: rc-dr, region: us-west-2, keyPrefix: gone-mirror/, replicateDeletes: true }
+      - bucket: rc-dr
+        region: us-west-2
+        keyPrefix: gone-mirror/
+        replicateDeletes: true
+        replicateLifecycleDeletes: true
       - { bucket: rc-eu, region: eu-west-1 }
   - name: ebs-to-dr
     snapshots: { regions: [us-east-1], tags: { backup: dr } }

@@ -83,6 +83,8 @@ beforeEach(() => {
     ContentLength: 6 * MiB,
     PartsCount: 3,
   });
+  // No replica yet at the destination key.
+  s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).rejects(s3Error('NotFound', 404));
   s3.on(GetObjectTaggingCommand).resolves({ TagSet: [{ Key: 'team', Value: 'video' }] });
   s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'up-1' });
   s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: { ETag: '"p"' } });
@@ -91,7 +93,8 @@ beforeEach(() => {
 describe('object-copy-step handler', () => {
   it('It should create the upload with everything a multipart copy does not carry, keeping the source layout', async () => {
     const upload = await handler().run({ action: 'prepare', job });
-    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 1);
+    // Part 1 of the event's object; whether it is still the current one; what is at the replica key.
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 3);
     expect(s3).toReceiveCommandWith(HeadObjectCommand, { PartNumber: 1, IfMatch: source.etag });
     expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, {
       Bucket: 'acme-dr',
@@ -226,6 +229,10 @@ describe('object-copy-step handler', () => {
 
   it('It should keep a 48.8 TiB copy within 200 Map iterations, covering every part', async () => {
     const largest = { ...job, source: { ...source, size: MAX_OBJECT_SIZE, etag: 'plain' } };
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ContentLength: MAX_OBJECT_SIZE,
+      ETag: '"plain"',
+    });
     const upload = (await handler().run({ action: 'prepare', job: largest })) as {
       partCount: number;
       batches: { first: number; last: number }[];
@@ -242,6 +249,10 @@ describe('object-copy-step handler', () => {
 
   it('It should abort an upload it created when a later prepare step fails', async () => {
     const tooLarge = { ...job, source: { ...source, size: 60 * 1024 ** 4, etag: 'plain' } };
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ContentLength: 60 * 1024 ** 4,
+      ETag: '"plain"',
+    });
     await expect(handler().run({ action: 'prepare', job: tooLarge })).rejects.toMatchObject({
       name: 'PermanentCopyError',
     });
@@ -349,7 +360,8 @@ describe('object-copy-step: uploads a dead step left behind', () => {
     expect(s3).not.toReceiveCommand(ListMultipartUploadsCommand);
     s3.on(ListMultipartUploadsCommand).resolves({ Uploads: [upload('older', '2026-11-21T18:40:00Z')] });
     await handler().run({ action: 'prepare', job, startedAt });
-    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 2); // one per prepare: the HEAD of part 1
+    // Three per prepare (part 1, the current source object, the replica key); none for the clean-up.
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 6);
     expect(s3).not.toReceiveCommand(AbortMultipartUploadCommand);
   });
 
@@ -505,5 +517,153 @@ describe('execution names', () => {
     expect(executionNameOf(structuredClone(job))).toBe(name);
     expect(executionNameOf({ ...job, source: { ...source, etag: 'other' } })).not.toBe(name);
     expect(executionNameOf({ ...job, reason: 'SlowDown' })).toBe(name); // the reason is not the copy's identity
+  });
+});
+
+describe('object-copy-step: ordering against the replica and the source (issue 11 §1)', () => {
+  const complete = { action: 'complete', job, upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' } };
+  const versioned = { ...job, source: { ...source, versionId: 'v1' } };
+  const replicaAt = (sequencer: string, etag = '"older-replica"') => ({
+    ContentLength: SIZE,
+    ETag: etag,
+    Metadata: markersFor({ ...source, sequencer, rule: 'big' }),
+  });
+  const NEWER = '0055AED6DCD90281F0';
+  const OLDER = '0055AED6DCD9028100';
+  const listed = () =>
+    s3.on(ListPartsCommand).resolves({
+      Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })),
+      IsTruncated: false,
+    });
+  /** The source's current object, read without a version on the event's ETag. */
+  const currentSource = () => ({ Bucket: 'acme-prod', Key: 'media/film.mov', IfMatch: source.etag });
+
+  it('It should not even create an upload when a newer replica is already at the key, and count the skip', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(NEWER));
+    const { run, deps } = handler();
+    await expect(run({ action: 'prepare', job })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+      message: expect.stringContaining('newer-replica'),
+    });
+    expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
+    expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+  });
+
+  it('It should not create an upload for a version that is no longer the current one', async () => {
+    s3.on(HeadObjectCommand, currentSource()).resolves({ VersionId: 'v2', ETag: `"${source.etag}"` });
+    const { run, deps } = handler();
+    await expect(run({ action: 'prepare', job: versioned })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+    });
+    expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
+    expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'source-changed');
+  });
+
+  it('It should complete only if the key is still absent when nothing was there', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+      .rejectsOnce(s3Error('NotFound', 404))
+      .resolves({ ContentLength: SIZE });
+    await expect(handler().run(complete)).resolves.toMatchObject({ status: 'copied' });
+    expect(s3).toReceiveCommandWith(CompleteMultipartUploadCommand, { IfNoneMatch: '*' });
+    expect(s3).toReceiveCommandWith(HeadObjectCommand, currentSource());
+  });
+
+  it('It should complete over an older replica only if it is still the one it read', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+      .resolvesOnce(replicaAt(OLDER))
+      .resolves({ ContentLength: SIZE });
+    await expect(handler().run(complete)).resolves.toMatchObject({ status: 'copied' });
+    const call = s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input;
+    expect(call).toMatchObject({ IfMatch: '"older-replica"' });
+    expect(call).not.toHaveProperty('IfNoneMatch');
+  });
+
+  it('It should not complete when a newer replica landed during the part copies, and end as newer-replica', async () => {
+    listed();
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(NEWER));
+    const { run, deps } = handler();
+    await expect(run(complete)).rejects.toMatchObject({
+      name: 'SourceChangedError',
+      message: expect.stringContaining('newer-replica'),
+    });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+    expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+    expect(deps.metrics.copied).not.toHaveBeenCalled();
+  });
+
+  it('It should not complete when the source was overwritten after the last part copy', async () => {
+    listed();
+    s3.on(HeadObjectCommand, currentSource()).rejects(s3Error('PreconditionFailed', 412));
+    await expect(handler().run(complete)).rejects.toMatchObject({ name: 'SourceChangedError' });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('It should not complete a version deleted since (a delete marker is current): no resurrection', async () => {
+    listed();
+    s3.on(HeadObjectCommand, currentSource()).rejects(s3Error('NotFound', 404));
+    await expect(handler().run({ ...complete, job: versioned })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+    });
+    expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+  });
+
+  it.each([
+    ['PreconditionFailed', 412],
+    ['ConditionalRequestConflict', 409],
+  ])(
+    'It should re-read the replica after a %s and decide again, never completing blindly',
+    async (code, status) => {
+      listed();
+      s3.on(CompleteMultipartUploadCommand).rejectsOnce(s3Error(code, status));
+      s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+        .resolvesOnce(replicaAt(OLDER))
+        .resolves(replicaAt(NEWER, '"newer"'));
+      await expect(handler().run(complete)).rejects.toMatchObject({
+        message: expect.stringContaining('newer-replica'),
+      });
+      expect(s3).toReceiveCommandTimes(CompleteMultipartUploadCommand, 1);
+    },
+  );
+
+  it('It should complete on the new condition when the replica that moved is still older', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand)
+      .rejectsOnce(s3Error('PreconditionFailed', 412))
+      .resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' })
+      .resolvesOnce(replicaAt(OLDER, '"first"'))
+      .resolvesOnce(replicaAt(OLDER, '"second"'))
+      .resolves({ ContentLength: SIZE });
+    await expect(handler().run(complete)).resolves.toMatchObject({ status: 'copied' });
+    expect(s3).toReceiveNthCommandWith(CompleteMultipartUploadCommand, 1, { IfMatch: '"first"' });
+    expect(s3).toReceiveNthCommandWith(CompleteMultipartUploadCommand, 2, { IfMatch: '"second"' });
+  });
+
+  it('It should end a copy whose source was deleted since the event quietly, at the prepare and the part copies', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod', PartNumber: 1 }).rejects(s3Error('NotFound', 404));
+    await expect(handler().run({ action: 'prepare', job })).rejects.toMatchObject({
+      name: 'SourceChangedError',
+    });
+    s3.on(UploadPartCopyCommand).rejects(s3Error('NoSuchKey', 404));
+    const parts = {
+      action: 'copy-parts',
+      job,
+      upload: { uploadId: 'up-1', partSize: 6 * MiB },
+      batch: { first: 1, last: 1 },
+    };
+    await expect(handler().run(parts)).rejects.toMatchObject({ name: 'SourceChangedError' });
+    expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
+  });
+
+  it('It should give the key up after losing the race three times, as source-changed', async () => {
+    listed();
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(OLDER));
+    await expect(handler().run(complete)).rejects.toMatchObject({ name: 'SourceChangedError' });
+    expect(s3).toReceiveCommandTimes(CompleteMultipartUploadCommand, 3);
   });
 });

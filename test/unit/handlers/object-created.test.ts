@@ -209,9 +209,21 @@ rules:
     ]);
   });
 
+  it('It should skip, not fail, a source deleted since the event (404 on its read or its copy): never copied', async () => {
+    s3.on(CopyObjectCommand).rejects(s3Error('NoSuchKey', 404));
+    const { invoke, metrics } = setup(ONE_DESTINATION);
+    expect((await invoke(s3Event('object-created'))).outcomes).toEqual([
+      expect.objectContaining({ status: 'skipped', reason: 'source-changed' }),
+    ]);
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    expect((await invoke(s3Event('object-created'))).outcomes).toEqual([
+      expect.objectContaining({ status: 'skipped', reason: 'source-changed' }),
+    ]);
+    expect(metrics.failed).not.toHaveBeenCalled();
+  });
+
   it.each([
     ['AccessDenied', 403],
-    ['NoSuchKey', 404],
     ['NoSuchBucket', 404],
     ['InvalidObjectState', 403],
     ['KMS.NotFoundException', 400],
@@ -244,6 +256,15 @@ rules:
   });
 
   describe('versioned sources', () => {
+    // The source's current object is the event's version (HeadObject answers as S3 does for that version).
+    beforeEach(() => {
+      s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+        ...SOURCE_HEAD,
+        ETag: '"d41d8cd98f00b204e9800998ecf8427e"',
+        VersionId: '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY',
+      });
+    });
+
     const replicaHead = (sequencer: string) => ({
       ETag: '"aaaa"',
       Metadata: {

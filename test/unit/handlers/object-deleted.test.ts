@@ -18,7 +18,8 @@ rules:
       - { bucket: acme-vault, region: us-west-2 }
 `;
 
-const replica = (sequencer: string, key = 'invoices%2F2026%2Fmarch.pdf') => ({
+const replica = (sequencer: string, key = 'invoices%2F2026%2Fmarch.pdf', etag = '"r1"') => ({
+  ETag: etag,
   Metadata: {
     'ferry-source-bucket': 'acme-prod',
     'ferry-source-key': key,
@@ -27,8 +28,8 @@ const replica = (sequencer: string, key = 'invoices%2F2026%2Fmarch.pdf') => ({
   },
 });
 
-function invoke(event: unknown) {
-  const { tools, deps } = recordingDeps(configFrom(CONFIG), createS3ClientFactory());
+function invoke(event: unknown, config = CONFIG) {
+  const { tools, deps } = recordingDeps(configFrom(config), createS3ClientFactory());
   return createObjectDeletedHandler(tools, deps)(event as never, lambdaContext) as Promise<Report>;
 }
 
@@ -76,5 +77,96 @@ describe('object-deleted handler', () => {
         error: expect.objectContaining({ cause: 'AccessDenied' }),
       }),
     ]);
+  });
+});
+
+describe('object-deleted handler: a delete never removes a replica it did not read (issue 11 §3)', () => {
+  it('It should delete only on the condition that the replica still has the ETag it read', async () => {
+    s3.on(HeadObjectCommand).resolves(replica('00617F0800000001'));
+    await invoke(s3Event('object-deleted'));
+    expect(s3).toReceiveCommandExactlyOnceWith(DeleteObjectCommand, {
+      Bucket: 'acme-dr',
+      Key: 'mirror/2026/march.pdf',
+      IfMatch: '"r1"',
+    });
+  });
+
+  it.each([
+    ['PreconditionFailed', 412],
+    ['ConditionalRequestConflict', 409],
+  ])('It should re-read after a %s and keep a replica a newer copy wrote meanwhile', async (code, status) => {
+    s3.on(HeadObjectCommand)
+      .resolvesOnce(replica('00617F0800000001'))
+      .resolves(replica('00617F08FFFFFFFFFF', undefined, '"r2"'));
+    s3.on(DeleteObjectCommand).rejectsOnce(s3Error(code, status));
+    const report = await invoke(s3Event('object-deleted'));
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({ status: 'skipped', reason: 'newer-replica' }),
+    ]);
+    expect(s3).toReceiveCommandTimes(DeleteObjectCommand, 1);
+  });
+
+  it('It should delete on the new ETag when the replica that moved is still older than the delete', async () => {
+    s3.on(HeadObjectCommand)
+      .resolvesOnce(replica('00617F0800000001'))
+      .resolves(replica('00617F0800000002', undefined, '"r2"'));
+    s3.on(DeleteObjectCommand).rejectsOnce(s3Error('PreconditionFailed', 412)).resolves({});
+    const report = await invoke(s3Event('object-deleted'));
+    expect(report.outcomes).toEqual([expect.objectContaining({ status: 'deleted' })]);
+    expect(s3).toReceiveNthCommandWith(DeleteObjectCommand, 2, { IfMatch: '"r2"' });
+  });
+
+  it('It should report absent when the replica is gone by the time of the conditional delete (404)', async () => {
+    s3.on(HeadObjectCommand).resolves(replica('00617F0800000001'));
+    s3.on(DeleteObjectCommand).rejects(s3Error('NoSuchKey', 404));
+    expect((await invoke(s3Event('object-deleted'))).outcomes).toEqual([
+      expect.objectContaining({ status: 'skipped', reason: 'absent' }),
+    ]);
+  });
+});
+
+describe('object-deleted handler: lifecycle expirations (issue 11 §3)', () => {
+  const expired = () => {
+    const event = s3Event('object-deleted');
+    event.detail.reason = 'Lifecycle Expiration';
+    return event;
+  };
+  const OPT_IN = CONFIG.replace(
+    'replicateDeletes: true',
+    'replicateDeletes: true, replicateLifecycleDeletes: true',
+  );
+
+  it('It should keep the replica of a source a lifecycle rule expired, even where deletes are replicated', async () => {
+    s3.on(HeadObjectCommand).resolves(replica('00617F0800000001'));
+    const report = await invoke(expired());
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({
+        status: 'skipped',
+        reason: 'lifecycle-expiration',
+        target: 's3://acme-dr/mirror/2026/march.pdf',
+      }),
+    ]);
+    expect(s3).not.toReceiveCommand(DeleteObjectCommand);
+  });
+
+  it('It should delete it where the destination opts in with replicateLifecycleDeletes', async () => {
+    s3.on(HeadObjectCommand).resolves(replica('00617F0800000001'));
+    const report = await invoke(expired(), OPT_IN);
+    expect(report.outcomes).toEqual([expect.objectContaining({ status: 'deleted' })]);
+    expect(s3).toReceiveCommandExactlyOnceWith(DeleteObjectCommand, {
+      Key: 'mirror/2026/march.pdf',
+      IfMatch: '"r1"',
+    });
+  });
+
+  it('It should refuse replicateLifecycleDeletes without replicateDeletes, naming the field', () => {
+    expect(() =>
+      configFrom(
+        CONFIG.replace(
+          'keyPrefix: mirror/, replicateDeletes: true',
+          'keyPrefix: mirror/, replicateLifecycleDeletes: true',
+        ),
+      ),
+    ).toThrow(/replicateLifecycleDeletes/);
   });
 });

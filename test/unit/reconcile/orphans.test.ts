@@ -22,7 +22,11 @@ rules:
     priority: 1
     objects: { bucket: acme-prod, prefix: docs/, suffix: .pdf }
     to:
-      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, replicateDeletes: true }
+      - bucket: acme-dr
+        region: us-west-2
+        keyPrefix: mirror/
+        replicateDeletes: true
+        replicateLifecycleDeletes: true
       - { bucket: acme-eu, region: eu-west-1 }
   - name: logs
     priority: 2
@@ -78,6 +82,9 @@ describe('the orphan decision', () => {
     expect(orphanKeepReason(rule, DR, at('mirror/a.txt'), false)).toBe('outside-rule');
     expect(orphanKeepReason(rule, EU, at('docs/a.pdf'), false)).toBe('deletes-not-replicated');
     expect(LOGS?.to[0]?.replicateDeletes).toBe(false);
+    // Deletes replicated, lifecycle expirations not: a source gone from the listing may have expired.
+    const deletesOnly = { ...DR, replicateLifecycleDeletes: false };
+    expect(orphanKeepReason(rule, deletesOnly, at('mirror/a.pdf'), false)).toBe('lifecycle-unknown');
   });
 });
 
@@ -119,7 +126,7 @@ function world(destination: Record<string, Record<string, string> | undefined>) 
     if (key !== 'mirror/keep.pdf')
       mock
         .on(HeadObjectCommand, { Bucket: 'acme-dr', Key: key })
-        .resolves({ Metadata: metadata ?? {}, LastModified: T0 });
+        .resolves({ Metadata: metadata ?? {}, ETag: '"abc"', LastModified: T0 });
   mock.on(DeleteObjectCommand).resolves({});
   return { s3, mock };
 }
@@ -152,6 +159,7 @@ describe('a reconcile pass over a destination that replicates deletes', () => {
       Bucket: 'acme-dr',
       Key: 'mirror/gone.pdf',
       ExpectedBucketOwner: undefined,
+      IfMatch: '"abc"', // the replica as read: one rewritten meanwhile is not deleted
     });
     // The rule's key space at the destination that replicates deletes; not at the one that keeps replicas.
     const listings = mock.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input);

@@ -267,6 +267,24 @@ describe('object-copy state machine: multipart path', () => {
   });
 });
 
+describe('object-copy state machine: a copy superseded at its completion', () => {
+  it('It should abort the upload and end quietly when the completion finds a newer replica or source', async () => {
+    const { execution, actions, calls } = await run('multipart', {
+      prepare: [() => UPLOAD],
+      complete: [
+        () => {
+          throw named('SourceChangedError', 'newer-replica: s3://acme-dr/big.bin is left to the newer write');
+        },
+      ],
+    });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(actions.filter((action) => action === 'complete')).toHaveLength(1); // decided, never retried
+    expect(calls.find((call) => call.action === 'abort')).toMatchObject({ uploadId: 'upload-1' });
+    expect(actions).not.toContain('record-failure');
+    expect(statesEnteredOf(execution).slice(-3)).toEqual(['AbortUpload', 'AfterAbort', 'SourceChanged']);
+  });
+});
+
 describe('object-copy executions', () => {
   it('It should return the running execution for a duplicate start, and refuse the name for another input', async () => {
     const stepFunctions = new LocalStepFunctions({
