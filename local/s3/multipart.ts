@@ -3,7 +3,7 @@ import { attributesOf } from './attributes.ts';
 import { checkWriteConditions, writeConditionsOf } from './conditions.ts';
 import { header, type S3Context, type S3Request, sendEmpty } from './context.ts';
 import { checkKey, checkPartNumber, checkPutSize, MIN_PART_BYTES, pageSize } from './limits.ts';
-import { canonicalIdOf, keysOf, pageOf } from './listings.ts';
+import { commonPrefixes, keysOf, nextMarkers, ownerXml, pageOf } from './listings.ts';
 import { eventVersionId, writeAnswerHeaders } from './objects.ts';
 import { type Bucket, byteOrder, type Part, type Upload } from './store.ts';
 import {
@@ -31,9 +31,7 @@ function uploadOf(bucket: Bucket, request: S3Request): Upload {
   return upload;
 }
 
-const uploadOwner = (context: S3Context) =>
-  `<Initiator>${element('ID', canonicalIdOf(context.account))}${element('DisplayName', 'ferry-sandbox')}</Initiator>` +
-  `<Owner>${element('ID', canonicalIdOf(context.account))}${element('DisplayName', 'ferry-sandbox')}</Owner>`;
+const uploadOwner = (context: S3Context) => `${ownerXml(context, 'Initiator')}${ownerXml(context)}`;
 
 export function createMultipartUpload(context: S3Context, request: S3Request): void {
   const bucket = context.store.bucket(request.bucket);
@@ -238,14 +236,7 @@ export function listMultipartUploads(context: S3Context, request: S3Request): vo
     }
   }
   const page = pageOf(rows(), { prefix, delimiter, max, ...(keyMarker ? { after: keyMarker } : {}) });
-  const last = page.entries.at(-1);
-  const next = !page.truncated
-    ? ''
-    : last?.kind === 'prefix'
-      ? element('NextKeyMarker', last.prefix)
-      : last
-        ? `${element('NextKeyMarker', last.row.key)}${element('NextUploadIdMarker', last.row.item.uploadId)}`
-        : '';
+  const next = nextMarkers(page, 'NextUploadIdMarker', (upload) => upload.uploadId);
   sendXml(
     request.res,
     `<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${element('Bucket', bucket.name)}` +
@@ -262,13 +253,7 @@ export function listMultipartUploads(context: S3Context, request: S3Request): vo
           );
         })
         .join('') +
-      page.entries
-        .map((entry) =>
-          entry.kind === 'prefix'
-            ? `<CommonPrefixes>${element('Prefix', entry.prefix)}</CommonPrefixes>`
-            : '',
-        )
-        .join('') +
+      commonPrefixes(page.entries) +
       '</ListMultipartUploadsResult>',
   );
 }
