@@ -3,7 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 /**
  * Decodes an `aws-chunked` request body (`Content-Encoding: aws-chunked`), as the SDKs and the AWS CLI
  * send streaming uploads: `<hex size>[;chunk-signature=…]\r\n<bytes>\r\n` … `0\r\n<trailers>\r\n\r\n`.
- * s3rver would store the framing as content; the sandbox strips it. Chunk signatures and the trailing
+ * Stored as they come, the framing would become content; the sandbox strips it. Chunk signatures and the trailing
  * checksum are not verified.
  */
 export class AwsChunkedDecoder extends Transform {
