@@ -11,6 +11,7 @@ import {
   malformedXml,
   noSuchUpload,
   readBody,
+  S3ServiceError,
   s3Error,
   sendXml,
   unescapeXml,
@@ -136,13 +137,18 @@ export async function completeMultipartUpload(context: S3Context, request: S3Req
     }
   });
   // The completion takes effect here, in one step, checked against the object it replaces; a delete of
-  // the key since the upload began makes a conditional completion a conflict.
-  checkWriteConditions(
-    request.key,
-    store.currentObject(bucket, request.key),
-    conditions,
-    store.deletions(bucket, request.key) !== upload.deletions,
-  );
+  // the key since the upload began makes a conditional completion a conflict, after which the upload is
+  // gone (S3 says to initiate another; a 412 leaves the upload to complete or abort).
+  const overtaken = store.deletions(bucket, request.key) !== upload.deletions;
+  try {
+    checkWriteConditions(request.key, store.currentObject(bucket, request.key), conditions, overtaken);
+  } catch (error) {
+    if (error instanceof S3ServiceError && error.answer.status === 409) {
+      store.releaseParts(upload);
+      bucket.uploads.delete(upload.uploadId);
+    }
+    throw error;
+  }
   const digest = createHash('md5');
   for (const part of parts) digest.update(Buffer.from(part.etag, 'hex'));
   const object = store.put(bucket, {

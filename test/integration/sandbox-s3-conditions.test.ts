@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -115,6 +116,13 @@ describe('sandbox S3: conditional writes', () => {
         ),
       ),
     ).toEqual({ status: 409, code: 'ConditionalRequestConflict' });
+    // The upload is gone after a conflict: S3 says to initiate another.
+    expect(
+      await refusal(s3().send(new AbortMultipartUploadCommand({ Bucket, Key: 'cw/conflict', UploadId }))),
+    ).toEqual({
+      status: 404,
+      code: 'NoSuchUpload',
+    });
   });
 
   it('refuses DeleteObject If-Match on another ETag (412) and deletes on the object ETag', async () => {
