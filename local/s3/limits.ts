@@ -6,7 +6,7 @@ import { s3Error } from './wire.ts';
  * - metadata: https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html (2 KB of user
  *   metadata, the UTF-8 bytes of each key and value);
  * - tags: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html (10 per object, keys
- *   of 128 and values of 256 Unicode characters, unique keys, no `aws:` prefix);
+ *   of 128 and values of 256 Unicode characters of AWS's tag character set, unique keys, no `aws:` prefix);
  * - sizes: https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html (5 GiB per PUT and per copy
  *   source, parts of 5 MiB to 5 GiB but the last, part numbers 1 to 10,000).
  */
@@ -43,6 +43,9 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): void 
 
 const characters = (text: string) => [...text].length;
 
+/** Letters, numbers and spaces in any script, and `_ . : / = + - @` (the tag character set AWS documents). */
+const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
 export function checkTags(tags: readonly (readonly [string, string])[]): void {
   if (tags.length > MAX_TAGS) throw s3Error(400, 'BadRequest', 'Object tags cannot be greater than 10');
   const seen = new Set<string>();
@@ -55,6 +58,14 @@ export function checkTags(tags: readonly (readonly [string, string])[]): void {
     }
     if (characters(value) > MAX_TAG_VALUE_CHARS) {
       throw s3Error(400, 'InvalidTag', 'The TagValue you have provided is too long, max 256', {
+        extra: { TagKey: key, TagValue: value },
+      });
+    }
+    if (!TAG_CHARACTERS.test(key)) {
+      throw s3Error(400, 'InvalidTag', 'The TagKey you have provided is invalid', { extra: { TagKey: key } });
+    }
+    if (!TAG_CHARACTERS.test(value)) {
+      throw s3Error(400, 'InvalidTag', 'The TagValue you have provided is invalid', {
         extra: { TagKey: key, TagValue: value },
       });
     }

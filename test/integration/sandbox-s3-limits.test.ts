@@ -102,7 +102,7 @@ describe('sandbox S3: at most 10 tags, keys of 128 and values of 256 characters'
     ).toEqual(eleven);
   });
 
-  it('refuses a key of 129 characters, a value of 257, an aws: key and a repeated key with 400 InvalidTag', async () => {
+  it('refuses a key of 129 characters, a value of 257, an aws: key, a repeated key and characters outside the tag set with 400 InvalidTag', async () => {
     await s3().send(new PutObjectCommand({ Bucket, Key: 'tags/target', Body: 'x' }));
     const put = (TagSet: { Key: string; Value: string }[]) =>
       refusal(s3().send(new PutObjectTaggingCommand({ Bucket, Key: 'tags/target', Tagging: { TagSet } })));
@@ -117,6 +117,14 @@ describe('sandbox S3: at most 10 tags, keys of 128 and values of 256 characters'
     expect(await put([{ Key: 'k'.repeat(129), Value: 'v' }])).toEqual(invalid);
     expect(await put([{ Key: 'k', Value: 'v'.repeat(257) }])).toEqual(invalid);
     expect(await put([{ Key: 'aws:owner', Value: 'v' }])).toEqual(invalid);
+    expect(await put([{ Key: 'k', Value: 'semi;colon' }])).toEqual(invalid);
+    await s3().send(
+      new PutObjectTaggingCommand({
+        Bucket,
+        Key: 'tags/target',
+        Tagging: { TagSet: [{ Key: 'équipe', Value: 'a b_c.d:e/f=g+h-i@j 42' }] },
+      }),
+    );
     expect(
       await put([
         { Key: 'k', Value: '1' },

@@ -6,6 +6,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -238,6 +239,32 @@ describe('sandbox S3: multipart objects', () => {
     );
     const object = await s3().send(new GetObjectCommand({ Bucket, Key: 'mp/bad' }));
     expect(await object.Body?.transformToString()).toBe('last');
+  });
+});
+
+describe('sandbox S3: ListParts', () => {
+  it('pages parts by part number marker, with NextPartNumberMarker and IsTruncated', async () => {
+    const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key: 'lp/parts' }));
+    for (const PartNumber of [3, 1, 2])
+      await s3().send(
+        new UploadPartCommand({ Bucket, Key: 'lp/parts', UploadId, PartNumber, Body: `part ${PartNumber}` }),
+      );
+    const first = await s3().send(new ListPartsCommand({ Bucket, Key: 'lp/parts', UploadId, MaxParts: 2 }));
+    expect(first.Parts?.map((part) => part.PartNumber)).toEqual([1, 2]);
+    expect([first.IsTruncated, first.NextPartNumberMarker]).toEqual([true, '2']);
+    const rest = await s3().send(
+      new ListPartsCommand({
+        Bucket,
+        Key: 'lp/parts',
+        UploadId,
+        MaxParts: 2,
+        PartNumberMarker: first.NextPartNumberMarker,
+      }),
+    );
+    expect(rest.Parts?.map((part) => [part.PartNumber, part.Size, part.ETag])).toEqual([
+      [3, 6, `"${md5('part 3').toString('hex')}"`],
+    ]);
+    expect(rest.IsTruncated).toBe(false);
   });
 });
 
