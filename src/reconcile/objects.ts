@@ -10,6 +10,7 @@ import { isReplicaOf, readMarkers } from '#objects/markers';
 import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate';
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
+import { isOutranked } from '#rules/shared-replicas';
 import { causeOf, emptyRuleReport, type RuleReport } from './report.ts';
 
 /** Where the deployment's source buckets live, which a listing does not say but an S3 event does. */
@@ -133,13 +134,12 @@ async function reconcileOne(
   const item = `s3://${bucket}/${object.key}`;
   try {
     const states = await Promise.all(
-      rule.to.map(async (destination) =>
-        replicaStateOf(
-          await headReplica(deps, destination, destinationKeyOf(rule, destination, object.key)),
-          { ...object, bucket },
-          destination,
-        ),
-      ),
+      rule.to.map(async (destination, index) => {
+        const key = destinationKeyOf(rule, destination, object.key);
+        // A rule of higher priority owns this replica key (#rules/shared-replicas): not this rule's to check.
+        if (isOutranked(rule, index, destination.bucket, key)) return 'current';
+        return replicaStateOf(await headReplica(deps, destination, key), { ...object, bucket }, destination);
+      }),
     );
     if (states.every((state) => state === 'current')) return;
     if (states.includes('missing')) report.missing += 1;

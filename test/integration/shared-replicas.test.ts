@@ -118,4 +118,19 @@ describe('replicas shared by rules ordered by priority (sandbox, real handlers)'
     const deletes = outcomesFor('s3://sr-prod/invoices/2026/2.pdf').filter((o) => o.status !== 'copied');
     expect(deletes).toEqual([expect.objectContaining({ status: 'deleted', rule: 'invoices' })]);
   });
+
+  it('It should not count the higher rule’s replica stale when reconciling the lower rule, pass after pass', async () => {
+    await put('sr-a', 'docs/report.txt', 'from a');
+    await put('sr-b', 'docs/report.txt', 'from b');
+    for (let pass = 0; pass < 2; pass++) {
+      const { rules } = await sandbox.reconcile({ rule: 'docs-b' });
+      await sandbox.settle();
+      expect(rules.find((report) => report.rule === 'docs-b')).toMatchObject({
+        missing: 0,
+        stale: 0,
+        sent: 0,
+      });
+    }
+    expect(await replica('sr-vault', 'mirror/report.txt')).toMatchObject({ body: 'from a', rule: 'docs-a' });
+  });
 });

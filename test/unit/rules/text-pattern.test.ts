@@ -1,9 +1,14 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imageMatches } from '#images/router';
 import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from '#rules/ec2-schema';
 import { validateConfig } from '#rules/load';
 import { patternMatches, patternProblem } from '#rules/text-pattern';
 import { snapshotMatches } from '#snapshots/router';
+import { ec2Event } from '#test/support/ec2-events';
+import { planCommand } from '../../../cli/commands.ts';
 
 /**
  * Description and name patterns run on text anyone who can create a snapshot or an AMI sets, so they are
@@ -78,5 +83,24 @@ describe('rule patterns', () => {
 
   it('It should say in the refusal that patterns use RE2 syntax', () => {
     expect(issuesOf({ description: '(?=x)' })[0]?.message).toContain('RE2 syntax');
+  });
+
+  it('It should decide the hostile description in ferry plan too, with the routers’ matcher', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-pattern-'));
+    const config = join(dir, 'rules.yml');
+    writeFileSync(
+      config,
+      `rules:
+  - name: nested
+    snapshots: { regions: [us-east-1], description: "(a+)+$" }
+    to: [ { region: us-west-2 } ]
+`,
+    );
+    const event = join(dir, 'event.json');
+    writeFileSync(event, JSON.stringify(ec2Event('snapshot-created')));
+    const plan = (description: string) =>
+      planCommand({ eventFile: event, configFile: config, facts: { description } }).lines.join('\n');
+    expect(plan(HOSTILE)).not.toContain('[rule nested]');
+    expect(plan('a'.repeat(40))).toContain('copy → us-west-2 [rule nested]');
   });
 });
