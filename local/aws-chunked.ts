@@ -3,8 +3,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 /**
  * Decodes an `aws-chunked` request body (`Content-Encoding: aws-chunked`), as the SDKs and the AWS CLI
  * send streaming uploads: `<hex size>[;chunk-signature=…]\r\n<bytes>\r\n` … `0\r\n<trailers>\r\n\r\n`.
- * s3rver would store the framing as content; the sandbox strips it. Chunk signatures and the trailing
- * checksum are not verified.
+ * Stored as it comes, the framing would become content; the sandbox strips it. Chunk signatures and the
+ * trailing checksum are not verified.
  */
 export class AwsChunkedDecoder extends Transform {
   private buffer: Buffer = Buffer.alloc(0);

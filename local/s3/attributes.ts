@@ -68,15 +68,6 @@ export function encryptionOf(
       extra: { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: sse },
     });
   }
-  const customer = text(headers, 'x-amz-server-side-encryption-customer-algorithm');
-  if (customer !== undefined) {
-    throw s3Error(
-      501,
-      'NotImplemented',
-      'The Ferry sandbox does not emulate SSE-C (customer-provided keys)',
-      { extra: { Header: 'x-amz-server-side-encryption-customer-algorithm' } },
-    );
-  }
   const kmsKeyId = text(headers, 'x-amz-server-side-encryption-aws-kms-key-id');
   return {
     serverSideEncryption: sse ?? 'AES256',
@@ -114,6 +105,38 @@ export function attributesOf(headers: IncomingHttpHeaders): ObjectAttributes {
     ...encryptionOf(headers),
     tags: tagsOfHeader(text(headers, 'x-amz-tagging')),
   };
+}
+
+/**
+ * S3 refuses SSE-C (customer-provided keys) over plain HTTP, for the object or a copy source
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html), and the
+ * sandbox is plain HTTP: every request with SSE-C headers gets S3's answer to that.
+ */
+export function refuseCustomerKeys(headers: IncomingHttpHeaders): void {
+  const customerHeader = Object.keys(headers).some(
+    (name) =>
+      name.startsWith('x-amz-server-side-encryption-customer-') ||
+      name.startsWith('x-amz-copy-source-server-side-encryption-customer-'),
+  );
+  if (customerHeader) {
+    throw s3Error(
+      400,
+      'InvalidRequest',
+      'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.',
+    );
+  }
+}
+
+/**
+ * `x-amz-expected-bucket-owner` (and `x-amz-source-expected-bucket-owner` for a copy source): every bucket
+ * belongs to the sandbox account, and S3 answers 403 AccessDenied to another expected owner
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
+ */
+export function checkExpectedOwner(headers: IncomingHttpHeaders, account: string): void {
+  for (const name of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
+    const expected = text(headers, name);
+    if (expected !== undefined && expected !== account) throw s3Error(403, 'AccessDenied', 'Access Denied');
+  }
 }
 
 /** Whether an object sits in an archive tier, not restored: it can be neither read nor copied. */

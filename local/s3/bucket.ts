@@ -1,5 +1,5 @@
 import { type S3Context, type S3Request, sendEmpty } from './context.ts';
-import { canonicalIdOf } from './listings.ts';
+import { ownerXml } from './listings.ts';
 import { element, malformedXml, readBody, s3Error, sendXml, xmlDate, xmlValue } from './wire.ts';
 
 /**
@@ -14,15 +14,14 @@ const NAMESPACE = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 export function listBuckets(context: S3Context, request: S3Request): void {
   sendXml(
     request.res,
-    `<ListAllMyBucketsResult ${NAMESPACE}><Owner>${element('ID', canonicalIdOf(context.account))}` +
-      `${element('DisplayName', 'ferry-sandbox')}</Owner><Buckets>${context.store
-        .list()
-        .map(
-          (bucket) =>
-            `<Bucket>${element('Name', bucket.name)}${element('CreationDate', xmlDate(bucket.created))}` +
-            `${element('BucketRegion', bucket.region)}</Bucket>`,
-        )
-        .join('')}</Buckets></ListAllMyBucketsResult>`,
+    `<ListAllMyBucketsResult ${NAMESPACE}>${ownerXml(context)}<Buckets>${context.store
+      .list()
+      .map(
+        (bucket) =>
+          `<Bucket>${element('Name', bucket.name)}${element('CreationDate', xmlDate(bucket.created))}` +
+          `${element('BucketRegion', bucket.region)}</Bucket>`,
+      )
+      .join('')}</Buckets></ListAllMyBucketsResult>`,
   );
 }
 

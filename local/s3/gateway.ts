@@ -5,6 +5,7 @@ import { answerWithFault, COPY_OPERATIONS, type CopyOperation, type FaultInjecto
 import { createS3EventSource, type S3Event } from '../s3-events.ts';
 import { rawPathOf, s3OperationOf } from '../s3-operations.ts';
 import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from '../sigv4.ts';
+import { checkExpectedOwner, refuseCustomerKeys } from './attributes.ts';
 import type { S3Context, S3Request } from './context.ts';
 import { expireObject } from './objects.ts';
 import { BUCKETLESS_OPERATIONS, ROUTES } from './routes.ts';
@@ -88,6 +89,8 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         );
       }
     }
+    refuseCustomerKeys(req.headers);
+    checkExpectedOwner(req.headers, options.account);
     const route = ROUTES[operation];
     if (!route) {
       throw s3Error(

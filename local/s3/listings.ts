@@ -89,8 +89,10 @@ function encoderOf(request: S3Request): (text: string) => string {
   return (text) => encodeURIComponent(text).replaceAll('%2F', '/');
 }
 
-const owner = (context: S3Context) =>
-  `<Owner>${element('ID', canonicalIdOf(context.account))}${element('DisplayName', 'ferry-sandbox')}</Owner>`;
+/** The sandbox account as S3 names an owner (`Owner`, or `Initiator` of an upload). */
+export const ownerXml = (context: S3Context, name = 'Owner') =>
+  `<${name}>${element('ID', canonicalIdOf(context.account))}${element('DisplayName', 'ferry-sandbox')}</${name}>`;
+const owner = (context: S3Context) => ownerXml(context);
 
 /** A stable 64-hex-digit canonical user id for the sandbox account. */
 export const canonicalIdOf = (account: string) => account.padStart(64, '0');
@@ -100,7 +102,10 @@ const contents = (object: StoredObject, encode: (text: string) => string, withOw
   `${element('ETag', `"${object.etag}"`)}${element('Size', object.size)}${withOwner}` +
   `${element('StorageClass', object.storageClass)}</Contents>`;
 
-const commonPrefixes = (entries: ListingEntry<unknown>[], encode: (text: string) => string) =>
+export const commonPrefixes = (
+  entries: ListingEntry<unknown>[],
+  encode: (text: string) => string = (text) => text,
+) =>
   entries
     .map((entry) =>
       entry.kind === 'prefix'
@@ -192,6 +197,22 @@ export function listObjects(context: S3Context, request: S3Request): void {
   );
 }
 
+/**
+ * The markers of the next page of a listing by key and id (versions, uploads), when it is truncated: the
+ * last entry's key and id, or the last common prefix alone (the next page starts after all its keys).
+ */
+export function nextMarkers<T>(
+  page: ListingPage<T>,
+  idName: string,
+  idOf: (item: T) => string,
+  encode: (text: string) => string = (text) => text,
+): string {
+  const last = page.entries.at(-1);
+  if (!page.truncated || !last) return '';
+  if (last.kind === 'prefix') return element('NextKeyMarker', encode(last.prefix));
+  return `${element('NextKeyMarker', encode(last.row.key))}${element(idName, idOf(last.row.item))}`;
+}
+
 /** Every version of the keys, newest first per key, from a key and version marker on. */
 function* versionRows(
   context: S3Context,
@@ -230,14 +251,7 @@ export function listObjectVersions(context: S3Context, request: S3Request): void
   const rows = versionRows(context, bucket, prefix, keyMarker, versionIdMarker);
   // Versions of the marker key after the version marker are listed; a common prefix up to the key marker is not.
   const page = pageOf(rows, { prefix, delimiter, max, ...(keyMarker ? { after: keyMarker } : {}) });
-  const last = page.entries.at(-1);
-  const next = !page.truncated
-    ? ''
-    : last?.kind === 'prefix'
-      ? element('NextKeyMarker', encode(last.prefix))
-      : last
-        ? `${element('NextKeyMarker', encode(last.row.key))}${element('NextVersionIdMarker', last.row.item.versionId)}`
-        : '';
+  const next = nextMarkers(page, 'NextVersionIdMarker', (version) => version.versionId, encode);
   const entries = page.entries
     .map((entry) => {
       if (entry.kind === 'prefix') return '';

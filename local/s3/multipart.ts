@@ -3,7 +3,7 @@ import { attributesOf } from './attributes.ts';
 import { checkWriteConditions, writeConditionsOf } from './conditions.ts';
 import { header, type S3Context, type S3Request, sendEmpty } from './context.ts';
 import { checkKey, checkPartNumber, checkPutSize, MIN_PART_BYTES, pageSize } from './limits.ts';
-import { canonicalIdOf, keysOf, pageOf } from './listings.ts';
+import { commonPrefixes, keysOf, nextMarkers, ownerXml, pageOf } from './listings.ts';
 import { eventVersionId, writeAnswerHeaders } from './objects.ts';
 import { type Bucket, byteOrder, type Part, type Upload } from './store.ts';
 import {
@@ -11,6 +11,7 @@ import {
   malformedXml,
   noSuchUpload,
   readBody,
+  S3ServiceError,
   s3Error,
   sendXml,
   unescapeXml,
@@ -31,9 +32,7 @@ function uploadOf(bucket: Bucket, request: S3Request): Upload {
   return upload;
 }
 
-const uploadOwner = (context: S3Context) =>
-  `<Initiator>${element('ID', canonicalIdOf(context.account))}${element('DisplayName', 'ferry-sandbox')}</Initiator>` +
-  `<Owner>${element('ID', canonicalIdOf(context.account))}${element('DisplayName', 'ferry-sandbox')}</Owner>`;
+const uploadOwner = (context: S3Context) => `${ownerXml(context, 'Initiator')}${ownerXml(context)}`;
 
 export function createMultipartUpload(context: S3Context, request: S3Request): void {
   const bucket = context.store.bucket(request.bucket);
@@ -138,13 +137,18 @@ export async function completeMultipartUpload(context: S3Context, request: S3Req
     }
   });
   // The completion takes effect here, in one step, checked against the object it replaces; a delete of
-  // the key since the upload began makes a conditional completion a conflict.
-  checkWriteConditions(
-    request.key,
-    store.currentObject(bucket, request.key),
-    conditions,
-    store.deletions(bucket, request.key) !== upload.deletions,
-  );
+  // the key since the upload began makes a conditional completion a conflict, after which the upload is
+  // gone (S3 says to initiate another; a 412 leaves the upload to complete or abort).
+  const overtaken = store.deletions(bucket, request.key) !== upload.deletions;
+  try {
+    checkWriteConditions(request.key, store.currentObject(bucket, request.key), conditions, overtaken);
+  } catch (error) {
+    if (error instanceof S3ServiceError && error.answer.status === 409) {
+      store.releaseParts(upload);
+      bucket.uploads.delete(upload.uploadId);
+    }
+    throw error;
+  }
   const digest = createHash('md5');
   for (const part of parts) digest.update(Buffer.from(part.etag, 'hex'));
   const object = store.put(bucket, {
@@ -238,14 +242,7 @@ export function listMultipartUploads(context: S3Context, request: S3Request): vo
     }
   }
   const page = pageOf(rows(), { prefix, delimiter, max, ...(keyMarker ? { after: keyMarker } : {}) });
-  const last = page.entries.at(-1);
-  const next = !page.truncated
-    ? ''
-    : last?.kind === 'prefix'
-      ? element('NextKeyMarker', last.prefix)
-      : last
-        ? `${element('NextKeyMarker', last.row.key)}${element('NextUploadIdMarker', last.row.item.uploadId)}`
-        : '';
+  const next = nextMarkers(page, 'NextUploadIdMarker', (upload) => upload.uploadId);
   sendXml(
     request.res,
     `<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${element('Bucket', bucket.name)}` +
@@ -262,13 +259,7 @@ export function listMultipartUploads(context: S3Context, request: S3Request): vo
           );
         })
         .join('') +
-      page.entries
-        .map((entry) =>
-          entry.kind === 'prefix'
-            ? `<CommonPrefixes>${element('Prefix', entry.prefix)}</CommonPrefixes>`
-            : '',
-        )
-        .join('') +
+      commonPrefixes(page.entries) +
       '</ListMultipartUploadsResult>',
   );
 }

@@ -28,9 +28,9 @@ import {
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html.
  */
 
-/** The version id an event carries: only buckets with versioning have one. */
+/** The version id an event carries: only versions a versioned bucket issued have one (not `null` ones). */
 export const eventVersionId = (bucket: Bucket, versionId: string) =>
-  bucket.versioning === 'Unversioned' ? undefined : versionId;
+  bucket.versioning === 'Unversioned' || versionId === 'null' ? undefined : versionId;
 
 const noSuchVersion = (key: string, versionId: string) =>
   s3Error(404, 'NoSuchVersion', 'The specified version does not exist.', {
@@ -245,7 +245,10 @@ function deleteOne(
     checkVersionId(versionId);
     const removed = store.removeVersion(bucket, key, versionId);
     if (removed) {
-      events.emitDeleted(bucket.name, key, reason, { deletionType: 'Permanently Deleted', versionId });
+      events.emitDeleted(bucket.name, key, reason, {
+        deletionType: 'Permanently Deleted',
+        versionId: eventVersionId(bucket, versionId),
+      });
     }
     return { versionId, deleteMarker: removed?.kind === 'marker' };
   }
@@ -254,7 +257,7 @@ function deleteOne(
   if (marker) {
     events.emitDeleted(bucket.name, key, reason, {
       deletionType: 'Delete Marker Created',
-      versionId: marker.versionId,
+      versionId: eventVersionId(bucket, marker.versionId),
     });
     return { versionId: marker.versionId, deleteMarker: true };
   }

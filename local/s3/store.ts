@@ -170,7 +170,13 @@ export class S3Store {
         done(null, chunk);
       },
     });
-    await pipeline(body, hashing, createWriteStream(path, { highWaterMark: 1 << 20 }));
+    try {
+      await pipeline(body, hashing, createWriteStream(path, { highWaterMark: 1 << 20 }));
+    } catch (error) {
+      // The client went away mid-body (or the body was not valid aws-chunked): nothing was written.
+      await unlink(path).catch(() => undefined);
+      throw error;
+    }
     const md5 = digest.digest();
     if (contentMd5 !== undefined && md5.toString('base64') !== contentMd5) {
       await unlink(path);
@@ -329,12 +335,13 @@ export class S3Store {
       bucket.versions.set(version.key, versions);
       bucket.sorted = undefined;
     }
+    // Taken before the replaced version lets go: the two may share blobs (a copy onto its own source).
+    if (version.kind === 'object') this.retain(version.segments);
     const replaced = version.versionId === 'null' ? versions.findIndex((v) => v.versionId === 'null') : -1;
     if (replaced >= 0) {
       const [old] = versions.splice(replaced, 1);
       if (old?.kind === 'object') this.release(old.segments);
     }
-    if (version.kind === 'object') this.retain(version.segments);
     versions.unshift(version);
     if (version.kind === 'marker') this.countDeletion(bucket, version.key);
   }

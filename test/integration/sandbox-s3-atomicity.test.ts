@@ -12,8 +12,8 @@ import { type Sandbox, startSandbox } from '#local/sandbox';
 import { configFrom } from '#test/support/fixtures';
 
 /**
- * The sandbox S3 builds one request from several requests to s3rver; these tests race requests on one
- * key and hold it to S3's atomicity. Keys outside the rule's prefix, so Ferry copies nothing here.
+ * The sandbox S3 applies each write to a key in one step, and a copy holds the version it copies; these
+ * tests race requests on one key and hold it to S3's atomicity. Keys outside the rule's prefix, so Ferry copies nothing here.
  */
 const CONFIG = configFrom(`
 rules:

@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -114,6 +116,13 @@ describe('sandbox S3: conditional writes', () => {
         ),
       ),
     ).toEqual({ status: 409, code: 'ConditionalRequestConflict' });
+    // The upload is gone after a conflict: S3 says to initiate another.
+    expect(
+      await refusal(s3().send(new AbortMultipartUploadCommand({ Bucket, Key: 'cw/conflict', UploadId }))),
+    ).toEqual({
+      status: 404,
+      code: 'NoSuchUpload',
+    });
   });
 
   it('refuses DeleteObject If-Match on another ETag (412) and deletes on the object ETag', async () => {
@@ -265,5 +274,26 @@ describe('sandbox S3: archived sources', () => {
         s3().send(new CopyObjectCommand({ Bucket, Key: 'arc/copy2', CopySource: `${Bucket}/arc/deep` })),
       ),
     ).toEqual({ status: 403, code: 'InvalidObjectState' });
+  });
+});
+
+describe('sandbox S3: a conditional write overtaken by a delete', () => {
+  it('answers a PutObject If-Match 409 ConditionalRequestConflict when the key is deleted while its body streams', async () => {
+    const etag = await put('cw/streaming', 'old');
+    const body = new PassThrough();
+    const puts = () => sandbox.requests.get('PutObject') ?? 0;
+    const before = puts();
+    const write = refusal(
+      s3().send(
+        new PutObjectCommand({ Bucket, Key: 'cw/streaming', Body: body, ContentLength: 3, IfMatch: etag }),
+      ),
+    );
+    body.write('n');
+    // The write has begun once the sandbox counted it and the gateway took it up (the turn after).
+    while (puts() === before) await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    await s3().send(new DeleteObjectCommand({ Bucket, Key: 'cw/streaming' }));
+    body.end('ew');
+    expect(await write).toEqual({ status: 409, code: 'ConditionalRequestConflict' });
   });
 });

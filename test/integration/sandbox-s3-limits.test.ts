@@ -24,7 +24,9 @@ afterAll(() => sandbox.stop());
 /** User metadata of exactly `bytes` bytes (names and values, UTF-8). */
 const metadataOf = (bytes: number) => ({ m: 'x'.repeat(bytes - 1) });
 const tagging = (count: number) =>
-  new URLSearchParams(Array.from({ length: count }, (_, i) => [`k${i}`, `v${i}`])).toString();
+  new URLSearchParams(
+    Array.from({ length: count }, (_, i): [string, string] => [`k${i}`, `v${i}`]),
+  ).toString();
 
 describe('sandbox S3: user metadata is limited to 2 KB', () => {
   it('accepts 2,048 bytes of metadata and refuses 2,049 on PutObject with 400 MetadataTooLarge', async () => {

@@ -3,6 +3,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -145,6 +146,23 @@ describe('sandbox S3: bucket versioning', () => {
       ['null', true],
       [versioned.VersionId, false],
     ]);
+  });
+  it('answers an unknown version 404 NoSuchVersion, and DeleteObjects deletes versions by id', async () => {
+    const one = await s3().send(new PutObjectCommand({ Bucket, Key: 'dv', Body: 'one' }));
+    const two = await s3().send(new PutObjectCommand({ Bucket, Key: 'dv', Body: 'two' }));
+    expect(await refusal(bodyOf('dv', 'x'.repeat(32)))).toEqual({ status: 404, code: 'NoSuchVersion' });
+    const result = await s3().send(
+      new DeleteObjectsCommand({
+        Bucket,
+        Delete: { Objects: [{ Key: 'dv', VersionId: two.VersionId }, { Key: 'dv-other' }] },
+      }),
+    );
+    expect(result.Deleted?.map((d) => [d.Key, d.VersionId, d.DeleteMarker ?? false])).toEqual([
+      ['dv', two.VersionId, false],
+      ['dv-other', undefined, true],
+    ]);
+    expect(await bodyOf('dv')).toBe('one');
+    expect(one.VersionId).not.toBe(two.VersionId);
   });
 });
 
