@@ -89,12 +89,13 @@ rules:
   - name: docs
     objects: { bucket: ${SOURCE_BUCKET}, prefix: docs/ }
     to:
-      - { bucket: soak-dr, region: us-west-2, keyPrefix: mirror/, replicateDeletes: true }
+      # Lifecycle deletes replicated too: reconcile then sweeps the replicas of lost delete events.
+      - { bucket: soak-dr, region: us-west-2, keyPrefix: mirror/, replicateDeletes: true, replicateLifecycleDeletes: true }
       - { bucket: soak-eu, region: eu-west-1 }
   - name: large
     objects: { bucket: ${SOURCE_BUCKET}, prefix: large/ }
     to:
-      - { bucket: soak-dr, region: us-west-2, replicateDeletes: true }
+      - { bucket: soak-dr, region: us-west-2, replicateDeletes: true, replicateLifecycleDeletes: true }
   - name: ebs-dr
     snapshots: { regions: [${SOURCE_REGION}], tags: { backup: dr } }
     to:

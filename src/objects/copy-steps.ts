@@ -228,6 +228,8 @@ function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Outcome {
     deps.metrics.copied(outcome.rule, outcome.bytes, deps.now() - Date.parse(job.source.eventTime));
     deps.log.info('Replica written and verified', { ...outcome, reason: job.reason });
   } else {
+    // A retried copy that finds itself superseded is a skip like the fast path's, counted by its reason.
+    if (outcome.status === 'skipped') deps.metrics.skipped(outcome.rule, outcome.reason);
     deps.log.info(`Copy ended: ${outcome.status}`, { ...outcome });
   }
   return outcome;

@@ -659,6 +659,23 @@ describe('object-copy-step: ordering against the replica and the source (issue 1
     expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
   });
 
+  it('It should count a retried single copy that finds a newer replica as a skip', async () => {
+    const single = { ...versioned, mode: 'single', source: { ...versioned.source, size: 5 } };
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ContentLength: 5,
+      ETag: `"${source.etag}"`,
+      VersionId: 'v1',
+    });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(NEWER));
+    const { run, deps } = handler();
+    await expect(run({ action: 'copy', job: single })).resolves.toMatchObject({
+      status: 'skipped',
+      reason: 'newer-replica',
+    });
+    expect(s3).not.toReceiveCommand(CopyObjectCommand);
+    expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+  });
+
   it('It should give the key up after losing the race three times, as source-changed', async () => {
     listed();
     s3.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));

@@ -76,6 +76,17 @@ describe('the fast path of a versioned source', () => {
   );
 });
 
+describe('the source check against an S3 that ignores If-Match on HEAD', () => {
+  it('It should still see from the ETag it answers that the source holds other bytes now', async () => {
+    s3.on(HeadObjectCommand, current).resolves({
+      VersionId: 'v1',
+      ETag: '"ffffffffffffffffffffffffffffffff"',
+    });
+    await expect(copy()).resolves.toMatchObject({ status: 'skipped', reason: 'source-changed' });
+    expect(s3).not.toReceiveCommand(CopyObjectCommand);
+  });
+});
+
 describe('the order of a copy against the replica (copyOrder)', () => {
   const replica = (sequencer: string, key = source.key) => ({
     exists: true as const,

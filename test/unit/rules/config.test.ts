@@ -26,6 +26,7 @@ describe('replication.yml schema', () => {
       metadata: { copy: true, set: {} },
       tags: { copy: true, set: {} },
       replicateDeletes: false,
+      replicateLifecycleDeletes: false,
     });
   });
 
