@@ -6,6 +6,8 @@ import { Ec2Error } from './errors.ts';
  * most 255, and no key starting with `aws:` in any letter case (that prefix is AWS's own, and AWS's tags do
  * not count against the 50). The API reference's `Tag` type says 256 for values; the fake keeps the user
  * guide's 255, the stricter of the two, so nothing that passes here can be refused by EC2.
+ * Ferry checks the same limits before it writes (src/ec2/tag-limits.ts); the fake keeps its own statement of
+ * them on purpose, as AWS's side of the wire, so a mistake in Ferry's cannot be hidden by the sandbox agreeing.
  */
 export const EC2_TAG_LIMITS = { perResource: 50, keyChars: 127, valueChars: 255 } as const;
 

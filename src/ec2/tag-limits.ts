@@ -1,3 +1,5 @@
+import { MARKER } from './markers.ts';
+
 /**
  * EC2's tag restrictions (EC2 user guide, "Tag your Amazon EC2 resources", Tag restrictions): at most 50 user
  * tags per resource, keys of at most 127 Unicode characters, values of at most 255, and no key starting with
@@ -6,6 +8,12 @@
  * The API reference's `Tag` type says 256 for values; Ferry keeps the user guide's 255, the stricter.
  */
 export const EC2_TAG_LIMITS = { perResource: 50, keyChars: 127, valueChars: 255 } as const;
+
+/**
+ * How many tags a destination's `tags` may hold: what Ferry's markers leave of the 50. Configuration
+ * validation can refuse more up front; at run time more fails the copy with `TooManyTags`.
+ */
+export const MAX_DESTINATION_TAGS = EC2_TAG_LIMITS.perResource - Object.keys(MARKER).length;
 
 /** Unicode characters (code points), as EC2 counts them. */
 export const tagChars = (text: string): number => [...text].length;

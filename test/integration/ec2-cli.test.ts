@@ -164,6 +164,66 @@ describe.runIf(clis.length > 0)('the fake EC2 driven by the AWS CLI', () => {
           .map((e) => e.detail.State),
       ).toEqual(['available']);
 
+      // EC2's tag limits, as the CLI shows them.
+      await expect(
+        aws(
+          'us-east-1',
+          'create-tags',
+          '--resources',
+          created.SnapshotId,
+          '--tags',
+          `Key=${'k'.repeat(128)},Value=x`,
+        ),
+      ).rejects.toMatchObject({
+        stderr: expect.stringContaining(
+          'An error occurred (InvalidParameterValue) when calling the CreateTags operation',
+        ),
+      });
+      const fifty = Array.from({ length: 50 }, (_, i) => `Key=k${i},Value=v`);
+      await expect(
+        aws('us-east-1', 'create-tags', '--resources', created.SnapshotId, '--tags', ...fifty),
+      ).rejects.toMatchObject({
+        stderr: expect.stringContaining(
+          'An error occurred (TagLimitExceeded) when calling the CreateTags operation',
+        ),
+      });
+
+      // A snapshot a registered image uses cannot be deleted.
+      await expect(
+        aws('us-east-1', 'delete-snapshot', '--snapshot-id', created.SnapshotId),
+      ).rejects.toMatchObject({
+        stderr: expect.stringContaining('InvalidSnapshot.InUse'),
+      });
+      // The source of a pending copy (1 TiB: over half an hour at 500 MiB/s) deleted: the copy fails.
+      const large = await aws(
+        'us-east-1',
+        'create-snapshot',
+        '--volume-id',
+        ec2.fake.createVolume('us-east-1', { sizeGiB: 1024 }),
+      );
+      await ec2.fake.settle();
+      const pendingCopy = await aws(
+        'us-west-2',
+        'copy-snapshot',
+        '--source-region',
+        'us-east-1',
+        '--source-snapshot-id',
+        large.SnapshotId,
+      );
+      await aws('us-east-1', 'delete-snapshot', '--snapshot-id', large.SnapshotId);
+      const failedCopy = await aws(
+        'us-west-2',
+        'describe-snapshots',
+        '--snapshot-ids',
+        pendingCopy.SnapshotId,
+      );
+      expect(failedCopy.Snapshots).toEqual([
+        expect.objectContaining({
+          State: 'error',
+          StateMessage: `The source snapshot ${large.SnapshotId} was deleted before the copy completed`,
+        }),
+      ]);
+
       await expect(
         aws('us-east-1', 'delete-snapshot', '--snapshot-id', 'snap-0123456789abcdef0'),
       ).rejects.toMatchObject({

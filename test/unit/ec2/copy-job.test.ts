@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { clientTokenOf, type Ec2CopyJob, executionNameOf, retentionGroupOf } from '#ec2/copy-job';
 import { copyTagsOf } from '#ec2/copy-steps';
 import { copyableTags, isFerryCopy, MARKER, tagList, tagMap } from '#ec2/markers';
-import { TagTooLongError, TooManyTagsError } from '#ec2/tag-limits';
+import { MAX_DESTINATION_TAGS, TagTooLongError, TooManyTagsError } from '#ec2/tag-limits';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
 import { recordingLog } from '#test/support/fixtures';
 
@@ -210,6 +210,7 @@ describe('markers and copied tags', () => {
     const job47 = snapshotCopyJob({ destination: { tags: manyTags(47, 'set') } });
     expect(() => copyTagsOf(job47)).toThrow(TooManyTagsError);
     expect(() => copyTagsOf(job47)).toThrow(/51 tags, EC2 allows 50/);
+    expect(MAX_DESTINATION_TAGS).toBe(46);
     expect(
       Object.keys(copyTagsOf(snapshotCopyJob({ destination: { tags: manyTags(46, 'set') } }))),
     ).toHaveLength(50);

@@ -1,6 +1,7 @@
 import {
   CopyImageCommand,
   CreateImageCommand,
+  CreateSnapshotCommand,
   CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
@@ -8,7 +9,7 @@ import {
   DescribeSnapshotsCommand,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_REGISTER_IMAGE_SECONDS } from '#local/ec2/fake-ec2';
 import { type StandaloneEc2, startStandaloneEc2 } from '#local/ec2/standalone';
 import { VirtualClock } from '#local/virtual-clock';
@@ -244,6 +245,31 @@ describe('the fake EC2: images', () => {
       seen.push({ state: event.detail.State, tags: Object.fromEntries(image?.tags ?? []) });
     }
     expect(seen).toEqual([{ state: 'available', tags: { dr: 'true' } }]);
+  });
+
+  it('It should make a registered image available in an idle fake too, without a request to notice it', async () => {
+    const idle = await startStandaloneEc2({ registerImageSeconds: 0.2 });
+    try {
+      const VolumeId = idle.fake.createVolume('us-east-1', { sizeGiB: 1 });
+      const client = idle.client('us-east-1');
+      const { SnapshotId } = await client.send(new CreateSnapshotCommand({ VolumeId }));
+      await idle.fake.settle();
+      const { ImageId } = await client.send(
+        new RegisterImageCommand({
+          Name: 'idle',
+          BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId } }],
+        }),
+      );
+      const available = () =>
+        idle.fake.events.some(
+          (event) => event.detail.ImageId === ImageId && event.detail.State === 'available',
+        );
+      expect(available()).toBe(false);
+      // No request and no refresh from here on: the fake's own timer emits the event.
+      await vi.waitFor(() => expect(available()).toBe(true), { timeout: 10_000, interval: 50 });
+    } finally {
+      await idle.close();
+    }
   });
 
   it('It should register an image from snapshots, and refuse unknown snapshots', async () => {

@@ -5,6 +5,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -235,5 +236,53 @@ describe('what a replica carries over', () => {
     expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, {
       WebsiteRedirectLocation: '/new/home.html',
     });
+  });
+});
+
+describe('requests refused, not retried for hours', () => {
+  const refusal = (name: string, status: number, message: string) =>
+    new S3ServiceException({
+      name,
+      $fault: status >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode: status },
+      message,
+    });
+
+  it.each([
+    [
+      '501 NotImplemented',
+      refusal('NotImplemented', 501, 'A header you provided implies functionality that is not implemented'),
+      'NotImplemented',
+    ],
+    [
+      'a copy of an SSE-C source',
+      refusal(
+        'InvalidRequest',
+        400,
+        'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+      ),
+      'SourceEncryptedWithCustomerKey',
+    ],
+    [
+      'S3 refusing more than 10 tags',
+      refusal('BadRequest', 400, 'Object tags cannot be greater than 10'),
+      'TooManyTags',
+    ],
+  ])('It should fail %s for good instead of handing it to the state machine', async (_, error, cause) => {
+    s3.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    s3.on(CopyObjectCommand).rejects(error);
+    const copies: CopyStarter = { start: vi.fn() };
+    const { invoke, metrics } = setup(RULE(), copies);
+
+    const report = await invoke(eventFor('invoices/a.pdf'));
+
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        error: expect.objectContaining({ class: 'permanent', cause }),
+      }),
+    ]);
+    expect(copies.start).not.toHaveBeenCalled();
+    expect(metrics.failed).toHaveBeenCalledWith('invoices', cause);
   });
 });
