@@ -1,4 +1,5 @@
-import type { FerryConfig } from '#rules/config';
+import { candidateRules, destinationKeyOf } from '#objects/router';
+import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { parseConfig } from '#rules/load';
 
 /** How big a soak is, which faults it injects and how hard. */
@@ -77,10 +78,21 @@ export const SOURCE_BUCKET = 'soak-source';
 /** EC2 copies at 32 MiB/s of virtual time: a 1–16 GiB snapshot copies in 32–512 s, so bursts overlap. */
 export const COPY_BYTES_PER_SECOND = 32 * MiB;
 
+/** A versioned source bucket (PutBucketVersioning Enabled before any write) with its own rule. */
+export const VERSIONED_BUCKET = 'soak-versioned';
+
+/** The tag every `tagged/` replica gets from its rule's `set`: a source with 10 tags of its own cannot take it. */
+export const SET_TAG = { replica: 'dr' } as const;
+
 /**
- * The soak's rules. `docs/` goes to two buckets (one replicating deletes, one keeping replicas),
- * `large/` (multipart) to one; snapshots tagged backup=dr to us-west-2, those also tagged tier=gold to
- * eu-west-1 as well; AMIs tagged dr=true to us-west-2. No retention, so every copy made must stay.
+ * The soak's rules. `docs/` goes to two buckets (one replicating deletes, lifecycle ones too, one keeping
+ * replicas), `large/` (multipart) to one; `logs/` to a bucket that replicates deletes but keeps replicas
+ * whose source a lifecycle rule expired (a DR copy outlives its source's lifecycle) and to one that
+ * replicates both; `meta/` (user metadata near S3's 2 KB) and `tagged/` (9 or 10 tags, the rule sets one
+ * more) to one; the versioned bucket, whole, to one. Snapshots tagged backup=dr to us-west-2, those also
+ * tagged tier=gold to eu-west-1 as well; AMIs tagged dr=true to us-west-2. The replica key spaces in
+ * soak-dr (mirror/, large/, logs-dr/, meta/, tagged/, versioned/) are disjoint. No retention, so every
+ * copy made must stay.
  */
 export const SOAK_CONFIG: FerryConfig = parseConfig(
   `
@@ -96,6 +108,23 @@ rules:
     objects: { bucket: ${SOURCE_BUCKET}, prefix: large/ }
     to:
       - { bucket: soak-dr, region: us-west-2, replicateDeletes: true, replicateLifecycleDeletes: true }
+  - name: logs
+    objects: { bucket: ${SOURCE_BUCKET}, prefix: logs/ }
+    to:
+      - { bucket: soak-eu, region: eu-west-1, replicateDeletes: true }
+      - { bucket: soak-dr, region: us-west-2, keyPrefix: logs-dr/, replicateDeletes: true, replicateLifecycleDeletes: true }
+  - name: meta
+    objects: { bucket: ${SOURCE_BUCKET}, prefix: meta/ }
+    to:
+      - { bucket: soak-dr, region: us-west-2 }
+  - name: tagged
+    objects: { bucket: ${SOURCE_BUCKET}, prefix: tagged/ }
+    to:
+      - { bucket: soak-dr, region: us-west-2, tags: { set: { replica: ${SET_TAG.replica} } } }
+  - name: versioned
+    objects: { bucket: ${VERSIONED_BUCKET} }
+    to:
+      - { bucket: soak-dr, region: us-west-2, keyPrefix: versioned/, replicateDeletes: true, replicateLifecycleDeletes: true }
   - name: ebs-dr
     snapshots: { regions: [${SOURCE_REGION}], tags: { backup: dr } }
     to:
@@ -111,3 +140,10 @@ rules:
 `,
   'soak.yml',
 );
+
+/** Each destination of each soak rule a source object goes to, with its replica's key (sizes and tags aside). */
+export function plansOf(bucket: string, key: string) {
+  return candidateRules(objectRulesOf(SOAK_CONFIG), { bucket, key }).flatMap((rule) =>
+    rule.to.map((destination) => ({ rule, destination, key: destinationKeyOf(rule, destination, key) })),
+  );
+}

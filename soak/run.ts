@@ -1,9 +1,9 @@
 import type { Delivery } from '#local/event-bus';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import type { ReconcileReport } from '#reconcile/report';
-import { COPY_BYTES_PER_SECOND, SOAK_CONFIG, type SoakOptions } from './options.ts';
+import { COPY_BYTES_PER_SECOND, SOAK_CONFIG, type SoakOptions, VERSIONED_BUCKET } from './options.ts';
 import { type ItemState, type Verification, verify } from './verify.ts';
-import { runWorkload, type Workload } from './workload.ts';
+import { expireWork, runWorkload, type Workload } from './workload.ts';
 
 export interface Invariant {
   name: string;
@@ -23,6 +23,16 @@ export interface SoakReport {
     finalSources: number;
     objectReplicas: Record<ItemState, number>;
     deletedReplicas: Verification['deletes'];
+    /** Sources a lifecycle rule expired, and what became of their replicas. */
+    expired: number;
+    expiredReplicas: Verification['expirations'];
+    /** Replicas over S3's limits by design, refused with their named cause, by cause. */
+    refusalsByCause: Record<string, number>;
+    /** Sources that fit only with compact markers, and their replicas verified with them. */
+    compactMarkers: Verification['compact'];
+    /** Large objects overwritten during their multipart copy. */
+    races: Verification['races'];
+    versionedSources: number;
     snapshots: number;
     snapshotCopies: Record<ItemState, number>;
     images: number;
@@ -70,6 +80,10 @@ const tally = (names: readonly string[]) => {
 
 const sum = (values: Iterable<number>) => [...values].reduce((total, value) => total + value, 0);
 
+/** The mid-multipart crash, and the one before the Complete of each `complete` race. */
+export const expectedCrashes = (workload: Workload) =>
+  (workload.crashKey ? 1 : 0) + workload.races.filter((race) => race.stage === 'complete').length;
+
 /** Every pass of one reconcile round (to the end of every rule), each followed by a settle. */
 async function reconcileRound(sandbox: Sandbox): Promise<ReconcileReport[]> {
   const reports: ReconcileReport[] = [];
@@ -97,7 +111,8 @@ function invariants(
     ok,
   });
   const itemTotal = (states: Record<ItemState, number>) => sum(Object.values(states));
-  const accounted = (states: Record<ItemState, number>) => states.verified + states['failed-reported'];
+  const accounted = (states: Record<ItemState, number>) =>
+    states.verified + states['failed-reported'] + states.refused;
   const all = [objects, snapshots, images];
   const silent = sum(all.map((states) => states['silent-loss']));
   const duplicates = snapshots.duplicate + images.duplicate;
@@ -105,7 +120,7 @@ function invariants(
     row(
       'objects: replicated and verified, or failed with a cause',
       `${itemTotal(objects)} of ${itemTotal(objects)}`,
-      `${accounted(objects)} (${objects.verified} verified, ${objects['failed-reported']} failed)`,
+      `${accounted(objects)} (${objects.verified} verified, ${objects['failed-reported']} failed, ${objects.refused} refused by a limit)`,
       accounted(objects) === itemTotal(objects),
     ),
     row(
@@ -137,6 +152,37 @@ function invariants(
       verification.deletes.lingering === 0,
     ),
     row(
+      'replicas kept where lifecycle deletes are not replicated, after their source expired',
+      `${verification.expirations.outlived + verification.expirations.lost}`,
+      verification.expirations.outlived,
+      verification.expirations.lost === 0,
+    ),
+    row(
+      'replicas left after a lifecycle expiration where that is replicated',
+      '0',
+      verification.expirations.lingering,
+      verification.expirations.lingering === 0,
+    ),
+    row(
+      'sources over S3 limits (metadata, tags) refused with their named cause, no replica',
+      String(workload.expectedRefusals.size === 0 ? 0 : objects.refused + objects['wrong-refusal']),
+      objects.refused,
+      objects['wrong-refusal'] === 0,
+    ),
+    row(
+      'sources near the metadata limit replicated with compact markers',
+      String(verification.compact.expected),
+      verification.compact.verified,
+      verification.compact.verified === verification.compact.expected,
+    ),
+    row(
+      'large objects overwritten during their multipart copy: replica = current version',
+      `${verification.races.total} of ${verification.races.total}`,
+      `${verification.races.verified} (${verification.races.fired} overwrites made, ${verification.races.newerFirst} newer replicas before the Complete)`,
+      verification.races.verified === verification.races.total &&
+        verification.races.fired === verification.races.total,
+    ),
+    row(
       'objects in destinations no source accounts for',
       '0',
       verification.strays,
@@ -150,10 +196,10 @@ function invariants(
       verification.leftBehind === 0,
     ),
     row(
-      'the mid-multipart crash happened',
-      workload.crashKey ? '1' : '0',
+      'the handler crashes happened (one mid-multipart, one before each raced Complete)',
+      String(expectedCrashes(workload)),
       sandbox.crashes.crashed.length,
-      sandbox.crashes.crashed.length === (workload.crashKey ? 1 : 0),
+      sandbox.crashes.crashed.length === expectedCrashes(workload),
     ),
     row('executions still running', '0', sandbox.stepFunctions.running, sandbox.stepFunctions.running === 0),
     row(
@@ -207,6 +253,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     log(
       `  settled after ${((Date.now() - started) / 1000).toFixed(1)} s; ${sandbox.bus.dropped.length} events were lost`,
     );
+    // Later, lifecycle rules expire some sources whose replicas are made.
+    await expireWork(sandbox, options, workload);
+    await sandbox.settle();
 
     // The scheduled reconcile, as it would run after the burst: the lost events' items are found there.
     // Its own requests are not faulted beyond what the rates do to copies.
@@ -259,6 +308,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         finalSources: workload.writes.size - workload.deleted.size,
         objectReplicas: verification.objects,
         deletedReplicas: verification.deletes,
+        expired: workload.expired.size,
+        expiredReplicas: verification.expirations,
+        refusalsByCause: Object.fromEntries(verification.refusalsByCause),
+        compactMarkers: verification.compact,
+        races: verification.races,
+        versionedSources: [...workload.writes.keys()].filter((id) => id.startsWith(`${VERSIONED_BUCKET}/`))
+          .length,
         snapshots: workload.snapshots.length,
         snapshotCopies: verification.snapshots,
         images: workload.images.length,

@@ -42,7 +42,23 @@ export function renderReport(report: SoakReport): string {
       ],
       [
         'deleted sources',
-        `${items.deletedReplicas.removed} replicas removed (replicateDeletes; ${items.deletedReplicas.afterLostDelete} of them after their delete event was lost), ${items.deletedReplicas.lingering} left, ${items.deletedReplicas.kept} kept where deletes are not replicated`,
+        `${items.deletedReplicas.removed} replicas removed (replicateDeletes; ${items.deletedReplicas.afterLostDelete} of them after their delete event was lost), ${items.deletedReplicas.lingering} left, ${items.deletedReplicas.kept} kept where deletes are not replicated, ${items.deletedReplicas.keptAfterLostDelete} kept after a lost delete event where lifecycle deletes are not replicated (reconcile cannot tell the two apart)`,
+      ],
+      [
+        'expired sources (lifecycle)',
+        `${items.expired} expired; replicas: ${items.expiredReplicas.outlived} kept where lifecycle deletes are not replicated, ${items.expiredReplicas.removed} removed where they are (${items.expiredReplicas.afterLostEvent} by reconcile after the event was lost), ${items.expiredReplicas.lost} lost, ${items.expiredReplicas.lingering} left`,
+      ],
+      [
+        'limits',
+        `refused with their named cause: ${pairs(items.refusalsByCause)}; ${items.compactMarkers.verified} of ${items.compactMarkers.expected} near-limit sources replicated with compact markers`,
+      ],
+      [
+        'overwritten during their multipart copy',
+        `${items.races.total} large objects, ${items.races.fired} overwrites made, ${items.races.newerFirst} newer replicas in place before the old copy's Complete, ${items.races.verified} replicas = current version`,
+      ],
+      [
+        'versioned source bucket',
+        `${items.versionedSources} keys (overwrites and delete markers among them)`,
       ],
       ['snapshots', `${items.snapshots} sources, ${sumStates(items.snapshotCopies)} copies expected`],
       ['AMIs', `${items.images} sources, ${sumStates(items.imageCopies)} copies expected`],

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import {
-  GetObjectCommand,
+  GetObjectTaggingCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type S3Client,
@@ -11,13 +10,35 @@ import type { Delivery } from '#local/event-bus';
 import type { Sandbox } from '#local/sandbox';
 import type { CopyJob } from '#objects/copy-job';
 import { decodeEventKey } from '#objects/keys';
-import { readMarkers } from '#objects/markers';
+import { isReplicaOf, readMarkers } from '#objects/markers';
 import type { Report } from '#objects/outcomes';
-import { destinationKeyOf } from '#objects/router';
 import type { ReconcileReport } from '#reconcile/report';
 import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
-import { SOAK_CONFIG, SOURCE_BUCKET, SOURCE_REGION } from './options.ts';
-import { inPool, type Workload } from './workload.ts';
+import { plansOf, SET_TAG, SOAK_CONFIG, SOURCE_BUCKET, SOURCE_REGION, VERSIONED_BUCKET } from './options.ts';
+import { inPool, readObject, sourceId, splitSourceId, type Workload } from './workload.ts';
+
+/** The named permanent causes of a replica over S3's limits. */
+const LIMIT_CAUSES = new Set(['MetadataTooLarge', 'TooManyTags', 'KeyTooLong']);
+
+/** A `tagged/` replica carries its source's tags and the one its rule sets. */
+async function hasSourceTagsAndSet(
+  sandbox: Sandbox,
+  source: { bucket: string; key: string },
+  plan: ReturnType<typeof plansOf>[number],
+): Promise<boolean> {
+  const tagsOf = async (client: ReturnType<Sandbox['s3']>, bucket: string, key: string) =>
+    Object.fromEntries(
+      ((await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet ?? []).map(
+        (tag) => [tag.Key, tag.Value],
+      ),
+    );
+  const own = await tagsOf(sandbox.s3(SOURCE_REGION), source.bucket, source.key);
+  const replica = await tagsOf(sandbox.s3(plan.destination.region), plan.destination.bucket, plan.key);
+  const wanted = Object.entries({ ...own, ...SET_TAG });
+  return (
+    wanted.length === Object.keys(replica).length && wanted.every(([key, value]) => replica[key] === value)
+  );
+}
 
 /** How one item (a source × destination) ended, read from the final state. */
 export type ItemState =
@@ -26,11 +47,22 @@ export type ItemState =
   | 'silent-loss'
   | 'stale'
   | 'duplicate'
-  | 'wrong-markers';
+  | 'wrong-markers'
+  /** S3 cannot take the replica (a limit the workload breaks on purpose): failed with that named cause, no replica. */
+  | 'refused'
+  /** Refused by a limit it is within, or a source over a limit not refused with its cause. */
+  | 'wrong-refusal';
 
 export interface ItemProblem {
   item: string;
-  state: ItemState | 'lingering' | 'stray' | 'orphaned-upload' | 'left-behind' | 'unexpected-copy';
+  state:
+    | ItemState
+    | 'lingering'
+    | 'lifecycle-loss'
+    | 'stray'
+    | 'orphaned-upload'
+    | 'left-behind'
+    | 'unexpected-copy';
   detail: string;
 }
 
@@ -48,7 +80,29 @@ export interface Verification {
    * their delete event lost, so reconcile removed them), `lingering` (still there: a problem either way);
    * elsewhere `kept`.
    */
-  deletes: { removed: number; afterLostDelete: number; lingering: number; kept: number };
+  deletes: {
+    removed: number;
+    afterLostDelete: number;
+    lingering: number;
+    kept: number;
+    /**
+     * Kept where deletes are replicated but lifecycle expirations are not, the delete event lost: reconcile
+     * cannot tell a lost delete from an expiration there, and keeps the DR copy (by design).
+     */
+    keptAfterLostDelete: number;
+  };
+  /**
+   * Replicas of sources a lifecycle rule expired: `outlived` (still there with the expired bytes, where
+   * lifecycle deletes are not replicated), `lost` (gone or changed there: a problem), `removed` (gone where
+   * they are replicated; `afterLostEvent` of them by reconcile), `lingering` (still there: a problem).
+   */
+  expirations: { outlived: number; lost: number; removed: number; afterLostEvent: number; lingering: number };
+  /** Sources that fit only with compact markers: how many there are now, and how many replicas are verified compact. */
+  compact: { expected: number; verified: number };
+  /** Large objects overwritten during their multipart copy, and how their items ended. */
+  races: { total: number; fired: number; newerFirst: number; verified: number };
+  /** Items refused by a limit, by cause. */
+  refusalsByCause: Map<string, number>;
   strays: number;
   snapshots: Record<ItemState, number>;
   images: Record<ItemState, number>;
@@ -69,9 +123,10 @@ const emptyStates = (): Record<ItemState, number> => ({
   stale: 0,
   duplicate: 0,
   'wrong-markers': 0,
+  refused: 0,
+  'wrong-refusal': 0,
 });
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const unquote = (etag: string | undefined) => (etag ?? '').replaceAll('"', '');
 const causeName = (cause: string) => /^([A-Za-z][\w.]*)/.exec(cause)?.[1] ?? 'Unknown';
 
@@ -87,17 +142,6 @@ async function listAll(client: S3Client, bucket: string) {
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return objects;
-}
-
-async function read(client: S3Client, bucket: string, key: string) {
-  try {
-    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const body = await object.Body?.transformToByteArray();
-    return { hash: sha256(body ?? new Uint8Array()), metadata: object.Metadata ?? {} };
-  } catch (error) {
-    if ((error as Error).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
 }
 
 /** Every failure Ferry reported, by what it is about: `target|etag` for objects, `source|region` for EC2. */
@@ -131,16 +175,20 @@ function reportedFailures(sandbox: Sandbox, deliveries: readonly Delivery[], rec
   }
   for (const letter of sandbox.bus.deadLetters) {
     const event = letter.event as {
-      detail?: { object?: { key?: string; etag?: string } };
+      detail?: { bucket?: { name?: string }; object?: { key?: string; etag?: string } };
       resources?: string[];
     };
     const cause = `${letter.error?.name ?? 'Error'}: ${letter.error?.message ?? ''}`;
     if (event.detail?.object?.key) {
       // A dead-lettered object event is about every destination of the key.
-      add(objects, `source:${decodeEventKey(event.detail.object.key)}`, {
-        cause,
-        etag: event.detail.object.etag,
-      });
+      add(
+        objects,
+        `source:${sourceId(event.detail.bucket?.name ?? '', decodeEventKey(event.detail.object.key))}`,
+        {
+          cause,
+          etag: event.detail.object.etag,
+        },
+      );
     } else {
       for (const resource of event.resources ?? []) add(ec2, `${resource.split('/').pop()}|*`, { cause });
     }
@@ -178,7 +226,11 @@ export async function verify(
 ): Promise<Verification> {
   const result: Verification = {
     objects: emptyStates(),
-    deletes: { removed: 0, afterLostDelete: 0, lingering: 0, kept: 0 },
+    deletes: { removed: 0, afterLostDelete: 0, lingering: 0, kept: 0, keptAfterLostDelete: 0 },
+    expirations: { outlived: 0, lost: 0, removed: 0, afterLostEvent: 0, lingering: 0 },
+    compact: { expected: 0, verified: 0 },
+    races: { total: 0, fired: 0, newerFirst: 0, verified: 0 },
+    refusalsByCause: new Map(),
     strays: 0,
     snapshots: emptyStates(),
     images: emptyStates(),
@@ -194,109 +246,188 @@ export async function verify(
   const countCause = (cause: string) =>
     result.failuresByCause.set(causeName(cause), (result.failuresByCause.get(causeName(cause)) ?? 0) + 1);
 
-  // The sequencer of the last write of each key, from every event S3 sent (delivered or lost).
+  // The sequencer of the last write of each source, from every event S3 sent (delivered or lost).
   const lastSequencer = new Map<string, string>();
   const droppedDeletes = new Set<string>();
+  const sourceBuckets = new Set([SOURCE_BUCKET, VERSIONED_BUCKET]);
   for (const event of [...sandbox.bus.published, ...sandbox.bus.dropped]) {
     const { detail } = event as {
       detail?: { bucket?: { name?: string }; object?: { key?: string; sequencer?: string } };
     };
-    if (detail?.bucket?.name !== SOURCE_BUCKET || !detail.object?.key || !detail.object.sequencer) continue;
-    const key = decodeEventKey(detail.object.key);
-    const seen = lastSequencer.get(key);
-    if (!seen || seen < detail.object.sequencer) lastSequencer.set(key, detail.object.sequencer);
+    const bucket = detail?.bucket?.name;
+    if (!bucket || !sourceBuckets.has(bucket) || !detail?.object?.key || !detail.object.sequencer) continue;
+    const id = sourceId(bucket, decodeEventKey(detail.object.key));
+    const seen = lastSequencer.get(id);
+    if (!seen || seen < detail.object.sequencer) lastSequencer.set(id, detail.object.sequencer);
   }
   for (const event of sandbox.bus.dropped) {
-    const typed = event as { 'detail-type'?: string; detail?: { object?: { key?: string } } };
+    const typed = event as {
+      'detail-type'?: string;
+      detail?: { bucket?: { name?: string }; object?: { key?: string } };
+    };
     if (typed['detail-type'] === 'Object Deleted' && typed.detail?.object?.key)
-      droppedDeletes.add(decodeEventKey(typed.detail.object.key));
+      droppedDeletes.add(sourceId(typed.detail.bucket?.name ?? '', decodeEventKey(typed.detail.object.key)));
   }
 
-  // Objects: every final source version against each destination of each rule.
+  // Objects: every source's current version against each destination of each rule.
   const sourceClient = sandbox.s3(SOURCE_REGION);
-  const sources = await listAll(sourceClient, SOURCE_BUCKET);
-  const present = new Set(sources.map((source) => source.key));
+  const sources = (
+    await Promise.all(
+      [...sourceBuckets].map(async (bucket) =>
+        (await listAll(sourceClient, bucket)).map((object) => ({ ...object, bucket })),
+      ),
+    )
+  ).flat();
+  const present = new Set(sources.map((source) => sourceId(source.bucket, source.key)));
   const expected = new Map<string, Set<string>>(); // bucket → replica keys that should or may be there
-  const rules = objectRulesOf(SOAK_CONFIG);
-  const plansOf = (key: string) =>
-    rules
-      .filter((rule) => key.startsWith(rule.objects.prefix ?? ''))
-      .flatMap((rule) =>
-        rule.to.map((destination) => ({ rule, destination, key: destinationKeyOf(rule, destination, key) })),
-      );
+  const expect = (bucket: string, key: string) =>
+    expected.set(bucket, (expected.get(bucket) ?? new Set()).add(key));
+  const raceStates = new Map<string, ItemState>();
+  const countRefusal = (cause: string) =>
+    result.refusalsByCause.set(cause, (result.refusalsByCause.get(cause) ?? 0) + 1);
   await inPool(sources, 16, async (source) => {
-    const original = await read(sourceClient, SOURCE_BUCKET, source.key);
-    for (const plan of plansOf(source.key)) {
+    const id = sourceId(source.bucket, source.key);
+    const original = await readObject(sourceClient, source.bucket, source.key);
+    const refusal = workload.expectedRefusals.get(id);
+    if (workload.compactOnly.has(id)) result.compact.expected += 1;
+    for (const plan of plansOf(source.bucket, source.key)) {
       const bucket = plan.destination.bucket;
       const target = `s3://${bucket}/${plan.key}`;
-      expected.set(bucket, (expected.get(bucket) ?? new Set()).add(plan.key));
-      const replica = await read(sandbox.s3(plan.destination.region), bucket, plan.key);
-      const item = `s3://${SOURCE_BUCKET}/${source.key} → ${target}`;
+      expect(bucket, plan.key);
+      const replica = await readObject(sandbox.s3(plan.destination.region), bucket, plan.key);
+      const item = `s3://${source.bucket}/${source.key} → ${target}`;
+      const reported = [
+        ...(failures.objects.get(target) ?? []),
+        ...(failures.objects.get(`source:${id}`) ?? []),
+      ]
+        .filter((failure) => failure.etag === undefined || unquote(failure.etag) === source.etag)
+        .map((failure) => ({ ...failure, name: causeName(failure.cause) }));
+      const state = (value: ItemState, detail?: string) => {
+        result.objects[value] += 1;
+        if (detail) problem(item, value, detail);
+        if (workload.races.some((race) => race.id === id)) raceStates.set(id, value);
+      };
+      if (refusal) {
+        // S3 cannot take this replica: its copy must end as the limit's named permanent failure.
+        const match = reported.find((failure) => failure.name === refusal);
+        if (replica) state('wrong-refusal', `over S3's limit (${refusal}), yet a replica is there`);
+        else if (match) {
+          state('refused');
+          countRefusal(refusal);
+        } else if (reported[0]) state('wrong-refusal', `expected ${refusal}, reported ${reported[0].cause}`);
+        else state('silent-loss', `no replica and no reported failure (${refusal} expected)`);
+        continue;
+      }
       if (replica && original && replica.hash === original.hash) {
         const markers = readMarkers(replica.metadata);
-        const sequencer = lastSequencer.get(source.key);
+        const sequencer = lastSequencer.get(id);
+        const versioned = source.bucket === VERSIONED_BUCKET;
         const markersOk =
-          markers?.sourceBucket === SOURCE_BUCKET &&
-          markers.sourceKey === encodeURIComponent(source.key) &&
+          markers !== undefined &&
+          isReplicaOf(markers, { bucket: source.bucket, key: source.key }) &&
           markers.rule === plan.rule.name &&
-          (markers.sequencer === undefined || sequencer === undefined || markers.sequencer === sequencer);
-        if (markersOk) result.objects.verified += 1;
+          (markers.sequencer === undefined || sequencer === undefined || markers.sequencer === sequencer) &&
+          // A replica in the versioned bucket that names a version names the current one (reconcile's copies,
+          // made from a listing, name none).
+          (!versioned || markers.sourceVersion === undefined || markers.sourceVersion === original.versionId);
+        const tagsOk = plan.rule.name !== 'tagged' || (await hasSourceTagsAndSet(sandbox, source, plan));
+        if (!markersOk) state('wrong-markers', JSON.stringify(markers));
+        else if (!tagsOk)
+          state('wrong-markers', 'the replica lacks the source tags or the tag its rule sets');
         else {
-          result.objects['wrong-markers'] += 1;
-          problem(item, 'wrong-markers', JSON.stringify(markers));
+          state('verified');
+          if (workload.compactOnly.has(id) && markers?.sourceKey.startsWith('sha256:'))
+            result.compact.verified += 1;
         }
         continue;
       }
-      const reported = [
-        ...(failures.objects.get(target) ?? []),
-        ...(failures.objects.get(`source:${source.key}`) ?? []),
-      ].find((failure) => failure.etag === undefined || unquote(failure.etag) === source.etag);
-      if (reported) {
-        result.objects['failed-reported'] += 1;
-        countCause(reported.cause);
-      } else if (replica) {
-        result.objects.stale += 1;
-        problem(item, 'stale', 'the replica holds other bytes than the final source version');
-      } else {
-        result.objects['silent-loss'] += 1;
-        problem(item, 'silent-loss', 'no replica and no reported failure');
-      }
+      const limitFailure = reported.find((failure) => LIMIT_CAUSES.has(failure.name));
+      if (limitFailure) state('wrong-refusal', `within S3's limits, yet refused: ${limitFailure.cause}`);
+      else if (reported[0]) {
+        state('failed-reported');
+        countCause(reported[0].cause);
+      } else if (replica) state('stale', 'the replica holds other bytes than the current source version');
+      else state('silent-loss', 'no replica and no reported failure');
     }
   });
+  result.races = {
+    total: workload.races.length,
+    fired: workload.races.filter((race) => race.fired).length,
+    newerFirst: workload.races.filter((race) => race.newerFirst).length,
+    verified: [...raceStates.values()].filter((state) => state === 'verified').length,
+  };
 
   // Deleted sources: gone where the destination replicates deletes, kept (if ever copied) elsewhere.
-  const gone = [...workload.deleted].filter((key) => !present.has(key));
-  await inPool(gone, 16, async (key) => {
-    for (const plan of plansOf(key)) {
-      const bucket = plan.destination.bucket;
-      expected.set(bucket, (expected.get(bucket) ?? new Set()).add(plan.key));
-      const replica = await read(sandbox.s3(plan.destination.region), bucket, plan.key);
-      if (!plan.destination.replicateDeletes) {
+  const gone = [...workload.deleted].filter((id) => !present.has(id));
+  await inPool(gone, 16, async (id) => {
+    const { bucket: sourceBucket, key } = splitSourceId(id);
+    for (const plan of plansOf(sourceBucket, key)) {
+      const { bucket, region, replicateDeletes, replicateLifecycleDeletes } = plan.destination;
+      expect(bucket, plan.key);
+      const replica = await readObject(sandbox.s3(region), bucket, plan.key);
+      if (!replicateDeletes) {
         if (replica) result.deletes.kept += 1;
         continue;
       }
       const target = `s3://${bucket}/${plan.key}`;
-      const lost = droppedDeletes.has(key);
+      const lost = droppedDeletes.has(id);
       if (!replica) {
         result.deletes.removed += 1;
         if (lost) result.deletes.afterLostDelete += 1;
         continue;
       }
-      // Lost delete events are no excuse: reconcile deletes replicas whose source is gone.
+      if (lost && !replicateLifecycleDeletes) {
+        result.deletes.keptAfterLostDelete += 1;
+        continue;
+      }
+      // Lost delete events are no excuse where reconcile may delete: it deletes replicas whose source is gone.
       result.deletes.lingering += 1;
       const reported = failures.objects.get(`delete:${target}`)?.[0];
       problem(
         target,
         'lingering',
-        `the source ${key} was deleted (its delete event ${lost ? 'lost' : 'delivered'}), its replica is still there` +
+        `the source ${id} was deleted (its delete event ${lost ? 'lost' : 'delivered'}), its replica is still there` +
           (reported ? `; reconcile reported ${reported.cause}` : ''),
       );
     }
   });
 
-  // Strays: anything in a destination that no source (present or deleted) accounts for.
+  // Expired sources: the DR copy outlives its source's lifecycle unless the destination opted in.
+  const expired = [...workload.expired].filter(([id]) => !present.has(id));
+  await inPool(expired, 16, async ([id, hash]) => {
+    const { bucket: sourceBucket, key } = splitSourceId(id);
+    for (const plan of plansOf(sourceBucket, key)) {
+      const { bucket, region, replicateDeletes, replicateLifecycleDeletes } = plan.destination;
+      expect(bucket, plan.key);
+      const replica = await readObject(sandbox.s3(region), bucket, plan.key);
+      const target = `s3://${bucket}/${plan.key}`;
+      if (!(replicateDeletes && replicateLifecycleDeletes)) {
+        if (replica?.hash === hash) result.expirations.outlived += 1;
+        else {
+          result.expirations.lost += 1;
+          problem(
+            target,
+            'lifecycle-loss',
+            `${id} expired by lifecycle; its DR copy is ${replica ? 'changed' : 'gone'}`,
+          );
+        }
+      } else if (replica) {
+        result.expirations.lingering += 1;
+        problem(
+          target,
+          'lingering',
+          `${id} expired by lifecycle, and this destination replicates that; its replica is still there`,
+        );
+      } else {
+        result.expirations.removed += 1;
+        if (droppedDeletes.has(id)) result.expirations.afterLostEvent += 1;
+      }
+    }
+  });
+
+  // Strays: anything in a destination that no source (present, deleted or expired) accounts for.
   const buckets = new Map<string, string>();
-  for (const rule of rules)
+  for (const rule of objectRulesOf(SOAK_CONFIG))
     for (const destination of rule.to) buckets.set(destination.bucket, destination.region);
   for (const [bucket, region] of buckets) {
     for (const object of await listAll(sandbox.s3(region), bucket)) {
@@ -307,7 +438,10 @@ export async function verify(
   }
 
   // Multipart uploads left open anywhere.
-  for (const [bucket, region] of [...buckets, [SOURCE_BUCKET, SOURCE_REGION] as const]) {
+  for (const [bucket, region] of [
+    ...buckets,
+    ...[...sourceBuckets].map((name) => [name, SOURCE_REGION] as const),
+  ]) {
     const { Uploads = [] } = await sandbox
       .s3(region)
       .send(new ListMultipartUploadsCommand({ Bucket: bucket }));

@@ -4,7 +4,9 @@ import { runSoak, type SoakReport } from '#soak/run';
 import { renderReport } from '#soak/table';
 
 /**
- * The CI-sized soak (`npm run soak -- --small`): objects with overwrites and deletes, snapshots and AMIs,
+ * The CI-sized soak (`npm run soak -- --small`): objects with overwrites and deletes (large ones overwritten
+ * during their multipart copy, a versioned bucket, lifecycle expirations, sources near S3's metadata and
+ * tag limits), snapshots and AMIs,
  * all under the full set of injected faults, then reconcile and a check of the final state. Every
  * invariant must hold, and every kind of fault must really have been injected, so it cannot pass vacuously.
  */
@@ -32,7 +34,9 @@ describe('soak (small)', () => {
       expect(states['wrong-markers']).toBe(0);
       expect(states.verified).toBeGreaterThan(0);
     }
-    expect(items.objectsWritten).toBe(SMALL_SOAK.objects);
+    // The docs/ and large/ objects the options name, and the kinds beside them.
+    expect(items.objectsWritten).toBeGreaterThan(SMALL_SOAK.objects);
+    expect(items.versionedSources).toBeGreaterThan(0);
     expect(items.overwrites).toBeGreaterThan(0);
     expect(items.deletes).toBeGreaterThan(0);
     expect(items.deletedReplicas.removed).toBeGreaterThan(0);
@@ -60,7 +64,8 @@ describe('soak (small)', () => {
     expect(report.faults.ec2.throttle).toBeGreaterThan(0);
     expect(report.faults.ec2['copy-error']).toBeGreaterThan(0);
     expect(Object.values(report.faults.droppedEvents).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    expect(report.faults.crashes).toBe(1);
+    // The mid-multipart crash, and one before each raced Complete.
+    expect(report.faults.crashes).toBe(3);
     expect(report.limitHits.resourceLimitExceeded).toBeGreaterThan(0);
     expect(report.limitHits.peakSnapshotCopies['us-west-2']).toBe(20);
     expect(report.retries.sdk).toBeGreaterThan(0);
@@ -71,7 +76,8 @@ describe('soak (small)', () => {
     // Rounds went on until one found nothing more to send (a copy a round sends may fail again under
     // the faults, and the next round sends it), within the most allowed.
     expect(report.reconcile.rounds.at(-1)).toBe(0);
-    expect(report.reconcile.failed).toBe(0);
+    // What reconcile could not send is only what S3 cannot take (over its limits), never sent again.
+    expect(Object.keys(report.reconcile.failedByCause).sort()).toEqual(['MetadataTooLarge', 'TooManyTags']);
     // EC2 copy errors failed their executions; reconcile found those copies missing and started the next
     // attempt, which completed (the invariants above count each such item once, verified).
     const ec2 = [report.executions['snapshot-copy'], report.executions['image-copy']];
@@ -85,5 +91,39 @@ describe('soak (small)', () => {
     const copyFailures =
       report.items.snapshotCopies['failed-reported'] + report.items.imageCopies['failed-reported'];
     expect(copyFailures).toBeLessThanOrEqual(failedExecutions - laterAttempts);
+  });
+
+  it('overwrites large objects during their multipart copy, and each replica ends as the current version', () => {
+    const { races } = report.items;
+    expect(races.total).toBe(5);
+    expect(races.fired).toBe(races.total);
+    expect(races.verified).toBe(races.total);
+    // At least one old copy's Complete met the newer replica its overwrite's fast path had written.
+    expect(races.newerFirst).toBeGreaterThan(0);
+    expect(report.items.objectReplicas.stale).toBe(0);
+  });
+
+  it('keeps a DR copy after a lifecycle expiration unless the destination replicates those, which removes it', () => {
+    const { expired, expiredReplicas } = report.items;
+    expect(expired).toBeGreaterThan(0);
+    expect(expiredReplicas.outlived).toBeGreaterThan(0);
+    expect(expiredReplicas.removed).toBeGreaterThan(0);
+    expect(expiredReplicas.lost).toBe(0);
+    expect(expiredReplicas.lingering).toBe(0);
+  });
+
+  it('refuses sources over the metadata and tag limits by name, and replicates those that fit with compact markers', () => {
+    const { refusalsByCause, compactMarkers, objectReplicas } = report.items;
+    expect(refusalsByCause.MetadataTooLarge).toBeGreaterThan(0);
+    expect(refusalsByCause.TooManyTags).toBeGreaterThan(0);
+    expect(objectReplicas.refused).toBe(
+      (refusalsByCause.MetadataTooLarge ?? 0) + (refusalsByCause.TooManyTags ?? 0),
+    );
+    expect(objectReplicas['wrong-refusal']).toBe(0);
+    expect(compactMarkers.expected).toBeGreaterThan(0);
+    expect(compactMarkers.verified).toBe(compactMarkers.expected);
+    // Counted by Ferry's own metric too.
+    expect(report.metricFailures.MetadataTooLarge).toBeGreaterThan(0);
+    expect(report.metricFailures.TooManyTags).toBeGreaterThan(0);
   });
 });
