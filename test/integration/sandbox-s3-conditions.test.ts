@@ -12,19 +12,12 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#local/sandbox';
-import { PLAIN_S3_CONFIG, refusal } from '#test/support/s3-answers';
+import { describe, expect, it } from 'vitest';
+import { refusal, usePlainS3Sandbox } from '#test/support/s3-answers';
 
 /** Conditional requests as S3 answers them: writes, deletes, reads, copy sources; archived sources. */
-let sandbox: Sandbox;
-const s3 = () => sandbox.s3('us-east-1');
+const { sandbox, s3 } = usePlainS3Sandbox();
 const Bucket = 's3-plain';
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ config: PLAIN_S3_CONFIG, port: 0 });
-});
-afterAll(() => sandbox.stop());
 
 const put = async (Key: string, Body: string) =>
   (await s3().send(new PutObjectCommand({ Bucket, Key, Body }))).ETag ?? '';
@@ -281,7 +274,7 @@ describe('sandbox S3: a conditional write overtaken by a delete', () => {
   it('answers a PutObject If-Match 409 ConditionalRequestConflict when the key is deleted while its body streams', async () => {
     const etag = await put('cw/streaming', 'old');
     const body = new PassThrough();
-    const puts = () => sandbox.requests.get('PutObject') ?? 0;
+    const puts = () => sandbox().requests.get('PutObject') ?? 0;
     const before = puts();
     const write = refusal(
       s3().send(

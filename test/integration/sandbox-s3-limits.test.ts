@@ -7,19 +7,12 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#local/sandbox';
-import { PLAIN_S3_CONFIG, refusal } from '#test/support/s3-answers';
+import { describe, expect, it } from 'vitest';
+import { refusal, usePlainS3Sandbox } from '#test/support/s3-answers';
 
 /** The sandbox S3 refuses what S3 refuses, with S3's status and code (README: the rules it enforces). */
-let sandbox: Sandbox;
-const s3 = () => sandbox.s3('us-east-1');
+const { s3 } = usePlainS3Sandbox();
 const Bucket = 's3-plain';
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ config: PLAIN_S3_CONFIG, port: 0 });
-});
-afterAll(() => sandbox.stop());
 
 /** User metadata of exactly `bytes` bytes (names and values, UTF-8). */
 const metadataOf = (bytes: number) => ({ m: 'x'.repeat(bytes - 1) });

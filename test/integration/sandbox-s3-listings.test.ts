@@ -13,24 +13,18 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#local/sandbox';
-import { PLAIN_S3_CONFIG, refusal } from '#test/support/s3-answers';
+import { describe, expect, it } from 'vitest';
+import { refusal, usePlainS3Sandbox } from '#test/support/s3-answers';
 
 /**
  * Listings exactly as S3 gives them (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html):
  * the four listing bugs of issue 12, paging, encodings, storage classes; bucket facts.
  */
-let sandbox: Sandbox;
-const s3 = () => sandbox.s3('us-east-1');
 const Bucket = 's3-plain';
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ config: PLAIN_S3_CONFIG, port: 0 });
+const { sandbox, s3 } = usePlainS3Sandbox(async (s3) => {
   for (const Key of ['l/a.txt', 'l/b/1', 'l/b/2', 'l/c/d/deep.txt', 'l/e/f/g/deeper.txt', 'l/z.txt'])
-    await s3().send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+    await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
 });
-afterAll(() => sandbox.stop());
 
 /** Every page of a V2 listing, with the entries (keys and prefixes) of each. */
 async function pagesV2(input: { Prefix: string; Delimiter?: string; MaxKeys: number }) {
@@ -194,14 +188,18 @@ describe('sandbox S3: ListMultipartUploads', () => {
 
 describe('sandbox S3: buckets', () => {
   it('answers GetBucketLocation with the Region, empty for us-east-1 (regression: null for us-west-2)', async () => {
-    const west = await sandbox.s3('us-west-2').send(new GetBucketLocationCommand({ Bucket: 's3-west' }));
+    const west = await sandbox()
+      .s3('us-west-2')
+      .send(new GetBucketLocationCommand({ Bucket: 's3-west' }));
     expect(west.LocationConstraint).toBe('us-west-2');
     const east = await s3().send(new GetBucketLocationCommand({ Bucket }));
     expect(east.LocationConstraint ?? '').toBe('');
   });
 
   it('answers HeadBucket with its Region and refuses a request signed for another Region', async () => {
-    const head = await sandbox.s3('us-west-2').send(new HeadBucketCommand({ Bucket: 's3-west' }));
+    const head = await sandbox()
+      .s3('us-west-2')
+      .send(new HeadBucketCommand({ Bucket: 's3-west' }));
     expect(head.BucketRegion).toBe('us-west-2');
     expect(await refusal(s3().send(new ListObjectsV2Command({ Bucket: 's3-west' })))).toEqual({
       status: 400,
@@ -210,7 +208,7 @@ describe('sandbox S3: buckets', () => {
   });
 
   it('creates, lists and deletes buckets as S3 does: BucketAlreadyOwnedByYou, BucketNotEmpty, NoSuchBucket', async () => {
-    const eu = sandbox.s3('eu-west-1');
+    const eu = sandbox().s3('eu-west-1');
     await eu.send(
       new CreateBucketCommand({
         Bucket: 's3-new',

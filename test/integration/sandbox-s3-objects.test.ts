@@ -11,21 +11,14 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#local/sandbox';
-import { PLAIN_S3_CONFIG, refusal } from '#test/support/s3-answers';
+import { describe, expect, it } from 'vitest';
+import { refusal, usePlainS3Sandbox } from '#test/support/s3-answers';
 
 /** Object attributes, copies and multipart uploads as S3 stores and answers them. */
-let sandbox: Sandbox;
-const s3 = () => sandbox.s3('us-east-1');
+const { s3 } = usePlainS3Sandbox();
 const Bucket = 's3-plain';
 const MiB = 1024 * 1024;
 const md5 = (bytes: Buffer | string) => createHash('md5').update(bytes).digest();
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ config: PLAIN_S3_CONFIG, port: 0 });
-});
-afterAll(() => sandbox.stop());
 
 /** A multipart object of the given part sizes (bytes 0, 1, 2… per part), and its bytes. */
 async function multipart(Key: string, sizes: number[]) {

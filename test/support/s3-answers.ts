@@ -1,4 +1,6 @@
-import { S3ServiceException } from '@aws-sdk/client-s3';
+import { type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll } from 'vitest';
+import { type Sandbox, startSandbox } from '#local/sandbox';
 import { configFrom } from './fixtures.ts';
 
 /** What the SDK raised for a refused S3 request: the status and error code S3 answered. */
@@ -26,3 +28,21 @@ rules:
     objects: { bucket: s3-plain, prefix: never-written/ }
     to: [{ bucket: s3-west, region: us-west-2 }]
 `);
+
+/**
+ * Starts a sandbox on PLAIN_S3_CONFIG for the file's tests (stopped after them), then runs `seed`.
+ * Returns the sandbox and a client in us-east-1, where `s3-plain` lives.
+ */
+export function usePlainS3Sandbox(seed?: (s3: S3Client) => Promise<void>) {
+  let sandbox: Sandbox | undefined;
+  const current = () => {
+    if (!sandbox) throw new Error('the sandbox is not started yet: call it inside a test or hook');
+    return sandbox;
+  };
+  beforeAll(async () => {
+    sandbox = await startSandbox({ config: PLAIN_S3_CONFIG, port: 0 });
+    await seed?.(sandbox.s3('us-east-1'));
+  });
+  afterAll(() => sandbox?.stop());
+  return { sandbox: current, s3: () => current().s3('us-east-1') };
+}
