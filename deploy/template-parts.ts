@@ -260,6 +260,18 @@ function dashboardResource(deployment: Deployment): CfnResource {
   };
 }
 
+/**
+ * The IAM path of every function role: `/<service>/<stage>/`. A destination account's role
+ * (deploy/cross-account-role.yml) trusts `arn:<partition>:iam::<account>:role/<FerryService>/<FerryStage>/*`,
+ * so exactly one stage's roles: a role's ARN carries its path, and `aws:PrincipalArn` is the role's ARN
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+ * The generated role names (`<stack>-<LogicalId>-<suffix>`) cannot do that: `ferry-prod*` also matches a
+ * stage `prod2`.
+ */
+export const functionRolePath = (deployment: Pick<Deployment, 'service' | 'stage'>): string =>
+  `/${deployment.service}/${deployment.stage}/`;
+
 /** The logical id of a function's role: `objectCreated` → `ObjectCreatedRole`. */
 export const roleIdOf = (fn: FunctionName): string => `${fn[0]?.toUpperCase()}${fn.slice(1)}Role`;
 
@@ -311,6 +323,7 @@ function functionRoles(config: FerryConfig, deployment: Deployment): Record<stri
         {
           Type: 'AWS::IAM::Role',
           Properties: {
+            Path: functionRolePath(deployment),
             AssumeRolePolicyDocument: {
               Version: '2012-10-17',
               Statement: [

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { type AnyStatement, FUNCTION_NAMES, iamPolicies, writeActionsOnWildcard } from '#deploy/iam';
+import { functionRolePath } from '#deploy/template-parts';
 import { MARKER } from '#ec2/markers';
 import { loadConfigFile, validateConfig } from '#rules/load';
 
@@ -37,6 +38,20 @@ const statements: Conditioned[] = (role.Policies[0]?.PolicyDocument.Statement ??
   expect(otherwise).toEqual({ Ref: 'AWS::NoValue' });
   return { when, statement };
 });
+
+/**
+ * The trust statement's `aws:PrincipalArn` pattern with the parameters filled in, as a regular expression:
+ * ArnLike's `*` is any run of characters and `?` any one.
+ */
+function trustPattern(parameters: Record<string, string>): RegExp {
+  const [statement] = role.AssumeRolePolicyDocument.Statement;
+  const arnLike = (statement?.Condition as { ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': string } } }).ArnLike;
+  const arn = arnLike['aws:PrincipalArn']['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+    name === 'AWS::Partition' ? 'aws' : (parameters[name] ?? `<${name} unknown>`),
+  );
+  const escaped = arn.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
 
 const actionsOf = (list: readonly Conditioned[]) =>
   new Set(list.flatMap(({ statement }) => [statement.Action].flat()));
@@ -136,12 +151,41 @@ describe('deploy/cross-account-role.yml', () => {
           ArnLike: {
             'aws:PrincipalArn': {
               // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
-              'Fn::Sub': 'arn:${AWS::Partition}:iam::${FerryAccountId}:role/${FerryRoleNamePattern}',
+              'Fn::Sub': 'arn:${AWS::Partition}:iam::${FerryAccountId}:role/${FerryService}/${FerryStage}/*',
             },
           },
         },
       },
     ]);
+  });
+
+  it('It should trust the Lambda roles of exactly one stage: the IAM path the stack gives them', () => {
+    // The stage has no default: whoever deploys the role says which Ferry stage writes here.
+    expect(template.Parameters.FerryStage).not.toHaveProperty('Default');
+    expect(template.Parameters.FerryService?.Default).toBe('ferry');
+    expect(template.Parameters).not.toHaveProperty('FerryRoleNamePattern');
+    const trusted = (service: string, stage: string) =>
+      trustPattern({ FerryAccountId: '111122223333', FerryService: service, FerryStage: stage });
+    const roleOf = (deployment: { service: string; stage: string }, name: string) =>
+      `arn:aws:iam::111122223333:role${functionRolePath(deployment)}${name}`;
+    const prod = roleOf({ service: 'ferry', stage: 'prod' }, 'ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F');
+    expect(trusted('ferry', 'prod').test(prod)).toBe(true);
+    for (const other of [
+      roleOf({ service: 'ferry', stage: 'prod2' }, 'ferry-prod2-Ec2CopyStepRole-1A2B3C4D5E6F'),
+      roleOf({ service: 'ferry', stage: 'dev' }, 'ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F'),
+      roleOf({ service: 'ferry-prod', stage: 'x' }, 'ferry-prod-x-Ec2CopyStepRole-1A2B3C4D5E6F'),
+      // The old default's idea, a name: a role without the stage's path is not trusted, whatever its name.
+      'arn:aws:iam::111122223333:role/ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F',
+      'arn:aws:iam::999988887777:role/ferry/prod/ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F',
+    ]) {
+      expect(trusted('ferry', 'prod').test(other), other).toBe(false);
+    }
+    // Neither parameter can widen the pattern: no wildcard, no path separator.
+    for (const name of ['FerryService', 'FerryStage'] as const) {
+      const pattern = new RegExp(String(template.Parameters[name]?.AllowedPattern));
+      for (const value of ['*', 'prod*', 'prod/x', 'a?', '']) expect(pattern.test(value), value).toBe(false);
+      expect(pattern.test('prod-eu')).toBe(true);
+    }
   });
 
   it('It should output the role’s ARN', () => {
@@ -166,13 +210,14 @@ describe('deploy/cross-account-role.yml', () => {
       }
       if (actions.includes('ec2:CreateTags')) {
         const condition = statement.Condition ?? {};
-        expect(
-          [
-            condition.StringEquals?.['ec2:CreateAction'],
-            condition.Null?.[`aws:ResourceTag/${MARKER.sourceId}`],
-            condition.Null?.[`aws:RequestTag/${MARKER.sourceId}`],
-          ].filter((value) => value !== undefined),
-        ).toHaveLength(1);
+        // At creation by a copy, or on what already carries Ferry's marker: never because the request
+        // carries it (that would let Ferry mark any snapshot, then delete it).
+        const onCreation = condition.StringEquals?.['ec2:CreateAction'];
+        const marked = condition.Null?.[`aws:ResourceTag/${MARKER.sourceId}`];
+        expect([onCreation, marked].filter((value) => value !== undefined)).toHaveLength(1);
+        if (onCreation !== undefined) expect(onCreation).toEqual(['CopySnapshot', 'CopyImage']);
+        if (marked !== undefined) expect(marked).toBe('false');
+        expect(JSON.stringify(condition)).not.toContain('aws:RequestTag');
       }
     }
   });
