@@ -44,12 +44,17 @@ const statements: Conditioned[] = (role.Policies[0]?.PolicyDocument.Statement ??
  * ArnLike's `*` is any run of characters and `?` any one.
  */
 function trustPattern(parameters: Record<string, string>): RegExp {
-  const [statement] = role.AssumeRolePolicyDocument.Statement;
-  const arnLike = (statement?.Condition as { ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': string } } }).ArnLike;
+  const condition = role.AssumeRolePolicyDocument.Statement[0]?.Condition as {
+    ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': string } };
+  };
+  const arnLike = condition.ArnLike;
   const arn = arnLike['aws:PrincipalArn']['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_, name: string) =>
     name === 'AWS::Partition' ? 'aws' : (parameters[name] ?? `<${name} unknown>`),
   );
-  const escaped = arn.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = arn
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 

@@ -649,6 +649,7 @@ rules:
           Resource: ['arn:aws:ec2:eu-west-1::image/*'],
           Condition: {
             // A `$` in a tag value stays literal: `${$}`, not the start of a policy variable.
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM's policy variable, written literally
             StringEquals: { 'aws:ResourceTag/golden': 'yes', 'aws:ResourceTag/team': 'a${$}b' },
             Null: { 'aws:ResourceTag/ferry:source-id': 'true' },
           },
