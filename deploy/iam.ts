@@ -6,6 +6,7 @@ import {
   snapshotRulesOf,
   sourceRegionsOf,
 } from '#rules/config';
+import { LAMBDA_FUNCTIONS, type LambdaFunction } from '#rules/deployment';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 
@@ -51,16 +52,8 @@ export interface IamContext {
   stateMachineArns: { objectCopy: Cfn; snapshotCopy: Cfn; imageCopy: Cfn };
 }
 
-export const FUNCTION_NAMES = [
-  'objectCreated',
-  'objectDeleted',
-  'objectCopyStep',
-  'snapshotCreated',
-  'imageAvailable',
-  'ec2CopyStep',
-  'reconcile',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export const FUNCTION_NAMES = LAMBDA_FUNCTIONS;
+export type FunctionName = LambdaFunction;
 
 /** `{ operator: { key: value } }`, e.g. `{ StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } }`. */
 export type Condition = Record<string, Record<string, Cfn | Cfn[]>>;
