@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { type AnyStatement, FUNCTION_NAMES, iamPolicies, writeActionsOnWildcard } from '#deploy/iam';
@@ -275,4 +276,83 @@ describe('deploy/cross-account-role.yml', () => {
       expect(needed.filter((action) => !granted.has(action))).toEqual([]);
     },
   );
+});
+
+/** The role's statements as IAM would hold them, for a stack that copies EC2 resources in these Regions. */
+function renderedEc2Statements(regions: string[]): Record<string, unknown>[] {
+  const render = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(render);
+    if (typeof node !== 'object' || node === null) return node;
+    const { Ref: ref, 'Fn::Sub': sub } = node as { Ref?: string; 'Fn::Sub'?: string };
+    if (ref === 'Ec2Regions') return regions;
+    if (typeof sub === 'string') return sub.replaceAll('${AWS::Partition}', 'aws');
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, render(value)]));
+  };
+  return statements
+    .filter(({ when }) => when === 'CopiesEc2')
+    .map(({ statement }) => render(statement) as Record<string, unknown>);
+}
+
+describe('deploy/cross-account-role.yml evaluated by an IAM policy simulator', () => {
+  const PARTNER = '222233334444';
+  const policy = { Version: '2012-10-17', Statement: renderedEc2Statements(['us-west-2', 'us-east-1']) };
+  const snapshot = (id: string) => `arn:aws:ec2:us-west-2::snapshot/${id}`;
+
+  async function decide(action: string, resource: string, context: Record<string, string | string[]>) {
+    const response = await runSimulation(
+      {
+        identityPolicies: [{ name: 'ferry-writer', policy }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        request: {
+          action,
+          principal: `arn:aws:iam::${PARTNER}:role/ferry-writer`,
+          resource: { accountId: PARTNER, resource },
+          contextVariables: { 'aws:RequestedRegion': 'us-west-2', ...context },
+        },
+      },
+      {},
+    );
+    if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
+    return response.overallResult;
+  }
+
+  it('It should deny marking a snapshot Ferry did not make, and so deleting or archiving it', async () => {
+    const theirs = snapshot('snap-0partner0000000001');
+    // Tag-then-delete: first put Ferry's marker on the partner's snapshot, then remove it as Ferry's own.
+    expect(
+      await decide('ec2:CreateTags', theirs, {
+        [`aws:RequestTag/${MARKER.sourceId}`]: 'snap-0123456789abcdef0',
+        'aws:TagKeys': [MARKER.sourceId],
+      }),
+    ).toBe('ImplicitlyDenied');
+    expect(await decide('ec2:DeleteSnapshot', theirs, {})).toBe('ImplicitlyDenied');
+    expect(await decide('ec2:ModifySnapshotTier', theirs, {})).toBe('ImplicitlyDenied');
+  });
+
+  it('It should allow Ferry’s tags at creation and on its copies, and removing its copies', async () => {
+    const marker = {
+      [`aws:RequestTag/${MARKER.sourceId}`]: 'ami-0123456789abcdef0',
+      'aws:TagKeys': [MARKER.sourceId],
+    };
+    // An AMI copy's new snapshots, tagged by CopyImage's TagSpecifications.
+    expect(
+      await decide('ec2:CreateTags', snapshot('snap-0new0000000000001'), {
+        ...marker,
+        'ec2:CreateAction': 'CopyImage',
+      }),
+    ).toBe('Allowed');
+    const ours = { [`aws:ResourceTag/${MARKER.sourceId}`]: 'ami-0123456789abcdef0' };
+    expect(await decide('ec2:CreateTags', snapshot('snap-0ours000000000001'), { ...marker, ...ours })).toBe(
+      'Allowed',
+    );
+    expect(await decide('ec2:DeleteSnapshot', snapshot('snap-0ours000000000001'), ours)).toBe('Allowed');
+    // Outside the copy Regions nothing is allowed, even on Ferry's copies.
+    expect(
+      await decide('ec2:DeleteSnapshot', 'arn:aws:ec2:eu-west-1::snapshot/snap-0ours000000000001', {
+        ...ours,
+        'aws:RequestedRegion': 'eu-west-1',
+      }),
+    ).toBe('ImplicitlyDenied');
+  });
 });
