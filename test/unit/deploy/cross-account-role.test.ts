@@ -285,6 +285,7 @@ function renderedEc2Statements(regions: string[]): Record<string, unknown>[] {
     if (typeof node !== 'object' || node === null) return node;
     const { Ref: ref, 'Fn::Sub': sub } = node as { Ref?: string; 'Fn::Sub'?: string };
     if (ref === 'Ec2Regions') return regions;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholder
     if (typeof sub === 'string') return sub.replaceAll('${AWS::Partition}', 'aws');
     return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, render(value)]));
   };
