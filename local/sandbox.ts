@@ -163,6 +163,16 @@ export function bucketRegionsOf(config: FerryConfig, sourceRegion: string): Reco
   return regions;
 }
 
+/** The buckets of other accounts: cross-account destinations, owned by the account the rule names. */
+export function bucketOwnersOf(config: FerryConfig): Record<string, string> {
+  const owners: Record<string, string> = {};
+  for (const rule of objectRulesOf(config)) {
+    for (const destination of rule.to)
+      if (destination.account) owners[destination.bucket] = destination.account;
+  }
+  return owners;
+}
+
 /** The request counts as JSON (GET), or reset them (DELETE): for benchmarks driving another process. */
 function answerRequestCounts(method: string, res: ServerResponse, requests: Map<string, number>) {
   if (method === 'DELETE') requests.clear();
@@ -380,6 +390,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const s3: S3Gateway = await startS3Gateway({
     bucketRegions,
     account: SANDBOX_ACCOUNT,
+    bucketOwners: bucketOwnersOf(options.config),
     onEvent: (event) => bus.put(event),
     faults,
     ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),

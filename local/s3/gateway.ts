@@ -22,6 +22,8 @@ import { S3ServiceError, s3Error, sendError } from './wire.ts';
 export interface S3GatewayOptions {
   bucketRegions: Readonly<Record<string, string>>;
   account: string;
+  /** Buckets of other accounts (cross-account destinations), by name; the rest are the sandbox account's. */
+  bucketOwners?: Readonly<Record<string, string>>;
   onEvent: (event: S3Event) => void;
   faults: FaultInjector;
   /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
@@ -90,7 +92,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       }
     }
     refuseCustomerKeys(req.headers);
-    checkExpectedOwner(req.headers, options.account);
+    checkExpectedOwner(req.headers, bucket, (name) => options.bucketOwners?.[name] ?? options.account);
     const route = ROUTES[operation];
     if (!route) {
       throw s3Error(
