@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AwsTarget, StsPlugins } from '#aws/clients';
 import type { FunctionName } from '#deploy/iam';
+import { parseCopySource } from '#deploy/iam-proof/authorization';
 import type { RecordedCall, ResourceState } from '#deploy/iam-proof/recorded-call';
 
 /**
@@ -123,6 +124,8 @@ interface HandlerContext {
 export interface CallRecorderOptions {
   /** The EC2 resource with this id in this Region as it is now (the sandbox's fake EC2), if it exists. */
   ec2Resource?: (region: string, id: string) => Omit<ResourceState, 'region'> | undefined;
+  /** The S3 object a copy reads, as it is now (the sandbox's S3): its bucket's Region, its encryption. */
+  s3Object?: (bucket: string, key: string, versionId?: string) => RecordedCall['copySource'];
 }
 
 const serviceOf = (clientName: string | undefined): string => {
@@ -199,6 +202,11 @@ export class CallRecorder {
           outcome: {},
         };
         if (service === 'ec2') this.noteResources(call, operation, input);
+        if (typeof input.CopySource === 'string' && this.options.s3Object) {
+          const source = parseCopySource(input.CopySource);
+          const state = this.options.s3Object(source.bucket, source.key, source.versionId);
+          if (state) call.copySource = state;
+        }
         const upload = typeof input.UploadId === 'string' ? this.uploads.get(input.UploadId) : undefined;
         if (upload) call.upload = upload;
         this.calls.push(call);

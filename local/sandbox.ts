@@ -199,8 +199,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const deployment = sandboxDeployment(homeRegion);
   const stateMachineArnOf = (machine: StateMachineName) =>
     `arn:aws:states:${homeRegion}:${SANDBOX_ACCOUNT}:stateMachine:${deployment.service}-${deployment.stage}-${machine}`;
-  // The fake EC2 is made below; the recorder asks it for a resource's tags when a call naming it starts.
+  // S3 and the fake EC2 are made below; the recorder asks them what a call names (tags, encryption) as the
+  // call starts.
   let ec2Lookup: FakeEc2 | undefined;
+  let s3Lookup: S3Gateway | undefined;
   const recorder = new CallRecorder({
     ec2Resource: (region, id) => {
       const record = id.startsWith('snap-')
@@ -212,6 +214,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       const kmsKeyId = 'kmsKeyId' in record ? record.kmsKeyId : undefined;
       return { tags: Object.fromEntries(record.tags), ...(kmsKeyId ? { kmsKeyId } : {}) };
     },
+    s3Object: (bucket, key, versionId) => s3Lookup?.encryptionOf(bucket, key, versionId),
   });
   let stepFunctions: LocalStepFunctions | undefined;
   // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too. A name
@@ -395,6 +398,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     faults,
     ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
   });
+  s3Lookup = s3;
   const requests = new Map<string, number>();
   const ec2 = new FakeEc2({
     account: SANDBOX_ACCOUNT,

@@ -219,6 +219,19 @@ const notFoundNeedsList = (call: RecordedCall, names: Names, bucket: string): Dr
     ? [{ action: 's3:ListBucket', resource: bucketArn(names, bucket), context: {} }]
     : [];
 
+/**
+ * A copy reading an SSE-KMS source: S3 decrypts it with the caller's permissions, kms:Decrypt on the
+ * source's key through S3 in the source bucket's Region
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html: "to download an object
+ * encrypted with a KMS key you need kms:Decrypt"). A source under the AWS managed key (no key id stored)
+ * needs no IAM grant: that key's own policy lets S3 use it for the account.
+ */
+function decryptSource(call: RecordedCall, names: Names): Draft[] {
+  const source = call.copySource;
+  if (source?.sse !== 'aws:kms' || !source.kmsKeyId) return [];
+  return kmsRequests(['kms:Decrypt'], source.kmsKeyId, 's3', source.region, names);
+}
+
 function s3Drafts(call: RecordedCall, names: Names): Draft[] {
   const { input, region } = call;
   const bucket = str(input.Bucket) ?? '';
@@ -249,6 +262,7 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
       const drafts = [
         ...writeObject(names, region, input, copiesTags || setsTags),
         readObject(names, source.bucket, source.key, source.versionId),
+        ...decryptSource(call, names),
       ];
       if (copiesTags) {
         drafts.push({
@@ -270,6 +284,7 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
       return [
         { action: 's3:PutObject', resource: object, context: writeContext({ CopySource: input.CopySource }) },
         readObject(names, source.bucket, source.key, source.versionId),
+        ...decryptSource(call, names),
         ...(uploadKms ? kmsRequests(['kms:GenerateDataKey'], uploadKms, 's3', region, names) : []),
       ];
     }

@@ -40,6 +40,13 @@ export const RecordedCallSchema = z.object({
   /** The EC2 resources the request names, as they were before it (tags, key), by id. */
   resources: z.record(z.string(), ResourceStateSchema).optional(),
   /**
+   * The object a copy reads (CopyObject, UploadPartCopy), as it was when the call started: its bucket's
+   * Region and its encryption, for the KMS request S3 makes to decrypt it.
+   */
+  copySource: z
+    .object({ region: z.string(), sse: z.string().optional(), kmsKeyId: z.string().optional() })
+    .optional(),
+  /**
    * A multipart upload's encryption, as CreateMultipartUpload set it: the later calls on the upload
    * (UploadPartCopy, CompleteMultipartUpload) use that key without naming it.
    */

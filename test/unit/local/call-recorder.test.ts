@@ -115,8 +115,9 @@ describe('CallRecorder', () => {
     ]);
   });
 
-  it('gives the later calls of a multipart upload the encryption it was created with', async () => {
-    const recorder = new CallRecorder();
+  it('gives the later calls of a multipart upload the encryption it was created with, and its source’s', async () => {
+    const s3Object = vi.fn(() => ({ region: 'us-east-1', sse: 'aws:kms', kmsKeyId: 'src-key' }));
+    const recorder = new CallRecorder({ s3Object });
     const created = s3(
       recorder,
       { region: 'us-east-1' },
@@ -149,6 +150,12 @@ describe('CallRecorder', () => {
       );
     });
     expect(recorder.calls[0]?.output).toEqual({ UploadId: 'u-1' });
+    expect(s3Object).toHaveBeenCalledWith('s', 'k', undefined);
+    expect(recorder.calls[1]?.copySource).toEqual({
+      region: 'us-east-1',
+      sse: 'aws:kms',
+      kmsKeyId: 'src-key',
+    });
     expect(recorder.calls[1]?.upload).toEqual({ sse: 'aws:kms', kmsKeyId: 'alias/dr' });
   });
 

@@ -154,6 +154,33 @@ describe('requestsOf: S3', () => {
     });
   });
 
+  it('decrypts an SSE-KMS source with kms:Decrypt through S3 in the source Region; the AWS managed key needs none', () => {
+    const input = { Bucket: 'dr', Key: 'k', CopySource: 'src/k', TaggingDirective: 'REPLACE' };
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/src-key`;
+    const copied = call({
+      service: 's3',
+      operation: 'CopyObject',
+      region: 'us-west-2',
+      input,
+      copySource: { region: 'us-east-1', sse: 'aws:kms', kmsKeyId: key },
+    });
+    expect(requestsOf(copied, NAMES).at(-1)).toMatchObject({
+      action: 'kms:Decrypt',
+      resource: key,
+      context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com', 'aws:RequestedRegion': 'us-east-1' },
+    });
+    const managed = call({
+      service: 's3',
+      operation: 'UploadPartCopy',
+      input: { ...input, UploadId: 'u' },
+      copySource: { region: 'us-east-1', sse: 'aws:kms' },
+    });
+    expect(requestsOf(managed, NAMES).map((request) => request.action)).toEqual([
+      's3:PutObject',
+      's3:GetObject',
+    ]);
+  });
+
   it('maps a multipart copy call by call, with the upload key on the parts and the completion', () => {
     const upload = { sse: 'aws:kms', kmsKeyId: `arn:aws:kms:us-west-2:${ACCOUNT}:key/k1` };
     const on = { Bucket: 'dr', Key: 'big', UploadId: 'u1' };
