@@ -4,7 +4,9 @@ import type { IamRequest } from './request.ts';
 /**
  * The IAM authorizations one recorded AWS call needs, after AWS's Service Authorization Reference, whose
  * "API operations" tables map each operation to the actions it is authorized by:
- * - S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+ * - S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_s3.html ("API operations
+ *   defined by Amazon S3": CopyObject → s3:GetObject/GetObjectVersion, s3:PutObject, s3:PutObjectAcl,
+ *   s3:PutObjectTagging; CompleteMultipartUpload → s3:PutObject; AbortMultipartUpload → s3:AbortMultipartUpload)
  * - EC2: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
  * - STS: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
  * - Step Functions: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
@@ -254,9 +256,10 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
       ];
     case 'CopyObject': {
       const source = parseCopySource(str(input.CopySource) ?? '');
-      // TaggingDirective defaults to COPY: the source's tags are read and written onto the replica
-      // (CopyObject, "x-amz-tagging-directive"; its permissions list s3:GetObjectTagging on the source and
-      // s3:PutObjectTagging on the destination for copying tags).
+      // TaggingDirective defaults to COPY: the source's tags are written onto the replica (s3:PutObjectTagging,
+      // in CopyObject's row of the reference). The reference's row does not list s3:GetObjectTagging for
+      // the source's tags; it is asked for anyway, conservatively: a copy that S3 refused for it would be a
+      // production failure, while asking for one more read costs at most a justified surplus.
       const copiesTags = (str(input.TaggingDirective) ?? 'COPY') === 'COPY';
       const setsTags = Object.keys(s3TagRecord(input.Tagging)).length > 0;
       const drafts = [
@@ -382,18 +385,22 @@ function addedUserIds(
 }
 
 /**
- * What EBS asks KMS for with the caller's permissions when it writes an encrypted copy under a key
- * ("Amazon EBS encryption requirements", permissions for users:
- * https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html): a grant for EC2
- * itself (kms:GrantIsForAWSResource), the key's description, and a data key without plaintext. An
- * encrypted source is re-encrypted under it (kms:ReEncryptTo, kms:Decrypt).
+ * What EBS needs of the caller on the key of an encrypted copy. AWS lists them for EBS encryption as a
+ * whole, not per operation ("Amazon EBS encryption requirements", permissions for users: "You must grant
+ * users permission to call the following actions in order to use EBS encryption: kms:CreateGrant,
+ * kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlainText, kms:ReEncrypt",
+ * https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html), with CreateGrant
+ * best bounded by kms:GrantIsForAWSResource; so a copy under a key asks for all of them (ReEncrypt* as
+ * its two actions).
  */
-function ebsKeyDrafts(key: string, region: string, names: Names, sourceEncrypted: boolean): Draft[] {
+function ebsKeyDrafts(key: string, region: string, names: Names): Draft[] {
   const actions = [
     'kms:CreateGrant',
+    'kms:Decrypt',
     'kms:DescribeKey',
     'kms:GenerateDataKeyWithoutPlaintext',
-    ...(sourceEncrypted ? ['kms:ReEncryptTo', 'kms:Decrypt'] : []),
+    'kms:ReEncryptFrom',
+    'kms:ReEncryptTo',
   ];
   return kmsRequests(
     actions,
@@ -450,7 +457,7 @@ function copyDrafts(call: RecordedCall, names: Names, type: 'snapshot' | 'image'
     });
   }
   const key = str(input.KmsKeyId);
-  if (key) drafts.push(...ebsKeyDrafts(key, region, names, source?.kmsKeyId !== undefined));
+  if (key) drafts.push(...ebsKeyDrafts(key, region, names));
   return drafts;
 }
 

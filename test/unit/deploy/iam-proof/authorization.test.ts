@@ -301,9 +301,14 @@ describe('requestsOf: EC2', () => {
       'ec2:CopySnapshot arn:aws:ec2:us-east-1::snapshot/snap-1',
       'ec2:CopySnapshot arn:aws:ec2:us-west-2::snapshot/snap-2',
       'ec2:CreateTags arn:aws:ec2:us-west-2::snapshot/snap-2',
-      `kms:CreateGrant arn:aws:kms:us-west-2:${ACCOUNT}:key/dr`,
-      `kms:DescribeKey arn:aws:kms:us-west-2:${ACCOUNT}:key/dr`,
-      `kms:GenerateDataKeyWithoutPlaintext arn:aws:kms:us-west-2:${ACCOUNT}:key/dr`,
+      ...[
+        'CreateGrant',
+        'Decrypt',
+        'DescribeKey',
+        'GenerateDataKeyWithoutPlaintext',
+        'ReEncryptFrom',
+        'ReEncryptTo',
+      ].map((action) => `kms:${action} arn:aws:kms:us-west-2:${ACCOUNT}:key/dr`),
     ]);
     expect(requests[0]?.context).toEqual({
       'aws:RequestedRegion': 'us-east-1',
