@@ -533,13 +533,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     iamRequests,
     sts,
     async stop() {
-      await settle();
-      writeIamRequests();
-      clearInterval(idleWatch);
-      for (const client of [...clients.values(), ...ec2Clients.values()]) client.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await s3.close();
+      try {
+        await settle();
+        // A call without a mapping fails the write (UnmappedOperationError); the sandbox shuts down all the same.
+        writeIamRequests();
+      } finally {
+        clearInterval(idleWatch);
+        for (const client of [...clients.values(), ...ec2Clients.values()]) client.destroy();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await s3.close();
+      }
     },
   };
 }
