@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  CreateSnapshotCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+} from '@aws-sdk/client-ec2';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IamRequest } from '#deploy/iam-proof/request';
@@ -164,5 +169,81 @@ describe('cross-account destinations in the sandbox', () => {
       if (call.service === 'sts') expect(call.principal).toEqual({ function: call.function });
     }
     expect(calls.filter((call) => 'role' in call.principal).length).toBeGreaterThan(0);
+  });
+});
+
+describe('a cross-account AMI destination in the sandbox', () => {
+  const AMI_ROLE = 'arn:aws:iam::444455556666:role/ferry-ami-writer';
+  let amis: Sandbox;
+  beforeAll(async () => {
+    amis = await startSandbox({
+      config: configFrom(`
+rules:
+  - name: ami-to-partner
+    images: { regions: [us-east-1], tags: { share: partner }, encrypted: false }
+    to:
+      - region: us-west-2
+        account: "444455556666"
+        roleArn: ${AMI_ROLE}
+        externalId: acme-ferry-ami-9c1e
+`),
+      port: 0,
+      ec2: { copyBytesPerSecond: 1024 * 1024 * 1024 },
+    });
+  });
+  afterAll(() => amis.stop());
+
+  it('shares the AMI and its snapshots with the partner account only, then copies it as the partner role', async () => {
+    const volumeId = amis.ec2.createVolume('us-east-1', { sizeGiB: 8 });
+    const instanceId = amis.ec2.createInstance('us-east-1', [volumeId]);
+    const { ImageId } = await amis.ec2Client('us-east-1').send(
+      new CreateImageCommand({
+        InstanceId: instanceId,
+        Name: 'web-1',
+        TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'share', Value: 'partner' }] }],
+      }),
+    );
+    await amis.settle();
+    const { Images = [] } = await amis
+      .ec2Client('us-west-2')
+      .send(
+        new DescribeImagesCommand({ Filters: [{ Name: `tag:${MARKER.sourceId}`, Values: [ImageId ?? ''] }] }),
+      );
+    expect(Images.map((image) => image.State)).toEqual(['available']);
+
+    const requests = amis.iamRequests();
+    const share = requests.filter((r) => r.action === 'ec2:ModifyImageAttribute');
+    expect(share).toEqual([
+      expect.objectContaining({
+        principal: { function: 'ec2CopyStep' },
+        resource: `arn:aws:ec2:us-east-1::image/${ImageId}`,
+        context: expect.objectContaining({
+          'ec2:Add/userId': ['444455556666'],
+          'aws:ResourceTag/share': 'partner',
+        }),
+      }),
+    ]);
+    // The image's snapshots are shared too, each with the same bound.
+    const snapshotShares = requests.filter((r) => r.action === 'ec2:ModifySnapshotAttribute');
+    expect(snapshotShares.length).toBeGreaterThan(0);
+    for (const request of snapshotShares) {
+      expect(request.principal).toEqual({ function: 'ec2CopyStep' });
+      expect(request.context['ec2:Add/userId']).toEqual(['444455556666']);
+    }
+    expect(requests).toContainEqual(
+      expect.objectContaining({
+        principal: { role: AMI_ROLE, via: 'ec2CopyStep' },
+        action: 'ec2:CopyImage',
+        resource: `arn:aws:ec2:us-east-1::image/${ImageId}`,
+      }),
+    );
+    expect(requests).toContainEqual(
+      expect.objectContaining({
+        principal: { function: 'ec2CopyStep' },
+        action: 'sts:AssumeRole',
+        resource: AMI_ROLE,
+        context: expect.objectContaining({ 'sts:ExternalId': 'acme-ferry-ami-9c1e' }),
+      }),
+    );
   });
 });
