@@ -20,7 +20,10 @@ export type Principal = z.infer<typeof PrincipalSchema>;
 export const ResourceStateSchema = z.object({
   region: z.string(),
   tags: z.record(z.string(), z.string()),
-  /** The KMS key an encrypted snapshot is under. */
+  /**
+   * The KMS key an encrypted snapshot is under. Recorded, not yet mapped: what a copy needs on its
+   * source's key (the sandbox cannot tell AWS managed keys, whose policies grant EBS, from customer keys).
+   */
   kmsKeyId: z.string().optional(),
 });
 export type ResourceState = z.infer<typeof ResourceStateSchema>;
@@ -33,7 +36,7 @@ export const RecordedCallSchema = z.object({
   /** The API operation: `CopyObject`, `CopySnapshot`, `AssumeRole`, `StartExecution`. */
   operation: z.string(),
   region: z.string(),
-  /** The request fields that decide authorization (see AUTHORIZING_FIELDS). */
+  /** The request fields that decide authorization (local/call-recorder.ts, AUTHORIZING_FIELDS). */
   input: z.record(z.string(), z.unknown()),
   /** The answer's fields that name what the call made (`UploadId`, `SnapshotId`, `ImageId`, …). */
   output: z.record(z.string(), z.unknown()).optional(),
