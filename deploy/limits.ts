@@ -178,54 +178,66 @@ const isIntrinsic = (value: unknown): value is Record<string, unknown> =>
 /** `${AWS::Region}`, `${Queue.Arn}` (not `${!Literal}`) in an `Fn::Sub` template. */
 const SUB_VARIABLE = /\$\{(?!!)([^}]*)\}/g;
 
-/** The longest string an intrinsic (or a plain value) may resolve to, as in PSEUDO_PARAMETER_ESTIMATES. */
-export function estimateString(value: unknown): string {
+/**
+ * The longest string an intrinsic (or a plain value) may resolve to, as in PSEUDO_PARAMETER_ESTIMATES; tests
+ * pass concrete values instead (`{ 'AWS::Partition': 'aws', … }`) to resolve a policy for an evaluator.
+ */
+export function estimateString(
+  value: unknown,
+  pseudo: Readonly<Record<string, string>> = PSEUDO_PARAMETER_ESTIMATES,
+  other: string = RESOURCE_VALUE_ESTIMATE,
+): string {
+  const again = (item: unknown) => estimateString(item, pseudo, other);
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (!isIntrinsic(value)) return RESOURCE_VALUE_ESTIMATE;
+  if (!isIntrinsic(value)) return other;
   const [key, argument] = Object.entries(value)[0] ?? [];
   switch (key) {
     case 'Ref':
-      return PSEUDO_PARAMETER_ESTIMATES[String(argument)] ?? RESOURCE_VALUE_ESTIMATE;
+      return pseudo[String(argument)] ?? other;
     case 'Fn::Sub': {
       const [template, variables] = Array.isArray(argument)
         ? [String(argument[0]), (argument[1] ?? {}) as Record<string, unknown>]
         : [String(argument), {}];
       return template
         .replace(SUB_VARIABLE, (_, name: string) =>
-          name in variables
-            ? estimateString(variables[name])
-            : (PSEUDO_PARAMETER_ESTIMATES[name] ?? RESOURCE_VALUE_ESTIMATE),
+          name in variables ? again(variables[name]) : (pseudo[name] ?? other),
         )
         .replaceAll('${!', '${');
     }
     case 'Fn::Join': {
       const [separator, list] = argument as [string, unknown];
-      return Array.isArray(list) ? list.map(estimateString).join(separator) : RESOURCE_VALUE_ESTIMATE;
+      return Array.isArray(list) ? list.map(again).join(separator) : other;
     }
     case 'Fn::Select': {
       // One element of a split is never longer than what was split.
       const [, list] = argument as [unknown, unknown];
       if (isIntrinsic(list) && 'Fn::Split' in list) {
         const [, source] = list['Fn::Split'] as [string, unknown];
-        return estimateString(source);
+        return again(source);
       }
       if (Array.isArray(list)) {
-        return list.map(estimateString).reduce((a, b) => (b.length > a.length ? b : a), '');
+        return list.map(again).reduce((a, b) => (b.length > a.length ? b : a), '');
       }
-      return RESOURCE_VALUE_ESTIMATE;
+      return other;
     }
     default:
-      return RESOURCE_VALUE_ESTIMATE;
+      return other;
   }
 }
 
-/** The value with every intrinsic replaced by the longest string it may resolve to. */
-export function resolveForSize(value: unknown): unknown {
-  if (isIntrinsic(value)) return estimateString(value);
-  if (Array.isArray(value)) return value.map(resolveForSize);
+/** The value with every intrinsic replaced by the longest string it may resolve to (or by `pseudo`'s). */
+export function resolveForSize(
+  value: unknown,
+  pseudo: Readonly<Record<string, string>> = PSEUDO_PARAMETER_ESTIMATES,
+  other: string = RESOURCE_VALUE_ESTIMATE,
+): unknown {
+  if (isIntrinsic(value)) return estimateString(value, pseudo, other);
+  if (Array.isArray(value)) return value.map((item) => resolveForSize(item, pseudo, other));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveForSize(item)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, resolveForSize(item, pseudo, other)]),
+    );
   }
   return value;
 }

@@ -337,6 +337,7 @@ const statementChars = (statement: PolicyStatement): number => policyChars(state
  */
 function named(statements: readonly Working[], prefix: string): PolicyStatement[] {
   const used = new Map<string, number>();
+  const taken = new Set<string>();
   return statements.map((statement) => {
     const strip = (sid: string) => (prefix !== '' && sid.startsWith(prefix) ? sid.slice(prefix.length) : sid);
     // `ListSourceKeys`, `ListSourceKeys2`, …: a family of repeats is named once (`GrantCopyKeysToEc2`
@@ -348,10 +349,18 @@ function named(statements: readonly Working[], prefix: string): PolicyStatement[
     const first = statement.sids[0] ?? '';
     const lead = prefix !== '' && first.startsWith(prefix) ? prefix : '';
     const base = `${lead}${bases.join('')}` || 'Statement';
-    const count = (used.get(base) ?? 0) + 1;
+    // A number that makes it unique, also against names that end in a number themselves (`X` twice and
+    // `X2`); `Part` is kept for the parts splitToFit makes.
+    let count = used.get(base) ?? 0;
+    let sid = base;
+    while (taken.has(sid)) {
+      count += 1;
+      sid = `${base}${count + 1}`;
+    }
     used.set(base, count);
+    taken.add(sid);
     return {
-      Sid: count === 1 ? base : `${base}${count}`,
+      Sid: sid,
       Effect: 'Allow' as const,
       Action: [...statement.actions],
       Resource: statement.resources === '*' ? ('*' as const) : [...statement.resources],
