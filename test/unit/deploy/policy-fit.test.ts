@@ -466,7 +466,9 @@ describe('fitRolePolicy on generated roles (property)', () => {
           for (const fn of FUNCTION_NAMES) {
             const statements = generated[fn];
             // The packaged role (default limits) allows all of it…
-            expect((await lost(statements, packagedDocuments(roles.resources, fn), 80)).denied, fn).toEqual([]);
+            expect((await lost(statements, packagedDocuments(roles.resources, fn), 80)).denied, fn).toEqual(
+              [],
+            );
             // …and so does a fit under the drawn, smaller limits, which takes the ladder's steps.
             let fitted: FittedRole;
             try {
@@ -479,7 +481,9 @@ describe('fitRolePolicy on generated roles (property)', () => {
             }
             steps.add(fitted.step);
             expectWithinLimits(fitted, { inline, managed: 700, count: 4 });
-            expect((await lost(statements, documentsOf(fitted), 80)).denied, `${fn} ${fitted.step}`).toEqual([]);
+            expect((await lost(statements, documentsOf(fitted), 80)).denied, `${fn} ${fitted.step}`).toEqual(
+              [],
+            );
             const written = writtenBuckets(documentsOf(fitted).flatMap((document) => document.Statement));
             for (const [action, buckets] of written) {
               const allowed = writtenBuckets(statements).get(action);
