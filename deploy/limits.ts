@@ -5,7 +5,7 @@
  * IAM: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html ("IAM and AWS STS
  * character limits", "IAM object quotas"): the inline policies of one role hold at most 10,240 characters
  * in all, a customer-managed policy at most 6,144, white space not counted; 10 managed policies per role
- * by default (a quota increase allows up to 20).
+ * by default (a quota increase allows up to 20: https://repost.aws/knowledge-center/iam-increase-policy-size).
  * CloudFormation: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  * ("Understand CloudFormation quotas"): 500 resources, 200 outputs and 200 parameters per template, a
  * template body of at most 1 MB in an S3 object (serverless deploy uploads the template to its bucket).
@@ -297,6 +297,23 @@ export function roleSizes(template: CfnTemplate): RoleSize[] {
   const resources = template.Resources ?? {};
   const managed = new Map<string, number>();
   const attachedByPolicy = new Map<string, string[]>();
+  // Inline policies declared as their own resources (AWS::IAM::Policy, AWS::IAM::RolePolicy) count toward
+  // the role's 10,240 characters as much as its `Policies`.
+  const separateInline = new Map<string, number>();
+  for (const resource of Object.values(resources)) {
+    const roles =
+      resource.Type === 'AWS::IAM::Policy'
+        ? listOf(resource.Properties?.Roles).flatMap((role) => refOf(role) ?? [])
+        : resource.Type === 'AWS::IAM::RolePolicy'
+          ? [refOf(resource.Properties?.RoleName) ?? []].flat()
+          : [];
+    for (const role of roles) {
+      separateInline.set(
+        role,
+        (separateInline.get(role) ?? 0) + policyChars(resource.Properties?.PolicyDocument),
+      );
+    }
+  }
   for (const [id, resource] of Object.entries(resources)) {
     if (resource.Type !== 'AWS::IAM::ManagedPolicy') continue;
     managed.set(id, policyChars(resource.Properties?.PolicyDocument));
@@ -310,7 +327,7 @@ export function roleSizes(template: CfnTemplate): RoleSize[] {
     .map(([role, resource]): RoleSize => {
       const inline = listOf(resource.Properties?.Policies).reduce<number>(
         (sum, policy) => sum + policyChars((policy as { PolicyDocument?: unknown }).PolicyDocument),
-        0,
+        separateInline.get(role) ?? 0,
       );
       const arns = listOf(resource.Properties?.ManagedPolicyArns);
       const own = [

@@ -109,6 +109,24 @@ describe('checkTemplate: each limit a named error with the limit and the figure'
     expect(managed?.figure).toBe(policyChars({ Version: '2012-10-17', Statement: [statement(300)] }));
   });
 
+  it('It should add inline policies declared as AWS::IAM::Policy resources to the role they name', () => {
+    const separate = { Version: '2012-10-17', Statement: [statement(200)] };
+    const template: CfnTemplate = {
+      Resources: {
+        FnRole: role([statement(200)]),
+        Extra: {
+          Type: 'AWS::IAM::Policy',
+          Properties: { PolicyDocument: separate, Roles: [{ Ref: 'FnRole' }] },
+        },
+      },
+    };
+    const { report, errors } = checkTemplate('main', template, '{}');
+    expect(report.roles[0]?.inline).toBe(
+      policyChars({ Version: '2012-10-17', Statement: [statement(200)] }) + policyChars(separate),
+    );
+    expect(errors.map((error) => error.name)).toEqual(['RolePolicySizeError']);
+  });
+
   it('It should count managed policies attached to a role, by its ARNs and by the policies naming it', () => {
     const resources: NonNullable<CfnTemplate['Resources']> = {
       FnRole: role(
