@@ -23,8 +23,11 @@ export const PRECISION_LADDER = [
   /** Listing a source bucket (`s3:ListBucket`) for any key prefix, not only the rules' ones: key names,
    *  never their content. */
   'list-any-prefix',
-  /** The key ARNs of one bucket in one statement → their longest common prefix (`team-0*`), if that is
-   *  not empty; otherwise they stay as they are. */
+  /** The key ARNs of one bucket in one statement → at most PREFIXES_PER_BUCKET prefix wildcards
+   *  (`team-00*`, `mirror/team-0*`), merging first the keys that share the longest prefix, never into an
+   *  empty prefix. */
+  'common-prefixes',
+  /** The same, down to one prefix wildcard per bucket where the keys share any prefix at all. */
   'common-prefix',
   /** Every key ARN → its whole bucket (`bucket/*`): the widest step, still only the rules' buckets. */
   'whole-buckets',
@@ -107,15 +110,48 @@ const keyCovers = (wide: string, narrow: string): boolean => {
   return wide.endsWith('*') && literalPrefix(wide) === prefix && narrow.startsWith(prefix);
 };
 
-const commonPrefix = (texts: readonly string[]): string => {
-  let prefix = texts[0] ?? '';
-  for (const text of texts.slice(1)) {
-    let length = 0;
-    while (length < prefix.length && length < text.length && prefix[length] === text[length]) length += 1;
-    prefix = prefix.slice(0, length);
-  }
-  return prefix;
+/** How many prefix wildcards the `common-prefixes` step leaves in one bucket of one statement. */
+export const PREFIXES_PER_BUCKET = 4;
+
+const commonPrefix = (a: string, b: string): string => {
+  let length = 0;
+  while (length < a.length && length < b.length && a[length] === b[length]) length += 1;
+  return a.slice(0, length);
 };
+
+/**
+ * The keys' literal prefixes clustered into at most `max` prefixes: sorted, so keys sharing a prefix are
+ * neighbours, then the two neighbours with the longest common prefix merged into it, again and again; a
+ * merge into the empty prefix is never made (that would be the whole bucket, the next step's trade).
+ * Returns each key's new pattern: its cluster's prefix and `*`, or the key itself if it was merged with none.
+ */
+export function clusterKeys(keys: readonly string[], max: number): (key: string) => string {
+  const clusters = [...new Set(keys.map(literalPrefix))]
+    .sort()
+    .map((prefix) => ({ prefix, members: [prefix] }));
+  while (clusters.length > max) {
+    let best = -1;
+    let bestLength = 0;
+    for (let index = 0; index + 1 < clusters.length; index += 1) {
+      const length = commonPrefix(clusters[index]?.prefix ?? '', clusters[index + 1]?.prefix ?? '').length;
+      if (length > bestLength) {
+        best = index;
+        bestLength = length;
+      }
+    }
+    const [left, right] = [clusters[best], clusters[best + 1]];
+    if (best < 0 || !left || !right) break;
+    clusters.splice(best, 2, {
+      prefix: left.prefix.slice(0, bestLength),
+      members: [...left.members, ...right.members],
+    });
+  }
+  const merged = new Map<string, string>();
+  for (const { prefix, members } of clusters) {
+    if (members.length > 1) for (const member of members) merged.set(member, `${prefix}*`);
+  }
+  return (key) => merged.get(literalPrefix(key)) ?? key;
+}
 
 /** A statement's resources with every S3 key ARN another of them covers removed (or repeats). */
 function withoutCovered(resources: readonly Cfn[]): Cfn[] {
@@ -309,13 +345,9 @@ function trade(statements: Working[], step: PrecisionStep): Working[] {
       return Object.keys(condition).length > 0 ? { ...without, condition } : without;
     });
   }
-  if (at >= PRECISION_LADDER.indexOf('common-prefix')) {
-    out = out.map((s) =>
-      rewriteKeys(s, (keys) => {
-        const prefix = commonPrefix(keys.map(literalPrefix));
-        return (key) => (keys.length > 1 && prefix !== '' ? `${prefix}*` : key);
-      }),
-    );
+  if (at >= PRECISION_LADDER.indexOf('common-prefixes')) {
+    const max = at >= PRECISION_LADDER.indexOf('common-prefix') ? 1 : PREFIXES_PER_BUCKET;
+    out = out.map((s) => rewriteKeys(s, (keys) => clusterKeys(keys, max)));
   }
   if (at >= PRECISION_LADDER.indexOf('whole-buckets')) {
     out = out.map((s) => rewriteKeys(s, () => () => '*'));

@@ -10,7 +10,14 @@ import {
   type PolicyStatement,
 } from '#deploy/iam';
 import { LIMITS, policyChars, RolePolicySizeError, resolveForSize } from '#deploy/limits';
-import { type FittedRole, fitRolePolicy, PRECISION_LADDER, subOf } from '#deploy/policy-fit';
+import {
+  clusterKeys,
+  type FittedRole,
+  fitRolePolicy,
+  PRECISION_LADDER,
+  PREFIXES_PER_BUCKET,
+  subOf,
+} from '#deploy/policy-fit';
 import { roleIdOf, stateMachineArn, templateParts } from '#deploy/template-parts';
 import type { FerryConfig } from '#rules/config';
 import { validateConfig } from '#rules/load';
@@ -298,6 +305,36 @@ describe('fitRolePolicy: the precision ladder', () => {
       expect(checked).toBeGreaterThan(100);
       expect(denied, `${fitted.step} at ${inline}`).toEqual([]);
     }
+  });
+
+  it('It should cluster the keys of a bucket by their longest shared prefixes first, never into the empty prefix', () => {
+    const keys = [
+      'zeta/*',
+      'team-0002/*',
+      'logs/a/*',
+      'mirror/team-0001/*',
+      'team-0001/*',
+      'logs/b/*',
+      'mirror/team-0002/*',
+      'team-0003/*',
+    ];
+    const four = clusterKeys(keys, PREFIXES_PER_BUCKET);
+    expect(keys.map(four)).toEqual([
+      'zeta/*',
+      'team-000*',
+      'logs/*',
+      'mirror/team-000*',
+      'team-000*',
+      'logs/*',
+      'mirror/team-000*',
+      'team-000*',
+    ]);
+    // Down to one: what shares no first character stays apart.
+    expect(new Set(keys.map(clusterKeys(keys, 1)))).toEqual(
+      new Set(['zeta/*', 'team-000*', 'logs/*', 'mirror/team-000*']),
+    );
+    const shared = ['team-0001/*', 'team-0002/*.json', 'team-0100/*'];
+    expect(new Set(shared.map(clusterKeys(shared, 1)))).toEqual(new Set(['team-0*']));
   });
 
   it('It should widen at most to the whole bucket, never past it', () => {
