@@ -190,12 +190,21 @@ class StatementList {
     }));
 
     const merged = new Map<string, Draft & { resources: '*' | Cfn[] }>();
+    // The resources each merged draft holds, by their JSON: a thousand rules add thousands of drafts, and
+    // re-deduplicating the whole list on each would be quadratic.
+    const held = new Map<string, Set<string>>();
     for (const draft of [...describeDrafts, ...this.drafts]) {
       const actions = [...new Set(draft.actions)].sort();
       const key = keyOf({ actions, condition: draft.condition ?? null, wildcard: draft.resources === '*' });
       const existing = merged.get(key);
       if (existing && existing.resources !== '*' && draft.resources !== '*') {
-        existing.resources = unique([...existing.resources, ...draft.resources]);
+        const seen = held.get(key) ?? new Set(existing.resources.map(keyOf));
+        held.set(key, seen);
+        for (const resource of draft.resources) {
+          if (seen.has(keyOf(resource))) continue;
+          seen.add(keyOf(resource));
+          existing.resources.push(resource);
+        }
       } else if (!existing) {
         merged.set(key, {
           ...draft,

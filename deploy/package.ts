@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { loadConfigFile } from '#rules/load';
 import { forwarderRegions, forwarderTemplate } from './forwarders.ts';
+import { type CfnTemplate, checkTemplate, formatReport } from './limits.ts';
 
 const args = process.argv.slice(2);
 const { values } = parseArgs({
@@ -27,6 +28,7 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 
 const { service } = parse(readFileSync('serverless.yml', 'utf8')) as { service: string };
 const config = loadConfigFile(process.env.FERRY_CONFIG ?? 'replication.yml');
+const templates = [{ name: 'main', file: `${folder}/cloudformation-template-update-stack.json` }];
 for (const source of forwarderRegions(config, region)) {
   const file = `${folder}/forwarder-${source}.json`;
   writeFileSync(
@@ -34,4 +36,16 @@ for (const source of forwarderRegions(config, region)) {
     `${JSON.stringify(forwarderTemplate(config, { service, stage, region }, source), null, 2)}\n`,
   );
   console.log(`✔ ${file}: forwards snapshot and AMI events from ${source} to ${region}`);
+  templates.push({ name: `forwarder-${source}`, file });
 }
+
+// Every packaged template against IAM's and CloudFormation's limits (deploy/limits.ts), before AWS would
+// refuse it: a short size report, then the named errors, failing the package.
+const checks = templates.map(({ name, file }) => {
+  const body = readFileSync(file, 'utf8');
+  return checkTemplate(name, JSON.parse(body) as CfnTemplate, body);
+});
+console.log(formatReport(checks.map((check) => check.report)));
+const errors = checks.flatMap((check) => check.errors);
+for (const error of errors) console.error(`✖ ${error.name}: ${error.message}`);
+if (errors.length > 0) process.exit(1);

@@ -5,7 +5,9 @@ import {
   objectEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
-import { FUNCTION_NAMES, type FunctionName, iamPolicies } from './iam.ts';
+import { FUNCTION_NAMES, type FunctionName, iamPolicies, type PolicyStatement } from './iam.ts';
+import { POLICY_FIT_METADATA } from './limits.ts';
+import { fitRolePolicy } from './policy-fit.ts';
 
 /**
  * The parts of the CloudFormation template that depend on the rules, generated at package time from
@@ -281,9 +283,9 @@ function functionRoles(config: FerryConfig, deployment: Deployment): Record<stri
     },
   });
   return Object.fromEntries(
-    FUNCTION_NAMES.map((fn): [string, CfnResource] => {
+    FUNCTION_NAMES.flatMap((fn): [string, CfnResource][] => {
       const logGroup = `/aws/lambda/${deployment.service}-${deployment.stage}-${fn}`;
-      const statements: unknown[] = [
+      const statements: PolicyStatement[] = [
         {
           Sid: 'OwnLogs',
           Effect: 'Allow',
@@ -300,28 +302,50 @@ function functionRoles(config: FerryConfig, deployment: Deployment): Record<stri
                 Sid: 'DeadLetters',
                 Effect: 'Allow',
                 Action: ['sqs:SendMessage'],
-                Resource: [deadLetterQueueArn],
-              },
+                Resource: [{ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }],
+              } satisfies PolicyStatement,
             ]
           : []),
         ...policies[fn],
       ];
+      const roleId = roleIdOf(fn);
+      // Merged, and if need be widened and spread over managed policies, to fit IAM's sizes
+      // (deploy/policy-fit.ts); the step taken is in the role's Metadata and the package-time report.
+      const fitted = fitRolePolicy(roleId, statements, { sidPrefix: roleId.slice(0, -'Role'.length) });
+      const managedIds = fitted.managed.map((_, index) => `${roleId}Policy${index + 1}`);
       return [
-        roleIdOf(fn),
-        {
-          Type: 'AWS::IAM::Role',
-          Properties: {
-            AssumeRolePolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-              ],
+        [
+          roleId,
+          {
+            Type: 'AWS::IAM::Role',
+            Metadata: { [POLICY_FIT_METADATA]: { step: fitted.step, ...fitted.sizes } },
+            Properties: {
+              AssumeRolePolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [
+                  {
+                    Effect: 'Allow',
+                    Principal: { Service: 'lambda.amazonaws.com' },
+                    Action: 'sts:AssumeRole',
+                  },
+                ],
+              },
+              Policies: [{ PolicyName: 'ferry', PolicyDocument: fitted.inline }],
+              // Attached by the role, so the function (which depends on its role) is created after them.
+              ...(managedIds.length > 0 ? { ManagedPolicyArns: managedIds.map((id) => ({ Ref: id })) } : {}),
             },
-            Policies: [
-              { PolicyName: 'ferry', PolicyDocument: { Version: '2012-10-17', Statement: statements } },
-            ],
           },
-        },
+        ],
+        ...fitted.managed.map((document, index): [string, CfnResource] => [
+          managedIds[index] ?? '',
+          {
+            Type: 'AWS::IAM::ManagedPolicy',
+            Properties: {
+              Description: `Ferry ${deployment.stage}: part ${index + 2} of the ${fn} function's permissions`,
+              PolicyDocument: document,
+            },
+          },
+        ]),
       ];
     }),
   );
