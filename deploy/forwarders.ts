@@ -1,5 +1,5 @@
 import { type FerryConfig, imageRulesOf, snapshotRulesOf, sourceRegionsOf } from '#rules/config';
-import { imageEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
+import { forwardedEventPatterns } from '#rules/event-patterns';
 import {
   type Cfn,
   type CfnResource,
@@ -36,17 +36,16 @@ export function forwarderTemplate(
   const homeBus = {
     'Fn::Sub': `arn:\${AWS::Partition}:events:${deployment.region}:\${AWS::AccountId}:event-bus/default`,
   };
-  // Only the patterns whose source Regions include this one (a Region may be a source of AMIs only).
-  const patterns = [...snapshotEventPatterns(config), ...imageEventPatterns(config)].filter((pattern) =>
-    (pattern.region as string[] | undefined)?.includes(region),
-  );
+  // Only the events the home rules want from this Region (a Region may be a source of AMIs only), every
+  // kind merged into as few rules as the pattern size allows: one target (the home bus) needs no more.
+  const patterns = forwardedEventPatterns(config, region);
   const rules = Object.fromEntries(
     patterns.map((pattern, index): [string, CfnResource] => [
       `ForwardRule${index + 1}`,
       {
         Type: 'AWS::Events::Rule',
         Properties: {
-          Description: `Ferry ${deployment.stage}: ${String((pattern['detail-type'] as string[] | undefined)?.[0])} from ${region} to ${deployment.region}`,
+          Description: `Ferry ${deployment.stage}: snapshot and AMI events from ${region} to ${deployment.region}`,
           EventPattern: pattern,
           Targets: [
             {

@@ -1,7 +1,11 @@
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from './config.ts';
 
-/** An EventBridge event pattern (the subset Ferry generates). */
-export type EventPattern = { [field: string]: EventPattern | PatternValue[] };
+/**
+ * An EventBridge event pattern (the subset Ferry generates). `$or` holds alternatives at its level: the
+ * pattern matches when its other fields match and at least one alternative does.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+ */
+export type EventPattern = { [field: string]: EventPattern | PatternValue[] | EventPattern[] };
 export type PatternValue =
   | string
   | number
@@ -11,8 +15,136 @@ export type PatternValue =
   | { suffix: string }
   | { exists: boolean };
 
+/** The field that holds alternatives (EventBridge reads it so only with two or more of them). */
+export const OR = '$or';
+
+/**
+ * EventBridge's quota on one event pattern: 2,048 characters by default (adjustable on request), so a
+ * stack that must deploy in any account stays within the default.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html ("Event pattern size")
+ */
+export const EVENT_PATTERN_MAX_CHARS = 2048;
+
+/**
+ * The characters a pattern counts as, measured on its widest usual serialization: JSON with one space after
+ * every `,` and `:` (what many tools write when they turn the template's object into the string
+ * EventBridge receives). The compact form is never longer, so a pattern within this size fits either way.
+ */
+export function patternSize(pattern: unknown): number {
+  let separators = 0;
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      separators += Math.max(0, value.length - 1);
+      for (const item of value) walk(item);
+    } else if (typeof value === 'object' && value !== null) {
+      const entries = Object.values(value);
+      separators += entries.length + Math.max(0, entries.length - 1);
+      for (const item of entries) walk(item);
+    }
+  };
+  walk(pattern);
+  return JSON.stringify(pattern).length + separators;
+}
+
+export class EventPatternTooLargeError extends Error {
+  override name = 'EventPatternTooLargeError';
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+    readonly pattern: EventPattern,
+  ) {
+    super(
+      `an event pattern of ${size} characters cannot be split below EventBridge's limit of ${limit}: ${JSON.stringify(pattern).slice(0, 200)}…`,
+    );
+  }
+}
+
+export interface PatternOptions {
+  /** The size each generated pattern must fit (default: EVENT_PATTERN_MAX_CHARS). */
+  maxPatternChars?: number;
+}
+
+/**
+ * Packs alternatives into as few patterns as the size limit allows: `build` makes the pattern of a run of
+ * alternatives, `split` halves an alternative that does not fit on its own into two that mean the same
+ * together. Each alternative lands in exactly one pattern, in order.
+ */
+function pack(
+  alternatives: readonly EventPattern[],
+  build: (run: EventPattern[]) => EventPattern,
+  limit: number,
+  split: (alternative: EventPattern) => [EventPattern, EventPattern] | undefined = () => undefined,
+): EventPattern[] {
+  const patterns: EventPattern[] = [];
+  const queue = [...alternatives];
+  let run: EventPattern[] = [];
+  while (queue.length > 0) {
+    const next = queue.shift() as EventPattern;
+    if (patternSize(build([...run, next])) <= limit) {
+      run.push(next);
+      continue;
+    }
+    if (run.length > 0) {
+      patterns.push(build(run));
+      run = [];
+      queue.unshift(next);
+      continue;
+    }
+    const halves = split(next);
+    if (!halves) {
+      const alone = build([next]);
+      throw new EventPatternTooLargeError(patternSize(alone), limit, alone);
+    }
+    queue.unshift(...halves);
+  }
+  if (run.length > 0) patterns.push(build(run));
+  return patterns;
+}
+
+/** One alternative inline, several under `$or` (EventBridge reads a one-element `$or` as a field name). */
+const anyOf = (run: EventPattern[]): EventPattern =>
+  run.length === 1 ? (run[0] as EventPattern) : { [OR]: run };
+
+const halve = <T>(values: readonly T[]): [T[], T[]] => {
+  const middle = Math.ceil(values.length / 2);
+  return [values.slice(0, middle), values.slice(middle)];
+};
+
 /** Characters S3 never percent-encodes in event keys: only prefixes made of these can filter encoded keys. */
 const SAFE_PREFIX = /^[A-Za-z0-9/._-]*$/;
+
+/**
+ * The key prefixes that select a bucket's objects, or undefined for every key: keys arrive encoded, so a
+ * prefix with characters S3 would encode (or an empty one) cannot filter exactly. Prefixes that another one
+ * covers are dropped, so no key matches two of them, and no split of the list can deliver an event twice.
+ */
+function keyPrefixes(prefixes: ReadonlySet<string>): string[] | undefined {
+  const all = [...prefixes];
+  if (!all.every((prefix) => prefix !== '' && SAFE_PREFIX.test(prefix))) return undefined;
+  return all.filter((prefix) => !all.some((other) => other !== prefix && prefix.startsWith(other))).sort();
+}
+
+/** The `detail` alternative for some buckets that share their key prefixes (or take every key). */
+const bucketsAlternative = (buckets: readonly string[], prefixes: readonly string[] | undefined) => ({
+  bucket: { name: [...buckets] },
+  ...(prefixes ? { object: { key: prefixes.map((prefix) => ({ prefix })) } } : {}),
+});
+
+/** Halves the buckets of an alternative, or else its prefixes: either pair selects the same objects. */
+function splitBucketsAlternative(alternative: EventPattern): [EventPattern, EventPattern] | undefined {
+  const buckets = (alternative.bucket as { name: string[] }).name;
+  const keys = (alternative.object as { key: { prefix: string }[] } | undefined)?.key;
+  const prefixes = keys?.map((key) => key.prefix);
+  if (buckets.length > 1) {
+    const [first, second] = halve(buckets);
+    return [bucketsAlternative(first, prefixes), bucketsAlternative(second, prefixes)];
+  }
+  if (prefixes && prefixes.length > 1) {
+    const [first, second] = halve(prefixes);
+    return [bucketsAlternative(buckets, first), bucketsAlternative(buckets, second)];
+  }
+  return undefined;
+}
 
 export interface ObjectEventPatterns {
   objectCreated: EventPattern[];
@@ -20,76 +152,113 @@ export interface ObjectEventPatterns {
 }
 
 /**
- * The EventBridge patterns that deliver S3 events to Ferry, generated from the rules: one per source
- * bucket, narrowed to the rules' key prefixes where that is exact. The deployment and the sandbox both use
- * these, so what the sandbox delivers is what AWS would deliver.
+ * The EventBridge patterns that deliver S3 events to Ferry, generated from the rules: each source bucket
+ * narrowed to its rules' key prefixes where that is exact, buckets with the same prefixes sharing one
+ * alternative, and the alternatives merged under `$or` into as few patterns as EventBridge's size limit
+ * allows. So the stack's rules grow with the number of event types (and the patterns' size), not with the
+ * number of buckets, and each event still matches at most one pattern of a handler: buckets never repeat
+ * across alternatives and a bucket's prefixes never overlap. The deployment and the sandbox both use these,
+ * so what the sandbox delivers is what AWS would deliver.
  */
-export function objectEventPatterns(config: FerryConfig): ObjectEventPatterns {
-  const byBucket = (deletesOnly: boolean) => {
-    const prefixes = new Map<string, Set<string>>();
+export function objectEventPatterns(config: FerryConfig, options: PatternOptions = {}): ObjectEventPatterns {
+  const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
+  const patterns = (detailType: string, deletesOnly: boolean): EventPattern[] => {
+    const prefixesByBucket = new Map<string, Set<string>>();
     for (const rule of objectRulesOf(config)) {
       if (deletesOnly && !rule.to.some((destination) => destination.replicateDeletes)) continue;
-      const set = prefixes.get(rule.objects.bucket) ?? new Set<string>();
+      const set = prefixesByBucket.get(rule.objects.bucket) ?? new Set<string>();
       set.add(rule.objects.prefix);
-      prefixes.set(rule.objects.bucket, set);
+      prefixesByBucket.set(rule.objects.bucket, set);
     }
-    return [...prefixes].map(([bucket, set]) => ({ bucket, prefixes: [...set] }));
-  };
-  const pattern = (detailType: string, bucket: string, prefixes: string[]): EventPattern => {
-    // Keys arrive encoded; a prefix with characters S3 would encode (or an empty one) cannot filter exactly.
-    const exact = prefixes.every((prefix) => prefix !== '' && SAFE_PREFIX.test(prefix));
-    return {
+    // Buckets that select the same keys share one alternative (JSON of the prefixes as the key).
+    const bucketsBySelection = new Map<string, { buckets: string[]; prefixes: string[] | undefined }>();
+    for (const [bucket, set] of [...prefixesByBucket].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const prefixes = keyPrefixes(set);
+      const selection = JSON.stringify(prefixes ?? null);
+      const group = bucketsBySelection.get(selection) ?? { buckets: [], prefixes };
+      group.buckets.push(bucket);
+      bucketsBySelection.set(selection, group);
+    }
+    const alternatives = [...bucketsBySelection.values()].map(({ buckets, prefixes }) =>
+      bucketsAlternative(buckets, prefixes),
+    );
+    const build = (run: EventPattern[]): EventPattern => ({
       source: ['aws.s3'],
       'detail-type': [detailType],
-      detail: {
-        bucket: { name: [bucket] },
-        ...(exact ? { object: { key: prefixes.sort().map((prefix) => ({ prefix })) } } : {}),
-      },
-    };
+      detail: anyOf(run),
+    });
+    return pack(alternatives, build, limit, splitBucketsAlternative);
   };
   return {
-    objectCreated: byBucket(false).map(({ bucket, prefixes }) => pattern('Object Created', bucket, prefixes)),
-    objectDeleted: byBucket(true).map(({ bucket, prefixes }) => pattern('Object Deleted', bucket, prefixes)),
+    objectCreated: patterns('Object Created', false),
+    objectDeleted: patterns('Object Deleted', true),
   };
 }
 
 const sortedUnique = (values: readonly string[]): string[] => [...new Set(values)].sort();
 
 /**
- * The EventBridge patterns that deliver new EBS snapshots to Ferry: createSnapshot and createSnapshots
- * events that succeeded, from the rules' source Regions; none without snapshot rules. copySnapshot is left
- * out on purpose: copies, Ferry's own included, are never copied again. EventBridge rules are regional, so
- * `region` only narrows: each source Region needs the rule deployed there, or its events forwarded.
+ * New EBS snapshots: createSnapshot and createSnapshots events that succeeded. copySnapshot is left out on
+ * purpose: copies, Ferry's own included, are never copied again. Each alternative keeps its own event name,
+ * so a merged pattern matches exactly what one pattern per detail type would.
  */
-export function snapshotEventPatterns(config: FerryConfig): EventPattern[] {
-  const region = sortedUnique(snapshotRulesOf(config).flatMap((rule) => rule.snapshots.regions));
-  if (region.length === 0) return [];
-  return [
-    {
-      source: ['aws.ec2'],
-      'detail-type': ['EBS Snapshot Notification'],
-      region,
-      detail: { event: ['createSnapshot'], result: ['succeeded'] },
-    },
-    {
-      source: ['aws.ec2'],
-      'detail-type': ['EBS Multi-Volume Snapshots Completion Status'],
-      region,
-      detail: { event: ['createSnapshots'], result: ['succeeded'] },
-    },
-  ];
+const SNAPSHOT_ALTERNATIVES: readonly EventPattern[] = [
+  {
+    'detail-type': ['EBS Snapshot Notification'],
+    detail: { event: ['createSnapshot'], result: ['succeeded'] },
+  },
+  {
+    'detail-type': ['EBS Multi-Volume Snapshots Completion Status'],
+    detail: { event: ['createSnapshots'], result: ['succeeded'] },
+  },
+];
+
+/** AMIs that became available. */
+const IMAGE_ALTERNATIVES: readonly EventPattern[] = [
+  { 'detail-type': ['EC2 AMI State Change'], detail: { State: ['available'] } },
+];
+
+/** EC2 events from some Regions, the alternatives merged under `$or` within the size limit. */
+function ec2Patterns(
+  region: string[],
+  alternatives: readonly EventPattern[],
+  options: PatternOptions,
+): EventPattern[] {
+  if (region.length === 0 || alternatives.length === 0) return [];
+  const build = (run: EventPattern[]): EventPattern => ({ source: ['aws.ec2'], region, ...anyOf(run) });
+  return pack(alternatives, build, options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS);
 }
 
-/** The pattern that delivers AMIs that became available in the image rules' source Regions; none without them. */
-export function imageEventPatterns(config: FerryConfig): EventPattern[] {
+/**
+ * The EventBridge patterns that deliver new EBS snapshots to Ferry from the rules' source Regions; none
+ * without snapshot rules. EventBridge rules are regional, so `region` only narrows: each source Region needs
+ * the rule deployed there, or its events forwarded.
+ */
+export function snapshotEventPatterns(config: FerryConfig, options: PatternOptions = {}): EventPattern[] {
+  const region = sortedUnique(snapshotRulesOf(config).flatMap((rule) => rule.snapshots.regions));
+  return ec2Patterns(region, SNAPSHOT_ALTERNATIVES, options);
+}
+
+/** The patterns that deliver AMIs that became available in the image rules' source Regions; none without them. */
+export function imageEventPatterns(config: FerryConfig, options: PatternOptions = {}): EventPattern[] {
   const region = sortedUnique(imageRulesOf(config).flatMap((rule) => rule.images.regions));
-  if (region.length === 0) return [];
-  return [
-    {
-      source: ['aws.ec2'],
-      'detail-type': ['EC2 AMI State Change'],
-      region,
-      detail: { State: ['available'] },
-    },
+  return ec2Patterns(region, IMAGE_ALTERNATIVES, options);
+}
+
+/**
+ * What a forwarder in `region` sends to the home Region: the snapshot and AMI events the home rules want
+ * from that Region, every kind merged into as few patterns as the size limit allows (one, in practice),
+ * since the forwarder has a single target, the home bus.
+ */
+export function forwardedEventPatterns(
+  config: FerryConfig,
+  region: string,
+  options: PatternOptions = {},
+): EventPattern[] {
+  const wants = (regions: string[]) => regions.includes(region);
+  const alternatives = [
+    ...(snapshotRulesOf(config).some((rule) => wants(rule.snapshots.regions)) ? SNAPSHOT_ALTERNATIVES : []),
+    ...(imageRulesOf(config).some((rule) => wants(rule.images.regions)) ? IMAGE_ALTERNATIVES : []),
   ];
+  return ec2Patterns([region], alternatives, options);
 }

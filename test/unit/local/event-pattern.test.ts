@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matchesPattern } from '#local/event-pattern';
-import { objectEventPatterns } from '#rules/event-patterns';
+import { type EventPattern, objectEventPatterns } from '#rules/event-patterns';
 import { configFrom, s3Event } from '#test/support/fixtures';
 
 describe('EventBridge patterns generated from the rules', () => {
@@ -18,17 +18,21 @@ rules:
 `);
   const patterns = objectEventPatterns(config);
 
-  it('It should make one pattern per source bucket, with the exact key prefixes', () => {
+  it('It should merge the buckets into one pattern under $or, each with its exact key prefixes', () => {
     expect(patterns.objectCreated).toEqual([
       {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
         detail: {
-          bucket: { name: ['acme-prod'] },
-          object: { key: [{ prefix: 'invoices/' }, { prefix: 'reports/' }] },
+          $or: [
+            { bucket: { name: ['acme-media'] } },
+            {
+              bucket: { name: ['acme-prod'] },
+              object: { key: [{ prefix: 'invoices/' }, { prefix: 'reports/' }] },
+            },
+          ],
         },
       },
-      { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: ['acme-media'] } } },
     ]);
   });
 
@@ -61,5 +65,20 @@ rules:
     expect(matchesPattern(event, { missing: [{ exists: true }] })).toBe(false);
     expect(matchesPattern(event, { nested: { b: [false] } })).toBe(false);
     expect(matchesPattern(event, { a: { deeper: ['x'] } })).toBe(false);
+  });
+
+  it('It should read $or as alternatives at its level, and as a field name where EventBridge does', () => {
+    const event = { a: 'x', nested: { b: 1, c: 'y' } };
+    const either: EventPattern = { nested: { $or: [{ b: [2] }, { c: ['y'] }] } };
+    expect(matchesPattern(event, either)).toBe(true);
+    const neither: EventPattern = { nested: { $or: [{ b: [2] }, { c: ['z'] }] } };
+    expect(matchesPattern(event, neither)).toBe(false);
+    // Other fields at the level still all have to match.
+    expect(matchesPattern(event, { a: ['w'], $or: [{ a: ['x'] }, { nested: { b: [1] } }] })).toBe(false);
+    expect(matchesPattern(event, { a: ['x'], $or: [{ a: ['x'] }, { nested: { b: [9] } }] })).toBe(true);
+    // One alternative, or matchers in the array: an ordinary field called "$or", absent from the event.
+    expect(matchesPattern(event, { $or: [{ a: ['x'] }] })).toBe(false);
+    const matchers = { nested: { $or: [{ prefix: 'y' }, { c: ['y'] }] } } as unknown as EventPattern;
+    expect(matchesPattern(event, matchers)).toBe(false);
   });
 });

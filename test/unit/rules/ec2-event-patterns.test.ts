@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { matchesPattern } from '#local/event-pattern';
-import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
+import {
+  forwardedEventPatterns,
+  imageEventPatterns,
+  objectEventPatterns,
+  snapshotEventPatterns,
+} from '#rules/event-patterns';
 import { ec2Event } from '#test/support/ec2-events';
 import { configFrom } from '#test/support/fixtures';
 
@@ -30,15 +35,17 @@ describe('EventBridge patterns for snapshot and image rules', () => {
     expect(snapshots).toEqual([
       {
         source: ['aws.ec2'],
-        'detail-type': ['EBS Snapshot Notification'],
         region,
-        detail: { event: ['createSnapshot'], result: ['succeeded'] },
-      },
-      {
-        source: ['aws.ec2'],
-        'detail-type': ['EBS Multi-Volume Snapshots Completion Status'],
-        region,
-        detail: { event: ['createSnapshots'], result: ['succeeded'] },
+        $or: [
+          {
+            'detail-type': ['EBS Snapshot Notification'],
+            detail: { event: ['createSnapshot'], result: ['succeeded'] },
+          },
+          {
+            'detail-type': ['EBS Multi-Volume Snapshots Completion Status'],
+            detail: { event: ['createSnapshots'], result: ['succeeded'] },
+          },
+        ],
       },
     ]);
   });
@@ -90,5 +97,45 @@ rules:
     expect(anyMatch(imageElsewhere, images)).toBe(false);
     expect(anyMatch(ec2Event('image-available'), snapshots)).toBe(false);
     expect(anyMatch(ec2Event('snapshot-created'), images)).toBe(false);
+  });
+
+  it('It should keep each detail type with its own event name when merging them', () => {
+    // A single-volume notification naming the multi-volume event matched neither pattern before the merge.
+    const crossed = ec2Event('snapshot-created');
+    crossed.detail.event = 'createSnapshots';
+    expect(anyMatch(crossed, snapshots)).toBe(false);
+  });
+
+  it('It should forward from a Region, in one rule, exactly the events the home rules want from there', () => {
+    const east = forwardedEventPatterns(config, 'us-east-1');
+    expect(east).toHaveLength(1);
+    expect(east[0]?.region).toEqual(['us-east-1']);
+    const created = ec2Event('snapshot-created');
+    created.region = 'us-east-1';
+    expect(anyMatch(created, east)).toBe(true);
+    expect(anyMatch(created, forwardedEventPatterns(config, 'us-west-2'))).toBe(false);
+    // us-west-2 is a source of AMIs only: one pattern without $or, nothing of snapshots.
+    expect(forwardedEventPatterns(config, 'us-west-2')).toEqual(images);
+    expect(forwardedEventPatterns(config, 'sa-east-1')).toEqual([]);
+    // Merging both kinds: every event any home pattern wants from us-east-1 is forwarded.
+    const both = configFrom(`
+rules:
+  - name: ebs
+    snapshots: { regions: [us-east-1] }
+    to: [ { region: us-west-2 } ]
+  - name: amis
+    images: { regions: [us-east-1] }
+    to: [ { region: us-west-2 } ]
+`);
+    const forwarded = forwardedEventPatterns(both, 'us-east-1');
+    expect(forwarded).toHaveLength(1);
+    const image = ec2Event('image-available');
+    image.region = 'us-east-1';
+    for (const event of [created, image, ec2Event('multi-volume-snapshots')]) {
+      event.region = 'us-east-1';
+      const home = [...snapshotEventPatterns(both), ...imageEventPatterns(both)];
+      expect(anyMatch(event, forwarded)).toBe(anyMatch(event, home));
+      expect(anyMatch(event, forwarded)).toBe(true);
+    }
   });
 });
