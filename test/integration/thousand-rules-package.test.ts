@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CfnTemplate, checkTemplate, LIMITS } from '#deploy/limits';
+import { type CfnTemplate, checkTemplate, LIMITS, POLICY_FIT_METADATA } from '#deploy/limits';
+import { PRECISION_LADDER } from '#deploy/policy-fit';
 import { matchesPattern } from '#local/event-pattern';
 import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { EVENT_PATTERN_MAX_CHARS, type EventPattern, patternSize } from '#rules/event-patterns';
@@ -18,8 +19,7 @@ import { writeThousandRules } from '#test/support/thousand-rules';
 
 const run = promisify(execFile);
 const CONFIG = '.build/thousand-rules/replication.yml';
-// Its own folder: test/integration/package-limits.test.ts packages the same rules without --minify-template.
-const FOLDER = '.build/package-thousand-rules-minified';
+const FOLDER = '.build/package-thousand-rules';
 const STACK_TEMPLATE = `${FOLDER}/cloudformation-template-update-stack.json`;
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -36,15 +36,21 @@ const eventPatterns = (template: Template): [string, EventPattern][] =>
     .map(([id, resource]) => [id, resource.Properties.EventPattern as EventPattern]);
 
 describe('npm run package: a generated 1,000-rule configuration', () => {
+  /** What the package printed: the size report, and a `✖ <Error>: …` line per limit broken. */
+  let output = '';
+
   beforeAll(async () => {
     writeThousandRules(CONFIG);
     // --minify-template: the file is then byte for byte what the framework uploads for CloudFormation
     // (it sends the template compact), so its size and cfn-lint's size check are the deployed figures.
-    await run(
+    const packaged = await run(
       'npm',
       ['run', '-s', 'package', '--', '--stage', 'ci', '--package', FOLDER, '--minify-template'],
       { env: { ...process.env, FERRY_CONFIG: CONFIG }, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
-    );
+    ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`npm run package failed:\n${error.stdout ?? ''}\n${error.stderr ?? error.message}`);
+    });
+    output = `${packaged.stdout}\n${packaged.stderr}`;
   }, 320_000);
 
   it('is the configuration the issue asks for: 1,000 rules, objects over 200+ buckets, snapshots and AMIs', () => {
@@ -84,6 +90,40 @@ describe('npm run package: a generated 1,000-rule configuration', () => {
         expect(role.attached, role.role).toBeLessThanOrEqual(LIMITS.managedPoliciesPerRole);
       }
     }
+  });
+
+  it('fits each function role by the precision ladder, recording the step in the role and the report', () => {
+    const body = readFileSync(STACK_TEMPLATE, 'utf8');
+    const template = JSON.parse(body) as CfnTemplate;
+    const functionRoles = checkTemplate('main', template, body).report.roles.filter(
+      (role) => role.fit !== undefined,
+    );
+    expect(functionRoles).toHaveLength(7);
+    for (const role of functionRoles) {
+      expect(PRECISION_LADDER, role.role).toContain(role.fit);
+      const resource = template.Resources?.[role.role] as { Metadata?: Record<string, { step: string }> };
+      expect(resource.Metadata?.[POLICY_FIT_METADATA]?.step, role.role).toBe(role.fit);
+    }
+    // A thousand rules do not fit without managed policies, and each is a resource of the template.
+    const managed = Object.values(template.Resources ?? {}).filter(
+      (resource) => resource.Type === 'AWS::IAM::ManagedPolicy',
+    );
+    expect(managed.length).toBe(functionRoles.reduce((sum, role) => sum + role.managed.length, 0));
+    expect(managed.length).toBeGreaterThan(0);
+  });
+
+  it('prints the size report of every template it writes, main and forwarders', () => {
+    const names = [
+      'main',
+      ...forwarderFiles().map((file) => file.slice(`${FOLDER}/`.length, -'.json'.length)),
+    ];
+    expect(names).toEqual(expect.arrayContaining(['main', 'forwarder-us-east-2', 'forwarder-eu-west-1']));
+    for (const name of names)
+      expect(output).toMatch(new RegExp(`^${name}: \\d+/500 resources, [\\d,]+/1,000,000 bytes$`, 'm'));
+    expect(output).toMatch(
+      /^ {2}ReconcileRole \[fitted: [a-z-]+\]: inline [\d,]+\/10,240 chars, managed \d+\/10 /m,
+    );
+    expect(output).not.toContain('✖');
   });
 
   it('keeps every event pattern within EventBridge’s 2,048 characters', () => {
