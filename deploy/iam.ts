@@ -100,7 +100,7 @@ function unique<T>(values: Iterable<T>): T[] {
   return [...seen.values()];
 }
 
-interface Names {
+export interface Names {
   partition: Cfn;
   urlSuffix: Cfn;
   account: Cfn;
@@ -302,11 +302,11 @@ const SOURCE_READ = [
   's3:GetObjectVersionTagging',
 ];
 
-const sourceKeys = (names: Names, rule: ObjectRule): Cfn =>
+export const sourceKeys = (names: Names, rule: ObjectRule): Cfn =>
   s3KeysArn(names, rule.objects.bucket, rule.objects.prefix, rule.objects.suffix);
 
 /** The replica's key space: the rule's prefix is replaced by `keyPrefix` when one is set (objects/router). */
-const replicaKeys = (names: Names, rule: ObjectRule, destination: ObjectDestination): Cfn =>
+export const replicaKeys = (names: Names, rule: ObjectRule, destination: ObjectDestination): Cfn =>
   s3KeysArn(names, destination.bucket, destination.keyPrefix ?? rule.objects.prefix, rule.objects.suffix);
 
 type ObjectFunction = 'objectCreated' | 'objectCopyStep' | 'objectDeleted';
