@@ -23,7 +23,8 @@
  * sts:AssumeRole of a destination role, also that role's trust policy as the resource policy, cross-account,
  * so both sides must allow it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
  * For a destination role, its identity policies. Resource policies Ferry does not deploy (a source bucket's
- * policy that lets a partner's role read, a key policy) are the owner's part and are not evaluated.
+ * policy that lets a partner's role read, a key policy) are the owner's part and are not evaluated: every
+ * other request is evaluated in the principal's own account, KMS keys with the default key policy.
  */
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import type { FunctionName } from '../iam.ts';
@@ -81,6 +82,24 @@ const statementsOf = (document: PolicyDocument) => document.Statement ?? [];
 const listOf = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
+/**
+ * A KMS key is usable only when its key policy allows it; the default key policy delegates to IAM, so that
+ * the caller's identity policy decides (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+ * Key policies belong to the keys' owners, not to Ferry's package: the proof assumes this default.
+ */
+const defaultKeyPolicy = (account: string): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'Enable IAM User Permissions',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${account}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ],
+});
+
 /** Evaluates one request; the Sids (by policy) that allowed it, or why it was denied. */
 async function evaluateOne(
   request: IamRequest,
@@ -120,7 +139,11 @@ async function evaluateOne(
     identityPolicies: role.policies.map((policy) => ({ name: policy.name, policy: policy.document })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    ...(assumed ? { resourcePolicy: assumed.trustPolicy } : {}),
+    ...(assumed
+      ? { resourcePolicy: assumed.trustPolicy }
+      : request.action.startsWith('kms:')
+        ? { resourcePolicy: defaultKeyPolicy(resourceAccount) }
+        : {}),
   };
   const result = await runSimulation(simulation, {});
   if (result.resultType === 'error') {
