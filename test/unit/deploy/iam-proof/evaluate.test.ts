@@ -3,7 +3,7 @@ import { formatMissing, type ProofRoles, proveRequests } from '#deploy/iam-proof
 import type { DeployedRole, PolicyStatement } from '#deploy/iam-proof/policies';
 import type { IamRequest } from '#deploy/iam-proof/request';
 
-const LAMBDA_TRUST = {
+const LAMBDA_TRUST: DeployedRole['trustPolicy'] = {
   Version: '2012-10-17',
   Statement: [
     { Effect: 'Allow' as const, Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
