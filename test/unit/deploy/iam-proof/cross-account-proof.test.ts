@@ -70,19 +70,43 @@ describe.each([
   });
 });
 
+/**
+ * IAM has no condition key for the account an image's launch permission goes to (`ec2:Add/userId` is defined
+ * for ModifySnapshotAttribute only: Service Authorization Reference, Amazon EC2,
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html). The image share is
+ * bounded by what the statement can see: the rule's source Regions, never one of Ferry's own copies; the
+ * image's snapshots, without which the destination cannot copy it, only to the destination accounts.
+ */
 describe('Sharing a source AMI with a destination account (ec2CopyStep, multi-region.yml)', () => {
   const roles = rolesOf('multi-region.yml');
-  const share = (userIds: string[]): IamRequest => ({
+  const share = (
+    action: 'ec2:ModifyImageAttribute' | 'ec2:ModifySnapshotAttribute',
+    resource: string,
+    context: IamRequest['context'],
+  ): IamRequest => ({
     principal: { function: 'ec2CopyStep' },
-    action: 'ec2:ModifyImageAttribute',
-    resource: 'arn:aws:ec2:ap-southeast-2::image/ami-0source',
-    context: { 'aws:RequestedRegion': 'ap-southeast-2', 'ec2:Add/userId': userIds },
-    call: 'ec2:ModifyImageAttribute',
+    action,
+    resource,
+    context: { 'aws:RequestedRegion': resource.split(':')[3] ?? '', ...context },
+    call: action,
+  });
+  const image = (region: string) => `arn:aws:ec2:${region}::image/ami-0source`;
+  const snapshot = 'arn:aws:ec2:ap-southeast-2::snapshot/snap-0source';
+
+  it('It should share a source image of the rule’s Regions, never one of Ferry’s copies', async () => {
+    expect(await allowed(roles, share('ec2:ModifyImageAttribute', image('ap-southeast-2'), {}))).toBe(true);
+    const copy = { [`aws:ResourceTag/${MARKER.sourceId}`]: 'ami-0other' };
+    expect(await allowed(roles, share('ec2:ModifyImageAttribute', image('ap-southeast-2'), copy))).toBe(
+      false,
+    );
+    expect(await allowed(roles, share('ec2:ModifyImageAttribute', image('us-east-1'), {}))).toBe(false);
   });
 
-  it('It should allow sharing with the destination account only', async () => {
-    expect(await allowed(roles, share(['222233334444']))).toBe(true);
-    expect(await allowed(roles, share(['999999999999']))).toBe(false);
-    expect(await allowed(roles, share(['222233334444', '999999999999']))).toBe(false);
+  it('It should share the image’s snapshots with the destination account only', async () => {
+    // ec2:Add/userId is single-valued (String): one key per account the request adds.
+    const withUser = (userId: string) =>
+      share('ec2:ModifySnapshotAttribute', snapshot, { 'ec2:Add/userId': userId });
+    expect(await allowed(roles, withUser('222233334444'))).toBe(true);
+    expect(await allowed(roles, withUser('999999999999'))).toBe(false);
   });
 });
