@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { FerryConfig } from '#rules/config';
-import type { CrossAccountParameters } from '../cross-account-parameters.ts';
+import { type CrossAccountParameters, crossAccountParameters } from '../cross-account-parameters.ts';
 import { FUNCTION_NAMES, type FunctionName } from '../iam.ts';
 import { type Deployment, roleIdOf, templateParts } from '../template-parts.ts';
 import { CfnResolver, pseudoParameters, type ResourceValues } from './cfn-resolve.ts';
@@ -290,4 +290,25 @@ export function crossAccountRole(
   if (!role || others.length > 0)
     throw new Error('deploy/cross-account-role.yml should hold exactly one role');
   return role;
+}
+
+/**
+ * Every role the proof evaluates for a configuration: each function's, and each destination role of the
+ * rules as its partner deploys deploy/cross-account-role.yml with the parameters derived from the rules.
+ */
+export function proofRoles(
+  config: FerryConfig,
+  deployment: Deployment = PROOF_DEPLOYMENT,
+  account = PROOF_ACCOUNT,
+): { functions: Record<FunctionName, DeployedRole>; destinations: Record<string, DeployedRole> } {
+  const template = crossAccountTemplate();
+  return {
+    functions: functionRoles(config, deployment, account),
+    destinations: Object.fromEntries(
+      crossAccountParameters(config, { account, deployment }).map((setup) => [
+        setup.roleArn,
+        crossAccountRole(setup.parameters, setup.account, template),
+      ]),
+    ),
+  };
 }

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { crossAccountParameters } from '#deploy/cross-account-parameters';
 import { type ProofRoles, proveRequests } from '#deploy/iam-proof/evaluate';
-import { crossAccountRole, functionRoles, PROOF_ACCOUNT, PROOF_DEPLOYMENT } from '#deploy/iam-proof/policies';
+import { proofRoles } from '#deploy/iam-proof/policies';
 import type { IamRequest } from '#deploy/iam-proof/request';
 import { MARKER } from '#ec2/markers';
 import { loadConfigFile } from '#rules/load';
 
-/** The function roles and destination roles (deploy/cross-account-role.yml as each partner deploys it). */
-function rolesOf(configName: string): ProofRoles {
-  const config = loadConfigFile(new URL(`../../../configs/${configName}`, import.meta.url).pathname);
-  const setups = crossAccountParameters(config, { account: PROOF_ACCOUNT, deployment: PROOF_DEPLOYMENT });
-  return {
-    functions: functionRoles(config),
-    destinations: Object.fromEntries(
-      setups.map((setup) => [setup.roleArn, crossAccountRole(setup.parameters, setup.account)]),
-    ),
-  };
-}
+const rolesOf = (configName: string): ProofRoles =>
+  proofRoles(loadConfigFile(new URL(`../../../configs/${configName}`, import.meta.url).pathname));
 
 const VAULT_ROLE = 'arn:aws:iam::333344445555:role/ferry-vault-writer';
 const AMI_ROLE = 'arn:aws:iam::222233334444:role/ferry-ami-writer';
