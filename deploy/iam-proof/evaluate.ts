@@ -61,6 +61,8 @@ export interface ProofReport {
   surplus: SurplusAction[];
   /** Statements of which no action was used (each of their actions is also in `surplus`). */
   unusedStatements: Omit<SurplusAction, 'action'>[];
+  /** Each action an allowed request used, by principal (a function, or a destination role's ARN). */
+  used: { principal: string; action: string }[];
 }
 
 const principalKeyOf = (principal: IamRequest['principal']): string =>
@@ -249,7 +251,12 @@ export async function proveRequests(
       });
     }
   }
-  return { evaluated: distinct.size, missing, surplus, unusedStatements };
+  const usedActions = new Map<string, { principal: string; action: string }>();
+  for (const key of used) {
+    const [principal = '', , , action = ''] = JSON.parse(key) as string[];
+    usedActions.set(`${principal} ${action}`, { principal, action });
+  }
+  return { evaluated: distinct.size, missing, surplus, unusedStatements, used: [...usedActions.values()] };
 }
 
 /** One line per missing permission: function, call, action, resource, why denied. */
