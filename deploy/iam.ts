@@ -332,6 +332,14 @@ function objectStatements(
       actions: SOURCE_READ,
       resources: rules.map((rule) => sourceKeys(names, rule)),
     });
+    // A HEAD of a source deleted before its event was handled answers 404 only with s3:ListBucket on the
+    // bucket, 403 without (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html): Ferry skips
+    // a gone source, but fails on a refusal. Found by the IAM proof (deploy/iam-proof) on the sandbox tests.
+    list.add({
+      sid: 'ListSourceBuckets',
+      actions: ['s3:ListBucket'],
+      resources: rules.map((rule) => s3BucketArn(names, rule.objects.bucket)),
+    });
   }
   const roles: string[] = [];
   for (const { rule, destination } of destinations) {
