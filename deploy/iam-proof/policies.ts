@@ -58,6 +58,13 @@ export class UnknownManagedPolicyError extends Error {
   }
 }
 
+export class TemplateParametersError extends Error {
+  constructor(readonly parameters: readonly string[]) {
+    super(`the template's parameters do not match those given: ${parameters.join(', ')}`);
+    this.name = 'TemplateParametersError';
+  }
+}
+
 export interface Template {
   Parameters?: Record<string, { Type?: string; Default?: unknown }>;
   Conditions?: Record<string, unknown>;
@@ -164,17 +171,23 @@ export function deployedRoles(
   names: TemplateNames,
   parameters: Record<string, string | string[]> = {},
 ): Record<string, DeployedRole> {
+  const declared = template.Parameters ?? {};
+  const mismatched = Object.keys(parameters).filter((name) => !(name in declared));
   const withDefaults: Record<string, string | string[]> = {};
-  for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
+  for (const [name, parameter] of Object.entries(declared)) {
     const value = parameters[name] ?? parameter.Default;
-    if (value === undefined) continue;
+    if (value === undefined) {
+      mismatched.push(`${name} (required, not given)`);
+      continue;
+    }
     // A CommaDelimitedList is a list, and "" an empty one's single empty item, as CloudFormation sees it.
     withDefaults[name] =
       parameter.Type === 'CommaDelimitedList' && typeof value === 'string'
         ? value.split(',')
         : (value as string);
   }
-  for (const [name, value] of Object.entries(parameters)) withDefaults[name] ??= value;
+  // CloudFormation refuses both: a parameter the template does not declare, one it needs and is not given.
+  if (mismatched.length > 0) throw new TemplateParametersError(mismatched);
   const environment = {
     pseudo: pseudoParameters({ ...names, partition: names.partition ?? PROOF_PARTITION }),
     parameters: withDefaults,

@@ -5,6 +5,7 @@ import {
   deployedRoles,
   functionRoles,
   type Template,
+  TemplateParametersError,
   UnknownManagedPolicyError,
 } from '#deploy/iam-proof/policies';
 import { loadConfigFile } from '#rules/load';
@@ -74,6 +75,15 @@ describe('deployedRoles', () => {
     expect(
       deployedRoles(template, NAMES, { Extra: 'true' }).Role?.policies.map(({ name }) => name),
     ).toContain('extra');
+  });
+
+  it('It should refuse parameters the template does not declare, and required ones not given', () => {
+    expect(() => deployedRoles(template, NAMES, { Unknown: 'x' })).toThrow(TemplateParametersError);
+    const required: Template = {
+      ...template,
+      Parameters: { ...template.Parameters, Needed: { Type: 'String' } },
+    };
+    expect(() => deployedRoles(required, NAMES)).toThrow(/Needed \(required, not given\)/);
   });
 
   it('It should refuse a managed policy the template does not hold (the proof could not see it)', () => {
