@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JUSTIFIED, unjustified } from '#deploy/iam-proof/justified';
+import { EVERY_FUNCTION, JUSTIFIED, surplusAcross, unjustified } from '#deploy/iam-proof/justified';
 
 const ROOT = new URL('../../../../', import.meta.url);
 
@@ -40,5 +40,36 @@ describe('unjustified', () => {
     ];
     expect(unjustified(surplus, justified).map(({ action }) => action)).toEqual(['s3:PutObjectTagging']);
     expect(unjustified(surplus, [])).toHaveLength(3);
+  });
+});
+
+describe('surplusAcross', () => {
+  it('It should count an action surplus only when no run used it, destination roles as one', () => {
+    const grant = (principal: string, sid: string, action: string) => ({
+      principal,
+      policy: 'p',
+      sid,
+      action,
+    });
+    const surplus = surplusAcross([
+      {
+        surplus: [grant('reconcile', 'R1', 's3:PutObject'), grant('reconcile', 'R2', 's3:DeleteObject')],
+        used: [{ principal: 'arn:aws:iam::1:role/a', action: 'ec2:CopySnapshot' }],
+      },
+      {
+        surplus: [
+          grant('reconcile', 'R3', 's3:PutObject'),
+          grant('arn:aws:iam::2:role/b', 'B', 'ec2:CopySnapshot'),
+          grant('arn:aws:iam::2:role/b', 'B', 'ec2:CopyImage'),
+        ],
+        used: [{ principal: 'reconcile', action: 's3:DeleteObject' }],
+      },
+    ]);
+    expect(surplus).toEqual([
+      { principal: 'reconcile', action: 's3:PutObject', sids: ['R1', 'R3'] },
+      { principal: 'destination role', action: 'ec2:CopyImage', sids: ['B'] },
+    ]);
+    const logs = { principal: EVERY_FUNCTION, action: 's3:PutObject', reason: 'r', test: 't' };
+    expect(unjustified(surplus, [logs])).toEqual([surplus[1]]);
   });
 });
