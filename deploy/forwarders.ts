@@ -89,7 +89,12 @@ export function forwarderTemplate(
           ],
         },
       },
-      ...deadLetterQueue('ForwardDeadLetterQueue'),
+      // Only this stack's forwarding rules may leave dead letters here.
+      ...deadLetterQueue(
+        'ForwardDeadLetterQueue',
+        undefined,
+        Object.keys(rules).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+      ),
     },
     Outputs: { DeadLetterQueueUrl: { Value: { Ref: 'ForwardDeadLetterQueue' } } },
   };

@@ -6,6 +6,7 @@ import {
   snapshotRulesOf,
   sourceRegionsOf,
 } from '#rules/config';
+import { LAMBDA_FUNCTIONS, type LambdaFunction } from '#rules/deployment';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 
@@ -51,16 +52,8 @@ export interface IamContext {
   stateMachineArns: { objectCopy: Cfn; snapshotCopy: Cfn; imageCopy: Cfn };
 }
 
-export const FUNCTION_NAMES = [
-  'objectCreated',
-  'objectDeleted',
-  'objectCopyStep',
-  'snapshotCreated',
-  'imageAvailable',
-  'ec2CopyStep',
-  'reconcile',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export const FUNCTION_NAMES = LAMBDA_FUNCTIONS;
+export type FunctionName = LambdaFunction;
 
 /** `{ operator: { key: value } }`, e.g. `{ StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } }`. */
 export type Condition = Record<string, Record<string, Cfn | Cfn[]>>;
@@ -449,6 +442,33 @@ function assumeRoles(list: StatementList, roles: readonly string[]): void {
 // EBS snapshots and AMIs (src/ec2, src/snapshots, src/images)
 
 const MARKED = { Null: { [`aws:ResourceTag/${MARKER.sourceId}`]: 'false' } } satisfies Condition;
+/** A source, never one of Ferry's copies: the handlers skip those (no loops), so Ferry never shares one. */
+const NOT_MARKED = { Null: { [`aws:ResourceTag/${MARKER.sourceId}`]: 'true' } } satisfies Condition;
+
+/**
+ * The bounds of sharing an image (ModifyImageAttribute, launch permission). IAM has no key for the account
+ * a launch permission is given to: `ec2:Add/userId` is defined for ModifySnapshotAttribute only, and the
+ * image resource of ModifyImageAttribute takes `aws:ResourceTag/${TagKey}`, `ec2:Attribute`, `ec2:ImageID`,
+ * `ec2:Owner`, `ec2:Public`, … (Service Authorization Reference, Amazon EC2:
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html). A condition on a
+ * key the request does not carry never matches, so `ec2:Add/userId` here would deny every share. What bounds
+ * the statement instead: the source Regions (its resources), the rule's own source filter (`images.tags`,
+ * the tags every image the rule copies carries) and never one of Ferry's copies. The image's snapshots,
+ * which the destination needs to copy it, are shared only with the destination accounts (above).
+ */
+function imageShareCondition(rule: ImageRule): Condition {
+  const tags = Object.entries(rule.images.tags ?? {});
+  return {
+    ...(tags.length > 0
+      ? {
+          StringEquals: Object.fromEntries(
+            tags.map(([key, value]) => [`aws:ResourceTag/${key}`, literalInArn(value)]),
+          ),
+        }
+      : {}),
+    ...NOT_MARKED,
+  };
+}
 
 /** The ec2-copy-step function: start, check, finalize and clean up copies (src/ec2/copy-steps.ts). */
 function ec2CopyStepStatements(
@@ -468,17 +488,21 @@ function ec2CopyStepStatements(
     for (const destination of rule.to) {
       if (destination.account) {
         // Sharing the source with the destination account, from the source Region with Ferry's own role.
+        // The share stays once the copy is done (README, "Permissions"): a share is per account, not per
+        // copy, and other copies of the same source into that account (another Region, another rule, a
+        // retry) may still be reading it; Ferry keeps no count of them, so removing it could fail those.
         list.add({
           sid: 'ShareSourceSnapshots',
           actions: ['ec2:ModifySnapshotAttribute'],
           resources: ec2Arns(names, sources, ['snapshot']),
-          condition: { StringEquals: { 'ec2:Add/userId': [destination.account] } },
+          condition: { StringEquals: { 'ec2:Add/userId': [destination.account] }, ...NOT_MARKED },
         });
-        if (image) {
+        if ('images' in rule) {
           list.add({
             sid: 'ShareSourceImages',
             actions: ['ec2:ModifyImageAttribute'],
             resources: ec2Arns(names, sources, ['image']),
+            condition: imageShareCondition(rule),
           });
           list.describe('ec2:DescribeImages', sources); // the shared image's snapshots
         }

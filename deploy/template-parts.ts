@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FerryConfig } from '#rules/config';
 import {
   type EventPattern,
@@ -69,13 +70,41 @@ export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown
 }
 
 /**
- * A dead-letter queue (kept 14 days, encrypted) that EventBridge may write to: its targets' dead letters
- * need the queue's permission (Lambda destinations use the function's role instead).
+ * Serverless's name for the `index`-th (from 1) eventBridge event of a function without a `name`: the rule
+ * is `<function name>-rule-<index>`, and past EventBridge's 64 characters a cut of it plus its MD5
+ * (osls, lib/plugins/aws/package/compile/events/event-bridge/utils.js). The dead-letter queue's policy
+ * names these rules before the framework makes them; the package test checks the two agree.
  */
-export function deadLetterQueue(logicalId: string, queueName?: string): Record<string, CfnResource> {
+export function eventBridgeRuleName(functionName: string, index: number): string {
+  const suffix = `rule-${index}`;
+  const name = `${functionName}-${suffix}`;
+  if (name.length <= 64) return name;
+  return `${name.slice(0, 31 - suffix.length)}${createHash('md5').update(name).digest('hex')}-${suffix}`;
+}
+
+/** A rule of the Region's default event bus, by name. */
+const defaultBusRuleArn = (name: string): Cfn => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}`,
+});
+
+/** Kept when the stack is deleted or the resource replaced: what it holds is evidence, not state to lose. */
+const RETAIN = { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' } as const;
+
+/**
+ * A dead-letter queue (kept 14 days, encrypted, retained with what it holds when the stack goes) that only
+ * the given EventBridge rules may write to: their targets' dead letters need the queue's permission, bounded
+ * by `aws:SourceArn` to those rules (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+ * Lambda destinations write with the function's role instead.
+ */
+export function deadLetterQueue(
+  logicalId: string,
+  queueName?: string,
+  sourceRules: readonly Cfn[] = [],
+): Record<string, CfnResource> {
   return {
     [logicalId]: {
       Type: 'AWS::SQS::Queue',
+      ...RETAIN,
       Properties: {
         ...(queueName ? { QueueName: queueName } : {}),
         MessageRetentionPeriod: 1_209_600,
@@ -94,7 +123,10 @@ export function deadLetterQueue(logicalId: string, queueName?: string): Record<s
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sqs:SendMessage',
               Resource: { 'Fn::GetAtt': [logicalId, 'Arn'] },
-              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+                ...(sourceRules.length > 0 ? { ArnEquals: { 'aws:SourceArn': [...sourceRules] } } : {}),
+              },
             },
           ],
         },
@@ -103,9 +135,19 @@ export function deadLetterQueue(logicalId: string, queueName?: string): Record<s
   };
 }
 
-/** The stack's dead letters; a known name, so `ferry status` and `ferry redrive` find it with GetQueueUrl. */
-const deadLetterResources = (deployment: Deployment) =>
-  deadLetterQueue('DeadLetterQueue', `${deployment.service}-${deployment.stage}-dead-letters`);
+/**
+ * The stack's dead letters; a known name, so `ferry status` and `ferry redrive` find it with GetQueueUrl.
+ * Written to by the rules of the handlers' eventBridge events (one per pattern, named by Serverless).
+ */
+function deadLetterResources(config: FerryConfig, deployment: Deployment) {
+  const events = handlerEvents(config);
+  const rules = EVENT_HANDLERS.flatMap((fn) =>
+    events[fn].map((_, index) =>
+      defaultBusRuleArn(eventBridgeRuleName(`${deployment.service}-${deployment.stage}-${fn}`, index + 1)),
+    ),
+  );
+  return deadLetterQueue('DeadLetterQueue', `${deployment.service}-${deployment.stage}-dead-letters`, rules);
+}
 
 const alarm = (description: string, properties: Record<string, Cfn>): CfnResource => ({
   Type: 'AWS::CloudWatch::Alarm',
@@ -122,14 +164,67 @@ const alarm = (description: string, properties: Record<string, Cfn>): CfnResourc
   },
 });
 
+/** The alarms that publish to the alert topic, by logical id. */
+const ALARMS = ['DeadLettersAlarm', 'CopyFailuresAlarm'] as const;
+/** The EventBridge rules of the template that publish to the alert topic. */
+const ALERT_RULES = ['ExecutionFailedRule'] as const;
+
+const arnOf = (logicalId: string): Cfn => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+/**
+ * The key the alert topic is encrypted with. Its policy keeps the account's administration of the key
+ * (the default key policy's first statement), and lets the two services that publish use it: a publisher
+ * to an encrypted topic needs kms:GenerateDataKey* (SNS encrypts each message under a data key) and
+ * kms:Decrypt, or SNS refuses its messages
+ * (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+ * Who may publish is bounded by the topic policy, to the exact rules and alarms. In a key policy `*` as
+ * the resource means this key (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).
+ */
+const alertKey = (): CfnResource => ({
+  Type: 'AWS::KMS::Key',
+  Properties: {
+    Description: 'Ferry: encrypts the alert topic',
+    EnableKeyRotation: true,
+    KeyPolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'AccountAdministersTheKey',
+          Effect: 'Allow',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
+          Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+        {
+          Sid: 'AlertPublishersEncrypt',
+          Effect: 'Allow',
+          Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] },
+          Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          Resource: '*',
+        },
+      ],
+    },
+  },
+});
+
 /**
  * What tells a person something went wrong: one SNS topic, fed by executions that end badly, by dead
- * letters arriving, and by copy failures the steps counted.
+ * letters arriving, and by copy failures the steps counted. Encrypted at rest under its own key; only the
+ * template's alert rule (EventBridge) and its alarms (CloudWatch) may publish, each bounded by
+ * `aws:SourceArn` and `aws:SourceAccount` against the confused deputy
+ * (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html; for alarms,
+ * https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
  */
 function alertResources(deployment: Deployment): Record<string, CfnResource> {
   const machines = Object.values(STATE_MACHINES).map((name) => stateMachineArn(deployment, name));
+  const fromAccount = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } };
   return {
-    AlertTopic: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: 'Ferry alerts' } },
+    AlertKey: alertKey(),
+    AlertTopic: {
+      Type: 'AWS::SNS::Topic',
+      Properties: { DisplayName: 'Ferry alerts', KmsMasterKeyId: { Ref: 'AlertKey' } },
+    },
     AlertTopicPolicy: {
       Type: 'AWS::SNS::TopicPolicy',
       Properties: {
@@ -138,11 +233,20 @@ function alertResources(deployment: Deployment): Record<string, CfnResource> {
           Version: '2012-10-17',
           Statement: [
             {
+              Sid: 'AlertRules',
               Effect: 'Allow',
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sns:Publish',
               Resource: { Ref: 'AlertTopic' },
-              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+              Condition: { ...fromAccount, ArnEquals: { 'aws:SourceArn': ALERT_RULES.map(arnOf) } },
+            },
+            {
+              Sid: 'Alarms',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: { Ref: 'AlertTopic' },
+              Condition: { ...fromAccount, ArnEquals: { 'aws:SourceArn': ALARMS.map(arnOf) } },
             },
           ],
         },
@@ -260,8 +364,27 @@ function dashboardResource(deployment: Deployment): CfnResource {
   };
 }
 
+/**
+ * The IAM path of every function role: `/<service>/<stage>/`. A destination account's role
+ * (deploy/cross-account-role.yml) trusts `arn:<partition>:iam::<account>:role/<FerryService>/<FerryStage>/*`,
+ * so exactly one stage's roles: a role's ARN carries its path, and `aws:PrincipalArn` is the role's ARN
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+ * The generated role names (`<stack>-<LogicalId>-<suffix>`) cannot do that: `ferry-prod*` also matches a
+ * stage `prod2`.
+ */
+export const functionRolePath = (deployment: Pick<Deployment, 'service' | 'stage'>): string =>
+  `/${deployment.service}/${deployment.stage}/`;
+
+/**
+ * Logical ids of a function's resources: `objectCreated` → `ObjectCreatedRole` (ours), and the framework's
+ * `ObjectCreatedLogGroup` and `ObjectCreatedLambdaFunction`.
+ */
+const functionLogicalId = (fn: FunctionName, suffix: 'Role' | 'LogGroup' | 'LambdaFunction'): string =>
+  `${fn[0]?.toUpperCase()}${fn.slice(1)}${suffix}`;
+
 /** The logical id of a function's role: `objectCreated` → `ObjectCreatedRole`. */
-export const roleIdOf = (fn: FunctionName): string => `${fn[0]?.toUpperCase()}${fn.slice(1)}Role`;
+export const roleIdOf = (fn: FunctionName): string => functionLogicalId(fn, 'Role');
 
 /** The functions EventBridge invokes asynchronously: their failed invocations go to the dead letters. */
 const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile'];
@@ -311,6 +434,7 @@ function functionRoles(config: FerryConfig, deployment: Deployment): Record<stri
         {
           Type: 'AWS::IAM::Role',
           Properties: {
+            Path: functionRolePath(deployment),
             AssumeRolePolicyDocument: {
               Version: '2012-10-17',
               Statement: [
@@ -327,6 +451,31 @@ function functionRoles(config: FerryConfig, deployment: Deployment): Record<stri
   );
 }
 
+/**
+ * What the template adds to resources the framework generates (`resources.extensions`): each function's log
+ * group is retained with the stack (the logs of what Ferry did outlive it), and a function given a
+ * `deployment.reservedConcurrency` gets that reservation (src/rules/deployment.ts).
+ */
+export function frameworkExtensions(config: FerryConfig): Record<string, Record<string, Cfn>> {
+  const reserved = config.deployment.reservedConcurrency;
+  return Object.fromEntries(
+    FUNCTION_NAMES.flatMap((fn): [string, Record<string, Cfn>][] => {
+      const concurrency = reserved[fn];
+      return [
+        [functionLogicalId(fn, 'LogGroup'), { ...RETAIN }],
+        ...(concurrency === undefined
+          ? []
+          : [
+              [
+                functionLogicalId(fn, 'LambdaFunction'),
+                { Properties: { ReservedConcurrentExecutions: concurrency } },
+              ] as [string, Record<string, Cfn>],
+            ]),
+      ];
+    }),
+  );
+}
+
 export function templateParts(config: FerryConfig, deployment: Deployment) {
   return {
     stateMachineArns: {
@@ -337,11 +486,12 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
     events: handlerEvents(config),
     resources: {
       Resources: {
-        ...deadLetterResources(deployment),
+        ...deadLetterResources(config, deployment),
         ...functionRoles(config, deployment),
         ...alertResources(deployment),
         Dashboard: dashboardResource(deployment),
       },
+      extensions: frameworkExtensions(config),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeploymentSettingsSchema } from './deployment.ts';
 import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from './ec2-schema.ts';
 import { checkRuleGraph } from './loop-check.ts';
 import { CopySettingsSchema, type ObjectRule, ObjectRuleSchema } from './schema.ts';
@@ -18,6 +19,7 @@ export type Rule = ObjectRule | SnapshotRule | ImageRule;
 
 export const FerryConfigSchema = z.strictObject({
   copy: CopySettingsSchema.default(CopySettingsSchema.parse({})),
+  deployment: DeploymentSettingsSchema.default(DeploymentSettingsSchema.parse({})),
   rules: z.array(RuleSchema).min(1, 'expected at least one rule'),
 });
 
@@ -45,6 +47,7 @@ export const imageRulesOf = (config: Pick<FerryConfig, 'rules'>): ImageRule[] =>
 /** Outline used to validate each rule on its own, so one bad rule does not hide the others' errors. */
 const ConfigOutlineSchema = z.strictObject({
   copy: CopySettingsSchema.default(CopySettingsSchema.parse({})),
+  deployment: DeploymentSettingsSchema.default(DeploymentSettingsSchema.parse({})),
   rules: z.array(z.unknown()).min(1, 'expected at least one rule'),
 });
 
@@ -116,6 +119,7 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
   if (issues.length > 0) return { issues };
   const config = {
     copy: outline.data.copy,
+    deployment: outline.data.deployment,
     rules: rules.filter((rule): rule is Rule => rule !== undefined),
   };
   registerPrecedence(objectRulesOf(config));

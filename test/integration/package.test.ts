@@ -12,7 +12,13 @@ import { loadConfigFile } from '#rules/load';
  * configurations and read the compiled template, as CloudFormation would receive it.
  */
 
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
+type Resource = {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DependsOn?: unknown;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
 type Template = {
   Resources: Record<string, Resource>;
   Outputs?: Record<string, unknown>;
@@ -150,6 +156,47 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     });
   });
 
+  it('lets only the rules that use the dead-letter queue write to it, by their exact ARNs', () => {
+    const { Resources } = template();
+    // The rules the framework made whose target hands failed deliveries to the queue, by their ARNs.
+    const writers = ofType(template(), 'AWS::Events::Rule')
+      .filter(([, rule]) => JSON.stringify(rule.Properties.Targets).includes('"DeadLetterConfig"'))
+      .map(([, rule]) => rule.Properties.Name as string)
+      .sort();
+    expect(writers.length).toBeGreaterThan(0);
+    const policy = Resources.DeadLetterQueuePolicy?.Properties.PolicyDocument as {
+      Statement: { Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': string }[] } } }[];
+    };
+    const allowed = (policy.Statement[0]?.Condition.ArnEquals['aws:SourceArn'] ?? []).map((arn) => {
+      const [, name] =
+        /^arn:\$\{AWS::Partition\}:events:\$\{AWS::Region\}:\$\{AWS::AccountId\}:rule\/(.+)$/.exec(
+          arn['Fn::Sub'],
+        ) ?? [undefined, arn['Fn::Sub']];
+      return name;
+    });
+    expect(allowed.sort()).toEqual(writers);
+  });
+
+  it('retains the dead letters and every log group when the stack is deleted or they are replaced', () => {
+    const kept = [...ofType(template(), 'AWS::Logs::LogGroup'), ...ofType(template(), 'AWS::SQS::Queue')];
+    // Seven functions' log groups, the state machines' and the dead-letter queue.
+    expect(kept).toHaveLength(9);
+    for (const [id, resource] of kept) {
+      expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
+    }
+  });
+
+  it('encrypts the alert topic under the stack’s key, and gives every function role the stage’s path', () => {
+    const { Resources } = template();
+    expect(Resources.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertKey' });
+    expect(Resources.AlertKey?.Type).toBe('AWS::KMS::Key');
+    for (const fn of FUNCTION_NAMES) expect(Resources[roleIdOf(fn)]?.Properties.Path, fn).toBe('/ferry/ci/');
+    // No reservation unless the rules file asks for one.
+    for (const [id, fn] of ofType(template(), 'AWS::Lambda::Function')) {
+      expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+    }
+  });
+
   it('has a dashboard of copies and bytes per rule, latency p50/p99, failures by cause, throttles, copies in flight', () => {
     const dashboard = template().Resources.Dashboard;
     expect(dashboard?.Type).toBe('AWS::CloudWatch::Dashboard');
@@ -182,6 +229,19 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
       'eu-west-1',
       'us-east-2',
     ]);
+  });
+
+  it('lets only its own forwarding rules write to a forwarder’s dead-letter queue', () => {
+    for (const [region, forwarder] of Object.entries(template().forwarders ?? {})) {
+      const rules = Object.entries(forwarder.Resources)
+        .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+        .map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+      const policy = forwarder.Resources.ForwardDeadLetterQueuePolicy?.Properties.PolicyDocument as {
+        Statement: { Condition: { ArnEquals: { 'aws:SourceArn': unknown } } }[];
+      };
+      expect(policy.Statement[0]?.Condition.ArnEquals['aws:SourceArn'], region).toEqual(rules);
+      expect(forwarder.Resources.ForwardDeadLetterQueue?.DeletionPolicy, region).toBe('Retain');
+    }
   });
 
   it('forwards to the home default bus with a role, a retry policy and a dead-letter queue in the source Region', () => {
@@ -270,6 +330,31 @@ for (const configFile of [
     });
   });
 }
+
+describe('npm run package: reserved concurrency (test/configs/ec2-to-dr.yml)', () => {
+  it('reserves what the rules file’s deployment section asks, on those functions only', {
+    timeout: 180_000,
+  }, () => {
+    const template = packageWith('test/configs/ec2-to-dr.yml');
+    const reserved = loadConfigFile('test/configs/ec2-to-dr.yml').deployment.reservedConcurrency;
+    expect(Object.keys(reserved).length).toBeGreaterThan(0);
+    const actual = Object.fromEntries(
+      ofType(template, 'AWS::Lambda::Function').flatMap(([id, fn]) =>
+        fn.Properties.ReservedConcurrentExecutions === undefined
+          ? []
+          : [[id, fn.Properties.ReservedConcurrentExecutions]],
+      ),
+    );
+    expect(actual).toEqual(
+      Object.fromEntries(
+        Object.entries(reserved).map(([fn, value]) => [
+          `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`,
+          value,
+        ]),
+      ),
+    );
+  });
+});
 
 describe('npm run package: the reconcile schedule', () => {
   it('runs reconcile on a schedule, bounded, with its own role', { timeout: 180_000 }, () => {

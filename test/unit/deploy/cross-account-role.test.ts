@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { type AnyStatement, FUNCTION_NAMES, iamPolicies, writeActionsOnWildcard } from '#deploy/iam';
+import { functionRolePath } from '#deploy/template-parts';
 import { MARKER } from '#ec2/markers';
 import { loadConfigFile, validateConfig } from '#rules/load';
 
@@ -37,6 +39,25 @@ const statements: Conditioned[] = (role.Policies[0]?.PolicyDocument.Statement ??
   expect(otherwise).toEqual({ Ref: 'AWS::NoValue' });
   return { when, statement };
 });
+
+/**
+ * The trust statement's `aws:PrincipalArn` pattern with the parameters filled in, as a regular expression:
+ * ArnLike's `*` is any run of characters and `?` any one.
+ */
+function trustPattern(parameters: Record<string, string>): RegExp {
+  const condition = role.AssumeRolePolicyDocument.Statement[0]?.Condition as {
+    ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': string } };
+  };
+  const arnLike = condition.ArnLike;
+  const arn = arnLike['aws:PrincipalArn']['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+    name === 'AWS::Partition' ? 'aws' : (parameters[name] ?? `<${name} unknown>`),
+  );
+  const escaped = arn
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
 
 const actionsOf = (list: readonly Conditioned[]) =>
   new Set(list.flatMap(({ statement }) => [statement.Action].flat()));
@@ -136,12 +157,41 @@ describe('deploy/cross-account-role.yml', () => {
           ArnLike: {
             'aws:PrincipalArn': {
               // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
-              'Fn::Sub': 'arn:${AWS::Partition}:iam::${FerryAccountId}:role/${FerryRoleNamePattern}',
+              'Fn::Sub': 'arn:${AWS::Partition}:iam::${FerryAccountId}:role/${FerryService}/${FerryStage}/*',
             },
           },
         },
       },
     ]);
+  });
+
+  it('It should trust the Lambda roles of exactly one stage: the IAM path the stack gives them', () => {
+    // The stage has no default: whoever deploys the role says which Ferry stage writes here.
+    expect(template.Parameters.FerryStage).not.toHaveProperty('Default');
+    expect(template.Parameters.FerryService?.Default).toBe('ferry');
+    expect(template.Parameters).not.toHaveProperty('FerryRoleNamePattern');
+    const trusted = (service: string, stage: string) =>
+      trustPattern({ FerryAccountId: '111122223333', FerryService: service, FerryStage: stage });
+    const roleOf = (deployment: { service: string; stage: string }, name: string) =>
+      `arn:aws:iam::111122223333:role${functionRolePath(deployment)}${name}`;
+    const prod = roleOf({ service: 'ferry', stage: 'prod' }, 'ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F');
+    expect(trusted('ferry', 'prod').test(prod)).toBe(true);
+    for (const other of [
+      roleOf({ service: 'ferry', stage: 'prod2' }, 'ferry-prod2-Ec2CopyStepRole-1A2B3C4D5E6F'),
+      roleOf({ service: 'ferry', stage: 'dev' }, 'ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F'),
+      roleOf({ service: 'ferry-prod', stage: 'x' }, 'ferry-prod-x-Ec2CopyStepRole-1A2B3C4D5E6F'),
+      // The old default's idea, a name: a role without the stage's path is not trusted, whatever its name.
+      'arn:aws:iam::111122223333:role/ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F',
+      'arn:aws:iam::999988887777:role/ferry/prod/ferry-prod-Ec2CopyStepRole-1A2B3C4D5E6F',
+    ]) {
+      expect(trusted('ferry', 'prod').test(other), other).toBe(false);
+    }
+    // Neither parameter can widen the pattern: no wildcard, no path separator.
+    for (const name of ['FerryService', 'FerryStage'] as const) {
+      const pattern = new RegExp(String(template.Parameters[name]?.AllowedPattern));
+      for (const value of ['*', 'prod*', 'prod/x', 'a?', '']) expect(pattern.test(value), value).toBe(false);
+      expect(pattern.test('prod-eu')).toBe(true);
+    }
   });
 
   it('It should output the role’s ARN', () => {
@@ -166,13 +216,14 @@ describe('deploy/cross-account-role.yml', () => {
       }
       if (actions.includes('ec2:CreateTags')) {
         const condition = statement.Condition ?? {};
-        expect(
-          [
-            condition.StringEquals?.['ec2:CreateAction'],
-            condition.Null?.[`aws:ResourceTag/${MARKER.sourceId}`],
-            condition.Null?.[`aws:RequestTag/${MARKER.sourceId}`],
-          ].filter((value) => value !== undefined),
-        ).toHaveLength(1);
+        // At creation by a copy, or on what already carries Ferry's marker: never because the request
+        // carries it (that would let Ferry mark any snapshot, then delete it).
+        const onCreation = condition.StringEquals?.['ec2:CreateAction'];
+        const marked = condition.Null?.[`aws:ResourceTag/${MARKER.sourceId}`];
+        expect([onCreation, marked].filter((value) => value !== undefined)).toHaveLength(1);
+        if (onCreation !== undefined) expect(onCreation).toEqual(['CopySnapshot', 'CopyImage']);
+        if (marked !== undefined) expect(marked).toBe('false');
+        expect(JSON.stringify(condition)).not.toContain('aws:RequestTag');
       }
     }
   });
@@ -225,4 +276,84 @@ describe('deploy/cross-account-role.yml', () => {
       expect(needed.filter((action) => !granted.has(action))).toEqual([]);
     },
   );
+});
+
+/** The role's statements as IAM would hold them, for a stack that copies EC2 resources in these Regions. */
+function renderedEc2Statements(regions: string[]): Record<string, unknown>[] {
+  const render = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(render);
+    if (typeof node !== 'object' || node === null) return node;
+    const { Ref: ref, 'Fn::Sub': sub } = node as { Ref?: string; 'Fn::Sub'?: string };
+    if (ref === 'Ec2Regions') return regions;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholder
+    if (typeof sub === 'string') return sub.replaceAll('${AWS::Partition}', 'aws');
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, render(value)]));
+  };
+  return statements
+    .filter(({ when }) => when === 'CopiesEc2')
+    .map(({ statement }) => render(statement) as Record<string, unknown>);
+}
+
+describe('deploy/cross-account-role.yml evaluated by an IAM policy simulator', () => {
+  const PARTNER = '222233334444';
+  const policy = { Version: '2012-10-17', Statement: renderedEc2Statements(['us-west-2', 'us-east-1']) };
+  const snapshot = (id: string) => `arn:aws:ec2:us-west-2::snapshot/${id}`;
+
+  async function decide(action: string, resource: string, context: Record<string, string | string[]>) {
+    const response = await runSimulation(
+      {
+        identityPolicies: [{ name: 'ferry-writer', policy }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        request: {
+          action,
+          principal: `arn:aws:iam::${PARTNER}:role/ferry-writer`,
+          resource: { accountId: PARTNER, resource },
+          contextVariables: { 'aws:RequestedRegion': 'us-west-2', ...context },
+        },
+      },
+      {},
+    );
+    if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));
+    return response.overallResult;
+  }
+
+  it('It should deny marking a snapshot Ferry did not make, and so deleting or archiving it', async () => {
+    const theirs = snapshot('snap-0partner0000000001');
+    // Tag-then-delete: first put Ferry's marker on the partner's snapshot, then remove it as Ferry's own.
+    expect(
+      await decide('ec2:CreateTags', theirs, {
+        [`aws:RequestTag/${MARKER.sourceId}`]: 'snap-0123456789abcdef0',
+        'aws:TagKeys': [MARKER.sourceId],
+      }),
+    ).toBe('ImplicitlyDenied');
+    expect(await decide('ec2:DeleteSnapshot', theirs, {})).toBe('ImplicitlyDenied');
+    expect(await decide('ec2:ModifySnapshotTier', theirs, {})).toBe('ImplicitlyDenied');
+  });
+
+  it('It should allow Ferry’s tags at creation and on its copies, and removing its copies', async () => {
+    const marker = {
+      [`aws:RequestTag/${MARKER.sourceId}`]: 'ami-0123456789abcdef0',
+      'aws:TagKeys': [MARKER.sourceId],
+    };
+    // An AMI copy's new snapshots, tagged by CopyImage's TagSpecifications.
+    expect(
+      await decide('ec2:CreateTags', snapshot('snap-0new0000000000001'), {
+        ...marker,
+        'ec2:CreateAction': 'CopyImage',
+      }),
+    ).toBe('Allowed');
+    const ours = { [`aws:ResourceTag/${MARKER.sourceId}`]: 'ami-0123456789abcdef0' };
+    expect(await decide('ec2:CreateTags', snapshot('snap-0ours000000000001'), { ...marker, ...ours })).toBe(
+      'Allowed',
+    );
+    expect(await decide('ec2:DeleteSnapshot', snapshot('snap-0ours000000000001'), ours)).toBe('Allowed');
+    // Outside the copy Regions nothing is allowed, even on Ferry's copies.
+    expect(
+      await decide('ec2:DeleteSnapshot', 'arn:aws:ec2:eu-west-1::snapshot/snap-0ours000000000001', {
+        ...ours,
+        'aws:RequestedRegion': 'eu-west-1',
+      }),
+    ).toBe('ImplicitlyDenied');
+  });
 });

@@ -121,8 +121,10 @@ describe('IAM statements generated from replication.yml', () => {
         const condition = statement.Condition ?? {};
         const onCreation = condition.StringEquals?.['ec2:CreateAction'];
         const marked = condition.Null?.['aws:ResourceTag/ferry:source-id'];
-        const marking = condition.Null?.['aws:RequestTag/ferry:source-id'];
-        expect([onCreation, marked, marking].filter((value) => value !== undefined)).toHaveLength(1);
+        // Exactly one of the two bounds, and nothing that a request could meet by carrying Ferry's marker.
+        expect([onCreation, marked].filter((value) => value !== undefined)).toHaveLength(1);
+        if (marked !== undefined) expect(marked).toBe('false');
+        expect(JSON.stringify(condition)).not.toContain('aws:RequestTag');
         if (onCreation) expect(onCreation).toEqual(expect.arrayContaining([expect.stringMatching(/^Copy/)]));
         for (const resource of statement.Resource) expect(resource).toMatch(EC2_ARN);
       }
@@ -532,7 +534,10 @@ describe('IAM statements generated from replication.yml', () => {
           Effect: 'Allow',
           Action: ['ec2:ModifySnapshotAttribute'],
           Resource: ['arn:aws:ec2:us-east-1::snapshot/*'],
-          Condition: { StringEquals: { 'ec2:Add/userId': ['333344445555'] } },
+          Condition: {
+            StringEquals: { 'ec2:Add/userId': ['333344445555'] },
+            Null: { 'aws:ResourceTag/ferry:source-id': 'true' },
+          },
         },
         {
           Sid: 'Ec2CopyStepAssumeDestinationRoles',
@@ -602,13 +607,22 @@ describe('IAM statements generated from replication.yml', () => {
     });
 
     it('It should share the AMI and its snapshots with the partner, and describe it, in its source Region', () => {
-      expect(resourcesFor(policies.ec2CopyStep, 'ec2:ModifyImageAttribute')).toEqual([
-        'arn:aws:ec2:ap-southeast-2::image/*',
+      // IAM has no key for the account an image is shared with (ec2:Add/userId is ModifySnapshotAttribute's
+      // only): the image share is bounded to the rule's sources (Region, never a Ferry copy).
+      expect(granting(policies.ec2CopyStep, 'ec2:ModifyImageAttribute')).toEqual([
+        expect.objectContaining({
+          Action: ['ec2:ModifyImageAttribute'],
+          Resource: ['arn:aws:ec2:ap-southeast-2::image/*'],
+          Condition: { Null: { 'aws:ResourceTag/ferry:source-id': 'true' } },
+        }),
       ]);
       expect(granting(policies.ec2CopyStep, 'ec2:ModifySnapshotAttribute')).toEqual([
         expect.objectContaining({
           Resource: ['arn:aws:ec2:ap-southeast-2::snapshot/*'],
-          Condition: { StringEquals: { 'ec2:Add/userId': ['222233334444'] } },
+          Condition: {
+            StringEquals: { 'ec2:Add/userId': ['222233334444'] },
+            Null: { 'aws:ResourceTag/ferry:source-id': 'true' },
+          },
         }),
       ]);
       const describeImages = granting(policies.ec2CopyStep, 'ec2:DescribeImages');
@@ -617,6 +631,34 @@ describe('IAM statements generated from replication.yml', () => {
       ]);
       expect(resourcesFor(policies.ec2CopyStep, 'sts:AssumeRole')).toEqual([
         'arn:aws:iam::222233334444:role/ferry-ami-writer',
+      ]);
+    });
+
+    it('It should share only the images a rule copies: its source tags, never a Ferry copy', () => {
+      const config = parseConfig(`
+rules:
+  - name: golden-to-partner
+    images: { regions: [eu-west-1], tags: { golden: "yes", team: "a$b" } }
+    to:
+      - region: eu-west-1
+        account: "222233334444"
+        roleArn: arn:aws:iam::222233334444:role/ferry-writer
+        externalId: acme-ferry-amis-c0de
+        kmsKeyId: arn:aws:kms:eu-west-1:222233334444:key/1234abcd-12ab-34cd-56ef-1234567890ab
+`);
+      expect(granting(iamPolicies(config, CONTEXT).ec2CopyStep, 'ec2:ModifyImageAttribute')).toEqual([
+        {
+          Sid: 'Ec2CopyStepShareSourceImages',
+          Effect: 'Allow',
+          Action: ['ec2:ModifyImageAttribute'],
+          Resource: ['arn:aws:ec2:eu-west-1::image/*'],
+          Condition: {
+            // A `$` in a tag value stays literal: `${$}`, not the start of a policy variable.
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM's policy variable, written literally
+            StringEquals: { 'aws:ResourceTag/golden': 'yes', 'aws:ResourceTag/team': 'a${$}b' },
+            Null: { 'aws:ResourceTag/ferry:source-id': 'true' },
+          },
+        },
       ]);
     });
 
