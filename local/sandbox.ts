@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -5,6 +7,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
 import { inputOf, startAttempt } from '#aws/execution-attempts';
+import { executionArnOf } from '#aws/step-functions';
+import type { FunctionName } from '#deploy/iam';
+import { requestsOf } from '#deploy/iam-proof/authorization';
+import type { RecordedCall } from '#deploy/iam-proof/recorded-call';
+import type { IamRequest } from '#deploy/iam-proof/request';
+import type { Deployment } from '#deploy/template-parts';
 import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-job';
 import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
 import { createImageAvailableHandler } from '#handlers/image-available';
@@ -17,7 +25,8 @@ import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
-import { createRuntime } from '#runtime';
+import { createRuntime, type Runtime } from '#runtime';
+import { CallRecorder } from './call-recorder.ts';
 import { SANDBOX_CREDENTIALS } from './credentials.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
@@ -33,11 +42,25 @@ import { signingScopeOf } from './sigv4.ts';
 import { serveDeadLetters } from './sqs-dlq.ts';
 import type { StateMachineName } from './state-machines.ts';
 import { type Execution, ExecutionAlreadyExistsError, LocalStepFunctions } from './step-functions.ts';
+import { SandboxSts } from './sts.ts';
 import { seededRandom, VirtualClock } from './virtual-clock.ts';
 
 export const SANDBOX_ACCOUNT = '000000000000';
 export { SANDBOX_CREDENTIALS } from './credentials.ts';
 export const DEFAULT_PORT = 4566;
+
+/**
+ * The deployment the sandbox stands for: the names its state machines would have (`ferry-sandbox-…`, as
+ * deploy/template-parts.ts `stateMachineArn` builds them), in the source Region.
+ */
+export const sandboxDeployment = (region = 'us-east-1'): Deployment => ({
+  service: 'ferry',
+  stage: 'sandbox',
+  region,
+});
+
+/** With it set, `stop()` writes the run's IAM requests there (one file per sandbox; see `stop`). */
+export const IAM_CALLS_DIR_VARIABLE = 'FERRY_IAM_CALLS_DIR';
 
 export interface SandboxOptions {
   config: FerryConfig;
@@ -90,6 +113,20 @@ export interface Sandbox {
   expire(bucket: string, key: string): boolean;
   /** One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's machines). */
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+  /** The account and deployment names the sandbox's ARNs use. */
+  account: string;
+  deployment: Deployment;
+  /** Every AWS call each Ferry function made since the start (local/call-recorder.ts). */
+  calls(): readonly RecordedCall[];
+  /** The IAM authorizations those calls needed (deploy/iam-proof/authorization.ts), in call order. */
+  iamRequests(): IamRequest[];
+  /** The roles STS handed sessions out for, by temporary access key id. */
+  sts: SandboxSts;
+  /**
+   * Settles and shuts down. With `FERRY_IAM_CALLS_DIR` set, first writes the run's IAM requests into that
+   * directory: `iam-requests-<id>.jsonl` (one IamRequest per line) beside `iam-requests-<id>.config.json`
+   * (the sandbox's rules, account and deployment, for the policies to check them against).
+   */
   stop(): Promise<void>;
 }
 
@@ -126,6 +163,16 @@ export function bucketRegionsOf(config: FerryConfig, sourceRegion: string): Reco
   return regions;
 }
 
+/** The buckets of other accounts: cross-account destinations, owned by the account the rule names. */
+export function bucketOwnersOf(config: FerryConfig): Record<string, string> {
+  const owners: Record<string, string> = {};
+  for (const rule of objectRulesOf(config)) {
+    for (const destination of rule.to)
+      if (destination.account) owners[destination.bucket] = destination.account;
+  }
+  return owners;
+}
+
 /** The request counts as JSON (GET), or reset them (DELETE): for benchmarks driving another process. */
 function answerRequestCounts(method: string, res: ServerResponse, requests: Map<string, number>) {
   if (method === 'DELETE') requests.clear();
@@ -148,28 +195,68 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const metrics = new MetricsTally();
   const clock = new VirtualClock();
+  const homeRegion = options.sourceRegion ?? 'us-east-1';
+  const deployment = sandboxDeployment(homeRegion);
+  const stateMachineArnOf = (machine: StateMachineName) =>
+    `arn:aws:states:${homeRegion}:${SANDBOX_ACCOUNT}:stateMachine:${deployment.service}-${deployment.stage}-${machine}`;
+  // S3 and the fake EC2 are made below; the recorder asks them what a call names (tags, encryption) as the
+  // call starts.
+  let ec2Lookup: FakeEc2 | undefined;
+  let s3Lookup: S3Gateway | undefined;
+  const recorder = new CallRecorder({
+    ec2Resource: (region, id) => {
+      const record = id.startsWith('snap-')
+        ? ec2Lookup?.snapshot(region, id)
+        : id.startsWith('ami-')
+          ? ec2Lookup?.image(region, id)
+          : undefined;
+      if (!record) return undefined;
+      const kmsKeyId = 'kmsKeyId' in record ? record.kmsKeyId : undefined;
+      return { tags: Object.fromEntries(record.tags), ...(kmsKeyId ? { kmsKeyId } : {}) };
+    },
+    s3Object: (bucket, key, versionId) => s3Lookup?.encryptionOf(bucket, key, versionId),
+  });
   let stepFunctions: LocalStepFunctions | undefined;
   // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too. A name
   // taken by an execution that failed for good gets the next attempt, as in AWS (execution-attempts.ts).
+  // Each start is recorded as the StartExecution (and each status read as the DescribeExecution) that
+  // src/aws/step-functions.ts makes in AWS, by the function running.
   const startCopy = async (machine: StateMachineName, name: string, job: object) => {
     const sfn = stepFunctions;
     if (!sfn) throw new Error('the sandbox Step Functions are not running');
+    const stateMachineArn = stateMachineArnOf(machine);
+    const record = (operation: string, input: Record<string, unknown>, error?: string) =>
+      recorder.recordInProcess({
+        service: 'states',
+        operation,
+        region: homeRegion,
+        input,
+        outcome: error ? { status: 400, error } : { status: 200 },
+      });
     const { execution, started } = await startAttempt(name, {
       async tryStart(attempt, n) {
+        const input = { stateMachineArn, name: attempt };
         try {
           const { execution, started } = sfn.start(
             machine,
             attempt,
             JSON.parse(JSON.stringify(inputOf(job, n))),
           );
+          record('StartExecution', input, started ? undefined : 'ExecutionAlreadyExists');
           return started ? { taken: false, execution: execution.name } : { taken: true };
         } catch (error) {
+          record('StartExecution', input, (error as Error).name);
           if (error instanceof ExecutionAlreadyExistsError) return { taken: true };
           throw error;
         }
       },
       async statusOf(attempt) {
         const status = sfn.status(machine, attempt);
+        record(
+          'DescribeExecution',
+          { executionArn: executionArnOf(stateMachineArn, attempt) },
+          status ? undefined : 'ExecutionDoesNotExist',
+        );
         if (!status) throw new Error(`no execution ${attempt} of ${machine}`);
         return status;
       },
@@ -189,23 +276,53 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       clock.advance(Math.round(sdkJitter() * Math.min(20_000, 100 * 2 ** attempt)));
       return 0;
     });
-  const runtime = createRuntime(options.config, {
-    endpoint,
-    credentials: SANDBOX_CREDENTIALS,
-    retryStrategy,
-    copies,
-    snapshotCopies: ec2Copies('snapshot-copy'),
-    imageCopies: ec2Copies('image-copy'),
+  // One runtime per function, as each Lambda function has its own environment: its own clients, and so its
+  // own AssumeRole of a destination's role. Every client's calls are recorded (local/call-recorder.ts).
+  const runtimeOf = (): Runtime =>
+    createRuntime(options.config, {
+      endpoint,
+      credentials: SANDBOX_CREDENTIALS,
+      retryStrategy,
+      copies,
+      snapshotCopies: ec2Copies('snapshot-copy'),
+      imageCopies: ec2Copies('image-copy'),
+      instrument: recorder.instrument,
+      assumeRolePlugins: recorder.assumeRolePlugins,
+    });
+  const runtimes = {
+    objectCreated: runtimeOf(),
+    objectDeleted: runtimeOf(),
+    objectCopyStep: runtimeOf(),
+    snapshotCreated: runtimeOf(),
+    imageAvailable: runtimeOf(),
+    ec2CopyStep: runtimeOf(),
+    reconcile: runtimeOf(),
+  } satisfies Record<FunctionName, Runtime>;
+  const objectCreated = createObjectCreatedHandler(runtimes.objectCreated.tools, {
+    ...runtimes.objectCreated.deps,
+    metrics,
+    now: clock.now,
   });
-  const { tools, deps, copyStepDeps } = runtime;
-  const handlerDeps = { ...deps, metrics, now: clock.now };
-  const objectCreated = createObjectCreatedHandler(tools, handlerDeps);
-  const objectDeleted = createObjectDeletedHandler(tools, handlerDeps);
-  const objectCopyStep = createObjectCopyStepHandler(tools, { ...copyStepDeps, metrics, now: clock.now });
-  const snapshotCreated = createSnapshotCreatedHandler(tools, { ...runtime.snapshotDeps, metrics });
-  const imageAvailable = createImageAvailableHandler(tools, { ...runtime.imageDeps, metrics });
-  const ec2CopyStep = createEc2CopyStepHandler(tools, {
-    ...runtime.ec2CopyStepDeps,
+  const objectDeleted = createObjectDeletedHandler(runtimes.objectDeleted.tools, {
+    ...runtimes.objectDeleted.deps,
+    metrics,
+    now: clock.now,
+  });
+  const objectCopyStep = createObjectCopyStepHandler(runtimes.objectCopyStep.tools, {
+    ...runtimes.objectCopyStep.copyStepDeps,
+    metrics,
+    now: clock.now,
+  });
+  const snapshotCreated = createSnapshotCreatedHandler(runtimes.snapshotCreated.tools, {
+    ...runtimes.snapshotCreated.snapshotDeps,
+    metrics,
+  });
+  const imageAvailable = createImageAvailableHandler(runtimes.imageAvailable.tools, {
+    ...runtimes.imageAvailable.imageDeps,
+    metrics,
+  });
+  const ec2CopyStep = createEc2CopyStepHandler(runtimes.ec2CopyStep.tools, {
+    ...runtimes.ec2CopyStep.ec2CopyStepDeps,
     metrics,
     now: clock.now,
     random: seededRandom((options.seed ?? 7) + 3),
@@ -214,10 +331,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   stepFunctions = new LocalStepFunctions({
     functions: {
       ObjectCopyStepLambdaFunction: crashes.wrap('ObjectCopyStepLambdaFunction', (input) =>
-        objectCopyStep(input as never, lambdaContext('ferry-object-copy-step')),
+        recorder.run('objectCopyStep', () =>
+          objectCopyStep(input as never, lambdaContext('ferry-object-copy-step')),
+        ),
       ),
       Ec2CopyStepLambdaFunction: crashes.wrap('Ec2CopyStepLambdaFunction', (input) =>
-        ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step')),
+        recorder.run('ec2CopyStep', () => ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step'))),
       ),
     },
     clock,
@@ -233,22 +352,34 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       {
         name: 'object-created',
         patterns: patterns.objectCreated,
-        invoke: (event) => objectCreated(event as never, lambdaContext('ferry-object-created')),
+        invoke: (event) =>
+          recorder.run('objectCreated', () =>
+            objectCreated(event as never, lambdaContext('ferry-object-created')),
+          ),
       },
       {
         name: 'object-deleted',
         patterns: patterns.objectDeleted,
-        invoke: (event) => objectDeleted(event as never, lambdaContext('ferry-object-deleted')),
+        invoke: (event) =>
+          recorder.run('objectDeleted', () =>
+            objectDeleted(event as never, lambdaContext('ferry-object-deleted')),
+          ),
       },
       {
         name: 'snapshot-created',
         patterns: snapshotEventPatterns(options.config),
-        invoke: (event) => snapshotCreated(event as never, lambdaContext('ferry-snapshot-created')),
+        invoke: (event) =>
+          recorder.run('snapshotCreated', () =>
+            snapshotCreated(event as never, lambdaContext('ferry-snapshot-created')),
+          ),
       },
       {
         name: 'image-available',
         patterns: imageEventPatterns(options.config),
-        invoke: (event) => imageAvailable(event as never, lambdaContext('ferry-image-available')),
+        invoke: (event) =>
+          recorder.run('imageAvailable', () =>
+            imageAvailable(event as never, lambdaContext('ferry-image-available')),
+          ),
       },
     ],
     onDelivery: (delivery) => {
@@ -262,10 +393,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const s3: S3Gateway = await startS3Gateway({
     bucketRegions,
     account: SANDBOX_ACCOUNT,
+    bucketOwners: bucketOwnersOf(options.config),
     onEvent: (event) => bus.put(event),
     faults,
     ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
   });
+  s3Lookup = s3;
   const requests = new Map<string, number>();
   const ec2 = new FakeEc2({
     account: SANDBOX_ACCOUNT,
@@ -274,6 +407,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...options.ec2,
     onEvent: (event) => bus.put(event),
   });
+  ec2Lookup = ec2;
+  const sts = new SandboxSts();
   const latencyMs = options.shaping?.latencyMs ?? 0;
 
   server.on('request', (req, res) => {
@@ -298,13 +433,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
               ? serveDeadLetters(bus, SANDBOX_ACCOUNT, req, res, scope)
               : service === 'lambda'
                 ? serveLambda(bus, req, res, url)
-                : Promise.resolve(
-                    sendError(res, {
-                      status: 400,
-                      code: 'UnsupportedService',
-                      message: `The Ferry sandbox does not serve "${service}"`,
-                    }),
-                  );
+                : service === 'sts'
+                  ? sts.handle(req, res, url)
+                  : Promise.resolve(
+                      sendError(res, {
+                        status: 400,
+                        code: 'UnsupportedService',
+                        message: `The Ferry sandbox does not serve "${service}"`,
+                      }),
+                    );
     answer.catch((error: Error) => {
       if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
       else res.destroy(error);
@@ -322,6 +459,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       await bus.drain();
       await stepFunctions.settle();
     } while (bus.pendingDeliveries > 0 || stepFunctions.running > 0);
+  };
+
+  const iamRequests = () => recorder.calls.flatMap((call) => requestsOf(call, { account: SANDBOX_ACCOUNT }));
+  const writeIamRequests = () => {
+    const dir = process.env[IAM_CALLS_DIR_VARIABLE];
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    const base = `${dir}/iam-requests-${process.pid}-${port}-${randomUUID().slice(0, 8)}`;
+    writeFileSync(
+      `${base}.config.json`,
+      `${JSON.stringify({ config: options.config, account: SANDBOX_ACCOUNT, deployment }, null, 2)}\n`,
+    );
+    const lines = iamRequests().map((request) => JSON.stringify(request));
+    appendFileSync(`${base}.jsonl`, lines.length > 0 ? `${lines.join('\n')}\n` : '');
   };
 
   const clients = new Map<string, S3Client>();
@@ -360,27 +511,39 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     settle,
     expire: (bucket, key) => s3.expire(bucket, key),
     reconcile: (reconcileOptions = {}) => {
-      const reconcileDeps = runtime.reconcileDeps({
-        region: options.sourceRegion ?? 'us-east-1',
+      const reconcileDeps = runtimes.reconcile.reconcileDeps({
+        region: homeRegion,
         account: SANDBOX_ACCOUNT,
       });
-      return reconcile(reconcileOptions, {
-        ...reconcileDeps,
-        objects: { ...reconcileDeps.objects, metrics, now: clock.now },
-        ec2: {
-          snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
-          images: { ...reconcileDeps.ec2.images, metrics },
-          now: clock.now,
-        },
-      });
+      return recorder.run('reconcile', () =>
+        reconcile(reconcileOptions, {
+          ...reconcileDeps,
+          objects: { ...reconcileDeps.objects, metrics, now: clock.now },
+          ec2: {
+            snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
+            images: { ...reconcileDeps.ec2.images, metrics },
+            now: clock.now,
+          },
+        }),
+      );
     },
+    account: SANDBOX_ACCOUNT,
+    deployment,
+    calls: () => recorder.calls,
+    iamRequests,
+    sts,
     async stop() {
-      await settle();
-      clearInterval(idleWatch);
-      for (const client of [...clients.values(), ...ec2Clients.values()]) client.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await s3.close();
+      try {
+        await settle();
+        // A call without a mapping fails the write (UnmappedOperationError); the sandbox shuts down all the same.
+        writeIamRequests();
+      } finally {
+        clearInterval(idleWatch);
+        for (const client of [...clients.values(), ...ec2Clients.values()]) client.destroy();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await s3.close();
+      }
     },
   };
 }

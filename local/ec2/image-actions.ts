@@ -1,8 +1,8 @@
 import type { ActionHandler, Ec2Context } from './context.ts';
-import { checkIdShape, Ec2Error, missingParameter } from './errors.ts';
+import { checkIdShape, Ec2Error, invalidValue, missingParameter } from './errors.ts';
 import { imageStateChanged, snapshotCreated } from './events.ts';
 import { imageFields, matchesFilters, paginate } from './filters.ts';
-import { filtersOf, tagSpecificationsOf, tagsFor } from './query.ts';
+import { filtersOf, type QueryParams, tagSpecificationsOf, tagsFor } from './query.ts';
 import type { BlockDevice, ImageRecord } from './records.ts';
 import { el, imageXml, itemSet } from './render.ts';
 import { completeSnapshots, snapshotInstance } from './snapshot-actions.ts';
@@ -175,9 +175,39 @@ const DeregisterImage: ActionHandler = (context, { region, params }) => {
   return el('return', true) + itemSet('deleteSnapshotResultSet', deleted);
 };
 
+/**
+ * Sharing an AMI (or unsharing it): its launch permission, in both of the API's forms
+ * (`LaunchPermission.Add.N.UserId` / `.Group`, or `OperationType` with `UserId.N` / `UserGroup.N`), as the
+ * EC2 API reference gives ModifyImageAttribute
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyImageAttribute.html).
+ */
+const ModifyImageAttribute: ActionHandler = (context, { region, params }) => {
+  const imageId = params.required('ImageId');
+  checkIdShape('ami', imageId);
+  const image = context.store(region).image(imageId);
+  const attribute = params.get('Attribute') ?? 'launchPermission';
+  if (attribute !== 'launchPermission') throw invalidValue('Attribute', attribute);
+  const permission = params.sub('LaunchPermission');
+  const principals = (members: QueryParams[]) =>
+    members.map((member) => member.get('UserId') ?? member.get('Group') ?? '').filter(Boolean);
+  const add = principals(permission.members('Add'));
+  const remove = principals(permission.members('Remove'));
+  const legacy = [...params.list('UserId'), ...params.list('UserGroup')];
+  const operation = params.get('OperationType');
+  if (operation === 'add') add.push(...legacy);
+  else if (operation === 'remove') remove.push(...legacy);
+  if (add.length === 0 && remove.length === 0) throw missingParameter('LaunchPermission');
+  const permissions = image.launchPermissions ?? new Set<string>();
+  for (const principal of add) permissions.add(principal);
+  for (const principal of remove) permissions.delete(principal);
+  image.launchPermissions = permissions;
+  return el('return', true);
+};
+
 export const imageActions: Record<string, ActionHandler> = {
   CreateImage,
   RegisterImage,
   DescribeImages,
   DeregisterImage,
+  ModifyImageAttribute,
 };

@@ -72,6 +72,8 @@ export interface ImageRecord {
   /** The API request that made it: AMI events carry it. */
   requestId: string;
   sourceInstanceId?: string;
+  /** Account ids (or `all`) that may launch it (ModifyImageAttribute); none until shared. */
+  launchPermissions?: Set<string>;
   copy?: { sourceRegion: string; sourceImageId: string };
   /** RegisterImage: when the registration completes and the image becomes available (virtual clock, ms). */
   registeredAt?: number;

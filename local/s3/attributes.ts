@@ -128,15 +128,24 @@ export function refuseCustomerKeys(headers: IncomingHttpHeaders): void {
 }
 
 /**
- * `x-amz-expected-bucket-owner` (and `x-amz-source-expected-bucket-owner` for a copy source): every bucket
- * belongs to the sandbox account, and S3 answers 403 AccessDenied to another expected owner
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html).
+ * `x-amz-expected-bucket-owner` (and `x-amz-source-expected-bucket-owner` for a copy source): S3 answers
+ * 403 AccessDenied when the bucket (or the copy source's bucket) belongs to another account than expected
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html). Buckets belong to the
+ * sandbox account unless declared another's (a cross-account destination).
  */
-export function checkExpectedOwner(headers: IncomingHttpHeaders, account: string): void {
-  for (const name of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
-    const expected = text(headers, name);
-    if (expected !== undefined && expected !== account) throw s3Error(403, 'AccessDenied', 'Access Denied');
-  }
+export function checkExpectedOwner(
+  headers: IncomingHttpHeaders,
+  bucket: string,
+  ownerOf: (bucket: string) => string,
+): void {
+  const expected = text(headers, 'x-amz-expected-bucket-owner');
+  if (expected !== undefined && expected !== ownerOf(bucket))
+    throw s3Error(403, 'AccessDenied', 'Access Denied');
+  const sourceExpected = text(headers, 'x-amz-source-expected-bucket-owner');
+  const copySource = text(headers, 'x-amz-copy-source');
+  if (sourceExpected === undefined || copySource === undefined) return;
+  const sourceBucket = decodeURIComponent(copySource.replace(/^\//, '').split('/')[0] ?? '');
+  if (sourceExpected !== ownerOf(sourceBucket)) throw s3Error(403, 'AccessDenied', 'Access Denied');
 }
 
 /** Whether an object sits in an archive tier, not restored: it can be neither read nor copied. */

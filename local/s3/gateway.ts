@@ -22,6 +22,8 @@ import { S3ServiceError, s3Error, sendError } from './wire.ts';
 export interface S3GatewayOptions {
   bucketRegions: Readonly<Record<string, string>>;
   account: string;
+  /** Buckets of other accounts (cross-account destinations), by name; the rest are the sandbox account's. */
+  bucketOwners?: Readonly<Record<string, string>>;
   onEvent: (event: S3Event) => void;
   faults: FaultInjector;
   /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
@@ -36,6 +38,15 @@ export interface S3Gateway {
    * Expiration". False when the key had no current object.
    */
   expire(bucket: string, key: string): boolean;
+  /**
+   * How an object (its current version, or the given one) is encrypted, and its bucket's Region: what KMS
+   * is asked when S3 reads it for a copy. Undefined when there is no such object.
+   */
+  encryptionOf(
+    bucket: string,
+    key: string,
+    versionId?: string,
+  ): { region: string; sse?: string; kmsKeyId?: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -90,7 +101,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       }
     }
     refuseCustomerKeys(req.headers);
-    checkExpectedOwner(req.headers, options.account);
+    checkExpectedOwner(req.headers, bucket, (name) => options.bucketOwners?.[name] ?? options.account);
     const route = ROUTES[operation];
     if (!route) {
       throw s3Error(
@@ -132,6 +143,17 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       }
     },
     expire: (bucket, key) => expireObject(context, bucket, key),
+    encryptionOf(bucket, key, versionId) {
+      const found = store.find(bucket);
+      if (!found) return undefined;
+      const version = versionId ? store.version(found, key, versionId) : store.current(found, key);
+      if (version?.kind !== 'object') return undefined;
+      return {
+        region: found.region,
+        ...(version.serverSideEncryption ? { sse: version.serverSideEncryption } : {}),
+        ...(version.kmsKeyId ? { kmsKeyId: version.kmsKeyId } : {}),
+      };
+    },
     async close() {
       store.close();
     },

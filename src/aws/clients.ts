@@ -39,9 +39,20 @@ export interface AwsClientOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** How each new client retries (the sandbox moves the waits onto a virtual clock); else the SDK default. */
   retryStrategy?: () => NonNullable<S3ClientConfig['retryStrategy']>;
-  /** Wraps every new client, e.g. with the tracer's `captureAWSv3Client`. */
-  instrument?: <T>(client: T) => T;
+  /**
+   * Wraps every new client, e.g. with the tracer's `captureAWSv3Client`; told the client's target (Region,
+   * role, external id), so a recorder can say who made each call (the sandbox's call recorder).
+   */
+  instrument?: <T>(client: T, target: AwsTarget) => T;
+  /**
+   * Plugins for the STS client that assumes a target's role (its AssumeRole calls are made inside the
+   * credential provider, out of `instrument`'s reach): the sandbox records them.
+   */
+  assumeRolePlugins?: (target: AwsTarget) => StsPlugins;
 }
+
+/** Plugins of the STS client inside `fromTemporaryCredentials` (its own option's type). */
+export type StsPlugins = NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['clientPlugins']>;
 
 const ROLE_SESSION_NAME = 'ferry-replication';
 
@@ -70,7 +81,14 @@ function clientFactory<Client>(build: (config: BaseConfig) => Client, options: A
               RoleSessionName: ROLE_SESSION_NAME,
               ...(target.externalId ? { ExternalId: target.externalId } : {}),
             },
-            clientConfig: { region: target.region },
+            // STS is asked where the other clients go (the sandbox serves AssumeRole too), with the
+            // caller's own credentials when given; in AWS both are unset (the Lambda role, STS's endpoint).
+            clientConfig: {
+              region: target.region,
+              ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+              ...(options.credentials ? { credentials: options.credentials } : {}),
+            },
+            ...(options.assumeRolePlugins ? { clientPlugins: options.assumeRolePlugins(target) } : {}),
           })
         : options.credentials;
       client = build({
@@ -83,7 +101,7 @@ function clientFactory<Client>(build: (config: BaseConfig) => Client, options: A
             ? { retryStrategy: options.retryStrategy() }
             : {}),
       });
-      client = options.instrument ? options.instrument(client) : client;
+      client = options.instrument ? options.instrument(client, target) : client;
       cache.set(cacheKey, client);
     }
     return client;

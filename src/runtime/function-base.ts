@@ -1,4 +1,4 @@
-import type { AwsClientOptions } from '#aws/clients';
+import type { AwsClientOptions, AwsTarget } from '#aws/clients';
 import type { Ec2CopyStarter } from '#ec2/copy-job';
 import type { CopyStarter } from '#objects/copy-job';
 import { createPowertools, type Log, type Powertools } from '#observability/powertools';
@@ -28,7 +28,12 @@ export function createFunctionBase(config: FerryConfig, options: AwsClientOption
   return {
     config,
     tools,
-    clientOptions: { ...options, instrument: <T>(client: T) => tools.tracer.captureAWSv3Client(client) },
+    clientOptions: {
+      ...options,
+      // The caller's own instrument (the sandbox's call recorder) first, then the tracer.
+      instrument: <T>(client: T, target: AwsTarget) =>
+        tools.tracer.captureAWSv3Client(options.instrument ? options.instrument(client, target) : client),
+    },
     common: { log: tools.logger, metrics: powertoolsReplicationMetrics(tools.metrics), now: Date.now },
   };
 }

@@ -40,6 +40,28 @@ describe('AWS client factories', () => {
     expect(fromTemporaryCredentials).toHaveBeenCalledTimes(2);
   });
 
+  it('It should ask STS where the other clients go, with the caller’s credentials and STS plugins', () => {
+    const credentials = { accessKeyId: 'AKID', secretAccessKey: 'secret' };
+    const plugin = { applyToStack: () => undefined };
+    const assumeRolePlugins = vi.fn(() => [plugin]);
+    const target = { region: 'eu-west-1', roleArn: ROLE, externalId: 'acme-ferry-7f3a9c' };
+    createS3ClientFactory({ endpoint: 'http://127.0.0.1:4566', credentials, assumeRolePlugins })(target);
+    expect(fromTemporaryCredentials).toHaveBeenCalledExactlyOnceWith({
+      params: { RoleArn: ROLE, RoleSessionName: 'ferry-replication', ExternalId: 'acme-ferry-7f3a9c' },
+      clientConfig: { region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566', credentials },
+      clientPlugins: [plugin],
+    });
+    expect(assumeRolePlugins).toHaveBeenCalledWith(target);
+  });
+
+  it('It should tell the instrument each new client’s target', () => {
+    const instrument = vi.fn((client: unknown, _target: unknown) => client);
+    const ec2 = createEc2ClientFactory({ instrument: instrument as <T>(client: T, target: unknown) => T });
+    const client = ec2({ region: 'us-west-2', roleArn: ROLE });
+    expect(ec2({ region: 'us-west-2', roleArn: ROLE })).toBe(client);
+    expect(instrument).toHaveBeenCalledExactlyOnceWith(client, { region: 'us-west-2', roleArn: ROLE });
+  });
+
   it('It should assume nothing for a destination in Ferry’s own account', () => {
     createS3ClientFactory()({ region: 'us-west-2' });
     expect(fromTemporaryCredentials).not.toHaveBeenCalled();

@@ -7,6 +7,7 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
+  ModifyImageAttributeCommand,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -305,5 +306,32 @@ describe('the fake EC2: images', () => {
         }),
       ),
     ).rejects.toMatchObject({ name: 'InvalidSnapshot.NotFound' });
+  });
+
+  it('shares an image with accounts by its launch permission, in both forms, and unshares it', async () => {
+    const { ImageId } = await imageOf('shared');
+    await east().send(
+      new ModifyImageAttributeCommand({ ImageId, LaunchPermission: { Add: [{ UserId: '444455556666' }] } }),
+    );
+    await east().send(
+      new ModifyImageAttributeCommand({ ImageId, OperationType: 'add', UserIds: ['777788889999'] }),
+    );
+    expect([...(ec2.fake.image('us-east-1', ImageId)?.launchPermissions ?? [])]).toEqual([
+      '444455556666',
+      '777788889999',
+    ]);
+    await east().send(
+      new ModifyImageAttributeCommand({
+        ImageId,
+        LaunchPermission: { Remove: [{ UserId: '444455556666' }] },
+      }),
+    );
+    expect([...(ec2.fake.image('us-east-1', ImageId)?.launchPermissions ?? [])]).toEqual(['777788889999']);
+    await expect(east().send(new ModifyImageAttributeCommand({ ImageId }))).rejects.toMatchObject({
+      name: 'MissingParameter',
+    });
+    await expect(
+      west().send(new ModifyImageAttributeCommand({ ImageId, OperationType: 'add', UserIds: ['1'] })),
+    ).rejects.toMatchObject({ name: 'InvalidAMIID.NotFound' });
   });
 });
