@@ -18,7 +18,9 @@ import type { Deployment } from './template-parts.ts';
  */
 export interface CrossAccountParameters {
   FerryAccountId: string;
-  FerryRoleNamePattern: string;
+  /** The stage's function roles are under the IAM path /<FerryService>/<FerryStage>/ (template-parts). */
+  FerryService: string;
+  FerryStage: string;
   ExternalId: string;
   RoleName: string;
   DestinationBucketArns: string;
@@ -59,13 +61,6 @@ export class UndeployableRoleArnError extends Error {
 }
 
 const ROLE_ARN = /^arn:([^:]+):iam::(\d{12}):role\/([\w+=,.@-]{1,64})$/;
-
-/**
- * The role names of one Ferry stack's functions: CloudFormation names a role without `RoleName`
- * `<stack>-<logicalId>-<random>`, and the Serverless Framework names the stack `<service>-<stage>`.
- */
-export const ferryRoleNamePattern = (deployment: Pick<Deployment, 'service' | 'stage'>): string =>
-  `${deployment.service}-${deployment.stage}-*`;
 
 interface Collected {
   partition: string;
@@ -161,7 +156,8 @@ export function crossAccountParameters(
       account,
       parameters: {
         FerryAccountId: ferry.account,
-        FerryRoleNamePattern: ferryRoleNamePattern(ferry.deployment),
+        FerryService: ferry.deployment.service,
+        FerryStage: ferry.deployment.stage,
         ExternalId: [...entry.externalIds][0] ?? '',
         RoleName: roleName,
         DestinationBucketArns: list(entry.buckets),

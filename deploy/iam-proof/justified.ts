@@ -36,8 +36,6 @@ const SAME_EVENT_TWICE =
   'test/integration/object-copy.test.ts > It should copy once when the same event arrives twice';
 const MULTIPART_CLEANUP =
   'A multipart copy that fails for good, or finds the upload of a crashed attempt on its replica key, aborts it (src/objects): a failure path';
-const EBS_KEY =
-  'EBS uses the copy’s key on Ferry’s behalf (kms:ViaService ec2) for an encrypted copy; AWS lists these among the key permissions EBS encryption needs (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html). The sandbox’s KMS model records the calls Ferry’s request implies, not each one EBS makes';
 const ONE_TEMPLATE =
   'deploy/cross-account-role.yml is one template for snapshot and AMI copies (AllowEc2Copies): a role deployed for one kind also grants the other kind’s actions, on that account’s resources only';
 
@@ -123,36 +121,6 @@ export const JUSTIFIED: readonly Justification[] = [
     reason:
       'A pass deletes a replica whose source is gone when the delete event was lost, where deletes are replicated',
     test: 'test/integration/reconcile.test.ts > deletes the replica whose delete event was lost where deletes are replicated, and nothing else',
-  },
-  ...(['ec2CopyStep', DESTINATION_ROLE] as const).flatMap((principal) =>
-    ['kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'].map(
-      (action): Justification => ({
-        principal,
-        action,
-        reason: EBS_KEY,
-        test: 'test/integration/snapshot-copy.test.ts > encrypts the copy under the destination key',
-      }),
-    ),
-  ),
-  {
-    principal: 'ec2CopyStep',
-    action: 'ec2:CreateTags',
-    reason:
-      'Finalize re-tags a copy whose tags EC2 did not keep (RetagFerryCopies, on Ferry’s marked copies only); copies made with their TagSpecifications need none',
-    test: 'test/integration/snapshot-copy.test.ts > resumes, without copying twice, when the answer to CopySnapshot is lost (a crash before the first check)',
-  },
-  {
-    principal: DESTINATION_ROLE,
-    action: 'ec2:CreateTags',
-    reason:
-      'The role re-tags only Ferry’s marked copies (RetagFerryCopies), as the function role does in its own account',
-    test: 'test/integration/snapshot-copy.test.ts > resumes, without copying twice, when the answer to CopySnapshot is lost (a crash before the first check)',
-  },
-  {
-    principal: DESTINATION_ROLE,
-    action: 'ec2:CopyImage',
-    reason: `${ONE_TEMPLATE}. The proof's AMI copy through a partner's role stops at the sandbox's missing ModifyImageAttribute`,
-    test: 'test/integration/image-copy.test.ts > copies an available AMI under its rendered name, with its snapshots, tagged as Ferry copies',
   },
   ...['ec2:DeleteSnapshot', 'ec2:DeregisterImage'].map(
     (action): Justification => ({

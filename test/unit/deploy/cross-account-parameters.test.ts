@@ -71,10 +71,9 @@ describe('crossAccountParameters', () => {
     ]);
   });
 
-  it('It should scope the trusted role names to the deployment’s stage', () => {
+  it('It should trust the function roles of the deployment’s service and stage only', () => {
     const [setup] = crossAccountParameters(configOf('cross-account.yml'), FERRY);
-    expect(setup?.parameters.FerryRoleNamePattern).toContain('prod');
-    expect(setup?.parameters.FerryRoleNamePattern).not.toBe('ferry-*');
+    expect([setup?.parameters.FerryService, setup?.parameters.FerryStage]).toEqual(['ferry', 'prod']);
   });
 
   it('It should say when a key is named by an alias (the template needs key ARNs)', () => {
