@@ -93,7 +93,7 @@ function unique<T>(values: Iterable<T>): T[] {
   return [...seen.values()];
 }
 
-interface Names {
+export interface Names {
   partition: Cfn;
   urlSuffix: Cfn;
   account: Cfn;
@@ -304,11 +304,11 @@ const SOURCE_READ = [
   's3:GetObjectVersionTagging',
 ];
 
-const sourceKeys = (names: Names, rule: ObjectRule): Cfn =>
+export const sourceKeys = (names: Names, rule: ObjectRule): Cfn =>
   s3KeysArn(names, rule.objects.bucket, rule.objects.prefix, rule.objects.suffix);
 
 /** The replica's key space: the rule's prefix is replaced by `keyPrefix` when one is set (objects/router). */
-const replicaKeys = (names: Names, rule: ObjectRule, destination: ObjectDestination): Cfn =>
+export const replicaKeys = (names: Names, rule: ObjectRule, destination: ObjectDestination): Cfn =>
   s3KeysArn(names, destination.bucket, destination.keyPrefix ?? rule.objects.prefix, rule.objects.suffix);
 
 type ObjectFunction = 'objectCreated' | 'objectCopyStep' | 'objectDeleted';
@@ -333,6 +333,14 @@ function objectStatements(
       sid: 'ReadSourceObjects',
       actions: SOURCE_READ,
       resources: rules.map((rule) => sourceKeys(names, rule)),
+    });
+    // A HEAD of a source deleted before its event was handled answers 404 only with s3:ListBucket on the
+    // bucket, 403 without (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html): Ferry skips
+    // a gone source, but fails on a refusal. Found by the IAM proof (deploy/iam-proof) on the sandbox tests.
+    list.add({
+      sid: 'ListSourceBuckets',
+      actions: ['s3:ListBucket'],
+      resources: rules.map((rule) => s3BucketArn(names, rule.objects.bucket)),
     });
   }
   const roles: string[] = [];

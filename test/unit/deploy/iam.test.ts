@@ -194,7 +194,10 @@ describe('IAM statements generated from replication.yml', () => {
       for (const fn of ['objectCreated', 'objectCopyStep'] as const) {
         expect(resourcesFor(policies[fn], 's3:PutObject')).toEqual(replicas);
         expect(resourcesFor(policies[fn], 's3:PutObjectTagging')).toEqual(replicas);
+        // The source buckets (a HEAD of a deleted source answers 404, not 403), then the destinations.
         expect(resourcesFor(policies[fn], 's3:ListBucket')).toEqual([
+          'arn:aws:s3:::acme-prod',
+          'arn:aws:s3:::acme-logs',
           'arn:aws:s3:::acme-dr',
           'arn:aws:s3:::acme-logs-archive',
           'arn:aws:s3:::acme-logs-partner',
@@ -512,6 +515,7 @@ describe('IAM statements generated from replication.yml', () => {
         's3:GetObjectTagging',
         's3:GetObjectVersion',
         's3:GetObjectVersionTagging',
+        's3:ListBucket',
         'states:DescribeExecution',
         'states:StartExecution',
         'sts:AssumeRole',
@@ -519,6 +523,7 @@ describe('IAM statements generated from replication.yml', () => {
       expect(resourcesFor(policies.objectCreated, 's3:GetObject')).toEqual([
         'arn:aws:s3:::acme-media/published/*',
       ]);
+      expect(resourcesFor(policies.objectCreated, 's3:ListBucket')).toEqual(['arn:aws:s3:::acme-media']);
       expect(actionsOf(policies.objectDeleted)).toEqual(['sts:AssumeRole']);
     });
 

@@ -1,0 +1,149 @@
+import { fileURLToPath } from 'node:url';
+import { CreateImageCommand, CreateSnapshotCommand } from '@aws-sdk/client-ec2';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatMissing, type ProofReport, proveRequests } from '#deploy/iam-proof/evaluate';
+import { JUSTIFIED, surplusAcross, unjustified } from '#deploy/iam-proof/justified';
+import { proofRoles } from '#deploy/iam-proof/policies';
+import { Narration, runDemo } from '#local/demo';
+import { DEMO_EC2_OPTIONS } from '#local/demo-ec2-expectations';
+import { type Sandbox, type SandboxOptions, startSandbox } from '#local/sandbox';
+import type { Execution } from '#local/step-functions';
+import type { FerryConfig } from '#rules/config';
+import { loadConfigFile } from '#rules/load';
+
+/**
+ * The IAM proof (issue 13): run the sandbox through each configuration's main paths, take every IAM
+ * authorization the functions' recorded calls needed (`sandbox.iamRequests()`), and evaluate each against
+ * the policies the package deploys for that configuration (deploy/iam-proof). Missing, calls IAM would deny,
+ * must be none; surplus, actions no call needed, must each be justified (deploy/iam-proof/justified.ts).
+ */
+
+const configFile = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const DEFAULT_CONFIG = configFile('../../local/sandbox.replication.yml');
+const CROSS_ACCOUNT = configFile('../configs/cross-account.yml');
+const MULTI_REGION = configFile('../configs/multi-region.yml');
+
+const VAULT_KEY = 'arn:aws:kms:us-west-2:333344445555:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+const started: Sandbox[] = [];
+const reports: ProofReport[] = [];
+afterAll(async () => {
+  for (const sandbox of started) await sandbox.stop();
+});
+
+interface Run {
+  report: ProofReport;
+  executions: Execution[];
+}
+
+async function prove(
+  config: FerryConfig,
+  ec2: SandboxOptions['ec2'],
+  drive: (sandbox: Sandbox) => Promise<void>,
+): Promise<Run> {
+  const executions: Execution[] = [];
+  const sandbox = await startSandbox({
+    config,
+    port: 0,
+    ec2,
+    onExecutionEnd: (execution) => executions.push(execution),
+  });
+  started.push(sandbox);
+  await drive(sandbox);
+  const report = await proveRequests(sandbox.iamRequests(), proofRoles(config));
+  reports.push(report);
+  return { report, executions };
+}
+
+async function putAndDelete(sandbox: Sandbox, region: string, bucket: string, key: string) {
+  const s3 = sandbox.s3(region);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `contents of ${key}` }));
+  await sandbox.settle();
+  await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  await sandbox.reconcile();
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  await sandbox.settle();
+}
+
+async function createSnapshot(sandbox: Sandbox, region: string, tags: Record<string, string>) {
+  const volumeId = sandbox.ec2.createVolume(region, { sizeGiB: 8, encrypted: false });
+  await sandbox.ec2Client(region).send(
+    new CreateSnapshotCommand({
+      VolumeId: volumeId,
+      Description: 'nightly',
+      TagSpecifications: [
+        { ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      ],
+    }),
+  );
+  await sandbox.settle();
+}
+
+async function createImage(sandbox: Sandbox, region: string, name: string) {
+  const volumeId = sandbox.ec2.createVolume(region, { sizeGiB: 8, encrypted: false });
+  const instanceId = sandbox.ec2.createInstance(region, [volumeId]);
+  await sandbox.ec2Client(region).send(new CreateImageCommand({ InstanceId: instanceId, Name: name }));
+  await sandbox.settle();
+}
+
+/** The proof's verdict, readable: the missing permissions one per line (function: call, action, resource, why). */
+function expectProven({ report, executions }: Run) {
+  expect(report.evaluated).toBeGreaterThan(0);
+  expect(formatMissing(report.missing), 'calls IAM would deny').toBe('');
+  expect(executions.filter((execution) => execution.status !== 'SUCCEEDED').map(({ name }) => name)).toEqual(
+    [],
+  );
+}
+
+describe('The IAM proof: every call the functions make is allowed, and every grant is needed or justified', () => {
+  it('It should hold for the default configuration, over the demo (objects, snapshots, AMIs) and a reconcile pass', async () => {
+    const run = await prove(loadConfigFile(DEFAULT_CONFIG), DEMO_EC2_OPTIONS, async (sandbox) => {
+      const demo = await runDemo(sandbox, new Narration(() => undefined));
+      expect(demo.checks.filter((check) => !check.ok)).toEqual([]);
+      await sandbox.reconcile();
+    });
+    // The demo injects no fault: its executions all succeed, like those of the other configurations.
+    expectProven(run);
+  }, 180_000);
+
+  it('It should hold for test/configs/cross-account.yml: objects through the partner’s role, snapshots into the vault', async () => {
+    const run = await prove(
+      loadConfigFile(CROSS_ACCOUNT),
+      { kmsKeys: { 'us-west-2': [VAULT_KEY] } },
+      async (sandbox) => {
+        await putAndDelete(sandbox, 'us-east-1', 'acme-media', 'published/report.txt');
+        await createSnapshot(sandbox, 'us-east-1', { backup: 'vault' });
+      },
+    );
+    expectProven(run);
+  }, 120_000);
+
+  it('It should hold for test/configs/multi-region.yml: objects to two Regions, snapshots from two, AMIs to a partner', async () => {
+    const run = await prove(
+      loadConfigFile(MULTI_REGION),
+      { kmsKeys: { 'eu-central-1': ['alias/dr-ebs'], 'us-west-2': ['alias/partner-amis'] } },
+      async (sandbox) => {
+        await putAndDelete(sandbox, 'us-east-1', 'acme-assets-eu', 'assets/logo.png');
+        await createSnapshot(sandbox, 'eu-west-1', {});
+        await createSnapshot(sandbox, 'us-east-1', {});
+        await createImage(sandbox, 'ap-southeast-2', 'web-1');
+      },
+    );
+    expectProven(run);
+  }, 120_000);
+
+  it('It should need every grant on some path, or justify it (deploy/iam-proof/justified.ts)', () => {
+    expect(reports).toHaveLength(3);
+    const surplus = surplusAcross(reports);
+    const lines = unjustified(surplus).map(
+      ({ principal, action, sids }) => `${principal} ${action} (${sids.join(', ')})`,
+    );
+    expect(lines.join('\n'), 'granted actions no run needed, not justified').toBe('');
+    // And no justification outlives its surplus: a grant a run now uses is no longer excused.
+    const stale = JUSTIFIED.filter(
+      (justification) => unjustified(surplus, [justification]).length === surplus.length,
+    );
+    expect(stale.map(({ principal, action }) => `${principal} ${action}`)).toEqual([]);
+  });
+});
