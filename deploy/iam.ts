@@ -621,13 +621,9 @@ function reconcileStatements(
   context: IamContext,
 ): StatementList {
   const list = objectStatements('objectCreated', objects, names, context);
+  // Listing a source (ListObjectsV2 under the rule's prefix) needs s3:ListBucket on the bucket, which
+  // objectStatements already grants whole (ListSourceBuckets: a HEAD needs it to tell gone from refused).
   for (const rule of objects) {
-    list.add({
-      sid: 'ListSourceKeys',
-      actions: ['s3:ListBucket'],
-      resources: [s3BucketArn(names, rule.objects.bucket)],
-      condition: { StringLike: { 's3:prefix': [`${rule.objects.prefix}*`] } },
-    });
     for (const destination of rule.to) {
       // A replica whose source is gone (its delete event lost) is deleted by the pass, as object-deleted
       // would have; a destination role does that in its own account.

@@ -20,9 +20,6 @@ export const PRECISION_LADDER = [
   'exact',
   /** `bucket/prefix*suffix` → `bucket/prefix*`: keys under the rule's prefix, whatever their ending. */
   'any-suffix',
-  /** Listing a source bucket (`s3:ListBucket`) for any key prefix, not only the rules' ones: key names,
-   *  never their content. */
-  'list-any-prefix',
   /** The key ARNs of one bucket in one statement → at most PREFIXES_PER_BUCKET prefix wildcards
    *  (`team-00*`, `mirror/team-0*`), merging first the keys that share the longest prefix, never into an
    *  empty prefix. */
@@ -325,25 +322,12 @@ function rewriteKeys(statement: Working, rewrite: (keys: string[]) => (key: stri
   return { ...statement, resources: uniqueValues(resources) };
 }
 
-const isListBucketOnly = (s: Working) => s.actions.length === 1 && s.actions[0] === 's3:ListBucket';
-
 /** The statements with the trades of `step` and every step before it. */
 function trade(statements: Working[], step: PrecisionStep): Working[] {
   const at = PRECISION_LADDER.indexOf(step);
   let out = statements;
   if (at >= PRECISION_LADDER.indexOf('any-suffix')) {
     out = out.map((s) => rewriteKeys(s, () => (key) => `${literalPrefix(key)}*`));
-  }
-  if (at >= PRECISION_LADDER.indexOf('list-any-prefix')) {
-    out = out.map((s) => {
-      if (!isListBucketOnly(s) || !s.condition) return s;
-      const { 's3:prefix': _, ...rest } = s.condition.StringLike ?? {};
-      const condition: Condition = { ...s.condition };
-      if (Object.keys(rest).length > 0) condition.StringLike = rest;
-      else delete condition.StringLike;
-      const { condition: _old, ...without } = s;
-      return Object.keys(condition).length > 0 ? { ...without, condition } : without;
-    });
   }
   if (at >= PRECISION_LADDER.indexOf('common-prefixes')) {
     const max = at >= PRECISION_LADDER.indexOf('common-prefix') ? 1 : PREFIXES_PER_BUCKET;

@@ -298,10 +298,12 @@ describe('IAM statements generated from replication.yml', () => {
       }
     });
 
-    it('It should let reconcile list each source key space, and nothing else', () => {
-      expect(
-        granting(policies.reconcile, 's3:ListBucket').map((statement) => statement.Condition ?? null),
-      ).toContainEqual({ StringLike: { 's3:prefix': [expect.stringMatching(/\*$/)] } });
+    it('It should let reconcile list the source buckets, with the one statement the HEADs need too', () => {
+      const listing = granting(policies.reconcile, 's3:ListBucket');
+      expect(listing.map((statement) => statement.Sid)).toEqual(['ReconcileListSourceBuckets']);
+      expect(listing[0]?.Resource).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^arn:aws:s3:::[^/]+$/)]),
+      );
     });
 
     it('It should assume no role when no destination names one', () => {

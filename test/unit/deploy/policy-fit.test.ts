@@ -493,7 +493,7 @@ describe('fitRolePolicy on generated roles (property)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(objectRule, { minLength: 1, maxLength: 8 }),
-        fc.constantFrom(400, 900, 2_000, 10_240),
+        fc.constantFrom(400, 600, 900, 2_000, 10_240),
         async (rules, inline) => {
           const roles = rolesOf(configOf(rules));
           fc.pre(roles !== undefined);
@@ -532,7 +532,7 @@ describe('fitRolePolicy on generated roles (property)', () => {
           }
         },
       ),
-      { numRuns: 15, seed: 13, endOnFailure: true },
+      { numRuns: 20, seed: 13, endOnFailure: true },
     );
     expect(runs).toBeGreaterThan(8);
     // The drawn limits took the fit past exact merges, so the trades were checked too.
