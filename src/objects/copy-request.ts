@@ -5,6 +5,7 @@ import { etagsMustMatch } from './etag-rule.ts';
 import type { SourceObject } from './event.ts';
 import { copySourceOf } from './keys.ts';
 import { markersFor, withoutMarkers } from './markers.ts';
+import { targetOf } from './outcomes.ts';
 import type { CopyPlan, Tags } from './router.ts';
 import { requestPayerOf } from './source-reads.ts';
 
@@ -76,8 +77,6 @@ export function metadataBytes(metadata: Readonly<Record<string, string>>): numbe
     bytes += Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8');
   return bytes;
 }
-
-const targetOf = (plan: CopyPlan) => `s3://${plan.destination.bucket}/${plan.destinationKey}`;
 
 /**
  * The replica's user metadata: the source's (unless `copy: false`), then `set`, then Ferry's markers.

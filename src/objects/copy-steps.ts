@@ -17,7 +17,7 @@ import {
   startMultipartCopy,
   type UploadSweep,
 } from './multipart-copy.ts';
-import type { Outcome, SkipReason } from './outcomes.ts';
+import { type Outcome, type SkipReason, targetOf } from './outcomes.ts';
 import { ReplicaSupersededError, sourceGone } from './replica-guard.ts';
 import { headSource, readTags } from './source-reads.ts';
 
@@ -124,7 +124,7 @@ export interface CopyStepDeps {
 
 export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Promise<unknown> {
   const job = input.job as CopyJob;
-  const target = `s3://${job.plan.destination.bucket}/${job.plan.destinationKey}`;
+  const target = targetOf(job.plan);
   const multipartDeps = { s3: deps.s3, settings: deps.multipart };
   // A superseded multipart copy is a skip like the fast path's: counted and logged by its reason.
   const fail = (error: unknown): never => {
