@@ -17,7 +17,7 @@ import {
   startMultipartCopy,
   type UploadSweep,
 } from './multipart-copy.ts';
-import { type Outcome, type SkipReason, targetOf } from './outcomes.ts';
+import { logOutcome, type Outcome, type SkipReason, targetOf } from './outcomes.ts';
 import { ReplicaSupersededError, sourceGone } from './replica-guard.ts';
 import { headSource, readTags } from './source-reads.ts';
 
@@ -223,14 +223,12 @@ async function copySingle(job: CopyJob, deps: CopyStepDeps, target: string): Pro
   return outcome;
 }
 
+/**
+ * Logs and counts how the copy ended as the handlers log and count theirs (a retried copy that finds itself
+ * superseded is a skip like the fast path's, counted by its reason), with why it left the fast path.
+ */
 function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Outcome {
-  if (outcome.status === 'copied') {
-    deps.metrics.copied(outcome.rule, outcome.bytes, deps.now() - Date.parse(job.source.eventTime));
-    deps.log.info('Replica written and verified', { ...outcome, reason: job.reason });
-  } else {
-    // A retried copy that finds itself superseded is a skip like the fast path's, counted by its reason.
-    if (outcome.status === 'skipped') deps.metrics.skipped(outcome.rule, outcome.reason);
-    deps.log.info(`Copy ended: ${outcome.status}`, { ...outcome });
-  }
+  // The outcome's own `reason` (a skip's) wins over the job's.
+  logOutcome(outcome, { reason: job.reason, ...outcome }, deps, job.source.eventTime);
   return outcome;
 }

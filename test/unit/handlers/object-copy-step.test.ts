@@ -190,6 +190,14 @@ describe('object-copy-step handler', () => {
       MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })) },
     });
     expect(deps.metrics.copied).toHaveBeenCalledWith('big', SIZE, 600_000);
+    expect(deps.log.info).toHaveBeenCalledWith(
+      'Replica written and verified',
+      expect.objectContaining({
+        status: 'copied',
+        target: 's3://acme-dr/media/film.mov',
+        reason: job.reason,
+      }),
+    );
   });
 
   it('It should refuse to complete when a part is missing or the replica has the wrong size', async () => {
@@ -674,6 +682,15 @@ describe('object-copy-step: ordering against the replica and the source (issue 1
     });
     expect(s3).not.toReceiveCommand(CopyObjectCommand);
     expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+    // Logged as the handlers log a skip (one logOutcome), the skip's reason kept over the job's.
+    expect(deps.log.info).toHaveBeenCalledWith(
+      'Skipped: newer-replica',
+      expect.objectContaining({
+        status: 'skipped',
+        target: 's3://acme-dr/media/film.mov',
+        reason: 'newer-replica',
+      }),
+    );
   });
 
   it('It should give the key up after losing the race three times, as source-changed', async () => {
