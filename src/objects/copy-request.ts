@@ -112,6 +112,21 @@ export function checkedDestinationKey(plan: CopyPlan): string {
 }
 
 /**
+ * `ExpectedBucketOwner` for a destination whose rule names its account: S3 refuses the request (403) when
+ * the bucket is owned by another account, e.g. one that took over a deleted bucket's name.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html
+ */
+export const expectedOwnerOf = (destination: ObjectDestination): { ExpectedBucketOwner?: string } =>
+  destination.account ? { ExpectedBucketOwner: destination.account } : {};
+
+/** The replica's bucket and key, with its expected owner: what every request about the replica names. */
+export const replicaLocation = (plan: CopyPlan) => ({
+  Bucket: plan.destination.bucket,
+  Key: plan.destinationKey,
+  ...expectedOwnerOf(plan.destination),
+});
+
+/**
  * What a replica is written with, whether by CopyObject or by CreateMultipartUpload (a multipart copy
  * copies nothing but bytes): user metadata with the markers, content headers (and the website redirect,
  * which a copy drops under MetadataDirective REPLACE), storage class, encryption, the owner's ACL, and the
@@ -123,7 +138,7 @@ export function replicaAttributes(plan: CopyPlan, source: SourceObject, head: So
   return {
     Bucket: destination.bucket,
     Key: checkedDestinationKey(plan),
-    ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+    ...expectedOwnerOf(destination),
     Metadata: replicaMetadata(plan, source, head),
     ...(head.ContentType ? { ContentType: head.ContentType } : {}),
     ...(head.CacheControl ? { CacheControl: head.CacheControl } : {}),

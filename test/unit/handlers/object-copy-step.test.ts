@@ -267,6 +267,45 @@ describe('object-copy-step handler', () => {
     expect(s3).toReceiveCommandWith(AbortMultipartUploadCommand, { UploadId: 'up-1', Bucket: 'acme-dr' });
   });
 
+  it('It should name the destination account as the expected owner on every request to the replica', async () => {
+    const owned: CopyJob = {
+      ...job,
+      plan: { ...job.plan, destination: { ...job.plan.destination, account: '444455556666' } },
+    };
+    s3.on(ListPartsCommand).resolves({
+      Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })),
+      IsTruncated: false,
+    });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves({ ContentLength: SIZE });
+    const { run } = handler();
+    const upload = { uploadId: 'up-1', partSize: 6 * MiB };
+    await run({ action: 'copy-parts', job: owned, upload, batch: { first: 1, last: 1 } });
+    await run({
+      action: 'complete',
+      job: owned,
+      upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' },
+    });
+    await run({ action: 'abort', job: owned, uploadId: 'up-1' });
+    const toReplica = [
+      UploadPartCopyCommand,
+      ListPartsCommand,
+      CompleteMultipartUploadCommand,
+      AbortMultipartUploadCommand,
+    ]
+      .flatMap((command) => s3.commandCalls(command as never))
+      .concat(s3.commandCalls(HeadObjectCommand, { Bucket: 'acme-dr' }))
+      .map((call) => call.args[0].input as { ExpectedBucketOwner?: string });
+    expect(toReplica.length).toBeGreaterThanOrEqual(5);
+    for (const input of toReplica) expect(input).toMatchObject({ ExpectedBucketOwner: '444455556666' });
+    // A rule that names no account sends no expectation.
+    s3.resetHistory();
+    await run({ action: 'abort', job, uploadId: 'up-1' });
+    expect(s3.commandCalls(AbortMultipartUploadCommand)[0]?.args[0].input).not.toHaveProperty(
+      'ExpectedBucketOwner',
+    );
+  });
+
   it('It should treat an upload that is already gone as aborted', async () => {
     s3.on(AbortMultipartUploadCommand).rejects(s3Error('NoSuchUpload', 404));
     await expect(handler().run({ action: 'abort', job, uploadId: 'up-1' })).resolves.toEqual({
