@@ -3,8 +3,8 @@
 
 import { parseArgs } from 'node:util';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
-import { SANDBOX_CREDENTIALS } from '#local/credentials';
 import { LocalStepFunctions } from '#local/step-functions';
 import { seededRandom, VirtualClock } from '#local/virtual-clock';
 import { executionNameOf } from '#objects/copy-job';

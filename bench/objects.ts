@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
-import { SANDBOX_CREDENTIALS } from '#local/credentials';
+import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -1,7 +1,7 @@
 // npm run bench -- routing [--rules 10,100,1000] [--events 10000] [--rounds 7] [--warmup 2] [--seed 1]
 //
 // Routing throughput of the pure routers (objects, EBS snapshots, AMIs) against generated rule sets of
-// each size, read by the real loader, over generated event streams (bench/routing-workload.ts). Each
+// each size, read by the real loader, over generated event streams (test/support/routing-workload.ts). Each
 // router is timed as the handlers call it (indexed above a few rules) and as it was before the indexes
 // (every rule tested in file order), alternating the two round by round; both must plan the same copies.
 // Prints the median events/s over the timed rounds with min–max, and writes bench/results/routing.{md,json}.
@@ -9,14 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { INDEX_MIN_RULES, ObjectRuleIndex } from '#objects/router';
 import { RegionTagIndex } from '#rules/region-tag-index';
-import {
-  indexedRouters,
-  linearRouters,
-  measureThroughput,
-  type RoutingWorkload,
-  routingWorkload,
-  type Throughput,
-} from './routing-workload.ts';
+import { type RoutingWorkload, routingWorkload } from '#test/support/routing-workload';
+import { indexedRouters, linearRouters, measureThroughput, type Throughput } from './routing-throughput.ts';
 
 const GOAL_EVENTS_PER_SECOND = 100_000;
 const GOAL_RULES = 1000;

@@ -1,6 +1,6 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
-import { SANDBOX_CREDENTIALS } from '#local/credentials';
 import { reconcile, UnknownRuleError } from '#reconcile/reconcile';
 import { InvalidResumeTokenError, type ReconcileReport } from '#reconcile/report';
 import { createRuntime } from '#runtime';

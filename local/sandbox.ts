@@ -7,6 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
 import { inputOf, startAttempt } from '#aws/execution-attempts';
+import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 import { executionArnOf } from '#aws/step-functions';
 import type { FunctionName } from '#deploy/iam';
 import { requestsOf } from '#deploy/iam-proof/authorization';
@@ -27,7 +28,6 @@ import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import { createRuntime, type Runtime } from '#runtime';
 import { CallRecorder } from './call-recorder.ts';
-import { SANDBOX_CREDENTIALS } from './credentials.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
 import { FaultInjector } from './faults.ts';
@@ -46,7 +46,7 @@ import { SandboxSts } from './sts.ts';
 import { seededRandom, VirtualClock } from './virtual-clock.ts';
 
 export const SANDBOX_ACCOUNT = '000000000000';
-export { SANDBOX_CREDENTIALS } from './credentials.ts';
+export { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 export const DEFAULT_PORT = 4566;
 
 /**

@@ -66,9 +66,10 @@ interface BaseConfig {
 
 /**
  * Creates clients lazily and keeps one per Region, role (and external id) and retry mode, so warm
- * invocations reuse them.
+ * invocations reuse them. Every AWS client Ferry makes comes from here (S3 and EC2 below, Step Functions in
+ * step-functions.ts), so each one gets the same credentials, endpoint, retries and `instrument` (the tracer).
  */
-function clientFactory<Client>(build: (config: BaseConfig) => Client, options: AwsClientOptions) {
+export function clientFactory<Client>(build: (config: BaseConfig) => Client, options: AwsClientOptions) {
   const cache = new Map<string, Client>();
   return (target: AwsTarget, { retries = true }: { retries?: boolean } = {}): Client => {
     const cacheKey = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}|${retries}`;

@@ -2,15 +2,32 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import type { Ec2CopyStarter } from '#ec2/copy-job';
 import { executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-job';
 import { type CopyStarter, executionNameOf } from '#objects/copy-job';
+import { type AwsClientOptions, type AwsTarget, clientFactory } from './clients.ts';
 import { inputOf, startAttempt } from './execution-attempts.ts';
 
-/** `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE` → `…:execution:MACHINE:NAME`. */
-export function executionArnOf(stateMachineArn: string, name: string): string {
+/** The fields of `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE`, or an error naming the ARN. */
+function stateMachineArnParts(stateMachineArn: string): string[] {
   const parts = stateMachineArn.split(':');
   if (parts.length !== 7 || parts[5] !== 'stateMachine')
     throw new Error(`${stateMachineArn} is not a state machine ARN`);
+  return parts;
+}
+
+/** `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE` → `…:execution:MACHINE:NAME`. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  const parts = stateMachineArnParts(stateMachineArn);
   return [...parts.slice(0, 5), 'execution', parts[6], name].join(':');
 }
+
+/** The Region a state machine runs in (its ARN's fourth field): where its executions are started. */
+export const stateMachineRegionOf = (stateMachineArn: string): string =>
+  stateMachineArnParts(stateMachineArn)[3] as string;
+
+/** The one way the starters get a Step Functions client: made, cached and instrumented as S3's and EC2's. */
+export type SfnClientFactory = (target: AwsTarget) => SFNClient;
+
+export const createSfnClientFactory = (options: AwsClientOptions = {}): SfnClientFactory =>
+  clientFactory((config) => new SFNClient(config), options);
 
 /**
  * Starts executions under their deterministic name. A name already taken by a running or succeeded
@@ -52,11 +69,26 @@ function stepFunctionsStarter<Job extends object>(
   };
 }
 
-export const stepFunctionsCopyStarter = (stateMachineArn: string, client = new SFNClient({})): CopyStarter =>
+export const stepFunctionsCopyStarter = (stateMachineArn: string, client: SFNClient): CopyStarter =>
   stepFunctionsStarter(stateMachineArn, executionNameOf, client);
 
 /** Snapshot-copy or image-copy executions, one per source and destination. */
-export const stepFunctionsEc2CopyStarter = (
-  stateMachineArn: string,
-  client = new SFNClient({}),
-): Ec2CopyStarter => stepFunctionsStarter(stateMachineArn, ec2ExecutionNameOf, client);
+export const stepFunctionsEc2CopyStarter = (stateMachineArn: string, client: SFNClient): Ec2CopyStarter =>
+  stepFunctionsStarter(stateMachineArn, ec2ExecutionNameOf, client);
+
+/**
+ * The starters of a function's state machines, each with the client of its machine's Region, made with the
+ * function's client options: so in Lambda every StartExecution and DescribeExecution is traced, as the S3
+ * and EC2 calls are. One client per Region, shared by the machines there.
+ */
+export function stepFunctionsStarters(options: AwsClientOptions) {
+  const sfn = createSfnClientFactory(options);
+  const clientOf = (stateMachineArn: string) => sfn({ region: stateMachineRegionOf(stateMachineArn) });
+  return {
+    objects: (stateMachineArn: string) =>
+      stepFunctionsCopyStarter(stateMachineArn, clientOf(stateMachineArn)),
+    ec2: (stateMachineArn: string) => stepFunctionsEc2CopyStarter(stateMachineArn, clientOf(stateMachineArn)),
+  };
+}
+
+export type StepFunctionsStarters = ReturnType<typeof stepFunctionsStarters>;

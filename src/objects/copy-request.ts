@@ -5,6 +5,7 @@ import { etagsMustMatch } from './etag-rule.ts';
 import type { SourceObject } from './event.ts';
 import { copySourceOf } from './keys.ts';
 import { markersFor, withoutMarkers } from './markers.ts';
+import { targetOf } from './outcomes.ts';
 import type { CopyPlan, Tags } from './router.ts';
 import { requestPayerOf } from './source-reads.ts';
 
@@ -77,8 +78,6 @@ export function metadataBytes(metadata: Readonly<Record<string, string>>): numbe
   return bytes;
 }
 
-const targetOf = (plan: CopyPlan) => `s3://${plan.destination.bucket}/${plan.destinationKey}`;
-
 /**
  * The replica's user metadata: the source's (unless `copy: false`), then `set`, then Ferry's markers.
  * Markers are written readable when they fit, and compact (the source key as a digest) when the source's
@@ -113,6 +112,21 @@ export function checkedDestinationKey(plan: CopyPlan): string {
 }
 
 /**
+ * `ExpectedBucketOwner` for a destination whose rule names its account: S3 refuses the request (403) when
+ * the bucket is owned by another account, e.g. one that took over a deleted bucket's name.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html
+ */
+export const expectedOwnerOf = (destination: ObjectDestination): { ExpectedBucketOwner?: string } =>
+  destination.account ? { ExpectedBucketOwner: destination.account } : {};
+
+/** The replica's bucket and key, with its expected owner: what every request about the replica names. */
+export const replicaLocation = (plan: CopyPlan) => ({
+  Bucket: plan.destination.bucket,
+  Key: plan.destinationKey,
+  ...expectedOwnerOf(plan.destination),
+});
+
+/**
  * What a replica is written with, whether by CopyObject or by CreateMultipartUpload (a multipart copy
  * copies nothing but bytes): user metadata with the markers, content headers (and the website redirect,
  * which a copy drops under MetadataDirective REPLACE), storage class, encryption, the owner's ACL, and the
@@ -124,7 +138,7 @@ export function replicaAttributes(plan: CopyPlan, source: SourceObject, head: So
   return {
     Bucket: destination.bucket,
     Key: checkedDestinationKey(plan),
-    ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+    ...expectedOwnerOf(destination),
     Metadata: replicaMetadata(plan, source, head),
     ...(head.ContentType ? { ContentType: head.ContentType } : {}),
     ...(head.CacheControl ? { CacheControl: head.CacheControl } : {}),

@@ -17,7 +17,7 @@ import {
   startMultipartCopy,
   type UploadSweep,
 } from './multipart-copy.ts';
-import type { Outcome, SkipReason } from './outcomes.ts';
+import { logOutcome, type Outcome, type SkipReason, targetOf } from './outcomes.ts';
 import { ReplicaSupersededError, sourceGone } from './replica-guard.ts';
 import { headSource, readTags } from './source-reads.ts';
 
@@ -124,7 +124,7 @@ export interface CopyStepDeps {
 
 export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Promise<unknown> {
   const job = input.job as CopyJob;
-  const target = `s3://${job.plan.destination.bucket}/${job.plan.destinationKey}`;
+  const target = targetOf(job.plan);
   const multipartDeps = { s3: deps.s3, settings: deps.multipart };
   // A superseded multipart copy is a skip like the fast path's: counted and logged by its reason.
   const fail = (error: unknown): never => {
@@ -223,14 +223,12 @@ async function copySingle(job: CopyJob, deps: CopyStepDeps, target: string): Pro
   return outcome;
 }
 
+/**
+ * Logs and counts how the copy ended as the handlers log and count theirs (a retried copy that finds itself
+ * superseded is a skip like the fast path's, counted by its reason), with why it left the fast path.
+ */
 function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Outcome {
-  if (outcome.status === 'copied') {
-    deps.metrics.copied(outcome.rule, outcome.bytes, deps.now() - Date.parse(job.source.eventTime));
-    deps.log.info('Replica written and verified', { ...outcome, reason: job.reason });
-  } else {
-    // A retried copy that finds itself superseded is a skip like the fast path's, counted by its reason.
-    if (outcome.status === 'skipped') deps.metrics.skipped(outcome.rule, outcome.reason);
-    deps.log.info(`Copy ended: ${outcome.status}`, { ...outcome });
-  }
+  // The outcome's own `reason` (a skip's) wins over the job's.
+  logOutcome(outcome, { reason: job.reason, ...outcome }, deps, job.source.eventTime);
   return outcome;
 }

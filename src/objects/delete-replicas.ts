@@ -3,9 +3,9 @@ import { destinationTarget } from '#aws/clients';
 import { classifyError } from '#aws/errors';
 import type { ObjectDeletedEvent } from './event.ts';
 import { isReplicaOf, type ReplicaMarkers } from './markers.ts';
-import { type Outcome, type Report, type SkipReason, skipped, targetOf } from './outcomes.ts';
+import { type Outcome, type Report, record, type SkipReason, skipped, targetOf } from './outcomes.ts';
 import { guardedWrite, readReplica } from './replica-guard.ts';
-import { type ObjectReplicationDeps, record } from './replicate.ts';
+import type { ObjectReplicationDeps } from './replicate.ts';
 import { type CopyPlan, planDeletes } from './router.ts';
 import { compareSequencers } from './sequencer.ts';
 

@@ -18,7 +18,9 @@ import {
 import type { CopyJob } from './copy-job.ts';
 import {
   checksumAlgorithmOf,
+  expectedOwnerOf,
   replicaAttributes,
+  replicaLocation,
   replicaTagging,
   type SourceHead,
   unquote,
@@ -161,8 +163,7 @@ export async function copyPartBatch(
   const copyPart = async (part: PartRange) => {
     const result = await client.send(
       new UploadPartCopyCommand({
-        Bucket: plan.destination.bucket,
-        Key: plan.destinationKey,
+        ...replicaLocation(plan),
         UploadId: upload.uploadId,
         PartNumber: part.partNumber,
         CopySource: copySourceOf(source.bucket, source.key, source.versionId),
@@ -170,7 +171,6 @@ export async function copyPartBatch(
         CopySourceIfMatch: source.etag,
         ExpectedSourceBucketOwner: source.account,
         ...requestPayerOf(source),
-        ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
       }),
     );
     if (!result.CopyPartResult?.ETag) {
@@ -196,11 +196,7 @@ export async function completeMultipartCopy(
   const client = destinationClient(job, deps);
   const { plan, source } = job;
   const target = targetOf(plan);
-  const location = {
-    Bucket: plan.destination.bucket,
-    Key: plan.destinationKey,
-    ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
-  };
+  const location = replicaLocation(plan);
 
   const clients = { source: deps.s3({ region: source.region }), destination: client };
   let completed: Awaited<ReturnType<typeof completeWith>>;
@@ -240,7 +236,7 @@ export async function completeMultipartCopy(
   return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
 }
 
-type Location = { Bucket: string; Key: string; ExpectedBucketOwner?: string };
+type Location = ReturnType<typeof replicaLocation>;
 
 /** ListParts, every page: exactly the parts the upload holds, each of them with an ETag. */
 async function listParts(
@@ -302,14 +298,9 @@ export async function abortMultipartCopy(
   deps: Pick<Deps, 's3'>,
 ): Promise<void> {
   try {
-    await deps.s3(destinationTarget(job.plan.destination)).send(
-      new AbortMultipartUploadCommand({
-        Bucket: job.plan.destination.bucket,
-        Key: job.plan.destinationKey,
-        UploadId: uploadId,
-        ...(job.plan.destination.account ? { ExpectedBucketOwner: job.plan.destination.account } : {}),
-      }),
-    );
+    await deps
+      .s3(destinationTarget(job.plan.destination))
+      .send(new AbortMultipartUploadCommand({ ...replicaLocation(job.plan), UploadId: uploadId }));
   } catch (error) {
     if (classifyError(error).cause !== 'NoSuchUpload') throw error;
   }
@@ -327,13 +318,7 @@ async function completedEarlier(
 ): Promise<Outcome | undefined> {
   const { plan, source } = job;
   const replica = await destinationClient(job, deps)
-    .send(
-      new HeadObjectCommand({
-        Bucket: plan.destination.bucket,
-        Key: plan.destinationKey,
-        ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
-      }),
-    )
+    .send(new HeadObjectCommand(replicaLocation(plan)))
     .catch((error: unknown) => {
       if (classifyError(error).cause === 'NoSuchKey') return undefined;
       throw error;
@@ -390,7 +375,7 @@ export async function abortOwnUploads(
         Prefix: plan.destinationKey,
         KeyMarker: keyMarker,
         UploadIdMarker: uploadIdMarker,
-        ...(plan.destination.account ? { ExpectedBucketOwner: plan.destination.account } : {}),
+        ...expectedOwnerOf(plan.destination),
       }),
     );
     for (const upload of page.Uploads ?? []) {

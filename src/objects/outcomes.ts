@@ -1,4 +1,6 @@
 import type { ClassifiedError } from '#aws/errors';
+import type { Log } from '#observability/powertools';
+import type { ReplicationMetrics } from '#observability/replication-metrics';
 import type { CopyPlan } from './router.ts';
 
 /** Why a planned copy (or delete) was rightly not made. */
@@ -38,6 +40,55 @@ export const failed = (plan: CopyPlan, error: ClassifiedError): Outcome => ({
   target: targetOf(plan),
   error,
 });
+
+/** What logging and counting an outcome takes. */
+export interface OutcomeSinks {
+  log: Log;
+  metrics: ReplicationMetrics;
+  now: () => number;
+}
+
+/** Adds an outcome to the report, and logs and counts it (logOutcome) with the report's source. */
+export function record(report: Report, outcome: Outcome, deps: OutcomeSinks, eventTime?: string): void {
+  report.outcomes.push(outcome);
+  logOutcome(outcome, { source: report.source, ...outcome }, deps, eventTime);
+}
+
+/**
+ * Logs and counts one outcome the same way wherever it came from: the handlers' reports (record) and the
+ * object-copy machine's steps. `context` is what the log line carries; `eventTime`, when known, gives the
+ * replication latency of a copy.
+ */
+export function logOutcome(
+  outcome: Outcome,
+  context: Record<string, unknown>,
+  deps: OutcomeSinks,
+  eventTime?: string,
+): void {
+  switch (outcome.status) {
+    case 'copied':
+      deps.metrics.copied(outcome.rule, outcome.bytes, eventTime ? deps.now() - Date.parse(eventTime) : 0);
+      deps.log.info('Replica written and verified', context);
+      return;
+    case 'deleted':
+      deps.metrics.deleted(outcome.rule);
+      deps.log.info('Replica deleted', context);
+      return;
+    case 'handed-off':
+      deps.log.info('Handed to the object-copy state machine', context);
+      return;
+    case 'skipped':
+      deps.metrics.skipped(outcome.rule, outcome.reason);
+      deps.log.info(`Skipped: ${outcome.reason}`, context);
+      return;
+    case 'failed':
+      deps.metrics.failed(outcome.rule, outcome.error.cause);
+      if (outcome.error.class === 'retryable')
+        deps.log.warn(`Retryable failure: ${outcome.error.cause}`, context);
+      else deps.log.error(`Permanent failure: ${outcome.error.cause}`, context);
+      return;
+  }
+}
 
 /** Thrown after every destination was tried, when some failed in a way that a later attempt may fix. */
 export class RetryableReplicationError extends Error {

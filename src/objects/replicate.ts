@@ -9,7 +9,7 @@ import { copyToDestination } from './copy-one.ts';
 import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
-import { failed, type Outcome, type Report, skipped, targetOf } from './outcomes.ts';
+import { failed, type Outcome, type Report, record, skipped, targetOf } from './outcomes.ts';
 import { sourceGone } from './replica-guard.ts';
 import {
   type CopyPlan,
@@ -173,38 +173,4 @@ function settleAll(
     );
   }
   return report;
-}
-
-/** Adds an outcome to the report, and logs and counts it the same way wherever it came from. */
-export function record(
-  report: Report,
-  outcome: Outcome,
-  deps: { log: Log; metrics: ReplicationMetrics; now: () => number },
-  eventTime?: string,
-): void {
-  report.outcomes.push(outcome);
-  const context = { source: report.source, ...outcome };
-  switch (outcome.status) {
-    case 'copied':
-      deps.metrics.copied(outcome.rule, outcome.bytes, eventTime ? deps.now() - Date.parse(eventTime) : 0);
-      deps.log.info('Replica written and verified', context);
-      return;
-    case 'deleted':
-      deps.metrics.deleted(outcome.rule);
-      deps.log.info('Replica deleted', context);
-      return;
-    case 'handed-off':
-      deps.log.info('Handed to the object-copy state machine', context);
-      return;
-    case 'skipped':
-      deps.metrics.skipped(outcome.rule, outcome.reason);
-      deps.log.info(`Skipped: ${outcome.reason}`, context);
-      return;
-    case 'failed':
-      deps.metrics.failed(outcome.rule, outcome.error.cause);
-      if (outcome.error.class === 'retryable')
-        deps.log.warn(`Retryable failure: ${outcome.error.cause}`, context);
-      else deps.log.error(`Permanent failure: ${outcome.error.cause}`, context);
-      return;
-  }
 }

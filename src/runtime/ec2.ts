@@ -1,5 +1,5 @@
 import { createEc2ClientFactory, type Ec2ClientFactory } from '#aws/clients';
-import { stepFunctionsEc2CopyStarter } from '#aws/step-functions';
+import { type StepFunctionsStarters, stepFunctionsStarters } from '#aws/step-functions';
 import type { Ec2CopyStarter } from '#ec2/copy-job';
 import type { Ec2CopyStepDeps } from '#ec2/copy-steps';
 import { imageCopies } from '#images/image-copies';
@@ -47,8 +47,11 @@ export const ec2CopyStepDeps = ({ common }: FunctionBase, ec2: Ec2ClientFactory)
 });
 
 /** The starter of the snapshot-copy or image-copy machine this deployment names, if it does. */
-export const ec2StarterFromEnvironment = (env: NodeJS.ProcessEnv, machine: 'snapshotCopy' | 'imageCopy') =>
-  starterFromEnvironment(env, STATE_MACHINE_ARN[machine], stepFunctionsEc2CopyStarter);
+export const ec2StarterFromEnvironment = (
+  env: NodeJS.ProcessEnv,
+  machine: 'snapshotCopy' | 'imageCopy',
+  starters: StepFunctionsStarters,
+) => starterFromEnvironment(env, STATE_MACHINE_ARN[machine], starters.ec2);
 
 /** snapshotCreated at Lambda init: EC2, and the snapshot-copy machine. */
 export function snapshotRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process.env) {
@@ -56,7 +59,11 @@ export function snapshotRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process.
   const ec2 = createEc2ClientFactory(base.clientOptions);
   return {
     tools: base.tools,
-    deps: snapshotReplicationDeps(base, ec2, ec2StarterFromEnvironment(env, 'snapshotCopy')),
+    deps: snapshotReplicationDeps(
+      base,
+      ec2,
+      ec2StarterFromEnvironment(env, 'snapshotCopy', stepFunctionsStarters(base.clientOptions)),
+    ),
   };
 }
 
@@ -66,7 +73,11 @@ export function imageRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process.env
   const ec2 = createEc2ClientFactory(base.clientOptions);
   return {
     tools: base.tools,
-    deps: imageReplicationDeps(base, ec2, ec2StarterFromEnvironment(env, 'imageCopy')),
+    deps: imageReplicationDeps(
+      base,
+      ec2,
+      ec2StarterFromEnvironment(env, 'imageCopy', stepFunctionsStarters(base.clientOptions)),
+    ),
   };
 }
 

@@ -1,5 +1,5 @@
 import { createS3ClientFactory, type S3ClientFactory } from '#aws/clients';
-import { stepFunctionsCopyStarter } from '#aws/step-functions';
+import { stepFunctionsStarters } from '#aws/step-functions';
 import type { CopyStarter } from '#objects/copy-job';
 import type { CopyStepDeps } from '#objects/copy-steps';
 import { DEFAULT_MULTIPART_SETTINGS } from '#objects/multipart-copy';
@@ -39,7 +39,11 @@ export const objectCopyStepDeps = ({ config, common }: FunctionBase, s3: S3Clien
 /** objectCreated and objectDeleted at Lambda init: S3, and the object-copy machine for large objects. */
 export function objectRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process.env) {
   const base = functionBaseFromEnvironment(env);
-  const copies = starterFromEnvironment(env, STATE_MACHINE_ARN.objectCopy, stepFunctionsCopyStarter);
+  const copies = starterFromEnvironment(
+    env,
+    STATE_MACHINE_ARN.objectCopy,
+    stepFunctionsStarters(base.clientOptions).objects,
+  );
   return {
     tools: base.tools,
     deps: objectReplicationDeps(base, createS3ClientFactory(base.clientOptions), copies),

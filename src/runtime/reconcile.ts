@@ -1,5 +1,5 @@
 import { createEc2ClientFactory, createS3ClientFactory } from '#aws/clients';
-import { stepFunctionsCopyStarter } from '#aws/step-functions';
+import { stepFunctionsStarters } from '#aws/step-functions';
 import type { ImageReplicationDeps } from '#images/replicate';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import type { SourceAccount } from '#reconcile/objects';
@@ -44,13 +44,14 @@ export function reconcileRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process
   const base = functionBaseFromEnvironment(env);
   const s3 = createS3ClientFactory(base.clientOptions);
   const ec2 = createEc2ClientFactory(base.clientOptions);
-  const objectCopies = starterFromEnvironment(env, STATE_MACHINE_ARN.objectCopy, stepFunctionsCopyStarter);
+  const starters = stepFunctionsStarters(base.clientOptions);
+  const objectCopies = starterFromEnvironment(env, STATE_MACHINE_ARN.objectCopy, starters.objects);
   return {
     tools: base.tools,
     reconcileDeps: reconcileDepsOf(base, {
       objects: objectReplicationDeps(base, s3, objectCopies),
-      snapshots: snapshotReplicationDeps(base, ec2, ec2StarterFromEnvironment(env, 'snapshotCopy')),
-      images: imageReplicationDeps(base, ec2, ec2StarterFromEnvironment(env, 'imageCopy')),
+      snapshots: snapshotReplicationDeps(base, ec2, ec2StarterFromEnvironment(env, 'snapshotCopy', starters)),
+      images: imageReplicationDeps(base, ec2, ec2StarterFromEnvironment(env, 'imageCopy', starters)),
     }),
   };
 }

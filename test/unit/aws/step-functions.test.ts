@@ -7,7 +7,12 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
-import { executionArnOf, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
+import {
+  executionArnOf,
+  stateMachineRegionOf,
+  stepFunctionsEc2CopyStarter,
+  stepFunctionsStarters,
+} from '#aws/step-functions';
 import { executionNameOf } from '#ec2/copy-job';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
 
@@ -27,6 +32,47 @@ describe('executionArnOf', () => {
   it('It should name an execution of the state machine', () => {
     expect(executionArnOf(MACHINE, 'copy-1')).toBe(`${EXECUTIONS}:copy-1`);
     expect(() => executionArnOf('arn:aws:lambda:us-east-1:1:function:f', 'x')).toThrow(/state machine ARN/);
+  });
+});
+
+describe('stateMachineRegionOf', () => {
+  it('It should read the Region of the state machine ARN, and refuse any other ARN', () => {
+    expect(stateMachineRegionOf('arn:aws:states:eu-west-1:111122223333:stateMachine:m')).toBe('eu-west-1');
+    expect(() => stateMachineRegionOf('arn:aws:lambda:us-east-1:1:function:f')).toThrow(/state machine ARN/);
+  });
+});
+
+describe('stepFunctionsStarters', () => {
+  const instrumented = () => {
+    const clients: { client: unknown; target: unknown }[] = [];
+    const instrument = <T>(client: T, target: unknown): T => {
+      clients.push({ client, target });
+      return client;
+    };
+    return { clients, instrument };
+  };
+
+  it('It should start executions through a client made like every other: instrumented, in the machine’s Region', async () => {
+    const { clients, instrument } = instrumented();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${EXECUTIONS}:${NAME}` });
+    const starters = stepFunctionsStarters({ instrument });
+    await starters.ec2(MACHINE).start(job);
+    expect(clients).toHaveLength(1);
+    const [{ client, target } = { client: undefined, target: undefined }] = clients;
+    expect(client).toBeInstanceOf(SFNClient);
+    expect(target).toEqual({ region: 'us-east-1' });
+    // The call went out through the client the instrument was given (the traced one, in Lambda).
+    expect(sfn.call(0).thisValue).toBe(client);
+    expect(await (client as SFNClient).config.region()).toBe('us-east-1');
+  });
+
+  it('It should share one client per Region between the machines there, and make one per other Region', () => {
+    const { clients, instrument } = instrumented();
+    const starters = stepFunctionsStarters({ instrument });
+    starters.objects('arn:aws:states:us-east-1:111122223333:stateMachine:ferry-dev-object-copy');
+    starters.ec2(MACHINE);
+    starters.ec2('arn:aws:states:eu-west-1:111122223333:stateMachine:ferry-dev-image-copy');
+    expect(clients.map(({ target }) => target)).toEqual([{ region: 'us-east-1' }, { region: 'eu-west-1' }]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { routingWorkload } from '#test/support/routing-workload';
 import { routingReport, runRouting } from '../../../bench/routing.ts';
-import { measureThroughput, routingWorkload } from '../../../bench/routing-workload.ts';
+import { measureThroughput } from '../../../bench/routing-throughput.ts';
 
 describe('routing benchmark (npm run bench -- routing)', () => {
   it('It should generate rule sets the real loader accepts, with every kind in the asked number', () => {

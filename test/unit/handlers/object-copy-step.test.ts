@@ -190,6 +190,14 @@ describe('object-copy-step handler', () => {
       MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })) },
     });
     expect(deps.metrics.copied).toHaveBeenCalledWith('big', SIZE, 600_000);
+    expect(deps.log.info).toHaveBeenCalledWith(
+      'Replica written and verified',
+      expect.objectContaining({
+        status: 'copied',
+        target: 's3://acme-dr/media/film.mov',
+        reason: job.reason,
+      }),
+    );
   });
 
   it('It should refuse to complete when a part is missing or the replica has the wrong size', async () => {
@@ -257,6 +265,45 @@ describe('object-copy-step handler', () => {
       name: 'PermanentCopyError',
     });
     expect(s3).toReceiveCommandWith(AbortMultipartUploadCommand, { UploadId: 'up-1', Bucket: 'acme-dr' });
+  });
+
+  it('It should name the destination account as the expected owner on every request to the replica', async () => {
+    const owned: CopyJob = {
+      ...job,
+      plan: { ...job.plan, destination: { ...job.plan.destination, account: '444455556666' } },
+    };
+    s3.on(ListPartsCommand).resolves({
+      Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })),
+      IsTruncated: false,
+    });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves({ ContentLength: SIZE });
+    const { run } = handler();
+    const upload = { uploadId: 'up-1', partSize: 6 * MiB };
+    await run({ action: 'copy-parts', job: owned, upload, batch: { first: 1, last: 1 } });
+    await run({
+      action: 'complete',
+      job: owned,
+      upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' },
+    });
+    await run({ action: 'abort', job: owned, uploadId: 'up-1' });
+    const toReplica = [
+      UploadPartCopyCommand,
+      ListPartsCommand,
+      CompleteMultipartUploadCommand,
+      AbortMultipartUploadCommand,
+    ]
+      .flatMap((command) => s3.commandCalls(command as never))
+      .concat(s3.commandCalls(HeadObjectCommand, { Bucket: 'acme-dr' }))
+      .map((call) => call.args[0].input as { ExpectedBucketOwner?: string });
+    expect(toReplica.length).toBeGreaterThanOrEqual(5);
+    for (const input of toReplica) expect(input).toMatchObject({ ExpectedBucketOwner: '444455556666' });
+    // A rule that names no account sends no expectation.
+    s3.resetHistory();
+    await run({ action: 'abort', job, uploadId: 'up-1' });
+    expect(s3.commandCalls(AbortMultipartUploadCommand)[0]?.args[0].input).not.toHaveProperty(
+      'ExpectedBucketOwner',
+    );
   });
 
   it('It should treat an upload that is already gone as aborted', async () => {
@@ -674,6 +721,15 @@ describe('object-copy-step: ordering against the replica and the source (issue 1
     });
     expect(s3).not.toReceiveCommand(CopyObjectCommand);
     expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+    // Logged as the handlers log a skip (one logOutcome), the skip's reason kept over the job's.
+    expect(deps.log.info).toHaveBeenCalledWith(
+      'Skipped: newer-replica',
+      expect.objectContaining({
+        status: 'skipped',
+        target: 's3://acme-dr/media/film.mov',
+        reason: 'newer-replica',
+      }),
+    );
   });
 
   it('It should give the key up after losing the race three times, as source-changed', async () => {

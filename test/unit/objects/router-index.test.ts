@@ -15,7 +15,7 @@ import {
 } from '#objects/router';
 import { type ObjectRule, ObjectRuleSchema } from '#rules/schema';
 import { tagsMatch } from '#rules/tags';
-import { routingWorkload } from '../../../bench/routing-workload.ts';
+import { routingWorkload } from '#test/support/routing-workload';
 
 /**
  * The object router indexes its rules (by bucket, then prefix) once there are INDEX_MIN_RULES or more. It

@@ -4,7 +4,7 @@ import { type ImageFacts, imageMatches, planImageCopies } from '#images/router';
 import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from '#rules/ec2-schema';
 import { INDEX_MIN_RULES, indexOf, RegionTagIndex } from '#rules/region-tag-index';
 import { planSnapshotCopies, type SnapshotFacts, snapshotMatches } from '#snapshots/router';
-import { routingWorkload } from '../../../bench/routing-workload.ts';
+import { routingWorkload } from '#test/support/routing-workload';
 
 /**
  * The snapshot and image routers index their rules by Region and one required tag once there are

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-job';
 import type { CopyJob } from '#objects/copy-job';
 import { InvalidConfigError, loadConfigFile } from '#rules/load';
@@ -10,6 +13,7 @@ import {
 } from '#runtime/ec2';
 import { objectCopyStepRuntimeFromEnvironment, objectRuntimeFromEnvironment } from '#runtime/objects';
 import { reconcileRuntimeFromEnvironment } from '#runtime/reconcile';
+import { snapshotCopyJob } from '#test/support/ec2-jobs';
 import { compiledRulesOf } from '#test/support/fixtures';
 
 /** The Lambda environment of the deployed functions, with every state machine named. */
@@ -82,6 +86,45 @@ describe('Each function’s own wiring (src/runtime/)', () => {
       reconcileRuntimeFromEnvironment,
     ]) {
       expect(() => init(missing), init.name).toThrow(InvalidConfigError);
+    }
+  });
+
+  it('It should trace the Step Functions client of every function that starts copies, as it traces S3 and EC2', async () => {
+    const traced = vi.spyOn(Tracer.prototype, 'captureAWSv3Client');
+    const sfn = mockClient(SFNClient);
+    onTestFinished(() => sfn.restore());
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:1:execution:m:x' });
+    // Only the fields an execution's name is made of: the starter is under test, not the copy.
+    const objectJob = {
+      mode: 'single',
+      reason: 'SlowDown',
+      source: { bucket: 'acme-prod', key: 'a.pdf', etag: 'e' },
+      plan: {
+        rule: { name: 'r' },
+        destination: { bucket: 'acme-dr', region: 'us-west-2' },
+        destinationKey: 'a',
+      },
+    } as unknown as CopyJob;
+    const ec2Job = snapshotCopyJob();
+    const reconcile = reconcileRuntimeFromEnvironment(DEPLOYED).reconcileDeps(SOURCE);
+    const starts = {
+      objectCreated: () => objectRuntimeFromEnvironment(DEPLOYED).deps.copies?.start(objectJob),
+      snapshotCreated: () => snapshotRuntimeFromEnvironment(DEPLOYED).deps.copies.start(ec2Job),
+      imageAvailable: () => imageRuntimeFromEnvironment(DEPLOYED).deps.copies.start(ec2Job),
+      'reconcile (objects)': () => reconcile.objects.copies?.start(objectJob),
+      'reconcile (snapshots)': () => reconcile.ec2.snapshots.copies.start(ec2Job),
+      'reconcile (images)': () => reconcile.ec2.images.copies.start(ec2Job),
+    };
+    for (const [name, start] of Object.entries(starts)) {
+      sfn.resetHistory();
+      await start();
+      expect(sfn, name).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+      const client = sfn.call(0).thisValue;
+      expect(client, name).toBeInstanceOf(SFNClient);
+      expect(
+        traced.mock.calls.some(([captured]) => captured === client),
+        `${name}: traced`,
+      ).toBe(true);
     }
   });
 

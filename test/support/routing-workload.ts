@@ -1,18 +1,18 @@
-// The rule sets and event streams of `npm run bench -- routing`, and the timing loop. Separate from
-// bench/routing.ts (which prints and writes the report) so that a test can run it on a tiny input.
+// The generated rule sets and event streams that the routing benchmark (`npm run bench -- routing`) times
+// and the router tests check the indexes against. Here, in test support, because tests need it and must
+// not reach into bench/; the timing loop stays in bench/routing-throughput.ts.
 //
 // Rules are generated as a replication.yml document and read by the real loader (`parseConfig`), so every
 // rule is one the schema accepts (and the loop check passes). Events are the facts a handler routes with.
 import { stringify } from 'yaml';
-import { type ImageFacts, imageMatches, planImageCopies } from '#images/router';
+import type { ImageFacts } from '#images/router';
 import { seededRandom } from '#local/virtual-clock';
-import { destinationKeyOf, filtersOnTags, planCopies, scanCandidateRules, type Tags } from '#objects/router';
+import type { Tags } from '#objects/router';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import { parseConfig } from '#rules/load';
 import type { ObjectRule } from '#rules/schema';
-import { tagsMatch } from '#rules/tags';
-import { planSnapshotCopies, type SnapshotFacts, snapshotMatches } from '#snapshots/router';
+import type { SnapshotFacts } from '#snapshots/router';
 
 export interface ObjectEvent {
   bucket: string;
@@ -300,109 +300,3 @@ export function routingWorkload(ruleCount: number, eventCount: number, seed = 1)
     images: { rules: imageRulesOf(config), events: imageEvents(eventCount, ruleCount, random) },
   };
 }
-
-export interface Throughput {
-  /** Events routed per second: the median round, and the slowest and fastest. */
-  median: number;
-  min: number;
-  max: number;
-  /** Copies planned per pass over the events (the same every round; keeps the work observable). */
-  plans: number;
-}
-
-/** Routes one event and says how many copies it planned. */
-export type Route<Event> = (event: Event) => number;
-
-/**
- * Times several routers over the same events: `warmup` untimed passes each, then `rounds` timed passes
- * each, alternating which router goes first from round to round (so a noisy moment hurts both alike).
- * Every router must plan the same number of copies on every pass: they are compared on the same work.
- */
-export function measureThroughput<Event>(
-  events: readonly Event[],
-  routes: readonly Route<Event>[],
-  options: { rounds: number; warmup: number },
-): Throughput[] {
-  const pass = (route: Route<Event>) => {
-    let sum = 0;
-    for (const event of events) sum += route(event);
-    return sum;
-  };
-  let plans: number | undefined;
-  const check = (sum: number) => {
-    plans ??= sum;
-    if (sum !== plans)
-      throw new Error(`a pass planned ${sum} copies, another ${plans}: the routers disagree`);
-  };
-  for (let i = 0; i < options.warmup; i++) for (const route of routes) check(pass(route));
-  const rates: number[][] = routes.map(() => []);
-  for (let round = 0; round < options.rounds; round++) {
-    const order = routes.map((_, i) => i);
-    if (round % 2 === 1) order.reverse();
-    for (const i of order) {
-      const start = process.hrtime.bigint();
-      const sum = pass(routes[i] as Route<Event>);
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      check(sum);
-      rates[i]?.push(events.length / Math.max(seconds, 1e-9));
-    }
-  }
-  return rates.map((list) => {
-    const sorted = [...list].sort((a, b) => a - b);
-    return {
-      median: sorted[Math.floor(sorted.length / 2)] ?? 0,
-      min: sorted[0] ?? 0,
-      max: sorted.at(-1) ?? 0,
-      plans: plans ?? 0,
-    };
-  });
-}
-
-/** The routers as the handlers call them (indexed above a few rules), counting the copies planned. */
-export const indexedRouters = {
-  objects:
-    (rules: readonly ObjectRule[]): Route<ObjectEvent> =>
-    (event) =>
-      planCopies(rules, event, event.tags).length,
-  snapshots:
-    (rules: readonly SnapshotRule[]): Route<SnapshotFacts> =>
-    (facts) =>
-      planSnapshotCopies(rules, facts).length,
-  images:
-    (rules: readonly ImageRule[]): Route<ImageFacts> =>
-    (facts) =>
-      planImageCopies(rules, facts).length,
-};
-
-/** The routers before the indexes: every rule tested in file order (the code they replaced, same plans). */
-export const linearRouters = {
-  objects:
-    (rules: readonly ObjectRule[]): Route<ObjectEvent> =>
-    (event) =>
-      scanCandidateRules(rules, event)
-        .filter((rule) => !filtersOnTags(rule) || tagsMatch(rule.objects.tags, event.tags))
-        .flatMap((rule) =>
-          rule.to.map((destination, destinationIndex) => ({
-            rule,
-            destination,
-            destinationIndex,
-            destinationKey: destinationKeyOf(rule, destination, event.key),
-          })),
-        ).length,
-  snapshots:
-    (rules: readonly SnapshotRule[]): Route<SnapshotFacts> =>
-    (facts) =>
-      rules
-        .filter((rule) => snapshotMatches(rule, facts))
-        .flatMap((rule) =>
-          rule.to.map((destination, destinationIndex) => ({ rule, destination, destinationIndex })),
-        ).length,
-  images:
-    (rules: readonly ImageRule[]): Route<ImageFacts> =>
-    (facts) =>
-      rules
-        .filter((rule) => imageMatches(rule, facts))
-        .flatMap((rule) =>
-          rule.to.map((destination, destinationIndex) => ({ rule, destination, destinationIndex })),
-        ).length,
-};
