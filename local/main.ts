@@ -59,9 +59,8 @@ if (values.help) {
   process.exit(0);
 }
 
-console.log(
-  `Starting the Ferry sandbox${port === undefined ? '' : ` on port ${port}`}: loading the AWS SDK, the handlers and the fake services…`,
-);
+const where = port === undefined ? '' : port === 0 ? ' on a free port' : ` on port ${port}`;
+console.log(`Starting the Ferry sandbox${where}: loading the AWS SDK, the handlers and the fake services…`);
 
 // The handlers' own JSON logs (Powertools) only with --verbose: the lines below already give each outcome.
 process.env.POWERTOOLS_LOG_LEVEL ??= values.verbose ? 'INFO' : 'SILENT';
