@@ -42,7 +42,12 @@ describe('ferry --help', () => {
   });
 
   it('It should print one command’s usage for COMMAND --help, -h and help COMMAND, and exit 0', async () => {
-    for (const argv of [['plan', '--help'], ['plan', '-h'], ['help', 'plan'], ['--help', 'plan']]) {
+    for (const argv of [
+      ['plan', '--help'],
+      ['plan', '-h'],
+      ['help', 'plan'],
+      ['--help', 'plan'],
+    ]) {
       const result = await runFerry(argv);
       expect(result.exitCode, argv.join(' ')).toBe(0);
       expect(text(result)).toContain(PLAN_SYNOPSIS);
