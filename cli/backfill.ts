@@ -1,13 +1,17 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { classifyError } from '#aws/errors';
 import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
 import { reconcile, UnknownRuleError } from '#reconcile/reconcile';
 import { InvalidResumeTokenError, type ReconcileReport } from '#reconcile/report';
+import { objectRulesOf } from '#rules/config';
 import { createRuntime } from '#runtime';
 import { type CommandResult, loadConfigOrReport } from './commands.ts';
 
 /** The sandbox's account (local/sandbox.ts): every resource it serves is owned by it. */
 const SANDBOX_ACCOUNT = '000000000000';
+/** The rules `npm start` runs, whose buckets the sandbox serves (local/main.ts). */
+export const SANDBOX_RULES_FILE = 'local/sandbox.replication.yml';
 
 export interface BackfillOptions {
   configFile: string;
@@ -42,6 +46,36 @@ export function reportLines(report: ReconcileReport): string[] {
       : `More to do: run again with --resume ${report.next}`,
   );
   return lines;
+}
+
+/**
+ * What to say when a rule's source bucket is not there: which bucket, every bucket the rules read (S3 may
+ * not name the one it missed), and, against the sandbox, the rules whose buckets it serves. `ferry backfill
+ * --endpoint …` without --config reads ./replication.yml, whose buckets the sandbox does not have.
+ */
+export function missingBucketLines(
+  error: unknown,
+  options: Pick<BackfillOptions, 'configFile' | 'endpoint'>,
+  config: Parameters<typeof objectRulesOf>[0],
+  region: string,
+): string[] {
+  const named = (error as { BucketName?: unknown }).BucketName;
+  const where = options.endpoint ? ` at ${options.endpoint} (${region})` : ` (${region})`;
+  const readers = new Map<string, string[]>();
+  for (const rule of objectRulesOf(config))
+    readers.set(rule.objects.bucket, [...(readers.get(rule.objects.bucket) ?? []), rule.name]);
+  const buckets = [...readers].map(
+    ([bucket, rules]) => `${bucket} (rule${rules.length === 1 ? '' : 's'} ${rules.join(', ')})`,
+  );
+  return [
+    `✘ backfill: ${typeof named === 'string' ? `the bucket ${named} does not exist` : 'a source bucket does not exist'}${where}`,
+    `  The rules of ${options.configFile} read from ${buckets.join(', ')}.`,
+    options.endpoint
+      ? options.configFile === SANDBOX_RULES_FILE
+        ? '  Is the sandbox at that endpoint the one `npm start` runs with these rules?'
+        : `  The sandbox (npm start) serves the buckets of ${SANDBOX_RULES_FILE}: add --config ${SANDBOX_RULES_FILE}`
+      : '  Check the buckets of the rules, or the account whose credentials are in use.',
+  ];
 }
 
 /**
@@ -100,6 +134,8 @@ export async function backfillCommand(options: BackfillOptions): Promise<Command
   } catch (error) {
     if (error instanceof InvalidResumeTokenError || error instanceof RangeError)
       return { exitCode: 2, lines: [`✘ ${error.message}`] };
+    if (classifyError(error).cause === 'NoSuchBucket')
+      return { exitCode: 1, lines: missingBucketLines(error, options, config, region) };
     throw error;
   }
 }

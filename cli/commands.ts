@@ -18,6 +18,7 @@ import { copyDate, renderImageName } from '#rules/templates';
 import { createdSnapshotsOf, SnapshotEventSchema } from '#snapshots/event';
 import { planSnapshotCopies, type SnapshotFilterFact, snapshotFactsFilteredBy } from '#snapshots/router';
 
+import { UsageError } from './args.ts';
 /** What a command printed and how it exits; `ferry.ts` writes it out, tests read it. */
 export interface CommandResult {
   exitCode: number;
@@ -341,14 +342,33 @@ function planImageEvent(raw: unknown, config: FerryConfig, options: PlanOptions)
   return { exitCode: 0, lines };
 }
 
+/** A `--tags` entry that is not `key=value`, or a key given twice: refused, not planned with a guess. */
+export class InvalidTagsOptionError extends UsageError {
+  constructor(
+    readonly entry: string,
+    reason: string,
+  ) {
+    super(`--tags: "${entry}" ${reason}; write --tags key=value,… (key= for an empty value)`);
+    this.name = 'InvalidTagsOptionError';
+  }
+}
+
+/**
+ * `--tags backup=dr,team=ap` as the tags the handler would read. A value may be empty and may hold "=", a key
+ * may not be empty (S3 and EC2 tag keys have 1 to 128 characters, values 0 to 256:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_S3Tag.html). An entry without "=" is refused:
+ * `--tags dr` most likely forgot its value, and planning it as dr="" would route on a tag nobody set.
+ */
 export function parseTagsOption(text: string): Tags {
-  return Object.fromEntries(
-    text
-      .split(',')
-      .filter(Boolean)
-      .map((pair) => {
-        const [key = '', ...value] = pair.split('=');
-        return [key, value.join('=')];
-      }),
-  );
+  const entries = new Map<string, string>();
+  for (const entry of text.split(',').filter(Boolean)) {
+    const split = entry.indexOf('=');
+    if (split < 0) throw new InvalidTagsOptionError(entry, 'has no value');
+    const key = entry.slice(0, split);
+    if (key === '') throw new InvalidTagsOptionError(entry, 'has no key');
+    if (entries.has(key)) throw new InvalidTagsOptionError(entry, `repeats the key "${key}"`);
+    entries.set(key, entry.slice(split + 1));
+  }
+  // Built by Object.fromEntries, so a tag named __proto__ is a key, not the map's prototype (tags.ts).
+  return Object.fromEntries(entries);
 }

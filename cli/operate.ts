@@ -60,6 +60,54 @@ const destroy = (clients: OperateClients) => {
 export const deadLetterQueueName = (stage: string) => `${SERVICE}-${stage}-dead-letters`;
 const machinePrefix = (stage: string) => `${SERVICE}-${stage}-`;
 
+/**
+ * The stage `npm start` stands for: the sandbox names its state machines and its queue for it
+ * (`sandboxDeployment` in local/sandbox.ts, which a test holds this to).
+ */
+export const SANDBOX_STAGE = 'sandbox';
+
+/** Where to look when a stage has nothing there: the stage and Region given, or the sandbox's stage. */
+function stageHint(target: OperateTarget): string {
+  if (!target.endpoint)
+    return `is stage "${target.stage}" deployed in ${target.region}? Give the --stage and --region it was deployed with`;
+  if (target.stage === SANDBOX_STAGE) return `is the sandbox (npm start) running at ${target.endpoint}?`;
+  return `the sandbox (npm start) is stage "${SANDBOX_STAGE}": add --stage ${SANDBOX_STAGE}`;
+}
+
+/** The stage's dead-letter queue is not there: named with the queue looked for and where to look instead. */
+export class DeadLetterQueueNotFoundError extends Error {
+  constructor(
+    readonly queueName: string,
+    target: OperateTarget,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `no dead-letter queue named ${queueName} in ${target.region}${target.endpoint ? ` at ${target.endpoint}` : ''}: ${stageHint(target)}`,
+      options,
+    );
+    this.name = 'DeadLetterQueueNotFoundError';
+  }
+}
+
+/**
+ * GetQueueUrl of the stage's dead-letter queue. SQS answers QueueDoesNotExist for a queue that is not there,
+ * which includes a queue asked for in the wrong Region
+ * (https://repost.aws/knowledge-center/sqs-queuedoesnotexist-errors); clients of its older query protocol
+ * call it AWS.SimpleQueueService.NonExistentQueue.
+ */
+async function deadLetterQueueUrl(sqs: SQSClient, target: OperateTarget): Promise<string | undefined> {
+  const queueName = deadLetterQueueName(target.stage);
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    return QueueUrl;
+  } catch (error) {
+    const name = (error as { name?: unknown }).name;
+    if (name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue')
+      throw new DeadLetterQueueNotFoundError(queueName, target, { cause: error });
+    throw error;
+  }
+}
+
 /** `24h`, `30m`, `7d`, `90s`, or a date: the moment it names (relative ones back from `now`). */
 export function parseSince(text: string, now = Date.now()): Date | undefined {
   const relative = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text.trim());
@@ -72,6 +120,7 @@ export function parseSince(text: string, now = Date.now()): Date | undefined {
 }
 
 const errorText = (error: unknown) => {
+  if (error instanceof DeadLetterQueueNotFoundError) return error.message;
   const e = error as { name?: string; message?: string };
   return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : String(e.message ?? error);
 };
@@ -127,13 +176,13 @@ const shortName = (name: string | undefined, stage: string) =>
 
 export async function statusCommand(options: StatusOptions, given?: OperateClients): Promise<CommandResult> {
   const clients = given ?? operateClients(options);
+  const lines = [
+    `Ferry ${options.stage} in ${options.region}${options.endpoint ? ` at ${options.endpoint}` : ''}`,
+  ];
   try {
-    const lines = [
-      `Ferry ${options.stage} in ${options.region}${options.endpoint ? ` at ${options.endpoint}` : ''}`,
-    ];
     const machines = await stateMachinesOf(clients.sfn, options.stage);
     if (machines.length === 0)
-      lines.push(`No state machines named ${machinePrefix(options.stage)}…: is the stage deployed?`);
+      lines.push(`No state machines named ${machinePrefix(options.stage)}…: ${stageHint(options)}`);
     const running = await Promise.all(
       machines.map(async (m) => ({
         machine: m,
@@ -177,7 +226,7 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
     }
 
     const queueName = deadLetterQueueName(options.stage);
-    const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    const QueueUrl = await deadLetterQueueUrl(clients.sqs, options);
     const { Attributes = {} } = await clients.sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl,
@@ -192,7 +241,8 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
     );
     return { exitCode: 0, lines };
   } catch (error) {
-    return { exitCode: 1, lines: [`✘ status: ${errorText(error)}`] };
+    // What was found before the failure stays: the machines may answer when the queue does not.
+    return { exitCode: 1, lines: [...lines, `✘ status: ${errorText(error)}`] };
   } finally {
     if (!given) destroy(clients);
   }
@@ -286,9 +336,7 @@ export async function redriveCommand(
   let queueUrl: string | undefined;
   let seen = 0;
   try {
-    ({ QueueUrl: queueUrl } = await clients.sqs.send(
-      new GetQueueUrlCommand({ QueueName: deadLetterQueueName(options.stage) }),
-    ));
+    queueUrl = await deadLetterQueueUrl(clients.sqs, options);
     while (seen < options.max) {
       const { Messages = [] } = await clients.sqs.send(
         new ReceiveMessageCommand({

@@ -4,6 +4,7 @@ import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema 
 import { checkRuleGraph } from './loop-check.ts';
 import { CopySettingsSchema, type ObjectRule, ObjectRuleSchema } from './schema.ts';
 import { checkSharedReplicas, registerPrecedence } from './shared-replicas.ts';
+import { explainUnknownKeys, unknownKeysMessage } from './unknown-keys.ts';
 
 /** What a rule copies: its kind is the one of these keys it has. */
 const RULE_KINDS = {
@@ -13,6 +14,8 @@ const RULE_KINDS = {
 } as const;
 export type RuleKind = keyof typeof RULE_KINDS;
 const KIND_NAMES = Object.keys(RULE_KINDS) as RuleKind[];
+/** The keys a rule of some kind may have: what a rule of no kind is told its unknown keys could be. */
+const RULE_KEYS = [...new Set(Object.values(RULE_KINDS).flatMap((schema) => Object.keys(schema.shape)))];
 
 export const RuleSchema = z.union([ObjectRuleSchema, SnapshotRuleSchema, ImageRuleSchema]);
 export type Rule = ObjectRule | SnapshotRule | ImageRule;
@@ -55,22 +58,33 @@ export type RawIssue = {
   path: PropertyKey[];
   message: string;
   code?: string;
-  keys?: string[];
   /** Why a record's key was refused (zod reports only "Invalid key in record" itself). */
   issues?: readonly { message: string }[];
 };
 
-/** Picks the schema of a rule by the one kind key it has, or says why it cannot. */
-function ruleSchemaOf(candidate: unknown): { schema: z.ZodType<Rule> } | { message: string } {
+/**
+ * Picks the schema of a rule by the one kind key it has, or says why it cannot. A rule of no kind cannot be
+ * checked by a kind's schema, so its unknown keys are named here: `object:` for `objects:` is the likely
+ * cause, and saying only that the rule has none would hide it.
+ */
+function ruleSchemaOf(candidate: unknown): { schema: z.ZodType<Rule> } | { messages: string[] } {
   if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
-    return { message: 'expected a rule: a mapping with name, one of objects, snapshots or images, and to' };
+    return {
+      messages: ['expected a rule: a mapping with name, one of objects, snapshots or images, and to'],
+    };
   }
   const kinds = KIND_NAMES.filter((kind) => kind in candidate);
   const [kind] = kinds;
   if (kind === undefined || kinds.length > 1) {
     const found = kinds.length === 0 ? 'it has none' : `it has ${kinds.join(' and ')}`;
+    const present = Object.keys(candidate);
+    const unknown = present.filter((key) => !RULE_KEYS.includes(key));
+    const known = RULE_KEYS.filter((key) => !present.includes(key));
     return {
-      message: `expected exactly one of objects, snapshots or images (what the rule copies); ${found}`,
+      messages: [
+        ...(kinds.length === 0 && unknown.length > 0 ? [unknownKeysMessage(unknown, known)] : []),
+        `expected exactly one of objects, snapshots or images (what the rule copies); ${found}`,
+      ],
     };
   }
   return { schema: RULE_KINDS[kind] };
@@ -78,9 +92,10 @@ function ruleSchemaOf(candidate: unknown): { schema: z.ZodType<Rule> } | { messa
 
 /**
  * The rules are parsed once per Lambda container, at init: zod's compiled fast path (built with
- * `new Function` on a schema's first parse) costs more to build than it saves on one parse.
+ * `new Function` on a schema's first parse) costs more to build than it saves on one parse. Unknown keys
+ * are told the key they were likely meant to be.
  */
-const ONCE = { jitless: true } as const;
+const ONCE = { jitless: true, error: explainUnknownKeys } as const;
 
 /** Field errors of every rule, then the cross-rule checks (names, loops) over the rules that parsed. */
 export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIssue[] } {
@@ -90,8 +105,8 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
   const issues: RawIssue[] = [];
   const rules: (Rule | undefined)[] = outline.data.rules.map((candidate, index) => {
     const kind = ruleSchemaOf(candidate);
-    if ('message' in kind) {
-      issues.push({ path: ['rules', index], message: kind.message });
+    if ('messages' in kind) {
+      for (const message of kind.messages) issues.push({ path: ['rules', index], message });
       return undefined;
     }
     const parsed = kind.schema.safeParse(candidate, ONCE);

@@ -35,12 +35,9 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(root)' : out;
 }
 
+/** Issues as a person reads them. Unknown keys already say which key was meant (unknown-keys.ts). */
 export function toConfigIssues(issues: readonly RawIssue[]): ConfigIssue[] {
   return issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys' && issue.keys) {
-      const keys = issue.keys.map((k) => `"${k}"`).join(', ');
-      return { path: formatPath(issue.path), message: `unknown key ${keys} (keys are case-sensitive)` };
-    }
     if (issue.code === 'invalid_key' && issue.issues?.length) {
       return { path: formatPath(issue.path), message: issue.issues.map((inner) => inner.message).join('; ') };
     }

@@ -1,13 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSnapshotCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#local/sandbox';
+import { type Sandbox, sandboxDeployment, startSandbox } from '#local/sandbox';
 import { configFrom } from '#test/support/fixtures';
-import { runTsx } from '#test/support/run-tsx';
-import { backfillCommand } from '../../../cli/backfill.ts';
+import { runTsx, runTsxAsync } from '#test/support/run-tsx';
+import { backfillCommand, SANDBOX_RULES_FILE } from '../../../cli/backfill.ts';
+import { SANDBOX_STAGE, statusCommand } from '../../../cli/operate.ts';
 
 /** `ferry backfill` in-process against the sandbox endpoint, as a user would run it with --endpoint. */
 
@@ -110,5 +111,59 @@ describe('ferry backfill', () => {
     const limit = runTsx('cli/ferry.ts', ['backfill', '--limit', 'lots']);
     expect(limit.status).toBe(2);
     expect(limit.stderr).toContain('--limit expects a positive whole number, got "lots"');
+  });
+});
+
+describe('ferry backfill and status pointed at the sandbox without its rules or its stage', () => {
+  it('backfill names the bucket it looked for, every bucket of the rules, and the sandbox’s rules', async () => {
+    const other = join(dir, 'other.yml');
+    writeFileSync(
+      other,
+      `rules:
+  - name: invoices
+    objects: { bucket: acme-prod, prefix: invoices/ }
+    to: [ { bucket: acme-dr, region: us-west-2 } ]
+  - name: media
+    objects: { bucket: acme-media }
+    to: [ { bucket: acme-media-dr, region: us-west-2 } ]
+`,
+    );
+    const result = await backfillCommand({ configFile: other, endpoint: sandbox.endpoint, env: {} });
+    expect(result).toEqual({
+      exitCode: 1,
+      lines: [
+        `✘ backfill: the bucket acme-prod does not exist at ${sandbox.endpoint} (us-east-1)`,
+        `  The rules of ${other} read from acme-prod (rule invoices), acme-media (rule media).`,
+        `  The sandbox (npm start) serves the buckets of ${SANDBOX_RULES_FILE}: add --config ${SANDBOX_RULES_FILE}`,
+      ],
+    });
+    expect(existsSync(SANDBOX_RULES_FILE)).toBe(true);
+  });
+
+  it('backfill --endpoint without --config says so from the real command line, without a bare S3 error', async () => {
+    // Not spawnSync: the sandbox answering the child runs in this process.
+    const run = await runTsxAsync('cli/ferry.ts', ['backfill', '--endpoint', sandbox.endpoint]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`does not exist at ${sandbox.endpoint} (us-east-1)`);
+    expect(run.stderr).toContain('The rules of replication.yml read from ');
+    expect(run.stderr).toContain(`add --config ${SANDBOX_RULES_FILE}`);
+  });
+
+  it('status names the machines and the queue it looked for and the sandbox’s stage, then works with it', async () => {
+    const since = new Date(Date.now() - 3_600_000);
+    const options = { region: 'us-east-1', endpoint: sandbox.endpoint, since, sinceText: '1h' };
+    const dev = await statusCommand({ ...options, stage: 'dev' });
+    expect(dev.exitCode).toBe(1);
+    expect(dev.lines).toContain(
+      'No state machines named ferry-dev-…: the sandbox (npm start) is stage "sandbox": add --stage sandbox',
+    );
+    expect(dev.lines.at(-1)).toBe(
+      `✘ status: no dead-letter queue named ferry-dev-dead-letters in us-east-1 at ${sandbox.endpoint}: ` +
+        'the sandbox (npm start) is stage "sandbox": add --stage sandbox',
+    );
+    expect(SANDBOX_STAGE).toBe(sandboxDeployment().stage);
+    const sandboxStage = await statusCommand({ ...options, stage: SANDBOX_STAGE });
+    expect(sandboxStage.exitCode, sandboxStage.lines.join('\n')).toBe(0);
+    expect(sandboxStage.lines.at(-1)).toContain('Dead letters: 0 waiting in ferry-sandbox-dead-letters');
   });
 });

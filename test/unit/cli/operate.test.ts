@@ -147,7 +147,7 @@ describe('status', () => {
     expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(2);
   });
 
-  it('reports a missing queue as an error', async () => {
+  it('reports a missing queue as an error naming the queue and the stage, after what it found', async () => {
     sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
     sqs
       .on(GetQueueUrlCommand)
@@ -156,7 +156,11 @@ describe('status', () => {
       );
     const result = await statusCommand({ ...target, since: new Date(NOW), sinceText: '1h' }, clients);
     expect(result.exitCode).toBe(1);
-    expect(result.lines).toEqual(['✘ status: QueueDoesNotExist: The specified queue does not exist.']);
+    const hint = 'is stage "dev" deployed in us-east-1? Give the --stage and --region it was deployed with';
+    expect(result.lines[1]).toBe(`No state machines named ferry-dev-…: ${hint}`);
+    expect(result.lines.at(-1)).toBe(
+      `✘ status: no dead-letter queue named ferry-dev-dead-letters in us-east-1: ${hint}`,
+    );
   });
 });
 
