@@ -40,7 +40,7 @@ const COMPILED_RULES = '.build/rules.json';
 
 interface ServerlessFile {
   service: string;
-  provider: { environment?: Record<string, string> };
+  provider: { runtime: string; environment?: Record<string, string> };
   custom: { esbuild: Record<string, unknown> };
   functions: Record<string, { handler: string }>;
 }
@@ -95,8 +95,18 @@ function esbuildOptionsOf(block: Record<string, unknown>): BuildOptions {
     ...(extension && extension !== '.js' ? { outExtension: { '.js': extension } } : {}),
   };
 }
-const deployed = esbuildOptionsOf(service.custom.esbuild);
-// The SDK that the nodejs22.x runtime provides (@aws-sdk/* and its @smithy/* dependencies).
+/** esbuild's target for a Lambda runtime, as serverless-esbuild derives it when the block names none. */
+function esbuildTargetOf(runtime: string): string {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
+  if (major === undefined)
+    throw new Error(`serverless.yml: provider.runtime ${runtime} is not a Node.js runtime`);
+  return `node${major}`;
+}
+const deployed = {
+  target: esbuildTargetOf(service.provider.runtime),
+  ...esbuildOptionsOf(service.custom.esbuild),
+};
+// The SDK that the Node.js runtime provides (@aws-sdk/* and its @smithy/* dependencies).
 const esbuildOptions = values['external-sdk']
   ? { ...deployed, external: [...(deployed.external ?? []), '@aws-sdk/*', '@smithy/*'] }
   : deployed;
@@ -121,7 +131,7 @@ function lambdaEnvironment(name: string): Record<string, string> {
   return {
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${service.provider.runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: `ferry-bench-${name}`,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
