@@ -40,7 +40,7 @@ const COMPILED_RULES = '.build/rules.json';
 
 interface ServerlessFile {
   service: string;
-  provider: { runtime: string; environment?: Record<string, string> };
+  provider: { runtime: string; tracing?: { lambda?: unknown }; environment?: Record<string, string> };
   custom: { esbuild: Record<string, unknown> };
   functions: Record<string, { handler: string }>;
 }
@@ -77,8 +77,11 @@ const PLUGIN_KEYS = new Set([
 
 function pluginsOf(file: unknown): Plugin[] {
   if (typeof file !== 'string') return [];
-  const loaded = createRequire(import.meta.url)(resolve(file)) as Plugin[] | (() => Plugin[]);
-  return typeof loaded === 'function' ? loaded() : loaded;
+  const loaded = createRequire(import.meta.url)(resolve(file)) as
+    | Plugin[]
+    | ((serverless: { service: ServerlessFile }) => Plugin[]);
+  // As serverless-esbuild calls it: with the framework, whose `service` is the parsed serverless.yml.
+  return typeof loaded === 'function' ? loaded({ service }) : loaded;
 }
 
 function esbuildOptionsOf(block: Record<string, unknown>): BuildOptions {
