@@ -32,7 +32,6 @@ if (!endpoint || !from || !to || !key || (mode !== 'multipart' && mode !== 'sing
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const config = parseConfig(`
 rules:

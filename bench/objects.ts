@@ -15,8 +15,6 @@ import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } fr
 import { build } from 'esbuild';
 import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== 'objects'),
   options: {
@@ -206,7 +204,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node24',
   logLevel: 'warning',
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",

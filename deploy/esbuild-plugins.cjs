@@ -1,7 +1,9 @@
 // The esbuild plugins of every function bundle: `custom.esbuild.plugins` in serverless.yml (serverless-esbuild
-// require()s this file), and bench/bundles.ts reads the same entry. Each one only rewrites how a module is
-// written so that esbuild can drop what the function never uses; what the code does is unchanged.
+// require()s this file and calls it with the service), and bench/bundles.ts reads the same entry. Each one
+// only changes how a module is written, or which module stands for one the function never runs, so that
+// esbuild can drop what the function does not use; what the code does is unchanged.
 const { readFile } = require('node:fs/promises');
+const { resolve } = require('node:path');
 
 /**
  * The AWS SDK's generated schemas key their traits by constant (`{ [_xN]: _m }`). esbuild must keep any
@@ -57,4 +59,26 @@ const zodNamespace = {
   },
 };
 
-module.exports = [literalSchemaKeys, zodNamespace];
+/**
+ * Without `provider.tracing.lambda` the functions never record a trace of their own (Lambda's PassThrough
+ * mode), so the Tracer and its middleware resolve to deploy/tracer-disabled.ts: what the real ones do when
+ * tracing is off, without the X-Ray SDK. Turning tracing on brings the real Tracer back into the bundles.
+ */
+const tracerDisabled = {
+  name: 'tracer-disabled',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-lambda-powertools\/tracer(\/middleware)?$/ }, () => ({
+      path: resolve(__dirname, 'tracer-disabled.ts'),
+    }));
+  },
+};
+
+/** Whether the service turns X-Ray tracing on for its functions (`true`, `Active` or `PassThrough`). */
+const tracesFunctions = (service) => Boolean(service?.provider?.tracing?.lambda);
+
+/** The plugins for a service: serverless-esbuild passes the framework (`serverless.service`). */
+module.exports = (serverless) => [
+  literalSchemaKeys,
+  zodNamespace,
+  ...(tracesFunctions(serverless?.service) ? [] : [tracerDisabled]),
+];

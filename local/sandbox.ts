@@ -133,8 +133,6 @@ export interface Sandbox {
 /** Lambda's environment for the handlers running in this process: quiet logs, no X-Ray, local metrics. */
 function emulateLambdaEnvironment() {
   process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
-  // Lambda runs nodejs22.x; the SDK's notice about Node 20 only concerns this local process.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 }

@@ -1,4 +1,3 @@
-import './promise-with-resolvers.ts';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import {
   loadDefinition,

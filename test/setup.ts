@@ -15,7 +15,6 @@ process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'Ferry';
 process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 // A test file whose thread stops turning fails with its stack instead of hanging the run. The limit is
 // far above the longest synchronous step a test takes on purpose (a packaging run, 180 s at most).

@@ -104,11 +104,11 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     }
   });
 
-  it('runs every function on nodejs22.x, arm64, with its rules file and the state machine ARNs', () => {
+  it('runs every function on nodejs24.x, arm64, with its rules file and the state machine ARNs', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
     expect(functions).toHaveLength(7);
     for (const [id, fn] of functions) {
-      expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
+      expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       // The rules compiled to JSON at package time, packaged beside each bundle.

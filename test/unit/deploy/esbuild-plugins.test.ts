@@ -6,8 +6,12 @@ import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 
-/** The plugins serverless.yml gives serverless-esbuild (`custom.esbuild.plugins`). */
-const plugins = createRequire(import.meta.url)('../../../deploy/esbuild-plugins.cjs') as Plugin[];
+/** The plugins serverless.yml gives serverless-esbuild (`custom.esbuild.plugins`), called as it calls them. */
+const pluginsFor = createRequire(import.meta.url)('../../../deploy/esbuild-plugins.cjs') as (serverless: {
+  service: { provider: { tracing?: { lambda?: unknown } } };
+}) => Plugin[];
+/** Ferry's stack as serverless.yml has it: no X-Ray tracing of the functions. */
+const plugins = pluginsFor({ service: { provider: {} } });
 
 const folder = mkdtempSync(join(tmpdir(), 'ferry-esbuild-plugins-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -29,8 +33,12 @@ async function bundle(name: string, source: string, options: BuildOptions = {}) 
     logLevel: 'silent',
     ...options,
   });
-  const bytes = Object.values(result.metafile?.outputs ?? {})[0]?.bytes ?? 0;
-  return { bytes, module: (await import(pathToFileURL(outfile).href)) as Record<string, unknown> };
+  const output = Object.values(result.metafile?.outputs ?? {})[0];
+  return {
+    bytes: output?.bytes ?? 0,
+    inputs: Object.keys(output?.inputs ?? {}),
+    module: (await import(pathToFileURL(outfile).href)) as Record<string, unknown>,
+  };
 }
 
 /** A schema export as data: a thunk (`() => Other$`) stands for the name of the export it returns. */
@@ -88,4 +96,36 @@ export const error = Rule.safeParse({ name: '' }).error instanceof ZodError;`;
     expect(rewritten.module.error).toBe(true);
     expect(rewritten.bytes).toBeLessThan(plain.bytes / 3);
   });
+
+  // The Tracer and its middleware as Ferry uses them (src/observability): one client captured, one handler.
+  const traced = `import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+const tracer = new Tracer({ serviceName: 'ferry' });
+export const client = { name: 'a client' };
+export const captured = tracer.captureAWSv3Client(client) === client;
+export const handler = middy(async (event) => ({ echoed: event })).use(captureLambdaHandler(tracer));`;
+  const fromXRay = (inputs: string[]) => inputs.filter((input) => input.includes('/aws-xray-sdk-core/'));
+
+  it('It should bundle no X-Ray SDK when the functions are not traced, and run the handler the same', {
+    timeout: 60_000,
+  }, async () => {
+    const untraced = await bundle('tracer-untraced', traced, { plugins });
+    expect(fromXRay(untraced.inputs)).toEqual([]);
+    expect(untraced.inputs.some((input) => input.endsWith('deploy/tracer-disabled.ts'))).toBe(true);
+    expect(untraced.module.captured).toBe(true);
+    const handler = untraced.module.handler as (event: unknown, context: unknown) => Promise<unknown>;
+    expect(await handler({ id: 1 }, {})).toEqual({ echoed: { id: 1 } });
+  });
+
+  it.each([true, 'Active', 'PassThrough'])(
+    'It should bundle the real Tracer when provider.tracing.lambda is %s',
+    { timeout: 60_000 },
+    async (lambda) => {
+      const withTracing = pluginsFor({ service: { provider: { tracing: { lambda } } } });
+      const tracedBundle = await bundle(`tracer-traced-${String(lambda)}`, traced, { plugins: withTracing });
+      expect(fromXRay(tracedBundle.inputs).length).toBeGreaterThan(10);
+      expect(tracedBundle.inputs.some((input) => input.endsWith('deploy/tracer-disabled.ts'))).toBe(false);
+    },
+  );
 });
