@@ -6,7 +6,13 @@ import {
   objectEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
-import { FUNCTION_NAMES, type FunctionName, iamPolicies, type PolicyStatement } from './iam.ts';
+import {
+  FUNCTION_NAMES,
+  type FunctionName,
+  type IamContext,
+  iamPolicies,
+  type PolicyStatement,
+} from './iam.ts';
 import { POLICY_FIT_METADATA } from './limits.ts';
 import { fitRolePolicy } from './policy-fit.ts';
 
@@ -396,15 +402,7 @@ const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile'
  * log group, and for event handlers the dead-letter queue their failed invocations go to.
  */
 function functionRoles(config: FerryConfig, deployment: Deployment): Record<string, CfnResource> {
-  const policies = iamPolicies(config, {
-    partition: { Ref: 'AWS::Partition' },
-    account: { Ref: 'AWS::AccountId' },
-    stateMachineArns: {
-      objectCopy: stateMachineArn(deployment, STATE_MACHINES.objectCopy),
-      snapshotCopy: stateMachineArn(deployment, STATE_MACHINES.snapshotCopy),
-      imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
-    },
-  });
+  const policies = iamPolicies(config, iamContextOf(deployment));
   return Object.fromEntries(
     FUNCTION_NAMES.flatMap((fn): [string, CfnResource][] => {
       const logGroup = `/aws/lambda/${deployment.service}-${deployment.stage}-${fn}`;
@@ -500,13 +498,23 @@ export function frameworkExtensions(config: FerryConfig): Record<string, Record<
   );
 }
 
+/** The ARNs of the stack's three state machines, as the template names them. */
+const stateMachineArnsOf = (deployment: Deployment) => ({
+  objectCopy: stateMachineArn(deployment, STATE_MACHINES.objectCopy),
+  snapshotCopy: stateMachineArn(deployment, STATE_MACHINES.snapshotCopy),
+  imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
+});
+
+/** What deploy/iam.ts needs to know of the stack the function roles are deployed in. */
+export const iamContextOf = (deployment: Deployment): IamContext => ({
+  partition: { Ref: 'AWS::Partition' },
+  account: { Ref: 'AWS::AccountId' },
+  stateMachineArns: stateMachineArnsOf(deployment),
+});
+
 export function templateParts(config: FerryConfig, deployment: Deployment) {
   return {
-    stateMachineArns: {
-      objectCopy: stateMachineArn(deployment, STATE_MACHINES.objectCopy),
-      snapshotCopy: stateMachineArn(deployment, STATE_MACHINES.snapshotCopy),
-      imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
-    },
+    stateMachineArns: stateMachineArnsOf(deployment),
     events: handlerEvents(config),
     resources: {
       Resources: {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, iamPolicies, writeActionsOnWildcard } from '#deploy/iam';
 import { fitRolePolicy } from '#deploy/policy-fit';
-import { EVENT_RETRY_POLICY, roleIdOf, stateMachineArn, templateParts } from '#deploy/template-parts';
+import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import { loadConfigFile } from '#rules/load';
 
@@ -306,15 +306,7 @@ for (const configFile of [
     }, () => {
       const deployment = { service: 'ferry', stage: 'ci', region: 'us-east-1' };
       const config = loadConfigFile(configFile);
-      const expected = iamPolicies(config, {
-        partition: { Ref: 'AWS::Partition' },
-        account: { Ref: 'AWS::AccountId' },
-        stateMachineArns: {
-          objectCopy: stateMachineArn(deployment, 'object-copy'),
-          snapshotCopy: stateMachineArn(deployment, 'snapshot-copy'),
-          imageCopy: stateMachineArn(deployment, 'image-copy'),
-        },
-      });
+      const expected = iamPolicies(config, iamContextOf(deployment));
       const parts: Record<string, { Properties?: unknown }> = templateParts(config, deployment).resources
         .Resources;
       for (const fn of FUNCTION_NAMES) {

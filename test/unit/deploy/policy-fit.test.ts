@@ -18,7 +18,7 @@ import {
   PREFIXES_PER_BUCKET,
   subOf,
 } from '#deploy/policy-fit';
-import { roleIdOf, stateMachineArn, templateParts } from '#deploy/template-parts';
+import { iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import type { FerryConfig } from '#rules/config';
 import { validateConfig } from '#rules/load';
 import { thousandRulesConfig } from '#test/support/thousand-rules';
@@ -458,15 +458,7 @@ function rolesOf(raw: unknown) {
 /** What iamPolicies generates for each function, with the context functionRoles gives it, plus its logs. */
 function unfitted(config: FerryConfig): Record<FunctionName, PolicyStatement[]> {
   const deployment = { service: 'ferry', stage: 'ci', region: 'us-east-1' };
-  const policies = iamPolicies(config, {
-    partition: { Ref: 'AWS::Partition' },
-    account: { Ref: 'AWS::AccountId' },
-    stateMachineArns: {
-      objectCopy: stateMachineArn(deployment, 'object-copy'),
-      snapshotCopy: stateMachineArn(deployment, 'snapshot-copy'),
-      imageCopy: stateMachineArn(deployment, 'image-copy'),
-    },
-  });
+  const policies = iamPolicies(config, iamContextOf(deployment));
   return policies;
 }
 
