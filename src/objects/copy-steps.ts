@@ -8,6 +8,7 @@ import { ObjectDestinationSchema, ObjectRuleSchema } from '#rules/schema';
 import type { CopyJob } from './copy-job.ts';
 import { copyToDestination } from './copy-one.ts';
 import { needsSourceTags } from './copy-request.ts';
+import { SourceObjectSchema } from './event.ts';
 import {
   abortMultipartCopy,
   abortOwnUploads,
@@ -52,19 +53,6 @@ function raise(error: unknown, target: string): never {
   if (classified.class === 'retryable') throw new RetryableCopyError(classified);
   throw new PermanentCopyError(classified);
 }
-
-const SourceObjectSchema = z.object({
-  bucket: z.string(),
-  key: z.string(),
-  region: z.string(),
-  account: z.string(),
-  size: z.number().int().nonnegative(),
-  etag: z.string(),
-  versionId: z.string().optional(),
-  sequencer: z.string().optional(),
-  eventTime: z.string(),
-  requesterPays: z.boolean().optional(),
-});
 
 const CopyJobSchema = z.object({
   mode: z.enum(['single', 'multipart']),
@@ -123,7 +111,7 @@ export interface CopyStepDeps {
 }
 
 export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Promise<unknown> {
-  const job = input.job as CopyJob;
+  const job: CopyJob = input.job;
   const target = targetOf(job.plan);
   const multipartDeps = { s3: deps.s3, settings: deps.multipart };
   // A superseded multipart copy is a skip like the fast path's: counted and logged by its reason.

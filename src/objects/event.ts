@@ -107,25 +107,30 @@ export const ObjectDeletedEventSchema = S3Event.extend({
 export type ObjectCreatedEvent = z.infer<typeof ObjectCreatedEventSchema>;
 export type ObjectDeletedEvent = z.infer<typeof ObjectDeletedEventSchema>;
 
-/** The facts about a source object that routing and copying need, independent of the event's shape. */
-export interface SourceObject {
-  bucket: string;
-  key: string;
-  region: string;
-  account: string;
-  size: number;
-  etag: string;
-  versionId: string | undefined;
-  sequencer: string | undefined;
-  eventTime: string;
+/**
+ * The facts about a source object that routing and copying need, independent of the event's shape. A
+ * schema because it also travels in an object-copy execution's input, which each step parses back.
+ */
+export const SourceObjectSchema = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  region: z.string(),
+  account: z.string(),
+  size: z.number().int().nonnegative(),
+  etag: z.string(),
+  versionId: z.string().optional(),
+  sequencer: z.string().optional(),
+  eventTime: z.string(),
   /**
    * The key exactly as the event wrote it, when that differs from the decoded `key`: a store that sends
    * raw keys makes `a+b.txt` mean a literal plus. Tried once when the decoded key is not found.
    */
-  eventKey?: string | undefined;
+  eventKey: z.string().optional(),
   /** Reads of the source pay as requester (a rule on its bucket opted in with `requesterPays: true`). */
-  requesterPays?: boolean | undefined;
-}
+  requesterPays: z.boolean().optional(),
+});
+
+export type SourceObject = z.infer<typeof SourceObjectSchema>;
 
 export function sourceObjectOf(event: ObjectCreatedEvent): SourceObject {
   const { bucket, object } = event.detail;

@@ -47,8 +47,8 @@ export function markersFor(
   source: {
     bucket: string;
     key: string;
-    versionId: string | undefined;
-    sequencer: string | undefined;
+    versionId?: string | undefined;
+    sequencer?: string | undefined;
     rule: string;
   },
   options: { compact?: boolean } = {},
