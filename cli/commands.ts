@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Retention } from '#ec2/retention';
 import { availableImageOf, ImageStateChangeEventSchema } from '#images/event';
 import { type ImageFilterFact, imageFactsFilteredBy, planImageCopies } from '#images/router';
 import { ObjectCreatedEventSchema, ObjectDeletedEventSchema } from '#objects/event';
@@ -11,7 +12,7 @@ import {
   type RuleKind,
   snapshotRulesOf,
 } from '#rules/config';
-import type { ImageDestination, Retention, SnapshotDestination } from '#rules/ec2-schema';
+import type { ImageDestination, SnapshotDestination } from '#rules/ec2-schema';
 import { formatPath, InvalidConfigError, loadConfigFile } from '#rules/load';
 import type { Tags } from '#rules/tags';
 import { copyDate, renderImageName } from '#rules/templates';

@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { exactRecord } from '#rules/exact-record';
-import type { Retention } from './retention.ts';
+import { retentionSchema } from './retention.ts';
 
 /**
  * The input of a snapshot-copy or image-copy execution: one source to one destination, self-contained, so a
  * configuration change never alters a copy in flight.
  */
-
-const RetentionSchema = z.union([
-  z.object({ count: z.number().int().positive() }),
-  z.object({ days: z.number().int().positive() }),
-]);
 
 export const Ec2DestinationSchema = z.object({
   region: z.string(),
@@ -24,7 +19,7 @@ export const Ec2DestinationSchema = z.object({
   description: z.string().optional(),
   name: z.string().optional(),
   completionDurationMinutes: z.number().int().optional(),
-  retain: RetentionSchema.optional(),
+  retain: retentionSchema().optional(),
   archive: z.boolean().optional(),
 });
 
@@ -55,7 +50,6 @@ export const Ec2CopyJobSchema = z.object({
 export type Ec2CopyJob = z.infer<typeof Ec2CopyJobSchema>;
 export type Ec2Destination = z.infer<typeof Ec2DestinationSchema>;
 export type CopyKindName = Ec2CopyJob['kind'];
-export type { Retention };
 
 /** What retention counts per: the source volume of a snapshot, the name of an AMI. */
 export const retentionGroupOf = (job: Ec2CopyJob): string =>

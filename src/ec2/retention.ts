@@ -4,7 +4,32 @@
  * what this returns.
  */
 
-export type Retention = { count: number } | { days: number };
+import { z } from 'zod';
+
+/**
+ * How many copies to keep: the newest `count` per source, or those younger than `days`. One schema for
+ * the rule (`retain`, whose messages name what a count is per) and the copy job that carries it.
+ */
+export const retentionSchema = (perSource = 'source volume or AMI name') =>
+  z
+    .strictObject({
+      count: z.number().int().min(1, 'expected 1–1000 copies').max(1000, 'expected 1–1000 copies').optional(),
+      days: z.number().int().min(1, 'expected 1–3650 days').max(3650, 'expected 1–3650 days').optional(),
+    })
+    .superRefine((retain, ctx) => {
+      if ((retain.count === undefined) === (retain.days === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected exactly one of count (copies kept per ${perSource}) or days (age of the copies kept)`,
+        });
+      }
+    })
+    // After the check above exactly one is set.
+    .transform((retain): { count: number } | { days: number } =>
+      retain.count !== undefined ? { count: retain.count } : { days: retain.days as number },
+    );
+
+export type Retention = z.infer<ReturnType<typeof retentionSchema>>;
 
 export interface RetainedCopy {
   id: string;

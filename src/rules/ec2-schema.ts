@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { retentionSchema } from '#ec2/retention';
 import { EC2_MARKER_TAGS, EC2_TAG_LIMITS } from './limits.ts';
 import { accountId, checkAccountAndRole, externalId, region, roleArn, ruleName, tagMapOf } from './schema.ts';
 import {
@@ -104,29 +105,6 @@ const kmsKeyId = z
     'expected a KMS key id, a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), alias/NAME or an alias ARN',
   );
 
-/** How many copies to keep: the newest `count` per source, or those younger than `days`. */
-export type Retention = { count: number } | { days: number };
-
-const retention = (perSource: string) =>
-  z
-    .strictObject({
-      count: z.number().int().min(1, 'expected 1–1000 copies').max(1000, 'expected 1–1000 copies').optional(),
-      days: z.number().int().min(1, 'expected 1–3650 days').max(3650, 'expected 1–3650 days').optional(),
-    })
-    .superRefine((retain, ctx) => {
-      if ((retain.count === undefined) === (retain.days === undefined)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected exactly one of count (copies kept per ${perSource}) or days (age of the copies kept)`,
-        });
-      }
-    })
-    // After the check above exactly one is set.
-    .transform(
-      (retain): Retention =>
-        retain.count !== undefined ? { count: retain.count } : { days: retain.days as number },
-    );
-
 const completionDurationMinutes = z
   .number()
   .refine(
@@ -148,7 +126,7 @@ const destinationFields = (perSource: string) => ({
   copyTags: z.boolean().default(true),
   /** Extra tags on every copy. */
   tags: copyTags.default({}),
-  retain: retention(perSource).optional(),
+  retain: retentionSchema(perSource).optional(),
 });
 
 function checkEc2Destination<
