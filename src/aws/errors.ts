@@ -1,6 +1,7 @@
 /**
  * Every AWS failure Ferry meets is classified here, once:
- * - `retryable`: may succeed later (throttling, 5xx, errors embedded in a 200, a copy answered without ETag);
+ * - `retryable`: may succeed later (throttling, 5xx, errors embedded in a 200, a copy answered without ETag
+ *   or a multipart upload created without UploadId);
  * - `precondition`: a conditional request lost (412): the object changed since the event;
  * - `permanent`: retrying cannot help (access, missing bucket or key, archived source, KMS, bad request,
  *   501 Not Implemented, and the named causes below).
@@ -36,10 +37,24 @@ export class CopyResultMissingETagError extends Error {
   }
 }
 
-/** The replica's ETag differs from the source's where the two must be equal. */
+/**
+ * A CreateMultipartUpload that answered 200 without an UploadId: as with a copy without ETag, the body
+ * was likely cut, and no part can be copied without the id.
+ */
+export class CreateMultipartUploadMissingUploadIdError extends Error {
+  constructor(target: string) {
+    super(`CreateMultipartUpload for ${target} answered without an UploadId; nothing was copied`);
+    this.name = 'CreateMultipartUploadMissingUploadIdError';
+  }
+}
+
+/**
+ * The replica (or its upload) is not what was copied: its ETag, size or parts differ from what the source
+ * makes them (`what`), so it is not verified.
+ */
 export class ReplicaVerificationError extends Error {
-  constructor(target: string, expected: string, actual: string) {
-    super(`replica ${target} has ETag ${actual}, expected ${expected}`);
+  constructor(target: string, what: 'ETag' | 'size' | 'parts', expected: string, actual: string) {
+    super(`replica ${target} has ${what} ${actual}, expected ${expected}`);
     this.name = 'ReplicaVerificationError';
   }
 }
@@ -142,6 +157,7 @@ const RETRYABLE_CODES = new Set([
   'ETIMEDOUT',
   'EAI_AGAIN',
   CopyResultMissingETagError.name,
+  CreateMultipartUploadMissingUploadIdError.name,
   ReplicaVerificationError.name,
 ]);
 

@@ -41,7 +41,7 @@ export async function copyToDestination(
     const etag = result.CopyObjectResult?.ETag;
     if (!etag) throw new CopyResultMissingETagError(target);
     if (etagsComparable(plan, source, head) && unquote(etag) !== unquote(source.etag)) {
-      throw new ReplicaVerificationError(target, unquote(source.etag), unquote(etag));
+      throw new ReplicaVerificationError(target, 'ETag', unquote(source.etag), unquote(etag));
     }
     return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
   };

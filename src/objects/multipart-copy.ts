@@ -12,6 +12,7 @@ import { destinationTarget, type S3ClientFactory } from '#aws/clients';
 import {
   type ClassifiedError,
   CopyResultMissingETagError,
+  CreateMultipartUploadMissingUploadIdError,
   classifyError,
   ReplicaVerificationError,
 } from '#aws/errors';
@@ -106,8 +107,7 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
     }),
   );
   const uploadId = created.UploadId;
-  if (!uploadId)
-    throw new CopyResultMissingETagError(`${targetOf(plan)} (CreateMultipartUpload returned no UploadId)`);
+  if (!uploadId) throw new CreateMultipartUploadMissingUploadIdError(targetOf(plan));
   try {
     const partSize = sourcePartSize ?? deps.settings.partSize;
     const parts = partsOf(job, partSize);
@@ -228,10 +228,15 @@ export async function completeMultipartCopy(
   if (!etag) throw new CopyResultMissingETagError(target);
   const replica = await client.send(new HeadObjectCommand(location));
   if (replica.ContentLength !== source.size) {
-    throw new ReplicaVerificationError(target, `${source.size} bytes`, `${replica.ContentLength} bytes`);
+    throw new ReplicaVerificationError(
+      target,
+      'size',
+      `${source.size} bytes`,
+      `${replica.ContentLength} bytes`,
+    );
   }
   if (upload.expectedETag && unquote(etag) !== upload.expectedETag) {
-    throw new ReplicaVerificationError(target, upload.expectedETag, unquote(etag));
+    throw new ReplicaVerificationError(target, 'ETag', upload.expectedETag, unquote(etag));
   }
   return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
 }
@@ -255,7 +260,12 @@ async function listParts(
     marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
   } while (marker);
   if (parts.length !== upload.partCount || parts.some((part) => !part.ETag)) {
-    throw new ReplicaVerificationError(target, `${upload.partCount} parts`, `${parts.length} parts`);
+    throw new ReplicaVerificationError(
+      target,
+      'parts',
+      `${upload.partCount} with ETags`,
+      `${parts.filter((part) => part.ETag).length} of ${parts.length} with ETags`,
+    );
   }
   return parts;
 }

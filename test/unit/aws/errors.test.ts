@@ -41,7 +41,7 @@ describe('error classification', () => {
 
   it('It should retry a copy without ETag, a replica that fails verification, and a dropped connection', () => {
     expect(classifyError(new CopyResultMissingETagError('s3://b/k')).class).toBe('retryable');
-    expect(classifyError(new ReplicaVerificationError('s3://b/k', 'a', 'b')).class).toBe('retryable');
+    expect(classifyError(new ReplicaVerificationError('s3://b/k', 'ETag', 'a', 'b')).class).toBe('retryable');
     expect(classifyError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toMatchObject({
       class: 'retryable',
       cause: 'ECONNRESET',

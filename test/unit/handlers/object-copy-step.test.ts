@@ -143,6 +143,15 @@ describe('object-copy-step handler', () => {
     });
   });
 
+  it('It should fail the prepare step retryably, under its own name, when no UploadId comes back', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({});
+    await expect(handler().run({ action: 'prepare', job })).rejects.toMatchObject({
+      name: 'RetryableCopyError',
+      message: expect.stringMatching(/^CreateMultipartUploadMissingUploadIdError: .*without an UploadId/),
+    });
+    expect(s3).not.toReceiveCommand(UploadPartCopyCommand);
+  });
+
   it('It should fail a batch retryably when a part copy answers without an ETag', async () => {
     s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: {} });
     await expect(
@@ -203,7 +212,10 @@ describe('object-copy-step handler', () => {
   it('It should refuse to complete when a part is missing or the replica has the wrong size', async () => {
     s3.on(ListPartsCommand).resolves({ Parts: [{ PartNumber: 1, ETag: '"e1"' }], IsTruncated: false });
     const input = { action: 'complete', job, upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' } };
-    await expect(handler().run(input)).rejects.toMatchObject({ name: 'RetryableCopyError' });
+    await expect(handler().run(input)).rejects.toMatchObject({
+      name: 'RetryableCopyError',
+      message: expect.stringContaining('has parts 1 of 1 with ETags, expected 3 with ETags'),
+    });
     expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
   });
 
