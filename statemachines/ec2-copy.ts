@@ -27,7 +27,7 @@ const KIND = {
 } as const satisfies Record<Ec2CopyKind, { noun: string; copyFailed: string }>;
 
 /** The copy-step function, bound by the deployment template (the sandbox resolves it to a local ARN). */
-const STEP_FUNCTION = { 'Fn::GetAtt': ['Ec2CopyStepLambdaFunction', 'Arn'] };
+const stepFunction = () => ({ 'Fn::GetAtt': ['Ec2CopyStepLambdaFunction', 'Arn'] });
 
 /**
  * Every step Task's retries:
@@ -70,7 +70,7 @@ const STEP_CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next
 function stepTask(action: string, timeoutSeconds: number, resultPath: string, then: Record<string, unknown>) {
   return {
     Type: 'Task',
-    Resource: STEP_FUNCTION,
+    Resource: stepFunction(),
     Parameters: { action, 'job.$': '$$.Execution.Input', 'copy.$': '$.copy' },
     TimeoutSeconds: timeoutSeconds,
     ResultPath: resultPath,
@@ -129,7 +129,7 @@ export function ec2CopyDefinition(kind: Ec2CopyKind): Record<string, unknown> {
       Finalize: stepTask('finalize', 120, '$.result', { End: true }),
       RecordFailure: {
         Type: 'Task',
-        Resource: STEP_FUNCTION,
+        Resource: stepFunction(),
         Parameters: { action: 'record-failure', 'job.$': '$$.Execution.Input', 'state.$': '$' },
         TimeoutSeconds: 60,
         ResultPath: '$.recorded',
