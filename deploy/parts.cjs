@@ -15,6 +15,7 @@ module.exports = async ({ resolveConfigurationProperty }) => {
     const { tsImport } = await import('tsx/esm/api');
     const { templateParts } = await tsImport('./template-parts.ts', __filename);
     const { compileRules, loadConfigFile } = await tsImport('../src/rules/load.ts', __filename);
+    const { ec2CopyDefinition } = await tsImport('../statemachines/ec2-copy.ts', __filename);
     const property = (...path) => resolveConfigurationProperty(path);
     const configPath = await property('custom', 'config');
     // The functions read their rules as JSON (no YAML parser in their bundles): compiled here, packaged
@@ -28,6 +29,9 @@ module.exports = async ({ resolveConfigurationProperty }) => {
         region: await property('provider', 'region'),
       }),
       rulesFile: COMPILED_RULES,
+      // serverless.yml's stepFunctions definitions: one EC2 copy machine, rendered for each kind.
+      snapshotCopyDefinition: ec2CopyDefinition('snapshot'),
+      imageCopyDefinition: ec2CopyDefinition('image'),
     };
   })();
   return parts;

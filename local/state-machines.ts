@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { ec2CopyDefinition } from '../statemachines/ec2-copy.ts';
 
 export const STATE_MACHINES = ['object-copy', 'snapshot-copy', 'image-copy'] as const;
 export type StateMachineName = (typeof STATE_MACHINES)[number];
@@ -14,17 +15,24 @@ export type TaskFunction = keyof typeof TASK_FUNCTIONS;
 export const localFunctionArn = (logicalId: TaskFunction, region = 'us-east-1', account = '000000000000') =>
   `arn:aws:lambda:${region}:${account}:function:${TASK_FUNCTIONS[logicalId]}`;
 
+/** The definitions rendered from one module rather than read from a file: both kinds of EC2 copy. */
+const RENDERED: Partial<Record<StateMachineName, () => unknown>> = {
+  'snapshot-copy': () => ec2CopyDefinition('snapshot'),
+  'image-copy': () => ec2CopyDefinition('image'),
+};
+
 /**
- * Reads `statemachines/<name>.asl.yaml` and resolves each `Fn::GetAtt: [LogicalId, Arn]` (bound by the
- * deployment template) to a function ARN, so local runners and validators get plain ASL.
+ * Reads `statemachines/<name>.asl.yaml`, or renders the definition as the package does (`RENDERED`), and
+ * resolves each `Fn::GetAtt: [LogicalId, Arn]` (bound by the deployment template) to a function ARN,
+ * so local runners and validators get plain ASL.
  */
 export function loadDefinition(
   name: StateMachineName,
   arnOf: (logicalId: TaskFunction) => string = (logicalId) => localFunctionArn(logicalId),
 ): Record<string, unknown> {
-  const raw = parse(
-    readFileSync(new URL(`../statemachines/${name}.asl.yaml`, import.meta.url), 'utf8'),
-  ) as unknown;
+  const raw =
+    RENDERED[name]?.() ??
+    (parse(readFileSync(new URL(`../statemachines/${name}.asl.yaml`, import.meta.url), 'utf8')) as unknown);
   const resolve = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(resolve);
     if (typeof node !== 'object' || node === null) return node;

@@ -72,7 +72,7 @@ export interface LocalStepFunctionsOptions {
 }
 
 /**
- * Step Functions for the sandbox: the real `statemachines/*.asl.yaml` run in `aws-local-stepfunctions`,
+ * Step Functions for the sandbox: the real state machines (`local/state-machines.ts`) run in `aws-local-stepfunctions`,
  * their Task states call the real handlers in-process, names are unique per state machine (the same name
  * and input returns the running execution; another input is refused), and neither Wait states nor retry
  * backoff sleep: the execution's next task waits on the virtual clock for the time Step Functions would

@@ -26,7 +26,7 @@ import { copiesToPrune } from './retention.ts';
 import { checkTags, EC2_TAG_LIMITS, isAwsTagKey, isTagLimitError, tagProblem } from './tag-limits.ts';
 
 /**
- * The steps of `statemachines/snapshot-copy` and `statemachines/image-copy`, one Lambda invocation each:
+ * The steps of the snapshot-copy and image-copy machines (`statemachines/ec2-copy.ts`), one Lambda invocation each:
  * start the copy (or find the one already started), check it and say how long to wait, finalize it (tags,
  * archive tier, retention), or record why it failed and remove what it left. Errors leave with the names
  * the machines' Retry and Catch match.

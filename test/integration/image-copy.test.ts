@@ -13,7 +13,7 @@ import { type Execution, statesEnteredOf } from '#local/step-functions';
 import { configFrom } from '#test/support/fixtures';
 
 /**
- * The real image-available handler, the real `statemachines/image-copy.asl.yaml` and the real copy steps,
+ * The real image-available handler, the real image-copy machine (`statemachines/ec2-copy.ts`) and the real copy steps,
  * against the sandbox's fake EC2.
  */
 

@@ -6,6 +6,7 @@ import { fitRolePolicy } from '#deploy/policy-fit';
 import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import { loadConfigFile } from '#rules/load';
+import { ec2CopyDefinition } from '../../statemachines/ec2-copy.ts';
 
 /**
  * `npm run package` builds the CloudFormation template offline (serverless.yml with osls, the
@@ -132,6 +133,29 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     expect(definition('ImageCopyStateMachine')).toContain('Ec2CopyStepLambdaFunction');
     for (const id of Object.keys(machines)) {
       expect(machines[id]?.Properties.LoggingConfiguration, id).toBeDefined();
+    }
+  });
+
+  it('deploys the one EC2 copy definition, rendered for each kind, as the template receives it', () => {
+    for (const [id, kind] of [
+      ['SnapshotCopyStateMachine', 'snapshot'],
+      ['ImageCopyStateMachine', 'image'],
+    ] as const) {
+      // The step-functions plugin writes the definition as `Fn::Sub` of its JSON, each `Fn::GetAtt` a
+      // `${name}` variable, and marks every state `QueryLanguage: JSONPath` (the ASL default).
+      const definitionString = template().Resources[id]?.Properties.DefinitionString as
+        | { 'Fn::Sub': [string, Record<string, unknown>] }
+        | undefined;
+      if (!definitionString) throw new Error(`${id} has no DefinitionString`);
+      const [json, variables] = definitionString['Fn::Sub'];
+      const deployed = JSON.parse(json, (_key, value: unknown) =>
+        typeof value === 'string' && /^\$\{\w+\}$/.test(value) ? variables[value.slice(2, -1)] : value,
+      ) as { States: Record<string, Record<string, unknown>> };
+      for (const state of Object.values(deployed.States)) {
+        expect(state.QueryLanguage).toBe('JSONPath');
+        delete state.QueryLanguage;
+      }
+      expect(deployed, id).toStrictEqual(ec2CopyDefinition(kind));
     }
   });
 

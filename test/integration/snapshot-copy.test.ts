@@ -12,7 +12,7 @@ import { type Execution, statesEnteredOf } from '#local/step-functions';
 import { configFrom } from '#test/support/fixtures';
 
 /**
- * The real snapshot-created handler, the real `statemachines/snapshot-copy.asl.yaml` and the real copy
+ * The real snapshot-created handler, the real snapshot-copy machine (`statemachines/ec2-copy.ts`) and the real copy
  * steps, against the sandbox's fake EC2: copies progress on the virtual clock, so hours pass in moments.
  */
 

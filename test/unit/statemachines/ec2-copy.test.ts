@@ -2,9 +2,51 @@ import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { queueFloorSeconds } from '#ec2/copy-queue';
 import { loadDefinition, taskStates } from '#local/state-machines';
+import { EC2_COPY_KINDS, ec2CopyDefinition } from '../../../statemachines/ec2-copy.ts';
+import imageCopyBefore from './fixtures/image-copy.json' with { type: 'json' };
+import snapshotCopyBefore from './fixtures/snapshot-copy.json' with { type: 'json' };
 
 /**
- * The shape of statemachines/snapshot-copy and image-copy that other figures rely on: the adaptive-wait
+ * One definition (statemachines/ec2-copy.ts) rendered both ways is what the two files it replaced said,
+ * parsed (the fixtures): folding them changed no state, retry or error name.
+ */
+describe('the EC2 copy machine, rendered', () => {
+  const before = { snapshot: snapshotCopyBefore, image: imageCopyBefore };
+  for (const kind of EC2_COPY_KINDS) {
+    it(`for ${kind}s equals the ${kind}-copy definition it replaced`, () => {
+      expect(ec2CopyDefinition(kind)).toStrictEqual(before[kind]);
+    });
+  }
+
+  it('differs between the kinds only in the comment and the failed copy error', () => {
+    const snapshot = ec2CopyDefinition('snapshot');
+    const image = ec2CopyDefinition('image');
+    const states = (definition: Record<string, unknown>) => definition.States as Record<string, State>;
+    expect(states(snapshot).CopyErrored?.Parameters).toMatchObject({ Error: 'SnapshotCopyFailed' });
+    expect(states(image).CopyErrored?.Parameters).toMatchObject({ Error: 'ImageCopyFailed' });
+    const neutral = (definition: Record<string, unknown>) => {
+      const copy = structuredClone(definition);
+      delete copy.Comment;
+      (states(copy).CopyErrored?.Parameters as Record<string, unknown>).Error = 'CopyFailed';
+      return copy;
+    };
+    expect(neutral(image)).toStrictEqual(neutral(snapshot));
+  });
+
+  it('renders fresh retries per Task, so changing one Task leaves the others', () => {
+    const states = ec2CopyDefinition('snapshot').States as Record<string, State>;
+    const limitRetry = states.StartCopy?.Retry?.[0];
+    if (!limitRetry) throw new Error('StartCopy has no limit retry');
+    limitRetry.MaxAttempts = 1;
+    expect(states.CheckCopy?.Retry?.[0]?.MaxAttempts).toBe(4000);
+    expect(
+      (ec2CopyDefinition('snapshot').States as Record<string, State>).StartCopy?.Retry?.[0]?.MaxAttempts,
+    ).toBe(4000);
+  });
+});
+
+/**
+ * The shape of the snapshot-copy and image-copy machines that other figures rely on: the adaptive-wait
  * simulation counts 3 transitions per check (Wait → Check → Choice), the limit retry must outlast a burst
  * without nearing the 25,000-event history limit. Their branches run end to end with the real handlers in
  * test/integration/snapshot-copy.test.ts and image-copy.test.ts.

@@ -1,0 +1,142 @@
+/**
+ * Ferry's EC2 copy machine: one EBS snapshot or one AMI to one destination (Region, and possibly account).
+ * One definition, rendered for each kind at package time (deploy/parts.cjs → serverless.yml) and by the
+ * sandbox (local/state-machines.ts), so a change to a retry or a state is made once for both.
+ *
+ *   Enqueue → StartCopy → IsCopyStarted ─ queued (EC2 refused: limit, throttling) → WaitForSlot → StartCopy
+ *                                     └ started → WaitForCopy → CheckCopy → IsCopyDone ─ done → Finalize
+ *                                                      ▲                        │ failed → CopyErrored → RecordFailure
+ *                                                      └──────── pending ───────┘
+ * "done" is the step's `completed` state: a snapshot `completed`, an image `available` (src/ec2/copy-steps.ts).
+ * Finalize: tags, retention (and the archive tier, for snapshots). RecordFailure removes what the copy
+ * left, then CopyFailed.
+ * The wait is computed by the Check step from the elapsed time and the reported progress (see
+ * src/ec2/adaptive-wait.ts): a copy of any length costs a few dozen transitions, and completion is noticed
+ * within max(60 s, 10 % of the copy's duration). Every Task calls the ec2-copy-step function; its errors are
+ * named so Retry and Catch classify them (`STEP_RETRY`, `STEP_CATCH`).
+ * The execution input is the copy job; every step reads it from $$.Execution.Input.
+ */
+
+export const EC2_COPY_KINDS = ['snapshot', 'image'] as const;
+export type Ec2CopyKind = (typeof EC2_COPY_KINDS)[number];
+
+/** What differs between the two machines: the words, and the error a failed copy ends with. */
+const KIND = {
+  snapshot: { noun: 'snapshot', copyFailed: 'SnapshotCopyFailed' },
+  image: { noun: 'image', copyFailed: 'ImageCopyFailed' },
+} as const satisfies Record<Ec2CopyKind, { noun: string; copyFailed: string }>;
+
+/** The copy-step function, bound by the deployment template (the sandbox resolves it to a local ARN). */
+const stepFunction = () => ({ 'Fn::GetAtt': ['Ec2CopyStepLambdaFunction', 'Arn'] });
+
+/**
+ * Every step Task's retries:
+ *   CopyLimitError      throttling that outlived the SDK's retries on any other call: retried for as long as
+ *                       it lasts (1 min growing to 15 min, full jitter, 4,000 tries: about three weeks, at ~3
+ *                       history events each), nothing is dropped. A refused copy call does not raise: it queues;
+ *   RetryableCopyError  5xx, lost answers (and the Lambda service's own transient errors): about an hour.
+ * Retrier fields: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+ */
+const STEP_RETRY = [
+  {
+    ErrorEquals: ['CopyLimitError'],
+    IntervalSeconds: 60,
+    BackoffRate: 1.5,
+    MaxDelaySeconds: 900,
+    MaxAttempts: 4000,
+    JitterStrategy: 'FULL',
+  },
+  {
+    ErrorEquals: [
+      'RetryableCopyError',
+      'States.Timeout',
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+    ],
+    IntervalSeconds: 5,
+    BackoffRate: 2,
+    MaxDelaySeconds: 600,
+    MaxAttempts: 12,
+    JitterStrategy: 'FULL',
+  },
+];
+
+/** Everything else a step raises is recorded with its cause (RecordFailure removes what the copy left). */
+const STEP_CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailure' }];
+
+/** A Task calling the copy step with `action`, the job and the copy so far, retried and caught as above. */
+function stepTask(action: string, timeoutSeconds: number, resultPath: string, then: Record<string, unknown>) {
+  return {
+    Type: 'Task',
+    Resource: stepFunction(),
+    Parameters: { action, 'job.$': '$$.Execution.Input', 'copy.$': '$.copy' },
+    TimeoutSeconds: timeoutSeconds,
+    ResultPath: resultPath,
+    // Fresh copies per Task: a definition is plain data its readers may change (withoutTaskTimeouts).
+    Retry: structuredClone(STEP_RETRY),
+    Catch: structuredClone(STEP_CATCH),
+    ...then,
+  };
+}
+
+/** The ASL definition of the `kind` copy machine, with `Fn::GetAtt` left for the template to bind. */
+export function ec2CopyDefinition(kind: Ec2CopyKind): Record<string, unknown> {
+  const { noun, copyFailed } = KIND[kind];
+  return {
+    Comment: `Ferry ${noun} copy (adaptive wait, limits, retention)`,
+    StartAt: 'Enqueue',
+    // A backstop over the copy deadline the Check step enforces (72 h from the copy's start): a copy may
+    // first queue behind the copy limit for as long as a burst needs (21 days; the local runner times out
+    // on a real timer, which cannot exceed 24.8 days).
+    TimeoutSeconds: 1814400,
+    States: {
+      // Every copy enters queued. StartCopy starts it, or, when EC2 refuses (the copy limit, throttling),
+      // keeps it queued with the time to wait: until the earliest estimated end among the copies in flight,
+      // or a short backoff when throttled (src/ec2/copy-queue.ts).
+      Enqueue: {
+        Type: 'Pass',
+        Result: { state: 'queued', attempts: 0, waitSeconds: 1 },
+        ResultPath: '$.copy',
+        Next: 'StartCopy',
+      },
+      StartCopy: stepTask('start', 60, '$.copy', { Next: 'IsCopyStarted' }),
+      IsCopyStarted: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' }],
+        Default: 'WaitForCopy',
+      },
+      WaitForSlot: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'StartCopy' },
+      WaitForCopy: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'CheckCopy' },
+      CheckCopy: stepTask('check', 60, '$.copy', { Next: 'IsCopyDone' }),
+      IsCopyDone: {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.copy.state', StringEquals: 'completed', Next: 'Finalize' },
+          { Variable: '$.copy.state', StringEquals: 'failed', Next: 'CopyErrored' },
+        ],
+        Default: 'WaitForCopy',
+      },
+      // EC2 put the copy in a failed state (snapshot `error`, image `failed`: a key it cannot use, an
+      // internal failure): its StateMessage or StateReason, reported by the Check step, is the cause.
+      CopyErrored: {
+        Type: 'Pass',
+        Parameters: { Error: copyFailed, 'Cause.$': '$.copy.message' },
+        ResultPath: '$.failure',
+        Next: 'RecordFailure',
+      },
+      Finalize: stepTask('finalize', 120, '$.result', { End: true }),
+      RecordFailure: {
+        Type: 'Task',
+        Resource: stepFunction(),
+        Parameters: { action: 'record-failure', 'job.$': '$$.Execution.Input', 'state.$': '$' },
+        TimeoutSeconds: 60,
+        ResultPath: '$.recorded',
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 5 }],
+        Next: 'CopyFailed',
+      },
+      CopyFailed: { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
+    },
+  };
+}
