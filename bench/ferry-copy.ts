@@ -7,7 +7,7 @@ import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { LocalStepFunctions } from '#local/step-functions';
 import { seededRandom, VirtualClock } from '#local/virtual-clock';
-import { executionNameOf } from '#objects/copy-job';
+import { executionNameOf } from '#objects/object-copy-contract';
 import { planCopies } from '#objects/router';
 import { objectRulesOf } from '#rules/config';
 import { parseConfig } from '#rules/load';

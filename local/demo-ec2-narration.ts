@@ -1,4 +1,4 @@
-import type { Ec2CopyJob } from '#ec2/copy-job';
+import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
 import type { Tags } from '#ec2/markers';
 import type { StartOutcome } from '#ec2/start-copies';
 import { total } from './demo-checks.ts';

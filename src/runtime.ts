@@ -1,9 +1,9 @@
 import { type AwsClientOptions, createEc2ClientFactory, createS3ClientFactory } from '#aws/clients';
-import type { Ec2CopyStarter } from '#ec2/copy-job';
 import type { Ec2CopyStepDeps } from '#ec2/copy-steps';
+import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
 import type { ImageReplicationDeps } from '#images/replicate';
-import type { CopyStarter } from '#objects/copy-job';
 import type { CopyStepDeps } from '#objects/copy-steps';
+import type { CopyStarter } from '#objects/object-copy-contract';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import type { Powertools } from '#observability/powertools';
 import type { SourceAccount } from '#reconcile/objects';

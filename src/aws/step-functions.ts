@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Ec2CopyStarter } from '#ec2/copy-job';
-import { executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-job';
-import { type CopyStarter, executionNameOf } from '#objects/copy-job';
+import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
+import { executionNameOf as ec2ExecutionNameOf } from '#ec2/ec2-copy-contract';
+import { type CopyStarter, executionNameOf } from '#objects/object-copy-contract';
 import { type AwsClientOptions, type AwsTarget, clientFactory } from './clients.ts';
 import { inputOf, startAttempt } from './execution-attempts.ts';
 

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { destinationTarget, type Ec2ClientFactory } from '#aws/clients';
 import { type ClassifiedError, classifyError } from '#aws/errors';
 import {
@@ -12,15 +11,17 @@ import {
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import { nextWaitSeconds, WAIT_BOUNDS } from './adaptive-wait.ts';
-import {
-  type CopyKindName,
-  clientTokenOf,
-  type Ec2CopyJob,
-  Ec2CopyJobSchema,
-  retentionGroupOf,
-} from './copy-job.ts';
 import type { CopyKind, CopyView } from './copy-kind.ts';
 import { type QueueReason, queueWaitSeconds } from './copy-queue.ts';
+import {
+  type CopyKindName,
+  type CopyProgress,
+  clientTokenOf,
+  type Ec2CopyJob,
+  type Ec2CopyStepInput,
+  type QueuedCopy,
+  retentionGroupOf,
+} from './ec2-copy-contract.ts';
 import { copyableTags, MARKER, type Tags } from './markers.ts';
 import { copiesToPrune } from './retention.ts';
 import { checkTags, EC2_TAG_LIMITS, isAwsTagKey, isTagLimitError, tagProblem } from './tag-limits.ts';
@@ -61,54 +62,6 @@ function raise(error: unknown): never {
 
 const permanent = (cause: string, message: string): PermanentCopyError =>
   new PermanentCopyError({ class: 'permanent', cause, message } satisfies ClassifiedError);
-
-/** The state the machine carries between steps (`$.copy`). */
-export const CopyProgressSchema = z.object({
-  id: z.string(),
-  startedAt: z.number(),
-  deadline: z.number(),
-  state: z.enum(['pending', 'completed', 'failed']),
-  progress: z.number(),
-  waitSeconds: z.number().int().positive(),
-  message: z.string().optional(),
-  /** The copy was found already started (a retried or duplicated start), not issued again. */
-  resumed: z.boolean().optional(),
-});
-export type CopyProgress = z.infer<typeof CopyProgressSchema>;
-
-/**
- * A copy EC2 has not started yet (`$.copy` before StartCopy succeeds): every copy enters the machine queued
- * with no attempts, and stays queued while EC2 refuses it for the copy limit or throttling.
- */
-export const QueuedCopySchema = z.object({
-  state: z.literal('queued'),
-  /** Refusals so far. */
-  attempts: z.number().int().nonnegative(),
-  /** Epoch ms of the first refusal. */
-  since: z.number().optional(),
-  waitSeconds: z.number().int().positive(),
-  /** EC2's words for the last refusal. */
-  message: z.string().optional(),
-});
-export type QueuedCopy = z.infer<typeof QueuedCopySchema>;
-
-const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
-
-export const Ec2CopyStepInputSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('start'), job: Ec2CopyJobSchema, copy: QueuedCopySchema.optional() }),
-  z.object({ action: z.literal('check'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
-  z.object({ action: z.literal('finalize'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
-  z.object({
-    action: z.literal('record-failure'),
-    job: Ec2CopyJobSchema,
-    // The whole state: `copy` is still queued (or absent) when the start itself failed.
-    state: z.object({
-      copy: z.union([CopyProgressSchema, QueuedCopySchema]).optional(),
-      failure: CaughtErrorSchema,
-    }),
-  }),
-]);
-export type Ec2CopyStepInput = z.infer<typeof Ec2CopyStepInputSchema>;
 
 export interface Ec2CopyStepDeps {
   ec2: Ec2ClientFactory;

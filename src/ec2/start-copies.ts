@@ -1,6 +1,6 @@
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
-import { type Ec2CopyJob, type Ec2CopyStarter, executionNameOf } from './copy-job.ts';
+import { type Ec2CopyJob, type Ec2CopyStarter, executionNameOf } from './ec2-copy-contract.ts';
 
 /** What a created snapshot or image led to, per destination: the handlers' result, and their logs. */
 export type StartOutcome =

@@ -1,4 +1,5 @@
-import { type Ec2CopyStepDeps, Ec2CopyStepInputSchema, runEc2CopyStep } from '#ec2/copy-steps';
+import { type Ec2CopyStepDeps, runEc2CopyStep } from '#ec2/copy-steps';
+import { Ec2CopyStepInputSchema } from '#ec2/ec2-copy-contract';
 import { instrumented } from '#observability/middleware';
 import type { Powertools } from '#observability/powertools';
 

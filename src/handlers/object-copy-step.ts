@@ -1,4 +1,5 @@
-import { type CopyStepDeps, CopyStepInputSchema, runCopyStep } from '#objects/copy-steps';
+import { type CopyStepDeps, runCopyStep } from '#objects/copy-steps';
+import { CopyStepInputSchema } from '#objects/object-copy-contract';
 import { instrumented } from '#observability/middleware';
 import type { Powertools } from '#observability/powertools';
 

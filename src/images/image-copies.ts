@@ -9,8 +9,8 @@ import {
   ModifyImageAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import { progressPercent } from '#ec2/adaptive-wait';
-import type { Ec2CopyJob } from '#ec2/copy-job';
 import type { CopyKind, CopyView } from '#ec2/copy-kind';
+import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
 import { tagFilters, tagList, tagMap } from '#ec2/markers';
 import {
   copyDate,

@@ -1,6 +1,6 @@
 import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
 import type { Ec2ClientFactory } from '#aws/clients';
-import type { Ec2CopyStarter } from '#ec2/copy-job';
+import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
 import { isFerryCopy, tagMap } from '#ec2/markers';
 import { type StartOutcome, skip, startCopies } from '#ec2/start-copies';
 import type { Log } from '#observability/powertools';

@@ -1,14 +1,10 @@
-import { z } from 'zod';
 import type { S3ClientFactory } from '#aws/clients';
 import { classifyError } from '#aws/errors';
 import { causeOf, PermanentCopyError, RetryableCopyError } from '#aws/step-errors';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
-import { ObjectDestinationSchema, ObjectRuleSchema } from '#rules/schema';
-import type { CopyJob } from './copy-job.ts';
 import { copyToDestination } from './copy-one.ts';
 import { needsSourceTags } from './copy-request.ts';
-import { SourceObjectSchema } from './event.ts';
 import {
   abortMultipartCopy,
   abortOwnUploads,
@@ -18,6 +14,7 @@ import {
   startMultipartCopy,
   type UploadSweep,
 } from './multipart-copy.ts';
+import type { CopyJob, CopyStepInput } from './object-copy-contract.ts';
 import { logOutcome, type Outcome, type SkipReason, targetOf } from './outcomes.ts';
 import { ReplicaSupersededError, sourceGone } from './replica-guard.ts';
 import { headSource, readTags } from './source-reads.ts';
@@ -53,54 +50,6 @@ function raise(error: unknown, target: string): never {
   if (classified.class === 'retryable') throw new RetryableCopyError(classified);
   throw new PermanentCopyError(classified);
 }
-
-const CopyJobSchema = z.object({
-  mode: z.enum(['single', 'multipart']),
-  plan: z.object({
-    rule: ObjectRuleSchema,
-    destination: ObjectDestinationSchema,
-    destinationIndex: z.number().int().nonnegative(),
-    destinationKey: z.string(),
-  }),
-  source: SourceObjectSchema,
-  reason: z.string(),
-});
-
-/** The execution's start (`$$.Execution.StartTime`): every upload this copy started is initiated after it. */
-const StartedAt = z.iso.datetime({ offset: true });
-
-const Batch = z.object({ first: z.number().int().positive(), last: z.number().int().positive() });
-
-/** The input of every step, as the state machine's Parameters build it. */
-export const CopyStepInputSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('copy'), job: CopyJobSchema }),
-  // startedAt is optional only for executions started by a definition from before it was passed.
-  z.object({ action: z.literal('prepare'), job: CopyJobSchema, startedAt: StartedAt.optional() }),
-  z.object({
-    action: z.literal('copy-parts'),
-    job: CopyJobSchema,
-    upload: z.object({ uploadId: z.string(), partSize: z.number().int().positive() }),
-    batch: Batch,
-  }),
-  z.object({
-    action: z.literal('complete'),
-    job: CopyJobSchema,
-    upload: z.object({
-      uploadId: z.string(),
-      partCount: z.number().int().positive(),
-      expectedETag: z.string(),
-    }),
-  }),
-  z.object({ action: z.literal('abort'), job: CopyJobSchema, uploadId: z.string() }),
-  z.object({ action: z.literal('clean-up'), job: CopyJobSchema, startedAt: StartedAt }),
-  z.object({
-    action: z.literal('record-failure'),
-    job: CopyJobSchema,
-    error: z.object({ Error: z.string(), Cause: z.string().optional() }),
-  }),
-]);
-
-export type CopyStepInput = z.infer<typeof CopyStepInputSchema>;
 
 export interface CopyStepDeps {
   s3: S3ClientFactory;

@@ -16,7 +16,6 @@ import {
   classifyError,
   ReplicaVerificationError,
 } from '#aws/errors';
-import type { CopyJob } from './copy-job.ts';
 import {
   checksumAlgorithmOf,
   expectedOwnerOf,
@@ -29,6 +28,7 @@ import {
 import { etagsMustMatch } from './etag-rule.ts';
 import { copySourceOf } from './keys.ts';
 import { isReplicaOf, readMarkers } from './markers.ts';
+import type { CopyJob } from './object-copy-contract.ts';
 import type { Outcome } from './outcomes.ts';
 import { targetOf } from './outcomes.ts';
 import { batchParts, MiB, type PartRange, planParts } from './part-planner.ts';

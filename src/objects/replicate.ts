@@ -4,11 +4,11 @@ import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import type { ObjectRule } from '#rules/schema';
-import type { CopyJob, CopyStarter } from './copy-job.ts';
 import { copyToDestination } from './copy-one.ts';
 import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
+import type { CopyJob, CopyStarter } from './object-copy-contract.ts';
 import { failed, type Outcome, type Report, record, skipped, targetOf } from './outcomes.ts';
 import { sourceGone } from './replica-guard.ts';
 import {

@@ -1,7 +1,7 @@
 import { createEc2ClientFactory, type Ec2ClientFactory } from '#aws/clients';
 import { type StepFunctionsStarters, stepFunctionsStarters } from '#aws/step-functions';
-import type { Ec2CopyStarter } from '#ec2/copy-job';
 import type { Ec2CopyStepDeps } from '#ec2/copy-steps';
+import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
 import { imageCopies } from '#images/image-copies';
 import type { ImageReplicationDeps } from '#images/replicate';
 import { imageRulesOf, snapshotRulesOf } from '#rules/config';

@@ -1,6 +1,6 @@
 import type { AwsClientOptions, AwsTarget } from '#aws/clients';
-import type { Ec2CopyStarter } from '#ec2/copy-job';
-import type { CopyStarter } from '#objects/copy-job';
+import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
+import type { CopyStarter } from '#objects/object-copy-contract';
 import { createPowertools, type Log, type Powertools } from '#observability/powertools';
 import { powertoolsReplicationMetrics, type ReplicationMetrics } from '#observability/replication-metrics';
 import type { FerryConfig } from '#rules/config';

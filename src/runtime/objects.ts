@@ -1,8 +1,8 @@
 import { createS3ClientFactory, type S3ClientFactory } from '#aws/clients';
 import { stepFunctionsStarters } from '#aws/step-functions';
-import type { CopyStarter } from '#objects/copy-job';
 import type { CopyStepDeps } from '#objects/copy-steps';
 import { DEFAULT_MULTIPART_SETTINGS } from '#objects/multipart-copy';
+import type { CopyStarter } from '#objects/object-copy-contract';
 import type { ObjectReplicationDeps } from '#objects/replicate';
 import { objectRulesOf } from '#rules/config';
 import {

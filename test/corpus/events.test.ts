@@ -17,7 +17,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEc2ClientFactory, createS3ClientFactory } from '#aws/clients';
-import type { Ec2CopyStarter } from '#ec2/copy-job';
+import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
 import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
 import { createImageAvailableHandler } from '#handlers/image-available';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
@@ -25,8 +25,8 @@ import { createObjectCreatedHandler } from '#handlers/object-created';
 import { createObjectDeletedHandler } from '#handlers/object-deleted';
 import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
 import { imageCopies } from '#images/image-copies';
-import type { CopyStarter } from '#objects/copy-job';
 import { markersFor } from '#objects/markers';
+import type { CopyStarter } from '#objects/object-copy-contract';
 import { MalformedEventError } from '#observability/malformed-event';
 import { createPowertools } from '#observability/powertools';
 import { imageRulesOf, snapshotRulesOf } from '#rules/config';

@@ -13,7 +13,7 @@ import {
   stepFunctionsEc2CopyStarter,
   stepFunctionsStarters,
 } from '#aws/step-functions';
-import { executionNameOf } from '#ec2/copy-job';
+import { executionNameOf } from '#ec2/ec2-copy-contract';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
 
 const sfn = mockClient(SFNClient);

@@ -2,7 +2,7 @@ import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEc2ClientFactory } from '#aws/clients';
-import { type Ec2CopyJob, Ec2CopyJobSchema, executionNameOf } from '#ec2/copy-job';
+import { type Ec2CopyJob, Ec2CopyJobSchema, executionNameOf } from '#ec2/ec2-copy-contract';
 import { MARKER } from '#ec2/markers';
 import type { StartOutcome } from '#ec2/start-copies';
 import { createImageAvailableHandler } from '#handlers/image-available';

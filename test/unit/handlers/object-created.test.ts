@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createS3ClientFactory } from '#aws/clients';
 import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
 import { createObjectCreatedHandler } from '#handlers/object-created';
-import type { CopyStarter } from '#objects/copy-job';
+import type { CopyStarter } from '#objects/object-copy-contract';
 import type { Report } from '#objects/outcomes';
 import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
 

@@ -2,7 +2,7 @@ import { DescribeSnapshotsCommand, EC2Client, type Snapshot } from '@aws-sdk/cli
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEc2ClientFactory } from '#aws/clients';
-import { type Ec2CopyJob, Ec2CopyJobSchema, executionNameOf } from '#ec2/copy-job';
+import { type Ec2CopyJob, Ec2CopyJobSchema, executionNameOf } from '#ec2/ec2-copy-contract';
 import { MARKER } from '#ec2/markers';
 import type { StartOutcome } from '#ec2/start-copies';
 import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';

@@ -2,11 +2,11 @@ import { CreateMultipartUploadCommand, HeadObjectCommand, S3Client } from '@aws-
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createS3ClientFactory } from '#aws/clients';
-import type { CopyJob } from '#objects/copy-job';
 import { etagsComparable } from '#objects/copy-request';
 import { etagsMustMatch } from '#objects/etag-rule';
 import type { SourceObject } from '#objects/event';
 import { startMultipartCopy } from '#objects/multipart-copy';
+import type { CopyJob } from '#objects/object-copy-contract';
 import { MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
 import { replicaStateOf } from '#reconcile/objects';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ec2CopyJobSchema } from '#ec2/copy-job';
+import { Ec2CopyJobSchema } from '#ec2/ec2-copy-contract';
 import { planImageCopies } from '#images/router';
 import { planCopies } from '#objects/router';
 import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';

@@ -2,8 +2,8 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import type { Ec2CopyJob } from '#ec2/copy-job';
-import type { CopyJob } from '#objects/copy-job';
+import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
+import type { CopyJob } from '#objects/object-copy-contract';
 import { InvalidConfigError, loadConfigFile } from '#rules/load';
 import { createRuntime } from '#runtime';
 import {

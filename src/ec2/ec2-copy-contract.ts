@@ -4,6 +4,13 @@ import { exactRecord } from '#rules/exact-record';
 import { retentionSchema } from './retention.ts';
 
 /**
+ * The contract of the snapshot-copy and image-copy state machines (`statemachines/ec2-copy.ts`, one
+ * definition rendered per kind): the execution input the starter (src/aws/step-functions.ts) sends, its name
+ * rule, and the state and step inputs the machine passes between its states. Both the code that starts an
+ * execution and the steps that run in it import it from here, so the two cannot drift apart.
+ */
+
+/**
  * The input of a snapshot-copy or image-copy execution: one source to one destination, self-contained, so a
  * configuration change never alters a copy in flight.
  */
@@ -96,3 +103,51 @@ export const clientTokenOf = (job: Ec2CopyJob, replacing: readonly string[] = []
 export interface Ec2CopyStarter {
   start(job: Ec2CopyJob): Promise<{ execution: string; started: boolean }>;
 }
+
+/** The state the machine carries between steps (`$.copy`). */
+export const CopyProgressSchema = z.object({
+  id: z.string(),
+  startedAt: z.number(),
+  deadline: z.number(),
+  state: z.enum(['pending', 'completed', 'failed']),
+  progress: z.number(),
+  waitSeconds: z.number().int().positive(),
+  message: z.string().optional(),
+  /** The copy was found already started (a retried or duplicated start), not issued again. */
+  resumed: z.boolean().optional(),
+});
+export type CopyProgress = z.infer<typeof CopyProgressSchema>;
+
+/**
+ * A copy EC2 has not started yet (`$.copy` before StartCopy succeeds): every copy enters the machine queued
+ * with no attempts, and stays queued while EC2 refuses it for the copy limit or throttling.
+ */
+export const QueuedCopySchema = z.object({
+  state: z.literal('queued'),
+  /** Refusals so far. */
+  attempts: z.number().int().nonnegative(),
+  /** Epoch ms of the first refusal. */
+  since: z.number().optional(),
+  waitSeconds: z.number().int().positive(),
+  /** EC2's words for the last refusal. */
+  message: z.string().optional(),
+});
+export type QueuedCopy = z.infer<typeof QueuedCopySchema>;
+
+const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+export const Ec2CopyStepInputSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('start'), job: Ec2CopyJobSchema, copy: QueuedCopySchema.optional() }),
+  z.object({ action: z.literal('check'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
+  z.object({ action: z.literal('finalize'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
+  z.object({
+    action: z.literal('record-failure'),
+    job: Ec2CopyJobSchema,
+    // The whole state: `copy` is still queued (or absent) when the start itself failed.
+    state: z.object({
+      copy: z.union([CopyProgressSchema, QueuedCopySchema]).optional(),
+      failure: CaughtErrorSchema,
+    }),
+  }),
+]);
+export type Ec2CopyStepInput = z.infer<typeof Ec2CopyStepInputSchema>;

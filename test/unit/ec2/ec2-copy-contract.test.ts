@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clientTokenOf, type Ec2CopyJob, executionNameOf, retentionGroupOf } from '#ec2/copy-job';
 import { copyTagsOf } from '#ec2/copy-steps';
+import { clientTokenOf, type Ec2CopyJob, executionNameOf, retentionGroupOf } from '#ec2/ec2-copy-contract';
 import { copyableTags, isFerryCopy, MARKER, tagList, tagMap } from '#ec2/markers';
 import { MAX_DESTINATION_TAGS, TagTooLongError, TooManyTagsError } from '#ec2/tag-limits';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
