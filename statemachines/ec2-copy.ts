@@ -7,7 +7,8 @@
  *                                     └ started → WaitForCopy → CheckCopy → IsCopyDone ─ done → Finalize
  *                                                      ▲                        │ failed → CopyErrored → RecordFailure
  *                                                      └──────── pending ───────┘
- * "done" is the step's `completed` state: a snapshot `completed`, an image `available` (src/ec2/copy-steps.ts).
+ * "done" is the step's `completed` state: a snapshot `completed`, an image `available` (src/ec2/copy-steps.ts);
+ * the step inputs and the state it carries are the contract's (src/ec2/ec2-copy-contract.ts).
  * Finalize: tags, retention (and the archive tier, for snapshots). RecordFailure removes what the copy
  * left, then CopyFailed.
  * The wait is computed by the Check step from the elapsed time and the reported progress (see
@@ -16,6 +17,8 @@
  * named so Retry and Catch classify them (`STEP_RETRY`, `STEP_CATCH`).
  * The execution input is the copy job; every step reads it from $$.Execution.Input.
  */
+
+import type { Ec2CopyStepInput } from '#ec2/ec2-copy-contract';
 
 export const EC2_COPY_KINDS = ['snapshot', 'image'] as const;
 export type Ec2CopyKind = (typeof EC2_COPY_KINDS)[number];
@@ -67,7 +70,12 @@ const STEP_RETRY = [
 const STEP_CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailure' }];
 
 /** A Task calling the copy step with `action`, the job and the copy so far, retried and caught as above. */
-function stepTask(action: string, timeoutSeconds: number, resultPath: string, then: Record<string, unknown>) {
+function stepTask(
+  action: Ec2CopyStepInput['action'],
+  timeoutSeconds: number,
+  resultPath: string,
+  then: Record<string, unknown>,
+) {
   return {
     Type: 'Task',
     Resource: stepFunction(),
