@@ -5,7 +5,9 @@ import {
   snapshotRulesOf,
   sourceRegionsOf,
 } from '#rules/config';
-import { kmsKeyResource, type Names, replicaKeys, sourceKeys } from './iam.ts';
+import { replicaKeys, sourceKeys } from './iam/arns.ts';
+import { kmsKeyResource } from './iam/kms.ts';
+import type { Names } from './iam/types.ts';
 import type { Deployment } from './template-parts.ts';
 
 /**

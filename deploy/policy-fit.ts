@@ -1,4 +1,5 @@
-import { type Cfn, type Condition, join, type PolicyStatement } from './iam.ts';
+import { type Cfn, join } from './iam/cfn.ts';
+import type { Condition, PolicyStatement } from './iam/types.ts';
 import { LIMITS, policyChars, RolePolicySizeError } from './limits.ts';
 
 /**

@@ -6,13 +6,8 @@ import {
   objectEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
-import {
-  FUNCTION_NAMES,
-  type FunctionName,
-  type IamContext,
-  iamPolicies,
-  type PolicyStatement,
-} from './iam.ts';
+import { iamPolicies } from './iam/policies.ts';
+import { FUNCTION_NAMES, type FunctionName, type IamContext, type PolicyStatement } from './iam/types.ts';
 import { POLICY_FIT_METADATA } from './limits.ts';
 import { fitRolePolicy } from './policy-fit.ts';
 
@@ -398,7 +393,7 @@ export const roleIdOf = (fn: FunctionName): string => functionLogicalId(fn, 'Rol
 const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile'];
 
 /**
- * One role per function, holding only what that function calls for these rules (deploy/iam.ts), its own
+ * One role per function, holding only what that function calls for these rules (deploy/iam/policies.ts), its own
  * log group, and for event handlers the dead-letter queue their failed invocations go to.
  */
 function functionRoles(config: FerryConfig, deployment: Deployment): Record<string, CfnResource> {
@@ -505,7 +500,7 @@ const stateMachineArnsOf = (deployment: Deployment) => ({
   imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
 });
 
-/** What deploy/iam.ts needs to know of the stack the function roles are deployed in. */
+/** What deploy/iam/policies.ts needs to know of the stack the function roles are deployed in. */
 export const iamContextOf = (deployment: Deployment): IamContext => ({
   partition: { Ref: 'AWS::Partition' },
   account: { Ref: 'AWS::AccountId' },

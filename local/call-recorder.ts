@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AwsTarget, StsPlugins } from '#aws/clients';
-import type { FunctionName } from '#deploy/iam';
+import type { FunctionName } from '#deploy/iam/types';
 import { parseCopySource } from '#deploy/iam-proof/authorization';
 import type { RecordedCall, ResourceState } from '#deploy/iam-proof/recorded-call';
 

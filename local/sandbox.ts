@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { inputOf, startAttempt } from '#aws/execution-attempts';
 import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
 import { executionArnOf } from '#aws/step-functions';
-import type { FunctionName } from '#deploy/iam';
+import type { FunctionName } from '#deploy/iam/types';
 import { requestsOf } from '#deploy/iam-proof/authorization';
 import type { RecordedCall } from '#deploy/iam-proof/recorded-call';
 import type { IamRequest } from '#deploy/iam-proof/request';

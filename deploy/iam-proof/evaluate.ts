@@ -27,7 +27,7 @@
  * other request is evaluated in the principal's own account, KMS keys with the default key policy.
  */
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import type { FunctionName } from '../iam.ts';
+import type { FunctionName } from '../iam/types.ts';
 import type { DeployedRole, PolicyDocument } from './policies.ts';
 import type { IamRequest } from './request.ts';
 

@@ -1,4 +1,4 @@
-import type { FunctionName } from '../iam.ts';
+import type { FunctionName } from '../iam/types.ts';
 import type { ProofReport } from './evaluate.ts';
 
 /**

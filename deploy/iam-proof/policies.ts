@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { FerryConfig } from '#rules/config';
 import { type CrossAccountParameters, crossAccountParameters } from '../cross-account-parameters.ts';
-import { FUNCTION_NAMES, type FunctionName } from '../iam.ts';
+import { FUNCTION_NAMES, type FunctionName } from '../iam/types.ts';
 import { type Deployment, roleIdOf, templateParts } from '../template-parts.ts';
 import { CfnResolver, pseudoParameters, type ResourceValues } from './cfn-resolve.ts';
 

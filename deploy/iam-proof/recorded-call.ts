@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FUNCTION_NAMES } from '../iam.ts';
+import { FUNCTION_NAMES } from '../iam/types.ts';
 
 /**
  * One AWS call a Ferry function made, as the sandbox's recorder (local/call-recorder.ts) saw it: the

@@ -1,4 +1,4 @@
-import type { FunctionName } from '../iam.ts';
+import type { FunctionName } from '../iam/types.ts';
 
 /**
  * One authorization that IAM makes for an AWS call Ferry made: who asks, for which action, on which

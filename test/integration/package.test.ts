@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES, iamPolicies, writeActionsOnWildcard } from '#deploy/iam';
+import { writeActionsOnWildcard } from '#deploy/iam/lint';
+import { iamPolicies } from '#deploy/iam/policies';
+import { FUNCTION_NAMES } from '#deploy/iam/types';
 import { fitRolePolicy } from '#deploy/policy-fit';
 import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';

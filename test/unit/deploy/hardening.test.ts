@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '#deploy/iam';
+import { FUNCTION_NAMES } from '#deploy/iam/types';
 import {
   type CfnResource,
   EVENT_HANDLERS,

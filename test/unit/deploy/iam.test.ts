@@ -1,19 +1,17 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { executionsArnOf } from '#deploy/iam/arns';
+import { type Cfn, literalInArn } from '#deploy/iam/cfn';
+import { kmsKeyResource } from '#deploy/iam/kms';
+import { isReadAction, writeActionsOnWildcard } from '#deploy/iam/lint';
+import { iamPolicies } from '#deploy/iam/policies';
 import {
-  type Cfn,
-  executionsArnOf,
   FUNCTION_NAMES,
   type FunctionName,
   type FunctionPolicies,
   type IamContext,
-  iamPolicies,
-  isReadAction,
-  kmsKeyResource,
-  literalInArn,
   type PolicyStatement,
-  writeActionsOnWildcard,
-} from '#deploy/iam';
+} from '#deploy/iam/types';
 import { loadConfigFile, parseConfig } from '#rules/load';
 
 const CONFIGS = new URL('../../configs/', import.meta.url);

@@ -1,14 +1,10 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Cfn,
-  FUNCTION_NAMES,
-  type FunctionName,
-  iamPolicies,
-  isReadAction,
-  type PolicyStatement,
-} from '#deploy/iam';
+import type { Cfn } from '#deploy/iam/cfn';
+import { isReadAction } from '#deploy/iam/lint';
+import { iamPolicies } from '#deploy/iam/policies';
+import { FUNCTION_NAMES, type FunctionName, type PolicyStatement } from '#deploy/iam/types';
 import { LIMITS, policyChars, RolePolicySizeError, resolveForSize } from '#deploy/limits';
 import {
   clusterKeys,

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '#deploy/iam';
+import { FUNCTION_NAMES } from '#deploy/iam/types';
 import {
   deployedRoles,
   functionRoles,

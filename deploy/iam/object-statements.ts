@@ -1,0 +1,119 @@
+import type { ObjectRule } from '#rules/schema';
+import { replicaKeys, s3BucketArn, sourceKeys } from './arns.ts';
+import { keyCondition, kmsKeyResource } from './kms.ts';
+import { assumeRoles, startCopies } from './shared-statements.ts';
+import { StatementList } from './statement-list.ts';
+import type { IamContext, Names } from './types.ts';
+
+/** Statements of the S3 object functions (object-created, object-deleted, object-copy-step: src/objects). */
+
+/**
+ * Reading a source: HeadObject (s3:GetObject, or s3:GetObjectVersion with the event's version id),
+ * GetObjectTagging (+Version), and CopyObject / UploadPartCopy reading it (GetObject(+Version), and
+ * GetObjectTagging(+Version) when tags are copied). Whether a bucket is versioned is not in the rules, so
+ * both forms are granted.
+ */
+const SOURCE_READ = [
+  's3:GetObject',
+  's3:GetObjectVersion',
+  's3:GetObjectTagging',
+  's3:GetObjectVersionTagging',
+];
+export type ObjectFunction = 'objectCreated' | 'objectCopyStep' | 'objectDeleted';
+
+export function objectStatements(
+  fn: ObjectFunction,
+  rules: readonly ObjectRule[],
+  names: Names,
+  context: IamContext,
+): StatementList {
+  const list = new StatementList();
+  const writes = fn !== 'objectDeleted';
+  const destinations = rules.flatMap((rule) =>
+    rule.to
+      .filter((destination) => writes || destination.replicateDeletes)
+      .map((destination) => ({ rule, destination })),
+  );
+  if (destinations.length === 0) return list;
+
+  if (writes) {
+    list.add({
+      sid: 'ReadSourceObjects',
+      actions: SOURCE_READ,
+      resources: rules.map((rule) => sourceKeys(names, rule)),
+    });
+    // A HEAD of a source deleted before its event was handled answers 404 only with s3:ListBucket on the
+    // bucket, 403 without (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html): Ferry skips
+    // a gone source, but fails on a refusal. Found by the IAM proof (deploy/iam-proof) on the sandbox tests.
+    list.add({
+      sid: 'ListSourceBuckets',
+      actions: ['s3:ListBucket'],
+      resources: rules.map((rule) => s3BucketArn(names, rule.objects.bucket)),
+    });
+  }
+  const roles: string[] = [];
+  for (const { rule, destination } of destinations) {
+    if (destination.roleArn) {
+      // The role in the destination account does every read and write of the replica.
+      roles.push(destination.roleArn);
+      continue;
+    }
+    const replicas = replicaKeys(names, rule, destination);
+    // HEAD of the replica (sequencer check before a versioned copy, verify after a multipart copy, the
+    // marker check before a delete). Without s3:ListBucket a missing key answers 403, not 404.
+    list.add({ sid: 'ReadReplicas', actions: ['s3:GetObject'], resources: [replicas] });
+    list.add({
+      sid: 'ListDestinationBuckets',
+      actions: ['s3:ListBucket'],
+      resources: [s3BucketArn(names, destination.bucket)],
+    });
+    if (!writes) {
+      list.add({ sid: 'DeleteReplicas', actions: ['s3:DeleteObject'], resources: [replicas] });
+      continue;
+    }
+    if (fn === 'objectCopyStep') {
+      // A multipart copy finds the uploads a crashed attempt left on its replica key, to abort them.
+      list.add({
+        sid: 'ListUploadsToClean',
+        actions: ['s3:ListBucketMultipartUploads'],
+        resources: [s3BucketArn(names, destination.bucket)],
+      });
+    }
+    // CopyObject, CreateMultipartUpload, UploadPartCopy and CompleteMultipartUpload are s3:PutObject; tags
+    // set or copied on write need s3:PutObjectTagging.
+    list.add({
+      sid: 'WriteReplicas',
+      actions: [
+        's3:PutObject',
+        's3:PutObjectTagging',
+        ...(fn === 'objectCopyStep' ? ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] : []),
+      ],
+      resources: [replicas],
+    });
+    if (destination.account) {
+      // A replica in another account's bucket is written with the bucket-owner-full-control ACL, and only it.
+      list.add({
+        sid: 'GiveReplicasToBucketOwners',
+        actions: ['s3:PutObjectAcl'],
+        resources: [replicas],
+        condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+      });
+    }
+    const encryption = destination.encryption;
+    if (encryption?.sse === 'aws:kms') {
+      // SSE-KMS writes need GenerateDataKey; a multipart upload also Decrypt (UploadPartCopy, ListParts).
+      const key = kmsKeyResource(encryption.kmsKeyId, destination.region, names);
+      list.add({
+        sid: 'EncryptReplicas',
+        actions: ['kms:GenerateDataKey', ...(fn === 'objectCopyStep' ? ['kms:Decrypt'] : [])],
+        resources: [key.resource],
+        condition: keyCondition(names, 's3', destination.region, key),
+      });
+    }
+  }
+  assumeRoles(list, roles);
+  if (fn === 'objectCreated') {
+    startCopies(list, 'Object', context.stateMachineArns.objectCopy);
+  }
+  return list;
+}

@@ -1,0 +1,77 @@
+import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import { ec2CopyStepStatements } from './ec2-statements.ts';
+import { objectStatements } from './object-statements.ts';
+import { reconcileStatements } from './reconcile-statements.ts';
+import { startCopies } from './shared-statements.ts';
+import { StatementList } from './statement-list.ts';
+import type { FunctionPolicies, IamContext, Names } from './types.ts';
+
+/**
+ * Least-privilege IAM statements for each Lambda function, generated from `replication.yml` at package time.
+ * Pure: the rules and the deployment's names (partition, account, state machines) in, statements out. Every
+ * statement names exactly what the function calls (the modules cited below), on the resources the rules name:
+ *
+ * - S3: read only the configured source key spaces (`bucket/prefix*suffix`), write only the replicas' key
+ *   spaces (`keyPrefix` or the prefix). A destination with `roleArn` gets no S3 permission here: Ferry
+ *   assumes that role (`sts:AssumeRole` on exactly those roles) and the role writes.
+ * - KMS: only the configured keys, each through `kms:ViaService` (S3 or EC2 in the destination Region); an
+ *   alias becomes `key/*` in that Region and account, narrowed by `kms:ResourceAliases`.
+ * - EC2: Describe* (no resource-level permissions) on `*`, but only in the Regions the rules name
+ *   (`aws:RequestedRegion`); copies on snapshot/image ARNs of the source and destination Regions; tags only
+ *   on creation by a copy or on Ferry's own copies; delete, deregister and archive only what carries
+ *   Ferry's `ferry:source-id` marker: never touch what Ferry did not make.
+ * - Step Functions: StartExecution only on the machine each function starts, and DescribeExecution on that
+ *   machine's executions (a copy whose execution failed gets another attempt).
+ *
+ * No write action is ever on `*` (`writeActionsOnWildcard` checks it).
+ */
+function namesOf(context: IamContext): Names {
+  const partition = context.partition ?? 'aws';
+  const urlSuffix =
+    context.urlSuffix ??
+    (typeof partition !== 'string'
+      ? { Ref: 'AWS::URLSuffix' }
+      : partition === 'aws-cn'
+        ? 'amazonaws.com.cn'
+        : 'amazonaws.com');
+  return { partition, urlSuffix, account: context.account };
+}
+
+/**
+ * One statement list per Lambda function, each with exactly what that function calls for this
+ * configuration; a function with nothing to do gets none.
+ */
+export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamContext): FunctionPolicies {
+  const names = namesOf(context);
+  const objects = objectRulesOf(config);
+  const snapshots = snapshotRulesOf(config);
+  const images = imageRulesOf(config);
+
+  const snapshotCreated = new StatementList();
+  if (snapshots.length > 0) {
+    // Reads the created snapshots in their Region (tags, volume, encryption), then starts one copy each.
+    snapshotCreated.describe(
+      'ec2:DescribeSnapshots',
+      snapshots.flatMap((rule) => rule.snapshots.regions),
+    );
+    startCopies(snapshotCreated, 'Snapshot', context.stateMachineArns.snapshotCopy);
+  }
+  const imageAvailable = new StatementList();
+  if (images.length > 0) {
+    imageAvailable.describe(
+      'ec2:DescribeImages',
+      images.flatMap((rule) => rule.images.regions),
+    );
+    startCopies(imageAvailable, 'Image', context.stateMachineArns.imageCopy);
+  }
+
+  return {
+    objectCreated: objectStatements('objectCreated', objects, names, context).build('objectCreated'),
+    objectDeleted: objectStatements('objectDeleted', objects, names, context).build('objectDeleted'),
+    objectCopyStep: objectStatements('objectCopyStep', objects, names, context).build('objectCopyStep'),
+    snapshotCreated: snapshotCreated.build('snapshotCreated'),
+    imageAvailable: imageAvailable.build('imageAvailable'),
+    ec2CopyStep: ec2CopyStepStatements(snapshots, images, names).build('ec2CopyStep'),
+    reconcile: reconcileStatements(objects, snapshots, images, names, context).build('reconcile'),
+  };
+}
