@@ -509,16 +509,10 @@ function ec2Drafts(call: RecordedCall, names: Names): Draft[] {
         users.length > 0 ? { 'ec2:Add/userId': users } : {},
       );
     }
-    case 'ModifyImageAttribute': {
-      const users = addedUserIds(input, 'LaunchPermission');
-      return onResources(
-        call,
-        names,
-        'ec2:ModifyImageAttribute',
-        ids('ImageId'),
-        users.length > 0 ? { 'ec2:Add/userId': users } : {},
-      );
-    }
+    // No `ec2:Add/userId` here: the Service Authorization Reference defines it for ModifySnapshotAttribute
+    // only, so IAM never sees the grantee of a launch permission (a policy testing it would deny the share).
+    case 'ModifyImageAttribute':
+      return onResources(call, names, 'ec2:ModifyImageAttribute', ids('ImageId'));
     default:
       throw new UnmappedOperationError(`ec2:${operation}`);
   }
