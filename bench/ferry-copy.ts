@@ -3,15 +3,15 @@
 
 import { parseArgs } from 'node:util';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
-import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { LocalStepFunctions } from '#local/step-functions';
 import { seededRandom, VirtualClock } from '#local/virtual-clock';
-import { executionNameOf } from '#objects/object-copy-contract';
+import { executionNameOf } from '#objects/copy-machine/contract';
+import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
 import { planCopies } from '#objects/router';
 import { objectRulesOf } from '#rules/config';
 import { parseConfig } from '#rules/load';
-import { createRuntime } from '#runtime';
+import { createRuntime } from '#wiring';
 
 const { values } = parseArgs({
   options: {

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== 'objects'),

@@ -1,4 +1,4 @@
-import { nextWaitSeconds } from '#ec2/adaptive-wait';
+import { nextWaitSeconds } from '#ec2/copy-machine/adaptive-wait';
 
 /**
  * A copy followed by a state machine, simulated: how many checks a polling schedule makes before it sees the

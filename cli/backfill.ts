@@ -1,11 +1,12 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { classifyError } from '#aws/errors';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
-import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#aws/step-functions';
-import { reconcile, UnknownRuleError } from '#reconcile/reconcile';
-import { InvalidResumeTokenError, type ReconcileReport } from '#reconcile/report';
+import { stepFunctionsCopyStarter, stepFunctionsEc2CopyStarter } from '#adapters/step-functions';
+import { classifyError } from '#foundation/errors/classify';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
+import { InvalidResumeTokenError, UnknownRuleError } from '#reconcile/errors';
+import { reconcile } from '#reconcile/reconcile';
+import type { ReconcileReport } from '#reconcile/report';
 import { objectRulesOf } from '#rules/config';
-import { createRuntime } from '#runtime';
+import { createRuntime } from '#wiring';
 import { type CommandResult, loadConfigOrReport } from './commands.ts';
 
 /** The sandbox's account (local/sandbox.ts): every resource it serves is owned by it. */

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { availableImageOf, ImageStateChangeEventSchema } from '#ec2/images/event';
+import { type ImageFilterFact, imageFactsFilteredBy, planImageCopies } from '#ec2/images/router';
 import type { Retention } from '#ec2/retention';
-import { availableImageOf, ImageStateChangeEventSchema } from '#images/event';
-import { type ImageFilterFact, imageFactsFilteredBy, planImageCopies } from '#images/router';
+import { createdSnapshotsOf, SnapshotEventSchema } from '#ec2/snapshots/event';
+import { planSnapshotCopies, type SnapshotFilterFact, snapshotFactsFilteredBy } from '#ec2/snapshots/router';
 import { ObjectCreatedEventSchema, ObjectDeletedEventSchema } from '#objects/event';
 import { candidateRules, filtersOnTags, planCopies, planDeletes } from '#objects/router';
 import {
@@ -16,8 +18,6 @@ import type { ImageDestination, SnapshotDestination } from '#rules/ec2-schema';
 import { formatPath, InvalidConfigError, loadConfigFile } from '#rules/load';
 import type { Tags } from '#rules/tags';
 import { copyDate, renderImageName } from '#rules/templates';
-import { createdSnapshotsOf, SnapshotEventSchema } from '#snapshots/event';
-import { planSnapshotCopies, type SnapshotFilterFact, snapshotFactsFilteredBy } from '#snapshots/router';
 
 import { UsageError } from './args.ts';
 /** What a command printed and how it exits; `ferry.ts` writes it out, tests read it. */

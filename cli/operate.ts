@@ -17,7 +17,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import type { CommandResult } from './commands.ts';
 
 /** `ferry status` and `ferry redrive`: what a deployment (or the sandbox) is doing and what it dropped. */

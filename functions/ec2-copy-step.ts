@@ -1,6 +1,4 @@
-import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
-import { ec2CopyStepRuntimeFromEnvironment } from '#runtime/ec2';
+import { ec2CopyStepHandlerFromEnvironment } from '#ec2/handlers/ec2-copy-step';
 
-const { tools, deps } = ec2CopyStepRuntimeFromEnvironment();
-
-export const handler = createEc2CopyStepHandler(tools, deps);
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = ec2CopyStepHandlerFromEnvironment();

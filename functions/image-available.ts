@@ -1,6 +1,4 @@
-import { createImageAvailableHandler } from '#handlers/image-available';
-import { imageRuntimeFromEnvironment } from '#runtime/ec2';
+import { imageAvailableHandlerFromEnvironment } from '#ec2/handlers/image-available';
 
-const { tools, deps } = imageRuntimeFromEnvironment();
-
-export const handler = createImageAvailableHandler(tools, deps);
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = imageAvailableHandlerFromEnvironment();

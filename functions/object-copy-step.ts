@@ -1,6 +1,4 @@
-import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
-import { objectCopyStepRuntimeFromEnvironment } from '#runtime/objects';
+import { objectCopyStepHandlerFromEnvironment } from '#objects/handlers/object-copy-step';
 
-const { tools, deps } = objectCopyStepRuntimeFromEnvironment();
-
-export const handler = createObjectCopyStepHandler(tools, deps);
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = objectCopyStepHandlerFromEnvironment();

@@ -1,6 +1,4 @@
-import { createObjectCreatedHandler } from '#handlers/object-created';
-import { objectRuntimeFromEnvironment } from '#runtime/objects';
+import { objectCreatedHandlerFromEnvironment } from '#objects/handlers/object-created';
 
-const { tools, deps } = objectRuntimeFromEnvironment();
-
-export const handler = createObjectCreatedHandler(tools, deps);
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = objectCreatedHandlerFromEnvironment();

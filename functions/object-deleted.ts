@@ -1,6 +1,4 @@
-import { createObjectDeletedHandler } from '#handlers/object-deleted';
-import { objectRuntimeFromEnvironment } from '#runtime/objects';
+import { objectDeletedHandlerFromEnvironment } from '#objects/handlers/object-deleted';
 
-const { tools, deps } = objectRuntimeFromEnvironment();
-
-export const handler = createObjectDeletedHandler(tools, deps);
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = objectDeletedHandlerFromEnvironment();

@@ -1,6 +1,4 @@
-import { createReconcileHandler } from '#handlers/reconcile';
-import { reconcileRuntimeFromEnvironment } from '#runtime/reconcile';
+import { reconcileHandlerFromEnvironment } from '#reconcile/handler';
 
-const { tools, reconcileDeps } = reconcileRuntimeFromEnvironment();
-
-export const handler = createReconcileHandler(tools, reconcileDeps, process.env.AWS_REGION ?? 'us-east-1');
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = reconcileHandlerFromEnvironment();

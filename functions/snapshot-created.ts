@@ -1,6 +1,4 @@
-import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
-import { snapshotRuntimeFromEnvironment } from '#runtime/ec2';
+import { snapshotCreatedHandlerFromEnvironment } from '#ec2/handlers/snapshot-created';
 
-const { tools, deps } = snapshotRuntimeFromEnvironment();
-
-export const handler = createSnapshotCreatedHandler(tools, deps);
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = snapshotCreatedHandlerFromEnvironment();

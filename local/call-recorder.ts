@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AwsTarget, StsPlugins } from '#aws/clients';
 import type { FunctionName } from '#deploy/iam/types';
 import { parseCopySource } from '#deploy/iam-proof/authorization';
 import type { RecordedCall, ResourceState } from '#deploy/iam-proof/recorded-call';
+import type { AwsTarget, StsPlugins } from '#foundation/aws-clients';
 
 /**
  * Every AWS call each Ferry function makes in the sandbox, as IAM would see it: who (the function, or a

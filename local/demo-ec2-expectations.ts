@@ -1,4 +1,4 @@
-import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import type { Tags } from '#ec2/markers';
 import type { SandboxOptions } from './sandbox.ts';
 

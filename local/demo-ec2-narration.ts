@@ -1,4 +1,4 @@
-import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import type { Tags } from '#ec2/markers';
 import type { StartOutcome } from '#ec2/start-copies';
 import { total } from './demo-checks.ts';
@@ -87,7 +87,7 @@ export function describeEc2Execution(
 
 /**
  * Each step of an execution: the time since the copy started (the sum of its waits), what EC2 reported,
- * and the next wait the Check step chose from it (src/ec2/adaptive-wait.ts).
+ * and the next wait the Check step chose from it (src/ec2/copy-machine/adaptive-wait.ts).
  */
 function describeSteps(execution: Execution, print: (line: string) => void): void {
   const job = jobOf(execution);

@@ -1,4 +1,4 @@
-import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import type { Check, Narrator } from './demo-checks.ts';
 import { type Ec2DemoSummary, runEc2Demo } from './demo-ec2.ts';
 import { describeEc2Delivery, describeEc2Execution } from './demo-ec2-narration.ts';

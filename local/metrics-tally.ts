@@ -1,4 +1,4 @@
-import type { ReplicationMetrics } from '#observability/replication-metrics';
+import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
 
 /** The sandbox's CloudWatch: counts what the handlers report, for the demo summary and tests. */
 export class MetricsTally implements ReplicationMetrics {

@@ -6,27 +6,27 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
-import { inputOf, startAttempt } from '#aws/execution-attempts';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
-import { executionArnOf } from '#aws/step-functions';
+import { inputOf, startAttempt } from '#adapters/execution-attempts';
+import { executionArnOf } from '#adapters/step-functions';
 import type { FunctionName } from '#deploy/iam/types';
 import { requestsOf } from '#deploy/iam-proof/authorization';
 import type { RecordedCall } from '#deploy/iam-proof/recorded-call';
 import type { IamRequest } from '#deploy/iam-proof/request';
 import type { Deployment } from '#deploy/template-parts';
-import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/ec2-copy-contract';
-import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
-import { createImageAvailableHandler } from '#handlers/image-available';
-import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
-import { createObjectCreatedHandler } from '#handlers/object-created';
-import { createObjectDeletedHandler } from '#handlers/object-deleted';
-import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
-import { type CopyStarter, executionNameOf } from '#objects/object-copy-contract';
+import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-machine/contract';
+import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
+import { createImageAvailableHandler } from '#ec2/handlers/image-available';
+import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
+import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contract';
+import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
+import { createObjectCreatedHandler } from '#objects/handlers/object-created';
+import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
-import { createRuntime, type Runtime } from '#runtime';
+import { createRuntime, type Runtime } from '#wiring';
 import { CallRecorder } from './call-recorder.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
@@ -46,7 +46,7 @@ import { SandboxSts } from './sts.ts';
 import { seededRandom, VirtualClock } from './virtual-clock.ts';
 
 export const SANDBOX_ACCOUNT = '000000000000';
-export { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
+export { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 export const DEFAULT_PORT = 4566;
 
 /**
@@ -218,7 +218,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too. A name
   // taken by an execution that failed for good gets the next attempt, as in AWS (execution-attempts.ts).
   // Each start is recorded as the StartExecution (and each status read as the DescribeExecution) that
-  // src/aws/step-functions.ts makes in AWS, by the function running.
+  // src/adapters/step-functions.ts makes in AWS, by the function running.
   const startCopy = async (machine: StateMachineName, name: string, job: object) => {
     const sfn = stepFunctions;
     if (!sfn) throw new Error('the sandbox Step Functions are not running');

@@ -4,13 +4,13 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { MARKER } from '#ec2/markers';
 import type { Delivery } from '#local/event-bus';
 import type { Sandbox } from '#local/sandbox';
+import type { CopyJob } from '#objects/copy-machine/contract';
 import { decodeEventKey } from '#objects/keys';
 import { isReplicaOf, readMarkers } from '#objects/markers';
-import type { CopyJob } from '#objects/object-copy-contract';
 import type { Report } from '#objects/outcomes';
 import type { ReconcileReport } from '#reconcile/report';
 import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';

@@ -7,18 +7,18 @@
  *                                     └ started → WaitForCopy → CheckCopy → IsCopyDone ─ done → Finalize
  *                                                      ▲                        │ failed → CopyErrored → RecordFailure
  *                                                      └──────── pending ───────┘
- * "done" is the step's `completed` state: a snapshot `completed`, an image `available` (src/ec2/copy-steps.ts);
- * the step inputs and the state it carries are the contract's (src/ec2/ec2-copy-contract.ts).
+ * "done" is the step's `completed` state: a snapshot `completed`, an image `available` (src/ec2/copy-machine/copy-steps.ts);
+ * the step inputs and the state it carries are the contract's (src/ec2/copy-machine/contract.ts).
  * Finalize: tags, retention (and the archive tier, for snapshots). RecordFailure removes what the copy
  * left, then CopyFailed.
  * The wait is computed by the Check step from the elapsed time and the reported progress (see
- * src/ec2/adaptive-wait.ts): a copy of any length costs a few dozen transitions, and completion is noticed
+ * src/ec2/copy-machine/adaptive-wait.ts): a copy of any length costs a few dozen transitions, and completion is noticed
  * within max(60 s, 10 % of the copy's duration). Every Task calls the ec2-copy-step function; its errors are
  * named so Retry and Catch classify them (`STEP_RETRY`, `STEP_CATCH`).
  * The execution input is the copy job; every step reads it from $$.Execution.Input.
  */
 
-import type { Ec2CopyStepInput } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyStepInput } from '#ec2/copy-machine/contract';
 
 export const EC2_COPY_KINDS = ['snapshot', 'image'] as const;
 export type Ec2CopyKind = (typeof EC2_COPY_KINDS)[number];
@@ -102,7 +102,7 @@ export function ec2CopyDefinition(kind: Ec2CopyKind): Record<string, unknown> {
     States: {
       // Every copy enters queued. StartCopy starts it, or, when EC2 refuses (the copy limit, throttling),
       // keeps it queued with the time to wait: until the earliest estimated end among the copies in flight,
-      // or a short backoff when throttled (src/ec2/copy-queue.ts).
+      // or a short backoff when throttled (src/ec2/copy-machine/copy-queue.ts).
       Enqueue: {
         Type: 'Pass',
         Result: { state: 'queued', attempts: 0, waitSeconds: 1 },

@@ -31,7 +31,7 @@ const VERSIONED_TEST =
 const MISSING_KEY_404 =
   'A HEAD of a replica that does not exist answers 404 only with s3:ListBucket on the bucket, 403 without (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html#API_HeadObject_ResponseSyntax); Ferry tells “no replica yet” from “refused” by it. The HEAD itself is authorized as s3:GetObject';
 const TAKEN_NAME =
-  'Only when the execution’s name is taken: the next attempt asks whether the earlier one failed for good (src/aws/execution-attempts.ts); the proof’s runs start each copy once';
+  'Only when the execution’s name is taken: the next attempt asks whether the earlier one failed for good (src/adapters/execution-attempts.ts); the proof’s runs start each copy once';
 const SAME_EVENT_TWICE =
   'test/integration/object-copy.test.ts > It should copy once when the same event arrives twice';
 const MULTIPART_CLEANUP =

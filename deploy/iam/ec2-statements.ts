@@ -7,7 +7,7 @@ import { assumeRoles } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
 import type { Condition, Names } from './types.ts';
 
-/** Statements of the EBS snapshot and AMI copy function, ec2-copy-step (src/ec2, src/snapshots, src/images). */
+/** Statements of the EBS snapshot and AMI copy function, ec2-copy-step (src/ec2). */
 
 const MARKED = { Null: { [`aws:ResourceTag/${MARKER.sourceId}`]: 'false' } } satisfies Condition;
 /** A source, never one of Ferry's copies: the handlers skip those (no loops), so Ferry never shares one. */
@@ -38,7 +38,7 @@ function imageShareCondition(rule: ImageRule): Condition {
   };
 }
 
-/** The ec2-copy-step function: start, check, finalize and clean up copies (src/ec2/copy-steps.ts). */
+/** The ec2-copy-step function: start, check, finalize and clean up copies (src/ec2/copy-machine/copy-steps.ts). */
 export function ec2CopyStepStatements(
   snapshotRules: readonly SnapshotRule[],
   imageRules: readonly ImageRule[],

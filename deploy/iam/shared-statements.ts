@@ -5,9 +5,9 @@ import type { StatementList } from './statement-list.ts';
 /** Statements more than one kind of function needs: starting copies on a state machine, assuming destination roles. */
 
 /**
- * Starting copies on a state machine (src/aws/step-functions.ts): StartExecution on the machine, and
+ * Starting copies on a state machine (src/adapters/step-functions.ts): StartExecution on the machine, and
  * DescribeExecution on its executions, to see whether a taken name failed for good (then the next attempt
- * starts: src/aws/execution-attempts.ts).
+ * starts: src/adapters/execution-attempts.ts).
  */
 export function startCopies(
   list: StatementList,
@@ -22,7 +22,7 @@ export function startCopies(
   });
 }
 
-/** Destinations with `roleArn`: the client factory (src/aws/clients.ts) assumes exactly these roles. */
+/** Destinations with `roleArn`: the client factory (src/foundation/aws-clients.ts) assumes exactly these roles. */
 export function assumeRoles(list: StatementList, roles: readonly string[]): void {
   list.add({ sid: 'AssumeDestinationRoles', actions: ['sts:AssumeRole'], resources: unique(roles) });
 }

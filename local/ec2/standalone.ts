@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { signingScopeOf } from '../sigv4.ts';
 import { VirtualClock } from '../virtual-clock.ts';
 import { FakeEc2, type FakeEc2Options } from './fake-ec2.ts';

@@ -1,5 +1,5 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { Ec2CopyJob } from './ec2-copy-contract.ts';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import type { Tags } from './markers.ts';
 
 /** A copy as the steps see it, whatever it copies: EC2's states mapped onto one vocabulary. */

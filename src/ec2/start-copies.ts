@@ -1,26 +1,12 @@
-import type { Log } from '#observability/powertools';
-import type { ReplicationMetrics } from '#observability/replication-metrics';
-import { type Ec2CopyJob, type Ec2CopyStarter, executionNameOf } from './ec2-copy-contract.ts';
+import { type Ec2CopyJob, type Ec2CopyStarter, executionNameOf } from '#ec2/copy-machine/contract';
+import type { Log } from '#foundation/observability/powertools';
+import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
+import { CopyStartError } from './errors.ts';
 
 /** What a created snapshot or image led to, per destination: the handlers' result, and their logs. */
 export type StartOutcome =
   | { status: 'started' | 'already-started'; source: string; rule: string; region: string; execution: string }
   | { status: 'skipped'; source: string; reason: string };
-
-/** One copy per plan could not be started (after the others were): the event is retried as a whole. */
-export class CopyStartError extends Error {
-  constructor(readonly failures: { job: Ec2CopyJob; error: unknown }[]) {
-    super(
-      `could not start ${failures.length} cop${failures.length === 1 ? 'y' : 'ies'}: ${failures
-        .map(
-          ({ job, error }) =>
-            `${job.source.id} → ${job.destination.region} [${job.rule}]: ${(error as Error).message}`,
-        )
-        .join('; ')}`,
-    );
-    this.name = 'CopyStartError';
-  }
-}
 
 /**
  * Starts one execution per job under its deterministic name. Every job is tried; if any could not be

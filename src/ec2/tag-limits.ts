@@ -1,3 +1,4 @@
+import { Ec2TagTooLongError, ReservedTagKeyError, TooManyEc2TagsError } from './errors.ts';
 import { MARKER } from './markers.ts';
 
 /**
@@ -20,60 +21,6 @@ export const tagChars = (text: string): number => [...text].length;
 
 export const isAwsTagKey = (key: string): boolean => key.toLowerCase().startsWith('aws:');
 
-/** More tags than a copy can carry: permanent, the rule's `tags` (with Ferry's markers) must be fewer. */
-export class TooManyTagsError extends Error {
-  readonly code = 'TooManyTags';
-  constructor(message: string) {
-    super(message);
-    this.name = 'TooManyTagsError';
-  }
-}
-
-/** A tag key or value longer than EC2 allows (or an empty key). */
-export class TagTooLongError extends Error {
-  readonly code = 'TagTooLong';
-  constructor(message: string) {
-    super(message);
-    this.name = 'TagTooLongError';
-  }
-}
-
-/** A tag key in AWS's own `aws:` namespace, which EC2 refuses to let anyone write. */
-export class ReservedTagKeyError extends Error {
-  readonly code = 'ReservedTagKey';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReservedTagKeyError';
-  }
-}
-
-export type TagLimitError = TooManyTagsError | TagTooLongError | ReservedTagKeyError;
-
-export const isTagLimitError = (error: unknown): error is TagLimitError =>
-  error instanceof TooManyTagsError ||
-  error instanceof TagTooLongError ||
-  error instanceof ReservedTagKeyError;
-
-/** The error EC2's refusal of this one tag stands for, or undefined when EC2 would take it. */
-export function tagProblem(key: string, value: string): TagTooLongError | ReservedTagKeyError | undefined {
-  if (isAwsTagKey(key))
-    return new ReservedTagKeyError(`the tag key "${key}" is in AWS's reserved aws: namespace`);
-  if (key.length === 0) return new TagTooLongError('a tag key may not be empty');
-  const keyChars = tagChars(key);
-  if (keyChars > EC2_TAG_LIMITS.keyChars) {
-    return new TagTooLongError(
-      `the tag key "${[...key].slice(0, 40).join('')}…" has ${keyChars} characters (EC2 allows ${EC2_TAG_LIMITS.keyChars})`,
-    );
-  }
-  const valueChars = tagChars(value);
-  if (valueChars > EC2_TAG_LIMITS.valueChars) {
-    return new TagTooLongError(
-      `the value of tag "${key}" has ${valueChars} characters (EC2 allows ${EC2_TAG_LIMITS.valueChars})`,
-    );
-  }
-  return undefined;
-}
-
 /** Throws the named error for the first tag EC2 would refuse, or for more than 50 tags. */
 export function checkTags(tags: Readonly<Record<string, string>>, what: string): void {
   for (const [key, value] of Object.entries(tags)) {
@@ -85,8 +32,28 @@ export function checkTags(tags: Readonly<Record<string, string>>, what: string):
   }
   const count = Object.keys(tags).filter((key) => !isAwsTagKey(key)).length;
   if (count > EC2_TAG_LIMITS.perResource) {
-    throw new TooManyTagsError(
+    throw new TooManyEc2TagsError(
       `${what}: ${count} tags, EC2 allows ${EC2_TAG_LIMITS.perResource} per snapshot or image`,
     );
   }
+}
+
+/** The error EC2's refusal of this one tag stands for, or undefined when EC2 would take it. */
+export function tagProblem(key: string, value: string): Ec2TagTooLongError | ReservedTagKeyError | undefined {
+  if (isAwsTagKey(key))
+    return new ReservedTagKeyError(`the tag key "${key}" is in AWS's reserved aws: namespace`);
+  if (key.length === 0) return new Ec2TagTooLongError('a tag key may not be empty');
+  const keyChars = tagChars(key);
+  if (keyChars > EC2_TAG_LIMITS.keyChars) {
+    return new Ec2TagTooLongError(
+      `the tag key "${[...key].slice(0, 40).join('')}…" has ${keyChars} characters (EC2 allows ${EC2_TAG_LIMITS.keyChars})`,
+    );
+  }
+  const valueChars = tagChars(value);
+  if (valueChars > EC2_TAG_LIMITS.valueChars) {
+    return new Ec2TagTooLongError(
+      `the value of tag "${key}" has ${valueChars} characters (EC2 allows ${EC2_TAG_LIMITS.valueChars})`,
+    );
+  }
+  return undefined;
 }

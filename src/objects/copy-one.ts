@@ -1,6 +1,6 @@
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
-import { destinationTarget, type S3ClientFactory } from '#aws/clients';
-import { CopyResultMissingETagError, classifyError, ReplicaVerificationError } from '#aws/errors';
+import { destinationTarget, type S3ClientFactory } from '#foundation/aws-clients';
+import { classifyError } from '#foundation/errors/classify';
 import {
   buildCopyRequest,
   type DestinationCondition,
@@ -8,6 +8,7 @@ import {
   type SourceHead,
   unquote,
 } from './copy-request.ts';
+import { CopyResultMissingETagError, ReplicaVerificationError } from './errors.ts';
 import type { SourceObject } from './event.ts';
 import { failed, type Outcome, skipped, targetOf } from './outcomes.ts';
 import { copyDecision, guardedWrite, sourceGone } from './replica-guard.ts';

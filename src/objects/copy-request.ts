@@ -1,6 +1,11 @@
 import type { CopyObjectCommandInput, HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import { InvalidTagError, KeyTooLongError, MetadataTooLargeError, TooManyTagsError } from '#aws/errors';
 import type { ObjectDestination } from '#rules/schema';
+import {
+  ObjectTagTooLongError,
+  ReplicaKeyTooLongError,
+  ReplicaMetadataTooLargeError,
+  TooManyObjectTagsError,
+} from './errors.ts';
 import { etagsMustMatch } from './etag-rule.ts';
 import type { SourceObject } from './event.ts';
 import { copySourceOf } from './keys.ts';
@@ -100,14 +105,14 @@ export function replicaMetadata(
   const compact = { ...own, ...markersFor(marked, { compact: true }) };
   const bytes = metadataBytes(compact);
   if (bytes > S3_LIMITS.metadataBytes)
-    throw new MetadataTooLargeError(targetOf(plan), bytes, S3_LIMITS.metadataBytes);
+    throw new ReplicaMetadataTooLargeError(targetOf(plan), bytes, S3_LIMITS.metadataBytes);
   return compact;
 }
 
 /** The replica's key within S3's 1,024 bytes, or `KeyTooLong` (a keyPrefix longer than the prefix it replaces). */
 export function checkedDestinationKey(plan: CopyPlan): string {
   const bytes = Buffer.byteLength(plan.destinationKey, 'utf8');
-  if (bytes > S3_LIMITS.keyBytes) throw new KeyTooLongError(targetOf(plan), bytes, S3_LIMITS.keyBytes);
+  if (bytes > S3_LIMITS.keyBytes) throw new ReplicaKeyTooLongError(targetOf(plan), bytes, S3_LIMITS.keyBytes);
   return plan.destinationKey;
 }
 
@@ -158,13 +163,14 @@ export function replicaAttributes(plan: CopyPlan, source: SourceObject, head: So
 function checkedTags(plan: CopyPlan, tags: Tags): Tags {
   const entries = Object.entries(tags);
   const target = targetOf(plan);
-  if (entries.length > S3_LIMITS.tags) throw new TooManyTagsError(target, entries.length, S3_LIMITS.tags);
+  if (entries.length > S3_LIMITS.tags)
+    throw new TooManyObjectTagsError(target, entries.length, S3_LIMITS.tags);
   for (const [key, value] of entries) {
     // S3 counts Unicode characters, not UTF-16 code units.
     if ([...key].length > S3_LIMITS.tagKeyChars)
-      throw new InvalidTagError(target, `a tag key is over ${S3_LIMITS.tagKeyChars} characters`);
+      throw new ObjectTagTooLongError(target, `a tag key is over ${S3_LIMITS.tagKeyChars} characters`);
     if ([...value].length > S3_LIMITS.tagValueChars)
-      throw new InvalidTagError(
+      throw new ObjectTagTooLongError(
         target,
         `the value of tag "${key}" is over ${S3_LIMITS.tagValueChars} characters`,
       );

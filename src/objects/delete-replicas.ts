@@ -1,6 +1,6 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { destinationTarget } from '#aws/clients';
-import { classifyError } from '#aws/errors';
+import { destinationTarget } from '#foundation/aws-clients';
+import { classifyError } from '#foundation/errors/classify';
 import type { ObjectDeletedEvent } from './event.ts';
 import { isReplicaOf, type ReplicaMarkers } from './markers.ts';
 import { type Outcome, type Report, record, type SkipReason, skipped, targetOf } from './outcomes.ts';

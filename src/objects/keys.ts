@@ -1,17 +1,4 @@
-/**
- * S3 writes object keys into event notifications URL-encoded, form style: a space becomes `+`, a literal
- * `+` becomes `%2B`, UTF-8 bytes become `%XX`. Rules and copies work on the real key. Other S3
- * implementations send keys raw, where `+` is a literal plus, and AWS's documentation does not settle how
- * EventBridge encodes a literal `+` or `%`: the event's own key is kept beside the decoded one and tried
- * when the decoded key does not hold the event's object (`headEventObject` in source-reads.ts).
- */
-
-export class MalformedEventKeyError extends Error {
-  constructor(readonly encodedKey: string) {
-    super(`object key "${encodedKey}" is not valid URL-encoded text`);
-    this.name = 'MalformedEventKeyError';
-  }
-}
+import { MalformedEventKeyError } from './errors.ts';
 
 export function decodeEventKey(encodedKey: string): string {
   try {

@@ -1,6 +1,7 @@
-import type { ClassifiedError } from '#aws/errors';
-import type { Log } from '#observability/powertools';
-import type { ReplicationMetrics } from '#observability/replication-metrics';
+import type { ClassifiedError } from '#foundation/errors/classify';
+import type { Log } from '#foundation/observability/powertools';
+import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
+import { RetryableReplicationError } from './errors.ts';
 import type { CopyPlan } from './router.ts';
 
 /** Why a planned copy (or delete) was rightly not made. */
@@ -87,18 +88,6 @@ export function logOutcome(
         deps.log.warn(`Retryable failure: ${outcome.error.cause}`, context);
       else deps.log.error(`Permanent failure: ${outcome.error.cause}`, context);
       return;
-  }
-}
-
-/** Thrown after every destination was tried, when some failed in a way that a later attempt may fix. */
-export class RetryableReplicationError extends Error {
-  constructor(readonly report: Report) {
-    const failed = report.outcomes.filter((o) => o.status === 'failed' && o.error.class === 'retryable');
-    super(
-      `${failed.length} of ${report.outcomes.length} replications of ${report.source} failed and will be retried: ` +
-        failed.map((o) => `${o.target} (${o.status === 'failed' ? o.error.cause : ''})`).join(', '),
-    );
-    this.name = 'RetryableReplicationError';
   }
 }
 

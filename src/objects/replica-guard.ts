@@ -1,5 +1,5 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type ClassifiedError, classifyError } from '#aws/errors';
+import { type ClassifiedError, classifyError } from '#foundation/errors/classify';
 import { unquote } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { isReplicaOf, type ReplicaMarkers, readMarkers } from './markers.ts';
@@ -144,15 +144,4 @@ export async function copyDecision(
   if (!(await sourceIsCurrent(clients.source, source))) return 'source-changed';
   const seen = await readReplica(clients.destination, plan);
   return copyOrder(seen, source) ?? seen;
-}
-
-/** A copy that must not be written: a newer object or replica won. Raised by the multipart steps. */
-export class ReplicaSupersededError extends Error {
-  constructor(
-    readonly target: string,
-    readonly reason: SkipReason,
-  ) {
-    super(`${reason}: ${target} is left to the newer write`);
-    this.name = 'ReplicaSupersededError';
-  }
 }

@@ -1,14 +1,14 @@
-import type { S3ClientFactory } from '#aws/clients';
-import { type ClassifiedError, classifyError } from '#aws/errors';
-import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
-import type { Log } from '#observability/powertools';
-import type { ReplicationMetrics } from '#observability/replication-metrics';
+import { CopyAttemptsExhaustedError } from '#adapters/execution-attempts';
+import type { S3ClientFactory } from '#foundation/aws-clients';
+import { type ClassifiedError, classifyError } from '#foundation/errors/classify';
+import type { Log } from '#foundation/observability/powertools';
+import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
+import type { CopyJob, CopyStarter } from '#objects/copy-machine/contract';
 import type { ObjectRule } from '#rules/schema';
 import { copyToDestination } from './copy-one.ts';
 import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
-import type { CopyJob, CopyStarter } from './object-copy-contract.ts';
 import { failed, type Outcome, type Report, record, skipped, targetOf } from './outcomes.ts';
 import { sourceGone } from './replica-guard.ts';
 import {

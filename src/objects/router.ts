@@ -2,6 +2,7 @@ import { INDEX_MIN_RULES } from '#rules/region-tag-index';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
 import { type Tags, tagsMatch } from '#rules/tags';
+import { TagsRequiredError } from './errors.ts';
 
 // Objects' modules name the tag map type from here.
 export type { Tags };
@@ -19,13 +20,6 @@ interface ObjectFacts {
   bucket: string;
   key: string;
   size?: number;
-}
-
-export class TagsRequiredError extends Error {
-  constructor(rule: string) {
-    super(`rule "${rule}" filters on tags, but the object's tags were not given to the router`);
-    this.name = 'TagsRequiredError';
-  }
 }
 
 /** The replica's key: the rule's matched prefix is replaced by the destination's keyPrefix, if any. */

@@ -1,6 +1,7 @@
 import { GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { classifyError, RequesterPaysRequiredError, SourceEncryptedWithCustomerKeyError } from '#aws/errors';
+import { classifyError } from '#foundation/errors/classify';
 import type { SourceHead } from './copy-request.ts';
+import { RequesterPaysRequiredError, SourceEncryptedWithCustomerKeyError } from './errors.ts';
 import type { SourceObject } from './event.ts';
 import type { Tags } from './router.ts';
 

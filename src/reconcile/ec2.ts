@@ -5,17 +5,17 @@ import {
   type Image,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import type { Ec2ClientFactory } from '#aws/clients';
-import { destinationTarget } from '#aws/clients';
+import { ImageStateChangeEventSchema } from '#ec2/images/event';
+import { type ImageReplicationDeps, imageFactsOf, replicateImage } from '#ec2/images/replicate';
+import { imageMatches } from '#ec2/images/router';
 import { isFerryCopy, MARKER, tagFilters, tagMap } from '#ec2/markers';
 import type { Retention } from '#ec2/retention';
-import { ImageStateChangeEventSchema } from '#images/event';
-import { type ImageReplicationDeps, imageFactsOf, replicateImage } from '#images/replicate';
-import { imageMatches } from '#images/router';
+import { SnapshotNotificationEventSchema } from '#ec2/snapshots/event';
+import { replicateSnapshots, type SnapshotReplicationDeps, snapshotFactsOf } from '#ec2/snapshots/replicate';
+import { snapshotMatches } from '#ec2/snapshots/router';
+import type { Ec2ClientFactory } from '#foundation/aws-clients';
+import { destinationTarget } from '#foundation/aws-clients';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
-import { SnapshotNotificationEventSchema } from '#snapshots/event';
-import { replicateSnapshots, type SnapshotReplicationDeps, snapshotFactsOf } from '#snapshots/replicate';
-import { snapshotMatches } from '#snapshots/router';
 import { causeOf, type RuleReport } from './report.ts';
 
 export interface Ec2ReconcileDeps {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, type HeadObjectCommandOutput, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { destinationTarget } from '#aws/clients';
-import { classifyError } from '#aws/errors';
+import { destinationTarget } from '#foundation/aws-clients';
+import { classifyError } from '#foundation/errors/classify';
 import { unquote } from '#objects/copy-request';
 import { etagsMustMatch, partsOfETag } from '#objects/etag-rule';
 import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';

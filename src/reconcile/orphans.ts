@@ -1,5 +1,5 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { destinationTarget } from '#aws/clients';
+import { destinationTarget } from '#foundation/aws-clients';
 import { type DeletedObject, deleteReplica, keepReplicaReason } from '#objects/delete-replicas';
 import type { ReplicaMarkers } from '#objects/markers';
 import { record, type SkipReason } from '#objects/outcomes';

@@ -2,6 +2,7 @@ import { type FerryConfig, kindOf, type Rule, sourceRegionsOf } from '#rules/con
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import type { ObjectRule } from '#rules/schema';
 import { type Ec2ReconcileDeps, IMAGES, reconcileEc2Region, SNAPSHOTS } from './ec2.ts';
+import { InvalidResumeTokenError, UnknownRuleError } from './errors.ts';
 import { emptyObjectRuleReport, type ObjectReconcileDeps, reconcileObjectRule } from './objects.ts';
 import { sweepOrphans } from './orphans.ts';
 import {
@@ -9,7 +10,6 @@ import {
   decodeCursor,
   emptyRuleReport,
   encodeCursor,
-  InvalidResumeTokenError,
   type ReconcileReport,
   type RuleReport,
 } from './report.ts';
@@ -33,18 +33,6 @@ export interface ReconcileDeps {
 }
 
 export const DEFAULT_LIMIT = 1000;
-
-export class UnknownRuleError extends Error {
-  constructor(
-    readonly rule: string,
-    readonly known: readonly string[],
-  ) {
-    super(
-      `no rule is named "${rule}"; the rules are: ${known.map((name) => `"${name}"`).join(', ') || '(none)'}`,
-    );
-    this.name = 'UnknownRuleError';
-  }
-}
 
 function rulesToVisit(rules: readonly Rule[], options: ReconcileOptions): Rule[] {
   if (options.rule === undefined) return [...rules];

@@ -1,4 +1,5 @@
 import type { RuleKind } from '#rules/config';
+import { InvalidResumeTokenError } from './errors.ts';
 
 /** What one pass found and did for one rule. */
 export interface RuleReport {
@@ -86,13 +87,6 @@ export interface Cursor {
   destination?: number;
   /** EC2: items of that page already handled (pages cannot be cut smaller than EC2's minimum). */
   skip?: number;
-}
-
-export class InvalidResumeTokenError extends Error {
-  constructor(token: string) {
-    super(`resume token "${token}" is not one a reconcile pass returned`);
-    this.name = 'InvalidResumeTokenError';
-  }
 }
 
 export const encodeCursor = (cursor: Cursor): string =>

@@ -1,4 +1,5 @@
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from './config.ts';
+import { EventPatternTooLargeError } from './errors.ts';
 
 /**
  * An EventBridge event pattern (the subset Ferry generates). `$or` holds alternatives at its level: the
@@ -44,19 +45,6 @@ export function patternSize(pattern: unknown): number {
   };
   walk(pattern);
   return JSON.stringify(pattern).length + separators;
-}
-
-export class EventPatternTooLargeError extends Error {
-  override name = 'EventPatternTooLargeError';
-  constructor(
-    readonly size: number,
-    readonly limit: number,
-    readonly pattern: EventPattern,
-  ) {
-    super(
-      `an event pattern of ${size} characters cannot be split below EventBridge's limit of ${limit}: ${JSON.stringify(pattern).slice(0, 200)}…`,
-    );
-  }
 }
 
 export interface PatternOptions {

@@ -1,15 +1,10 @@
 import { type CST, LineCounter, Parser, parseDocument } from 'yaml';
 import type { FerryConfig } from './config.ts';
-import { InvalidConfigError, readRulesFile, validateConfig } from './validate.ts';
+import { InvalidConfigError } from './errors.ts';
+import { readRulesFile, validateConfig } from './validate.ts';
 
-export {
-  type ConfigIssue,
-  formatPath,
-  InvalidConfigError,
-  loadCompiledRules,
-  toConfigIssues,
-  validateConfig,
-} from './validate.ts';
+export { type ConfigIssue, InvalidConfigError } from './errors.ts';
+export { formatPath, loadCompiledRules, toConfigIssues, validateConfig } from './validate.ts';
 
 /**
  * Bounds on what a configuration file may make the parser build. replication.yml nests about six levels deep

@@ -1,3 +1,5 @@
+import { TemplateError } from './errors.ts';
+
 /**
  * Templates for what Ferry writes on EC2 copies (snapshot and AMI descriptions, AMI names): literal text
  * with placeholders in braces, `{sourceId} from {sourceRegion}`. Braces are reserved for placeholders, so
@@ -26,13 +28,6 @@ const IMAGE_NAME = /^[a-zA-Z0-9()[\] ./'@_-]*$/;
 const IMAGE_NAME_CHARACTERS_TEXT = `letters, digits, spaces and ( ) [ ] . / ' @ _ -`;
 
 type Part = { text: string } | { placeholder: string };
-
-export class TemplateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TemplateError';
-  }
-}
 
 /** Splits a template into text and placeholders, with the problems of its braces. */
 function parseTemplate(template: string): { parts: Part[]; problems: string[] } {

@@ -1,29 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { checkConfig, type FerryConfig, type RawIssue } from './config.ts';
-
-/**
- * Validating rules, and loading them as the deployed functions do: from JSON that `npm run package` compiled
- * from replication.yml. Nothing here reads YAML, so a function's bundle carries no YAML parser (115 kB, and
- * about 17 ms of a cold init to parse the file). The YAML side is `load.ts`.
- */
-
-/** One thing wrong with a configuration, located by its path (`rules[1].to[0].storageClass`). */
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
-
-export class InvalidConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly issues: ConfigIssue[],
-  ) {
-    super(
-      `${source} is not a valid Ferry configuration:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
-    );
-    this.name = 'InvalidConfigError';
-  }
-}
+import { type ConfigIssue, InvalidConfigError } from './errors.ts';
 
 /** Renders a zod path the way a user would write it in YAML: `rules[1].to[0].storageClass`. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -13,9 +13,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARKER } from '#ec2/markers';
+import { MalformedEventError } from '#foundation/observability/malformed-event';
 import type { Delivery } from '#local/event-bus';
 import { type Sandbox, startSandbox } from '#local/sandbox';
-import { MalformedEventError } from '#observability/malformed-event';
 import {
   BUS_ENTRY_POINTS,
   busFateOf,

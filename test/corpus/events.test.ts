@@ -16,21 +16,21 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createEc2ClientFactory, createS3ClientFactory } from '#aws/clients';
-import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
-import { createEc2CopyStepHandler } from '#handlers/ec2-copy-step';
-import { createImageAvailableHandler } from '#handlers/image-available';
-import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
-import { createObjectCreatedHandler } from '#handlers/object-created';
-import { createObjectDeletedHandler } from '#handlers/object-deleted';
-import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
-import { imageCopies } from '#images/image-copies';
+import type { Ec2CopyStarter } from '#ec2/copy-machine/contract';
+import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
+import { createImageAvailableHandler } from '#ec2/handlers/image-available';
+import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
+import { imageCopies } from '#ec2/images/image-copies';
+import { snapshotCopies } from '#ec2/snapshots/snapshot-copies';
+import { createEc2ClientFactory, createS3ClientFactory } from '#foundation/aws-clients';
+import { MalformedEventError } from '#foundation/observability/malformed-event';
+import { createPowertools } from '#foundation/observability/powertools';
+import type { CopyStarter } from '#objects/copy-machine/contract';
+import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
+import { createObjectCreatedHandler } from '#objects/handlers/object-created';
+import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
 import { markersFor } from '#objects/markers';
-import type { CopyStarter } from '#objects/object-copy-contract';
-import { MalformedEventError } from '#observability/malformed-event';
-import { createPowertools } from '#observability/powertools';
 import { imageRulesOf, snapshotRulesOf } from '#rules/config';
-import { snapshotCopies } from '#snapshots/snapshot-copies';
 import {
   controlEvent,
   ENTRY_POINTS,

@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { DEFAULT_REGISTER_IMAGE_SECONDS } from '#local/ec2/fake-ec2';
 import { type StandaloneEc2, startStandaloneEc2 } from '#local/ec2/standalone';
 import { type Sandbox, startSandbox } from '#local/sandbox';

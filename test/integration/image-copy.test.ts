@@ -6,7 +6,7 @@ import {
   type Image,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { MARKER } from '#ec2/markers';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { type Execution, statesEnteredOf } from '#local/step-functions';

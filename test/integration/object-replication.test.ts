@@ -10,10 +10,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
-import { createObjectDeletedHandler } from '#handlers/object-deleted';
+import { createS3ClientFactory } from '#foundation/aws-clients';
 import type { Delivery } from '#local/event-bus';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
+import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
 import type { Report } from '#objects/outcomes';
 import { configFrom, lambdaContext, recordingDeps } from '#test/support/fixtures';
 

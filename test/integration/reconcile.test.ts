@@ -6,10 +6,10 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { MARKER } from '#ec2/markers';
 import { type Sandbox, startSandbox } from '#local/sandbox';
-import { UnknownRuleError } from '#reconcile/reconcile';
+import { UnknownRuleError } from '#reconcile/errors';
 import type { RuleReport } from '#reconcile/report';
 import { configFrom } from '#test/support/fixtures';
 

@@ -1,4 +1,4 @@
-import type { Ec2CopyJob, Ec2Destination } from '#ec2/ec2-copy-contract';
+import type { Ec2CopyJob, Ec2Destination } from '#ec2/copy-machine/contract';
 
 export const SNAPSHOT_ID = 'snap-0a1b2c3d4e5f60718';
 export const VOLUME_ID = 'vol-0f1e2d3c4b5a69788';

@@ -4,9 +4,9 @@ import { basename, join } from 'node:path';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { createPowertools } from '#foundation/observability/powertools';
+import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
 import type { ObjectReplicationDeps } from '#objects/replicate';
-import { createPowertools } from '#observability/powertools';
-import type { ReplicationMetrics } from '#observability/replication-metrics';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { parseConfig } from '#rules/load';
 

@@ -5,14 +5,14 @@
 // Rules are generated as a replication.yml document and read by the real loader (`parseConfig`), so every
 // rule is one the schema accepts (and the loop check passes). Events are the facts a handler routes with.
 import { stringify } from 'yaml';
-import type { ImageFacts } from '#images/router';
+import type { ImageFacts } from '#ec2/images/router';
+import type { SnapshotFacts } from '#ec2/snapshots/router';
 import { seededRandom } from '#local/virtual-clock';
 import type { Tags } from '#objects/router';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import { parseConfig } from '#rules/load';
 import type { ObjectRule } from '#rules/schema';
-import type { SnapshotFacts } from '#snapshots/router';
 
 export interface ObjectEvent {
   bucket: string;

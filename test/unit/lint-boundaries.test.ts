@@ -18,15 +18,15 @@ const importing = (specifier: string) =>
 const CROSSING: Record<string, string> = {
   'src/objects/sandbox-alias.ts': importing('#local/sandbox'),
   'src/objects/sandbox-relative.ts': importing('../../local/sandbox.ts'),
-  'src/aws/bench-relative.ts': importing('../../bench/routing.ts'),
+  'src/foundation/bench-relative.ts': importing('../../bench/routing.ts'),
   'src/rules/soak-alias.ts': importing('#soak/workload'),
   'src/rules/soak-relative.ts': importing('../../soak/workload.ts'),
-  'src/runtime/test-alias.ts': importing('#test/support/fixtures'),
-  'src/runtime/test-relative.ts': importing('../../test/support/fixtures.ts'),
+  'src/adapters/test-alias.ts': importing('#test/support/fixtures'),
+  'src/adapters/test-relative.ts': importing('../../test/support/fixtures.ts'),
   'functions/sandbox-relative.ts': importing('../local/sandbox.ts'),
   'functions/test-alias.ts': importing('#test/support/fixtures'),
   'functions/sandbox-dynamic.ts': "export const load = () => import('#local/sandbox');\n",
-  'src/handlers/sandbox-reexport.ts': "export { thing } from '#local/sandbox';\n",
+  'src/objects/handlers/sandbox-reexport.ts': "export { thing } from '#local/sandbox';\n",
   'cli/sandbox-alias.ts': importing('#local/sandbox'),
   'cli/sandbox-relative.ts': importing('../local/sandbox.ts'),
 };
@@ -102,7 +102,7 @@ describe('Import boundaries (biome.json noRestrictedImports, run by npm run lint
     const messageOf = (file: string) =>
       run.diagnostics.find((diagnostic) => diagnostic.file === file)?.message;
     expect(messageOf('src/objects/sandbox-alias.ts')).toMatch(/what Lambda runs.*sandbox \(local\/\)/);
-    expect(messageOf('src/aws/bench-relative.ts')).toMatch(/benchmarks \(bench\/\)/);
+    expect(messageOf('src/foundation/bench-relative.ts')).toMatch(/benchmarks \(bench\/\)/);
     expect(messageOf('src/rules/soak-alias.ts')).toMatch(/soak run \(soak\/\)/);
     expect(messageOf('functions/test-alias.ts')).toMatch(/tests \(test\/\)/);
     expect(messageOf('cli/sandbox-alias.ts')).toMatch(/CLI .* never imports local\//);

@@ -9,7 +9,9 @@ const { fromTemporaryCredentials } = vi.hoisted(() => ({
 }));
 vi.mock('@aws-sdk/credential-providers', () => ({ fromTemporaryCredentials }));
 
-const { createEc2ClientFactory, createS3ClientFactory, destinationTarget } = await import('#aws/clients');
+const { createEc2ClientFactory, createS3ClientFactory, destinationTarget } = await import(
+  '#foundation/aws-clients'
+);
 
 const ROLE = 'arn:aws:iam::222233334444:role/ferry-writer';
 

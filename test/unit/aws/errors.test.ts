@@ -1,16 +1,16 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { classifyError } from '#foundation/errors/classify';
 import {
   CopyResultMissingETagError,
-  classifyError,
-  InvalidTagError,
-  KeyTooLongError,
-  MetadataTooLargeError,
+  ObjectTagTooLongError,
+  ReplicaKeyTooLongError,
+  ReplicaMetadataTooLargeError,
   ReplicaVerificationError,
   RequesterPaysRequiredError,
   SourceEncryptedWithCustomerKeyError,
-  TooManyTagsError,
-} from '#aws/errors';
+  TooManyObjectTagsError,
+} from '#objects/errors';
 import { s3Error } from '#test/support/fixtures';
 
 describe('error classification', () => {
@@ -122,10 +122,10 @@ describe('error classification', () => {
 
   it('It should report the named errors Ferry throws under their causes, as permanent', () => {
     const cases: [Error, string][] = [
-      [new MetadataTooLargeError('s3://b/k', 2100, 2048), 'MetadataTooLarge'],
-      [new TooManyTagsError('s3://b/k', 11, 10), 'TooManyTags'],
-      [new InvalidTagError('s3://b/k', 'tag value too long'), 'InvalidTag'],
-      [new KeyTooLongError('s3://b/k', 1030, 1024), 'KeyTooLong'],
+      [new ReplicaMetadataTooLargeError('s3://b/k', 2100, 2048), 'MetadataTooLarge'],
+      [new TooManyObjectTagsError('s3://b/k', 11, 10), 'TooManyTags'],
+      [new ObjectTagTooLongError('s3://b/k', 'tag value too long'), 'InvalidTag'],
+      [new ReplicaKeyTooLongError('s3://b/k', 1030, 1024), 'KeyTooLong'],
       [new SourceEncryptedWithCustomerKeyError('s3://b/k'), 'SourceEncryptedWithCustomerKey'],
       [new RequesterPaysRequiredError('s3://b/k'), 'RequesterPaysRequired'],
     ];

@@ -7,7 +7,7 @@ import {
   inputOf,
   MAX_EXECUTION_NAME,
   startAttempt,
-} from '#aws/execution-attempts';
+} from '#adapters/execution-attempts';
 
 /** Executions by name, as Step Functions keeps them: a taken name is never started again. */
 function fakeStarter(existing: Record<string, string>, maxAttempts?: number) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { causeOf } from '#aws/step-errors';
+import { causeOf } from '#foundation/errors/step-errors';
 
 describe('causeOf', () => {
   it('reads the cause Ferry put before the message of its own step errors', () => {

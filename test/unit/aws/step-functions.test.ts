@@ -6,14 +6,14 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
+import { CopyAttemptsExhaustedError } from '#adapters/execution-attempts';
 import {
   executionArnOf,
   stateMachineRegionOf,
   stepFunctionsEc2CopyStarter,
   stepFunctionsStarters,
-} from '#aws/step-functions';
-import { executionNameOf } from '#ec2/ec2-copy-contract';
+} from '#adapters/step-functions';
+import { executionNameOf } from '#ec2/copy-machine/contract';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
 
 const sfn = mockClient(SFNClient);

@@ -97,7 +97,7 @@ export const error = Rule.safeParse({ name: '' }).error instanceof ZodError;`;
     expect(rewritten.bytes).toBeLessThan(plain.bytes / 3);
   });
 
-  // The Tracer and its middleware as Ferry uses them (src/observability): one client captured, one handler.
+  // The Tracer and its middleware as Ferry uses them (src/foundation/observability): one client captured, one handler.
   const traced = `import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';

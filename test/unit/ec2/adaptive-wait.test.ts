@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextWaitSeconds, progressPercent, WAIT_BOUNDS } from '#ec2/adaptive-wait';
+import { nextWaitSeconds, progressPercent, WAIT_BOUNDS } from '#ec2/copy-machine/adaptive-wait';
 import {
   adaptiveSchedule,
   EVENTS_PER_CHECK,

@@ -5,7 +5,7 @@ import {
   QUEUE_BOUNDS,
   queueFloorSeconds,
   queueWaitSeconds,
-} from '#ec2/copy-queue';
+} from '#ec2/copy-machine/copy-queue';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const minutesAgo = (minutes: number) => NOW - minutes * 60_000;

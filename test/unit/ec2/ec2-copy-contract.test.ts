@@ -1,9 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { copyTagsOf } from '#ec2/copy-steps';
-import { clientTokenOf, type Ec2CopyJob, executionNameOf, retentionGroupOf } from '#ec2/ec2-copy-contract';
+import {
+  clientTokenOf,
+  type Ec2CopyJob,
+  executionNameOf,
+  retentionGroupOf,
+} from '#ec2/copy-machine/contract';
+import { copyTagsOf } from '#ec2/copy-machine/copy-tags';
+import { Ec2TagTooLongError, TooManyEc2TagsError } from '#ec2/errors';
 import { copyableTags, isFerryCopy, MARKER, tagList, tagMap } from '#ec2/markers';
-import { MAX_DESTINATION_TAGS, TagTooLongError, TooManyTagsError } from '#ec2/tag-limits';
+import { MAX_DESTINATION_TAGS } from '#ec2/tag-limits';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
 import { recordingLog } from '#test/support/fixtures';
 
@@ -208,7 +214,7 @@ describe('markers and copied tags', () => {
 
   it("copyTagsOf refuses a rule's tags that do not fit with Ferry's markers: TooManyTags, a permanent cause", () => {
     const job47 = snapshotCopyJob({ destination: { tags: manyTags(47, 'set') } });
-    expect(() => copyTagsOf(job47)).toThrow(TooManyTagsError);
+    expect(() => copyTagsOf(job47)).toThrow(TooManyEc2TagsError);
     expect(() => copyTagsOf(job47)).toThrow(/51 tags, EC2 allows 50/);
     expect(MAX_DESTINATION_TAGS).toBe(46);
     expect(
@@ -219,8 +225,8 @@ describe('markers and copied tags', () => {
   it("copyTagsOf refuses a rule's tag longer than EC2 allows (127-character keys, 255-character values): TagTooLong", () => {
     const withTag = (key: string, value: string) =>
       snapshotCopyJob({ destination: { tags: { [key]: value } } });
-    expect(() => copyTagsOf(withTag('k'.repeat(128), 'v'))).toThrow(TagTooLongError);
-    expect(() => copyTagsOf(withTag('k', 'v'.repeat(256)))).toThrow(TagTooLongError);
+    expect(() => copyTagsOf(withTag('k'.repeat(128), 'v'))).toThrow(Ec2TagTooLongError);
+    expect(() => copyTagsOf(withTag('k', 'v'.repeat(256)))).toThrow(Ec2TagTooLongError);
     // Characters, not UTF-16 units: 127 emoji are 254 units and fit.
     expect(copyTagsOf(withTag('🔑'.repeat(127), 'é'.repeat(255)))).toHaveProperty('🔑'.repeat(127));
   });

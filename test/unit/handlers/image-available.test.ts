@@ -1,13 +1,13 @@
 import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createEc2ClientFactory } from '#aws/clients';
-import { type Ec2CopyJob, Ec2CopyJobSchema, executionNameOf } from '#ec2/ec2-copy-contract';
+import { type Ec2CopyJob, Ec2CopyJobSchema, executionNameOf } from '#ec2/copy-machine/contract';
+import { createImageAvailableHandler } from '#ec2/handlers/image-available';
+import type { ImageReplicationDeps } from '#ec2/images/replicate';
 import { MARKER } from '#ec2/markers';
 import type { StartOutcome } from '#ec2/start-copies';
-import { createImageAvailableHandler } from '#handlers/image-available';
-import type { ImageReplicationDeps } from '#images/replicate';
-import { createPowertools } from '#observability/powertools';
+import { createEc2ClientFactory } from '#foundation/aws-clients';
+import { createPowertools } from '#foundation/observability/powertools';
 import { imageRulesOf } from '#rules/config';
 import { DEFAULT_IMAGE_DESCRIPTION, DEFAULT_IMAGE_NAME } from '#rules/templates';
 import { ec2Event } from '#test/support/ec2-events';

@@ -12,16 +12,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
-import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
-import type { CopyStepDeps } from '#objects/copy-steps';
+import { createS3ClientFactory } from '#foundation/aws-clients';
+import { createPowertools } from '#foundation/observability/powertools';
+import { type CopyJob, executionNameOf } from '#objects/copy-machine/contract';
+import type { CopyStepDeps } from '#objects/copy-machine/copy-steps';
+import { MAX_BATCHES } from '#objects/copy-machine/multipart-copy';
+import { MAX_OBJECT_SIZE, MiB } from '#objects/copy-machine/part-planner';
 import type { SourceObject } from '#objects/event';
+import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
 import { markersFor } from '#objects/markers';
-import { MAX_BATCHES } from '#objects/multipart-copy';
-import { type CopyJob, executionNameOf } from '#objects/object-copy-contract';
-import { MAX_OBJECT_SIZE, MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
-import { createPowertools } from '#observability/powertools';
 import { objectRulesOf } from '#rules/config';
 import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
 

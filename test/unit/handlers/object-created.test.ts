@@ -1,10 +1,10 @@
 import { CopyObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
-import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
-import { createObjectCreatedHandler } from '#handlers/object-created';
-import type { CopyStarter } from '#objects/object-copy-contract';
+import { CopyAttemptsExhaustedError } from '#adapters/execution-attempts';
+import { createS3ClientFactory } from '#foundation/aws-clients';
+import type { CopyStarter } from '#objects/copy-machine/contract';
+import { createObjectCreatedHandler } from '#objects/handlers/object-created';
 import type { Report } from '#objects/outcomes';
 import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
 

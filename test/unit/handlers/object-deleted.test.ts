@@ -1,8 +1,8 @@
 import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
-import { createObjectDeletedHandler } from '#handlers/object-deleted';
+import { createS3ClientFactory } from '#foundation/aws-clients';
+import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
 import type { Report } from '#objects/outcomes';
 import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
 

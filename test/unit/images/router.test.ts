@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ImageFacts, imageFactsFilteredBy, imageMatches, planImageCopies } from '#images/router';
+import { type ImageFacts, imageFactsFilteredBy, imageMatches, planImageCopies } from '#ec2/images/router';
 import { type ImageRule, ImageRuleSchema } from '#rules/ec2-schema';
 
 const rule = (name: string, images: Record<string, unknown>, ...to: Record<string, unknown>[]): ImageRule =>

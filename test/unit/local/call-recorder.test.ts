@@ -8,7 +8,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
-import type { AwsTarget } from '#aws/clients';
+import type { AwsTarget } from '#foundation/aws-clients';
 import { CallRecorder, UnattributedCallError } from '#local/call-recorder';
 
 /** An HTTP handler that answers every request with this status and body, counting what it was sent. */
@@ -103,12 +103,21 @@ describe('CallRecorder', () => {
   it('keeps interleaved invocations apart', async () => {
     const recorder = new CallRecorder();
     const { client } = s3(recorder, { region: 'us-east-1' });
-    const invoke = (fn: 'objectCreated' | 'reconcile', key: string) =>
-      recorder.run(fn, async () => {
-        await new Promise((resolve) => setTimeout(resolve, key === 'a' ? 5 : 0));
-        await client.send(new HeadObjectCommand({ Bucket: 'b', Key: key }));
-      });
-    await Promise.all([invoke('objectCreated', 'a'), invoke('reconcile', 'b')]);
+    // objectCreated starts first but sends only after reconcile's call is made: the two are interleaved by
+    // construction, not by timers (which a loaded host reorders).
+    let releaseA = () => {};
+    const aMaySend = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    const a = recorder.run('objectCreated', async () => {
+      await aMaySend;
+      await client.send(new HeadObjectCommand({ Bucket: 'b', Key: 'a' }));
+    });
+    const b = recorder.run('reconcile', async () => {
+      await client.send(new HeadObjectCommand({ Bucket: 'b', Key: 'b' }));
+      releaseA();
+    });
+    await Promise.all([a, b]);
     expect(recorder.calls.map((call) => [call.function, call.input.Key])).toEqual([
       ['reconcile', 'b'],
       ['objectCreated', 'a'],

@@ -10,7 +10,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { EventBus } from '#local/event-bus';
 import { SANDBOX_QUEUE_NAME, serveDeadLetters } from '#local/sqs-dlq';
 import { md5OfMessageAttributes } from '#local/sqs-wire';

@@ -1,7 +1,7 @@
 import { CopyObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
+import { createS3ClientFactory } from '#foundation/aws-clients';
 import { copyToDestination } from '#objects/copy-one';
 import type { SourceObject } from '#objects/event';
 import { markersFor } from '#objects/markers';

@@ -1,13 +1,13 @@
 import { CreateMultipartUploadCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
+import { createS3ClientFactory } from '#foundation/aws-clients';
+import type { CopyJob } from '#objects/copy-machine/contract';
+import { startMultipartCopy } from '#objects/copy-machine/multipart-copy';
+import { MiB } from '#objects/copy-machine/part-planner';
 import { etagsComparable } from '#objects/copy-request';
 import { etagsMustMatch } from '#objects/etag-rule';
 import type { SourceObject } from '#objects/event';
-import { startMultipartCopy } from '#objects/multipart-copy';
-import type { CopyJob } from '#objects/object-copy-contract';
-import { MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
 import { replicaStateOf } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { copySourceOf, decodeEventKey, encodeEventKey, MalformedEventKeyError } from '#objects/keys';
+import { MalformedEventKeyError } from '#objects/errors';
+import { copySourceOf, decodeEventKey, encodeEventKey } from '#objects/keys';
 import { keyMarker } from '#objects/markers';
 import { compareSequencers } from '#objects/sequencer';
 

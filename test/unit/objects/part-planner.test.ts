@@ -8,10 +8,10 @@ import {
   MAX_PARTS,
   MIN_PART_SIZE,
   MiB,
-  ObjectTooLargeError,
   type PartRange,
   planParts,
-} from '#objects/part-planner';
+} from '#objects/copy-machine/part-planner';
+import { ObjectTooLargeError } from '#objects/errors';
 
 const sizesOf = (parts: PartRange[]) => parts.map((p) => p.end - p.start + 1);
 

@@ -9,14 +9,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
-import { createObjectCreatedHandler } from '#handlers/object-created';
+import { createS3ClientFactory } from '#foundation/aws-clients';
+import type { CopyStarter } from '#objects/copy-machine/contract';
+import { startMultipartCopy } from '#objects/copy-machine/multipart-copy';
+import { MiB } from '#objects/copy-machine/part-planner';
 import { metadataBytes } from '#objects/copy-request';
 import type { SourceObject } from '#objects/event';
-import { startMultipartCopy } from '#objects/multipart-copy';
-import type { CopyStarter } from '#objects/object-copy-contract';
+import { createObjectCreatedHandler } from '#objects/handlers/object-created';
 import type { Report } from '#objects/outcomes';
-import { MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
 import { reconcileObjectRule } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';
@@ -167,7 +167,7 @@ describe('S3 limits checked before the write', () => {
           settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
         },
       ),
-    ).rejects.toMatchObject({ name: 'TooManyTagsError' });
+    ).rejects.toMatchObject({ name: 'TooManyObjectTagsError' });
     expect(s3).not.toReceiveCommand(CreateMultipartUploadCommand);
   });
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { candidateRules, planCopies, planDeletes, TagsRequiredError } from '#objects/router';
+import { TagsRequiredError } from '#objects/errors';
+import { candidateRules, planCopies, planDeletes } from '#objects/router';
 import { type ObjectRule, ObjectRuleSchema } from '#rules/schema';
 
 const rule = (name: string, objects: Record<string, unknown>, ...to: Record<string, unknown>[]): ObjectRule =>

@@ -8,12 +8,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createS3ClientFactory } from '#aws/clients';
-import { createObjectCreatedHandler } from '#handlers/object-created';
+import { createS3ClientFactory } from '#foundation/aws-clients';
+import { copyPartBatch } from '#objects/copy-machine/multipart-copy';
+import { MiB } from '#objects/copy-machine/part-planner';
 import type { SourceObject } from '#objects/event';
-import { copyPartBatch } from '#objects/multipart-copy';
+import { createObjectCreatedHandler } from '#objects/handlers/object-created';
 import type { Report } from '#objects/outcomes';
-import { MiB } from '#objects/part-planner';
 import { planCopies } from '#objects/router';
 import { reconcileObjectRule } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';

@@ -1,10 +1,10 @@
 import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { createReconcileHandler } from '#handlers/reconcile';
+import { createPowertools } from '#foundation/observability/powertools';
 import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
 import { markersFor } from '#objects/markers';
-import { createPowertools } from '#observability/powertools';
+import { createReconcileHandler } from '#reconcile/handler';
 import { objectCreatedEventOf, replicaStateOf } from '#reconcile/objects';
 import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
 import { decodeCursor, encodeCursor } from '#reconcile/report';

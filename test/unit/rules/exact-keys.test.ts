@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ec2CopyJobSchema } from '#ec2/ec2-copy-contract';
-import { planImageCopies } from '#images/router';
+import { Ec2CopyJobSchema } from '#ec2/copy-machine/contract';
+import { planImageCopies } from '#ec2/images/router';
+import { planSnapshotCopies } from '#ec2/snapshots/router';
 import { planCopies } from '#objects/router';
 import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
@@ -11,7 +12,6 @@ import { compileRules, parseConfig } from '#rules/load';
 import type { ObjectRule } from '#rules/schema';
 import { tagsMatch } from '#rules/tags';
 import { loadCompiledRules } from '#rules/validate';
-import { planSnapshotCopies } from '#snapshots/router';
 
 /**
  * Maps read from replication.yml keep every key exactly: `__proto__`, `constructor`, `toString` and

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Ec2CopyJobSchema } from '#ec2/ec2-copy-contract';
-import { CopyStepInputSchema } from '#objects/object-copy-contract';
+import { Ec2CopyJobSchema } from '#ec2/copy-machine/contract';
+import { CopyStepInputSchema } from '#objects/copy-machine/contract';
 import { validateConfig } from '#rules/load';
 
 const ROLE = 'arn:aws:iam::222233334444:role/ferry-writer';

@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchesPattern } from '#local/event-pattern';
 import { checkConfig, type FerryConfig, objectRulesOf } from '#rules/config';
+import { EventPatternTooLargeError } from '#rules/errors';
 import {
   EVENT_PATTERN_MAX_CHARS,
   type EventPattern,
-  EventPatternTooLargeError,
   objectEventPatterns,
   patternSize,
 } from '#rules/event-patterns';

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ImageFacts, imageMatches, planImageCopies } from '#images/router';
+import { type ImageFacts, imageMatches, planImageCopies } from '#ec2/images/router';
+import { planSnapshotCopies, type SnapshotFacts, snapshotMatches } from '#ec2/snapshots/router';
 import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from '#rules/ec2-schema';
 import { INDEX_MIN_RULES, indexOf, RegionTagIndex } from '#rules/region-tag-index';
-import { planSnapshotCopies, type SnapshotFacts, snapshotMatches } from '#snapshots/router';
 import { routingWorkload } from '#test/support/routing-workload';
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TemplateError } from '#rules/errors';
 import {
   copyDate,
   DEFAULT_IMAGE_DESCRIPTION,
@@ -11,7 +12,6 @@ import {
   renderImageName,
   renderTemplate,
   SNAPSHOT_PLACEHOLDERS,
-  TemplateError,
   templateProblems,
 } from '#rules/templates';
 

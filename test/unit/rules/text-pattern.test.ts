@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { imageMatches } from '#images/router';
+import { imageMatches } from '#ec2/images/router';
+import { snapshotMatches } from '#ec2/snapshots/router';
 import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from '#rules/ec2-schema';
 import { validateConfig } from '#rules/load';
 import { patternMatches, patternProblem } from '#rules/text-pattern';
-import { snapshotMatches } from '#snapshots/router';
 import { ec2Event } from '#test/support/ec2-events';
 import { planCommand } from '../../../cli/commands.ts';
 

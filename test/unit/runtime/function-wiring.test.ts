@@ -1,20 +1,20 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import type { Ec2CopyJob } from '#ec2/ec2-copy-contract';
-import type { CopyJob } from '#objects/object-copy-contract';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
+import { ec2CopyStepRuntimeFromEnvironment } from '#ec2/handlers/ec2-copy-step';
+import { imageRuntimeFromEnvironment } from '#ec2/handlers/image-available';
+import { snapshotRuntimeFromEnvironment } from '#ec2/handlers/snapshot-created';
+import type { CopyJob } from '#objects/copy-machine/contract';
+import { objectCopyStepRuntimeFromEnvironment } from '#objects/handlers/object-copy-step';
+import { objectRuntimeFromEnvironment } from '#objects/handlers/wiring';
+import { reconcileRuntimeFromEnvironment } from '#reconcile/handler';
 import { InvalidConfigError, loadConfigFile } from '#rules/load';
-import { createRuntime } from '#runtime';
-import {
-  ec2CopyStepRuntimeFromEnvironment,
-  imageRuntimeFromEnvironment,
-  snapshotRuntimeFromEnvironment,
-} from '#runtime/ec2';
-import { objectCopyStepRuntimeFromEnvironment, objectRuntimeFromEnvironment } from '#runtime/objects';
-import { reconcileRuntimeFromEnvironment } from '#runtime/reconcile';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
 import { compiledRulesOf } from '#test/support/fixtures';
+import { createRuntime } from '#wiring';
 
 /** The Lambda environment of the deployed functions, with every state machine named. */
 const RULES = compiledRulesOf('replication.yml');
@@ -29,7 +29,7 @@ const RULES_ONLY = { FERRY_CONFIG: RULES };
 const SOURCE = { region: 'us-east-1', account: '111122223333' };
 const ruleNames = (rules: readonly { name: string }[]) => rules.map((rule) => rule.name);
 
-describe('Each function’s own wiring (src/runtime/)', () => {
+describe('Each function’s own wiring (src/*/handlers/, src/reconcile/handler.ts)', () => {
   it('It should give objectCreated and objectDeleted the object rules, and the object-copy machine when named', () => {
     const { deps } = objectRuntimeFromEnvironment(DEPLOYED);
     expect(ruleNames(deps.rules)).toEqual(['invoices-to-dr', 'media-to-partner']);
@@ -145,5 +145,31 @@ describe('Every function wired at once (createRuntime, for the sandbox and the C
     const reconcile = runtime.reconcileDeps(SOURCE);
     expect(reconcile.objects.s3).toBe(runtime.deps.s3);
     expect(reconcile.ec2.images).toBe(runtime.imageDeps);
+  });
+});
+
+describe('One hop from each Lambda entry to its wiring', () => {
+  const entries = readdirSync('functions').filter((file) => file.endsWith('.ts'));
+
+  it('It should have each entry import one handler module and call its wiring, nothing else', () => {
+    expect(entries.length).toBeGreaterThanOrEqual(7);
+    for (const entry of entries) {
+      const text = readFileSync(`functions/${entry}`, 'utf8');
+      const imports = [...text.matchAll(/from '([^']+)'/g)].map((match) => match[1]);
+      expect(imports, entry).toHaveLength(1);
+      expect(imports[0], entry).toMatch(/^#(objects|ec2)\/handlers\/[\w-]+$|^#reconcile\/handler$/);
+      expect(text, entry).toMatch(/^export const handler = \w+HandlerFromEnvironment\(\);$/m);
+    }
+  });
+
+  it('It should wire every deployed handler from the Lambda environment alone', async () => {
+    for (const entry of entries) {
+      const text = readFileSync(`functions/${entry}`, 'utf8');
+      const [, name, specifier] = /import \{ (\w+) \} from '([^']+)'/.exec(text) ?? [];
+      const module = (await import(String(specifier))) as Record<string, (env: NodeJS.ProcessEnv) => unknown>;
+      const fromEnvironment = module[String(name)];
+      expect(fromEnvironment, entry).toBeTypeOf('function');
+      expect(fromEnvironment?.(DEPLOYED), entry).toBeTypeOf('function');
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { instrumented } from '#observability/middleware';
-import { createPowertools } from '#observability/powertools';
-import { createdSnapshotsOf, parseEc2Arn, SnapshotEventSchema } from '#snapshots/event';
+import { createdSnapshotsOf, parseEc2Arn, SnapshotEventSchema } from '#ec2/snapshots/event';
+import { instrumented } from '#foundation/observability/middleware';
+import { createPowertools } from '#foundation/observability/powertools';
 import { type Ec2FixtureEvent, ec2Event } from '#test/support/ec2-events';
 import { lambdaContext } from '#test/support/fixtures';
 

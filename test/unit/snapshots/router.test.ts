@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type SnapshotRule, SnapshotRuleSchema } from '#rules/ec2-schema';
 import {
   planSnapshotCopies,
   type SnapshotFacts,
   snapshotFactsFilteredBy,
   snapshotMatches,
-} from '#snapshots/router';
+} from '#ec2/snapshots/router';
+import { type SnapshotRule, SnapshotRuleSchema } from '#rules/ec2-schema';
 
 const rule = (
   name: string,

@@ -1,6 +1,6 @@
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { queueFloorSeconds } from '#ec2/copy-queue';
+import { queueFloorSeconds } from '#ec2/copy-machine/copy-queue';
 import { loadDefinition, taskStates } from '#local/state-machines';
 import { EC2_COPY_KINDS, ec2CopyDefinition } from '../../../statemachines/ec2-copy.ts';
 import imageCopyBefore from './fixtures/image-copy.json' with { type: 'json' };

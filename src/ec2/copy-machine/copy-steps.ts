@@ -1,0 +1,30 @@
+import { checkCopy } from './check-step.ts';
+import type { Ec2CopyStepInput } from './contract.ts';
+import { finalizeCopy } from './finalize-step.ts';
+import { recordFailure } from './record-failure-step.ts';
+import { startCopy } from './start-step.ts';
+import type { Ec2CopyStepDeps } from './step-deps.ts';
+
+/**
+ * The steps of the snapshot-copy and image-copy machines (`statemachines/ec2-copy.ts`), one Lambda invocation each:
+ * start the copy (or find the one already started), check it and say how long to wait, finalize it (tags,
+ * archive tier, retention), or record why it failed and remove what it left. Errors leave with the names
+ * the machines' Retry and Catch match (error-translation.ts). One file per step; this one dispatches.
+ */
+export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepDeps): Promise<unknown> {
+  switch (input.action) {
+    case 'start':
+      return startCopy(input.job, input.copy, deps);
+    case 'check':
+      return checkCopy(input.job, input.copy, deps);
+    case 'finalize':
+      return finalizeCopy(input.job, input.copy, deps);
+    case 'record-failure':
+      return recordFailure(
+        input.job,
+        input.state.copy?.state === 'queued' ? undefined : input.state.copy,
+        input.state.failure,
+        deps,
+      );
+  }
+}

@@ -1,0 +1,79 @@
+import { MARKER } from '#ec2/markers';
+import { copiesToPrune } from '#ec2/retention';
+import { checkTags } from '#ec2/tag-limits';
+import type { CopyProgress, Ec2CopyJob } from './contract.ts';
+import { copyTagsOf, withoutAwsTags } from './copy-tags.ts';
+import { permanent, raise, withinTagLimits } from './error-translation.ts';
+import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
+
+/** The finalize step: verify the completed copy's tags, archive it, and prune its group by retention. */
+export interface FinalizedCopy {
+  copy: string;
+  region: string;
+  archived: boolean;
+  tagged: string[];
+  pruned: string[];
+}
+
+export async function finalizeCopy(
+  job: Ec2CopyJob,
+  copy: CopyProgress,
+  deps: Ec2CopyStepDeps,
+): Promise<FinalizedCopy> {
+  const kind = deps.kinds[job.kind];
+  const client = destinationClient(job, deps);
+  const view = await kind.describe(client, copy.id).catch(raise);
+  if (view?.state !== 'completed') {
+    throw permanent(
+      'CopyNotCompleted',
+      `${copy.id} is ${view?.state ?? 'gone'}; only a completed copy is finalized`,
+    );
+  }
+
+  // Verify, don't hope: every tag the copy must carry is read back, and the missing ones are set.
+  const wanted = withinTagLimits(() => copyTagsOf(job));
+  const missing = Object.fromEntries(
+    Object.entries(wanted).filter(([key, value]) => view.tags[key] !== value),
+  );
+  if (Object.keys(missing).length > 0) {
+    // CreateTags counts the tags the copy has already (someone may have added some): refused past 50.
+    withinTagLimits(() => checkTags({ ...withoutAwsTags(view.tags), ...missing }, `${view.id} once tagged`));
+    await kind.tag(client, view, missing).catch(raise);
+  }
+
+  let archived = false;
+  if (job.destination.archive && kind.archive) {
+    // A retried finalize finds the copy archived already: EC2 would refuse to archive it again.
+    if (view.storageTier !== 'archive') await kind.archive(client, view.id).catch(raise);
+    archived = true;
+  }
+
+  const pruned: string[] = [];
+  if (job.destination.retain) {
+    const group = { [MARKER.rule]: job.rule, [MARKER.group]: wanted[MARKER.group] ?? '' };
+    const copies = await kind.findCopies(client, group).catch(raise);
+    const expired = copiesToPrune(
+      copies.map((c) => ({ id: c.id, createdAt: c.createdAt, finished: c.state === 'completed' })),
+      job.destination.retain,
+      { now: deps.now(), keep: view.id },
+    );
+    for (const id of expired) {
+      const old = copies.find((c) => c.id === id);
+      if (!old) continue;
+      await kind.remove(client, old).catch(raise);
+      pruned.push(id);
+    }
+  }
+
+  deps.metrics.resourceCopied(job.kind, job.rule, deps.now() - Date.parse(job.eventTime));
+  if (pruned.length > 0) deps.metrics.pruned(job.kind, job.rule, pruned.length);
+  const result = {
+    copy: view.id,
+    region: job.destination.region,
+    archived,
+    tagged: Object.keys(missing),
+    pruned,
+  };
+  deps.log.info('Copy completed and verified', { ...result, source: job.source.id, rule: job.rule });
+  return result;
+}

@@ -1,0 +1,39 @@
+import { type CaughtError, causeOf, messageOf } from '#foundation/errors/step-errors';
+import type { CopyProgress, Ec2CopyJob } from './contract.ts';
+import { identity } from './copy-tags.ts';
+import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
+
+/**
+ * The copy failed for good: remove what it left in the destination (a copy in `error`, or one abandoned at
+ * its deadline), count the failure by cause, and hand the cause to the machine's Fail state.
+ */
+export async function recordFailure(
+  job: Ec2CopyJob,
+  copy: CopyProgress | undefined,
+  failure: CaughtError,
+  deps: Ec2CopyStepDeps,
+) {
+  const kind = deps.kinds[job.kind];
+  const cause = copy?.state === 'failed' ? 'CopyFailed' : causeOf(failure);
+  const client = destinationClient(job, deps);
+  // Without a copy id the start failed, perhaps after its copy call went through: look for it by tags.
+  const left = copy
+    ? [await kind.describe(client, copy.id).catch(() => undefined)]
+    : await kind.findCopies(client, identity(job)).catch(() => []);
+  const removed: string[] = [];
+  for (const view of left) {
+    if (!view || view.state === 'completed') continue;
+    await kind.remove(client, view).then(
+      () => removed.push(view.id),
+      (error: unknown) => deps.log.warn('Could not remove the failed copy', { copy: view.id, error }),
+    );
+  }
+  deps.metrics.failed(job.rule, cause);
+  const message = copy?.message ?? messageOf(failure);
+  deps.log.error(`Copy of ${job.source.id} to ${job.destination.region} failed: ${cause}`, {
+    rule: job.rule,
+    reason: message,
+    removed,
+  });
+  return { recorded: cause, message, removed };
+}

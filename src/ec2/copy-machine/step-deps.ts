@@ -1,0 +1,20 @@
+import type { CopyKind } from '#ec2/copy-kind';
+import { destinationTarget, type Ec2ClientFactory } from '#foundation/aws-clients';
+import type { Log } from '#foundation/observability/powertools';
+import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
+import type { CopyKindName, Ec2CopyJob } from './contract.ts';
+
+/** What every step of the snapshot-copy and image-copy machines works with. */
+export interface Ec2CopyStepDeps {
+  ec2: Ec2ClientFactory;
+  kinds: Record<CopyKindName, CopyKind>;
+  log: Log;
+  metrics: ReplicationMetrics;
+  now: () => number;
+  /** Jitter for queued copies (seeded in the sandbox, so a run repeats). */
+  random?: () => number;
+}
+
+/** The destination Region's (and account's) EC2 client; `retries: false` for calls a retry would repeat. */
+export const destinationClient = (job: Ec2CopyJob, deps: Ec2CopyStepDeps, retries = true) =>
+  deps.ec2(destinationTarget(job.destination), { retries });

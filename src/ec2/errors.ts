@@ -1,0 +1,60 @@
+import type { Ec2CopyJob } from './copy-machine/contract.ts';
+
+/** Every error of EBS snapshot and AMI copies, named by what went wrong. */
+
+/** One copy per plan could not be started (after the others were): the event is retried as a whole. */
+export class CopyStartError extends Error {
+  constructor(readonly failures: { job: Ec2CopyJob; error: unknown }[]) {
+    super(
+      `could not start ${failures.length} cop${failures.length === 1 ? 'y' : 'ies'}: ${failures
+        .map(
+          ({ job, error }) =>
+            `${job.source.id} → ${job.destination.region} [${job.rule}]: ${(error as Error).message}`,
+        )
+        .join('; ')}`,
+    );
+    this.name = 'CopyStartError';
+  }
+}
+
+/** More tags than a copy can carry: permanent, the rule's `tags` (with Ferry's markers) must be fewer. */
+export class TooManyEc2TagsError extends Error {
+  readonly code = 'TooManyTags';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TooManyEc2TagsError';
+  }
+}
+
+/** A tag key or value longer than EC2 allows (or an empty key). */
+export class Ec2TagTooLongError extends Error {
+  readonly code = 'TagTooLong';
+  constructor(message: string) {
+    super(message);
+    this.name = 'Ec2TagTooLongError';
+  }
+}
+
+/** A tag key in AWS's own `aws:` namespace, which EC2 refuses to let anyone write. */
+export class ReservedTagKeyError extends Error {
+  readonly code = 'ReservedTagKey';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReservedTagKeyError';
+  }
+}
+
+export type TagLimitError = TooManyEc2TagsError | Ec2TagTooLongError | ReservedTagKeyError;
+
+export const isTagLimitError = (error: unknown): error is TagLimitError =>
+  error instanceof TooManyEc2TagsError ||
+  error instanceof Ec2TagTooLongError ||
+  error instanceof ReservedTagKeyError;
+
+/** The copy outlived its deadline while still pending. */
+export class CopyDeadlineExceededError extends Error {
+  constructor(id: string, hours: number) {
+    super(`${id} was still pending ${hours} h after it started; the copy is abandoned and removed`);
+    this.name = 'CopyDeadlineExceededError';
+  }
+}

@@ -1,0 +1,53 @@
+import type { StepFunctionsStarters } from '#adapters/step-functions';
+import type { Ec2CopyStarter } from '#ec2/copy-machine/contract';
+import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
+import { imageCopies } from '#ec2/images/image-copies';
+import type { ImageReplicationDeps } from '#ec2/images/replicate';
+import type { SnapshotReplicationDeps } from '#ec2/snapshots/replicate';
+import { snapshotCopies } from '#ec2/snapshots/snapshot-copies';
+import type { Ec2ClientFactory } from '#foundation/aws-clients';
+import {
+  type FunctionBase,
+  missingStarter,
+  STATE_MACHINE_ARN,
+  starterFromEnvironment,
+} from '#foundation/function-base';
+import { imageRulesOf, snapshotRulesOf } from '#rules/config';
+
+/** What snapshotCreated (and reconcile's snapshot pass) works with. */
+export const snapshotReplicationDeps = (
+  { config, common }: FunctionBase,
+  ec2: Ec2ClientFactory,
+  copies: Ec2CopyStarter | undefined,
+): SnapshotReplicationDeps => ({
+  ...common,
+  ec2,
+  rules: snapshotRulesOf(config),
+  copies: copies ?? missingStarter(STATE_MACHINE_ARN.snapshotCopy),
+});
+
+/** What imageAvailable (and reconcile's AMI pass) works with. */
+export const imageReplicationDeps = (
+  { config, common }: FunctionBase,
+  ec2: Ec2ClientFactory,
+  copies: Ec2CopyStarter | undefined,
+): ImageReplicationDeps => ({
+  ...common,
+  ec2,
+  rules: imageRulesOf(config),
+  copies: copies ?? missingStarter(STATE_MACHINE_ARN.imageCopy),
+});
+
+/** What the snapshot-copy and image-copy state machines' step works with. */
+export const ec2CopyStepDeps = ({ common }: FunctionBase, ec2: Ec2ClientFactory): Ec2CopyStepDeps => ({
+  ...common,
+  ec2,
+  kinds: { snapshot: snapshotCopies, image: imageCopies },
+});
+
+/** The starter of the snapshot-copy or image-copy machine this deployment names, if it does. */
+export const ec2StarterFromEnvironment = (
+  env: NodeJS.ProcessEnv,
+  machine: 'snapshotCopy' | 'imageCopy',
+  starters: StepFunctionsStarters,
+) => starterFromEnvironment(env, STATE_MACHINE_ARN[machine], starters.ec2);

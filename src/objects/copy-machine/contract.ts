@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { SourceObjectSchema } from '#objects/event';
+import { ObjectDestinationSchema, ObjectRuleSchema } from '#rules/schema';
+
+/**
+ * The contract of the object-copy state machine (`statemachines/object-copy.asl.yaml`): the execution input
+ * the starter (src/adapters/step-functions.ts) sends, its name rule, and the step inputs the machine's Parameters
+ * build. Both the code that starts an execution and the steps that run in it import it from here, so the two
+ * cannot drift apart.
+ */
+
+/**
+ * The input of an object-copy execution: one source version to one destination. `single` retries a
+ * CopyObject that failed retryably on the fast path; `multipart` copies an object above the threshold.
+ * `reason` says why the copy left the fast path, e.g. `SlowDown` or `size 7516192768 > multipart threshold`.
+ */
+export const CopyJobSchema = z.object({
+  mode: z.enum(['single', 'multipart']),
+  plan: z.object({
+    rule: ObjectRuleSchema,
+    destination: ObjectDestinationSchema,
+    destinationIndex: z.number().int().nonnegative(),
+    destinationKey: z.string(),
+  }),
+  source: SourceObjectSchema,
+  reason: z.string(),
+});
+
+export type CopyJob = z.infer<typeof CopyJobSchema>;
+
+/**
+ * Deterministic, so a duplicate event cannot start a second copy: Step Functions keeps names unique per
+ * state machine for 90 days. At most 80 characters of [A-Za-z0-9_-].
+ */
+export function executionNameOf(job: CopyJob): string {
+  const { source, plan } = job;
+  const identity = [
+    source.bucket,
+    source.key,
+    source.versionId ?? source.etag,
+    plan.destination.bucket,
+    plan.destination.region,
+    plan.destinationKey,
+    plan.rule.name,
+  ].join('\n');
+  const digest = createHash('sha256').update(identity).digest('hex').slice(0, 60);
+  return `${plan.rule.name.slice(0, 19)}-${digest}`;
+}
+
+/** Hands a copy to the object-copy state machine. `started: false` when that execution already exists. */
+export interface CopyStarter {
+  start(job: CopyJob): Promise<{ execution: string; started: boolean }>;
+}
+
+/** The execution's start (`$$.Execution.StartTime`): every upload this copy started is initiated after it. */
+const StartedAt = z.iso.datetime({ offset: true });
+
+const Batch = z.object({ first: z.number().int().positive(), last: z.number().int().positive() });
+
+/** The input of every step, as the state machine's Parameters build it. */
+export const CopyStepInputSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('copy'), job: CopyJobSchema }),
+  // startedAt is optional only for executions started by a definition from before it was passed.
+  z.object({ action: z.literal('prepare'), job: CopyJobSchema, startedAt: StartedAt.optional() }),
+  z.object({
+    action: z.literal('copy-parts'),
+    job: CopyJobSchema,
+    upload: z.object({ uploadId: z.string(), partSize: z.number().int().positive() }),
+    batch: Batch,
+  }),
+  z.object({
+    action: z.literal('complete'),
+    job: CopyJobSchema,
+    upload: z.object({
+      uploadId: z.string(),
+      partCount: z.number().int().positive(),
+      expectedETag: z.string(),
+    }),
+  }),
+  z.object({ action: z.literal('abort'), job: CopyJobSchema, uploadId: z.string() }),
+  z.object({ action: z.literal('clean-up'), job: CopyJobSchema, startedAt: StartedAt }),
+  z.object({
+    action: z.literal('record-failure'),
+    job: CopyJobSchema,
+    error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+  }),
+]);
+
+export type CopyStepInput = z.infer<typeof CopyStepInputSchema>;

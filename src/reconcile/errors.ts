@@ -1,0 +1,20 @@
+/** Every error of reconcile and backfill, named by what went wrong in the request. */
+
+export class UnknownRuleError extends Error {
+  constructor(
+    readonly rule: string,
+    readonly known: readonly string[],
+  ) {
+    super(
+      `no rule is named "${rule}"; the rules are: ${known.map((name) => `"${name}"`).join(', ') || '(none)'}`,
+    );
+    this.name = 'UnknownRuleError';
+  }
+}
+
+export class InvalidResumeTokenError extends Error {
+  constructor(token: string) {
+    super(`resume token "${token}" is not one a reconcile pass returned`);
+    this.name = 'InvalidResumeTokenError';
+  }
+}
