@@ -132,14 +132,16 @@ export function withDefaultRetention(
 }
 
 /**
- * PutObject with Object Lock parameters (its own, or the bucket's default retention) must carry an
+ * A PutObject that gives its version a retention period (its own, or the bucket's default) must carry an
  * integrity check of its body: `Content-MD5` or an additional checksum (an `x-amz-checksum-*` header, or
- * a trailing one, which the SDKs announce with `x-amz-sdk-checksum-algorithm`). S3 refuses the request
- * otherwise (API_PutObject.html: "The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for
- * any request to upload an object with a retention period configured using Amazon S3 Object Lock").
+ * a trailing one, which the SDKs announce with `x-amz-sdk-checksum-algorithm`); S3 refuses it otherwise.
+ * API_PutObject.html: "The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any request
+ * to upload an object with a retention period configured using Amazon S3 Object Lock"; object-lock.html:
+ * with a default retention period, "requests to upload objects in such a bucket must include the
+ * Content-MD5 header". A legal hold alone is not documented to need one, so it does not here.
  */
 export function checkLockedPutIntegrity(headers: IncomingHttpHeaders, lock: ObjectLock | undefined): void {
-  if (!lock) return;
+  if (!lock?.mode) return;
   const checked =
     headers['content-md5'] !== undefined ||
     headers['x-amz-sdk-checksum-algorithm'] !== undefined ||
@@ -272,10 +274,6 @@ function lockedVersionOf(context: S3Context, request: S3Request): { bucket: Buck
   return { bucket, object: objectOf(context, bucket, request.key, request.query.get('versionId')) };
 }
 
-const versionIdHeader = (object: StoredObject): Record<string, string> => ({
-  'x-amz-version-id': object.versionId,
-});
-
 /**
  * Whether a version's retention may become `next` (undefined: removed). Extending is always allowed, in
  * either mode. While the retention is in force, COMPLIANCE can be neither shortened, removed, nor changed
@@ -289,9 +287,9 @@ function checkRetentionChange(
   bypass: boolean,
 ): void {
   if (!retentionActive(current, context.now()) || !current?.retainUntil) return;
-  const extends_ =
+  const extension =
     next !== undefined && next.mode === current.mode && next.retainUntil >= current.retainUntil;
-  if (extends_) return;
+  if (extension) return;
   if (current.mode === 'GOVERNANCE' && bypass) return;
   throw protectedByObjectLock();
 }
@@ -325,7 +323,6 @@ export function getObjectRetention(context: S3Context, request: S3Request): void
   sendXml(
     request.res,
     `<Retention ${NAMESPACE}>${element('Mode', lock.mode)}${element('RetainUntilDate', lock.retainUntil.toISOString())}</Retention>`,
-    versionIdHeader(object),
   );
 }
 
@@ -343,9 +340,5 @@ export function getObjectLegalHold(context: S3Context, request: S3Request): void
   const { object } = lockedVersionOf(context, request);
   const status = object.lock?.legalHold;
   if (!status) throw noObjectLockConfiguration();
-  sendXml(
-    request.res,
-    `<LegalHold ${NAMESPACE}>${element('Status', status)}</LegalHold>`,
-    versionIdHeader(object),
-  );
+  sendXml(request.res, `<LegalHold ${NAMESPACE}>${element('Status', status)}</LegalHold>`);
 }
