@@ -28,6 +28,21 @@ const literalSchemaKeys = {
   },
 };
 
+/**
+ * Each SDK client imports its whole package.json (its exports map, scripts, dependencies: 2–4 kB each, four
+ * copies in a bundle) to read one field, `version`, for the User-Agent header. The bundle gets `name` and
+ * `version` only; the header is unchanged.
+ */
+const sdkPackageVersion = {
+  name: 'sdk-package-version',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ }, async ({ path }) => {
+      const { name, version } = JSON.parse(await readFile(path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
 /** `import { z, … } from 'zod'` → `import * as z from 'zod'; import { … } from 'zod'`, else unchanged. */
 function zodNamespaceImports(text) {
   return text.replace(/import\s*\{([^}]*)\}\s*from\s*(['"])zod\2;?/g, (statement, list, quote) => {
@@ -126,6 +141,7 @@ const tracesFunctions = (service) => Boolean(service?.provider?.tracing?.lambda)
 /** The plugins for a service: serverless-esbuild passes the framework (`serverless.service`). */
 module.exports = (serverless) => [
   literalSchemaKeys,
+  sdkPackageVersion,
   zodNamespace,
   lambdaCredentials,
   textPatternUnmatched,
