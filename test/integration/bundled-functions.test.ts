@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,8 @@ import {
   functionEntryOf,
   readServerlessFile,
 } from '#deploy/function-bundles';
-import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
+import { MARKER } from '#ec2/markers';
+import { SANDBOX_ACCOUNT, SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { compileRules, InvalidConfigError } from '#rules/load';
 import { configFrom } from '#test/support/fixtures';
 
@@ -113,6 +115,8 @@ function rulesFile(name: string, yaml: string): string {
 
 const CROSS_ACCOUNT = readFileSync(new URL('../configs/cross-account.yml', import.meta.url), 'utf8');
 const WRITER = 'arn:aws:iam::222233334444:role/ferry-writer';
+const VAULT = 'arn:aws:iam::333344445555:role/ferry-vault-writer';
+const VAULT_KEY = 'arn:aws:kms:us-west-2:333344445555:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 describe('the function bundles, as packaged', () => {
   it.each(FUNCTIONS)(
@@ -196,7 +200,7 @@ describe('the function bundles, as packaged', () => {
   });
 });
 
-describe('the objectCreated bundle against the sandbox', () => {
+describe('the bundles against the sandbox', () => {
   let sandbox: Sandbox;
   let containerEndpoint: Server;
   let containerCalls = 0;
@@ -205,8 +209,14 @@ describe('the objectCreated bundle against the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox({
-      config: configFrom(CROSS_ACCOUNT.replace('prefix: published/', 'prefix: in-process-only/')),
+      config: configFrom(
+        CROSS_ACCOUNT.replace('prefix: published/', 'prefix: in-process-only/').replace(
+          'backup: vault',
+          'backup: in-process-only',
+        ),
+      ),
       port: 0,
+      ec2: { copyBytesPerSecond: 1024 * 1024 * 1024, kmsKeys: { 'us-west-2': [VAULT_KEY] } },
     });
     rules = rulesFile('partner', CROSS_ACCOUNT);
     // A credentials endpoint as Lambda's SnapStart serves one (AWS_CONTAINER_CREDENTIALS_FULL_URI with its
@@ -331,5 +341,62 @@ describe('the objectCreated bundle against the sandbox', () => {
       ],
     });
     await expect(replicaOf(key)).rejects.toThrow();
+  });
+
+  it('It should start a snapshot copy in the vault account from the ec2CopyStep bundle, as the vault role', {
+    timeout: 120_000,
+  }, async () => {
+    const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8 });
+    const { SnapshotId = '' } = await sandbox
+      .ec2Client('us-east-1')
+      .send(new CreateSnapshotCommand({ VolumeId: volumeId, Description: 'bundled' }));
+    await sandbox.settle();
+    const job = {
+      kind: 'snapshot',
+      rule: 'ebs-to-vault',
+      destinationIndex: 0,
+      destination: {
+        region: 'us-west-2',
+        account: '333344445555',
+        roleArn: VAULT,
+        externalId: 'acme-ferry-vault-51d2',
+        kmsKeyId: VAULT_KEY,
+        copyTags: true,
+        tags: {},
+      },
+      source: {
+        id: SnapshotId,
+        region: 'us-east-1',
+        account: SANDBOX_ACCOUNT,
+        encrypted: false,
+        description: 'bundled',
+        volumeId,
+        tags: {},
+      },
+      eventTime: new Date().toISOString(),
+    };
+    const outcome = await run(
+      await bundleOf('ec2CopyStep'),
+      {
+        ...lambdaEnvironment(rulesFile('vault', CROSS_ACCOUNT)),
+        AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+        AWS_SESSION_TOKEN: 'lambda-session',
+        AWS_ENDPOINT_URL: sandbox.endpoint,
+      },
+      { action: 'start', job },
+    );
+    expect(outcome.stderr).toBe('');
+    expect(outcome.status).toBe(0);
+    const { Snapshots = [] } = await sandbox
+      .ec2Client('us-west-2')
+      .send(
+        new DescribeSnapshotsCommand({ Filters: [{ Name: `tag:${MARKER.sourceId}`, Values: [SnapshotId] }] }),
+      );
+    expect(Snapshots.map((snapshot) => [snapshot.Encrypted, snapshot.KmsKeyId])).toEqual([[true, VAULT_KEY]]);
+    expect(JSON.parse(outcome.stdout)).toMatchObject({ id: Snapshots[0]?.SnapshotId });
+    expect([...sandbox.sts.sessions.values()]).toContainEqual(
+      expect.objectContaining({ roleArn: VAULT, externalId: 'acme-ferry-vault-51d2' }),
+    );
   });
 });
