@@ -10,14 +10,18 @@
 // metafile). --external-sdk measures the alternative of leaving the SDK to the runtime. Bundles and figures
 // go to bench/results/bundles/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
-import { parse } from 'yaml';
+import { build, type Metafile } from 'esbuild';
+import {
+  bundleExtensionOf,
+  functionBuildOptions,
+  functionEntryOf,
+  readServerlessFile,
+} from '#deploy/function-bundles';
 import { compileRules } from '#rules/load';
 
 const { values } = parseArgs({
@@ -39,82 +43,13 @@ const RULES_FILE = 'replication.yml';
 /** Where the packaged functions find their rules, compiled to JSON (deploy/parts.cjs). */
 const COMPILED_RULES = '.build/rules.json';
 
-interface ServerlessFile {
-  service: string;
-  provider: { runtime: string; tracing?: { lambda?: unknown }; environment?: Record<string, string> };
-  custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string }>;
-}
-const service = parse(readFileSync('serverless.yml', 'utf8')) as ServerlessFile;
-
-/**
- * serverless-esbuild's own keys, which it removes before calling esbuild (`exclude` becomes `external`,
- * `outputFileExtension` becomes `outExtension`, `plugins` names a file it require()s); every other key of
- * the block goes to esbuild as is.
- */
-const PLUGIN_KEYS = new Set([
-  'concurrency',
-  'zipConcurrency',
-  'exclude',
-  'nativeZip',
-  'packager',
-  'packagePath',
-  'watch',
-  'keepOutputDirectory',
-  'packagerOptions',
-  'installExtraArgs',
-  'outputFileExtension',
-  'outputBuildFolder',
-  'outputWorkFolder',
-  'nodeExternals',
-  'skipBuild',
-  'skipRebuild',
-  'skipBuildExcludeFns',
-  'stripEntryResolveExtensions',
-  'disposeContext',
-  'config',
-  'plugins',
-]);
-
-function pluginsOf(file: unknown): Plugin[] {
-  if (typeof file !== 'string') return [];
-  const loaded = createRequire(import.meta.url)(resolve(file)) as
-    | Plugin[]
-    | ((serverless: { service: ServerlessFile }) => Plugin[]);
-  // As serverless-esbuild calls it: with the framework, whose `service` is the parsed serverless.yml.
-  return typeof loaded === 'function' ? loaded({ service }) : loaded;
-}
-
-function esbuildOptionsOf(block: Record<string, unknown>): BuildOptions {
-  const options = Object.fromEntries(Object.entries(block).filter(([key]) => !PLUGIN_KEYS.has(key)));
-  const exclude = (block.exclude as string[] | undefined) ?? [];
-  const extension = block.outputFileExtension as string | undefined;
-  return {
-    ...options,
-    external: [
-      ...((block.external as string[] | undefined) ?? []),
-      ...(exclude.includes('*') ? [] : exclude),
-    ],
-    plugins: pluginsOf(block.plugins),
-    ...(extension && extension !== '.js' ? { outExtension: { '.js': extension } } : {}),
-  };
-}
-/** esbuild's target for a Lambda runtime, as serverless-esbuild derives it when the block names none. */
-function esbuildTargetOf(runtime: string): string {
-  const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
-  if (major === undefined)
-    throw new Error(`serverless.yml: provider.runtime ${runtime} is not a Node.js runtime`);
-  return `node${major}`;
-}
-const deployed = {
-  target: esbuildTargetOf(service.provider.runtime),
-  ...esbuildOptionsOf(service.custom.esbuild),
-};
+const service = readServerlessFile();
+const deployed = functionBuildOptions(service);
 // The SDK that the Node.js runtime provides (@aws-sdk/* and its @smithy/* dependencies).
 const esbuildOptions = values['external-sdk']
   ? { ...deployed, external: [...(deployed.external ?? []), '@aws-sdk/*', '@smithy/*'] }
   : deployed;
-const extension = (service.custom.esbuild.outputFileExtension as string | undefined) ?? '.js';
+const extension = bundleExtensionOf(service);
 
 /** The deployed environment, with what CloudFormation would resolve replaced by stand-ins. */
 function lambdaEnvironment(name: string): Record<string, string> {
@@ -158,12 +93,8 @@ interface Bundle {
 
 rmSync(OUT, { recursive: true, force: true });
 const bundles: Bundle[] = [];
-for (const [name, { handler }] of Object.entries(service.functions)) {
-  const module = handler.slice(0, handler.lastIndexOf('.'));
-  const entry = ['.ts', '.mts', '.js', '.mjs']
-    .map((ext) => `${module}${ext}`)
-    .find((file) => existsSync(file));
-  if (!entry) throw new Error(`${name}: no entry file for ${handler}`);
+for (const name of Object.keys(service.functions)) {
+  const { entry, module } = functionEntryOf(service, name);
   const dir = join(OUT, name);
   const result = await build({ ...esbuildOptions, entryPoints: [entry], outdir: dir, metafile: true });
   // Lambda's cwd holds the bundle and the rules it loads at init, compiled as `npm run package` does.

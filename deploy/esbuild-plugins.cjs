@@ -3,7 +3,7 @@
 // only changes how a module is written, or which module stands for one the function never runs, so that
 // esbuild can drop what the function does not use; what the code does is unchanged.
 const { readFile } = require('node:fs/promises');
-const { resolve } = require('node:path');
+const { relative, resolve, sep } = require('node:path');
 
 /**
  * The AWS SDK's generated schemas key their traits by constant (`{ [_xN]: _m }`). esbuild must keep any
@@ -24,6 +24,21 @@ const literalSchemaKeys = {
         strings.has(name) ? `${strings.get(name)}:` : key,
       );
       return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * Each SDK client imports its whole package.json (its exports map, scripts, dependencies: 2–4 kB each, four
+ * copies in a bundle) to read one field, `version`, for the User-Agent header. The bundle gets `name` and
+ * `version` only; the header is unchanged.
+ */
+const sdkPackageVersion = {
+  name: 'sdk-package-version',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ }, async ({ path }) => {
+      const { name, version } = JSON.parse(await readFile(path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
     });
   },
 };
@@ -73,12 +88,62 @@ const tracerDisabled = {
   },
 };
 
+/**
+ * The SDK's default credential chain resolves to deploy/lambda-credentials.ts: the two links of it that run in
+ * Lambda (the reserved key variables, and the container endpoint SnapStart uses), without the SSO, INI,
+ * process, web-identity and instance-metadata providers and the clients they bring (see the file).
+ */
+const lambdaCredentials = {
+  name: 'lambda-credentials',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+      path: resolve(__dirname, 'lambda-credentials.ts'),
+    }));
+  },
+};
+
+/**
+ * The functions that match no snapshot or AMI description/name pattern (no snapshot or AMI router runs in
+ * them), by entry file. In their bundles src/rules/text-pattern.ts resolves to deploy/text-pattern-unmatched.ts,
+ * without the RE2 engine (re2js, 150 kB); the file says what that leaves out of their init's validation, and
+ * why it is safe. A function not listed keeps the engine: forgetting one costs bytes, never a match.
+ */
+const MATCH_NO_PATTERN = new Set([
+  'functions/object-created',
+  'functions/object-deleted',
+  'functions/object-copy-step',
+  'functions/ec2-copy-step',
+]);
+
+/** An entry point as esbuild was given it, relative to the service, without its extension. */
+const entryNameOf = (entry) =>
+  relative(process.cwd(), resolve(typeof entry === 'string' ? entry : entry.in))
+    .split(sep)
+    .join('/')
+    .replace(/\.[cm]?[jt]s$/, '');
+
+const textPatternUnmatched = {
+  name: 'text-pattern-unmatched',
+  setup(build) {
+    const entries = Array.isArray(build.initialOptions.entryPoints) ? build.initialOptions.entryPoints : [];
+    if (entries.length === 0 || !entries.every((entry) => MATCH_NO_PATTERN.has(entryNameOf(entry)))) return;
+    build.onResolve({ filter: /(^|[\\/])text-pattern(\.ts)?$/ }, ({ path, importer }) =>
+      path === '#rules/text-pattern' || /[\\/]src[\\/]rules[\\/]/.test(importer)
+        ? { path: resolve(__dirname, 'text-pattern-unmatched.ts') }
+        : undefined,
+    );
+  },
+};
+
 /** Whether the service turns X-Ray tracing on for its functions (`true`, `Active` or `PassThrough`). */
 const tracesFunctions = (service) => Boolean(service?.provider?.tracing?.lambda);
 
 /** The plugins for a service: serverless-esbuild passes the framework (`serverless.service`). */
 module.exports = (serverless) => [
   literalSchemaKeys,
+  sdkPackageVersion,
   zodNamespace,
+  lambdaCredentials,
+  textPatternUnmatched,
   ...(tracesFunctions(serverless?.service) ? [] : [tracerDisabled]),
 ];

@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// zod's core by its own subpath, not as `z.core`: a nested namespace read through `z` keeps all of zod's
+// core in every bundle (its locales and JSON Schema code, 325 kB), which esbuild cannot shake.
+import { type $ZodErrorMap, $ZodObject } from 'zod/v4/core';
 import { closest } from './closest.ts';
 
 /**
@@ -29,8 +31,8 @@ const keysOf = (input: unknown): string[] =>
  * input already has (a key written twice, once wrong, should not be suggested again). Other issues keep
  * their messages.
  */
-export const explainUnknownKeys: z.core.$ZodErrorMap = (issue) => {
-  if (issue.code !== 'unrecognized_keys' || !(issue.inst instanceof z.core.$ZodObject)) return undefined;
+export const explainUnknownKeys: $ZodErrorMap = (issue) => {
+  if (issue.code !== 'unrecognized_keys' || !(issue.inst instanceof $ZodObject)) return undefined;
   const present = new Set(keysOf(issue.input));
   const known = Object.keys(issue.inst._zod.def.shape).filter((key) => !present.has(key));
   return unknownKeysMessage(issue.keys, known);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,22 @@ export const client = EC2Client;`;
     const plain = await bundle('ec2-command-plain', source, { minify: true });
     const rewritten = await bundle('ec2-command-rewritten', source, { minify: true, plugins });
     expect(rewritten.bytes).toBeLessThan(plain.bytes - 400_000);
+  });
+
+  it('It should keep the client version the User-Agent header names, and drop the rest of its package.json', {
+    timeout: 60_000,
+  }, async () => {
+    const source = `import { S3Client } from '@aws-sdk/client-s3';
+const client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+export const userAgent = JSON.stringify(await client.config.defaultUserAgentProvider());`;
+    const { version } = JSON.parse(
+      readFileSync(join(process.cwd(), 'node_modules/@aws-sdk/client-s3/package.json'), 'utf8'),
+    ) as { version: string };
+    const plain = await bundle('user-agent-plain', source, { minify: true });
+    const rewritten = await bundle('user-agent-rewritten', source, { minify: true, plugins });
+    expect(rewritten.module.userAgent).toContain(`"api/S3","${version}"`);
+    expect(rewritten.module.userAgent).toBe(plain.module.userAgent);
+    expect(rewritten.bytes).toBeLessThan(plain.bytes - 2_000);
   });
 
   it('It should import zod as a namespace, keeping what the module uses and nothing else', {

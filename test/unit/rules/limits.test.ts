@@ -46,6 +46,27 @@ describe('user metadata limit (S3: 2 KB of keys and values, with Ferry’s marke
     expect(markers).toBeLessThan(2048);
   });
 
+  it('It should find the longest key marker as trying every key length up to 1,024 bytes finds it', () => {
+    const bytesOf = (key: string) =>
+      metadataBytes(markersFor({ bucket: 'acme-prod', key, rule: 'invoices' }));
+    let longest = '';
+    for (let length = 1; length <= 1024; length++) {
+      const key = 'k'.repeat(length);
+      if (bytesOf(key) > bytesOf(longest)) longest = key;
+    }
+    expect(
+      metadataBytes(
+        markersFor({
+          bucket: 'acme-prod',
+          key: longest,
+          versionId: 'v'.repeat(1024),
+          sequencer: 'f'.repeat(64),
+          rule: 'invoices',
+        }),
+      ),
+    ).toBe(markers);
+  });
+
   it('It should refuse a metadata.set over 2 KB on its own, naming MetadataTooLarge', () => {
     expect(issuesOf(objectRule({ metadata: { set: metadataOf(2049) } }))).toEqual([
       {
