@@ -1,4 +1,6 @@
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -512,5 +514,77 @@ describe('sandbox S3 Object Lock: deletes', () => {
     expect(bypassed.Errors?.map((error) => error.Key)).toEqual(['a']);
     expect(bypassed.Deleted?.map((deleted) => deleted.Key)).toEqual(['b']);
     expect((await head(Bucket, 'a', locked.VersionId)).ObjectLockMode).toBe('COMPLIANCE');
+  });
+});
+
+const hasAwsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe.runIf(hasAwsCli)('sandbox S3 Object Lock through the AWS CLI', () => {
+  // Asynchronous: the sandbox answers from this very process, so a blocking call would deadlock.
+  const aws = async (...args: string[]) => {
+    try {
+      const { stdout } = await promisify(execFile)(
+        'aws',
+        ['--endpoint-url', sandbox().endpoint, '--region', 'us-east-1', '--output', 'json', ...args],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+            AWS_CONFIG_FILE: '/dev/null',
+            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          },
+        },
+      );
+      return { ok: true, out: stdout };
+    } catch (error) {
+      return { ok: false, out: String((error as { stderr?: string }).stderr ?? error) };
+    }
+  };
+
+  it("It should lock a version put with `s3api put-object --object-lock-*`, and refuse its deletion with AWS's message", async () => {
+    expect(
+      (await aws('s3api', 'create-bucket', '--bucket', 'lock-cli', '--object-lock-enabled-for-bucket')).ok,
+    ).toBe(true);
+    const until = fromNow(DAY).toISOString();
+    const put = await aws(
+      's3api',
+      'put-object',
+      '--bucket',
+      'lock-cli',
+      '--key',
+      'evidence.txt',
+      '--object-lock-mode',
+      'COMPLIANCE',
+      '--object-lock-retain-until-date',
+      until,
+    );
+    expect(put.ok).toBe(true);
+    const { VersionId } = JSON.parse(put.out) as { VersionId: string };
+    const retention = await aws(
+      's3api',
+      'get-object-retention',
+      '--bucket',
+      'lock-cli',
+      '--key',
+      'evidence.txt',
+    );
+    expect(JSON.parse(retention.out).Retention.Mode).toBe('COMPLIANCE');
+    const refused = await aws(
+      's3api',
+      'delete-object',
+      '--bucket',
+      'lock-cli',
+      '--key',
+      'evidence.txt',
+      '--version-id',
+      VersionId,
+      '--bypass-governance-retention',
+    );
+    expect(refused.ok).toBe(false);
+    expect(refused.out).toContain(
+      'An error occurred (AccessDenied) when calling the DeleteObject operation: Access Denied because object protected by object lock.',
+    );
   });
 });
