@@ -16,10 +16,14 @@ export type LockChecks = Map<string, Promise<void>>;
 
 export const newLockChecks = (): LockChecks => new Map();
 
-/** The SDK's name for the 404 of a bucket without Object Lock (and the status, for a body the SDK lost). */
+/**
+ * The 404 of a bucket without Object Lock, by its code (or by its status when the SDK lost the body and named
+ * it after the status); a missing bucket (NoSuchBucket) is not that, and stays the error it is.
+ */
 const notEnabled = (error: unknown): boolean => {
   const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return name === 'ObjectLockConfigurationNotFoundError' || $metadata?.httpStatusCode === 404;
+  if (name === 'ObjectLockConfigurationNotFoundError') return true;
+  return $metadata?.httpStatusCode === 404 && (name === 'NotFound' || name === 'Unknown');
 };
 
 /** S3's 400 to a write whose lock headers name a bucket without Object Lock. */
@@ -33,11 +37,11 @@ export async function checkObjectLockEnabled(
   lock: LockRequestFields,
   deps: { s3: S3ClientFactory; lockChecks?: LockChecks | undefined },
 ): Promise<void> {
-  const wanted = {
+  const locking = locksSomething({
     ...(lock.ObjectLockMode ? { mode: lock.ObjectLockMode } : {}),
     ...(lock.ObjectLockLegalHoldStatus ? { legalHold: lock.ObjectLockLegalHoldStatus } : {}),
-  };
-  if (!locksSomething(wanted)) return;
+  });
+  if (!locking) return;
   const checks = deps.lockChecks ?? newLockChecks();
   const key = `${destination.region}/${destination.roleArn ?? ''}/${destination.bucket}`;
   let check = checks.get(key);
