@@ -29,6 +29,8 @@ export interface CrossAccountParameters {
   DestinationObjectArns: string;
   SourceObjectArns: string;
   AllowDeletes: 'true' | 'false';
+  /** A destination writing here has `lock`: the role writes locked replicas (and reads the locks). */
+  AllowObjectLocks: 'true' | 'false';
   AllowEc2Copies: 'true' | 'false';
   Ec2Regions: string;
   KmsKeyArns: string;
@@ -71,6 +73,7 @@ interface Collected {
   objects: Set<string>;
   sources: Set<string>;
   deletes: boolean;
+  locks: boolean;
   ec2: boolean;
   regions: Set<string>;
   keys: Set<string>;
@@ -98,6 +101,7 @@ export function crossAccountParameters(
       objects: new Set(),
       sources: new Set(),
       deletes: false,
+      locks: false,
       ec2: false,
       regions: new Set(),
       keys: new Set(),
@@ -133,6 +137,7 @@ export function crossAccountParameters(
       entry.objects.add(text(replicaKeys(names, rule, destination)));
       entry.sources.add(text(sourceKeys(names, rule)));
       if (destination.replicateDeletes) entry.deletes = true;
+      if (destination.lock) entry.locks = true;
       if (destination.encryption?.sse === 'aws:kms')
         addKey(entry, destination.encryption.kmsKeyId, destination.region, account);
     }
@@ -166,6 +171,7 @@ export function crossAccountParameters(
         DestinationObjectArns: list(entry.objects),
         SourceObjectArns: list(entry.sources),
         AllowDeletes: entry.deletes ? 'true' : 'false',
+        AllowObjectLocks: entry.locks ? 'true' : 'false',
         AllowEc2Copies: entry.ec2 ? 'true' : 'false',
         Ec2Regions: list(entry.regions),
         KmsKeyArns: list(entry.keys),

@@ -44,6 +44,7 @@ const AUTHORIZING_FIELDS = new Set([
   'ExpectedBucketOwner',
   'ExpectedSourceBucketOwner',
   'ObjectLockMode',
+  'ObjectLockRetainUntilDate',
   'ObjectLockLegalHoldStatus',
   // EC2
   'SourceRegion',
@@ -80,7 +81,17 @@ const AUTHORIZING_FIELDS = new Set([
 ]);
 
 /** Answer fields that name what a call created. */
-const NAMING_OUTPUT_FIELDS = ['UploadId', 'SnapshotId', 'ImageId', 'VersionId', 'executionArn'] as const;
+const NAMING_OUTPUT_FIELDS = [
+  'UploadId',
+  'SnapshotId',
+  'ImageId',
+  'VersionId',
+  'executionArn',
+  // Not names, but answers S3 gives only with a permission: a HEAD shows a version's Object Lock only to a
+  // caller with s3:GetObjectRetention / s3:GetObjectLegalHold, so the proof asks for them where Ferry read one.
+  'ObjectLockMode',
+  'ObjectLockLegalHoldStatus',
+] as const;
 
 /** The ids of the EC2 resources a request names, in the Region they are in. */
 function ec2ResourceIds(operation: string, region: string, input: Record<string, unknown>) {

@@ -3,7 +3,12 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
+  PutObjectLockConfigurationCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { encodeTagging } from '#objects/copy-request';
 import type { Report } from '#objects/outcomes';
@@ -21,6 +26,9 @@ import type { Execution } from './step-functions.ts';
 const SOURCE = 'ferry-demo-source';
 const DR = { bucket: 'ferry-demo-dr', region: 'us-west-2' };
 const ARCHIVE = { bucket: 'ferry-demo-archive', region: 'us-east-1' };
+/** The Object Lock vault of rule records-locked: COMPLIANCE for at least 30 days. */
+const VAULT = { bucket: 'ferry-demo-vault', region: 'us-west-2' };
+const LOCK_DAYS = 30;
 
 interface DemoObject {
   key: string;
@@ -49,6 +57,12 @@ const taggedReport: DemoObject = {
   body: 'region,revenue\neu,42\n',
   contentType: 'text/csv',
   tags: { dr: 'true', owner: 'finance' },
+};
+/** Replicated to the vault under Object Lock, then deleted at the source: the vault keeps it. */
+const ledger: DemoObject = {
+  key: 'records/ledger-2026.csv',
+  body: 'date,amount\n2026-12-01,100\n',
+  contentType: 'text/csv',
 };
 const untaggedReport: DemoObject = { key: 'reports/draft.csv', body: 'draft\n', tags: { dr: 'false' } };
 const scratch: DemoObject = { key: 'scratch/tmp.bin', body: 'not covered by any rule' };
@@ -164,9 +178,22 @@ export async function runObjectDemo(
   await source.send(new DeleteObjectCommand({ Bucket: SOURCE, Key: doomed.key }));
   await sandbox.settle();
 
+  const vault = sandbox.s3(VAULT.region);
+  print(`  enable  Object Lock on s3://${VAULT.bucket} (versioning, then the lock configuration)`);
+  await enableObjectLock(vault, VAULT.bucket);
+  await put(ledger, `   (to the vault, locked COMPLIANCE for ${LOCK_DAYS} days)`);
+  const locked = await vault
+    .send(new HeadObjectCommand({ Bucket: VAULT.bucket, Key: ledger.key }))
+    .catch(() => undefined);
+  print(`  delete  s3://${SOURCE}/${ledger.key}   (the vault's copy must survive it)`);
+  await source.send(new DeleteObjectCommand({ Bucket: SOURCE, Key: ledger.key }));
+  await sandbox.settle();
+  const lockChecks = await checkLockedReplica(sandbox, vault, locked, print);
+
   const checks: Check[] = [];
   for (const expected of EXPECTED_REPLICAS) checks.push(await checkReplica(sandbox, expected));
   for (const absent of EXPECTED_ABSENT) checks.push(await checkAbsent(sandbox, absent));
+  checks.push(...lockChecks);
   if (sandbox.bus.deadLetters.length > 0) {
     checks.push({
       ok: false,
@@ -214,7 +241,9 @@ export function describeObjectDelivery(delivery: Delivery, print: (line: string)
           ? `skipped (${outcome.reason})`
           : outcome.status === 'handed-off'
             ? `handed to the state machine (${outcome.reason})`
-            : outcome.status;
+            : outcome.status === 'deleted' && outcome.lockedVersionKept
+              ? 'deleted (a delete marker: Object Lock keeps the version)'
+              : outcome.status;
     print(`    ↳ ${delivery.target} [${outcome.rule}] ${what} → ${outcome.target}`);
   }
 }
@@ -272,6 +301,74 @@ async function checkReplica(sandbox: Sandbox, expected: ExpectedReplica): Promis
   } catch (error) {
     return { ok: false, label, detail: `missing (${(error as Error).name})` };
   }
+}
+
+/** Object Lock on an existing bucket: versioning first, then the configuration (S3: object-lock-configure.html). */
+async function enableObjectLock(client: S3Client, bucket: string) {
+  await client.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
+  await client.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: bucket,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' },
+    }),
+  );
+}
+
+/**
+ * The vault's replica of the ledger, after its source was deleted: written under COMPLIANCE until about 30
+ * days after its copy, now behind a delete marker (Ferry's replicated delete), and its version refuses to be
+ * deleted, by anyone, with S3's 403 AccessDenied.
+ */
+async function checkLockedReplica(
+  sandbox: Sandbox,
+  vault: S3Client,
+  locked: HeadObjectCommandOutput | undefined,
+  print: (line: string) => void,
+): Promise<Check[]> {
+  const label = `s3://${VAULT.bucket}/${ledger.key}`;
+  const head = locked;
+  if (!head?.VersionId) return [{ ok: false, label, detail: 'no locked replica was written' }];
+  const until = head.ObjectLockRetainUntilDate?.getTime() ?? 0;
+  const days = (until - sandbox.clock.now()) / 86_400_000;
+  const lockOk = head.ObjectLockMode === 'COMPLIANCE' && days > LOCK_DAYS - 1 && days <= LOCK_DAYS;
+  const { Versions = [], DeleteMarkers = [] } = await vault.send(
+    new ListObjectVersionsCommand({ Bucket: VAULT.bucket, Prefix: ledger.key }),
+  );
+  const kept = Versions.some((version) => version.VersionId === head.VersionId);
+  print(`  delete  ${label}?versionId=${head.VersionId}   (as an intruder in the vault would)`);
+  const refusal = await vault
+    .send(new DeleteObjectCommand({ Bucket: VAULT.bucket, Key: ledger.key, VersionId: head.VersionId }))
+    .then(() => 'deleted')
+    .catch(
+      (error: { name?: string; $metadata?: { httpStatusCode?: number } }) =>
+        `${error.$metadata?.httpStatusCode} ${error.name}`,
+    );
+  print(`    ↳ S3 answered ${refusal}`);
+  return [
+    {
+      ok: lockOk,
+      label,
+      detail: lockOk
+        ? `locked COMPLIANCE until ${head.ObjectLockRetainUntilDate?.toISOString()} (${LOCK_DAYS} days)`
+        : `lock ${head.ObjectLockMode ?? 'none'} for ${days.toFixed(1)} days, expected COMPLIANCE for ${LOCK_DAYS}`,
+    },
+    {
+      ok: kept && DeleteMarkers.length === 1,
+      label: `${label} (source deleted)`,
+      detail:
+        kept && DeleteMarkers.length === 1
+          ? 'behind a delete marker, its locked version kept'
+          : `${DeleteMarkers.length} delete markers, locked version ${kept ? 'kept' : 'gone'}`,
+    },
+    {
+      ok: refusal === '403 AccessDenied',
+      label: `${label} (delete of the version)`,
+      detail:
+        refusal === '403 AccessDenied' ? 'refused by Object Lock: 403 AccessDenied' : `answered ${refusal}`,
+    },
+  ];
 }
 
 async function checkAbsent(

@@ -173,6 +173,14 @@ function writeContext(input: Record<string, unknown>): Context {
   if (copySource) context['s3:x-amz-copy-source'] = copySource;
   const directive = str(input.MetadataDirective);
   if (directive) context['s3:x-amz-metadata-directive'] = directive;
+  // Object Lock headers of a write (S3's s3:object-lock-* condition keys, list_amazons3.html).
+  const lockMode = str(input.ObjectLockMode);
+  if (lockMode) context['s3:object-lock-mode'] = lockMode;
+  const until = input.ObjectLockRetainUntilDate;
+  if (until instanceof Date || typeof until === 'string')
+    context['s3:object-lock-retain-until-date'] = new Date(until).toISOString();
+  const legalHold = str(input.ObjectLockLegalHoldStatus);
+  if (legalHold) context['s3:object-lock-legal-hold'] = legalHold;
   const tags = s3TagRecord(input.Tagging);
   if (Object.keys(tags).length > 0) {
     for (const [key, value] of Object.entries(tags)) context[`s3:RequestObjectTag/${key}`] = value;
@@ -205,9 +213,40 @@ function writeObject(names: Names, region: string, input: Record<string, unknown
   if (tagsWritten) drafts.push({ action: 's3:PutObjectTagging', resource, context });
   const acl = str(input.ACL);
   if (acl) drafts.push({ action: 's3:PutObjectAcl', resource, context: { 's3:x-amz-acl': acl } });
+  drafts.push(...lockWrites(input, resource, context));
   const kmsKeyId = str(input.SSEKMSKeyId);
   if (str(input.ServerSideEncryption) === 'aws:kms' && kmsKeyId)
     drafts.push(...kmsRequests(['kms:GenerateDataKey'], kmsKeyId, 's3', region, names));
+  return drafts;
+}
+
+/**
+ * A write that locks the new object: its retention headers need s3:PutObjectRetention, its legal-hold header
+ * s3:PutObjectLegalHold ("Required permissions",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-permissions; the
+ * Service Authorization Reference lists both actions with the s3:object-lock-* keys).
+ */
+function lockWrites(input: Record<string, unknown>, resource: string, context: Context): Draft[] {
+  const drafts: Draft[] = [];
+  if (str(input.ObjectLockMode)) drafts.push({ action: 's3:PutObjectRetention', resource, context });
+  if (str(input.ObjectLockLegalHoldStatus))
+    drafts.push({ action: 's3:PutObjectLegalHold', resource, context });
+  return drafts;
+}
+
+/**
+ * A HEAD or GET that answered a version's Object Lock: S3 returns x-amz-object-lock-mode and
+ * -retain-until-date only to a caller with s3:GetObjectRetention, x-amz-object-lock-legal-hold only with
+ * s3:GetObjectLegalHold (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, response
+ * headers; "Permissions for viewing lock information", object-lock-managing.html). Without them the call
+ * succeeds and Ferry would not see the lock it carries, so the proof asks for them where one was answered.
+ */
+function lockReads(call: RecordedCall, resource: string): Draft[] {
+  const drafts: Draft[] = [];
+  if (call.output?.ObjectLockMode !== undefined)
+    drafts.push({ action: 's3:GetObjectRetention', resource, context: {} });
+  if (call.output?.ObjectLockLegalHoldStatus !== undefined)
+    drafts.push({ action: 's3:GetObjectLegalHold', resource, context: {} });
   return drafts;
 }
 
@@ -244,7 +283,15 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
   switch (call.operation) {
     case 'HeadObject':
     case 'GetObject':
-      return [readObject(names, bucket, key, versionId), ...notFoundNeedsList(call, names, bucket)];
+      return [
+        readObject(names, bucket, key, versionId),
+        ...lockReads(call, object),
+        ...notFoundNeedsList(call, names, bucket),
+      ];
+    case 'GetObjectLockConfiguration':
+      return [
+        { action: 's3:GetBucketObjectLockConfiguration', resource: bucketArn(names, bucket), context: {} },
+      ];
     case 'GetObjectTagging':
       return [
         {

@@ -19,6 +19,8 @@ const SOURCE_READ = [
   's3:GetObjectTagging',
   's3:GetObjectVersionTagging',
 ];
+/** Reading a version's Object Lock, as HEAD answers it (x-amz-object-lock-*). */
+const SOURCE_LOCK_READ = ['s3:GetObjectRetention', 's3:GetObjectLegalHold'];
 export type ObjectFunction = 'objectCreated' | 'objectCopyStep' | 'objectDeleted';
 
 export function objectStatements(
@@ -45,6 +47,16 @@ export function objectStatements(
     // A HEAD of a source deleted before its event was handled answers 404 only with s3:ListBucket on the
     // bucket, 403 without (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html): Ferry skips
     // a gone source, but fails on a refusal. Found by the IAM proof (deploy/iam-proof) on the sandbox tests.
+    // A destination that carries the source's Object Lock reads it from the source's HEAD, which answers the
+    // lock headers only to a caller with these ("Permissions for viewing lock information",
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-view).
+    const carrying = rules.filter((rule) => rule.to.some((destination) => destination.lock?.copy));
+    if (carrying.length > 0)
+      list.add({
+        sid: 'ReadSourceLocks',
+        actions: SOURCE_LOCK_READ,
+        resources: carrying.map((rule) => sourceKeys(names, rule)),
+      });
     list.add({
       sid: 'ListSourceBuckets',
       actions: ['s3:ListBucket'],
@@ -62,6 +74,29 @@ export function objectStatements(
     // HEAD of the replica (sequencer check before a versioned copy, verify after a multipart copy, the
     // marker check before a delete). Without s3:ListBucket a missing key answers 403, not 404.
     list.add({ sid: 'ReadReplicas', actions: ['s3:GetObject'], resources: [replicas] });
+    if (destination.lock) {
+      // The same HEAD shows a locked replica's lock only with these (see ReadSourceLocks): the delete path
+      // names a replica whose version the lock keeps.
+      list.add({ sid: 'ReadReplicaLocks', actions: SOURCE_LOCK_READ, resources: [replicas] });
+      if (writes) {
+        // A write with lock headers: s3:PutObjectRetention for x-amz-object-lock-mode and -retain-until-date,
+        // s3:PutObjectLegalHold for x-amz-object-lock-legal-hold (Service Authorization Reference, S3's
+        // PutObject row and its condition keys s3:object-lock-*, list_amazons3.html; "Required permissions",
+        // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html#object-lock-permissions).
+        // Ferry sets a legal hold only when it carries the source's.
+        list.add({
+          sid: 'LockReplicas',
+          actions: ['s3:PutObjectRetention', ...(destination.lock.copy ? ['s3:PutObjectLegalHold'] : [])],
+          resources: [replicas],
+        });
+        // GetObjectLockConfiguration, once per bucket per invocation, before the first locked write.
+        list.add({
+          sid: 'CheckDestinationLocks',
+          actions: ['s3:GetBucketObjectLockConfiguration'],
+          resources: [s3BucketArn(names, destination.bucket)],
+        });
+      }
+    }
     list.add({
       sid: 'ListDestinationBuckets',
       actions: ['s3:ListBucket'],

@@ -8,8 +8,10 @@ import {
   type SourceHead,
   unquote,
 } from './copy-request.ts';
-import { CopyResultMissingETagError, ReplicaVerificationError } from './errors.ts';
+import { checkObjectLockEnabled, isMissingObjectLockRefusal, type LockChecks } from './destination-lock.ts';
+import { CopyResultMissingETagError, ObjectLockNotEnabledError, ReplicaVerificationError } from './errors.ts';
 import type { SourceObject } from './event.ts';
+import { replicaLockFields } from './object-lock.ts';
 import { failed, type Outcome, skipped, targetOf } from './outcomes.ts';
 import { copyDecision, guardedWrite, sourceGone } from './replica-guard.ts';
 import type { CopyPlan, Tags } from './router.ts';
@@ -31,13 +33,15 @@ export async function copyToDestination(
   source: SourceObject,
   head: SourceHead,
   sourceTags: Tags | undefined,
-  deps: { s3: S3ClientFactory },
+  deps: { s3: S3ClientFactory; now?: () => number; lockChecks?: LockChecks | undefined },
 ): Promise<Outcome> {
   const client = deps.s3(destinationTarget(plan.destination));
   const target = targetOf(plan);
+  // The replica's Object Lock, the same function as the multipart path's (object-lock.ts).
+  const lock = replicaLockFields(plan.destination, head, (deps.now ?? Date.now)());
   const copy = async (condition: DestinationCondition): Promise<Outcome> => {
     const result = await client.send(
-      new CopyObjectCommand(buildCopyRequest({ plan, source, head, sourceTags, condition })),
+      new CopyObjectCommand({ ...buildCopyRequest({ plan, source, head, sourceTags, condition }), ...lock }),
     );
     const etag = result.CopyObjectResult?.ETag;
     if (!etag) throw new CopyResultMissingETagError(target);
@@ -47,11 +51,16 @@ export async function copyToDestination(
     return { status: 'copied', rule: plan.rule.name, target, etag: unquote(etag), bytes: source.size };
   };
   try {
+    await checkObjectLockEnabled(plan.destination, lock, deps);
     if (!source.versionId) return await copy(undefined);
     const clients = { source: deps.s3({ region: source.region }), destination: client };
     const written = await guardedWrite(() => copyDecision(clients, plan, source), copy);
     return 'skip' in written ? skipped(plan, written.skip) : written;
-  } catch (error) {
+  } catch (thrown) {
+    // S3's own refusal of lock headers on a bucket without Object Lock gets the same name as Ferry's check.
+    const error = isMissingObjectLockRefusal(thrown)
+      ? new ObjectLockNotEnabledError(plan.destination.bucket, { cause: thrown })
+      : thrown;
     const classified = classifyError(error);
     // 412: the source changed (CopySourceIfMatch). 404: it was deleted since the event; not copied.
     if (classified.class === 'precondition' || sourceGone(classified)) return skipped(plan, 'source-changed');

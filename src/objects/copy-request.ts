@@ -35,6 +35,10 @@ export type SourceHead = Pick<
   | 'ChecksumCRC64NVME'
   | 'ChecksumSHA1'
   | 'ChecksumSHA256'
+  // The source version's Object Lock (object-lock.ts), carried to replicas whose destination has `lock`.
+  | 'ObjectLockMode'
+  | 'ObjectLockRetainUntilDate'
+  | 'ObjectLockLegalHoldStatus'
 >;
 
 /** The additional checksum the source was stored with, which a multipart replica must be created with. */

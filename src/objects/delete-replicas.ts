@@ -3,6 +3,7 @@ import { destinationTarget } from '#foundation/aws-clients';
 import { classifyError } from '#foundation/errors/classify';
 import type { ObjectDeletedEvent } from './event.ts';
 import { isReplicaOf, type ReplicaMarkers } from './markers.ts';
+import { lockHolds } from './object-lock.ts';
 import { type Outcome, type Report, record, type SkipReason, skipped, targetOf } from './outcomes.ts';
 import { guardedWrite, readReplica } from './replica-guard.ts';
 import type { ObjectReplicationDeps } from './replicate.ts';
@@ -87,7 +88,7 @@ export function keepReplicaReason(
 export async function deleteReplica(
   plan: CopyPlan,
   object: DeletedObject,
-  deps: Pick<ObjectReplicationDeps, 's3'>,
+  deps: Pick<ObjectReplicationDeps, 's3'> & { now?: () => number },
   keepReason: (
     markers: ReplicaMarkers | undefined,
     object: DeletedObject,
@@ -95,11 +96,15 @@ export async function deleteReplica(
 ): Promise<Outcome> {
   const client = deps.s3(destinationTarget(plan.destination));
   const base = { rule: plan.rule.name, target: targetOf(plan) };
+  const now = deps.now ?? Date.now;
+  // Whether the replica last read is held by Object Lock (a legal hold, or a retention still running).
+  let held = false;
   try {
     const done = await guardedWrite(
       async () => {
         const seen = await readReplica(client, plan);
         if (!seen.exists) return 'absent';
+        held = seen.lock !== undefined && lockHolds(seen.lock, now());
         return keepReason(seen.markers, object) ?? seen;
       },
       async (condition) => {
@@ -113,7 +118,11 @@ export async function deleteReplica(
             IfMatch: ifMatch,
           }),
         );
-        return { ...base, status: 'deleted' as const };
+        // A lock does not stop this delete: without a version id it adds a delete marker and the locked
+        // version stays, as S3 Replication's replicated delete markers do
+        // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html, "Managing delete
+        // markers with Object Lock").
+        return { ...base, status: 'deleted' as const, ...(held ? { lockedVersionKept: true as const } : {}) };
       },
       'newer-replica',
     );
@@ -122,6 +131,11 @@ export async function deleteReplica(
     const classified = classifyError(error);
     // With If-Match, S3 answers 404 when the key is gone meanwhile: nothing is left to delete.
     if (classified.cause === 'NoSuchKey') return { ...base, status: 'skipped', reason: 'absent' };
+    // S3 answers a delete that Object Lock forbids with 403 AccessDenied ("Access Denied because object
+    // protected by object lock", object-lock.html, "How deletes work with S3 Object Lock"): the lock holds
+    // the replica, which is not a failure another try could fix. Named, never retried.
+    if (held && classified.cause === 'AccessDenied')
+      return { ...base, status: 'skipped', reason: 'held-by-lock' };
     return { ...base, status: 'failed', error: classified };
   }
 }

@@ -163,3 +163,22 @@ export class RetryableReplicationError extends Error {
     this.name = 'RetryableReplicationError';
   }
 }
+
+/**
+ * A locked replica was to be written to a bucket without Object Lock: GetObjectLockConfiguration answers
+ * 404 `ObjectLockConfigurationNotFoundError`
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectLockConfiguration.html), and S3 would refuse
+ * the write's lock headers with 400 `InvalidRequest` ("Bucket is missing Object Lock Configuration"). Nothing
+ * is written: no replica without the lock the rule demands, and no multipart upload left behind.
+ */
+export class ObjectLockNotEnabledError extends NamedPermanentError {
+  readonly code = 'ObjectLockNotEnabled';
+  constructor(bucket: string, options?: ErrorOptions) {
+    super(
+      `bucket ${bucket} does not have Object Lock enabled, so a locked replica cannot be written there: enable ` +
+        "Object Lock on it (it needs versioning), or remove the destination's lock",
+      options,
+    );
+    this.name = 'ObjectLockNotEnabledError';
+  }
+}

@@ -12,11 +12,18 @@ export type SkipReason =
   | 'is-replica' // the object is a Ferry replica and the rule does not chain replicas
   | 'not-a-replica' // delete: the destination object was not written by Ferry from this source
   | 'lifecycle-expiration' // delete: a lifecycle rule expired the source; the DR copy outlives it
-  | 'absent'; // delete: there is nothing at the destination
+  | 'absent' // delete: there is nothing at the destination
+  | 'held-by-lock'; // delete: S3 refused it because Object Lock holds the replica's version
 
 export type Outcome =
   | { status: 'copied'; rule: string; target: string; etag: string; bytes: number }
-  | { status: 'deleted'; rule: string; target: string }
+  | {
+      status: 'deleted';
+      rule: string;
+      target: string;
+      /** The replica's version is held by Object Lock: the delete added a delete marker, the version stays. */
+      lockedVersionKept?: true;
+    }
   | { status: 'handed-off'; rule: string; target: string; execution: string; reason: string }
   | { status: 'skipped'; rule: string; target: string; reason: SkipReason }
   | { status: 'failed'; rule: string; target: string; error: ClassifiedError };
@@ -73,7 +80,12 @@ export function logOutcome(
       return;
     case 'deleted':
       deps.metrics.deleted(outcome.rule);
-      deps.log.info('Replica deleted', context);
+      deps.log.info(
+        outcome.lockedVersionKept
+          ? 'Replica deleted: a delete marker; Object Lock keeps its version'
+          : 'Replica deleted',
+        context,
+      );
       return;
     case 'handed-off':
       deps.log.info('Handed to the object-copy state machine', context);

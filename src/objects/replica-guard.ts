@@ -3,6 +3,7 @@ import { type ClassifiedError, classifyError } from '#foundation/errors/classify
 import { unquote } from './copy-request.ts';
 import type { SourceObject } from './event.ts';
 import { isReplicaOf, type ReplicaMarkers, readMarkers } from './markers.ts';
+import { type ObjectLockSettings, sourceLockOf } from './object-lock.ts';
 import type { SkipReason } from './outcomes.ts';
 import type { CopyPlan } from './router.ts';
 import { compareSequencers } from './sequencer.ts';
@@ -26,7 +27,14 @@ export type WriteCondition = { ifMatch: string } | { ifNoneMatch: '*' };
 /** What a HEAD of the replica key saw: nothing, or an object with its ETag and Ferry's markers. */
 export type ReplicaSeen =
   | { exists: false }
-  | { exists: true; etag: string; size: number | undefined; markers: ReplicaMarkers | undefined };
+  | {
+      exists: true;
+      etag: string;
+      size: number | undefined;
+      markers: ReplicaMarkers | undefined;
+      /** The current version's Object Lock, as the HEAD shows it (a delete cannot remove a held version). */
+      lock?: ObjectLockSettings;
+    };
 
 export const conditionFor = (seen: ReplicaSeen): WriteCondition =>
   seen.exists ? { ifMatch: seen.etag } : { ifNoneMatch: '*' };
@@ -48,6 +56,7 @@ export async function readReplica(client: S3Client, plan: CopyPlan): Promise<Rep
       etag: head.ETag ?? '""',
       size: head.ContentLength,
       markers: readMarkers(head.Metadata),
+      lock: sourceLockOf(head),
     };
   } catch (error) {
     if (classifyError(error).cause === 'NoSuchKey') return { exists: false };

@@ -7,6 +7,7 @@ import type { CopyJob, CopyStarter } from '#objects/copy-machine/contract';
 import type { ObjectRule } from '#rules/schema';
 import { copyToDestination } from './copy-one.ts';
 import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
+import { type LockChecks, newLockChecks } from './destination-lock.ts';
 import type { SourceObject } from './event.ts';
 import { readMarkers } from './markers.ts';
 import { failed, type Outcome, type Report, record, skipped, targetOf } from './outcomes.ts';
@@ -88,7 +89,9 @@ export async function replicateObject(event: SourceObject, deps: ObjectReplicati
   }
 
   const plans = planCopies(rules, source, tags);
-  const outcomes = await Promise.all(plans.map((plan) => copyOrHandOff(plan, source, head, tags, deps)));
+  // One Object Lock check per destination bucket for this invocation, whatever number of plans write there.
+  const copyDeps = { ...deps, lockChecks: newLockChecks() };
+  const outcomes = await Promise.all(plans.map((plan) => copyOrHandOff(plan, source, head, tags, copyDeps)));
   for (const outcome of outcomes) record(report, outcome, deps, source.eventTime);
   return report;
 }
@@ -102,7 +105,7 @@ async function copyOrHandOff(
   source: SourceObject,
   head: SourceHead,
   tags: Tags | undefined,
-  deps: ObjectReplicationDeps,
+  deps: ObjectReplicationDeps & { lockChecks?: LockChecks },
 ): Promise<Outcome> {
   // A replica S3 would refuse (metadata, tags, key) fails here, before any write or hand-off: reconcile,
   // which comes through here too, then reports it under its cause every pass without sending it again.

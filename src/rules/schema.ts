@@ -171,6 +171,49 @@ const tagPolicy = z.strictObject({
   set: tagMap.default({}),
 });
 
+/**
+ * A destination's Object Lock (src/objects/object-lock.ts computes the replica's lock from it): `copy` carries
+ * the source version's retention and legal hold, as S3 Replication does for Object Lock buckets; `mode` with
+ * `days` or `years` is a minimum retention counted from the write. The bounds are those of a bucket's default
+ * retention (a whole number of days or years, never both, with a mode:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DefaultRetention.html; at most 36,500 days or 100 years,
+ * as the sandbox's PutObjectLockConfiguration also enforces).
+ */
+export const OBJECT_LOCK_MAX_DAYS = 36_500;
+export const OBJECT_LOCK_MAX_YEARS = 100;
+const lockPeriod = (max: number, unit: string) =>
+  z
+    .number()
+    .int('expected a whole number')
+    .min(1, `expected at least 1 ${unit.replace(/s$/, '')}`)
+    .max(max, `expected at most ${max} ${unit} (S3's longest retention period)`);
+const objectLockPolicy = z
+  .strictObject({
+    copy: z.boolean().default(true),
+    mode: oneOf(['GOVERNANCE', 'COMPLIANCE'] as const).optional(),
+    days: lockPeriod(OBJECT_LOCK_MAX_DAYS, 'days').optional(),
+    years: lockPeriod(OBJECT_LOCK_MAX_YEARS, 'years').optional(),
+  })
+  .superRefine((lock, ctx) => {
+    if (lock.days !== undefined && lock.years !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['years'], message: 'give days or years, not both (as S3 does)' });
+    const period = lock.days !== undefined || lock.years !== undefined;
+    if (lock.mode !== undefined && !period)
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: 'needs days or years: the minimum retention' });
+    if (lock.mode === undefined && period)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: 'required with days or years: GOVERNANCE or COMPLIANCE',
+      });
+    if (!lock.copy && !period)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['copy'],
+        message: 'copy: false with no minimum (mode and days or years) locks nothing: remove lock instead',
+      });
+  });
+
 /** A role to assume names the destination account, and must belong to it. Shared by every destination kind. */
 export function checkAccountAndRole<
   Destination extends { account?: string; roleArn?: string; externalId?: string },
@@ -226,6 +269,8 @@ export const ObjectDestinationSchema = z
     replicateDeletes: z.boolean().default(false),
     /** Also delete the replica when a lifecycle rule expired the source (S3 Replication never does). */
     replicateLifecycleDeletes: z.boolean().default(false),
+    /** Object Lock on the replica: the source's carried over, and/or a minimum of its own (object-lock.ts). */
+    lock: objectLockPolicy.optional(),
   })
   .superRefine(checkAccountAndRole)
   .superRefine((destination, ctx) => {
@@ -312,6 +357,7 @@ function checkMetadataLimit(
 }
 
 export type ObjectDestination = z.infer<typeof ObjectDestinationSchema>;
+export type ObjectLockPolicy = z.infer<typeof objectLockPolicy>;
 export type ObjectSource = z.infer<typeof ObjectSourceSchema>;
 export type ObjectRule = z.infer<typeof ObjectRuleSchema>;
 export type StorageClass = (typeof STORAGE_CLASSES)[number];

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { CreateImageCommand, CreateSnapshotCommand } from '@aws-sdk/client-ec2';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutObjectLockConfigurationCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatMissing, type ProofReport, proveRequests } from '#deploy/iam-proof/evaluate';
 import { JUSTIFIED, surplusAcross, unjustified } from '#deploy/iam-proof/justified';
@@ -23,6 +29,7 @@ const configFile = (path: string) => fileURLToPath(new URL(path, import.meta.url
 const DEFAULT_CONFIG = configFile('../../local/sandbox.replication.yml');
 const CROSS_ACCOUNT = configFile('../configs/cross-account.yml');
 const MULTI_REGION = configFile('../configs/multi-region.yml');
+const OBJECT_LOCK = configFile('../configs/object-lock.yml');
 
 const VAULT_KEY = 'arn:aws:kms:us-west-2:333344445555:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
@@ -87,6 +94,20 @@ async function createImage(sandbox: Sandbox, region: string, name: string) {
   await sandbox.settle();
 }
 
+/** Object Lock on an existing bucket: versioning, then the configuration (object-lock-configure.html). */
+async function enableObjectLock(sandbox: Sandbox, region: string, bucket: string) {
+  const s3 = sandbox.s3(region);
+  await s3.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
+  await s3.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: bucket,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' },
+    }),
+  );
+}
+
 /** The proof's verdict, readable: the missing permissions one per line (function: call, action, resource, why). */
 function expectProven({ report, executions }: Run) {
   expect(report.evaluated).toBeGreaterThan(0);
@@ -133,8 +154,35 @@ describe('The IAM proof: every call the functions make is allowed, and every gra
     expectProven(run);
   }, 120_000);
 
+  it('It should hold for test/configs/object-lock.yml: locked replicas, single and multipart, carried and minimum, and a delete', async () => {
+    const run = await prove(loadConfigFile(OBJECT_LOCK), {}, async (sandbox) => {
+      await enableObjectLock(sandbox, 'us-east-1', 'acme-records');
+      await enableObjectLock(sandbox, 'us-west-2', 'acme-records-vault');
+      await enableObjectLock(sandbox, 'eu-west-1', 'acme-records-mirror');
+      const s3 = sandbox.s3('us-east-1');
+      const locked = {
+        ObjectLockMode: 'GOVERNANCE' as const,
+        ObjectLockRetainUntilDate: new Date(sandbox.clock.now() + 90 * 86_400_000),
+        ObjectLockLegalHoldStatus: 'ON' as const,
+        ChecksumAlgorithm: 'CRC32' as const,
+      };
+      const put = async (key: string, body: string | Buffer) => {
+        await s3.send(new PutObjectCommand({ Bucket: 'acme-records', Key: key, Body: body, ...locked }));
+        await sandbox.settle();
+      };
+      await put('records/2026.csv', 'ledger');
+      // Written again: the copy's guard reads the locked replica first.
+      await put('records/2026.csv', 'ledger, amended');
+      await put('records/archive.bin', Buffer.alloc(9 * 1024 * 1024, 7));
+      await sandbox.reconcile();
+      await s3.send(new DeleteObjectCommand({ Bucket: 'acme-records', Key: 'records/2026.csv' }));
+      await sandbox.settle();
+    });
+    expectProven(run);
+  }, 120_000);
+
   it('It should need every grant on some path, or justify it (deploy/iam-proof/justified.ts)', () => {
-    expect(reports).toHaveLength(3);
+    expect(reports).toHaveLength(4);
     const surplus = surplusAcross(reports);
     const lines = unjustified(surplus).map(
       ({ principal, action, sids }) => `${principal} ${action} (${sids.join(', ')})`,

@@ -47,7 +47,7 @@ export interface CopyStepDeps {
 export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Promise<unknown> {
   const job: CopyJob = input.job;
   const target = targetOf(job.plan);
-  const multipartDeps = { s3: deps.s3, settings: deps.multipart };
+  const multipartDeps = { s3: deps.s3, settings: deps.multipart, now: deps.now };
   // A superseded multipart copy is a skip like the fast path's: counted and logged by its reason.
   const fail = (error: unknown): never => {
     if (error instanceof ReplicaSupersededError) {

@@ -19,6 +19,7 @@ import {
   type SourceHead,
   unquote,
 } from '#objects/copy-request';
+import { checkObjectLockEnabled, type LockChecks } from '#objects/destination-lock';
 import {
   CopyResultMissingETagError,
   CreateMultipartUploadMissingUploadIdError,
@@ -28,6 +29,7 @@ import {
 import { etagsMustMatch } from '#objects/etag-rule';
 import { copySourceOf } from '#objects/keys';
 import { isReplicaOf, readMarkers } from '#objects/markers';
+import { replicaLockFields } from '#objects/object-lock';
 import type { Outcome } from '#objects/outcomes';
 import { targetOf } from '#objects/outcomes';
 import { copyDecision, guardedWrite, type WriteCondition } from '#objects/replica-guard';
@@ -70,6 +72,9 @@ export interface MultipartUpload {
 interface Deps {
   s3: S3ClientFactory;
   settings: MultipartSettings;
+  /** The clock a destination's minimum lock is counted from (default: real time). */
+  now?: () => number;
+  lockChecks?: LockChecks;
 }
 
 const destinationClient = (job: CopyJob, deps: Pick<Deps, 's3'>) =>
@@ -99,9 +104,14 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
   const decision = await copyDecision({ source: sourceClient, destination: client }, plan, source);
   if (typeof decision === 'string') throw new ReplicaSupersededError(targetOf(plan), decision);
   const checksumAlgorithm = checksumAlgorithmOf(head);
+  // The same lock as CopyObject's (object-lock.ts); a destination without Object Lock fails here, before
+  // any upload exists.
+  const lock = replicaLockFields(plan.destination, head, (deps.now ?? Date.now)());
+  await checkObjectLockEnabled(plan.destination, lock, deps);
   const created = await client.send(
     new CreateMultipartUploadCommand({
       ...replicaAttributes(plan, source, head),
+      ...lock,
       Tagging: replicaTagging(plan, tags),
       ...(checksumAlgorithm ? { ChecksumAlgorithm: checksumAlgorithm } : {}),
     }),

@@ -48,6 +48,7 @@ describe('crossAccountParameters', () => {
           DestinationObjectArns: 'arn:aws:s3:::partner-media-inbox/from-acme/*',
           SourceObjectArns: 'arn:aws:s3:::acme-media/published/*',
           AllowDeletes: 'true',
+          AllowObjectLocks: 'false',
           AllowEc2Copies: 'false',
           Ec2Regions: '',
           KmsKeyArns: '',
@@ -62,6 +63,7 @@ describe('crossAccountParameters', () => {
           RoleName: 'ferry-vault-writer',
           DestinationBucketArns: '',
           AllowDeletes: 'false',
+          AllowObjectLocks: 'false',
           AllowEc2Copies: 'true',
           Ec2Regions: 'us-west-2,us-east-1',
           KmsKeyArns: 'arn:aws:kms:us-west-2:333344445555:key/1234abcd-12ab-34cd-56ef-1234567890ab',
@@ -69,6 +71,33 @@ describe('crossAccountParameters', () => {
         notes: [],
       },
     ]);
+  });
+
+  it('It should allow Object Lock on the role only where a destination writing through it has lock', () => {
+    const roleArn = 'arn:aws:iam::222233334444:role/w';
+    const locked = validateConfig({
+      rules: [
+        {
+          name: 'to-partner',
+          objects: { bucket: 'acme-media' },
+          to: [
+            {
+              bucket: 'inbox',
+              region: 'eu-west-1',
+              account: '222233334444',
+              roleArn,
+              externalId: 'other-id',
+              lock: { mode: 'COMPLIANCE', days: 7 },
+            },
+          ],
+        },
+      ],
+    });
+    if (!locked.ok) throw new Error(JSON.stringify(locked));
+    const [setup] = crossAccountParameters(locked.config as FerryConfig, FERRY);
+    expect(setup?.parameters.AllowObjectLocks).toBe('true');
+    const [plain] = crossAccountParameters(configOf('cross-account.yml'), FERRY);
+    expect(plain?.parameters.AllowObjectLocks).toBe('false');
   });
 
   it('It should trust the function roles of the deployment’s service and stage only', () => {

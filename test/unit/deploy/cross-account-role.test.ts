@@ -253,6 +253,26 @@ describe('deploy/cross-account-role.yml', () => {
     ).toEqual([expect.objectContaining({ when: 'DeletesObjects' })]);
   });
 
+  it('It should grant Object Lock actions only when object locks are allowed', () => {
+    const lockActions = [
+      's3:PutObjectRetention',
+      's3:PutObjectLegalHold',
+      's3:GetBucketObjectLockConfiguration',
+    ];
+    const locking = statements.filter(({ statement }) =>
+      [statement.Action]
+        .flat()
+        .some(
+          (action) =>
+            lockActions.includes(action) ||
+            action.startsWith('s3:GetObjectRe') ||
+            action === 's3:GetObjectLegalHold',
+        ),
+    );
+    expect(locking.map(({ when }) => when)).toEqual(['LocksObjects', 'LocksObjects', 'LocksObjects']);
+    expect(template.Parameters.AllowObjectLocks?.Default).toBe('false');
+  });
+
   it.each(['objects-only.yml', 'ec2-to-dr.yml', 'multi-region.yml'])(
     'It should allow every S3, EC2 and KMS action Ferry needs for the destinations of %s',
     (name) => {
