@@ -67,7 +67,8 @@ export async function finalizeCopy(
       job.destination.retain,
       { now: deps.now(), keep: view.id },
     );
-    const candidates = copies.filter((c) => expired.includes(c.id));
+    // In retention's order (oldest last), as before locks were read.
+    const candidates = expired.flatMap((id) => copies.filter((c) => c.id === id));
     // Never a delete EC2 would refuse: what a lock or a protection holds stays until it allows the delete.
     const holds = candidates.length > 0 ? await heldCopies(job, client, candidates) : new Map();
     for (const old of candidates) {
