@@ -30,6 +30,10 @@ export interface CrossAccountParameters {
   SourceObjectArns: string;
   AllowDeletes: 'true' | 'false';
   AllowEc2Copies: 'true' | 'false';
+  /** A destination through this role sets `lock` / `deregistrationProtection` / `deprecateAfter`. */
+  LockEc2Copies: 'true' | 'false';
+  ProtectImageCopies: 'true' | 'false';
+  DeprecateImageCopies: 'true' | 'false';
   Ec2Regions: string;
   KmsKeyArns: string;
 }
@@ -72,6 +76,9 @@ interface Collected {
   sources: Set<string>;
   deletes: boolean;
   ec2: boolean;
+  locks: boolean;
+  protects: boolean;
+  deprecates: boolean;
   regions: Set<string>;
   keys: Set<string>;
   notes: string[];
@@ -99,6 +106,9 @@ export function crossAccountParameters(
       sources: new Set(),
       deletes: false,
       ec2: false,
+      locks: false,
+      protects: false,
+      deprecates: false,
       regions: new Set(),
       keys: new Set(),
       notes: [],
@@ -143,6 +153,10 @@ export function crossAccountParameters(
       const entry = collected(destination.roleArn, destination.externalId);
       const account = ROLE_ARN.exec(destination.roleArn)?.[2] ?? '';
       entry.ec2 = true;
+      if (destination.lock) entry.locks = true;
+      if ('deregistrationProtection' in destination && destination.deregistrationProtection)
+        entry.protects = true;
+      if ('deprecateAfter' in destination && destination.deprecateAfter) entry.deprecates = true;
       // A copy is authorized in its destination Region and in the Region of its source.
       for (const region of [destination.region, ...sourceRegionsOf(rule)]) entry.regions.add(region);
       if (destination.kmsKeyId) addKey(entry, destination.kmsKeyId, destination.region, account);
@@ -167,6 +181,9 @@ export function crossAccountParameters(
         SourceObjectArns: list(entry.sources),
         AllowDeletes: entry.deletes ? 'true' : 'false',
         AllowEc2Copies: entry.ec2 ? 'true' : 'false',
+        LockEc2Copies: entry.locks ? 'true' : 'false',
+        ProtectImageCopies: entry.protects ? 'true' : 'false',
+        DeprecateImageCopies: entry.deprecates ? 'true' : 'false',
         Ec2Regions: list(entry.regions),
         KmsKeyArns: list(entry.keys),
       },
