@@ -34,23 +34,28 @@ export interface CopyProtection {
   deprecationTime?: string;
 }
 
+const LOCK_READ_BATCH = 200;
+
 /** DescribeLockedSnapshots' LockState of each snapshot named (absent: no lock), every page. */
 export async function lockStatesOf(
   client: EC2Client,
   snapshotIds: readonly string[],
 ): Promise<Map<string, string>> {
   const states = new Map<string, string>();
-  if (snapshotIds.length === 0) return states;
-  let NextToken: string | undefined;
-  do {
-    const page = await client
-      .send(new DescribeLockedSnapshotsCommand({ SnapshotIds: [...snapshotIds], NextToken }))
-      .catch(raise);
-    for (const info of page.Snapshots ?? []) {
-      if (info.SnapshotId && info.LockState) states.set(info.SnapshotId, info.LockState);
-    }
-    NextToken = page.NextToken;
-  } while (NextToken);
+  // The API reference gives no bound on SnapshotId.N: batches keep one request of a large prune modest.
+  for (let start = 0; start < snapshotIds.length; start += LOCK_READ_BATCH) {
+    const SnapshotIds = snapshotIds.slice(start, start + LOCK_READ_BATCH);
+    let NextToken: string | undefined;
+    do {
+      const page = await client
+        .send(new DescribeLockedSnapshotsCommand({ SnapshotIds, NextToken }))
+        .catch(raise);
+      for (const info of page.Snapshots ?? []) {
+        if (info.SnapshotId && info.LockState) states.set(info.SnapshotId, info.LockState);
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+  }
   return states;
 }
 

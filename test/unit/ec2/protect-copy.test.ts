@@ -157,6 +157,16 @@ describe('protectCopy', () => {
 });
 
 describe('heldCopies', () => {
+  it('It should read the locks of a large prune in batches of 200 ids', async () => {
+    const many = Array.from({ length: 250 }, (_, i) => snapshotView(`snap-${String(i).padStart(17, '0')}`));
+    ec2.on(DescribeLockedSnapshotsCommand).resolves({ Snapshots: [] });
+    expect((await heldCopies(snapshotCopyJob(), client(), many)).size).toBe(0);
+    const sizes = ec2
+      .commandCalls(DescribeLockedSnapshotsCommand)
+      .map((call) => call.args[0].input.SnapshotIds?.length);
+    expect(sizes).toEqual([200, 50]);
+  });
+
   it('It should hold locked snapshots, and AMIs that are protected or have a locked snapshot', async () => {
     ec2.on(DescribeLockedSnapshotsCommand).resolves({
       Snapshots: [
