@@ -32,6 +32,10 @@ export interface CrossAccountParameters {
   /** A destination writing here has `lock`: the role writes locked replicas (and reads the locks). */
   AllowObjectLocks: 'true' | 'false';
   AllowEc2Copies: 'true' | 'false';
+  /** A destination through this role sets `lock` / `deregistrationProtection` / `deprecateAfter`. */
+  LockEc2Copies: 'true' | 'false';
+  ProtectImageCopies: 'true' | 'false';
+  DeprecateImageCopies: 'true' | 'false';
   Ec2Regions: string;
   KmsKeyArns: string;
 }
@@ -75,6 +79,9 @@ interface Collected {
   deletes: boolean;
   locks: boolean;
   ec2: boolean;
+  locks: boolean;
+  protects: boolean;
+  deprecates: boolean;
   regions: Set<string>;
   keys: Set<string>;
   notes: string[];
@@ -103,6 +110,9 @@ export function crossAccountParameters(
       deletes: false,
       locks: false,
       ec2: false,
+      locks: false,
+      protects: false,
+      deprecates: false,
       regions: new Set(),
       keys: new Set(),
       notes: [],
@@ -148,6 +158,10 @@ export function crossAccountParameters(
       const entry = collected(destination.roleArn, destination.externalId);
       const account = ROLE_ARN.exec(destination.roleArn)?.[2] ?? '';
       entry.ec2 = true;
+      if (destination.lock) entry.locks = true;
+      if ('deregistrationProtection' in destination && destination.deregistrationProtection)
+        entry.protects = true;
+      if ('deprecateAfter' in destination && destination.deprecateAfter) entry.deprecates = true;
       // A copy is authorized in its destination Region and in the Region of its source.
       for (const region of [destination.region, ...sourceRegionsOf(rule)]) entry.regions.add(region);
       if (destination.kmsKeyId) addKey(entry, destination.kmsKeyId, destination.region, account);
@@ -173,6 +187,9 @@ export function crossAccountParameters(
         AllowDeletes: entry.deletes ? 'true' : 'false',
         AllowObjectLocks: entry.locks ? 'true' : 'false',
         AllowEc2Copies: entry.ec2 ? 'true' : 'false',
+        LockEc2Copies: entry.locks ? 'true' : 'false',
+        ProtectImageCopies: entry.protects ? 'true' : 'false',
+        DeprecateImageCopies: entry.deprecates ? 'true' : 'false',
         Ec2Regions: list(entry.regions),
         KmsKeyArns: list(entry.keys),
       },

@@ -101,9 +101,17 @@ function ec2ResourceIds(operation: string, region: string, input: Record<string,
   };
   const sourceRegion = typeof input.SourceRegion === 'string' ? input.SourceRegion : region;
   if (operation === 'CreateTags' && Array.isArray(input.Resources)) for (const id of input.Resources) add(id);
-  if (['DeleteSnapshot', 'ModifySnapshotTier', 'ModifySnapshotAttribute'].includes(operation))
+  if (['DeleteSnapshot', 'ModifySnapshotTier', 'ModifySnapshotAttribute', 'LockSnapshot'].includes(operation))
     add(input.SnapshotId);
-  if (['DeregisterImage', 'ModifyImageAttribute'].includes(operation)) add(input.ImageId);
+  if (
+    [
+      'DeregisterImage',
+      'ModifyImageAttribute',
+      'EnableImageDeregistrationProtection',
+      'EnableImageDeprecation',
+    ].includes(operation)
+  )
+    add(input.ImageId);
   if (operation === 'CopySnapshot') add(input.SourceSnapshotId, sourceRegion);
   if (operation === 'CopyImage') add(input.SourceImageId, sourceRegion);
   return ids;

@@ -33,6 +33,11 @@ export class MetricsTally implements ReplicationMetrics {
   pruned(_kind: 'snapshot' | 'image', _rule: string, count: number): void {
     this.prunedCopies += count;
   }
+  /** Copies past their retention that a lock or protection kept, summed over finalize steps. */
+  heldCopies = 0;
+  heldByLock(_kind: 'snapshot' | 'image', _rule: string, count: number): void {
+    this.heldCopies += count;
+  }
   /** Refused copy starts, by reason (`limit`, `throttled`). */
   readonly queuedCopies = new Map<string, number>();
   queued(_kind: 'snapshot' | 'image', _rule: string, reason: string): void {

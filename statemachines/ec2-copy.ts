@@ -9,8 +9,8 @@
  *                                                      └──────── pending ───────┘
  * "done" is the step's `completed` state: a snapshot `completed`, an image `available` (src/ec2/copy-machine/copy-steps.ts);
  * the step inputs and the state it carries are the contract's (src/ec2/copy-machine/contract.ts).
- * Finalize: tags, retention (and the archive tier, for snapshots). RecordFailure removes what the copy
- * left, then CopyFailed.
+ * Finalize: tags, locks and protection, the archive tier (snapshots), retention
+ * (src/ec2/copy-machine/finalize-step.ts). RecordFailure removes what the copy left, then CopyFailed.
  * The wait is computed by the Check step from the elapsed time and the reported progress (see
  * src/ec2/copy-machine/adaptive-wait.ts): a copy of any length costs a few dozen transitions, and completion is noticed
  * within max(60 s, 10 % of the copy's duration). Every Task calls the ec2-copy-step function; its errors are

@@ -560,6 +560,15 @@ function ec2Drafts(call: RecordedCall, names: Names): Draft[] {
     // only, so IAM never sees the grantee of a launch permission (a policy testing it would deny the share).
     case 'ModifyImageAttribute':
       return onResources(call, names, 'ec2:ModifyImageAttribute', ids('ImageId'));
+    // Locks and protection act on one existing snapshot or image, authorized on it with its tags ("Control
+    // access to Amazon EBS snapshot lock", https://docs.aws.amazon.com/ebs/latest/userguide/snapshot-lock-iam.html;
+    // the Service Authorization Reference's LockSnapshot, EnableImageDeregistrationProtection and
+    // EnableImageDeprecation rows, image or snapshot resource, aws:ResourceTag/${TagKey}).
+    case 'LockSnapshot':
+      return onResources(call, names, 'ec2:LockSnapshot', ids('SnapshotId'));
+    case 'EnableImageDeregistrationProtection':
+    case 'EnableImageDeprecation':
+      return onResources(call, names, `ec2:${operation}`, ids('ImageId'));
     default:
       throw new UnmappedOperationError(`ec2:${operation}`);
   }

@@ -38,6 +38,48 @@ function imageShareCondition(rule: ImageRule): Condition {
   };
 }
 
+/**
+ * Locks and protection (src/ec2/copy-machine/protect-copy.ts), only for the destinations that ask for them and
+ * only on Ferry's copies. Retention reads locks before it deletes anything (DescribeLockedSnapshots, which has
+ * no resource-level permissions: `*`, by Region), so a destination with `retain` needs that read too.
+ * Actions and resources: "Control access to Amazon EBS snapshot lock"
+ * (https://docs.aws.amazon.com/ebs/latest/userguide/snapshot-lock-iam.html), "Protect an Amazon EC2 AMI from
+ * deregistration" (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-deregistration-protection.html),
+ * and the Service Authorization Reference's EC2 page (LockSnapshot on snapshot, EnableImageDeregistrationProtection
+ * and EnableImageDeprecation on image, each with aws:ResourceTag/${TagKey}).
+ */
+function ec2ProtectionDrafts(
+  list: StatementList,
+  names: Names,
+  image: boolean,
+  destination: SnapshotRule['to'][number] | ImageRule['to'][number],
+): void {
+  const region = destination.region;
+  if (destination.lock || destination.retain) list.describe('ec2:DescribeLockedSnapshots', [region]);
+  if (destination.lock) {
+    list.add({
+      sid: 'LockFerryCopies',
+      actions: ['ec2:LockSnapshot'],
+      resources: ec2Arns(names, [region], ['snapshot']),
+      condition: MARKED,
+    });
+  }
+  if (!image) return;
+  const { deregistrationProtection, deprecateAfter } = destination as ImageRule['to'][number];
+  const actions = [
+    ...(deregistrationProtection ? ['ec2:EnableImageDeregistrationProtection'] : []),
+    ...(deprecateAfter ? ['ec2:EnableImageDeprecation'] : []),
+  ];
+  if (actions.length > 0) {
+    list.add({
+      sid: 'ProtectFerryImageCopies',
+      actions,
+      resources: ec2Arns(names, [region], ['image']),
+      condition: MARKED,
+    });
+  }
+}
+
 /** The ec2-copy-step function: start, check, finalize and clean up copies (src/ec2/copy-machine/copy-steps.ts). */
 export function ec2CopyStepStatements(
   snapshotRules: readonly SnapshotRule[],
@@ -119,6 +161,7 @@ export function ec2CopyStepStatements(
           condition: MARKED,
         });
       }
+      ec2ProtectionDrafts(list, names, image, destination);
       if (destination.kmsKeyId) ebsKeyDrafts(list, names, destination.kmsKeyId, region);
     }
   }

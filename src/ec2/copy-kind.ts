@@ -18,6 +18,10 @@ export interface CopyView {
   createdAt: number;
   /** Images: the snapshots behind the image, which retention deletes with it. */
   snapshotIds?: string[] | undefined;
+  /** Images: DescribeImages' `DeregistrationProtection` (`disabled`, `enabled-with-cooldown`, …). */
+  deregistrationProtection?: string | undefined;
+  /** Images: DescribeImages' `DeprecationTime`, when deprecation is set. */
+  deprecationTime?: string | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { NamedPermanentError, NamedRetryableError } from '#foundation/errors/named-errors';
 import type { Ec2CopyJob } from './copy-machine/contract.ts';
 
 /** Every error of EBS snapshot and AMI copies, named by what went wrong. */
@@ -56,5 +57,31 @@ export class CopyDeadlineExceededError extends Error {
   constructor(id: string, hours: number) {
     super(`${id} was still pending ${hours} h after it started; the copy is abandoned and removed`);
     this.name = 'CopyDeadlineExceededError';
+  }
+}
+
+/**
+ * A destination's `lock.expiresAt` is not in the future any more: LockSnapshot refuses an ExpirationDate in
+ * the past (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_LockSnapshot.html), so no copy of
+ * the rule can be locked until the rule gives a later date. Permanent, found before asking EC2.
+ */
+export class LockExpiryPassedError extends NamedPermanentError {
+  readonly code = 'LockExpiryPassed';
+  constructor(snapshotId: string, expiresAt: string) {
+    super(
+      `${snapshotId} cannot be locked until ${expiresAt}: that time has passed; give the rule a later lock.expiresAt`,
+    );
+    this.name = 'LockExpiryPassedError';
+  }
+}
+
+/**
+ * A lock, deregistration protection or deprecation Ferry set does not read back as set. Retryable: the
+ * finalize step runs again, finds what is already there and sets the rest.
+ */
+export class CopyProtectionNotVerifiedError extends NamedRetryableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CopyProtectionNotVerifiedError';
   }
 }

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  deprecateAfterSchema,
+  deregistrationProtectionSchema,
+  snapshotLockSchema,
+} from '#ec2/copy-protection';
 import { retentionSchema } from '#ec2/retention';
 import { EC2_MARKER_TAGS, EC2_TAG_LIMITS } from './limits.ts';
 import { accountId, checkAccountAndRole, externalId, region, roleArn, ruleName, tagMapOf } from './schema.ts';
@@ -194,6 +199,8 @@ export const SnapshotDestinationSchema = z
     completionDurationMinutes: completionDurationMinutes.optional(),
     /** Move the copy to the archive tier once it is completed. */
     archive: z.boolean().default(false),
+    /** Lock each copy once completed (LockSnapshot); retention waits for the lock (src/ec2/copy-protection.ts). */
+    lock: snapshotLockSchema.optional(),
   })
   .superRefine(checkEc2Destination);
 
@@ -216,6 +223,12 @@ export const ImageDestinationSchema = z
       })
       .default(DEFAULT_IMAGE_NAME),
     description: template(IMAGE_PLACEHOLDERS).default(DEFAULT_IMAGE_DESCRIPTION),
+    /** Lock each snapshot behind the copy once it is available (LockSnapshot). */
+    lock: snapshotLockSchema.optional(),
+    /** Protect the copy from deregistration (EnableImageDeregistrationProtection); retention then keeps it. */
+    deregistrationProtection: deregistrationProtectionSchema.optional(),
+    /** Deprecate the copy this long after it was made (EnableImageDeprecation), as DLM's deprecate rule does. */
+    deprecateAfter: deprecateAfterSchema.optional(),
   })
   .superRefine(checkEc2Destination);
 

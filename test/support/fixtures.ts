@@ -45,6 +45,7 @@ export const recordingMetrics = (): ReplicationMetrics => ({
   deleted: vi.fn(),
   resourceCopied: vi.fn(),
   pruned: vi.fn(),
+  heldByLock: vi.fn(),
   queued: vi.fn(),
 });
 

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import {
+  deprecateAfterSchema,
+  deregistrationProtectionSchema,
+  snapshotLockSchema,
+} from '#ec2/copy-protection';
 import { retentionSchema } from '#ec2/retention';
 import { exactRecord } from '#rules/exact-record';
 
@@ -28,6 +33,9 @@ export const Ec2DestinationSchema = z.object({
   completionDurationMinutes: z.number().int().optional(),
   retain: retentionSchema().optional(),
   archive: z.boolean().optional(),
+  lock: snapshotLockSchema.optional(),
+  deregistrationProtection: deregistrationProtectionSchema.optional(),
+  deprecateAfter: deprecateAfterSchema.optional(),
 });
 
 export const Ec2CopyJobSchema = z.object({

@@ -1,18 +1,24 @@
+import type { HeldCopy } from '#ec2/copy-protection';
 import { MARKER } from '#ec2/markers';
 import { copiesToPrune } from '#ec2/retention';
 import { checkTags } from '#ec2/tag-limits';
 import type { CopyProgress, Ec2CopyJob } from './contract.ts';
 import { copyTagsOf, withoutAwsTags } from './copy-tags.ts';
 import { permanent, raise, withinTagLimits } from './error-translation.ts';
+import { type CopyProtection, heldCopies, protectCopy } from './protect-copy.ts';
 import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
 
-/** The finalize step: verify the completed copy's tags, archive it, and prune its group by retention. */
-export interface FinalizedCopy {
+/**
+ * The finalize step: verify the completed copy's tags, lock and protect it, archive it, and prune its group
+ * by retention, leaving the copies a lock or a protection holds (`held`).
+ */
+export interface FinalizedCopy extends CopyProtection {
   copy: string;
   region: string;
   archived: boolean;
   tagged: string[];
   pruned: string[];
+  held: HeldCopy[];
 }
 
 export async function finalizeCopy(
@@ -41,6 +47,9 @@ export async function finalizeCopy(
     await kind.tag(client, view, missing).catch(raise);
   }
 
+  // Locked before it is archived or anything is pruned: a copy that counts as kept is a locked one.
+  const protection = await protectCopy(job, view, client, kind, deps.now());
+
   let archived = false;
   if (job.destination.archive && kind.archive) {
     // A retried finalize finds the copy archived already: EC2 would refuse to archive it again.
@@ -49,6 +58,7 @@ export async function finalizeCopy(
   }
 
   const pruned: string[] = [];
+  const held: HeldCopy[] = [];
   if (job.destination.retain) {
     const group = { [MARKER.rule]: job.rule, [MARKER.group]: wanted[MARKER.group] ?? '' };
     const copies = await kind.findCopies(client, group).catch(raise);
@@ -57,22 +67,39 @@ export async function finalizeCopy(
       job.destination.retain,
       { now: deps.now(), keep: view.id },
     );
-    for (const id of expired) {
-      const old = copies.find((c) => c.id === id);
-      if (!old) continue;
+    // In retention's order (oldest last), as before locks were read.
+    const candidates = expired.flatMap((id) => copies.filter((c) => c.id === id));
+    // Never a delete EC2 would refuse: what a lock or a protection holds stays until it allows the delete.
+    const holds = candidates.length > 0 ? await heldCopies(job, client, candidates) : new Map();
+    for (const old of candidates) {
+      const hold = holds.get(old.id);
+      if (hold) {
+        held.push(hold);
+        continue;
+      }
       await kind.remove(client, old).catch(raise);
-      pruned.push(id);
+      pruned.push(old.id);
     }
   }
 
   deps.metrics.resourceCopied(job.kind, job.rule, deps.now() - Date.parse(job.eventTime));
   if (pruned.length > 0) deps.metrics.pruned(job.kind, job.rule, pruned.length);
-  const result = {
+  if (held.length > 0) {
+    deps.metrics.heldByLock(job.kind, job.rule, held.length);
+    deps.log.info('Copies past their retention held by a lock or protection', {
+      held,
+      rule: job.rule,
+      region: job.destination.region,
+    });
+  }
+  const result: FinalizedCopy = {
     copy: view.id,
     region: job.destination.region,
     archived,
     tagged: Object.keys(missing),
+    ...protection,
     pruned,
+    held,
   };
   deps.log.info('Copy completed and verified', { ...result, source: job.source.id, rule: job.rule });
   return result;

@@ -49,6 +49,8 @@ export function imageView(image: Image): CopyView {
     tags: tagMap(image.Tags),
     createdAt: image.CreationDate ? Date.parse(image.CreationDate) : 0,
     snapshotIds: snapshotIdsOf(image),
+    deregistrationProtection: image.DeregistrationProtection,
+    deprecationTime: image.DeprecationTime,
   };
 }
 

@@ -10,6 +10,8 @@ export interface ReplicationMetrics {
   resourceCopied(kind: 'snapshot' | 'image', rule: string, latencyMs: number): void;
   /** Older copies removed by a rule's `retain`. */
   pruned(kind: 'snapshot' | 'image', rule: string, count: number): void;
+  /** Copies past a rule's `retain` that a snapshot lock or AMI deregistration protection keeps in place. */
+  heldByLock(kind: 'snapshot' | 'image', rule: string, count: number): void;
   /** EC2 refused to start a copy (the concurrent-copy limit, or throttling): it waits for a slot. */
   queued(kind: 'snapshot' | 'image', rule: string, reason: 'limit' | 'throttled'): void;
 }
@@ -25,6 +27,7 @@ export const METRIC = {
   imageCopies: 'ImagesCopied',
   resourceLatency: 'CopyLatency',
   pruned: 'CopiesPruned',
+  heldByLock: 'CopiesHeldByLock',
   queued: 'CopiesQueued',
 } as const;
 
@@ -66,6 +69,9 @@ export function powertoolsReplicationMetrics(metrics: Metrics): ReplicationMetri
     },
     pruned(kind, rule, count) {
       emit(METRIC.pruned, MetricUnit.Count, count, { rule, kind });
+    },
+    heldByLock(kind, rule, count) {
+      emit(METRIC.heldByLock, MetricUnit.Count, count, { rule, kind });
     },
     queued(kind, rule, reason) {
       emit(METRIC.queued, MetricUnit.Count, 1, { rule, kind, reason });

@@ -65,6 +65,10 @@ describe('crossAccountParameters', () => {
           AllowDeletes: 'false',
           AllowObjectLocks: 'false',
           AllowEc2Copies: 'true',
+          // The vault destination locks its copies; snapshot rules neither protect nor deprecate.
+          LockEc2Copies: 'true',
+          ProtectImageCopies: 'false',
+          DeprecateImageCopies: 'false',
           Ec2Regions: 'us-west-2,us-east-1',
           KmsKeyArns: 'arn:aws:kms:us-west-2:333344445555:key/1234abcd-12ab-34cd-56ef-1234567890ab',
         }),
@@ -103,6 +107,22 @@ describe('crossAccountParameters', () => {
   it('It should trust the function roles of the deployment’s service and stage only', () => {
     const [setup] = crossAccountParameters(configOf('cross-account.yml'), FERRY);
     expect([setup?.parameters.FerryService, setup?.parameters.FerryStage]).toEqual(['ferry', 'prod']);
+  });
+
+  it('It should switch on lock, deregistration protection and deprecation for the roles whose destinations ask for them', () => {
+    const [partner] = crossAccountParameters(configOf('multi-region.yml'), FERRY);
+    expect(partner?.parameters).toMatchObject({
+      AllowEc2Copies: 'true',
+      LockEc2Copies: 'true',
+      ProtectImageCopies: 'true',
+      DeprecateImageCopies: 'true',
+    });
+    const [objectsOnly] = crossAccountParameters(configOf('cross-account.yml'), FERRY);
+    expect(objectsOnly?.parameters).toMatchObject({
+      LockEc2Copies: 'false',
+      ProtectImageCopies: 'false',
+      DeprecateImageCopies: 'false',
+    });
   });
 
   it('It should say when a key is named by an alias (the template needs key ARNs)', () => {

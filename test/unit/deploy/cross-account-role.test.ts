@@ -28,6 +28,16 @@ const role = template.Resources.WriterRole?.Properties as {
   Policies: { PolicyDocument: { Statement: unknown[] } }[];
 };
 
+/** The lock and protection actions, each with the condition and parameter that grant it. */
+const PROTECTIONS = {
+  'ec2:LockSnapshot': { condition: 'LocksEc2Copies', parameter: 'LockEc2Copies' },
+  'ec2:EnableImageDeregistrationProtection': {
+    condition: 'ProtectsImageCopies',
+    parameter: 'ProtectImageCopies',
+  },
+  'ec2:EnableImageDeprecation': { condition: 'DeprecatesImageCopies', parameter: 'DeprecateImageCopies' },
+} as const;
+
 type Conditioned = {
   when: string;
   statement: AnyStatement & { Condition?: Record<string, Record<string, unknown>> };
@@ -211,9 +221,10 @@ describe('deploy/cross-account-role.yml', () => {
     for (const { when, statement } of statements) {
       const actions = [statement.Action].flat();
       if (!actions.some((action) => action.startsWith('ec2:'))) continue;
-      expect(when).toBe('CopiesEc2');
+      // Locks and protection have their own switch, within CopiesEc2 (see the next test).
+      expect(['CopiesEc2', ...Object.values(PROTECTIONS).map(({ condition }) => condition)]).toContain(when);
       expect(statement.Condition?.StringEquals?.['aws:RequestedRegion']).toEqual({ Ref: 'Ec2Regions' });
-      if (actions.some((action) => /^ec2:(Delete|Deregister|ModifySnapshotTier)/.test(action))) {
+      if (actions.some((action) => /^ec2:(Delete|Deregister|ModifySnapshotTier|Lock|Enable)/.test(action))) {
         expect(statement.Condition?.Null).toEqual({ [`aws:ResourceTag/${MARKER.sourceId}`]: 'false' });
       }
       if (actions.includes('ec2:CreateTags')) {
@@ -228,6 +239,24 @@ describe('deploy/cross-account-role.yml', () => {
         expect(JSON.stringify(condition)).not.toContain('aws:RequestTag');
       }
     }
+  });
+
+  it('It should grant locks and protection only when their parameter is true, and never their undoing', () => {
+    for (const [action, { condition, parameter }] of Object.entries(PROTECTIONS)) {
+      const granting = statements.filter(({ statement }) => [statement.Action].flat().includes(action));
+      expect(granting.map(({ when }) => when)).toEqual([condition]);
+      expect(template.Conditions[condition]).toEqual({
+        'Fn::And': [{ Condition: 'CopiesEc2' }, { 'Fn::Equals': [{ Ref: parameter }, 'true'] }],
+      });
+      expect(template.Parameters[parameter]?.Default).toBe('false');
+    }
+    const actions = statements.flatMap(({ statement }) => [statement.Action].flat());
+    for (const undo of [
+      'ec2:UnlockSnapshot',
+      'ec2:DisableImageDeregistrationProtection',
+      'ec2:DisableImageDeprecation',
+    ])
+      expect(actions).not.toContain(undo);
   });
 
   it('It should use the given keys only through S3 or EC2', () => {

@@ -330,6 +330,8 @@ describe('IAM statements generated from replication.yml', () => {
         'ec2:DeleteSnapshot',
         'ec2:DeregisterImage',
         'ec2:DescribeImages',
+        // Retention reads locks before it deletes (src/ec2/copy-machine/protect-copy.ts).
+        'ec2:DescribeLockedSnapshots',
         'ec2:DescribeSnapshots',
         'ec2:ModifySnapshotTier',
         'kms:CreateGrant',

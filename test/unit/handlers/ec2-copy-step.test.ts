@@ -482,7 +482,9 @@ describe('ec2-copy-step handler: snapshots', () => {
         region: 'us-west-2',
         archived: false,
         tagged: ['copied-by', MARKER.group],
+        locked: [],
         pruned: [],
+        held: [],
       });
       expect(deps.metrics.resourceCopied).toHaveBeenCalledWith(
         'snapshot',
