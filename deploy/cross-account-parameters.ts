@@ -77,9 +77,9 @@ interface Collected {
   objects: Set<string>;
   sources: Set<string>;
   deletes: boolean;
-  locks: boolean;
+  objectLocks: boolean;
   ec2: boolean;
-  locks: boolean;
+  ec2Locks: boolean;
   protects: boolean;
   deprecates: boolean;
   regions: Set<string>;
@@ -108,9 +108,9 @@ export function crossAccountParameters(
       objects: new Set(),
       sources: new Set(),
       deletes: false,
-      locks: false,
+      objectLocks: false,
       ec2: false,
-      locks: false,
+      ec2Locks: false,
       protects: false,
       deprecates: false,
       regions: new Set(),
@@ -147,7 +147,7 @@ export function crossAccountParameters(
       entry.objects.add(text(replicaKeys(names, rule, destination)));
       entry.sources.add(text(sourceKeys(names, rule)));
       if (destination.replicateDeletes) entry.deletes = true;
-      if (destination.lock) entry.locks = true;
+      if (destination.lock) entry.objectLocks = true;
       if (destination.encryption?.sse === 'aws:kms')
         addKey(entry, destination.encryption.kmsKeyId, destination.region, account);
     }
@@ -158,7 +158,7 @@ export function crossAccountParameters(
       const entry = collected(destination.roleArn, destination.externalId);
       const account = ROLE_ARN.exec(destination.roleArn)?.[2] ?? '';
       entry.ec2 = true;
-      if (destination.lock) entry.locks = true;
+      if (destination.lock) entry.ec2Locks = true;
       if ('deregistrationProtection' in destination && destination.deregistrationProtection)
         entry.protects = true;
       if ('deprecateAfter' in destination && destination.deprecateAfter) entry.deprecates = true;
@@ -185,9 +185,9 @@ export function crossAccountParameters(
         DestinationObjectArns: list(entry.objects),
         SourceObjectArns: list(entry.sources),
         AllowDeletes: entry.deletes ? 'true' : 'false',
-        AllowObjectLocks: entry.locks ? 'true' : 'false',
+        AllowObjectLocks: entry.objectLocks ? 'true' : 'false',
         AllowEc2Copies: entry.ec2 ? 'true' : 'false',
-        LockEc2Copies: entry.locks ? 'true' : 'false',
+        LockEc2Copies: entry.ec2Locks ? 'true' : 'false',
         ProtectImageCopies: entry.protects ? 'true' : 'false',
         DeprecateImageCopies: entry.deprecates ? 'true' : 'false',
         Ec2Regions: list(entry.regions),

@@ -38,6 +38,11 @@ const stepFunction = () => ({ 'Fn::GetAtt': ['Ec2CopyStepLambdaFunction', 'Arn']
  *                       it lasts (1 min growing to 15 min, full jitter, 4,000 tries: about three weeks, at ~3
  *                       history events each), nothing is dropped. A refused copy call does not raise: it queues;
  *   RetryableCopyError  5xx, lost answers (and the Lambda service's own transient errors): about an hour.
+ *   Lambda.Unknown      the function died without answering (a crash, out of memory, its own timeout), maybe
+ *                       after its work reached EC2. Every step here may run again: StartCopy finds the copy it
+ *                       made by Ferry's tags, CheckCopy only reads, Finalize reads back before it writes.
+ *                       ("Unhandled errors in Lambda are reported as Lambda.Unknown": Step Functions' best
+ *                       practices, https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html)
  * Retrier fields: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
  */
 const STEP_RETRY = [
@@ -53,6 +58,7 @@ const STEP_RETRY = [
     ErrorEquals: [
       'RetryableCopyError',
       'States.Timeout',
+      'Lambda.Unknown',
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',
       'Lambda.SdkClientException',

@@ -284,6 +284,30 @@ describe('snapshot-copy state machine on the sandbox', () => {
     expect(await copiesOf(snapshotId)).toHaveLength(1);
   });
 
+  it.each(['start', 'check', 'finalize'])(
+    'completes the copy, once, when the step dies without answering in %s (Lambda.Unknown)',
+    async (action) => {
+      // The runtime dies after the step did its work (the copy started, checked, or tagged and pruned): Step
+      // Functions sees Lambda.Unknown, and every EC2 step is safe to run again (start finds its copy by tags,
+      // check reads, finalize verifies before it writes), so the machine retries it instead of failing a copy
+      // that is, or will be, complete.
+      sandbox.crashes.crashOnce({
+        function: 'Ec2CopyStepLambdaFunction',
+        when: (input) => (input as { action?: string }).action === action,
+      });
+      const crashesBefore = sandbox.crashes.crashed.length;
+      const { snapshotId } = await createSnapshot({ backup: 'dr' });
+
+      expect(sandbox.crashes.crashed.length).toBe(crashesBefore + 1);
+      const [execution] = executionsOf(snapshotId);
+      expect(execution?.status).toBe('SUCCEEDED');
+      const [copy, ...others] = await copiesOf(snapshotId);
+      expect(others).toEqual([]);
+      expect(copy?.State).toBe('completed');
+      expect(tagsOf(copy ?? {})).toMatchObject({ [MARKER.sourceId]: snapshotId, [MARKER.rule]: 'ebs-to-dr' });
+    },
+  );
+
   it('copies once when the same event arrives twice', async () => {
     const { snapshotId } = await createSnapshot({ backup: 'dr' });
     const event = sandbox.ec2.events.find(

@@ -8,13 +8,21 @@ import snapshotCopyBefore from './fixtures/snapshot-copy.json' with { type: 'jso
 
 /**
  * One definition (statemachines/ec2-copy.ts) rendered both ways is what the two files it replaced said,
- * parsed (the fixtures): folding them changed no state, retry or error name.
+ * parsed (the fixtures): folding them changed no state, retry or error name. Since then, one change, on
+ * purpose: a step that dies without answering (Lambda.Unknown) is retried like a lost answer.
  */
+const withLambdaUnknownRetried = (definition: object): object =>
+  JSON.parse(JSON.stringify(definition), (key, value: unknown) =>
+    key === 'ErrorEquals' && Array.isArray(value) && value.includes('RetryableCopyError')
+      ? value.flatMap((name) => (name === 'States.Timeout' ? [name, 'Lambda.Unknown'] : [name]))
+      : value,
+  ) as object;
+
 describe('the EC2 copy machine, rendered', () => {
   const before = { snapshot: snapshotCopyBefore, image: imageCopyBefore };
   for (const kind of EC2_COPY_KINDS) {
-    it(`for ${kind}s equals the ${kind}-copy definition it replaced`, () => {
-      expect(ec2CopyDefinition(kind)).toStrictEqual(before[kind]);
+    it(`for ${kind}s equals the ${kind}-copy definition it replaced, with Lambda.Unknown retried`, () => {
+      expect(ec2CopyDefinition(kind)).toStrictEqual(withLambdaUnknownRetried(before[kind]));
     });
   }
 
