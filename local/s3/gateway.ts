@@ -28,6 +28,8 @@ export interface S3GatewayOptions {
   faults: FaultInjector;
   /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
   copyBytesPerSecond?: number;
+  /** The time events carry: the sandbox's virtual clock, which the handlers measure latency on. */
+  now?: () => number;
 }
 
 export interface S3Gateway {
@@ -71,6 +73,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       account: options.account,
       regionOf: (bucket) => store.find(bucket)?.region ?? 'us-east-1',
       onEvent: options.onEvent,
+      ...(options.now ? { now: options.now } : {}),
     }),
     account: options.account,
     ...(options.copyBytesPerSecond ? { copyBytesPerSecond: options.copyBytesPerSecond } : {}),

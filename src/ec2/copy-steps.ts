@@ -10,6 +10,8 @@ import {
 } from '#aws/step-errors';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
+import { ec2RpoItem } from '#rpo/items';
+import { observeVerified, type RpoDeps } from '#rpo/observe';
 import { nextWaitSeconds, WAIT_BOUNDS } from './adaptive-wait.ts';
 import type { CopyKind, CopyView } from './copy-kind.ts';
 import { type QueueReason, queueWaitSeconds } from './copy-queue.ts';
@@ -71,6 +73,8 @@ export interface Ec2CopyStepDeps {
   now: () => number;
   /** Jitter for queued copies (seeded in the sandbox, so a run repeats). */
   random?: () => number;
+  /** Judges each verified copy of a rule with `rpo` (src/rpo/). */
+  rpo?: RpoDeps | undefined;
 }
 
 export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepDeps): Promise<unknown> {
@@ -365,6 +369,8 @@ async function finalizeCopy(
   }
 
   deps.metrics.resourceCopied(job.kind, job.rule, deps.now() - Date.parse(job.eventTime));
+  const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
+  if (rpoItem && deps.rpo) await observeVerified(rpoItem, deps.now(), { monitored: true }, deps.rpo);
   if (pruned.length > 0) deps.metrics.pruned(job.kind, job.rule, pruned.length);
   const result = {
     copy: view.id,

@@ -3,6 +3,8 @@ import { classifyError } from '#aws/errors';
 import { causeOf, PermanentCopyError, RetryableCopyError } from '#aws/step-errors';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
+import { objectRpoItem } from '#rpo/items';
+import { observeVerified, type RpoDeps } from '#rpo/observe';
 import { copyToDestination } from './copy-one.ts';
 import { needsSourceTags } from './copy-request.ts';
 import {
@@ -57,6 +59,8 @@ export interface CopyStepDeps {
   metrics: ReplicationMetrics;
   now: () => number;
   multipart: MultipartSettings;
+  /** Judges each verified replica of a rule with `rpo` (src/rpo/). */
+  rpo?: RpoDeps | undefined;
 }
 
 export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Promise<unknown> {
@@ -164,8 +168,13 @@ async function copySingle(job: CopyJob, deps: CopyStepDeps, target: string): Pro
  * Logs and counts how the copy ended as the handlers log and count theirs (a retried copy that finds itself
  * superseded is a skip like the fast path's, counted by its reason), with why it left the fast path.
  */
-function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Outcome {
+async function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Promise<Outcome> {
   // The outcome's own `reason` (a skip's) wins over the job's.
   logOutcome(outcome, { reason: job.reason, ...outcome }, deps, job.source.eventTime);
+  // A replica the machine verified was pending in an execution the backlog monitor lists; why it left the
+  // fast path is the cause known.
+  const item = outcome.status === 'copied' && deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
+  if (item && deps.rpo)
+    await observeVerified(item, deps.now(), { monitored: true, cause: job.reason }, deps.rpo);
   return outcome;
 }

@@ -3,6 +3,8 @@ import { type ClassifiedError, classifyError } from '#aws/errors';
 import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
+import { objectRpoItem } from '#rpo/items';
+import { observeVerified, type RpoDeps } from '#rpo/observe';
 import type { ObjectRule } from '#rules/schema';
 import { copyToDestination } from './copy-one.ts';
 import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
@@ -31,6 +33,8 @@ export interface ObjectReplicationDeps {
   multipartThreshold: number;
   /** The object-copy state machine. Without it, retryable failures go back to Lambda's retries. */
   copies?: CopyStarter | undefined;
+  /** Judges each verified replica of a rule with `rpo` (src/rpo/); unset, nothing is judged. */
+  rpo?: RpoDeps | undefined;
 }
 
 /**
@@ -90,7 +94,25 @@ export async function replicateObject(event: SourceObject, deps: ObjectReplicati
   const plans = planCopies(rules, source, tags);
   const outcomes = await Promise.all(plans.map((plan) => copyOrHandOff(plan, source, head, tags, deps)));
   for (const outcome of outcomes) record(report, outcome, deps, source.eventTime);
+  await observeFastPath(plans, outcomes, source, deps);
   return report;
+}
+
+/** Replicas the fast path verified, judged against their rule's RPO: no monitor ever saw them pending. */
+async function observeFastPath(
+  plans: readonly CopyPlan[],
+  outcomes: readonly Outcome[],
+  source: SourceObject,
+  deps: ObjectReplicationDeps,
+): Promise<void> {
+  const rpo = deps.rpo;
+  if (!rpo) return;
+  const verifiedAt = deps.now();
+  for (const [index, outcome] of outcomes.entries()) {
+    const plan = plans[index];
+    const item = plan && outcome.status === 'copied' ? objectRpoItem(plan, source) : undefined;
+    if (item) await observeVerified(item, verifiedAt, { monitored: false }, rpo);
+  }
 }
 
 /**
