@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rpoRulesOf } from '#rpo/rules';
 import type { FerryConfig } from '#rules/config';
 import {
   type EventPattern,
@@ -390,7 +391,7 @@ const functionLogicalId = (fn: FunctionName, suffix: 'Role' | 'LogGroup' | 'Lamb
 export const roleIdOf = (fn: FunctionName): string => functionLogicalId(fn, 'Role');
 
 /** The functions EventBridge invokes asynchronously: their failed invocations go to the dead letters. */
-const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile'];
+const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile', 'rpoMonitor'];
 
 /**
  * One role per function, holding only what that function calls for these rules (deploy/iam/policies.ts), its own
@@ -507,10 +508,19 @@ export const iamContextOf = (deployment: Deployment): IamContext => ({
   stateMachineArns: stateMachineArnsOf(deployment),
 });
 
+/**
+ * The RPO backlog monitor's schedule (src/rpo/backlog-monitor.ts): once a minute, the shortest rate an
+ * EventBridge schedule has (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html),
+ * and only when some rule sets `rpo`; without, the function is never invoked.
+ */
+export const rpoMonitorEvents = (config: FerryConfig): unknown[] =>
+  rpoRulesOf(config).length > 0 ? [{ schedule: { rate: 'rate(1 minute)' } }] : [];
+
 export function templateParts(config: FerryConfig, deployment: Deployment) {
   return {
     stateMachineArns: stateMachineArnsOf(deployment),
     events: handlerEvents(config),
+    rpoMonitorEvents: rpoMonitorEvents(config),
     resources: {
       Resources: {
         ...deadLetterResources(config, deployment),

@@ -20,6 +20,7 @@ import { createImageAvailableHandler } from '#handlers/image-available';
 import { createObjectCopyStepHandler } from '#handlers/object-copy-step';
 import { createObjectCreatedHandler } from '#handlers/object-created';
 import { createObjectDeletedHandler } from '#handlers/object-deleted';
+import { createRpoMonitorHandler } from '#handlers/rpo-monitor';
 import { createSnapshotCreatedHandler } from '#handlers/snapshot-created';
 import { type CopyStarter, executionNameOf } from '#objects/object-copy-contract';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
@@ -308,6 +309,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     imageAvailable: runtimeOf(),
     ec2CopyStep: runtimeOf(),
     reconcile: runtimeOf(),
+    rpoMonitor: runtimeOf(),
   } satisfies Record<FunctionName, Runtime>;
   const objectCreated = createObjectCreatedHandler(runtimes.objectCreated.tools, {
     ...withRpoTally(runtimes.objectCreated.deps),
@@ -338,6 +340,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     now: clock.now,
     random: seededRandom((options.seed ?? 7) + 3),
   });
+  const rpoMonitorDeps = runtimes.rpoMonitor.rpoMonitorDeps(
+    {
+      objectCopy: stateMachineArnOf('object-copy'),
+      snapshotCopy: stateMachineArnOf('snapshot-copy'),
+      imageCopy: stateMachineArnOf('image-copy'),
+    },
+    homeRegion,
+  );
+  const rpoMonitor = createRpoMonitorHandler(runtimes.rpoMonitor.tools, {
+    ...withRpoTally(rpoMonitorDeps),
+    now: clock.now,
+  });
+  let rpoPasses = 0;
   const crashes = new LambdaCrashes();
   stepFunctions = new LocalStepFunctions({
     functions: {
@@ -353,8 +368,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     clock,
     random: seededRandom(options.seed ?? 7),
     ...(options.onExecutionEnd ? { onExecutionEnd: options.onExecutionEnd } : {}),
-    // Time does not jump while an event is being handled.
-    busy: () => bus.pendingDeliveries > 0,
+    // Time does not jump while an event is being handled, nor during a pass of the RPO monitor (it judges
+    // the window its wake-up closed).
+    busy: () => bus.pendingDeliveries > 0 || rpoPasses > 0,
   });
   const patterns = objectEventPatterns(options.config);
 
@@ -501,13 +517,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     metrics,
     rpoMetrics,
     rpoMonitor: sandboxRpoMonitor({
-      config: options.config,
       stepFunctions,
       clock,
-      bus,
-      metrics: rpoMetrics,
-      account: SANDBOX_ACCOUNT,
-      region: homeRegion,
+      run: async () => {
+        rpoPasses += 1;
+        try {
+          return await recorder.run('rpoMonitor', () => rpoMonitor({}, lambdaContext('ferry-rpo-monitor')));
+        } finally {
+          rpoPasses -= 1;
+          stepFunctions.poke();
+        }
+      },
     }),
     requests,
     ec2,

@@ -1,6 +1,7 @@
 import { type AwsClientOptions, createEc2ClientFactory, createS3ClientFactory } from '#aws/clients';
 import type { Ec2CopyStepDeps } from '#ec2/copy-steps';
 import type { Ec2CopyStarter } from '#ec2/ec2-copy-contract';
+import type { RpoMonitorDeps } from '#handlers/rpo-monitor';
 import type { ImageReplicationDeps } from '#images/replicate';
 import type { CopyStepDeps } from '#objects/copy-steps';
 import type { CopyStarter } from '#objects/object-copy-contract';
@@ -13,6 +14,7 @@ import { ec2CopyStepDeps, imageReplicationDeps, snapshotReplicationDeps } from '
 import { createFunctionBase } from '#runtime/function-base';
 import { objectCopyStepDeps, objectReplicationDeps } from '#runtime/objects';
 import { reconcileDepsOf } from '#runtime/reconcile';
+import { rpoMonitorDeps } from '#runtime/rpo';
 import type { SnapshotReplicationDeps } from '#snapshots/replicate';
 
 // Every function's wiring at once, for the sandbox, the CLI and the benchmarks. A Lambda function imports
@@ -30,6 +32,11 @@ export interface Runtime {
    * machine named) fail with the missing variable as their cause.
    */
   reconcileDeps(source: SourceAccount): ReconcileDeps;
+  /** The RPO backlog monitor, over the copy machines named here, in their Region. */
+  rpoMonitorDeps(
+    stateMachineArns: { objectCopy?: string; snapshotCopy?: string; imageCopy?: string },
+    region: string,
+  ): RpoMonitorDeps;
 }
 
 export interface RuntimeOptions extends AwsClientOptions {
@@ -56,5 +63,6 @@ export function createRuntime(config: FerryConfig, options: RuntimeOptions = {})
     imageDeps,
     ec2CopyStepDeps: ec2CopyStepDeps(base, ec2),
     reconcileDeps: reconcileDepsOf(base, { objects: deps, snapshots: snapshotDeps, images: imageDeps }),
+    rpoMonitorDeps: (stateMachineArns, region) => rpoMonitorDeps(base, stateMachineArns, region),
   };
 }

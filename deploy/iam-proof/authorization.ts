@@ -542,9 +542,9 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
       ];
     }
     case 'states': {
-      // StartExecution is on the state machine, DescribeExecution on the execution.
+      // StartExecution and ListExecutions are on the state machine, DescribeExecution on the execution.
       const resource =
-        call.operation === 'StartExecution'
+        call.operation === 'StartExecution' || call.operation === 'ListExecutions'
           ? str(call.input.stateMachineArn)
           : call.operation === 'DescribeExecution'
             ? str(call.input.executionArn)

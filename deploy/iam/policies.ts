@@ -2,7 +2,7 @@ import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '
 import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { objectStatements } from './object-statements.ts';
 import { reconcileStatements } from './reconcile-statements.ts';
-import { putRpoEvents } from './rpo-statements.ts';
+import { putRpoEvents, rpoMonitorStatements } from './rpo-statements.ts';
 import { startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
 import type { FunctionPolicies, IamContext, Names } from './types.ts';
@@ -74,6 +74,14 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     if (judged) putRpoEvents(list, names);
     return list;
   };
+  const rpoMonitor = new StatementList();
+  if (objectRpo || ec2Rpo) {
+    const { objectCopy, snapshotCopy, imageCopy } = context.stateMachineArns;
+    rpoMonitorStatements(rpoMonitor, names, [
+      ...(objectRpo ? [objectCopy] : []),
+      ...(ec2Rpo ? [snapshotCopy, imageCopy] : []),
+    ]);
+  }
   return {
     objectCreated: withRpo(objectStatements('objectCreated', objects, names, context), objectRpo).build(
       'objectCreated',
@@ -88,5 +96,6 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     reconcile: withRpo(reconcileStatements(objects, snapshots, images, names, context), objectRpo).build(
       'reconcile',
     ),
+    rpoMonitor: rpoMonitor.build('rpoMonitor'),
   };
 }

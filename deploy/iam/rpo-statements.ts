@@ -1,5 +1,6 @@
 import { DETAIL_TYPE, EVENT_SOURCE } from '#rpo/threshold';
-import { join } from './cfn.ts';
+import { executionsArnOf } from './arns.ts';
+import { type Cfn, join } from './cfn.ts';
 import type { StatementList } from './statement-list.ts';
 import type { Names } from './types.ts';
 
@@ -31,4 +32,20 @@ export function putRpoEvents(list: StatementList, names: Names): void {
       StringEquals: { 'events:detail-type': Object.values(DETAIL_TYPE) },
     },
   });
+}
+
+/**
+ * The backlog monitor (src/rpo/in-flight.ts): ListExecutions on each copy machine (a `stateMachine`
+ * resource) and DescribeExecution on its executions
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html), and its
+ * missed-threshold events.
+ */
+export function rpoMonitorStatements(list: StatementList, names: Names, machines: readonly Cfn[]): void {
+  list.add({ sid: 'ListCopyExecutions', actions: ['states:ListExecutions'], resources: [...machines] });
+  list.add({
+    sid: 'ReadCopyExecutions',
+    actions: ['states:DescribeExecution'],
+    resources: machines.map((machine) => executionsArnOf(machine)),
+  });
+  putRpoEvents(list, names);
 }
