@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { durationMs } from '#rpo/duration';
 import { RPO_METRIC } from '#rpo/metrics';
+import { rulesWithRpo } from '#rpo/rules';
 import { MONITOR_WINDOW_MS } from '#rpo/threshold';
-import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import type { FerryConfig } from '#rules/config';
 
 /**
  * One CloudWatch alarm per rule with `rpo`: the backlog monitor's OldestPendingAge for that rule (published
@@ -10,16 +10,6 @@ import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '
  * AWS::CloudWatch::Alarm (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html);
  * the metric's dimensions are those Powertools' EMF gives it, `service` and `rule`.
  */
-
-interface RuleRpo {
-  rule: string;
-  rpoSeconds: number;
-}
-
-export const rulesWithRpo = (config: Pick<FerryConfig, 'rules'>): RuleRpo[] =>
-  [...objectRulesOf(config), ...snapshotRulesOf(config), ...imageRulesOf(config)].flatMap((rule) =>
-    rule.rpo === undefined ? [] : [{ rule: rule.name, rpoSeconds: durationMs(rule.rpo) / 1000 }],
-  );
 
 /**
  * A logical id per rule: CloudFormation allows only letters and digits, so `-` and `_` are dropped and a digest
@@ -34,9 +24,9 @@ export function rpoAlarms(
   alarm: (description: string, properties: Record<string, unknown>) => unknown,
 ): Record<string, unknown> {
   return Object.fromEntries(
-    rulesWithRpo(config).map(({ rule, rpoSeconds }) => [
+    rulesWithRpo(config).map(({ rule, rpoMs }) => [
       rpoAlarmIdOf(rule),
-      alarm(`Rule ${rule}: an item has been pending longer than its RPO (${rpoSeconds} s)`, {
+      alarm(`Rule ${rule}: an item has been pending longer than its RPO (${rpoMs / 1000} s)`, {
         Namespace: 'Ferry',
         MetricName: RPO_METRIC.oldestPendingAge,
         Dimensions: [
@@ -46,7 +36,7 @@ export function rpoAlarms(
         Statistic: 'Maximum',
         Period: MONITOR_WINDOW_MS / 1000,
         ComparisonOperator: 'GreaterThanThreshold',
-        Threshold: rpoSeconds,
+        Threshold: rpoMs / 1000,
       }),
     ]),
   );
