@@ -1,7 +1,8 @@
 import { CreateSnapshotCommand } from '@aws-sdk/client-ec2';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#local/sandbox';
+import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { DETAIL_TYPE, type RpoEventDetail } from '#rpo/threshold';
 import { configFrom } from '#test/support/fixtures';
 
@@ -138,5 +139,38 @@ describe('RPO per rule on the sandbox', () => {
     });
     expect(events[1]?.detail.latencySeconds).toBeGreaterThan(60);
     expect(sandbox.rpoMetrics.over.get('docs-rpo')).toBe(1);
+  });
+
+  it('It should take PutEvents on the default bus only, refusing what EventBridge refuses', async () => {
+    const events = new EventBridgeClient({
+      region: 'us-east-1',
+      endpoint: sandbox.endpoint,
+      credentials: SANDBOX_CREDENTIALS,
+    });
+    const entry = { Source: 'acme', DetailType: 'Test', Detail: '{"a":1}' };
+    const answer = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          entry,
+          { ...entry, Detail: 'not json' },
+          { ...entry, EventBusName: 'other-bus' },
+          { ...entry, Detail: '[1]' },
+        ],
+      }),
+    );
+    expect(answer.FailedEntryCount).toBe(3);
+    expect(answer.Entries?.map((e) => e.ErrorCode ?? 'ok')).toEqual([
+      'ok',
+      'MalformedDetail',
+      'ResourceNotFoundException',
+      'MalformedDetail',
+    ]);
+    const put = (sandbox.bus.published as BusEvent[]).filter((event) => event.source === 'acme');
+    expect(put).toHaveLength(1);
+    expect(put[0]?.['detail-type']).toBe('Test');
+    await expect(
+      events.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => entry) })),
+    ).rejects.toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    events.destroy();
   });
 });
