@@ -11,7 +11,7 @@ import {
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import { ec2RpoItem } from '#rpo/items';
-import { observeVerified, type RpoDeps } from '#rpo/observe';
+import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import { nextWaitSeconds, WAIT_BOUNDS } from './adaptive-wait.ts';
 import type { CopyKind, CopyView } from './copy-kind.ts';
 import { type QueueReason, queueWaitSeconds } from './copy-queue.ts';
@@ -409,6 +409,8 @@ async function recordFailure(
     );
   }
   deps.metrics.failed(job.rule, cause);
+  const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
+  if (rpoItem && deps.rpo) await observeFailed(rpoItem, deps.now(), cause, deps.rpo);
   const message = copy?.message ?? messageOf(failure);
   deps.log.error(`Copy of ${job.source.id} to ${job.destination.region} failed: ${cause}`, {
     rule: job.rule,

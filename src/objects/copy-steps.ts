@@ -4,7 +4,7 @@ import { causeOf, PermanentCopyError, RetryableCopyError } from '#aws/step-error
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import { objectRpoItem } from '#rpo/items';
-import { observeVerified, type RpoDeps } from '#rpo/observe';
+import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import { copyToDestination } from './copy-one.ts';
 import { needsSourceTags } from './copy-request.ts';
 import {
@@ -101,6 +101,8 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
       const cause = causeOf(input.error);
       deps.metrics.failed(job.plan.rule.name, cause);
       deps.log.error(`Copy failed for good: ${cause}`, { target, reason: job.reason, error: input.error });
+      const item = deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
+      if (item && deps.rpo) await observeFailed(item, deps.now(), cause, deps.rpo);
       return { recorded: cause };
     }
   }

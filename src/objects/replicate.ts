@@ -4,7 +4,7 @@ import { CopyAttemptsExhaustedError } from '#aws/execution-attempts';
 import type { Log } from '#observability/powertools';
 import type { ReplicationMetrics } from '#observability/replication-metrics';
 import { objectRpoItem } from '#rpo/items';
-import { observeVerified, type RpoDeps } from '#rpo/observe';
+import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import type { ObjectRule } from '#rules/schema';
 import { copyToDestination } from './copy-one.ts';
 import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
@@ -98,7 +98,10 @@ export async function replicateObject(event: SourceObject, deps: ObjectReplicati
   return report;
 }
 
-/** Replicas the fast path verified, judged against their rule's RPO: no monitor ever saw them pending. */
+/**
+ * Replicas the fast path verified, judged against their rule's RPO (no monitor ever saw them pending), and
+ * those it failed for good.
+ */
 async function observeFastPath(
   plans: readonly CopyPlan[],
   outcomes: readonly Outcome[],
@@ -110,8 +113,16 @@ async function observeFastPath(
   const verifiedAt = deps.now();
   for (const [index, outcome] of outcomes.entries()) {
     const plan = plans[index];
-    const item = plan && outcome.status === 'copied' ? objectRpoItem(plan, source) : undefined;
-    if (item) await observeVerified(item, verifiedAt, { monitored: false }, rpo);
+    const item =
+      plan && (outcome.status === 'copied' || outcome.status === 'failed')
+        ? objectRpoItem(plan, source)
+        : undefined;
+    if (!item) continue;
+    if (outcome.status === 'copied') await observeVerified(item, verifiedAt, { monitored: false }, rpo);
+    // Failed for good: never to be verified, so missed now (a retryable failure comes back, or goes to the
+    // machine, which judges it).
+    else if (outcome.status === 'failed' && outcome.error.class === 'permanent')
+      await observeFailed(item, verifiedAt, outcome.error.cause, rpo);
   }
 }
 

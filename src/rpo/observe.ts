@@ -1,7 +1,14 @@
 import type { Log } from '#observability/powertools';
 import type { RpoEvents } from './events.ts';
 import type { RpoMetrics } from './metrics.ts';
-import { eventDetail, type RpoEventKind, type RpoItem, type Verdict, verdictAt } from './threshold.ts';
+import {
+  eventDetail,
+  missedAtFailure,
+  type RpoEventKind,
+  type RpoItem,
+  type Verdict,
+  verdictAt,
+} from './threshold.ts';
 
 /** What judging an item against its RPO takes; absent where no rule sets one. */
 export interface RpoDeps {
@@ -43,4 +50,12 @@ export async function observeVerified(
   deps.metrics.verified(item.rule, item.kind, verdict.latencyMs, verdict.withinRpo);
   for (const kind of verdict.events) await sendRpoEvent(kind, item, verifiedAt, options.cause, deps);
   return verdict;
+}
+
+/**
+ * An item of a rule with an RPO failed for good (a copy machine's record-failure): it will never be verified,
+ * so it missed its RPO. Its missed event is sent now, with the failure's cause, unless the monitor sent it.
+ */
+export async function observeFailed(item: RpoItem, at: number, cause: string, deps: RpoDeps): Promise<void> {
+  if (missedAtFailure(item, at, { monitored: true })) await sendRpoEvent('missed', item, at, cause, deps);
 }

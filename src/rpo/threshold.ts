@@ -93,6 +93,20 @@ export function verdictAt(
   };
 }
 
+/**
+ * An item that failed for good at `at` will never be verified: it misses its RPO. The failing step sends the
+ * missed event unless the monitor already did (the item was in an execution, and the pass judging its
+ * deadline has had its chance, as in `verdictAt`); with the failure's cause.
+ */
+export function missedAtFailure(
+  item: Pick<RpoItem, 'sourceTime' | 'rpoMs'>,
+  at: number,
+  options: { monitored: boolean; windowMs?: number },
+): boolean {
+  const windowMs = options.windowMs ?? MONITOR_WINDOW_MS;
+  return !(options.monitored && windowOf(deadlineOf(item), windowMs).end + windowMs <= at);
+}
+
 /** EventBridge's `source` for Ferry's events (`aws.` sources are AWS's own). */
 export const EVENT_SOURCE = 'ferry';
 

@@ -23,6 +23,10 @@ rules:
     rpo: 1h
     snapshots: { regions: [us-east-1], tags: { backup: hourly } }
     to: [{ region: us-west-2 }]
+  - name: ebs-bad-key
+    rpo: 1h
+    snapshots: { regions: [us-east-1], tags: { backup: bad-key } }
+    to: [{ region: us-west-2, kmsKeyId: alias/does-not-exist }]
   - name: ebs-tight
     rpo: 15m
     snapshots: { regions: [us-east-1], tags: { backup: tight } }
@@ -139,6 +143,17 @@ describe('RPO per rule on the sandbox', () => {
     });
     expect(events[1]?.detail.latencySeconds).toBeGreaterThan(60);
     expect(sandbox.rpoMetrics.over.get('docs-rpo')).toBe(1);
+  });
+
+  it('It should send the missed event of a copy that failed for good at once, with its cause, and no completion event', async () => {
+    const failing = await snapshotOf('bad-key');
+    await sandbox.settle();
+    const events = rpoEvents(failing);
+    expect(events.map((event) => event['detail-type'])).toEqual([DETAIL_TYPE.missed]);
+    expect(events[0]?.detail).toMatchObject({ rule: 'ebs-bad-key', cause: 'CopyFailed' });
+    // Long before its deadline: the copy failed, it will not be verified within the hour.
+    expect(events[0]?.detail.ageSeconds).toBeLessThan(3600);
+    expect(sandbox.rpoMetrics.over.get('ebs-bad-key')).toBeUndefined();
   });
 
   it('It should take PutEvents on the default bus only, refusing what EventBridge refuses', async () => {

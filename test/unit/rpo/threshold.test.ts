@@ -6,6 +6,7 @@ import {
   fallsIn,
   judgedWindow,
   MONITOR_WINDOW_MS,
+  missedAtFailure,
   verdictAt,
   windowOf,
 } from '#rpo/threshold';
@@ -66,6 +67,16 @@ describe('verdicts at verification', () => {
     expect(verdictAt(item, closes + MONITOR_WINDOW_MS, { monitored: true }).events).toEqual([
       'completed-after',
     ]);
+  });
+});
+
+describe('failures for good', () => {
+  it('It should owe the missed event at failure unless the monitor judged the deadline already', () => {
+    const closes = windowOf(deadlineOf(item)).end;
+    expect(missedAtFailure(item, item.sourceTime + MIN, { monitored: true })).toBe(true);
+    expect(missedAtFailure(item, closes + MONITOR_WINDOW_MS - 1, { monitored: true })).toBe(true);
+    expect(missedAtFailure(item, closes + MONITOR_WINDOW_MS, { monitored: true })).toBe(false);
+    expect(missedAtFailure(item, closes + 10 * MONITOR_WINDOW_MS, { monitored: false })).toBe(true);
   });
 });
 
