@@ -104,6 +104,15 @@ const target = (values: { stage: string; region?: string | undefined; endpoint?:
   ...(values.endpoint ? { endpoint: values.endpoint } : {}),
 });
 
+/** The rules of a file that set `rpo`, with their RPO in ms. */
+async function rpoRulesOfFile(file: string) {
+  const [{ loadConfigFile }, { rulesWithRpo }] = await Promise.all([
+    import('#rules/load'),
+    import('#rpo/rules'),
+  ]);
+  return rulesWithRpo(loadConfigFile(file));
+}
+
 /**
  * backfill, status and redrive load the AWS SDK and the handlers' runtime when they run, not when `ferry`
  * starts: `ferry --help` or a usage error need neither.
@@ -178,16 +187,23 @@ const COMMANDS: readonly Command[] = [
   }),
   command({
     name: 'status',
-    usage: `  npm run ferry -- status [--stage dev] [--region us-east-1] [--endpoint URL] [--since 24h]
+    usage: `  npm run ferry -- status [--stage dev] [--region us-east-1] [--endpoint URL] [--since 24h] [--config replication.yml]
                                                             copies in flight, failed copies since then with
                                                             their causes, dead-letter queue depth (the sandbox:
                                                             --stage sandbox --endpoint URL)`,
-    options: { ...TARGET_OPTIONS, since: { type: 'string', default: '24h' } },
+    options: { ...TARGET_OPTIONS, since: { type: 'string', default: '24h' }, config: { type: 'string' } },
     run: async (values) => {
       const { parseSince, statusCommand } = await import('./operate.ts');
       const since = parseSince(values.since);
       if (!since) throw new UsageError(`--since expects 24h, 30m, 7d or a date, got "${values.since}"`);
-      return statusCommand({ ...target(values), since, sinceText: values.since });
+      // With the rules file, each rule's RPO section (src/rpo/status.ts).
+      const rpoRules = values.config ? await rpoRulesOfFile(values.config) : undefined;
+      return statusCommand({
+        ...target(values),
+        since,
+        sinceText: values.since,
+        ...(rpoRules ? { rpoRules } : {}),
+      });
     },
   }),
   command({

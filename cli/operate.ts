@@ -18,6 +18,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
+import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
+import { type RpoFigures, type RuleRpo, rpoStatusLines } from '#rpo/status';
 import type { CommandResult } from './commands.ts';
 
 /** `ferry status` and `ferry redrive`: what a deployment (or the sandbox) is doing and what it dropped. */
@@ -169,7 +171,17 @@ const LONGEST_COPY_MS = 7 * 86_400_000;
 export interface StatusOptions extends OperateTarget {
   since: Date;
   sinceText: string;
+  /** The rules with `rpo` (from the rules file): their RPO section. */
+  rpoRules?: readonly RuleRpo[];
+  /** Their latency figures over the window, when a metrics source gave them (CloudWatch in AWS). */
+  rpoFigures?: ReadonlyMap<string, RpoFigures>;
 }
+
+/** `object-copy` from `ferry-prod-object-copy`: the copy machine a listed machine is. */
+const copyMachineOf = (name: string, stage: string): CopyMachine | undefined => {
+  const short = shortName(name, stage);
+  return short === 'object-copy' || short === 'snapshot-copy' || short === 'image-copy' ? short : undefined;
+};
 
 const shortName = (name: string | undefined, stage: string) =>
   (name ?? '?').slice(machinePrefix(stage).length);
@@ -222,6 +234,17 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
       lines.push(
         `  ✘ ${machine} ${execution.name} ${execution.status} at ${execution.stopDate?.toISOString() ?? '?'}: ` +
           `${described.error ?? 'no error'}${described.cause ? ` — ${described.cause}` : ''}`,
+      );
+    }
+
+    if (options.rpoRules && options.rpoRules.length > 0) {
+      const copyMachines = machines.flatMap((m) => {
+        const machine = copyMachineOf(m.name ?? '', options.stage);
+        return machine && m.stateMachineArn ? [{ machine, stateMachineArn: m.stateMachineArn }] : [];
+      });
+      const pending = await inFlightItems(clients.sfn, copyMachines);
+      lines.push(
+        ...rpoStatusLines(options.rpoRules, pending, options.rpoFigures, Date.now(), options.sinceText),
       );
     }
 

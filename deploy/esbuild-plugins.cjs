@@ -113,6 +113,7 @@ const MATCH_NO_PATTERN = new Set([
   'functions/object-deleted',
   'functions/object-copy-step',
   'functions/ec2-copy-step',
+  'functions/rpo-monitor',
 ]);
 
 /** An entry point as esbuild was given it, relative to the service, without its extension. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rpoRulesOf } from '#rpo/rules';
 import type { FerryConfig } from '#rules/config';
 import {
   type EventPattern,
@@ -10,6 +11,7 @@ import { iamPolicies } from './iam/policies.ts';
 import { FUNCTION_NAMES, type FunctionName, type IamContext, type PolicyStatement } from './iam/types.ts';
 import { POLICY_FIT_METADATA } from './limits.ts';
 import { fitRolePolicy } from './policy-fit.ts';
+import { rpoAlarms } from './rpo-alarms.ts';
 
 /**
  * The parts of the CloudFormation template that depend on the rules, generated at package time from
@@ -219,7 +221,8 @@ const alertKey = (): CfnResource => ({
  * (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html; for alarms,
  * https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
  */
-function alertResources(deployment: Deployment): Record<string, CfnResource> {
+function alertResources(deployment: Deployment, config: FerryConfig): Record<string, CfnResource> {
+  const rpo = rpoAlarms(config, deployment.service, alarm) as Record<string, CfnResource>;
   const machines = Object.values(STATE_MACHINES).map((name) => stateMachineArn(deployment, name));
   const fromAccount = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } };
   return {
@@ -249,7 +252,10 @@ function alertResources(deployment: Deployment): Record<string, CfnResource> {
               Principal: { Service: 'cloudwatch.amazonaws.com' },
               Action: 'sns:Publish',
               Resource: { Ref: 'AlertTopic' },
-              Condition: { ...fromAccount, ArnEquals: { 'aws:SourceArn': ALARMS.map(arnOf) } },
+              Condition: {
+                ...fromAccount,
+                ArnEquals: { 'aws:SourceArn': [...ALARMS, ...Object.keys(rpo)].map(arnOf) },
+              },
             },
           ],
         },
@@ -283,6 +289,8 @@ function alertResources(deployment: Deployment): Record<string, CfnResource> {
       Dimensions: [{ Name: 'service', Value: deployment.service }],
       Statistic: 'Sum',
     }),
+    // Per rule with `rpo`: its oldest pending item is older than its RPO (deploy/rpo-alarms.ts).
+    ...rpo,
   };
 }
 
@@ -338,6 +346,22 @@ function dashboardResource(deployment: Deployment): CfnResource {
       [search('CopyLatency', ['kind', 'rule'], 'p99', 'snapshots/AMIs p99')],
     ]),
     widget('Failures by cause', [[search('CopyFailures', ['cause', 'rule'], 'Sum')]]),
+    // Rules with `rpo` (src/rpo/metrics.ts): latency against the RPO, items over it, and the backlog.
+    widget('RPO: latency per rule, p50, p99 and maximum (ms)', [
+      [search('RpoLatency', ['rule'], 'p50', 'p50')],
+      [search('RpoLatency', ['rule'], 'p99', 'p99')],
+      [search('RpoLatency', ['rule'], 'Maximum', 'max')],
+    ]),
+    widget('RPO: items within and over it, per rule', [
+      [search('ItemsWithinRpo', ['rule'], 'Sum', 'within')],
+      [search('ItemsOverRpo', ['rule'], 'Sum', 'over')],
+      [search('RpoThresholdsMissed', ['rule'], 'Sum', 'missed events')],
+    ]),
+    widget('RPO backlog per rule: oldest pending age (s), pending items and bytes', [
+      [search('OldestPendingAge', ['rule'], 'Maximum', 'oldest (s)')],
+      [search('PendingItems', ['rule'], 'Maximum', 'items')],
+      [search('PendingBytes', ['rule'], 'Maximum', 'bytes')],
+    ]),
     widget('Throttling: Lambda throttles and state machine retries', [
       ['AWS/Lambda', 'Throttles', { stat: 'Sum' }],
       ...perMachine('ExecutionThrottled'),
@@ -390,7 +414,7 @@ const functionLogicalId = (fn: FunctionName, suffix: 'Role' | 'LogGroup' | 'Lamb
 export const roleIdOf = (fn: FunctionName): string => functionLogicalId(fn, 'Role');
 
 /** The functions EventBridge invokes asynchronously: their failed invocations go to the dead letters. */
-const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile'];
+const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile', 'rpoMonitor'];
 
 /**
  * One role per function, holding only what that function calls for these rules (deploy/iam/policies.ts), its own
@@ -507,15 +531,24 @@ export const iamContextOf = (deployment: Deployment): IamContext => ({
   stateMachineArns: stateMachineArnsOf(deployment),
 });
 
+/**
+ * The RPO backlog monitor's schedule (src/rpo/backlog-monitor.ts): once a minute, the shortest rate an
+ * EventBridge schedule has (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html),
+ * and only when some rule sets `rpo`; without, the function is never invoked.
+ */
+export const rpoMonitorEvents = (config: FerryConfig): unknown[] =>
+  rpoRulesOf(config).length > 0 ? [{ schedule: { rate: 'rate(1 minute)' } }] : [];
+
 export function templateParts(config: FerryConfig, deployment: Deployment) {
   return {
     stateMachineArns: stateMachineArnsOf(deployment),
     events: handlerEvents(config),
+    rpoMonitorEvents: rpoMonitorEvents(config),
     resources: {
       Resources: {
         ...deadLetterResources(config, deployment),
         ...functionRoles(config, deployment),
-        ...alertResources(deployment),
+        ...alertResources(deployment, config),
         Dashboard: dashboardResource(deployment),
       },
       extensions: frameworkExtensions(config),

@@ -149,7 +149,14 @@ export interface CallRecorderOptions {
 
 const serviceOf = (clientName: string | undefined): string => {
   const name = (clientName ?? '').replace(/Client$/, '').toLowerCase();
-  return name === 'sfn' ? 'states' : name === 'cloudwatch' ? 'monitoring' : name;
+  // The signing names: Step Functions signs as `states`, CloudWatch as `monitoring`, EventBridge as `events`.
+  return name === 'sfn'
+    ? 'states'
+    : name === 'cloudwatch'
+      ? 'monitoring'
+      : name === 'eventbridge'
+        ? 'events'
+        : name;
 };
 
 export class CallRecorder {

@@ -62,6 +62,11 @@ export function createS3EventSource(options: {
   account: string;
   regionOf: (bucket: string) => string;
   onEvent: (event: S3Event) => void;
+  /**
+   * The time events carry (default: real time). The sandbox gives its virtual clock: a latency measured
+   * from an event's time must not count the waits the clock skipped before the object was written.
+   */
+  now?: () => number;
 }): S3EventSource {
   let sequence = 0n;
 
@@ -86,7 +91,7 @@ export function createS3EventSource(options: {
       'detail-type': detailType,
       source: 'aws.s3',
       account: options.account,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: new Date(options.now ? options.now() : Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: options.regionOf(bucket),
       resources: [`arn:aws:s3:::${bucket}`],
       detail: {

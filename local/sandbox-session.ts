@@ -1,3 +1,4 @@
+import { rpoRulesOf } from '#rpo/rules';
 import type { FerryConfig } from '#rules/config';
 import { InvalidConfigError, loadConfigFile } from '#rules/load';
 import { Narration, runDemo } from './demo.ts';
@@ -83,6 +84,9 @@ export async function runSandboxSession(options: SandboxSessionOptions): Promise
     process.exit(result.ok ? 0 : 1);
   }
 
+  // While it serves, the RPO backlog monitor runs at each minute of the virtual clock, as its schedule
+  // runs it in AWS, when some rule sets `rpo` (its events appear on the bus: README, "Recovery-point objective").
+  if (rpoRulesOf(config).length > 0) sandbox.rpoMonitor.start();
   print();
   print(`The sandbox keeps serving on ${sandbox.endpoint} until Ctrl-C. Try it with the AWS CLI:`);
   print(

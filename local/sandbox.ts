@@ -24,16 +24,21 @@ import { createObjectCreatedHandler } from '#objects/handlers/object-created';
 import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
+import { createRpoMonitorHandler } from '#rpo/handler';
+import type { RpoDeps } from '#rpo/observe';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
 import { createRuntime, type Runtime } from '#wiring';
 import { CallRecorder } from './call-recorder.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
+import { serveEvents } from './events-api.ts';
 import { FaultInjector } from './faults.ts';
 import { serveLambda } from './lambda-api.ts';
 import { LambdaCrashes } from './lambda-crash.ts';
 import { MetricsTally } from './metrics-tally.ts';
+import { type SandboxRpoMonitor, sandboxRpoMonitor } from './rpo-monitor.ts';
+import { RpoTally } from './rpo-tally.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
 import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
@@ -90,6 +95,10 @@ export interface Sandbox {
   stepFunctions: LocalStepFunctions;
   clock: VirtualClock;
   metrics: MetricsTally;
+  /** The RPO metrics the handlers reported, per rule (src/rpo/metrics.ts). */
+  rpoMetrics: RpoTally;
+  /** The RPO backlog monitor, run on the virtual clock (local/rpo-monitor.ts). */
+  rpoMonitor: SandboxRpoMonitor;
   /** S3 requests served, by operation (also at GET /__ferry/requests; DELETE resets). */
   requests: Map<string, number>;
   /** The fake EC2 behind the same endpoint: seed volumes and instances, inject faults, inspect copies. */
@@ -192,6 +201,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const endpoint = `http://127.0.0.1:${port}`;
 
   const metrics = new MetricsTally();
+  const rpoMetrics = new RpoTally();
+  // Each function's RPO judgement with the sandbox's metrics; its events go through the real EventBridge
+  // client to this endpoint (local/events-api.ts), onto the bus.
+  const withRpoTally = <Deps extends { rpo?: RpoDeps | undefined }>(deps: Deps): Deps =>
+    deps.rpo ? { ...deps, rpo: { ...deps.rpo, metrics: rpoMetrics } } : deps;
   const clock = new VirtualClock();
   const homeRegion = options.sourceRegion ?? 'us-east-1';
   const deployment = sandboxDeployment(homeRegion);
@@ -295,19 +309,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     imageAvailable: runtimeOf(),
     ec2CopyStep: runtimeOf(),
     reconcile: runtimeOf(),
+    rpoMonitor: runtimeOf(),
   } satisfies Record<FunctionName, Runtime>;
   const objectCreated = createObjectCreatedHandler(runtimes.objectCreated.tools, {
-    ...runtimes.objectCreated.deps,
+    ...withRpoTally(runtimes.objectCreated.deps),
     metrics,
     now: clock.now,
   });
   const objectDeleted = createObjectDeletedHandler(runtimes.objectDeleted.tools, {
-    ...runtimes.objectDeleted.deps,
+    ...withRpoTally(runtimes.objectDeleted.deps),
     metrics,
     now: clock.now,
   });
   const objectCopyStep = createObjectCopyStepHandler(runtimes.objectCopyStep.tools, {
-    ...runtimes.objectCopyStep.copyStepDeps,
+    ...withRpoTally(runtimes.objectCopyStep.copyStepDeps),
     metrics,
     now: clock.now,
   });
@@ -320,11 +335,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     metrics,
   });
   const ec2CopyStep = createEc2CopyStepHandler(runtimes.ec2CopyStep.tools, {
-    ...runtimes.ec2CopyStep.ec2CopyStepDeps,
+    ...withRpoTally(runtimes.ec2CopyStep.ec2CopyStepDeps),
     metrics,
     now: clock.now,
     random: seededRandom((options.seed ?? 7) + 3),
   });
+  const rpoMonitorDeps = runtimes.rpoMonitor.rpoMonitorDeps(
+    {
+      objectCopy: stateMachineArnOf('object-copy'),
+      snapshotCopy: stateMachineArnOf('snapshot-copy'),
+      imageCopy: stateMachineArnOf('image-copy'),
+    },
+    homeRegion,
+  );
+  const rpoMonitor = createRpoMonitorHandler(runtimes.rpoMonitor.tools, {
+    ...withRpoTally(rpoMonitorDeps),
+    now: clock.now,
+  });
+  let rpoPasses = 0;
   const crashes = new LambdaCrashes();
   stepFunctions = new LocalStepFunctions({
     functions: {
@@ -340,8 +368,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     clock,
     random: seededRandom(options.seed ?? 7),
     ...(options.onExecutionEnd ? { onExecutionEnd: options.onExecutionEnd } : {}),
-    // Time does not jump while an event is being handled.
-    busy: () => bus.pendingDeliveries > 0,
+    // Time does not jump while an event is being handled, nor during a pass of the RPO monitor (it judges
+    // the window its wake-up closed).
+    busy: () => bus.pendingDeliveries > 0 || rpoPasses > 0,
   });
   const patterns = objectEventPatterns(options.config);
 
@@ -393,8 +422,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     account: SANDBOX_ACCOUNT,
     bucketOwners: bucketOwnersOf(options.config),
     onEvent: (event) => bus.put(event),
-    faults,
     now: clock.now,
+    faults,
     ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
   });
   s3Lookup = s3;
@@ -430,17 +459,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             ? serveStepFunctions(stepFunctions, SANDBOX_ACCOUNT, req, res, scope)
             : service === 'sqs' && scope
               ? serveDeadLetters(bus, SANDBOX_ACCOUNT, req, res, scope)
-              : service === 'lambda'
-                ? serveLambda(bus, req, res, url)
-                : service === 'sts'
-                  ? sts.handle(req, res, url)
-                  : Promise.resolve(
-                      sendError(res, {
-                        status: 400,
-                        code: 'UnsupportedService',
-                        message: `The Ferry sandbox does not serve "${service}"`,
-                      }),
-                    );
+              : service === 'events' && scope
+                ? serveEvents(bus, SANDBOX_ACCOUNT, clock.now, req, res, scope)
+                : service === 'lambda'
+                  ? serveLambda(bus, req, res, url)
+                  : service === 'sts'
+                    ? sts.handle(req, res, url)
+                    : Promise.resolve(
+                        sendError(res, {
+                          status: 400,
+                          code: 'UnsupportedService',
+                          message: `The Ferry sandbox does not serve "${service}"`,
+                        }),
+                      );
     answer.catch((error: Error) => {
       if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
       else res.destroy(error);
@@ -484,6 +515,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stepFunctions,
     clock,
     metrics,
+    rpoMetrics,
+    rpoMonitor: sandboxRpoMonitor({
+      stepFunctions,
+      clock,
+      run: async () => {
+        rpoPasses += 1;
+        try {
+          return await recorder.run('rpoMonitor', () => rpoMonitor({}, lambdaContext('ferry-rpo-monitor')));
+        } finally {
+          rpoPasses -= 1;
+          stepFunctions.poke();
+        }
+      },
+    }),
     requests,
     ec2,
     crashes,
@@ -517,7 +562,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return recorder.run('reconcile', () =>
         reconcile(reconcileOptions, {
           ...reconcileDeps,
-          objects: { ...reconcileDeps.objects, metrics, now: clock.now },
+          objects: { ...withRpoTally(reconcileDeps.objects), metrics, now: clock.now },
           ec2: {
             snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
             images: { ...reconcileDeps.ec2.images, metrics },

@@ -17,6 +17,8 @@ import type { ObjectReplicationDeps } from '#objects/replicate';
 import type { SourceAccount } from '#reconcile/objects';
 import type { ReconcileDeps } from '#reconcile/reconcile';
 import { reconcileDepsOf } from '#reconcile/wiring';
+import type { RpoMonitorDeps } from '#rpo/handler';
+import { rpoMonitorDeps } from '#rpo/handler';
 import type { FerryConfig } from '#rules/config';
 
 // Every function's wiring at once, for the sandbox, the CLI and the benchmarks. A Lambda function imports
@@ -34,6 +36,11 @@ export interface Runtime {
    * machine named) fail with the missing variable as their cause.
    */
   reconcileDeps(source: SourceAccount): ReconcileDeps;
+  /** The RPO backlog monitor, over the copy machines named here, in their Region. */
+  rpoMonitorDeps(
+    stateMachineArns: { objectCopy?: string; snapshotCopy?: string; imageCopy?: string },
+    region: string,
+  ): RpoMonitorDeps;
 }
 
 export interface RuntimeOptions extends AwsClientOptions {
@@ -60,5 +67,6 @@ export function createRuntime(config: FerryConfig, options: RuntimeOptions = {})
     imageDeps,
     ec2CopyStepDeps: ec2CopyStepDeps(base, ec2),
     reconcileDeps: reconcileDepsOf(base, { objects: deps, snapshots: snapshotDeps, images: imageDeps }),
+    rpoMonitorDeps: (stateMachineArns, region) => rpoMonitorDeps(base, stateMachineArns, region),
   };
 }

@@ -10,6 +10,9 @@ import type { IamRequest } from './request.ts';
  * - EC2: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
  * - STS: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
  * - Step Functions: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+ * - EventBridge: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ *   (PutEvents → events:PutEvents on each entry's event bus, with `events:source` and `events:detail-type`:
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html)
  * - KMS condition keys: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
  * - Global keys (aws:RequestedRegion, aws:RequestTag/*, aws:TagKeys, aws:ResourceTag/*):
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
@@ -595,15 +598,39 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
       ];
     }
     case 'states': {
-      // StartExecution is on the state machine, DescribeExecution on the execution.
+      // StartExecution and ListExecutions are on the state machine, DescribeExecution on the execution.
       const resource =
-        call.operation === 'StartExecution'
+        call.operation === 'StartExecution' || call.operation === 'ListExecutions'
           ? str(call.input.stateMachineArn)
           : call.operation === 'DescribeExecution'
             ? str(call.input.executionArn)
             : undefined;
       if (resource === undefined) throw new UnmappedOperationError(`states:${call.operation}`);
       return [{ action: `states:${call.operation}`, resource, context: region }];
+    }
+    case 'events': {
+      if (call.operation !== 'PutEvents') throw new UnmappedOperationError(`events:${call.operation}`);
+      const entries = Array.isArray(call.input.Entries)
+        ? (call.input.Entries as Record<string, unknown>[])
+        : [];
+      // One request per entry: each names its bus (the default one when unnamed, or an ARN).
+      return entries.map((entry) => {
+        const bus = str(entry.EventBusName) ?? 'default';
+        const resource = bus.startsWith('arn:')
+          ? bus
+          : `arn:${names.partition}:events:${call.region}:${names.account}:event-bus/${bus}`;
+        const source = str(entry.Source);
+        const detailType = str(entry.DetailType);
+        return {
+          action: 'events:PutEvents',
+          resource,
+          context: {
+            ...region,
+            ...(source ? { 'events:source': [source] } : {}),
+            ...(detailType ? { 'events:detail-type': detailType } : {}),
+          },
+        };
+      });
     }
     case 'monitoring': {
       if (call.operation !== 'PutMetricData')

@@ -2,6 +2,7 @@ import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '
 import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { objectStatements } from './object-statements.ts';
 import { reconcileStatements } from './reconcile-statements.ts';
+import { putRpoEvents, rpoMonitorStatements } from './rpo-statements.ts';
 import { startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
 import type { FunctionPolicies, IamContext, Names } from './types.ts';
@@ -65,13 +66,36 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     startCopies(imageAvailable, 'Image', context.stateMachineArns.imageCopy);
   }
 
+  // Functions that verify copies of rules with `rpo` send RPO events (src/rpo): the object fast path (also
+  // reconcile's, which copies through it), the object-copy step, and the EC2 copy step.
+  const objectRpo = objects.some((rule) => rule.rpo !== undefined);
+  const ec2Rpo = [...snapshots, ...images].some((rule) => rule.rpo !== undefined);
+  const withRpo = (list: StatementList, judged: boolean): StatementList => {
+    if (judged) putRpoEvents(list, names);
+    return list;
+  };
+  const rpoMonitor = new StatementList();
+  if (objectRpo || ec2Rpo) {
+    const { objectCopy, snapshotCopy, imageCopy } = context.stateMachineArns;
+    rpoMonitorStatements(rpoMonitor, names, [
+      ...(objectRpo ? [objectCopy] : []),
+      ...(ec2Rpo ? [snapshotCopy, imageCopy] : []),
+    ]);
+  }
   return {
-    objectCreated: objectStatements('objectCreated', objects, names, context).build('objectCreated'),
+    objectCreated: withRpo(objectStatements('objectCreated', objects, names, context), objectRpo).build(
+      'objectCreated',
+    ),
     objectDeleted: objectStatements('objectDeleted', objects, names, context).build('objectDeleted'),
-    objectCopyStep: objectStatements('objectCopyStep', objects, names, context).build('objectCopyStep'),
+    objectCopyStep: withRpo(objectStatements('objectCopyStep', objects, names, context), objectRpo).build(
+      'objectCopyStep',
+    ),
     snapshotCreated: snapshotCreated.build('snapshotCreated'),
     imageAvailable: imageAvailable.build('imageAvailable'),
-    ec2CopyStep: ec2CopyStepStatements(snapshots, images, names).build('ec2CopyStep'),
-    reconcile: reconcileStatements(objects, snapshots, images, names, context).build('reconcile'),
+    ec2CopyStep: withRpo(ec2CopyStepStatements(snapshots, images, names), ec2Rpo).build('ec2CopyStep'),
+    reconcile: withRpo(reconcileStatements(objects, snapshots, images, names, context), objectRpo).build(
+      'reconcile',
+    ),
+    rpoMonitor: rpoMonitor.build('rpoMonitor'),
   };
 }

@@ -26,10 +26,13 @@ export interface S3GatewayOptions {
   bucketOwners?: Readonly<Record<string, string>>;
   onEvent: (event: S3Event) => void;
   faults: FaultInjector;
-  /** The clock Object Lock retain-until dates are held against (the sandbox's virtual clock; real time otherwise). */
-  now?: () => number;
   /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
   copyBytesPerSecond?: number;
+  /**
+   * The sandbox's virtual clock (real time otherwise): the time events carry, which the handlers measure
+   * latency on, and what Object Lock retain-until dates are held against.
+   */
+  now?: () => number;
 }
 
 export interface S3Gateway {
@@ -73,6 +76,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       account: options.account,
       regionOf: (bucket) => store.find(bucket)?.region ?? 'us-east-1',
       onEvent: options.onEvent,
+      ...(options.now ? { now: options.now } : {}),
     }),
     account: options.account,
     now: options.now ?? Date.now,

@@ -5,6 +5,9 @@ import {
   type ReplicationMetrics,
 } from '#foundation/observability/replication-metrics';
 import type { CopyStarter } from '#objects/copy-machine/contract';
+import { createEventsClientFactory, eventBridgeRpoEvents } from '#rpo/events';
+import { powertoolsRpoMetrics } from '#rpo/metrics';
+import type { RpoDeps } from '#rpo/observe';
 import type { FerryConfig } from '#rules/config';
 import { loadCompiledRules } from '#rules/validate';
 import type { AwsClientOptions, AwsTarget } from './aws-clients.ts';
@@ -23,21 +26,32 @@ export interface FunctionBase {
   /** How this function's AWS clients are made: the caller's options, every client traced. */
   clientOptions: AwsClientOptions;
   /** What the deps of every domain share. */
-  common: { log: Log; metrics: ReplicationMetrics; now: () => number };
+  common: { log: Log; metrics: ReplicationMetrics; now: () => number; rpo: RpoDeps };
 }
 
 export function createFunctionBase(config: FerryConfig, options: AwsClientOptions = {}): FunctionBase {
   const tools = createPowertools();
+  const clientOptions: AwsClientOptions = {
+    ...options,
+    // The caller's own instrument (the sandbox's call recorder) first, then the tracer.
+    instrument: <T>(client: T, target: AwsTarget) =>
+      tools.tracer.captureAWSv3Client(options.instrument ? options.instrument(client, target) : client),
+  };
+  // RPO events go to the default bus of the function's own Region (Lambda sets AWS_REGION); the client is
+  // made at the first event, so a deployment whose rules set no `rpo` never makes one.
+  const rpo: RpoDeps = {
+    log: tools.logger,
+    metrics: powertoolsRpoMetrics(tools.metrics),
+    events: eventBridgeRpoEvents(
+      createEventsClientFactory(clientOptions),
+      process.env.AWS_REGION ?? 'us-east-1',
+    ),
+  };
   return {
     config,
     tools,
-    clientOptions: {
-      ...options,
-      // The caller's own instrument (the sandbox's call recorder) first, then the tracer.
-      instrument: <T>(client: T, target: AwsTarget) =>
-        tools.tracer.captureAWSv3Client(options.instrument ? options.instrument(client, target) : client),
-    },
-    common: { log: tools.logger, metrics: powertoolsReplicationMetrics(tools.metrics), now: Date.now },
+    clientOptions,
+    common: { log: tools.logger, metrics: powertoolsReplicationMetrics(tools.metrics), now: Date.now, rpo },
   };
 }
 

@@ -4,6 +4,8 @@ import { type ClassifiedError, classifyError } from '#foundation/errors/classify
 import type { Log } from '#foundation/observability/powertools';
 import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
 import type { CopyJob, CopyStarter } from '#objects/copy-machine/contract';
+import { objectRpoItem } from '#rpo/items';
+import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import type { ObjectRule } from '#rules/schema';
 import { copyToDestination } from './copy-one.ts';
 import { checkReplicaLimits, needsSourceTags, type SourceHead } from './copy-request.ts';
@@ -32,6 +34,8 @@ export interface ObjectReplicationDeps {
   multipartThreshold: number;
   /** The object-copy state machine. Without it, retryable failures go back to Lambda's retries. */
   copies?: CopyStarter | undefined;
+  /** Judges each verified replica of a rule with `rpo` (src/rpo/); unset, nothing is judged. */
+  rpo?: RpoDeps | undefined;
 }
 
 /**
@@ -93,7 +97,36 @@ export async function replicateObject(event: SourceObject, deps: ObjectReplicati
   const copyDeps = { ...deps, lockChecks: newLockChecks() };
   const outcomes = await Promise.all(plans.map((plan) => copyOrHandOff(plan, source, head, tags, copyDeps)));
   for (const outcome of outcomes) record(report, outcome, deps, source.eventTime);
+  await observeFastPath(plans, outcomes, source, deps);
   return report;
+}
+
+/**
+ * Replicas the fast path verified, judged against their rule's RPO (no monitor ever saw them pending), and
+ * those it failed for good.
+ */
+async function observeFastPath(
+  plans: readonly CopyPlan[],
+  outcomes: readonly Outcome[],
+  source: SourceObject,
+  deps: ObjectReplicationDeps,
+): Promise<void> {
+  const rpo = deps.rpo;
+  if (!rpo) return;
+  const verifiedAt = deps.now();
+  for (const [index, outcome] of outcomes.entries()) {
+    const plan = plans[index];
+    const item =
+      plan && (outcome.status === 'copied' || outcome.status === 'failed')
+        ? objectRpoItem(plan, source)
+        : undefined;
+    if (!item) continue;
+    if (outcome.status === 'copied') await observeVerified(item, verifiedAt, { monitored: false }, rpo);
+    // Failed for good: never to be verified, so missed now (a retryable failure comes back, or goes to the
+    // machine, which judges it).
+    else if (outcome.status === 'failed' && outcome.error.class === 'permanent')
+      await observeFailed(item, verifiedAt, outcome.error.cause, rpo);
+  }
 }
 
 /**

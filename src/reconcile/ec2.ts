@@ -77,7 +77,8 @@ export function snapshotCreatedEventOf(source: Ec2Source & { volumeId?: string |
     'detail-type': 'EBS Snapshot Notification',
     source: 'aws.ec2',
     account: source.account,
-    time: isoSeconds(now),
+    // When the source was created, as EC2's own event would say (its clock for the rule's RPO, src/rpo/).
+    time: isoSeconds(source.createdAt > 0 ? source.createdAt : now),
     region: source.region,
     resources: [arn],
     detail: {
@@ -101,7 +102,7 @@ export function imageAvailableEventOf(source: Ec2Source, now: number) {
     'detail-type': 'EC2 AMI State Change',
     source: 'aws.ec2',
     account: source.account,
-    time: isoSeconds(now),
+    time: isoSeconds(source.createdAt > 0 ? source.createdAt : now),
     region: source.region,
     resources: [`arn:aws:ec2:${source.region}::image/${source.id}`],
     detail: { RequestId: 'ferry-reconcile', ImageId: source.id, State: 'available', ErrorMessage: '' },

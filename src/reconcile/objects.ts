@@ -75,7 +75,9 @@ export function objectCreatedEventOf(
     'detail-type': 'Object Created',
     source: 'aws.s3',
     account: where.account,
-    time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    // When the object was written, as S3's own event would say: a copy reconcile makes late is measured
+    // against its rule's RPO from the write (src/rpo/), not from the pass that found it missing.
+    time: new Date(object.lastModified?.getTime() ?? now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: where.region,
     resources: [`arn:aws:s3:::${object.bucket}`],
     detail: {

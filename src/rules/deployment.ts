@@ -9,6 +9,7 @@ export const LAMBDA_FUNCTIONS = [
   'imageAvailable',
   'ec2CopyStep',
   'reconcile',
+  'rpoMonitor',
 ] as const;
 export type LambdaFunction = (typeof LAMBDA_FUNCTIONS)[number];
 

@@ -5,6 +5,7 @@ import {
   snapshotLockSchema,
 } from '#ec2/copy-protection';
 import { retentionSchema } from '#ec2/retention';
+import { rpoSchema } from '#rpo/duration';
 import { EC2_MARKER_TAGS, EC2_TAG_LIMITS } from './limits.ts';
 import { accountId, checkAccountAndRole, externalId, region, roleArn, ruleName, tagMapOf } from './schema.ts';
 import {
@@ -284,6 +285,8 @@ export const SnapshotRuleSchema = z
   .strictObject({
     name: ruleName,
     description: z.string().optional(),
+    /** The recovery-point objective of each copy (src/rpo/). */
+    rpo: rpoSchema.optional(),
     snapshots: SnapshotSourceSchema,
     to: z.array(SnapshotDestinationSchema).min(1, 'expected at least one destination'),
   })
@@ -300,6 +303,8 @@ export const ImageRuleSchema = z
   .strictObject({
     name: ruleName,
     description: z.string().optional(),
+    /** The recovery-point objective of each copy (src/rpo/). */
+    rpo: rpoSchema.optional(),
     images: ImageSourceSchema,
     to: z.array(ImageDestinationSchema).min(1, 'expected at least one destination'),
   })

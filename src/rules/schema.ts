@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rpoSchema } from '#rpo/duration';
 import { exactRecord } from './exact-record.ts';
 import {
   MAX_KEY_BYTES,
@@ -319,6 +320,8 @@ export const ObjectRuleSchema = z
      * them. Both rules must set one; without, an overlap is refused.
      */
     priority: z.number().int('expected a whole number').min(0).max(1_000_000).optional(),
+    /** The recovery-point objective: each replica is verified within it, or an event says it was not (src/rpo/). */
+    rpo: rpoSchema.optional(),
     objects: ObjectSourceSchema,
     to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
   })

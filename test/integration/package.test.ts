@@ -91,13 +91,14 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     }
   });
 
-  it('sends failed asynchronous invocations of every event handler and of reconcile to the dead-letter queue', () => {
+  it('sends failed asynchronous invocations of every event handler, of reconcile and of the RPO monitor to the dead-letter queue', () => {
     const configs = ofType(template(), 'AWS::Lambda::EventInvokeConfig');
     expect(configs.map(([, c]) => (c.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual([
       'ImageAvailableLambdaFunction',
       'ObjectCreatedLambdaFunction',
       'ObjectDeletedLambdaFunction',
       'ReconcileLambdaFunction',
+      'RpoMonitorLambdaFunction',
       'SnapshotCreatedLambdaFunction',
     ]);
     for (const [, config] of configs) {
@@ -109,7 +110,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('runs every function on nodejs24.x, arm64, with its rules file and the state machine ARNs', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(7);
+    // The seven of the pipeline and the RPO backlog monitor (src/rpo).
+    expect(functions).toHaveLength(8);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -206,8 +208,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('retains the dead letters and every log group when the stack is deleted or they are replaced', () => {
     const kept = [...ofType(template(), 'AWS::Logs::LogGroup'), ...ofType(template(), 'AWS::SQS::Queue')];
-    // Seven functions' log groups, the state machines' and the dead-letter queue.
-    expect(kept).toHaveLength(9);
+    // Eight functions' log groups, the state machines' and the dead-letter queue.
+    expect(kept).toHaveLength(10);
     for (const [id, resource] of kept) {
       expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
     }
@@ -397,6 +399,7 @@ describe('npm run package: the reconcile schedule', () => {
     const schedules = ofType(template, 'AWS::Events::Rule').filter(
       ([, rule]) => rule.Properties.ScheduleExpression !== undefined,
     );
+    // Reconcile's only: the RPO monitor is scheduled only when a rule sets rpo, and none here does.
     expect(schedules).toHaveLength(1);
     const [, schedule] = schedules[0] ?? [];
     expect(schedule?.Properties.ScheduleExpression).toBe('rate(6 hours)');

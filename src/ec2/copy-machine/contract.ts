@@ -58,6 +58,8 @@ export const Ec2CopyJobSchema = z.object({
   }),
   /** When the source was created (the event's time): replication latency is measured from it. */
   eventTime: z.string(),
+  /** The rule's `rpo`, when it sets one: the copy is judged against it when verified (src/rpo/). */
+  rpo: z.string().optional(),
   /** Set by the starter from the second attempt on (src/adapters/execution-attempts.ts); not part of the identity. */
   attempt: z.number().int().min(2).optional(),
 });

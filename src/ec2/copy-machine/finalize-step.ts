@@ -2,6 +2,8 @@ import type { HeldCopy } from '#ec2/copy-protection';
 import { MARKER } from '#ec2/markers';
 import { copiesToPrune } from '#ec2/retention';
 import { checkTags } from '#ec2/tag-limits';
+import { ec2RpoItem } from '#rpo/items';
+import { observeVerified } from '#rpo/observe';
 import type { CopyProgress, Ec2CopyJob } from './contract.ts';
 import { copyTagsOf, withoutAwsTags } from './copy-tags.ts';
 import { permanent, raise, withinTagLimits } from './error-translation.ts';
@@ -83,6 +85,8 @@ export async function finalizeCopy(
   }
 
   deps.metrics.resourceCopied(job.kind, job.rule, deps.now() - Date.parse(job.eventTime));
+  const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
+  if (rpoItem && deps.rpo) await observeVerified(rpoItem, deps.now(), { monitored: true }, deps.rpo);
   if (pruned.length > 0) deps.metrics.pruned(job.kind, job.rule, pruned.length);
   if (held.length > 0) {
     deps.metrics.heldByLock(job.kind, job.rule, held.length);

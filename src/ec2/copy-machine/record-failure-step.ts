@@ -1,4 +1,6 @@
 import { type CaughtError, causeOf, messageOf } from '#foundation/errors/step-errors';
+import { ec2RpoItem } from '#rpo/items';
+import { observeFailed } from '#rpo/observe';
 import type { CopyProgress, Ec2CopyJob } from './contract.ts';
 import { identity } from './copy-tags.ts';
 import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
@@ -29,6 +31,8 @@ export async function recordFailure(
     );
   }
   deps.metrics.failed(job.rule, cause);
+  const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
+  if (rpoItem && deps.rpo) await observeFailed(rpoItem, deps.now(), cause, deps.rpo);
   const message = copy?.message ?? messageOf(failure);
   deps.log.error(`Copy of ${job.source.id} to ${job.destination.region} failed: ${cause}`, {
     rule: job.rule,

@@ -2,6 +2,7 @@ import type { CopyKind } from '#ec2/copy-kind';
 import { destinationTarget, type Ec2ClientFactory } from '#foundation/aws-clients';
 import type { Log } from '#foundation/observability/powertools';
 import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
+import type { RpoDeps } from '#rpo/observe';
 import type { CopyKindName, Ec2CopyJob } from './contract.ts';
 
 /** What every step of the snapshot-copy and image-copy machines works with. */
@@ -13,6 +14,8 @@ export interface Ec2CopyStepDeps {
   now: () => number;
   /** Jitter for queued copies (seeded in the sandbox, so a run repeats). */
   random?: () => number;
+  /** Judges each verified copy of a rule with `rpo` (src/rpo/). */
+  rpo?: RpoDeps | undefined;
 }
 
 /** The destination Region's (and account's) EC2 client; `retries: false` for calls a retry would repeat. */

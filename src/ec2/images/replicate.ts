@@ -72,6 +72,7 @@ export async function replicateImage(
         tags: { ...facts.tags },
       },
       eventTime: event.time,
+      ...(plan.rule.rpo !== undefined ? { rpo: plan.rule.rpo } : {}),
     })),
     deps,
   );

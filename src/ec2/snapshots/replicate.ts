@@ -84,6 +84,7 @@ export async function replicateSnapshots(
             tags: { ...facts.tags },
           },
           eventTime: event.time,
+          ...(plan.rule.rpo !== undefined ? { rpo: plan.rule.rpo } : {}),
         });
       }
     }

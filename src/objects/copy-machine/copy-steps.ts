@@ -9,6 +9,8 @@ import { ReplicaSupersededError, SourceChangedError } from '#objects/errors';
 import { logOutcome, type Outcome, targetOf } from '#objects/outcomes';
 import { sourceGone } from '#objects/replica-guard';
 import { headSource, readTags } from '#objects/source-reads';
+import { objectRpoItem } from '#rpo/items';
+import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import type { CopyJob, CopyStepInput } from './contract.ts';
 import {
   abortMultipartCopy,
@@ -42,6 +44,8 @@ export interface CopyStepDeps {
   metrics: ReplicationMetrics;
   now: () => number;
   multipart: MultipartSettings;
+  /** Judges each verified replica of a rule with `rpo` (src/rpo/). */
+  rpo?: RpoDeps | undefined;
 }
 
 export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Promise<unknown> {
@@ -82,6 +86,8 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
       const cause = causeOf(input.error);
       deps.metrics.failed(job.plan.rule.name, cause);
       deps.log.error(`Copy failed for good: ${cause}`, { target, reason: job.reason, error: input.error });
+      const item = deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
+      if (item && deps.rpo) await observeFailed(item, deps.now(), cause, deps.rpo);
       return { recorded: cause };
     }
   }
@@ -149,8 +155,13 @@ async function copySingle(job: CopyJob, deps: CopyStepDeps, target: string): Pro
  * Logs and counts how the copy ended as the handlers log and count theirs (a retried copy that finds itself
  * superseded is a skip like the fast path's, counted by its reason), with why it left the fast path.
  */
-function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Outcome {
+async function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Promise<Outcome> {
   // The outcome's own `reason` (a skip's) wins over the job's.
   logOutcome(outcome, { reason: job.reason, ...outcome }, deps, job.source.eventTime);
+  // A replica the machine verified was pending in an execution the backlog monitor lists; why it left the
+  // fast path is the cause known.
+  const item = outcome.status === 'copied' && deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
+  if (item && deps.rpo)
+    await observeVerified(item, deps.now(), { monitored: true, cause: job.reason }, deps.rpo);
   return outcome;
 }

@@ -75,7 +75,7 @@ describe('the replica decision', () => {
     ).toBe('current');
   });
 
-  it('builds an "Object Created" event the handler’s schema parses back to the listed object', () => {
+  it('builds an "Object Created" event the handler’s schema parses back to the listed object, timed at its write', () => {
     const event = ObjectCreatedEventSchema.parse(
       objectCreatedEventOf(listed, { region: 'us-east-1', account: '111122223333' }, T1.getTime()),
     );
@@ -87,7 +87,8 @@ describe('the replica decision', () => {
       etag: 'abc',
       region: 'us-east-1',
       account: '111122223333',
-      eventTime: '2026-11-21T11:00:00Z',
+      // LastModified, not the pass: the RPO of a copy reconcile makes is measured from the write.
+      eventTime: '2026-11-21T10:00:00Z',
     });
   });
 });

@@ -87,6 +87,7 @@ const roles: ProofRoles = {
     imageAvailable: empty,
     ec2CopyStep: empty,
     reconcile: empty,
+    rpoMonitor: empty,
   },
   destinations: { [PARTNER_ROLE]: partner },
 };

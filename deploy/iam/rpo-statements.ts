@@ -1,0 +1,51 @@
+import { DETAIL_TYPE, EVENT_SOURCE } from '#rpo/threshold';
+import { executionsArnOf } from './arns.ts';
+import { type Cfn, join } from './cfn.ts';
+import type { StatementList } from './statement-list.ts';
+import type { Names } from './types.ts';
+
+/**
+ * The RPO events (src/rpo/events.ts): PutEvents on the default bus of the deployment's own Region, only with
+ * Ferry's source and its two detail types. Resource and keys after the Service Authorization Reference
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html: events:PutEvents
+ * on `event-bus`, keys `events:source` and `events:detail-type`) and AWS's own example policy
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html).
+ * Added only to the functions that judge items of rules that set `rpo`.
+ */
+export function putRpoEvents(list: StatementList, names: Names): void {
+  list.add({
+    sid: 'PutRpoEvents',
+    actions: ['events:PutEvents'],
+    resources: [
+      join(
+        'arn:',
+        names.partition,
+        ':events:',
+        { Ref: 'AWS::Region' },
+        ':',
+        names.account,
+        ':event-bus/default',
+      ),
+    ],
+    condition: {
+      'ForAllValues:StringEquals': { 'events:source': [EVENT_SOURCE] },
+      StringEquals: { 'events:detail-type': Object.values(DETAIL_TYPE) },
+    },
+  });
+}
+
+/**
+ * The backlog monitor (src/rpo/in-flight.ts): ListExecutions on each copy machine (a `stateMachine`
+ * resource) and DescribeExecution on its executions
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html), and its
+ * missed-threshold events.
+ */
+export function rpoMonitorStatements(list: StatementList, names: Names, machines: readonly Cfn[]): void {
+  list.add({ sid: 'ListCopyExecutions', actions: ['states:ListExecutions'], resources: [...machines] });
+  list.add({
+    sid: 'ReadCopyExecutions',
+    actions: ['states:DescribeExecution'],
+    resources: machines.map((machine) => executionsArnOf(machine)),
+  });
+  putRpoEvents(list, names);
+}

@@ -1,0 +1,4 @@
+import { rpoMonitorHandlerFromEnvironment } from '#rpo/handler';
+
+/** Lambda's entry: the rules are loaded and the clients made once, at init. */
+export const handler = rpoMonitorHandlerFromEnvironment();

@@ -1,0 +1,82 @@
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { createSfnClientFactory } from '#adapters/step-functions';
+import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
+import { instrumented } from '#foundation/observability/middleware';
+import type { Powertools } from '#foundation/observability/powertools';
+import { type BacklogPass, monitorBacklog } from './backlog-monitor.ts';
+import { type CopyMachine, inFlightItems } from './in-flight.ts';
+import type { RpoDeps } from './observe.ts';
+import { rpoRulesOf } from './rules.ts';
+
+/** A scheduled invocation sends a "Scheduled Event"; its fields are not used. */
+export const RpoMonitorInputSchema = z.object({});
+
+export interface RpoMonitorDeps {
+  /** The rules that set `rpo`: each gets its backlog published, zero included. */
+  rules: readonly string[];
+  sfn: SFNClient;
+  machines: readonly { machine: CopyMachine; stateMachineArn: string }[];
+  rpo: RpoDeps;
+  now: () => number;
+}
+
+/**
+ * The backlog monitor's pass, once per window on an EventBridge schedule (`rate(1 minute)`): what is in flight
+ * for each rule with an RPO, a missed-threshold event for each item whose deadline fell in the window just
+ * closed, and the rules' backlog metrics (src/rpo/backlog-monitor.ts).
+ */
+export function createRpoMonitorHandler(tools: Powertools, deps: RpoMonitorDeps) {
+  return instrumented(
+    tools,
+    RpoMonitorInputSchema,
+    async (): Promise<{ window: BacklogPass['window']; missed: number; pending: number }> => {
+      if (deps.rules.length === 0) return { window: { start: 0, end: 0 }, missed: 0, pending: 0 };
+      const pending = await inFlightItems(deps.sfn, deps.machines);
+      const pass = await monitorBacklog(deps.now(), deps.rules, pending, deps.rpo);
+      const result = { window: pass.window, missed: pass.missed.length, pending: pending.length };
+      tools.logger.info('RPO backlog pass', result);
+      return result;
+    },
+  );
+}
+
+/** What the backlog monitor works with: the three copy machines of this deployment, by ARN. */
+export function rpoMonitorDeps(
+  base: FunctionBase,
+  stateMachineArns: { objectCopy?: string; snapshotCopy?: string; imageCopy?: string },
+  region: string,
+): RpoMonitorDeps {
+  const sfn = createSfnClientFactory(base.clientOptions)({ region });
+  const machines = (
+    [
+      ['object-copy', stateMachineArns.objectCopy],
+      ['snapshot-copy', stateMachineArns.snapshotCopy],
+      ['image-copy', stateMachineArns.imageCopy],
+    ] as const
+  ).flatMap(([machine, stateMachineArn]) => (stateMachineArn ? [{ machine, stateMachineArn }] : []));
+  return { rules: rpoRulesOf(base.config), sfn, machines, rpo: base.common.rpo, now: base.common.now };
+}
+
+/** rpoMonitor's wiring at Lambda init: Step Functions (the machines the deployment names) and EventBridge. */
+export function rpoMonitorRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process.env) {
+  const base = functionBaseFromEnvironment(env);
+  return {
+    tools: base.tools,
+    deps: rpoMonitorDeps(
+      base,
+      {
+        objectCopy: env[STATE_MACHINE_ARN.objectCopy],
+        snapshotCopy: env[STATE_MACHINE_ARN.snapshotCopy],
+        imageCopy: env[STATE_MACHINE_ARN.imageCopy],
+      },
+      env.AWS_REGION ?? 'us-east-1',
+    ),
+  };
+}
+
+/** The deployed function, wired at Lambda init. */
+export function rpoMonitorHandlerFromEnvironment(env: NodeJS.ProcessEnv = process.env) {
+  const { tools, deps } = rpoMonitorRuntimeFromEnvironment(env);
+  return createRpoMonitorHandler(tools, deps);
+}

@@ -1,0 +1,45 @@
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
+import type { SourceObject } from '#objects/event';
+import { durationMs } from './duration.ts';
+import type { RpoItem } from './threshold.ts';
+
+/** The RPO items of Ferry's copies: an object to one replica, a snapshot or AMI to one destination. */
+
+/** An object copy of a rule with `rpo`; undefined for a rule without. */
+export function objectRpoItem(
+  plan: {
+    rule: { name: string; rpo?: string | undefined };
+    destination: { bucket: string };
+    destinationKey: string;
+  },
+  source: Pick<SourceObject, 'bucket' | 'key' | 'versionId' | 'eventTime' | 'size'>,
+): RpoItem | undefined {
+  if (plan.rule.rpo === undefined) return undefined;
+  return {
+    rule: plan.rule.name,
+    kind: 'object',
+    item: `s3://${source.bucket}/${source.key}${source.versionId ? `?versionId=${source.versionId}` : ''}`,
+    destination: `s3://${plan.destination.bucket}/${plan.destinationKey}`,
+    sourceTime: Date.parse(source.eventTime),
+    rpoMs: durationMs(plan.rule.rpo),
+    bytes: source.size,
+  };
+}
+
+/** Where an EC2 copy goes, as the events name it: the Region, and the account when it is another. */
+const ec2DestinationOf = (job: Pick<Ec2CopyJob, 'destination'>): string =>
+  job.destination.account ? `${job.destination.account}/${job.destination.region}` : job.destination.region;
+
+/** A snapshot or AMI copy whose job carries its rule's `rpo`; undefined without. */
+export function ec2RpoItem(job: Ec2CopyJob): RpoItem | undefined {
+  if (job.rpo === undefined) return undefined;
+  return {
+    rule: job.rule,
+    kind: job.kind,
+    item: job.source.id,
+    destination: ec2DestinationOf(job),
+    sourceTime: Date.parse(job.eventTime),
+    rpoMs: durationMs(job.rpo),
+    ...(job.source.sizeGiB !== undefined ? { bytes: job.source.sizeGiB * 1024 ** 3 } : {}),
+  };
+}

@@ -1,0 +1,61 @@
+import type { Log } from '#foundation/observability/powertools';
+import type { RpoEvents } from './events.ts';
+import type { RpoMetrics } from './metrics.ts';
+import {
+  eventDetail,
+  missedAtFailure,
+  type RpoEventKind,
+  type RpoItem,
+  type Verdict,
+  verdictAt,
+} from './threshold.ts';
+
+/** What judging an item against its RPO takes; absent where no rule sets one. */
+export interface RpoDeps {
+  metrics: RpoMetrics;
+  events: RpoEvents;
+  log: Log;
+}
+
+/** Sends one RPO event; a refusal is logged and counted, never thrown: the copy itself is done. */
+export async function sendRpoEvent(
+  kind: RpoEventKind,
+  item: RpoItem,
+  at: number,
+  cause: string | undefined,
+  deps: RpoDeps,
+): Promise<void> {
+  const detail = eventDetail(kind, item, at, cause);
+  if (kind === 'missed') deps.metrics.missed(item.rule);
+  try {
+    await deps.events.put(kind, detail);
+    deps.log.warn(kind === 'missed' ? 'RPO missed' : 'Completed after its RPO', { ...detail });
+  } catch (error) {
+    deps.metrics.eventFailed(item.rule);
+    deps.log.error(`Could not send the RPO event (${kind}): ${(error as Error).message}`, { ...detail });
+  }
+}
+
+/**
+ * An item of a rule with an RPO was verified at `verifiedAt`: its latency is counted for the rule, and
+ * past the RPO the events it owes are sent (verdictAt says which).
+ */
+export async function observeVerified(
+  item: RpoItem,
+  verifiedAt: number,
+  options: { monitored: boolean; cause?: string | undefined },
+  deps: RpoDeps,
+): Promise<Verdict> {
+  const verdict = verdictAt(item, verifiedAt, { monitored: options.monitored });
+  deps.metrics.verified(item.rule, item.kind, verdict.latencyMs, verdict.withinRpo);
+  for (const kind of verdict.events) await sendRpoEvent(kind, item, verifiedAt, options.cause, deps);
+  return verdict;
+}
+
+/**
+ * An item of a rule with an RPO failed for good (a copy machine's record-failure): it will never be verified,
+ * so it missed its RPO. Its missed event is sent now, with the failure's cause, unless the monitor sent it.
+ */
+export async function observeFailed(item: RpoItem, at: number, cause: string, deps: RpoDeps): Promise<void> {
+  if (missedAtFailure(item, at, { monitored: true })) await sendRpoEvent('missed', item, at, cause, deps);
+}

@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  deadlineOf,
+  eventDetail,
+  fallsIn,
+  judgedWindow,
+  MONITOR_WINDOW_MS,
+  missedAtFailure,
+  verdictAt,
+  windowOf,
+} from '#rpo/threshold';
+
+const MIN = 60_000;
+const item = {
+  rule: 'r',
+  kind: 'object' as const,
+  item: 's3://a/k',
+  destination: 's3://b/k',
+  sourceTime: 1_000_000,
+  rpoMs: 15 * MIN,
+};
+
+describe('monitor windows', () => {
+  it('It should give every deadline to exactly one pass, whatever minute the passes run at', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10 ** 12 }),
+        fc.integer({ min: 0, max: 59_999 }),
+        (deadline, lateness) => {
+          // Passes run once per window, each some time after the window's end (never a full window late).
+          const first = windowOf(deadline).end;
+          const runs = [-2, -1, 0, 1, 2].map((n) => first + n * MONITOR_WINDOW_MS + lateness);
+          const judging = runs.filter((at) => fallsIn(deadline, judgedWindow(at)));
+          expect(judging).toHaveLength(1);
+        },
+      ),
+    );
+  });
+});
+
+describe('verdicts at verification', () => {
+  it('It should owe nothing within the RPO, the RPO itself included', () => {
+    expect(verdictAt(item, deadlineOf(item), { monitored: false })).toEqual({
+      latencyMs: 15 * MIN,
+      withinRpo: true,
+      events: [],
+    });
+  });
+
+  it('It should send both events from the fast path, which no monitor sees', () => {
+    expect(verdictAt(item, deadlineOf(item) + 1, { monitored: false }).events).toEqual([
+      'missed',
+      'completed-after',
+    ]);
+  });
+
+  it('It should leave the missed event to the monitor once the pass judging the deadline has had its chance', () => {
+    const deadline = deadlineOf(item);
+    const closes = windowOf(deadline).end;
+    // Verified before that pass (or during its window of grace): the step sends it itself.
+    expect(verdictAt(item, closes - 1, { monitored: true }).events).toEqual(['missed', 'completed-after']);
+    expect(verdictAt(item, closes + MONITOR_WINDOW_MS - 1, { monitored: true }).events).toEqual([
+      'missed',
+      'completed-after',
+    ]);
+    expect(verdictAt(item, closes + MONITOR_WINDOW_MS, { monitored: true }).events).toEqual([
+      'completed-after',
+    ]);
+  });
+});
+
+describe('failures for good', () => {
+  it('It should owe the missed event at failure unless the monitor judged the deadline already', () => {
+    const closes = windowOf(deadlineOf(item)).end;
+    expect(missedAtFailure(item, item.sourceTime + MIN, { monitored: true })).toBe(true);
+    expect(missedAtFailure(item, closes + MONITOR_WINDOW_MS - 1, { monitored: true })).toBe(true);
+    expect(missedAtFailure(item, closes + MONITOR_WINDOW_MS, { monitored: true })).toBe(false);
+    expect(missedAtFailure(item, closes + 10 * MONITOR_WINDOW_MS, { monitored: false })).toBe(true);
+  });
+});
+
+describe('event details', () => {
+  it('It should name the rule, the item, the destination, the age and the cause, with an id shared by its events', () => {
+    const missed = eventDetail('missed', item, item.sourceTime + 16 * MIN, 'SlowDown');
+    const completed = eventDetail('completed-after', item, item.sourceTime + 20 * MIN);
+    expect(missed).toMatchObject({
+      rule: 'r',
+      item: 's3://a/k',
+      destination: 's3://b/k',
+      rpo: '15m',
+      rpoSeconds: 900,
+      ageSeconds: 960,
+      cause: 'SlowDown',
+    });
+    expect(missed.latencySeconds).toBeUndefined();
+    expect(completed.latencySeconds).toBe(1200);
+    expect(completed.id).toBe(missed.id);
+    expect(eventDetail('missed', { ...item, destination: 's3://c/k' }, 0).id).not.toBe(missed.id);
+  });
+});
