@@ -4,7 +4,7 @@ import { encodeEventKey } from '#objects/keys';
 export interface S3Event {
   version: '0';
   id: string;
-  'detail-type': 'Object Created' | 'Object Deleted';
+  'detail-type': 'Object Created' | 'Object Deleted' | 'Object Tags Added' | 'Object Tags Deleted';
   source: 'aws.s3';
   account: string;
   time: string;
@@ -27,9 +27,28 @@ export interface DeletedObject {
   versionId?: string;
 }
 
+/** What a tagging change tells its event: the version whose tag set changed. */
+export interface TaggedObject {
+  etag: string;
+  /** Sent in buckets with versioning, as for the other object events. */
+  versionId?: string;
+}
+
 export interface S3EventSource {
   emitCreated(bucket: string, key: string, reason: string, object: CreatedObject): void;
   emitDeleted(bucket: string, key: string, reason: string, object: DeletedObject): void;
+  /**
+   * "Object Tags Added" (PutObjectTagging) or "Object Tags Deleted" (DeleteObjectTagging): the detail has
+   * the object's key, ETag and version id, and no size, sequencer or reason
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
+   */
+  emitTagging(
+    detailType: 'Object Tags Added' | 'Object Tags Deleted',
+    bucket: string,
+    key: string,
+    object: TaggedObject,
+  ): void;
 }
 
 /**
@@ -59,6 +78,7 @@ export function createS3EventSource(options: {
     key: string,
     object: Record<string, unknown>,
     extra: Record<string, unknown>,
+    sequenced = true,
   ) => {
     options.onEvent({
       version: '0',
@@ -72,7 +92,7 @@ export function createS3EventSource(options: {
       detail: {
         version: '0',
         bucket: { name: bucket },
-        object: { key: encodeEventKey(key), ...object, sequencer: nextSequencer() },
+        object: { key: encodeEventKey(key), ...object, ...(sequenced ? { sequencer: nextSequencer() } : {}) },
         'request-id': randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
         requester: options.account,
         'source-ip-address': '127.0.0.1',
@@ -96,6 +116,10 @@ export function createS3EventSource(options: {
         reason,
         'deletion-type': deletionType,
       });
+    },
+    emitTagging(detailType, bucket, key, { etag, versionId }) {
+      // S3 orders only object writes and deletes by sequencer; tagging events carry none.
+      emit(detailType, bucket, key, { etag, ...(versionId ? { 'version-id': versionId } : {}) }, {}, false);
     },
   };
 }

@@ -16,7 +16,6 @@ const UNSERVED_SUBRESOURCES = [
   'replication',
   'accelerate',
   'requestPayment',
-  'object-lock',
   'ownershipControls',
   'publicAccessBlock',
   'encryption',
@@ -24,12 +23,31 @@ const UNSERVED_SUBRESOURCES = [
   'inventory',
   'metrics',
   'analytics',
-  'legal-hold',
-  'retention',
   'torrent',
   'attributes',
   'select',
 ];
+
+/**
+ * Object Lock's subresources: `?object-lock` of a bucket, `?retention` and `?legal-hold` of an object, read
+ * (GET) or written (PUT). Any other method or level is its own (unserved) operation, never a delete of the
+ * bucket or the object the subresource belongs to.
+ */
+function objectLockOperationOf(
+  method: string,
+  key: string,
+  has: (name: string) => boolean,
+): string | undefined {
+  const verb = method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : undefined;
+  if (has('object-lock')) {
+    return verb && !key
+      ? `${verb}ObjectLockConfiguration`
+      : `${method} ${key ? 'object' : 'bucket'} ?object-lock`;
+  }
+  if (has('retention')) return verb && key ? `${verb}ObjectRetention` : `${method} ?retention`;
+  if (has('legal-hold')) return verb && key ? `${verb}ObjectLegalHold` : `${method} ?legal-hold`;
+  return undefined;
+}
 
 /**
  * The S3 API operation a path-style request calls: the gateway's routing key (local/s3/routes.ts) and the
@@ -47,6 +65,8 @@ export function s3OperationOf(
   const copy = headers['x-amz-copy-source'] !== undefined;
   const unserved = UNSERVED_SUBRESOURCES.find(has);
   if (!bucket) return method === 'GET' ? 'ListBuckets' : `${method} /`;
+  const lock = objectLockOperationOf(method, key, has);
+  if (lock) return lock;
   if (unserved) return `${method} ${key ? 'object' : 'bucket'} ?${unserved}`;
   if (!key) {
     if (has('tagging')) return `${method} bucket ?tagging`;

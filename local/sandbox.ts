@@ -394,6 +394,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     bucketOwners: bucketOwnersOf(options.config),
     onEvent: (event) => bus.put(event),
     faults,
+    now: clock.now,
     ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
   });
   s3Lookup = s3;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { checkMetadata, tagsOfHeader } from './limits.ts';
+import { lockHeaders } from './object-lock.ts';
 import type { Bucket, ObjectAttributes, StoredObject } from './store.ts';
 import { httpDate, s3Error } from './wire.ts';
 
@@ -193,5 +194,5 @@ export function objectHeaders(bucket: Bucket, object: StoredObject): Record<stri
     ],
   ];
   for (const [name, value] of optionalHeaders) if (value !== undefined) headers[name] = value;
-  return headers;
+  return { ...headers, ...lockHeaders(object) };
 }

@@ -1,5 +1,6 @@
 import { type S3Context, type S3Request, sendEmpty } from './context.ts';
 import { ownerXml } from './listings.ts';
+import { checkVersioningChange, enableAtCreation } from './object-lock.ts';
 import { element, malformedXml, readBody, s3Error, sendXml, xmlDate, xmlValue } from './wire.ts';
 
 /**
@@ -76,7 +77,7 @@ export async function createBucket(context: S3Context, request: S3Request): Prom
       { extra: { BucketName: request.bucket } },
     );
   }
-  context.store.createBucket(request.bucket, region);
+  enableAtCreation(context.store.createBucket(request.bucket, region), request.headers);
   sendEmpty(request, 200, { location: `/${request.bucket}` });
 }
 
@@ -99,6 +100,7 @@ export async function putBucketVersioning(context: S3Context, request: S3Request
   if (!body.includes('<VersioningConfiguration') || (status !== 'Enabled' && status !== 'Suspended')) {
     throw malformedXml();
   }
+  checkVersioningChange(bucket, status);
   bucket.versioning = status;
   sendEmpty(request, 200);
 }

@@ -9,6 +9,8 @@ export interface S3Context {
   store: S3Store;
   events: S3EventSource;
   account: string;
+  /** The time (ms) Object Lock dates are held against: the sandbox's virtual clock. */
+  now: () => number;
   /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
   copyBytesPerSecond?: number;
 }

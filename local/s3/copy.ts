@@ -15,6 +15,7 @@ import {
   MAX_SINGLE_PUT_BYTES,
   tagsOfHeader,
 } from './limits.ts';
+import { lockOfRequest, withDefaultRetention } from './object-lock.ts';
 import { eventVersionId, objectOf, writeAnswerHeaders } from './objects.ts';
 import type { Bucket, ObjectAttributes, StoredObject } from './store.ts';
 import {
@@ -140,6 +141,8 @@ export async function copyObject(context: S3Context, request: S3Request): Promis
   const { object: from } = source;
   checkCopySourceSize(from.size);
   const attributes = copyAttributes(request, from);
+  // A copy's lock comes from its request (or the destination's default), never from its source.
+  const lock = withDefaultRetention(context, bucket, lockOfRequest(context, bucket, request.headers));
   const toItself = source.bucket === bucket && from.key === request.key;
   if (
     toItself &&
@@ -172,6 +175,7 @@ export async function copyObject(context: S3Context, request: S3Request): Promis
     );
     object = store.put(bucket, {
       ...attributes,
+      ...(lock ? { lock } : {}),
       key: request.key,
       etag,
       size: from.size,

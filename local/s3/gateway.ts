@@ -26,6 +26,8 @@ export interface S3GatewayOptions {
   bucketOwners?: Readonly<Record<string, string>>;
   onEvent: (event: S3Event) => void;
   faults: FaultInjector;
+  /** The clock Object Lock retain-until dates are held against (the sandbox's virtual clock; real time otherwise). */
+  now?: () => number;
   /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
   copyBytesPerSecond?: number;
 }
@@ -73,6 +75,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       onEvent: options.onEvent,
     }),
     account: options.account,
+    now: options.now ?? Date.now,
     ...(options.copyBytesPerSecond ? { copyBytesPerSecond: options.copyBytesPerSecond } : {}),
   };
 

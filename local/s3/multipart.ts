@@ -4,6 +4,7 @@ import { checkWriteConditions, writeConditionsOf } from './conditions.ts';
 import { header, type S3Context, type S3Request, sendEmpty } from './context.ts';
 import { checkKey, checkPartNumber, checkPutSize, MIN_PART_BYTES, pageSize } from './limits.ts';
 import { commonPrefixes, keysOf, nextMarkers, ownerXml, pageOf } from './listings.ts';
+import { lockOfRequest, withDefaultRetention } from './object-lock.ts';
 import { eventVersionId, writeAnswerHeaders } from './objects.ts';
 import { type Bucket, byteOrder, type Part, type Upload } from './store.ts';
 import {
@@ -37,11 +38,13 @@ const uploadOwner = (context: S3Context) => `${ownerXml(context, 'Initiator')}${
 export function createMultipartUpload(context: S3Context, request: S3Request): void {
   const bucket = context.store.bucket(request.bucket);
   checkKey(request.key);
+  // The lock the upload's object will have is set here, and applied by the completion.
+  const lock = lockOfRequest(context, bucket, request.headers);
   const upload: Upload = {
     uploadId: randomBytes(48).toString('base64url'),
     key: request.key,
     initiated: new Date(),
-    attributes: attributesOf(request.headers),
+    attributes: { ...attributesOf(request.headers), ...(lock ? { lock } : {}) },
     parts: new Map(),
     deletions: context.store.deletions(bucket, request.key),
   };
@@ -151,8 +154,10 @@ export async function completeMultipartUpload(context: S3Context, request: S3Req
   }
   const digest = createHash('md5');
   for (const part of parts) digest.update(Buffer.from(part.etag, 'hex'));
+  const lock = withDefaultRetention(context, bucket, upload.attributes.lock);
   const object = store.put(bucket, {
     ...upload.attributes,
+    ...(lock ? { lock } : {}),
     key: request.key,
     etag: `${digest.digest('hex')}-${parts.length}`,
     size: parts.reduce((sum, part) => sum + part.size, 0),

@@ -7,6 +7,13 @@ import {
 } from './conditions.ts';
 import { header, type S3Context, type S3Request, sendEmpty } from './context.ts';
 import { checkKey, checkPutSize } from './limits.ts';
+import {
+  bypassesGovernance,
+  checkDeletable,
+  checkLockedPutIntegrity,
+  lockOfRequest,
+  withDefaultRetention,
+} from './object-lock.ts';
 import type { Bucket, StoredObject, Version } from './store.ts';
 import {
   element,
@@ -94,6 +101,8 @@ export async function putObject(context: S3Context, request: S3Request): Promise
   const conditions = writeConditionsOf(request.headers);
   const length = header(request, 'content-length');
   if (length !== undefined) checkPutSize(Number(length));
+  const lock = withDefaultRetention(context, bucket, lockOfRequest(context, bucket, request.headers));
+  checkLockedPutIntegrity(request.headers, lock);
   const deletions = store.deletions(bucket, request.key);
   const { segment, md5 } = await store.writeBlob(request.body, header(request, 'content-md5'));
   // The write takes effect here, in one step: its conditions are checked against the object it replaces,
@@ -111,6 +120,7 @@ export async function putObject(context: S3Context, request: S3Request): Promise
   }
   const object = store.put(bucket, {
     ...attributes,
+    ...(lock ? { lock } : {}),
     key: request.key,
     etag: md5,
     size: segment.length,
@@ -239,10 +249,14 @@ function deleteOne(
   versionId: string | undefined,
   reason: string,
   check: (current: StoredObject | undefined) => void = () => undefined,
+  bypassGovernance = false,
 ): DeleteOutcome {
   const { store, events } = context;
   if (versionId) {
     checkVersionId(versionId);
+    // Only a delete of a version is a delete for good, which a lock forbids; a delete marker is allowed.
+    const target = store.version(bucket, key, versionId);
+    if (target?.kind === 'object') checkDeletable(context, target, bypassGovernance);
     const removed = store.removeVersion(bucket, key, versionId);
     if (removed) {
       events.emitDeleted(bucket.name, key, reason, {
@@ -274,6 +288,7 @@ export function deleteObject(context: S3Context, request: S3Request): void {
     request.query.get('versionId') ?? undefined,
     'DeleteObject',
     (current) => checkDeleteConditions(current, request.headers),
+    bypassesGovernance(request.headers),
   );
   sendEmpty(request, 204, {
     ...(outcome.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {}),
@@ -297,9 +312,17 @@ export async function deleteObjects(context: S3Context, request: S3Request): Pro
     const etag = xmlValue(entry, 'ETag');
     try {
       checkKey(key);
-      const outcome = deleteOne(context, bucket, key, versionId, 'DeleteObjects', (current) => {
-        if (etag !== undefined) checkDeleteConditions(current, { 'if-match': etag });
-      });
+      const outcome = deleteOne(
+        context,
+        bucket,
+        key,
+        versionId,
+        'DeleteObjects',
+        (current) => {
+          if (etag !== undefined) checkDeleteConditions(current, { 'if-match': etag });
+        },
+        bypassesGovernance(request.headers),
+      );
       if (quiet) return '';
       const markerVersion = outcome.deleteMarker && !versionId ? outcome.versionId : undefined;
       return (

@@ -18,6 +18,14 @@ import {
   listParts,
   uploadPart,
 } from './multipart.ts';
+import {
+  getObjectLegalHold,
+  getObjectLockConfiguration,
+  getObjectRetention,
+  putObjectLegalHold,
+  putObjectLockConfiguration,
+  putObjectRetention,
+} from './object-lock.ts';
 import { deleteObject, deleteObjects, getObject, headObject, putObject, restoreObject } from './objects.ts';
 import { deleteObjectTagging, getObjectTagging, putObjectTagging } from './tagging.ts';
 
@@ -53,6 +61,12 @@ export const ROUTES: Readonly<Record<string, S3Operation>> = {
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,
+  GetObjectLockConfiguration: getObjectLockConfiguration,
+  PutObjectLockConfiguration: putObjectLockConfiguration,
+  GetObjectRetention: getObjectRetention,
+  PutObjectRetention: putObjectRetention,
+  GetObjectLegalHold: getObjectLegalHold,
+  PutObjectLegalHold: putObjectLegalHold,
 };
 
 /** Operations that name no existing bucket (or create it): no NoSuchBucket, no Region check. */

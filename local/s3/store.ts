@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { BucketObjectLock, ObjectLock } from './object-lock.ts';
 import { s3Error } from './wire.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface ObjectAttributes {
   kmsKeyId?: string;
   bucketKeyEnabled?: string;
   tags: [string, string][];
+  /** Object Lock retention and legal hold of this version (object-lock.ts). */
+  lock?: ObjectLock;
 }
 
 export interface StoredObject extends ObjectAttributes {
@@ -98,6 +101,8 @@ export interface Bucket {
   /** How many deletes each key has had (a conditional write a delete overtook is a 409 conflict). */
   deletions: Map<string, number>;
   sorted: string[] | undefined;
+  /** Set once Object Lock is enabled on the bucket: it can never be disabled (object-lock.ts). */
+  objectLock?: BucketObjectLock;
 }
 
 /** S3 lists in the order of UTF-8 bytes. */

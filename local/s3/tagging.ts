@@ -1,13 +1,14 @@
 import { versionHeader } from './attributes.ts';
 import { type S3Context, type S3Request, sendEmpty } from './context.ts';
 import { checkTags } from './limits.ts';
-import { objectOf } from './objects.ts';
+import { eventVersionId, objectOf } from './objects.ts';
 import { element, malformedXml, readBody, sendXml, unescapeXml, xmlElements } from './wire.ts';
 
 /**
  * GetObjectTagging, PutObjectTagging, DeleteObjectTagging, of the current version or of `versionId`
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html). A tag set replaces the one
- * there was, whole; it is checked against S3's tag limits (limits.ts). Tagging changes no version.
+ * there was, whole; it is checked against S3's tag limits (limits.ts). Tagging changes no version. Each
+ * change emits its EventBridge event, "Object Tags Added" or "Object Tags Deleted" (s3-events.ts).
  */
 
 export function getObjectTagging(context: S3Context, request: S3Request): void {
@@ -33,6 +34,10 @@ export async function putObjectTagging(context: S3Context, request: S3Request): 
   checkTags(tags);
   const object = objectOf(context, bucket, request.key, request.query.get('versionId'));
   object.tags = tags;
+  context.events.emitTagging('Object Tags Added', bucket.name, request.key, {
+    etag: object.etag,
+    versionId: eventVersionId(bucket, object.versionId),
+  });
   sendEmpty(request, 200, versionHeader(bucket, object.versionId));
 }
 
@@ -40,5 +45,9 @@ export function deleteObjectTagging(context: S3Context, request: S3Request): voi
   const bucket = context.store.bucket(request.bucket);
   const object = objectOf(context, bucket, request.key, request.query.get('versionId'));
   object.tags = [];
+  context.events.emitTagging('Object Tags Deleted', bucket.name, request.key, {
+    etag: object.etag,
+    versionId: eventVersionId(bucket, object.versionId),
+  });
   sendEmpty(request, 204, versionHeader(bucket, object.versionId));
 }

@@ -10,7 +10,12 @@ import type { ObjectReplicationDeps } from '#objects/replicate';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import { parseConfig } from '#rules/load';
 
-type EventName = 'object-created' | 'object-created-versioned' | 'object-deleted';
+type EventName =
+  | 'object-created'
+  | 'object-created-versioned'
+  | 'object-deleted'
+  | 'object-tags-added'
+  | 'object-tags-deleted';
 
 /** The loose shape tests edit (and break) before handing an event to a handler. */
 export interface S3FixtureEvent {
