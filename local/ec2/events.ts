@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { ebsArn, eventTime, multiVolumeArn } from './ids.ts';
 import type { ImageRecord, SnapshotRecord } from './records.ts';
 
-/** An EventBridge event from EC2 / EBS (`source: aws.ec2`). */
+/** An EventBridge event from EC2 / EBS (`source: aws.ec2`), or a tag change of an EC2 resource (`aws.tag`). */
 export interface Ec2Event {
   version: '0';
   id: string;
   'detail-type':
     | 'EBS Snapshot Notification'
     | 'EBS Multi-Volume Snapshots Completion Status'
-    | 'EC2 AMI State Change';
-  source: 'aws.ec2';
+    | 'EC2 AMI State Change'
+    | 'Tag Change on Resource';
+  source: 'aws.ec2' | 'aws.tag';
   account: string;
   time: string;
   region: string;

@@ -9,12 +9,14 @@ import { type Ec2FaultKind, Ec2Faults, faultError } from './faults.ts';
 import { IdSource } from './ids.ts';
 import { imageActions } from './image-actions.ts';
 import { imageCopyActions } from './image-copy.ts';
+import { imageProtectionActions } from './image-protection.ts';
 import { KmsKeys } from './kms.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { QueryParams } from './query.ts';
 import { type ImageRecord, RegionStore, type SnapshotRecord } from './records.ts';
 import { createVolume, snapshotActions, type VolumeSpec } from './snapshot-actions.ts';
 import { snapshotCopyActions } from './snapshot-copy.ts';
+import { snapshotLockActions } from './snapshot-locks.ts';
 import { tagActions } from './tag-actions.ts';
 import { type BucketSize, RequestThrottle, type ThrottleCategory } from './throttle.ts';
 import { sendError, sendResult } from './wire.ts';
@@ -47,8 +49,10 @@ export interface FakeEc2Options {
 const ACTIONS: Record<string, ActionHandler> = {
   ...snapshotActions,
   ...snapshotCopyActions,
+  ...snapshotLockActions,
   ...imageActions,
   ...imageCopyActions,
+  ...imageProtectionActions,
   ...tagActions,
 };
 

@@ -2,10 +2,12 @@ import type { ActionHandler, Ec2Context } from './context.ts';
 import { checkIdShape, Ec2Error, invalidValue, missingParameter } from './errors.ts';
 import { imageStateChanged, snapshotCreated } from './events.ts';
 import { imageFields, matchesFilters, paginate } from './filters.ts';
+import { assertDeregistrable, describable } from './image-protection.ts';
 import { filtersOf, type QueryParams, tagSpecificationsOf, tagsFor } from './query.ts';
 import type { BlockDevice, ImageRecord } from './records.ts';
 import { el, imageXml, itemSet } from './render.ts';
 import { completeSnapshots, snapshotInstance } from './snapshot-actions.ts';
+import { isDeletable } from './snapshot-locks.ts';
 
 /** AMI names are unique per account and Region. */
 export function checkImageName(context: Ec2Context, region: string, name: string): void {
@@ -138,14 +140,22 @@ const DescribeImages: ActionHandler = (context, { region, params }) => {
   }
   const owners = params.list('Owner').map((owner) => (owner === 'self' ? context.account : owner));
   const filters = filtersOf(params);
+  const now = context.now();
+  const visibility = {
+    caller: context.account,
+    byId: ids.length > 0,
+    includeDeprecated: params.bool('IncludeDeprecated') ?? false,
+    now,
+  };
   const matching = [...store.images.values()].filter(
     (image) =>
       (ids.length === 0 || ids.includes(image.imageId)) &&
       (owners.length === 0 || owners.includes(image.ownerId)) &&
+      describable(image, visibility) &&
       matchesFilters(image, filters, imageFields),
   );
   const { page, nextToken } = paginate(matching, params);
-  return `<imagesSet>${page.map((image) => `<item>${imageXml(image)}</item>`).join('')}</imagesSet>${el('nextToken', nextToken)}`;
+  return `<imagesSet>${page.map((image) => `<item>${imageXml(image, now)}</item>`).join('')}</imagesSet>${el('nextToken', nextToken)}`;
 };
 
 /**
@@ -157,16 +167,22 @@ const DeregisterImage: ActionHandler = (context, { region, params }) => {
   checkIdShape('ami', imageId);
   const store = context.store(region);
   const image = store.image(imageId);
+  const now = context.now();
+  assertDeregistrable(image, now);
   store.images.delete(imageId);
   const deleted: string[] = [];
   if (params.bool('DeleteAssociatedSnapshots')) {
     for (const { snapshotId } of image.blockDevices) {
       const usedElsewhere = store.imageUsing(snapshotId) !== undefined;
-      if (!usedElsewhere && store.snapshots.delete(snapshotId)) {
+      // A locked snapshot stays (a client error, as for one that another AMI uses).
+      const snapshot = store.snapshots.get(snapshotId);
+      const locked = snapshot !== undefined && !isDeletable(snapshot, now);
+      if (!usedElsewhere && !locked && store.snapshots.delete(snapshotId)) {
         deleted.push(el('snapshotId', snapshotId) + el('returnCode', 'success'));
       } else {
         deleted.push(
-          el('snapshotId', snapshotId) + el('returnCode', usedElsewhere ? 'client-error' : 'skipped'),
+          el('snapshotId', snapshotId) +
+            el('returnCode', usedElsewhere || locked ? 'client-error' : 'skipped'),
         );
       }
     }

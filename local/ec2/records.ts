@@ -43,6 +43,21 @@ export interface SnapshotRecord {
   /** Account ids (or `all`) that may create volumes from it. */
   createVolumePermissions: Set<string>;
   copy?: SnapshotCopy;
+  /** LockSnapshot's settings (snapshot-locks.ts); its state follows from them and the clock. */
+  lock?: SnapshotLock;
+}
+
+/** A snapshot lock as LockSnapshot set it (virtual clock, ms). */
+export interface SnapshotLock {
+  mode: 'governance' | 'compliance';
+  createdOn: number;
+  /** LockDuration in days, when the lock was given one (else it was given an ExpirationDate). */
+  durationDays?: number;
+  /** ExpirationDate, when the lock was given one. */
+  expirationDate?: number;
+  /** Compliance mode's cooling-off period, in hours, and when it started (on entering compliance mode). */
+  coolOffHours?: number;
+  coolOffStart?: number;
 }
 
 export interface BlockDevice {
@@ -77,7 +92,19 @@ export interface ImageRecord {
   copy?: { sourceRegion: string; sourceImageId: string };
   /** RegisterImage: when the registration completes and the image becomes available (virtual clock, ms). */
   registeredAt?: number;
+  /** EnableImageDeregistrationProtection's setting (image-protection.ts); none until enabled. */
+  deregistrationProtection?: DeregistrationProtection;
+  /** EnableImageDeprecation's DeprecateAt, rounded to the minute (virtual clock, ms). */
+  deprecationTime?: number;
 }
+
+/**
+ * Deregistration protection: enabled (with or without its 24-hour cooldown), or disabled with the cooldown
+ * still running until `until`.
+ */
+export type DeregistrationProtection =
+  | { enabled: true; withCooldown: boolean }
+  | { enabled: false; until: number };
 
 export interface VolumeRecord {
   volumeId: string;

@@ -1,5 +1,5 @@
 import { escapeXml } from '../s3-wire.ts';
-import { isoTime } from './ids.ts';
+import { eventTime, isoTime } from './ids.ts';
 import type { KmsKeys } from './kms.ts';
 import type { ImageRecord, SnapshotRecord, VolumeRecord } from './records.ts';
 
@@ -61,7 +61,22 @@ export function snapshotInfoXml(snapshot: SnapshotRecord): string {
   return [...snapshotHead(snapshot, 'state'), ...snapshotBody(snapshot), tagSet(snapshot.tags)].join('');
 }
 
-export function imageXml(image: ImageRecord): string {
+/**
+ * DescribeImages' `DeregistrationProtection` at `now` (image-protection.ts has the rules): `disabled`,
+ * `enabled-with-cooldown`, `enabled-without-cooldown`, or, while the cooldown runs after disabling,
+ * `disabled after <time>` (the values AWS answers, as clients such as aws-nuke read them; the API reference
+ * types the field as a plain string).
+ */
+export function deregistrationProtectionOf(image: ImageRecord, now: number): string {
+  const protection = image.deregistrationProtection;
+  if (!protection) return 'disabled';
+  if (protection.enabled)
+    return protection.withCooldown ? 'enabled-with-cooldown' : 'enabled-without-cooldown';
+  return protection.until > now ? `disabled after ${eventTime(protection.until)}` : 'disabled';
+}
+
+/** An `imagesSet` item of DescribeImages, at `now` (deregistration protection's cooldown runs on the clock). */
+export function imageXml(image: ImageRecord, now: number): string {
   const devices = image.blockDevices.map(
     (device) =>
       el('deviceName', device.deviceName) +
@@ -99,6 +114,9 @@ export function imageXml(image: ImageRecord): string {
     el('sourceInstanceId', image.sourceInstanceId),
     el('sourceImageId', image.copy?.sourceImageId),
     el('sourceImageRegion', image.copy?.sourceRegion),
+    // `YYYY-MM-DDTHH:MM:SSZ`, as DescribeImages documents DeprecationTime.
+    image.deprecationTime !== undefined ? el('deprecationTime', eventTime(image.deprecationTime)) : '',
+    el('deregistrationProtection', deregistrationProtectionOf(image, now)),
     tagSet(image.tags),
   ].join('');
 }

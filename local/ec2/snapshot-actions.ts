@@ -7,6 +7,7 @@ import { DEFAULT_EBS_KEY } from './kms.ts';
 import { filtersOf, type QueryParams, tagSpecificationsOf, tagsFor } from './query.ts';
 import type { SnapshotRecord, VolumeRecord } from './records.ts';
 import { el, itemSet, snapshotInfoXml, snapshotXml, volumeXml } from './render.ts';
+import { assertDeletable } from './snapshot-locks.ts';
 import { mergedTags } from './tag-limits.ts';
 
 export interface VolumeSpec {
@@ -198,6 +199,8 @@ const DeleteSnapshot: ActionHandler = (context, request) => {
       `The snapshot ${snapshot.snapshotId} is currently in use by ${image.imageId}`,
     );
   }
+  // A locked snapshot cannot be deleted until its lock expires or it is unlocked (snapshot-locks.ts).
+  assertDeletable(snapshot, context.now());
   store.snapshots.delete(snapshot.snapshotId);
   failCopiesOf(context, snapshot);
   return el('return', true);

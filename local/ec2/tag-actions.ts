@@ -2,6 +2,7 @@ import type { ActionHandler, Ec2Context } from './context.ts';
 import { Ec2Error, missingParameter, notFound } from './errors.ts';
 import { type QueryParams, tagsOf } from './query.ts';
 import { el } from './render.ts';
+import { tagChanged } from './tag-events.ts';
 import { mergedTags } from './tag-limits.ts';
 
 /** The tags of a snapshot, image, volume or instance of the Region (instances keep none here). */
@@ -33,13 +34,29 @@ const CreateTags: ActionHandler = (context, { region, params }) => {
   const tags = tagsOf(params);
   if (tags.size === 0) throw missingParameter('Tag');
   for (const target of targets) mergedTags(target.tags, tags, target.id);
+  const before = targets.map((target) => new Map(target.tags));
   for (const target of targets) for (const [key, value] of tags) target.tags.set(key, value);
+  emitTagChanges(context, region, targets, before);
   return el('return', true);
 };
 
+/** Each resource whose tags changed gets its "Tag Change on Resource" event, delivered asynchronously. */
+function emitTagChanges(
+  context: Ec2Context,
+  region: string,
+  targets: readonly { id: string; tags: Map<string, string> }[],
+  before: readonly Map<string, string>[],
+): void {
+  const at = context.now();
+  const events = targets.map((target, index) =>
+    tagChanged({ ...target, region, account: context.account }, before[index] ?? new Map(), at),
+  );
+  if (events.some(Boolean)) context.lifecycle.soon(() => events);
+}
+
 /** A tag given with a value is deleted only if it has that value; without one, whatever its value. */
 const DeleteTags: ActionHandler = (context, { region, params }) => {
-  const targets = resourcesOf(params).map((id) => tagsOfResource(context, region, id));
+  const targets = resourcesOf(params).map((id) => ({ id, tags: tagsOfResource(context, region, id) }));
   const tags = params.members('Tag').map((tag) => ({ key: tag.required('Key'), value: tag.get('Value') }));
   if (tags.some(({ key }) => key.toLowerCase().startsWith('aws:'))) {
     throw new Ec2Error(
@@ -47,11 +64,13 @@ const DeleteTags: ActionHandler = (context, { region, params }) => {
       "Tag keys starting with 'aws:' are reserved for internal use",
     );
   }
-  for (const target of targets) {
+  const before = targets.map((target) => new Map(target.tags));
+  for (const { tags: target } of targets) {
     if (tags.length === 0) target.clear();
     for (const { key, value } of tags)
       if (value === undefined || target.get(key) === value) target.delete(key);
   }
+  emitTagChanges(context, region, targets, before);
   return el('return', true);
 };
 

@@ -6,7 +6,9 @@ export type Ec2EventName =
   | 'snapshot-copied'
   | 'snapshot-copy-failed'
   | 'image-available'
-  | 'image-failed';
+  | 'image-failed'
+  | 'tag-change-snapshot'
+  | 'tag-change-image';
 
 /** The loose shape tests edit (and break) before parsing an EC2 event. */
 export interface Ec2FixtureEvent {

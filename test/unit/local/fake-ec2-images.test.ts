@@ -241,7 +241,11 @@ describe('the fake EC2: images', () => {
     expect(ec2.fake.image('us-east-1', ImageId)?.state).toBe('pending');
     ec2.clock.advance(1);
     ec2.fake.refresh();
-    for (const event of ec2.fake.events.slice(before)) {
+    // The CreateTags sent its own "Tag Change on Resource" event; the AMI's state events are these.
+    const stateEvents = ec2.fake.events
+      .slice(before)
+      .filter((e) => e['detail-type'] === 'EC2 AMI State Change');
+    for (const event of stateEvents) {
       const image = ec2.fake.image('us-east-1', String(event.detail.ImageId));
       seen.push({ state: event.detail.State, tags: Object.fromEntries(image?.tags ?? []) });
     }
