@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FerryConfig } from '#rules/config';
 import {
   type EventPattern,
+  ec2TagChangeEventPatterns,
   imageEventPatterns,
   objectEventPatterns,
   snapshotEventPatterns,
@@ -33,8 +34,10 @@ export interface Deployment {
 export const EVENT_HANDLERS = [
   'objectCreated',
   'objectDeleted',
+  'objectTagsChanged',
   'snapshotCreated',
   'imageAvailable',
+  'ec2TagsChanged',
 ] as const;
 export type EventHandler = (typeof EVENT_HANDLERS)[number];
 
@@ -67,8 +70,10 @@ export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown
   return {
     objectCreated: eventBridgeEvents(objects.objectCreated),
     objectDeleted: eventBridgeEvents(objects.objectDeleted),
+    objectTagsChanged: eventBridgeEvents(objects.objectTagsChanged),
     snapshotCreated: eventBridgeEvents(snapshotEventPatterns(config)),
     imageAvailable: eventBridgeEvents(imageEventPatterns(config)),
+    ec2TagsChanged: eventBridgeEvents(ec2TagChangeEventPatterns(config)),
   };
 }
 

@@ -12,11 +12,15 @@ export type SkipReason =
   | 'is-replica' // the object is a Ferry replica and the rule does not chain replicas
   | 'not-a-replica' // delete: the destination object was not written by Ferry from this source
   | 'lifecycle-expiration' // delete: a lifecycle rule expired the source; the DR copy outlives it
-  | 'absent'; // delete: there is nothing at the destination
+  | 'absent' // delete, tag sync: there is nothing at the destination
+  | 'other-version' // tag sync: the replica is of another version than the one whose tags changed
+  | 'filter-unmatched' // tag sync: the new tags no longer pass the rule's tag filter; the replica is kept as it is
+  | 'tags-not-copied'; // tag sync: the destination's tags are its `set` only, which no source change moves
 
 export type Outcome =
   | { status: 'copied'; rule: string; target: string; etag: string; bytes: number }
   | { status: 'deleted'; rule: string; target: string }
+  | { status: 'tags-synced'; rule: string; target: string; tags: number }
   | { status: 'handed-off'; rule: string; target: string; execution: string; reason: string }
   | { status: 'skipped'; rule: string; target: string; reason: SkipReason }
   | { status: 'failed'; rule: string; target: string; error: ClassifiedError };
@@ -74,6 +78,10 @@ export function logOutcome(
     case 'deleted':
       deps.metrics.deleted(outcome.rule);
       deps.log.info('Replica deleted', context);
+      return;
+    case 'tags-synced':
+      deps.metrics.tagsSynced('object', outcome.rule);
+      deps.log.info('Replica tags set to the tag policy', context);
       return;
     case 'handed-off':
       deps.log.info('Handed to the object-copy state machine', context);

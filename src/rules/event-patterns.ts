@@ -137,7 +137,17 @@ function splitBucketsAlternative(alternative: EventPattern): [EventPattern, Even
 export interface ObjectEventPatterns {
   objectCreated: EventPattern[];
   objectDeleted: EventPattern[];
+  /** "Object Tags Added" and "Object Tags Deleted", for rules with a destination that copies tags. */
+  objectTagsChanged: EventPattern[];
 }
+
+/**
+ * S3's tag-change events (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html): one
+ * pattern lists both, as a tag set added to and one removed from an object concern its replicas alike.
+ */
+export const TAG_CHANGE_DETAIL_TYPES = ['Object Tags Added', 'Object Tags Deleted'] as const;
+
+type ObjectRuleOf = ReturnType<typeof objectRulesOf>[number];
 
 /**
  * The EventBridge patterns that deliver S3 events to Ferry, generated from the rules: each source bucket
@@ -150,10 +160,13 @@ export interface ObjectEventPatterns {
  */
 export function objectEventPatterns(config: FerryConfig, options: PatternOptions = {}): ObjectEventPatterns {
   const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
-  const patterns = (detailType: string, deletesOnly: boolean): EventPattern[] => {
+  const patterns = (
+    detailTypes: readonly string[],
+    wanted: (rule: ObjectRuleOf) => boolean,
+  ): EventPattern[] => {
     const prefixesByBucket = new Map<string, Set<string>>();
     for (const rule of objectRulesOf(config)) {
-      if (deletesOnly && !rule.to.some((destination) => destination.replicateDeletes)) continue;
+      if (!wanted(rule)) continue;
       const set = prefixesByBucket.get(rule.objects.bucket) ?? new Set<string>();
       set.add(rule.objects.prefix);
       prefixesByBucket.set(rule.objects.bucket, set);
@@ -172,14 +185,20 @@ export function objectEventPatterns(config: FerryConfig, options: PatternOptions
     );
     const build = (run: EventPattern[]): EventPattern => ({
       source: ['aws.s3'],
-      'detail-type': [detailType],
+      'detail-type': [...detailTypes],
       detail: anyOf(run),
     });
     return pack(alternatives, build, limit, splitBucketsAlternative);
   };
   return {
-    objectCreated: patterns('Object Created', false),
-    objectDeleted: patterns('Object Deleted', true),
+    objectCreated: patterns(['Object Created'], () => true),
+    objectDeleted: patterns(['Object Deleted'], (rule) =>
+      rule.to.some((destination) => destination.replicateDeletes),
+    ),
+    // A destination with `tags.copy: false` writes its `set` only, which no source tag change moves.
+    objectTagsChanged: patterns(TAG_CHANGE_DETAIL_TYPES, (rule) =>
+      rule.to.some((destination) => destination.tags.copy),
+    ),
   };
 }
 
@@ -234,6 +253,42 @@ export function imageEventPatterns(config: FerryConfig, options: PatternOptions 
 }
 
 /**
+ * Tag changes of the snapshots and AMIs that rules with `copyTags` copy, in their source Regions: the "Tag
+ * Change on Resource" events EventBridge receives from the tagging service (`source: aws.tag`), narrowed to
+ * EC2 and to the resource types those rules copy (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-tag.html,
+ * https://docs.aws.amazon.com/tag-editor/latest/userguide/tag-monitor.html). None without such rules.
+ */
+export function ec2TagChangeEventPatterns(
+  config: FerryConfig,
+  options: PatternOptions & { region?: string } = {},
+): EventPattern[] {
+  const copying = <T extends { to: readonly { copyTags: boolean }[] }>(rules: readonly T[]) =>
+    rules.filter((rule) => rule.to.some((destination) => destination.copyTags));
+  const snapshots = copying(snapshotRulesOf(config));
+  const images = copying(imageRulesOf(config));
+  const wanted = (regions: readonly string[]) =>
+    options.region === undefined ? regions : regions.filter((region) => region === options.region);
+  const regions = sortedUnique([
+    ...snapshots.flatMap((rule) => wanted(rule.snapshots.regions)),
+    ...images.flatMap((rule) => wanted(rule.images.regions)),
+  ]);
+  const types = [
+    ...(snapshots.some((rule) => wanted(rule.snapshots.regions).length > 0) ? ['snapshot'] : []),
+    ...(images.some((rule) => wanted(rule.images.regions).length > 0) ? ['image'] : []),
+  ];
+  if (regions.length === 0 || types.length === 0) return [];
+  const pattern: EventPattern = {
+    source: ['aws.tag'],
+    'detail-type': ['Tag Change on Resource'],
+    region: regions,
+    detail: { service: ['ec2'], 'resource-type': types },
+  };
+  const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
+  if (patternSize(pattern) > limit) throw new EventPatternTooLargeError(patternSize(pattern), limit, pattern);
+  return [pattern];
+}
+
+/**
  * What a forwarder in `region` sends to the home Region: the snapshot and AMI events the home rules want
  * from that Region, every kind merged into as few patterns as the size limit allows (one, in practice),
  * since the forwarder has a single target, the home bus.
@@ -248,5 +303,9 @@ export function forwardedEventPatterns(
     ...(snapshotRulesOf(config).some((rule) => wants(rule.snapshots.regions)) ? SNAPSHOT_ALTERNATIVES : []),
     ...(imageRulesOf(config).some((rule) => wants(rule.images.regions)) ? IMAGE_ALTERNATIVES : []),
   ];
-  return ec2Patterns([region], alternatives, options);
+  // Tag changes come from another source (aws.tag), so in a pattern of their own.
+  return [
+    ...ec2Patterns([region], alternatives, options),
+    ...ec2TagChangeEventPatterns(config, { ...options, region }),
+  ];
 }

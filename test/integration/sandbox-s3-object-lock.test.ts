@@ -21,7 +21,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { SANDBOX_CREDENTIALS } from '#aws/sandbox-credentials';
+import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { refusal, usePlainS3Sandbox } from '#test/support/s3-answers';
 
 /**
