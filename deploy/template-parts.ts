@@ -5,6 +5,7 @@ import {
   ec2TagChangeEventPatterns,
   imageEventPatterns,
   objectEventPatterns,
+  objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
 import { iamPolicies } from './iam/policies.ts';
@@ -70,7 +71,7 @@ export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown
   return {
     objectCreated: eventBridgeEvents(objects.objectCreated),
     objectDeleted: eventBridgeEvents(objects.objectDeleted),
-    objectTagsChanged: eventBridgeEvents(objects.objectTagsChanged),
+    objectTagsChanged: eventBridgeEvents(objectTagChangeEventPatterns(config)),
     snapshotCreated: eventBridgeEvents(snapshotEventPatterns(config)),
     imageAvailable: eventBridgeEvents(imageEventPatterns(config)),
     ec2TagsChanged: eventBridgeEvents(ec2TagChangeEventPatterns(config)),

@@ -31,6 +31,7 @@ import {
   ec2TagChangeEventPatterns,
   imageEventPatterns,
   objectEventPatterns,
+  objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
 import { createRuntime, type Runtime } from '#wiring';
@@ -386,7 +387,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
       {
         name: 'object-tags-changed',
-        patterns: patterns.objectTagsChanged,
+        patterns: objectTagChangeEventPatterns(options.config),
         invoke: (event) =>
           recorder.run('objectTagsChanged', () =>
             objectTagsChanged(event as never, lambdaContext('ferry-object-tags-changed')),

@@ -137,8 +137,6 @@ function splitBucketsAlternative(alternative: EventPattern): [EventPattern, Even
 export interface ObjectEventPatterns {
   objectCreated: EventPattern[];
   objectDeleted: EventPattern[];
-  /** "Object Tags Added" and "Object Tags Deleted", for rules with a destination that copies tags. */
-  objectTagsChanged: EventPattern[];
 }
 
 /**
@@ -159,47 +157,66 @@ type ObjectRuleOf = ReturnType<typeof objectRulesOf>[number];
  * so what the sandbox delivers is what AWS would deliver.
  */
 export function objectEventPatterns(config: FerryConfig, options: PatternOptions = {}): ObjectEventPatterns {
-  const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
-  const patterns = (
-    detailTypes: readonly string[],
-    wanted: (rule: ObjectRuleOf) => boolean,
-  ): EventPattern[] => {
-    const prefixesByBucket = new Map<string, Set<string>>();
-    for (const rule of objectRulesOf(config)) {
-      if (!wanted(rule)) continue;
-      const set = prefixesByBucket.get(rule.objects.bucket) ?? new Set<string>();
-      set.add(rule.objects.prefix);
-      prefixesByBucket.set(rule.objects.bucket, set);
-    }
-    // Buckets that select the same keys share one alternative (JSON of the prefixes as the key).
-    const bucketsBySelection = new Map<string, { buckets: string[]; prefixes: string[] | undefined }>();
-    for (const [bucket, set] of [...prefixesByBucket].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const prefixes = keyPrefixes(set);
-      const selection = JSON.stringify(prefixes ?? null);
-      const group = bucketsBySelection.get(selection) ?? { buckets: [], prefixes };
-      group.buckets.push(bucket);
-      bucketsBySelection.set(selection, group);
-    }
-    const alternatives = [...bucketsBySelection.values()].map(({ buckets, prefixes }) =>
-      bucketsAlternative(buckets, prefixes),
-    );
-    const build = (run: EventPattern[]): EventPattern => ({
-      source: ['aws.s3'],
-      'detail-type': [...detailTypes],
-      detail: anyOf(run),
-    });
-    return pack(alternatives, build, limit, splitBucketsAlternative);
-  };
   return {
-    objectCreated: patterns(['Object Created'], () => true),
-    objectDeleted: patterns(['Object Deleted'], (rule) =>
-      rule.to.some((destination) => destination.replicateDeletes),
-    ),
-    // A destination with `tags.copy: false` writes its `set` only, which no source tag change moves.
-    objectTagsChanged: patterns(TAG_CHANGE_DETAIL_TYPES, (rule) =>
-      rule.to.some((destination) => destination.tags.copy),
+    objectCreated: s3Patterns(config, ['Object Created'], () => true, options),
+    objectDeleted: s3Patterns(
+      config,
+      ['Object Deleted'],
+      (rule) => rule.to.some((destination) => destination.replicateDeletes),
+      options,
     ),
   };
+}
+
+/**
+ * "Object Tags Added" and "Object Tags Deleted" from the source buckets of rules with a destination that
+ * copies tags, packed as the other S3 patterns are (a destination with `tags.copy: false` writes its `set`
+ * only, which no source tag change moves).
+ */
+export function objectTagChangeEventPatterns(
+  config: FerryConfig,
+  options: PatternOptions = {},
+): EventPattern[] {
+  return s3Patterns(
+    config,
+    TAG_CHANGE_DETAIL_TYPES,
+    (rule) => rule.to.some((destination) => destination.tags.copy),
+    options,
+  );
+}
+
+function s3Patterns(
+  config: FerryConfig,
+  detailTypes: readonly string[],
+  wanted: (rule: ObjectRuleOf) => boolean,
+  options: PatternOptions,
+): EventPattern[] {
+  const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
+  const prefixesByBucket = new Map<string, Set<string>>();
+  for (const rule of objectRulesOf(config)) {
+    if (!wanted(rule)) continue;
+    const set = prefixesByBucket.get(rule.objects.bucket) ?? new Set<string>();
+    set.add(rule.objects.prefix);
+    prefixesByBucket.set(rule.objects.bucket, set);
+  }
+  // Buckets that select the same keys share one alternative (JSON of the prefixes as the key).
+  const bucketsBySelection = new Map<string, { buckets: string[]; prefixes: string[] | undefined }>();
+  for (const [bucket, set] of [...prefixesByBucket].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const prefixes = keyPrefixes(set);
+    const selection = JSON.stringify(prefixes ?? null);
+    const group = bucketsBySelection.get(selection) ?? { buckets: [], prefixes };
+    group.buckets.push(bucket);
+    bucketsBySelection.set(selection, group);
+  }
+  const alternatives = [...bucketsBySelection.values()].map(({ buckets, prefixes }) =>
+    bucketsAlternative(buckets, prefixes),
+  );
+  const build = (run: EventPattern[]): EventPattern => ({
+    source: ['aws.s3'],
+    'detail-type': [...detailTypes],
+    detail: anyOf(run),
+  });
+  return pack(alternatives, build, limit, splitBucketsAlternative);
 }
 
 const sortedUnique = (values: readonly string[]): string[] => [...new Set(values)].sort();
@@ -303,9 +320,5 @@ export function forwardedEventPatterns(
     ...(snapshotRulesOf(config).some((rule) => wants(rule.snapshots.regions)) ? SNAPSHOT_ALTERNATIVES : []),
     ...(imageRulesOf(config).some((rule) => wants(rule.images.regions)) ? IMAGE_ALTERNATIVES : []),
   ];
-  // Tag changes come from another source (aws.tag), so in a pattern of their own.
-  return [
-    ...ec2Patterns([region], alternatives, options),
-    ...ec2TagChangeEventPatterns(config, { ...options, region }),
-  ];
+  return ec2Patterns([region], alternatives, options);
 }

@@ -215,6 +215,25 @@ describe('Object replicas follow their source’s tag changes', () => {
     expect(sandbox.requests.get('PutObjectTagging') ?? 0).toBe(0);
   });
 
+  it('It should repair a lost tag change on the replica’s own version in a versioned destination', async () => {
+    // tf-versioned(-dr) are versioned by the test above.
+    await east().send(
+      new PutObjectCommand({ Bucket: 'tf-versioned', Key: 'w.txt', Body: 'w', Tagging: 'v=1' }),
+    );
+    await sandbox.settle();
+    const replica = await west().send(new HeadObjectCommand({ Bucket: 'tf-versioned-dr', Key: 'w.txt' }));
+    await west().send(
+      new PutObjectTaggingCommand({
+        Bucket: 'tf-versioned-dr',
+        Key: 'w.txt',
+        Tagging: { TagSet: [{ Key: 'v', Value: 'stale' }] },
+      }),
+    );
+    const report = await sandbox.reconcile({ rule: 'versions' });
+    expect(report.rules[0]?.tagsRepaired).toBe(1);
+    expect(await tagsOf(west(), 'tf-versioned-dr', 'w.txt', replica.VersionId)).toEqual({ v: '1' });
+  });
+
   it('It should deliver the AWS-shaped "Object Tags Added" event of the docs to the handler through the bus patterns', async () => {
     const event = JSON.parse(readFileSync('test/events/s3/object-tags-added.json', 'utf8'));
     // Its bucket has no rule here: the deployment's patterns do not deliver it.
