@@ -130,7 +130,7 @@ export async function syncReplicaTags(
   sourceTags: Tags,
   etagsMustBeEqual: boolean,
   deps: Pick<ObjectReplicationDeps, 's3'>,
-  options: { compare?: boolean } = {},
+  options: { compare?: boolean; replica?: ReplicaHead } = {},
 ): Promise<Outcome> {
   if (!plan.destination.tags.copy) return skipped(plan, 'tags-not-copied');
   let desired: Tags;
@@ -142,7 +142,8 @@ export async function syncReplicaTags(
   }
   const client = deps.s3(destinationTarget(plan.destination));
   try {
-    const replica = await headOrAbsent(client, plan);
+    // Reconcile passes the HEAD it has just made.
+    const replica = options.replica ?? (await headOrAbsent(client, plan));
     if (!replica) return skipped(plan, 'absent');
     const notThis = replicaOfVersion(replica, plan, source, etagsMustBeEqual);
     if (notThis) return skipped(plan, notThis);

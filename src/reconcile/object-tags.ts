@@ -1,4 +1,4 @@
-import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { classifyError } from '#foundation/errors/classify';
 import { destinationKeyOf, filtersOnTags } from '#objects/router';
 import { copiesTags, syncReplicaTags } from '#objects/tag-sync';
@@ -20,6 +20,8 @@ import type { RuleReport } from './report.ts';
 export async function reconcileReplicaTags(
   rule: ObjectRule,
   object: ListedObject,
+  /** The HEAD of each destination's replica (by index in `rule.to`), made by the presence check. */
+  replicas: readonly (HeadObjectCommandOutput | undefined)[],
   report: RuleReport,
   deps: ObjectReconcileDeps,
 ): Promise<void> {
@@ -49,7 +51,12 @@ export async function reconcileReplicaTags(
     const outcomes = await Promise.all(
       rule.to.flatMap((destination, destinationIndex) => {
         const destinationKey = destinationKeyOf(rule, destination, object.key);
-        if (!destination.tags.copy || isOutranked(rule, destinationIndex, destination.bucket, destinationKey))
+        const replica = replicas[destinationIndex];
+        if (
+          !destination.tags.copy ||
+          !replica ||
+          isOutranked(rule, destinationIndex, destination.bucket, destinationKey)
+        )
           return [];
         // The replica was just found current (markers, ETag where comparable): no second ETag test.
         return [
@@ -59,9 +66,7 @@ export async function reconcileReplicaTags(
             tags,
             false,
             deps,
-            {
-              compare: true,
-            },
+            { compare: true, replica },
           ),
         ];
       }),
