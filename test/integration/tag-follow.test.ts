@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import {
+  CreateImageCommand,
   CreateSnapshotCommand,
   CreateTagsCommand,
   DeleteTagsCommand,
+  DescribeImagesCommand,
   DescribeSnapshotsCommand,
+  type Image,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import {
@@ -49,6 +52,11 @@ rules:
     to:
       - region: us-west-2
         tags: { copied-by: ferry }
+  - name: ami-to-dr
+    images: { regions: [us-east-1], tags: { dr: "true" } }
+    to:
+      - region: us-west-2
+      - { region: eu-west-1, copyTags: false }
 `);
 
 let sandbox: Sandbox;
@@ -316,5 +324,48 @@ describe('Snapshot copies follow their source’s tag changes', () => {
     expect(tags).not.toHaveProperty('owner');
     const handled = deliveries.filter((d) => d.target === 'ec2-tags-changed' && d.result !== undefined);
     expect(handled.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('AMI copies follow their source’s tag changes', () => {
+  it('It should retag the AMI copy where copyTags is on, and leave the copy whose destination does not copy tags', async () => {
+    const east2 = sandbox.ec2Client('us-east-1');
+    const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 1 });
+    const instanceId = sandbox.ec2.createInstance('us-east-1', [volumeId]);
+    const { ImageId = '' } = await east2.send(
+      new CreateImageCommand({
+        InstanceId: instanceId,
+        Name: 'web-1',
+        TagSpecifications: [
+          {
+            ResourceType: 'image',
+            Tags: [
+              { Key: 'dr', Value: 'true' },
+              { Key: 'build', Value: '1' },
+            ],
+          },
+        ],
+      }),
+    );
+    await sandbox.settle();
+    const copyIn = async (region: string): Promise<Image | undefined> =>
+      (
+        await sandbox.ec2Client(region).send(
+          new DescribeImagesCommand({
+            Owners: ['self'],
+            Filters: [{ Name: `tag:${MARKER.sourceId}`, Values: [ImageId] }],
+          }),
+        )
+      ).Images?.[0];
+    const tagsIn = async (region: string) =>
+      Object.fromEntries(((await copyIn(region))?.Tags ?? []).map((t) => [t.Key, t.Value]));
+    expect(await tagsIn('us-west-2')).toMatchObject({ build: '1' });
+    const euBefore = await tagsIn('eu-west-1');
+    expect(euBefore).not.toHaveProperty('build');
+
+    await east2.send(new CreateTagsCommand({ Resources: [ImageId], Tags: [{ Key: 'build', Value: '2' }] }));
+    await sandbox.settle();
+    expect(await tagsIn('us-west-2')).toMatchObject({ build: '2', dr: 'true', [MARKER.rule]: 'ami-to-dr' });
+    expect(await tagsIn('eu-west-1')).toEqual(euBefore);
   });
 });
