@@ -114,6 +114,7 @@ const MATCH_NO_PATTERN = new Set([
   'functions/object-copy-step',
   'functions/ec2-copy-step',
   'functions/rpo-monitor',
+  'functions/object-tags-changed',
 ]);
 
 /** An entry point as esbuild was given it, relative to the service, without its extension. */

@@ -5,6 +5,7 @@ import { reconcileStatements } from './reconcile-statements.ts';
 import { putRpoEvents, rpoMonitorStatements } from './rpo-statements.ts';
 import { startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
+import { addObjectTagSync, ec2TagSyncStatements, objectTagSyncStatements } from './tag-sync-statements.ts';
 import type { FunctionPolicies, IamContext, Names } from './types.ts';
 
 /**
@@ -82,6 +83,10 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
       ...(ec2Rpo ? [snapshotCopy, imageCopy] : []),
     ]);
   }
+  // Reconcile compares replica tags where a destination copies them, and repairs them by PutObjectTagging.
+  const reconcileWithTags = reconcileStatements(objects, snapshots, images, names, context);
+  addObjectTagSync(reconcileWithTags, objects, names, { compare: true });
+
   return {
     objectCreated: withRpo(objectStatements('objectCreated', objects, names, context), objectRpo).build(
       'objectCreated',
@@ -93,9 +98,9 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     snapshotCreated: snapshotCreated.build('snapshotCreated'),
     imageAvailable: imageAvailable.build('imageAvailable'),
     ec2CopyStep: withRpo(ec2CopyStepStatements(snapshots, images, names), ec2Rpo).build('ec2CopyStep'),
-    reconcile: withRpo(reconcileStatements(objects, snapshots, images, names, context), objectRpo).build(
-      'reconcile',
-    ),
+    objectTagsChanged: objectTagSyncStatements(objects, names).build('objectTagsChanged'),
+    ec2TagsChanged: ec2TagSyncStatements(snapshots, images, names).build('ec2TagsChanged'),
+    reconcile: withRpo(reconcileWithTags, objectRpo).build('reconcile'),
     rpoMonitor: rpoMonitor.build('rpoMonitor'),
   };
 }

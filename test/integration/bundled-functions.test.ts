@@ -34,7 +34,7 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 const FUNCTIONS = Object.keys(service.functions);
 /** The functions whose routers match snapshot and AMI description/name patterns (with RE2). */
-const PATTERN_MATCHERS = ['snapshotCreated', 'imageAvailable', 'reconcile'];
+const PATTERN_MATCHERS = ['snapshotCreated', 'imageAvailable', 'reconcile', 'ec2TagsChanged'];
 
 interface Bundle {
   file: string;

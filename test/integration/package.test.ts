@@ -6,7 +6,13 @@ import { iamPolicies } from '#deploy/iam/policies';
 import { FUNCTION_NAMES } from '#deploy/iam/types';
 import { fitRolePolicy } from '#deploy/policy-fit';
 import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
-import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
+import {
+  ec2TagChangeEventPatterns,
+  imageEventPatterns,
+  objectEventPatterns,
+  objectTagChangeEventPatterns,
+  snapshotEventPatterns,
+} from '#rules/event-patterns';
 import { loadConfigFile } from '#rules/load';
 import { ec2CopyDefinition } from '../../statemachines/ec2-copy.ts';
 
@@ -74,9 +80,14 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     const expected = [
       ...objects.objectCreated,
       ...objects.objectDeleted,
+      ...objectTagChangeEventPatterns(config),
       ...snapshotEventPatterns(config),
       ...imageEventPatterns(config),
+      ...ec2TagChangeEventPatterns(config),
     ];
+    // Replicas and copies follow their sources' tag changes (issue 15): both kinds are subscribed here.
+    expect(objectTagChangeEventPatterns(config).length).toBeGreaterThan(0);
+    expect(ec2TagChangeEventPatterns(config).length).toBeGreaterThan(0);
     const rules = eventRules(template());
     expect(rules.map(([, rule]) => rule.Properties.EventPattern)).toEqual(expect.arrayContaining(expected));
     expect(rules).toHaveLength(expected.length);
@@ -94,9 +105,11 @@ describe('npm run package: the compiled template (replication.yml)', () => {
   it('sends failed asynchronous invocations of every event handler, of reconcile and of the RPO monitor to the dead-letter queue', () => {
     const configs = ofType(template(), 'AWS::Lambda::EventInvokeConfig');
     expect(configs.map(([, c]) => (c.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual([
+      'Ec2TagsChangedLambdaFunction',
       'ImageAvailableLambdaFunction',
       'ObjectCreatedLambdaFunction',
       'ObjectDeletedLambdaFunction',
+      'ObjectTagsChangedLambdaFunction',
       'ReconcileLambdaFunction',
       'RpoMonitorLambdaFunction',
       'SnapshotCreatedLambdaFunction',
@@ -110,8 +123,9 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('runs every function on nodejs24.x, arm64, with its rules file and the state machine ARNs', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
-    // The seven of the pipeline and the RPO backlog monitor (src/rpo).
-    expect(functions).toHaveLength(8);
+    // The seven of the pipeline, the two tag followers and the RPO backlog monitor (src/rpo).
+    expect(functions).toHaveLength(FUNCTION_NAMES.length);
+    expect(FUNCTION_NAMES).toHaveLength(10);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -208,8 +222,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('retains the dead letters and every log group when the stack is deleted or they are replaced', () => {
     const kept = [...ofType(template(), 'AWS::Logs::LogGroup'), ...ofType(template(), 'AWS::SQS::Queue')];
-    // Eight functions' log groups, the state machines' and the dead-letter queue.
-    expect(kept).toHaveLength(10);
+    // Ten functions' log groups, the state machines' and the dead-letter queue.
+    expect(kept).toHaveLength(12);
     for (const [id, resource] of kept) {
       expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
     }
@@ -275,9 +289,22 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
 
   it('forwards to the home default bus with a role, a retry policy and a dead-letter queue in the source Region', () => {
     const forwarder = template().forwarders?.['us-east-2'];
-    const forwards = Object.values(forwarder?.Resources ?? {}).filter((r) => r.Type === 'AWS::Events::Rule');
+    const rules = Object.values(forwarder?.Resources ?? {}).filter((r) => r.Type === 'AWS::Events::Rule');
+    const fromSource = (source: string) =>
+      rules.filter((r) => (r.Properties.EventPattern as { source: string[] }).source[0] === source);
+    const forwards = fromSource('aws.ec2');
     // us-east-2 is a source of snapshots (two event types) and of AMIs: all three merged into one rule.
     expect(forwards).toHaveLength(1);
+    // Their tag changes (another source, aws.tag) in a rule of their own.
+    expect(fromSource('aws.tag').map((r) => r.Properties.EventPattern)).toEqual([
+      {
+        source: ['aws.tag'],
+        'detail-type': ['Tag Change on Resource'],
+        region: ['us-east-2'],
+        detail: { service: ['ec2'], 'resource-type': ['snapshot', 'image'] },
+      },
+    ]);
+    expect(rules).toHaveLength(2);
     const pattern = forwards[0]?.Properties.EventPattern as
       | { $or?: { 'detail-type': string[] }[] }
       | undefined;
@@ -286,7 +313,7 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
       'EBS Multi-Volume Snapshots Completion Status',
       'EC2 AMI State Change',
     ]);
-    for (const rule of forwards) {
+    for (const rule of rules) {
       const [target] = rule.Properties.Targets as Record<string, unknown>[];
       expect(JSON.stringify(target?.Arn)).toContain(':events:us-east-1:');
       expect(target).toMatchObject({ RoleArn: { 'Fn::GetAtt': ['ForwardRole', 'Arn'] } });
@@ -295,7 +322,9 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
     }
     // ap-southeast-2 is a source of AMIs only.
     const amisOnly = Object.values(template().forwarders?.['ap-southeast-2']?.Resources ?? {}).filter(
-      (r) => r.Type === 'AWS::Events::Rule',
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        (r.Properties.EventPattern as { source: string[] }).source[0] === 'aws.ec2',
     );
     expect(
       amisOnly.map((r) => (r.Properties.EventPattern as { 'detail-type': string[] })['detail-type']),

@@ -1,4 +1,10 @@
-import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { markersFor, readMarkers } from '#objects/markers';
@@ -117,6 +123,8 @@ function world(destination: Record<string, Record<string, string> | undefined>) 
   mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).resolves(listing('docs/keep.pdf'));
   mock.on(ListObjectsV2Command, { Bucket: 'acme-dr' }).resolves(listing(...Object.keys(destination)));
   mock.on(HeadObjectCommand).rejects(notFound());
+  // Reconcile compares a current replica's tags with its source's (src/reconcile/object-tags.ts): none here.
+  mock.on(GetObjectTaggingCommand).resolves({ TagSet: [] });
   mock.on(HeadObjectCommand, { Bucket: 'acme-prod', Key: 'docs/keep.pdf' }).resolves({ ETag: '"abc"' });
   mock
     .on(HeadObjectCommand, { Bucket: 'acme-dr', Key: 'mirror/keep.pdf' })

@@ -1,4 +1,9 @@
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { createPowertools } from '#foundation/observability/powertools';
@@ -112,6 +117,8 @@ describe('a reconcile pass', () => {
   it('lists at most limit keys from the resume point, checks only keys the rule’s filters pass, and says where to go on', async () => {
     const s3 = new S3Client({ region: 'us-east-1' });
     const mock = mockClient(s3);
+    // Reconcile compares a current replica's tags with its source's (src/reconcile/object-tags.ts): none here.
+    mock.on(GetObjectTaggingCommand).resolves({ TagSet: [] });
     mock.on(ListObjectsV2Command).resolves({
       IsTruncated: true,
       Contents: [
