@@ -1,5 +1,5 @@
 import { type FerryConfig, imageRulesOf, snapshotRulesOf, sourceRegionsOf } from '#rules/config';
-import { forwardedEventPatterns } from '#rules/event-patterns';
+import { ec2TagChangeEventPatterns, forwardedEventPatterns } from '#rules/event-patterns';
 import {
   type Cfn,
   type CfnResource,
@@ -38,7 +38,11 @@ export function forwarderTemplate(
   };
   // Only the events the home rules want from this Region (a Region may be a source of AMIs only), every
   // kind merged into as few rules as the pattern size allows: one target (the home bus) needs no more.
-  const patterns = forwardedEventPatterns(config, region);
+  // Tag changes of sources come from another service (aws.tag), in a rule of their own.
+  const patterns = [
+    ...forwardedEventPatterns(config, region),
+    ...ec2TagChangeEventPatterns(config, { region }),
+  ];
   const rules = Object.fromEntries(
     patterns.map((pattern, index): [string, CfnResource] => [
       `ForwardRule${index + 1}`,

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { FerryConfig } from '#rules/config';
 import {
   type EventPattern,
+  ec2TagChangeEventPatterns,
   imageEventPatterns,
   objectEventPatterns,
+  objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
 import { iamPolicies } from './iam/policies.ts';
@@ -33,8 +35,10 @@ export interface Deployment {
 export const EVENT_HANDLERS = [
   'objectCreated',
   'objectDeleted',
+  'objectTagsChanged',
   'snapshotCreated',
   'imageAvailable',
+  'ec2TagsChanged',
 ] as const;
 export type EventHandler = (typeof EVENT_HANDLERS)[number];
 
@@ -67,8 +71,10 @@ export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown
   return {
     objectCreated: eventBridgeEvents(objects.objectCreated),
     objectDeleted: eventBridgeEvents(objects.objectDeleted),
+    objectTagsChanged: eventBridgeEvents(objectTagChangeEventPatterns(config)),
     snapshotCreated: eventBridgeEvents(snapshotEventPatterns(config)),
     imageAvailable: eventBridgeEvents(imageEventPatterns(config)),
+    ec2TagsChanged: eventBridgeEvents(ec2TagChangeEventPatterns(config)),
   };
 }
 

@@ -100,7 +100,8 @@ function ec2ResourceIds(operation: string, region: string, input: Record<string,
     if (typeof id === 'string') ids.push({ id, region: at });
   };
   const sourceRegion = typeof input.SourceRegion === 'string' ? input.SourceRegion : region;
-  if (operation === 'CreateTags' && Array.isArray(input.Resources)) for (const id of input.Resources) add(id);
+  if ((operation === 'CreateTags' || operation === 'DeleteTags') && Array.isArray(input.Resources))
+    for (const id of input.Resources) add(id);
   if (['DeleteSnapshot', 'ModifySnapshotTier', 'ModifySnapshotAttribute'].includes(operation))
     add(input.SnapshotId);
   if (['DeregisterImage', 'ModifyImageAttribute'].includes(operation)) add(input.ImageId);

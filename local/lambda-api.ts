@@ -11,6 +11,8 @@ import { readBody } from './s3-wire.ts';
 export const SANDBOX_FUNCTIONS: Readonly<Record<string, string>> = {
   'ferry-sandbox-objectCreated': 'object-created',
   'ferry-sandbox-objectDeleted': 'object-deleted',
+  'ferry-sandbox-objectTagsChanged': 'object-tags-changed',
+  'ferry-sandbox-ec2TagsChanged': 'ec2-tags-changed',
   'ferry-sandbox-snapshotCreated': 'snapshot-created',
   'ferry-sandbox-imageAvailable': 'image-available',
 };

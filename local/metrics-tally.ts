@@ -23,6 +23,11 @@ export class MetricsTally implements ReplicationMetrics {
   deleted(): void {
     this.deletes += 1;
   }
+  /** Replicas and copies whose tags followed their source's, by kind. */
+  readonly tagSyncs = { object: 0, snapshot: 0, image: 0 };
+  tagsSynced(kind: 'object' | 'snapshot' | 'image'): void {
+    this.tagSyncs[kind] += 1;
+  }
   readonly resourceCopies = { snapshot: 0, image: 0 };
   readonly resourceLatenciesMs: number[] = [];
   prunedCopies = 0;

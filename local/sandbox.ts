@@ -15,6 +15,7 @@ import type { IamRequest } from '#deploy/iam-proof/request';
 import type { Deployment } from '#deploy/template-parts';
 import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-machine/contract';
 import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
+import { createEc2TagsChangedHandler } from '#ec2/handlers/ec2-tags-changed';
 import { createImageAvailableHandler } from '#ec2/handlers/image-available';
 import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
@@ -22,10 +23,17 @@ import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contrac
 import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
 import { createObjectCreatedHandler } from '#objects/handlers/object-created';
 import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
+import { createObjectTagsChangedHandler } from '#objects/handlers/object-tags-changed';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
-import { imageEventPatterns, objectEventPatterns, snapshotEventPatterns } from '#rules/event-patterns';
+import {
+  ec2TagChangeEventPatterns,
+  imageEventPatterns,
+  objectEventPatterns,
+  objectTagChangeEventPatterns,
+  snapshotEventPatterns,
+} from '#rules/event-patterns';
 import { createRuntime, type Runtime } from '#wiring';
 import { CallRecorder } from './call-recorder.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
@@ -291,9 +299,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     objectCreated: runtimeOf(),
     objectDeleted: runtimeOf(),
     objectCopyStep: runtimeOf(),
+    objectTagsChanged: runtimeOf(),
     snapshotCreated: runtimeOf(),
     imageAvailable: runtimeOf(),
     ec2CopyStep: runtimeOf(),
+    ec2TagsChanged: runtimeOf(),
     reconcile: runtimeOf(),
   } satisfies Record<FunctionName, Runtime>;
   const objectCreated = createObjectCreatedHandler(runtimes.objectCreated.tools, {
@@ -305,6 +315,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...runtimes.objectDeleted.deps,
     metrics,
     now: clock.now,
+  });
+  const objectTagsChanged = createObjectTagsChangedHandler(runtimes.objectTagsChanged.tools, {
+    ...runtimes.objectTagsChanged.deps,
+    metrics,
+    now: clock.now,
+  });
+  const ec2TagsChanged = createEc2TagsChangedHandler(runtimes.ec2TagsChanged.tools, {
+    snapshotRules: runtimes.ec2TagsChanged.snapshotDeps.rules,
+    imageRules: runtimes.ec2TagsChanged.imageDeps.rules,
+    ec2: runtimes.ec2TagsChanged.snapshotDeps.ec2,
+    log: runtimes.ec2TagsChanged.snapshotDeps.log,
+    metrics,
   });
   const objectCopyStep = createObjectCopyStepHandler(runtimes.objectCopyStep.tools, {
     ...runtimes.objectCopyStep.copyStepDeps,
@@ -361,6 +383,22 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         invoke: (event) =>
           recorder.run('objectDeleted', () =>
             objectDeleted(event as never, lambdaContext('ferry-object-deleted')),
+          ),
+      },
+      {
+        name: 'object-tags-changed',
+        patterns: objectTagChangeEventPatterns(options.config),
+        invoke: (event) =>
+          recorder.run('objectTagsChanged', () =>
+            objectTagsChanged(event as never, lambdaContext('ferry-object-tags-changed')),
+          ),
+      },
+      {
+        name: 'ec2-tags-changed',
+        patterns: ec2TagChangeEventPatterns(options.config),
+        invoke: (event) =>
+          recorder.run('ec2TagsChanged', () =>
+            ec2TagsChanged(event as never, lambdaContext('ferry-ec2-tags-changed')),
           ),
       },
       {

@@ -301,6 +301,16 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
         },
         ...notFoundNeedsList(call, names, bucket),
       ];
+    // PutObjectTagging with a VersionId is s3:PutObjectVersionTagging (Service Authorization Reference,
+    // Amazon S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+    case 'PutObjectTagging':
+      return [
+        {
+          action: versionId ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging',
+          resource: object,
+          context: versionId ? { 's3:versionid': versionId } : {},
+        },
+      ];
     case 'CopyObject': {
       const source = parseCopySource(str(input.CopySource) ?? '');
       // TaggingDirective defaults to COPY: the source's tags are written onto the replica (s3:PutObjectTagging,
@@ -539,6 +549,14 @@ function ec2Drafts(call: RecordedCall, names: Names): Draft[] {
         ? (input.Resources as unknown[]).filter((id): id is string => typeof id === 'string')
         : [];
       return onResources(call, names, 'ec2:CreateTags', resources, requestTagContext(tagRecord(input.Tags)));
+    }
+    // DeleteTags is authorized on each resource with the tags it has (aws:ResourceTag), as CreateTags is
+    // (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html).
+    case 'DeleteTags': {
+      const resources = Array.isArray(input.Resources)
+        ? (input.Resources as unknown[]).filter((id): id is string => typeof id === 'string')
+        : [];
+      return onResources(call, names, 'ec2:DeleteTags', resources);
     }
     case 'DeleteSnapshot':
       return onResources(call, names, 'ec2:DeleteSnapshot', ids('SnapshotId'));

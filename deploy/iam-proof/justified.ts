@@ -128,6 +128,26 @@ export const JUSTIFIED: readonly Justification[] = [
       'A pass deletes a replica whose source is gone when the delete event was lost, where deletes are replicated',
     test: 'test/integration/reconcile.test.ts > deletes the replica whose delete event was lost where deletes are replicated, and nothing else',
   },
+  {
+    principal: 'reconcile',
+    action: 's3:PutObjectVersionTagging',
+    reason:
+      'A pass repairs the tags of a replica whose tag-change event was lost, on the replica’s own version in a versioned destination (PutObjectTagging with VersionId); the proof’s runs lose no tag event',
+    test: 'test/integration/tag-follow.test.ts > It should repair a lost tag change on the replica’s own version in a versioned destination',
+  },
+  {
+    principal: DESTINATION_ROLE,
+    action: 's3:PutObjectVersionTagging',
+    reason:
+      'In the role’s account, a replica in a versioned bucket follows its source’s tag change on its own version (src/objects/tag-sync.ts, PutObjectTagging with VersionId); the proof’s cross-account bucket is unversioned and its runs change no tags',
+    test: 'test/integration/tag-follow.test.ts > It should tag the replica of the current version only: a tag change on an older version changes no replica',
+  },
+  {
+    principal: DESTINATION_ROLE,
+    action: 'ec2:DeleteTags',
+    reason: `A copy in the role's account loses a tag its source lost (src/ec2/tag-follow/follow.ts), only a copy with Ferry's marker; the proof's vault run removes no source tag. ${ONE_TEMPLATE}`,
+    test: 'test/integration/tag-follow.test.ts > It should bring the copy’s tags to the policy: CreateTags for added or changed, DeleteTags for removed, never Ferry’s markers or the rule’s tags',
+  },
   ...['ec2:DeleteSnapshot', 'ec2:DeregisterImage'].map(
     (action): Justification => ({
       principal: DESTINATION_ROLE,

@@ -4,6 +4,7 @@ import { objectStatements } from './object-statements.ts';
 import { reconcileStatements } from './reconcile-statements.ts';
 import { startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
+import { addObjectTagSync, ec2TagSyncStatements, objectTagSyncStatements } from './tag-sync-statements.ts';
 import type { FunctionPolicies, IamContext, Names } from './types.ts';
 
 /**
@@ -65,6 +66,10 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     startCopies(imageAvailable, 'Image', context.stateMachineArns.imageCopy);
   }
 
+  // Reconcile compares replica tags where a destination copies them, and repairs them by PutObjectTagging.
+  const reconcileWithTags = reconcileStatements(objects, snapshots, images, names, context);
+  addObjectTagSync(reconcileWithTags, objects, names, { compare: true });
+
   return {
     objectCreated: objectStatements('objectCreated', objects, names, context).build('objectCreated'),
     objectDeleted: objectStatements('objectDeleted', objects, names, context).build('objectDeleted'),
@@ -72,6 +77,8 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     snapshotCreated: snapshotCreated.build('snapshotCreated'),
     imageAvailable: imageAvailable.build('imageAvailable'),
     ec2CopyStep: ec2CopyStepStatements(snapshots, images, names).build('ec2CopyStep'),
-    reconcile: reconcileStatements(objects, snapshots, images, names, context).build('reconcile'),
+    objectTagsChanged: objectTagSyncStatements(objects, names).build('objectTagsChanged'),
+    ec2TagsChanged: ec2TagSyncStatements(snapshots, images, names).build('ec2TagsChanged'),
+    reconcile: reconcileWithTags.build('reconcile'),
   };
 }

@@ -58,3 +58,19 @@ export class CopyDeadlineExceededError extends Error {
     this.name = 'CopyDeadlineExceededError';
   }
 }
+
+/**
+ * Some copies' tags could not be brought to the policy for a reason that may pass (throttling, 5xx): the
+ * tag-change event is retried as a whole (Lambda's retries, then the dead letters). Copies already in
+ * line are left as they are by the retry (nothing to change).
+ */
+export class CopyTagSyncRetryableError extends Error {
+  constructor(readonly failures: { source: string; rule: string; region: string; cause: string }[]) {
+    super(
+      `could not sync the tags of ${failures.length} cop${failures.length === 1 ? 'y' : 'ies'}: ${failures
+        .map(({ source, rule, region, cause }) => `${source} → ${region} [${rule}]: ${cause}`)
+        .join('; ')}`,
+    );
+    this.name = 'CopyTagSyncRetryableError';
+  }
+}

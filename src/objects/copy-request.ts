@@ -182,10 +182,19 @@ function checkedTags(plan: CopyPlan, tags: Tags): Tags {
   return tags;
 }
 
+/**
+ * The destination's tag policy applied to the source's tags: the source's (`copy`), then `set`, within S3's
+ * limits or the named error of the one they break. The one definition of a replica's tags: the copy, the
+ * multipart upload and the tag sync of a replica (tag-sync.ts) all write this.
+ */
+export function replicaTags(plan: CopyPlan, sourceTags: Tags | undefined): Tags {
+  const { copy, set } = plan.destination.tags;
+  return checkedTags(plan, { ...(copy ? sourceTags : {}), ...set });
+}
+
 /** The replica's full tag set, for writes that cannot copy tags by directive (multipart uploads). */
 export function replicaTagging(plan: CopyPlan, sourceTags: Tags | undefined): string {
-  const { copy, set } = plan.destination.tags;
-  return encodeTagging(checkedTags(plan, { ...(copy ? sourceTags : {}), ...set }));
+  return encodeTagging(replicaTags(plan, sourceTags));
 }
 
 /**

@@ -104,7 +104,23 @@ export const ObjectDeletedEventSchema = S3Event.extend({
   }),
 });
 
+/**
+ * S3 "Object Tags Added" (PutObjectTagging, or a PutObject/CopyObject with tags on an existing object) and
+ * "Object Tags Deleted" (DeleteObjectTagging): the detail names the object by key, ETag and, in a versioned
+ * bucket, the version whose tag set changed; it carries no size, no sequencer and not the tags
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
+ */
+export const ObjectTagsChangedEventSchema = S3Event.extend({
+  'detail-type': z.enum(['Object Tags Added', 'Object Tags Deleted']),
+  detail: Detail.extend({
+    bucket,
+    object: ObjectShape.extend({ key: eventKey, etag, 'version-id': versionId }).transform(withDecodedKey),
+  }),
+});
+
 export type ObjectCreatedEvent = z.infer<typeof ObjectCreatedEventSchema>;
+export type ObjectTagsChangedEvent = z.infer<typeof ObjectTagsChangedEventSchema>;
 export type ObjectDeletedEvent = z.infer<typeof ObjectDeletedEventSchema>;
 
 /**

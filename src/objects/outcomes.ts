@@ -12,8 +12,11 @@ export type SkipReason =
   | 'is-replica' // the object is a Ferry replica and the rule does not chain replicas
   | 'not-a-replica' // delete: the destination object was not written by Ferry from this source
   | 'lifecycle-expiration' // delete: a lifecycle rule expired the source; the DR copy outlives it
-  | 'absent' // delete: there is nothing at the destination
-  | 'held-by-lock'; // delete: S3 refused it because Object Lock holds the replica's version
+  | 'absent' // delete, tag sync: there is nothing at the destination
+  | 'held-by-lock' // delete: S3 refused it because Object Lock holds the replica's version
+  | 'other-version' // tag sync: the replica is of another version than the one whose tags changed
+  | 'filter-unmatched' // tag sync: the new tags no longer pass the rule's tag filter; the replica is kept as it is
+  | 'tags-not-copied'; // tag sync: the destination's tags are its `set` only, which no source change moves
 
 export type Outcome =
   | { status: 'copied'; rule: string; target: string; etag: string; bytes: number }
@@ -24,6 +27,7 @@ export type Outcome =
       /** The replica's version is held by Object Lock: the delete added a delete marker, the version stays. */
       lockedVersionKept?: true;
     }
+  | { status: 'tags-synced'; rule: string; target: string; tags: number }
   | { status: 'handed-off'; rule: string; target: string; execution: string; reason: string }
   | { status: 'skipped'; rule: string; target: string; reason: SkipReason }
   | { status: 'failed'; rule: string; target: string; error: ClassifiedError };
@@ -86,6 +90,10 @@ export function logOutcome(
           : 'Replica deleted',
         context,
       );
+      return;
+    case 'tags-synced':
+      deps.metrics.tagsSynced('object', outcome.rule);
+      deps.log.info('Replica tags set to the tag policy', context);
       return;
     case 'handed-off':
       deps.log.info('Handed to the object-copy state machine', context);

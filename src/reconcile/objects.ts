@@ -11,6 +11,7 @@ import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate'
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
+import { reconcileReplicaTags } from './object-tags.ts';
 import { causeOf, emptyRuleReport, type RuleReport } from './report.ts';
 
 /** Where the deployment's source buckets live, which a listing does not say but an S3 event does. */
@@ -141,7 +142,8 @@ async function reconcileOne(
         return replicaStateOf(await headReplica(deps, destination, key), { ...object, bucket }, destination);
       }),
     );
-    if (states.every((state) => state === 'current')) return;
+    // Present and current: a lost tag-change event may still have left its tags behind (object-tags.ts).
+    if (states.every((state) => state === 'current')) return reconcileReplicaTags(rule, object, report, deps);
     if (states.includes('missing')) report.missing += 1;
     else report.stale += 1;
 

@@ -21,6 +21,11 @@ export interface RuleReport {
    * `deleted`: removed as the object-deleted handler would have. One not deleted is in `failed`.
    */
   orphanedReplicas?: { found: number; deleted: number };
+  /**
+   * Object rules with a destination that copies tags: replicas whose tags differed from their destination's
+   * policy of the source's tags (a tag-change event lost), set right by PutObjectTagging, never a re-copy.
+   */
+  tagsRepaired?: number;
   failed: { item: string; cause: string }[];
 }
 
@@ -47,6 +52,9 @@ export function mergeReports(reports: readonly ReconcileReport[]): ReconcileRepo
               sent: seen.sent + rule.sent,
               skipped: seen.skipped + rule.skipped,
               ...addOrphans(seen.orphanedReplicas, rule.orphanedReplicas),
+              ...(seen.tagsRepaired !== undefined || rule.tagsRepaired !== undefined
+                ? { tagsRepaired: (seen.tagsRepaired ?? 0) + (rule.tagsRepaired ?? 0) }
+                : {}),
               failed: [...seen.failed, ...rule.failed],
             }
           : {

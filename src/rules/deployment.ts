@@ -5,9 +5,11 @@ export const LAMBDA_FUNCTIONS = [
   'objectCreated',
   'objectDeleted',
   'objectCopyStep',
+  'objectTagsChanged',
   'snapshotCreated',
   'imageAvailable',
   'ec2CopyStep',
+  'ec2TagsChanged',
   'reconcile',
 ] as const;
 export type LambdaFunction = (typeof LAMBDA_FUNCTIONS)[number];

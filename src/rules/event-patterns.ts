@@ -140,6 +140,14 @@ export interface ObjectEventPatterns {
 }
 
 /**
+ * S3's tag-change events (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html): one
+ * pattern lists both, as a tag set added to and one removed from an object concern its replicas alike.
+ */
+export const TAG_CHANGE_DETAIL_TYPES = ['Object Tags Added', 'Object Tags Deleted'] as const;
+
+type ObjectRuleOf = ReturnType<typeof objectRulesOf>[number];
+
+/**
  * The EventBridge patterns that deliver S3 events to Ferry, generated from the rules: each source bucket
  * narrowed to its rules' key prefixes where that is exact, buckets with the same prefixes sharing one
  * alternative, and the alternatives merged under `$or` into as few patterns as EventBridge's size limit
@@ -149,38 +157,66 @@ export interface ObjectEventPatterns {
  * so what the sandbox delivers is what AWS would deliver.
  */
 export function objectEventPatterns(config: FerryConfig, options: PatternOptions = {}): ObjectEventPatterns {
-  const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
-  const patterns = (detailType: string, deletesOnly: boolean): EventPattern[] => {
-    const prefixesByBucket = new Map<string, Set<string>>();
-    for (const rule of objectRulesOf(config)) {
-      if (deletesOnly && !rule.to.some((destination) => destination.replicateDeletes)) continue;
-      const set = prefixesByBucket.get(rule.objects.bucket) ?? new Set<string>();
-      set.add(rule.objects.prefix);
-      prefixesByBucket.set(rule.objects.bucket, set);
-    }
-    // Buckets that select the same keys share one alternative (JSON of the prefixes as the key).
-    const bucketsBySelection = new Map<string, { buckets: string[]; prefixes: string[] | undefined }>();
-    for (const [bucket, set] of [...prefixesByBucket].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const prefixes = keyPrefixes(set);
-      const selection = JSON.stringify(prefixes ?? null);
-      const group = bucketsBySelection.get(selection) ?? { buckets: [], prefixes };
-      group.buckets.push(bucket);
-      bucketsBySelection.set(selection, group);
-    }
-    const alternatives = [...bucketsBySelection.values()].map(({ buckets, prefixes }) =>
-      bucketsAlternative(buckets, prefixes),
-    );
-    const build = (run: EventPattern[]): EventPattern => ({
-      source: ['aws.s3'],
-      'detail-type': [detailType],
-      detail: anyOf(run),
-    });
-    return pack(alternatives, build, limit, splitBucketsAlternative);
-  };
   return {
-    objectCreated: patterns('Object Created', false),
-    objectDeleted: patterns('Object Deleted', true),
+    objectCreated: s3Patterns(config, ['Object Created'], () => true, options),
+    objectDeleted: s3Patterns(
+      config,
+      ['Object Deleted'],
+      (rule) => rule.to.some((destination) => destination.replicateDeletes),
+      options,
+    ),
   };
+}
+
+/**
+ * "Object Tags Added" and "Object Tags Deleted" from the source buckets of rules with a destination that
+ * copies tags, packed as the other S3 patterns are (a destination with `tags.copy: false` writes its `set`
+ * only, which no source tag change moves).
+ */
+export function objectTagChangeEventPatterns(
+  config: FerryConfig,
+  options: PatternOptions = {},
+): EventPattern[] {
+  return s3Patterns(
+    config,
+    TAG_CHANGE_DETAIL_TYPES,
+    (rule) => rule.to.some((destination) => destination.tags.copy),
+    options,
+  );
+}
+
+function s3Patterns(
+  config: FerryConfig,
+  detailTypes: readonly string[],
+  wanted: (rule: ObjectRuleOf) => boolean,
+  options: PatternOptions,
+): EventPattern[] {
+  const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
+  const prefixesByBucket = new Map<string, Set<string>>();
+  for (const rule of objectRulesOf(config)) {
+    if (!wanted(rule)) continue;
+    const set = prefixesByBucket.get(rule.objects.bucket) ?? new Set<string>();
+    set.add(rule.objects.prefix);
+    prefixesByBucket.set(rule.objects.bucket, set);
+  }
+  // Buckets that select the same keys share one alternative (JSON of the prefixes as the key).
+  const bucketsBySelection = new Map<string, { buckets: string[]; prefixes: string[] | undefined }>();
+  for (const [bucket, set] of [...prefixesByBucket].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const prefixes = keyPrefixes(set);
+    const selection = JSON.stringify(prefixes ?? null);
+    const group = bucketsBySelection.get(selection) ?? { buckets: [], prefixes };
+    group.buckets.push(bucket);
+    bucketsBySelection.set(selection, group);
+  }
+  const alternatives = [...bucketsBySelection.values()].map(({ buckets, prefixes }) =>
+    bucketsAlternative(buckets, prefixes),
+  );
+  const build = (run: EventPattern[]): EventPattern => ({
+    source: ['aws.s3'],
+    'detail-type': [...detailTypes],
+    detail: anyOf(run),
+  });
+  return pack(alternatives, build, limit, splitBucketsAlternative);
 }
 
 const sortedUnique = (values: readonly string[]): string[] => [...new Set(values)].sort();
@@ -231,6 +267,42 @@ export function snapshotEventPatterns(config: FerryConfig, options: PatternOptio
 export function imageEventPatterns(config: FerryConfig, options: PatternOptions = {}): EventPattern[] {
   const region = sortedUnique(imageRulesOf(config).flatMap((rule) => rule.images.regions));
   return ec2Patterns(region, IMAGE_ALTERNATIVES, options);
+}
+
+/**
+ * Tag changes of the snapshots and AMIs that rules with `copyTags` copy, in their source Regions: the "Tag
+ * Change on Resource" events EventBridge receives from the tagging service (`source: aws.tag`), narrowed to
+ * EC2 and to the resource types those rules copy (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-tag.html,
+ * https://docs.aws.amazon.com/tag-editor/latest/userguide/tag-monitor.html). None without such rules.
+ */
+export function ec2TagChangeEventPatterns(
+  config: FerryConfig,
+  options: PatternOptions & { region?: string } = {},
+): EventPattern[] {
+  const copying = <T extends { to: readonly { copyTags: boolean }[] }>(rules: readonly T[]) =>
+    rules.filter((rule) => rule.to.some((destination) => destination.copyTags));
+  const snapshots = copying(snapshotRulesOf(config));
+  const images = copying(imageRulesOf(config));
+  const wanted = (regions: readonly string[]) =>
+    options.region === undefined ? regions : regions.filter((region) => region === options.region);
+  const regions = sortedUnique([
+    ...snapshots.flatMap((rule) => wanted(rule.snapshots.regions)),
+    ...images.flatMap((rule) => wanted(rule.images.regions)),
+  ]);
+  const types = [
+    ...(snapshots.some((rule) => wanted(rule.snapshots.regions).length > 0) ? ['snapshot'] : []),
+    ...(images.some((rule) => wanted(rule.images.regions).length > 0) ? ['image'] : []),
+  ];
+  if (regions.length === 0 || types.length === 0) return [];
+  const pattern: EventPattern = {
+    source: ['aws.tag'],
+    'detail-type': ['Tag Change on Resource'],
+    region: regions,
+    detail: { service: ['ec2'], 'resource-type': types },
+  };
+  const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
+  if (patternSize(pattern) > limit) throw new EventPatternTooLargeError(patternSize(pattern), limit, pattern);
+  return [pattern];
 }
 
 /**

@@ -43,6 +43,7 @@ export const recordingMetrics = (): ReplicationMetrics => ({
   failed: vi.fn(),
   skipped: vi.fn(),
   deleted: vi.fn(),
+  tagsSynced: vi.fn(),
   resourceCopied: vi.fn(),
   pruned: vi.fn(),
   queued: vi.fn(),

@@ -6,6 +6,8 @@ export interface ReplicationMetrics {
   failed(rule: string, cause: string): void;
   skipped(rule: string, reason: string): void;
   deleted(rule: string): void;
+  /** A replica's or copy's tags were set to its tag policy after its source's tags changed. */
+  tagsSynced(kind: 'object' | 'snapshot' | 'image', rule: string): void;
   /** A snapshot or image copy completed and was verified, `latencyMs` after its source was created. */
   resourceCopied(kind: 'snapshot' | 'image', rule: string, latencyMs: number): void;
   /** Older copies removed by a rule's `retain`. */
@@ -21,6 +23,7 @@ export const METRIC = {
   failures: 'CopyFailures',
   skips: 'CopiesSkipped',
   deletes: 'ReplicasDeleted',
+  tagsSynced: 'TagsSynced',
   snapshotCopies: 'SnapshotsCopied',
   imageCopies: 'ImagesCopied',
   resourceLatency: 'CopyLatency',
@@ -59,6 +62,9 @@ export function powertoolsReplicationMetrics(metrics: Metrics): ReplicationMetri
     },
     deleted(rule) {
       emit(METRIC.deletes, MetricUnit.Count, 1, { rule });
+    },
+    tagsSynced(kind, rule) {
+      emit(METRIC.tagsSynced, MetricUnit.Count, 1, { rule, kind });
     },
     resourceCopied(kind, rule, latencyMs) {
       emit(kind === 'snapshot' ? METRIC.snapshotCopies : METRIC.imageCopies, MetricUnit.Count, 1, { rule });

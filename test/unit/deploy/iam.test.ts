@@ -105,7 +105,12 @@ describe('IAM statements generated from replication.yml', () => {
     it.each(EXAMPLES)(
       'It should let %s remove, deregister or archive only what carries Ferry’s marker',
       (name) => {
-        const destructive = ['ec2:DeleteSnapshot', 'ec2:DeregisterImage', 'ec2:ModifySnapshotTier'];
+        const destructive = [
+          'ec2:DeleteSnapshot',
+          'ec2:DeregisterImage',
+          'ec2:ModifySnapshotTier',
+          'ec2:DeleteTags',
+        ];
         for (const statement of allStatements(policiesOf(name))) {
           if (!statement.Action.some((action) => destructive.includes(action))) continue;
           expect(statement.Condition).toEqual({ Null: { 'aws:ResourceTag/ferry:source-id': 'false' } });
@@ -115,10 +120,12 @@ describe('IAM statements generated from replication.yml', () => {
 
     it.each(EXAMPLES)('It should let %s tag only new copies or Ferry’s own', (name) => {
       for (const statement of granting(allStatements(policiesOf(name)), 'ec2:CreateTags')) {
-        expect(statement.Action).toEqual(['ec2:CreateTags']);
+        // ec2-tags-changed also removes tags a source lost, on Ferry's copies only (below).
+        expect(['ec2:CreateTags', 'ec2:DeleteTags']).toEqual(expect.arrayContaining(statement.Action));
         const condition = statement.Condition ?? {};
         const onCreation = condition.StringEquals?.['ec2:CreateAction'];
         const marked = condition.Null?.['aws:ResourceTag/ferry:source-id'];
+        if (statement.Action.includes('ec2:DeleteTags')) expect(marked).toBe('false');
         // Exactly one of the two bounds, and nothing that a request could meet by carrying Ferry's marker.
         expect([onCreation, marked].filter((value) => value !== undefined)).toHaveLength(1);
         if (marked !== undefined) expect(marked).toBe('false');
