@@ -11,6 +11,7 @@ import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate'
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
+import { reconcileReplicaLocks } from './object-locks.ts';
 import { reconcileReplicaTags } from './object-tags.ts';
 import { causeOf, emptyRuleReport, type RuleReport } from './report.ts';
 
@@ -134,16 +135,28 @@ async function reconcileOne(
   const bucket = rule.objects.bucket;
   const item = `s3://${bucket}/${object.key}`;
   try {
-    const states = await Promise.all(
+    const heads = await Promise.all(
       rule.to.map(async (destination, index) => {
         const key = destinationKeyOf(rule, destination, object.key);
         // A rule of higher priority owns this replica key (#rules/shared-replicas): not this rule's to check.
-        if (isOutranked(rule, index, destination.bucket, key)) return 'current';
-        return replicaStateOf(await headReplica(deps, destination, key), { ...object, bucket }, destination);
+        if (isOutranked(rule, index, destination.bucket, key)) return { state: 'current' as const };
+        const head = await headReplica(deps, destination, key);
+        return { state: replicaStateOf(head, { ...object, bucket }, destination), head };
       }),
     );
-    // Present and current: a lost tag-change event may still have left its tags behind (object-tags.ts).
-    if (states.every((state) => state === 'current')) return reconcileReplicaTags(rule, object, report, deps);
+    const states = heads.map(({ state }) => state);
+    // Present and current: a lost tag-change event may still have left its tags behind (object-tags.ts), and
+    // a source's lock change (S3 emits no event for it) its lock (object-locks.ts), read on the same HEADs.
+    if (states.every((state) => state === 'current')) {
+      await reconcileReplicaTags(rule, object, report, deps);
+      return reconcileReplicaLocks(
+        rule,
+        object,
+        heads.map(({ head }) => head),
+        report,
+        deps,
+      );
+    }
     if (states.includes('missing')) report.missing += 1;
     else report.stale += 1;
 
