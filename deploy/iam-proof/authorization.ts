@@ -314,6 +314,28 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
           context: versionId ? { 's3:versionid': versionId } : {},
         },
       ];
+    // PutObjectRetention is s3:PutObjectRetention, PutObjectLegalHold s3:PutObjectLegalHold, with or without a
+    // VersionId; a retention change with x-amz-bypass-governance-retention also s3:BypassGovernanceRetention
+    // (Service Authorization Reference, Amazon S3, list_amazons3.html; API_PutObjectRetention.html).
+    case 'PutObjectRetention':
+      return [
+        {
+          action: 's3:PutObjectRetention',
+          resource: object,
+          context: versionId ? { 's3:versionid': versionId } : {},
+        },
+        ...(input.BypassGovernanceRetention === true
+          ? [{ action: 's3:BypassGovernanceRetention', resource: object, context: {} }]
+          : []),
+      ];
+    case 'PutObjectLegalHold':
+      return [
+        {
+          action: 's3:PutObjectLegalHold',
+          resource: object,
+          context: versionId ? { 's3:versionid': versionId } : {},
+        },
+      ];
     case 'CopyObject': {
       const source = parseCopySource(str(input.CopySource) ?? '');
       // TaggingDirective defaults to COPY: the source's tags are written onto the replica (s3:PutObjectTagging,

@@ -11,6 +11,7 @@ import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate'
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
+import { reconcileReplicaLocks } from './object-locks.ts';
 import { reconcileReplicaTags } from './object-tags.ts';
 import { causeOf, emptyRuleReport, type RuleReport } from './report.ts';
 
@@ -146,16 +147,14 @@ async function reconcileOne(
       }),
     );
     const states = heads.map(({ state }) => state);
-    // Present and current: a lost tag-change event may still have left its tags behind (object-tags.ts),
-    // checked on the HEADs just made.
-    if (states.every((state) => state === 'current'))
-      return reconcileReplicaTags(
-        rule,
-        object,
-        heads.map(({ head }) => head),
-        report,
-        deps,
-      );
+    // Present and current: a lost tag-change event may still have left its tags behind (object-tags.ts), and
+    // a source's lock change (S3 emits no event for it) its lock (object-locks.ts), both read on the HEADs
+    // just made.
+    if (states.every((state) => state === 'current')) {
+      const replicas = heads.map(({ head }) => head);
+      await reconcileReplicaTags(rule, object, replicas, report, deps);
+      return reconcileReplicaLocks(rule, object, replicas, report, deps);
+    }
     if (states.includes('missing')) report.missing += 1;
     else report.stale += 1;
 

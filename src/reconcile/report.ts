@@ -26,6 +26,16 @@ export interface RuleReport {
    * policy of the source's tags (a tag-change event lost), set right by PutObjectTagging, never a re-copy.
    */
   tagsRepaired?: number;
+  /**
+   * Object rules with a destination with `lock` (object-locks.ts): replicas whose retention was missing or
+   * shorter, or whose legal hold was off, than the lock computation wants (a source's lock changed since the
+   * copy: S3 emits no event for that), raised by PutObjectRetention / PutObjectLegalHold, never shortened.
+   */
+  locksRepaired?: number;
+  /** Replicas locked more than wanted (longer, COMPLIANCE, a legal hold the source released): left, counted. */
+  locksStronger?: number;
+  /** Replicas in GOVERNANCE where COMPLIANCE is wanted: the mode needs the governance bypass, Ferry has none. */
+  locksModeKept?: number;
   failed: { item: string; cause: string }[];
 }
 
@@ -55,6 +65,9 @@ export function mergeReports(reports: readonly ReconcileReport[]): ReconcileRepo
               ...(seen.tagsRepaired !== undefined || rule.tagsRepaired !== undefined
                 ? { tagsRepaired: (seen.tagsRepaired ?? 0) + (rule.tagsRepaired ?? 0) }
                 : {}),
+              ...addCount('locksRepaired', seen, rule),
+              ...addCount('locksStronger', seen, rule),
+              ...addCount('locksModeKept', seen, rule),
               failed: [...seen.failed, ...rule.failed],
             }
           : {
@@ -66,6 +79,18 @@ export function mergeReports(reports: readonly ReconcileReport[]): ReconcileRepo
     }
   }
   return { rules: [...byRule.values()], next: reports.at(-1)?.next };
+}
+
+type OptionalCount = 'locksRepaired' | 'locksStronger' | 'locksModeKept';
+
+/** An optional count of two reports added, present when either has it. */
+function addCount(
+  name: OptionalCount,
+  a: RuleReport,
+  b: RuleReport,
+): Partial<Pick<RuleReport, OptionalCount>> {
+  if (a[name] === undefined && b[name] === undefined) return {};
+  return { [name]: (a[name] ?? 0) + (b[name] ?? 0) };
 }
 
 function addOrphans(

@@ -116,7 +116,9 @@ describe('npm run package: a generated 1,000-rule configuration', () => {
       (role) => role.fit !== undefined,
     );
     // One role per function (each has its entry in functions/), every one fitted.
-    expect(functionRoles).toHaveLength(readdirSync('functions').filter((file) => file.endsWith('.ts')).length);
+    expect(functionRoles).toHaveLength(
+      readdirSync('functions').filter((file) => file.endsWith('.ts')).length,
+    );
     for (const role of functionRoles) {
       expect(PRECISION_LADDER, role.role).toContain(role.fit);
       const resource = template.Resources?.[role.role] as { Metadata?: Record<string, { step: string }> };
