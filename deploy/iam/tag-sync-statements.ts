@@ -110,11 +110,13 @@ export function ec2TagSyncStatements(
         roles.push(destination.roleArn);
         continue;
       }
-      list.describe(image ? 'ec2:DescribeImages' : 'ec2:DescribeSnapshots', [destination.region]);
+      // An AMI copy's snapshots carry its tags (and Ferry's markers) and follow it (tag-follow/follow.ts).
+      list.describe('ec2:DescribeSnapshots', [destination.region]);
+      if (image) list.describe('ec2:DescribeImages', [destination.region]);
       list.add({
         sid: 'RetagFerryCopies',
         actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
-        resources: ec2Arns(names, [destination.region], [image ? 'image' : 'snapshot']),
+        resources: ec2Arns(names, [destination.region], image ? ['image', 'snapshot'] : ['snapshot']),
         condition: MARKED,
       });
     }

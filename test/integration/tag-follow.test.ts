@@ -367,5 +367,18 @@ describe('AMI copies follow their source’s tag changes', () => {
     await sandbox.settle();
     expect(await tagsIn('us-west-2')).toMatchObject({ build: '2', dr: 'true', [MARKER.rule]: 'ami-to-dr' });
     expect(await tagsIn('eu-west-1')).toEqual(euBefore);
+    // The snapshots behind the AMI copy were tagged with it, and follow it.
+    const west = sandbox.ec2Client('us-west-2');
+    const snapshotIds = ((await copyIn('us-west-2'))?.BlockDeviceMappings ?? []).flatMap((mapping) =>
+      mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [],
+    );
+    expect(snapshotIds.length).toBeGreaterThan(0);
+    const { Snapshots = [] } = await west.send(new DescribeSnapshotsCommand({ SnapshotIds: snapshotIds }));
+    expect(Snapshots).toHaveLength(snapshotIds.length);
+    for (const snapshot of Snapshots)
+      expect(Object.fromEntries((snapshot.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
+        build: '2',
+        dr: 'true',
+      });
   });
 });

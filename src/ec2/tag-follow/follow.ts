@@ -143,7 +143,10 @@ async function readSource(
   };
 }
 
-/** Ferry's copies of this job's source by its rule, in the destination (its Region, its account). */
+/**
+ * Ferry's copies of this job's source by its rule, in the destination (its Region, its account): a
+ * snapshot copy, or an AMI copy and the snapshots behind it.
+ */
 async function copiesOf(client: EC2Client, job: Ec2CopyJob): Promise<{ id: string; tags: Tags }[]> {
   const Filters = tagFilters({ [MARKER.sourceId]: job.source.id, [MARKER.rule]: job.rule });
   if (job.kind === 'snapshot') {
@@ -153,7 +156,22 @@ async function copiesOf(client: EC2Client, job: Ec2CopyJob): Promise<{ id: strin
     return Snapshots.flatMap((s) => (s.SnapshotId ? [{ id: s.SnapshotId, tags: tagMap(s.Tags) }] : []));
   }
   const { Images = [] } = await client.send(new DescribeImagesCommand({ Owners: ['self'], Filters }));
-  return Images.flatMap((i) => (i.ImageId ? [{ id: i.ImageId, tags: tagMap(i.Tags) }] : []));
+  const images = Images.flatMap((i) => (i.ImageId ? [{ id: i.ImageId, tags: tagMap(i.Tags) }] : []));
+  // The copy step tags an AMI copy's snapshots with the AMI (images/image-copies.ts), so they follow too,
+  // each brought to the policy from its own tags.
+  const snapshotIds = Images.flatMap((image) =>
+    (image.BlockDeviceMappings ?? []).flatMap((mapping) =>
+      mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [],
+    ),
+  );
+  if (snapshotIds.length === 0) return images;
+  const { Snapshots = [] } = await client.send(
+    new DescribeSnapshotsCommand({ OwnerIds: ['self'], SnapshotIds: snapshotIds }),
+  );
+  return [
+    ...images,
+    ...Snapshots.flatMap((s) => (s.SnapshotId ? [{ id: s.SnapshotId, tags: tagMap(s.Tags) }] : [])),
+  ];
 }
 
 const NOT_FOUND = new Set(['InvalidSnapshot.NotFound', 'InvalidAMIID.NotFound', 'InvalidAMIID.Unavailable']);
