@@ -18,6 +18,7 @@
  * The execution input is the copy job; every step reads it from $$.Execution.Input.
  */
 
+import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
 import type { Ec2CopyStepInput } from '#ec2/copy-machine/contract';
 
 export const EC2_COPY_KINDS = ['snapshot', 'image'] as const;
@@ -95,11 +96,69 @@ function stepTask(
   };
 }
 
-/** The ASL definition of the `kind` copy machine, with `Fn::GetAtt` left for the template to bind. */
-export function ec2CopyDefinition(kind: Ec2CopyKind): Record<string, unknown> {
-  const { noun, copyFailed } = KIND[kind];
+/**
+ * How a started copy's end is noticed:
+ *   polling  WaitForCopy → CheckCopy → IsCopyDone, the wait adaptive (a few dozen transitions per copy);
+ *   events   AwaitCopy (a `.waitForTaskToken` Task: the copy step stores the task token, keyed by the copy's
+ *            id, in DynamoDB and looks at the copy once) → CheckCopy → IsCopyDone. The ec2CopyCompleted
+ *            function completes the token when EBS's `copySnapshot` result or "EC2 AMI State Change" arrives
+ *            (src/ec2/copy-machine/completion.ts); a lost event ends the task at its TimeoutSeconds
+ *            (States.Timeout, caught: the safety check, `SAFETY_CHECK_SECONDS`), and CheckCopy looks.
+ */
+export type Ec2CompletionMode = 'polling' | 'events';
+
+/** The Lambda service integration that waits for a task token (the function's answer is not the result). */
+export const LAMBDA_WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/**
+ * AwaitCopy: invokes the copy step (`await`) with the task token, then waits for SendTaskSuccess or, after
+ * `SAFETY_CHECK_SECONDS`, times out into CheckCopy. Retries as every step, except States.Timeout: here it
+ * is the safety check, caught and sent to CheckCopy. Callback pattern:
+ * https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+ */
+function awaitTask() {
+  const retry = structuredClone(STEP_RETRY).map((retrier) => ({
+    ...retrier,
+    ErrorEquals: retrier.ErrorEquals.filter((name) => name !== 'States.Timeout'),
+  }));
   return {
-    Comment: `Ferry ${noun} copy (adaptive wait, limits, retention)`,
+    Type: 'Task',
+    Resource: LAMBDA_WAIT_FOR_TOKEN,
+    Parameters: {
+      FunctionName: stepFunction(),
+      Payload: {
+        action: 'await',
+        'job.$': '$$.Execution.Input',
+        'copy.$': '$.copy',
+        'taskToken.$': '$$.Task.Token',
+        'execution.$': '$$.Execution.Id',
+      },
+    },
+    TimeoutSeconds: SAFETY_CHECK_SECONDS,
+    // What the completion sends is only a signal: CheckCopy reads the copy's state from EC2.
+    ResultPath: null,
+    Retry: retry,
+    Catch: [
+      { ErrorEquals: ['States.Timeout'], ResultPath: null, Next: 'CheckCopy' },
+      ...structuredClone(STEP_CATCH),
+    ],
+    Next: 'CheckCopy',
+  };
+}
+
+/** The ASL definition of the `kind` copy machine, with `Fn::GetAtt` left for the template to bind. */
+export function ec2CopyDefinition(
+  kind: Ec2CopyKind,
+  completion: Ec2CompletionMode = 'polling',
+): Record<string, unknown> {
+  const { noun, copyFailed } = KIND[kind];
+  const waitState = completion === 'events' ? 'AwaitCopy' : 'WaitForCopy';
+  const waiting =
+    completion === 'events'
+      ? { AwaitCopy: awaitTask() }
+      : { WaitForCopy: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'CheckCopy' } };
+  return {
+    Comment: `Ferry ${noun} copy (${completion === 'events' ? 'completion events' : 'adaptive wait'}, limits, retention)`,
     StartAt: 'Enqueue',
     // A backstop over the copy deadline the Check step enforces (72 h from the copy's start): a copy may
     // first queue behind the copy limit for as long as a burst needs (21 days; the local runner times out
@@ -119,10 +178,10 @@ export function ec2CopyDefinition(kind: Ec2CopyKind): Record<string, unknown> {
       IsCopyStarted: {
         Type: 'Choice',
         Choices: [{ Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' }],
-        Default: 'WaitForCopy',
+        Default: waitState,
       },
       WaitForSlot: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'StartCopy' },
-      WaitForCopy: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'CheckCopy' },
+      ...waiting,
       CheckCopy: stepTask('check', 60, '$.copy', { Next: 'IsCopyDone' }),
       IsCopyDone: {
         Type: 'Choice',
@@ -130,7 +189,7 @@ export function ec2CopyDefinition(kind: Ec2CopyKind): Record<string, unknown> {
           { Variable: '$.copy.state', StringEquals: 'completed', Next: 'Finalize' },
           { Variable: '$.copy.state', StringEquals: 'failed', Next: 'CopyErrored' },
         ],
-        Default: 'WaitForCopy',
+        Default: waitState,
       },
       // EC2 put the copy in a failed state (snapshot `error`, image `failed`: a key it cannot use, an
       // internal failure): its StateMessage or StateReason, reported by the Check step, is the cause.

@@ -101,3 +101,14 @@ export class CopyTagSyncRetryableError extends Error {
     this.name = 'CopyTagSyncRetryableError';
   }
 }
+
+/**
+ * Event-driven waiting without its table: the deployment did not set `FERRY_COPY_WAITERS_TABLE` for the
+ * copy step or the completion handler (a packaging error, not a copy's).
+ */
+export class CopyWaitersTableMissingError extends Error {
+  constructor() {
+    super('FERRY_COPY_WAITERS_TABLE is not set: this function cannot store or find copy waiters');
+    this.name = 'CopyWaitersTableMissingError';
+  }
+}

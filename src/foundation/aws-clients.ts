@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -116,4 +117,11 @@ export function createS3ClientFactory(options: AwsClientOptions = {}): S3ClientF
 
 export function createEc2ClientFactory(options: AwsClientOptions = {}): Ec2ClientFactory {
   return clientFactory((config) => new EC2Client(config), options);
+}
+
+/** DynamoDB in a Region (the copy-waiters table lives in the deployment's home Region). */
+export type DynamoDbClientFactory = (target: AwsTarget) => DynamoDBClient;
+
+export function createDynamoDbClientFactory(options: AwsClientOptions = {}): DynamoDbClientFactory {
+  return clientFactory((config) => new DynamoDBClient(config), options);
 }

@@ -150,6 +150,15 @@ export const Ec2CopyStepInputSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('start'), job: Ec2CopyJobSchema, copy: QueuedCopySchema.optional() }),
   z.object({ action: z.literal('check'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
   z.object({ action: z.literal('finalize'), job: Ec2CopyJobSchema, copy: CopyProgressSchema }),
+  // Event-driven waiting (AwaitCopy): store the task token under the copy's id, then look at the copy once.
+  z.object({
+    action: z.literal('await'),
+    job: Ec2CopyJobSchema,
+    copy: CopyProgressSchema,
+    taskToken: z.string().min(1),
+    /** The execution's ARN ($$.Execution.Id): who is waiting, for an operator reading the table. */
+    execution: z.string().min(1),
+  }),
   z.object({
     action: z.literal('record-failure'),
     job: Ec2CopyJobSchema,
@@ -161,3 +170,15 @@ export const Ec2CopyStepInputSchema = z.discriminatedUnion('action', [
   }),
 ]);
 export type Ec2CopyStepInput = z.infer<typeof Ec2CopyStepInputSchema>;
+
+/**
+ * What an AwaitCopy task receives when its copy ends (SendTaskSuccess output): only a signal, the next
+ * state (CheckCopy) reads the copy itself. `by` says who noticed: the completion event, or the await step's
+ * own look (the copy ended before the token was stored).
+ */
+export const CopySettledSignalSchema = z.object({
+  copyId: z.string(),
+  outcome: z.enum(['completed', 'failed']),
+  by: z.enum(['event', 'await-check']),
+});
+export type CopySettledSignal = z.infer<typeof CopySettledSignalSchema>;

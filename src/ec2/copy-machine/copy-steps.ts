@@ -1,3 +1,4 @@
+import { awaitCopy } from './await-step.ts';
 import { checkCopy } from './check-step.ts';
 import type { Ec2CopyStepInput } from './contract.ts';
 import { finalizeCopy } from './finalize-step.ts';
@@ -17,6 +18,8 @@ export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepD
       return startCopy(input.job, input.copy, deps);
     case 'check':
       return checkCopy(input.job, input.copy, deps);
+    case 'await':
+      return awaitCopy(input.job, input.copy, input.taskToken, input.execution, deps);
     case 'finalize':
       return finalizeCopy(input.job, input.copy, deps);
     case 'record-failure':

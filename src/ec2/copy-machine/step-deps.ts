@@ -3,6 +3,7 @@ import { destinationTarget, type Ec2ClientFactory } from '#foundation/aws-client
 import type { Log } from '#foundation/observability/powertools';
 import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
 import type { RpoDeps } from '#rpo/observe';
+import type { AwaitDeps } from './await-step.ts';
 import type { CopyKindName, Ec2CopyJob } from './contract.ts';
 
 /** What every step of the snapshot-copy and image-copy machines works with. */
@@ -16,6 +17,8 @@ export interface Ec2CopyStepDeps {
   random?: () => number;
   /** Judges each verified copy of a rule with `rpo` (src/rpo/). */
   rpo?: RpoDeps | undefined;
+  /** Event-driven waiting (the `await` step): the token table and Step Functions' callbacks. */
+  await?: AwaitDeps | undefined;
 }
 
 /** The destination Region's (and account's) EC2 client; `retries: false` for calls a retry would repeat. */

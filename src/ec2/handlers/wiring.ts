@@ -1,11 +1,14 @@
-import type { StepFunctionsStarters } from '#adapters/step-functions';
+import { COPY_WAITERS_TABLE_VARIABLE, dynamoDbCopyWaiters } from '#adapters/copy-waiters';
+import { createSfnClientFactory, type StepFunctionsStarters } from '#adapters/step-functions';
+import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
+import type { AwaitDeps } from '#ec2/copy-machine/await-step';
 import type { Ec2CopyStarter } from '#ec2/copy-machine/contract';
 import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
 import { imageCopies } from '#ec2/images/image-copies';
 import type { ImageReplicationDeps } from '#ec2/images/replicate';
 import type { SnapshotReplicationDeps } from '#ec2/snapshots/replicate';
 import { snapshotCopies } from '#ec2/snapshots/snapshot-copies';
-import type { Ec2ClientFactory } from '#foundation/aws-clients';
+import { createDynamoDbClientFactory, type Ec2ClientFactory } from '#foundation/aws-clients';
 import {
   type FunctionBase,
   missingStarter,
@@ -39,11 +42,33 @@ export const imageReplicationDeps = (
 });
 
 /** What the snapshot-copy and image-copy state machines' step works with. */
-export const ec2CopyStepDeps = ({ common }: FunctionBase, ec2: Ec2ClientFactory): Ec2CopyStepDeps => ({
+export const ec2CopyStepDeps = (
+  { common }: FunctionBase,
+  ec2: Ec2ClientFactory,
+  waits?: AwaitDeps,
+): Ec2CopyStepDeps => ({
   ...common,
   ec2,
   kinds: { snapshot: snapshotCopies, image: imageCopies },
+  ...(waits ? { await: waits } : {}),
 });
+
+/**
+ * The copy-waiters table and Step Functions' callbacks, both in the function's own (home) Region, when the
+ * deployment names the table (`FERRY_COPY_WAITERS_TABLE`): event-driven waiting.
+ */
+export function copyWaitsFromEnvironment(
+  { clientOptions }: FunctionBase,
+  env: NodeJS.ProcessEnv,
+): AwaitDeps | undefined {
+  const table = env[COPY_WAITERS_TABLE_VARIABLE];
+  if (!table) return undefined;
+  const region = env.AWS_REGION ?? 'us-east-1';
+  return {
+    waiters: dynamoDbCopyWaiters(table, createDynamoDbClientFactory(clientOptions)({ region })),
+    callbacks: stepFunctionsTaskCallbacks(createSfnClientFactory(clientOptions)({ region })),
+  };
+}
 
 /** The starter of the snapshot-copy or image-copy machine this deployment names, if it does. */
 export const ec2StarterFromEnvironment = (
