@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { epochSeconds, readJsonRequest, sendJson, sendJsonError } from './aws-json.ts';
 import type { SigningScope } from './sigv4.ts';
 import { STATE_MACHINES, type StateMachineName } from './state-machines.ts';
-import type { Execution, LocalStepFunctions } from './step-functions.ts';
+import { type Execution, type LocalStepFunctions, TaskCallbackError } from './step-functions.ts';
 
 /**
  * A minimal Step Functions API over the sandbox's executions, for `ferry status`: ListStateMachines,
- * ListExecutions and DescribeExecution (JSON 1.0, `X-Amz-Target: AWSStepFunctions.…`). The three machines
+ * ListExecutions and DescribeExecution; and SendTaskSuccess / SendTaskFailure for `.waitForTaskToken` tasks (JSON 1.0, `X-Amz-Target: AWSStepFunctions.…`). The three machines
  * are named as the deployment names them with the stage `sandbox`: `ferry-sandbox-object-copy`, …
  */
 
@@ -51,6 +51,10 @@ export async function serveStepFunctions(
     statusFilter?: string;
     maxResults?: number;
     nextToken?: string;
+    taskToken?: string;
+    output?: string;
+    error?: string;
+    cause?: string;
   };
   switch (operation) {
     case 'ListStateMachines':
@@ -110,6 +114,18 @@ export async function serveStepFunctions(
         ...(execution.error ? { error: execution.error.Error, cause: execution.error.Cause } : {}),
       });
     }
+    // The callback pattern (`.waitForTaskToken` tasks): the waiting task ends, or the refusal is answered.
+    case 'SendTaskSuccess':
+    case 'SendTaskFailure':
+      try {
+        if (operation === 'SendTaskSuccess')
+          stepFunctions.sendTaskSuccess(request.taskToken ?? '', request.output ?? '');
+        else stepFunctions.sendTaskFailure(request.taskToken ?? '', request.error ?? '', request.cause ?? '');
+        return sendJson(res, 200, {});
+      } catch (error) {
+        if (error instanceof TaskCallbackError) return sendJsonError(res, 400, error.type, error.message);
+        throw error;
+      }
     default:
       return sendJsonError(
         res,

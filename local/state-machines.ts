@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { ec2CopyDefinition } from '../statemachines/ec2-copy.ts';
+import { type Ec2CompletionMode, ec2CopyDefinition, LAMBDA_WAIT_FOR_TOKEN } from '../statemachines/ec2-copy.ts';
 
 export const STATE_MACHINES = ['object-copy', 'snapshot-copy', 'image-copy'] as const;
 export type StateMachineName = (typeof STATE_MACHINES)[number];
@@ -16,9 +16,9 @@ export const localFunctionArn = (logicalId: TaskFunction, region = 'us-east-1', 
   `arn:aws:lambda:${region}:${account}:function:${TASK_FUNCTIONS[logicalId]}`;
 
 /** The definitions rendered from one module rather than read from a file: both kinds of EC2 copy. */
-const RENDERED: Partial<Record<StateMachineName, () => unknown>> = {
-  'snapshot-copy': () => ec2CopyDefinition('snapshot'),
-  'image-copy': () => ec2CopyDefinition('image'),
+const RENDERED: Partial<Record<StateMachineName, (completion: Ec2CompletionMode) => unknown>> = {
+  'snapshot-copy': (completion) => ec2CopyDefinition('snapshot', completion),
+  'image-copy': (completion) => ec2CopyDefinition('image', completion),
 };
 
 /**
@@ -29,9 +29,10 @@ const RENDERED: Partial<Record<StateMachineName, () => unknown>> = {
 export function loadDefinition(
   name: StateMachineName,
   arnOf: (logicalId: TaskFunction) => string = (logicalId) => localFunctionArn(logicalId),
+  completion: Ec2CompletionMode = 'polling',
 ): Record<string, unknown> {
   const raw =
-    RENDERED[name]?.() ??
+    RENDERED[name]?.(completion) ??
     (parse(readFileSync(new URL(`../statemachines/${name}.asl.yaml`, import.meta.url), 'utf8')) as unknown);
   const resolve = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(resolve);
@@ -69,15 +70,27 @@ function allStates(definition: Record<string, unknown>): [string, StateBody][] {
 /** Step Functions' default when a Task state sets no `TimeoutSeconds`. */
 export const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
 
+export interface TaskStateInfo {
+  state: string;
+  /** The function it calls: the Resource, or a `.waitForTaskToken` integration's FunctionName. */
+  resource: string;
+  timeoutSeconds: number;
+  /** The callback pattern: the task ends with SendTaskSuccess/Failure, not with the function's answer. */
+  waitForToken: boolean;
+}
+
 /** Every Task state with the resource it calls and its timeout, for local handler wiring. */
-export function taskStates(
-  definition: Record<string, unknown>,
-): { state: string; resource: string; timeoutSeconds: number }[] {
+export function taskStates(definition: Record<string, unknown>): TaskStateInfo[] {
   return allStates(definition)
     .filter(([, body]) => body.Type === 'Task')
     .map(([state, body]) => ({
       state,
-      resource: String(body.Resource),
+      waitForToken: body.Resource === LAMBDA_WAIT_FOR_TOKEN,
+      resource: String(
+        body.Resource === LAMBDA_WAIT_FOR_TOKEN
+          ? (body.Parameters as { FunctionName?: unknown } | undefined)?.FunctionName
+          : body.Resource,
+      ),
       timeoutSeconds:
         typeof body.TimeoutSeconds === 'number' ? body.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
     }));

@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 import {
   loadDefinition,
   localFunctionArn,
   type StateMachineName,
   TASK_FUNCTIONS,
   type TaskFunction,
+  type TaskStateInfo,
   taskStates,
   type WaitDuration,
   waitStates,
@@ -55,6 +58,40 @@ export class ExecutionAlreadyExistsError extends Error {
   }
 }
 
+/** SendTaskSuccess/SendTaskFailure's refusals, named as Step Functions names them. */
+export class TaskCallbackError extends Error {
+  constructor(
+    readonly type: 'TaskDoesNotExist' | 'InvalidToken' | 'TaskTimedOut' | 'InvalidOutput',
+    message: string,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+/** A failure sent with SendTaskFailure: the task fails with this error and cause. */
+export class TaskFailedByCallback extends Error {
+  constructor(error: string, cause: string) {
+    super(cause);
+    this.name = error;
+  }
+}
+
+/** What the runner resolves `$$.Task.Token` to; each task entered replaces it with a token of its own. */
+const TOKEN_PLACEHOLDER = 'ferry-local-task-token';
+const TOKEN_PREFIX = 'ferry-local-token-';
+
+/** The execution's ARN, as `$$.Execution.Id` gives it. */
+const localExecutionArn = (stateMachine: StateMachineName, name: string) =>
+  `arn:aws:states:us-east-1:000000000000:execution:ferry-sandbox-${stateMachine}:${name}`;
+
+const withToken = (node: unknown, token: string): unknown => {
+  if (node === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(node)) return node.map((value) => withToken(value, token));
+  if (typeof node !== 'object' || node === null) return node;
+  return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withToken(value, token)]));
+};
+
 export interface LocalStepFunctionsOptions {
   /** The Lambda handlers the Task states call, by the logical id the definitions reference. */
   functions: Partial<Record<TaskFunction, (input: unknown) => Promise<unknown>>>;
@@ -69,6 +106,8 @@ export interface LocalStepFunctionsOptions {
    * at deploy time, and the test suite validates every definition.
    */
   validate?: boolean;
+  /** How the EC2 copy machines wait for a copy (statemachines/ec2-copy.ts); polling by default. */
+  ec2Completion?: Ec2CompletionMode;
 }
 
 /**
@@ -84,13 +123,19 @@ export class LocalStepFunctions {
     StateMachineName,
     {
       machine: StateMachine;
-      tasks: { state: string; resource: string; timeoutSeconds: number }[];
+      tasks: TaskStateInfo[];
       waits: Map<string, WaitDuration>;
     }
   >();
   /** Per running execution: tasks running a handler, and tasks waiting on the clock. */
   private readonly activity = new Map<Execution, { active: number; asleep: number }>();
   private idleCheck: NodeJS.Immediate | undefined;
+  /** Open task tokens (`.waitForTaskToken` tasks waiting), and those already closed. */
+  private readonly tokens = new Map<
+    string,
+    { succeed: (output: unknown) => void; fail: (error: Error) => void }
+  >();
+  private readonly closedTokens = new Set<string>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
     options.clock.onSleep = () => this.poke();
@@ -116,7 +161,7 @@ export class LocalStepFunctions {
   private machine(name: StateMachineName) {
     let entry = this.machines.get(name);
     if (!entry) {
-      const definition = loadDefinition(name);
+      const definition = loadDefinition(name, undefined, this.options.ec2Completion);
       entry = {
         tasks: taskStates(definition),
         waits: waitStates(definition),
@@ -170,7 +215,7 @@ export class LocalStepFunctions {
     let resumeAt = startedAt;
     const overrides: Overrides = {
       taskResourceLocalHandlers: Object.fromEntries(
-        tasks.map(({ state, resource, timeoutSeconds }) => {
+        tasks.map(({ state, resource, timeoutSeconds, waitForToken }) => {
           const handler = this.handlerFor(resource);
           return [
             state,
@@ -182,6 +227,7 @@ export class LocalStepFunctions {
                 activity.asleep -= 1;
                 activity.active += 1;
               }
+              if (waitForToken) return (await this.awaitToken(execution, taskInput, handler, timeoutSeconds)) as never;
               // The task's TimeoutSeconds counts from here, as in AWS: a timed-out invocation goes on
               // running (its work may still land), while the state fails with States.Timeout.
               let timer: NodeJS.Timeout | undefined;
@@ -204,7 +250,10 @@ export class LocalStepFunctions {
       retryIntervalOverrides: Object.fromEntries(tasks.map(({ state }) => [state, 1])),
       waitTimeOverrides: Object.fromEntries([...waits.keys()].map((state) => [state, 1])),
     };
-    const run = machine.run(input as never, { overrides });
+    const run = machine.run(input as never, {
+      overrides,
+      context: { Execution: { Id: localExecutionArn(stateMachine, name) }, Task: { Token: TOKEN_PLACEHOLDER } },
+    });
 
     const collect = (async () => {
       for await (const event of run.eventLogs) {
@@ -246,6 +295,80 @@ export class LocalStepFunctions {
       });
     this.executions.set(key, execution);
     return { execution, started: true };
+  }
+
+  /**
+   * A `.waitForTaskToken` task: a token of its own in the payload, the function invoked with it (its answer
+   * is not the result; its failure is the task's), then a wait on the virtual clock for SendTaskSuccess or
+   * SendTaskFailure, or States.Timeout at TimeoutSeconds. The wait counts as asleep: the clock may jump.
+   */
+  private async awaitToken(
+    execution: Execution,
+    taskInput: unknown,
+    handler: (input: unknown) => Promise<unknown>,
+    timeoutSeconds: number,
+  ): Promise<unknown> {
+    const activity = this.activity.get(execution);
+    const token = `${TOKEN_PREFIX}${randomUUID()}`;
+    const callback = new Promise<unknown>((succeed, fail) => this.tokens.set(token, { succeed, fail }));
+    const timeout = this.options.clock.cancellableUntil(this.options.clock.now() + timeoutSeconds * 1000);
+    const close = () => {
+      timeout.cancel();
+      this.tokens.delete(token);
+      this.closedTokens.add(token);
+    };
+    try {
+      const { Payload } = withToken(taskInput, token) as { Payload?: unknown };
+      await handler(Payload);
+    } catch (error) {
+      close();
+      throw error;
+    } finally {
+      if (activity) {
+        activity.active -= 1;
+        activity.asleep += 1;
+      }
+      this.poke();
+    }
+    try {
+      return await Promise.race([
+        callback,
+        timeout.done.then(() => {
+          throw new TaskTimeoutError();
+        }),
+      ]);
+    } finally {
+      close();
+      if (activity) activity.asleep -= 1;
+      this.poke();
+    }
+  }
+
+  /** The task waiting on `token`, or the refusal Step Functions answers with. */
+  private openTask(token: string) {
+    const task = this.tokens.get(token);
+    if (task) return task;
+    if (this.closedTokens.has(token))
+      throw new TaskCallbackError('TaskTimedOut', 'Task Timed Out: the task has already been closed');
+    if (!token.startsWith(TOKEN_PREFIX)) throw new TaskCallbackError('InvalidToken', 'Invalid Token');
+    throw new TaskCallbackError('TaskDoesNotExist', 'Task does not exist anymore');
+  }
+
+  /** SendTaskSuccess: the waiting task succeeds with `output` (JSON text, as the API takes it). */
+  sendTaskSuccess(token: string, output: string): void {
+    const task = this.openTask(token);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(output);
+    } catch {
+      throw new TaskCallbackError('InvalidOutput', 'The output is not valid JSON');
+    }
+    task.succeed(parsed);
+  }
+
+  /** SendTaskFailure: the waiting task fails with `error` and `cause`. */
+  sendTaskFailure(token: string, error: string, cause: string): void {
+    this.openTask(token).fail(new TaskFailedByCallback(error, cause));
   }
 
   /** The wait Step Functions would make before this retry: exponential, capped, with full jitter. */

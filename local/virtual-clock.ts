@@ -29,6 +29,27 @@ export class VirtualClock {
     });
   }
 
+  /**
+   * As `until`, but the wake-up can be withdrawn (a task token's timeout once the token came): a withdrawn
+   * wake-up neither resolves nor keeps the clock from being idle.
+   */
+  cancellableUntil(at: number): { done: Promise<void>; cancel: () => void } {
+    if (at <= this.now()) return { done: Promise.resolve(), cancel: () => {} };
+    let timer: { at: number; wake: () => void } | undefined;
+    const done = new Promise<void>((wake) => {
+      timer = { at, wake };
+      this.timers.push(timer);
+      this.onSleep?.();
+    });
+    return {
+      done,
+      cancel: () => {
+        const index = timer ? this.timers.indexOf(timer) : -1;
+        if (index >= 0) this.timers.splice(index, 1);
+      },
+    };
+  }
+
   get sleepers(): number {
     return this.timers.length;
   }
