@@ -44,7 +44,8 @@ interface Request {
 const itemBytes = (item: Item) =>
   Object.entries(item).reduce((sum, [name, value]) => sum + name.length + JSON.stringify(value).length, 0);
 
-const CONDITION = /^\s*(?:(attribute_exists|attribute_not_exists)\(\s*([#\w]+)\s*\)|([#\w]+)\s*=\s*(:\w+))\s*$/;
+const CONDITION =
+  /^\s*(?:(attribute_exists|attribute_not_exists)\(\s*([#\w]+)\s*\)|([#\w]+)\s*=\s*(:\w+))\s*$/;
 
 export class LocalDynamoDb {
   private readonly tables = new Map<string, { hashKey: string; items: Map<string, Item> }>();
@@ -127,7 +128,9 @@ export class LocalDynamoDb {
     }
     const unusedNames = Object.keys(names).filter((name) => !used.has(name));
     if (unusedNames.length > 0)
-      throw invalid(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames}}`);
+      throw invalid(
+        `Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames}}`,
+      );
     const unusedValues = Object.keys(values).filter((value) => !used.has(value));
     if (unusedValues.length > 0)
       throw invalid(
@@ -143,7 +146,8 @@ export class LocalDynamoDb {
         const table = this.table(request.TableName);
         const item = request.Item ?? {};
         const key = this.keyOf(table.hashKey, item, 'item');
-        if (itemBytes(item) > MAX_ITEM_BYTES) throw invalid('Item size has exceeded the maximum allowed size');
+        if (itemBytes(item) > MAX_ITEM_BYTES)
+          throw invalid('Item size has exceeded the maximum allowed size');
         if (!this.meets(request, table.items.get(key)))
           throw new DynamoDbError('ConditionalCheckFailedException', 'The conditional request failed');
         table.items.set(key, structuredClone(item));

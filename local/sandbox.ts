@@ -6,18 +6,23 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
+import { dynamoDbCopyWaiters } from '#adapters/copy-waiters';
 import { inputOf, startAttempt } from '#adapters/execution-attempts';
-import { executionArnOf } from '#adapters/step-functions';
+import { createSfnClientFactory, executionArnOf } from '#adapters/step-functions';
+import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
 import type { FunctionName } from '#deploy/iam/types';
 import { requestsOf } from '#deploy/iam-proof/authorization';
 import type { RecordedCall } from '#deploy/iam-proof/recorded-call';
 import type { IamRequest } from '#deploy/iam-proof/request';
 import type { Deployment } from '#deploy/template-parts';
+import type { AwaitDeps } from '#ec2/copy-machine/await-step';
 import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-machine/contract';
+import { createEc2CopyCompletedHandler } from '#ec2/handlers/ec2-copy-completed';
 import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
 import { createEc2TagsChangedHandler } from '#ec2/handlers/ec2-tags-changed';
 import { createImageAvailableHandler } from '#ec2/handlers/image-available';
 import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
+import { createDynamoDbClientFactory } from '#foundation/aws-clients';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contract';
 import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
@@ -30,6 +35,7 @@ import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import {
+  copyCompletionEventPatterns,
   ec2TagChangeEventPatterns,
   imageEventPatterns,
   objectEventPatterns,
@@ -37,7 +43,9 @@ import {
   snapshotEventPatterns,
 } from '#rules/event-patterns';
 import { createRuntime, type Runtime } from '#wiring';
+import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 import { CallRecorder } from './call-recorder.ts';
+import { LocalDynamoDb } from './dynamodb.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
 import { serveEvents } from './events-api.ts';
@@ -93,7 +101,16 @@ export interface SandboxOptions {
   shaping?: { latencyMs?: number; copyMiBps?: number };
   /** The fake EC2: copy speed (virtual time), KMS keys per Region, limits, throttling. */
   ec2?: Pick<FakeEc2Options, 'copyBytesPerSecond' | 'kmsKeys' | 'limits' | 'throttling'>;
+  /**
+   * How the EC2 copy machines notice a copy's end (statemachines/ec2-copy.ts): `polling` (default), or
+   * `events` — the AwaitCopy task, the copy-waiters table in the local DynamoDB, the completion handler on
+   * the bus, and a fake EC2 whose copies settle (and emit their events) on time.
+   */
+  ec2Completion?: Ec2CompletionMode;
 }
+
+/** The sandbox's copy-waiters table (event-driven waiting), as the deployment would name it. */
+export const SANDBOX_COPY_WAITERS_TABLE = 'ferry-sandbox-copy-waiters';
 
 export interface Sandbox {
   endpoint: string;
@@ -111,6 +128,8 @@ export interface Sandbox {
   requests: Map<string, number>;
   /** The fake EC2 behind the same endpoint: seed volumes and instances, inject faults, inspect copies. */
   ec2: FakeEc2;
+  /** The local DynamoDB behind the same endpoint (the copy-waiters table, with `ec2Completion: events`). */
+  dynamoDb: LocalDynamoDb;
   /** One-shot crashes of the state machines' Lambda functions (`crashOnce`), and those that happened. */
   crashes: LambdaCrashes;
   /** Retries the SDK made inside the handlers (each after a throttled, failed or unreadable answer). */
@@ -356,11 +375,30 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...runtimes.imageAvailable.imageDeps,
     metrics,
   });
+  // Event-driven waiting: the real DynamoDB and Step Functions clients, to this endpoint.
+  const eventDriven = options.ec2Completion === 'events';
+  const dynamoDb = new LocalDynamoDb();
+  dynamoDb.createTable(SANDBOX_COPY_WAITERS_TABLE, 'copyKey');
+  const localClients = { endpoint, credentials: SANDBOX_CREDENTIALS, retryStrategy };
+  const copyWaits = (): AwaitDeps => ({
+    waiters: dynamoDbCopyWaiters(
+      SANDBOX_COPY_WAITERS_TABLE,
+      createDynamoDbClientFactory(localClients)({ region: homeRegion }),
+    ),
+    callbacks: stepFunctionsTaskCallbacks(createSfnClientFactory(localClients)({ region: homeRegion })),
+  });
   const ec2CopyStep = createEc2CopyStepHandler(runtimes.ec2CopyStep.tools, {
     ...withRpoTally(runtimes.ec2CopyStep.ec2CopyStepDeps),
     metrics,
     now: clock.now,
     random: seededRandom((options.seed ?? 7) + 3),
+    ...(eventDriven ? { await: copyWaits() } : {}),
+  });
+  const completionTools = runtimeOf().tools;
+  const ec2CopyCompleted = createEc2CopyCompletedHandler(completionTools, {
+    ...copyWaits(),
+    log: completionTools.logger,
+    now: clock.now,
   });
   const rpoMonitorDeps = runtimes.rpoMonitor.rpoMonitorDeps(
     {
@@ -389,6 +427,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     },
     clock,
     random: seededRandom(options.seed ?? 7),
+    ...(options.ec2Completion ? { ec2Completion: options.ec2Completion } : {}),
     ...(options.onExecutionEnd ? { onExecutionEnd: options.onExecutionEnd } : {}),
     // Time does not jump while an event is being handled, nor during a pass of the RPO monitor (it judges
     // the window its wake-up closed).
@@ -446,6 +485,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             imageAvailable(event as never, lambdaContext('ferry-image-available')),
           ),
       },
+      ...(eventDriven
+        ? [
+            {
+              name: 'ec2-copy-completed',
+              patterns: copyCompletionEventPatterns(options.config),
+              invoke: (event: unknown) =>
+                ec2CopyCompleted(event as never, lambdaContext('ferry-ec2-copy-completed')),
+            },
+          ]
+        : []),
     ],
     onDelivery: (delivery) => {
       stepFunctions?.poke();
@@ -472,6 +521,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     random: seededRandom((options.seed ?? 7) + 3),
     ...options.ec2,
     onEvent: (event) => bus.put(event),
+    ...(eventDriven ? { wakeAt: (at: number, wake: () => void) => void clock.until(at).then(wake) } : {}),
   });
   ec2Lookup = ec2;
   const sts = new SandboxSts();
@@ -493,23 +543,25 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         ? delay.then(() => s3.handle(req, res, url, scope))
         : service === 'ec2'
           ? ec2.handle(req, res, url, scope)
-          : service === 'states' && scope
-            ? serveStepFunctions(stepFunctions, SANDBOX_ACCOUNT, req, res, scope)
-            : service === 'sqs' && scope
-              ? serveDeadLetters(bus, SANDBOX_ACCOUNT, req, res, scope)
-              : service === 'events' && scope
-                ? serveEvents(bus, SANDBOX_ACCOUNT, clock.now, req, res, scope)
-                : service === 'lambda'
-                  ? serveLambda(bus, req, res, url)
-                  : service === 'sts'
-                    ? sts.handle(req, res, url)
-                    : Promise.resolve(
-                        sendError(res, {
-                          status: 400,
-                          code: 'UnsupportedService',
-                          message: `The Ferry sandbox does not serve "${service}"`,
-                        }),
-                      );
+          : service === 'dynamodb'
+            ? dynamoDb.serve(req, res)
+            : service === 'states' && scope
+              ? serveStepFunctions(stepFunctions, SANDBOX_ACCOUNT, req, res, scope)
+              : service === 'sqs' && scope
+                ? serveDeadLetters(bus, SANDBOX_ACCOUNT, req, res, scope)
+                : service === 'events' && scope
+                  ? serveEvents(bus, SANDBOX_ACCOUNT, clock.now, req, res, scope)
+                  : service === 'lambda'
+                    ? serveLambda(bus, req, res, url)
+                    : service === 'sts'
+                      ? sts.handle(req, res, url)
+                      : Promise.resolve(
+                          sendError(res, {
+                            status: 400,
+                            code: 'UnsupportedService',
+                            message: `The Ferry sandbox does not serve "${service}"`,
+                          }),
+                        );
     answer.catch((error: Error) => {
       if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
       else res.destroy(error);
@@ -569,6 +621,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }),
     requests,
     ec2,
+    dynamoDb,
     crashes,
     get sdkRetries() {
       return sdkRetries;

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { type Ec2CompletionMode, ec2CopyDefinition, LAMBDA_WAIT_FOR_TOKEN } from '../statemachines/ec2-copy.ts';
+import {
+  type Ec2CompletionMode,
+  ec2CopyDefinition,
+  LAMBDA_WAIT_FOR_TOKEN,
+} from '../statemachines/ec2-copy.ts';
 
 export const STATE_MACHINES = ['object-copy', 'snapshot-copy', 'image-copy'] as const;
 export type StateMachineName = (typeof STATE_MACHINES)[number];

@@ -227,7 +227,8 @@ export class LocalStepFunctions {
                 activity.asleep -= 1;
                 activity.active += 1;
               }
-              if (waitForToken) return (await this.awaitToken(execution, taskInput, handler, timeoutSeconds)) as never;
+              if (waitForToken)
+                return (await this.awaitToken(execution, taskInput, handler, timeoutSeconds)) as never;
               // The task's TimeoutSeconds counts from here, as in AWS: a timed-out invocation goes on
               // running (its work may still land), while the state fails with States.Timeout.
               let timer: NodeJS.Timeout | undefined;
@@ -252,7 +253,10 @@ export class LocalStepFunctions {
     };
     const run = machine.run(input as never, {
       overrides,
-      context: { Execution: { Id: localExecutionArn(stateMachine, name) }, Task: { Token: TOKEN_PLACEHOLDER } },
+      context: {
+        Execution: { Id: localExecutionArn(stateMachine, name) },
+        Task: { Token: TOKEN_PLACEHOLDER },
+      },
     });
 
     const collect = (async () => {

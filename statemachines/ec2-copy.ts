@@ -18,8 +18,8 @@
  * The execution input is the copy job; every step reads it from $$.Execution.Input.
  */
 
-import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
 import type { Ec2CopyStepInput } from '#ec2/copy-machine/contract';
+import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
 
 export const EC2_COPY_KINDS = ['snapshot', 'image'] as const;
 export type Ec2CopyKind = (typeof EC2_COPY_KINDS)[number];

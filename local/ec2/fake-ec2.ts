@@ -44,6 +44,12 @@ export interface FakeEc2Options {
   throttling?: false | Partial<Record<ThrottleCategory, BucketSize>>;
   /** EventBridge-shaped events, as EC2 and EBS send them. */
   onEvent?: (event: Ec2Event) => void;
+  /**
+   * Asks for a wake-up on the virtual clock at `at`. Given, every copy settles (and emits its event) when
+   * its time comes, as in AWS, rather than when someone next looks: what event-driven waiting needs, since
+   * nothing polls the copy. Without it (polling, the default), copies settle lazily.
+   */
+  wakeAt?: (at: number, wake: () => void) => void;
 }
 
 const ACTIONS: Record<string, ActionHandler> = {
@@ -172,6 +178,24 @@ export class FakeEc2 {
       return handler(this.context, { action, region, params, requestId, failCopy: fault === 'copy-error' });
     } finally {
       this.recordCopyRuns();
+      this.scheduleCopyEnds();
+    }
+  }
+
+  /** Copies whose end has a wake-up on the clock (`wakeAt`). */
+  private readonly scheduledEnds = new Set<string>();
+
+  /** Each pending copy gets a wake-up at its end (or its injected failure), where the clock refreshes it. */
+  private scheduleCopyEnds(): void {
+    const wakeAt = this.options.wakeAt;
+    if (!wakeAt) return;
+    for (const store of this.stores.values()) {
+      for (const snapshot of store.snapshots.values()) {
+        const copy = snapshot.copy;
+        if (!copy || snapshot.state !== 'pending' || this.scheduledEnds.has(snapshot.snapshotId)) continue;
+        this.scheduledEnds.add(snapshot.snapshotId);
+        wakeAt(copy.failure?.at ?? copy.endsAt, () => this.refresh());
+      }
     }
   }
 

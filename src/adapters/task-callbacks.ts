@@ -1,4 +1,4 @@
-import { type SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { TaskCallbacks } from '#ec2/copy-machine/copy-waiters';
 
 /**

@@ -322,3 +322,41 @@ export function forwardedEventPatterns(
   ];
   return ec2Patterns([region], alternatives, options);
 }
+
+/**
+ * The events that end an event-driven wait for a copy (src/ec2/copy-machine/completion.ts), in the Regions
+ * copies are made in (the destinations'): EBS's `copySnapshot` result and "EC2 AMI State Change" to
+ * `available` or `failed`, both sent in the copy's (destination) Region
+ * (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-cloud-watch-events.html#copy-snapshot-complete,
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). None without EC2 rules.
+ */
+export function copyCompletionEventPatterns(config: FerryConfig): EventPattern[] {
+  const snapshotRegions = sortedUnique(
+    snapshotRulesOf(config).flatMap((rule) => rule.to.map((destination) => destination.region)),
+  );
+  const imageRegions = sortedUnique(
+    imageRulesOf(config).flatMap((rule) => rule.to.map((destination) => destination.region)),
+  );
+  return [
+    ...(snapshotRegions.length > 0
+      ? [
+          {
+            source: ['aws.ec2'],
+            'detail-type': ['EBS Snapshot Notification'],
+            region: snapshotRegions,
+            detail: { event: ['copySnapshot'], result: ['succeeded', 'failed'] },
+          },
+        ]
+      : []),
+    ...(imageRegions.length > 0
+      ? [
+          {
+            source: ['aws.ec2'],
+            'detail-type': ['EC2 AMI State Change'],
+            region: imageRegions,
+            detail: { State: ['available', 'failed'] },
+          },
+        ]
+      : []),
+  ];
+}

@@ -3,10 +3,10 @@ import {
   CopyCompletionEventSchema,
   completeCopyWait,
 } from '#ec2/copy-machine/completion';
+import { CopyWaitersTableMissingError } from '#ec2/errors';
 import { functionBaseFromEnvironment } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
 import type { Powertools } from '#foundation/observability/powertools';
-import { CopyWaitersTableMissingError } from '#ec2/errors';
 import { copyWaitsFromEnvironment } from './wiring.ts';
 
 /** A copy's `copySnapshot` result or "EC2 AMI State Change" → the execution waiting for it goes on. */

@@ -1,4 +1,0 @@
-import { ec2CopyCompletedHandlerFromEnvironment } from '#ec2/handlers/ec2-copy-completed';
-
-/** Lambda's entry: the table and clients are made once, at init. */
-export const handler = ec2CopyCompletedHandlerFromEnvironment();
