@@ -1,0 +1,193 @@
+import { DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
+import { type CopyWaiter, type CopyWaiters, waiterOf } from '#ec2/copy-machine/copy-waiters';
+import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
+import { CopyWaitersTableMissingError } from '#ec2/errors';
+import { createEc2CopyCompletedHandler } from '#ec2/handlers/ec2-copy-completed';
+import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
+import { imageCopies } from '#ec2/images/image-copies';
+import { snapshotCopies } from '#ec2/snapshots/snapshot-copies';
+import { createEc2ClientFactory } from '#foundation/aws-clients';
+import { createPowertools } from '#foundation/observability/powertools';
+import { snapshotCopyJob } from '#test/support/ec2-jobs';
+import { lambdaContext, recordingLog, recordingMetrics } from '#test/support/fixtures';
+
+const sfn = mockClient(SFNClient);
+const ec2 = mockClient(EC2Client);
+afterEach(() => {
+  sfn.reset();
+  ec2.reset();
+});
+
+const NOW = Date.parse('2026-12-03T08:00:00Z');
+const COPY = 'snap-0c0c0c0c0c0c0c0c1';
+const TOKEN = 'token-1';
+const EXECUTION = 'arn:aws:states:us-east-1:111122223333:execution:ferry-prod-snapshot-copy:x';
+
+/** The waiter table's contract (a key, a token, a conditional delete), in memory. */
+function memoryWaiters(): CopyWaiters & { items: Map<string, CopyWaiter> } {
+  const items = new Map<string, CopyWaiter>();
+  return {
+    items,
+    put: async (waiter) => void items.set(waiter.key, waiter),
+    get: async (key) => items.get(key),
+    remove: async (key, token) => items.get(key)?.taskToken === token && items.delete(key),
+  };
+}
+
+const copySnapshotEvent = (result: 'succeeded' | 'failed', event = 'copySnapshot') => ({
+  version: '0',
+  id: '01234567-0123-0123-0123-012345678901',
+  'detail-type': 'EBS Snapshot Notification',
+  source: 'aws.ec2',
+  account: '111122223333',
+  time: '2026-12-03T08:00:00Z',
+  region: 'us-west-2',
+  resources: [`arn:aws:ec2::us-west-2:snapshot/${COPY}`],
+  detail: {
+    event,
+    result,
+    cause: '',
+    'request-id': '',
+    snapshot_id: `arn:aws:ec2::us-west-2:snapshot/${COPY}`,
+    source: 'arn:aws:ec2::us-east-1:snapshot/snap-0a1b2c3d4e5f60718',
+    startTime: '2026-12-03T07:00:00Z',
+    endTime: '2026-12-03T08:00:00Z',
+  },
+});
+
+function completionHandler(waiters: CopyWaiters, now = NOW) {
+  const invoke = createEc2CopyCompletedHandler(createPowertools(), {
+    waiters,
+    callbacks: stepFunctionsTaskCallbacks(new SFNClient({ region: 'us-east-1' })),
+    log: recordingLog(),
+    now: () => now,
+  });
+  return (event: unknown) => invoke(event as never, lambdaContext);
+}
+
+const successOutputs = () =>
+  sfn.commandCalls(SendTaskSuccessCommand).map((call) => ({
+    token: call.args[0].input.taskToken,
+    output: JSON.parse(call.args[0].input.output ?? 'null'),
+  }));
+
+describe('ec2CopyCompleted', () => {
+  it('sends the waiting task its signal, then removes the waiter', async () => {
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const waiters = memoryWaiters();
+    await waiters.put(waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW));
+    const run = completionHandler(waiters);
+
+    await expect(run(copySnapshotEvent('failed'))).resolves.toMatchObject({ outcome: 'signalled' });
+    expect(successOutputs()).toEqual([
+      { token: TOKEN, output: { copyId: COPY, outcome: 'failed', by: 'event' } },
+    ]);
+    expect(waiters.items.size).toBe(0);
+
+    // The same event again (EventBridge delivers at least once): nothing waits any more.
+    await expect(run(copySnapshotEvent('failed'))).resolves.toMatchObject({ outcome: 'no-waiter' });
+    expect(successOutputs()).toHaveLength(1);
+  });
+
+  it('takes a task that already ended (TaskTimedOut) as done, and removes its waiter', async () => {
+    sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('closed'), { name: 'TaskTimedOut' }));
+    const waiters = memoryWaiters();
+    await waiters.put(waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW));
+    await expect(completionHandler(waiters)(copySnapshotEvent('succeeded'))).resolves.toMatchObject({
+      outcome: 'gone',
+    });
+    expect(waiters.items.size).toBe(0);
+  });
+
+  it('ignores an expired waiter that TTL has not deleted yet (DynamoDB still returns it)', async () => {
+    const waiters = memoryWaiters();
+    const waiter = waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW);
+    await waiters.put(waiter);
+    const later = waiter.expiresAt * 1000 + 1;
+    await expect(completionHandler(waiters, later)(copySnapshotEvent('succeeded'))).resolves.toMatchObject({
+      outcome: 'no-waiter',
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('skips snapshot events that are not a copy result, and refuses what is not a copy event', async () => {
+    const run = completionHandler(memoryWaiters());
+    await expect(run(copySnapshotEvent('succeeded', 'createSnapshot'))).resolves.toMatchObject({
+      outcome: 'skipped',
+    });
+    await expect(
+      run({ ...copySnapshotEvent('succeeded'), 'detail-type': 'Something Else' }),
+    ).rejects.toThrow();
+  });
+});
+
+describe('the await step (AwaitCopy)', () => {
+  const job = snapshotCopyJob({});
+  const copy = {
+    id: COPY,
+    startedAt: NOW - 60_000,
+    deadline: NOW + 72 * 3_600_000,
+    state: 'pending' as const,
+    progress: 10,
+    waitSeconds: 30,
+  };
+  const step = (waiters?: CopyWaiters) => {
+    const deps: Ec2CopyStepDeps = {
+      ec2: createEc2ClientFactory(),
+      kinds: { snapshot: snapshotCopies, image: imageCopies },
+      log: recordingLog(),
+      metrics: recordingMetrics(),
+      now: () => NOW,
+      ...(waiters
+        ? {
+            await: { waiters, callbacks: stepFunctionsTaskCallbacks(new SFNClient({ region: 'us-east-1' })) },
+          }
+        : {}),
+    };
+    const invoke = createEc2CopyStepHandler(createPowertools(), deps);
+    return (input: unknown) => invoke(input as never, lambdaContext);
+  };
+  const input = { action: 'await', job, copy, taskToken: TOKEN, execution: EXECUTION };
+  const snapshotIn = (State: string) =>
+    ec2.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [
+        {
+          SnapshotId: COPY,
+          State,
+          Progress: State === 'completed' ? '100%' : '40%',
+          StartTime: new Date(copy.startedAt),
+        },
+      ],
+    });
+
+  it('stores the token and leaves the task waiting while the copy is pending', async () => {
+    snapshotIn('pending');
+    const waiters = memoryWaiters();
+    await expect(step(waiters)(input)).resolves.toEqual({ stored: `${job.destination.region}/${COPY}` });
+    expect(waiters.items.get(`${job.destination.region}/${COPY}`)).toMatchObject({
+      taskToken: TOKEN,
+      execution: EXECUTION,
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('signals itself when the copy ended before the token was stored (the event found no waiter)', async () => {
+    snapshotIn('completed');
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const waiters = memoryWaiters();
+    await expect(step(waiters)(input)).resolves.toMatchObject({ settled: 'completed' });
+    expect(successOutputs()).toEqual([
+      { token: TOKEN, output: { copyId: COPY, outcome: 'completed', by: 'await-check' } },
+    ]);
+    expect(waiters.items.size).toBe(0);
+  });
+
+  it('refuses to wait by event without the waiter table', async () => {
+    snapshotIn('pending');
+    await expect(step()(input)).rejects.toThrow(CopyWaitersTableMissingError);
+  });
+});
