@@ -1,6 +1,7 @@
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { queueFloorSeconds } from '#ec2/copy-machine/copy-queue';
+import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
 import { loadDefinition, taskStates } from '#local/state-machines';
 import { EC2_COPY_KINDS, ec2CopyDefinition } from '../../../statemachines/ec2-copy.ts';
 import imageCopyBefore from './fixtures/image-copy.json' with { type: 'json' };
@@ -157,3 +158,51 @@ for (const name of ['snapshot-copy', 'image-copy'] as const) {
     });
   });
 }
+
+describe('the EC2 copy machine rendered for completion events', () => {
+  for (const kind of EC2_COPY_KINDS) {
+    const definition = loadDefinition(
+      kind === 'snapshot' ? 'snapshot-copy' : 'image-copy',
+      undefined,
+      'events',
+    );
+    const states = definition.States as Record<string, State>;
+
+    it(`for ${kind}s is valid ASL and waits in AwaitCopy, a .waitForTaskToken Task, instead of polling`, () => {
+      const result = validator(definition, { checkArn: true, checkPaths: true });
+      expect(result.errorsText()).toBe('');
+      expect(states.WaitForCopy).toBeUndefined();
+      expect(states.IsCopyStarted).toMatchObject({ Default: 'AwaitCopy' });
+      expect(states.IsCopyDone).toMatchObject({ Default: 'AwaitCopy' });
+      expect(states.AwaitCopy).toMatchObject({
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { Payload: { action: 'await', 'taskToken.$': '$$.Task.Token' } },
+        TimeoutSeconds: SAFETY_CHECK_SECONDS,
+        ResultPath: null,
+        Next: 'CheckCopy',
+      });
+    });
+
+    it(`for ${kind}s catches the safety check's States.Timeout into CheckCopy instead of retrying it`, () => {
+      const awaitCopy = states.AwaitCopy;
+      expect(awaitCopy?.Retry?.flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.Timeout');
+      expect(awaitCopy?.Catch?.[0]).toMatchObject({ ErrorEquals: ['States.Timeout'], Next: 'CheckCopy' });
+      expect(awaitCopy?.Catch?.[1]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'RecordFailure' });
+      // The other steps keep every convention of the polling machine.
+      const polling = loadDefinition('snapshot-copy').States as Record<string, State>;
+      for (const state of ['StartCopy', 'CheckCopy', 'Finalize', 'RecordFailure']) {
+        expect(states[state]?.Retry, state).toStrictEqual(polling[state]?.Retry);
+        expect(states[state]?.Catch, state).toStrictEqual(polling[state]?.Catch);
+      }
+    });
+  }
+
+  it('is found by the local runner as a Task calling the copy step with a token', () => {
+    const tasks = taskStates(loadDefinition('snapshot-copy', undefined, 'events'));
+    expect(tasks.find((task) => task.state === 'AwaitCopy')).toMatchObject({
+      waitForToken: true,
+      resource: 'arn:aws:lambda:us-east-1:000000000000:function:ferry-ec2-copy-step',
+      timeoutSeconds: SAFETY_CHECK_SECONDS,
+    });
+  });
+});
