@@ -78,3 +78,29 @@ export function simulatePolling(
     lagSeconds: elapsed - durationSeconds,
   };
 }
+
+/**
+ * Event-driven waiting (the machines rendered with AwaitCopy): Enqueue, StartCopy, IsCopyStarted, then
+ * AwaitCopy → CheckCopy → IsCopyDone once the event ends the wait, then Finalize: 7 transitions. A lost event
+ * ends the wait at the safety check instead (`safetySeconds`, then every `safetySeconds` until the copy ended),
+ * 3 transitions per check. History events: AwaitCopy 6 (entered, scheduled, started, submitted, succeeded or
+ * timed out, exited) with CheckCopy 5 and the Choice 2 per wait.
+ * `eventLatencySeconds` is a model input: AWS publishes no delivery latency for EBS or AMI events.
+ */
+export function simulateEventDriven(
+  durationSeconds: number,
+  {
+    eventLatencySeconds,
+    safetySeconds,
+    lost,
+  }: { eventLatencySeconds: number; safetySeconds: number; lost: boolean },
+): PollRun {
+  const waits = lost ? Math.max(1, Math.ceil(durationSeconds / safetySeconds)) : 1;
+  const noticedAt = lost ? waits * safetySeconds : durationSeconds + eventLatencySeconds;
+  return {
+    checks: waits,
+    transitions: FIXED_TRANSITIONS + TRANSITIONS_PER_CHECK * waits,
+    historyEvents: FIXED_EVENTS + 13 * waits,
+    lagSeconds: noticedAt - durationSeconds,
+  };
+}

@@ -7,6 +7,7 @@
 // is the median over 101 copies spread from the named duration to 5 % longer (a copy does not end on the
 // minute, which would flatter a fixed poll).
 import { mkdir, writeFile } from 'node:fs/promises';
+import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
 import {
   adaptiveSchedule,
   fixedSchedule,
@@ -15,6 +16,7 @@ import {
   type PollSchedule,
   type ProgressModel,
   sdkWaiterSchedule,
+  simulateEventDriven,
   simulatePolling,
   steadyProgress,
 } from './poll-simulation.ts';
@@ -96,6 +98,38 @@ const cost = [
   }),
 ];
 
+/**
+ * Event-driven waiting (AwaitCopy + the completion handler), the peer issue 17 asks for. Its lag is the
+ * event's delivery plus one Lambda and one CheckCopy: AWS publishes no latency for EBS/AMI events, so it is
+ * modelled at EVENT_LATENCY_SECONDS (an assumption, stated in BENCHMARKS.md), and shown with the event lost.
+ */
+const EVENT_LATENCY_SECONDS = 30;
+const eventRun = (seconds: number, lost: boolean) => {
+  const runs = Array.from({ length: 101 }, (_, i) =>
+    simulateEventDriven(seconds * (1 + (0.05 * i) / 100), {
+      eventLatencySeconds: EVENT_LATENCY_SECONDS,
+      safetySeconds: SAFETY_CHECK_SECONDS,
+      lost,
+    }),
+  );
+  return {
+    checks: median(runs.map((run) => run.checks)),
+    transitions: median(runs.map((run) => run.transitions)),
+    historyEvents: median(runs.map((run) => run.historyEvents)),
+    lagSeconds: median(runs.map((run) => run.lagSeconds)),
+  };
+};
+const events = [
+  `| copy | goal | Ferry (events, ${EVENT_LATENCY_SECONDS} s event latency) | Ferry (events), event lost: ${SAFETY_CHECK_SECONDS / 3600} h safety check | Ferry (adaptive polling) |`,
+  '| --- | --- | --- | --- | --- |',
+  ...DURATIONS.map(([label, seconds]) => {
+    const goal = `≤ 10 · < ${HISTORY_LIMIT} · ≤ 60 s`;
+    const mark = (run: PollRun) =>
+      `${run.transitions}${run.transitions > 10 ? ' ✘' : ''} · ${run.historyEvents} · ${lag(run.lagSeconds)}${run.lagSeconds > 60 ? ' ✘' : ''}`;
+    return `| ${label} | ${goal} | ${mark(eventRun(seconds, false))} | ${mark(eventRun(seconds, true))} | ${mark(medianRun(seconds, adaptiveSchedule))} |`;
+  }),
+];
+
 const report = [
   '### Following a copy: transitions · history events · detection lag',
   '',
@@ -108,6 +142,10 @@ const report = [
   '### Step Functions price of following one copy ($0.025 per 1,000 transitions)',
   '',
   ...cost,
+  '',
+  '### Event-driven waiting (AwaitCopy and the completion handler) against adaptive polling',
+  '',
+  ...events,
   '',
   '✘ marks a figure past its goal (or past the 25,000-event history limit, where the execution fails).',
 ].join('\n');
