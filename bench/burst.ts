@@ -1,4 +1,4 @@
-// npm run bench -- burst [--snapshots 200] [--gib 50] [--seeds 1,2,3]
+// npm run bench -- burst [--snapshots 200] [--gib 50] [--seeds 1,2,3] [--completion polling|events]
 //
 // A burst of snapshots far past EC2's 20-copies-per-Region limit, copied by the real snapshot-created handler,
 // the real snapshot-copy state machine and the real copy steps against the sandbox's fake EC2 (copies
@@ -14,6 +14,7 @@ import { tagList } from '#ec2/markers';
 import { startSandbox } from '#local/sandbox';
 import type { Execution } from '#local/step-functions';
 import { parseConfig } from '#rules/load';
+import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 import { linePlot } from './svg-plot.ts';
 
 const GiB = 1024 ** 3;
@@ -82,7 +83,13 @@ const countStates = (executions: Execution[], predicate: (name: string, type: st
     0,
   );
 
-export async function runBurst(options: { snapshots: number; gib: number; seed: number }): Promise<BurstRun> {
+export async function runBurst(options: {
+  snapshots: number;
+  gib: number;
+  seed: number;
+  /** How the copy machines notice a copy's end (statemachines/ec2-copy.ts): polling by default. */
+  completion?: Ec2CompletionMode;
+}): Promise<BurstRun> {
   const wallStart = performance.now();
   const executions: Execution[] = [];
   const sandbox = await startSandbox({
@@ -91,6 +98,7 @@ export async function runBurst(options: { snapshots: number; gib: number; seed: 
     seed: options.seed,
     onExecutionEnd: (execution) => executions.push(execution),
     ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
+    ...(options.completion ? { ec2Completion: options.completion } : {}),
   });
   try {
     const east = sandbox.ec2Client('us-east-1');
@@ -241,11 +249,22 @@ if (process.argv.includes('burst')) {
       snapshots: { type: 'string', default: '200' },
       gib: { type: 'string', default: '50' },
       seeds: { type: 'string', default: '1,2,3' },
+      completion: { type: 'string', default: 'polling' },
     },
   });
+  if (values.completion !== 'polling' && values.completion !== 'events')
+    throw new Error(`--completion must be polling or events, not ${values.completion}`);
+  const completion: Ec2CompletionMode = values.completion;
+  // Event-driven runs are written beside the polling ones, which BENCHMARKS.md's plot shows.
+  const suffix = completion === 'events' ? '-events' : '';
   const runs: BurstRun[] = [];
   for (const seed of values.seeds.split(',').map(Number)) {
-    const run = await runBurst({ snapshots: Number(values.snapshots), gib: Number(values.gib), seed });
+    const run = await runBurst({
+      snapshots: Number(values.snapshots),
+      gib: Number(values.gib),
+      seed,
+      completion,
+    });
     console.error(
       `seed ${seed}: last copy ${minutes(run.copiesSeconds)} (${(run.copiesSeconds / run.idealSeconds).toFixed(3)}× ideal), ${run.succeeded} succeeded, ${run.wallSeconds.toFixed(1)} s wall`,
     );
@@ -254,10 +273,10 @@ if (process.argv.includes('burst')) {
   const report = burstReport(runs);
   console.log(report);
   await mkdir('bench/results', { recursive: true });
-  await writeFile('bench/results/burst.md', `${report}\n`);
-  await writeFile('bench/results/burst.json', `${JSON.stringify(runs, null, 2)}\n`);
+  await writeFile(`bench/results/burst${suffix}.md`, `${report}\n`);
+  await writeFile(`bench/results/burst${suffix}.json`, `${JSON.stringify(runs, null, 2)}\n`);
   const [first] = runs;
-  if (first) {
+  if (first && !suffix) {
     await mkdir('bench/plots', { recursive: true });
     await writeFile('bench/plots/burst-in-flight.svg', burstPlot(first));
   }

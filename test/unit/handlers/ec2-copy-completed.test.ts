@@ -152,7 +152,7 @@ describe('the await step (AwaitCopy)', () => {
     return (input: unknown) => invoke(input as never, lambdaContext);
   };
   const input = { action: 'await', job, copy, taskToken: TOKEN, execution: EXECUTION };
-  const snapshotIn = (State: string) =>
+  const snapshotIn = (State: 'pending' | 'completed') =>
     ec2.on(DescribeSnapshotsCommand).resolves({
       Snapshots: [
         {
