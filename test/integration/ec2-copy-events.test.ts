@@ -1,4 +1,4 @@
-import { CreateSnapshotCommand, type Tag } from '@aws-sdk/client-ec2';
+import { CreateImageCommand, CreateSnapshotCommand, type Tag } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
@@ -21,6 +21,10 @@ const CONFIG = configFrom(`
 rules:
   - name: ebs-to-dr
     snapshots: { regions: [us-east-1], tags: { backup: dr } }
+    to:
+      - region: us-west-2
+  - name: ami-to-dr
+    images: { regions: [us-east-1], tags: { dr: "true" } }
     to:
       - region: us-west-2
 `);
@@ -113,5 +117,33 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const [waiter, ...others] = sandbox.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE);
     expect(others).toEqual([]);
     expect(waiter?.expiresAt?.N).toMatch(/^\d+$/);
+  });
+
+  it('notices an AMI copy by its "EC2 AMI State Change" to available, in the same 7 states', async () => {
+    const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8 });
+    const instanceId = sandbox.ec2.createInstance('us-east-1', [volumeId]);
+    const { ImageId } = await sandbox.ec2Client('us-east-1').send(
+      new CreateImageCommand({
+        InstanceId: instanceId,
+        Name: 'web-events',
+        TagSpecifications: [{ ResourceType: 'image', Tags: tags({ dr: 'true' }) }],
+      }),
+    );
+    await sandbox.settle();
+    const execution = executionOf(ImageId ?? '');
+    expect(execution?.stateMachine).toBe('image-copy');
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
+      'Enqueue',
+      'StartCopy',
+      'IsCopyStarted',
+      'AwaitCopy',
+      'CheckCopy',
+      'IsCopyDone',
+      'Finalize',
+    ]);
+    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
+    expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
   });
 });
