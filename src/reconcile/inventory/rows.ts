@@ -65,6 +65,17 @@ function fieldsOf(line: string, lineNumber: number): string[] {
     if (line.charCodeAt(at) === 34 /* " */) {
       let value = '';
       let from = at + 1;
+      // The usual field, with no doubled quote inside: one slice.
+      const close = line.indexOf('"', from);
+      if (close >= 0 && line.charCodeAt(close + 1) !== 34) {
+        fields.push(line.slice(from, close));
+        at = close + 1;
+        if (at === line.length) return fields;
+        if (line.charCodeAt(at) !== 44)
+          throw new MalformedInventoryCsvError(lineNumber, `expected a comma after field ${fields.length}`);
+        at += 1;
+        continue;
+      }
       for (;;) {
         const quote = line.indexOf('"', from);
         if (quote < 0) throw new MalformedInventoryCsvError(lineNumber, 'a quoted field is not closed');
@@ -150,6 +161,17 @@ type Columns = Record<
   number
 >;
 
+/** A key with nothing encoded is itself (most keys): decoding is skipped for it. */
+const decodeKey = (encoded: string): string =>
+  encoded.includes('%') || encoded.includes('+') ? decodeEventKey(encoded) : encoded;
+
+/** S3 writes `2016-11-06T21:32:29.000Z`, already in the form kept; another valid form is rewritten to it. */
+function isoOf(text: string): string | undefined {
+  const time = Date.parse(text);
+  if (Number.isNaN(time)) return undefined;
+  return text.length === 24 && text.endsWith('Z') ? text : new Date(time).toISOString();
+}
+
 function rowOf(fields: string[], index: Columns, lineNumber: number): InventoryRow {
   const field = (position: number): string | undefined =>
     position < 0 ? undefined : (fields[position] as string);
@@ -159,35 +181,37 @@ function rowOf(fields: string[], index: Columns, lineNumber: number): InventoryR
   // A delete marker is the only row with no size and no ETag.
   if (!isDeleteMarker && (sizeText === '' || eTag === ''))
     throw new MalformedInventoryCsvError(lineNumber, 'an object row needs a Size and an ETag');
-  const size = sizeText === '' ? 0 : Number(sizeText);
-  const modified = new Date(field(index.lastModified) ?? '');
-  if (Number.isNaN(modified.getTime()))
+  const lastModified = isoOf(field(index.lastModified) ?? '');
+  if (lastModified === undefined)
     throw new MalformedInventoryCsvError(
       lineNumber,
       `LastModifiedDate "${field(index.lastModified)}" is not a date`,
     );
   let key: string;
   try {
-    key = decodeEventKey(field(index.key) ?? '');
+    key = decodeKey(field(index.key) ?? '');
   } catch (error) {
     if (!(error instanceof MalformedEventKeyError)) throw error;
     throw new MalformedInventoryCsvError(lineNumber, `Key "${field(index.key)}" is not URL-encoded`);
   }
-  const versionId = field(index.versionId);
-  const storageClass = field(index.storageClass);
-  const encryptionStatus = field(index.encryptionStatus);
-  const parsed = InventoryRowSchema.safeParse({
+  const row: Record<string, unknown> = {
     bucket: field(index.bucket),
     key,
-    ...(versionId ? { versionId } : {}),
-    ...optional('isLatest', booleanOf(field(index.isLatest), 'IsLatest', lineNumber)),
-    ...optional('isDeleteMarker', isDeleteMarker),
-    size,
-    lastModified: modified.toISOString(),
+    size: sizeText === '' ? 0 : Number(sizeText),
+    lastModified,
     eTag,
-    ...(storageClass ? { storageClass } : {}),
-    ...(encryptionStatus ? { encryptionStatus } : {}),
-  });
+  };
+  // Optional fields are left out when the column is absent or empty (as S3 writes them for delete markers).
+  const versionId = field(index.versionId);
+  if (versionId) row.versionId = versionId;
+  const isLatest = booleanOf(field(index.isLatest), 'IsLatest', lineNumber);
+  if (isLatest !== undefined) row.isLatest = isLatest;
+  if (isDeleteMarker !== undefined) row.isDeleteMarker = isDeleteMarker;
+  const storageClass = field(index.storageClass);
+  if (storageClass) row.storageClass = storageClass;
+  const encryptionStatus = field(index.encryptionStatus);
+  if (encryptionStatus) row.encryptionStatus = encryptionStatus;
+  const parsed = InventoryRowSchema.safeParse(row);
   if (!parsed.success)
     throw new MalformedInventoryCsvError(
       lineNumber,
@@ -195,6 +219,3 @@ function rowOf(fields: string[], index: Columns, lineNumber: number): InventoryR
     );
   return parsed.data;
 }
-
-const optional = <Name extends string>(name: Name, value: boolean | undefined) =>
-  value === undefined ? {} : ({ [name]: value } as Record<Name, boolean>);
