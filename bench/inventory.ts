@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { destinationKeyOf } from '#objects/router';
 import { joinPartition, partitionOf } from '#reconcile/inventory/join';
 import { type InventoryRow, parseInventoryCsv } from '#reconcile/inventory/rows';
+import { CHECK_CONCURRENCY } from '#reconcile/objects';
 import {
   billionListHeadSeconds,
   billionWallSeconds,
@@ -30,6 +31,8 @@ import {
   type InventoryTruth,
 } from './inventory-workload.ts';
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
 /** The join's result differs from the generated truth: the benchmark's figures would be of a wrong join. */
 export class InventoryJoinMismatchError extends Error {
   constructor(readonly differences: string[]) {
@@ -39,13 +42,14 @@ export class InventoryJoinMismatchError extends Error {
 }
 
 export interface InventoryRun {
-  parseMs: number;
+  /** Stage 1, as the map's first children do it: parse each inventory file and split its lines by partition. */
   partitionMs: number;
+  /** Stage 2, one batch after another: parse one partition of each side and join them. */
   joinMs: number;
   totalMs: number;
   batches: number;
-  /** Heap in use once both inventories are parsed and partitioned (the run's largest). */
-  heapMiB: number;
+  /** The heap one batch's parsed rows hold (median over the batches of the run). */
+  batchHeapMiB: number;
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -57,23 +61,34 @@ const replicaKeyOf = (row: InventoryRow) =>
     ? destinationKeyOf(BENCH_RULE, destination, row.key)
     : row.key;
 
-/** One timed pass: parse every file of both sides, partition, join each partition. Returns the joined result. */
+/**
+ * Stage 1 for one side: each file parsed on its own (one file's rows alive at a time), and its lines appended
+ * to the text of the partition its replica key hashes to. The lines are kept as S3 wrote them, so stage 2
+ * parses exactly what a child would read back from S3.
+ */
+function partitionSide(files: readonly string[], batches: number, keyOf: (row: InventoryRow) => string) {
+  const parts = Array.from({ length: batches }, (): string[] => []);
+  for (const text of files) {
+    const rows = parseInventoryCsv(text, BENCH_FILE_SCHEMA);
+    // The generator writes no empty lines, so the rows and the lines are in step.
+    const lines = text.split('\n');
+    rows.forEach((row, i) => {
+      parts[partitionOf(keyOf(row), batches)]?.push(lines[i] as string);
+    });
+  }
+  return parts.map((lines) => lines.join('\n'));
+}
+
+/** One timed pass: stage 1 over every file of both sides, then stage 2 batch by batch. */
 export function runInventoryJoin(
   pair: InventoryPair,
   batchRows: number,
 ): { run: InventoryRun; result: InventoryTruth } {
   const batches = Math.max(1, Math.ceil(pair.sourceRows / batchRows));
   const start = now();
-  const sourceFiles = pair.sourceFiles.map((text) => parseInventoryCsv(text, BENCH_FILE_SCHEMA));
-  const replicaFiles = pair.replicaFiles.map((text) => parseInventoryCsv(text, BENCH_FILE_SCHEMA));
-  const parsed = now();
-  const sources = Array.from({ length: batches }, (): InventoryRow[] => []);
-  const replicas = Array.from({ length: batches }, (): InventoryRow[] => []);
-  for (const rows of sourceFiles)
-    for (const row of rows) sources[partitionOf(replicaKeyOf(row), batches)]?.push(row);
-  for (const rows of replicaFiles) for (const row of rows) replicas[partitionOf(row.key, batches)]?.push(row);
+  const sourceParts = partitionSide(pair.sourceFiles, batches, replicaKeyOf);
+  const replicaParts = partitionSide(pair.replicaFiles, batches, (row) => row.key);
   const partitioned = now();
-  const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
   const result: InventoryTruth = {
     matched: 0,
     missing: [],
@@ -81,13 +96,14 @@ export function runInventoryJoin(
     unverifiable: [],
     orphanCandidates: [],
   };
+  const heaps: number[] = [];
   for (let batch = 0; batch < batches; batch++) {
-    const joined = joinPartition({
-      rule: BENCH_RULE,
-      destination,
-      sourceRows: sources[batch] ?? [],
-      replicaRows: replicas[batch] ?? [],
-    });
+    const before = process.memoryUsage().heapUsed;
+    const sourceRows = parseInventoryCsv(sourceParts[batch] ?? '', BENCH_FILE_SCHEMA);
+    const replicaRows = parseInventoryCsv(replicaParts[batch] ?? '', BENCH_FILE_SCHEMA);
+    // Sampled on a few batches only: memoryUsage() is not free.
+    if (batch % 16 === 0) heaps.push((process.memoryUsage().heapUsed - before) / 2 ** 20);
+    const joined = joinPartition({ rule: BENCH_RULE, destination, sourceRows, replicaRows });
     result.matched += joined.matched;
     for (const row of joined.missing) result.missing.push(row.key);
     for (const row of joined.stale) result.stale.push(row.key);
@@ -97,12 +113,11 @@ export function runInventoryJoin(
   const end = now();
   return {
     run: {
-      parseMs: parsed - start,
-      partitionMs: partitioned - parsed,
+      partitionMs: partitioned - start,
       joinMs: end - partitioned,
       totalMs: end - start,
       batches,
-      heapMiB,
+      batchHeapMiB: median(heaps),
     },
     result,
   };
@@ -125,20 +140,41 @@ export function checkAgainstTruth(result: InventoryTruth, truth: InventoryTruth)
   if (differences.length > 0) throw new InventoryJoinMismatchError(differences);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+export interface Rate {
+  median: number;
+  min: number;
+  max: number;
+}
 
 export interface InventoryBench {
   sourceRows: number;
   replicaRows: number;
   batchRows: number;
   runs: InventoryRun[];
-  rowsPerSecond: { median: number; min: number; max: number };
+  /** Both stages, both sides' rows. */
+  rowsPerSecond: Rate;
+  /** Stage 2 alone: the join's rows per second (parse of the partitions + joinPartition). */
+  joinRowsPerSecond: Rate;
+  /** Medians per batch: stage 1's share, stage 2, and both. */
+  partitionMsPerBatch: number;
+  joinMsPerBatch: number;
   batchMs: number;
   maxRssMiB: number;
-  truth: Omit<InventoryTruth, 'matched'> & { matched: number };
+  truth: InventoryTruth;
 }
 
-export function runInventoryBench(options: { rows: number; runs: number; batch: number; seed: number }) {
+const rateOf = (values: number[]): Rate => ({
+  median: median(values),
+  min: Math.min(...values),
+  max: Math.max(...values),
+});
+
+export function runInventoryBench(options: {
+  rows: number;
+  runs: number;
+  batch: number;
+  seed: number;
+}): InventoryBench {
   const pair = generateInventoryPair(options.rows, options.seed);
   const timed: InventoryRun[] = [];
   // One warm-up (JIT), then the timed runs; every run is checked, the warm-up too.
@@ -148,22 +184,24 @@ export function runInventoryBench(options: { rows: number; runs: number; batch: 
     if (i > 0) timed.push(run);
   }
   const rows = pair.sourceRows + pair.replicaRows;
-  const rates = timed.map((run) => rows / (run.totalMs / 1000));
-  const totalMs = median(timed.map((run) => run.totalMs));
-  const bench: InventoryBench = {
+  const batches = timed[0]?.batches ?? 1;
+  return {
     sourceRows: pair.sourceRows,
     replicaRows: pair.replicaRows,
     batchRows: options.batch,
     runs: timed,
-    rowsPerSecond: { median: median(rates), min: Math.min(...rates), max: Math.max(...rates) },
-    batchMs: totalMs / (timed[0]?.batches ?? 1),
+    rowsPerSecond: rateOf(timed.map((run) => rows / (run.totalMs / 1000))),
+    joinRowsPerSecond: rateOf(timed.map((run) => rows / (run.joinMs / 1000))),
+    partitionMsPerBatch: median(timed.map((run) => run.partitionMs)) / batches,
+    joinMsPerBatch: median(timed.map((run) => run.joinMs)) / batches,
+    batchMs: median(timed.map((run) => run.totalMs)) / batches,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     truth: pair.truth,
   };
-  return bench;
 }
 
 const count = (value: number) => Math.round(value).toLocaleString('en-US');
+const rate = (r: Rate) => `${count(r.median)} (${count(r.min)}–${count(r.max)})`;
 const duration = (seconds: number) =>
   seconds < 120
     ? `${seconds.toFixed(0)} s`
@@ -184,11 +222,11 @@ export function inventoryReport(bench: InventoryBench, assumptions: CostAssumpti
     '',
     '| measured | median (min–max) |',
     '| --- | --- |',
-    `| rows/s per process (parse + partition + join, both sides) | ${count(bench.rowsPerSecond.median)} (${count(bench.rowsPerSecond.min)}–${count(bench.rowsPerSecond.max)}) |`,
-    `| of which parse · partition · join (ms per run) | ${median(bench.runs.map((r) => r.parseMs)).toFixed(0)} · ${median(bench.runs.map((r) => r.partitionMs)).toFixed(0)} · ${median(bench.runs.map((r) => r.joinMs)).toFixed(0)} |`,
-    `| time per batch of ${count(bench.batchRows)} source rows and their replica rows | ${bench.batchMs.toFixed(1)} ms |`,
-    `| memory peak of the process (max RSS; it holds both whole inventories) | ${bench.maxRssMiB.toFixed(0)} MiB |`,
-    `| heap with both inventories parsed (per run, median) | ${median(bench.runs.map((r) => r.heapMiB)).toFixed(0)} MiB |`,
+    `| the join's rows/s per process (stage 2: parse a partition of each side + join, both sides' rows) | ${rate(bench.joinRowsPerSecond)} |`,
+    `| rows/s per process, both stages (stage 1: parse each inventory file, split its lines by partition) | ${rate(bench.rowsPerSecond)} |`,
+    `| time per batch of ${count(bench.batchRows)} source rows and their replica rows: stage 1 · stage 2 · both | ${bench.partitionMsPerBatch.toFixed(1)} · ${bench.joinMsPerBatch.toFixed(1)} · ${bench.batchMs.toFixed(1)} ms |`,
+    `| heap held by one batch's parsed rows (median) | ${median(bench.runs.map((run) => run.batchHeapMiB)).toFixed(1)} MiB |`,
+    `| memory peak of the process (max RSS: the generated inventories, their partitions, one batch) | ${bench.maxRssMiB.toFixed(0)} MiB |`,
     '',
     'Per million source objects, one destination, to find what needs copying (computed from the prices and the ' +
       'measured time per batch; copies of missing and stale items cost the same on every path and are left out):',
@@ -199,10 +237,11 @@ export function inventoryReport(bench: InventoryBench, assumptions: CostAssumpti
       (line) => `| ${line.path} | ${line.requests} | $${line.dollars.toFixed(3)} | ${line.parts} |`,
     ),
     '',
-    `Wall time for 1,000,000,000 objects (computed): ${count(wall.children)} children at MaxConcurrency ` +
+    `Wall time for 1,000,000,000 objects (computed): ${count(wall.children)} batches at MaxConcurrency ` +
       `${count(assumptions.maxConcurrency)} = ${count(wall.waves)} waves × (${bench.batchMs.toFixed(0)} ms measured + ` +
-      `${assumptions.childOverheadMs} ms assumed overhead) = ${duration(wall.seconds)}; today's list + HEAD pass in one ` +
-      `process: ${duration(billionListHeadSeconds(assumptions))} (assumed ${assumptions.headLatencyMs} ms per HEAD).`,
+      `${assumptions.stages} stages × ${assumptions.childOverheadMs} ms assumed overhead) = ${duration(wall.seconds)}; ` +
+      `today's list + HEAD pass in one process: ${duration(billionListHeadSeconds(assumptions))} (assumed ` +
+      `${assumptions.headLatencyMs} ms per HEAD, ${CHECK_CONCURRENCY} at a time).`,
   ];
   return lines.join('\n');
 }

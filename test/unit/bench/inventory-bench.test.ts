@@ -82,8 +82,10 @@ describe('inventory benchmark (npm run bench -- inventory)', () => {
     // 2,000 LIST at $0.005 per 1,000 and 1,000,000 HEAD at $0.0004 per 1,000, plus the Lambda.
     expect(listHead?.dollars).toBeGreaterThan(0.41);
     expect(listHead?.dollars).toBeLessThan(0.42);
-    // Two inventories ($0.005), 200 PUT + 200 GET, 200 transitions ($0.005), 100 × 1 s × 1 GB of Lambda.
-    const expected = 0.005 + 200 * (0.005 / 1000 + 0.0004 / 1000) + 0.005 + 100 * (0.2 / 1e6 + 0.0000133334);
+    // Two inventories ($0.005), 200 PUT + 200 GET, 200 children × 2 transitions ($0.01), and 100 batches of
+    // 1.5 s (500 ms measured + 2 × 500 ms overhead) at 1 GB.
+    const expected =
+      0.005 + 200 * (0.005 / 1000 + 0.0004 / 1000) + 0.01 + 200 * (0.2 / 1e6) + 150 * 0.0000133334;
     expect(inventory?.dollars).toBeCloseTo(expected, 6);
     expect(batchReplication?.dollars).toBe(1.25);
   });
@@ -97,7 +99,8 @@ describe('inventory benchmark (npm run bench -- inventory)', () => {
       maxConcurrency: 1000,
       childOverheadMs: 400,
     });
-    expect(wall).toEqual({ children: 100_000, waves: 100, seconds: 50 });
+    // 100 waves × (100 ms + 2 stages × 400 ms).
+    expect(wall).toEqual({ children: 100_000, waves: 100, seconds: 90 });
     // 1e9 HEADs, 16 at a time, 20 ms each.
     expect(billionListHeadSeconds({ headLatencyMs: 20 })).toBe(1_250_000);
   });
