@@ -48,8 +48,6 @@ export interface InventoryRun {
   joinMs: number;
   totalMs: number;
   batches: number;
-  /** The heap one batch's parsed rows hold (median over the batches of the run). */
-  batchHeapMiB: number;
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -96,13 +94,9 @@ export function runInventoryJoin(
     unverifiable: [],
     orphanCandidates: [],
   };
-  const heaps: number[] = [];
   for (let batch = 0; batch < batches; batch++) {
-    const before = process.memoryUsage().heapUsed;
     const sourceRows = parseInventoryCsv(sourceParts[batch] ?? '', BENCH_FILE_SCHEMA);
     const replicaRows = parseInventoryCsv(replicaParts[batch] ?? '', BENCH_FILE_SCHEMA);
-    // Sampled on a few batches only: memoryUsage() is not free.
-    if (batch % 16 === 0) heaps.push((process.memoryUsage().heapUsed - before) / 2 ** 20);
     const joined = joinPartition({ rule: BENCH_RULE, destination, sourceRows, replicaRows });
     result.matched += joined.matched;
     for (const row of joined.missing) result.missing.push(row.key);
@@ -117,7 +111,6 @@ export function runInventoryJoin(
       joinMs: end - partitioned,
       totalMs: end - start,
       batches,
-      batchHeapMiB: median(heaps),
     },
     result,
   };
@@ -225,7 +218,6 @@ export function inventoryReport(bench: InventoryBench, assumptions: CostAssumpti
     `| the join's rows/s per process (stage 2: parse a partition of each side + join, both sides' rows) | ${rate(bench.joinRowsPerSecond)} |`,
     `| rows/s per process, both stages (stage 1: parse each inventory file, split its lines by partition) | ${rate(bench.rowsPerSecond)} |`,
     `| time per batch of ${count(bench.batchRows)} source rows and their replica rows: stage 1 · stage 2 · both | ${bench.partitionMsPerBatch.toFixed(1)} · ${bench.joinMsPerBatch.toFixed(1)} · ${bench.batchMs.toFixed(1)} ms |`,
-    `| heap held by one batch's parsed rows (median) | ${median(bench.runs.map((run) => run.batchHeapMiB)).toFixed(1)} MiB |`,
     `| memory peak of the process (max RSS: the generated inventories, their partitions, one batch) | ${bench.maxRssMiB.toFixed(0)} MiB |`,
     '',
     'Per million source objects, one destination, to find what needs copying (computed from the prices and the ' +
