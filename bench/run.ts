@@ -2,6 +2,7 @@
 const BENCHMARKS: Record<string, string> = {
   bundles: './bundles.ts',
   burst: './burst.ts',
+  inventory: './inventory.ts',
   objects: './objects.ts',
   requests: './requests.ts',
   routing: './routing.ts',
