@@ -47,6 +47,7 @@ import { LambdaCrashes } from './lambda-crash.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type SandboxRpoMonitor, sandboxRpoMonitor } from './rpo-monitor.ts';
 import { RpoTally } from './rpo-tally.ts';
+import { CopyModel } from './s3/copy-model.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
 import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
@@ -90,7 +91,8 @@ export interface SandboxOptions {
    * bytes server-side per CopyObject / UploadPartCopy request (real S3 copies each request at a bounded
    * speed; the local disk does not). Off by default.
    */
-  shaping?: { latencyMs?: number; copyMiBps?: number };
+  /** Benchmarks: latency per S3 request; copy rates per request and per bucket pair (local/s3/copy-model.ts). */
+  shaping?: { latencyMs?: number; copyMiBps?: number; pairMiBps?: number };
   /** The fake EC2: copy speed (virtual time), KMS keys per Region, limits, throttling. */
   ec2?: Pick<FakeEc2Options, 'copyBytesPerSecond' | 'kmsKeys' | 'limits' | 'throttling'>;
 }
@@ -194,6 +196,13 @@ function answerRequestCounts(method: string, res: ServerResponse, requests: Map<
   res
     .writeHead(200, { 'content-type': 'application/json' })
     .end(JSON.stringify(Object.fromEntries(requests)));
+}
+
+/** The copy model's figures since the last DELETE (benchmarks: did the model or the sandbox set the pace?). */
+function answerCopyModel(method: string, res: ServerResponse, model: CopyModel) {
+  const stats = model.stats();
+  if (method === 'DELETE') model.reset();
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
 }
 
 /** Starts S3 (with its event source), the event bus and the real handlers behind one local endpoint. */
@@ -455,6 +464,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
 
   const faults = new FaultInjector(seededRandom((options.seed ?? 7) + 1));
+  const copyModel = new CopyModel({
+    requestBytesPerSecond: (options.shaping?.copyMiBps ?? 0) * 1024 * 1024,
+    pairBytesPerSecond: (options.shaping?.pairMiBps ?? 0) * 1024 * 1024,
+  });
   const s3: S3Gateway = await startS3Gateway({
     bucketRegions,
     account: SANDBOX_ACCOUNT,
@@ -462,7 +475,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     onEvent: (event) => bus.put(event),
     now: clock.now,
     faults,
-    ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
+    copyModel,
   });
   s3Lookup = s3;
   const requests = new Map<string, number>();
@@ -480,6 +493,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   server.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', endpoint);
     if (url.pathname === '/__ferry/requests') return answerRequestCounts(req.method ?? 'GET', res, requests);
+    if (url.pathname === '/__ferry/copy-model') return answerCopyModel(req.method ?? 'GET', res, copyModel);
     const scope = signingScopeOf(req.headers, url);
     const service = scope?.service ?? 's3';
     if (service === 's3') {
