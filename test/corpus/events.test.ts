@@ -207,7 +207,13 @@ const harnesses: Record<EntryPoint, () => Harness> = {
       log: recordingLog(),
       metrics: recordingMetrics(),
       now: () => NOW,
-      multipart: { partSize: 5 * 1024 * 1024, batchBytes: 8 * 1024 * 1024, partConcurrency: 2 },
+      multipart: {
+        partSize: 5 * 1024 * 1024,
+        minPartSize: 5 * 1024 * 1024,
+        partsInFlight: 2,
+        partConcurrency: 2,
+        maxBatchBytes: 8 * 1024 * 1024,
+      },
     });
     return { invoke: (event) => handler(event as never, lambdaContext), effects: s3Effects };
   },

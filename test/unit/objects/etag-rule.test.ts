@@ -66,7 +66,13 @@ describe('the ETag rule', () => {
     const job: CopyJob = { mode: 'multipart', plan, source, reason: 'large' };
     const upload = await startMultipartCopy(job, {
       s3: createS3ClientFactory(),
-      settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+      settings: {
+        partSize: 5 * MiB,
+        minPartSize: 5 * MiB,
+        partsInFlight: 2,
+        partConcurrency: 2,
+        maxBatchBytes: 8 * MiB,
+      },
     });
     // The layout is kept (2 parts of 6 MiB), but a DSSE-KMS ETag is no digest: nothing to expect.
     expect(upload.partCount).toBe(2);

@@ -164,7 +164,13 @@ describe('S3 limits checked before the write', () => {
         { mode: 'multipart', plan, source, reason: 'large' },
         {
           s3: createS3ClientFactory(),
-          settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+          settings: {
+            partSize: 5 * MiB,
+            minPartSize: 5 * MiB,
+            partsInFlight: 2,
+            partConcurrency: 2,
+            maxBatchBytes: 8 * MiB,
+          },
         },
       ),
     ).rejects.toMatchObject({ name: 'TooManyObjectTagsError' });
@@ -230,7 +236,13 @@ describe('what a replica carries over', () => {
       { mode: 'multipart', plan, source, reason: 'large' },
       {
         s3: createS3ClientFactory(),
-        settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+        settings: {
+          partSize: 5 * MiB,
+          minPartSize: 5 * MiB,
+          partsInFlight: 2,
+          partConcurrency: 2,
+          maxBatchBytes: 8 * MiB,
+        },
       },
     );
     expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, {

@@ -87,7 +87,13 @@ describe('requester pays', () => {
       { first: 1, last: 2 },
       {
         s3: createS3ClientFactory(),
-        settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+        settings: {
+          partSize: 5 * MiB,
+          minPartSize: 5 * MiB,
+          partsInFlight: 2,
+          partConcurrency: 2,
+          maxBatchBytes: 8 * MiB,
+        },
       },
     );
     expect(s3).toReceiveCommandTimes(UploadPartCopyCommand, 2);
