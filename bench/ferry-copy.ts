@@ -20,12 +20,14 @@ const { values } = parseArgs({
     to: { type: 'string' },
     key: { type: 'string' },
     mode: { type: 'string', default: 'multipart' },
+    // A fixed part size (copy.partSize), to compare with the parts Ferry derives from the size by default.
+    'part-size': { type: 'string' },
   },
 });
 const { endpoint, from, to, key, mode } = values;
 if (!endpoint || !from || !to || !key || (mode !== 'multipart' && mode !== 'single')) {
   console.error(
-    'usage: ferry-copy --endpoint URL --from BUCKET --to BUCKET --key KEY [--mode multipart|single]',
+    'usage: ferry-copy --endpoint URL --from BUCKET --to BUCKET --key KEY [--mode multipart|single] [--part-size BYTES]',
   );
   process.exit(2);
 }
@@ -34,6 +36,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 
 const config = parseConfig(`
+${values['part-size'] ? `copy: { partSize: ${Number(values['part-size'])} }` : ''}
 rules:
   - name: bench
     objects: { bucket: ${from} }

@@ -198,10 +198,26 @@ function answerRequestCounts(method: string, res: ServerResponse, requests: Map<
     .end(JSON.stringify(Object.fromEntries(requests)));
 }
 
-/** The copy model's figures since the last DELETE (benchmarks: did the model or the sandbox set the pace?). */
-function answerCopyModel(method: string, res: ServerResponse, model: CopyModel) {
-  const stats = model.stats();
-  if (method === 'DELETE') model.reset();
+/** When the first S3 request since the last reset came, and the last answer went (performance.now()). */
+interface S3Span {
+  first?: number;
+  last?: number;
+}
+
+/**
+ * The copy model's figures and the S3 span (first request to last answer) since the last DELETE, for
+ * benchmarks: did the model or the sandbox set the pace, and how long did a tool talk to S3?
+ */
+function answerCopyModel(method: string, res: ServerResponse, model: CopyModel, span: S3Span) {
+  const stats = {
+    ...model.stats(),
+    spanSeconds: span.first !== undefined && span.last !== undefined ? (span.last - span.first) / 1000 : 0,
+  };
+  if (method === 'DELETE') {
+    model.reset();
+    delete span.first;
+    delete span.last;
+  }
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
 }
 
@@ -479,6 +495,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   s3Lookup = s3;
   const requests = new Map<string, number>();
+  const s3Span: S3Span = {};
   const ec2 = new FakeEc2({
     account: SANDBOX_ACCOUNT,
     clock,
@@ -493,12 +510,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   server.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', endpoint);
     if (url.pathname === '/__ferry/requests') return answerRequestCounts(req.method ?? 'GET', res, requests);
-    if (url.pathname === '/__ferry/copy-model') return answerCopyModel(req.method ?? 'GET', res, copyModel);
+    if (url.pathname === '/__ferry/copy-model')
+      return answerCopyModel(req.method ?? 'GET', res, copyModel, s3Span);
     const scope = signingScopeOf(req.headers, url);
     const service = scope?.service ?? 's3';
     if (service === 's3') {
       const operation = s3OperationOf(req.method ?? 'GET', rawPathOf(req.url), url.searchParams, req.headers);
       requests.set(operation, (requests.get(operation) ?? 0) + 1);
+      s3Span.first ??= performance.now();
+      res.once('finish', () => {
+        s3Span.last = performance.now();
+      });
     }
     const delay =
       latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, latencyMs)) : Promise.resolve();

@@ -22,6 +22,11 @@ export type Versioning = 'Unversioned' | 'Enabled' | 'Suspended';
 interface Blob {
   path: string;
   refs: number;
+  /**
+   * MD5s already computed of ranges of this blob (`offset:length`). A blob never changes, so a range's MD5
+   * never does: a copy of the same range again (the same part layout copied once more) is not hashed again.
+   */
+  md5s?: Map<string, string>;
 }
 
 export interface Segment {
@@ -191,7 +196,11 @@ export class S3Store {
       await unlink(path);
       throw s3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
-    return { segment: { blob: { path, refs: 0 }, offset: 0, length }, md5: md5.toString('hex') };
+    const hex = md5.toString('hex');
+    return {
+      segment: { blob: { path, refs: 0, md5s: new Map([[`0:${length}`, hex]]) }, offset: 0, length },
+      md5: hex,
+    };
   }
 
   retain(segments: readonly Segment[]): Segment[] {
@@ -249,9 +258,23 @@ export class S3Store {
    * The MD5 of bytes `start`..`end` of a list of segments (a part copy's ETag; a copy's, when its source's
    * ETag is not one). Large ranges are hashed in worker threads, so hashing runs beside the modelled copy
    * time and the event loop keeps answering requests; small ones on this thread, where a worker's round
-   * trip would cost more than the hash.
+   * trip would cost more than the hash. A range within one blob is hashed once (Blob.md5s).
    */
   async md5(segments: readonly Segment[], start: number, end: number): Promise<string> {
+    const [only, ...others] = this.slice(segments, start, end);
+    if (only && others.length === 0) {
+      const key = `${only.offset}:${only.length}`;
+      const known = only.blob.md5s?.get(key);
+      if (known) return known;
+      const md5 = await this.hashRange(segments, start, end);
+      only.blob.md5s ??= new Map();
+      only.blob.md5s.set(key, md5);
+      return md5;
+    }
+    return this.hashRange(segments, start, end);
+  }
+
+  private async hashRange(segments: readonly Segment[], start: number, end: number): Promise<string> {
     if (end - start < WORKER_HASH_BYTES) {
       const digest = createHash('md5');
       for await (const chunk of this.read(segments, start, end)) digest.update(chunk as Buffer);
