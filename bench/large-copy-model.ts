@@ -134,39 +134,34 @@ export function ferryPlan(size: number, sizing: PartSizing): RequestPlan & { par
 export function awsCliPlan(size: number, chunkSize: number, concurrency: number): RequestPlan {
   let chunk = Math.min(MAX_PART_SIZE, Math.max(MIN_PART_SIZE, chunkSize));
   while (Math.ceil(size / chunk) > MAX_PARTS) chunk = Math.min(MAX_PART_SIZE, chunk * 2);
-  const count = Math.ceil(size / chunk);
-  const parts = Array.from({ length: count }, (_, i) => (i < count - 1 ? chunk : size - chunk * (count - 1)));
-  return {
-    sequentialBefore: 3,
-    sequentialAfter: 1,
-    groups: [parts],
-    groupConcurrency: 1,
-    partConcurrency: concurrency,
-  };
+  return sequentialTool(3, 1, uniformParts(size, chunk), concurrency);
 }
 
 /** rclone 1.60: one CopyObject below `--s3-copy-cutoff` (4.656 GiB), else parts of that size, one at a time. */
 export function rclonePlan(size: number, cutoff = 4.656 * 1024 ** 3): RequestPlan {
-  if (size < cutoff) {
-    return {
-      sequentialBefore: 4,
-      sequentialAfter: 0,
-      groups: [[size]],
-      groupConcurrency: 1,
-      partConcurrency: 1,
-    };
-  }
-  const chunk = Math.floor(cutoff);
-  const count = Math.ceil(size / chunk);
-  const parts = Array.from({ length: count }, (_, i) => (i < count - 1 ? chunk : size - chunk * (count - 1)));
-  return {
-    sequentialBefore: 6,
-    sequentialAfter: 1,
-    groups: [parts],
-    groupConcurrency: 1,
-    partConcurrency: 1,
-  };
+  if (size < cutoff) return sequentialTool(4, 0, [size], 1);
+  return sequentialTool(6, 1, uniformParts(size, Math.floor(cutoff)), 1);
 }
+
+/** Parts of `chunk` bytes, the last one smaller: how the peers split an object. */
+function uniformParts(size: number, chunk: number): number[] {
+  const count = Math.ceil(size / chunk);
+  return Array.from({ length: count }, (_, i) => (i < count - 1 ? chunk : size - chunk * (count - 1)));
+}
+
+/** A one-process tool: its requests before and after, and all its parts in one group. */
+const sequentialTool = (
+  before: number,
+  after: number,
+  parts: number[],
+  concurrency: number,
+): RequestPlan => ({
+  sequentialBefore: before,
+  sequentialAfter: after,
+  groups: [parts],
+  groupConcurrency: 1,
+  partConcurrency: concurrency,
+});
 
 /**
  * What one Ferry copy costs beyond what every copier pays (data transfer and storage are the same): its S3

@@ -23,7 +23,14 @@ import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step'
 import { markersFor } from '#objects/markers';
 import { planCopies } from '#objects/router';
 import { objectRulesOf } from '#rules/config';
-import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
+import {
+  configFrom,
+  lambdaContext,
+  recordingLog,
+  recordingMetrics,
+  SMALL_MULTIPART_SETTINGS,
+  s3Error,
+} from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
@@ -62,13 +69,7 @@ function handler() {
     log: recordingLog(),
     metrics: recordingMetrics(),
     now: () => Date.parse('2026-11-21T18:53:48Z'),
-    multipart: {
-      partSize: 5 * MiB,
-      minPartSize: 5 * MiB,
-      partsInFlight: 2,
-      partConcurrency: 2,
-      maxBatchBytes: 8 * MiB,
-    },
+    multipart: SMALL_MULTIPART_SETTINGS,
   };
   const invoke = createObjectCopyStepHandler(createPowertools(), deps);
   return { deps, run: (input: unknown) => invoke(input as never, lambdaContext) };
