@@ -1,6 +1,6 @@
 // npm run bench -- objects [--sizes 1GiB,6GiB] [--runs 3] [--latency-ms 20] [--copy-mibps 64] [--pair-mibps 2048]
-//   [--tools ferry,aws-cli,aws-cli-tuned,rclone,rclone-tuned] [--cli-tuned 256MiB:32] [--cli-sweep]
-//   [--settle-s 3] [--model-sizes 1GiB,6GiB,64GiB,256GiB,1TiB]
+//   [--tools ferry,aws-cli,aws-cli-tuned,rclone,rclone-tuned] [--cli-tuned 16MiB:64] [--cli-sweep]
+//   [--settle-s 3] [--source-part-mib 96] [--model-sizes 1GiB,6GiB,64GiB,256GiB,1TiB]
 // (--tools ferry,ferry-copyobject compares Ferry's two paths, which is how the multipart threshold is chosen;
 // ferry-256mib is Ferry with fixed 256 MiB parts, the default before parts were sized from the object)
 //
@@ -24,7 +24,15 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { DEFAULT_MULTIPART_SETTINGS } from '#objects/copy-machine/multipart-copy';
@@ -48,9 +56,10 @@ const { values } = parseArgs({
     'copy-mibps': { type: 'string', default: '64' },
     'pair-mibps': { type: 'string', default: '2048' },
     tools: { type: 'string', default: 'ferry,aws-cli,aws-cli-tuned,rclone,rclone-tuned' },
-    'cli-tuned': { type: 'string', default: '256MiB:32' },
+    'cli-tuned': { type: 'string', default: '16MiB:64' },
     'cli-sweep': { type: 'boolean', default: false },
     'settle-s': { type: 'string', default: '3' },
+    'source-part-mib': { type: 'string', default: '96' },
     'model-sizes': { type: 'string', default: '1GiB,6GiB,64GiB,256GiB,1TiB' },
   },
 });
@@ -333,6 +342,45 @@ const copyModelStats = async (method: 'GET' | 'DELETE') =>
     spanSeconds: number;
   };
 
+/**
+ * The source: one PUT up to S3's 5 GiB limit for a single PUT, so every tool chooses its own parts; above
+ * it an object can only be uploaded in parts, here of `--source-part-mib` (Ferry keeps a multipart source's
+ * layout, to reproduce its ETag; the peers choose their own).
+ */
+async function writeSource(key: string, size: number) {
+  if (size <= 5 * 1024 ** 3) {
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'bench-src', Key: key, Body: bytes(size), ContentLength: size }),
+    );
+    return;
+  }
+  const partSize = Number(values['source-part-mib']) * 1024 ** 2;
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bench-src', Key: key }));
+  const parts: { PartNumber: number; ETag: string | undefined }[] = [];
+  for (let start = 0, PartNumber = 1; start < size; start += partSize, PartNumber++) {
+    const length = Math.min(partSize, size - start);
+    const { ETag } = await s3.send(
+      new UploadPartCommand({
+        Bucket: 'bench-src',
+        Key: key,
+        UploadId,
+        PartNumber,
+        Body: bytes(length),
+        ContentLength: length,
+      }),
+    );
+    parts.push({ PartNumber, ETag });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: 'bench-src',
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
+}
+
 /** Writeback of the previous run's bytes, and its processes' exit, must not land on the next run. */
 async function settle() {
   spawnSync('sync');
@@ -371,14 +419,7 @@ try {
   for (const size of sizes) {
     const key = `object-${size.label}`;
     console.log(`\nWriting s3://bench-src/${key} (${size.bytes} bytes)…`);
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: 'bench-src',
-        Key: key,
-        Body: bytes(size.bytes),
-        ContentLength: size.bytes,
-      }),
-    );
+    await writeSource(key, size.bytes);
     // Run 0 is each tool's warm-up (not counted).
     for (let run = 0; run <= runs; run++) {
       const order = tools.map((_, index) => tools[(index + run) % tools.length] as Tool);
