@@ -42,7 +42,13 @@ rules:
     objects: { bucket: ${from} }
     to: [ { bucket: ${to}, region: us-east-1 } ]
 `);
-const { tools, deps, copyStepDeps } = createRuntime(config, { endpoint, credentials: SANDBOX_CREDENTIALS });
+// One process plays every Lambda invocation of the copy: its clients get sockets for all their parts in
+// flight (each invocation's own clients would in AWS), not the SDK's 50 per client.
+const { tools, deps, copyStepDeps } = createRuntime(config, {
+  endpoint,
+  credentials: SANDBOX_CREDENTIALS,
+  maxSockets: 1024,
+});
 const head = await deps.s3({ region: 'us-east-1' }).send(new HeadObjectCommand({ Bucket: from, Key: key }));
 const source = {
   bucket: from,
