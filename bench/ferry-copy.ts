@@ -20,12 +20,14 @@ const { values } = parseArgs({
     to: { type: 'string' },
     key: { type: 'string' },
     mode: { type: 'string', default: 'multipart' },
+    // A fixed part size (copy.partSize), to compare with the parts Ferry derives from the size by default.
+    'part-size': { type: 'string' },
   },
 });
 const { endpoint, from, to, key, mode } = values;
 if (!endpoint || !from || !to || !key || (mode !== 'multipart' && mode !== 'single')) {
   console.error(
-    'usage: ferry-copy --endpoint URL --from BUCKET --to BUCKET --key KEY [--mode multipart|single]',
+    'usage: ferry-copy --endpoint URL --from BUCKET --to BUCKET --key KEY [--mode multipart|single] [--part-size BYTES]',
   );
   process.exit(2);
 }
@@ -34,12 +36,19 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 
 const config = parseConfig(`
+${values['part-size'] ? `copy: { partSize: ${Number(values['part-size'])} }` : ''}
 rules:
   - name: bench
     objects: { bucket: ${from} }
     to: [ { bucket: ${to}, region: us-east-1 } ]
 `);
-const { tools, deps, copyStepDeps } = createRuntime(config, { endpoint, credentials: SANDBOX_CREDENTIALS });
+// One process plays every Lambda invocation of the copy: its clients get sockets for all their parts in
+// flight (each invocation's own clients would in AWS), not the SDK's 50 per client.
+const { tools, deps, copyStepDeps } = createRuntime(config, {
+  endpoint,
+  credentials: SANDBOX_CREDENTIALS,
+  maxSockets: 1024,
+});
 const head = await deps.s3({ region: 'us-east-1' }).send(new HeadObjectCommand({ Bucket: from, Key: key }));
 const source = {
   bucket: from,

@@ -1,39 +1,90 @@
-// npm run bench -- objects [--sizes 1GiB,6GiB] [--runs 3] [--latency-ms 0] [--copy-mibps 0] [--tools ferry,aws-cli,rclone]
-// (--tools ferry,ferry-copyobject compares Ferry's two paths, which is how the multipart threshold is chosen)
+// npm run bench -- objects [--sizes 1GiB,6GiB] [--runs 3] [--latency-ms 20] [--copy-mibps 64] [--pair-mibps 2048]
+//   [--tools ferry,aws-cli,aws-cli-tuned,rclone,rclone-tuned] [--cli-tuned 16MiB:64] [--cli-sweep]
+//   [--settle-s 3] [--source-part-mib 96] [--model-sizes 1GiB,6GiB,64GiB,256GiB,1TiB]
+// (--tools ferry,ferry-copyobject compares Ferry's two paths, which is how the multipart threshold is chosen;
+// ferry-256mib is Ferry with fixed 256 MiB parts, the default before parts were sized from the object)
 //
 // Copies the same large objects through the same sandbox S3 endpoint with Ferry's multipart copier (the real
-// state machine and step handler), the AWS CLI (`aws s3 cp s3://… s3://…`) and rclone (server-side copy),
-// alternating the order run by run. Reports the median wall time, the S3 requests each made, and the ratios.
+// state machine and step handler), the AWS CLI (`aws s3 cp s3://… s3://…`) and rclone (server-side copy), each
+// at its defaults and tuned, alternating the order run by run, with a sync and a pause between runs. The
+// sandbox models a remote S3 (local/s3/copy-model.ts): a latency per request, a copy rate per request and an
+// aggregate rate per bucket pair. Every tool is reported against the physical lower bound (size over the
+// aggregate rate, plus one round of sequential requests), and against Ferry. Each tool's first run of a size
+// is a warm-up, not counted: it lets the sandbox hash each of that tool's part ranges once (S3 computes a
+// part's MD5 as it copies, off the client's clock; the sandbox keeps it), so measured runs wait on the model,
+// not on this machine's hashing — the late answers column shows whether they did. Then the same model,
+// computed (bench/large-copy-model.ts), for sizes too large to copy here.
 // A peer tool that is not installed is reported as such; nothing is installed here.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
+import { DEFAULT_MULTIPART_SETTINGS } from '#objects/copy-machine/multipart-copy';
+import {
+  awsCliPlan,
+  CLI_SWEEP,
+  ferryCost,
+  ferryPlan,
+  lowerBound,
+  rclonePlan,
+  type S3Model,
+  simulate,
+} from './large-copy-model.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== 'objects'),
   options: {
     sizes: { type: 'string', default: '1GiB,6GiB' },
     runs: { type: 'string', default: '3' },
-    'latency-ms': { type: 'string', default: '0' },
-    'copy-mibps': { type: 'string', default: '0' },
-    tools: { type: 'string', default: 'ferry,aws-cli,rclone' },
+    'latency-ms': { type: 'string', default: '20' },
+    'copy-mibps': { type: 'string', default: '64' },
+    'pair-mibps': { type: 'string', default: '2048' },
+    tools: { type: 'string', default: 'ferry,aws-cli,aws-cli-tuned,rclone,rclone-tuned' },
+    'cli-tuned': { type: 'string', default: '16MiB:64' },
+    'cli-sweep': { type: 'boolean', default: false },
+    'settle-s': { type: 'string', default: '3' },
+    'source-part-mib': { type: 'string', default: '96' },
+    'model-sizes': { type: 'string', default: '1GiB,6GiB,64GiB,256GiB,1TiB' },
   },
 });
 
-const UNITS: Record<string, number> = { MiB: 1024 ** 2, GiB: 1024 ** 3 };
+const UNITS: Record<string, number> = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 const parseSize = (text: string) => {
-  const match = /^(\d+(?:\.\d+)?)(MiB|GiB)$/.exec(text.trim());
-  if (!match) throw new Error(`size "${text}": expected e.g. 512MiB or 6GiB`);
+  const match = /^(\d+(?:\.\d+)?)(MiB|GiB|TiB)$/.exec(text.trim());
+  if (!match) throw new Error(`size "${text}": expected e.g. 512MiB, 6GiB or 1TiB`);
   return Math.round(Number(match[1]) * (UNITS[match[2] ?? 'MiB'] ?? 1));
 };
-const sizes = values.sizes.split(',').map((label) => ({ label: label.trim(), bytes: parseSize(label) }));
+const labelled = (list: string) =>
+  list.split(',').map((label) => ({ label: label.trim(), bytes: parseSize(label) }));
+const sizes = labelled(values.sizes);
+const modelSizes = labelled(values['model-sizes']);
 const runs = Number(values.runs);
+const model: S3Model = {
+  latencySeconds: Number(values['latency-ms']) / 1000,
+  requestBytesPerSecond: Number(values['copy-mibps']) * 1024 ** 2,
+  pairBytesPerSecond: Number(values['pair-mibps']) * 1024 ** 2,
+};
+/** `256MiB:32`: the AWS CLI's multipart_chunksize and max_concurrent_requests. */
+const cliSetting = (text: string) => {
+  const [chunk = '', concurrency = ''] = text.split(':');
+  return { chunk: parseSize(chunk), concurrency: Number(concurrency) };
+};
 
 interface Tool {
   name: string;
@@ -45,23 +96,25 @@ interface Tool {
 const FERRY_BUNDLE = '.build/ferry-copy.mjs';
 
 /** The bundled copier, in either of Ferry's two modes. */
-const ferryCommand = (mode: 'multipart' | 'single') => (endpoint: string, key: string) => ({
-  file: process.execPath,
-  args: [
-    FERRY_BUNDLE,
-    '--endpoint',
-    endpoint,
-    '--from',
-    'bench-src',
-    '--to',
-    'bench-dst',
-    '--key',
-    key,
-    '--mode',
-    mode,
-  ],
-  env: {},
-});
+const ferryCommand =
+  (mode: 'multipart' | 'single', partSize?: number) => (endpoint: string, key: string) => ({
+    file: process.execPath,
+    args: [
+      FERRY_BUNDLE,
+      '--endpoint',
+      endpoint,
+      '--from',
+      'bench-src',
+      '--to',
+      'bench-dst',
+      '--key',
+      key,
+      '--mode',
+      mode,
+      ...(partSize ? ['--part-size', String(partSize)] : []),
+    ],
+    env: {},
+  });
 
 const credentialsEnv = {
   AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
@@ -76,12 +129,22 @@ const awsFile = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 const awsVersion = versionOf(awsFile, ['--version']);
 const rcloneVersion = versionOf('rclone', ['version']);
 
-const ALL_TOOLS: Tool[] = [
-  { name: 'ferry', available: undefined, command: ferryCommand('multipart') },
-  // Ferry's fast path (one CopyObject), for choosing the multipart threshold: not in the default tools.
-  { name: 'ferry-copyobject', available: undefined, command: ferryCommand('single') },
-  {
-    name: 'aws-cli',
+/**
+ * The AWS CLI at its defaults (no config file: 8 MiB parts, 10 at a time), or with an AWS_CONFIG_FILE that
+ * sets multipart_chunksize and max_concurrent_requests.
+ */
+const configDirectory = mkdtempSync(join(tmpdir(), 'ferry-bench-aws-'));
+function awsCliTool(name: string, setting?: { chunk: number; concurrency: number }): Tool {
+  let configFile = '/dev/null';
+  if (setting) {
+    configFile = join(configDirectory, `${name}.config`);
+    writeFileSync(
+      configFile,
+      `[default]\ns3 =\n  multipart_chunksize = ${setting.chunk / 1024 ** 2}MB\n  max_concurrent_requests = ${setting.concurrency}\n`,
+    );
+  }
+  return {
+    name,
     available: awsVersion ? undefined : 'not installed (Debian package awscli)',
     command: (endpoint, key) => ({
       file: awsFile,
@@ -98,14 +161,18 @@ const ALL_TOOLS: Tool[] = [
       ],
       env: {
         ...credentialsEnv,
-        AWS_CONFIG_FILE: '/dev/null',
+        AWS_CONFIG_FILE: configFile,
         AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
         AWS_EC2_METADATA_DISABLED: 'true',
       },
     }),
-  },
-  {
-    name: 'rclone',
+  };
+}
+
+/** rclone's server-side copy, with extra flags for the tuned run. */
+function rcloneTool(name: string, flags: string[]): Tool {
+  return {
+    name,
     available: rcloneVersion ? undefined : 'not installed (Debian package rclone)',
     command: (endpoint, key) => ({
       file: 'rclone',
@@ -116,6 +183,7 @@ const ALL_TOOLS: Tool[] = [
         '--s3-no-check-bucket',
         '--config',
         '/dev/null',
+        ...flags,
       ],
       env: {
         RCLONE_CONFIG_FERRY_TYPE: 's3',
@@ -127,9 +195,37 @@ const ALL_TOOLS: Tool[] = [
         RCLONE_CONFIG_FERRY_FORCE_PATH_STYLE: 'true',
       },
     }),
-  },
+  };
+}
+
+const tuned = cliSetting(values['cli-tuned']);
+const sweepTools = values['cli-sweep']
+  ? CLI_SWEEP.chunkSizes.flatMap((chunk) =>
+      CLI_SWEEP.concurrencies.map((concurrency) =>
+        awsCliTool(`aws-cli@${chunk / 1024 ** 2}MiB:${concurrency}`, { chunk, concurrency }),
+      ),
+    )
+  : [];
+const ALL_TOOLS: Tool[] = [
+  { name: 'ferry', available: undefined, command: ferryCommand('multipart') },
+  { name: 'ferry-256mib', available: undefined, command: ferryCommand('multipart', 256 * 1024 ** 2) },
+  // Ferry's fast path (one CopyObject), for choosing the multipart threshold: not in the default tools.
+  { name: 'ferry-copyobject', available: undefined, command: ferryCommand('single') },
+  awsCliTool('aws-cli'),
+  awsCliTool('aws-cli-tuned', tuned),
+  rcloneTool('rclone', []),
+  // rclone 1.60 copies parts one after another, so no flag makes a server-side copy parallel: the upload
+  // flags change nothing here, and the cutoff (at most 5 GiB) only moves where a single CopyObject ends.
+  rcloneTool('rclone-tuned', [
+    '--s3-upload-concurrency',
+    '64',
+    '--s3-chunk-size',
+    '64M',
+    '--s3-copy-cutoff',
+    '5G',
+  ]),
 ];
-const TOOLS = ALL_TOOLS.filter((tool) => values.tools.split(',').includes(tool.name));
+const TOOLS = [...ALL_TOOLS.filter((tool) => values.tools.split(',').includes(tool.name)), ...sweepTools];
 
 async function startServer(): Promise<{ endpoint: string; process: ChildProcess }> {
   const server = spawn(
@@ -142,6 +238,8 @@ async function startServer(): Promise<{ endpoint: string; process: ChildProcess 
       values['latency-ms'],
       '--copy-mibps',
       values['copy-mibps'],
+      '--pair-mibps',
+      values['pair-mibps'],
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -226,17 +324,94 @@ interface Result {
   tool: string;
   run: number;
   seconds: number;
+  /** First S3 request to last answer: the copy without the tool's process start. */
+  spanSeconds: number;
   requests: number;
   byOperation: Record<string, number>;
+  /** Copy answers that came more than 50 ms after their modelled end (the sandbox, not the model, was slower). */
+  lateRequests: number;
+  lateSeconds: number;
+  copyRequests: number;
 }
 const results: Result[] = [];
+const copyModelStats = async (method: 'GET' | 'DELETE') =>
+  (await (await fetch(`${endpoint}/__ferry/copy-model`, { method })).json()) as {
+    requests: number;
+    lateRequests: number;
+    lateSeconds: number;
+    spanSeconds: number;
+  };
+
+/**
+ * The source: one PUT up to S3's 5 GiB limit for a single PUT, so every tool chooses its own parts; above
+ * it an object can only be uploaded in parts, here of `--source-part-mib` (Ferry keeps a multipart source's
+ * layout, to reproduce its ETag; the peers choose their own).
+ */
+async function writeSource(key: string, size: number) {
+  if (size <= 5 * 1024 ** 3) {
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'bench-src', Key: key, Body: bytes(size), ContentLength: size }),
+    );
+    return;
+  }
+  const partSize = Number(values['source-part-mib']) * 1024 ** 2;
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bench-src', Key: key }));
+  const parts: { PartNumber: number; ETag: string | undefined }[] = [];
+  for (let start = 0, PartNumber = 1; start < size; start += partSize, PartNumber++) {
+    const length = Math.min(partSize, size - start);
+    const { ETag } = await s3.send(
+      new UploadPartCommand({
+        Bucket: 'bench-src',
+        Key: key,
+        UploadId,
+        PartNumber,
+        Body: bytes(length),
+        ContentLength: length,
+      }),
+    );
+    parts.push({ PartNumber, ETag });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: 'bench-src',
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
+}
+
+/** Writeback of the previous run's bytes, and its processes' exit, must not land on the next run. */
+async function settle() {
+  spawnSync('sync');
+  await sleep(Number(values['settle-s']) * 1000);
+}
+
+const times = (seconds: number, reference: number) =>
+  reference ? `${(seconds / reference).toFixed(2)}×` : '—';
+
+/** Modelled seconds of each tool at a size (bench/large-copy-model.ts). */
+function modelled(toolName: string, size: number): number | undefined {
+  if (toolName === 'ferry') return simulate(ferryPlan(size, DEFAULT_MULTIPART_SETTINGS), model).seconds;
+  if (toolName === 'ferry-256mib')
+    return simulate(ferryPlan(size, { ...DEFAULT_MULTIPART_SETTINGS, partSize: 256 * 1024 ** 2 }), model)
+      .seconds;
+  if (toolName === 'aws-cli') return simulate(awsCliPlan(size, 8 * 1024 ** 2, 10), model).seconds;
+  if (toolName === 'aws-cli-tuned')
+    return simulate(awsCliPlan(size, tuned.chunk, tuned.concurrency), model).seconds;
+  const swept = /^aws-cli@(\d+)MiB:(\d+)$/.exec(toolName);
+  if (swept) return simulate(awsCliPlan(size, Number(swept[1]) * 1024 ** 2, Number(swept[2])), model).seconds;
+  if (toolName === 'rclone') return simulate(rclonePlan(size), model).seconds;
+  if (toolName === 'rclone-tuned') return simulate(rclonePlan(size, 5 * 1024 ** 3), model).seconds;
+  return undefined;
+}
 
 try {
   console.log(
-    `Sandbox S3 at ${endpoint}; latency ${values['latency-ms']} ms/request; copy rate ${Number(values['copy-mibps']) || 'unlimited'} MiB/s per request`,
+    `Sandbox S3 at ${endpoint}; latency ${values['latency-ms']} ms/request; copy rate ${Number(values['copy-mibps']) || 'unlimited'} MiB/s per request, ${Number(values['pair-mibps']) || 'unlimited'} MiB/s per bucket pair`,
   );
   console.log(
-    `Tools: ferry (this checkout), aws-cli (${awsVersion ?? 'missing'}), rclone (${rcloneVersion ?? 'missing'})`,
+    `Tools: ferry (this checkout), aws-cli (${awsVersion ?? 'missing'}; tuned: ${values['cli-tuned']}), rclone (${rcloneVersion ?? 'missing'})`,
   );
   for (const tool of TOOLS) if (tool.available) console.log(`  ${tool.name}: ${tool.available}: left out`);
   const tools = TOOLS.filter((tool) => !tool.available);
@@ -244,20 +419,17 @@ try {
   for (const size of sizes) {
     const key = `object-${size.label}`;
     console.log(`\nWriting s3://bench-src/${key} (${size.bytes} bytes)…`);
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: 'bench-src',
-        Key: key,
-        Body: bytes(size.bytes),
-        ContentLength: size.bytes,
-      }),
-    );
-    for (let run = 0; run < runs; run++) {
+    await writeSource(key, size.bytes);
+    // Run 0 is each tool's warm-up (not counted).
+    for (let run = 0; run <= runs; run++) {
       const order = tools.map((_, index) => tools[(index + run) % tools.length] as Tool);
       for (const tool of order) {
+        await settle();
         await requestCounts('DELETE');
+        await copyModelStats('DELETE');
         const outcome = await timed(tool, endpoint, key);
         const byOperation = await requestCounts('GET');
+        const stats = await copyModelStats('GET');
         const copy = await s3
           .send(new HeadObjectCommand({ Bucket: 'bench-dst', Key: key }))
           .catch(() => undefined);
@@ -266,54 +438,138 @@ try {
           throw new Error(`${tool.name} did not copy ${key}: ${outcome.error || 'wrong or missing replica'}`);
         await s3.send(new DeleteObjectCommand({ Bucket: 'bench-dst', Key: key }));
         const requests = Object.values(byOperation).reduce((a, b) => a + b, 0);
+        const label = run === 0 ? 'warm-up' : `run ${run}`;
+        console.log(
+          `  ${label.padEnd(7)} ${tool.name.padEnd(16)} ${outcome.seconds.toFixed(2).padStart(8)} s  span ${stats.spanSeconds.toFixed(2).padStart(7)} s  ${String(requests).padStart(5)} requests  late ${stats.lateRequests}/${stats.requests} (${stats.lateSeconds.toFixed(1)} s)`,
+        );
+        if (run === 0) continue;
         results.push({
           size: size.label,
           tool: tool.name,
           run,
           seconds: outcome.seconds,
+          spanSeconds: stats.spanSeconds,
           requests,
           byOperation,
+          lateRequests: stats.lateRequests,
+          lateSeconds: stats.lateSeconds,
+          copyRequests: stats.requests,
         });
-        console.log(
-          `  run ${run + 1} ${tool.name.padEnd(8)} ${outcome.seconds.toFixed(2).padStart(8)} s  ${String(requests).padStart(5)} requests`,
-        );
       }
     }
     await s3.send(new DeleteObjectCommand({ Bucket: 'bench-src', Key: key }));
   }
 
   const lines = [
-    `| size | tool | median s (min–max) | requests | Ferry is × faster |`,
-    '| --- | --- | --- | --- | --- |',
+    '| size | tool | median s (min–max) | × bound | S3 span s | span × bound | modelled s | late answers | requests | Ferry is × faster |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const size of sizes) {
+    const bound = lowerBound(size.bytes, model);
     const ferry = median(
       results.filter((r) => r.size === size.label && r.tool === 'ferry').map((r) => r.seconds),
     );
+    lines.push(`| ${size.label} | lower bound | ${bound.toFixed(2)} | 1.00× | | | | | | |`);
     for (const tool of tools) {
       const mine = results.filter((r) => r.size === size.label && r.tool === tool.name);
       const seconds = mine.map((r) => r.seconds);
-      const ratio = tool.name === 'ferry' || !ferry ? '—' : `${(median(seconds) / ferry).toFixed(2)}×`;
+      const wall = median(seconds);
+      const span = median(mine.map((r) => r.spanSeconds));
+      const expected = modelled(tool.name, size.bytes);
+      const late = `${median(mine.map((r) => r.lateRequests))}/${median(mine.map((r) => r.copyRequests))} (${median(mine.map((r) => r.lateSeconds)).toFixed(1)} s)`;
       const operations = Object.entries(mine.at(-1)?.byOperation ?? {})
         .map(([op, n]) => `${op} ${n}`)
         .join(', ');
       lines.push(
-        `| ${size.label} | ${tool.name} | ${median(seconds).toFixed(2)} (${Math.min(...seconds).toFixed(2)}–${Math.max(...seconds).toFixed(2)}) | ${median(mine.map((r) => r.requests))} (${operations}) | ${ratio} |`,
+        `| ${size.label} | ${tool.name} | ${wall.toFixed(2)} (${Math.min(...seconds).toFixed(2)}–${Math.max(...seconds).toFixed(2)}) | ${times(wall, bound)} | ${span.toFixed(2)} | ${times(span, bound)} | ${expected?.toFixed(2) ?? '—'} | ${late} | ${median(mine.map((r) => r.requests))} (${operations}) | ${tool.name === 'ferry' ? '—' : times(wall, ferry)} |`,
       );
     }
   }
   console.log(`\n${lines.join('\n')}`);
+  const modelReport = modelTables();
+  console.log(`\n${modelReport}`);
   await mkdir('bench/results', { recursive: true });
   await writeFile(
     'bench/results/objects.json',
     JSON.stringify(
-      { options: values, tools: { aws: awsVersion, rclone: rcloneVersion }, node: process.version, results },
+      {
+        options: values,
+        model,
+        tools: { aws: awsVersion, rclone: rcloneVersion },
+        node: process.version,
+        results,
+      },
       null,
       2,
     ),
   );
-  console.log('\nRaw results: bench/results/objects.json');
+  await writeFile('bench/results/objects-model.md', `${modelReport}\n`);
+  console.log('\nRaw results: bench/results/objects.json; modelled tables: bench/results/objects-model.md');
 } finally {
   s3.destroy();
   server.kill('SIGTERM');
+}
+
+/**
+ * The model alone, at every model size: each tool's time as a multiple of the bound, Ferry against each,
+ * the AWS CLI sweep, and what Ferry's derived parts cost against fixed 256 MiB parts.
+ */
+function modelTables(): string {
+  const out: string[] = [
+    `Modelled (not measured): latency ${values['latency-ms']} ms, ${values['copy-mibps']} MiB/s per request, ${values['pair-mibps']} MiB/s per bucket pair.`,
+    '',
+    '| size | bound s | ferry | ferry-256mib | aws-cli | aws-cli best of sweep | rclone | ferry vs aws-cli | ferry vs best aws-cli | ferry vs rclone |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const sweep: string[] = [
+    `| multipart_chunksize × max_concurrent_requests | ${modelSizes.map((s) => s.label).join(' | ')} |`,
+    `| --- | ${modelSizes.map(() => '---').join(' | ')} |`,
+  ];
+  const best = new Map<string, { seconds: number; setting: string }>();
+  for (const chunk of CLI_SWEEP.chunkSizes) {
+    for (const concurrency of CLI_SWEEP.concurrencies) {
+      const setting = `${chunk / 1024 ** 2} MiB × ${concurrency}`;
+      const cells = modelSizes.map((size) => {
+        const seconds = simulate(awsCliPlan(size.bytes, chunk, concurrency), model).seconds;
+        const current = best.get(size.label);
+        if (!current || seconds < current.seconds) best.set(size.label, { seconds, setting });
+        return times(seconds, lowerBound(size.bytes, model));
+      });
+      sweep.push(`| ${setting} | ${cells.join(' | ')} |`);
+    }
+  }
+  const cost: string[] = [
+    '| size | parts (derived) | batches | $ per copy (S3 + Lambda + Step Functions) | parts (256 MiB) | $ per copy | extra $ | time saved s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const size of modelSizes) {
+    const bound = lowerBound(size.bytes, model);
+    const ferryDerived = ferryPlan(size.bytes, DEFAULT_MULTIPART_SETTINGS);
+    const ferryFixed = ferryPlan(size.bytes, { ...DEFAULT_MULTIPART_SETTINGS, partSize: 256 * 1024 ** 2 });
+    const derived = simulate(ferryDerived, model);
+    const fixed = simulate(ferryFixed, model);
+    const cli = simulate(awsCliPlan(size.bytes, 8 * 1024 ** 2, 10), model).seconds;
+    const rclone = simulate(rclonePlan(size.bytes), model).seconds;
+    const bestCli = best.get(size.label);
+    out.push(
+      `| ${size.label} | ${bound.toFixed(2)} | ${times(derived.seconds, bound)} | ${times(fixed.seconds, bound)} | ${times(cli, bound)} | ${times(bestCli?.seconds ?? 0, bound)} (${bestCli?.setting}) | ${times(rclone, bound)} | ${times(cli, derived.seconds)} | ${times(bestCli?.seconds ?? 0, derived.seconds)} | ${times(rclone, derived.seconds)} |`,
+    );
+    const a = ferryCost(ferryDerived, derived.groupSeconds);
+    const b = ferryCost(ferryFixed, fixed.groupSeconds);
+    const partsOf = (plan: { groups: number[][] }) => plan.groups.reduce((n, g) => n + g.length, 0);
+    cost.push(
+      `| ${size.label} | ${partsOf(ferryDerived)} of ${(ferryDerived.partSize / 1024 ** 2).toFixed(0)} MiB | ${ferryDerived.groups.length} | ${a.total.toFixed(5)} (${a.s3.toFixed(5)} + ${a.lambda.toFixed(5)} + ${a.stepFunctions.toFixed(5)}) | ${partsOf(ferryFixed)} | ${b.total.toFixed(5)} | ${(a.total - b.total).toFixed(5)} | ${(fixed.seconds - derived.seconds).toFixed(2)} |`,
+    );
+  }
+  return [
+    ...out,
+    '',
+    'AWS CLI sweep (× bound):',
+    '',
+    ...sweep,
+    '',
+    "Ferry's derived parts against fixed 256 MiB parts (the previous default):",
+    '',
+    ...cost,
+  ].join('\n');
 }

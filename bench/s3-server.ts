@@ -8,6 +8,7 @@ const { values } = parseArgs({
   options: {
     'latency-ms': { type: 'string', default: '0' },
     'copy-mibps': { type: 'string', default: '0' },
+    'pair-mibps': { type: 'string', default: '0' },
   },
 });
 
@@ -22,7 +23,11 @@ rules:
 const sandbox = await startSandbox({
   config,
   port: 0,
-  shaping: { latencyMs: Number(values['latency-ms']), copyMiBps: Number(values['copy-mibps']) },
+  shaping: {
+    latencyMs: Number(values['latency-ms']),
+    copyMiBps: Number(values['copy-mibps']),
+    pairMiBps: Number(values['pair-mibps']),
+  },
 });
 console.log(`ENDPOINT ${sandbox.endpoint}`);
 process.once('SIGTERM', async () => {

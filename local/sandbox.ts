@@ -55,6 +55,7 @@ import { LambdaCrashes } from './lambda-crash.ts';
 import { MetricsTally } from './metrics-tally.ts';
 import { type SandboxRpoMonitor, sandboxRpoMonitor } from './rpo-monitor.ts';
 import { RpoTally } from './rpo-tally.ts';
+import { CopyModel } from './s3/copy-model.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
 import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
@@ -98,7 +99,8 @@ export interface SandboxOptions {
    * bytes server-side per CopyObject / UploadPartCopy request (real S3 copies each request at a bounded
    * speed; the local disk does not). Off by default.
    */
-  shaping?: { latencyMs?: number; copyMiBps?: number };
+  /** Benchmarks: latency per S3 request; copy rates per request and per bucket pair (local/s3/copy-model.ts). */
+  shaping?: { latencyMs?: number; copyMiBps?: number; pairMiBps?: number };
   /** The fake EC2: copy speed (virtual time), KMS keys per Region, limits, throttling. */
   ec2?: Pick<FakeEc2Options, 'copyBytesPerSecond' | 'kmsKeys' | 'limits' | 'throttling'>;
   /**
@@ -213,6 +215,29 @@ function answerRequestCounts(method: string, res: ServerResponse, requests: Map<
   res
     .writeHead(200, { 'content-type': 'application/json' })
     .end(JSON.stringify(Object.fromEntries(requests)));
+}
+
+/** When the first S3 request since the last reset came, and the last answer went (performance.now()). */
+interface S3Span {
+  first?: number;
+  last?: number;
+}
+
+/**
+ * The copy model's figures and the S3 span (first request to last answer) since the last DELETE, for
+ * benchmarks: did the model or the sandbox set the pace, and how long did a tool talk to S3?
+ */
+function answerCopyModel(method: string, res: ServerResponse, model: CopyModel, span: S3Span) {
+  const stats = {
+    ...model.stats(),
+    spanSeconds: span.first !== undefined && span.last !== undefined ? (span.last - span.first) / 1000 : 0,
+  };
+  if (method === 'DELETE') {
+    model.reset();
+    delete span.first;
+    delete span.last;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
 }
 
 /** Starts S3 (with its event source), the event bus and the real handlers behind one local endpoint. */
@@ -504,6 +529,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
 
   const faults = new FaultInjector(seededRandom((options.seed ?? 7) + 1));
+  const copyModel = new CopyModel({
+    requestBytesPerSecond: (options.shaping?.copyMiBps ?? 0) * 1024 * 1024,
+    pairBytesPerSecond: (options.shaping?.pairMiBps ?? 0) * 1024 * 1024,
+  });
   const s3: S3Gateway = await startS3Gateway({
     bucketRegions,
     account: SANDBOX_ACCOUNT,
@@ -511,10 +540,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     onEvent: (event) => bus.put(event),
     now: clock.now,
     faults,
-    ...(options.shaping?.copyMiBps ? { copyBytesPerSecond: options.shaping.copyMiBps * 1024 * 1024 } : {}),
+    copyModel,
   });
   s3Lookup = s3;
   const requests = new Map<string, number>();
+  const s3Span: S3Span = {};
   const ec2 = new FakeEc2({
     account: SANDBOX_ACCOUNT,
     clock,
@@ -530,11 +560,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   server.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', endpoint);
     if (url.pathname === '/__ferry/requests') return answerRequestCounts(req.method ?? 'GET', res, requests);
+    if (url.pathname === '/__ferry/copy-model')
+      return answerCopyModel(req.method ?? 'GET', res, copyModel, s3Span);
     const scope = signingScopeOf(req.headers, url);
     const service = scope?.service ?? 's3';
     if (service === 's3') {
       const operation = s3OperationOf(req.method ?? 'GET', rawPathOf(req.url), url.searchParams, req.headers);
       requests.set(operation, (requests.get(operation) ?? 0) + 1);
+      s3Span.first ??= performance.now();
+      res.once('finish', () => {
+        s3Span.last = performance.now();
+      });
     }
     const delay =
       latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, latencyMs)) : Promise.resolve();

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { S3EventSource } from '../s3-events.ts';
 import type { SigningScope } from '../sigv4.ts';
+import type { CopyModel } from './copy-model.ts';
 import type { S3Store } from './store.ts';
 
 /** What every operation is handed: the store, the event source, the options of the gateway. */
@@ -11,8 +12,8 @@ export interface S3Context {
   account: string;
   /** The time (ms) Object Lock dates are held against: the sandbox's virtual clock. */
   now: () => number;
-  /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
-  copyBytesPerSecond?: number;
+  /** Benchmarks: how fast S3 copies bytes server-side, per request and per bucket pair (copy-model.ts). */
+  copyModel?: CopyModel;
 }
 
 /** One S3 request, parsed: path-style bucket and key, query, headers (body decoded from aws-chunked). */

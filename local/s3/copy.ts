@@ -77,11 +77,43 @@ const copySourceVersionHeader = (source: CopySource): Record<string, string> =>
     ? {}
     : { 'x-amz-copy-source-version-id': source.object.versionId };
 
-/** The modelled S3 copy time (benchmarks), run alongside the local work: the answer comes after the longer. */
-const modelledCopyTime = (context: S3Context, bytes: number) =>
-  context.copyBytesPerSecond
-    ? new Promise((resolve) => setTimeout(resolve, (bytes / (context.copyBytesPerSecond ?? 1)) * 1000))
-    : Promise.resolve();
+/**
+ * Runs the local work of a copy (hashing) beside its modelled S3 copy time (benchmarks; copy-model.ts): the
+ * answer comes after the longer of the two, and how much the local work outlasted the model is recorded.
+ */
+async function alongsideModel<T>(
+  context: S3Context,
+  pair: { from: string; to: string; bytes: number },
+  work: Promise<T>,
+): Promise<T> {
+  const model = context.copyModel;
+  if (!model?.limited) return work;
+  const startedAt = performance.now();
+  const [result, modelledEnd] = await Promise.all([work, model.transfer(pair.from, pair.to, pair.bytes)]);
+  model.answered(startedAt, modelledEnd);
+  return result;
+}
+
+/**
+ * A part copy's ETag: the MD5 of its bytes. S3 computes it as it copies; the sandbox reuses one it already
+ * knows, when the range is exactly one part of a multipart source (that part's MD5) or all of a
+ * single-part source (its ETag is its MD5), and hashes the range otherwise.
+ */
+function partCopyMd5(context: S3Context, object: StoredObject, start: number, end: number): Promise<string> {
+  if (!object.partSizes && start === 0 && end === object.size) return Promise.resolve(object.etag);
+  if (object.partSizes && object.partETags) {
+    let position = 0;
+    for (const [index, size] of object.partSizes.entries()) {
+      if (position === start && position + size === end) {
+        const known = object.partETags[index];
+        if (known) return Promise.resolve(known);
+      }
+      position += size;
+      if (position > start) break;
+    }
+  }
+  return context.store.md5(context.store.slice(object.segments, start, end), 0, end - start);
+}
 
 function directiveOf(request: S3Request, name: string): 'COPY' | 'REPLACE' {
   const directive = (header(request, name) ?? 'COPY').toUpperCase();
@@ -163,10 +195,11 @@ export async function copyObject(context: S3Context, request: S3Request): Promis
   const held = store.retain(from.segments);
   let object: StoredObject;
   try {
-    const [etag] = await Promise.all([
+    const etag = await alongsideModel(
+      context,
+      { from: source.bucket.name, to: bucket.name, bytes: from.size },
       from.partSizes ? store.md5(from.segments, 0, from.size) : Promise.resolve(from.etag),
-      modelledCopyTime(context, from.size),
-    ]);
+    );
     checkWriteConditions(
       request.key,
       store.currentObject(bucket, request.key),
@@ -240,7 +273,11 @@ export async function uploadPartCopy(context: S3Context, request: S3Request): Pr
   const segments = store.retain(store.slice(source.object.segments, start, end));
   let etag: string;
   try {
-    [etag] = await Promise.all([store.md5(segments, 0, end - start), modelledCopyTime(context, end - start)]);
+    etag = await alongsideModel(
+      context,
+      { from: source.bucket.name, to: bucket.name, bytes: end - start },
+      partCopyMd5(context, source.object, start, end),
+    );
   } catch (error) {
     store.release(segments);
     throw error;

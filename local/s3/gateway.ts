@@ -7,6 +7,7 @@ import { rawPathOf, s3OperationOf } from '../s3-operations.ts';
 import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from '../sigv4.ts';
 import { checkExpectedOwner, refuseCustomerKeys } from './attributes.ts';
 import type { S3Context, S3Request } from './context.ts';
+import type { CopyModel } from './copy-model.ts';
 import { expireObject } from './objects.ts';
 import { BUCKETLESS_OPERATIONS, ROUTES } from './routes.ts';
 import { noSuchBucket, S3Store } from './store.ts';
@@ -26,8 +27,8 @@ export interface S3GatewayOptions {
   bucketOwners?: Readonly<Record<string, string>>;
   onEvent: (event: S3Event) => void;
   faults: FaultInjector;
-  /** Benchmarks: how fast S3 copies bytes server-side per copy request (unlimited when unset). */
-  copyBytesPerSecond?: number;
+  /** Benchmarks: how fast S3 copies bytes server-side, per request and per bucket pair (unlimited when unset). */
+  copyModel?: CopyModel;
   /**
    * The sandbox's virtual clock (real time otherwise): the time events carry, which the handlers measure
    * latency on, and what Object Lock retain-until dates are held against.
@@ -80,7 +81,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }),
     account: options.account,
     now: options.now ?? Date.now,
-    ...(options.copyBytesPerSecond ? { copyBytesPerSecond: options.copyBytesPerSecond } : {}),
+    ...(options.copyModel ? { copyModel: options.copyModel } : {}),
   };
 
   const serve = async (

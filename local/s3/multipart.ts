@@ -24,7 +24,8 @@ import {
  * Multipart uploads (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html): create with
  * the object's attributes, upload parts (UploadPartCopy is in copy.ts), complete, abort, list parts and
  * uploads with S3's paging. A completed upload keeps its parts' bytes as the object's segments: nothing is
- * copied again. Its ETag is S3's: the MD5 of the parts' binary MD5s, a dash, the part count.
+ * copied, read or hashed again, whatever the object's size. Its ETag is S3's, computed from the parts' MD5s
+ * alone: the MD5 of their binary MD5s, a dash, the part count.
  */
 
 function uploadOf(bucket: Bucket, request: S3Request): Upload {
@@ -164,6 +165,7 @@ export async function completeMultipartUpload(context: S3Context, request: S3Req
     lastModified: new Date(),
     segments: parts.flatMap((part) => part.segments),
     partSizes: parts.map((part) => part.size),
+    partETags: parts.map((part) => part.etag),
   });
   store.releaseParts(upload);
   bucket.uploads.delete(upload.uploadId);

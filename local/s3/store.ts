@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
 import type { BucketObjectLock, ObjectLock } from './object-lock.ts';
 import { s3Error } from './wire.ts';
 
@@ -21,6 +22,11 @@ export type Versioning = 'Unversioned' | 'Enabled' | 'Suspended';
 interface Blob {
   path: string;
   refs: number;
+  /**
+   * MD5s already computed of ranges of this blob (`offset:length`). A blob never changes, so a range's MD5
+   * never does: a copy of the same range again (the same part layout copied once more) is not hashed again.
+   */
+  md5s?: Map<string, string>;
 }
 
 export interface Segment {
@@ -59,6 +65,8 @@ export interface StoredObject extends ObjectAttributes {
   segments: Segment[];
   /** The sizes of its parts, for an object a multipart upload completed. */
   partSizes?: number[];
+  /** Its parts' MD5s (hex), beside partSizes: a part copy of exactly one of them reuses it. */
+  partETags?: string[];
   /** Until when a restored copy of an archived object can be read. */
   restoredUntil?: Date;
 }
@@ -119,6 +127,7 @@ export class S3Store {
   readonly directory = mkdtempSync(join(tmpdir(), 'ferry-s3-'));
   private readonly buckets = new Map<string, Bucket>();
   private blobCount = 0;
+  private readonly hashers = new HashWorkers();
 
   createBucket(name: string, region: string): Bucket {
     const bucket: Bucket = {
@@ -187,7 +196,11 @@ export class S3Store {
       await unlink(path);
       throw s3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
-    return { segment: { blob: { path, refs: 0 }, offset: 0, length }, md5: md5.toString('hex') };
+    const hex = md5.toString('hex');
+    return {
+      segment: { blob: { path, refs: 0, md5s: new Map([[`0:${length}`, hex]]) }, offset: 0, length },
+      md5: hex,
+    };
   }
 
   retain(segments: readonly Segment[]): Segment[] {
@@ -241,11 +254,44 @@ export class S3Store {
     return Readable.from(bytes(), { objectMode: false });
   }
 
-  /** The MD5 of bytes `start`..`end` of a list of segments (a copy's ETag, when its source's is not one). */
+  /**
+   * The MD5 of bytes `start`..`end` of a list of segments (a part copy's ETag; a copy's, when its source's
+   * ETag is not one). Large ranges are hashed in worker threads, so hashing runs beside the modelled copy
+   * time and the event loop keeps answering requests; small ones on this thread, where a worker's round
+   * trip would cost more than the hash. A range within one blob is hashed once (Blob.md5s).
+   */
   async md5(segments: readonly Segment[], start: number, end: number): Promise<string> {
-    const digest = createHash('md5');
-    for await (const chunk of this.read(segments, start, end)) digest.update(chunk as Buffer);
-    return digest.digest('hex');
+    const [only, ...others] = this.slice(segments, start, end);
+    if (only && others.length === 0) {
+      const key = `${only.offset}:${only.length}`;
+      const known = only.blob.md5s?.get(key);
+      if (known) return known;
+      const md5 = await this.hashRange(segments, start, end);
+      only.blob.md5s ??= new Map();
+      only.blob.md5s.set(key, md5);
+      return md5;
+    }
+    return this.hashRange(segments, start, end);
+  }
+
+  private async hashRange(segments: readonly Segment[], start: number, end: number): Promise<string> {
+    if (end - start < WORKER_HASH_BYTES) {
+      const digest = createHash('md5');
+      for await (const chunk of this.read(segments, start, end)) digest.update(chunk as Buffer);
+      return digest.digest('hex');
+    }
+    const held = this.retain(this.slice(segments, start, end));
+    try {
+      return await this.hashers.md5(
+        held.map((segment) => ({
+          path: segment.blob.path,
+          start: segment.offset,
+          end: segment.offset + segment.length - 1,
+        })),
+      );
+    } finally {
+      this.release(held);
+    }
   }
 
   /** The segments holding bytes `start`..`end` (exclusive) of an object, sharing its blobs. */
@@ -362,6 +408,89 @@ export class S3Store {
   }
 
   close(): void {
+    this.hashers.close();
     rmSync(this.directory, { recursive: true, force: true });
+  }
+}
+
+/** Ranges at least this large are hashed off the main thread. */
+const WORKER_HASH_BYTES = 8 * 1024 * 1024;
+
+/** Hashes the file ranges it is sent, in order, into one MD5; several requests at a time. */
+const HASH_WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { createReadStream } = require('node:fs');
+parentPort.on('message', async ({ id, ranges }) => {
+  try {
+    const digest = createHash('md5');
+    for (const { path, start, end } of ranges) {
+      for await (const chunk of createReadStream(path, { start, end, highWaterMark: 1 << 20 })) digest.update(chunk);
+    }
+    parentPort.postMessage({ id, md5: digest.digest('hex') });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error) });
+  }
+});
+`;
+
+interface HashJob {
+  resolve(md5: string): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A few MD5 workers (one per core, at most four), started on first use and unref'd, so an idle store keeps
+ * no process alive. Each request goes to the worker with the fewest in progress.
+ */
+class HashWorkers {
+  private workers: { worker: Worker; busy: number }[] = [];
+  private readonly jobs = new Map<number, HashJob>();
+  private nextId = 0;
+
+  md5(ranges: { path: string; start: number; end: number }[]): Promise<string> {
+    if (this.workers.length === 0) this.start();
+    const target = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = ++this.nextId;
+    target.busy += 1;
+    return new Promise<string>((resolve, reject) => {
+      const done = () => {
+        target.busy -= 1;
+        this.jobs.delete(id);
+      };
+      this.jobs.set(id, {
+        resolve: (md5) => {
+          done();
+          resolve(md5);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+      target.worker.postMessage({ id, ranges });
+    });
+  }
+
+  private start(): void {
+    const count = Math.max(1, Math.min(4, availableParallelism()));
+    for (let index = 0; index < count; index++) {
+      const worker = new Worker(HASH_WORKER_SOURCE, { eval: true });
+      worker.unref();
+      worker.on('message', (answer: { id: number; md5?: string; error?: string }) => {
+        const job = this.jobs.get(answer.id);
+        if (answer.md5 !== undefined) job?.resolve(answer.md5);
+        else job?.reject(new Error(`hashing failed: ${answer.error}`));
+      });
+      worker.on('error', (error) => {
+        for (const job of this.jobs.values()) job.reject(error);
+      });
+      this.workers.push({ worker, busy: 0 });
+    }
+  }
+
+  close(): void {
+    for (const { worker } of this.workers) void worker.terminate();
+    this.workers = [];
   }
 }

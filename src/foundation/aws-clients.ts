@@ -50,6 +50,12 @@ export interface AwsClientOptions {
    * credential provider, out of `instrument`'s reach): the sandbox records them.
    */
   assumeRolePlugins?: (target: AwsTarget) => StsPlugins;
+  /**
+   * Sockets per client, above the SDK's 50. Only for one process standing in for many Lambda invocations
+   * (the large-object benchmark runs 8 of them, 64 part copies, in one process); in AWS every invocation
+   * has its own clients and at most `copy.partConcurrency` requests in flight.
+   */
+  maxSockets?: number;
 }
 
 /** Plugins of the STS client inside `fromTemporaryCredentials` (its own option's type). */
@@ -63,6 +69,7 @@ interface BaseConfig {
   endpoint?: string;
   retryStrategy?: NonNullable<S3ClientConfig['retryStrategy']>;
   maxAttempts?: number;
+  requestHandler?: { httpAgent: { maxSockets: number }; httpsAgent: { maxSockets: number } };
 }
 
 /**
@@ -97,6 +104,14 @@ export function clientFactory<Client>(build: (config: BaseConfig) => Client, opt
         region: target.region,
         ...(credentials ? { credentials } : {}),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.maxSockets
+          ? {
+              requestHandler: {
+                httpAgent: { maxSockets: options.maxSockets },
+                httpsAgent: { maxSockets: options.maxSockets },
+              },
+            }
+          : {}),
         ...(!retries
           ? { maxAttempts: 1 }
           : options.retryStrategy

@@ -150,7 +150,15 @@ export async function copyDecision(
   plan: CopyPlan,
   source: SourceObject,
 ): Promise<SkipReason | ReplicaSeen> {
-  if (!(await sourceIsCurrent(clients.source, source))) return 'source-changed';
-  const seen = await readReplica(clients.destination, plan);
-  return copyOrder(seen, source) ?? seen;
+  // Both reads at once: one round trip instead of two on every copy. Their order does not matter (the
+  // write is bound to the replica state read, by If-Match or If-None-Match), and a source that changed
+  // decides even when the replica's read failed, as when it was not made.
+  const [current, seen] = await Promise.allSettled([
+    sourceIsCurrent(clients.source, source),
+    readReplica(clients.destination, plan),
+  ]);
+  if (current.status === 'rejected') throw current.reason;
+  if (!current.value) return 'source-changed';
+  if (seen.status === 'rejected') throw seen.reason;
+  return copyOrder(seen.value, source) ?? seen.value;
 }

@@ -383,8 +383,18 @@ export const CopySettingsSchema = z.strictObject({
    * 512 MiB is where the multipart copy starts to win (BENCHMARKS.md, "Choosing the multipart threshold").
    */
   multipartThreshold: partBytes(', the CopyObject limit').default(512 * MiB),
-  /** Part size when the source's own part layout cannot be kept. */
-  partSize: partBytes('').default(256 * MiB),
+  /**
+   * A fixed part size for sources whose own part layout is not kept. Unset (the default), parts are sized
+   * from the object: its size over `partsInFlight`, at least `minPartSize`, at most 5 GiB.
+   */
+  partSize: partBytes('').optional(),
+  /** The smallest part a derived layout uses. 16 MiB: below it, more requests buy no speed (BENCHMARKS.md). */
+  minPartSize: partBytes('').default(16 * MiB),
+  /**
+   * UploadPartCopy requests a large copy keeps in flight, spread over Lambda invocations of
+   * `partConcurrency` each (at most 40 side by side, Step Functions' inline Map limit).
+   */
+  partsInFlight: z.number().int().min(1).max(2560).default(64),
   /** UploadPartCopy requests in flight per Lambda invocation. */
   partConcurrency: z.number().int().min(1).max(64).default(8),
 });

@@ -45,6 +45,7 @@ import {
   recordingDeps,
   recordingLog,
   recordingMetrics,
+  SMALL_MULTIPART_SETTINGS,
 } from '#test/support/fixtures';
 
 /**
@@ -207,7 +208,7 @@ const harnesses: Record<EntryPoint, () => Harness> = {
       log: recordingLog(),
       metrics: recordingMetrics(),
       now: () => NOW,
-      multipart: { partSize: 5 * 1024 * 1024, batchBytes: 8 * 1024 * 1024, partConcurrency: 2 },
+      multipart: SMALL_MULTIPART_SETTINGS,
     });
     return { invoke: (event) => handler(event as never, lambdaContext), effects: s3Effects };
   },

@@ -187,6 +187,46 @@ describe('sandbox S3: multipart objects', () => {
     );
   });
 
+  it('gives a part copy the MD5 of its range whether it is one source part, spans parts, or is hashed off the main thread', async () => {
+    // Parts of 9 MiB and 6 MiB: ranges of 8 MiB and more are hashed in a worker; a range that is exactly a
+    // source part reuses that part's MD5. Every ETag must be the range's real MD5 either way.
+    const { bytes } = await multipart('mp/layout', [9 * MiB, 6 * MiB]);
+    const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key: 'mp/relaid' }));
+    const ranges: [number, number][] = [
+      [0, 9 * MiB - 1],
+      [9 * MiB, 15 * MiB - 1],
+      [MiB, 10 * MiB - 1],
+      [0, 15 * MiB - 1],
+    ];
+    for (const [index, [first, last]] of ranges.entries()) {
+      const part = await s3().send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key: 'mp/relaid',
+          UploadId,
+          PartNumber: index + 1,
+          CopySource: `${Bucket}/mp/layout`,
+          CopySourceRange: `bytes=${first}-${last}`,
+        }),
+      );
+      expect(part.CopyPartResult?.ETag).toBe(`"${md5(bytes.subarray(first, last + 1)).toString('hex')}"`);
+    }
+    // The completion's ETag comes from the part MD5s alone, as S3's does.
+    const listed = await s3().send(new ListPartsCommand({ Bucket, Key: 'mp/relaid', UploadId }));
+    const done = await s3().send(
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key: 'mp/relaid',
+        UploadId,
+        MultipartUpload: {
+          Parts: (listed.Parts ?? []).map(({ PartNumber, ETag }) => ({ PartNumber, ETag })),
+        },
+      }),
+    );
+    const partMd5s = ranges.map(([first, last]) => md5(bytes.subarray(first, last + 1)));
+    expect(done.ETag).toBe(`"${md5(Buffer.concat(partMd5s)).toString('hex')}-4"`);
+  });
+
   it('refuses a completion with a small part (EntityTooSmall), parts out of order (InvalidPartOrder) or unknown (InvalidPart)', async () => {
     const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key: 'mp/bad' }));
     const one = await s3().send(

@@ -100,3 +100,15 @@ export function compiledRulesOf(yamlPath: string): string {
   writeFileSync(path, JSON.stringify(parseYaml(readFileSync(yamlPath, 'utf8'))));
   return path;
 }
+
+/**
+ * Multipart settings for tests with objects of a few MiB: fixed 5 MiB parts (S3's smallest), 2 in flight
+ * per invocation, batches of at most 8 MiB, so a 12 MiB object already takes several parts and batches.
+ */
+export const SMALL_MULTIPART_SETTINGS = {
+  partSize: 5 * 1024 * 1024,
+  minPartSize: 5 * 1024 * 1024,
+  partsInFlight: 2,
+  partConcurrency: 2,
+  maxBatchBytes: 8 * 1024 * 1024,
+};

@@ -35,28 +35,32 @@ import { targetOf } from '#objects/outcomes';
 import { copyDecision, guardedWrite, type WriteCondition } from '#objects/replica-guard';
 import { headSource, readTags, requestPayerOf } from '#objects/source-reads';
 import type { CopyJob } from './contract.ts';
-import { batchParts, MiB, type PartRange, planParts } from './part-planner.ts';
+import {
+  GiB,
+  MiB,
+  type PartRange,
+  type PartSizing,
+  partSizeFor,
+  planBatches,
+  planParts,
+} from './part-planner.ts';
 
-export interface MultipartSettings {
-  /** Part size when the source's own layout cannot be kept. */
-  partSize: number;
-  /** Bytes one Lambda invocation copies (one Map iteration), at least; more when the object needs it. */
-  batchBytes: number;
-  /** UploadPartCopy requests in flight per invocation. */
-  partConcurrency: number;
-}
+export { MAX_BATCHES } from './part-planner.ts';
+
+export type MultipartSettings = PartSizing;
 
 /**
- * 1 GiB batches let the Map run up to 8 Lambdas side by side on a large object; past 200 batches they
- * grow instead, so the Map stays far below the 25,000-event history limit (a 48.8 TiB object: 250 GiB
- * batches, each still well inside one 15-minute invocation at 8 parts in flight).
+ * 64 parts in flight, 8 per invocation: a 1 GiB object copies as 64 parts of 16 MiB from 8 Lambdas side
+ * by side, a 6 GiB one as 64 of 96 MiB; from 320 GiB parts reach 5 GiB and the batches grow instead
+ * (BENCHMARKS.md, "Large objects"). 64 GiB per invocation ends in about 2 minutes at 8 parts of 64 MiB/s;
+ * a 48.8 TiB object needs 250 GiB batches to stay within 200, still inside 15 minutes at that rate.
  */
 export const DEFAULT_MULTIPART_SETTINGS: MultipartSettings = {
-  partSize: 256 * MiB,
-  batchBytes: 1024 * MiB,
+  minPartSize: 16 * MiB,
+  partsInFlight: 64,
   partConcurrency: 8,
+  maxBatchBytes: 64 * GiB,
 };
-export const MAX_BATCHES = 200;
 
 /** An upload in progress, small enough for the state machine's payload whatever the object's size. */
 export interface MultipartUpload {
@@ -119,7 +123,7 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
   const uploadId = created.UploadId;
   if (!uploadId) throw new CreateMultipartUploadMissingUploadIdError(targetOf(plan));
   try {
-    const partSize = sourcePartSize ?? deps.settings.partSize;
+    const partSize = sourcePartSize ?? partSizeFor(source.size, deps.settings);
     const parts = partsOf(job, partSize);
     const keepsSourceETag = etagsMustMatch({
       sourceETag: source.etag,
@@ -130,13 +134,7 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
       uploadId,
       partSize: parts[0] ? parts[0].end - parts[0].start + 1 : partSize,
       partCount: parts.length,
-      batches: batchParts(
-        parts,
-        Math.max(deps.settings.batchBytes, Math.ceil(source.size / MAX_BATCHES)),
-      ).map((batch) => ({
-        first: batch[0]?.partNumber ?? 1,
-        last: batch.at(-1)?.partNumber ?? 1,
-      })),
+      batches: planBatches(parts, deps.settings),
       // Always present (empty when not comparable): the state machine's JSONPath reads it.
       expectedETag: keepsSourceETag ? unquote(source.etag) : '',
     };

@@ -63,27 +63,64 @@ function isValidLayout(size: number, sizes: readonly number[] | undefined): size
 }
 
 /**
- * Groups parts into batches for the state machine's Map: few enough iterations to stay far below the
- * 25,000-event history limit, and small enough (in bytes) for one Lambda invocation to copy.
+ * Step Functions runs at most 40 iterations of an inline Map at once
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html): the CopyParts Map's
+ * MaxConcurrency in statemachines/object-copy.asl.yaml.
  */
-export function batchParts(
+export const MAP_MAX_CONCURRENCY = 40;
+/**
+ * Map iterations per copy, at most: each costs a few history events, so 200 stay far below the 25,000-event
+ * history limit, and the batch list (about 30 bytes each) far below the 256 KB payload limit.
+ */
+export const MAX_BATCHES = 200;
+
+/** How a copy's parts are sized and spread (copy settings, src/rules/schema.ts). */
+export interface PartSizing {
+  /** A fixed part size (`copy.partSize`); when unset, derived from the object's size. */
+  partSize?: number | undefined;
+  /** The smallest derived part size (`copy.minPartSize`). */
+  minPartSize: number;
+  /** The UploadPartCopy requests a copy aims to keep in flight (`copy.partsInFlight`). */
+  partsInFlight: number;
+  /** UploadPartCopy requests in flight per Lambda invocation (`copy.partConcurrency`). */
+  partConcurrency: number;
+  /** Bytes one invocation copies at most, so it ends well inside Lambda's 15 minutes (unless 200 batches need more). */
+  maxBatchBytes: number;
+}
+
+/**
+ * The part size for an object whose source layout is not kept: the object split into `partsInFlight`
+ * parts, so that one wave of requests side by side copies all of it, rounded up to whole MiB, at least
+ * `minPartSize` (small parts cost requests and save nothing once the copy's aggregate rate is reached) and
+ * within S3's 5 MiB–5 GiB. planParts grows it further if 10,000 parts would not cover the object.
+ */
+export function partSizeFor(
+  size: number,
+  sizing: Pick<PartSizing, 'partSize' | 'minPartSize' | 'partsInFlight'>,
+) {
+  if (sizing.partSize) return sizing.partSize;
+  const oneWave = Math.ceil(size / Math.max(1, sizing.partsInFlight) / MiB) * MiB;
+  return Math.min(MAX_PART_SIZE, Math.max(MIN_PART_SIZE, sizing.minPartSize, oneWave));
+}
+
+/**
+ * Inclusive part-number ranges, one per Map iteration, contiguous and as even as they can be. As many
+ * batches as keep `partsInFlight` parts in flight at `partConcurrency` per invocation (so the Map's
+ * concurrency follows the object's size: one invocation for 8 parts, 8 for 64), more when a batch would
+ * exceed `maxBatchBytes`, never more than MAX_BATCHES nor than there are parts.
+ */
+export function planBatches(
   parts: readonly PartRange[],
-  maxBatchBytes: number,
-  maxPartsPerBatch = 100,
-): PartRange[][] {
-  const batches: PartRange[][] = [];
-  let current: PartRange[] = [];
-  let bytes = 0;
-  for (const part of parts) {
-    const partBytes = part.end - part.start + 1;
-    if (current.length > 0 && (bytes + partBytes > maxBatchBytes || current.length >= maxPartsPerBatch)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(part);
-    bytes += partBytes;
+  sizing: Pick<PartSizing, 'partsInFlight' | 'partConcurrency' | 'maxBatchBytes'>,
+): { first: number; last: number }[] {
+  const total = parts.reduce((sum, part) => sum + part.end - part.start + 1, 0);
+  const forConcurrency = Math.ceil(Math.min(parts.length, sizing.partsInFlight) / sizing.partConcurrency);
+  const forBytes = Math.ceil(total / sizing.maxBatchBytes);
+  const count = Math.max(1, Math.min(parts.length, MAX_BATCHES, Math.max(forConcurrency, forBytes)));
+  const perBatch = Math.ceil(parts.length / count);
+  const batches: { first: number; last: number }[] = [];
+  for (let first = 1; first <= parts.length; first += perBatch) {
+    batches.push({ first, last: Math.min(parts.length, first + perBatch - 1) });
   }
-  if (current.length > 0) batches.push(current);
   return batches;
 }

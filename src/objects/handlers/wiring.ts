@@ -32,6 +32,8 @@ export const objectCopyStepDeps = ({ config, common }: FunctionBase, s3: S3Clien
   multipart: {
     ...DEFAULT_MULTIPART_SETTINGS,
     partSize: config.copy.partSize,
+    minPartSize: config.copy.minPartSize,
+    partsInFlight: config.copy.partsInFlight,
     partConcurrency: config.copy.partConcurrency,
   },
 });

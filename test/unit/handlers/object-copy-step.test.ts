@@ -23,7 +23,14 @@ import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step'
 import { markersFor } from '#objects/markers';
 import { planCopies } from '#objects/router';
 import { objectRulesOf } from '#rules/config';
-import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
+import {
+  configFrom,
+  lambdaContext,
+  recordingLog,
+  recordingMetrics,
+  SMALL_MULTIPART_SETTINGS,
+  s3Error,
+} from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
@@ -62,7 +69,7 @@ function handler() {
     log: recordingLog(),
     metrics: recordingMetrics(),
     now: () => Date.parse('2026-11-21T18:53:48Z'),
-    multipart: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+    multipart: SMALL_MULTIPART_SETTINGS,
   };
   const invoke = createObjectCopyStepHandler(createPowertools(), deps);
   return { deps, run: (input: unknown) => invoke(input as never, lambdaContext) };
@@ -111,14 +118,15 @@ describe('object-copy-step handler', () => {
       ServerSideEncryption: 'aws:kms',
       SSEKMSKeyId: 'alias/dr',
     });
-    // 6 MiB parts as in the source (not the 5 MiB default): 6 MiB, 6 MiB, 3 bytes; batches of at most 8 MiB.
+    // 6 MiB parts as in the source (not the 5 MiB setting): 6 MiB, 6 MiB, 3 bytes; 2 in flight per batch,
+    // and 8 MiB per batch at most, so two batches, as even as whole parts allow.
     expect(upload).toEqual({
       uploadId: 'up-1',
       partSize: 6 * MiB,
       partCount: 3,
       batches: [
-        { first: 1, last: 1 },
-        { first: 2, last: 3 },
+        { first: 1, last: 2 },
+        { first: 3, last: 3 },
       ],
       expectedETag: '', // SSE-KMS on the destination: the ETag cannot match
     });

@@ -5,7 +5,7 @@ import { createS3ClientFactory } from '#foundation/aws-clients';
 import { copyToDestination } from '#objects/copy-one';
 import type { SourceObject } from '#objects/event';
 import { markersFor } from '#objects/markers';
-import { copyOrder } from '#objects/replica-guard';
+import { copyDecision, copyOrder } from '#objects/replica-guard';
 import { planCopies } from '#objects/router';
 import { objectRulesOf } from '#rules/config';
 import { configFrom, s3Error } from '#test/support/fixtures';
@@ -46,6 +46,36 @@ beforeEach(() => {
 });
 
 describe('the fast path of a versioned source', () => {
+  it('It should read the source and the replica key side by side, one round trip', async () => {
+    // The source's HEAD answers only once the replica's has been asked: read one after the other, the
+    // decision would never come.
+    let replicaAsked: () => void = () => undefined;
+    const asked = new Promise<void>((resolve) => {
+      replicaAsked = resolve;
+    });
+    s3.on(HeadObjectCommand, current).callsFake(async () => {
+      await asked;
+      return { VersionId: 'v1', ETag: `"${source.etag}"` };
+    });
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).callsFake(async () => {
+      replicaAsked();
+      throw s3Error('NotFound', 404);
+    });
+    const client = new S3Client({ region: 'us-east-1' });
+    await expect(copyDecision({ source: client, destination: client }, plan, source)).resolves.toEqual({
+      exists: false,
+    });
+  });
+
+  it('It should decide source-changed when the source changed, even if the replica could not be read', async () => {
+    s3.on(HeadObjectCommand, current).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).rejects(s3Error('InternalError', 500));
+    const client = new S3Client({ region: 'us-east-1', maxAttempts: 1 });
+    await expect(copyDecision({ source: client, destination: client }, plan, source)).resolves.toBe(
+      'source-changed',
+    );
+  });
+
   it('It should copy the current version only if the replica key is still absent', async () => {
     await expect(copy()).resolves.toMatchObject({ status: 'copied' });
     expect(s3).toReceiveCommandWith(HeadObjectCommand, current);

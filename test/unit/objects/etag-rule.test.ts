@@ -11,7 +11,7 @@ import type { SourceObject } from '#objects/event';
 import { planCopies } from '#objects/router';
 import { replicaStateOf } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';
-import { configFrom } from '#test/support/fixtures';
+import { configFrom, SMALL_MULTIPART_SETTINGS } from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
@@ -66,7 +66,7 @@ describe('the ETag rule', () => {
     const job: CopyJob = { mode: 'multipart', plan, source, reason: 'large' };
     const upload = await startMultipartCopy(job, {
       s3: createS3ClientFactory(),
-      settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+      settings: SMALL_MULTIPART_SETTINGS,
     });
     // The layout is kept (2 parts of 6 MiB), but a DSSE-KMS ETag is no digest: nothing to expect.
     expect(upload.partCount).toBe(2);

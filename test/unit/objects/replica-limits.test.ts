@@ -20,7 +20,13 @@ import type { Report } from '#objects/outcomes';
 import { planCopies } from '#objects/router';
 import { reconcileObjectRule } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';
-import { configFrom, lambdaContext, recordingDeps, s3Event } from '#test/support/fixtures';
+import {
+  configFrom,
+  lambdaContext,
+  recordingDeps,
+  SMALL_MULTIPART_SETTINGS,
+  s3Event,
+} from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
@@ -164,7 +170,7 @@ describe('S3 limits checked before the write', () => {
         { mode: 'multipart', plan, source, reason: 'large' },
         {
           s3: createS3ClientFactory(),
-          settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+          settings: SMALL_MULTIPART_SETTINGS,
         },
       ),
     ).rejects.toMatchObject({ name: 'TooManyObjectTagsError' });
@@ -230,7 +236,7 @@ describe('what a replica carries over', () => {
       { mode: 'multipart', plan, source, reason: 'large' },
       {
         s3: createS3ClientFactory(),
-        settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+        settings: SMALL_MULTIPART_SETTINGS,
       },
     );
     expect(s3).toReceiveCommandWith(CreateMultipartUploadCommand, {

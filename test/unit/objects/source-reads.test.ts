@@ -17,7 +17,14 @@ import type { Report } from '#objects/outcomes';
 import { planCopies } from '#objects/router';
 import { reconcileObjectRule } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';
-import { configFrom, lambdaContext, recordingDeps, s3Error, s3Event } from '#test/support/fixtures';
+import {
+  configFrom,
+  lambdaContext,
+  recordingDeps,
+  SMALL_MULTIPART_SETTINGS,
+  s3Error,
+  s3Event,
+} from '#test/support/fixtures';
 
 const s3 = mockClient(S3Client);
 afterEach(() => s3.reset());
@@ -87,7 +94,7 @@ describe('requester pays', () => {
       { first: 1, last: 2 },
       {
         s3: createS3ClientFactory(),
-        settings: { partSize: 5 * MiB, batchBytes: 8 * MiB, partConcurrency: 2 },
+        settings: SMALL_MULTIPART_SETTINGS,
       },
     );
     expect(s3).toReceiveCommandTimes(UploadPartCopyCommand, 2);

@@ -40,8 +40,13 @@ describe('Each function’s own wiring (src/*/handlers/, src/reconcile/handler.t
 
   it('It should give objectCopyStep the part settings of the rules file', () => {
     const { deps } = objectCopyStepRuntimeFromEnvironment(RULES_ONLY);
-    expect(deps.multipart.partSize).toBeGreaterThan(0);
-    expect(deps.multipart.partConcurrency).toBeGreaterThan(0);
+    // No fixed part size by default: parts are sized from each object (part-planner.ts).
+    expect(deps.multipart.partSize).toBeUndefined();
+    expect(deps.multipart).toMatchObject({
+      minPartSize: 16 * 1024 * 1024,
+      partsInFlight: 64,
+      partConcurrency: 8,
+    });
   });
 
   it('It should give snapshotCreated and imageAvailable their rules, and fail a copy whose machine is not named', async () => {
