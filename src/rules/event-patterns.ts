@@ -217,9 +217,9 @@ function s3Patterns(
     byRegion.set(region, [...(byRegion.get(region) ?? []), rule]);
   }
   // Home first, then the other Regions in order, so the patterns (and the stack's rules) are stable.
-  const regions = [...byRegion.keys()].sort((a, b) =>
-    a === undefined ? -1 : b === undefined ? 1 : a < b ? -1 : 1,
-  );
+  // (Array sort leaves undefined, the home Region, last without asking the comparator: so it is put first.)
+  const others = [...byRegion.keys()].filter((region) => region !== undefined).sort();
+  const regions = [...(byRegion.has(undefined) ? [undefined] : []), ...others];
   return regions.flatMap((region) =>
     s3RegionPatterns(byRegion.get(region) ?? [], detailTypes, region, options),
   );
