@@ -1,5 +1,16 @@
-import { type FerryConfig, imageRulesOf, snapshotRulesOf, sourceRegionsOf } from '#rules/config';
-import { ec2TagChangeEventPatterns, forwardedEventPatterns } from '#rules/event-patterns';
+import {
+  type FerryConfig,
+  imageRulesOf,
+  objectRulesOf,
+  objectSourceRegionOf,
+  snapshotRulesOf,
+  sourceRegionsOf,
+} from '#rules/config';
+import {
+  ec2TagChangeEventPatterns,
+  forwardedEventPatterns,
+  forwardedObjectEventPatterns,
+} from '#rules/event-patterns';
 import {
   type Cfn,
   type CfnResource,
@@ -9,14 +20,19 @@ import {
 } from './template-parts.ts';
 
 /**
- * EBS and AMI events arrive on the default bus of their own Region, and Ferry's stack lives in one home
- * Region. For every other source Region the rules name, a small stack forwards the events Ferry needs to
- * the home Region's default bus, where the stack's rules (which list every source Region) deliver them.
+ * EBS, AMI and S3 events arrive on the default bus of their own Region, and Ferry's stack lives in one home
+ * Region. For every other source Region the rules name (snapshot and image rules' `regions`, object rules'
+ * `objects.region`), one small stack forwards the events Ferry needs to the home Region's default bus, where
+ * the stack's rules (which name every source Region) deliver them. A forwarded event arrives unchanged, its
+ * `region` still the source's (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html).
  */
 
-/** Source Regions of snapshot and image rules, other than the home Region. */
+/** Source Regions of every rule, other than the home Region: one forwarder stack each. */
 export function forwarderRegions(config: FerryConfig, homeRegion: string): string[] {
-  const regions = [...snapshotRulesOf(config), ...imageRulesOf(config)].flatMap(sourceRegionsOf);
+  const regions = [
+    ...[...snapshotRulesOf(config), ...imageRulesOf(config)].flatMap(sourceRegionsOf),
+    ...objectRulesOf(config).map((rule) => objectSourceRegionOf(rule, homeRegion)),
+  ];
   return [...new Set(regions)].filter((region) => region !== homeRegion).sort();
 }
 
@@ -38,10 +54,12 @@ export function forwarderTemplate(
   };
   // Only the events the home rules want from this Region (a Region may be a source of AMIs only), every
   // kind merged into as few rules as the pattern size allows: one target (the home bus) needs no more.
-  // Tag changes of sources come from another service (aws.tag), in a rule of their own.
+  // Tag changes of sources come from another service (aws.tag), in a rule of their own; S3's events
+  // (source aws.s3) in the rules the home stack has for them, narrowed to this Region's buckets.
   const patterns = [
     ...forwardedEventPatterns(config, region),
     ...ec2TagChangeEventPatterns(config, { region }),
+    ...forwardedObjectEventPatterns(config, region),
   ];
   const rules = Object.fromEntries(
     patterns.map((pattern, index): [string, CfnResource] => [
@@ -49,7 +67,7 @@ export function forwarderTemplate(
       {
         Type: 'AWS::Events::Rule',
         Properties: {
-          Description: `Ferry ${deployment.stage}: snapshot and AMI events from ${region} to ${deployment.region}`,
+          Description: `Ferry ${deployment.stage}: source events from ${region} to ${deployment.region}`,
           EventPattern: pattern,
           Targets: [
             {
@@ -69,7 +87,7 @@ export function forwarderTemplate(
   );
   return {
     AWSTemplateFormatVersion: '2010-09-09',
-    Description: `Ferry ${deployment.service}-${deployment.stage}: forwards snapshot and AMI events from ${region} to ${deployment.region}`,
+    Description: `Ferry ${deployment.service}-${deployment.stage}: forwards source events from ${region} to ${deployment.region}`,
     Resources: {
       ...rules,
       ForwardRole: {

@@ -33,7 +33,7 @@ import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
 import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
-import { type FerryConfig, objectRulesOf } from '#rules/config';
+import { type FerryConfig, objectRulesOf, objectSourceRegionOf } from '#rules/config';
 import {
   copyCompletionEventPatterns,
   ec2TagChangeEventPatterns,
@@ -195,7 +195,8 @@ export function bucketRegionsOf(config: FerryConfig, sourceRegion: string): Reco
   for (const rule of objectRulesOf(config)) {
     for (const destination of rule.to) regions[destination.bucket] = destination.region;
   }
-  for (const rule of objectRulesOf(config)) regions[rule.objects.bucket] ??= sourceRegion;
+  for (const rule of objectRulesOf(config))
+    regions[rule.objects.bucket] ??= objectSourceRegionOf(rule, sourceRegion);
   return regions;
 }
 

@@ -1,4 +1,4 @@
-import { type FerryConfig, kindOf, type Rule, sourceRegionsOf } from '#rules/config';
+import { type FerryConfig, kindOf, objectSourceRegionOf, type Rule, sourceRegionsOf } from '#rules/config';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import type { ObjectRule } from '#rules/schema';
 import { type Ec2ReconcileDeps, IMAGES, reconcileEc2Region, SNAPSHOTS } from './ec2.ts';
@@ -94,8 +94,12 @@ async function reconcileRule(
   deps: ReconcileDeps,
 ): Promise<{ report: Listed; stop?: Cursor }> {
   switch (kindOf(rule)) {
-    case 'objects':
-      return reconcileObjects(rule as ObjectRule, cursor, budget, deps.objects);
+    case 'objects': {
+      // The source is listed and read in its bucket's Region (S3 refuses a request signed for another).
+      const region = objectSourceRegionOf(rule as ObjectRule, deps.objects.source.region);
+      const objects = { ...deps.objects, source: { ...deps.objects.source, region } };
+      return reconcileObjects(rule as ObjectRule, cursor, budget, objects);
+    }
     case 'snapshots':
       return reconcileEc2Rule(
         SNAPSHOTS,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkBucketRegions } from './bucket-regions.ts';
 import { DeploymentSettingsSchema } from './deployment.ts';
 import { type ImageRule, ImageRuleSchema, type SnapshotRule, SnapshotRuleSchema } from './ec2-schema.ts';
 import { checkRuleGraph } from './loop-check.ts';
@@ -38,6 +39,10 @@ export const kindOf = (rule: Rule): RuleKind =>
 /** The Regions a snapshot or image rule reads its sources from. */
 export const sourceRegionsOf = (rule: SnapshotRule | ImageRule): string[] =>
   isSnapshotRule(rule) ? rule.snapshots.regions : rule.images.regions;
+
+/** The Region an object rule reads its bucket in: its `objects.region`, else the stack's home Region. */
+export const objectSourceRegionOf = (rule: ObjectRule, homeRegion: string): string =>
+  rule.objects.region ?? homeRegion;
 
 /** The rules of one kind, in file order. */
 export const objectRulesOf = (config: Pick<FerryConfig, 'rules'>): ObjectRule[] =>
@@ -129,7 +134,11 @@ export function checkConfig(raw: unknown): { config?: FerryConfig; issues: RawIs
   // Only object replicas can be read again by a rule, or share keys; EC2 copies are never copied (see
   // ec2-schema.ts), and each finds its copy again by its own tags.
   const objectRules = rules.map((rule) => (rule && isObjectRule(rule) ? rule : undefined));
-  issues.push(...checkRuleGraph(objectRules), ...checkSharedReplicas(objectRules));
+  issues.push(
+    ...checkRuleGraph(objectRules),
+    ...checkSharedReplicas(objectRules),
+    ...checkBucketRegions(objectRules),
+  );
 
   if (issues.length > 0) return { issues };
   const config = {

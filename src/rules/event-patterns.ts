@@ -147,6 +147,14 @@ export const TAG_CHANGE_DETAIL_TYPES = ['Object Tags Added', 'Object Tags Delete
 
 type ObjectRuleOf = ReturnType<typeof objectRulesOf>[number];
 
+export interface SourceRegionOption {
+  /**
+   * Only the buckets of this source Region (`objects.region`): what a forwarder there sends on. Unset: every
+   * source Region, the home stack's view.
+   */
+  sourceRegion?: string;
+}
+
 /**
  * The EventBridge patterns that deliver S3 events to Ferry, generated from the rules: each source bucket
  * narrowed to its rules' key prefixes where that is exact, buckets with the same prefixes sharing one
@@ -156,7 +164,10 @@ type ObjectRuleOf = ReturnType<typeof objectRulesOf>[number];
  * across alternatives and a bucket's prefixes never overlap. The deployment and the sandbox both use these,
  * so what the sandbox delivers is what AWS would deliver.
  */
-export function objectEventPatterns(config: FerryConfig, options: PatternOptions = {}): ObjectEventPatterns {
+export function objectEventPatterns(
+  config: FerryConfig,
+  options: PatternOptions & SourceRegionOption = {},
+): ObjectEventPatterns {
   return {
     objectCreated: s3Patterns(config, ['Object Created'], () => true, options),
     objectDeleted: s3Patterns(
@@ -175,7 +186,7 @@ export function objectEventPatterns(config: FerryConfig, options: PatternOptions
  */
 export function objectTagChangeEventPatterns(
   config: FerryConfig,
-  options: PatternOptions = {},
+  options: PatternOptions & SourceRegionOption = {},
 ): EventPattern[] {
   return s3Patterns(
     config,
@@ -185,16 +196,44 @@ export function objectTagChangeEventPatterns(
   );
 }
 
+/**
+ * The S3 patterns of some event types, per source Region: buckets in the home Region (no `objects.region`)
+ * in patterns without a `region` field, as before; the buckets of each other Region in patterns that name it.
+ * A forwarded event arrives on the home bus unchanged, its `region` still the source's
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html), so the home rules and the
+ * forwarder's select it alike. A bucket has one Region (bucket-regions.ts), so no bucket is in two groups.
+ */
 function s3Patterns(
   config: FerryConfig,
   detailTypes: readonly string[],
   wanted: (rule: ObjectRuleOf) => boolean,
+  options: PatternOptions & SourceRegionOption,
+): EventPattern[] {
+  const byRegion = new Map<string | undefined, ObjectRuleOf[]>();
+  for (const rule of objectRulesOf(config)) {
+    if (!wanted(rule)) continue;
+    const region = rule.objects.region;
+    if (options.sourceRegion !== undefined && region !== options.sourceRegion) continue;
+    byRegion.set(region, [...(byRegion.get(region) ?? []), rule]);
+  }
+  // Home first, then the other Regions in order, so the patterns (and the stack's rules) are stable.
+  // (Array sort leaves undefined, the home Region, last without asking the comparator: so it is put first.)
+  const others = [...byRegion.keys()].filter((region) => region !== undefined).sort();
+  const regions = [...(byRegion.has(undefined) ? [undefined] : []), ...others];
+  return regions.flatMap((region) =>
+    s3RegionPatterns(byRegion.get(region) ?? [], detailTypes, region, options),
+  );
+}
+
+function s3RegionPatterns(
+  rules: readonly ObjectRuleOf[],
+  detailTypes: readonly string[],
+  region: string | undefined,
   options: PatternOptions,
 ): EventPattern[] {
   const limit = options.maxPatternChars ?? EVENT_PATTERN_MAX_CHARS;
   const prefixesByBucket = new Map<string, Set<string>>();
-  for (const rule of objectRulesOf(config)) {
-    if (!wanted(rule)) continue;
+  for (const rule of rules) {
     const set = prefixesByBucket.get(rule.objects.bucket) ?? new Set<string>();
     set.add(rule.objects.prefix);
     prefixesByBucket.set(rule.objects.bucket, set);
@@ -214,6 +253,7 @@ function s3Patterns(
   const build = (run: EventPattern[]): EventPattern => ({
     source: ['aws.s3'],
     'detail-type': [...detailTypes],
+    ...(region === undefined ? {} : { region: [region] }),
     detail: anyOf(run),
   });
   return pack(alternatives, build, limit, splitBucketsAlternative);
@@ -359,4 +399,19 @@ export function copyCompletionEventPatterns(config: FerryConfig): EventPattern[]
         ]
       : []),
   ];
+}
+
+/**
+ * The S3 events a forwarder in `region` sends to the home Region: those of the buckets whose rules name
+ * that Region, exactly as the home stack's S3 patterns select them (the same generators, narrowed to the
+ * Region), so nothing is forwarded that no home rule would take.
+ */
+export function forwardedObjectEventPatterns(
+  config: FerryConfig,
+  region: string,
+  options: PatternOptions = {},
+): EventPattern[] {
+  const narrowed = { ...options, sourceRegion: region };
+  const { objectCreated, objectDeleted } = objectEventPatterns(config, narrowed);
+  return [...objectCreated, ...objectDeleted, ...objectTagChangeEventPatterns(config, narrowed)];
 }

@@ -287,6 +287,13 @@ export const ObjectDestinationSchema = z
 export const ObjectSourceSchema = z
   .strictObject({
     bucket: bucketName,
+    /**
+     * The source bucket's Region; unset, the stack's home Region. A bucket elsewhere has its events
+     * forwarded to the home bus by a forwarder stack in its Region (deploy/forwarders.ts), and Ferry reads it
+     * there (HEAD, tags, listings) while CopyObject runs against the destination's Region, as S3 allows
+     * across Regions (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+     */
+    region: region.optional(),
     prefix: keyPart.default(''),
     suffix: keyPart.optional(),
     minSize: z.number().int().nonnegative().optional(),

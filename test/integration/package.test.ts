@@ -8,6 +8,7 @@ import { fitRolePolicy } from '#deploy/policy-fit';
 import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import {
   ec2TagChangeEventPatterns,
+  forwardedObjectEventPatterns,
   imageEventPatterns,
   objectEventPatterns,
   objectTagChangeEventPatterns,
@@ -437,5 +438,48 @@ describe('npm run package: the reconcile schedule', () => {
     expect(template.Resources.ReconcileLambdaFunction?.Properties.Role).toEqual({
       'Fn::GetAtt': ['ReconcileRole', 'Arn'],
     });
+  });
+});
+
+describe('npm run package: object sources in several Regions (test/configs/objects-multi-region.yml)', () => {
+  const file = 'test/configs/objects-multi-region.yml';
+  const template = () => packageWith(file);
+  const s3Patterns = (resources: Record<string, Resource>) =>
+    Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule')
+      .map((r) => r.Properties.EventPattern as { source: string[]; region?: string[] })
+      .filter((pattern) => pattern.source[0] === 'aws.s3');
+
+  it('writes one forwarder per other source Region, S3 rules beside EC2 ones, and matches them at home', {
+    timeout: 180_000,
+  }, () => {
+    const config = loadConfigFile(file);
+    expect(Object.keys(template().forwarders ?? {}).sort()).toEqual(['ap-southeast-2', 'eu-west-1']);
+    const home = eventRules(template()).map(([, rule]) => rule.Properties.EventPattern);
+    for (const region of ['ap-southeast-2', 'eu-west-1']) {
+      const forwarded = s3Patterns(template().forwarders?.[region]?.Resources ?? {});
+      expect(forwarded, region).toEqual(forwardedObjectEventPatterns(config, region));
+      expect(forwarded.length, region).toBeGreaterThan(0);
+      // What the forwarder sends, the home stack matches: the same patterns, naming the source Region.
+      for (const pattern of forwarded) {
+        expect(pattern.region, region).toEqual([region]);
+        expect(home, region).toContainEqual(pattern);
+      }
+    }
+    // Sydney's rule copies no tags and replicates no deletes: only its created objects are forwarded.
+    expect(
+      s3Patterns(template().forwarders?.['ap-southeast-2']?.Resources ?? {}).map(
+        (pattern) => (pattern as unknown as { 'detail-type': string[] })['detail-type'],
+      ),
+    ).toEqual([['Object Created']]);
+    // Ireland's forwarder carries its snapshots too: one stack per Region.
+    const ireland = Object.values(template().forwarders?.['eu-west-1']?.Resources ?? {});
+    expect(
+      ireland.some(
+        (r) =>
+          r.Type === 'AWS::Events::Rule' &&
+          (r.Properties.EventPattern as { source: string[] }).source[0] === 'aws.ec2',
+      ),
+    ).toBe(true);
   });
 });
