@@ -96,7 +96,8 @@ export function runBundle(
       resolve({
         status,
         result: resultAt < 0 ? '' : stdout.slice(resultAt + RESULT_MARK.length + 1),
-        invocationOutput: invocationAt < 0 ? '' : stdout.slice(invocationAt + INVOCATION_MARK.length + 1, end),
+        invocationOutput:
+          invocationAt < 0 ? '' : stdout.slice(invocationAt + INVOCATION_MARK.length + 1, end),
         stdout,
         stderr,
       });

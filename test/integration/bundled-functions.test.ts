@@ -7,8 +7,8 @@ import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readServerlessFile } from '#deploy/function-bundles';
-import { buildFunctionBundle, type FunctionBundle, runBundle } from '#local/bundled-function';
 import { MARKER } from '#ec2/markers';
+import { buildFunctionBundle, type FunctionBundle, runBundle } from '#local/bundled-function';
 import { SANDBOX_ACCOUNT, SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { compileRules, InvalidConfigError } from '#rules/load';
 import { configFrom } from '#test/support/fixtures';
