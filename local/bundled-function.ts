@@ -6,6 +6,7 @@
 // Metrics instance aggregates across them). Used by test/integration/bundled-functions.test.ts and by
 // `npm run bench -- requests` (bench/log-volume.ts).
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -15,6 +16,7 @@ import {
   functionEntryOf,
   type ServerlessFile,
 } from '#deploy/function-bundles';
+import { compileRules } from '#rules/load';
 
 export interface FunctionBundle {
   file: string;
@@ -103,4 +105,46 @@ export function runBundle(
       });
     });
   });
+}
+
+/**
+ * What Lambda sets for a function, without credentials (the caller adds the ones it means). Metrics off and
+ * logs at ERROR unless `logs` says otherwise: `applicationLogLevel` as Lambda's logging controls pass it
+ * (AWS_LAMBDA_LOG_LEVEL, which Powertools Logger follows), metrics on in the Ferry namespace.
+ */
+export function bundleEnvironment(
+  service: ServerlessFile,
+  rulesFile: string,
+  logs?: { applicationLogLevel: string },
+): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${service.provider.runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: 'ferry-bundled',
+    POWERTOOLS_SERVICE_NAME: 'ferry',
+    ...(logs
+      ? {
+          POWERTOOLS_METRICS_NAMESPACE: 'Ferry',
+          AWS_LAMBDA_LOG_LEVEL: logs.applicationLogLevel,
+          POWERTOOLS_LOG_LEVEL: logs.applicationLogLevel,
+        }
+      : { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' }),
+    FERRY_CONFIG: rulesFile,
+    FERRY_OBJECT_COPY_STATE_MACHINE_ARN:
+      'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-object-copy',
+    FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN:
+      'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-snapshot-copy',
+    FERRY_IMAGE_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-image-copy',
+  };
+}
+
+/** A rules file as `npm run package` writes it: validated, then JSON. Returns the JSON file's path. */
+export function writeRulesFile(dir: string, name: string, yaml: string): string {
+  mkdirSync(dir, { recursive: true });
+  const source = join(dir, `${name}.yml`);
+  writeFileSync(source, yaml);
+  const compiled = join(dir, `${name}.json`);
+  writeFileSync(compiled, compileRules(source));
+  return compiled;
 }

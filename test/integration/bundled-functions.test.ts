@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,13 @@ import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readServerlessFile } from '#deploy/function-bundles';
 import { MARKER } from '#ec2/markers';
-import { buildFunctionBundle, type FunctionBundle, runBundle } from '#local/bundled-function';
+import {
+  buildFunctionBundle,
+  bundleEnvironment,
+  type FunctionBundle,
+  runBundle,
+  writeRulesFile,
+} from '#local/bundled-function';
 import { SANDBOX_ACCOUNT, SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { compileRules, InvalidConfigError } from '#rules/load';
 import { configFrom } from '#test/support/fixtures';
@@ -45,31 +51,8 @@ async function run(bundle: FunctionBundle, env: Record<string, string>, event?: 
 }
 
 /** What Lambda sets for a function (no credentials here; each test adds the ones it means). */
-const lambdaEnvironment = (rulesFile: string) => ({
-  AWS_REGION: 'us-east-1',
-  AWS_DEFAULT_REGION: 'us-east-1',
-  AWS_EXECUTION_ENV: `AWS_Lambda_${service.provider.runtime}`,
-  AWS_LAMBDA_FUNCTION_NAME: 'ferry-bundled',
-  POWERTOOLS_SERVICE_NAME: 'ferry',
-  POWERTOOLS_METRICS_DISABLED: 'true',
-  POWERTOOLS_LOG_LEVEL: 'ERROR',
-  FERRY_CONFIG: rulesFile,
-  FERRY_OBJECT_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-object-copy',
-  FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN:
-    'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-snapshot-copy',
-  FERRY_IMAGE_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-image-copy',
-});
-
-/** A rules file as `npm run package` writes it: validated, then JSON. */
-function rulesFile(name: string, yaml: string): string {
-  const dir = join(folder, 'rules');
-  mkdirSync(dir, { recursive: true });
-  const source = join(dir, `${name}.yml`);
-  writeFileSync(source, yaml);
-  const compiled = join(dir, `${name}.json`);
-  writeFileSync(compiled, compileRules(source));
-  return compiled;
-}
+const lambdaEnvironment = (rules: string) => bundleEnvironment(service, rules);
+const rulesFile = (name: string, yaml: string) => writeRulesFile(join(folder, 'rules'), name, yaml);
 
 const CROSS_ACCOUNT = readFileSync(new URL('../configs/cross-account.yml', import.meta.url), 'utf8');
 const WRITER = 'arn:aws:iam::222233334444:role/ferry-writer';
