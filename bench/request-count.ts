@@ -148,19 +148,32 @@ function startCounting(sandbox: Sandbox, deliveries: Delivery[]) {
 }
 
 /**
- * Writes `count` objects of 1–100 KB under the scenario's prefix (8 at a time), lets the pipeline settle,
- * and counts. The benchmark's own PutObjects are taken out of the S3 counts; it reads nothing while counting.
+ * The "Object Created" events of `count` objects written under the scenario's prefix while the bus is
+ * paused: nothing handles them here, so each can be run once through the bundled function (the logs
+ * sample of bench/requests.ts) without the in-process handlers counting or copying it first.
  */
-export async function countObjects(
+export async function heldBackObjectEvents(
   sandbox: Sandbox,
-  deliveries: Delivery[],
   scenario: ObjectScenario,
   count: number,
   seed: number,
-): Promise<Tally> {
+): Promise<unknown[]> {
+  sandbox.bus.pause();
+  try {
+    await writeObjects(sandbox, scenario, count, seed);
+    await sandbox.settle();
+    return sandbox.bus.dropped
+      .splice(0)
+      .filter((event) => (event as { 'detail-type'?: string })['detail-type'] === 'Object Created');
+  } finally {
+    sandbox.bus.resume();
+  }
+}
+
+/** Writes `count` objects of 1–100 KB under the scenario's prefix, 8 at a time. */
+async function writeObjects(sandbox: Sandbox, scenario: ObjectScenario, count: number, seed: number) {
   const random = seededRandom(seed);
   const client = sandbox.s3('us-east-1');
-  const stop = startCounting(sandbox, deliveries);
   const keys = Array.from({ length: count }, (_, i) => `${scenario.prefix}${seed}/object-${i}.bin`);
   const tagging = scenario.tags ? new URLSearchParams(scenario.tags).toString() : undefined;
   for (let start = 0; start < keys.length; start += 8) {
@@ -178,6 +191,21 @@ export async function countObjects(
       }),
     );
   }
+}
+
+/**
+ * Writes `count` objects of 1–100 KB under the scenario's prefix (8 at a time), lets the pipeline settle,
+ * and counts. The benchmark's own PutObjects are taken out of the S3 counts; it reads nothing while counting.
+ */
+export async function countObjects(
+  sandbox: Sandbox,
+  deliveries: Delivery[],
+  scenario: ObjectScenario,
+  count: number,
+  seed: number,
+): Promise<Tally> {
+  const stop = startCounting(sandbox, deliveries);
+  await writeObjects(sandbox, scenario, count, seed);
   await sandbox.settle();
   const counted = stop();
   const s3 = { ...counted.s3 };

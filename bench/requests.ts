@@ -5,14 +5,29 @@
 // and AMI copy of a few durations, Lambda invocations, Step Functions state transitions. Priced at the
 // published us-east-1 prices below, beside what S3 Replication and DLM / AWS Backup charge for the same copy.
 // Writes bench/results/requests.{md,json}.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
+import { readServerlessFile } from '#deploy/function-bundles';
+import { buildFunctionBundle, bundleEnvironment, runBundle, writeRulesFile } from '#local/bundled-function';
+import { SANDBOX_CREDENTIALS, type Sandbox } from '#local/sandbox';
 import {
+  addTally,
+  emptyTally,
+  LOG_PRICE_PER_BYTE,
+  type LogTally,
+  systemLines,
+  tallyInvocation,
+} from './log-volume.ts';
+import {
+  BENCH_CONFIG,
   countEc2Copies,
   countObjects,
   type Ec2Scenario,
+  heldBackObjectEvents,
   OBJECT_SCENARIOS,
   type ObjectScenario,
   startBenchSandbox,
@@ -84,11 +99,73 @@ export interface Cost {
   s3: number;
   lambda: number;
   stepFunctions: number;
+  /** CloudWatch Logs ingestion, from the logs sample (0 when none was taken). */
+  logs: number;
   total: number;
 }
 
+/** serverless.yml's provider.logs.lambda, with Lambda's defaults where it says nothing (Text, INFO). */
+export function deployedLogging(serverlessYml: string) {
+  const document = parse(serverlessYml) as {
+    provider: {
+      logs?: { lambda?: { logFormat?: string; applicationLogLevel?: string; systemLogLevel?: string } };
+    };
+  };
+  const lambda = document.provider.logs?.lambda ?? {};
+  return {
+    logFormat: (lambda.logFormat ?? 'Text') as 'Text' | 'JSON',
+    applicationLogLevel: lambda.applicationLogLevel ?? 'INFO',
+    systemLogLevel: (lambda.systemLogLevel ?? 'INFO') as 'DEBUG' | 'INFO' | 'WARN',
+  };
+}
+
+/**
+ * Runs each held-back event once through the objectCreated bundle (a child process per event, against the
+ * sandbox) and tallies its log events and bytes, Lambda's platform lines included. Returns the total and
+ * the number of invocations sampled.
+ */
+export async function sampleLogs(
+  sandbox: Sandbox,
+  events: unknown[],
+  logging: ReturnType<typeof deployedLogging>,
+  memoryMb: number,
+): Promise<{ tally: LogTally; invocations: number }> {
+  const folder = mkdtempSync(join(tmpdir(), 'ferry-logs-'));
+  try {
+    const service = readServerlessFile();
+    const bundle = await buildFunctionBundle(service, 'objectCreated', join(folder, 'objectCreated'));
+    const env = {
+      ...bundleEnvironment(service, writeRulesFile(folder, 'requests', BENCH_CONFIG), logging),
+      AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL: sandbox.endpoint,
+    };
+    let tally = emptyTally();
+    for (const event of events) {
+      const run = await runBundle(bundle, env, { event, cwd: folder });
+      if (run.status !== 0) throw new Error(`objectCreated bundle failed: ${run.stderr}`);
+      // The platform lines, with ASSUMED_MS as the duration and a request id of AWS's length.
+      const system = systemLines(logging, {
+        requestId: '00000000-0000-0000-0000-000000000000',
+        durationMs: ASSUMED_MS.objectCreated ?? 200,
+        memoryMb,
+        maxMemoryMb: 90,
+      });
+      tally = addTally(tally, tallyInvocation(run.invocationOutput, system));
+    }
+    return { tally, invocations: events.length };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 /** What a tally costs per item. EC2 API calls and AWS-service events on EventBridge are free. */
-export function costPerItem(tally: Tally, kind: 'objects' | 'ec2', memory: Record<string, number>): Cost {
+export function costPerItem(
+  tally: Tally,
+  kind: 'objects' | 'ec2',
+  memory: Record<string, number>,
+  logBytesPerItem = 0,
+): Cost {
   let s3 = 0;
   for (const [operation, count] of Object.entries(tally.s3)) {
     if (S3_FREE.has(operation)) continue;
@@ -106,7 +183,8 @@ export function costPerItem(tally: Tally, kind: 'objects' | 'ec2', memory: Recor
     s3: per(s3),
     lambda: per(lambda),
     stepFunctions: per(stepFunctions),
-    total: per(s3 + lambda + stepFunctions),
+    logs: logBytesPerItem * LOG_PRICE_PER_BYTE,
+    total: per(s3 + lambda + stepFunctions) + logBytesPerItem * LOG_PRICE_PER_BYTE,
   };
 }
 
@@ -123,6 +201,8 @@ export interface ObjectRow {
   scenario: ObjectScenario;
   tally: Tally;
   cost: Cost;
+  /** Log events and bytes per object, from the sample (undefined when none was taken). */
+  logs?: { events: number; bytes: number; metricEvents: number; metricBytes: number; sampled: number };
 }
 export interface Ec2Row {
   scenario: Ec2Scenario;
@@ -137,13 +217,45 @@ export async function runRequests(options: {
   minutes: number[];
   seed: number;
   memory: Record<string, number>;
+  /** Objects per scenario run through the bundled objectCreated function to count its logs (0: none). */
+  logSample?: number;
+  logging?: ReturnType<typeof deployedLogging>;
 }): Promise<{ objects: ObjectRow[]; ec2: Ec2Row[] }> {
   const { sandbox, deliveries } = await startBenchSandbox();
   try {
     const objects: ObjectRow[] = [];
     for (const [i, scenario] of OBJECT_SCENARIOS.entries()) {
       const tally = await countObjects(sandbox, deliveries, scenario, options.objects, options.seed + i);
-      objects.push({ scenario, tally, cost: costPerItem(tally, 'objects', options.memory) });
+      let logs: ObjectRow['logs'];
+      if (options.logSample && options.logging) {
+        // Other keys than the counted ones (seed offset), so each sampled object is new to the pipeline.
+        const events = await heldBackObjectEvents(
+          sandbox,
+          scenario,
+          options.logSample,
+          options.seed + 1000 + i,
+        );
+        const sample = await sampleLogs(
+          sandbox,
+          events,
+          options.logging,
+          options.memory.objectCreated ?? 256,
+        );
+        const per = (value: number) => value / sample.invocations;
+        logs = {
+          events: per(sample.tally.events),
+          bytes: per(sample.tally.bytes),
+          metricEvents: per(sample.tally.metricEvents),
+          metricBytes: per(sample.tally.metricBytes),
+          sampled: sample.invocations,
+        };
+      }
+      objects.push({
+        scenario,
+        tally,
+        cost: costPerItem(tally, 'objects', options.memory, logs?.bytes ?? 0),
+        ...(logs ? { logs } : {}),
+      });
     }
     const ec2: Ec2Row[] = [];
     for (const kind of ['snapshot', 'image'] as const) {
@@ -167,10 +279,10 @@ const s3ReplicationPerObject = (destinations: number) => destinations * PRICES.s
 export function requestsReport(rows: { objects: ObjectRow[]; ec2: Ec2Row[] }, settings: string): string {
   const lines = [`${settings}.`, '', '#### Small objects (1–100 KB), per source object', ''];
   lines.push(
-    '| scenario | goal | S3 requests per object | per destination | Lambda invocations | Step Functions transitions | Ferry $ per 1M objects (S3 + Lambda + SFN) | S3 Replication: requests, $ per 1M objects |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | goal | S3 requests per object | per destination | Lambda invocations | Step Functions transitions | log events, bytes per object (of which EMF) | Ferry $ per 1M objects (S3 + Lambda + SFN + logs) | S3 Replication: requests, $ per 1M objects | Ferry − S3 Replication, $ per 1M (goal ≤ $0.50) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
-  for (const { scenario, tally, cost } of rows.objects) {
+  for (const { scenario, tally, cost, logs } of rows.objects) {
     const n = tally.items;
     const heads = (tally.s3.HeadObject ?? 0) / n;
     const copies = (tally.s3.CopyObject ?? 0) / n;
@@ -185,10 +297,16 @@ export function requestsReport(rows: { objects: ObjectRow[]; ec2: Ec2Row[] }, se
     const replication = scenario.copied
       ? `${scenario.destinations} PUT, ${dollars(1e6 * s3ReplicationPerObject(scenario.destinations))}`
       : '0 (filtered out), $0.00';
+    const logCell = logs
+      ? `${logs.events.toFixed(1)} events, ${Math.round(logs.bytes)} B (EMF ${logs.metricEvents.toFixed(1)}, ${Math.round(logs.metricBytes)} B); ${logs.sampled} sampled`
+      : 'not sampled';
+    const overhead =
+      1e6 * (cost.total - (scenario.copied ? s3ReplicationPerObject(scenario.destinations) : 0));
     lines.push(
       `| ${scenario.name} | ${goal} | ${perItem(tally.s3, n)}${met ? '' : ' ✘'} | ${perDestination} | ` +
-        `${perItem(tally.lambda, n)} | ${(tally.transitions / n).toFixed(2)} | ` +
-        `${dollars(1e6 * cost.total)} (${dollars(1e6 * cost.s3)} + ${dollars(1e6 * cost.lambda)} + ${dollars(1e6 * cost.stepFunctions)}) | ${replication} |`,
+        `${perItem(tally.lambda, n)} | ${(tally.transitions / n).toFixed(2)} | ${logCell} | ` +
+        `${dollars(1e6 * cost.total)} (${dollars(1e6 * cost.s3)} + ${dollars(1e6 * cost.lambda)} + ${dollars(1e6 * cost.stepFunctions)} + ${dollars(1e6 * cost.logs)}) | ${replication} | ` +
+        `${dollars(overhead)}${overhead > 0.5 ? ' ✘' : ''} |`,
     );
   }
   lines.push('', '#### EBS snapshot and AMI copies, per copy', '');
@@ -225,15 +343,19 @@ if (process.argv[2] === 'requests') {
       copies: { type: 'string', default: '3' },
       minutes: { type: 'string', default: '10,60,360' },
       seed: { type: 'string', default: '1' },
+      'log-sample': { type: 'string', default: '10' },
     },
   });
   const memory = deployedMemory(readFileSync('serverless.yml', 'utf8'));
+  const logging = deployedLogging(readFileSync('serverless.yml', 'utf8'));
   const options = {
     objects: Number(values.objects),
     copies: Number(values.copies),
     minutes: values.minutes.split(',').map(Number),
     seed: Number(values.seed),
     memory,
+    logSample: Number(values['log-sample']),
+    logging,
   };
   const rows = await runRequests(options);
   const settings =
@@ -242,7 +364,9 @@ if (process.argv[2] === 'requests') {
       .map(([name, mb]) => `${name} ${mb} MB`)
       .join(', ')}) and assumed billed durations (${Object.entries(ASSUMED_MS)
       .map(([name, ms]) => `${name} ${ms} ms`)
-      .join(', ')})`;
+      .join(', ')}), logs counted on ${options.logSample} objects per scenario run through the bundled ` +
+    `objectCreated function (logFormat ${logging.logFormat}, application ${logging.applicationLogLevel}, system ` +
+    `${logging.systemLogLevel}), priced at $0.50 per GB ingested`;
   const report = requestsReport(rows, settings);
   console.log(report);
   await mkdir('bench/results', { recursive: true });

@@ -80,11 +80,13 @@ export function logOutcome(
   switch (outcome.status) {
     case 'copied':
       deps.metrics.copied(outcome.rule, outcome.bytes, eventTime ? deps.now() - Date.parse(eventTime) : 0);
-      deps.log.info('Replica written and verified', context);
+      // Per-replica lines at DEBUG: the metrics carry the counts, and an INFO line per replica is most of
+      // what a small object's logs cost (BENCHMARKS.md, requests). applicationLogLevel DEBUG shows them.
+      deps.log.debug('Replica written and verified', context);
       return;
     case 'deleted':
       deps.metrics.deleted(outcome.rule);
-      deps.log.info(
+      deps.log.debug(
         outcome.lockedVersionKept
           ? 'Replica deleted: a delete marker; Object Lock keeps its version'
           : 'Replica deleted',
@@ -93,14 +95,14 @@ export function logOutcome(
       return;
     case 'tags-synced':
       deps.metrics.tagsSynced('object', outcome.rule);
-      deps.log.info('Replica tags set to the tag policy', context);
+      deps.log.debug('Replica tags set to the tag policy', context);
       return;
     case 'handed-off':
       deps.log.info('Handed to the object-copy state machine', context);
       return;
     case 'skipped':
       deps.metrics.skipped(outcome.rule, outcome.reason);
-      deps.log.info(`Skipped: ${outcome.reason}`, context);
+      deps.log.debug(`Skipped: ${outcome.reason}`, context);
       return;
     case 'failed':
       deps.metrics.failed(outcome.rule, outcome.error.cause);

@@ -1,21 +1,20 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bundleExtensionOf,
-  functionBuildOptions,
-  functionEntryOf,
-  readServerlessFile,
-} from '#deploy/function-bundles';
+import { readServerlessFile } from '#deploy/function-bundles';
 import { MARKER } from '#ec2/markers';
+import {
+  buildFunctionBundle,
+  bundleEnvironment,
+  type FunctionBundle,
+  runBundle,
+  writeRulesFile,
+} from '#local/bundled-function';
 import { SANDBOX_ACCOUNT, SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { compileRules, InvalidConfigError } from '#rules/load';
 import { configFrom } from '#test/support/fixtures';
@@ -28,7 +27,6 @@ import { configFrom } from '#test/support/fixtures';
  */
 
 const service = readServerlessFile();
-const buildOptions = functionBuildOptions(service);
 const folder = mkdtempSync(join(tmpdir(), 'ferry-bundled-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
@@ -36,82 +34,25 @@ const FUNCTIONS = Object.keys(service.functions);
 /** The functions whose routers match snapshot and AMI description/name patterns (with RE2). */
 const PATTERN_MATCHERS = ['snapshotCreated', 'imageAvailable', 'reconcile', 'ec2TagsChanged'];
 
-interface Bundle {
-  file: string;
-  inputs: string[];
-}
-const bundles = new Map<string, Promise<Bundle>>();
-function bundleOf(name: string): Promise<Bundle> {
+const bundles = new Map<string, Promise<FunctionBundle>>();
+function bundleOf(name: string): Promise<FunctionBundle> {
   let bundle = bundles.get(name);
   if (!bundle) {
-    bundle = (async () => {
-      const { entry, module } = functionEntryOf(service, name);
-      const outdir = join(folder, name);
-      const result = await build({ ...buildOptions, entryPoints: [entry], outdir, metafile: true });
-      const inputs = Object.values(result.metafile.outputs).flatMap((output) => Object.keys(output.inputs));
-      return { file: join(outdir, `${basename(module)}${bundleExtensionOf(service)}`), inputs };
-    })();
+    bundle = buildFunctionBundle(service, name, join(folder, name));
     bundles.set(name, bundle);
   }
   return bundle;
 }
 
-// Lambda's init imports the bundle; then one invocation with the event, if one is given.
-const CHILD = `const { handler } = await import(process.argv[1]);
-if (typeof handler !== 'function') throw new Error('the bundle exports no handler');
-const event = process.argv[2];
-const context = { functionName: 'ferry-bundled', functionVersion: '$LATEST', awsRequestId: 'bundled-1',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ferry-bundled', memoryLimitInMB: '256',
-  logGroupName: '/aws/lambda/ferry-bundled', logStreamName: 'bundled', callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 60000 };
-const result = event === undefined ? 'initialized' : await handler(JSON.parse(event), context);
-process.stdout.write(JSON.stringify(result ?? null));`;
-
-/** Runs a bundle in its own process (asynchronously: the sandbox serving it runs in this one). */
-function run(bundle: Bundle, env: Record<string, string>, event?: unknown) {
-  const args = ['--input-type=module', '-e', CHILD, pathToFileURL(bundle.file).href];
-  if (event !== undefined) args.push(JSON.stringify(event));
-  const child = spawn(process.execPath, args, { env, cwd: folder });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
+/** Runs a bundle in its own process; `stdout` is the handler's result (or "initialized"), as JSON. */
+async function run(bundle: FunctionBundle, env: Record<string, string>, event?: unknown) {
+  const { status, result, stderr } = await runBundle(bundle, env, { event, cwd: folder });
+  return { status, stdout: result, stderr };
 }
 
 /** What Lambda sets for a function (no credentials here; each test adds the ones it means). */
-const lambdaEnvironment = (rulesFile: string) => ({
-  AWS_REGION: 'us-east-1',
-  AWS_DEFAULT_REGION: 'us-east-1',
-  AWS_EXECUTION_ENV: `AWS_Lambda_${service.provider.runtime}`,
-  AWS_LAMBDA_FUNCTION_NAME: 'ferry-bundled',
-  POWERTOOLS_SERVICE_NAME: 'ferry',
-  POWERTOOLS_METRICS_DISABLED: 'true',
-  POWERTOOLS_LOG_LEVEL: 'ERROR',
-  FERRY_CONFIG: rulesFile,
-  FERRY_OBJECT_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-object-copy',
-  FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN:
-    'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-snapshot-copy',
-  FERRY_IMAGE_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-image-copy',
-});
-
-/** A rules file as `npm run package` writes it: validated, then JSON. */
-function rulesFile(name: string, yaml: string): string {
-  const dir = join(folder, 'rules');
-  mkdirSync(dir, { recursive: true });
-  const source = join(dir, `${name}.yml`);
-  writeFileSync(source, yaml);
-  const compiled = join(dir, `${name}.json`);
-  writeFileSync(compiled, compileRules(source));
-  return compiled;
-}
+const lambdaEnvironment = (rules: string) => bundleEnvironment(service, rules);
+const rulesFile = (name: string, yaml: string) => writeRulesFile(join(folder, 'rules'), name, yaml);
 
 const CROSS_ACCOUNT = readFileSync(new URL('../configs/cross-account.yml', import.meta.url), 'utf8');
 const WRITER = 'arn:aws:iam::222233334444:role/ferry-writer';

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { costPerItem, deployedMemory, PRICES, requestsReport, runRequests } from '../../bench/requests.ts';
+import {
+  costPerItem,
+  deployedLogging,
+  deployedMemory,
+  PRICES,
+  requestsReport,
+  runRequests,
+} from '../../bench/requests.ts';
 
 describe('requests benchmark (npm run bench -- requests)', () => {
   it('It should count and price a few objects and one short EC2 copy of each kind in the sandbox', async () => {
@@ -41,5 +48,31 @@ describe('requests benchmark (npm run bench -- requests)', () => {
     expect(cost.stepFunctions).toBeCloseTo(10 * PRICES.stepFunctionsPerTransition, 12);
     // 2 invocations of 1 GB for the assumed 100 ms.
     expect(cost.lambda).toBeCloseTo(2 * (PRICES.lambdaPerRequest + 0.1 * PRICES.lambdaArmPerGbSecond), 12);
+  });
+});
+
+describe('requests benchmark, logs', () => {
+  it('It should count the logs of sampled objects run through the bundled function, and price them', {
+    timeout: 120_000,
+  }, async () => {
+    const serverless = readFileSync('serverless.yml', 'utf8');
+    const memory = deployedMemory(serverless);
+    const logging = deployedLogging(serverless);
+    const rows = await runRequests({
+      objects: 1,
+      copies: 1,
+      minutes: [1],
+      seed: 7,
+      memory,
+      logSample: 2,
+      logging,
+    });
+    const one = rows.objects[0];
+    expect(one?.logs?.sampled).toBe(2);
+    // At least the one EMF document of the copy's metrics; at INFO no per-replica line, at WARN no START/END/REPORT.
+    expect(one?.logs?.metricEvents).toBeGreaterThanOrEqual(1);
+    expect(one?.logs?.bytes).toBeGreaterThan(0);
+    expect(one?.cost.logs).toBeCloseTo((one?.logs?.bytes ?? 0) * (0.5 / 1e9), 15);
+    expect(requestsReport(rows, 'test')).toContain('sampled');
   });
 });

@@ -207,7 +207,7 @@ describe('object-copy-step handler', () => {
       MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })) },
     });
     expect(deps.metrics.copied).toHaveBeenCalledWith('big', SIZE, 600_000);
-    expect(deps.log.info).toHaveBeenCalledWith(
+    expect(deps.log.debug).toHaveBeenCalledWith(
       'Replica written and verified',
       expect.objectContaining({
         status: 'copied',
@@ -742,7 +742,7 @@ describe('object-copy-step: ordering against the replica and the source (issue 1
     expect(s3).not.toReceiveCommand(CopyObjectCommand);
     expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
     // Logged as the handlers log a skip (one logOutcome), the skip's reason kept over the job's.
-    expect(deps.log.info).toHaveBeenCalledWith(
+    expect(deps.log.debug).toHaveBeenCalledWith(
       'Skipped: newer-replica',
       expect.objectContaining({
         status: 'skipped',

@@ -165,7 +165,7 @@ rules:
     ]);
     expect(metrics.skipped).toHaveBeenCalledWith('invoices', 'source-changed');
     expect(metrics.failed).not.toHaveBeenCalled();
-    expect(log.info).toHaveBeenCalledWith('Skipped: source-changed', expect.any(Object));
+    expect(log.debug).toHaveBeenCalledWith('Skipped: source-changed', expect.any(Object));
   });
 
   it('It should skip every destination when HeadObject already sees a newer object (412)', async () => {
