@@ -38,6 +38,7 @@ import {
 } from '#rules/event-patterns';
 import { createRuntime, type Runtime } from '#wiring';
 import { CallRecorder } from './call-recorder.ts';
+import { serveCloudWatch } from './cloudwatch-api.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
 import { serveEvents } from './events-api.ts';
@@ -499,17 +500,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
               ? serveDeadLetters(bus, SANDBOX_ACCOUNT, req, res, scope)
               : service === 'events' && scope
                 ? serveEvents(bus, SANDBOX_ACCOUNT, clock.now, req, res, scope)
-                : service === 'lambda'
-                  ? serveLambda(bus, req, res, url)
-                  : service === 'sts'
-                    ? sts.handle(req, res, url)
-                    : Promise.resolve(
-                        sendError(res, {
-                          status: 400,
-                          code: 'UnsupportedService',
-                          message: `The Ferry sandbox does not serve "${service}"`,
-                        }),
-                      );
+                : service === 'monitoring'
+                  ? serveCloudWatch(rpoMetrics, req, res)
+                  : service === 'lambda'
+                    ? serveLambda(bus, req, res, url)
+                    : service === 'sts'
+                      ? sts.handle(req, res, url)
+                      : Promise.resolve(
+                          sendError(res, {
+                            status: 400,
+                            code: 'UnsupportedService',
+                            message: `The Ferry sandbox does not serve "${service}"`,
+                          }),
+                        );
     answer.catch((error: Error) => {
       if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
       else res.destroy(error);

@@ -52,7 +52,11 @@ export function windowPeriodSeconds(start: Date, end: Date, now = end.getTime())
 const idOf = (ruleIndex: number, key: string) => `r${ruleIndex}_${key}`;
 
 /** The GetMetricData inputs for the rules over [start, end): as many calls as 500 queries per call need. */
-export function rpoMetricRequests(rules: readonly string[], start: Date, end: Date): GetMetricDataCommandInput[] {
+export function rpoMetricRequests(
+  rules: readonly string[],
+  start: Date,
+  end: Date,
+): GetMetricDataCommandInput[] {
   const period = windowPeriodSeconds(start, end);
   const queries: MetricDataQuery[] = rules.flatMap((rule, index) =>
     STATS.map(({ key, metric, stat }) => ({
