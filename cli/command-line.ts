@@ -189,8 +189,10 @@ const COMMANDS: readonly Command[] = [
     name: 'status',
     usage: `  npm run ferry -- status [--stage dev] [--region us-east-1] [--endpoint URL] [--since 24h] [--config replication.yml]
                                                             copies in flight, failed copies since then with
-                                                            their causes, dead-letter queue depth (the sandbox:
-                                                            --stage sandbox --endpoint URL)`,
+                                                            their causes, dead-letter queue depth; with --config,
+                                                            each rule's RPO, latency p50/p99/max, share within
+                                                            and items over (CloudWatch GetMetricData) and oldest
+                                                            pending (the sandbox: --stage sandbox --endpoint URL)`,
     options: { ...TARGET_OPTIONS, since: { type: 'string', default: '24h' }, config: { type: 'string' } },
     run: async (values) => {
       const { parseSince, statusCommand } = await import('./operate.ts');

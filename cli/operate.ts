@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeExecutionCommand,
@@ -19,6 +20,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
+import { readRpoFigures } from '#rpo/metric-query';
 import { type RpoFigures, type RuleRpo, rpoStatusLines } from '#rpo/status';
 import type { CommandResult } from './commands.ts';
 
@@ -37,6 +39,8 @@ export interface OperateClients {
   sfn: SFNClient;
   sqs: SQSClient;
   lambda: LambdaClient;
+  /** GetMetricData of the RPO figures (src/rpo/metric-query.ts). */
+  cloudwatch: CloudWatchClient;
 }
 
 /** Clients for AWS, or for an endpoint (with the sandbox's credentials unless the environment has some). */
@@ -50,13 +54,19 @@ export function operateClients(target: OperateTarget): OperateClients {
         }
       : {}),
   };
-  return { sfn: new SFNClient(config), sqs: new SQSClient(config), lambda: new LambdaClient(config) };
+  return {
+    sfn: new SFNClient(config),
+    sqs: new SQSClient(config),
+    lambda: new LambdaClient(config),
+    cloudwatch: new CloudWatchClient(config),
+  };
 }
 
 const destroy = (clients: OperateClients) => {
   clients.sfn.destroy();
   clients.sqs.destroy();
   clients.lambda.destroy();
+  clients.cloudwatch.destroy();
 };
 
 export const deadLetterQueueName = (stage: string) => `${SERVICE}-${stage}-dead-letters`;
@@ -173,8 +183,6 @@ export interface StatusOptions extends OperateTarget {
   sinceText: string;
   /** The rules with `rpo` (from the rules file): their RPO section. */
   rpoRules?: readonly RuleRpo[];
-  /** Their latency figures over the window, when a metrics source gave them (CloudWatch in AWS). */
-  rpoFigures?: ReadonlyMap<string, RpoFigures>;
 }
 
 /** `object-copy` from `ferry-prod-object-copy`: the copy machine a listed machine is. */
@@ -243,9 +251,20 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
         return machine && m.stateMachineArn ? [{ machine, stateMachineArn: m.stateMachineArn }] : [];
       });
       const pending = await inFlightItems(clients.sfn, copyMachines);
-      lines.push(
-        ...rpoStatusLines(options.rpoRules, pending, options.rpoFigures, Date.now(), options.sinceText),
-      );
+      const now = new Date();
+      let figures: ReadonlyMap<string, RpoFigures> | undefined;
+      try {
+        figures = await readRpoFigures(
+          clients.cloudwatch,
+          options.rpoRules.map((entry) => entry.rule),
+          options.since,
+          now,
+        );
+      } catch (error) {
+        // The rest of the status stands without them (cloudwatch:GetMetricData refused, say).
+        lines.push(`✘ RPO figures: GetMetricData: ${errorText(error)}`);
+      }
+      lines.push(...rpoStatusLines(options.rpoRules, pending, figures, now.getTime(), options.sinceText));
     }
 
     const queueName = deadLetterQueueName(options.stage);

@@ -1,8 +1,21 @@
-import type { Backlog, RpoMetrics } from '#rpo/metrics';
+import { type Backlog, RPO_METRIC, type RpoMetrics } from '#rpo/metrics';
 import type { ItemKind } from '#rpo/threshold';
 
 /** The sandbox's CloudWatch for the RPO figures: every value each rule reported, for tests and the demo. */
 export class RpoTally implements RpoMetrics {
+  /**
+   * Every value with the moment it was reported, as CloudWatch keeps datapoints (local/cloudwatch-api.ts
+   * serves them with GetMetricData). The moment is the real time: Powertools stamps an EMF record with
+   * Date.now() (its `_aws.Timestamp`), not with the handlers' injected clock, and so does this tally.
+   */
+  readonly datapoints: { rule: string; metric: string; value: number; at: number }[] = [];
+
+  constructor(private readonly stamp: () => number = Date.now) {}
+
+  private record(rule: string, metric: string, value: number): void {
+    this.datapoints.push({ rule, metric, value, at: this.stamp() });
+  }
+
   readonly latenciesMs = new Map<string, number[]>();
   readonly within = new Map<string, number>();
   readonly over = new Map<string, number>();
@@ -14,6 +27,8 @@ export class RpoTally implements RpoMetrics {
     this.latenciesMs.set(rule, [...(this.latenciesMs.get(rule) ?? []), latencyMs]);
     const counts = withinRpo ? this.within : this.over;
     counts.set(rule, (counts.get(rule) ?? 0) + 1);
+    this.record(rule, RPO_METRIC.latency, latencyMs);
+    this.record(rule, withinRpo ? RPO_METRIC.within : RPO_METRIC.over, 1);
   }
   missed(rule: string): void {
     this.missedEvents.set(rule, (this.missedEvents.get(rule) ?? 0) + 1);

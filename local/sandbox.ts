@@ -45,6 +45,7 @@ import {
 import { createRuntime, type Runtime } from '#wiring';
 import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 import { CallRecorder } from './call-recorder.ts';
+import { serveCloudWatch } from './cloudwatch-api.ts';
 import { LocalDynamoDb } from './dynamodb.ts';
 import { FakeEc2, type FakeEc2Options } from './ec2/fake-ec2.ts';
 import { type Delivery, EventBus } from './event-bus.ts';
@@ -588,17 +589,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
                 ? serveDeadLetters(bus, SANDBOX_ACCOUNT, req, res, scope)
                 : service === 'events' && scope
                   ? serveEvents(bus, SANDBOX_ACCOUNT, clock.now, req, res, scope)
-                  : service === 'lambda'
-                    ? serveLambda(bus, req, res, url)
-                    : service === 'sts'
-                      ? sts.handle(req, res, url)
-                      : Promise.resolve(
-                          sendError(res, {
-                            status: 400,
-                            code: 'UnsupportedService',
-                            message: `The Ferry sandbox does not serve "${service}"`,
-                          }),
-                        );
+                  : service === 'monitoring'
+                    ? serveCloudWatch(rpoMetrics, req, res)
+                    : service === 'lambda'
+                      ? serveLambda(bus, req, res, url)
+                      : service === 'sts'
+                        ? sts.handle(req, res, url)
+                        : Promise.resolve(
+                            sendError(res, {
+                              status: 400,
+                              code: 'UnsupportedService',
+                              message: `The Ferry sandbox does not serve "${service}"`,
+                            }),
+                          );
     answer.catch((error: Error) => {
       if (!res.headersSent) sendError(res, { status: 500, code: 'InternalError', message: error.message });
       else res.destroy(error);

@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeExecutionCommand,
@@ -31,6 +32,7 @@ const clients: OperateClients = {
   sfn: new SFNClient({}),
   sqs: new SQSClient({}),
   lambda: new LambdaClient({}),
+  cloudwatch: new CloudWatchClient({}),
 };
 const target = { stage: 'dev', region: 'us-east-1' };
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/111122223333/ferry-dev-dead-letters';

@@ -1,0 +1,108 @@
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
+import { describeAge } from '#rpo/duration';
+import { rpoMetricRequests } from '#rpo/metric-query';
+import { rulesWithRpo } from '#rpo/rules';
+import { configFrom } from '#test/support/fixtures';
+import { statusCommand } from '../../cli/operate.ts';
+
+/**
+ * `ferry status` against the sandbox: the real handlers copy, one copy throttled past its RPO; the status
+ * command reads the figures with GetMetricData from the sandbox's CloudWatch (local/cloudwatch-api.ts),
+ * which refuses what CloudWatch refuses.
+ */
+
+const CONFIG = configFrom(`
+rules:
+  - name: docs-rpo
+    rpo: 1m
+    objects: { bucket: status-source, prefix: docs/ }
+    to: [{ bucket: status-replica, region: us-west-2 }]
+`);
+
+let sandbox: Sandbox;
+let cloudwatch: CloudWatchClient;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ config: CONFIG, port: 0 });
+  cloudwatch = new CloudWatchClient({
+    region: 'us-east-1',
+    endpoint: sandbox.endpoint,
+    credentials: SANDBOX_CREDENTIALS,
+  });
+});
+afterAll(async () => {
+  cloudwatch.destroy();
+  await sandbox.stop();
+});
+
+const nearestRank = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1] ?? 0;
+};
+
+describe('ferry status with the RPO figures from GetMetricData', () => {
+  it('It should print p50, p99, max, the share within and the items over, as the copies measured them', async () => {
+    const since = new Date(Date.now() - 60_000);
+    const s3 = sandbox.s3('us-east-1');
+    for (const key of ['a', 'b', 'c'])
+      await s3.send(new PutObjectCommand({ Bucket: 'status-source', Key: `docs/${key}.txt`, Body: key }));
+    await sandbox.settle();
+    sandbox.faults.script('CopyObject', ...Array.from({ length: 40 }, () => 'slowdown' as const));
+    await s3.send(new PutObjectCommand({ Bucket: 'status-source', Key: 'docs/slow.txt', Body: 'slow' }));
+    await sandbox.settle();
+    sandbox.faults.clear();
+
+    const latencies = sandbox.rpoMetrics.latenciesMs.get('docs-rpo') ?? [];
+    expect(latencies).toHaveLength(4);
+    expect(sandbox.rpoMetrics.over.get('docs-rpo')).toBe(1);
+
+    const result = await statusCommand({
+      stage: 'sandbox',
+      region: 'us-east-1',
+      endpoint: sandbox.endpoint,
+      since,
+      sinceText: '1m',
+      rpoRules: rulesWithRpo(CONFIG),
+    });
+    const text = result.lines.join('\n');
+    expect(text).toContain('  docs-rpo: RPO 1m');
+    expect(text).toContain(
+      `    latency p50 ${describeAge(nearestRank(latencies, 50))}, p99 ${describeAge(nearestRank(latencies, 99))}, ` +
+        `max ${describeAge(Math.max(...latencies))}; 75.00 % of 4 within the RPO, 1 over it`,
+    );
+    expect(text).not.toContain('not read');
+  });
+
+  it('It should refuse more than 500 queries, a bad Id and a StartTime not before EndTime, as CloudWatch does', async () => {
+    const end = new Date();
+    const start = new Date(end.getTime() - 3_600_000);
+    const rules = Array.from({ length: 101 }, (_, i) => `rule-${i}`);
+    const [first] = rpoMetricRequests(rules, start, end);
+    const queries = first?.MetricDataQueries ?? [];
+    expect(queries).toHaveLength(500);
+    const refusal = (input: ConstructorParameters<typeof GetMetricDataCommand>[0]) =>
+      cloudwatch.send(new GetMetricDataCommand(input)).then(
+        () => 'accepted',
+        (error: Error) => error.name,
+      );
+    const one = queries.slice(0, 1);
+    await expect(refusal({ MetricDataQueries: one, StartTime: start, EndTime: end })).resolves.toBe(
+      'accepted',
+    );
+    const extra = { ...queries[0], Id: 'extra' } as (typeof queries)[number];
+    const tooMany = [...queries, extra];
+    await expect(refusal({ MetricDataQueries: tooMany, StartTime: start, EndTime: end })).resolves.toMatch(
+      /^Validation/,
+    );
+    const badId = [{ ...queries[0], Id: 'Upper' } as (typeof queries)[number]];
+    await expect(refusal({ MetricDataQueries: badId, StartTime: start, EndTime: end })).resolves.toMatch(
+      /^Validation/,
+    );
+    await expect(refusal({ MetricDataQueries: one, StartTime: end, EndTime: end })).resolves.toMatch(
+      /^Validation/,
+    );
+  });
+});
