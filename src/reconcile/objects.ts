@@ -157,7 +157,27 @@ async function reconcileOne(
     }
     if (states.includes('missing')) report.missing += 1;
     else report.stale += 1;
+    await sendThroughCreatePath(rule, object, report, deps);
+  } catch (error) {
+    report.failed.push({ item, cause: causeOf(error) });
+  }
+}
 
+/**
+ * Sends a source object found missing or stale through the object-created handler's own path
+ * (`replicateObject` with a synthetic "Object Created" event), so the ordering guard, limits, locks and
+ * markers all apply; counts it as sent, skipped or failed (per destination, with its cause). Used by the
+ * listing pass and by the inventory join (inventory/join-step.ts).
+ */
+export async function sendThroughCreatePath(
+  rule: ObjectRule,
+  object: ListedObject,
+  report: RuleReport,
+  deps: ObjectReconcileDeps,
+): Promise<void> {
+  const bucket = rule.objects.bucket;
+  const item = `s3://${bucket}/${object.key}`;
+  try {
     const event = ObjectCreatedEventSchema.parse(
       objectCreatedEventOf({ ...object, bucket }, deps.source, deps.now()),
     );

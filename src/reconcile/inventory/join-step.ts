@@ -1,0 +1,77 @@
+import { isOutranked } from '#rules/shared-replicas';
+import { destinationKeyOf } from '#objects/router';
+import { CHECK_CONCURRENCY, emptyObjectRuleReport, type ListedObject, sendThroughCreatePath } from '../objects.ts';
+import { checkCandidate, sourceKeyOf } from '../orphans.ts';
+import type { RuleReport } from '../report.ts';
+import type { Run, ShardItem } from './contract.ts';
+import { type InventoryDeps, ruleNamed, workClient } from './deps.ts';
+import { joinPartition } from './join.ts';
+import type { InventoryRow } from './rows.ts';
+import { readShard } from './shards.ts';
+
+/** A source row as the create path takes it: what a listing would have said of the object. */
+const listedOf = (row: InventoryRow): ListedObject => ({
+  key: row.key,
+  size: row.size,
+  etag: row.eTag,
+  lastModified: new Date(row.lastModified),
+});
+
+/** Runs `work` over `items`, at most CHECK_CONCURRENCY at a time (as the listing pass does). */
+async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let start = 0; start < items.length; start += CHECK_CONCURRENCY)
+    await Promise.all(items.slice(start, start + CHECK_CONCURRENCY).map(work));
+}
+
+/**
+ * One shard of one rule: its source rows joined with each destination's rows (joinPartition: the keyPrefix
+ * mapping and the comparable-ETag rule). A row whose replicas all match costs no request at all. A source
+ * missing or stale at some destination is sent once through the create path (which writes every destination
+ * that needs it, with its guard); a replica row with no source row, at a destination that replicates deletes
+ * (lifecycle deletes included, as the listing sweep requires), goes through the orphan check: a HEAD of its
+ * source, and the object-deleted handler's delete only on a 404.
+ */
+export async function joinShard(item: ShardItem, run: Run, deps: InventoryDeps): Promise<RuleReport> {
+  const rule = ruleNamed(deps, item.rule);
+  const report = emptyObjectRuleReport(rule);
+  const client = workClient(deps);
+  const sourceRows = await readShard(client, run, rule.name, 'source', item.shard);
+  report.scanned = sourceRows.length;
+  const needs = new Map<string, { row: InventoryRow; missing: boolean }>();
+  const orphans: { index: number; key: string; sourceKey: string }[] = [];
+  for (const [index, destination] of rule.to.entries()) {
+    const replicaRows = await readShard(client, run, rule.name, index, item.shard);
+    const joined = joinPartition({ rule, destination, sourceRows, replicaRows });
+    // A rule of higher priority owns some replica keys (#rules/shared-replicas): not this rule's to repair.
+    const owned = (row: InventoryRow) =>
+      !isOutranked(rule, index, destination.bucket, destinationKeyOf(rule, destination, row.key));
+    for (const row of joined.missing.filter(owned)) needs.set(row.key, { row, missing: true });
+    for (const row of joined.stale.filter(owned))
+      needs.set(row.key, { row, missing: needs.get(row.key)?.missing ?? false });
+    if (!destination.replicateDeletes || !destination.replicateLifecycleDeletes) continue;
+    for (const row of joined.orphanCandidates) {
+      const sourceKey = sourceKeyOf(rule, destination, row.key);
+      if (sourceKey !== undefined) orphans.push({ index, key: row.key, sourceKey });
+    }
+  }
+  for (const { missing } of needs.values()) {
+    if (missing) report.missing += 1;
+    else report.stale += 1;
+  }
+  await inBatches([...needs.values()], ({ row }) => sendThroughCreatePath(rule, listedOf(row), report, deps));
+  await inBatches(orphans, ({ index, key, sourceKey }) =>
+    checkCandidate(rule, index, key, sourceKey, report, deps),
+  );
+  return report;
+}
+
+/** A child of the join map: each shard of its batch joined; one report per rule of the batch. */
+export async function joinStep(
+  items: readonly ShardItem[],
+  run: Run,
+  deps: InventoryDeps,
+): Promise<{ rules: RuleReport[] }> {
+  const reports: RuleReport[] = [];
+  for (const item of items) reports.push(await joinShard(item, run, deps));
+  return { rules: reports };
+}
