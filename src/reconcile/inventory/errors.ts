@@ -1,0 +1,60 @@
+/** Every error of the inventory path, named by what is wrong with the inventory it was given. */
+
+/** The manifest's `fileSchema` lacks a field the join needs (the inventory configuration must include it). */
+export class InventoryFieldMissingError extends Error {
+  constructor(
+    readonly missing: readonly string[],
+    readonly fileSchema: string,
+  ) {
+    super(
+      `the inventory's fileSchema "${fileSchema}" lacks ${missing.join(', ')}: configure the S3 Inventory ` +
+        'with these optional fields (README, "Inventory reconcile")',
+    );
+    this.name = 'InventoryFieldMissingError';
+  }
+}
+
+/** A line of an inventory CSV that is not a row of the manifest's fileSchema. */
+export class MalformedInventoryCsvError extends Error {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`inventory CSV line ${line}: ${reason}`);
+    this.name = 'MalformedInventoryCsvError';
+  }
+}
+
+/** A row from a bucket other than the one the join was given for that side. */
+export class InventoryBucketMismatchError extends Error {
+  constructor(
+    readonly side: 'source' | 'replica',
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(`a ${side} inventory row is from bucket "${found}", not "${expected}"`);
+    this.name = 'InventoryBucketMismatchError';
+  }
+}
+
+/** Two current rows for one key: an inventory lists each version once, and one version is the latest. */
+export class DuplicateInventoryKeyError extends Error {
+  constructor(
+    readonly side: 'source' | 'replica',
+    readonly key: string,
+  ) {
+    super(`the ${side} inventory has two current rows for key "${key}"`);
+    this.name = 'DuplicateInventoryKeyError';
+  }
+}
+
+/** The destination given to the join is not one of its rule's. */
+export class UnknownInventoryDestinationError extends Error {
+  constructor(
+    readonly rule: string,
+    readonly bucket: string,
+  ) {
+    super(`rule "${rule}" has no destination bucket "${bucket}"`);
+    this.name = 'UnknownInventoryDestinationError';
+  }
+}
