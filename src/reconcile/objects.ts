@@ -127,8 +127,11 @@ export const emptyObjectRuleReport = (rule: ObjectRule): RuleReport => ({
     : {}),
 });
 
-/** Checks one listed object against every destination of the rule and sends it through replicateObject if needed. */
-async function reconcileOne(
+/**
+ * Checks one listed object against every destination of the rule (a HEAD each) and sends it through
+ * replicateObject if needed. Also the inventory join's check of rows whose ETags it cannot compare.
+ */
+export async function reconcileOne(
   rule: ObjectRule,
   object: ListedObject,
   report: RuleReport,

@@ -372,7 +372,8 @@ function checkInventories(
       ctx.addIssue({
         code: 'custom',
         path: ['to', index, 'inventory'],
-        message: "is needed when the source names its inventory: the inventory reconcile joins the source's rows with each destination's",
+        message:
+          "is needed when the source names its inventory: the inventory reconcile joins the source's rows with each destination's",
       });
   });
 }

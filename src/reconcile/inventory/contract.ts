@@ -62,7 +62,10 @@ export const PlanSchema = z.strictObject({
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
-export const PlanInputSchema = z.strictObject({ step: z.literal('plan'), input: InventoryReconcileInputSchema });
+export const PlanInputSchema = z.strictObject({
+  step: z.literal('plan'),
+  input: InventoryReconcileInputSchema,
+});
 
 /** A child's input, as Step Functions' ItemBatcher shapes it. */
 const batchOf = <Step extends string, Item extends z.ZodType>(step: Step, item: Item) =>
@@ -81,7 +84,12 @@ export type InventoryStepInput = z.infer<typeof InventoryStepInputSchema>;
 export const runFolder = (run: Pick<Run, 'runId' | 'work'>) => `${run.work.prefix}${run.runId}/`;
 
 /** The shard object prefix of one side of one rule (`source` or `to-INDEX`). */
-export const shardPrefix = (run: Pick<Run, 'runId' | 'work'>, rule: string, side: DataFileItem['side'], shard: number) =>
+export const shardPrefix = (
+  run: Pick<Run, 'runId' | 'work'>,
+  rule: string,
+  side: DataFileItem['side'],
+  shard: number,
+) =>
   `${runFolder(run)}shards/${encodeURIComponent(rule)}/${side === 'source' ? 'source' : `to-${side}`}/${shard}/`;
 
 /**

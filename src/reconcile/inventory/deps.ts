@@ -2,13 +2,17 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { destinationTarget } from '#foundation/aws-clients';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
 import type { ObjectRule } from '#rules/schema';
-import { NoInventoryError, UnknownRuleError } from '../errors.ts';
+import { UnknownRuleError } from '../errors.ts';
 import type { ObjectReconcileDeps } from '../objects.ts';
 import type { DataFileItem } from './contract.ts';
+import { NoInventoryError } from './errors.ts';
 
-/** What every step of the inventory reconcile runs on: the reconcile pass's deps and the rules. */
+/**
+ * What every step of the inventory reconcile runs on: the reconcile pass's object deps, and every rule of
+ * the configuration (so a rule asked for by name that is no object rule is told apart from an unknown one).
+ */
 export interface InventoryDeps extends ObjectReconcileDeps {
-  rules: FerryConfig['rules'];
+  allRules: FerryConfig['rules'];
 }
 
 /** The object rules that name inventories (all of them, or the one asked for, which must name them). */
@@ -28,7 +32,8 @@ export function inventoryRulesOf(rules: FerryConfig['rules'], only?: string): Ob
 }
 
 /** The rule of an item, which the plan of this very deployment named. */
-export const ruleNamed = (deps: InventoryDeps, name: string): ObjectRule => inventoryRulesOf(deps.rules, name)[0] as ObjectRule;
+export const ruleNamed = (deps: InventoryDeps, name: string): ObjectRule =>
+  inventoryRulesOf(deps.allRules, name)[0] as ObjectRule;
 
 /**
  * The client for one side's inventory: a source inventory is in the source bucket's Region (S3 publishes an

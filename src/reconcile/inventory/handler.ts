@@ -34,7 +34,7 @@ export function inventoryBatchHandlerFromEnvironment(env: NodeJS.ProcessEnv = pr
     tools,
     (source) => {
       const deps = reconcileDeps(source);
-      return { ...deps.objects, rules: deps.rules };
+      return { ...deps.objects, allRules: deps.rules };
     },
     env.AWS_REGION ?? 'us-east-1',
   );

@@ -1,12 +1,8 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { InventoryLocation } from '#rules/schema';
-import {
-  InventoryFieldsMissingError,
-  InventoryFormatError,
-  InventoryManifestInvalidError,
-  InventoryNotFoundError,
-} from './errors.ts';
+import { InventoryFormatError, InventoryManifestInvalidError, InventoryNotFoundError } from './errors.ts';
+import { inventoryColumns } from './rows.ts';
 
 /**
  * An S3 Inventory report's manifest (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html):
@@ -24,13 +20,6 @@ export const InventoryManifestSchema = z.object({
   files: z.array(z.object({ key: z.string(), size: z.number(), MD5checksum: z.string() })),
 });
 export type InventoryManifest = z.infer<typeof InventoryManifestSchema>;
-
-/**
- * The columns Ferry joins on, beside Bucket and Key: the size, ETag and last-modified time compare a replica
- * with its source without a HEAD; the encryption status says whether the ETags are digests at all
- * (src/objects/etag-rule.ts); the storage class is what a copy keeps.
- */
-export const REQUIRED_FIELDS = ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass', 'EncryptionStatus'];
 
 /** Where S3 writes a bucket's reports: `prefix/SOURCE-BUCKET/CONFIG-ID/` (the prefix joined with a `/`). */
 export function reportFolderOf(location: InventoryLocation, sourceBucket: string): string {
@@ -97,12 +86,14 @@ export function checkManifest(text: string, where: string, sourceBucket: string)
   if (!parsed.success) throw new InventoryManifestInvalidError(where, z.prettifyError(parsed.error));
   const manifest = parsed.data;
   if (manifest.sourceBucket !== sourceBucket)
-    throw new InventoryManifestInvalidError(where, `it lists bucket ${manifest.sourceBucket}, not ${sourceBucket}`);
+    throw new InventoryManifestInvalidError(
+      where,
+      `it lists bucket ${manifest.sourceBucket}, not ${sourceBucket}`,
+    );
   // Ferry reads CSV; ORC and Parquet reports are refused by name rather than misread.
   if (manifest.fileFormat !== 'CSV') throw new InventoryFormatError(where, manifest.fileFormat);
-  const columns = manifest.fileSchema.split(',').map((column) => column.trim());
-  const missing = REQUIRED_FIELDS.filter((field) => !columns.includes(field));
-  if (missing.length > 0) throw new InventoryFieldsMissingError(where, missing);
+  // The columns the join cannot do without (InventoryFieldMissingError otherwise), checked before any file is read.
+  inventoryColumns(manifest.fileSchema);
   return manifest;
 }
 

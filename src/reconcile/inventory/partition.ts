@@ -1,35 +1,25 @@
-import { candidateRules } from '#objects/router';
 import type { ObjectRule } from '#rules/schema';
 import { sourceKeyOf } from '../orphans.ts';
 import type { DataFileItem } from './contract.ts';
+import { partitionOf } from './join.ts';
 import type { InventoryRow } from './rows.ts';
 
 /**
  * How the inventory join is made correct without loading a whole inventory into one Lambda: S3 documents
  * no order for an inventory's rows, within a data file or across them, so Ferry relies on none. A first map
- * hashes every row of every data file (source and destinations) by the SOURCE key it stands for (a replica
- * row: its key mapped back through the destination's keyPrefix) into `shards` buckets, and writes one shard
- * object per data file and bucket. A row and its replicas' rows then always land in the same shard, so the
- * second map joins shard i of the source with shard i of every destination, each a bounded slice.
+ * hashes every row of every data file (source and destinations) into `shards` buckets by the SOURCE key it
+ * stands for (a replica row: its key mapped back through the destination's keyPrefix, `sourceKeyOf`), and
+ * writes one shard object per data file, side and shard. A source row and the rows of its replicas then
+ * always land in the same shard, at every destination at once (the keyPrefix mapping is one-to-one in the
+ * rule's key space, so hashing the source key partitions each destination's key space as hashing the
+ * replica key would), and the second map joins shard i of the source with shard i of every destination:
+ * each child reads one bounded slice, and a source missing at two destinations is sent once.
  */
 
-/** FNV-1a (32 bits) over the key's UTF-8 bytes: stable across runs and runtimes, cheap, well spread. */
-export function shardOf(key: string, shards: number): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % shards;
-}
-
-/** Rows of the current objects only: a version that is not the latest, or a delete marker, is no object. */
-const isCurrentObject = (row: InventoryRow): boolean => row.isLatest !== false && row.isDeleteMarker !== true;
-
 /**
- * The rows of one data file that belong to one side of a rule, grouped by shard. Source rows must pass the
- * rule's pure filters (bucket, prefix, suffix, size; tags are checked by the create path); a destination's
- * rows must lie in the rule's key space there (`sourceKeyOf`), and are sharded by the source key.
+ * The rows of one data file that belong to one side of a rule, grouped by shard: source rows under the
+ * rule's prefix (the join applies the rest of the rule's filters, and leaves out old versions and delete
+ * markers); a destination's rows in the rule's key space there.
  */
 export function partitionRows(
   rule: ObjectRule,
@@ -41,16 +31,14 @@ export function partitionRows(
   const destination = side === 'source' ? undefined : rule.to[side];
   if (side !== 'source' && !destination) return groups;
   for (const row of rows) {
-    if (!isCurrentObject(row)) continue;
-    let sourceKey: string | undefined;
-    if (destination === undefined) {
-      const facts = { bucket: row.bucket, key: row.key, size: row.size };
-      sourceKey = candidateRules([rule], facts).length > 0 ? row.key : undefined;
-    } else {
-      sourceKey = sourceKeyOf(rule, destination, row.key);
-    }
+    const sourceKey =
+      destination === undefined
+        ? row.key.startsWith(rule.objects.prefix)
+          ? row.key
+          : undefined
+        : sourceKeyOf(rule, destination, row.key);
     if (sourceKey === undefined) continue;
-    const shard = shardOf(sourceKey, shards);
+    const shard = partitionOf(sourceKey, shards);
     const group = groups.get(shard);
     if (group) group.push(row);
     else groups.set(shard, [row]);

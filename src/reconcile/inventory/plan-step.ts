@@ -12,7 +12,9 @@ import { latestManifestKey, readManifest } from './manifest.ts';
 import { shardsFor } from './partition.ts';
 
 /** One side of a rule: the bucket whose inventory it is, and where that inventory is published. */
-const sidesOf = (rule: ObjectRule): { side: DataFileItem['side']; bucket: string; location: InventoryLocation }[] => [
+const sidesOf = (
+  rule: ObjectRule,
+): { side: DataFileItem['side']; bucket: string; location: InventoryLocation }[] => [
   { side: 'source', bucket: rule.objects.bucket, location: rule.objects.inventory as InventoryLocation },
   ...rule.to.map((destination, index) => ({
     side: index,
@@ -28,7 +30,7 @@ const sidesOf = (rule: ObjectRule): { side: DataFileItem['side']; bucket: string
  * (the maps' ItemReader reads them: a plan of a billion objects outgrows a state's 256 KiB payload).
  */
 export async function planStep(input: InventoryReconcileInput, deps: InventoryDeps): Promise<Plan> {
-  const rules = inventoryRulesOf(deps.rules, input.rule);
+  const rules = inventoryRulesOf(deps.allRules, input.rule);
   const files: DataFileItem[] = [];
   let largest = 0;
   for (const rule of rules) {
@@ -36,9 +38,18 @@ export async function planStep(input: InventoryReconcileInput, deps: InventoryDe
       const client = inventoryClient(deps, rule, side);
       const key = await latestManifestKey(client, location, bucket);
       const manifest = await readManifest(client, location.bucket, key, bucket);
-      largest = Math.max(largest, manifest.files.reduce((sum, file) => sum + file.size, 0));
+      largest = Math.max(
+        largest,
+        manifest.files.reduce((sum, file) => sum + file.size, 0),
+      );
       for (const file of manifest.files)
-        files.push({ rule: rule.name, side, bucket: location.bucket, key: file.key, fileSchema: manifest.fileSchema });
+        files.push({
+          rule: rule.name,
+          side,
+          bucket: location.bucket,
+          key: file.key,
+          fileSchema: manifest.fileSchema,
+        });
     }
   }
   const run = { runId: input.runId, work: input.work, shards: input.shards ?? shardsFor(largest) };

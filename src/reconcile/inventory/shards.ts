@@ -17,7 +17,12 @@ export const shardObjectKey = (run: Run, item: DataFileItem, shard: number): str
 export async function writeShard(client: S3Client, run: Run, key: string, rows: readonly InventoryRow[]) {
   const body = gzipSync(rows.map((row) => JSON.stringify(row)).join('\n'));
   await client.send(
-    new PutObjectCommand({ Bucket: run.work.bucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }),
+    new PutObjectCommand({
+      Bucket: run.work.bucket,
+      Key: key,
+      Body: body,
+      ContentType: 'application/x-ndjson',
+    }),
   );
 }
 
@@ -43,7 +48,9 @@ export async function readShard(
     for (const { Key } of page.Contents ?? []) {
       if (!Key) continue;
       const answer = await client.send(new GetObjectCommand({ Bucket: run.work.bucket, Key }));
-      const text = gunzipSync(await answer.Body?.transformToByteArray() ?? new Uint8Array()).toString('utf8');
+      const text = gunzipSync((await answer.Body?.transformToByteArray()) ?? new Uint8Array()).toString(
+        'utf8',
+      );
       for (const line of text.split('\n')) if (line) rows.push(InventoryRowSchema.parse(JSON.parse(line)));
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
