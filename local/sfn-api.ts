@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { epochSeconds, readJsonRequest, sendJson, sendJsonError } from './aws-json.ts';
 import type { SigningScope } from './sigv4.ts';
 import { STATE_MACHINES, type StateMachineName } from './state-machines.ts';
-import type { Execution, LocalStepFunctions } from './step-functions.ts';
+import { type Execution, ExecutionAlreadyExistsError, type LocalStepFunctions } from './step-functions.ts';
 
 /**
  * A minimal Step Functions API over the sandbox's executions, for `ferry status`: ListStateMachines,
@@ -51,8 +51,35 @@ export async function serveStepFunctions(
     statusFilter?: string;
     maxResults?: number;
     nextToken?: string;
+    name?: string;
+    input?: string;
   };
   switch (operation) {
+    case 'StartExecution': {
+      const machine = machineOf(request.stateMachineArn ?? '');
+      if (!machine)
+        return sendJsonError(
+          res,
+          400,
+          'StateMachineDoesNotExist',
+          `State Machine Does Not Exist: '${request.stateMachineArn}'`,
+        );
+      try {
+        const { execution } = stepFunctions.start(
+          machine,
+          request.name ?? crypto.randomUUID(),
+          JSON.parse(request.input ?? '{}'),
+        );
+        return sendJson(res, 200, {
+          executionArn: executionArn(scope, account, execution),
+          startDate: datesOf(execution).startDate,
+        });
+      } catch (error) {
+        if (error instanceof ExecutionAlreadyExistsError)
+          return sendJsonError(res, 400, 'ExecutionAlreadyExists', error.message);
+        throw error;
+      }
+    }
     case 'ListStateMachines':
       return sendJson(res, 200, {
         stateMachines: STATE_MACHINES.map((machine) => ({
