@@ -1,7 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { configFrom } from '#test/support/fixtures';
+import { backfillCommand } from '../../cli/backfill.ts';
 
 /**
  * The inventory path end to end on the sandbox: S3 Inventory reports published by the sandbox's S3, the real
@@ -9,7 +13,7 @@ import { configFrom } from '#test/support/fixtures';
  * real inventory-batch handler, and the report read back from the join map's ResultWriter export.
  */
 
-const CONFIG = configFrom(`
+const YAML = `
 rules:
   - name: docs
     objects:
@@ -23,7 +27,8 @@ rules:
         replicateDeletes: true
         replicateLifecycleDeletes: true
         inventory: { bucket: iv-reports-dr, configId: daily }
-`);
+`;
+const CONFIG = configFrom(YAML);
 
 let sandbox: Sandbox;
 const source = () => sandbox.s3('us-east-1');
@@ -114,5 +119,22 @@ describe('inventory reconcile on the sandbox', () => {
     const { report } = await sandbox.reconcileInventory({ shards: 2 });
     expect(report?.rules[0]).toMatchObject({ scanned: 6, missing: 0, stale: 0, sent: 0, failed: [] });
     expect(report?.rules[0]?.orphanedReplicas).toEqual({ found: 0, deleted: 0 });
+  });
+
+  it('ferry backfill --inventory starts the machine through the Step Functions API and prints its report', async () => {
+    await lost(() => put('docs/late.txt', 'late').then(() => undefined));
+    await sandbox.publishInventories();
+    const configFile = join(mkdtempSync(join(tmpdir(), 'ferry-inv-')), 'replication.yml');
+    writeFileSync(configFile, YAML);
+    const result = await backfillCommand({
+      configFile,
+      endpoint: sandbox.endpoint,
+      inventory: true,
+      env: {},
+    });
+    expect(result.lines.join('\n')).toContain('rule docs (objects): scanned 7, missing 1, stale 0, sent 1');
+    expect(result.exitCode).toBe(0);
+    await sandbox.settle();
+    expect(await bodyOf('iv-dr', 'mirror/late.txt')).toBe('late');
   });
 });
