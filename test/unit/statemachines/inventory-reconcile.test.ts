@@ -34,7 +34,7 @@ describe('inventory-reconcile definition', () => {
     }
     // A data file left unpartitioned would make its replicas look orphaned: no failure is tolerated there.
     expect(states.Partition?.ToleratedFailurePercentage).toBe(0);
-    expect((states.Join?.ResultWriter as Body).Resource).toBe('arn:aws:states:::s3:putObject');
+    expect(((states.Join as Body).ResultWriter as Body).Resource).toBe('arn:aws:states:::s3:putObject');
   });
 
   it('It should run as the sandbox runs it: each Distributed Map becomes one emulated Task', () => {
