@@ -37,6 +37,9 @@ function datesOf(execution: Execution): { startDate: number; stopDate?: number }
   };
 }
 
+const noSuchMachine = (res: ServerResponse, arn: string | undefined) =>
+  sendJsonError(res, 400, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+
 export async function serveStepFunctions(
   stepFunctions: LocalStepFunctions,
   account: string,
@@ -57,13 +60,7 @@ export async function serveStepFunctions(
   switch (operation) {
     case 'StartExecution': {
       const machine = machineOf(request.stateMachineArn ?? '');
-      if (!machine)
-        return sendJsonError(
-          res,
-          400,
-          'StateMachineDoesNotExist',
-          `State Machine Does Not Exist: '${request.stateMachineArn}'`,
-        );
+      if (!machine) return noSuchMachine(res, request.stateMachineArn);
       try {
         const { execution } = stepFunctions.start(
           machine,
@@ -91,13 +88,7 @@ export async function serveStepFunctions(
       });
     case 'ListExecutions': {
       const machine = machineOf(request.stateMachineArn ?? '');
-      if (!machine)
-        return sendJsonError(
-          res,
-          400,
-          'StateMachineDoesNotExist',
-          `State Machine Does Not Exist: '${request.stateMachineArn}'`,
-        );
+      if (!machine) return noSuchMachine(res, request.stateMachineArn);
       const all = [...stepFunctions.executions.values()]
         .filter(
           (e) => e.stateMachine === machine && (!request.statusFilter || e.status === request.statusFilter),

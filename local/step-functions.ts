@@ -55,6 +55,26 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/**
+ * A Task's handler run under its TimeoutSeconds: a timed-out invocation goes on running (its work may still
+ * land), while the state fails with States.Timeout.
+ */
+async function withinTimeout(
+  handler: (input: unknown) => Promise<unknown>,
+  input: unknown,
+  timeoutSeconds: number,
+): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TaskTimeoutError()), timeoutSeconds * 1000);
+  });
+  try {
+    return await Promise.race([handler(input), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What Step Functions answers when a name is reused with another input. */
 export class ExecutionAlreadyExistsError extends Error {
   constructor(name: string) {
@@ -200,16 +220,10 @@ export class LocalStepFunctions {
                 activity.asleep -= 1;
                 activity.active += 1;
               }
-              // The task's TimeoutSeconds counts from here, as in AWS: a timed-out invocation goes on
-              // running (its work may still land), while the state fails with States.Timeout.
-              let timer: NodeJS.Timeout | undefined;
-              const timeout = new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new TaskTimeoutError()), timeoutSeconds * 1000);
-              });
+              // The task's TimeoutSeconds counts from here, as in AWS.
               try {
-                return (await Promise.race([handler(taskInput), timeout])) as never;
+                return (await withinTimeout(handler, taskInput, timeoutSeconds)) as never;
               } finally {
-                clearTimeout(timer);
                 if (activity) activity.active -= 1;
                 this.poke();
               }
@@ -296,20 +310,7 @@ export class LocalStepFunctions {
       taskResourceLocalHandlers: Object.fromEntries(
         tasks.map(({ state, resource, timeoutSeconds }) => {
           const handler = this.handlerFor(resource);
-          return [
-            state,
-            async (taskInput: unknown) => {
-              let timer: NodeJS.Timeout | undefined;
-              const timeout = new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new TaskTimeoutError()), timeoutSeconds * 1000);
-              });
-              try {
-                return (await Promise.race([handler(taskInput), timeout])) as never;
-              } finally {
-                clearTimeout(timer);
-              }
-            },
-          ];
+          return [state, (taskInput: unknown) => withinTimeout(handler, taskInput, timeoutSeconds) as never];
         }),
       ),
       retryIntervalOverrides: Object.fromEntries(tasks.map(({ state }) => [state, 1])),
