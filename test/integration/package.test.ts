@@ -125,7 +125,7 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
     // The seven of the pipeline, the two tag followers and the RPO backlog monitor (src/rpo).
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
-    expect(FUNCTION_NAMES).toHaveLength(10);
+    expect(FUNCTION_NAMES).toHaveLength(11);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
