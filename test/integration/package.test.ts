@@ -222,8 +222,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('retains the dead letters and every log group when the stack is deleted or they are replaced', () => {
     const kept = [...ofType(template(), 'AWS::Logs::LogGroup'), ...ofType(template(), 'AWS::SQS::Queue')];
-    // Ten functions' log groups, the state machines' and the dead-letter queue.
-    expect(kept).toHaveLength(12);
+    // Eleven functions' log groups, the state machines' and the dead-letter queue.
+    expect(kept).toHaveLength(13);
     for (const [id, resource] of kept) {
       expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
     }
