@@ -24,6 +24,8 @@ export interface BackfillOptions {
   region?: string | undefined;
   /** The account that owns the source buckets (S3 listings do not say it; events do). */
   account?: string | undefined;
+  /** Reconcile from the S3 Inventories on the inventory-reconcile state machine (cli/backfill-inventory.ts). */
+  inventory?: boolean | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -110,6 +112,10 @@ export async function backfillCommand(options: BackfillOptions): Promise<Command
       lines: ['✘ backfill needs the account that owns the source buckets: --account or AWS_ACCOUNT_ID'],
     };
 
+  if (options.inventory) {
+    const { inventoryBackfill } = await import('./backfill-inventory.ts');
+    return inventoryBackfill(config, { ...options, region, account });
+  }
   // The handlers' logs and metrics are for Lambda; here the report says it all.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';

@@ -155,7 +155,7 @@ const COMMANDS: readonly Command[] = [
   command({
     name: 'backfill',
     usage: `  npm run ferry -- backfill [--config FILE] [--rule NAME] [--limit N] [--resume TOKEN]
-                        [--endpoint URL] [--region R] [--account ID]
+                        [--endpoint URL] [--region R] [--account ID] [--inventory]
                                                             one bounded reconcile pass: copy what matches a rule
                                                             but has no verified replica or copy; against AWS
                                                             (default credentials) or the sandbox (--endpoint,
@@ -168,6 +168,7 @@ const COMMANDS: readonly Command[] = [
       endpoint: { type: 'string' },
       region: { type: 'string' },
       account: { type: 'string' },
+      inventory: { type: 'boolean' },
     },
     run: async (values) => {
       const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -182,6 +183,7 @@ const COMMANDS: readonly Command[] = [
         endpoint: values.endpoint,
         region: values.region,
         account: values.account,
+        inventory: values.inventory,
       });
     },
   }),

@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
 import { dynamoDbCopyWaiters } from '#adapters/copy-waiters';
@@ -29,6 +29,9 @@ import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step'
 import { createObjectCreatedHandler } from '#objects/handlers/object-created';
 import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
 import { createObjectTagsChangedHandler } from '#objects/handlers/object-tags-changed';
+import { createInventoryBatchHandler } from '#reconcile/inventory/handler';
+import { reportFromResults } from '#reconcile/inventory/results';
+import { workLocationOf } from '#reconcile/inventory/work';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
 import { createRpoMonitorHandler } from '#rpo/handler';
@@ -42,6 +45,7 @@ import {
   objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
+import type { InventoryLocation } from '#rules/schema';
 import { createRuntime, type Runtime } from '#wiring';
 import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 import { CallRecorder } from './call-recorder.ts';
@@ -57,6 +61,7 @@ import { MetricsTally } from './metrics-tally.ts';
 import { type SandboxRpoMonitor, sandboxRpoMonitor } from './rpo-monitor.ts';
 import { RpoTally } from './rpo-tally.ts';
 import { CopyModel } from './s3/copy-model.ts';
+import type { InventoryRequest } from './s3/inventory.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
 import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
@@ -152,6 +157,25 @@ export interface Sandbox {
   expire(bucket: string, key: string): boolean;
   /** One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's machines). */
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+  /**
+   * Publishes the S3 Inventory report of a bucket now, as S3 would on its schedule (local/s3/inventory.ts),
+   * into the location a rule names; returns the manifest's key.
+   */
+  publishInventory(
+    sourceBucket: string,
+    location: InventoryLocation,
+    options?: Pick<InventoryRequest, 'versions' | 'fields' | 'rowsPerFile'>,
+  ): Promise<string>;
+  /** Publishes the reports of every bucket an object rule names an inventory for (sources and destinations). */
+  publishInventories(options?: Pick<InventoryRequest, 'versions' | 'fields' | 'rowsPerFile'>): Promise<void>;
+  /**
+   * Runs the inventory-reconcile state machine (the real definition, its Distributed Maps emulated by
+   * local/distributed-map.ts) to its end; with the report built from the join map's ResultWriter export.
+   */
+  reconcileInventory(options?: { rule?: string; shards?: number; runId?: string }): Promise<{
+    execution: Execution;
+    report: ReconcileReport | undefined;
+  }>;
   /** The account and deployment names the sandbox's ARNs use. */
   account: string;
   deployment: Deployment;
@@ -198,6 +222,13 @@ export function bucketRegionsOf(config: FerryConfig, sourceRegion: string): Reco
   }
   for (const rule of objectRulesOf(config))
     regions[rule.objects.bucket] ??= objectSourceRegionOf(rule, sourceRegion);
+  // S3 publishes an inventory into a bucket in its source bucket's Region.
+  for (const rule of objectRulesOf(config)) {
+    if (rule.objects.inventory)
+      regions[rule.objects.inventory.bucket] ??= objectSourceRegionOf(rule, sourceRegion);
+    for (const destination of rule.to)
+      if (destination.inventory) regions[destination.inventory.bucket] ??= destination.region;
+  }
   return regions;
 }
 
@@ -366,6 +397,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ec2TagsChanged: runtimeOf(),
     reconcile: runtimeOf(),
     rpoMonitor: runtimeOf(),
+    inventoryBatch: runtimeOf(),
   } satisfies Record<FunctionName, Runtime>;
   const objectCreated = createObjectCreatedHandler(runtimes.objectCreated.tools, {
     ...withRpoTally(runtimes.objectCreated.deps),
@@ -439,8 +471,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...withRpoTally(rpoMonitorDeps),
     now: clock.now,
   });
+  const inventoryBatch = createInventoryBatchHandler(
+    runtimes.inventoryBatch.tools,
+    (source) => {
+      const deps = runtimes.inventoryBatch.reconcileDeps(source);
+      return { ...withRpoTally(deps.objects), metrics, now: clock.now, allRules: deps.rules };
+    },
+    homeRegion,
+  );
   let rpoPasses = 0;
   const crashes = new LambdaCrashes();
+  // A user's own S3 clients (and Step Functions' reads and writes for the Distributed Map), one per Region.
+  const clients = new Map<string, S3Client>();
+  const userS3 = (region: string) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = new S3Client({ region, endpoint, forcePathStyle: true, credentials: SANDBOX_CREDENTIALS });
+      clients.set(region, client);
+    }
+    return client;
+  };
   stepFunctions = new LocalStepFunctions({
     functions: {
       ObjectCopyStepLambdaFunction: crashes.wrap('ObjectCopyStepLambdaFunction', (input) =>
@@ -451,7 +501,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       Ec2CopyStepLambdaFunction: crashes.wrap('Ec2CopyStepLambdaFunction', (input) =>
         recorder.run('ec2CopyStep', () => ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step'))),
       ),
+      InventoryBatchLambdaFunction: crashes.wrap('InventoryBatchLambdaFunction', (input) =>
+        recorder.run('inventoryBatch', () =>
+          inventoryBatch(input as never, lambdaContext('ferry-inventory-batch')),
+        ),
+      ),
     },
+    s3: () => userS3(homeRegion),
+    stateMachineArnOf,
     clock,
     random: seededRandom(options.seed ?? 7),
     ...(options.ec2Completion ? { ec2Completion: options.ec2Completion } : {}),
@@ -635,8 +692,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     appendFileSync(`${base}.jsonl`, lines.length > 0 ? `${lines.join('\n')}\n` : '');
   };
 
-  const clients = new Map<string, S3Client>();
   const ec2Clients = new Map<string, EC2Client>();
+  const publishInventory: Sandbox['publishInventory'] = async (sourceBucket, location, options = {}) => {
+    const report = s3.inventory(sourceBucket, {
+      destination: location,
+      configId: location.configId,
+      ...options,
+    });
+    const client = userS3(s3.regionOf(location.bucket) ?? homeRegion);
+    for (const { key, body } of report.objects)
+      await client.send(new PutObjectCommand({ Bucket: location.bucket, Key: key, Body: body }));
+    return report.manifestKey;
+  };
   return {
     endpoint,
     port,
@@ -667,14 +734,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return sdkRetries;
     },
     bucketRegions,
-    s3(region) {
-      let client = clients.get(region);
-      if (!client) {
-        client = new S3Client({ region, endpoint, forcePathStyle: true, credentials: SANDBOX_CREDENTIALS });
-        clients.set(region, client);
-      }
-      return client;
-    },
+    s3: userS3,
     ec2Client(region) {
       let client = ec2Clients.get(region);
       if (!client) {
@@ -701,6 +761,35 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           },
         }),
       );
+    },
+    publishInventory,
+    async publishInventories(request) {
+      for (const rule of objectRulesOf(options.config)) {
+        if (rule.objects.inventory)
+          await publishInventory(rule.objects.bucket, rule.objects.inventory, request);
+        for (const destination of rule.to)
+          if (destination.inventory)
+            await publishInventory(destination.bucket, destination.inventory, request);
+      }
+    },
+    async reconcileInventory({ rule, shards, runId = `run-${randomUUID()}` } = {}) {
+      const rules = objectRulesOf(options.config).filter(
+        (candidate) => candidate.objects.inventory && (rule === undefined || candidate.name === rule),
+      );
+      const work = rules[0] ? workLocationOf(rules[0]) : undefined;
+      if (!work) throw new Error(`no object rule${rule ? ` named ${rule}` : ''} names an inventory`);
+      const { execution } = stepFunctions.start('inventory-reconcile', runId, {
+        runId,
+        work,
+        ...(rule ? { rule } : {}),
+        ...(shards ? { shards } : {}),
+      });
+      await execution.done;
+      const results = (execution.output as { results?: unknown } | undefined)?.results;
+      return {
+        execution,
+        report: results ? await reportFromResults(userS3(homeRegion), results) : undefined,
+      };
     },
     account: SANDBOX_ACCOUNT,
     deployment,

@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { epochSeconds, readJsonRequest, sendJson, sendJsonError } from './aws-json.ts';
 import type { SigningScope } from './sigv4.ts';
 import { STATE_MACHINES, type StateMachineName } from './state-machines.ts';
-import { type Execution, type LocalStepFunctions, TaskCallbackError } from './step-functions.ts';
+import {
+  type Execution,
+  ExecutionAlreadyExistsError,
+  type LocalStepFunctions,
+  TaskCallbackError,
+} from './step-functions.ts';
 
 /**
  * A minimal Step Functions API over the sandbox's executions, for `ferry status`: ListStateMachines,
@@ -37,6 +42,9 @@ function datesOf(execution: Execution): { startDate: number; stopDate?: number }
   };
 }
 
+const noSuchMachine = (res: ServerResponse, arn: string | undefined) =>
+  sendJsonError(res, 400, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+
 export async function serveStepFunctions(
   stepFunctions: LocalStepFunctions,
   account: string,
@@ -55,8 +63,29 @@ export async function serveStepFunctions(
     output?: string;
     error?: string;
     cause?: string;
+    name?: string;
+    input?: string;
   };
   switch (operation) {
+    case 'StartExecution': {
+      const machine = machineOf(request.stateMachineArn ?? '');
+      if (!machine) return noSuchMachine(res, request.stateMachineArn);
+      try {
+        const { execution } = stepFunctions.start(
+          machine,
+          request.name ?? crypto.randomUUID(),
+          JSON.parse(request.input ?? '{}'),
+        );
+        return sendJson(res, 200, {
+          executionArn: executionArn(scope, account, execution),
+          startDate: datesOf(execution).startDate,
+        });
+      } catch (error) {
+        if (error instanceof ExecutionAlreadyExistsError)
+          return sendJsonError(res, 400, 'ExecutionAlreadyExists', error.message);
+        throw error;
+      }
+    }
     case 'ListStateMachines':
       return sendJson(res, 200, {
         stateMachines: STATE_MACHINES.map((machine) => ({
@@ -68,13 +97,7 @@ export async function serveStepFunctions(
       });
     case 'ListExecutions': {
       const machine = machineOf(request.stateMachineArn ?? '');
-      if (!machine)
-        return sendJsonError(
-          res,
-          400,
-          'StateMachineDoesNotExist',
-          `State Machine Does Not Exist: '${request.stateMachineArn}'`,
-        );
+      if (!machine) return noSuchMachine(res, request.stateMachineArn);
       const all = [...stepFunctions.executions.values()]
         .filter(
           (e) => e.stateMachine === machine && (!request.statusFilter || e.status === request.statusFilter),

@@ -6,13 +6,14 @@ import {
   LAMBDA_WAIT_FOR_TOKEN,
 } from '../statemachines/ec2-copy.ts';
 
-export const STATE_MACHINES = ['object-copy', 'snapshot-copy', 'image-copy'] as const;
+export const STATE_MACHINES = ['object-copy', 'snapshot-copy', 'image-copy', 'inventory-reconcile'] as const;
 export type StateMachineName = (typeof STATE_MACHINES)[number];
 
 /** The Lambda functions the definitions reference, by CloudFormation logical id. */
 export const TASK_FUNCTIONS = {
   ObjectCopyStepLambdaFunction: 'ferry-object-copy-step',
   Ec2CopyStepLambdaFunction: 'ferry-ec2-copy-step',
+  InventoryBatchLambdaFunction: 'ferry-inventory-batch',
 } as const;
 export type TaskFunction = keyof typeof TASK_FUNCTIONS;
 
@@ -112,6 +113,18 @@ export function withoutTaskTimeouts(definition: Record<string, unknown>): Record
   return copy;
 }
 
+/** The JSONPath forms the local runner resolves itself: `$` and `$.a.b`. */
+export const SIMPLE_PATH = /^\$(\.\w+)*$/;
+
+/** The value at a simple JSONPath (`$`, `$.a.b`) of a state's input; undefined when absent. */
+export function valueAtPath(path: string, input: unknown): unknown {
+  if (!SIMPLE_PATH.test(path)) throw new Error(`only $ and $.a.b paths run locally, not ${path}`);
+  return path
+    .split('.')
+    .slice(1)
+    .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], input);
+}
+
 /** How long a Wait state waits, from its input: `Seconds`, or `SecondsPath` of the form `$.a.b`. */
 export type WaitDuration = (input: unknown) => number;
 
@@ -123,13 +136,10 @@ export function waitStates(definition: Record<string, unknown>): Map<string, Wai
     if (typeof body.Seconds === 'number') {
       const seconds = body.Seconds;
       waits.set(state, () => seconds);
-    } else if (typeof body.SecondsPath === 'string' && /^\$(\.\w+)+$/.test(body.SecondsPath)) {
-      const path = body.SecondsPath.split('.').slice(1);
+    } else if (typeof body.SecondsPath === 'string' && SIMPLE_PATH.test(body.SecondsPath)) {
+      const path = body.SecondsPath;
       waits.set(state, (input) => {
-        const value = path.reduce<unknown>(
-          (node, key) => (node as Record<string, unknown> | undefined)?.[key],
-          input,
-        );
+        const value = valueAtPath(path, input);
         return typeof value === 'number' ? value : 0;
       });
     } else {

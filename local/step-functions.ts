@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
+import {
+  type ChildRun,
+  DISTRIBUTED_MAP_RESOURCE,
+  type DistributedMapState,
+  runDistributedMap,
+  withDistributedMapsAsTasks,
+} from './distributed-map.ts';
 import {
   loadDefinition,
   localFunctionArn,
@@ -47,6 +55,26 @@ export class TaskTimeoutError extends Error {
   constructor() {
     super('The task did not end within its TimeoutSeconds');
     this.name = 'States.Timeout';
+  }
+}
+
+/**
+ * A Task's handler run under its TimeoutSeconds: a timed-out invocation goes on running (its work may still
+ * land), while the state fails with States.Timeout.
+ */
+async function withinTimeout(
+  handler: (input: unknown) => Promise<unknown>,
+  input: unknown,
+  timeoutSeconds: number,
+): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TaskTimeoutError()), timeoutSeconds * 1000);
+  });
+  try {
+    return await Promise.race([handler(input), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -108,6 +136,10 @@ export interface LocalStepFunctionsOptions {
   validate?: boolean;
   /** How the EC2 copy machines wait for a copy (statemachines/ec2-copy.ts); polling by default. */
   ec2Completion?: Ec2CompletionMode;
+  /** The sandbox's S3 in the machines' Region: what a Distributed Map reads items from and writes results to. */
+  s3?: () => S3Client;
+  /** A machine's ARN, for the ARNs of map runs and their children. */
+  stateMachineArnOf?: (name: StateMachineName) => string;
 }
 
 /**
@@ -125,6 +157,8 @@ export class LocalStepFunctions {
       machine: StateMachine;
       tasks: TaskStateInfo[];
       waits: Map<string, WaitDuration>;
+      /** Distributed Map states, run by local/distributed-map.ts in place of the Task that stands for each. */
+      maps: Map<string, DistributedMapState>;
     }
   >();
   /** Per running execution: tasks running a handler, and tasks waiting on the clock. */
@@ -161,10 +195,13 @@ export class LocalStepFunctions {
   private machine(name: StateMachineName) {
     let entry = this.machines.get(name);
     if (!entry) {
-      const definition = loadDefinition(name, undefined, this.options.ec2Completion);
+      const { definition, maps } = withDistributedMapsAsTasks(
+        loadDefinition(name, undefined, this.options.ec2Completion),
+      );
       entry = {
         tasks: taskStates(definition),
         waits: waitStates(definition),
+        maps,
         // JSONPath is validated; the local ARNs are not real, so their format is not.
         // Task timeouts are enforced below on the handler's run, not on the wait before it.
         machine: new StateMachine(withoutTaskTimeouts(definition) as never, {
@@ -176,7 +213,7 @@ export class LocalStepFunctions {
     return entry;
   }
 
-  private handlerFor(resource: string) {
+  private handlerFor(resource: string): (input: unknown) => Promise<unknown> {
     for (const logicalId of Object.keys(TASK_FUNCTIONS) as TaskFunction[]) {
       const handler = this.options.functions[logicalId];
       if (localFunctionArn(logicalId) === resource && handler) return handler;
@@ -197,7 +234,7 @@ export class LocalStepFunctions {
       return { execution: existing, started: false };
     }
 
-    const { machine, tasks, waits } = this.machine(stateMachine);
+    const { machine, tasks, waits, maps } = this.machine(stateMachine);
     const clock = this.options.clock;
     const startedAt = clock.now();
     const execution: Execution = {
@@ -216,7 +253,10 @@ export class LocalStepFunctions {
     const overrides: Overrides = {
       taskResourceLocalHandlers: Object.fromEntries(
         tasks.map(({ state, resource, timeoutSeconds, waitForToken }) => {
-          const handler = this.handlerFor(resource);
+          const map = resource.startsWith(`${DISTRIBUTED_MAP_RESOURCE}:`) ? maps.get(state) : undefined;
+          const handler = map
+            ? (mapInput: unknown) => this.runMap(stateMachine, name, map, mapInput)
+            : this.handlerFor(resource);
           return [
             state,
             async (taskInput: unknown) => {
@@ -229,16 +269,10 @@ export class LocalStepFunctions {
               }
               if (waitForToken)
                 return (await this.awaitToken(execution, taskInput, handler, timeoutSeconds)) as never;
-              // The task's TimeoutSeconds counts from here, as in AWS: a timed-out invocation goes on
-              // running (its work may still land), while the state fails with States.Timeout.
-              let timer: NodeJS.Timeout | undefined;
-              const timeout = new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new TaskTimeoutError()), timeoutSeconds * 1000);
-              });
+              // The task's TimeoutSeconds counts from here, as in AWS.
               try {
-                return (await Promise.race([handler(taskInput), timeout])) as never;
+                return (await withinTimeout(handler, taskInput, timeoutSeconds)) as never;
               } finally {
-                clearTimeout(timer);
                 if (activity) activity.active -= 1;
                 this.poke();
               }
@@ -373,6 +407,58 @@ export class LocalStepFunctions {
   /** SendTaskFailure: the waiting task fails with `error` and `cause`. */
   sendTaskFailure(token: string, error: string, cause: string): void {
     this.openTask(token).fail(new TaskFailedByCallback(error, cause));
+  }
+
+  /** One Distributed Map state of an execution, its children running the real ItemProcessor's handlers. */
+  private runMap(stateMachine: StateMachineName, name: string, map: DistributedMapState, input: unknown) {
+    const s3 = this.options.s3?.();
+    if (!s3) throw new Error(`${stateMachine}: a Distributed Map needs the sandbox's S3 (option s3)`);
+    return runDistributedMap(map, input, {
+      s3,
+      runChild: (childInput) => this.runChild(map, childInput),
+      stateMachineArn:
+        this.options.stateMachineArnOf?.(stateMachine) ??
+        `arn:aws:states:us-east-1:000000000000:stateMachine:${stateMachine}`,
+      executionName: name,
+      now: this.options.clock.now,
+    });
+  }
+
+  /**
+   * A child of a Distributed Map: its ItemProcessor as a state machine of its own, whose Task states call the
+   * real handlers under their TimeoutSeconds. Retry backoff takes a millisecond: a child's retries are not
+   * counted on the virtual clock (Ferry's children have no Wait states).
+   */
+  private async runChild(map: DistributedMapState, input: unknown): Promise<ChildRun> {
+    const { ProcessorConfig: _, ...processor } = map.body.ItemProcessor as Record<string, unknown>;
+    const tasks = taskStates(processor);
+    const machine = new StateMachine(withoutTaskTimeouts(processor) as never, {
+      validationOptions: { noValidate: true },
+    });
+    const overrides: Overrides = {
+      taskResourceLocalHandlers: Object.fromEntries(
+        tasks.map(({ state, resource, timeoutSeconds }) => {
+          const handler = this.handlerFor(resource);
+          return [state, (taskInput: unknown) => withinTimeout(handler, taskInput, timeoutSeconds) as never];
+        }),
+      ),
+      retryIntervalOverrides: Object.fromEntries(tasks.map(({ state }) => [state, 1])),
+    };
+    try {
+      // The child's input crosses a JSON boundary in AWS, as the execution's does.
+      const output = await machine.run(JSON.parse(JSON.stringify(input)) as never, { overrides }).result;
+      return { status: 'SUCCEEDED', output };
+    } catch (error) {
+      const cause =
+        error instanceof ExecutionError ? (error.cause as { name?: string; message?: string }) : undefined;
+      return {
+        status: 'FAILED',
+        error: {
+          Error: cause?.name ?? (error as Error).name,
+          Cause: cause?.message ?? (error as Error).message,
+        },
+      };
+    }
   }
 
   /** The wait Step Functions would make before this retry: exponential, capped, with full jitter. */

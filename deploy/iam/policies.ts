@@ -1,5 +1,6 @@
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { ec2CopyStepStatements } from './ec2-statements.ts';
+import { addInventoryReads } from './inventory-statements.ts';
 import { objectStatements } from './object-statements.ts';
 import { reconcileStatements } from './reconcile-statements.ts';
 import { putRpoEvents, rpoMonitorStatements } from './rpo-statements.ts';
@@ -86,6 +87,14 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
   // Reconcile compares replica tags where a destination copies them, and repairs them by PutObjectTagging.
   const reconcileWithTags = reconcileStatements(objects, snapshots, images, names, context);
   addObjectTagSync(reconcileWithTags, objects, names, { compare: true });
+  // The inventory join sends through the same paths as reconcile (and HEAD-checks rows it cannot compare), so
+  // it may do what reconcile does for object rules, and read the inventories and its work folder.
+  const inventoryRules = objects.filter((rule) => rule.objects.inventory !== undefined);
+  const inventoryBatch = reconcileStatements(inventoryRules, [], [], names, context);
+  if (inventoryRules.length > 0) {
+    addObjectTagSync(inventoryBatch, inventoryRules, names, { compare: true });
+    addInventoryReads(inventoryBatch, inventoryRules, names);
+  }
 
   return {
     objectCreated: withRpo(objectStatements('objectCreated', objects, names, context), objectRpo).build(
@@ -102,5 +111,6 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     ec2TagsChanged: ec2TagSyncStatements(snapshots, images, names).build('ec2TagsChanged'),
     reconcile: withRpo(reconcileWithTags, objectRpo).build('reconcile'),
     rpoMonitor: rpoMonitor.build('rpoMonitor'),
+    inventoryBatch: withRpo(inventoryBatch, objectRpo).build('inventoryBatch'),
   };
 }

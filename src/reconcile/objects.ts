@@ -127,8 +127,11 @@ export const emptyObjectRuleReport = (rule: ObjectRule): RuleReport => ({
     : {}),
 });
 
-/** Checks one listed object against every destination of the rule and sends it through replicateObject if needed. */
-async function reconcileOne(
+/**
+ * Checks one listed object against every destination of the rule (a HEAD each) and sends it through
+ * replicateObject if needed. Also the inventory join's check of rows whose ETags it cannot compare.
+ */
+export async function reconcileOne(
   rule: ObjectRule,
   object: ListedObject,
   report: RuleReport,
@@ -157,7 +160,27 @@ async function reconcileOne(
     }
     if (states.includes('missing')) report.missing += 1;
     else report.stale += 1;
+    await sendThroughCreatePath(rule, object, report, deps);
+  } catch (error) {
+    report.failed.push({ item, cause: causeOf(error) });
+  }
+}
 
+/**
+ * Sends a source object found missing or stale through the object-created handler's own path
+ * (`replicateObject` with a synthetic "Object Created" event), so the ordering guard, limits, locks and
+ * markers all apply; counts it as sent, skipped or failed (per destination, with its cause). Used by the
+ * listing pass and by the inventory join (inventory/join-step.ts).
+ */
+export async function sendThroughCreatePath(
+  rule: ObjectRule,
+  object: ListedObject,
+  report: RuleReport,
+  deps: ObjectReconcileDeps,
+): Promise<void> {
+  const bucket = rule.objects.bucket;
+  const item = `s3://${bucket}/${object.key}`;
+  try {
     const event = ObjectCreatedEventSchema.parse(
       objectCreatedEventOf({ ...object, bucket }, deps.source, deps.now()),
     );

@@ -70,8 +70,11 @@ const deletedSourceOf = (rule: ObjectRule, key: string): DeletedObject => ({
   deletionType: undefined,
 });
 
-/** Checks one candidate: a HEAD of its source, and only on a 404 the handler's HEAD, check and delete. */
-async function checkCandidate(
+/**
+ * Checks one candidate: a HEAD of its source, and only on a 404 the handler's HEAD, check and delete. Used by
+ * the listing sweep and by the inventory join (a replica row with no source row).
+ */
+export async function checkCandidate(
   rule: ObjectRule,
   index: number,
   key: string,

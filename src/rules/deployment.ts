@@ -12,6 +12,7 @@ export const LAMBDA_FUNCTIONS = [
   'ec2TagsChanged',
   'reconcile',
   'rpoMonitor',
+  'inventoryBatch',
 ] as const;
 export type LambdaFunction = (typeof LAMBDA_FUNCTIONS)[number];
 

@@ -252,6 +252,25 @@ export function checkAccountAndRole<
   }
 }
 
+/**
+ * Where S3 Inventory publishes the reports of one bucket (the inventory configuration's destination): its
+ * bucket, its optional destination prefix, and the configuration's id. S3 writes the reports under
+ * `prefix/SOURCE-BUCKET/CONFIG-ID/` (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html);
+ * an inventory's destination bucket is in its source bucket's Region
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/configure-inventory.html). Reconcile then diffs
+ * inventories on a Distributed Map instead of listing and HEADing (src/reconcile/inventory/).
+ */
+export const InventoryLocationSchema = z.strictObject({
+  bucket: bucketName,
+  prefix: keyPart.default(''),
+  configId: z
+    .string()
+    .min(1, 'expected the inventory configuration id')
+    .max(64, 'expected at most 64 characters (S3 inventory configuration ids)')
+    .regex(/^[\w.-]+$/, 'expected letters, digits, "-", "_" or "."'),
+});
+export type InventoryLocation = z.infer<typeof InventoryLocationSchema>;
+
 export const ObjectDestinationSchema = z
   .strictObject({
     bucket: bucketName,
@@ -272,6 +291,8 @@ export const ObjectDestinationSchema = z
     replicateLifecycleDeletes: z.boolean().default(false),
     /** Object Lock on the replica: the source's carried over, and/or a minimum of its own (object-lock.ts). */
     lock: objectLockPolicy.optional(),
+    /** The S3 Inventory of this destination bucket, for the inventory reconcile (with the source's). */
+    inventory: InventoryLocationSchema.optional(),
   })
   .superRefine(checkAccountAndRole)
   .superRefine((destination, ctx) => {
@@ -310,6 +331,8 @@ export const ObjectSourceSchema = z
      * UploadPartCopy) pay as requester (`RequestPayer: requester`), billed to Ferry's account.
      */
     requesterPays: z.boolean().optional(),
+    /** The S3 Inventory of this source bucket: with every destination's, reconcile diffs inventories. */
+    inventory: InventoryLocationSchema.optional(),
   })
   .superRefine((source, ctx) => {
     if (source.minSize !== undefined && source.maxSize !== undefined && source.minSize > source.maxSize) {
@@ -332,7 +355,35 @@ export const ObjectRuleSchema = z
     objects: ObjectSourceSchema,
     to: z.array(ObjectDestinationSchema).min(1, 'expected at least one destination'),
   })
-  .superRefine(checkMetadataLimit);
+  .superRefine(checkMetadataLimit)
+  .superRefine(checkInventories);
+
+/**
+ * The inventory reconcile joins the source's inventory with each destination's: a rule names all of them
+ * or none (half would leave destinations unchecked, or every replica looking orphaned).
+ */
+function checkInventories(
+  rule: { objects: { inventory?: unknown }; to: readonly { inventory?: unknown }[] },
+  ctx: z.RefinementCtx<unknown>,
+): void {
+  const named = rule.to.filter((destination) => destination.inventory !== undefined).length;
+  if (rule.objects.inventory === undefined && named === 0) return;
+  if (rule.objects.inventory === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['objects', 'inventory'],
+      message: 'is needed when a destination names its inventory: the inventory reconcile joins both sides',
+    });
+  rule.to.forEach((destination, index) => {
+    if (destination.inventory === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to', index, 'inventory'],
+        message:
+          "is needed when the source names its inventory: the inventory reconcile joins the source's rows with each destination's",
+      });
+  });
+}
 
 /**
  * S3 refuses a copy whose user metadata exceeds 2 KB (MetadataTooLarge). A replica carries `metadata.set`

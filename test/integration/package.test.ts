@@ -126,7 +126,7 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
     // The seven of the pipeline, the two tag followers and the RPO backlog monitor (src/rpo).
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
-    expect(FUNCTION_NAMES).toHaveLength(10);
+    expect(FUNCTION_NAMES).toHaveLength(11);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -223,8 +223,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('retains the dead letters and every log group when the stack is deleted or they are replaced', () => {
     const kept = [...ofType(template(), 'AWS::Logs::LogGroup'), ...ofType(template(), 'AWS::SQS::Queue')];
-    // Ten functions' log groups, the state machines' and the dead-letter queue.
-    expect(kept).toHaveLength(12);
+    // Eleven functions' log groups, the state machines' and the dead-letter queue.
+    expect(kept).toHaveLength(13);
     for (const [id, resource] of kept) {
       expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
     }

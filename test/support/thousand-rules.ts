@@ -39,7 +39,8 @@ const pick = <T>(values: readonly T[], index: number): T => values[index % value
 function objectRule(index: number, buckets: number): Record<string, unknown> {
   const bucket = `fleet-source-${String(index % buckets).padStart(3, '0')}`;
   const prefix = `team-${String(index).padStart(4, '0')}/`;
-  const region = pick(DESTINATION_REGIONS, index);
+  // A bucket has one Region (validation refuses a bucket named in two), so the Region follows the bucket.
+  const region = pick(DESTINATION_REGIONS, index % buckets);
   const primary: Record<string, unknown> = {
     bucket: `fleet-dr-${String(index % buckets).padStart(3, '0')}`,
     region,

@@ -58,3 +58,42 @@ export class UnknownInventoryDestinationError extends Error {
     this.name = 'UnknownInventoryDestinationError';
   }
 }
+
+/** No inventory report where a rule says one is published. */
+export class InventoryNotFoundError extends Error {
+  constructor(sourceBucket: string, bucket: string, folder: string) {
+    super(
+      `no S3 Inventory report of bucket ${sourceBucket} at s3://${bucket}/${folder} (expected YYYY-MM-DDTHH-MMZ/manifest.json there): ` +
+        'is the inventory configured with that destination, prefix and id, and has it published once?',
+    );
+    this.name = 'InventoryNotFoundError';
+  }
+}
+
+/** A manifest.json that is not one S3 Inventory writes. */
+export class InventoryManifestInvalidError extends Error {
+  constructor(where: string, reason: string, options?: ErrorOptions) {
+    super(`the inventory manifest ${where} is not valid: ${reason}`, options);
+    this.name = 'InventoryManifestInvalidError';
+  }
+}
+
+/** An inventory in ORC or Parquet: Ferry reads CSV reports. */
+export class InventoryFormatError extends Error {
+  constructor(where: string, format: string) {
+    super(
+      `the inventory ${where} is in ${format}; Ferry reads CSV inventories (set the report format to CSV)`,
+    );
+    this.name = 'InventoryFormatError';
+  }
+}
+
+/** A rule the inventory reconcile was asked for that names no inventories. */
+export class NoInventoryError extends Error {
+  constructor(rule: string) {
+    super(
+      `rule "${rule}" names no inventories (objects.inventory and to[].inventory): reconcile it by listing`,
+    );
+    this.name = 'NoInventoryError';
+  }
+}

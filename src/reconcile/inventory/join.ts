@@ -81,7 +81,8 @@ function verdictOf(source: InventoryRow, replica: InventoryRow, destination: Obj
   return unquote(replica.eTag) === unquote(source.eTag) ? 'matched' : 'stale';
 }
 
-const isCurrent = (row: InventoryRow) => row.isLatest !== false && row.isDeleteMarker !== true;
+/** A row of a current object: the latest version, not a delete marker. */
+export const isCurrent = (row: InventoryRow) => row.isLatest !== false && row.isDeleteMarker !== true;
 
 function destinationIndexOf(rule: ObjectRule, destination: ObjectDestination): number {
   const same = rule.to.indexOf(destination);

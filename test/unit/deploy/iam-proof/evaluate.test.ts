@@ -90,6 +90,7 @@ const roles: ProofRoles = {
     ec2TagsChanged: empty,
     reconcile: empty,
     rpoMonitor: empty,
+    inventoryBatch: empty,
   },
   destinations: { [PARTNER_ROLE]: partner },
 };
