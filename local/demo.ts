@@ -1,6 +1,7 @@
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
-import type { Check, Narrator } from './demo-checks.ts';
+import { type Check, type Narrator, printChecks } from './demo-checks.ts';
 import { type Ec2DemoSummary, runEc2Demo } from './demo-ec2.ts';
+import { runEc2LockDemo } from './demo-ec2-locks.ts';
 import { describeEc2Delivery, describeEc2Execution } from './demo-ec2-narration.ts';
 import type { DemoFaults } from './demo-faults.ts';
 import {
@@ -9,14 +10,16 @@ import {
   printObjectSummary,
   runObjectDemo,
 } from './demo-objects.ts';
+import { runRpoDemo } from './demo-rpo.ts';
 import type { Delivery } from './event-bus.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { Execution } from './step-functions.ts';
 
 /**
- * The scripted demo of `npm start` / `npm run demo`: the S3 part (local/demo-objects.ts), then the EC2
- * part (local/demo-ec2.ts and its -expectations, -verify and -narration modules), each ending with a
- * summary verified by reading every replica or copy back.
+ * The scripted demo of `npm start` / `npm run demo`: the S3 part (local/demo-objects.ts), the RPO scene
+ * (local/demo-rpo.ts: one rule meeting its RPO, one missing it under throttling, with the bus's events),
+ * the EC2 part (local/demo-ec2.ts and its -expectations, -verify and -narration modules), then the lock
+ * scenes (local/demo-ec2-locks.ts), each ending with checks made by reading every replica or copy back.
  */
 
 export type { Check } from './demo-checks.ts';
@@ -104,7 +107,17 @@ export async function runDemo(
   print();
   printObjectSummary(sandbox, objects, print);
   print();
+  const rpo = await runRpoDemo(sandbox, print);
+  printChecks(rpo.checks, print);
+  print();
   const ec2 = await runEc2Demo(sandbox, narration, { faults: faults.ec2 });
-  const checks = [...objects.checks, ...ec2.checks];
-  return { checks, ok: objects.ok && ec2.ok, ec2: ec2.summary };
+  print();
+  const locks = await runEc2LockDemo(sandbox, print);
+  printChecks(locks.checks, print);
+  const parts = [objects, rpo, ec2, locks];
+  return {
+    checks: parts.flatMap((part) => part.checks),
+    ok: parts.every((part) => part.ok),
+    ec2: ec2.summary,
+  };
 }

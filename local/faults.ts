@@ -17,10 +17,35 @@ export type CopyOperation = (typeof COPY_OPERATIONS)[number];
 
 export type FaultRates = Partial<Record<FaultKind, number>>;
 
-/** The sandbox S3's faults: any kind can hit any copy request. */
+/**
+ * The sandbox S3's faults: any kind can hit any copy request. A script may also be aimed at one destination
+ * bucket (`scriptFor`), as S3 throttles per prefix of a bucket, not the whole service: the copies into other
+ * buckets go on unharmed (the demo throttles one rule's destination this way).
+ */
 export class FaultInjector extends FaultSchedule<FaultKind, CopyOperation> {
+  private readonly bucketScripts = new Map<string, FaultKind[]>();
+
   constructor(random: () => number = Math.random) {
     super(FAULT_KINDS, random);
+  }
+
+  /** The next requests of `operation` into `bucket` fail with these faults, in order (before any other). */
+  scriptFor(bucket: string, operation: CopyOperation, ...faults: FaultKind[]): void {
+    const key = `${bucket}/${operation}`;
+    this.bucketScripts.set(key, [...(this.bucketScripts.get(key) ?? []), ...faults]);
+  }
+
+  /** The fault for this request into `bucket`: its bucket's script first, then the operation's. */
+  nextFor(operation: CopyOperation, bucket: string): FaultKind | undefined {
+    const fault = this.bucketScripts.get(`${bucket}/${operation}`)?.shift();
+    if (!fault) return this.next(operation);
+    this.injected.set(fault, (this.injected.get(fault) ?? 0) + 1);
+    return fault;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.bucketScripts.clear();
   }
 }
 

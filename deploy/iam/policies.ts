@@ -1,3 +1,4 @@
+import { rpoMachinesOf } from '#rpo/rules';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { addInventoryReads } from './inventory-statements.ts';
@@ -77,12 +78,15 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     return list;
   };
   const rpoMonitor = new StatementList();
-  if (objectRpo || ec2Rpo) {
+  const judgedMachines = rpoMachinesOf(config);
+  if (judgedMachines.length > 0) {
     const { objectCopy, snapshotCopy, imageCopy } = context.stateMachineArns;
-    rpoMonitorStatements(rpoMonitor, names, [
-      ...(objectRpo ? [objectCopy] : []),
-      ...(ec2Rpo ? [snapshotCopy, imageCopy] : []),
-    ]);
+    const arnOf = { 'object-copy': objectCopy, 'snapshot-copy': snapshotCopy, 'image-copy': imageCopy };
+    rpoMonitorStatements(
+      rpoMonitor,
+      names,
+      judgedMachines.map((machine) => arnOf[machine]),
+    );
   }
   // Reconcile compares replica tags where a destination copies them, and repairs them by PutObjectTagging.
   const reconcileWithTags = reconcileStatements(objects, snapshots, images, names, context);

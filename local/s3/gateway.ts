@@ -124,7 +124,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       );
     }
     if (isCopyOperation(operation)) {
-      const fault = options.faults.next(operation);
+      const fault = options.faults.nextFor(operation, bucket);
       if (fault) return answerWithFault(res, fault);
     }
     // Streaming uploads arrive aws-chunked (framing and a checksum trailer): the operations get the bytes.

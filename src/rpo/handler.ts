@@ -7,7 +7,7 @@ import type { Powertools } from '#foundation/observability/powertools';
 import { type BacklogPass, monitorBacklog } from './backlog-monitor.ts';
 import { type CopyMachine, inFlightItems } from './in-flight.ts';
 import type { RpoDeps } from './observe.ts';
-import { rpoRulesOf } from './rules.ts';
+import { rpoMachinesOf, rpoRulesOf } from './rules.ts';
 
 /** A scheduled invocation sends a "Scheduled Event"; its fields are not used. */
 export const RpoMonitorInputSchema = z.object({});
@@ -41,20 +41,25 @@ export function createRpoMonitorHandler(tools: Powertools, deps: RpoMonitorDeps)
   );
 }
 
-/** What the backlog monitor works with: the three copy machines of this deployment, by ARN. */
+/** What the backlog monitor works with: the copy machines of this deployment that hold judged items, by ARN. */
 export function rpoMonitorDeps(
   base: FunctionBase,
   stateMachineArns: { objectCopy?: string; snapshotCopy?: string; imageCopy?: string },
   region: string,
 ): RpoMonitorDeps {
   const sfn = createSfnClientFactory(base.clientOptions)({ region });
+  // Only the machines that run items of rules with an RPO: the others hold nothing to judge, and the
+  // role may not list them.
+  const judged = rpoMachinesOf(base.config);
   const machines = (
     [
       ['object-copy', stateMachineArns.objectCopy],
       ['snapshot-copy', stateMachineArns.snapshotCopy],
       ['image-copy', stateMachineArns.imageCopy],
     ] as const
-  ).flatMap(([machine, stateMachineArn]) => (stateMachineArn ? [{ machine, stateMachineArn }] : []));
+  ).flatMap(([machine, stateMachineArn]) =>
+    stateMachineArn && judged.includes(machine) ? [{ machine, stateMachineArn }] : [],
+  );
   return { rules: rpoRulesOf(base.config), sfn, machines, rpo: base.common.rpo, now: base.common.now };
 }
 

@@ -3,6 +3,7 @@ import { iamPolicies } from '#deploy/iam/policies';
 import type { IamContext, PolicyStatement } from '#deploy/iam/types';
 import { rpoAlarmIdOf } from '#deploy/rpo-alarms';
 import { templateParts } from '#deploy/template-parts';
+import { rpoMachinesOf } from '#rpo/rules';
 import { configFrom } from '#test/support/fixtures';
 
 const ACCOUNT = '111122223333';
@@ -61,9 +62,18 @@ describe('IAM for the RPO, generated from the rules', () => {
   it('It should let the monitor list and read executions of the machines of rules with rpo only', () => {
     const monitor = iamPolicies(config('', 'rpo: 2h'), CONTEXT).rpoMonitor;
     const list = monitor.find((statement) => statement.Action.includes('states:ListExecutions'));
+    // The snapshot rule's copies run in snapshot-copy only: image-copy holds nothing it judges.
+    expect(list?.Resource).toEqual([CONTEXT.stateMachineArns.snapshotCopy]);
+  });
+
+  it('It should let the monitor list the same machines it lists (rpoMachinesOf), object-copy for an object rule', () => {
+    const both = config('rpo: 15m', 'rpo: 2h');
+    const monitor = iamPolicies(both, CONTEXT).rpoMonitor;
+    const list = monitor.find((statement) => statement.Action.includes('states:ListExecutions'));
+    expect(rpoMachinesOf(both)).toEqual(['object-copy', 'snapshot-copy']);
     expect(list?.Resource).toEqual([
+      CONTEXT.stateMachineArns.objectCopy,
       CONTEXT.stateMachineArns.snapshotCopy,
-      CONTEXT.stateMachineArns.imageCopy,
     ]);
   });
 });
