@@ -19,40 +19,28 @@ import {
 import { DeleteObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { Delivery } from '#local/event-bus';
 import type { Sandbox } from '#local/sandbox';
-import { startBenchSandbox, startCounting, type Tally } from './request-count.ts';
+import { BENCH_CONFIG, startBenchSandbox, startCounting, type Tally } from './request-count.ts';
 import { ASSUMED_MS, type Cost, costPerItem, deployedMemory } from './requests.ts';
 
-/** One and two destinations for each kind; every destination copies tags (the defaults). */
-export const TAGS_CONFIG = `
-rules:
-  - name: objects-one
-    objects: { bucket: tags-src, prefix: one/ }
-    to:
-      - { bucket: tags-dr, region: us-west-2 }
-  - name: objects-two
-    objects: { bucket: tags-src, prefix: two/ }
-    to:
-      - { bucket: tags-dr, region: us-west-2 }
-      - { bucket: tags-eu, region: eu-west-1 }
-  - name: snapshots-one
-    snapshots: { regions: [us-east-1], tags: { backup: one } }
-    to:
-      - region: us-west-2
-  - name: snapshots-two
+/**
+ * The requests benchmark's rules (objects under one/ and two/ of req-src: one and two destinations; a
+ * snapshot rule and an AMI rule with one), with a two-destination snapshot and AMI rule added. Every
+ * destination copies tags (the default).
+ */
+export const TAGS_CONFIG = `${BENCH_CONFIG}  - name: ebs-to-two
     snapshots: { regions: [us-east-1], tags: { backup: two } }
-    to:
-      - region: us-west-2
-      - region: eu-west-1
-  - name: images-one
-    images: { regions: [us-east-1], tags: { dr: one } }
-    to:
-      - region: us-west-2
-  - name: images-two
+    to: [{ region: us-west-2 }, { region: eu-west-1 }]
+  - name: ami-to-two
     images: { regions: [us-east-1], tags: { dr: two } }
-    to:
-      - region: us-west-2
-      - region: eu-west-1
+    to: [{ region: us-west-2 }, { region: eu-west-1 }]
 `;
+
+/** The tag filter value of the rules with one and with two destinations (BENCH_CONFIG's, and ours). */
+const FILTER: Record<'snapshot' | 'image', Record<1 | 2, string>> = {
+  snapshot: { 1: 'dr', 2: 'two' },
+  image: { 1: 'true', 2: 'two' },
+};
+const BUCKET = 'req-src';
 
 export type TagChange = 'added' | 'deleted';
 export interface TagScenario {
@@ -77,7 +65,6 @@ const tagEventsIn = (events: unknown[]) =>
   events.filter((event) => TAG_EVENTS.has((event as { 'detail-type'?: string })['detail-type'] ?? '')).length;
 
 const prefixOf = (destinations: 1 | 2) => (destinations === 1 ? 'one/' : 'two/');
-const filterValueOf = (destinations: 1 | 2) => (destinations === 1 ? 'one' : 'two');
 
 const decrement = (map: Record<string, number>, key: string, by: number) => {
   const left = (map[key] ?? 0) - by;
@@ -97,14 +84,12 @@ async function replicateSources(
     const client = sandbox.s3('us-east-1');
     for (let i = 0; i < count; i++) {
       const key = `${prefixOf(destinations)}object-${i}.txt`;
-      await client.send(
-        new PutObjectCommand({ Bucket: 'tags-src', Key: key, Body: key, Tagging: 'team=blue' }),
-      );
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key, Tagging: 'team=blue' }));
       ids.push(key);
     }
   } else {
     const east = sandbox.ec2Client('us-east-1');
-    const filter = filterValueOf(destinations);
+    const filter = FILTER[kind][destinations];
     for (let i = 0; i < count; i++) {
       const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 1 });
       if (kind === 'snapshot') {
@@ -149,9 +134,9 @@ async function countChanges(
   for (const [i, id] of ids.entries()) {
     const tags = [{ Key: 'team', Value: `red-${i}` }];
     if (scenario.kind === 'object' && scenario.change === 'added')
-      await s3.send(new PutObjectTaggingCommand({ Bucket: 'tags-src', Key: id, Tagging: { TagSet: tags } }));
+      await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: id, Tagging: { TagSet: tags } }));
     else if (scenario.kind === 'object')
-      await s3.send(new DeleteObjectTaggingCommand({ Bucket: 'tags-src', Key: id }));
+      await s3.send(new DeleteObjectTaggingCommand({ Bucket: BUCKET, Key: id }));
     else if (scenario.change === 'added')
       await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tags }));
     else await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'team' }] }));
