@@ -126,6 +126,7 @@ async function countChanges(
   deliveries: Delivery[],
   scenario: TagScenario,
   ids: string[],
+  memory: Record<string, number>,
 ): Promise<TagRow> {
   const publishedBefore = sandbox.bus.published.length;
   const stop = startCounting(sandbox, deliveries);
@@ -163,7 +164,7 @@ async function countChanges(
     tally,
     events: tagEventsIn(events),
     delivered: Object.values(counted.lambda).reduce((sum, count) => sum + count, 0),
-    cost: { s3: 0, lambda: 0, stepFunctions: 0, logs: 0, total: 0 },
+    cost: costPerItem(tally, scenario.kind === 'object' ? 'objects' : 'ec2', memory),
   };
 }
 
@@ -186,9 +187,9 @@ export async function runTagSync(options: {
         );
         // Tags added (changed) first, then deleted: the second change sees the first one's result.
         for (const change of ['added', 'deleted'] as const) {
-          const row = await countChanges(sandbox, deliveries, { kind, destinations, change }, ids);
-          row.cost = costPerItem(row.tally, kind === 'object' ? 'objects' : 'ec2', options.memory);
-          rows.push(row);
+          rows.push(
+            await countChanges(sandbox, deliveries, { kind, destinations, change }, ids, options.memory),
+          );
         }
       }
     }
