@@ -100,11 +100,16 @@ const increment = (map: Record<string, number>, key: string, by = 1) => {
 const withoutZeros = (map: Record<string, number>) =>
   Object.fromEntries(Object.entries(map).filter(([, count]) => count !== 0));
 
-/** A sandbox with the benchmark's rules, and the deliveries it made (Lambda invocations of the handlers). */
-export async function startBenchSandbox(): Promise<{ sandbox: Sandbox; deliveries: Delivery[] }> {
+/**
+ * A sandbox with the benchmark's rules (BENCH_CONFIG unless given), and the deliveries it made (Lambda
+ * invocations of the handlers).
+ */
+export async function startBenchSandbox(
+  config = BENCH_CONFIG,
+): Promise<{ sandbox: Sandbox; deliveries: Delivery[] }> {
   const deliveries: Delivery[] = [];
   const sandbox = await startSandbox({
-    config: parseConfig(BENCH_CONFIG, 'requests.yml'),
+    config: parseConfig(config, 'requests.yml'),
     port: 0,
     onDelivery: (delivery) => deliveries.push(delivery),
     ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
@@ -113,7 +118,7 @@ export async function startBenchSandbox(): Promise<{ sandbox: Sandbox; deliverie
 }
 
 /** Counts from here on: call, do the work, settle, then call the returned function. */
-function startCounting(sandbox: Sandbox, deliveries: Delivery[]) {
+export function startCounting(sandbox: Sandbox, deliveries: Delivery[]) {
   sandbox.requests.clear();
   sandbox.ec2.requests.clear();
   const deliveredBefore = deliveries.length;

@@ -73,6 +73,10 @@ export const ASSUMED_MS: Record<string, number> = {
   imageAvailable: 150,
   ec2CopyStep: 100,
   objectCopyStep: 1000,
+  /** A source HEAD and GetObjectTagging, then a replica HEAD and PutObjectTagging per destination. */
+  objectTagsChanged: 200,
+  /** One Describe of the source, then per destination a Describe of the copies and Create/DeleteTags. */
+  ec2TagsChanged: 200,
 };
 
 /** Each invocation counted in a Tally, by the serverless.yml function that serves it. */

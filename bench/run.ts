@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, string> = {
   objects: './objects.ts',
   requests: './requests.ts',
   routing: './routing.ts',
+  tags: './tag-sync.ts',
   waits: './waits.ts',
 };
 
