@@ -41,7 +41,7 @@ export function createFunctionBase(config: FerryConfig, options: AwsClientOption
   // made at the first event, so a deployment whose rules set no `rpo` never makes one.
   const rpo: RpoDeps = {
     log: tools.logger,
-    metrics: powertoolsRpoMetrics(tools.metrics),
+    metrics: powertoolsRpoMetrics(tools.documents),
     events: eventBridgeRpoEvents(
       createEventsClientFactory(clientOptions),
       process.env.AWS_REGION ?? 'us-east-1',
@@ -51,7 +51,7 @@ export function createFunctionBase(config: FerryConfig, options: AwsClientOption
     config,
     tools,
     clientOptions,
-    common: { log: tools.logger, metrics: powertoolsReplicationMetrics(tools.metrics), now: Date.now, rpo },
+    common: { log: tools.logger, metrics: powertoolsReplicationMetrics(tools.documents), now: Date.now, rpo },
   };
 }
 

@@ -1,4 +1,5 @@
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricDocumentWriter, MetricEntry } from '#foundation/observability/metric-documents';
 import type { ItemKind } from './threshold.ts';
 
 /**
@@ -37,29 +38,30 @@ export interface RpoMetrics {
   eventFailed(rule: string): void;
 }
 
-export function powertoolsRpoMetrics(metrics: Metrics): RpoMetrics {
-  const emit = (
-    name: string,
-    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
-    value: number,
-    rule: string,
-  ) => {
-    const single = metrics.singleMetric();
-    single.addDimension('rule', rule);
-    single.addMetric(name, unit, value);
-  };
+/** Each call's figures share the `rule` dimension: one EMF document per call (metric-documents.ts). */
+export function powertoolsRpoMetrics(write: MetricDocumentWriter): RpoMetrics {
+  const emit = (name: string, unit: MetricEntry['unit'], value: number, rule: string) =>
+    write({ rule }, [{ name, unit, value }]);
   return {
     verified(rule, _kind, latencyMs, withinRpo) {
-      emit(RPO_METRIC.latency, MetricUnit.Milliseconds, latencyMs, rule);
-      emit(withinRpo ? RPO_METRIC.within : RPO_METRIC.over, MetricUnit.Count, 1, rule);
+      write({ rule }, [
+        { name: RPO_METRIC.latency, unit: MetricUnit.Milliseconds, value: latencyMs },
+        { name: withinRpo ? RPO_METRIC.within : RPO_METRIC.over, unit: MetricUnit.Count, value: 1 },
+      ]);
     },
     missed(rule) {
       emit(RPO_METRIC.missed, MetricUnit.Count, 1, rule);
     },
     backlog(rule, backlog) {
-      emit(RPO_METRIC.oldestPendingAge, MetricUnit.Seconds, Math.round(backlog.oldestAgeMs / 1000), rule);
-      emit(RPO_METRIC.pendingItems, MetricUnit.Count, backlog.count, rule);
-      emit(RPO_METRIC.pendingBytes, MetricUnit.Bytes, backlog.bytes, rule);
+      write({ rule }, [
+        {
+          name: RPO_METRIC.oldestPendingAge,
+          unit: MetricUnit.Seconds,
+          value: Math.round(backlog.oldestAgeMs / 1000),
+        },
+        { name: RPO_METRIC.pendingItems, unit: MetricUnit.Count, value: backlog.count },
+        { name: RPO_METRIC.pendingBytes, unit: MetricUnit.Bytes, value: backlog.bytes },
+      ]);
     },
     eventFailed(rule) {
       emit(RPO_METRIC.eventFailures, MetricUnit.Count, 1, rule);

@@ -69,8 +69,11 @@ describe('requests benchmark, logs', () => {
     });
     const one = rows.objects[0];
     expect(one?.logs?.sampled).toBe(2);
-    // At least the one EMF document of the copy's metrics; at INFO no per-replica line, at WARN no START/END/REPORT.
-    expect(one?.logs?.metricEvents).toBeGreaterThanOrEqual(1);
+    // Exactly one event per object: the copy's one EMF document (its three figures share the rule dimension),
+    // no per-invocation batch document, at INFO no per-replica line, at WARN no START/END/REPORT. The old
+    // code wrote 4 (one document per figure, plus EventsReceived).
+    expect(one?.logs?.metricEvents).toBe(1);
+    expect(one?.logs?.events).toBe(1);
     expect(one?.logs?.bytes).toBeGreaterThan(0);
     expect(one?.cost.logs).toBeCloseTo((one?.logs?.bytes ?? 0) * (0.5 / 1e9), 15);
     expect(requestsReport(rows, 'test')).toContain('sampled');

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { type MetricDocumentWriter, metricDocuments } from './metric-documents.ts';
 
 export const SERVICE_NAME = 'ferry';
 export const METRICS_NAMESPACE = 'Ferry';
@@ -10,6 +11,8 @@ export interface Powertools {
   logger: Logger;
   metrics: Metrics;
   tracer: Tracer;
+  /** Per-item figures, one EMF document per dimension set (the replication and RPO metrics). */
+  documents: MetricDocumentWriter;
 }
 
 export function createPowertools(): Powertools {
@@ -19,6 +22,7 @@ export function createPowertools(): Powertools {
     // Its own warnings (an empty batch) go through the Logger: structured, and subject to the log level.
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
     tracer: new Tracer({ serviceName: SERVICE_NAME }),
+    documents: metricDocuments({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
   };
 }
 

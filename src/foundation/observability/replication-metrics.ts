@@ -1,4 +1,5 @@
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricDocumentWriter, MetricEntry } from './metric-documents.ts';
 
 /** What the object path reports; dashboards and alarms are built on these names. */
 export interface ReplicationMetrics {
@@ -35,25 +36,21 @@ export const METRIC = {
 } as const;
 
 /**
- * Emits each figure as a single metric with its own dimensions, because one invocation serves several
- * rules (and failures need a `cause` dimension) while Powertools' batch shares one dimension set.
+ * Emits each call's figures as one EMF document with its own dimensions (metric-documents.ts), because one
+ * invocation serves several rules (and failures need a `cause` dimension) while Powertools' batch shares one
+ * dimension set. Figures of one call with different dimension sets are separate documents.
  */
-export function powertoolsReplicationMetrics(metrics: Metrics): ReplicationMetrics {
-  const emit = (
-    name: string,
-    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
-    value: number,
-    dimensions: Record<string, string>,
-  ) => {
-    const single = metrics.singleMetric();
-    for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-    single.addMetric(name, unit, value);
-  };
+export function powertoolsReplicationMetrics(write: MetricDocumentWriter): ReplicationMetrics {
+  const emit = (name: string, unit: MetricEntry['unit'], value: number, dimensions: Record<string, string>) =>
+    write(dimensions, [{ name, unit, value }]);
   return {
     copied(rule, bytes, latencyMs) {
-      emit(METRIC.copies, MetricUnit.Count, 1, { rule });
-      emit(METRIC.bytes, MetricUnit.Bytes, bytes, { rule });
-      emit(METRIC.latency, MetricUnit.Milliseconds, latencyMs, { rule });
+      // One document for the three: a replica costs one log event of metrics, not three.
+      write({ rule }, [
+        { name: METRIC.copies, unit: MetricUnit.Count, value: 1 },
+        { name: METRIC.bytes, unit: MetricUnit.Bytes, value: bytes },
+        { name: METRIC.latency, unit: MetricUnit.Milliseconds, value: latencyMs },
+      ]);
     },
     failed(rule, cause) {
       emit(METRIC.failures, MetricUnit.Count, 1, { rule, cause });
