@@ -20,6 +20,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type DeadLetter, deadLetterOf, isObject } from '#foundation/dead-letter';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
+import type { FerryConfig } from '#rules/config';
+import { deadLetterItems } from '#rpo/dead-letters';
 import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
 import { readRpoFigures } from '#rpo/metric-query';
 import { type RpoFigures, type RuleRpo, rpoStatusLines } from '#rpo/status';
@@ -187,6 +189,8 @@ export interface StatusOptions extends OperateTarget {
   sinceText: string;
   /** The rules with `rpo` (from the rules file): their RPO section. */
   rpoRules?: readonly RuleRpo[];
+  /** The rules file's rules: the dead letters are routed by them to their rules' pending items. */
+  config?: Pick<FerryConfig, 'rules'>;
 }
 
 /** `object-copy` from `ferry-prod-object-copy`: the copy machine a listed machine is. */
@@ -255,6 +259,15 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
         return machine && m.stateMachineArn ? [{ machine, stateMachineArn: m.stateMachineArn }] : [];
       });
       const pending = await inFlightItems(clients.sfn, copyMachines);
+      if (options.config) {
+        try {
+          const queueUrl = await deadLetterQueueUrl(clients.sqs, options);
+          pending.push(...(await deadLetterItems(clients.sqs, queueUrl ?? '', options.config)));
+        } catch (error) {
+          // The in-flight items stand without them (sqs:ReceiveMessage refused, say).
+          lines.push(`✘ RPO dead letters: ${errorText(error)}`);
+        }
+      }
       const now = new Date();
       let figures: ReadonlyMap<string, RpoFigures> | undefined;
       try {
