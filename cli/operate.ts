@@ -20,11 +20,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type DeadLetter, deadLetterOf, isObject } from '#foundation/dead-letter';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
-import type { FerryConfig } from '#rules/config';
 import { deadLetterItems } from '#rpo/dead-letters';
 import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
 import { readRpoFigures } from '#rpo/metric-query';
 import { type RpoFigures, type RuleRpo, rpoStatusLines } from '#rpo/status';
+import type { FerryConfig } from '#rules/config';
 import type { CommandResult } from './commands.ts';
 
 // Tests and the CLI read dead letters through this module.

@@ -1,11 +1,12 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { createSfnClientFactory } from '#adapters/step-functions';
-import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
 import { clientFactory } from '#foundation/aws-clients';
+import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
 import type { Powertools } from '#foundation/observability/powertools';
+import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { type BacklogPass, monitorBacklog } from './backlog-monitor.ts';
 import { deadLetterItems } from './dead-letters.ts';
 import { type CopyMachine, inFlightItems } from './in-flight.ts';
@@ -38,7 +39,12 @@ export function createRpoMonitorHandler(tools: Powertools, deps: RpoMonitorDeps)
   return instrumented(
     tools,
     RpoMonitorInputSchema,
-    async (): Promise<{ window: BacklogPass['window']; missed: number; pending: number; deadLetters: number }> => {
+    async (): Promise<{
+      window: BacklogPass['window'];
+      missed: number;
+      pending: number;
+      deadLetters: number;
+    }> => {
       if (deps.rules.length === 0)
         return { window: { start: 0, end: 0 }, missed: 0, pending: 0, deadLetters: 0 };
       const inFlight = await inFlightItems(deps.sfn, deps.machines);
@@ -67,13 +73,21 @@ export function rpoMonitorDeps(
   deadLetterQueueUrl?: string,
 ): RpoMonitorDeps {
   const sfn = createSfnClientFactory(base.clientOptions)({ region });
+  const withRpo = (rules: readonly { rpo?: string | undefined }[]) =>
+    rules.some((rule) => rule.rpo !== undefined);
+  const objectRpo = withRpo(objectRulesOf(base.config));
+  const ec2Rpo = withRpo([...snapshotRulesOf(base.config), ...imageRulesOf(base.config)]);
   const machines = (
     [
       ['object-copy', stateMachineArns.objectCopy],
       ['snapshot-copy', stateMachineArns.snapshotCopy],
       ['image-copy', stateMachineArns.imageCopy],
     ] as const
-  ).flatMap(([machine, stateMachineArn]) => (stateMachineArn ? [{ machine, stateMachineArn }] : []));
+  )
+    // Only the machines of kinds whose rules set `rpo`: the IAM policy grants just those
+    // (deploy/iam/policies.ts), and the others run no item with an RPO.
+    .filter(([machine]) => (machine === 'object-copy' ? objectRpo : ec2Rpo))
+    .flatMap(([machine, stateMachineArn]) => (stateMachineArn ? [{ machine, stateMachineArn }] : []));
   return {
     rules: rpoRulesOf(base.config),
     sfn,
@@ -81,7 +95,13 @@ export function rpoMonitorDeps(
     rpo: base.common.rpo,
     now: base.common.now,
     ...(deadLetterQueueUrl
-      ? { deadLetters: { sqs: clientFactory((options) => new SQSClient(options), base.clientOptions)({ region }), queueUrl: deadLetterQueueUrl, config: base.config } }
+      ? {
+          deadLetters: {
+            sqs: clientFactory((options) => new SQSClient(options), base.clientOptions)({ region }),
+            queueUrl: deadLetterQueueUrl,
+            config: base.config,
+          },
+        }
       : {}),
   };
 }
