@@ -55,4 +55,3 @@ export function deadLetterOf(message: Message): DeadLetter {
   }
   return { kind: 'unknown', reason: 'neither a Lambda failure record nor an EventBridge dead letter' };
 }
-
