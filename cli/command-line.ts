@@ -104,13 +104,14 @@ const target = (values: { stage: string; region?: string | undefined; endpoint?:
   ...(values.endpoint ? { endpoint: values.endpoint } : {}),
 });
 
-/** The rules of a file that set `rpo`, with their RPO in ms. */
+/** The rules of a file that set `rpo`, with their RPO in ms, and the rules (they route dead letters). */
 async function rpoRulesOfFile(file: string) {
   const [{ loadConfigFile }, { rulesWithRpo }] = await Promise.all([
     import('#rules/load'),
     import('#rpo/rules'),
   ]);
-  return rulesWithRpo(loadConfigFile(file));
+  const config = loadConfigFile(file);
+  return { rpoRules: rulesWithRpo(config), config };
 }
 
 /**
@@ -201,12 +202,12 @@ const COMMANDS: readonly Command[] = [
       const since = parseSince(values.since);
       if (!since) throw new UsageError(`--since expects 24h, 30m, 7d or a date, got "${values.since}"`);
       // With the rules file, each rule's RPO section (src/rpo/status.ts).
-      const rpoRules = values.config ? await rpoRulesOfFile(values.config) : undefined;
+      const rpo = values.config ? await rpoRulesOfFile(values.config) : undefined;
       return statusCommand({
         ...target(values),
         since,
         sinceText: values.since,
-        ...(rpoRules ? { rpoRules } : {}),
+        ...(rpo ?? {}),
       });
     },
   }),

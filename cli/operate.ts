@@ -14,15 +14,20 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
-  type Message,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { type DeadLetter, deadLetterOf, isObject } from '#foundation/dead-letter';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
+import { deadLetterItems } from '#rpo/dead-letters';
 import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
 import { readRpoFigures } from '#rpo/metric-query';
 import { type RpoFigures, type RuleRpo, rpoStatusLines } from '#rpo/status';
+import type { FerryConfig } from '#rules/config';
 import type { CommandResult } from './commands.ts';
+
+// Tests and the CLI read dead letters through this module.
+export { type DeadLetter, deadLetterOf };
 
 /** `ferry status` and `ferry redrive`: what a deployment (or the sandbox) is doing and what it dropped. */
 
@@ -183,6 +188,8 @@ export interface StatusOptions extends OperateTarget {
   sinceText: string;
   /** The rules with `rpo` (from the rules file): their RPO section. */
   rpoRules?: readonly RuleRpo[];
+  /** The rules file's rules: the dead letters are routed by them to their rules' pending items. */
+  config?: Pick<FerryConfig, 'rules'>;
 }
 
 /** `object-copy` from `ferry-prod-object-copy`: the copy machine a listed machine is. */
@@ -251,6 +258,15 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
         return machine && m.stateMachineArn ? [{ machine, stateMachineArn: m.stateMachineArn }] : [];
       });
       const pending = await inFlightItems(clients.sfn, copyMachines);
+      if (options.config) {
+        try {
+          const queueUrl = await deadLetterQueueUrl(clients.sqs, options);
+          pending.push(...(await deadLetterItems(clients.sqs, queueUrl ?? '', options.config)));
+        } catch (error) {
+          // The in-flight items stand without them (sqs:ReceiveMessage refused, say).
+          lines.push(`✘ RPO dead letters: ${errorText(error)}`);
+        }
+      }
       const now = new Date();
       let figures: ReadonlyMap<string, RpoFigures> | undefined;
       try {
@@ -288,57 +304,6 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
   } finally {
     if (!given) destroy(clients);
   }
-}
-
-/** Where a dead letter goes back to, or why it cannot. */
-export type DeadLetter =
-  | { kind: 'lambda-destination'; functionArn: string; payload: unknown; cause: string }
-  | { kind: 'eventbridge'; functionArn: string; payload: unknown; cause: string; rule?: string }
-  | { kind: 'unknown'; reason: string };
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/**
- * Reads a message of the dead-letter queue: a Lambda on-failure destination record (`requestContext.functionArn`,
- * `requestPayload`), or an event an EventBridge target could not take (the event as body; `RULE_ARN`,
- * `TARGET_ARN`, `ERROR_CODE`, `ERROR_MESSAGE` as message attributes). Only Lambda targets are handed back.
- */
-export function deadLetterOf(message: Message): DeadLetter {
-  let body: unknown;
-  try {
-    body = JSON.parse(message.Body ?? '');
-  } catch {
-    return { kind: 'unknown', reason: 'the body is not JSON' };
-  }
-  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
-  const target = attribute('TARGET_ARN');
-  if (target !== undefined) {
-    if (!/^arn:aws[\w-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(target))
-      return { kind: 'unknown', reason: `its target ${target} is not a Lambda function` };
-    if (!isObject(body)) return { kind: 'unknown', reason: 'the body is not an event' };
-    const code = attribute('ERROR_CODE');
-    const text = attribute('ERROR_MESSAGE');
-    const rule = attribute('RULE_ARN');
-    return {
-      kind: 'eventbridge',
-      functionArn: target,
-      payload: body,
-      cause: [code, text].filter(Boolean).join(': ') || 'EventBridge could not deliver it',
-      ...(rule ? { rule } : {}),
-    };
-  }
-  if (isObject(body) && isObject(body.requestContext) && 'requestPayload' in body) {
-    const functionArn = body.requestContext.functionArn;
-    if (typeof functionArn !== 'string' || !functionArn.includes(':function:'))
-      return { kind: 'unknown', reason: 'its requestContext names no function' };
-    const response = isObject(body.responsePayload) ? body.responsePayload : {};
-    const cause =
-      [response.errorType, response.errorMessage].filter((part) => typeof part === 'string').join(': ') ||
-      String(body.requestContext.condition ?? 'the invocation failed');
-    return { kind: 'lambda-destination', functionArn, payload: body.requestPayload, cause };
-  }
-  return { kind: 'unknown', reason: 'neither a Lambda failure record nor an EventBridge dead letter' };
 }
 
 /** A short name for an event: its type and what it is about. */

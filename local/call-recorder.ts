@@ -24,6 +24,8 @@ import type { AwsTarget, StsPlugins } from '#foundation/aws-clients';
  * the Service Authorization Reference's columns. Everything else (metadata, bodies, checksums) is left out.
  */
 const AUTHORIZING_FIELDS = new Set([
+  // SQS: the queue is named by its URL
+  'QueueUrl',
   // S3
   'Bucket',
   'Key',

@@ -7,6 +7,8 @@ export interface RpoMonitorPass {
   window: { start: number; end: number };
   missed: number;
   pending: number;
+  /** Of which in the dead-letter queue. */
+  deadLetters: number;
 }
 
 /**

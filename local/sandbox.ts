@@ -67,7 +67,7 @@ import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
 import { serveStepFunctions } from './sfn-api.ts';
 import { signingScopeOf } from './sigv4.ts';
-import { serveDeadLetters } from './sqs-dlq.ts';
+import { SANDBOX_QUEUE_NAME, serveDeadLetters } from './sqs-dlq.ts';
 import type { StateMachineName } from './state-machines.ts';
 import { type Execution, ExecutionAlreadyExistsError, LocalStepFunctions } from './step-functions.ts';
 import { SandboxSts } from './sts.ts';
@@ -466,6 +466,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       imageCopy: stateMachineArnOf('image-copy'),
     },
     homeRegion,
+    `${endpoint}/${SANDBOX_ACCOUNT}/${SANDBOX_QUEUE_NAME}`,
   );
   const rpoMonitor = createRpoMonitorHandler(runtimes.rpoMonitor.tools, {
     ...withRpoTally(rpoMonitorDeps),

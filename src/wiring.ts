@@ -36,10 +36,11 @@ export interface Runtime {
    * machine named) fail with the missing variable as their cause.
    */
   reconcileDeps(source: SourceAccount): ReconcileDeps;
-  /** The RPO backlog monitor, over the copy machines named here, in their Region. */
+  /** The RPO backlog monitor, over the copy machines named here, in their Region, and the dead letters. */
   rpoMonitorDeps(
     stateMachineArns: { objectCopy?: string; snapshotCopy?: string; imageCopy?: string },
     region: string,
+    deadLetterQueueUrl?: string,
   ): RpoMonitorDeps;
 }
 
@@ -67,6 +68,7 @@ export function createRuntime(config: FerryConfig, options: RuntimeOptions = {})
     imageDeps,
     ec2CopyStepDeps: ec2CopyStepDeps(base, ec2),
     reconcileDeps: reconcileDepsOf(base, { objects: deps, snapshots: snapshotDeps, images: imageDeps }),
-    rpoMonitorDeps: (stateMachineArns, region) => rpoMonitorDeps(base, stateMachineArns, region),
+    rpoMonitorDeps: (stateMachineArns, region, deadLetterQueueUrl) =>
+      rpoMonitorDeps(base, stateMachineArns, region, deadLetterQueueUrl),
   };
 }

@@ -672,6 +672,19 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
         };
       });
     }
+    case 'sqs': {
+      // ReceiveMessage is on the queue (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html);
+      // its URL ends in `/account/name`, the queue's ARN is built from the same.
+      if (call.operation !== 'ReceiveMessage') throw new UnmappedOperationError(`sqs:${call.operation}`);
+      const name = (str(call.input.QueueUrl) ?? '').split('/').at(-1) ?? '';
+      return [
+        {
+          action: 'sqs:ReceiveMessage',
+          resource: `arn:${names.partition}:sqs:${call.region}:${names.account}:${name}`,
+          context: region,
+        },
+      ];
+    }
     case 'monitoring': {
       if (call.operation !== 'PutMetricData')
         throw new UnmappedOperationError(`cloudwatch:${call.operation}`);

@@ -38,7 +38,8 @@ export function putRpoEvents(list: StatementList, names: Names): void {
  * The backlog monitor (src/rpo/in-flight.ts): ListExecutions on each copy machine (a `stateMachine`
  * resource) and DescribeExecution on its executions
  * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html), and its
- * missed-threshold events.
+ * missed-threshold events; and ReceiveMessage on the dead-letter queue (a `queue` resource, same reference),
+ * whose messages it counts as pending items without deleting them (src/rpo/dead-letters.ts).
  */
 export function rpoMonitorStatements(list: StatementList, names: Names, machines: readonly Cfn[]): void {
   list.add({ sid: 'ListCopyExecutions', actions: ['states:ListExecutions'], resources: [...machines] });
@@ -46,6 +47,11 @@ export function rpoMonitorStatements(list: StatementList, names: Names, machines
     sid: 'ReadCopyExecutions',
     actions: ['states:DescribeExecution'],
     resources: machines.map((machine) => executionsArnOf(machine)),
+  });
+  list.add({
+    sid: 'ReadDeadLetters',
+    actions: ['sqs:ReceiveMessage'],
+    resources: [{ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }],
   });
   putRpoEvents(list, names);
 }

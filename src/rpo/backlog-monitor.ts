@@ -19,8 +19,9 @@ import {
  * publishes each rule's backlog: the oldest pending age, the pending count and bytes. What is pending:
  * - in flight: RUNNING executions of the object-copy, snapshot-copy and image-copy machines, read back from
  *   their input (ListExecutions + DescribeExecution), exact;
- * - the dead-letter queue and what reconcile found missing, when the caller has them as items (the queue's
- *   messages are events, not yet items; reconcile's report names the missing ones): see README
+ * - in the dead-letter queue: the object events waiting there, routed to their rules (dead-letters.ts),
+ *   approximate (SQS samples its servers);
+ * - what reconcile found missing is copied at once, so it is in flight or judged when verified: see README
  *   "Recovery-point objective" for what is approximated.
  */
 

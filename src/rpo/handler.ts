@@ -1,10 +1,14 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { createSfnClientFactory } from '#adapters/step-functions';
+import { clientFactory } from '#foundation/aws-clients';
 import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
 import type { Powertools } from '#foundation/observability/powertools';
+import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { type BacklogPass, monitorBacklog } from './backlog-monitor.ts';
+import { deadLetterItems } from './dead-letters.ts';
 import { type CopyMachine, inFlightItems } from './in-flight.ts';
 import type { RpoDeps } from './observe.ts';
 import { rpoMachinesOf, rpoRulesOf } from './rules.ts';
@@ -19,7 +23,12 @@ export interface RpoMonitorDeps {
   machines: readonly { machine: CopyMachine; stateMachineArn: string }[];
   rpo: RpoDeps;
   now: () => number;
+  /** The dead-letter queue, read without taking its messages (src/rpo/dead-letters.ts); unset, not read. */
+  deadLetters?: { sqs: SQSClient; queueUrl: string; config: FunctionBase['config'] };
 }
+
+/** The environment variable naming the dead-letter queue's URL for the monitor (serverless.yml). */
+export const DEAD_LETTER_QUEUE_URL = 'FERRY_DEAD_LETTER_QUEUE_URL';
 
 /**
  * The backlog monitor's pass, once per window on an EventBridge schedule (`rate(1 minute)`): what is in flight
@@ -30,11 +39,26 @@ export function createRpoMonitorHandler(tools: Powertools, deps: RpoMonitorDeps)
   return instrumented(
     tools,
     RpoMonitorInputSchema,
-    async (): Promise<{ window: BacklogPass['window']; missed: number; pending: number }> => {
-      if (deps.rules.length === 0) return { window: { start: 0, end: 0 }, missed: 0, pending: 0 };
-      const pending = await inFlightItems(deps.sfn, deps.machines);
+    async (): Promise<{
+      window: BacklogPass['window'];
+      missed: number;
+      pending: number;
+      deadLetters: number;
+    }> => {
+      if (deps.rules.length === 0)
+        return { window: { start: 0, end: 0 }, missed: 0, pending: 0, deadLetters: 0 };
+      const inFlight = await inFlightItems(deps.sfn, deps.machines);
+      const letters = deps.deadLetters
+        ? await deadLetterItems(deps.deadLetters.sqs, deps.deadLetters.queueUrl, deps.deadLetters.config)
+        : [];
+      const pending = [...inFlight, ...letters];
       const pass = await monitorBacklog(deps.now(), deps.rules, pending, deps.rpo);
-      const result = { window: pass.window, missed: pass.missed.length, pending: pending.length };
+      const result = {
+        window: pass.window,
+        missed: pass.missed.length,
+        pending: pending.length,
+        deadLetters: letters.length,
+      };
       tools.logger.info('RPO backlog pass', result);
       return result;
     },
@@ -46,6 +70,7 @@ export function rpoMonitorDeps(
   base: FunctionBase,
   stateMachineArns: { objectCopy?: string; snapshotCopy?: string; imageCopy?: string },
   region: string,
+  deadLetterQueueUrl?: string,
 ): RpoMonitorDeps {
   const sfn = createSfnClientFactory(base.clientOptions)({ region });
   // Only the machines that run items of rules with an RPO: the others hold nothing to judge, and the
@@ -60,7 +85,22 @@ export function rpoMonitorDeps(
   ).flatMap(([machine, stateMachineArn]) =>
     stateMachineArn && judged.includes(machine) ? [{ machine, stateMachineArn }] : [],
   );
-  return { rules: rpoRulesOf(base.config), sfn, machines, rpo: base.common.rpo, now: base.common.now };
+  return {
+    rules: rpoRulesOf(base.config),
+    sfn,
+    machines,
+    rpo: base.common.rpo,
+    now: base.common.now,
+    ...(deadLetterQueueUrl
+      ? {
+          deadLetters: {
+            sqs: clientFactory((options) => new SQSClient(options), base.clientOptions)({ region }),
+            queueUrl: deadLetterQueueUrl,
+            config: base.config,
+          },
+        }
+      : {}),
+  };
 }
 
 /** rpoMonitor's wiring at Lambda init: Step Functions (the machines the deployment names) and EventBridge. */
@@ -76,6 +116,7 @@ export function rpoMonitorRuntimeFromEnvironment(env: NodeJS.ProcessEnv = proces
         imageCopy: env[STATE_MACHINE_ARN.imageCopy],
       },
       env.AWS_REGION ?? 'us-east-1',
+      env[DEAD_LETTER_QUEUE_URL],
     ),
   };
 }

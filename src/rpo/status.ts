@@ -7,7 +7,8 @@ import { deadlineOf } from './threshold.ts';
  * items within the RPO and the items over it (CloudWatch: RpoLatency with ExtendedStatistics p50/p99 and
  * Maximum, ItemsWithinRpo and ItemsOverRpo summed over the window); and the oldest pending item, read from
  * the copy machines' RUNNING executions (ListExecutions + DescribeExecution, as the backlog monitor reads
- * them), which the sandbox serves as AWS does.
+ * them), and the object events waiting in the dead-letter queue (src/rpo/dead-letters.ts, when the rules
+ * file is given), which the sandbox serves as AWS does.
  */
 
 export interface RuleRpo {
@@ -50,11 +51,16 @@ export function rpoStatusLines(
     }
     const mine = pending.filter((item) => item.rule === rule).sort((a, b) => a.sourceTime - b.sourceTime);
     const oldest = mine[0];
-    if (!oldest) lines.push('    pending: none in flight');
+    if (!oldest) lines.push('    pending: none in flight or in the dead letters');
     else {
       const late = mine.filter((item) => deadlineOf(item) < now).length;
+      const letters = mine.filter((item) => item.where === 'dead-letter').length;
+      const where = [
+        ...(mine.length > letters ? [`${mine.length - letters} in flight`] : []),
+        ...(letters > 0 ? [`${letters} in the dead-letter queue`] : []),
+      ].join(', ');
       lines.push(
-        `    pending: ${mine.length} in flight${late > 0 ? `, ${late} past the RPO` : ''}; oldest ${oldest.item} → ` +
+        `    pending: ${where}${late > 0 ? `, ${late} past the RPO` : ''}; oldest ${oldest.item} → ` +
           `${oldest.destination}, ${describeAge(now - oldest.sourceTime)} old${oldest.cause ? ` (${oldest.cause})` : ''}`,
       );
     }

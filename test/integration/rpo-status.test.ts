@@ -1,11 +1,17 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { describeAge } from '#rpo/duration';
 import { rpoMetricRequests } from '#rpo/metric-query';
 import { rulesWithRpo } from '#rpo/rules';
-import { configFrom } from '#test/support/fixtures';
+import { configFrom, s3Event } from '#test/support/fixtures';
 import { statusCommand } from '../../cli/operate.ts';
 
 /**
@@ -74,6 +80,65 @@ describe('ferry status with the RPO figures from GetMetricData', () => {
         `max ${describeAge(Math.max(...latencies))}; 75.00 % of 4 within the RPO, 1 over it`,
     );
     expect(text).not.toContain('not read');
+  });
+
+  it('It should count an event waiting in the dead-letter queue as a pending item of its rule, and leave it there', async () => {
+    const sqs = new SQSClient({
+      region: 'us-east-1',
+      endpoint: sandbox.endpoint,
+      credentials: SANDBOX_CREDENTIALS,
+    });
+    try {
+      const { QueueUrl } = await sqs.send(
+        new GetQueueUrlCommand({ QueueName: 'ferry-sandbox-dead-letters' }),
+      );
+      // What EventBridge puts in a target's dead-letter queue: the event as body, the target as attribute.
+      const event = s3Event('object-created');
+      // Five minutes old by both clocks: the monitor's (the sandbox's virtual one) and the status's (the wall's).
+      event.time = new Date(Math.min(Date.now(), sandbox.clock.now()) - 5 * 60_000).toISOString();
+      event.detail.bucket.name = 'status-source';
+      event.detail.object.key = 'docs/lost.txt';
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: JSON.stringify(event),
+          MessageAttributes: {
+            TARGET_ARN: {
+              DataType: 'String',
+              StringValue: 'arn:aws:lambda:us-east-1:000000000000:function:ferry-sandbox-objectCreated',
+            },
+            ERROR_CODE: { DataType: 'String', StringValue: 'SDK_CLIENT_ERROR' },
+          },
+        }),
+      );
+
+      const pass = await sandbox.rpoMonitor.pass();
+      expect(pass.deadLetters).toBe(1);
+      const backlog = sandbox.rpoMetrics.backlogs.get('docs-rpo')?.at(-1);
+      expect(backlog?.count).toBe(1);
+      expect(backlog?.oldestAgeMs).toBeGreaterThanOrEqual(5 * 60_000);
+
+      const result = await statusCommand({
+        stage: 'sandbox',
+        region: 'us-east-1',
+        endpoint: sandbox.endpoint,
+        since: new Date(Date.now() - 60_000),
+        sinceText: '1m',
+        rpoRules: rulesWithRpo(CONFIG),
+        config: CONFIG,
+      });
+      expect(result.lines.join('\n')).toContain(
+        '    pending: 1 in the dead-letter queue, 1 past the RPO; oldest s3://status-source/docs/lost.txt → ' +
+          's3://status-replica/docs/lost.txt',
+      );
+      // Read, not taken: the message is still there for `ferry redrive`.
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
+    } finally {
+      sqs.destroy();
+    }
   });
 
   it('It should refuse more than 500 queries, a bad Id and a StartTime not before EndTime, as CloudWatch does', async () => {

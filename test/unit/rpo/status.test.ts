@@ -37,8 +37,22 @@ describe('ferry status, per rule with rpo', () => {
       '    pending: 2 in flight, 1 past the RPO; oldest snap-old → us-west-2, 17m00s old (snapshot copy in progress)',
       '  docs: RPO 1m',
       '    latency: no item verified in the window',
-      '    pending: none in flight',
+      '    pending: none in flight or in the dead letters',
     ]);
+  });
+
+  it('It should count the dead letters of a rule apart from what is in flight', () => {
+    const letter: PendingItem = { ...pending('docs', 's3://a/b', 3 * MIN, MIN), where: 'dead-letter' };
+    const lines = rpoStatusLines(
+      [{ rule: 'docs', rpoMs: MIN }],
+      [pending('docs', 's3://a/c', 10_000, MIN), letter],
+      undefined,
+      NOW,
+      '1h',
+    );
+    expect(lines[3]).toBe(
+      '    pending: 1 in flight, 1 in the dead-letter queue, 1 past the RPO; oldest s3://a/b → us-west-2, 3m00s old',
+    );
   });
 
   it('It should say where the latency comes from when no metrics source was read, and print nothing without rules', () => {

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { pendingOfDeadLetter } from '#rpo/dead-letters';
+import { configFrom, s3Event } from '#test/support/fixtures';
+
+const CONFIG = configFrom(`
+rules:
+  - name: invoices-rpo
+    rpo: 15m
+    objects: { bucket: acme-prod, prefix: invoices/ }
+    to:
+      - { bucket: acme-dr, region: us-west-2 }
+      - { bucket: acme-archive, region: eu-west-1, keyPrefix: old/ }
+  - name: invoices-plain
+    objects: { bucket: acme-prod, prefix: invoices/ }
+    to: [{ bucket: acme-plain, region: us-west-2 }]
+`);
+
+const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:111122223333:function:ferry-prod-objectCreated';
+
+/** The record Lambda sends to an on-failure destination, with the event as requestPayload. */
+const lambdaRecord = (event: unknown) => ({
+  MessageId: 'm-1',
+  Body: JSON.stringify({
+    version: '1.0',
+    requestContext: { functionArn: `${FUNCTION_ARN}:$LATEST`, condition: 'RetriesExhausted' },
+    requestPayload: event,
+    responsePayload: { errorType: 'SlowDown', errorMessage: 'Please reduce your request rate.' },
+  }),
+});
+
+describe('dead letters as pending items', () => {
+  it('It should route a Lambda failure record of an Object Created event to each destination of rules with rpo, aged from the event time', () => {
+    const items = pendingOfDeadLetter(CONFIG, lambdaRecord(s3Event('object-created')));
+    expect(items.map((item) => item.destination).sort()).toEqual([
+      expect.stringMatching(/^s3:\/\/acme-archive\/old\//),
+      expect.stringMatching(/^s3:\/\/acme-dr\/invoices\//),
+    ]);
+    for (const item of items) {
+      expect(item).toMatchObject({
+        rule: 'invoices-rpo',
+        kind: 'object',
+        where: 'dead-letter',
+        sourceTime: Date.parse('2026-11-21T18:43:48Z'),
+        rpoMs: 15 * 60_000,
+        bytes: 5576,
+        cause: 'SlowDown: Please reduce your request rate.',
+      });
+      expect(item.item).toMatch(/^s3:\/\/acme-prod\/invoices\//);
+    }
+  });
+
+  it('It should read an EventBridge target dead letter (the event as body) the same way', () => {
+    const items = pendingOfDeadLetter(CONFIG, {
+      MessageId: 'm-2',
+      Body: JSON.stringify(s3Event('object-created')),
+      MessageAttributes: {
+        TARGET_ARN: { DataType: 'String', StringValue: FUNCTION_ARN },
+        ERROR_CODE: { DataType: 'String', StringValue: 'SDK_CLIENT_ERROR' },
+      },
+    });
+    expect(items).toHaveLength(2);
+    expect(items[0]?.cause).toBe('SDK_CLIENT_ERROR');
+  });
+
+  it('It should count nothing for a body that is not JSON, an event of no rule with rpo, or not an Object Created event', () => {
+    expect(pendingOfDeadLetter(CONFIG, { MessageId: 'x', Body: 'not json' })).toEqual([]);
+    const other = s3Event('object-created');
+    other.detail.object.key = 'photos/a.jpg';
+    expect(pendingOfDeadLetter(CONFIG, lambdaRecord(other))).toEqual([]);
+    expect(pendingOfDeadLetter(CONFIG, lambdaRecord(s3Event('object-deleted')))).toEqual([]);
+    const broken = s3Event('object-created');
+    delete broken.time;
+    expect(pendingOfDeadLetter(CONFIG, lambdaRecord(broken))).toEqual([]);
+  });
+});
