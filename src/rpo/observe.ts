@@ -3,6 +3,7 @@ import type { RpoEvents } from './events.ts';
 import type { RpoMetrics } from './metrics.ts';
 import {
   eventDetail,
+  itemIdOf,
   missedAtFailure,
   type RpoEventKind,
   type RpoItem,
@@ -47,7 +48,7 @@ export async function observeVerified(
   deps: RpoDeps,
 ): Promise<Verdict> {
   const verdict = verdictAt(item, verifiedAt, { monitored: options.monitored });
-  deps.metrics.verified(item.rule, item.kind, verdict.latencyMs, verdict.withinRpo);
+  deps.metrics.verified(item.rule, item.kind, verdict.latencyMs, verdict.withinRpo, itemIdOf(item));
   for (const kind of verdict.events) await sendRpoEvent(kind, item, verifiedAt, options.cause, deps);
   return verdict;
 }
