@@ -1,6 +1,8 @@
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { statisticOf } from '#local/cloudwatch-api';
 import type { Sandbox } from '#local/sandbox';
-import { DETAIL_TYPE, EVENT_SOURCE, type RpoEventDetail } from '#rpo/threshold';
+import { ec2RpoItem } from '#rpo/items';
+import { DETAIL_TYPE, EVENT_SOURCE, itemIdOf, type RpoEventDetail } from '#rpo/threshold';
 import type { FerryConfig } from '#rules/config';
 
 /** RPO compliance of one rule with an `rpo`, measured from the sandbox's RPO tally and its default bus. */
@@ -20,6 +22,12 @@ export interface RpoRuleFigures {
   completedAfterEvents: number;
   /** Missed events of items never verified (failed for good, or still pending). */
   missedUnverified: number;
+  /**
+   * Items whose first EC2 copy failed (its missed event sent at the failure, as for a copy that failed for
+   * good) and whose later attempt, sent by reconcile, was verified within the RPO: a known gap, counted
+   * apart rather than as a violation (see BENCHMARKS.md).
+   */
+  missedThenWithin: number;
   /** Items breaking the invariant below, with why (empty when it holds). */
   violations: string[];
 }
@@ -43,6 +51,13 @@ export function rpoCompliance(sandbox: Sandbox, config: FerryConfig): RpoRuleFig
         .filter((event) => event['detail-type'] === type && event.detail?.rule === rule)
         .map((event) => event.detail?.id ?? ''),
     );
+  // EC2 items with a failed execution: record-failure sent their missed event, reconcile may copy them later.
+  const failedEarlier = new Set(
+    [...sandbox.stepFunctions.executions.values()]
+      .filter((execution) => execution.status === 'FAILED' && execution.stateMachine !== 'object-copy')
+      .map((execution) => ec2RpoItem(execution.input as Ec2CopyJob))
+      .flatMap((item) => (item ? [itemIdOf(item)] : [])),
+  );
   return config.rules.flatMap((rule) => {
     if (rule.rpo === undefined) return [];
     const missed = idsOf(DETAIL_TYPE.missed, rule.name);
@@ -51,6 +66,7 @@ export function rpoCompliance(sandbox: Sandbox, config: FerryConfig): RpoRuleFig
     const latencies: number[] = [];
     let within = 0;
     let over = 0;
+    let missedThenWithin = 0;
     for (const [id, verdicts] of sandbox.rpoMetrics.verdicts) {
       const own = verdicts.filter((verdict) => verdict.rule === rule.name);
       if (own.length === 0) continue;
@@ -64,7 +80,8 @@ export function rpoCompliance(sandbox: Sandbox, config: FerryConfig): RpoRuleFig
         if (!completed.has(id)) violations.push(`${id}: over its RPO without a completion event`);
       } else {
         within += 1;
-        if (missed.has(id)) violations.push(`${id}: within its RPO, yet a missed event`);
+        if (missed.has(id) && failedEarlier.has(id)) missedThenWithin += 1;
+        else if (missed.has(id)) violations.push(`${id}: within its RPO, yet a missed event`);
         if (completed.has(id)) violations.push(`${id}: within its RPO, yet a completion event`);
       }
     }
@@ -84,6 +101,7 @@ export function rpoCompliance(sandbox: Sandbox, config: FerryConfig): RpoRuleFig
         missedEvents: missed.size,
         completedAfterEvents: completed.size,
         missedUnverified: [...missed].filter((id) => !verdicts.has(id)).length,
+        missedThenWithin,
         violations,
       },
     ];
