@@ -20,6 +20,11 @@ export interface SandboxRpoMonitor {
   /** Passes at every window end from now on while executions run; the returned function stops them. */
   start(): () => void;
   readonly passes: RpoMonitorPass[];
+  /**
+   * Scheduled passes that failed (a timeout under load, say). A failed scheduled invocation in AWS is just
+   * that one run lost; the schedule goes on, so here too: counted, never an unhandled rejection.
+   */
+  readonly failures: Error[];
 }
 
 export function sandboxRpoMonitor(options: {
@@ -29,6 +34,7 @@ export function sandboxRpoMonitor(options: {
 }): SandboxRpoMonitor {
   const { stepFunctions, clock } = options;
   const passes: RpoMonitorPass[] = [];
+  const failures: Error[] = [];
   const pass = async () => {
     const result = await options.run();
     passes.push(result);
@@ -46,7 +52,7 @@ export function sandboxRpoMonitor(options: {
       }
       void clock.until(windowOf(clock.now(), MONITOR_WINDOW_MS).end).then(async () => {
         if (stopped) return;
-        await pass();
+        await pass().catch((error: unknown) => failures.push(error as Error));
         next();
       });
     };
@@ -55,5 +61,5 @@ export function sandboxRpoMonitor(options: {
       stopped = true;
     };
   };
-  return { pass, start, passes };
+  return { pass, start, passes, failures };
 }

@@ -70,6 +70,8 @@ export interface SoakReport {
   metricFailures: Record<string, number>;
   deadLetters: number;
   problems: Verification['problems'];
+  /** Scheduled RPO monitor passes that failed (each lost, as a failed scheduled run in AWS), by error. */
+  rpoMonitorFailures: Record<string, number>;
   /** RPO compliance per rule with an `rpo` (soak/rpo.ts). */
   rpo: RpoRuleFigures[];
   durations: { wallMs: number; virtualMs: number };
@@ -378,6 +380,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       deadLetters: sandbox.bus.deadLetters.length,
       problems: verification.problems,
       rpo,
+      rpoMonitorFailures: tally(sandbox.rpoMonitor.failures.map((error) => error.name)),
       durations: {
         wallMs: Date.now() - started,
         virtualMs: Date.now() - started + (sandbox.clock.skippedMs - skippedStart),

@@ -95,6 +95,10 @@ export function renderReport(report: SoakReport): string {
       ['CopyFailures metric by cause', pairs(report.metricFailures)],
       ['dead letters', String(report.deadLetters)],
       [
+        'RPO monitor passes',
+        `failed ${pairs(report.rpoMonitorFailures)} (a lost scheduled run; the next window's pass goes on)`,
+      ],
+      [
         'duration',
         `${seconds(report.durations.wallMs)} wall, ${seconds(report.durations.virtualMs)} virtual`,
       ],
