@@ -22,6 +22,11 @@ export interface SandboxRpoMonitor {
   /** Passes at every window end from now on while executions run; the returned function stops them. */
   start(): () => void;
   readonly passes: RpoMonitorPass[];
+  /**
+   * Scheduled passes that failed (a timeout under load, say). A failed scheduled invocation in AWS is just
+   * that one run lost; the schedule goes on, so here too: counted, never an unhandled rejection.
+   */
+  readonly failures: Error[];
 }
 
 export function sandboxRpoMonitor(options: {
@@ -31,6 +36,7 @@ export function sandboxRpoMonitor(options: {
 }): SandboxRpoMonitor {
   const { stepFunctions, clock } = options;
   const passes: RpoMonitorPass[] = [];
+  const failures: Error[] = [];
   const pass = async () => {
     const result = await options.run();
     passes.push(result);
@@ -48,7 +54,7 @@ export function sandboxRpoMonitor(options: {
       }
       void clock.until(windowOf(clock.now(), MONITOR_WINDOW_MS).end).then(async () => {
         if (stopped) return;
-        await pass();
+        await pass().catch((error: unknown) => failures.push(error as Error));
         next();
       });
     };
@@ -57,5 +63,5 @@ export function sandboxRpoMonitor(options: {
       stopped = true;
     };
   };
-  return { pass, start, passes };
+  return { pass, start, passes, failures };
 }

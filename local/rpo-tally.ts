@@ -21,9 +21,12 @@ export class RpoTally implements RpoMetrics {
   readonly over = new Map<string, number>();
   readonly missedEvents = new Map<string, number>();
   readonly backlogs = new Map<string, Backlog[]>();
+  /** Each verdict by item (`detail.id`), so the soak can match it with the events sent about the item. */
+  readonly verdicts = new Map<string, { rule: string; latencyMs: number; withinRpo: boolean }[]>();
   eventFailures = 0;
 
-  verified(rule: string, _kind: ItemKind, latencyMs: number, withinRpo: boolean): void {
+  verified(rule: string, _kind: ItemKind, latencyMs: number, withinRpo: boolean, itemId: string): void {
+    this.verdicts.set(itemId, [...(this.verdicts.get(itemId) ?? []), { rule, latencyMs, withinRpo }]);
     this.latenciesMs.set(rule, [...(this.latenciesMs.get(rule) ?? []), latencyMs]);
     const counts = withinRpo ? this.within : this.over;
     counts.set(rule, (counts.get(rule) ?? 0) + 1);

@@ -93,6 +93,11 @@ export const SET_TAG = { replica: 'dr' } as const;
  * tagged tier=gold to eu-west-1 as well; AMIs tagged dr=true to us-west-2. The replica key spaces in
  * soak-dr (mirror/, large/, logs-dr/, meta/, tagged/, versioned/) are disjoint. No retention, so every
  * copy made must stay.
+ * RPOs (the soak reports compliance per rule): `versioned` and `ami-dr` a generous hour, which the faults
+ * should not break; `ebs-dr` a tight 5 minutes, which the 20-copy limit (32–512 s copies queued behind it),
+ * throttling, failed copies and lost events make some copies miss. Only rules whose items each have their
+ * own id get one: in the unversioned bucket an overwrite is the same item (no version id) as the write
+ * before it, so its verdicts and events could not be told apart per item.
  */
 export const SOAK_CONFIG: FerryConfig = parseConfig(
   `
@@ -123,10 +128,12 @@ rules:
       - { bucket: soak-dr, region: us-west-2, tags: { set: { replica: ${SET_TAG.replica} } } }
   - name: versioned
     objects: { bucket: ${VERSIONED_BUCKET} }
+    rpo: 1h
     to:
       - { bucket: soak-dr, region: us-west-2, keyPrefix: versioned/, replicateDeletes: true, replicateLifecycleDeletes: true }
   - name: ebs-dr
     snapshots: { regions: [${SOURCE_REGION}], tags: { backup: dr } }
+    rpo: 5m
     to:
       - region: us-west-2
   - name: ebs-gold
@@ -135,6 +142,7 @@ rules:
       - region: eu-west-1
   - name: ami-dr
     images: { regions: [${SOURCE_REGION}], tags: { dr: "true" } }
+    rpo: 1h
     to:
       - region: us-west-2
 `,

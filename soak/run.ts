@@ -2,6 +2,7 @@ import type { Delivery } from '#local/event-bus';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import type { ReconcileReport } from '#reconcile/report';
 import { COPY_BYTES_PER_SECOND, SOAK_CONFIG, type SoakOptions, VERSIONED_BUCKET } from './options.ts';
+import { type RpoRuleFigures, rpoCompliance } from './rpo.ts';
 import { type ItemState, type Verification, verify } from './verify.ts';
 import { expireWork, runWorkload, type Workload } from './workload.ts';
 
@@ -69,6 +70,10 @@ export interface SoakReport {
   metricFailures: Record<string, number>;
   deadLetters: number;
   problems: Verification['problems'];
+  /** Scheduled RPO monitor passes that failed (each lost, as a failed scheduled run in AWS), by error. */
+  rpoMonitorFailures: Record<string, number>;
+  /** RPO compliance per rule with an `rpo` (soak/rpo.ts). */
+  rpo: RpoRuleFigures[];
   durations: { wallMs: number; virtualMs: number };
 }
 
@@ -102,6 +107,7 @@ function invariants(
   sandbox: Sandbox,
   workload: Workload,
   reconcileRounds: number[],
+  rpo: RpoRuleFigures[],
 ): Invariant[] {
   const { objects, snapshots, images } = verification;
   const row = (name: string, expected: string, observed: number | string, ok: boolean): Invariant => ({
@@ -116,6 +122,7 @@ function invariants(
   const all = [objects, snapshots, images];
   const silent = sum(all.map((states) => states['silent-loss']));
   const duplicates = snapshots.duplicate + images.duplicate;
+  const rpoViolations = sum(rpo.map((rule) => rule.violations.length));
   return [
     row(
       'objects: replicated and verified, or failed with a cause',
@@ -201,6 +208,12 @@ function invariants(
       sandbox.crashes.crashed.length,
       sandbox.crashes.crashed.length === expectedCrashes(workload),
     ),
+    row(
+      'RPO events: one missed and one completion id per item over its RPO, none within it',
+      '0',
+      `${rpoViolations} (${sum(rpo.map((rule) => rule.over))} items over, ${sum(rpo.map((rule) => rule.within))} within, in ${rpo.length} rules)`,
+      rpoViolations === 0,
+    ),
     row('executions still running', '0', sandbox.stepFunctions.running, sandbox.stepFunctions.running === 0),
     row(
       'reconcile converged: its last round found nothing to send',
@@ -231,6 +244,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     },
   });
   const skippedStart = sandbox.clock.skippedMs;
+  let stopMonitor: () => void = () => undefined;
   try {
     const { faults } = options;
     sandbox.faults.setRates({
@@ -247,6 +261,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     sandbox.bus.setDropRate(faults.drop);
 
     log(`workload: ${options.objects} objects, ${options.snapshots} snapshots, ${options.images} AMIs`);
+    // The backlog monitor's passes, at each window's end while executions run, as its schedule runs it.
+    stopMonitor = sandbox.rpoMonitor.start();
     const workload = await runWorkload(sandbox, options);
     log('settling (every event handled, every execution ended)…');
     await sandbox.settle();
@@ -270,13 +286,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       log(`reconcile round ${rounds.length}: ${passes.length} passes, ${sent} items sent`);
     }
     await sandbox.settle();
+    stopMonitor();
 
     // The checks read the final state without faults in the way.
     sandbox.faults.clear();
     sandbox.ec2.faults.clear();
     log('verifying the final state…');
     const verification = await verify(sandbox, workload, deliveries, reconciles);
-    const rows = invariants(verification, sandbox, workload, rounds);
+    const rpo = rpoCompliance(sandbox, SOAK_CONFIG);
+    const rows = invariants(verification, sandbox, workload, rounds, rpo);
 
     const executions: SoakReport['executions'] = {};
     const stateMachineRetries: Record<string, number> = {};
@@ -361,6 +379,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       metricFailures: Object.fromEntries(sandbox.metrics.failures),
       deadLetters: sandbox.bus.deadLetters.length,
       problems: verification.problems,
+      rpo,
+      rpoMonitorFailures: tally(sandbox.rpoMonitor.failures.map((error) => error.name)),
       durations: {
         wallMs: Date.now() - started,
         virtualMs: Date.now() - started + (sandbox.clock.skippedMs - skippedStart),
@@ -368,6 +388,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
     return report;
   } finally {
+    stopMonitor();
     await sandbox.stop();
   }
 }

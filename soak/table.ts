@@ -21,7 +21,7 @@ const table = (header: string[], rows: string[][]) =>
     ...rows.map((row) => `| ${row.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`),
   ].join('\n');
 
-/** The soak's result as Markdown: the invariants, then the counts. */
+/** The soak's result as Markdown: the invariants, the RPO compliance per rule, then the counts. */
 export function renderReport(report: SoakReport): string {
   const { items, faults, retries, throttles, limitHits, reconcile } = report;
   const invariants = table(
@@ -95,10 +95,46 @@ export function renderReport(report: SoakReport): string {
       ['CopyFailures metric by cause', pairs(report.metricFailures)],
       ['dead letters', String(report.deadLetters)],
       [
+        'RPO monitor passes',
+        `failed ${pairs(report.rpoMonitorFailures)} (a lost scheduled run; the next window's pass goes on)`,
+      ],
+      [
         'duration',
         `${seconds(report.durations.wallMs)} wall, ${seconds(report.durations.virtualMs)} virtual`,
       ],
     ],
+  );
+  const rpo = table(
+    [
+      'rule',
+      'RPO',
+      'items verified',
+      'within RPO',
+      'p50',
+      'p99',
+      'max',
+      'over',
+      'missed events (distinct id)',
+      'of them never verified',
+      'of them at a failed attempt, verified later within',
+      'completed-after events',
+      'invariant',
+    ],
+    report.rpo.map((rule) => [
+      rule.rule,
+      rule.rpo,
+      String(rule.verified),
+      rule.verified === 0 ? '—' : `${((100 * rule.within) / rule.verified).toFixed(1)} %`,
+      seconds(rule.p50Ms),
+      seconds(rule.p99Ms),
+      seconds(rule.maxMs),
+      String(rule.over),
+      String(rule.missedEvents),
+      String(rule.missedUnverified),
+      String(rule.missedThenWithin),
+      String(rule.completedAfterEvents),
+      rule.violations.length === 0 ? '✔' : `✘ ${rule.violations.slice(0, 3).join('; ')}`,
+    ]),
   );
   const problems =
     report.problems.length === 0
@@ -107,7 +143,7 @@ export function renderReport(report: SoakReport): string {
           .slice(0, 20)
           .map((problem) => `- ${problem.state}: ${problem.item}: ${problem.detail}`)
           .join('\n')}`;
-  return `${invariants}\n\n${counts}${problems}`;
+  return `${invariants}\n\nRPO compliance per rule (virtual time):\n\n${rpo}\n\n${counts}${problems}`;
 }
 
 const sumStates = (states: Record<string, number>) => Object.values(states).reduce((a, b) => a + b, 0);

@@ -28,8 +28,12 @@ export interface Backlog {
 }
 
 export interface RpoMetrics {
-  /** An item of a rule with an RPO was verified `latencyMs` after its source was created. */
-  verified(rule: string, kind: ItemKind, latencyMs: number, withinRpo: boolean): void;
+  /**
+   * An item of a rule with an RPO was verified `latencyMs` after its source was created. `itemId` is the
+   * item's `detail.id` (itemIdOf): not a metric dimension (one per item would be a metric each), but what
+   * lets the sandbox match verdicts with the events sent about the same item.
+   */
+  verified(rule: string, kind: ItemKind, latencyMs: number, withinRpo: boolean, itemId: string): void;
   /** A missed-threshold event was sent (by the verifying step or by the backlog monitor). */
   missed(rule: string): void;
   /** What the backlog monitor found pending for a rule. */

@@ -3,6 +3,7 @@ import type { RpoEvents } from './events.ts';
 import type { RpoMetrics } from './metrics.ts';
 import {
   eventDetail,
+  itemIdOf,
   missedAtFailure,
   type RpoEventKind,
   type RpoItem,
@@ -43,11 +44,12 @@ export async function sendRpoEvent(
 export async function observeVerified(
   item: RpoItem,
   verifiedAt: number,
-  options: { monitored: boolean; cause?: string | undefined },
+  options: { monitored: boolean; monitoredSince?: number; cause?: string | undefined },
   deps: RpoDeps,
 ): Promise<Verdict> {
-  const verdict = verdictAt(item, verifiedAt, { monitored: options.monitored });
-  deps.metrics.verified(item.rule, item.kind, verdict.latencyMs, verdict.withinRpo);
+  const { cause: _, ...monitor } = options;
+  const verdict = verdictAt(item, verifiedAt, monitor);
+  deps.metrics.verified(item.rule, item.kind, verdict.latencyMs, verdict.withinRpo, itemIdOf(item));
   for (const kind of verdict.events) await sendRpoEvent(kind, item, verifiedAt, options.cause, deps);
   return verdict;
 }

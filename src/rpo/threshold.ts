@@ -61,6 +61,25 @@ export const fallsIn = (at: number, window: Window): boolean => at >= window.sta
 
 export type RpoEventKind = 'missed' | 'completed-after';
 
+/**
+ * `monitored`: the item is in a state machine execution, which the monitor lists. `monitoredSince`: when it
+ * entered one, if known; an execution started after the pass judging the deadline (a copy reconcile sent
+ * for a lost event, long past its deadline) was never seen pending at it, so that pass sent nothing.
+ */
+export interface MonitorOptions {
+  monitored: boolean;
+  monitoredSince?: number;
+  windowMs?: number;
+}
+
+/** Whether the monitor pass judging the item's deadline saw it pending and has had its chance (by `at`). */
+function monitorJudged(item: Pick<RpoItem, 'sourceTime' | 'rpoMs'>, at: number, options: MonitorOptions) {
+  const windowMs = options.windowMs ?? MONITOR_WINDOW_MS;
+  const judgedAt = windowOf(deadlineOf(item), windowMs).end;
+  const seen = (options.monitoredSince ?? Number.NEGATIVE_INFINITY) <= judgedAt;
+  return options.monitored && seen && judgedAt + windowMs <= at;
+}
+
 export interface Verdict {
   latencyMs: number;
   withinRpo: boolean;
@@ -80,12 +99,11 @@ export interface Verdict {
 export function verdictAt(
   item: Pick<RpoItem, 'sourceTime' | 'rpoMs'>,
   verifiedAt: number,
-  options: { monitored: boolean; windowMs?: number },
+  options: MonitorOptions,
 ): Verdict {
   const latencyMs = Math.max(0, verifiedAt - item.sourceTime);
   if (latencyMs <= item.rpoMs) return { latencyMs, withinRpo: true, events: [] };
-  const windowMs = options.windowMs ?? MONITOR_WINDOW_MS;
-  const monitorHadIt = options.monitored && windowOf(deadlineOf(item), windowMs).end + windowMs <= verifiedAt;
+  const monitorHadIt = monitorJudged(item, verifiedAt, options);
   return {
     latencyMs,
     withinRpo: false,
@@ -101,10 +119,9 @@ export function verdictAt(
 export function missedAtFailure(
   item: Pick<RpoItem, 'sourceTime' | 'rpoMs'>,
   at: number,
-  options: { monitored: boolean; windowMs?: number },
+  options: MonitorOptions,
 ): boolean {
-  const windowMs = options.windowMs ?? MONITOR_WINDOW_MS;
-  return !(options.monitored && windowOf(deadlineOf(item), windowMs).end + windowMs <= at);
+  return !monitorJudged(item, at, options);
 }
 
 /** EventBridge's `source` for Ferry's events (`aws.` sources are AWS's own). */

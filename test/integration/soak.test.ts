@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SMALL_SOAK } from '#soak/options';
+import { SMALL_SOAK, SOAK_CONFIG } from '#soak/options';
 import { runSoak, type SoakReport } from '#soak/run';
 import { renderReport } from '#soak/table';
 
@@ -91,6 +91,31 @@ describe('soak (small)', () => {
     const copyFailures =
       report.items.snapshotCopies['failed-reported'] + report.items.imageCopies['failed-reported'];
     expect(copyFailures).toBeLessThanOrEqual(failedExecutions - laterAttempts);
+  });
+
+  it('reports RPO compliance per rule with an rpo, and every missed and completion event matches an item over its RPO', () => {
+    const rpoRules = SOAK_CONFIG.rules.filter((rule) => rule.rpo !== undefined).map((rule) => rule.name);
+    expect(report.rpo.map((rule) => rule.rule)).toEqual(rpoRules);
+    for (const rule of report.rpo) {
+      expect(rule.violations, rule.rule).toEqual([]);
+      expect(rule.verified).toBe(rule.within + rule.over);
+      expect(rule.completedAfterEvents).toBe(rule.over);
+      expect(rule.missedEvents).toBe(rule.over + rule.missedUnverified + rule.missedThenWithin);
+      expect(rule.maxMs).toBeGreaterThanOrEqual(rule.p99Ms);
+      expect(rule.p99Ms).toBeGreaterThanOrEqual(rule.p50Ms);
+    }
+    // The tight rule is missed under the faults, so the invariant is not met vacuously; the generous ones hold.
+    const byName = new Map(report.rpo.map((rule) => [rule.rule, rule]));
+    expect(byName.get('ebs-dr')?.over).toBeGreaterThan(0);
+    expect(byName.get('versioned')?.over).toBe(0);
+    expect(byName.get('versioned')?.verified).toBeGreaterThan(0);
+    const invariant = report.invariants.find((row) => row.name.startsWith('RPO events'));
+    expect(invariant?.ok).toBe(true);
+    // The table has one row per rule with an rpo.
+    const rows = renderReport(report)
+      .split('\n')
+      .filter((line) => rpoRules.some((name) => line.startsWith(`| ${name} | `)));
+    expect(rows).toHaveLength(rpoRules.length);
   });
 
   it('overwrites large objects during their multipart copy, and each replica ends as the current version', () => {

@@ -86,7 +86,10 @@ export async function finalizeCopy(
 
   deps.metrics.resourceCopied(job.kind, job.rule, deps.now() - Date.parse(job.eventTime));
   const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
-  if (rpoItem && deps.rpo) await observeVerified(rpoItem, deps.now(), { monitored: true }, deps.rpo);
+  // The execution ran at least from the copy's start: started past the pass judging the deadline (a copy
+  // reconcile sent after a lost event), the monitor never saw it pending, so the missed event is owed here.
+  if (rpoItem && deps.rpo)
+    await observeVerified(rpoItem, deps.now(), { monitored: true, monitoredSince: copy.startedAt }, deps.rpo);
   if (pruned.length > 0) deps.metrics.pruned(job.kind, job.rule, pruned.length);
   if (held.length > 0) {
     deps.metrics.heldByLock(job.kind, job.rule, held.length);

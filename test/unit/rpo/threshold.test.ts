@@ -70,6 +70,23 @@ describe('verdicts at verification', () => {
   });
 });
 
+describe('items the monitor never saw pending at their deadline', () => {
+  it('It should owe the missed event from an execution started after the pass judging the deadline', () => {
+    const closes = windowOf(deadlineOf(item)).end;
+    const late = closes + 10 * MONITOR_WINDOW_MS;
+    // Started (by reconcile, its event lost) long after that pass: no pass saw it pending at its deadline.
+    expect(verdictAt(item, late, { monitored: true, monitoredSince: closes + 1 }).events).toEqual([
+      'missed',
+      'completed-after',
+    ]);
+    expect(missedAtFailure(item, late, { monitored: true, monitoredSince: closes + 1 })).toBe(true);
+    // Running by the time that pass ran: the pass sent it.
+    expect(verdictAt(item, late, { monitored: true, monitoredSince: closes }).events).toEqual([
+      'completed-after',
+    ]);
+  });
+});
+
 describe('failures for good', () => {
   it('It should owe the missed event at failure unless the monitor judged the deadline already', () => {
     const closes = windowOf(deadlineOf(item)).end;
