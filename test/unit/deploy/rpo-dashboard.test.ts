@@ -31,10 +31,8 @@ rules:
 `;
 
 const widgetsOf = (yaml: string): MetricWidget[] => {
-  const { Resources } = templateParts(configFrom(yaml), deployment).resources as {
-    Resources: Record<string, { Properties: { DashboardBody: { 'Fn::Sub': string } } }>;
-  };
-  const body = Resources.Dashboard?.Properties.DashboardBody['Fn::Sub'] ?? '';
+  const dashboard = templateParts(configFrom(yaml), deployment).resources.Resources.Dashboard;
+  const body = (dashboard.Properties?.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
   return (JSON.parse(body) as { widgets: MetricWidget[] }).widgets;
 };
 
