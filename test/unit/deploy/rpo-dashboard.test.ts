@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type CfnTemplate, checkTemplate } from '#deploy/limits';
 import { RPO_DASHBOARD_RULES, RPO_WIDGETS_PER_RULE } from '#deploy/rpo-dashboard';
 import { templateParts } from '#deploy/template-parts';
 import { configFrom } from '#test/support/fixtures';
@@ -124,6 +125,10 @@ describe('The dashboard of each rule with rpo', () => {
     expect(titled(many, `RPO r${RPO_DASHBOARD_RULES}:`)).toHaveLength(0);
     expect(many.at(-1)?.properties.markdown).toContain(`${extra} more rules`);
     expect(many.length).toBeLessThanOrEqual(500);
+    // deploy/limits.ts, as the package runs it, finds the dashboard within CloudWatch's limits.
+    const { Resources } = templateParts(configFrom(yaml), deployment).resources;
+    const { errors } = checkTemplate('main', { Resources } as CfnTemplate, '{}');
+    expect(errors.filter((error) => error.name === 'DashboardSizeError')).toEqual([]);
     // The search widgets still draw every rule, those past the cap included.
     expect(titled(many, 'RPO: latency per rule')).toHaveLength(1);
   });
