@@ -33,7 +33,7 @@ rules:
 
 const widgetsOf = (yaml: string): MetricWidget[] => {
   const dashboard = templateParts(configFrom(yaml), deployment).resources.Resources.Dashboard;
-  const body = (dashboard.Properties?.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+  const body = (dashboard.Properties?.DashboardBody as { 'Fn::Sub'?: string } | undefined)?.['Fn::Sub'] ?? '';
   return (JSON.parse(body) as { widgets: MetricWidget[] }).widgets;
 };
 
