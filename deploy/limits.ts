@@ -9,6 +9,9 @@
  * CloudFormation: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  * ("Understand CloudFormation quotas"): 500 resources, 200 outputs and 200 parameters per template, a
  * template body of at most 1 MB in an S3 object (serverless deploy uploads the template to its bucket).
+ * CloudWatch: a dashboard body holds 0 to 500 widgets ("Dashboard Body Structure and Syntax",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html), a
+ * graph at most 500 metrics and expressions (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
  */
 
 export const LIMITS = {
@@ -26,6 +29,10 @@ export const LIMITS = {
    * so a template between 10^6 and 2^20 bytes fails here rather than perhaps at AWS.
    */
   templateBodyBytes: 1_000_000,
+  /** Widgets of one CloudWatch dashboard body. */
+  dashboardWidgets: 500,
+  /** Metrics and expressions of one graph widget. */
+  widgetMetrics: 500,
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -129,6 +136,26 @@ export class TemplateSectionCountError extends LimitExceededError {
         ' the deployment does not read.',
     );
     this.name = 'TemplateSectionCountError';
+  }
+}
+
+/** A dashboard with more widgets, or a widget with more metrics, than CloudWatch accepts. */
+export class DashboardSizeError extends LimitExceededError {
+  constructor(
+    template: string,
+    readonly dashboard: string,
+    readonly what: 'widgets' | 'metrics in one widget',
+    limit: number,
+    figure: number,
+  ) {
+    super(
+      template,
+      limit,
+      figure,
+      `${dashboard} has ${figure} ${what}, more than CloudWatch's ${limit}. Give fewer rules an RPO of their own` +
+        ' widgets (deploy/rpo-dashboard.ts), or split the rules over two stages.',
+    );
+    this.name = 'DashboardSizeError';
   }
 }
 
@@ -370,6 +397,7 @@ export function checkTemplate(
     const limit = section === 'Outputs' ? limits.outputsPerTemplate : limits.parametersPerTemplate;
     if (count > limit) errors.push(new TemplateSectionCountError(name, section, limit, count));
   }
+  errors.push(...dashboardErrors(name, template, limits));
   for (const role of roles) {
     if (role.inline > limits.roleInlinePolicyChars) {
       errors.push(
@@ -402,6 +430,35 @@ export function checkTemplate(
     }
   }
   return { report: { template: name, resources, bytes, roles }, errors };
+}
+
+/** The widgets of a dashboard body: its JSON, plain or the template of an `Fn::Sub`. */
+const dashboardWidgets = (body: unknown): { properties?: { metrics?: unknown[] } }[] => {
+  const text = estimateString(body);
+  try {
+    const parsed = JSON.parse(text) as { widgets?: unknown };
+    return Array.isArray(parsed.widgets) ? parsed.widgets : [];
+  } catch {
+    // Not JSON: not a size this module measures (CloudFormation refuses the body itself).
+    return [];
+  }
+};
+
+function dashboardErrors(name: string, template: CfnTemplate, limits: typeof LIMITS): LimitExceededError[] {
+  return Object.entries(template.Resources ?? {})
+    .filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Dashboard')
+    .flatMap(([id, resource]) => {
+      const widgets = dashboardWidgets(resource.Properties?.DashboardBody);
+      const most = Math.max(0, ...widgets.map((widget) => widget.properties?.metrics?.length ?? 0));
+      return [
+        ...(widgets.length > limits.dashboardWidgets
+          ? [new DashboardSizeError(name, id, 'widgets', limits.dashboardWidgets, widgets.length)]
+          : []),
+        ...(most > limits.widgetMetrics
+          ? [new DashboardSizeError(name, id, 'metrics in one widget', limits.widgetMetrics, most)]
+          : []),
+      ];
+    });
 }
 
 /** The package-time report: one line per template, one per role. */

@@ -14,6 +14,7 @@ import { FUNCTION_NAMES, type FunctionName, type IamContext, type PolicyStatemen
 import { POLICY_FIT_METADATA } from './limits.ts';
 import { fitRolePolicy } from './policy-fit.ts';
 import { rpoAlarms } from './rpo-alarms.ts';
+import { rpoDashboardWidgets } from './rpo-dashboard.ts';
 
 /**
  * The parts of the CloudFormation template that depend on the rules, generated at package time from
@@ -324,9 +325,9 @@ const widget = (title: string, metrics: unknown[], extra: Record<string, unknown
 
 /**
  * One dashboard: copies and bytes per rule, replication latency p50/p99, failures by cause, throttling and
- * copies in flight.
+ * copies in flight; then the widgets of each rule with `rpo` (deploy/rpo-dashboard.ts).
  */
-function dashboardResource(deployment: Deployment): CfnResource {
+function dashboardResource(deployment: Deployment, config: Pick<FerryConfig, 'rules'>): CfnResource {
   const machines = Object.values(STATE_MACHINES).map(
     (name) => `${deployment.service}-${deployment.stage}-${name}`,
   );
@@ -387,6 +388,7 @@ function dashboardResource(deployment: Deployment): CfnResource {
         { stat: 'Maximum' },
       ],
     ]),
+    ...rpoDashboardWidgets(config, deployment.service, widget),
   ];
   return {
     Type: 'AWS::CloudWatch::Dashboard',
@@ -555,7 +557,7 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
         ...deadLetterResources(config, deployment),
         ...functionRoles(config, deployment),
         ...alertResources(deployment, config),
-        Dashboard: dashboardResource(deployment),
+        Dashboard: dashboardResource(deployment, config),
       },
       extensions: frameworkExtensions(config),
     },

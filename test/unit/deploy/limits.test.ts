@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type CfnTemplate,
   checkTemplate,
+  DashboardSizeError,
   estimateString,
   formatReport,
   LIMITS,
@@ -177,5 +178,35 @@ describe('checkTemplate: each limit a named error with the limit and the figure'
     expect(errors[1]).toMatchObject({ limit: 1_000_000, figure: 1_000_001 });
     expect(errors[2]).toBeInstanceOf(TemplateSectionCountError);
     expect(errors[2]).toMatchObject({ section: 'Outputs', limit: 200, figure: 201 });
+  });
+
+  it('It should name a dashboard of more than 500 widgets, or a widget of more than 500 metrics', () => {
+    const dashboard = (widgets: number, metrics: number): CfnTemplate => ({
+      Resources: {
+        Dashboard: {
+          Type: 'AWS::CloudWatch::Dashboard',
+          Properties: {
+            DashboardBody: {
+              'Fn::Sub': JSON.stringify({
+                widgets: Array.from({ length: widgets }, () => ({
+                  type: 'metric',
+                  // biome-ignore lint/suspicious/noTemplateCurlyInString: resolved by the Fn::Sub
+                  properties: { region: '${AWS::Region}', metrics: Array(metrics).fill(['Ferry', 'X']) },
+                })),
+              }),
+            },
+          },
+        },
+      },
+    });
+    expect(checkTemplate('main', dashboard(500, 500), '{}').errors).toEqual([]);
+    const { errors } = checkTemplate('main', dashboard(501, 501), '{}');
+    expect(errors.map((error) => [error.name, error.limit, error.figure])).toEqual([
+      ['DashboardSizeError', 500, 501],
+      ['DashboardSizeError', 500, 501],
+    ]);
+    expect(errors[0]).toBeInstanceOf(DashboardSizeError);
+    expect(errors[0]).toMatchObject({ dashboard: 'Dashboard', what: 'widgets' });
+    expect(errors[1]).toMatchObject({ what: 'metrics in one widget' });
   });
 });
