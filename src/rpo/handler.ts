@@ -6,7 +6,6 @@ import { clientFactory } from '#foundation/aws-clients';
 import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
 import type { Powertools } from '#foundation/observability/powertools';
-import { imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { type BacklogPass, monitorBacklog } from './backlog-monitor.ts';
 import { deadLetterItems } from './dead-letters.ts';
 import { type CopyMachine, inFlightItems } from './in-flight.ts';

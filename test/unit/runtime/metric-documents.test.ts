@@ -73,7 +73,7 @@ describe('metric documents: a call with one dimension set is one EMF document', 
 
   it('verified() writes RpoLatency and ItemsWithinRpo in one document', () => {
     const tools = createPowertools();
-    powertoolsRpoMetrics(tools.documents).verified('photos', 'object', 900, true);
+    powertoolsRpoMetrics(tools.documents).verified('photos', 'object', 900, true, 's3://photos/a.jpg');
     expect(documents()).toHaveLength(1);
     expect(documents()[0]).toMatchObject({
       rule: 'photos',
