@@ -115,6 +115,7 @@ const MATCH_NO_PATTERN = new Set([
   'functions/ec2-copy-step',
   'functions/rpo-monitor',
   'functions/object-tags-changed',
+  'functions/inventory-batch',
 ]);
 
 /** An entry point as esbuild was given it, relative to the service, without its extension. */
