@@ -162,7 +162,9 @@ describe('One hop from each Lambda entry to its wiring', () => {
       const text = readFileSync(`functions/${entry}`, 'utf8');
       const imports = [...text.matchAll(/from '([^']+)'/g)].map((match) => match[1]);
       expect(imports, entry).toHaveLength(1);
-      expect(imports[0], entry).toMatch(/^#(objects|ec2)\/handlers\/[\w-]+$|^#(reconcile|rpo)\/handler$/);
+      expect(imports[0], entry).toMatch(
+        /^#(objects|ec2)\/handlers\/[\w-]+$|^#(reconcile|rpo)\/handler$|^#reconcile\/inventory\/handler$/,
+      );
       expect(text, entry).toMatch(/^export const handler = \w+HandlerFromEnvironment\(\);$/m);
     }
   });
