@@ -4,6 +4,7 @@ import type { RpoMetrics } from './metrics.ts';
 import {
   eventDetail,
   itemIdOf,
+  type MonitorOptions,
   missedAtFailure,
   type RpoEventKind,
   type RpoItem,
@@ -58,6 +59,12 @@ export async function observeVerified(
  * An item of a rule with an RPO failed for good (a copy machine's record-failure): it will never be verified,
  * so it missed its RPO. Its missed event is sent now, with the failure's cause, unless the monitor sent it.
  */
-export async function observeFailed(item: RpoItem, at: number, cause: string, deps: RpoDeps): Promise<void> {
-  if (missedAtFailure(item, at, { monitored: true })) await sendRpoEvent('missed', item, at, cause, deps);
+export async function observeFailed(
+  item: RpoItem,
+  at: number,
+  cause: string,
+  deps: RpoDeps,
+  monitor: MonitorOptions = { monitored: true },
+): Promise<void> {
+  if (missedAtFailure(item, at, monitor)) await sendRpoEvent('missed', item, at, cause, deps);
 }

@@ -32,7 +32,12 @@ export async function recordFailure(
   }
   deps.metrics.failed(job.rule, cause);
   const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
-  if (rpoItem && deps.rpo) await observeFailed(rpoItem, deps.now(), cause, deps.rpo);
+  // A copy's start is when it entered the execution the monitor lists (as finalize-step.ts judges it).
+  if (rpoItem && deps.rpo)
+    await observeFailed(rpoItem, deps.now(), cause, deps.rpo, {
+      monitored: true,
+      ...(copy ? { monitoredSince: copy.startedAt } : {}),
+    });
   const message = copy?.message ?? messageOf(failure);
   deps.log.error(`Copy of ${job.source.id} to ${job.destination.region} failed: ${cause}`, {
     rule: job.rule,

@@ -60,7 +60,9 @@ const Batch = z.object({ first: z.number().int().positive(), last: z.number().in
 
 /** The input of every step, as the state machine's Parameters build it. */
 export const CopyStepInputSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('copy'), job: CopyJobSchema }),
+  // startedAt (on copy, complete and record-failure too) tells the RPO verdict when the item entered an
+  // execution the backlog monitor lists; optional for executions of a definition from before it was passed.
+  z.object({ action: z.literal('copy'), job: CopyJobSchema, startedAt: StartedAt.optional() }),
   // startedAt is optional only for executions started by a definition from before it was passed.
   z.object({ action: z.literal('prepare'), job: CopyJobSchema, startedAt: StartedAt.optional() }),
   z.object({
@@ -72,6 +74,7 @@ export const CopyStepInputSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('complete'),
     job: CopyJobSchema,
+    startedAt: StartedAt.optional(),
     upload: z.object({
       uploadId: z.string(),
       partCount: z.number().int().positive(),
@@ -83,6 +86,7 @@ export const CopyStepInputSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('record-failure'),
     job: CopyJobSchema,
+    startedAt: StartedAt.optional(),
     error: z.object({ Error: z.string(), Cause: z.string().optional() }),
   }),
 ]);

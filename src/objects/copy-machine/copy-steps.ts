@@ -62,7 +62,7 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
   };
   switch (input.action) {
     case 'copy':
-      return report(await copySingle(job, deps, target), job, deps);
+      return report(await copySingle(job, deps, target), job, deps, input.startedAt);
     case 'prepare':
       // A previous attempt may have died after creating its upload: abort it before creating another.
       if (input.startedAt) await cleanUp(job, input.startedAt, deps, target);
@@ -74,7 +74,12 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
         ),
       };
     case 'complete':
-      return report(await completeMultipartCopy(job, input.upload, multipartDeps).catch(fail), job, deps);
+      return report(
+        await completeMultipartCopy(job, input.upload, multipartDeps).catch(fail),
+        job,
+        deps,
+        input.startedAt,
+      );
     case 'abort':
       await abortMultipartCopy(job, input.uploadId, multipartDeps).catch((error) => raise(error, target));
       return { aborted: input.uploadId };
@@ -87,11 +92,21 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
       deps.metrics.failed(job.plan.rule.name, cause);
       deps.log.error(`Copy failed for good: ${cause}`, { target, reason: job.reason, error: input.error });
       const item = deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
-      if (item && deps.rpo) await observeFailed(item, deps.now(), cause, deps.rpo);
+      if (item && deps.rpo)
+        await observeFailed(item, deps.now(), cause, deps.rpo, monitorOf(input.startedAt));
       return { recorded: cause };
     }
   }
 }
+
+/**
+ * The item is in an execution the backlog monitor lists, since the execution started: one started after the
+ * pass that judged the item's deadline (a copy reconcile sent long after it) was never seen pending there.
+ */
+const monitorOf = (startedAt: string | undefined) => ({
+  monitored: true,
+  ...(startedAt ? { monitoredSince: Date.parse(startedAt) } : {}),
+});
 
 const describeFailure = ({ uploadId, error }: UploadSweep['failed'][number]) => ({
   uploadId,
@@ -155,13 +170,18 @@ async function copySingle(job: CopyJob, deps: CopyStepDeps, target: string): Pro
  * Logs and counts how the copy ended as the handlers log and count theirs (a retried copy that finds itself
  * superseded is a skip like the fast path's, counted by its reason), with why it left the fast path.
  */
-async function report(outcome: Outcome, job: CopyJob, deps: CopyStepDeps): Promise<Outcome> {
+async function report(
+  outcome: Outcome,
+  job: CopyJob,
+  deps: CopyStepDeps,
+  startedAt: string | undefined,
+): Promise<Outcome> {
   // The outcome's own `reason` (a skip's) wins over the job's.
   logOutcome(outcome, { reason: job.reason, ...outcome }, deps, job.source.eventTime);
   // A replica the machine verified was pending in an execution the backlog monitor lists; why it left the
   // fast path is the cause known.
   const item = outcome.status === 'copied' && deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
   if (item && deps.rpo)
-    await observeVerified(item, deps.now(), { monitored: true, cause: job.reason }, deps.rpo);
+    await observeVerified(item, deps.now(), { ...monitorOf(startedAt), cause: job.reason }, deps.rpo);
   return outcome;
 }
