@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
 /** Where a request must go: a Region, and for cross-account destinations the role to assume there. */
@@ -139,4 +140,11 @@ export type DynamoDbClientFactory = (target: AwsTarget) => DynamoDBClient;
 
 export function createDynamoDbClientFactory(options: AwsClientOptions = {}): DynamoDbClientFactory {
   return clientFactory((config) => new DynamoDBClient(config), options);
+}
+
+/** SQS in a Region (the dead-letter queue the backlog monitor reads lives in the home Region). */
+export type SqsClientFactory = (target: AwsTarget) => SQSClient;
+
+export function createSqsClientFactory(options: AwsClientOptions = {}): SqsClientFactory {
+  return clientFactory((config) => new SQSClient(config), options);
 }

@@ -1,8 +1,8 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { createSfnClientFactory } from '#adapters/step-functions';
-import { clientFactory } from '#foundation/aws-clients';
+import { createSqsClientFactory } from '#foundation/aws-clients';
 import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
 import type { Powertools } from '#foundation/observability/powertools';
@@ -93,7 +93,7 @@ export function rpoMonitorDeps(
     ...(deadLetterQueueUrl
       ? {
           deadLetters: {
-            sqs: clientFactory((options) => new SQSClient(options), base.clientOptions)({ region }),
+            sqs: createSqsClientFactory(base.clientOptions)({ region }),
             queueUrl: deadLetterQueueUrl,
             config: base.config,
           },
