@@ -20,7 +20,6 @@ const UNSERVED_SUBRESOURCES = [
   'publicAccessBlock',
   'encryption',
   'intelligent-tiering',
-  'inventory',
   'metrics',
   'analytics',
   'torrent',
@@ -50,6 +49,19 @@ function objectLockOperationOf(
 }
 
 /**
+ * A bucket's `?inventory`: with `id`, one configuration read, written or deleted; without, the listing.
+ * On an object, or another method, it is its own (unserved) operation.
+ */
+function inventoryOperationOf(method: string, key: string, has: (name: string) => boolean): string {
+  if (key) return `${method} object ?inventory`;
+  if (method === 'GET')
+    return has('id') ? 'GetBucketInventoryConfiguration' : 'ListBucketInventoryConfigurations';
+  if (method === 'PUT') return 'PutBucketInventoryConfiguration';
+  if (method === 'DELETE') return 'DeleteBucketInventoryConfiguration';
+  return `${method} bucket ?inventory`;
+}
+
+/**
  * The S3 API operation a path-style request calls: the gateway's routing key (local/s3/routes.ts) and the
  * request counts (the benchmarks' cost figures). `path` is the raw request path, before any normalisation.
  */
@@ -67,6 +79,7 @@ export function s3OperationOf(
   if (!bucket) return method === 'GET' ? 'ListBuckets' : `${method} /`;
   const lock = objectLockOperationOf(method, key, has);
   if (lock) return lock;
+  if (has('inventory')) return inventoryOperationOf(method, key, has);
   if (unserved) return `${method} ${key ? 'object' : 'bucket'} ?${unserved}`;
   if (!key) {
     if (has('tagging')) return `${method} bucket ?tagging`;

@@ -159,7 +159,8 @@ export interface Sandbox {
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
   /**
    * Publishes the S3 Inventory report of a bucket now, as S3 would on its schedule (local/s3/inventory.ts),
-   * into the location a rule names; returns the manifest's key.
+   * into the location a rule names, or, when the bucket has an inventory configuration of that id (put with
+   * PutBucketInventoryConfiguration), where and as that configuration says; returns the manifest's key.
    */
   publishInventory(
     sourceBucket: string,
@@ -700,9 +701,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       configId: location.configId,
       ...options,
     });
-    const client = userS3(s3.regionOf(location.bucket) ?? homeRegion);
+    const client = userS3(s3.regionOf(report.bucket) ?? homeRegion);
     for (const { key, body } of report.objects)
-      await client.send(new PutObjectCommand({ Bucket: location.bucket, Key: key, Body: body }));
+      await client.send(new PutObjectCommand({ Bucket: report.bucket, Key: key, Body: body }));
     return report.manifestKey;
   };
   return {

@@ -8,7 +8,12 @@ import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from '../sigv4.ts';
 import { checkExpectedOwner, refuseCustomerKeys } from './attributes.ts';
 import type { S3Context, S3Request } from './context.ts';
 import type { CopyModel } from './copy-model.ts';
-import { type InventoryReport, type InventoryRequest, inventoryReport } from './inventory.ts';
+import {
+  type InventoryReport,
+  type InventoryRequest,
+  inventoryReport,
+  requestOfConfiguration,
+} from './inventory.ts';
 import { expireObject } from './objects.ts';
 import { BUCKETLESS_OPERATIONS, ROUTES } from './routes.ts';
 import { noSuchBucket, S3Store } from './store.ts';
@@ -54,7 +59,10 @@ export interface S3Gateway {
     key: string,
     versionId?: string,
   ): { region: string; sse?: string; kmsKeyId?: string } | undefined;
-  /** The S3 Inventory report of a bucket as S3 would publish it now (local/s3/inventory.ts); not yet written. */
+  /**
+   * The S3 Inventory report of a bucket as S3 would publish it now (local/s3/inventory.ts), as the bucket's
+   * stored configuration of that id says where there is one; not yet written.
+   */
   inventory(sourceBucket: string, request: InventoryRequest): InventoryReport;
   /** The Region of a bucket, or undefined when there is none. */
   regionOf(bucket: string): string | undefined;
@@ -168,7 +176,16 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       };
     },
     inventory: (sourceBucket, request) =>
-      inventoryReport(store, sourceBucket, request, new Date(context.now())),
+      inventoryReport(
+        store,
+        sourceBucket,
+        requestOfConfiguration(
+          sourceBucket,
+          request,
+          store.find(sourceBucket)?.inventoryConfigurations?.get(request.configId),
+        ),
+        new Date(context.now()),
+      ),
     regionOf: (bucket) => store.find(bucket)?.region,
     async close() {
       store.close();

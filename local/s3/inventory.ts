@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { encodeEventKey } from '#objects/keys';
+import type { StoredInventoryConfiguration } from './inventory-configuration.ts';
 import { byteOrder, type S3Store } from './store.ts';
 
 /**
@@ -29,6 +30,47 @@ export interface InventoryRequest {
   fields?: readonly string[];
   /** Rows per data file (S3 splits large reports into several files). */
   rowsPerFile?: number;
+  /** The configuration's Filter Prefix: only keys that begin with it are listed. */
+  filterPrefix?: string;
+}
+
+/** A report the sandbox cannot publish as the bucket's stored configuration asks. */
+export class UnpublishableInventoryError extends Error {
+  constructor(sourceBucket: string, configId: string, reason: string) {
+    super(`the sandbox does not publish inventory ${configId} of bucket ${sourceBucket}: ${reason}`);
+    this.name = 'UnpublishableInventoryError';
+  }
+}
+
+/**
+ * The request as the bucket's stored configuration of that id says it (inventory-configuration.ts), where
+ * there is one: its destination bucket and prefix, versions, optional fields and filter. A disabled
+ * configuration publishes nothing, and the sandbox writes CSV only (ORC and Parquet are refused by name).
+ */
+export function requestOfConfiguration(
+  sourceBucket: string,
+  request: InventoryRequest,
+  configuration: StoredInventoryConfiguration | undefined,
+): InventoryRequest {
+  if (!configuration) return request;
+  if (!configuration.isEnabled)
+    throw new UnpublishableInventoryError(sourceBucket, configuration.id, 'the configuration is disabled');
+  if (configuration.destination.format !== 'CSV')
+    throw new UnpublishableInventoryError(
+      sourceBucket,
+      configuration.id,
+      `the sandbox writes CSV reports, not ${configuration.destination.format}`,
+    );
+  return {
+    ...request,
+    destination: {
+      bucket: configuration.destination.bucketArn.replace(/^arn:[^:]+:s3:::/, ''),
+      prefix: configuration.destination.prefix ?? '',
+    },
+    versions: configuration.includedObjectVersions,
+    fields: configuration.optionalFields,
+    ...(configuration.filterPrefix !== undefined ? { filterPrefix: configuration.filterPrefix } : {}),
+  };
 }
 
 export const FERRY_INVENTORY_FIELDS = [
@@ -48,10 +90,11 @@ const ENCRYPTION_STATUS: Record<string, string> = {
 /** The fields of one version, by inventory column. */
 type Row = Record<string, string>;
 
-function rowsOf(store: S3Store, bucketName: string, versions: 'Current' | 'All'): Row[] {
+function rowsOf(store: S3Store, bucketName: string, versions: 'Current' | 'All', filterPrefix = ''): Row[] {
   const bucket = store.bucket(bucketName);
   const rows: Row[] = [];
   for (const key of store.sortedKeys(bucket)) {
+    if (!key.startsWith(filterPrefix)) continue;
     const all = store.versionsOf(bucket, key);
     for (const [index, version] of all.entries()) {
       if (versions === 'Current' && (index > 0 || version.kind === 'marker')) break;
@@ -81,6 +124,8 @@ const folderTime = (at: Date) => `${at.toISOString().slice(0, 16).replace(':', '
 export interface InventoryReport {
   /** Each object S3 would write into the destination bucket, in the order it would write them. */
   objects: { key: string; body: Buffer | string }[];
+  /** The bucket S3 writes them into: the configuration's destination. */
+  bucket: string;
   manifestKey: string;
   rows: number;
 }
@@ -99,7 +144,7 @@ export function inventoryReport(
     ...(versions === 'All' ? ['VersionId', 'IsLatest', 'IsDeleteMarker'] : []),
     ...(request.fields ?? FERRY_INVENTORY_FIELDS),
   ];
-  const rows = rowsOf(store, sourceBucket, versions);
+  const rows = rowsOf(store, sourceBucket, versions, request.filterPrefix);
   const prefix = request.destination.prefix.replace(/\/+$/, '');
   const folder = `${prefix ? `${prefix}/` : ''}${sourceBucket}/${request.configId}/`;
   const perFile = request.rowsPerFile ?? 1000;
@@ -128,5 +173,5 @@ export function inventoryReport(
     key: `${folder}${folderTime(now)}/manifest.checksum`,
     body: createHash('md5').update(manifest).digest('hex'),
   });
-  return { objects, manifestKey, rows: rows.length };
+  return { objects, bucket: request.destination.bucket, manifestKey, rows: rows.length };
 }

@@ -9,6 +9,12 @@ import {
 } from './bucket.ts';
 import type { S3Operation } from './context.ts';
 import { copyObject, uploadPartCopy } from './copy.ts';
+import {
+  deleteBucketInventoryConfiguration,
+  getBucketInventoryConfiguration,
+  listBucketInventoryConfigurations,
+  putBucketInventoryConfiguration,
+} from './inventory-configuration.ts';
 import { listObjects, listObjectsV2, listObjectVersions } from './listings.ts';
 import {
   abortMultipartUpload,
@@ -41,6 +47,10 @@ export const ROUTES: Readonly<Record<string, S3Operation>> = {
   DeleteBucket: deleteBucket,
   GetBucketVersioning: getBucketVersioning,
   PutBucketVersioning: putBucketVersioning,
+  PutBucketInventoryConfiguration: putBucketInventoryConfiguration,
+  GetBucketInventoryConfiguration: getBucketInventoryConfiguration,
+  ListBucketInventoryConfigurations: listBucketInventoryConfigurations,
+  DeleteBucketInventoryConfiguration: deleteBucketInventoryConfiguration,
   ListObjects: listObjects,
   ListObjectsV2: listObjectsV2,
   ListObjectVersions: listObjectVersions,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
+import type { StoredInventoryConfiguration } from './inventory-configuration.ts';
 import type { BucketObjectLock, ObjectLock } from './object-lock.ts';
 import { s3Error } from './wire.ts';
 
@@ -111,6 +112,8 @@ export interface Bucket {
   sorted: string[] | undefined;
   /** Set once Object Lock is enabled on the bucket: it can never be disabled (object-lock.ts). */
   objectLock?: BucketObjectLock;
+  /** Its S3 Inventory configurations by id (inventory-configuration.ts), once one is put. */
+  inventoryConfigurations?: Map<string, StoredInventoryConfiguration>;
 }
 
 /** S3 lists in the order of UTF-8 bytes. */
