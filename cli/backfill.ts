@@ -82,6 +82,24 @@ export function missingBucketLines(
 }
 
 /**
+ * The home Region and the source account a command runs with: the options, the environment, or with a
+ * sandbox endpoint the sandbox's (us-east-1, its account); undefined when none says.
+ */
+export function homeOf(
+  options: Pick<BackfillOptions, 'region' | 'account' | 'endpoint'>,
+  env: NodeJS.ProcessEnv,
+): { region: string | undefined; account: string | undefined } {
+  return {
+    region:
+      options.region ??
+      env.AWS_REGION ??
+      env.AWS_DEFAULT_REGION ??
+      (options.endpoint ? 'us-east-1' : undefined),
+    account: options.account ?? env.AWS_ACCOUNT_ID ?? (options.endpoint ? SANDBOX_ACCOUNT : undefined),
+  };
+}
+
+/**
  * `ferry backfill`: one bounded reconcile pass in this process, against AWS or the sandbox endpoint. Copies
  * that need a state machine (large objects, snapshots, AMIs) are started only when its ARN is in the
  * environment (FERRY_*_STATE_MACHINE_ARN); otherwise they are reported as failed with that cause.
@@ -95,17 +113,12 @@ export async function backfillCommand(options: BackfillOptions): Promise<Command
   if (options.rule !== undefined && !names.includes(options.rule))
     return { exitCode: 2, lines: [`✘ ${new UnknownRuleError(options.rule, names).message}`] };
 
-  const region =
-    options.region ??
-    env.AWS_REGION ??
-    env.AWS_DEFAULT_REGION ??
-    (options.endpoint ? 'us-east-1' : undefined);
+  const { region, account } = homeOf(options, env);
   if (!region)
     return {
       exitCode: 2,
       lines: ['✘ backfill needs the Region of the source buckets: --region or AWS_REGION'],
     };
-  const account = options.account ?? env.AWS_ACCOUNT_ID ?? (options.endpoint ? SANDBOX_ACCOUNT : undefined);
   if (!account)
     return {
       exitCode: 2,
@@ -113,6 +126,23 @@ export async function backfillCommand(options: BackfillOptions): Promise<Command
     };
 
   if (options.inventory) {
+    // The inventories are checked first: a run over a missing, disabled or stale inventory would repair
+    // from a wrong picture (or every replica would look orphaned), so it is refused with every cause.
+    const { inventoryCheck } = await import('./inventory-check.ts');
+    const checked = await inventoryCheck(config, {
+      rule: options.rule,
+      endpoint: options.endpoint,
+      region,
+      account,
+    });
+    if (checked.result.exitCode !== 0)
+      return {
+        exitCode: checked.result.exitCode,
+        lines: [
+          '✘ backfill --inventory refused: the inventories are not what the join needs',
+          ...checked.result.lines,
+        ],
+      };
     const { inventoryBackfill } = await import('./backfill-inventory.ts');
     return inventoryBackfill(config, { ...options, region, account });
   }

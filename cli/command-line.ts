@@ -121,11 +121,31 @@ async function rpoRulesOfFile(file: string) {
 const COMMANDS: readonly Command[] = [
   command({
     name: 'validate',
-    usage:
-      '  npm run ferry -- validate [FILE]                          check a replication.yml (default: ./replication.yml)',
-    options: { config: { type: 'string', default: DEFAULT_CONFIG } },
+    usage: `  npm run ferry -- validate [FILE]                          check a replication.yml (default: ./replication.yml)
+  npm run ferry -- validate [FILE] --inventory [--rule NAME] [--endpoint URL] [--region R] [--account ID]
+                                                            and read each S3 Inventory configuration and newest
+                                                            report the rules name: every problem, by name`,
+    options: {
+      config: { type: 'string', default: DEFAULT_CONFIG },
+      inventory: { type: 'boolean', default: false },
+      rule: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      account: { type: 'string' },
+    },
     positionals: 1,
-    run: (values, [file]) => validateCommand(file ?? values.config),
+    run: async (values, [file]) => {
+      const configFile = file ?? values.config;
+      if (!values.inventory) return validateCommand(configFile);
+      const { validateInventoryCommand } = await import('./inventory-check.ts');
+      return validateInventoryCommand({
+        configFile,
+        rule: values.rule,
+        endpoint: values.endpoint,
+        region: values.region,
+        account: values.account,
+      });
+    },
   }),
   command({
     name: 'plan',

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { encodeEventKey } from '#objects/keys';
+import { FERRY_INVENTORY_FIELDS } from '#reconcile/inventory/configuration';
 import type { StoredInventoryConfiguration } from './inventory-configuration.ts';
 import { byteOrder, type S3Store } from './store.ts';
 
@@ -72,14 +73,6 @@ export function requestOfConfiguration(
     ...(configuration.filterPrefix !== undefined ? { filterPrefix: configuration.filterPrefix } : {}),
   };
 }
-
-export const FERRY_INVENTORY_FIELDS = [
-  'Size',
-  'LastModifiedDate',
-  'ETag',
-  'StorageClass',
-  'EncryptionStatus',
-];
 
 const ENCRYPTION_STATUS: Record<string, string> = {
   AES256: 'SSE-S3',
