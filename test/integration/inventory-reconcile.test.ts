@@ -1,9 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutBucketInventoryConfigurationCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '#local/sandbox';
+import { inventorySidesOf, requiredConfiguration } from '#reconcile/inventory/configuration';
+import { objectRulesOf } from '#rules/config';
 import { configFrom } from '#test/support/fixtures';
 import { backfillCommand } from '../../cli/backfill.ts';
 
@@ -29,6 +36,7 @@ rules:
         inventory: { bucket: iv-reports-dr, configId: daily }
 `;
 const CONFIG = configFrom(YAML);
+const [CONFIG_RULE] = objectRulesOf(CONFIG) as [ReturnType<typeof objectRulesOf>[number]];
 
 let sandbox: Sandbox;
 const source = () => sandbox.s3('us-east-1');
@@ -123,6 +131,15 @@ describe('inventory reconcile on the sandbox', () => {
 
   it('ferry backfill --inventory starts the machine through the Step Functions API and prints its report', async () => {
     await lost(() => put('docs/late.txt', 'late').then(() => undefined));
+    // backfill --inventory checks the buckets' inventory configurations first: put the ones Ferry needs.
+    for (const side of inventorySidesOf(CONFIG_RULE, 'us-east-1', sandbox.account))
+      await sandbox.s3(side.target.region).send(
+        new PutBucketInventoryConfigurationCommand({
+          Bucket: side.bucket,
+          Id: side.location.configId,
+          InventoryConfiguration: requiredConfiguration(side),
+        }),
+      );
     await sandbox.publishInventories();
     const configFile = join(mkdtempSync(join(tmpdir(), 'ferry-inv-')), 'replication.yml');
     writeFileSync(configFile, YAML);
