@@ -222,15 +222,13 @@ describe('ferry validate --inventory on the sandbox', () => {
       );
       expect(match, line).not.toBeNull();
       const [, region = '', bucket, id, json = ''] = match ?? [];
-      await sandbox
-        .s3(region)
-        .send(
-          new PutBucketInventoryConfigurationCommand({
-            Bucket: bucket,
-            Id: id,
-            InventoryConfiguration: JSON.parse(json),
-          }),
-        );
+      await sandbox.s3(region).send(
+        new PutBucketInventoryConfigurationCommand({
+          Bucket: bucket,
+          Id: id,
+          InventoryConfiguration: JSON.parse(json),
+        }),
+      );
     }
     // Configured, but the destination's has published nothing yet (the source's published above).
     expect(await problemNames()).toEqual(['InventoryNotFoundError']);

@@ -73,7 +73,11 @@ describe('the inventory configuration Ferry needs', () => {
       side: 'to[0]',
       bucket: 'dr-bucket',
       keyPrefix: 'mirror/',
-      target: { region: 'us-west-2', roleArn: 'arn:aws:iam::222233334444:role/ferry', externalId: 'ferry-dr' },
+      target: {
+        region: 'us-west-2',
+        roleArn: 'arn:aws:iam::222233334444:role/ferry',
+        externalId: 'ferry-dr',
+      },
       accountId: '222233334444',
     });
   });
