@@ -1,6 +1,8 @@
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   CreateBucketCommand,
   DeleteBucketInventoryConfigurationCommand,
@@ -12,7 +14,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#local/sandbox';
+import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { inventorySidesOf, requiredConfiguration } from '#reconcile/inventory/configuration';
 import { objectRulesOf } from '#rules/config';
 import { configFrom } from '#test/support/fixtures';
@@ -39,6 +41,8 @@ rules:
         keyPrefix: mirror/
         inventory: { bucket: ic-reports-dr, configId: daily-dr }
 `;
+/** With the AWS CLI installed, the printed put command is run as printed; else its JSON goes through the SDK. */
+const hasAwsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
 const CONFIG = configFrom(YAML);
 const RULE = objectRulesOf(CONFIG)[0];
 if (!RULE) throw new Error('the rule is missing');
@@ -221,14 +225,27 @@ describe('ferry validate --inventory on the sandbox', () => {
         line.trim(),
       );
       expect(match, line).not.toBeNull();
-      const [, region = '', bucket, id, json = ''] = match ?? [];
-      await sandbox.s3(region).send(
-        new PutBucketInventoryConfigurationCommand({
-          Bucket: bucket,
-          Id: id,
-          InventoryConfiguration: JSON.parse(json),
-        }),
-      );
+      if (hasAwsCli) {
+        // The printed line itself, through a shell and the AWS CLI, as a user would paste it.
+        await promisify(execFile)('sh', ['-c', `${line.trim()} --endpoint-url ${sandbox.endpoint}`], {
+          env: {
+            ...process.env,
+            AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+            AWS_CONFIG_FILE: '/dev/null',
+            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          },
+        });
+      } else {
+        const [, region = '', bucket, id, json = ''] = match ?? [];
+        await sandbox.s3(region).send(
+          new PutBucketInventoryConfigurationCommand({
+            Bucket: bucket,
+            Id: id,
+            InventoryConfiguration: JSON.parse(json),
+          }),
+        );
+      }
     }
     // Configured, but the destination's has published nothing yet (the source's published above).
     expect(await problemNames()).toEqual(['InventoryNotFoundError']);
