@@ -16,7 +16,7 @@
 // computed (bench/large-copy-model.ts), for sizes too large to copy here.
 // A peer tool that is not installed is reported as such; nothing is installed here.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -96,8 +96,12 @@ interface Tool {
 
 // Ferry runs bundled, as it is deployed (transpiling TypeScript at start would cost it ~1.2 s a run).
 const FERRY_BUNDLE = '.build/ferry-copy.mjs';
-/** The `--baseline` checkout's copier, bundled from its own sources (read only) into this checkout. */
-const BASELINE_BUNDLE = '.build/ferry-copy-baseline.mjs';
+/**
+ * The `--baseline` checkout's copier, bundled from its own sources (read only) into this checkout. The
+ * bundle reads its state machine definitions from `../statemachines`: the baseline's are copied beside it.
+ */
+const BASELINE_DIR = '.build/baseline';
+const BASELINE_BUNDLE = `${BASELINE_DIR}/bundle/ferry-copy.mjs`;
 
 /** The bundled copier, in either of Ferry's two modes. */
 const ferryCommand =
@@ -321,8 +325,12 @@ const bundleCopier = (entry: string, outfile: string) =>
     },
   });
 await bundleCopier('bench/ferry-copy.ts', FERRY_BUNDLE);
-if (values.baseline)
+if (values.baseline) {
   await bundleCopier(join(resolve(values.baseline), 'bench/ferry-copy.ts'), BASELINE_BUNDLE);
+  cpSync(join(resolve(values.baseline), 'statemachines'), join(BASELINE_DIR, 'statemachines'), {
+    recursive: true,
+  });
+}
 
 const { endpoint, process: server } = await startServer();
 const s3 = new S3Client({
