@@ -3,6 +3,8 @@
 // request; copy rate per request; an aggregate rate per bucket pair that the requests in flight share), for
 // sizes too large to copy in the sandbox. The sandbox's copy model (local/s3/copy-model.ts) applies the same
 // rules to real requests; the benchmark prints both where both exist, so the two can be compared.
+
+import { MAX_CARRIED_PARTS } from '#objects/copy-machine/multipart-copy';
 import {
   MAP_MAX_CONCURRENCY,
   MAX_PART_SIZE,
@@ -105,12 +107,17 @@ export function simulate(plan: RequestPlan, model: S3Model): { seconds: number; 
 }
 
 /** Sequential S3 requests besides the part copies, as counted in the sandbox (BENCHMARKS.md). */
-// 11 in all at 1 GiB (75 requests, 64 of them part copies), in 9 rounds: the benchmark's HEAD (standing in
-// for the event), ListMultipartUploads, the source's HEAD, the replica guard's HEADs of source and replica
-// key (side by side), CreateMultipartUpload; then ListParts, the guard's two HEADs again,
-// CompleteMultipartUpload and the replica's verifying HEAD.
-const FERRY_BEFORE = 5;
-const FERRY_AFTER = 4;
+// 5 rounds at 1 GiB (71 requests, 64 of them part copies): the benchmark's HEAD (standing in for the
+// event); ListMultipartUploads, the source's HEAD and the replica guard's HEADs of source and replica key,
+// all side by side; CreateMultipartUpload; then the guard's HEAD of the source and CompleteMultipartUpload
+// (on the condition of the replica state read before Create; the parts' ETags come from the Map's results).
+// It was 9 rounds: ListMultipartUploads, the source's HEAD and the guard's reads one after the other, and
+// ListParts, the guard's two HEADs again and a verifying HEAD around the completion.
+const FERRY_BEFORE = 3;
+const FERRY_AFTER = 2;
+
+/** ListParts pages the completion needs: none when the Map's results carry every part. */
+const listPartsPages = (parts: number) => (parts > MAX_CARRIED_PARTS ? Math.ceil(parts / 1000) : 0);
 
 export function ferryPlan(size: number, sizing: PartSizing): RequestPlan & { partSize: number } {
   const parts = planParts(size, { preferredPartSize: partSizeFor(size, sizing) });
@@ -119,7 +126,7 @@ export function ferryPlan(size: number, sizing: PartSizing): RequestPlan & { par
   return {
     partSize: sizes[0] ?? size,
     sequentialBefore: FERRY_BEFORE,
-    sequentialAfter: FERRY_AFTER + Math.floor(parts.length / 1000),
+    sequentialAfter: FERRY_AFTER + listPartsPages(parts.length),
     groups: batches.map(({ first, last }) => sizes.slice(first - 1, last)),
     groupConcurrency: Math.min(MAP_MAX_CONCURRENCY, batches.length),
     partConcurrency: sizing.partConcurrency,
@@ -165,14 +172,16 @@ const sequentialTool = (
 
 /**
  * What one Ferry copy costs beyond what every copier pays (data transfer and storage are the same): its S3
- * requests (UploadPartCopy, Create, Complete, ListParts, ListMultipartUploads at the PUT/COPY price; HEADs at
+ * requests (UploadPartCopy, Create, Complete, ListMultipartUploads at the PUT/COPY price; HEADs at
  * the GET price), its Lambda invocations (prepare, each batch for as long as it runs, complete, at the
  * deployed 512 MB on Arm; prepare and complete assumed 1 s each) and its Step Functions transitions
  * (ChooseMode, StartUpload, CopyParts, one per batch, CompleteUpload, Copied).
  */
 export function ferryCost(plan: RequestPlan, groupSeconds: number[], memoryMb = 512) {
   const parts = plan.groups.reduce((sum, group) => sum + group.length, 0);
-  const tier1 = parts + 4 + Math.floor(parts / 1000);
+  // ListMultipartUploads, Create, Complete (and ListParts pages only above MAX_CARRIED_PARTS); HEADs: the
+  // source, whether it is current and the replica key before Create, whether it is current before Complete.
+  const tier1 = parts + 3 + listPartsPages(parts);
   const tier2 = 4;
   const s3 = tier1 * PRICES.s3Tier1PerRequest + tier2 * PRICES.s3Tier2PerRequest;
   const gb = memoryMb / 1024;

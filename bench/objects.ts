@@ -16,10 +16,10 @@
 // computed (bench/large-copy-model.ts), for sizes too large to copy here.
 // A peer tool that is not installed is reported as such; nothing is installed here.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,6 +61,8 @@ const { values } = parseArgs({
     'settle-s': { type: 'string', default: '3' },
     'source-part-mib': { type: 'string', default: '96' },
     'model-sizes': { type: 'string', default: '1GiB,6GiB,64GiB,256GiB,1TiB' },
+    // Another checkout of Ferry (e.g. the main branch's), run as the tool `ferry-main` beside this one.
+    baseline: { type: 'string' },
   },
 });
 
@@ -94,13 +96,20 @@ interface Tool {
 
 // Ferry runs bundled, as it is deployed (transpiling TypeScript at start would cost it ~1.2 s a run).
 const FERRY_BUNDLE = '.build/ferry-copy.mjs';
+/**
+ * The `--baseline` checkout's copier, bundled from its own sources (read only) into this checkout. The
+ * bundle reads its state machine definitions from `../statemachines`: the baseline's are copied beside it.
+ */
+const BASELINE_DIR = '.build/baseline';
+const BASELINE_BUNDLE = `${BASELINE_DIR}/bundle/ferry-copy.mjs`;
 
 /** The bundled copier, in either of Ferry's two modes. */
 const ferryCommand =
-  (mode: 'multipart' | 'single', partSize?: number) => (endpoint: string, key: string) => ({
+  (mode: 'multipart' | 'single', partSize?: number, bundle = FERRY_BUNDLE) =>
+  (endpoint: string, key: string) => ({
     file: process.execPath,
     args: [
-      FERRY_BUNDLE,
+      bundle,
       '--endpoint',
       endpoint,
       '--from',
@@ -211,6 +220,12 @@ const ALL_TOOLS: Tool[] = [
   { name: 'ferry-256mib', available: undefined, command: ferryCommand('multipart', 256 * 1024 ** 2) },
   // Ferry's fast path (one CopyObject), for choosing the multipart threshold: not in the default tools.
   { name: 'ferry-copyobject', available: undefined, command: ferryCommand('single') },
+  // The same copier from another checkout (`--baseline`), to measure a change side by side with what it changes.
+  {
+    name: 'ferry-main',
+    available: values.baseline ? undefined : 'needs --baseline <checkout>',
+    command: ferryCommand('multipart', undefined, BASELINE_BUNDLE),
+  },
   awsCliTool('aws-cli'),
   awsCliTool('aws-cli-tuned', tuned),
   rcloneTool('rclone', []),
@@ -296,18 +311,26 @@ const median = (numbers: number[]) => {
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
-await build({
-  entryPoints: ['bench/ferry-copy.ts'],
-  outfile: FERRY_BUNDLE,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  logLevel: 'warning',
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
-});
+const bundleCopier = (entry: string, outfile: string) =>
+  build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    logLevel: 'warning',
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  });
+await bundleCopier('bench/ferry-copy.ts', FERRY_BUNDLE);
+if (values.baseline) {
+  await bundleCopier(join(resolve(values.baseline), 'bench/ferry-copy.ts'), BASELINE_BUNDLE);
+  cpSync(join(resolve(values.baseline), 'statemachines'), join(BASELINE_DIR, 'statemachines'), {
+    recursive: true,
+  });
+}
 
 const { endpoint, process: server } = await startServer();
 const s3 = new S3Client({

@@ -140,6 +140,17 @@ export async function completeMultipartUpload(context: S3Context, request: S3Req
       });
     }
   });
+  // x-amz-mp-object-size: the size the caller expects; S3 refuses any other total with 400 InvalidRequest
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html, MpuObjectSize).
+  const expectedSize = header(request, 'x-amz-mp-object-size');
+  const total = parts.reduce((sum, part) => sum + part.size, 0);
+  if (expectedSize !== undefined && Number(expectedSize) !== total) {
+    throw s3Error(
+      400,
+      'InvalidRequest',
+      `The provided 'x-amz-mp-object-size' header value ${expectedSize} does not match what was computed: ${total}`,
+    );
+  }
   // The completion takes effect here, in one step, checked against the object it replaces; a delete of
   // the key since the upload began makes a conditional completion a conflict, after which the upload is
   // gone (S3 says to initiate another; a 412 leaves the upload to complete or abort).
@@ -161,7 +172,7 @@ export async function completeMultipartUpload(context: S3Context, request: S3Req
     ...(lock ? { lock } : {}),
     key: request.key,
     etag: `${digest.digest('hex')}-${parts.length}`,
-    size: parts.reduce((sum, part) => sum + part.size, 0),
+    size: total,
     lastModified: new Date(),
     segments: parts.flatMap((part) => part.segments),
     partSizes: parts.map((part) => part.size),

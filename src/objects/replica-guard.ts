@@ -39,6 +39,15 @@ export type ReplicaSeen =
 export const conditionFor = (seen: ReplicaSeen): WriteCondition =>
   seen.exists ? { ifMatch: seen.etag } : { ifNoneMatch: '*' };
 
+/**
+ * The replica state a condition stands for, when the decision on it was made before (the multipart copy's
+ * prepare step): only its ETag is known, and the write binds to it.
+ */
+export const seenUnder = (condition: WriteCondition): ReplicaSeen =>
+  'ifMatch' in condition
+    ? { exists: true, etag: condition.ifMatch, size: undefined, markers: undefined }
+    : { exists: false };
+
 /** HEAD of the replica key; a missing key is an answer, not an error. */
 export async function readReplica(client: S3Client, plan: CopyPlan): Promise<ReplicaSeen> {
   try {

@@ -15,6 +15,7 @@ import type { Delivery } from '#local/event-bus';
 import { FAULT_KINDS } from '#local/faults';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { type Execution, statesEnteredOf } from '#local/step-functions';
+import { markersFor } from '#objects/markers';
 import type { Outcome, Report } from '#objects/outcomes';
 import { configFrom } from '#test/support/fixtures';
 
@@ -205,6 +206,22 @@ describe('multipart path: objects above the threshold', () => {
     expect(firstPart).toMatchObject({ ContentLength: 6 * MiB, PartsCount: 3 });
   });
 
+  it('It should complete from the parts the Map carried, without ListParts or a HEAD of the replica around the completion', async () => {
+    const count = (operation: string) => sandbox.requests.get(operation) ?? 0;
+    const key = 'big/rounds.bin';
+    const body = bytesOf(12 * MiB, 15);
+    const before = { list: count('ListParts'), heads: count('HeadObject') };
+    await put(key, body);
+    expect(executionFor(key)?.status).toBe('SUCCEEDED');
+    expect((await replica(key)).body.equals(body)).toBe(true);
+    expect(count('ListParts')).toBe(before.list);
+    // The object-created handler reads the event's object (1); the prepare step the source, whether it is
+    // current and the replica key, side by side (3); the complete step only whether the source is still
+    // current (1): 5 HEADs, where the copy made 8 (a guard read of the replica before the completion and
+    // a verifying one after it).
+    expect(count('HeadObject') - before.heads).toBe(5);
+  });
+
   it('It should abort the upload when part copies fail for good: no orphan, no replica', async () => {
     const key = 'large/doomed.bin';
     sandbox.faults.setRates({ unavailable: 1 });
@@ -370,6 +387,32 @@ describe('multipart path: ordering against newer writes (issue 11 §1, §3)', ()
     expect(execution?.status).toBe('SUCCEEDED');
     expect(statesOf(execution)).toEqual(expect.arrayContaining(['AbortUpload', 'SourceChanged']));
     await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-dr', Key: key }))).rejects.toThrow();
+    expect(await uploadsLeft()).toEqual([]);
+  });
+
+  it("It should not overwrite a newer event's replica written at the key during the part copies, though the source is unchanged", async () => {
+    const key = 'order/newer-replica.bin';
+    const newer = Buffer.from('a newer replica');
+    // Ferry's replica of this source key from a later event (a greater sequencer), written while the
+    // copy's completion was held back: the key no longer holds what the prepare step read there.
+    completeOf(key, async () => {
+      await dr().send(
+        new PutObjectCommand({
+          Bucket: 'sm-dr',
+          Key: key,
+          Body: newer,
+          Metadata: markersFor({ bucket: 'sm-source', key, sequencer: 'FFFFFFFFFFFFFFFFFF', rule: 'mirror' }),
+        }),
+      );
+    });
+    const skippedBefore = sandbox.metrics.skips.get('newer-replica') ?? 0;
+    await put(key, bytesOf(10 * MiB, 14));
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(statesOf(execution)).toEqual(expect.arrayContaining(['AbortUpload', 'SourceChanged']));
+    expect((await replica(key)).body.equals(newer)).toBe(true);
+    expect(sandbox.metrics.skips.get('newer-replica')).toBe(skippedBefore + 1);
     expect(await uploadsLeft()).toEqual([]);
   });
 

@@ -275,6 +275,30 @@ describe('sandbox S3: multipart objects', () => {
   });
 });
 
+describe('sandbox S3: the expected object size of a completion (x-amz-mp-object-size)', () => {
+  it('refuses a completion whose parts do not add up to MpuObjectSize with 400 InvalidRequest, and keeps the upload', async () => {
+    const Key = 'mp/sized';
+    const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const { ETag } = await s3().send(
+      new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'eleven byte' }),
+    );
+    const complete = (MpuObjectSize: number) =>
+      s3().send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          MpuObjectSize,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] },
+        }),
+      );
+    expect(await refusal(complete(12))).toEqual({ status: 400, code: 'InvalidRequest' });
+    await expect(s3().send(new HeadObjectCommand({ Bucket, Key }))).rejects.toThrow();
+    await complete(11);
+    expect((await s3().send(new HeadObjectCommand({ Bucket, Key }))).ContentLength).toBe(11);
+  });
+});
+
 describe('sandbox S3: ListParts', () => {
   it('pages parts by part number marker, with NextPartNumberMarker and IsTruncated', async () => {
     const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key: 'lp/parts' }));

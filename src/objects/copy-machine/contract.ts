@@ -58,6 +58,37 @@ const StartedAt = z.iso.datetime({ offset: true });
 
 const Batch = z.object({ first: z.number().int().positive(), last: z.number().int().positive() });
 
+/**
+ * What the prepare step's guard read at the replica key, as the condition CompleteMultipartUpload carries
+ * (`If-Match` that ETag, `If-None-Match: *` when nothing was there): any write to the key since fails the
+ * completion, which then reads and decides again.
+ */
+export const ReplicaConditionSchema = z.union([
+  z.object({ ifMatch: z.string().min(1) }),
+  z.object({ ifNoneMatch: z.literal('*') }),
+]);
+
+/** One copied part as UploadPartCopy answered it: what CompleteMultipartUpload lists. */
+export const CopiedPartSchema = z.object({
+  PartNumber: z.number().int().positive(),
+  ETag: z.string().min(1),
+  ChecksumCRC32: z.string().optional(),
+  ChecksumCRC32C: z.string().optional(),
+  ChecksumCRC64NVME: z.string().optional(),
+  ChecksumSHA1: z.string().optional(),
+  ChecksumSHA256: z.string().optional(),
+});
+
+export type CopiedPart = z.infer<typeof CopiedPartSchema>;
+
+/** A copy-parts step's result, one per Map iteration; `parts` only for uploads small enough to carry. */
+export const BatchResultSchema = z.object({
+  copied: z.number().int().nonnegative(),
+  parts: z.array(CopiedPartSchema).optional(),
+});
+
+export type BatchResult = z.infer<typeof BatchResultSchema>;
+
 /** The input of every step, as the state machine's Parameters build it. */
 export const CopyStepInputSchema = z.discriminatedUnion('action', [
   // startedAt (on copy, complete and record-failure too) tells the RPO verdict when the item entered an
@@ -79,7 +110,11 @@ export const CopyStepInputSchema = z.discriminatedUnion('action', [
       uploadId: z.string(),
       partCount: z.number().int().positive(),
       expectedETag: z.string(),
+      // Optional: executions of a definition from before the prepare step returned it read the key again.
+      condition: ReplicaConditionSchema.optional(),
     }),
+    // The Map's results, in batch order; absent (or without parts) means the parts are listed instead.
+    batches: z.array(BatchResultSchema).optional(),
   }),
   z.object({ action: z.literal('abort'), job: CopyJobSchema, uploadId: z.string() }),
   z.object({ action: z.literal('clean-up'), job: CopyJobSchema, startedAt: StartedAt }),

@@ -63,19 +63,23 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
   switch (input.action) {
     case 'copy':
       return report(await copySingle(job, deps, target), job, deps, input.startedAt);
-    case 'prepare':
-      // A previous attempt may have died after creating its upload: abort it before creating another.
-      if (input.startedAt) await cleanUp(job, input.startedAt, deps, target);
-      return startMultipartCopy(job, multipartDeps).catch(fail);
+    case 'prepare': {
+      // A previous attempt may have died after creating its upload: it is looked for (and aborted) in the
+      // same round as the prepare step's reads, before another is created.
+      const { startedAt } = input;
+      const sweep = startedAt ? () => cleanUp(job, startedAt, deps, target) : undefined;
+      return startMultipartCopy(job, multipartDeps, sweep).catch((error: unknown) => {
+        if (error instanceof RetryableCopyError) throw error; // the sweep's, already classified
+        return fail(error);
+      });
+    }
     case 'copy-parts':
-      return {
-        copied: await copyPartBatch(job, input.upload, input.batch, multipartDeps).catch((error) =>
-          raise(error, target),
-        ),
-      };
+      return copyPartBatch(job, input.upload, input.batch, multipartDeps).catch((error) =>
+        raise(error, target),
+      );
     case 'complete':
       return report(
-        await completeMultipartCopy(job, input.upload, multipartDeps).catch(fail),
+        await completeMultipartCopy(job, input.upload, multipartDeps, input.batches).catch(fail),
         job,
         deps,
         input.startedAt,

@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  type CopyPartResult,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -32,9 +33,16 @@ import { isReplicaOf, readMarkers } from '#objects/markers';
 import { replicaLockFields } from '#objects/object-lock';
 import type { Outcome } from '#objects/outcomes';
 import { targetOf } from '#objects/outcomes';
-import { copyDecision, guardedWrite, type WriteCondition } from '#objects/replica-guard';
+import {
+  conditionFor,
+  copyDecision,
+  guardedWrite,
+  seenUnder,
+  sourceIsCurrent,
+  type WriteCondition,
+} from '#objects/replica-guard';
 import { headSource, readTags, requestPayerOf } from '#objects/source-reads';
-import type { CopyJob } from './contract.ts';
+import type { BatchResult, CopiedPart, CopyJob } from './contract.ts';
 import {
   GiB,
   MiB,
@@ -71,6 +79,8 @@ export interface MultipartUpload {
   batches: { first: number; last: number }[];
   /** The source's ETag when the replica must reproduce it (source layout kept, no SSE-KMS), else "". */
   expectedETag: string;
+  /** What the guard read at the replica key before creating the upload: the completion's condition. */
+  condition: WriteCondition;
 }
 
 interface Deps {
@@ -92,21 +102,39 @@ const partsOf = (job: CopyJob, partSize: number) =>
  * Reads the source once, creates the upload with everything a multipart copy does not carry (metadata,
  * content headers, tags, storage class, encryption) and plans the parts. An upload created here is
  * aborted here if anything after it fails: no orphan.
+ *
+ * `sweep` (the search for uploads an earlier attempt left, `abortOwnUploads`) runs in the same round as the
+ * reads: it only has to end before CreateMultipartUpload, so that it cannot see, and abort, this attempt's
+ * own upload. One round of requests instead of two.
  */
-export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<MultipartUpload> {
+export async function startMultipartCopy(
+  job: CopyJob,
+  deps: Deps,
+  sweep?: () => Promise<unknown>,
+): Promise<MultipartUpload> {
   const { source, plan } = job;
   const sourceClient = deps.s3({ region: source.region });
+  const client = destinationClient(job, deps);
   // A multipart source (`…-N` ETag): one HEAD of part 1 gives both the attributes and the part layout.
   const sourceParts = Number(/-(\d+)$/.exec(unquote(source.etag))?.[1] ?? 0);
-  const head = await headSource(sourceClient, source, sourceParts > 0 ? 1 : undefined);
+  // The source's HEAD and the replica guard's reads (source still current, what is at the replica key) are
+  // independent: side by side. A copy already superseded (the version is no longer current, or a newer
+  // replica is in place) copies no part at all; the replica state read here binds the completion.
+  // Every one settles before anything is thrown (none is left running), in a fixed order of precedence.
+  const [swept, read, decided] = await Promise.allSettled([
+    sweep?.(),
+    headSource(sourceClient, source, sourceParts > 0 ? 1 : undefined),
+    copyDecision({ source: sourceClient, destination: client }, plan, source),
+  ]);
+  if (swept.status === 'rejected') throw swept.reason;
+  if (read.status === 'rejected') throw read.reason;
+  if (decided.status === 'rejected') throw decided.reason;
+  const head = read.value;
+  const decision = decided.value;
+  if (typeof decision === 'string') throw new ReplicaSupersededError(targetOf(plan), decision);
   const tags = plan.destination.tags.copy ? await readTags(sourceClient, source, head) : undefined;
   const sourcePartSize = sourceParts > 0 ? uniformPartSize(source.size, head, sourceParts) : undefined;
 
-  const client = destinationClient(job, deps);
-  // A copy already superseded (the version is no longer current, or a newer replica is in place) copies
-  // no part at all. The decision is made again, and binds the write, before completing.
-  const decision = await copyDecision({ source: sourceClient, destination: client }, plan, source);
-  if (typeof decision === 'string') throw new ReplicaSupersededError(targetOf(plan), decision);
   const checksumAlgorithm = checksumAlgorithmOf(head);
   // The same lock as CopyObject's (object-lock.ts); a destination without Object Lock fails here, before
   // any upload exists.
@@ -137,6 +165,7 @@ export async function startMultipartCopy(job: CopyJob, deps: Deps): Promise<Mult
       batches: planBatches(parts, deps.settings),
       // Always present (empty when not comparable): the state machine's JSONPath reads it.
       expectedETag: keepsSourceETag ? unquote(source.etag) : '',
+      condition: conditionFor(decision),
     };
   } catch (error) {
     await abortMultipartCopy(job, uploadId, deps);
@@ -158,16 +187,32 @@ function uniformPartSize(
   return partSize && Math.ceil(size / partSize) === partCount ? partSize : undefined;
 }
 
-/** Copies one batch of parts with UploadPartCopy, each pinned to the event's version and ETag. */
+/**
+ * Uploads of at most this many parts carry each part's answer (PartNumber, ETag, checksum) through the
+ * Map's results to the complete step, which then needs no ListParts. About 115 bytes a part at most (an
+ * ETag and a SHA-256 checksum): 1,000 parts stay well inside Step Functions' 256 KiB payload quota
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). Larger uploads (a kept
+ * source layout of many small parts) are listed instead.
+ */
+export const MAX_CARRIED_PARTS = 1_000;
+
+/**
+ * Copies one batch of parts with UploadPartCopy, each pinned to the event's version and ETag. Returns
+ * what CompleteMultipartUpload must list for them: each part's number and the ETag (and checksum) its copy
+ * answered (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html: "the ETag
+ * value that [is] returned after that part was uploaded").
+ */
 export async function copyPartBatch(
   job: CopyJob,
   upload: Pick<MultipartUpload, 'uploadId' | 'partSize'>,
   batch: { first: number; last: number },
   deps: Deps,
-): Promise<number> {
+): Promise<BatchResult> {
   const client = destinationClient(job, deps);
-  const parts = partsOf(job, upload.partSize).slice(batch.first - 1, batch.last);
+  const layout = partsOf(job, upload.partSize);
+  const parts = layout.slice(batch.first - 1, batch.last);
   const { source, plan } = job;
+  const copied: CopiedPart[] = [];
   const copyPart = async (part: PartRange) => {
     const result = await client.send(
       new UploadPartCopyCommand({
@@ -181,25 +226,71 @@ export async function copyPartBatch(
         ...requestPayerOf(source),
       }),
     );
-    if (!result.CopyPartResult?.ETag) {
+    const answer = result.CopyPartResult;
+    if (!answer?.ETag) {
       throw new CopyResultMissingETagError(`${targetOf(plan)} part ${part.partNumber}`);
     }
+    copied.push(completedPart({ ...answer, PartNumber: part.partNumber }));
   };
   await inParallel(parts, deps.settings.partConcurrency, copyPart);
-  return parts.length;
+  if (layout.length > MAX_CARRIED_PARTS) return { copied: parts.length };
+  return { copied: parts.length, parts: copied.sort((a, b) => a.PartNumber - b.PartNumber) };
+}
+
+/** A part as CompleteMultipartUpload lists it: number, ETag and the checksum an upload with one needs. */
+function completedPart(part: Part | (CopyPartResult & { PartNumber: number })): CopiedPart {
+  return {
+    PartNumber: part.PartNumber ?? 0,
+    ETag: part.ETag ?? '',
+    // An upload created with a checksum algorithm completes only with each part's checksum.
+    ...(part.ChecksumCRC32 ? { ChecksumCRC32: part.ChecksumCRC32 } : {}),
+    ...(part.ChecksumCRC32C ? { ChecksumCRC32C: part.ChecksumCRC32C } : {}),
+    ...(part.ChecksumCRC64NVME ? { ChecksumCRC64NVME: part.ChecksumCRC64NVME } : {}),
+    ...(part.ChecksumSHA1 ? { ChecksumSHA1: part.ChecksumSHA1 } : {}),
+    ...(part.ChecksumSHA256 ? { ChecksumSHA256: part.ChecksumSHA256 } : {}),
+  };
 }
 
 /**
- * Completes the upload from the parts S3 reports, through the replica guard: the job's object must still
- * be the source's current one (the part copies pinned it, but it may have been overwritten or deleted after
- * the last of them), no newer replica may be at the key, and CompleteMultipartUpload carries `If-Match`
- * (what was read there) or `If-None-Match: *`. A superseded copy throws ReplicaSupersededError, and the
- * state machine aborts its upload. Then checks the replica's size (and ETag where comparable).
+ * The parts the Map's results carry, when they are every part of the upload (numbers 1…partCount, each with
+ * an ETag); undefined when any is missing (a definition from before they were carried, or an upload too
+ * large to carry them), and the parts are listed instead.
+ */
+function carriedParts(batches: BatchResult[] | undefined, partCount: number): CopiedPart[] | undefined {
+  const parts = (batches ?? [])
+    .flatMap((batch) => batch.parts ?? [])
+    .sort((a, b) => a.PartNumber - b.PartNumber);
+  const complete =
+    parts.length === partCount && parts.every((part, index) => part.PartNumber === index + 1 && part.ETag);
+  return complete ? parts : undefined;
+}
+
+/**
+ * Completes the upload through the replica guard: the job's object must still be the source's current one
+ * (the part copies pinned it, but it may have been overwritten or deleted after the last of them), no newer
+ * replica may be at the key, and CompleteMultipartUpload carries `If-Match` (what was read there) or
+ * `If-None-Match: *`. A superseded copy throws ReplicaSupersededError, and the state machine aborts its
+ * upload.
+ *
+ * Two rounds of requests, where there were four:
+ * - The parts are the ones the Map's results carry (ListParts only when they are not all there). S3 itself
+ *   refuses a list whose part or ETag it does not hold (400 InvalidPart).
+ * - The replica key is not read again: the completion carries the condition of what the prepare step's
+ *   guard read there and decided on. S3 evaluates it when it completes, so any write to the key since
+ *   (a newer event's replica, a delete) fails it (412 PreconditionFailed; 409 ConditionalRequestConflict),
+ *   and the guard then reads the key and decides again as before
+ *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html). The source is read
+ *   here as before: whether it is still current cannot be a condition on the destination's write.
+ * - No verifying HEAD: the completion carries the object's size (`x-amz-mp-object-size`: S3 refuses a
+ *   mismatch with 400 InvalidRequest) and answers the ETag, which is compared where comparable.
  */
 export async function completeMultipartCopy(
   job: CopyJob,
-  upload: Pick<MultipartUpload, 'uploadId' | 'partCount' | 'expectedETag'>,
+  upload: Pick<MultipartUpload, 'uploadId' | 'partCount' | 'expectedETag'> & {
+    condition?: WriteCondition | undefined;
+  },
   deps: Deps,
+  batches?: BatchResult[],
 ): Promise<Outcome> {
   const client = destinationClient(job, deps);
   const { plan, source } = job;
@@ -207,13 +298,21 @@ export async function completeMultipartCopy(
   const location = replicaLocation(plan);
 
   const clients = { source: deps.s3({ region: source.region }), destination: client };
+  // The first decision stands on what the prepare step read at the key; after a lost race, on a new read.
+  let known = upload.condition;
+  const decide = async () => {
+    if (!known) return copyDecision(clients, plan, source);
+    const seen = seenUnder(known);
+    known = undefined;
+    return (await sourceIsCurrent(clients.source, source)) ? seen : ('source-changed' as const);
+  };
   let completed: Awaited<ReturnType<typeof completeWith>>;
   try {
     // Parts first: an upload already gone is an earlier attempt's completion, found below.
-    const parts = await listParts(client, location, upload, target);
-    const written = await guardedWrite(
-      () => copyDecision(clients, plan, source),
-      (condition) => completeWith(client, location, upload.uploadId, parts, condition),
+    const parts =
+      carriedParts(batches, upload.partCount) ?? (await listParts(client, location, upload, target));
+    const written = await guardedWrite(decide, (condition) =>
+      completeWith(client, location, upload.uploadId, parts, condition, source.size),
     );
     if ('skip' in written) {
       // This very version is there already: an earlier attempt's completion (a timed-out step's request
@@ -234,15 +333,6 @@ export async function completeMultipartCopy(
   }
   const etag = completed.ETag;
   if (!etag) throw new CopyResultMissingETagError(target);
-  const replica = await client.send(new HeadObjectCommand(location));
-  if (replica.ContentLength !== source.size) {
-    throw new ReplicaVerificationError(
-      target,
-      'size',
-      `${source.size} bytes`,
-      `${replica.ContentLength} bytes`,
-    );
-  }
   if (upload.expectedETag && unquote(etag) !== upload.expectedETag) {
     throw new ReplicaVerificationError(target, 'ETag', upload.expectedETag, unquote(etag));
   }
@@ -257,7 +347,7 @@ async function listParts(
   location: Location,
   upload: Pick<MultipartUpload, 'uploadId' | 'partCount'>,
   target: string,
-): Promise<Part[]> {
+): Promise<CopiedPart[]> {
   const parts: Part[] = [];
   let marker: string | undefined;
   do {
@@ -275,36 +365,28 @@ async function listParts(
       `${parts.filter((part) => part.ETag).length} of ${parts.length} with ETags`,
     );
   }
-  return parts;
+  return parts.map(completedPart).sort((a, b) => a.PartNumber - b.PartNumber);
 }
 
-/** CompleteMultipartUpload with exactly the listed parts and their checksums, on the replica's condition. */
+/**
+ * CompleteMultipartUpload with exactly these parts and their checksums, on the replica's condition, and
+ * with the object's size for S3 to check (`MpuObjectSize`, x-amz-mp-object-size).
+ */
 function completeWith(
   client: ReturnType<S3ClientFactory>,
   location: Location,
   uploadId: string,
-  parts: Part[],
+  parts: CopiedPart[],
   condition: WriteCondition,
+  size: number,
 ) {
   return client.send(
     new CompleteMultipartUploadCommand({
       ...location,
       UploadId: uploadId,
       ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: condition.ifNoneMatch }),
-      MultipartUpload: {
-        Parts: parts
-          .sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0))
-          .map((part) => ({
-            PartNumber: part.PartNumber,
-            ETag: part.ETag,
-            // An upload created with a checksum algorithm completes only with each part's checksum.
-            ...(part.ChecksumCRC32 ? { ChecksumCRC32: part.ChecksumCRC32 } : {}),
-            ...(part.ChecksumCRC32C ? { ChecksumCRC32C: part.ChecksumCRC32C } : {}),
-            ...(part.ChecksumCRC64NVME ? { ChecksumCRC64NVME: part.ChecksumCRC64NVME } : {}),
-            ...(part.ChecksumSHA1 ? { ChecksumSHA1: part.ChecksumSHA1 } : {}),
-            ...(part.ChecksumSHA256 ? { ChecksumSHA256: part.ChecksumSHA256 } : {}),
-          })),
-      },
+      MpuObjectSize: size,
+      MultipartUpload: { Parts: parts },
     }),
   );
 }

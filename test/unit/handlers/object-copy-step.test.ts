@@ -129,6 +129,7 @@ describe('object-copy-step handler', () => {
         { first: 3, last: 3 },
       ],
       expectedETag: '', // SSE-KMS on the destination: the ETag cannot match
+      condition: { ifNoneMatch: '*' }, // nothing at the replica key: the completion must find it so
     });
   });
 
@@ -139,7 +140,14 @@ describe('object-copy-step handler', () => {
       upload: { uploadId: 'up-1', partSize: 6 * MiB },
       batch: { first: 2, last: 3 },
     });
-    expect(result).toEqual({ copied: 2 });
+    // What CompleteMultipartUpload must list for these parts, as their copies answered.
+    expect(result).toEqual({
+      copied: 2,
+      parts: [
+        { PartNumber: 2, ETag: '"p"' },
+        { PartNumber: 3, ETag: '"p"' },
+      ],
+    });
     expect(s3).toReceiveCommandTimes(UploadPartCopyCommand, 2);
     expect(s3).toReceiveCommandWith(UploadPartCopyCommand, {
       UploadId: 'up-1',
@@ -204,6 +212,7 @@ describe('object-copy-step handler', () => {
     expect(outcome).toMatchObject({ status: 'copied', etag: 'final-3', bytes: SIZE });
     expect(s3).toReceiveCommandWith(CompleteMultipartUploadCommand, {
       UploadId: 'up-1',
+      MpuObjectSize: SIZE, // S3 checks the size: 400 InvalidRequest for any other
       MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` })) },
     });
     expect(deps.metrics.copied).toHaveBeenCalledWith('big', SIZE, 600_000);
@@ -217,7 +226,7 @@ describe('object-copy-step handler', () => {
     );
   });
 
-  it('It should refuse to complete when a part is missing or the replica has the wrong size', async () => {
+  it('It should refuse to complete when a listed part is missing', async () => {
     s3.on(ListPartsCommand).resolves({ Parts: [{ PartNumber: 1, ETag: '"e1"' }], IsTruncated: false });
     const input = { action: 'complete', job, upload: { uploadId: 'up-1', partCount: 3, expectedETag: '' } };
     await expect(handler().run(input)).rejects.toMatchObject({
@@ -695,6 +704,66 @@ describe('object-copy-step: ordering against the replica and the source (issue 1
       expect(s3).toReceiveCommandTimes(CompleteMultipartUploadCommand, 1);
     },
   );
+
+  describe('completing from what the prepare step read and the Map carried (issue 17: fewer rounds)', () => {
+    const carried = [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"e${n}"` }));
+    const batches = [
+      { copied: 2, parts: carried.slice(0, 2) },
+      { copied: 1, parts: carried.slice(2) },
+    ];
+    const fromPrepare = (condition: object) => ({
+      ...complete,
+      upload: { ...complete.upload, condition },
+      batches,
+    });
+
+    it('It should complete from the carried parts on the read condition, with the size for S3 to check, and read only the source', async () => {
+      s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+      await expect(handler().run(fromPrepare({ ifMatch: '"older-replica"' }))).resolves.toMatchObject({
+        status: 'copied',
+        etag: 'final-3',
+      });
+      expect(s3).not.toReceiveCommand(ListPartsCommand);
+      // One HEAD: the source is still current. The replica key is neither read before nor after.
+      expect(s3).toReceiveCommandTimes(HeadObjectCommand, 1);
+      expect(s3).toReceiveCommandWith(HeadObjectCommand, currentSource());
+      expect(s3).toReceiveCommandWith(CompleteMultipartUploadCommand, {
+        IfMatch: '"older-replica"',
+        MpuObjectSize: SIZE,
+        MultipartUpload: { Parts: carried },
+      });
+    });
+
+    it('It should list the parts when a batch result lacks them', async () => {
+      listed();
+      s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+      const partial = { ...fromPrepare({ ifNoneMatch: '*' }), batches: [batches[0], { copied: 1 }] };
+      await expect(handler().run(partial)).resolves.toMatchObject({ status: 'copied' });
+      expect(s3).toReceiveCommandTimes(ListPartsCommand, 1);
+      expect(s3).toReceiveCommandWith(CompleteMultipartUploadCommand, { IfNoneMatch: '*' });
+    });
+
+    it('It should not complete v1 when the source changed, even on a condition that still holds', async () => {
+      s3.on(HeadObjectCommand, currentSource()).rejects(s3Error('PreconditionFailed', 412));
+      await expect(handler().run(fromPrepare({ ifNoneMatch: '*' }))).rejects.toMatchObject({
+        name: 'SourceChangedError',
+      });
+      expect(s3).not.toReceiveCommand(CompleteMultipartUploadCommand);
+    });
+
+    it('It should read the key and decide again when a newer replica landed since the prepare step (412)', async () => {
+      s3.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));
+      s3.on(HeadObjectCommand, { Bucket: 'acme-dr' }).resolves(replicaAt(NEWER, '"newer"'));
+      const { run, deps } = handler();
+      await expect(run(fromPrepare({ ifNoneMatch: '*' }))).rejects.toMatchObject({
+        name: 'SourceChangedError',
+        message: expect.stringContaining('newer-replica'),
+      });
+      expect(s3).toReceiveCommandTimes(CompleteMultipartUploadCommand, 1);
+      expect(s3).toReceiveCommandWith(HeadObjectCommand, { Bucket: 'acme-dr' });
+      expect(deps.metrics.skipped).toHaveBeenCalledWith('big', 'newer-replica');
+    });
+  });
 
   it('It should complete on the new condition when the replica that moved is still older', async () => {
     listed();

@@ -65,6 +65,7 @@ const UPLOAD = {
     { first: 7, last: 7 },
   ],
   expectedETag: '',
+  condition: { ifNoneMatch: '*' },
 };
 
 describe('object-copy state machine: retry path', () => {
@@ -125,8 +126,10 @@ describe('object-copy state machine: retry path', () => {
 
 describe('object-copy state machine: multipart path', () => {
   it('It should create the upload, copy every batch, then complete', async () => {
+    const part = { PartNumber: 1, ETag: '"e1"' };
     const { execution, calls } = await run('multipart', {
       prepare: [() => UPLOAD],
+      'copy-parts': [() => ({ copied: 3, parts: [part] })],
       complete: [() => ({ status: 'copied' })],
     });
     expect(execution.status).toBe('SUCCEEDED');
@@ -142,7 +145,11 @@ describe('object-copy state machine: multipart path', () => {
     expect(calls.find((c) => c.action === 'copy-parts')).toMatchObject({
       upload: { uploadId: 'upload-1', partSize: 5242880 },
     });
-    expect(calls.at(-1)).toMatchObject({ upload: { uploadId: 'upload-1', partCount: 7, expectedETag: '' } });
+    // The completion gets what the prepare step read at the replica key, and every batch's copied parts.
+    expect(calls.at(-1)).toMatchObject({
+      upload: { uploadId: 'upload-1', partCount: 7, expectedETag: '', condition: { ifNoneMatch: '*' } },
+      batches: [0, 1, 2].map(() => ({ copied: 3, parts: [part] })),
+    });
   });
 
   it('It should retry a throttled batch and a throttled completion', async () => {
