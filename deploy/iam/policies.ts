@@ -29,7 +29,7 @@ import type { FunctionPolicies, IamContext, Names } from './types.ts';
  *
  * No write action is ever on `*` (`writeActionsOnWildcard` checks it).
  */
-function namesOf(context: IamContext): Names {
+export function namesOf(context: IamContext): Names {
   const partition = context.partition ?? 'aws';
   const urlSuffix =
     context.urlSuffix ??
