@@ -114,7 +114,11 @@ export function inventoryMachineStatements(
       resources: [folder],
     });
   }
-  list.add({ sid: 'InvokeInventoryBatch', actions: ['lambda:InvokeFunction'], resources: [functionArn(deployment)] });
+  list.add({
+    sid: 'InvokeInventoryBatch',
+    actions: ['lambda:InvokeFunction'],
+    resources: [functionArn(deployment)],
+  });
   return list.build('inventoryReconcile');
 }
 

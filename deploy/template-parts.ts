@@ -11,7 +11,11 @@ import {
 } from '#rules/event-patterns';
 import { iamPolicies, namesOf } from './iam/policies.ts';
 import { FUNCTION_NAMES, type FunctionName, type IamContext, type PolicyStatement } from './iam/types.ts';
-import { deploysInventoryMachine, INVENTORY_MACHINE, inventoryMachineResources } from './inventory-machine.ts';
+import {
+  deploysInventoryMachine,
+  INVENTORY_MACHINE,
+  inventoryMachineResources,
+} from './inventory-machine.ts';
 import { POLICY_FIT_METADATA } from './limits.ts';
 import { fitRolePolicy } from './policy-fit.ts';
 import { rpoAlarms } from './rpo-alarms.ts';
