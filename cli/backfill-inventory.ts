@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { STATE_MACHINE_ARN } from '#foundation/function-base';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { inventoryRulesOf } from '#reconcile/inventory/deps';
 import { reportFromResults } from '#reconcile/inventory/results';
@@ -12,7 +13,7 @@ import type { CommandResult } from './commands.ts';
 import { SERVICE } from './operate.ts';
 
 /** The variable that names the inventory-reconcile machine, as FERRY_*_STATE_MACHINE_ARN name the others. */
-export const INVENTORY_MACHINE_VARIABLE = 'FERRY_INVENTORY_RECONCILE_STATE_MACHINE_ARN';
+export const INVENTORY_MACHINE_VARIABLE = STATE_MACHINE_ARN.inventoryReconcile;
 /** The stage whose machine is started when the variable is not set (serverless.yml's default stage). */
 export const STAGE_VARIABLE = 'FERRY_STAGE';
 

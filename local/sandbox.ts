@@ -34,6 +34,7 @@ import { reportFromResults } from '#reconcile/inventory/results';
 import { workLocationOf } from '#reconcile/inventory/work';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
+import { type InventoryRun, type InventoryRunStarter, scheduledReconcile } from '#reconcile/scheduled';
 import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
 import { type FerryConfig, objectRulesOf, objectSourceRegionOf } from '#rules/config';
@@ -155,8 +156,11 @@ export interface Sandbox {
    * when the key had no current object. Call `settle()` to let Ferry handle the event.
    */
   expire(bucket: string, key: string): boolean;
-  /** One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's machines). */
-  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+  /**
+   * One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's
+   * machines); rules with inventories are left to the inventory run it starts (`inventoryRun`).
+   */
+  reconcile(options?: ReconcileOptions): Promise<ReconcileReport & { inventoryRun?: InventoryRun }>;
   /**
    * Publishes the S3 Inventory report of a bucket now, as S3 would on its schedule (local/s3/inventory.ts),
    * into the location a rule names; returns the manifest's key.
@@ -364,6 +368,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const ec2Copies = (machine: 'snapshot-copy' | 'image-copy') => ({
     start: (job: Ec2CopyJob) => startCopy(machine, ec2ExecutionNameOf(job), job),
   });
+  // The scheduled reconcile's inventory runs, recorded as the StartExecution the function makes in AWS.
+  const inventoryRuns: InventoryRunStarter = {
+    async start(input) {
+      const sfn = stepFunctions;
+      if (!sfn) throw new Error('the sandbox Step Functions are not running');
+      const stateMachineArn = stateMachineArnOf('inventory-reconcile');
+      sfn.start('inventory-reconcile', input.runId, JSON.parse(JSON.stringify(input)));
+      recorder.recordInProcess({
+        service: 'states',
+        operation: 'StartExecution',
+        region: homeRegion,
+        input: { stateMachineArn, name: input.runId },
+        outcome: { status: 200 },
+      });
+      return executionArnOf(stateMachineArn, input.runId);
+    },
+  };
   // The SDK's own retries wait on the virtual clock too: as long as the SDK would, without sleeping.
   const sdkJitter = seededRandom((options.seed ?? 7) + 2);
   let sdkRetries = 0;
@@ -746,22 +767,37 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     },
     settle,
     expire: (bucket, key) => s3.expire(bucket, key),
+    // As the scheduled function runs it (src/reconcile/handler.ts): rules with inventories by an inventory
+    // run, started as the function's StartExecution; one listing pass over the others.
     reconcile: (reconcileOptions = {}) => {
       const reconcileDeps = runtimes.reconcile.reconcileDeps({
         region: homeRegion,
         account: SANDBOX_ACCOUNT,
       });
-      return recorder.run('reconcile', () =>
-        reconcile(reconcileOptions, {
-          ...reconcileDeps,
-          objects: { ...withRpoTally(reconcileDeps.objects), metrics, now: clock.now },
-          ec2: {
-            snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
-            images: { ...reconcileDeps.ec2.images, metrics },
-            now: clock.now,
-          },
-        }),
-      );
+      return recorder.run('reconcile', async () => {
+        const { reports, inventoryRun } = await scheduledReconcile(
+          reconcileOptions,
+          reconcileDeps.rules,
+          inventoryRuns,
+          () => `scheduled-${randomUUID()}`,
+          async (rules) => [
+            await reconcile(reconcileOptions, {
+              ...reconcileDeps,
+              rules,
+              objects: { ...withRpoTally(reconcileDeps.objects), metrics, now: clock.now },
+              ec2: {
+                snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
+                images: { ...reconcileDeps.ec2.images, metrics },
+                now: clock.now,
+              },
+            }),
+          ],
+        );
+        return {
+          ...(reports[0] ?? { rules: [], next: undefined }),
+          ...(inventoryRun ? { inventoryRun } : {}),
+        };
+      });
     },
     publishInventory,
     async publishInventories(request) {
