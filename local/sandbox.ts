@@ -318,6 +318,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     s3Object: (bucket, key, versionId) => s3Lookup?.encryptionOf(bucket, key, versionId),
   });
   let stepFunctions: LocalStepFunctions | undefined;
+  // What the state machines' own roles are asked for (deploy/inventory-machine.ts): the IAM proof's too.
+  const machineRequests: IamRequest[] = [];
+  const machineRequest = (
+    stateMachine: StateMachineName,
+    authorization: { action: string; resource: string; call: string },
+  ): IamRequest => ({ principal: { stateMachine }, context: {}, ...authorization });
   // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too. A name
   // taken by an execution that failed for good gets the next attempt, as in AWS (execution-attempts.ts).
   // Each start is recorded as the StartExecution (and each status read as the DescribeExecution) that
@@ -523,14 +529,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       Ec2CopyStepLambdaFunction: crashes.wrap('Ec2CopyStepLambdaFunction', (input) =>
         recorder.run('ec2CopyStep', () => ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step'))),
       ),
-      InventoryBatchLambdaFunction: crashes.wrap('InventoryBatchLambdaFunction', (input) =>
-        recorder.run('inventoryBatch', () =>
+      InventoryBatchLambdaFunction: crashes.wrap('InventoryBatchLambdaFunction', (input) => {
+        // Invoked by the inventory-reconcile machine's Tasks only: with that machine's role.
+        machineRequests.push(
+          machineRequest('inventory-reconcile', {
+            action: 'lambda:InvokeFunction',
+            resource: `arn:aws:lambda:${homeRegion}:${SANDBOX_ACCOUNT}:function:${deployment.service}-${deployment.stage}-inventoryBatch`,
+            call: 'lambda:Invoke',
+          }),
+        );
+        return recorder.run('inventoryBatch', () =>
           inventoryBatch(input as never, lambdaContext('ferry-inventory-batch')),
-        ),
-      ),
+        );
+      }),
     },
     s3: () => userS3(homeRegion),
     stateMachineArnOf,
+    recordMachine: (machine, authorization) => machineRequests.push(machineRequest(machine, authorization)),
     clock,
     random: seededRandom(options.seed ?? 7),
     ...(options.ec2Completion ? { ec2Completion: options.ec2Completion } : {}),
@@ -700,7 +715,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     } while (bus.pendingDeliveries > 0 || stepFunctions.running > 0);
   };
 
-  const iamRequests = () => recorder.calls.flatMap((call) => requestsOf(call, { account: SANDBOX_ACCOUNT }));
+  const iamRequests = () => [
+    ...recorder.calls.flatMap((call) => requestsOf(call, { account: SANDBOX_ACCOUNT })),
+    ...machineRequests,
+  ];
   const writeIamRequests = () => {
     const dir = process.env[IAM_CALLS_DIR_VARIABLE];
     if (!dir) return;

@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import type { FerryConfig } from '#rules/config';
 import { type CrossAccountParameters, crossAccountParameters } from '../cross-account-parameters.ts';
 import { FUNCTION_NAMES, type FunctionName } from '../iam/types.ts';
+import { INVENTORY_MACHINE, INVENTORY_MACHINE_ROLE_ID } from '../inventory-machine.ts';
 import { type Deployment, roleIdOf, templateParts } from '../template-parts.ts';
 import { CfnResolver, pseudoParameters, type ResourceValues } from './cfn-resolve.ts';
 
@@ -280,6 +281,22 @@ export function functionRoles(
   ) as Record<FunctionName, DeployedRole>;
 }
 
+/** The roles of the state machines the package gives one of their own: the inventory machine's, where deployed. */
+export function machineRoles(
+  config: FerryConfig,
+  deployment: Deployment = PROOF_DEPLOYMENT,
+  account = PROOF_ACCOUNT,
+): Record<string, DeployedRole> {
+  const template = templateParts(config, deployment).resources as Template;
+  const roles = deployedRoles(template, {
+    account,
+    region: deployment.region,
+    stackName: stackNameOf(deployment),
+  });
+  const role = roles[INVENTORY_MACHINE_ROLE_ID];
+  return role ? { [INVENTORY_MACHINE]: role } : {};
+}
+
 const CROSS_ACCOUNT_TEMPLATE = new URL('../cross-account-role.yml', import.meta.url);
 
 /** deploy/cross-account-role.yml, parsed (long-form intrinsics only, so plain YAML). */
@@ -313,10 +330,15 @@ export function proofRoles(
   config: FerryConfig,
   deployment: Deployment = PROOF_DEPLOYMENT,
   account = PROOF_ACCOUNT,
-): { functions: Record<FunctionName, DeployedRole>; destinations: Record<string, DeployedRole> } {
+): {
+  functions: Record<FunctionName, DeployedRole>;
+  destinations: Record<string, DeployedRole>;
+  machines: Record<string, DeployedRole>;
+} {
   const template = crossAccountTemplate();
   return {
     functions: functionRoles(config, deployment, account),
+    machines: machineRoles(config, deployment, account),
     destinations: Object.fromEntries(
       crossAccountParameters(config, { account, deployment }).map((setup) => [
         setup.roleArn,
