@@ -257,6 +257,14 @@ export function deployedRoles(
 /** The stack's name as the Serverless Framework sets it: `<service>-<stage>`. */
 export const stackNameOf = (deployment: Deployment): string => `${deployment.service}-${deployment.stage}`;
 
+/** Every role of the template's generated parts (deploy/template-parts.ts), as deployed in `account`. */
+const packagedRoles = (config: FerryConfig, deployment: Deployment, account: string) =>
+  deployedRoles(templateParts(config, deployment).resources as Template, {
+    account,
+    region: deployment.region,
+    stackName: stackNameOf(deployment),
+  });
+
 /**
  * Each function's role as `npm run package` makes it for this configuration (the template's generated parts,
  * deploy/template-parts.ts, which serverless.yml takes as they are), in the proof's account.
@@ -266,12 +274,7 @@ export function functionRoles(
   deployment: Deployment = PROOF_DEPLOYMENT,
   account = PROOF_ACCOUNT,
 ): Record<FunctionName, DeployedRole> {
-  const template = templateParts(config, deployment).resources as Template;
-  const roles = deployedRoles(template, {
-    account,
-    region: deployment.region,
-    stackName: stackNameOf(deployment),
-  });
+  const roles = packagedRoles(config, deployment, account);
   return Object.fromEntries(
     FUNCTION_NAMES.map((fn) => {
       const role = roles[roleIdOf(fn)];
@@ -287,12 +290,7 @@ export function machineRoles(
   deployment: Deployment = PROOF_DEPLOYMENT,
   account = PROOF_ACCOUNT,
 ): Record<string, DeployedRole> {
-  const template = templateParts(config, deployment).resources as Template;
-  const roles = deployedRoles(template, {
-    account,
-    region: deployment.region,
-    stackName: stackNameOf(deployment),
-  });
+  const roles = packagedRoles(config, deployment, account);
   const role = roles[INVENTORY_MACHINE_ROLE_ID];
   return role ? { [INVENTORY_MACHINE]: role } : {};
 }
