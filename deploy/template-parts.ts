@@ -9,8 +9,13 @@ import {
   objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
-import { iamPolicies } from './iam/policies.ts';
+import { iamPolicies, namesOf } from './iam/policies.ts';
 import { FUNCTION_NAMES, type FunctionName, type IamContext, type PolicyStatement } from './iam/types.ts';
+import {
+  deploysInventoryMachine,
+  INVENTORY_MACHINE,
+  inventoryMachineResources,
+} from './inventory-machine.ts';
 import { POLICY_FIT_METADATA } from './limits.ts';
 import { fitRolePolicy } from './policy-fit.ts';
 import { rpoAlarms } from './rpo-alarms.ts';
@@ -230,7 +235,11 @@ const alertKey = (): CfnResource => ({
  */
 function alertResources(deployment: Deployment, config: FerryConfig): Record<string, CfnResource> {
   const rpo = rpoAlarms(config, deployment.service, alarm) as Record<string, CfnResource>;
-  const machines = Object.values(STATE_MACHINES).map((name) => stateMachineArn(deployment, name));
+  // The inventory-reconcile machine too, where the rules deploy it (deploy/inventory-machine.ts).
+  const machines = [
+    ...Object.values(STATE_MACHINES),
+    ...(deploysInventoryMachine(config) ? [INVENTORY_MACHINE] : []),
+  ].map((name) => stateMachineArn(deployment, name));
   const fromAccount = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } };
   return {
     AlertKey: alertKey(),
@@ -525,11 +534,12 @@ export function frameworkExtensions(config: FerryConfig): Record<string, Record<
   );
 }
 
-/** The ARNs of the stack's three state machines, as the template names them. */
+/** The ARNs of the stack's state machines, as the template names them (inventory-reconcile where deployed). */
 const stateMachineArnsOf = (deployment: Deployment) => ({
   objectCopy: stateMachineArn(deployment, STATE_MACHINES.objectCopy),
   snapshotCopy: stateMachineArn(deployment, STATE_MACHINES.snapshotCopy),
   imageCopy: stateMachineArn(deployment, STATE_MACHINES.imageCopy),
+  inventoryReconcile: stateMachineArn(deployment, INVENTORY_MACHINE),
 });
 
 /** What deploy/iam/policies.ts needs to know of the stack the function roles are deployed in. */
@@ -558,6 +568,12 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
         ...functionRoles(config, deployment),
         ...alertResources(deployment, config),
         Dashboard: dashboardResource(deployment, config),
+        ...inventoryMachineResources(
+          config,
+          deployment,
+          namesOf(iamContextOf(deployment)),
+          functionRolePath(deployment),
+        ),
       },
       extensions: frameworkExtensions(config),
     },

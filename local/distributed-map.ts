@@ -138,9 +138,20 @@ export interface DistributedMapRuntime {
   stateMachineArn: string;
   executionName: string;
   now: () => number;
+  /**
+   * Each authorization the map's own calls need from the machine's role, as Step Functions makes them
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html): ItemReader's
+   * s3:GetObject, each child's states:StartExecution, ResultWriter's s3:PutObject.
+   */
+  record?: (authorization: { action: string; resource: string; call: string }) => void;
 }
 
-async function readItems(map: DistributedMapState, input: unknown, s3: S3Client): Promise<unknown[]> {
+async function readItems(
+  map: DistributedMapState,
+  input: unknown,
+  s3: S3Client,
+  record: DistributedMapRuntime['record'],
+): Promise<unknown[]> {
   const reader = map.body.ItemReader as
     | { Parameters?: Record<string, unknown>; ReaderConfig?: { MaxItems?: number } }
     | undefined;
@@ -154,6 +165,7 @@ async function readItems(map: DistributedMapState, input: unknown, s3: S3Client)
     Key: string;
     VersionId?: string;
   };
+  record?.({ action: 's3:GetObject', resource: `arn:aws:s3:::${Bucket}/${Key}`, call: 'states:ItemReader' });
   let items: unknown;
   try {
     const answer = await s3.send(new GetObjectCommand({ Bucket, Key, ...(VersionId ? { VersionId } : {}) }));
@@ -212,7 +224,7 @@ export async function runDistributedMap(
   input: unknown,
   runtime: DistributedMapRuntime,
 ): Promise<unknown> {
-  const items = await readItems(map, input, runtime.s3);
+  const items = await readItems(map, input, runtime.s3, runtime.record);
   const childInputs = batchesOf(map, items, input);
   const mapRunId = randomUUID();
   const mapRunArn = `${runtime.stateMachineArn.replace(':stateMachine:', ':mapRun:')}/${map.name}:${mapRunId}`;
@@ -221,6 +233,11 @@ export async function runDistributedMap(
     Number(map.body.MaxConcurrency ?? 0),
     async (childInput, index) => {
       const startDate = new Date(runtime.now()).toISOString();
+      runtime.record?.({
+        action: 'states:StartExecution',
+        resource: runtime.stateMachineArn,
+        call: 'states:StartExecution',
+      });
       const run = await runtime.runChild(childInput);
       const name = `${mapRunId}:${index}`;
       return {
@@ -275,6 +292,11 @@ async function exportResults(
   const { Bucket, Prefix } = resolve(writer.Parameters, input) as { Bucket: string; Prefix?: string };
   const folder = `${Prefix ? `${String(Prefix).replace(/\/+$/, '')}/` : ''}${mapRunId}/`;
   const put = async (key: string, body: string) => {
+    runtime.record?.({
+      action: 's3:PutObject',
+      resource: `arn:aws:s3:::${Bucket}/${key}`,
+      call: 'states:ResultWriter',
+    });
     await runtime.s3.send(
       new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: 'application/json' }),
     );

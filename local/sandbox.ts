@@ -34,6 +34,7 @@ import { reportFromResults } from '#reconcile/inventory/results';
 import { workLocationOf } from '#reconcile/inventory/work';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
+import { type InventoryRun, type InventoryRunStarter, scheduledReconcile } from '#reconcile/scheduled';
 import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
 import { type FerryConfig, objectRulesOf, objectSourceRegionOf } from '#rules/config';
@@ -155,8 +156,11 @@ export interface Sandbox {
    * when the key had no current object. Call `settle()` to let Ferry handle the event.
    */
   expire(bucket: string, key: string): boolean;
-  /** One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's machines). */
-  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+  /**
+   * One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's
+   * machines); rules with inventories are left to the inventory run it starts (`inventoryRun`).
+   */
+  reconcile(options?: ReconcileOptions): Promise<ReconcileReport & { inventoryRun?: InventoryRun }>;
   /**
    * Publishes the S3 Inventory report of a bucket now, as S3 would on its schedule (local/s3/inventory.ts),
    * into the location a rule names, or, when the bucket has an inventory configuration of that id (put with
@@ -315,6 +319,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     s3Object: (bucket, key, versionId) => s3Lookup?.encryptionOf(bucket, key, versionId),
   });
   let stepFunctions: LocalStepFunctions | undefined;
+  // What the state machines' own roles are asked for (deploy/inventory-machine.ts): the IAM proof's too.
+  const machineRequests: IamRequest[] = [];
+  const machineRequest = (
+    stateMachine: StateMachineName,
+    authorization: { action: string; resource: string; call: string },
+  ): IamRequest => ({ principal: { stateMachine }, context: {}, ...authorization });
   // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too. A name
   // taken by an execution that failed for good gets the next attempt, as in AWS (execution-attempts.ts).
   // Each start is recorded as the StartExecution (and each status read as the DescribeExecution) that
@@ -365,6 +375,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const ec2Copies = (machine: 'snapshot-copy' | 'image-copy') => ({
     start: (job: Ec2CopyJob) => startCopy(machine, ec2ExecutionNameOf(job), job),
   });
+  // The scheduled reconcile's inventory runs, recorded as the StartExecution the function makes in AWS.
+  const inventoryRuns: InventoryRunStarter = {
+    async start(input) {
+      const sfn = stepFunctions;
+      if (!sfn) throw new Error('the sandbox Step Functions are not running');
+      const stateMachineArn = stateMachineArnOf('inventory-reconcile');
+      sfn.start('inventory-reconcile', input.runId, JSON.parse(JSON.stringify(input)));
+      recorder.recordInProcess({
+        service: 'states',
+        operation: 'StartExecution',
+        region: homeRegion,
+        input: { stateMachineArn, name: input.runId },
+        outcome: { status: 200 },
+      });
+      return executionArnOf(stateMachineArn, input.runId);
+    },
+  };
   // The SDK's own retries wait on the virtual clock too: as long as the SDK would, without sleeping.
   const sdkJitter = seededRandom((options.seed ?? 7) + 2);
   let sdkRetries = 0;
@@ -503,14 +530,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       Ec2CopyStepLambdaFunction: crashes.wrap('Ec2CopyStepLambdaFunction', (input) =>
         recorder.run('ec2CopyStep', () => ec2CopyStep(input as never, lambdaContext('ferry-ec2-copy-step'))),
       ),
-      InventoryBatchLambdaFunction: crashes.wrap('InventoryBatchLambdaFunction', (input) =>
-        recorder.run('inventoryBatch', () =>
+      InventoryBatchLambdaFunction: crashes.wrap('InventoryBatchLambdaFunction', (input) => {
+        // Invoked by the inventory-reconcile machine's Tasks only: with that machine's role.
+        machineRequests.push(
+          machineRequest('inventory-reconcile', {
+            action: 'lambda:InvokeFunction',
+            resource: `arn:aws:lambda:${homeRegion}:${SANDBOX_ACCOUNT}:function:${deployment.service}-${deployment.stage}-inventoryBatch`,
+            call: 'lambda:Invoke',
+          }),
+        );
+        return recorder.run('inventoryBatch', () =>
           inventoryBatch(input as never, lambdaContext('ferry-inventory-batch')),
-        ),
-      ),
+        );
+      }),
     },
     s3: () => userS3(homeRegion),
     stateMachineArnOf,
+    recordMachine: (machine, authorization) => machineRequests.push(machineRequest(machine, authorization)),
     clock,
     random: seededRandom(options.seed ?? 7),
     ...(options.ec2Completion ? { ec2Completion: options.ec2Completion } : {}),
@@ -680,7 +716,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     } while (bus.pendingDeliveries > 0 || stepFunctions.running > 0);
   };
 
-  const iamRequests = () => recorder.calls.flatMap((call) => requestsOf(call, { account: SANDBOX_ACCOUNT }));
+  const iamRequests = () => [
+    ...recorder.calls.flatMap((call) => requestsOf(call, { account: SANDBOX_ACCOUNT })),
+    ...machineRequests,
+  ];
   const writeIamRequests = () => {
     const dir = process.env[IAM_CALLS_DIR_VARIABLE];
     if (!dir) return;
@@ -747,22 +786,37 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     },
     settle,
     expire: (bucket, key) => s3.expire(bucket, key),
+    // As the scheduled function runs it (src/reconcile/handler.ts): rules with inventories by an inventory
+    // run, started as the function's StartExecution; one listing pass over the others.
     reconcile: (reconcileOptions = {}) => {
       const reconcileDeps = runtimes.reconcile.reconcileDeps({
         region: homeRegion,
         account: SANDBOX_ACCOUNT,
       });
-      return recorder.run('reconcile', () =>
-        reconcile(reconcileOptions, {
-          ...reconcileDeps,
-          objects: { ...withRpoTally(reconcileDeps.objects), metrics, now: clock.now },
-          ec2: {
-            snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
-            images: { ...reconcileDeps.ec2.images, metrics },
-            now: clock.now,
-          },
-        }),
-      );
+      return recorder.run('reconcile', async () => {
+        const { reports, inventoryRun } = await scheduledReconcile(
+          reconcileOptions,
+          reconcileDeps.rules,
+          inventoryRuns,
+          () => `scheduled-${randomUUID()}`,
+          async (rules) => [
+            await reconcile(reconcileOptions, {
+              ...reconcileDeps,
+              rules,
+              objects: { ...withRpoTally(reconcileDeps.objects), metrics, now: clock.now },
+              ec2: {
+                snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
+                images: { ...reconcileDeps.ec2.images, metrics },
+                now: clock.now,
+              },
+            }),
+          ],
+        );
+        return {
+          ...(reports[0] ?? { rules: [], next: undefined }),
+          ...(inventoryRun ? { inventoryRun } : {}),
+        };
+      });
     },
     publishInventory,
     async publishInventories(request) {

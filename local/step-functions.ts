@@ -140,6 +140,11 @@ export interface LocalStepFunctionsOptions {
   s3?: () => S3Client;
   /** A machine's ARN, for the ARNs of map runs and their children. */
   stateMachineArnOf?: (name: StateMachineName) => string;
+  /** The authorizations a machine's Distributed Maps need from its role (local/distributed-map.ts). */
+  recordMachine?: (
+    stateMachine: StateMachineName,
+    authorization: { action: string; resource: string; call: string },
+  ) => void;
 }
 
 /**
@@ -421,6 +426,7 @@ export class LocalStepFunctions {
         `arn:aws:states:us-east-1:000000000000:stateMachine:${stateMachine}`,
       executionName: name,
       now: this.options.clock.now,
+      record: (authorization) => this.options.recordMachine?.(stateMachine, authorization),
     });
   }
 

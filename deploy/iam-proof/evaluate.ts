@@ -36,6 +36,8 @@ export interface ProofRoles {
   functions: Record<FunctionName, DeployedRole>;
   /** Destination roles (deploy/cross-account-role.yml as each partner deploys it), by the rules' roleArn. */
   destinations: Record<string, DeployedRole>;
+  /** State machines with a role of their own (deploy/inventory-machine.ts), by name (`inventory-reconcile`). */
+  machines?: Record<string, DeployedRole>;
 }
 
 export interface MissingPermission {
@@ -66,12 +68,29 @@ export interface ProofReport {
 }
 
 const principalKeyOf = (principal: IamRequest['principal']): string =>
-  'function' in principal ? principal.function : principal.role;
-
-const principalLabel = (principal: IamRequest['principal'], roles: ProofRoles): string =>
   'function' in principal
     ? principal.function
+    : 'stateMachine' in principal
+      ? `stateMachine:${principal.stateMachine}`
+      : principal.role;
+
+const principalLabel = (principal: IamRequest['principal'], roles: ProofRoles): string =>
+  'function' in principal || 'stateMachine' in principal
+    ? principalKeyOf(principal)
     : `${roles.destinations[principal.role]?.name ?? principal.role} via ${principal.via}`;
+
+/** The deployed role a request is made with, and the session name IAM sees. */
+function roleOf(
+  principal: IamRequest['principal'],
+  roles: ProofRoles,
+): { role: DeployedRole | undefined; session: string } {
+  if ('function' in principal)
+    return { role: roles.functions[principal.function], session: principal.function };
+  // Step Functions assumes a machine's role for its calls; the session name is its own.
+  if ('stateMachine' in principal)
+    return { role: roles.machines?.[principal.stateMachine], session: 'states' };
+  return { role: roles.destinations[principal.role], session: `ferry-${principal.via}` };
+}
 
 /** The ARN IAM sees for a Lambda function's calls: a session of its role. */
 const sessionArnOf = (role: DeployedRole, session: string): string =>
@@ -110,10 +129,7 @@ async function evaluateOne(
   { allowedBy: { policy: string; sid: string }[] } | { denied: Omit<MissingPermission, 'request'> }
 > {
   const principal = principalLabel(request.principal, roles);
-  const role =
-    'function' in request.principal
-      ? roles.functions[request.principal.function]
-      : roles.destinations[request.principal.role];
+  const { role, session } = roleOf(request.principal, roles);
   if (!role) {
     return {
       denied: {
@@ -123,8 +139,6 @@ async function evaluateOne(
       },
     };
   }
-  const session =
-    'function' in request.principal ? request.principal.function : `ferry-${request.principal.via}`;
   const assumed = request.action === 'sts:AssumeRole' ? roles.destinations[request.resource] : undefined;
   const resourceAccount = assumed?.account ?? role.account;
   const simulation: Simulation = {
@@ -233,6 +247,10 @@ export async function proveRequests(
   const principals: [string, DeployedRole][] = [
     ...Object.entries(roles.functions),
     ...Object.entries(roles.destinations),
+    ...Object.entries(roles.machines ?? {}).map(([name, role]): [string, DeployedRole] => [
+      `stateMachine:${name}`,
+      role,
+    ]),
   ];
   const active = new Set([...distinct.values()].map((request) => principalKeyOf(request.principal)));
   const surplus: SurplusAction[] = [];

@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import type { FerryConfig } from '#rules/config';
 import { type CrossAccountParameters, crossAccountParameters } from '../cross-account-parameters.ts';
 import { FUNCTION_NAMES, type FunctionName } from '../iam/types.ts';
+import { INVENTORY_MACHINE, INVENTORY_MACHINE_ROLE_ID } from '../inventory-machine.ts';
 import { type Deployment, roleIdOf, templateParts } from '../template-parts.ts';
 import { CfnResolver, pseudoParameters, type ResourceValues } from './cfn-resolve.ts';
 
@@ -256,6 +257,14 @@ export function deployedRoles(
 /** The stack's name as the Serverless Framework sets it: `<service>-<stage>`. */
 export const stackNameOf = (deployment: Deployment): string => `${deployment.service}-${deployment.stage}`;
 
+/** Every role of the template's generated parts (deploy/template-parts.ts), as deployed in `account`. */
+const packagedRoles = (config: FerryConfig, deployment: Deployment, account: string) =>
+  deployedRoles(templateParts(config, deployment).resources as Template, {
+    account,
+    region: deployment.region,
+    stackName: stackNameOf(deployment),
+  });
+
 /**
  * Each function's role as `npm run package` makes it for this configuration (the template's generated parts,
  * deploy/template-parts.ts, which serverless.yml takes as they are), in the proof's account.
@@ -265,12 +274,7 @@ export function functionRoles(
   deployment: Deployment = PROOF_DEPLOYMENT,
   account = PROOF_ACCOUNT,
 ): Record<FunctionName, DeployedRole> {
-  const template = templateParts(config, deployment).resources as Template;
-  const roles = deployedRoles(template, {
-    account,
-    region: deployment.region,
-    stackName: stackNameOf(deployment),
-  });
+  const roles = packagedRoles(config, deployment, account);
   return Object.fromEntries(
     FUNCTION_NAMES.map((fn) => {
       const role = roles[roleIdOf(fn)];
@@ -278,6 +282,17 @@ export function functionRoles(
       return [fn, role];
     }),
   ) as Record<FunctionName, DeployedRole>;
+}
+
+/** The roles of the state machines the package gives one of their own: the inventory machine's, where deployed. */
+export function machineRoles(
+  config: FerryConfig,
+  deployment: Deployment = PROOF_DEPLOYMENT,
+  account = PROOF_ACCOUNT,
+): Record<string, DeployedRole> {
+  const roles = packagedRoles(config, deployment, account);
+  const role = roles[INVENTORY_MACHINE_ROLE_ID];
+  return role ? { [INVENTORY_MACHINE]: role } : {};
 }
 
 const CROSS_ACCOUNT_TEMPLATE = new URL('../cross-account-role.yml', import.meta.url);
@@ -313,10 +328,15 @@ export function proofRoles(
   config: FerryConfig,
   deployment: Deployment = PROOF_DEPLOYMENT,
   account = PROOF_ACCOUNT,
-): { functions: Record<FunctionName, DeployedRole>; destinations: Record<string, DeployedRole> } {
+): {
+  functions: Record<FunctionName, DeployedRole>;
+  destinations: Record<string, DeployedRole>;
+  machines: Record<string, DeployedRole>;
+} {
   const template = crossAccountTemplate();
   return {
     functions: functionRoles(config, deployment, account),
+    machines: machineRoles(config, deployment, account),
     destinations: Object.fromEntries(
       crossAccountParameters(config, { account, deployment }).map((setup) => [
         setup.roleArn,

@@ -12,9 +12,10 @@ import type { FunctionName } from '../iam/types.ts';
 export interface IamRequest {
   /**
    * Who makes the request: a Ferry function with its own role, or a destination's role (deployed from
-   * deploy/cross-account-role.yml) that the function assumed.
+   * deploy/cross-account-role.yml) that the function assumed, or a state machine's own role (the calls its
+   * Distributed Map states make: ItemReader, ResultWriter, child executions, its Tasks' invocations).
    */
-  principal: { function: FunctionName } | { role: string; via: FunctionName };
+  principal: { function: FunctionName } | { role: string; via: FunctionName } | { stateMachine: string };
   /** `s3:GetObject`, `ec2:CreateTags`, `sts:AssumeRole`, … */
   action: string;
   /** The resource's concrete ARN (`arn:aws:s3:::bucket/key`), or `*` for actions without resource types. */

@@ -29,7 +29,7 @@ import type { FunctionPolicies, IamContext, Names } from './types.ts';
  *
  * No write action is ever on `*` (`writeActionsOnWildcard` checks it).
  */
-function namesOf(context: IamContext): Names {
+export function namesOf(context: IamContext): Names {
   const partition = context.partition ?? 'aws';
   const urlSuffix =
     context.urlSuffix ??
@@ -94,6 +94,14 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
   // The inventory join sends through the same paths as reconcile (and HEAD-checks rows it cannot compare), so
   // it may do what reconcile does for object rules, and read the inventories and its work folder.
   const inventoryRules = objects.filter((rule) => rule.objects.inventory !== undefined);
+  // The scheduled reconcile starts the inventory-reconcile machine for those rules (src/reconcile/scheduled.ts).
+  const inventoryMachine = context.stateMachineArns.inventoryReconcile;
+  if (inventoryRules.length > 0 && inventoryMachine !== undefined)
+    reconcileWithTags.add({
+      sid: 'StartInventoryRuns',
+      actions: ['states:StartExecution'],
+      resources: [inventoryMachine],
+    });
   const inventoryBatch = reconcileStatements(inventoryRules, [], [], names, context);
   if (inventoryRules.length > 0) {
     addObjectTagSync(inventoryBatch, inventoryRules, names, { compare: true });

@@ -31,7 +31,8 @@ export class StatementList {
     this.describes.set(action, set);
   }
 
-  build(fn: FunctionName): PolicyStatement[] {
+  /** `fn` names whose statements they are: a function, or a state machine's role (its Sids' prefix). */
+  build(fn: FunctionName | 'inventoryReconcile'): PolicyStatement[] {
     // Describe actions asked for in the same Regions share one statement.
     const byRegions = new Map<string, { regions: string[]; actions: string[] }>();
     for (const [action, set] of this.describes) {

@@ -10,7 +10,13 @@ export interface IamContext {
   urlSuffix?: Cfn;
   /** The account Ferry runs in: where an alias or a bare key id in the rules resolves. */
   account: Cfn;
-  stateMachineArns: { objectCopy: Cfn; snapshotCopy: Cfn; imageCopy: Cfn };
+  stateMachineArns: {
+    objectCopy: Cfn;
+    snapshotCopy: Cfn;
+    imageCopy: Cfn;
+    /** Where the rules deploy it (deploy/inventory-machine.ts): the scheduled reconcile starts it. */
+    inventoryReconcile?: Cfn;
+  };
 }
 
 export const FUNCTION_NAMES = LAMBDA_FUNCTIONS;

@@ -3,6 +3,7 @@ import type { Ec2CopyStarter } from '#ec2/copy-machine/contract';
 import { executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-machine/contract';
 import { type AwsClientOptions, type AwsTarget, clientFactory } from '#foundation/aws-clients';
 import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contract';
+import type { InventoryRunStarter } from '#reconcile/scheduled';
 import { inputOf, startAttempt } from './execution-attempts.ts';
 
 /** The fields of `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE`, or an error naming the ARN. */
@@ -69,6 +70,22 @@ function stepFunctionsStarter<Job extends object>(
   };
 }
 
+/**
+ * Inventory-reconcile runs (src/reconcile/scheduled.ts): one execution named by its run id, which is new for
+ * each scheduled run, so a name taken is an error like any other.
+ */
+export const stepFunctionsInventoryStarter = (
+  stateMachineArn: string,
+  client: SFNClient,
+): InventoryRunStarter => ({
+  async start(input) {
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn, name: input.runId, input: JSON.stringify(input) }),
+    );
+    return executionArn ?? executionArnOf(stateMachineArn, input.runId);
+  },
+});
+
 export const stepFunctionsCopyStarter = (stateMachineArn: string, client: SFNClient): CopyStarter =>
   stepFunctionsStarter(stateMachineArn, executionNameOf, client);
 
@@ -88,6 +105,8 @@ export function stepFunctionsStarters(options: AwsClientOptions) {
     objects: (stateMachineArn: string) =>
       stepFunctionsCopyStarter(stateMachineArn, clientOf(stateMachineArn)),
     ec2: (stateMachineArn: string) => stepFunctionsEc2CopyStarter(stateMachineArn, clientOf(stateMachineArn)),
+    inventory: (stateMachineArn: string) =>
+      stepFunctionsInventoryStarter(stateMachineArn, clientOf(stateMachineArn)),
   };
 }
 

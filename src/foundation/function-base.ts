@@ -64,6 +64,8 @@ export const STATE_MACHINE_ARN = {
   objectCopy: 'FERRY_OBJECT_COPY_STATE_MACHINE_ARN',
   snapshotCopy: 'FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN',
   imageCopy: 'FERRY_IMAGE_COPY_STATE_MACHINE_ARN',
+  /** Deployed where some rule names inventories (deploy/inventory-machine.ts); the scheduled reconcile starts it. */
+  inventoryReconcile: 'FERRY_INVENTORY_RECONCILE_STATE_MACHINE_ARN',
 } as const;
 
 /** A starter for a state machine this deployment did not name: using it is a deployment error. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { stepFunctionsStarters } from '#adapters/step-functions';
@@ -18,6 +19,7 @@ import { objectReplicationDeps } from '#objects/handlers/wiring';
 import type { SourceAccount } from './objects.ts';
 import { type ReconcileDeps, reconcile } from './reconcile.ts';
 import { mergeReports, type ReconcileReport } from './report.ts';
+import { type InventoryRunStarter, scheduledReconcile } from './scheduled.ts';
 import { reconcileDepsOf } from './wiring.ts';
 
 /**
@@ -51,17 +53,33 @@ export function createReconcileHandler(
   depsFor: (source: SourceAccount) => ReconcileDeps,
   region: string,
   pass: typeof reconcile = reconcile,
+  inventory?: InventoryRunStarter,
+  runIdOf: () => string = () => `scheduled-${randomUUID()}`,
 ) {
   return instrumented(tools, ReconcileInputSchema, async (input, context) => {
     const deps = depsFor({ region, account: accountOf(context) });
-    const reports: ReconcileReport[] = [];
-    let resume = input.resume;
-    do {
-      const report = await pass({ ...input, ...(resume ? { resume } : {}) }, deps);
-      reports.push(report);
-      resume = report.next;
-    } while (resume !== undefined && context.getRemainingTimeInMillis() > PASS_RESERVE_MS);
-    const report = { ...mergeReports(reports), passes: reports.length };
+    // Rules with inventories go to the inventory machine; the passes list the others (src/reconcile/scheduled.ts).
+    const { reports, inventoryRun } = await scheduledReconcile(
+      input,
+      deps.rules,
+      inventory,
+      runIdOf,
+      async (rules) => {
+        const reports: ReconcileReport[] = [];
+        let resume = input.resume;
+        do {
+          const report = await pass({ ...input, ...(resume ? { resume } : {}) }, { ...deps, rules });
+          reports.push(report);
+          resume = report.next;
+        } while (resume !== undefined && context.getRemainingTimeInMillis() > PASS_RESERVE_MS);
+        return reports;
+      },
+    );
+    const report = {
+      ...mergeReports(reports),
+      passes: reports.length,
+      ...(inventoryRun ? { inventoryRun } : {}),
+    };
     tools.logger.info('Reconcile done', { report });
     return report;
   });
@@ -76,6 +94,7 @@ export function reconcileRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process
   const objectCopies = starterFromEnvironment(env, STATE_MACHINE_ARN.objectCopy, starters.objects);
   return {
     tools: base.tools,
+    inventory: starterFromEnvironment(env, STATE_MACHINE_ARN.inventoryReconcile, starters.inventory),
     reconcileDeps: reconcileDepsOf(base, {
       objects: objectReplicationDeps(base, s3, objectCopies),
       snapshots: snapshotReplicationDeps(base, ec2, ec2StarterFromEnvironment(env, 'snapshotCopy', starters)),
@@ -86,6 +105,6 @@ export function reconcileRuntimeFromEnvironment(env: NodeJS.ProcessEnv = process
 
 /** The deployed function, wired at Lambda init; its own Region is Lambda's `AWS_REGION`. */
 export function reconcileHandlerFromEnvironment(env: NodeJS.ProcessEnv = process.env) {
-  const { tools, reconcileDeps } = reconcileRuntimeFromEnvironment(env);
-  return createReconcileHandler(tools, reconcileDeps, env.AWS_REGION ?? 'us-east-1');
+  const { tools, reconcileDeps, inventory } = reconcileRuntimeFromEnvironment(env);
+  return createReconcileHandler(tools, reconcileDeps, env.AWS_REGION ?? 'us-east-1', reconcile, inventory);
 }

@@ -13,6 +13,7 @@ import { inventorySidesOf, requiredConfiguration } from '#reconcile/inventory/co
 import { objectRulesOf } from '#rules/config';
 import { configFrom } from '#test/support/fixtures';
 import { backfillCommand } from '../../cli/backfill.ts';
+import { InventoryMachineNotDeployedError, inventoryMachineArnFor } from '../../cli/backfill-inventory.ts';
 
 /**
  * The inventory path end to end on the sandbox: S3 Inventory reports published by the sandbox's S3, the real
@@ -153,5 +154,26 @@ describe('inventory reconcile on the sandbox', () => {
     expect(result.exitCode).toBe(0);
     await sandbox.settle();
     expect(await bodyOf('iv-dr', 'mirror/late.txt')).toBe('late');
+  });
+
+  it('ferry backfill --inventory finds the machine of the stage by name, and says so when it is not deployed', async () => {
+    const configFile = join(mkdtempSync(join(tmpdir(), 'ferry-inv-')), 'replication.yml');
+    writeFileSync(configFile, YAML);
+    const expected = 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-prod-inventory-reconcile';
+    expect(
+      inventoryMachineArnFor({ FERRY_STAGE: 'prod' }, { region: 'us-east-1', account: '000000000000' }),
+    ).toBe(expected);
+    expect(
+      inventoryMachineArnFor({}, { region: 'cn-north-1', account: '111122223333', endpoint: undefined }),
+    ).toBe('arn:aws-cn:states:cn-north-1:111122223333:stateMachine:ferry-dev-inventory-reconcile');
+    // The sandbox deploys stage `sandbox` only: stage prod's machine is not there.
+    const result = await backfillCommand({
+      configFile,
+      endpoint: sandbox.endpoint,
+      inventory: true,
+      env: { FERRY_STAGE: 'prod' },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.lines.join('\n')).toBe(`✘ ${new InventoryMachineNotDeployedError(expected).message}`);
   });
 });

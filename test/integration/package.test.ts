@@ -4,6 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { writeActionsOnWildcard } from '#deploy/iam/lint';
 import { iamPolicies } from '#deploy/iam/policies';
 import { FUNCTION_NAMES } from '#deploy/iam/types';
+import {
+  INVENTORY_MACHINE_ID,
+  INVENTORY_MACHINE_ROLE_ID,
+  inventoryMachineStatements,
+} from '#deploy/inventory-machine';
+import { type CfnTemplate, checkTemplate } from '#deploy/limits';
 import { fitRolePolicy } from '#deploy/policy-fit';
 import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import {
@@ -355,6 +361,7 @@ for (const configFile of [
   'replication.yml',
   'test/configs/cross-account.yml',
   'test/configs/ec2-to-dr.yml',
+  'test/configs/inventory.yml',
 ]) {
   describe(`npm run package: IAM generated from ${configFile}`, () => {
     const template = () => packageWith(configFile);
@@ -481,5 +488,93 @@ describe('npm run package: object sources in several Regions (test/configs/objec
           (r.Properties.EventPattern as { source: string[] }).source[0] === 'aws.ec2',
       ),
     ).toBe(true);
+  });
+});
+
+describe('npm run package: the inventory-reconcile machine (test/configs/inventory.yml)', () => {
+  const file = 'test/configs/inventory.yml';
+  const template = () => packageWith(file);
+  const deployment = { service: 'ferry', stage: 'ci', region: 'us-east-1' };
+  const machineArn = {
+    'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:ferry-ci-inventory-reconcile`,
+  };
+
+  it('deploys the machine with its own role, holding exactly the statements generated from the rules', {
+    timeout: 180_000,
+  }, () => {
+    const machine = template().Resources[INVENTORY_MACHINE_ID];
+    expect(machine?.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(machine?.Properties.StateMachineName).toBe('ferry-ci-inventory-reconcile');
+    expect(machine?.Properties.RoleArn).toEqual({ 'Fn::GetAtt': [INVENTORY_MACHINE_ROLE_ID, 'Arn'] });
+    // Every Task invokes the inventory-batch function, by the substitution the template resolves.
+    const definition = JSON.stringify(machine?.Properties.Definition);
+    expect(definition).not.toContain('Fn::GetAtt');
+    expect(definition.match(/\$\{InventoryBatchFunctionArn\}/g)).toHaveLength(3);
+    expect(machine?.Properties.DefinitionSubstitutions).toEqual({
+      InventoryBatchFunctionArn: {
+        'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:ferry-ci-inventoryBatch`,
+      },
+    });
+    const role = template().Resources[INVENTORY_MACHINE_ROLE_ID];
+    const config = loadConfigFile(file);
+    const names = {
+      partition: { Ref: 'AWS::Partition' },
+      urlSuffix: { Ref: 'AWS::URLSuffix' },
+      account: { Ref: 'AWS::AccountId' },
+    };
+    expect(statementsOf(role)).toEqual(inventoryMachineStatements(config, deployment, names));
+    // Nothing on `*`, not even log delivery (the machine has no logging configuration).
+    for (const statement of statementsOf(role)) expect(statement.Resource, statement.Sid).not.toBe('*');
+    expect(JSON.stringify(statementsOf(role))).not.toContain('acme-web');
+    // The plugin made no role for it (it does not know the machine).
+    expect(
+      Object.keys(template().Resources)
+        .filter((id) => id.startsWith('InventoryReconcile'))
+        .sort(),
+    ).toEqual([INVENTORY_MACHINE_ROLE_ID, INVENTORY_MACHINE_ID].sort());
+  });
+
+  it('lets the scheduled reconcile start that machine, and names it in the function’s environment', {
+    timeout: 180_000,
+  }, () => {
+    const reconcile = statementsOf(template().Resources.ReconcileRole);
+    // Merged with the object copies' (the same action): those two machines, no other.
+    expect(
+      reconcile.filter((s) => [s.Action].flat().includes('states:StartExecution')).flatMap((s) => s.Resource),
+    ).toEqual([
+      { 'Fn::Sub': machineArn['Fn::Sub'].replace('inventory-reconcile', 'object-copy') },
+      machineArn,
+    ]);
+    const environment = template().Resources.ReconcileLambdaFunction?.Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(environment.Variables.FERRY_INVENTORY_RECONCILE_STATE_MACHINE_ARN).toEqual(machineArn);
+    // Its failed runs alert as the copy machines' do.
+    const pattern = template().Resources.ExecutionFailedRule?.Properties.EventPattern as
+      | { detail: { stateMachineArn: unknown[] } }
+      | undefined;
+    const machines = pattern?.detail.stateMachineArn;
+    expect(machines).toContainEqual(machineArn);
+  });
+
+  it('holds IAM’s and CloudFormation’s limits and has 0 cfn-lint errors', { timeout: 180_000 }, () => {
+    const folder = `.build/package-${file.replace(/[^\w]+/g, '-')}`;
+    const body = readFileSync(`${folder}/cloudformation-template-update-stack.json`, 'utf8');
+    expect(checkTemplate('main', JSON.parse(body) as CfnTemplate, body).errors).toEqual([]);
+    const lint = spawnSync('.ci/cfn-lint', [`${folder}/cloudformation-template-update-stack.json`], {
+      encoding: 'utf8',
+    });
+    if (lint.status === 127) throw new Error(`cfn-lint is required for this test: ${lint.stderr.trim()}`);
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+  });
+
+  it('deploys no inventory machine for rules without inventories (replication.yml)', {
+    timeout: 180_000,
+  }, () => {
+    const resources = packageWith('replication.yml').Resources;
+    expect(resources[INVENTORY_MACHINE_ID]).toBeUndefined();
+    expect(resources[INVENTORY_MACHINE_ROLE_ID]).toBeUndefined();
+    expect(JSON.stringify(resources.ReconcileRole)).not.toContain('inventory-reconcile');
   });
 });

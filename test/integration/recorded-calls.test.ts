@@ -44,7 +44,8 @@ afterAll(async () => {
 const summary = (requests: readonly IamRequest[]) =>
   new Set(
     requests.map(
-      (r) => `${'function' in r.principal ? r.principal.function : r.principal.via} ${r.call} ${r.action}`,
+      (r) =>
+        `${'function' in r.principal ? r.principal.function : 'via' in r.principal ? r.principal.via : r.principal.stateMachine} ${r.call} ${r.action}`,
     ),
   );
 
