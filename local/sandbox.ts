@@ -544,10 +544,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             { ...withRpoTally(runtimes.objectCreated.deps), metrics, now: clock.now },
             queueSettings.recordConcurrency,
           );
-          return (event) =>
+          // Crashes planned for ObjectCreatedLambdaFunction end a batch's invocation without an answer.
+          return crashes.wrap('ObjectCreatedLambdaFunction', (event) =>
             recorder.run('objectCreated', () =>
               batchHandler(event as never, lambdaContext('ferry-object-created')),
-            );
+            ),
+          ) as SqsEventSourceOptions['invoke'];
         })(),
         deadLetter: (body, sourceQueueArn) => moveToDeadLetters(bus, body, sourceQueueArn),
       })

@@ -17,9 +17,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
  * - a message whose receive count has reached maxReceiveCount is, at its next receive, moved to the
  *   dead-letter queue instead (the redrive policy,
  *   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
- * Times are the sandbox's own, in milliseconds, so that tests see a retry within the test (AWS requires the
- * visibility timeout of a Lambda source queue to be at least the function timeout; deploy/sqs-delivery.ts
- * sets six times it).
+ * Times are the sandbox's own, in milliseconds, so that tests see a retry within the test. AWS requires the
+ * visibility timeout of a Lambda source queue to be at least the function timeout (deploy/sqs-delivery.ts
+ * sets six times it), so a message never shows again while the invocation that has it still runs: here
+ * too, a message of a batch in flight stays hidden until that invocation ends, however slow the host.
  */
 export interface SqsEventSourceOptions {
   queueArn: string;
@@ -40,6 +41,8 @@ interface Queued {
   receives: number;
   firstReceiveAt?: number;
   invisibleUntil: number;
+  /** Its batch's invocation has not ended. */
+  inFlight: boolean;
 }
 
 /** One invocation of the function: which records it had and what came of them. */
@@ -81,7 +84,7 @@ export class SqsEventSource {
   /** SendMessage: the message waits in the queue. Returns its MessageId. */
   send(body: string): string {
     const id = randomUUID();
-    this.queue.push({ id, body, sentAt: Date.now(), receives: 0, invisibleUntil: 0 });
+    this.queue.push({ id, body, sentAt: Date.now(), receives: 0, invisibleUntil: 0, inFlight: false });
     this.schedule();
     return id;
   }
@@ -112,7 +115,7 @@ export class SqsEventSource {
     clearTimeout(this.timer);
     this.timer = undefined;
     const now = Date.now();
-    const visible = this.queue.filter((message) => message.invisibleUntil <= now);
+    const visible = this.queue.filter((message) => !message.inFlight && message.invisibleUntil <= now);
     if (visible.length > 0) {
       const oldest = Math.min(...visible.map((message) => Math.max(message.sentAt, message.invisibleUntil)));
       const due = oldest + this.options.batchingWindowMs;
@@ -123,8 +126,9 @@ export class SqsEventSource {
       this.timer = setTimeout(() => this.schedule(), due - now);
       return;
     }
-    if (this.queue.length === 0) return;
-    const next = Math.min(...this.queue.map((message) => message.invisibleUntil));
+    const waiting = this.queue.filter((message) => !message.inFlight);
+    if (waiting.length === 0) return; // An ending invocation schedules again.
+    const next = Math.min(...waiting.map((message) => message.invisibleUntil));
     this.timer = setTimeout(() => this.schedule(), Math.max(next - now, 1));
   }
 
@@ -133,7 +137,7 @@ export class SqsEventSource {
     const batch: Queued[] = [];
     for (const message of [...this.queue]) {
       if (batch.length >= this.options.batchSize) break;
-      if (message.invisibleUntil > now) continue;
+      if (message.inFlight || message.invisibleUntil > now) continue;
       if (message.receives >= this.options.maxReceiveCount) {
         this.queue.splice(this.queue.indexOf(message), 1);
         this.movedToDeadLetters.push(message.id);
@@ -143,12 +147,14 @@ export class SqsEventSource {
       message.receives += 1;
       message.firstReceiveAt ??= now;
       message.invisibleUntil = now + this.options.visibilityTimeoutMs;
+      message.inFlight = true;
       batch.push(message);
     }
     if (batch.length > 0) {
       const run = this.invoke(batch);
       this.inFlight.add(run);
       void run.finally(() => {
+        for (const message of batch) message.inFlight = false;
         this.inFlight.delete(run);
         this.schedule();
         this.changed();

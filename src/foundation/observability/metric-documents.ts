@@ -93,7 +93,9 @@ function chunksOfValues(entries: readonly MetricEntry[]): MetricEntry[][] {
     const index = seen.get(entry.name) ?? 0;
     seen.set(entry.name, index + 1);
     const chunk = Math.floor(index / EMF_MAX_VALUES);
-    (chunks[chunk] ??= []).push(entry);
+    const entries = chunks[chunk] ?? [];
+    entries.push(entry);
+    chunks[chunk] = entries;
   }
   return chunks;
 }
