@@ -170,7 +170,9 @@ export class SqsEventSource {
     this.invocations.push(invocation);
     let response: unknown;
     try {
-      response = await this.options.invoke({ Records: batch.map((message) => this.recordOf(message)) });
+      response = await this.options.invoke({
+        Records: batch.map((message) => sqsRecordOf(this.options.queueArn, message)),
+      });
     } catch (error) {
       invocation.error = error as Error;
       return; // Nothing deleted: each message shows again after its visibility timeout.
@@ -185,25 +187,31 @@ export class SqsEventSource {
       if (index >= 0) this.queue.splice(index, 1);
     }
   }
+}
 
-  /** The record as Lambda's SQS event carries it (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html). */
-  private recordOf(message: Queued): SQSRecord {
-    const [, , , region = 'us-east-1', account = '000000000000'] = this.options.queueArn.split(':');
-    return {
-      messageId: message.id,
-      receiptHandle: `${message.id}.${message.receives}`,
-      body: message.body,
-      attributes: {
-        ApproximateReceiveCount: String(message.receives),
-        SentTimestamp: String(message.sentAt),
-        SenderId: account,
-        ApproximateFirstReceiveTimestamp: String(message.firstReceiveAt ?? message.sentAt),
-      },
-      messageAttributes: {},
-      md5OfBody: createHash('md5').update(message.body).digest('hex'),
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.options.queueArn,
-      awsRegion: region,
-    };
-  }
+/**
+ * A message as a record of Lambda's SQS event (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
+ * the body as sent, the receive count so far, the queue's ARN and Region.
+ */
+export function sqsRecordOf(
+  queueArn: string,
+  message: { id: string; body: string; sentAt: number; receives: number; firstReceiveAt?: number },
+): SQSRecord {
+  const [, , , region = 'us-east-1', account = '000000000000'] = queueArn.split(':');
+  return {
+    messageId: message.id,
+    receiptHandle: `${message.id}.${message.receives}`,
+    body: message.body,
+    attributes: {
+      ApproximateReceiveCount: String(message.receives),
+      SentTimestamp: String(message.sentAt),
+      SenderId: account,
+      ApproximateFirstReceiveTimestamp: String(message.firstReceiveAt ?? message.sentAt),
+    },
+    messageAttributes: {},
+    md5OfBody: createHash('md5').update(message.body).digest('hex'),
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
 }
