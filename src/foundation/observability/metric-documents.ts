@@ -83,8 +83,15 @@ export function metricDocuments(options: {
 }
 
 /**
- * The held entries of one dimension set as documents of at most EMF_MAX_VALUES values per metric: the n-th
- * document takes each metric's n-th hundred values.
+ * Values per metric in one document written from held entries: one fewer than EMF's 100, because Powertools
+ * publishes by itself as soon as an array reaches 100 (Metrics.addMetric), before the document's other
+ * metrics are added, which would split the document and drop its dimensions from the rest.
+ */
+const VALUES_PER_DOCUMENT = EMF_MAX_VALUES - 1;
+
+/**
+ * The held entries of one dimension set as documents of at most VALUES_PER_DOCUMENT values per metric: the
+ * n-th document takes each metric's n-th slice of values.
  */
 function chunksOfValues(entries: readonly MetricEntry[]): MetricEntry[][] {
   const seen = new Map<string, number>();
@@ -92,7 +99,7 @@ function chunksOfValues(entries: readonly MetricEntry[]): MetricEntry[][] {
   for (const entry of entries) {
     const index = seen.get(entry.name) ?? 0;
     seen.set(entry.name, index + 1);
-    const chunk = Math.floor(index / EMF_MAX_VALUES);
+    const chunk = Math.floor(index / VALUES_PER_DOCUMENT);
     const entries = chunks[chunk] ?? [];
     entries.push(entry);
     chunks[chunk] = entries;
