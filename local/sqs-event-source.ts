@@ -17,9 +17,9 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
  * - a message whose receive count has reached maxReceiveCount is, at its next receive, moved to the
  *   dead-letter queue instead (the redrive policy,
  *   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
- * Times are the sandbox's own, in milliseconds, so that tests see a retry within the test. AWS requires the
- * visibility timeout of a Lambda source queue to be at least the function timeout (deploy/sqs-delivery.ts
- * sets six times it), so a message never shows again while the invocation that has it still runs: here
+ * Times are the sandbox's own, in milliseconds, so that tests see a retry within the test. Lambda refuses an SQS
+ * source whose visibility timeout is below the function timeout (and advises six times it; README
+ * "Delivery in batches through SQS"), so a message never shows again while the invocation that has it still runs: here
  * too, a message of a batch in flight stays hidden until that invocation ends, however slow the host.
  */
 export interface SqsEventSourceOptions {
