@@ -1,6 +1,6 @@
 import type { EventPattern } from '#rules/event-patterns';
 import type { Cfn, CfnResource, Deployment } from './template-parts.ts';
-import { EVENT_RETRY_POLICY } from './template-parts.ts';
+import { deadLetterQueue, EVENT_RETRY_POLICY } from './template-parts.ts';
 
 /**
  * The CloudFormation resources that deliver a function's events through an SQS queue in batches (README,
@@ -54,37 +54,26 @@ export function deliveryResources(
   const queueArn: Cfn = { 'Fn::GetAtt': [`${id}Queue`, 'Arn'] };
   const deadLetters: Cfn = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
   const rules = patterns.map((pattern, index) => [`${id}Rule${index + 1}`, pattern] as const);
+  // The dead-letter queue's shape (14 days, SSE, sendable only by EventBridge from these rules, in this
+  // account), but not retained with the stack: it holds events in transit, not evidence; what failed for
+  // good is in the dead-letter queue, which is kept.
+  const { [`${id}Queue`]: retained, ...policy } = deadLetterQueue(
+    `${id}Queue`,
+    `${deployment.service}-${deployment.stage}-${fn}`,
+    rules.map(([rule]) => ({ 'Fn::GetAtt': [rule, 'Arn'] })),
+  );
+  const { DeletionPolicy: _kept, UpdateReplacePolicy: _replaced, ...queue } = retained ?? { Type: '' };
   const resources: Record<string, CfnResource> = {
     [`${id}Queue`]: {
+      ...queue,
       Type: 'AWS::SQS::Queue',
       Properties: {
-        QueueName: `${deployment.service}-${deployment.stage}-${fn}`,
+        ...queue.Properties,
         VisibilityTimeout: visibility,
-        MessageRetentionPeriod: 1_209_600,
-        SqsManagedSseEnabled: true,
         RedrivePolicy: { deadLetterTargetArn: deadLetters, maxReceiveCount: settings.maxReceiveCount },
       },
     },
-    [`${id}QueuePolicy`]: {
-      Type: 'AWS::SQS::QueuePolicy',
-      Properties: {
-        Queues: [{ Ref: `${id}Queue` }],
-        PolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'events.amazonaws.com' },
-              Action: 'sqs:SendMessage',
-              Resource: queueArn,
-              Condition: {
-                ArnEquals: { 'aws:SourceArn': rules.map(([rule]) => ({ 'Fn::GetAtt': [rule, 'Arn'] })) },
-              },
-            },
-          ],
-        },
-      },
-    },
+    ...policy,
     ...Object.fromEntries(
       rules.map(([rule, pattern]) => [
         rule,
