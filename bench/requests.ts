@@ -14,6 +14,7 @@ import { parse } from 'yaml';
 import { readServerlessFile } from '#deploy/function-bundles';
 import { buildFunctionBundle, bundleEnvironment, runBundle, writeRulesFile } from '#local/bundled-function';
 import { SANDBOX_CREDENTIALS, type Sandbox } from '#local/sandbox';
+import { deliveryReport, measureDelivery } from './delivery.ts';
 import {
   addTally,
   emptyTally,
@@ -22,6 +23,7 @@ import {
   systemLines,
   tallyInvocation,
 } from './log-volume.ts';
+import { PRICES } from './prices.ts';
 import {
   BENCH_CONFIG,
   countEc2Copies,
@@ -34,18 +36,7 @@ import {
   type Tally,
 } from './request-count.ts';
 
-/** Published us-east-1 prices (sources in BENCHMARKS.md, "Requests and cost per replicated item"). */
-export const PRICES = {
-  /** S3 Standard: PUT, COPY, POST, LIST requests. */
-  s3Tier1PerRequest: 0.005 / 1000,
-  /** S3 Standard: GET, SELECT and all other requests (HEAD included). */
-  s3Tier2PerRequest: 0.0004 / 1000,
-  lambdaPerRequest: 0.2 / 1_000_000,
-  /** Lambda duration, Arm (Graviton2), first 7.5 billion GB-s of a month. */
-  lambdaArmPerGbSecond: 0.0000133334,
-  /** Step Functions Standard: per state transition, retries included. */
-  stepFunctionsPerTransition: 0.025 / 1000,
-};
+export { PRICES };
 
 const S3_TIER_1 = new Set([
   'PutObject',
@@ -275,6 +266,13 @@ export async function runRequests(options: {
   }
 }
 
+/** What the delivery section measured with, for its heading. */
+export const deliverySettings = (options: { objects: number; runs: number; latencyMs: number }) =>
+  `${options.objects} objects of 1–100 KB, one destination, each path run ${options.runs} times through the ` +
+  `packaged function (a process per invocation, init excluded from the timing) against the sandbox with S3 ` +
+  `answering every request after ${options.latencyMs} ms; wall and CPU time are medians per invocation on ` +
+  `this host, not on Lambda; SQS requests and billed durations are computed (bench/delivery.ts)`;
+
 const durationLabel = (minutes: number) => (minutes < 60 ? `${minutes} min` : `${minutes / 60} h`);
 
 /** S3 Replication charges one replication PUT request per object and destination (at the destination's class). */
@@ -348,6 +346,10 @@ if (process.argv[2] === 'requests') {
       minutes: { type: 'string', default: '10,60,360' },
       seed: { type: 'string', default: '1' },
       'log-sample': { type: 'string', default: '10' },
+      'delivery-objects': { type: 'string', default: '100' },
+      'batch-sizes': { type: 'string', default: '10,100' },
+      'delivery-runs': { type: 'string', default: '3' },
+      'latency-ms': { type: 'string', default: '20' },
     },
   });
   const memory = deployedMemory(readFileSync('serverless.yml', 'utf8'));
@@ -371,12 +373,24 @@ if (process.argv[2] === 'requests') {
       .join(', ')}), logs counted on ${options.logSample} objects per scenario run through the bundled ` +
     `objectCreated function (logFormat ${logging.logFormat}, application ${logging.applicationLogLevel}, system ` +
     `${logging.systemLogLevel}), priced at $0.50 per GB ingested`;
-  const report = requestsReport(rows, settings);
+  const deliveryOptions = {
+    objects: Number(values['delivery-objects']),
+    batchSizes: values['batch-sizes'].split(',').map(Number),
+    runs: Number(values['delivery-runs']),
+    latencyMs: Number(values['latency-ms']),
+    logging,
+    seed: options.seed + 2000,
+  };
+  const delivery = deliveryOptions.objects > 0 ? await measureDelivery(deliveryOptions) : [];
+  const report = [
+    requestsReport(rows, settings),
+    ...(delivery.length > 0 ? ['', deliveryReport(delivery, deliverySettings(deliveryOptions))] : []),
+  ].join('\n');
   console.log(report);
   await mkdir('bench/results', { recursive: true });
   await writeFile('bench/results/requests.md', `${report}\n`);
   await writeFile(
     'bench/results/requests.json',
-    `${JSON.stringify({ options, prices: PRICES, assumedMs: ASSUMED_MS, ...rows }, null, 2)}\n`,
+    `${JSON.stringify({ options, prices: PRICES, assumedMs: ASSUMED_MS, ...rows, delivery }, null, 2)}\n`,
   );
 }

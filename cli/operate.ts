@@ -15,9 +15,15 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type DeadLetter, deadLetterOf, isObject } from '#foundation/dead-letter';
+import {
+  DEAD_LETTER_SOURCE_ATTRIBUTE,
+  type DeadLetter,
+  deadLetterOf,
+  isObject,
+} from '#foundation/dead-letter';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { deadLetterItems } from '#rpo/dead-letters';
 import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
@@ -323,6 +329,45 @@ const clip = (text: string, max = 160) => (text.length > max ? `${text.slice(0, 
 
 const functionNameOf = (arn: string) => arn.split(':function:')[1]?.split(':')[0] ?? arn;
 
+/** Where a dead letter goes back to: its function, or the delivery queue its redrive moved it from. */
+const destinationOf = (letter: Exclude<DeadLetter, { kind: 'unknown' }>) =>
+  letter.kind === 'delivery-queue'
+    ? `queue ${letter.queueArn.split(':').at(-1)}`
+    : functionNameOf(letter.functionArn);
+
+const LETTER_KIND = {
+  'lambda-destination': 'Lambda',
+  eventbridge: 'EventBridge',
+  'delivery-queue': 'SQS redrive',
+} as const;
+
+/**
+ * Hands a dead letter back: an asynchronous invocation of its function, or, for one a delivery queue's
+ * redrive moved, the same body sent to that queue again (its function takes batches from there).
+ */
+async function handBack(
+  clients: OperateClients,
+  letter: Exclude<DeadLetter, { kind: 'unknown' }>,
+  body: string,
+): Promise<void> {
+  if (letter.kind === 'delivery-queue') {
+    const [, , , , account, name] = letter.queueArn.split(':');
+    const { QueueUrl } = await clients.sqs.send(
+      new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }),
+    );
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
+    return;
+  }
+  const answer = await clients.lambda.send(
+    new InvokeCommand({
+      FunctionName: letter.functionArn,
+      InvocationType: 'Event',
+      Payload: new TextEncoder().encode(JSON.stringify(letter.payload)),
+    }),
+  );
+  if (answer.StatusCode !== 202) throw new Error(`Invoke answered ${answer.StatusCode}`);
+}
+
 export interface RedriveOptions extends OperateTarget {
   max: number;
   dryRun: boolean;
@@ -351,6 +396,7 @@ export async function redriveCommand(
           MaxNumberOfMessages: Math.min(10, options.max - seen),
           VisibilityTimeout: VISIBILITY_SECONDS,
           MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: [DEAD_LETTER_SOURCE_ATTRIBUTE],
           WaitTimeSeconds: 0,
         }),
       );
@@ -365,22 +411,15 @@ export async function redriveCommand(
           lines.push(`  ? message ${id}: not understood (${letter.reason}); kept in the queue`);
           continue;
         }
-        const what = `${describeEvent(letter.payload)} (${letter.kind === 'eventbridge' ? 'EventBridge' : 'Lambda'} dead letter: ${clip(letter.cause)})`;
-        const where = functionNameOf(letter.functionArn);
+        const what = `${describeEvent(letter.payload)} (${LETTER_KIND[letter.kind]} dead letter: ${clip(letter.cause)})`;
+        const where = destinationOf(letter);
         if (options.dryRun) {
           if (message.ReceiptHandle) kept.push(message.ReceiptHandle);
           lines.push(`  · ${what} → ${where}: would hand back`);
           continue;
         }
         try {
-          const answer = await clients.lambda.send(
-            new InvokeCommand({
-              FunctionName: letter.functionArn,
-              InvocationType: 'Event',
-              Payload: new TextEncoder().encode(JSON.stringify(letter.payload)),
-            }),
-          );
-          if (answer.StatusCode !== 202) throw new Error(`Invoke answered ${answer.StatusCode}`);
+          await handBack(clients, letter, message.Body ?? '');
         } catch (error) {
           totals.failed += 1;
           if (message.ReceiptHandle) kept.push(message.ReceiptHandle);

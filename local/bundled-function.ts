@@ -31,6 +31,19 @@ export async function buildFunctionBundle(
   outdir: string,
 ): Promise<FunctionBundle> {
   const { entry, module } = functionEntryOf(service, name);
+  return buildEntryBundle(service, entry, module, outdir);
+}
+
+/**
+ * Builds an entry file (`functions/….ts`) with serverless.yml's esbuild options, as buildFunctionBundle
+ * does for a function of the file: for a handler measured before a function serves it.
+ */
+export async function buildEntryBundle(
+  service: ServerlessFile,
+  entry: string,
+  module: string,
+  outdir: string,
+): Promise<FunctionBundle> {
   const result = await build({
     ...functionBuildOptions(service),
     entryPoints: [entry],
@@ -45,26 +58,44 @@ export async function buildFunctionBundle(
 export const INVOCATION_MARK = '--- ferry: invocation ---';
 /** The line before the handler's result (JSON), after the invocation's own output. */
 export const RESULT_MARK = '--- ferry: result ---';
+/** The line before the invocation's timing (JSON), written last. */
+export const TIMING_MARK = '--- ferry: timing ---';
 
-// Lambda's init imports the bundle; then one invocation with the event, if one is given.
+// Lambda's init imports the bundle; then one invocation with the event, if one is given (after one with the
+// warm-up event, if given: its output stays with the init's, so the measured invocation is a warm one).
 const CHILD = `const { handler } = await import(process.argv[1]);
 if (typeof handler !== 'function') throw new Error('the bundle exports no handler');
 const event = process.argv[2];
+const warmUp = process.argv[3];
 const context = { functionName: 'ferry-bundled', functionVersion: '$LATEST', awsRequestId: 'bundled-1',
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ferry-bundled', memoryLimitInMB: '256',
   logGroupName: '/aws/lambda/ferry-bundled', logStreamName: 'bundled', callbackWaitsForEmptyEventLoop: false,
   getRemainingTimeInMillis: () => 60000 };
 let result = 'initialized';
+let timing = null;
+if (warmUp !== undefined) await handler(JSON.parse(warmUp), { ...context, awsRequestId: 'bundled-0' });
 if (event !== undefined) {
+  const parsed = JSON.parse(event);
   process.stdout.write(${JSON.stringify(`${INVOCATION_MARK}\n`)});
-  result = await handler(JSON.parse(event), context);
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  result = await handler(parsed, context);
+  const used = process.cpuUsage(cpu);
+  timing = { wallMs: performance.now() - start, cpuMs: (used.user + used.system) / 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
-process.stdout.write(${JSON.stringify(`${RESULT_MARK}\n`)} + JSON.stringify(result ?? null));`;
+process.stdout.write(${JSON.stringify(`${RESULT_MARK}\n`)} + JSON.stringify(result ?? null));
+process.stdout.write(${JSON.stringify(`\n${TIMING_MARK}\n`)} + JSON.stringify(timing));`;
 
 export interface BundleRun {
   status: number | null;
   /** The handler's result as JSON ('"initialized"' when no event was given). */
   result: string;
+  /**
+   * The invocation alone, init excluded: wall and CPU (user + system) time of the handler call, and the
+   * process's peak resident memory (init included, as Lambda's Max Memory Used is). Null without an event.
+   */
+  timing: { wallMs: number; cpuMs: number; maxRssMb: number } | null;
   /** What the process wrote to stdout during the invocation (the handler's log and metric lines). */
   invocationOutput: string;
   /** Everything written to stdout, marks included. */
@@ -76,10 +107,11 @@ export interface BundleRun {
 export function runBundle(
   bundle: FunctionBundle,
   env: Record<string, string>,
-  options: { event?: unknown; cwd: string },
+  options: { event?: unknown; warmUp?: unknown; cwd: string },
 ): Promise<BundleRun> {
   const args = ['--input-type=module', '-e', CHILD, pathToFileURL(bundle.file).href];
   if (options.event !== undefined) args.push(JSON.stringify(options.event));
+  if (options.event !== undefined && options.warmUp !== undefined) args.push(JSON.stringify(options.warmUp));
   const child = spawn(process.execPath, args, { env, cwd: options.cwd });
   let stdout = '';
   let stderr = '';
@@ -92,12 +124,15 @@ export function runBundle(
   return new Promise<BundleRun>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (status) => {
+      const timingAt = stdout.lastIndexOf(`\n${TIMING_MARK}\n`);
       const resultAt = stdout.lastIndexOf(`${RESULT_MARK}\n`);
       const invocationAt = stdout.indexOf(`${INVOCATION_MARK}\n`);
       const end = resultAt < 0 ? stdout.length : resultAt;
+      const resultEnd = timingAt < 0 ? stdout.length : timingAt;
       resolve({
         status,
-        result: resultAt < 0 ? '' : stdout.slice(resultAt + RESULT_MARK.length + 1),
+        result: resultAt < 0 ? '' : stdout.slice(resultAt + RESULT_MARK.length + 1, resultEnd),
+        timing: timingAt < 0 ? null : JSON.parse(stdout.slice(timingAt + TIMING_MARK.length + 2)),
         invocationOutput:
           invocationAt < 0 ? '' : stdout.slice(invocationAt + INVOCATION_MARK.length + 1, end),
         stdout,

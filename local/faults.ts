@@ -29,8 +29,11 @@ export class FaultInjector extends FaultSchedule<FaultKind, CopyOperation> {
     super(FAULT_KINDS, random);
   }
 
-  /** The next requests of `operation` into `bucket` fail with these faults, in order (before any other). */
-  scriptFor(bucket: string, operation: CopyOperation, ...faults: FaultKind[]): void {
+  /**
+   * The next requests of `operation` into `bucket` fail with these faults, in order (before any other).
+   * HeadObject too: a source read that fails, for a handler's retries (no rate applies to it).
+   */
+  scriptFor(bucket: string, operation: CopyOperation | 'HeadObject', ...faults: FaultKind[]): void {
     const key = `${bucket}/${operation}`;
     this.bucketScripts.set(key, [...(this.bucketScripts.get(key) ?? []), ...faults]);
   }
@@ -40,6 +43,13 @@ export class FaultInjector extends FaultSchedule<FaultKind, CopyOperation> {
     const fault = this.bucketScripts.get(`${bucket}/${operation}`)?.shift();
     if (!fault) return this.next(operation);
     this.injected.set(fault, (this.injected.get(fault) ?? 0) + 1);
+    return fault;
+  }
+
+  /** The scripted fault for this HeadObject of `bucket`, if any. */
+  scriptedFor(operation: 'HeadObject', bucket: string): FaultKind | undefined {
+    const fault = this.bucketScripts.get(`${bucket}/${operation}`)?.shift();
+    if (fault) this.injected.set(fault, (this.injected.get(fault) ?? 0) + 1);
     return fault;
   }
 

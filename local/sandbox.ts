@@ -27,6 +27,7 @@ import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contract';
 import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
 import { createObjectCreatedHandler } from '#objects/handlers/object-created';
+import { createObjectCreatedBatchHandler } from '#objects/handlers/object-created-batch';
 import { createObjectDeletedHandler } from '#objects/handlers/object-deleted';
 import { createObjectTagsChangedHandler } from '#objects/handlers/object-tags-changed';
 import { createInventoryBatchHandler } from '#reconcile/inventory/handler';
@@ -68,7 +69,8 @@ import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
 import { serveStepFunctions } from './sfn-api.ts';
 import { signingScopeOf } from './sigv4.ts';
-import { SANDBOX_QUEUE_NAME, serveDeadLetters } from './sqs-dlq.ts';
+import { moveToDeadLetters, SANDBOX_QUEUE_NAME, serveDeadLetters } from './sqs-dlq.ts';
+import { SqsEventSource, type SqsEventSourceOptions } from './sqs-event-source.ts';
 import type { StateMachineName } from './state-machines.ts';
 import { type Execution, ExecutionAlreadyExistsError, LocalStepFunctions } from './step-functions.ts';
 import { SandboxSts } from './sts.ts';
@@ -116,6 +118,15 @@ export interface SandboxOptions {
    * the bus, and a fake EC2 whose copies settle (and emit their events) on time.
    */
   ec2Completion?: Ec2CompletionMode;
+  /**
+   * How "Object Created" events reach objectCreated: straight from the bus (default, one invocation per
+   * event), or through an SQS delivery queue in batches (local/sqs-event-source.ts, the batch handler,
+   * partial batch responses, the redrive to the dead letters), with these settings of the queue and mapping.
+   */
+  objectCreatedQueue?: Pick<
+    SqsEventSourceOptions,
+    'batchSize' | 'batchingWindowMs' | 'visibilityTimeoutMs' | 'maxReceiveCount'
+  > & { recordConcurrency?: number };
 }
 
 /** The sandbox's copy-waiters table (event-driven waiting), as the deployment would name it. */
@@ -148,6 +159,8 @@ export interface Sandbox {
   s3(region: string): S3Client;
   /** An EC2 client for the sandbox in a Region. */
   ec2Client(region: string): EC2Client;
+  /** objectCreated's SQS delivery queue, with `objectCreatedQueue` set: its invocations and redrives. */
+  objectCreatedQueue?: SqsEventSource;
   /** Waits until every event published so far (and those its handling caused) has been handled. */
   settle(): Promise<void>;
   /**
@@ -557,15 +570,40 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   const patterns = objectEventPatterns(options.config);
 
+  const queueSettings = options.objectCreatedQueue;
+  const objectCreatedQueue = queueSettings
+    ? new SqsEventSource({
+        ...queueSettings,
+        queueArn: `arn:aws:sqs:${homeRegion}:${SANDBOX_ACCOUNT}:ferry-sandbox-object-created`,
+        invoke: (() => {
+          const batchHandler = createObjectCreatedBatchHandler(
+            runtimes.objectCreated.tools,
+            { ...withRpoTally(runtimes.objectCreated.deps), metrics, now: clock.now },
+            queueSettings.recordConcurrency,
+          );
+          // Crashes planned for ObjectCreatedLambdaFunction end a batch's invocation without an answer.
+          return crashes.wrap('ObjectCreatedLambdaFunction', (event) =>
+            recorder.run('objectCreated', () =>
+              batchHandler(event as never, lambdaContext('ferry-object-created')),
+            ),
+          ) as SqsEventSourceOptions['invoke'];
+        })(),
+        deadLetter: (body, sourceQueueArn) => moveToDeadLetters(bus, body, sourceQueueArn),
+      })
+    : undefined;
+
   const bus = new EventBus({
     targets: [
       {
         name: 'object-created',
         patterns: patterns.objectCreated,
-        invoke: (event) =>
-          recorder.run('objectCreated', () =>
-            objectCreated(event as never, lambdaContext('ferry-object-created')),
-          ),
+        invoke: async (event) =>
+          objectCreatedQueue
+            ? // The rule's SQS target: EventBridge sends the event as the message body.
+              { queued: objectCreatedQueue.send(JSON.stringify(event)) }
+            : recorder.run('objectCreated', () =>
+                objectCreated(event as never, lambdaContext('ferry-object-created')),
+              ),
       },
       {
         name: 'object-deleted',
@@ -712,8 +750,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     do {
       await ec2.settle();
       await bus.drain();
+      await objectCreatedQueue?.drain();
       await stepFunctions.settle();
-    } while (bus.pendingDeliveries > 0 || stepFunctions.running > 0);
+    } while (bus.pendingDeliveries > 0 || stepFunctions.running > 0 || (objectCreatedQueue?.depth ?? 0) > 0);
   };
 
   const iamRequests = () => [
@@ -784,6 +823,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       return client;
     },
+    ...(objectCreatedQueue ? { objectCreatedQueue } : {}),
     settle,
     expire: (bucket, key) => s3.expire(bucket, key),
     // As the scheduled function runs it (src/reconcile/handler.ts): rules with inventories by an inventory
@@ -859,6 +899,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         writeIamRequests();
       } finally {
         clearInterval(idleWatch);
+        objectCreatedQueue?.stop();
         for (const client of [...clients.values(), ...ec2Clients.values()]) client.destroy();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

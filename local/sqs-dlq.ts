@@ -34,6 +34,8 @@ const DEFAULT_VISIBILITY_SECONDS = 30;
 interface Sent {
   body: string;
   attributes: Record<string, MessageAttribute>;
+  /** System attributes SQS itself sets: DeadLetterQueueSourceArn on a message its redrive moved here. */
+  system?: Record<string, string>;
 }
 
 interface QueueState {
@@ -59,6 +61,7 @@ interface Message {
   sentAt: number;
   body: string;
   attributes: Sent['attributes'];
+  system: Record<string, string>;
   source: Delivery | Sent;
 }
 
@@ -83,6 +86,16 @@ function destinationRecord(delivery: Delivery, sentAt: number, region: string, a
   });
 }
 
+/**
+ * A message an SQS delivery queue's redrive policy moves here once its receive count passes
+ * maxReceiveCount (local/sqs-event-source.ts): the body as it was sent, its message attributes, and the
+ * system attribute `DeadLetterQueueSourceArn`, the queue it came from
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+ */
+export function moveToDeadLetters(bus: EventBus, body: string, sourceQueueArn: string): void {
+  stateOf(bus).sent.push({ body, attributes: {}, system: { DeadLetterQueueSourceArn: sourceQueueArn } });
+}
+
 function messagesOf(bus: EventBus, state: QueueState, region: string, account: string): Message[] {
   const entry = (source: Delivery | Sent) => {
     let known = state.ids.get(source);
@@ -98,12 +111,13 @@ function messagesOf(bus: EventBus, state: QueueState, region: string, account: s
       // Built once, so every receive shows the same record (its requestId included).
       const body = bodies.get(delivery) ?? destinationRecord(delivery, sentAt, region, account);
       bodies.set(delivery, body);
-      return { id, sentAt, body, attributes: {}, source: delivery };
+      return { id, sentAt, body, attributes: {}, system: {}, source: delivery };
     }),
     ...state.sent.map((sent) => ({
       ...entry(sent),
       body: sent.body,
       attributes: sent.attributes,
+      system: sent.system ?? {},
       source: sent,
     })),
   ];
@@ -162,6 +176,10 @@ function answer(
       const max = Math.min(Math.max(request.MaxNumberOfMessages ?? 1, 1), 10);
       const seconds = request.VisibilityTimeout ?? DEFAULT_VISIBILITY_SECONDS;
       const wanted = request.MessageAttributeNames ?? [];
+      const wantedSystem = [
+        ...(request.AttributeNames ?? []),
+        ...(request.MessageSystemAttributeNames ?? []),
+      ];
       const picked = messages.filter(visible).slice(0, max);
       return {
         operation,
@@ -178,7 +196,12 @@ function answer(
             ReceiptHandle: handle,
             MD5OfBody: md5OfBody(message.body),
             Body: message.body,
-            Attributes: { SentTimestamp: String(message.sentAt) },
+            Attributes: {
+              SentTimestamp: String(message.sentAt),
+              ...Object.fromEntries(
+                Object.entries(message.system).filter(([name]) => wantedAttribute(wantedSystem, name)),
+              ),
+            },
             ...(digest ? { MD5OfMessageAttributes: digest, MessageAttributes: attributes } : {}),
           };
         }),

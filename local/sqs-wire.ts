@@ -25,6 +25,8 @@ export interface SqsInput {
   QueueName?: string;
   QueueUrl?: string;
   AttributeNames?: string[];
+  /** The newer name of `AttributeNames` (system attributes such as DeadLetterQueueSourceArn). */
+  MessageSystemAttributeNames?: string[];
   MaxNumberOfMessages?: number;
   VisibilityTimeout?: number;
   MessageAttributeNames?: string[];

@@ -134,6 +134,9 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     if (isCopyOperation(operation)) {
       const fault = options.faults.nextFor(operation, bucket);
       if (fault) return answerWithFault(res, fault);
+    } else if (operation === 'HeadObject') {
+      const fault = options.faults.scriptedFor(operation, bucket);
+      if (fault) return answerWithFault(res, fault);
     }
     // Streaming uploads arrive aws-chunked (framing and a checksum trailer): the operations get the bytes.
     const decoded = decodedUploadHeaders(req.headers);

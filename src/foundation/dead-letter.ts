@@ -9,15 +9,23 @@ import type { Message } from '@aws-sdk/client-sqs';
 export type DeadLetter =
   | { kind: 'lambda-destination'; functionArn: string; payload: unknown; cause: string }
   | { kind: 'eventbridge'; functionArn: string; payload: unknown; cause: string; rule?: string }
+  | { kind: 'delivery-queue'; queueArn: string; payload: unknown; cause: string }
   | { kind: 'unknown'; reason: string };
 
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The system attribute a dead letter moved by a queue's redrive policy carries: the queue it left. */
+export const DEAD_LETTER_SOURCE_ATTRIBUTE = 'DeadLetterQueueSourceArn';
+
 /**
  * Reads a message of the dead-letter queue: a Lambda on-failure destination record (`requestContext.functionArn`,
- * `requestPayload`), or an event an EventBridge target could not take (the event as body; `RULE_ARN`,
- * `TARGET_ARN`, `ERROR_CODE`, `ERROR_MESSAGE` as message attributes). Only Lambda targets are handed back.
+ * `requestPayload`), an event an EventBridge target could not take (the event as body; `RULE_ARN`,
+ * `TARGET_ARN`, `ERROR_CODE`, `ERROR_MESSAGE` as message attributes), or a message an SQS delivery queue's
+ * redrive policy moved here after maxReceiveCount receives (the event as body, as the rule's SQS target
+ * sent it; the system attribute DeadLetterQueueSourceArn names the queue,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html — asked
+ * for with MessageSystemAttributeNames). Lambda targets and delivery queues are handed back.
  */
 export function deadLetterOf(message: Message): DeadLetter {
   let body: unknown;
@@ -27,6 +35,18 @@ export function deadLetterOf(message: Message): DeadLetter {
     return { kind: 'unknown', reason: 'the body is not JSON' };
   }
   const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
+  const sourceQueue = message.Attributes?.[DEAD_LETTER_SOURCE_ATTRIBUTE];
+  if (sourceQueue !== undefined) {
+    if (!/^arn:aws[\w-]*:sqs:[^:]+:\d{12}:[\w-]{1,80}$/.test(sourceQueue))
+      return { kind: 'unknown', reason: `its source ${sourceQueue} is not an SQS queue` };
+    if (!isObject(body)) return { kind: 'unknown', reason: 'the body is not an event' };
+    return {
+      kind: 'delivery-queue',
+      queueArn: sourceQueue,
+      payload: body,
+      cause: 'received maxReceiveCount times without success',
+    };
+  }
   const target = attribute('TARGET_ARN');
   if (target !== undefined) {
     if (!/^arn:aws[\w-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(target))

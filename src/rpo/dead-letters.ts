@@ -1,5 +1,5 @@
 import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { deadLetterOf } from '#foundation/dead-letter';
+import { DEAD_LETTER_SOURCE_ATTRIBUTE, deadLetterOf } from '#foundation/dead-letter';
 import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import { type FerryConfig, objectRulesOf } from '#rules/config';
@@ -62,6 +62,8 @@ export async function deadLetterItems(
         VisibilityTimeout: 0,
         WaitTimeSeconds: 0,
         MessageAttributeNames: ['All'],
+        // A delivery queue's redrive moved it here: the system attribute says so (#foundation/dead-letter).
+        MessageSystemAttributeNames: [DEAD_LETTER_SOURCE_ATTRIBUTE],
       }),
     );
     const fresh = Messages.filter((message) => message.MessageId && !seen.has(message.MessageId));

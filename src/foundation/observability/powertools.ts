@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { type MetricDocumentWriter, metricDocuments } from './metric-documents.ts';
+import { type MetricDocuments, metricDocuments } from './metric-documents.ts';
 
 export const SERVICE_NAME = 'ferry';
 export const METRICS_NAMESPACE = 'Ferry';
@@ -12,7 +12,7 @@ export interface Powertools {
   metrics: Metrics;
   tracer: Tracer;
   /** Per-item figures, one EMF document per dimension set (the replication and RPO metrics). */
-  documents: MetricDocumentWriter;
+  documents: MetricDocuments;
 }
 
 export function createPowertools(): Powertools {

@@ -13,6 +13,7 @@ import {
   GetQueueUrlCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -225,6 +226,29 @@ describe('deadLetterOf', () => {
   });
 });
 
+const DELIVERY_QUEUE_ARN = 'arn:aws:sqs:us-east-1:111122223333:ferry-dev-object-created';
+/** A message an SQS delivery queue's redrive moved: the event as its body, the source queue as a system attribute. */
+const redriven: Message = {
+  MessageId: 'm-redriven',
+  ReceiptHandle: 'r-redriven',
+  Body: JSON.stringify(EVENT),
+  Attributes: { DeadLetterQueueSourceArn: DELIVERY_QUEUE_ARN },
+};
+
+describe("deadLetterOf: a delivery queue's redrive", () => {
+  it('reads the event and the queue it came from, and refuses a source that is not a queue', () => {
+    expect(deadLetterOf(redriven)).toEqual({
+      kind: 'delivery-queue',
+      queueArn: DELIVERY_QUEUE_ARN,
+      payload: EVENT,
+      cause: 'received maxReceiveCount times without success',
+    });
+    expect(
+      deadLetterOf({ ...redriven, Attributes: { DeadLetterQueueSourceArn: 'arn:aws:sns:us-east-1:1:t' } }),
+    ).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('not an SQS queue') });
+  });
+});
+
 describe('redrive', () => {
   const receive = (...messages: Message[]) => {
     sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: messages }).resolves({ Messages: [] });
@@ -258,6 +282,36 @@ describe('redrive', () => {
       '  ? message m-junk: not understood (neither a Lambda failure record nor an EventBridge dead letter); kept in the queue',
       '3 messages: 2 handed back, 0 failed, 1 not understood (failed and not understood stay in the queue)',
     ]);
+  });
+
+  it("sends a delivery queue's dead letter back to that queue, its body unchanged", async () => {
+    receive(redriven);
+    sqs
+      .on(GetQueueUrlCommand, {
+        QueueName: 'ferry-dev-object-created',
+        QueueOwnerAWSAccountId: '111122223333',
+      })
+      .resolves({ QueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/ferry-dev-object-created' });
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'again' });
+
+    const result = await redriveCommand({ ...target, max: 100, dryRun: false }, clients);
+
+    expect(lambda.commandCalls(InvokeCommand)).toEqual([]);
+    expect(sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        QueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/ferry-dev-object-created',
+        MessageBody: redriven.Body,
+      },
+    ]);
+    expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input.MessageSystemAttributeNames).toEqual([
+      'DeadLetterQueueSourceArn',
+    ]);
+    expect(sqs.commandCalls(DeleteMessageCommand).map((call) => call.args[0].input.ReceiptHandle)).toEqual([
+      'r-redriven',
+    ]);
+    expect(result.lines[1]).toContain(
+      '(SQS redrive dead letter: received maxReceiveCount times without success) → queue ferry-dev-object-created: handed back',
+    );
   });
 
   it('keeps a message whose invocation failed', async () => {

@@ -97,3 +97,54 @@ describe('metric documents: a call with one dimension set is one EMF document', 
     });
   });
 });
+
+describe('metric documents held for a batch: one document per dimension set, values as arrays', () => {
+  it('batched() writes the copies of a batch as one document per rule, each metric an array of its values', async () => {
+    const tools = createPowertools();
+    const metrics = powertoolsReplicationMetrics(tools.documents);
+    await tools.documents.batched(async () => {
+      metrics.copied('photos', 10, 1);
+      metrics.copied('logs', 30, 3);
+      metrics.copied('photos', 20, 2);
+      expect(documents()).toEqual([]); // held until the batch ends
+    });
+    const written = documents();
+    expect(written).toHaveLength(2);
+    expect(written.find((document) => document.rule === 'photos')).toMatchObject({
+      [METRIC.copies]: [1, 1],
+      [METRIC.bytes]: [10, 20],
+      [METRIC.latency]: [1, 2],
+    });
+    expect(written.find((document) => document.rule === 'logs')).toMatchObject({
+      [METRIC.copies]: 1,
+      [METRIC.bytes]: 30,
+    });
+  });
+
+  it("batched() splits a metric of more than 100 values into whole documents under EMF's 100 values", async () => {
+    const tools = createPowertools();
+    const metrics = powertoolsReplicationMetrics(tools.documents);
+    await tools.documents.batched(async () => {
+      for (let i = 0; i < 250; i += 1) metrics.copied('photos', i, i);
+    });
+    const written = documents();
+    expect(written.map((document) => (document[METRIC.bytes] as number[]).length)).toEqual([99, 99, 52]);
+    for (const document of written)
+      expect(document._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service', 'rule']]);
+    expect(written.flatMap((document) => document[METRIC.bytes] as number[])).toEqual(
+      Array.from({ length: 250 }, (_, i) => i),
+    );
+    expect(written.every((document) => document.rule === 'photos')).toBe(true);
+  });
+
+  it('batched() writes what it held even when the batch throws', async () => {
+    const tools = createPowertools();
+    await expect(
+      tools.documents.batched(async () => {
+        powertoolsReplicationMetrics(tools.documents).failed('photos', 'AccessDenied');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(documents()).toHaveLength(2);
+  });
+});
