@@ -1,0 +1,212 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { destinationTarget } from '#foundation/aws-clients';
+import { unquote } from '#objects/copy-request';
+import { etagsMustMatch, partsOfETag } from '#objects/etag-rule';
+import { compareKeys } from '#objects/keys';
+import { destinationKeyOf } from '#objects/router';
+import type { ObjectDestination, ObjectRule } from '#rules/schema';
+import { isOutranked } from '#rules/shared-replicas';
+import type { ListedObject, ObjectReconcileDeps, ReplicaState } from './objects.ts';
+
+/**
+ * The list reconcile's replica check from a listing of the destination instead of a HeadObject per
+ * replica: the source page's keys, mapped into the replica's key space (destinationKeyOf), are joined with
+ * a ListObjectsV2 of that key space, page by page.
+ *
+ * Why it is sound and cheap:
+ * - ListObjectsV2 returns up to 1,000 keys per request, each with its ETag, Size, LastModified and
+ *   StorageClass (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
+ *   https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html), only current objects (a key whose
+ *   latest version is a delete marker is not listed; ListObjectVersions would list the others), "always
+ *   in UTF-8 binary order" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ListingKeysUsingAPIs.html).
+ *   A LIST is billed at the PUT/COPY/POST/LIST rate, a HEAD at the GET rate: one LIST costs what
+ *   LIST_IN_HEADS HEADs cost (https://aws.amazon.com/s3/pricing/, S3 Standard, us-east-1).
+ * - destinationKeyOf replaces the rule's prefix with the keyPrefix, the same bytes in front of every key, so
+ *   the replica keys of a sorted source page are sorted too: one forward walk of the destination listing
+ *   meets them all. A key asked out of order (which that mapping cannot produce) is not guessed: it is left
+ *   to a HEAD.
+ * - Only one page of each listing is held (never a bucket), and a listing resumes after the last replica
+ *   key asked (StartAfter), skipping destination keys between two sources.
+ *
+ * The listing decides `missing` (no key), `stale` (another size: a copy has its source's size; or written
+ * before the source's current version) and `current`: the same size and ETag, and the comparable-ETag rule
+ * (#objects/etag-rule) says the two ETags must be equal for a true copy (with the destination's configured
+ * encryption; a listing does not say an object's). Anything else (ETags that differ, which SSE-KMS on
+ * either side explains, or that the rule cannot compare) is left to the HEAD-based check (replicaStateOf),
+ * as the inventory join does. A listing carries no metadata, so Ferry's markers are not read for a
+ * current replica: equal sizes and equal comparable ETags (content digests) say it holds the source's bytes,
+ * whoever wrote it (as in the inventory join, inventory/join.ts).
+ */
+
+/** S3 Standard request prices in us-east-1 (https://aws.amazon.com/s3/pricing/), in dollars per request. */
+export const S3_REQUEST_PRICES = {
+  /** PUT, COPY, POST, LIST. */
+  tier1: 0.005 / 1000,
+  /** GET, HEAD, SELECT and all other requests (GetObjectTagging, GetObjectRetention, …). */
+  tier2: 0.0004 / 1000,
+} as const;
+
+/** What one LIST costs in HEADs: 12.5. */
+export const LIST_IN_HEADS = S3_REQUEST_PRICES.tier1 / S3_REQUEST_PRICES.tier2;
+
+/**
+ * The verdict of the listing on one replica, or undefined when only a HEAD can tell. Pure.
+ */
+export function listedReplicaState(
+  source: ListedObject,
+  replica: ListedObject | undefined,
+  destination: ObjectDestination,
+): ReplicaState | undefined {
+  if (!replica) return 'missing';
+  if (replica.size !== source.size) return 'stale';
+  if (replica.lastModified && source.lastModified && replica.lastModified < source.lastModified)
+    return 'stale';
+  if (unquote(replica.etag) !== unquote(source.etag)) return undefined;
+  // Equal ETags: a plain one is a copy's MD5, a multipart one (`-N`) a copy that kept the source's N parts.
+  const parts = partsOfETag(replica.etag);
+  const comparable = etagsMustMatch({
+    sourceETag: source.etag,
+    encryptions: [destination.encryption?.sse],
+    replica: parts === 0 ? { copy: true } : { parts },
+  });
+  return comparable ? 'current' : undefined;
+}
+
+/**
+ * Whether the destination's replicas can be judged from its listing at all: a destination that copies
+ * tags or carries Object Lock settings has its replica's tags or lock compared (object-tags.ts,
+ * object-locks.ts), which needs the HEAD's markers, version and lock headers anyway.
+ */
+export const listable = (destination: ObjectDestination): boolean =>
+  !destination.tags.copy && destination.lock === undefined;
+
+/**
+ * The cheaper path for one source page at one destination, estimated from the source listing alone: HEADs
+ * cost `candidates` GET-class requests; the listing at least one LIST, and one more per 1,000 destination
+ * keys between two sources. A page with fewer candidates than one LIST is worth is HEADed; otherwise the
+ * listing may spend at most `candidates / LIST_IN_HEADS` LISTs on the page (what its HEADs would cost), and
+ * the candidates it has not reached by then are HEADed: a sparse source range in a large destination key
+ * space never costs more than about twice its HEADs, a dense one about 1/80th.
+ */
+export function listingAllowance(candidates: number): number {
+  return Math.floor(candidates / LIST_IN_HEADS);
+}
+
+/** A forward walk of one destination's listing of a rule's key space, one page held at a time. */
+export class DestinationListing {
+  private page: ListedObject[] = [];
+  private index = 0;
+  private truncated = true;
+  /** No replica key up to this one is asked for any more: a new page may start after it. */
+  private floor: string | undefined;
+  /** LIST requests made, in all. */
+  requests = 0;
+
+  constructor(
+    private readonly rule: ObjectRule,
+    private readonly destination: ObjectDestination,
+    private readonly deps: Pick<ObjectReconcileDeps, 's3'>,
+    /** The replica key of the last source before the walk starts (the pass's resume point), if any. */
+    startAfter: string | undefined,
+  ) {
+    this.floor = startAfter;
+  }
+
+  /**
+   * The listed object at `key`, null when the destination has none, or undefined when the walk cannot
+   * tell within `allowance.left` more LIST requests, or `key` is not after the last one asked: then a HEAD
+   * decides. Keys must come in S3's order for the walk to answer.
+   */
+  async find(key: string, allowance: { left: number }): Promise<ListedObject | null | undefined> {
+    if (this.floor !== undefined && compareKeys(key, this.floor) <= 0) return undefined;
+    try {
+      for (;;) {
+        while (this.index < this.page.length && compareKeys(this.page[this.index]?.key ?? '', key) < 0)
+          this.index += 1;
+        const entry = this.page[this.index];
+        if (entry) return entry.key === key ? entry : null;
+        if (!this.truncated) return null;
+        if (allowance.left <= 0) return undefined;
+        allowance.left -= 1;
+        await this.next();
+      }
+    } finally {
+      this.floor = key;
+    }
+  }
+
+  /**
+   * The next page: after the last key listed, or after the last key asked when that is later (the
+   * destination keys between two sources are never listed).
+   */
+  private async next(): Promise<void> {
+    const { destination, rule } = this;
+    const last = this.page.at(-1)?.key;
+    const startAfter =
+      last === undefined || (this.floor !== undefined && compareKeys(this.floor, last) > 0)
+        ? this.floor
+        : last;
+    const page = await this.deps.s3(destinationTarget(destination)).send(
+      new ListObjectsV2Command({
+        Bucket: destination.bucket,
+        Prefix: destination.keyPrefix ?? rule.objects.prefix,
+        ...(startAfter !== undefined ? { StartAfter: startAfter } : {}),
+        ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+      }),
+    );
+    this.requests += 1;
+    this.page = listedObjectsOf(page.Contents);
+    this.index = 0;
+    // Not truncated: no key after StartAfter is left, so none after any later key either.
+    this.truncated = page.IsTruncated === true && this.page.length > 0;
+  }
+}
+
+/** A listing page's entries as ListedObject (a key-less entry, which S3 never sends, is left out). */
+export function listedObjectsOf(
+  contents: readonly { Key?: string; Size?: number; ETag?: string; LastModified?: Date }[] | undefined,
+): ListedObject[] {
+  return (contents ?? []).flatMap((entry) =>
+    entry.Key === undefined
+      ? []
+      : [{ key: entry.Key, size: entry.Size ?? 0, etag: entry.ETag ?? '', lastModified: entry.LastModified }],
+  );
+}
+
+/**
+ * Each destination's state of each candidate of one source page (in the page's order), where its listing
+ * tells (`states[candidate][destination]`); undefined where a HEAD must (not listable, outranked, a page
+ * too small to pay for a LIST, or past the page's allowance). `walks` carries each destination's walk from
+ * one page to the next of the same step; `pageAfter` is the source key the page was listed after.
+ */
+export async function listedStatesOf(
+  rule: ObjectRule,
+  candidates: readonly ListedObject[],
+  pageAfter: string | undefined,
+  walks: Map<number, DestinationListing>,
+  deps: Pick<ObjectReconcileDeps, 's3'>,
+): Promise<(ReplicaState | undefined)[][]> {
+  const states = candidates.map((): (ReplicaState | undefined)[] => []);
+  const allowance = listingAllowance(candidates.length);
+  if (allowance < 1) return states;
+  for (const [index, destination] of rule.to.entries()) {
+    if (!listable(destination)) continue;
+    let walk = walks.get(index);
+    if (!walk) {
+      const startAfter = pageAfter === undefined ? undefined : destinationKeyOf(rule, destination, pageAfter);
+      walk = new DestinationListing(rule, destination, deps, startAfter);
+      walks.set(index, walk);
+    }
+    const left = { left: allowance };
+    for (const [position, object] of candidates.entries()) {
+      const key = destinationKeyOf(rule, destination, object.key);
+      // A rule of higher priority owns this replica key (#rules/shared-replicas): reconcileOne skips it.
+      if (isOutranked(rule, index, destination.bucket, key)) continue;
+      const found = await walk.find(key, left);
+      const row = states[position];
+      if (found !== undefined && row)
+        row[index] = listedReplicaState(object, found ?? undefined, destination);
+    }
+  }
+  return states;
+}
