@@ -1,0 +1,122 @@
+import { ListObjectsV2Command, type ListObjectsV2CommandInput, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { compareKeys } from '#objects/keys';
+import {
+  DestinationListing,
+  LIST_IN_HEADS,
+  listedReplicaState,
+  listingAllowance,
+} from '#reconcile/listing-join';
+import type { ListedObject } from '#reconcile/objects';
+import { objectRulesOf } from '#rules/config';
+import { configFrom } from '#test/support/fixtures';
+
+const CONFIG = configFrom(`
+rules:
+  - name: docs
+    objects: { bucket: src, prefix: docs/ }
+    to:
+      - { bucket: dr-bucket, region: us-west-2, keyPrefix: mirror/, tags: { copy: false } }
+      - { bucket: kms-bucket, region: us-west-2, tags: { copy: false }, encryption: { sse: "aws:kms", kmsKeyId: alias/dr } }
+`);
+const rule = objectRulesOf(CONFIG)[0];
+if (!rule) throw new Error('no rule');
+const [plain, kms] = rule.to as [(typeof rule.to)[0], (typeof rule.to)[0]];
+
+const at = (iso: string) => new Date(iso);
+const source: ListedObject = {
+  key: 'docs/a',
+  size: 10,
+  etag: '"0cc175b9c0f1b6a831c399e269772661"',
+  lastModified: at('2026-01-01T00:00:00Z'),
+};
+const copy = { ...source, key: 'mirror/a', lastModified: at('2026-01-01T00:00:05Z') };
+
+describe('listedReplicaState', () => {
+  it('decides missing, stale and current where the listing can tell', () => {
+    expect(listedReplicaState(source, undefined, plain)).toBe('missing');
+    expect(listedReplicaState(source, { ...copy, size: 11 }, plain)).toBe('stale');
+    expect(listedReplicaState(source, { ...copy, lastModified: at('2025-12-31T23:59:59Z') }, plain)).toBe(
+      'stale',
+    );
+    expect(listedReplicaState(source, copy, plain)).toBe('current');
+    // A multipart source copied with its layout kept: the same `-N` ETag.
+    const parts = { ...source, etag: '"9b2cf535f27731c974343645a3985328-3"' };
+    expect(listedReplicaState(parts, { ...copy, etag: parts.etag }, plain)).toBe('current');
+  });
+
+  it('leaves to a HEAD what it cannot tell: ETags that differ, or ones KMS makes no digests', () => {
+    expect(listedReplicaState(source, { ...copy, etag: '"92eb5ffee6ae2fec3ad71c777531578f"' }, plain)).toBe(
+      undefined,
+    );
+    expect(listedReplicaState(source, copy, kms)).toBe(undefined);
+  });
+});
+
+describe('listingAllowance', () => {
+  it('pays for a LIST only with the HEADs it saves', () => {
+    expect(LIST_IN_HEADS).toBeCloseTo(12.5);
+    expect(listingAllowance(12)).toBe(0);
+    expect(listingAllowance(13)).toBe(1);
+    expect(listingAllowance(1000)).toBe(80);
+  });
+});
+
+describe('compareKeys', () => {
+  it('orders keys by their UTF-8 bytes, as S3 lists them', () => {
+    expect(compareKeys('x\uFFFD', 'x\u{1F600}')).toBeLessThan(0);
+    expect('x\uFFFD' < 'x\u{1F600}').toBe(false); // JavaScript's order is the reverse
+    expect(compareKeys('a', 'a')).toBe(0);
+    expect(compareKeys('ab', 'a')).toBeGreaterThan(0);
+  });
+});
+
+describe('DestinationListing', () => {
+  const keys = Array.from({ length: 30 }, (_, i) => `mirror/${String(i).padStart(2, '0')}`);
+  /** A destination listed in pages of 5 keys (S3 sends up to 1,000). */
+  function fakeDestination() {
+    const s3 = mockClient(S3Client);
+    const inputs: ListObjectsV2CommandInput[] = [];
+    s3.on(ListObjectsV2Command).callsFake((input: ListObjectsV2CommandInput) => {
+      inputs.push(input);
+      const after = input.StartAfter;
+      const rest = keys.filter(
+        (key) => key.startsWith(input.Prefix ?? '') && (after === undefined || compareKeys(key, after) > 0),
+      );
+      return {
+        Contents: rest.slice(0, 5).map((Key) => ({ Key, Size: 1, ETag: '"e"' })),
+        IsTruncated: rest.length > 5,
+      };
+    });
+    const client = new S3Client({ region: 'us-west-2' });
+    return { inputs, deps: { s3: () => client }, restore: () => s3.restore() };
+  }
+
+  it('walks forward, answers present and absent keys, and starts a page after the last key asked', async () => {
+    const { inputs, deps, restore } = fakeDestination();
+    const walk = new DestinationListing(rule, plain, deps as never, undefined);
+    const budget = { left: 10 };
+    expect((await walk.find('mirror/01', budget))?.key).toBe('mirror/01');
+    expect(await walk.find('mirror/01x', budget)).toBeNull();
+    expect((await walk.find('mirror/04', budget))?.key).toBe('mirror/04');
+    // Far ahead: the next page starts after the last key asked, not after the page's last key.
+    expect((await walk.find('mirror/20', budget))?.key).toBe('mirror/20');
+    expect(await walk.find('mirror/22x', budget)).toBeNull(); // on the page held
+    expect(inputs.map((input) => input.StartAfter)).toEqual([undefined, 'mirror/04', 'mirror/20']);
+    expect(inputs.every((input) => input.Prefix === 'mirror/' && input.Bucket === 'dr-bucket')).toBe(true);
+    restore();
+  });
+
+  it('stops at its allowance and refuses keys out of order: a HEAD decides those', async () => {
+    const { inputs, deps, restore } = fakeDestination();
+    const walk = new DestinationListing(rule, plain, deps as never, 'mirror/02');
+    const budget = { left: 1 };
+    expect((await walk.find('mirror/03', budget))?.key).toBe('mirror/03');
+    expect(await walk.find('mirror/02', budget)).toBeUndefined(); // before the last key asked
+    expect((await walk.find('mirror/07', budget))?.key).toBe('mirror/07'); // still on the page held
+    expect(await walk.find('mirror/12', budget)).toBeUndefined(); // another page, none left to pay for
+    expect(inputs.map((input) => input.StartAfter)).toEqual(['mirror/02']);
+    restore();
+  });
+});
