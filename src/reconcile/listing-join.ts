@@ -25,8 +25,8 @@ import type { ListedObject, ObjectReconcileDeps, ReplicaState } from './objects.
  *   the replica keys of a sorted source page are sorted too: one forward walk of the destination listing
  *   meets them all. A key asked out of order (which that mapping cannot produce) is not guessed: it is left
  *   to a HEAD.
- * - Only one page of each listing is held (never a bucket), and a listing resumes after the last replica
- *   key asked (StartAfter), skipping destination keys between two sources.
+ * - Only one page of each listing is held (never a bucket), and a new page starts (StartAfter) just below
+ *   the replica key asked (justBelow): destination keys between two sources are not listed.
  *
  * The listing decides `missing` (no key), `stale` (another size: a copy has its source's size; or written
  * before the source's current version) and `current`: the same size and ETag, and the comparable-ETag rule
@@ -82,8 +82,9 @@ export const listable = (destination: ObjectDestination): boolean =>
 
 /**
  * The cheaper path for one source page at one destination, estimated from the source listing alone: HEADs
- * cost `candidates` GET-class requests; the listing at least one LIST, and one more per 1,000 destination
- * keys between two sources. A page with fewer candidates than one LIST is worth is HEADed; otherwise the
+ * cost `candidates` GET-class requests; the listing at least one LIST, and one more for each source whose
+ * replica key is past the page held (1,000 keys: a dense key space needs about one per 1,000 sources, a
+ * sparse one up to one per source). A page with fewer candidates than one LIST is worth is HEADed; otherwise the
  * listing may spend at most `candidates / LIST_IN_HEADS` LISTs on the page (what its HEADs would cost), and
  * the candidates it has not reached by then are HEADed: a sparse source range in a large destination key
  * space never costs more than about twice its HEADs, a dense one about 1/80th.
@@ -128,7 +129,7 @@ export class DestinationListing {
         if (!this.truncated) return null;
         if (allowance.left <= 0) return undefined;
         allowance.left -= 1;
-        await this.next();
+        await this.next(key);
       }
     } finally {
       this.floor = key;
@@ -136,16 +137,16 @@ export class DestinationListing {
   }
 
   /**
-   * The next page: after the last key listed, or after the last key asked when that is later (the
-   * destination keys between two sources are never listed).
+   * The next page: after the last key listed, the last key asked, or just below `key`, whichever is
+   * latest (the destination keys between two sources are never listed, only what shares all of `key` but
+   * its last character and has a smaller one there).
    */
-  private async next(): Promise<void> {
+  private async next(key: string): Promise<void> {
     const { destination, rule } = this;
-    const last = this.page.at(-1)?.key;
-    const startAfter =
-      last === undefined || (this.floor !== undefined && compareKeys(this.floor, last) > 0)
-        ? this.floor
-        : last;
+    const startAfter = [this.page.at(-1)?.key, this.floor, justBelow(key)]
+      .filter((bound): bound is string => bound !== undefined && compareKeys(bound, key) < 0)
+      .sort(compareKeys)
+      .at(-1);
     const page = await this.deps.s3(destinationTarget(destination)).send(
       new ListObjectsV2Command({
         Bucket: destination.bucket,
@@ -160,6 +161,20 @@ export class DestinationListing {
     // Not truncated: no key after StartAfter is left, so none after any later key either.
     this.truncated = page.IsTruncated === true && this.page.length > 0;
   }
+}
+
+/**
+ * A string before `key` in S3's order with no key between the two but those that start with it: `key`
+ * with its last character replaced by the one before it (UTF-8 orders characters by code point; a
+ * surrogate code point has no UTF-8 form, so U+E000 steps down to U+D7FF).
+ */
+export function justBelow(key: string): string | undefined {
+  const characters = Array.from(key);
+  const last = characters.pop()?.codePointAt(0);
+  if (last === undefined) return undefined;
+  if (last === 0) return characters.join('');
+  const before = last === 0xe000 ? 0xd7ff : last - 1;
+  return characters.join('') + String.fromCodePoint(before);
 }
 
 /** A listing page's entries as ListedObject (a key-less entry, which S3 never sends, is left out). */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compareKeys } from '#objects/keys';
 import {
   DestinationListing,
+  justBelow,
   LIST_IN_HEADS,
   listedReplicaState,
   listingAllowance,
@@ -63,6 +64,16 @@ describe('listingAllowance', () => {
   });
 });
 
+describe('justBelow', () => {
+  it('gives a string just before the key, with no key between but those that start with it', () => {
+    expect(justBelow('mirror/20')).toBe('mirror/2/');
+    expect(compareKeys(justBelow('a\u{1F600}') ?? '', 'a\u{1F600}')).toBeLessThan(0);
+    expect(justBelow('a\u{1F600}')).toBe('a\u{1F5FF}');
+    expect(justBelow('a\uE000')).toBe('a\uD7FF');
+    expect(justBelow('')).toBeUndefined();
+  });
+});
+
 describe('compareKeys', () => {
   it('orders keys by their UTF-8 bytes, as S3 lists them', () => {
     expect(compareKeys('x\uFFFD', 'x\u{1F600}')).toBeLessThan(0);
@@ -100,10 +111,10 @@ describe('DestinationListing', () => {
     expect((await walk.find('mirror/01', budget))?.key).toBe('mirror/01');
     expect(await walk.find('mirror/01x', budget)).toBeNull();
     expect((await walk.find('mirror/04', budget))?.key).toBe('mirror/04');
-    // Far ahead: the next page starts after the last key asked, not after the page's last key.
+    // Far ahead: the next page starts just below the key asked, not after the page's last key.
     expect((await walk.find('mirror/20', budget))?.key).toBe('mirror/20');
     expect(await walk.find('mirror/22x', budget)).toBeNull(); // on the page held
-    expect(inputs.map((input) => input.StartAfter)).toEqual([undefined, 'mirror/04', 'mirror/20']);
+    expect(inputs.map((input) => input.StartAfter)).toEqual(['mirror/00', 'mirror/2/']);
     expect(inputs.every((input) => input.Prefix === 'mirror/' && input.Bucket === 'dr-bucket')).toBe(true);
     restore();
   });
