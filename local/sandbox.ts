@@ -32,6 +32,7 @@ import { createObjectTagsChangedHandler } from '#objects/handlers/object-tags-ch
 import { createInventoryBatchHandler } from '#reconcile/inventory/handler';
 import { reportFromResults } from '#reconcile/inventory/results';
 import { workLocationOf } from '#reconcile/inventory/work';
+import type { ObjectReconcileDeps } from '#reconcile/objects';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
 import { createRpoMonitorHandler } from '#rpo/handler';
@@ -156,7 +157,11 @@ export interface Sandbox {
    */
   expire(bucket: string, key: string): boolean;
   /** One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's machines). */
-  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+  reconcile(
+    options?: ReconcileOptions,
+    /** `headEveryReplica`: the check before the listing join, for the reconcile benchmark's side-by-side. */
+    tuning?: Pick<ObjectReconcileDeps, 'headEveryReplica'>,
+  ): Promise<ReconcileReport>;
   /**
    * Publishes the S3 Inventory report of a bucket now, as S3 would on its schedule (local/s3/inventory.ts),
    * into the location a rule names; returns the manifest's key.
@@ -746,7 +751,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     },
     settle,
     expire: (bucket, key) => s3.expire(bucket, key),
-    reconcile: (reconcileOptions = {}) => {
+    reconcile: (reconcileOptions = {}, tuning = {}) => {
       const reconcileDeps = runtimes.reconcile.reconcileDeps({
         region: homeRegion,
         account: SANDBOX_ACCOUNT,
@@ -754,7 +759,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return recorder.run('reconcile', () =>
         reconcile(reconcileOptions, {
           ...reconcileDeps,
-          objects: { ...withRpoTally(reconcileDeps.objects), metrics, now: clock.now },
+          objects: { ...withRpoTally(reconcileDeps.objects), ...tuning, metrics, now: clock.now },
           ec2: {
             snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
             images: { ...reconcileDeps.ec2.images, metrics },

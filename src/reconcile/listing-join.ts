@@ -81,16 +81,41 @@ export const listable = (destination: ObjectDestination): boolean =>
   !destination.tags.copy && destination.lock === undefined;
 
 /**
- * The cheaper path for one source page at one destination, estimated from the source listing alone: HEADs
- * cost `candidates` GET-class requests; the listing at least one LIST, and one more for each source whose
- * replica key is past the page held (1,000 keys: a dense key space needs about one per 1,000 sources, a
- * sparse one up to one per source). A page with fewer candidates than one LIST is worth is HEADed; otherwise the
- * listing may spend at most `candidates / LIST_IN_HEADS` LISTs on the page (what its HEADs would cost), and
- * the candidates it has not reached by then are HEADed: a sparse source range in a large destination key
- * space never costs more than about twice its HEADs, a dense one about 1/80th.
+ * The cheaper path for one source page at one destination, chosen from the source listing and from what the
+ * walk has met so far. HEADs cost `candidates` GET-class requests. The listing costs at least one LIST,
+ * and one more for each source whose replica key is past the page held (1,000 keys): about one per 1,000
+ * sources in a dense key space, up to one per source in a sparse one, which only listing tells. So:
+ * - a page with fewer candidates than one LIST is worth (LIST_IN_HEADS) is HEADed without a LIST;
+ * - otherwise each further LIST is made only while the LISTs made so far for the page answered at least
+ *   LIST_IN_HEADS replicas each (they paid for themselves), and never more LISTs than the page's HEADs
+ *   would cost; the candidates not reached then are HEADed.
+ * A sparse source range in a large destination key space thus costs its HEADs plus at most one LIST (and
+ * one more per LIST that paid off), a dense one about 1/80th of its HEADs.
  */
-export function listingAllowance(candidates: number): number {
-  return Math.floor(candidates / LIST_IN_HEADS);
+export class ListingBudget {
+  private lists = 0;
+  private answered = 0;
+
+  constructor(private readonly candidates: number) {}
+
+  /** Whether the page is worth a LIST at all. */
+  get worthListing(): boolean {
+    return this.candidates >= LIST_IN_HEADS;
+  }
+
+  /** Whether one more LIST may be made for the page. */
+  mayList(): boolean {
+    return (this.lists + 1) * LIST_IN_HEADS <= this.candidates && this.answered >= this.lists * LIST_IN_HEADS;
+  }
+
+  listed(): void {
+    this.lists += 1;
+  }
+
+  /** One replica's state told by the listing (a HEAD saved). */
+  told(): void {
+    this.answered += 1;
+  }
 }
 
 /** A forward walk of one destination's listing of a rule's key space, one page held at a time. */
@@ -115,10 +140,10 @@ export class DestinationListing {
 
   /**
    * The listed object at `key`, null when the destination has none, or undefined when the walk cannot
-   * tell within `allowance.left` more LIST requests, or `key` is not after the last one asked: then a HEAD
+   * tell without a LIST the budget does not allow, or `key` is not after the last one asked: then a HEAD
    * decides. Keys must come in S3's order for the walk to answer.
    */
-  async find(key: string, allowance: { left: number }): Promise<ListedObject | null | undefined> {
+  async find(key: string, budget: ListingBudget): Promise<ListedObject | null | undefined> {
     if (this.floor !== undefined && compareKeys(key, this.floor) <= 0) return undefined;
     try {
       for (;;) {
@@ -127,8 +152,8 @@ export class DestinationListing {
         const entry = this.page[this.index];
         if (entry) return entry.key === key ? entry : null;
         if (!this.truncated) return null;
-        if (allowance.left <= 0) return undefined;
-        allowance.left -= 1;
+        if (!budget.mayList()) return undefined;
+        budget.listed();
         await this.next(key);
       }
     } finally {
@@ -191,7 +216,7 @@ export function listedObjectsOf(
 /**
  * Each destination's state of each candidate of one source page (in the page's order), where its listing
  * tells (`states[candidate][destination]`); undefined where a HEAD must (not listable, outranked, a page
- * too small to pay for a LIST, or past the page's allowance). `walks` carries each destination's walk from
+ * too small to pay for a LIST, or where the budget allows no more LISTs). `walks` carries each destination's walk from
  * one page to the next of the same step; `pageAfter` is the source key the page was listed after.
  */
 export async function listedStatesOf(
@@ -202,8 +227,7 @@ export async function listedStatesOf(
   deps: Pick<ObjectReconcileDeps, 's3'>,
 ): Promise<(ReplicaState | undefined)[][]> {
   const states = candidates.map((): (ReplicaState | undefined)[] => []);
-  const allowance = listingAllowance(candidates.length);
-  if (allowance < 1) return states;
+  if (!new ListingBudget(candidates.length).worthListing) return states;
   for (const [index, destination] of rule.to.entries()) {
     if (!listable(destination)) continue;
     let walk = walks.get(index);
@@ -212,12 +236,12 @@ export async function listedStatesOf(
       walk = new DestinationListing(rule, destination, deps, startAfter);
       walks.set(index, walk);
     }
-    const left = { left: allowance };
+    const budget = new ListingBudget(candidates.length);
     for (const [position, object] of candidates.entries()) {
       const key = destinationKeyOf(rule, destination, object.key);
       // A rule of higher priority owns this replica key (#rules/shared-replicas): reconcileOne skips it.
       if (isOutranked(rule, index, destination.bucket, key)) continue;
-      const found = await walk.find(key, left);
+      const found = await walk.find(key, budget);
       const row = states[position];
       if (found !== undefined && row)
         row[index] = listedReplicaState(object, found ?? undefined, destination);

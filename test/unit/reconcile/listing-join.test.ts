@@ -6,8 +6,8 @@ import {
   DestinationListing,
   justBelow,
   LIST_IN_HEADS,
+  ListingBudget,
   listedReplicaState,
-  listingAllowance,
 } from '#reconcile/listing-join';
 import type { ListedObject } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';
@@ -55,12 +55,30 @@ describe('listedReplicaState', () => {
   });
 });
 
-describe('listingAllowance', () => {
-  it('pays for a LIST only with the HEADs it saves', () => {
+describe('ListingBudget', () => {
+  it('lists a page only when its HEADs would cost more than a LIST', () => {
     expect(LIST_IN_HEADS).toBeCloseTo(12.5);
-    expect(listingAllowance(12)).toBe(0);
-    expect(listingAllowance(13)).toBe(1);
-    expect(listingAllowance(1000)).toBe(80);
+    expect(new ListingBudget(12).worthListing).toBe(false);
+    expect(new ListingBudget(12).mayList()).toBe(false);
+    expect(new ListingBudget(13).mayList()).toBe(true);
+  });
+
+  it('makes another LIST only while the LISTs made answered LIST_IN_HEADS replicas each', () => {
+    const budget = new ListingBudget(1000);
+    budget.listed();
+    for (let i = 0; i < 12; i++) budget.told();
+    expect(budget.mayList()).toBe(false); // 12 answered: the LIST did not pay for itself
+    budget.told();
+    expect(budget.mayList()).toBe(true);
+  });
+
+  it('never makes more LISTs than the HEADs of the page would cost', () => {
+    const budget = new ListingBudget(25);
+    budget.listed();
+    for (let i = 0; i < 25; i++) budget.told();
+    expect(budget.mayList()).toBe(true); // two LISTs: 25 HEADs' worth
+    budget.listed();
+    expect(budget.mayList()).toBe(false);
   });
 });
 
@@ -107,10 +125,11 @@ describe('DestinationListing', () => {
   it('walks forward, answers present and absent keys, and starts a page after the last key asked', async () => {
     const { inputs, deps, restore } = fakeDestination();
     const walk = new DestinationListing(rule, plain, deps as never, undefined);
-    const budget = { left: 10 };
+    const budget = new ListingBudget(1000);
     expect((await walk.find('mirror/01', budget))?.key).toBe('mirror/01');
     expect(await walk.find('mirror/01x', budget)).toBeNull();
     expect((await walk.find('mirror/04', budget))?.key).toBe('mirror/04');
+    for (let i = 0; i < 13; i++) budget.told(); // as if the first page had answered 13 replicas
     // Far ahead: the next page starts just below the key asked, not after the page's last key.
     expect((await walk.find('mirror/20', budget))?.key).toBe('mirror/20');
     expect(await walk.find('mirror/22x', budget)).toBeNull(); // on the page held
@@ -119,10 +138,10 @@ describe('DestinationListing', () => {
     restore();
   });
 
-  it('stops at its allowance and refuses keys out of order: a HEAD decides those', async () => {
+  it('stops where its budget allows no more LISTs and refuses keys out of order: a HEAD decides those', async () => {
     const { inputs, deps, restore } = fakeDestination();
     const walk = new DestinationListing(rule, plain, deps as never, 'mirror/02');
-    const budget = { left: 1 };
+    const budget = new ListingBudget(20); // one LIST: 12.5 HEADs' worth
     expect((await walk.find('mirror/03', budget))?.key).toBe('mirror/03');
     expect(await walk.find('mirror/02', budget)).toBeUndefined(); // before the last key asked
     expect((await walk.find('mirror/07', budget))?.key).toBe('mirror/07'); // still on the page held
