@@ -1,8 +1,9 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import type { RuleReport } from '#reconcile/report';
 import { configFrom } from '#test/support/fixtures';
+import { bodyOf as bodyIn, putLost as putLostIn } from '#test/support/lost-events';
 
 /**
  * The list reconcile judges replicas from a listing of their destination (src/reconcile/listing-join.ts):
@@ -40,24 +41,8 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.stop());
 
-async function putLost(objects: Record<string, string>) {
-  sandbox.bus.pause();
-  try {
-    for (const [key, body] of Object.entries(objects))
-      await source().send(new PutObjectCommand({ Bucket: 'rl-source', Key: key, Body: body }));
-  } finally {
-    sandbox.bus.resume();
-  }
-}
-
-const bodyOf = async (region: string, bucket: string, key: string) => {
-  try {
-    const object = await sandbox.s3(region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await object.Body?.transformToString();
-  } catch {
-    return undefined;
-  }
-};
+const putLost = (objects: Record<string, string>) => putLostIn(sandbox, 'rl-source', objects);
+const bodyOf = (region: string, bucket: string, key: string) => bodyIn(sandbox, region, bucket, key);
 
 /** One pass of one rule, and the S3 requests it made at the sandbox's gateway, by operation. */
 async function counted(
