@@ -243,8 +243,11 @@ export async function listedStatesOf(
       if (isOutranked(rule, index, destination.bucket, key)) continue;
       const found = await walk.find(key, budget);
       const row = states[position];
-      if (found !== undefined && row)
-        row[index] = listedReplicaState(object, found ?? undefined, destination);
+      if (found === undefined || !row) continue;
+      const state = listedReplicaState(object, found ?? undefined, destination);
+      row[index] = state;
+      // A state the listing told is a HEAD saved: what pays for the next LIST (ListingBudget).
+      if (state !== undefined) budget.told();
     }
   }
   return states;

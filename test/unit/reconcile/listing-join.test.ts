@@ -8,6 +8,7 @@ import {
   LIST_IN_HEADS,
   ListingBudget,
   listedReplicaState,
+  listedStatesOf,
 } from '#reconcile/listing-join';
 import type { ListedObject } from '#reconcile/objects';
 import { objectRulesOf } from '#rules/config';
@@ -101,29 +102,63 @@ describe('compareKeys', () => {
   });
 });
 
+/** A destination holding `keys`, listed in pages of `pageSize` keys (S3 sends up to 1,000). */
+function fakeDestination(keys: readonly string[], pageSize: number, etag = '"e"') {
+  const s3 = mockClient(S3Client);
+  const inputs: ListObjectsV2CommandInput[] = [];
+  s3.on(ListObjectsV2Command).callsFake((input: ListObjectsV2CommandInput) => {
+    inputs.push(input);
+    const after = input.StartAfter;
+    const rest = keys.filter(
+      (key) => key.startsWith(input.Prefix ?? '') && (after === undefined || compareKeys(key, after) > 0),
+    );
+    return {
+      Contents: rest.slice(0, pageSize).map((Key) => ({ Key, Size: 1, ETag: etag })),
+      IsTruncated: rest.length > pageSize,
+    };
+  });
+  const client = new S3Client({ region: 'us-west-2' });
+  return { inputs, deps: { s3: () => client }, restore: () => s3.restore() };
+}
+
+describe('listedStatesOf', () => {
+  const sourceKeys = Array.from({ length: 300 }, (_, i) => `docs/${String(i).padStart(4, '0')}`);
+  const candidates: ListedObject[] = sourceKeys.map((key) => ({
+    key,
+    size: 1,
+    etag: '"e"',
+    lastModified: undefined,
+  }));
+  // Nine other destination objects after each replica: a page of 1,000 keys holds 100 replicas.
+  const destinationKeys = sourceKeys.flatMap((key) => {
+    const replica = `mirror/${key.slice('docs/'.length)}`;
+    return [replica, ...Array.from({ length: 9 }, (_, j) => `${replica}/other-${j}`)];
+  });
+
+  it('goes on listing while each LIST tells more replicas than it costs in HEADs', async () => {
+    const { inputs, deps, restore } = fakeDestination(destinationKeys, 1000);
+    const states = await listedStatesOf(rule, candidates, undefined, new Map(), deps as never);
+    expect(states.map((row) => row[0])).toEqual(sourceKeys.map(() => 'current'));
+    // The other destination has nothing under docs/ in this fake: missing, whatever its encryption.
+    expect(states.map((row) => row[1])).toEqual(sourceKeys.map(() => 'missing'));
+    expect(inputs.filter((input) => input.Bucket === 'dr-bucket')).toHaveLength(3);
+    restore();
+  });
+
+  it('stops listing when a LIST told fewer replicas than it costs, and leaves the rest to HEADs', async () => {
+    const { inputs, deps, restore } = fakeDestination(destinationKeys, 100); // 10 replicas a page
+    const states = await listedStatesOf(rule, candidates, undefined, new Map(), deps as never);
+    expect(states.filter((row) => row[0] === 'current')).toHaveLength(10);
+    expect(states.filter((row) => row[0] === undefined)).toHaveLength(290);
+    expect(inputs.filter((input) => input.Bucket === 'dr-bucket')).toHaveLength(1);
+    restore();
+  });
+});
+
 describe('DestinationListing', () => {
   const keys = Array.from({ length: 30 }, (_, i) => `mirror/${String(i).padStart(2, '0')}`);
-  /** A destination listed in pages of 5 keys (S3 sends up to 1,000). */
-  function fakeDestination() {
-    const s3 = mockClient(S3Client);
-    const inputs: ListObjectsV2CommandInput[] = [];
-    s3.on(ListObjectsV2Command).callsFake((input: ListObjectsV2CommandInput) => {
-      inputs.push(input);
-      const after = input.StartAfter;
-      const rest = keys.filter(
-        (key) => key.startsWith(input.Prefix ?? '') && (after === undefined || compareKeys(key, after) > 0),
-      );
-      return {
-        Contents: rest.slice(0, 5).map((Key) => ({ Key, Size: 1, ETag: '"e"' })),
-        IsTruncated: rest.length > 5,
-      };
-    });
-    const client = new S3Client({ region: 'us-west-2' });
-    return { inputs, deps: { s3: () => client }, restore: () => s3.restore() };
-  }
-
   it('walks forward, answers present and absent keys, and starts a page after the last key asked', async () => {
-    const { inputs, deps, restore } = fakeDestination();
+    const { inputs, deps, restore } = fakeDestination(keys, 5);
     const walk = new DestinationListing(rule, plain, deps as never, undefined);
     const budget = new ListingBudget(1000);
     expect((await walk.find('mirror/01', budget))?.key).toBe('mirror/01');
@@ -139,7 +174,7 @@ describe('DestinationListing', () => {
   });
 
   it('stops where its budget allows no more LISTs and refuses keys out of order: a HEAD decides those', async () => {
-    const { inputs, deps, restore } = fakeDestination();
+    const { inputs, deps, restore } = fakeDestination(keys, 5);
     const walk = new DestinationListing(rule, plain, deps as never, 'mirror/02');
     const budget = new ListingBudget(20); // one LIST: 12.5 HEADs' worth
     expect((await walk.find('mirror/03', budget))?.key).toBe('mirror/03');
