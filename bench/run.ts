@@ -4,6 +4,7 @@ const BENCHMARKS: Record<string, string> = {
   burst: './burst.ts',
   inventory: './inventory.ts',
   objects: './objects.ts',
+  reconcile: './reconcile.ts',
   requests: './requests.ts',
   routing: './routing.ts',
   tags: './tag-sync.ts',

@@ -33,6 +33,7 @@ import { createObjectTagsChangedHandler } from '#objects/handlers/object-tags-ch
 import { createInventoryBatchHandler } from '#reconcile/inventory/handler';
 import { reportFromResults } from '#reconcile/inventory/results';
 import { workLocationOf } from '#reconcile/inventory/work';
+import type { ObjectReconcileDeps } from '#reconcile/objects';
 import { type ReconcileOptions, reconcile } from '#reconcile/reconcile';
 import type { ReconcileReport } from '#reconcile/report';
 import { type InventoryRun, type InventoryRunStarter, scheduledReconcile } from '#reconcile/scheduled';
@@ -173,7 +174,11 @@ export interface Sandbox {
    * One reconcile pass in this process, as the scheduled function runs it (copies go to the sandbox's
    * machines); rules with inventories are left to the inventory run it starts (`inventoryRun`).
    */
-  reconcile(options?: ReconcileOptions): Promise<ReconcileReport & { inventoryRun?: InventoryRun }>;
+  reconcile(
+    options?: ReconcileOptions,
+    /** `headEveryReplica`: the check before the listing join, for the reconcile benchmark's side-by-side. */
+    tuning?: Pick<ObjectReconcileDeps, 'headEveryReplica'>,
+  ): Promise<ReconcileReport & { inventoryRun?: InventoryRun }>;
   /**
    * Publishes the S3 Inventory report of a bucket now, as S3 would on its schedule (local/s3/inventory.ts),
    * into the location a rule names, or, when the bucket has an inventory configuration of that id (put with
@@ -828,7 +833,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     expire: (bucket, key) => s3.expire(bucket, key),
     // As the scheduled function runs it (src/reconcile/handler.ts): rules with inventories by an inventory
     // run, started as the function's StartExecution; one listing pass over the others.
-    reconcile: (reconcileOptions = {}) => {
+    reconcile: (reconcileOptions = {}, tuning = {}) => {
       const reconcileDeps = runtimes.reconcile.reconcileDeps({
         region: homeRegion,
         account: SANDBOX_ACCOUNT,
@@ -843,7 +848,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             await reconcile(reconcileOptions, {
               ...reconcileDeps,
               rules,
-              objects: { ...withRpoTally(reconcileDeps.objects), metrics, now: clock.now },
+              objects: { ...withRpoTally(reconcileDeps.objects), ...tuning, metrics, now: clock.now },
               ec2: {
                 snapshots: { ...reconcileDeps.ec2.snapshots, metrics },
                 images: { ...reconcileDeps.ec2.images, metrics },

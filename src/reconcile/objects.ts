@@ -11,6 +11,7 @@ import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate'
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
+import { type DestinationListing, listedObjectsOf, listedStatesOf } from './listing-join.ts';
 import { reconcileReplicaLocks } from './object-locks.ts';
 import { reconcileReplicaTags } from './object-tags.ts';
 import { causeOf, emptyRuleReport, type RuleReport } from './report.ts';
@@ -23,6 +24,11 @@ export interface SourceAccount {
 
 export interface ObjectReconcileDeps extends ObjectReplicationDeps {
   source: SourceAccount;
+  /**
+   * HEAD every replica, as before the listing join (listing-join.ts): only for the requests benchmark's
+   * side-by-side of the two.
+   */
+  headEveryReplica?: boolean;
 }
 
 /** A listed source object, as ListObjectsV2 returns it. */
@@ -128,14 +134,16 @@ export const emptyObjectRuleReport = (rule: ObjectRule): RuleReport => ({
 });
 
 /**
- * Checks one listed object against every destination of the rule (a HEAD each) and sends it through
- * replicateObject if needed. Also the inventory join's check of rows whose ETags it cannot compare.
+ * Checks one listed object against every destination of the rule (a HEAD each, but where the destination's
+ * listing already told: `listed`, by index in `rule.to`) and sends it through replicateObject if needed.
+ * Also the inventory join's check of rows whose ETags it cannot compare.
  */
 export async function reconcileOne(
   rule: ObjectRule,
   object: ListedObject,
   report: RuleReport,
   deps: ObjectReconcileDeps,
+  listed: readonly (ReplicaState | undefined)[] = [],
 ): Promise<void> {
   const bucket = rule.objects.bucket;
   const item = `s3://${bucket}/${object.key}`;
@@ -144,7 +152,10 @@ export async function reconcileOne(
       rule.to.map(async (destination, index) => {
         const key = destinationKeyOf(rule, destination, object.key);
         // A rule of higher priority owns this replica key (#rules/shared-replicas): not this rule's to check.
-        if (isOutranked(rule, index, destination.bucket, key)) return { state: 'current' as const };
+        if (isOutranked(rule, index, destination.bucket, key))
+          return { state: 'current' as const, head: undefined };
+        const state = listed[index];
+        if (state !== undefined) return { state, head: undefined };
         const head = await headReplica(deps, destination, key);
         return { state: replicaStateOf(head, { ...object, bucket }, destination), head };
       }),
@@ -204,7 +215,8 @@ export const CHECK_CONCURRENCY = 16;
 
 /**
  * One bounded step over an object rule: lists at most `budget` keys under the rule's prefix after `after`,
- * and reconciles those that pass the rule's pure filters (tags are checked by the normal path).
+ * and reconciles those that pass the rule's pure filters (tags are checked by the normal path), each
+ * page's replicas judged from their destinations' listings where those can tell, by HEAD otherwise.
  * Returns the last key listed, whether the listing reached its end, and every key listed (they existed:
  * the orphan sweep that follows in the same pass need not HEAD their replicas' sources).
  */
@@ -223,6 +235,7 @@ export async function reconcileObjectRule(
   const report = emptyObjectRuleReport(rule);
   const seen = new Set<string>();
   const client = deps.s3({ region: deps.source.region });
+  const walks = new Map<number, DestinationListing>();
   let last = after;
   let listed = 0;
   for (;;) {
@@ -236,18 +249,8 @@ export async function reconcileObjectRule(
         ...(last !== undefined ? { StartAfter: last } : {}),
       }),
     );
-    const objects: ListedObject[] = (page.Contents ?? []).flatMap((entry) =>
-      entry.Key === undefined
-        ? []
-        : [
-            {
-              key: entry.Key,
-              size: entry.Size ?? 0,
-              etag: entry.ETag ?? '',
-              lastModified: entry.LastModified,
-            },
-          ],
-    );
+    const objects = listedObjectsOf(page.Contents);
+    const pageAfter = last;
     listed += objects.length;
     last = objects.at(-1)?.key ?? last;
     for (const object of objects) seen.add(object.key);
@@ -257,11 +260,15 @@ export async function reconcileObjectRule(
         0,
     );
     report.scanned += candidates.length;
+    // The destinations' listings tell most replicas' states for a LIST per 1,000 keys (listing-join.ts).
+    const states = deps.headEveryReplica
+      ? []
+      : await listedStatesOf(rule, candidates, pageAfter, walks, deps);
     for (let start = 0; start < candidates.length; start += CHECK_CONCURRENCY) {
       await Promise.all(
         candidates
           .slice(start, start + CHECK_CONCURRENCY)
-          .map((object) => reconcileOne(rule, object, report, deps)),
+          .map((object, offset) => reconcileOne(rule, object, report, deps, states[start + offset])),
       );
     }
     const done = !page.IsTruncated || objects.length === 0;

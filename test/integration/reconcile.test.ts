@@ -1,10 +1,5 @@
 import { CreateSnapshotCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { MARKER } from '#ec2/markers';
@@ -12,6 +7,7 @@ import { type Sandbox, startSandbox } from '#local/sandbox';
 import { UnknownRuleError } from '#reconcile/errors';
 import type { RuleReport } from '#reconcile/report';
 import { configFrom } from '#test/support/fixtures';
+import { bodyOf as bodyIn, putLost as putLostIn } from '#test/support/lost-events';
 
 /**
  * Events get lost (the sandbox bus is paused, so S3 and EC2 publish into nothing): the reconcile pass finds
@@ -48,25 +44,8 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.stop());
 
-/** Writes source objects with their events lost. */
-async function putLost(objects: Record<string, string>) {
-  sandbox.bus.pause();
-  try {
-    for (const [key, body] of Object.entries(objects))
-      await source().send(new PutObjectCommand({ Bucket: 'rc-source', Key: key, Body: body }));
-  } finally {
-    sandbox.bus.resume();
-  }
-}
-
-const bodyOf = async (region: string, bucket: string, key: string) => {
-  try {
-    const object = await sandbox.s3(region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await object.Body?.transformToString();
-  } catch {
-    return undefined;
-  }
-};
+const putLost = (objects: Record<string, string>) => putLostIn(sandbox, 'rc-source', objects);
+const bodyOf = (region: string, bucket: string, key: string) => bodyIn(sandbox, region, bucket, key);
 
 const ruleReport = (rules: RuleReport[], name: string) => rules.find((rule) => rule.rule === name);
 
