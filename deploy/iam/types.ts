@@ -11,6 +11,8 @@ export interface IamContext {
   /** The account Ferry runs in: where an alias or a bare key id in the rules resolves. */
   account: Cfn;
   stateMachineArns: { objectCopy: Cfn; snapshotCopy: Cfn; imageCopy: Cfn };
+  /** The copy-waiters table (deploy/copy-waiters-table.ts): event-driven waiting for EC2 copies. */
+  copyWaitersTableArn: Cfn;
 }
 
 export const FUNCTION_NAMES = LAMBDA_FUNCTIONS;

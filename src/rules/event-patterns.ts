@@ -364,19 +364,38 @@ export function forwardedEventPatterns(
 }
 
 /**
- * The events that end an event-driven wait for a copy (src/ec2/copy-machine/completion.ts), in the Regions
- * copies are made in (the destinations'): EBS's `copySnapshot` result and "EC2 AMI State Change" to
- * `available` or `failed`, both sent in the copy's (destination) Region
- * (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-cloud-watch-events.html#copy-snapshot-complete,
- * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). None without EC2 rules.
+ * Whether a copy's completion event reaches this stack: EBS and EC2 send it to the account that owns the
+ * copy, in the copy's Region (below). A destination with `roleArn` is copied by that role, so the copy and
+ * its event belong to the role's account, whose default bus this stack has no rule on; such copies are
+ * waited for by polling (statemachines/ec2-copy.ts, `polled`). Every other destination is copied by
+ * Ferry's own role, in Ferry's account: its event arrives on the default bus of the destination Region, and
+ * a forwarder brings it home when that Region is not the home Region (deploy/forwarders.ts).
  */
-export function copyCompletionEventPatterns(config: FerryConfig): EventPattern[] {
-  const snapshotRegions = sortedUnique(
-    snapshotRulesOf(config).flatMap((rule) => rule.to.map((destination) => destination.region)),
-  );
-  const imageRegions = sortedUnique(
-    imageRulesOf(config).flatMap((rule) => rule.to.map((destination) => destination.region)),
-  );
+export const completionEventReachesStack = (destination: { roleArn?: string | undefined }): boolean =>
+  destination.roleArn === undefined;
+
+/**
+ * The events that end an event-driven wait for a copy (src/ec2/copy-machine/completion.ts), in the Regions
+ * copies are made in (the destinations' that copy in Ferry's own account): EBS's `copySnapshot` result and
+ * "EC2 AMI State Change" to `available` or `failed`, both sent in the copy's (destination) Region
+ * (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-cloud-watch-events.html#copy-snapshot-complete,
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). None without such
+ * destinations. `region`: only that Region's (what a forwarder there sends on).
+ */
+export function copyCompletionEventPatterns(
+  config: FerryConfig,
+  options: { region?: string } = {},
+): EventPattern[] {
+  const regionsOf = (rules: readonly { to: readonly { region: string; roleArn?: string | undefined }[] }[]) =>
+    sortedUnique(
+      rules
+        .flatMap((rule) =>
+          rule.to.filter(completionEventReachesStack).map((destination) => destination.region),
+        )
+        .filter((region) => options.region === undefined || region === options.region),
+    );
+  const snapshotRegions = regionsOf(snapshotRulesOf(config));
+  const imageRegions = regionsOf(imageRulesOf(config));
   return [
     ...(snapshotRegions.length > 0
       ? [

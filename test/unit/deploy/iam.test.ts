@@ -21,7 +21,8 @@ const MACHINES = {
   snapshotCopy: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:ferry-dev-snapshot-copy`,
   imageCopy: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:ferry-dev-image-copy`,
 };
-const CONTEXT: IamContext = { account: ACCOUNT, stateMachineArns: MACHINES };
+const TABLE = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/ferry-dev-copy-waiters`;
+const CONTEXT: IamContext = { account: ACCOUNT, stateMachineArns: MACHINES, copyWaitersTableArn: TABLE };
 
 const configNamed = (name: string) => loadConfigFile(new URL(name, CONFIGS).pathname);
 const policiesOf = (name: string, context: IamContext = CONTEXT) => iamPolicies(configNamed(name), context);
@@ -690,6 +691,7 @@ rules:
           snapshotCopy: { Ref: 'SnapshotCopyStateMachine' },
           imageCopy: { Ref: 'ImageCopyStateMachine' },
         },
+        copyWaitersTableArn: { 'Fn::GetAtt': ['CopyWaitersTable', 'Arn'] },
       });
       expect(resourcesFor(policies.objectDeleted, 's3:DeleteObject')).toEqual([
         { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::acme-dr/mirror/invoices/*.pdf']] },
