@@ -150,8 +150,6 @@ export interface CallRecorderOptions {
   ec2Resource?: (region: string, id: string) => Omit<ResourceState, 'region'> | undefined;
   /** The S3 object a copy reads, as it is now (the sandbox's S3): its bucket's Region, its encryption. */
   s3Object?: (bucket: string, key: string, versionId?: string) => RecordedCall['copySource'];
-  /** The state machine ARN whose task was handed this task token (the sandbox's Step Functions). */
-  taskStateMachine?: (taskToken: string) => string | undefined;
 }
 
 const serviceOf = (clientName: string | undefined): string => {
@@ -235,10 +233,6 @@ export class CallRecorder {
           outcome: {},
         };
         if (service === 'ec2') this.noteResources(call, operation, input);
-        if (typeof input.taskToken === 'string') {
-          const stateMachineArn = this.options.taskStateMachine?.(input.taskToken);
-          if (stateMachineArn) call.task = { stateMachineArn };
-        }
         if (typeof input.CopySource === 'string' && this.options.s3Object) {
           const source = parseCopySource(input.CopySource);
           const state = this.options.s3Object(source.bucket, source.key, source.versionId);

@@ -313,10 +313,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return { tags: Object.fromEntries(record.tags), ...(kmsKeyId ? { kmsKeyId } : {}) };
     },
     s3Object: (bucket, key, versionId) => s3Lookup?.encryptionOf(bucket, key, versionId),
-    taskStateMachine: (token) => {
-      const machine = stepFunctions?.stateMachineOfToken(token);
-      return machine ? stateMachineArnOf(machine) : undefined;
-    },
   });
   let stepFunctions: LocalStepFunctions | undefined;
   // Jobs cross a JSON boundary in AWS (the execution input); the sandbox makes them cross one too. A name

@@ -170,8 +170,6 @@ export class LocalStepFunctions {
     { succeed: (output: unknown) => void; fail: (error: Error) => void }
   >();
   private readonly closedTokens = new Set<string>();
-  /** The machine each token was handed out by, open or closed: IAM authorizes a callback on it. */
-  private readonly tokenMachines = new Map<string, StateMachineName>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
     options.clock.onSleep = () => this.poke();
@@ -350,7 +348,6 @@ export class LocalStepFunctions {
   ): Promise<unknown> {
     const activity = this.activity.get(execution);
     const token = `${TOKEN_PREFIX}${randomUUID()}`;
-    this.tokenMachines.set(token, execution.stateMachine);
     const callback = new Promise<unknown>((succeed, fail) => this.tokens.set(token, { succeed, fail }));
     const timeout = this.options.clock.cancellableUntil(this.options.clock.now() + timeoutSeconds * 1000);
     const close = () => {
@@ -383,11 +380,6 @@ export class LocalStepFunctions {
       if (activity) activity.asleep -= 1;
       this.poke();
     }
-  }
-
-  /** The state machine whose task was given `token`, if the runner gave it. */
-  stateMachineOfToken(token: string): StateMachineName | undefined {
-    return this.tokenMachines.get(token);
   }
 
   /** The task waiting on `token`, or the refusal Step Functions answers with. */

@@ -638,13 +638,9 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
       ];
     }
     case 'states': {
-      // A callback names a task token only; IAM authorizes it on the state machine whose task holds the
-      // token (deploy/iam/copy-wait-statements.ts).
-      if (call.operation === 'SendTaskSuccess' || call.operation === 'SendTaskFailure') {
-        const machine = call.task?.stateMachineArn;
-        if (machine === undefined) throw new UnmappedOperationError(`states:${call.operation}`);
-        return [{ action: `states:${call.operation}`, resource: machine, context: region }];
-      }
+      // A callback names a task token only: no resource-level permissions (deploy/iam/copy-wait-statements.ts).
+      if (call.operation === 'SendTaskSuccess' || call.operation === 'SendTaskFailure')
+        return [{ action: `states:${call.operation}`, resource: '*', context: region }];
       // StartExecution and ListExecutions are on the state machine, DescribeExecution on the execution.
       const resource =
         call.operation === 'StartExecution' || call.operation === 'ListExecutions'

@@ -54,11 +54,6 @@ export const RecordedCallSchema = z.object({
    * (UploadPartCopy, CompleteMultipartUpload) use that key without naming it.
    */
   upload: z.object({ sse: z.string().optional(), kmsKeyId: z.string().optional() }).optional(),
-  /**
-   * A Step Functions callback (SendTaskSuccess…): the state machine whose task the token belongs to, which
-   * the request names only through the opaque token.
-   */
-  task: z.object({ stateMachineArn: z.string() }).optional(),
   /** HTTP status (when an answer came) and the error code of a call that failed. */
   outcome: z.object({ status: z.number().optional(), error: z.string().optional() }),
 });

@@ -1,6 +1,5 @@
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import { completionEventReachesStack } from '#rules/event-patterns';
-import type { Cfn } from './cfn.ts';
 import type { StatementList } from './statement-list.ts';
 import type { IamContext } from './types.ts';
 
@@ -12,17 +11,20 @@ import type { IamContext } from './types.ts';
  * GetItem, SendTaskSuccess, conditional DeleteItem). Each gets exactly the item actions it calls, on the one
  * table (DynamoDB's table resource: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
  *
- * SendTaskSuccess names only a task token. The Service Authorization Reference lists no resource type for
- * it (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html), but
- * IAM evaluates a callback from a state machine's task against that state machine's ARN: a denial names
- * `…:stateMachine:NAME` as the resource, and a grant on the machine's ARN is honoured (reported in
- * aws/aws-cdk#8486). So it is granted on the copy machines of the kinds the rules copy, never `*`.
- * SendTaskFailure is not granted: a failed copy is signalled with SendTaskSuccess too, and CheckCopy judges
+ * SendTaskSuccess names only a task token, and the Service Authorization Reference lists no resource type
+ * and no condition key of its own for it: "you must specify all resources ("*")"
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html). So it is
+ * on `*`, bounded to the home Region (`aws:RequestedRegion`, where the machines run); what it can end is
+ * bounded by the token, an opaque string Step Functions gives only to the waiting task, which these two
+ * functions learn only from the table (README, "The remaining `*` grants"). SendTaskFailure is not granted: a failed copy is signalled with SendTaskSuccess too, and CheckCopy judges
  * it from EC2 (README, "Waiting for the copy by event").
  *
  * Nothing when no destination can be waited for by event (no EC2 rules, or every copy made by a
  * destination's role in another account, which is polled).
  */
+/** The Region the stack (and so its state machines) is deployed in. */
+const HOME_REGION = { Ref: 'AWS::Region' };
+
 export function copyWaitStatements(
   list: StatementList,
   snapshotRules: readonly SnapshotRule[],
@@ -32,12 +34,13 @@ export function copyWaitStatements(
 ): StatementList {
   const awaited = (rules: readonly { to: readonly { roleArn?: string | undefined }[] }[]) =>
     rules.some((rule) => rule.to.some(completionEventReachesStack));
-  const machines: Cfn[] = [
-    ...(awaited(snapshotRules) ? [context.stateMachineArns.snapshotCopy] : []),
-    ...(awaited(imageRules) ? [context.stateMachineArns.imageCopy] : []),
-  ];
-  if (machines.length === 0) return list;
+  if (!awaited(snapshotRules) && !awaited(imageRules)) return list;
   list.add({ sid: 'CopyWaiters', actions: itemActions, resources: [context.copyWaitersTableArn] });
-  list.add({ sid: 'EndCopyWaits', actions: ['states:SendTaskSuccess'], resources: machines });
+  list.add({
+    sid: 'EndCopyWaits',
+    actions: ['states:SendTaskSuccess'],
+    resources: '*',
+    condition: { StringEquals: { 'aws:RequestedRegion': HOME_REGION } },
+  });
   return list;
 }
