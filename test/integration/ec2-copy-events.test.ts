@@ -147,3 +147,48 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
   });
 });
+
+describe('copies made by a destination role, in another account, on the sandbox waiting by event', () => {
+  // The copy and its completion event belong to the role's account, whose bus this stack has no rule on
+  // (completionEventReachesStack): the step marks the copy `polled`, and it waits in WaitForCopy.
+  const CROSS_ACCOUNT = configFrom(`
+rules:
+  - name: ebs-to-vault
+    snapshots: { regions: [us-east-1], tags: { backup: vault }, encrypted: false }
+    to:
+      - region: us-west-2
+        account: "333344445555"
+        roleArn: arn:aws:iam::333344445555:role/ferry-vault-writer
+        externalId: acme-ferry-vault-51d2
+`);
+  let partner: Sandbox;
+  beforeAll(async () => {
+    partner = await startSandbox({
+      config: CROSS_ACCOUNT,
+      port: 0,
+      ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
+      ec2Completion: 'events',
+    });
+  });
+  afterAll(() => partner.stop());
+
+  it('polls the copy (WaitForCopy, never AwaitCopy) and stores no waiter', async () => {
+    const volumeId = partner.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false });
+    const { SnapshotId } = await partner.ec2Client('us-east-1').send(
+      new CreateSnapshotCommand({
+        VolumeId: volumeId,
+        TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ backup: 'vault' }) }],
+      }),
+    );
+    await partner.settle();
+    const execution = [...partner.stepFunctions.executions.values()].find(
+      (run) => (run.input as Ec2CopyJob).source.id === SnapshotId,
+    );
+    expect(execution?.status).toBe('SUCCEEDED');
+    const states = statesEnteredOf(execution ?? { events: [] });
+    expect(states).not.toContain('AwaitCopy');
+    expect(states.slice(0, 5)).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', 'WaitForCopy', 'CheckCopy']);
+    expect(states.at(-1)).toBe('Finalize');
+    expect(partner.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE)).toEqual([]);
+  });
+});
