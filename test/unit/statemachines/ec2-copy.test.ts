@@ -175,7 +175,7 @@ describe('the EC2 copy machine rendered for completion events', () => {
       expect(states.IsCopyDone).toMatchObject({ Default: 'AwaitCopy' });
       // WaitForCopy stays only for copies whose event goes to another account (`$.copy.polled`).
       const polledChoice = { Variable: '$.copy.polled', IsPresent: true, Next: 'WaitForCopy' };
-      const choices = (name: string) => (states[name] as { Choices: unknown[] }).Choices;
+      const choices = (name: string) => (states[name]?.Choices ?? []) as unknown[];
       expect(choices('IsCopyStarted').at(-1)).toEqual(polledChoice);
       expect(choices('IsCopyDone').at(-1)).toEqual(polledChoice);
       expect(states.WaitForCopy).toMatchObject({
