@@ -44,19 +44,19 @@ afterAll(() => sandbox.stop());
 const tags = (map: Record<string, string>): Tag[] =>
   Object.entries(map).map(([Key, Value]) => ({ Key, Value }));
 
-async function createSnapshot(): Promise<string> {
-  const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8 });
-  const { SnapshotId } = await sandbox.ec2Client('us-east-1').send(
+async function createSnapshot(on = sandbox, backup = 'dr'): Promise<string> {
+  const volumeId = on.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false });
+  const { SnapshotId } = await on.ec2Client('us-east-1').send(
     new CreateSnapshotCommand({
       VolumeId: volumeId,
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ backup: 'dr' }) }],
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ backup }) }],
     }),
   );
   return SnapshotId ?? '';
 }
 
-const executionOf = (sourceId: string) =>
-  [...sandbox.stepFunctions.executions.values()].find(
+const executionOf = (sourceId: string, on = sandbox) =>
+  [...on.stepFunctions.executions.values()].find(
     (execution) => (execution.input as Ec2CopyJob).source.id === sourceId,
   );
 
@@ -173,17 +173,9 @@ rules:
   afterAll(() => partner.stop());
 
   it('polls the copy (WaitForCopy, never AwaitCopy) and stores no waiter', async () => {
-    const volumeId = partner.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false });
-    const { SnapshotId } = await partner.ec2Client('us-east-1').send(
-      new CreateSnapshotCommand({
-        VolumeId: volumeId,
-        TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ backup: 'vault' }) }],
-      }),
-    );
+    const snapshotId = await createSnapshot(partner, 'vault');
     await partner.settle();
-    const execution = [...partner.stepFunctions.executions.values()].find(
-      (run) => (run.input as Ec2CopyJob).source.id === SnapshotId,
-    );
+    const execution = executionOf(snapshotId, partner);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
     expect(states).not.toContain('AwaitCopy');
