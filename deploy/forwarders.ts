@@ -8,7 +8,6 @@ import {
 } from '#rules/config';
 import {
   completionEventReachesStack,
-  copyCompletionEventPatterns,
   ec2TagChangeEventPatterns,
   forwardedEventPatterns,
   forwardedObjectEventPatterns,
@@ -64,11 +63,9 @@ export function forwarderTemplate(
   // Only the events the home rules want from this Region (a Region may be a source of AMIs only), every
   // kind merged into as few rules as the pattern size allows: one target (the home bus) needs no more.
   // Tag changes of sources come from another service (aws.tag), in a rule of their own; S3's events
-  // (source aws.s3) in the rules the home stack has for them, narrowed to this Region's buckets. The
-  // completion events of copies made here, as the home stack's ec2CopyCompleted rules select them.
+  // (source aws.s3) in the rules the home stack has for them, narrowed to this Region's buckets.
   const patterns = [
     ...forwardedEventPatterns(config, region),
-    ...copyCompletionEventPatterns(config, { region }),
     ...ec2TagChangeEventPatterns(config, { region }),
     ...forwardedObjectEventPatterns(config, region),
   ];

@@ -394,9 +394,17 @@ describe('npm run package: waiting for EC2 copies by event (test/configs/ec2-mul
         .map((rule) => rule.Properties);
     const config = loadConfigFile('test/configs/ec2-multi-region.yml');
     const destination = forwarded('us-west-2');
-    expect(destination.map((rule) => rule.EventPattern)).toEqual(
-      copyCompletionEventPatterns(config, { region: 'us-west-2' }),
-    );
+    // One aws.ec2 rule: both copy results of us-west-2, the home rules' alternatives, under `$or`.
+    expect(destination.map((rule) => rule.EventPattern)).toEqual([
+      {
+        source: ['aws.ec2'],
+        region: ['us-west-2'],
+        $or: copyCompletionEventPatterns(config).map(({ 'detail-type': detailType, detail }) => ({
+          'detail-type': detailType,
+          detail,
+        })),
+      },
+    ]);
     for (const rule of destination) {
       const [target] = rule.Targets as Record<string, unknown>[];
       expect(JSON.stringify(target?.Arn)).toContain(':events:us-east-1:');

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { forwarderRegions, forwarderTemplate } from '#deploy/forwarders';
 import { templateParts } from '#deploy/template-parts';
-import { completionEventReachesStack, copyCompletionEventPatterns } from '#rules/event-patterns';
+import {
+  completionEventReachesStack,
+  copyCompletionEventPatterns,
+  forwardedEventPatterns,
+} from '#rules/event-patterns';
 import { configFrom } from '#test/support/fixtures';
 
 /**
@@ -47,8 +51,6 @@ describe('copy completion events, deployed', () => {
         detail: { State: ['available', 'failed'] },
       },
     ]);
-    expect(copyCompletionEventPatterns(CONFIG, { region: 'ap-southeast-2' })).toHaveLength(1);
-    expect(copyCompletionEventPatterns(CONFIG, { region: 'eu-central-1' })).toEqual([]);
   });
 
   it('forwards them from every destination Region but home and the destination role’s', () => {
@@ -57,10 +59,24 @@ describe('copy completion events, deployed', () => {
       Object.values(forwarderTemplate(CONFIG, DEPLOYMENT, region).Resources)
         .filter((resource) => resource.Type === 'AWS::Events::Rule')
         .map((rule) => (rule.Properties as { EventPattern: unknown }).EventPattern);
-    expect(patterns('us-west-2')).toEqual(copyCompletionEventPatterns(CONFIG, { region: 'us-west-2' }));
-    expect(patterns('ap-southeast-2')).toEqual(
-      copyCompletionEventPatterns(CONFIG, { region: 'ap-southeast-2' }),
-    );
+    // One aws.ec2 rule per forwarder: the copy results there, as the home rules select them.
+    expect(patterns('us-west-2')).toEqual([
+      {
+        source: ['aws.ec2'],
+        region: ['us-west-2'],
+        'detail-type': ['EBS Snapshot Notification'],
+        detail: { event: ['copySnapshot'], result: ['succeeded', 'failed'] },
+      },
+    ]);
+    expect(patterns('ap-southeast-2')).toEqual([
+      {
+        source: ['aws.ec2'],
+        region: ['ap-southeast-2'],
+        'detail-type': ['EC2 AMI State Change'],
+        detail: { State: ['available', 'failed'] },
+      },
+    ]);
+    expect(forwardedEventPatterns(CONFIG, 'eu-central-1')).toEqual([]);
   });
 
   it('gives ec2CopyCompleted one rule per pattern, lets those rules write dead letters, and deploys the table', () => {
