@@ -7,6 +7,7 @@ import {
   sourceRegionsOf,
 } from '#rules/config';
 import {
+  completionEventReachesStack,
   ec2TagChangeEventPatterns,
   forwardedEventPatterns,
   forwardedObjectEventPatterns,
@@ -25,12 +26,19 @@ import {
  * `objects.region`), one small stack forwards the events Ferry needs to the home Region's default bus, where
  * the stack's rules (which name every source Region) deliver them. A forwarded event arrives unchanged, its
  * `region` still the source's (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html).
+ * The same holds for the Regions EC2 copies are made in: a copy's completion event ("EBS Snapshot
+ * Notification" copySnapshot, "EC2 AMI State Change") is sent in the destination Region, so every
+ * destination Region of a copy Ferry's own role makes (`completionEventReachesStack`) forwards those too.
  */
 
-/** Source Regions of every rule, other than the home Region: one forwarder stack each. */
+/** Source Regions and EC2 copy destination Regions of every rule, other than the home Region: one stack each. */
 export function forwarderRegions(config: FerryConfig, homeRegion: string): string[] {
+  const ec2Rules = [...snapshotRulesOf(config), ...imageRulesOf(config)];
   const regions = [
-    ...[...snapshotRulesOf(config), ...imageRulesOf(config)].flatMap(sourceRegionsOf),
+    ...ec2Rules.flatMap(sourceRegionsOf),
+    ...ec2Rules.flatMap((rule) =>
+      rule.to.filter(completionEventReachesStack).map((destination) => destination.region),
+    ),
     ...objectRulesOf(config).map((rule) => objectSourceRegionOf(rule, homeRegion)),
   ];
   return [...new Set(regions)].filter((region) => region !== homeRegion).sort();
@@ -67,7 +75,7 @@ export function forwarderTemplate(
       {
         Type: 'AWS::Events::Rule',
         Properties: {
-          Description: `Ferry ${deployment.stage}: source events from ${region} to ${deployment.region}`,
+          Description: `Ferry ${deployment.stage}: events from ${region} to ${deployment.region}`,
           EventPattern: pattern,
           Targets: [
             {
@@ -87,7 +95,7 @@ export function forwarderTemplate(
   );
   return {
     AWSTemplateFormatVersion: '2010-09-09',
-    Description: `Ferry ${deployment.service}-${deployment.stage}: forwards source events from ${region} to ${deployment.region}`,
+    Description: `Ferry ${deployment.service}-${deployment.stage}: forwards events from ${region} to ${deployment.region}`,
     Resources: {
       ...rules,
       ForwardRole: {

@@ -35,7 +35,7 @@ for (const source of forwarderRegions(config, region)) {
     file,
     `${JSON.stringify(forwarderTemplate(config, { service, stage, region }, source), null, 2)}\n`,
   );
-  console.log(`✔ ${file}: forwards source events from ${source} to ${region}`);
+  console.log(`✔ ${file}: forwards events from ${source} to ${region}`);
   templates.push({ name: `forwarder-${source}`, file });
 }
 

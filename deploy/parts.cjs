@@ -29,9 +29,10 @@ module.exports = async ({ resolveConfigurationProperty }) => {
         region: await property('provider', 'region'),
       }),
       rulesFile: COMPILED_RULES,
-      // serverless.yml's stepFunctions definitions: one EC2 copy machine, rendered for each kind.
-      snapshotCopyDefinition: ec2CopyDefinition('snapshot'),
-      imageCopyDefinition: ec2CopyDefinition('image'),
+      // serverless.yml's stepFunctions definitions: one EC2 copy machine, rendered for each kind, waiting
+      // for the copy's completion event (README, "Waiting for the copy by event").
+      snapshotCopyDefinition: ec2CopyDefinition('snapshot', 'events'),
+      imageCopyDefinition: ec2CopyDefinition('image', 'events'),
     };
   })();
   return parts;

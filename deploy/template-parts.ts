@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { rpoRulesOf } from '#rpo/rules';
 import type { FerryConfig } from '#rules/config';
 import {
+  copyCompletionEventPatterns,
   type EventPattern,
   ec2TagChangeEventPatterns,
   imageEventPatterns,
@@ -9,6 +10,7 @@ import {
   objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
+import { copyWaitersTable, copyWaitersTableArn } from './copy-waiters-table.ts';
 import { iamPolicies, namesOf } from './iam/policies.ts';
 import { FUNCTION_NAMES, type FunctionName, type IamContext, type PolicyStatement } from './iam/types.ts';
 import {
@@ -47,6 +49,8 @@ export const EVENT_HANDLERS = [
   'snapshotCreated',
   'imageAvailable',
   'ec2TagsChanged',
+  // Ends a copy execution's wait when the copy's completion event arrives (statemachines/ec2-copy.ts).
+  'ec2CopyCompleted',
 ] as const;
 export type EventHandler = (typeof EVENT_HANDLERS)[number];
 
@@ -83,6 +87,7 @@ export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown
     snapshotCreated: eventBridgeEvents(snapshotEventPatterns(config)),
     imageAvailable: eventBridgeEvents(imageEventPatterns(config)),
     ec2TagsChanged: eventBridgeEvents(ec2TagChangeEventPatterns(config)),
+    ec2CopyCompleted: eventBridgeEvents(copyCompletionEventPatterns(config)),
   };
 }
 
@@ -547,6 +552,7 @@ export const iamContextOf = (deployment: Deployment): IamContext => ({
   partition: { Ref: 'AWS::Partition' },
   account: { Ref: 'AWS::AccountId' },
   stateMachineArns: stateMachineArnsOf(deployment),
+  copyWaitersTableArn,
 });
 
 /**
@@ -565,6 +571,7 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
     resources: {
       Resources: {
         ...deadLetterResources(config, deployment),
+        ...copyWaitersTable(deployment),
         ...functionRoles(config, deployment),
         ...alertResources(deployment, config),
         Dashboard: dashboardResource(deployment, config),

@@ -74,6 +74,8 @@ const AUTHORIZING_FIELDS = new Set([
   'RoleArn',
   'RoleSessionName',
   'ExternalId',
+  // DynamoDB: the table is named by its name
+  'TableName',
   // Step Functions
   'stateMachineArn',
   'executionArn',

@@ -10,6 +10,7 @@ import { dynamoDbCopyWaiters } from '#adapters/copy-waiters';
 import { inputOf, startAttempt } from '#adapters/execution-attempts';
 import { createSfnClientFactory, executionArnOf } from '#adapters/step-functions';
 import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
+import { copyWaitersTableName } from '#deploy/copy-waiters-table';
 import type { FunctionName } from '#deploy/iam/types';
 import { requestsOf } from '#deploy/iam-proof/authorization';
 import type { RecordedCall } from '#deploy/iam-proof/recorded-call';
@@ -130,8 +131,8 @@ export interface SandboxOptions {
   > & { recordConcurrency?: number };
 }
 
-/** The sandbox's copy-waiters table (event-driven waiting), as the deployment would name it. */
-export const SANDBOX_COPY_WAITERS_TABLE = 'ferry-sandbox-copy-waiters';
+/** The sandbox's copy-waiters table (event-driven waiting), named as the deployment names it. */
+export const SANDBOX_COPY_WAITERS_TABLE = copyWaitersTableName(sandboxDeployment());
 
 export interface Sandbox {
   endpoint: string;
@@ -440,6 +441,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     snapshotCreated: runtimeOf(),
     imageAvailable: runtimeOf(),
     ec2CopyStep: runtimeOf(),
+    ec2CopyCompleted: runtimeOf(),
     ec2TagsChanged: runtimeOf(),
     reconcile: runtimeOf(),
     rpoMonitor: runtimeOf(),
@@ -484,7 +486,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const eventDriven = options.ec2Completion === 'events';
   const dynamoDb = new LocalDynamoDb();
   dynamoDb.createTable(SANDBOX_COPY_WAITERS_TABLE, 'copyKey');
-  const localClients = { endpoint, credentials: SANDBOX_CREDENTIALS, retryStrategy };
+  // Recorded as every other client's calls: the IAM proof covers the table and the callbacks too.
+  const localClients = {
+    endpoint,
+    credentials: SANDBOX_CREDENTIALS,
+    retryStrategy,
+    instrument: recorder.instrument,
+  };
   const copyWaits = (): AwaitDeps => ({
     waiters: dynamoDbCopyWaiters(
       SANDBOX_COPY_WAITERS_TABLE,
@@ -499,7 +507,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     random: seededRandom((options.seed ?? 7) + 3),
     ...(eventDriven ? { await: copyWaits() } : {}),
   });
-  const completionTools = runtimeOf().tools;
+  const completionTools = runtimes.ec2CopyCompleted.tools;
   const ec2CopyCompleted = createEc2CopyCompletedHandler(completionTools, {
     ...copyWaits(),
     log: completionTools.logger,
@@ -656,7 +664,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
               name: 'ec2-copy-completed',
               patterns: copyCompletionEventPatterns(options.config),
               invoke: (event: unknown) =>
-                ec2CopyCompleted(event as never, lambdaContext('ferry-ec2-copy-completed')),
+                recorder.run('ec2CopyCompleted', () =>
+                  ec2CopyCompleted(event as never, lambdaContext('ferry-ec2-copy-completed')),
+                ),
             },
           ]
         : []),

@@ -104,6 +104,9 @@ function stepTask(
  *            function completes the token when EBS's `copySnapshot` result or "EC2 AMI State Change" arrives
  *            (src/ec2/copy-machine/completion.ts); a lost event ends the task at its TimeoutSeconds
  *            (States.Timeout, caught: the safety check, `SAFETY_CHECK_SECONDS`), and CheckCopy looks.
+ *            A copy made by a destination's role (another account) cannot be signalled: its event goes to
+ *            that account. The step marks it `polled`, and it takes WaitForCopy as with polling.
+ * Deployed with events (deploy/parts.cjs); polling stays for the sandbox's and benchmarks' comparisons.
  */
 export type Ec2CompletionMode = 'polling' | 'events';
 
@@ -153,10 +156,14 @@ export function ec2CopyDefinition(
 ): Record<string, unknown> {
   const { noun, copyFailed } = KIND[kind];
   const waitState = completion === 'events' ? 'AwaitCopy' : 'WaitForCopy';
+  const waitForCopy = { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'CheckCopy' };
+  // With events, a copy whose event goes to another account (`$.copy.polled`, set by the step) still polls.
   const waiting =
     completion === 'events'
-      ? { AwaitCopy: awaitTask() }
-      : { WaitForCopy: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'CheckCopy' } };
+      ? { AwaitCopy: awaitTask(), WaitForCopy: waitForCopy }
+      : { WaitForCopy: waitForCopy };
+  const polled =
+    completion === 'events' ? [{ Variable: '$.copy.polled', IsPresent: true, Next: 'WaitForCopy' }] : [];
   return {
     Comment: `Ferry ${noun} copy (${completion === 'events' ? 'completion events' : 'adaptive wait'}, limits, retention)`,
     StartAt: 'Enqueue',
@@ -177,7 +184,7 @@ export function ec2CopyDefinition(
       StartCopy: stepTask('start', 60, '$.copy', { Next: 'IsCopyStarted' }),
       IsCopyStarted: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' }],
+        Choices: [{ Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' }, ...polled],
         Default: waitState,
       },
       WaitForSlot: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'StartCopy' },
@@ -188,6 +195,7 @@ export function ec2CopyDefinition(
         Choices: [
           { Variable: '$.copy.state', StringEquals: 'completed', Next: 'Finalize' },
           { Variable: '$.copy.state', StringEquals: 'failed', Next: 'CopyErrored' },
+          ...structuredClone(polled),
         ],
         Default: waitState,
       },

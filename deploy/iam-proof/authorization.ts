@@ -638,6 +638,9 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
       ];
     }
     case 'states': {
+      // A callback names a task token only: no resource-level permissions (deploy/iam/copy-wait-statements.ts).
+      if (call.operation === 'SendTaskSuccess' || call.operation === 'SendTaskFailure')
+        return [{ action: `states:${call.operation}`, resource: '*', context: region }];
       // StartExecution and ListExecutions are on the state machine, DescribeExecution on the execution.
       const resource =
         call.operation === 'StartExecution' || call.operation === 'ListExecutions'
@@ -671,6 +674,19 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
           },
         };
       });
+    }
+    case 'dynamodb': {
+      // Item actions are on the table (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+      if (!['PutItem', 'GetItem', 'DeleteItem'].includes(call.operation))
+        throw new UnmappedOperationError(`dynamodb:${call.operation}`);
+      const table = str(call.input.TableName) ?? '';
+      return [
+        {
+          action: `dynamodb:${call.operation}`,
+          resource: `arn:${names.partition}:dynamodb:${call.region}:${names.account}:table/${table}`,
+          context: region,
+        },
+      ];
     }
     case 'sqs': {
       // ReceiveMessage is on the queue (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html);

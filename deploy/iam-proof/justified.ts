@@ -39,7 +39,20 @@ const MULTIPART_CLEANUP =
 const ONE_TEMPLATE =
   'deploy/cross-account-role.yml is one template for snapshot and AMI copies (AllowEc2Copies): a role deployed for one kind also grants the other kind’s actions, on that account’s resources only';
 
+const SETTLED_BEFORE_WAIT =
+  'Only when the copy settled before AwaitCopy stored its token (its completion event found no waiter): the await step then ends its own wait and removes the waiter (src/ec2/copy-machine/await-step.ts); in the proof’s runs every copy outlasts the step';
+const SETTLED_BEFORE_WAIT_TEST =
+  'test/unit/handlers/ec2-copy-completed.test.ts > signals itself when the copy ended before the token was stored (the event found no waiter)';
+
 export const JUSTIFIED: readonly Justification[] = [
+  ...(['dynamodb:DeleteItem', 'states:SendTaskSuccess'] as const).map(
+    (action): Justification => ({
+      principal: 'ec2CopyStep',
+      action,
+      reason: SETTLED_BEFORE_WAIT,
+      test: SETTLED_BEFORE_WAIT_TEST,
+    }),
+  ),
   { principal: EVERY_FUNCTION, action: 'logs:CreateLogStream', reason: LAMBDA_LOGS, test: PACKAGE_ROLES },
   { principal: EVERY_FUNCTION, action: 'logs:PutLogEvents', reason: LAMBDA_LOGS, test: PACKAGE_ROLES },
   {

@@ -91,7 +91,8 @@ const generatedName = (names: TemplateNames, logicalId: string): string =>
  * What `Ref` and `Fn::GetAtt` give for the resource types whose values policies use, after each type's
  * "Return values" in the CloudFormation resource reference (AWS::IAM::Role: Ref the name, Arn; AWS::IAM::ManagedPolicy:
  * Ref the ARN; AWS::SQS::Queue: Ref the URL, Arn, QueueName; AWS::SNS::Topic: Ref the ARN; AWS::KMS::Key:
- * Ref the key id, Arn; AWS::Events::Rule: Ref the name, Arn; AWS::CloudWatch::Alarm: Ref the name, Arn).
+ * Ref the key id, Arn; AWS::Events::Rule: Ref the name, Arn; AWS::CloudWatch::Alarm: Ref the name, Arn;
+ * AWS::DynamoDB::Table: Ref the name, Arn).
  */
 function resourceValues(template: Template, names: TemplateNames, early: CfnResolver) {
   const partition = names.partition ?? PROOF_PARTITION;
@@ -149,6 +150,11 @@ function resourceValues(template: Template, names: TemplateNames, early: CfnReso
       case 'AWS::CloudWatch::Alarm': {
         const name = named('AlarmName');
         values[id] = { ref: name, attributes: { Arn: arn('cloudwatch', `alarm:${name}`) } };
+        break;
+      }
+      case 'AWS::DynamoDB::Table': {
+        const name = named('TableName');
+        values[id] = { ref: name, attributes: { Arn: arn('dynamodb', `table/${name}`) } };
         break;
       }
       case 'AWS::Logs::LogGroup': {

@@ -1,5 +1,6 @@
 import { rpoMachinesOf } from '#rpo/rules';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import { copyWaitStatements } from './copy-wait-statements.ts';
 import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { addInventoryReads } from './inventory-statements.ts';
 import { objectStatements } from './object-statements.ts';
@@ -25,7 +26,9 @@ import type { FunctionPolicies, IamContext, Names } from './types.ts';
  *   on creation by a copy or on Ferry's own copies; delete, deregister and archive only what carries
  *   Ferry's `ferry:source-id` marker: never touch what Ferry did not make.
  * - Step Functions: StartExecution only on the machine each function starts, and DescribeExecution on that
- *   machine's executions (a copy whose execution failed gets another attempt).
+ *   machine's executions (a copy whose execution failed gets another attempt); SendTaskSuccess only on the
+ *   EC2 copy machines, for the waits the copy-waiters table holds (copy-wait-statements.ts).
+ * - DynamoDB: only the item actions each function calls, only on the copy-waiters table.
  *
  * No write action is ever on `*` (`writeActionsOnWildcard` checks it).
  */
@@ -118,7 +121,17 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     ),
     snapshotCreated: snapshotCreated.build('snapshotCreated'),
     imageAvailable: imageAvailable.build('imageAvailable'),
-    ec2CopyStep: withRpo(ec2CopyStepStatements(snapshots, images, names), ec2Rpo).build('ec2CopyStep'),
+    ec2CopyStep: withRpo(
+      copyWaitStatements(ec2CopyStepStatements(snapshots, images, names), snapshots, images, context, [
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+      ]),
+      ec2Rpo,
+    ).build('ec2CopyStep'),
+    ec2CopyCompleted: copyWaitStatements(new StatementList(), snapshots, images, context, [
+      'dynamodb:GetItem',
+      'dynamodb:DeleteItem',
+    ]).build('ec2CopyCompleted'),
     objectTagsChanged: objectTagSyncStatements(objects, names).build('objectTagsChanged'),
     ec2TagsChanged: ec2TagSyncStatements(snapshots, images, names).build('ec2TagsChanged'),
     reconcile: withRpo(reconcileWithTags, objectRpo).build('reconcile'),

@@ -17,6 +17,8 @@ export interface IamContext {
     /** Where the rules deploy it (deploy/inventory-machine.ts): the scheduled reconcile starts it. */
     inventoryReconcile?: Cfn;
   };
+  /** The copy-waiters table (deploy/copy-waiters-table.ts): event-driven waiting for EC2 copies. */
+  copyWaitersTableArn: Cfn;
 }
 
 export const FUNCTION_NAMES = LAMBDA_FUNCTIONS;

@@ -9,6 +9,7 @@ export const LAMBDA_FUNCTIONS = [
   'snapshotCreated',
   'imageAvailable',
   'ec2CopyStep',
+  'ec2CopyCompleted',
   'ec2TagsChanged',
   'reconcile',
   'rpoMonitor',

@@ -346,8 +346,40 @@ export function ec2TagChangeEventPatterns(
 }
 
 /**
+ * Whether a copy's completion event reaches this stack: EBS and EC2 send it to the account that owns the
+ * copy, in the copy's Region (below). A destination with `roleArn` is copied by that role, so the copy and
+ * its event belong to the role's account, whose default bus this stack has no rule on; such copies are
+ * waited for by polling (statemachines/ec2-copy.ts, `polled`). Every other destination is copied by
+ * Ferry's own role, in Ferry's account: its event arrives on the default bus of the destination Region, and
+ * a forwarder brings it home when that Region is not the home Region (deploy/forwarders.ts).
+ */
+export const completionEventReachesStack = (destination: { roleArn?: string | undefined }): boolean =>
+  destination.roleArn === undefined;
+
+/** The copy results that end an event-driven wait: EBS's `copySnapshot` result, an AMI that settled. */
+const SNAPSHOT_COPY_RESULT: EventPattern = {
+  'detail-type': ['EBS Snapshot Notification'],
+  detail: { event: ['copySnapshot'], result: ['succeeded', 'failed'] },
+};
+const IMAGE_COPY_RESULT: EventPattern = {
+  'detail-type': ['EC2 AMI State Change'],
+  detail: { State: ['available', 'failed'] },
+};
+
+/** The Regions copies of these rules are made in by Ferry's own role, `region` only if given. */
+const completionRegionsOf = (
+  rules: readonly { to: readonly { region: string; roleArn?: string | undefined }[] }[],
+  region?: string,
+): string[] =>
+  sortedUnique(
+    rules
+      .flatMap((rule) => rule.to.filter(completionEventReachesStack).map((destination) => destination.region))
+      .filter((found) => region === undefined || found === region),
+  );
+
+/**
  * What a forwarder in `region` sends to the home Region: the snapshot and AMI events the home rules want
- * from that Region, every kind merged into as few patterns as the size limit allows (one, in practice),
+ * from that Region (new sources, and the results of copies made there), every kind merged into as few patterns as the size limit allows (one, in practice),
  * since the forwarder has a single target, the home bus.
  */
 export function forwardedEventPatterns(
@@ -356,48 +388,35 @@ export function forwardedEventPatterns(
   options: PatternOptions = {},
 ): EventPattern[] {
   const wants = (regions: string[]) => regions.includes(region);
+  const snapshots = snapshotRulesOf(config);
+  const images = imageRulesOf(config);
+  // And the results of the copies made here, which the home stack's ec2CopyCompleted rules select.
   const alternatives = [
-    ...(snapshotRulesOf(config).some((rule) => wants(rule.snapshots.regions)) ? SNAPSHOT_ALTERNATIVES : []),
-    ...(imageRulesOf(config).some((rule) => wants(rule.images.regions)) ? IMAGE_ALTERNATIVES : []),
+    ...(snapshots.some((rule) => wants(rule.snapshots.regions)) ? SNAPSHOT_ALTERNATIVES : []),
+    ...(images.some((rule) => wants(rule.images.regions)) ? IMAGE_ALTERNATIVES : []),
+    ...(completionRegionsOf(snapshots, region).length > 0 ? [SNAPSHOT_COPY_RESULT] : []),
+    ...(completionRegionsOf(images, region).length > 0 ? [IMAGE_COPY_RESULT] : []),
   ];
   return ec2Patterns([region], alternatives, options);
 }
 
 /**
  * The events that end an event-driven wait for a copy (src/ec2/copy-machine/completion.ts), in the Regions
- * copies are made in (the destinations'): EBS's `copySnapshot` result and "EC2 AMI State Change" to
- * `available` or `failed`, both sent in the copy's (destination) Region
+ * copies are made in (the destinations' that copy in Ferry's own account): EBS's `copySnapshot` result and
+ * "EC2 AMI State Change" to `available` or `failed`, both sent in the copy's (destination) Region
  * (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-cloud-watch-events.html#copy-snapshot-complete,
- * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). None without EC2 rules.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html). None without such
+ * destinations. A forwarder in a destination Region sends them within its aws.ec2 rule
+ * (`forwardedEventPatterns`).
  */
 export function copyCompletionEventPatterns(config: FerryConfig): EventPattern[] {
-  const snapshotRegions = sortedUnique(
-    snapshotRulesOf(config).flatMap((rule) => rule.to.map((destination) => destination.region)),
-  );
-  const imageRegions = sortedUnique(
-    imageRulesOf(config).flatMap((rule) => rule.to.map((destination) => destination.region)),
-  );
+  const snapshotRegions = completionRegionsOf(snapshotRulesOf(config));
+  const imageRegions = completionRegionsOf(imageRulesOf(config));
   return [
     ...(snapshotRegions.length > 0
-      ? [
-          {
-            source: ['aws.ec2'],
-            'detail-type': ['EBS Snapshot Notification'],
-            region: snapshotRegions,
-            detail: { event: ['copySnapshot'], result: ['succeeded', 'failed'] },
-          },
-        ]
+      ? [{ source: ['aws.ec2'], region: snapshotRegions, ...SNAPSHOT_COPY_RESULT }]
       : []),
-    ...(imageRegions.length > 0
-      ? [
-          {
-            source: ['aws.ec2'],
-            'detail-type': ['EC2 AMI State Change'],
-            region: imageRegions,
-            detail: { State: ['available', 'failed'] },
-          },
-        ]
-      : []),
+    ...(imageRegions.length > 0 ? [{ source: ['aws.ec2'], region: imageRegions, ...IMAGE_COPY_RESULT }] : []),
   ];
 }
 

@@ -54,6 +54,8 @@ async function prove(
     config,
     port: 0,
     ec2,
+    // As deployed (deploy/parts.cjs): the EC2 copy machines wait for the copies' completion events.
+    ec2Completion: 'events',
     onExecutionEnd: (execution) => executions.push(execution),
   });
   started.push(sandbox);

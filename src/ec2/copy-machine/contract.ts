@@ -125,6 +125,11 @@ export const CopyProgressSchema = z.object({
   message: z.string().optional(),
   /** The copy was found already started (a retried or duplicated start), not issued again. */
   resumed: z.boolean().optional(),
+  /**
+   * Waited for by polling even where the machine waits by event: its completion event goes to another
+   * account (`completionEventReachesStack`), so no event would end the wait (statemachines/ec2-copy.ts).
+   */
+  polled: z.literal(true).optional(),
 });
 export type CopyProgress = z.infer<typeof CopyProgressSchema>;
 

@@ -1,6 +1,7 @@
+import { completionEventReachesStack } from '#rules/event-patterns';
 import { awaitCopy } from './await-step.ts';
 import { checkCopy } from './check-step.ts';
-import type { Ec2CopyStepInput } from './contract.ts';
+import type { CopyProgress, Ec2CopyJob, Ec2CopyStepInput, QueuedCopy } from './contract.ts';
 import { finalizeCopy } from './finalize-step.ts';
 import { recordFailure } from './record-failure-step.ts';
 import { startCopy } from './start-step.ts';
@@ -15,9 +16,9 @@ import type { Ec2CopyStepDeps } from './step-deps.ts';
 export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepDeps): Promise<unknown> {
   switch (input.action) {
     case 'start':
-      return startCopy(input.job, input.copy, deps);
+      return markPolled(input.job, await startCopy(input.job, input.copy, deps));
     case 'check':
-      return checkCopy(input.job, input.copy, deps);
+      return markPolled(input.job, await checkCopy(input.job, input.copy, deps));
     case 'await':
       return awaitCopy(input.job, input.copy, input.taskToken, input.execution, deps);
     case 'finalize':
@@ -30,4 +31,13 @@ export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepD
         deps,
       );
   }
+}
+
+/**
+ * A started copy whose completion event cannot reach the stack (a destination role's account) carries
+ * `polled`, so the machine rendered for events waits for it by WaitForCopy, as the polling machine does.
+ */
+function markPolled<T extends CopyProgress | QueuedCopy>(job: Ec2CopyJob, copy: T): T {
+  if (copy.state === 'queued' || completionEventReachesStack(job.destination)) return copy;
+  return { ...copy, polled: true };
 }

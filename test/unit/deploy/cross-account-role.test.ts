@@ -314,6 +314,7 @@ describe('deploy/cross-account-role.yml', () => {
             snapshotCopy: 'arn:aws:states:us-east-1:111122223333:stateMachine:s',
             imageCopy: 'arn:aws:states:us-east-1:111122223333:stateMachine:i',
           },
+          copyWaitersTableArn: 'arn:aws:dynamodb:us-east-1:111122223333:table/t',
         },
       );
       // What Ferry would do itself for a destination in its own account, the role must do for it elsewhere

@@ -14,6 +14,7 @@ const CONTEXT: IamContext = {
     snapshotCopy: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:ferry-dev-snapshot-copy`,
     imageCopy: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:ferry-dev-image-copy`,
   },
+  copyWaitersTableArn: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/ferry-dev-copy-waiters`,
 };
 
 const config = (objectRpo: string, snapshotRpo: string) =>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchesPattern } from '#local/event-pattern';
 import {
+  copyCompletionEventPatterns,
   forwardedEventPatterns,
   imageEventPatterns,
   objectEventPatterns,
@@ -114,8 +115,15 @@ rules:
     created.region = 'us-east-1';
     expect(anyMatch(created, east)).toBe(true);
     expect(anyMatch(created, forwardedEventPatterns(config, 'us-west-2'))).toBe(false);
-    // us-west-2 is a source of AMIs only: one pattern without $or, nothing of snapshots.
-    expect(forwardedEventPatterns(config, 'us-west-2')).toEqual(images);
+    // us-west-2 is a source of AMIs only, and where ebs-east's snapshots are copied: one rule, the new AMIs
+    // and the results of those copies (ec2CopyCompleted's), no snapshot creation.
+    const west = forwardedEventPatterns(config, 'us-west-2');
+    expect(west).toHaveLength(1);
+    const copied = ec2Event('snapshot-copied');
+    copied.region = 'us-west-2';
+    expect(anyMatch(copied, west)).toBe(true);
+    expect(anyMatch(copied, copyCompletionEventPatterns(config))).toBe(true);
+    expect(anyMatch(ec2Event('image-available'), west)).toBe(anyMatch(ec2Event('image-available'), images));
     expect(forwardedEventPatterns(config, 'sa-east-1')).toEqual([]);
     // Merging both kinds: every event any home pattern wants from us-east-1 is forwarded.
     const both = configFrom(`

@@ -87,6 +87,7 @@ const roles: ProofRoles = {
     snapshotCreated: empty,
     imageAvailable: empty,
     ec2CopyStep: empty,
+    ec2CopyCompleted: empty,
     ec2TagsChanged: empty,
     reconcile: empty,
     rpoMonitor: empty,

@@ -1,0 +1,46 @@
+import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
+import { completionEventReachesStack } from '#rules/event-patterns';
+import type { StatementList } from './statement-list.ts';
+import type { IamContext } from './types.ts';
+
+/**
+ * Event-driven waiting for EC2 copies (statemachines/ec2-copy.ts, AwaitCopy): the copy step stores each
+ * waiting task's token in the copy-waiters table and, when it finds the copy already settled, ends the wait
+ * itself (src/ec2/copy-machine/await-step.ts: PutItem, SendTaskSuccess, conditional DeleteItem); the
+ * completion handler reads the waiter, ends the wait and deletes it (src/ec2/copy-machine/completion.ts:
+ * GetItem, SendTaskSuccess, conditional DeleteItem). Each gets exactly the item actions it calls, on the one
+ * table (DynamoDB's table resource: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+ *
+ * SendTaskSuccess names only a task token, and the Service Authorization Reference lists no resource type
+ * and no condition key of its own for it: "you must specify all resources ("*")"
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html). So it is
+ * on `*`, bounded to the home Region (`aws:RequestedRegion`, where the machines run); what it can end is
+ * bounded by the token, an opaque string Step Functions gives only to the waiting task, which these two
+ * functions learn only from the table (README, "The remaining `*` grants"). SendTaskFailure is not granted: a failed copy is signalled with SendTaskSuccess too, and CheckCopy judges
+ * it from EC2 (README, "Waiting for the copy by event").
+ *
+ * Nothing when no destination can be waited for by event (no EC2 rules, or every copy made by a
+ * destination's role in another account, which is polled).
+ */
+/** The Region the stack (and so its state machines) is deployed in. */
+const HOME_REGION = { Ref: 'AWS::Region' };
+
+export function copyWaitStatements(
+  list: StatementList,
+  snapshotRules: readonly SnapshotRule[],
+  imageRules: readonly ImageRule[],
+  context: IamContext,
+  itemActions: readonly ('dynamodb:PutItem' | 'dynamodb:GetItem' | 'dynamodb:DeleteItem')[],
+): StatementList {
+  const awaited = (rules: readonly { to: readonly { roleArn?: string | undefined }[] }[]) =>
+    rules.some((rule) => rule.to.some(completionEventReachesStack));
+  if (!awaited(snapshotRules) && !awaited(imageRules)) return list;
+  list.add({ sid: 'CopyWaiters', actions: itemActions, resources: [context.copyWaitersTableArn] });
+  list.add({
+    sid: 'EndCopyWaits',
+    actions: ['states:SendTaskSuccess'],
+    resources: '*',
+    condition: { StringEquals: { 'aws:RequestedRegion': [HOME_REGION] } },
+  });
+  return list;
+}
