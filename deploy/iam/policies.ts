@@ -122,6 +122,7 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     ).build('ec2CopyStep'),
     ec2CopyCompleted: copyWaitStatements(new StatementList(), snapshots, images, context, [
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:DeleteItem',
     ]).build('ec2CopyCompleted'),
     objectTagsChanged: objectTagSyncStatements(objects, names).build('objectTagsChanged'),
