@@ -209,7 +209,7 @@ export class LocalDynamoDb {
       );
     const { used, nameOf } = expressionNames(request, 'KeyConditionExpression');
     const values = request.ExpressionAttributeValues ?? {};
-    const valueOf = (placeholder: string) => {
+    const boundOf = (placeholder: string) => {
       const value = scalarOf(values[placeholder]);
       if (value === undefined)
         throw invalid(
@@ -221,8 +221,8 @@ export class LocalDynamoDb {
     const [, left, placeholder = '', sortName, operator, sortPlaceholder] = match;
     if (nameOf(left ?? '') !== index.partitionKey)
       throw invalid(`Query condition missed key schema element: ${index.partitionKey}`);
-    const partition = valueOf(placeholder);
-    const sortBound = sortName && sortPlaceholder ? valueOf(sortPlaceholder) : undefined;
+    const partition = boundOf(placeholder);
+    const sortBound = sortName && sortPlaceholder ? boundOf(sortPlaceholder) : undefined;
     if (sortName && nameOf(sortName) !== index.sortKey)
       throw invalid(`Query key condition not supported: ${request.KeyConditionExpression}`);
     refuseUnused(request, used);
