@@ -124,6 +124,14 @@ export class LocalDynamoDb {
     return [...(this.tables.get(name)?.items.values() ?? [])];
   }
 
+  /** Drops the items `lost` picks, as a fault would (a test's lost write): how many it dropped. */
+  drop(name: string, lost: (item: Item) => boolean): number {
+    const items = this.tables.get(name)?.items;
+    let dropped = 0;
+    for (const [key, item] of items ?? []) if (lost(item) && items?.delete(key)) dropped += 1;
+    return dropped;
+  }
+
   private table(name: string | undefined) {
     const table = name ? this.tables.get(name) : undefined;
     if (!table) throw new DynamoDbError('ResourceNotFoundException', 'Requested resource not found');
