@@ -66,6 +66,13 @@ function lambdaEnvironment(name: string): Record<string, string> {
       throw new Error(`serverless.yml: no stand-in for the environment variable ${variable} (${value})`);
     }),
   );
+  // The function's own variables: a `Ref` (the copy-waiters table's name) stands in by its logical id.
+  const own = Object.fromEntries(
+    Object.entries(service.functions[name]?.environment ?? {}).map(([variable, value]) => [
+      variable,
+      typeof value === 'string' ? value : `bench-${(value as { Ref?: string }).Ref ?? variable}`,
+    ]),
+  );
   // What Lambda itself sets (no credentials: init must not need them, clients are created on first use).
   return {
     AWS_REGION: 'us-east-1',
@@ -78,6 +85,7 @@ function lambdaEnvironment(name: string): Record<string, string> {
     LANG: 'en_US.UTF-8',
     TZ: ':UTC',
     ...deployed,
+    ...own,
   };
 }
 

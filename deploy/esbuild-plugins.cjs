@@ -113,6 +113,7 @@ const MATCH_NO_PATTERN = new Set([
   'functions/object-deleted',
   'functions/object-copy-step',
   'functions/ec2-copy-step',
+  'functions/ec2-copy-completed',
   'functions/rpo-monitor',
   'functions/object-tags-changed',
   'functions/inventory-batch',

@@ -12,7 +12,7 @@ export interface ServerlessFile {
   service: string;
   provider: { runtime: string; tracing?: { lambda?: unknown }; environment?: Record<string, string> };
   custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string }>;
+  functions: Record<string, { handler: string; environment?: Record<string, unknown> }>;
 }
 
 export const readServerlessFile = (file = 'serverless.yml'): ServerlessFile =>

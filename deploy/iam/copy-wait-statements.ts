@@ -53,7 +53,7 @@ export function copyWaitStatements(
     sid: 'EndCopyWaits',
     actions: ['states:SendTaskSuccess'],
     resources: '*',
-    condition: { StringEquals: { 'aws:RequestedRegion': HOME_REGION } },
+    condition: { StringEquals: { 'aws:RequestedRegion': [HOME_REGION] } },
   });
   return list;
 }

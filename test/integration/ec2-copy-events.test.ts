@@ -50,19 +50,19 @@ afterAll(() => sandbox.stop());
 const tags = (map: Record<string, string>): Tag[] =>
   Object.entries(map).map(([Key, Value]) => ({ Key, Value }));
 
-async function createSnapshot(): Promise<string> {
-  const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8 });
-  const { SnapshotId } = await sandbox.ec2Client('us-east-1').send(
+async function createSnapshot(on = sandbox, backup = 'dr'): Promise<string> {
+  const volumeId = on.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false });
+  const { SnapshotId } = await on.ec2Client('us-east-1').send(
     new CreateSnapshotCommand({
       VolumeId: volumeId,
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ backup: 'dr' }) }],
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ backup }) }],
     }),
   );
   return SnapshotId ?? '';
 }
 
-const executionOf = (sourceId: string) =>
-  [...sandbox.stepFunctions.executions.values()].find(
+const executionOf = (sourceId: string, on = sandbox) =>
+  [...on.stepFunctions.executions.values()].find(
     (execution) => (execution.input as Ec2CopyJob).source.id === sourceId,
   );
 
@@ -240,5 +240,42 @@ describe('snapshot copies past the copy limit, woken by the copy that ends', () 
     // Every wait ended at its timeout (the slot estimate): the lost wake-up cost the timed wait, not the copy.
     expect(timedOut.length).toBe(states.filter((state) => state === 'AwaitSlot').length);
     for (const event of timedOut) expect(JSON.stringify(event)).toContain('States.Timeout');
+  });
+});
+
+describe('copies made by a destination role, in another account, on the sandbox waiting by event', () => {
+  // The copy and its completion event belong to the role's account, whose bus this stack has no rule on
+  // (completionEventReachesStack): the step marks the copy `polled`, and it waits in WaitForCopy.
+  const CROSS_ACCOUNT = configFrom(`
+rules:
+  - name: ebs-to-vault
+    snapshots: { regions: [us-east-1], tags: { backup: vault }, encrypted: false }
+    to:
+      - region: us-west-2
+        account: "333344445555"
+        roleArn: arn:aws:iam::333344445555:role/ferry-vault-writer
+        externalId: acme-ferry-vault-51d2
+`);
+  let partner: Sandbox;
+  beforeAll(async () => {
+    partner = await startSandbox({
+      config: CROSS_ACCOUNT,
+      port: 0,
+      ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
+      ec2Completion: 'events',
+    });
+  });
+  afterAll(() => partner.stop());
+
+  it('polls the copy (WaitForCopy, never AwaitCopy) and stores no waiter', async () => {
+    const snapshotId = await createSnapshot(partner, 'vault');
+    await partner.settle();
+    const execution = executionOf(snapshotId, partner);
+    expect(execution?.status).toBe('SUCCEEDED');
+    const states = statesEnteredOf(execution ?? { events: [] });
+    expect(states).not.toContain('AwaitCopy');
+    expect(states.slice(0, 5)).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', 'WaitForCopy', 'CheckCopy']);
+    expect(states.at(-1)).toBe('Finalize');
+    expect(partner.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE)).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { FUNCTION_NAMES } from '#deploy/iam/types';
 import { fitRolePolicy } from '#deploy/policy-fit';
 import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import {
+  copyCompletionEventPatterns,
   ec2TagChangeEventPatterns,
   forwardedObjectEventPatterns,
   imageEventPatterns,
@@ -85,6 +86,7 @@ describe('npm run package: the compiled template (replication.yml)', () => {
       ...snapshotEventPatterns(config),
       ...imageEventPatterns(config),
       ...ec2TagChangeEventPatterns(config),
+      ...copyCompletionEventPatterns(config),
     ];
     // Replicas and copies follow their sources' tag changes (issue 15): both kinds are subscribed here.
     expect(objectTagChangeEventPatterns(config).length).toBeGreaterThan(0);
@@ -106,6 +108,7 @@ describe('npm run package: the compiled template (replication.yml)', () => {
   it('sends failed asynchronous invocations of every event handler, of reconcile and of the RPO monitor to the dead-letter queue', () => {
     const configs = ofType(template(), 'AWS::Lambda::EventInvokeConfig');
     expect(configs.map(([, c]) => (c.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual([
+      'Ec2CopyCompletedLambdaFunction',
       'Ec2TagsChangedLambdaFunction',
       'ImageAvailableLambdaFunction',
       'ObjectCreatedLambdaFunction',
@@ -126,7 +129,7 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
     // The seven of the pipeline, the two tag followers and the RPO backlog monitor (src/rpo).
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
-    expect(FUNCTION_NAMES).toHaveLength(11);
+    expect(FUNCTION_NAMES).toHaveLength(12);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -174,7 +177,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
         expect(state.QueryLanguage).toBe('JSONPath');
         delete state.QueryLanguage;
       }
-      expect(deployed, id).toStrictEqual(ec2CopyDefinition(kind));
+      // Rendered to wait for the copies' completion events (README, "Waiting for the copy by event").
+      expect(deployed, id).toStrictEqual(ec2CopyDefinition(kind, 'events'));
     }
   });
 
@@ -223,8 +227,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('retains the dead letters and every log group when the stack is deleted or they are replaced', () => {
     const kept = [...ofType(template(), 'AWS::Logs::LogGroup'), ...ofType(template(), 'AWS::SQS::Queue')];
-    // Eleven functions' log groups, the state machines' and the dead-letter queue.
-    expect(kept).toHaveLength(13);
+    // Twelve functions' log groups, the state machines' and the dead-letter queue.
+    expect(kept).toHaveLength(14);
     for (const [id, resource] of kept) {
       expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
     }
@@ -267,11 +271,19 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
     const regions = new Set(
       rules.flatMap(([, rule]) => (rule.Properties.EventPattern as { region: string[] }).region),
     );
-    expect([...regions].sort()).toEqual(['ap-southeast-2', 'eu-west-1', 'us-east-1', 'us-east-2']);
+    // us-west-2, the copies' destination, for their completion events.
+    expect([...regions].sort()).toEqual([
+      'ap-southeast-2',
+      'eu-west-1',
+      'us-east-1',
+      'us-east-2',
+      'us-west-2',
+    ]);
     expect(Object.keys(template().forwarders ?? {}).sort()).toEqual([
       'ap-southeast-2',
       'eu-west-1',
       'us-east-2',
+      'us-west-2',
     ]);
   });
 
@@ -331,6 +343,83 @@ describe('npm run package: sources in several Regions (test/configs/ec2-multi-re
       amisOnly.map((r) => (r.Properties.EventPattern as { 'detail-type': string[] })['detail-type']),
     ).toEqual([['EC2 AMI State Change']]);
   });
+});
+
+describe('npm run package: waiting for EC2 copies by event (test/configs/ec2-multi-region.yml)', () => {
+  const template = () => packageWith('test/configs/ec2-multi-region.yml');
+
+  it('deploys the copy-waiters table on demand, with TTL, deleted with the stack, named for the stage', {
+    timeout: 180_000,
+  }, () => {
+    const table = template().Resources.CopyWaitersTable;
+    expect(table?.Type).toBe('AWS::DynamoDB::Table');
+    expect(table?.DeletionPolicy).toBe('Delete');
+    expect(table?.UpdateReplacePolicy).toBe('Delete');
+    expect(table?.Properties).toMatchObject({
+      TableName: 'ferry-ci-copy-waiters',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'copyKey', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'copyKey', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('names the table to the copy step and the completion handler, which the copy events invoke with retries and dead letters', () => {
+    const variables = (id: string) =>
+      (
+        template().Resources[id]?.Properties.Environment as
+          | { Variables?: Record<string, unknown> }
+          | undefined
+      )?.Variables ?? {};
+    for (const id of ['Ec2CopyStepLambdaFunction', 'Ec2CopyCompletedLambdaFunction'])
+      expect(variables(id).FERRY_COPY_WAITERS_TABLE, id).toEqual({ Ref: 'CopyWaitersTable' });
+    expect(variables('SnapshotCreatedLambdaFunction').FERRY_COPY_WAITERS_TABLE).toBeUndefined();
+    const config = loadConfigFile('test/configs/ec2-multi-region.yml');
+    const expected = copyCompletionEventPatterns(config);
+    expect(expected.map((pattern) => pattern.region)).toEqual([['us-west-2'], ['us-west-2']]);
+    const completions = eventRules(template()).filter(([, rule]) =>
+      JSON.stringify(rule.Properties.Targets).includes('Ec2CopyCompletedLambdaFunction'),
+    );
+    expect(completions.map(([, rule]) => rule.Properties.EventPattern)).toEqual(expected);
+    for (const [id, rule] of completions) {
+      const [target] = rule.Properties.Targets as Record<string, unknown>[];
+      expect(target?.DeadLetterConfig, id).toEqual({ Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } });
+    }
+  });
+
+  it('forwards the copy events from the destination Region to the home bus, and only there', () => {
+    const forwarded = (region: string) =>
+      Object.values(template().forwarders?.[region]?.Resources ?? {})
+        .filter((resource) => resource.Type === 'AWS::Events::Rule')
+        .map((rule) => rule.Properties);
+    const config = loadConfigFile('test/configs/ec2-multi-region.yml');
+    const destination = forwarded('us-west-2');
+    expect(destination.map((rule) => rule.EventPattern)).toEqual(
+      copyCompletionEventPatterns(config, { region: 'us-west-2' }),
+    );
+    for (const rule of destination) {
+      const [target] = rule.Targets as Record<string, unknown>[];
+      expect(JSON.stringify(target?.Arn)).toContain(':events:us-east-1:');
+      expect(target?.RetryPolicy).toEqual({
+        MaximumEventAgeInSeconds: EVENT_RETRY_POLICY.maximumEventAge,
+        MaximumRetryAttempts: EVENT_RETRY_POLICY.maximumRetryAttempts,
+      });
+      expect(target?.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['ForwardDeadLetterQueue', 'Arn'] } });
+    }
+    // Source Regions forward no copy events: no copy is made there.
+    for (const region of ['us-east-2', 'eu-west-1', 'ap-southeast-2'])
+      expect(JSON.stringify(forwarded(region)), region).not.toContain('copySnapshot');
+  });
+
+  it('renders no wait by event for copies into another account (test/configs/cross-account.yml)', () => {
+    // The vault's copies are made by its role: their events go to the vault's bus, so they are polled.
+    const crossAccount = packageWith('test/configs/cross-account.yml');
+    const completions = eventRules(crossAccount).filter(([, rule]) =>
+      JSON.stringify(rule.Properties.Targets).includes('Ec2CopyCompletedLambdaFunction'),
+    );
+    expect(completions).toEqual([]);
+    expect(Object.keys(crossAccount.forwarders ?? {})).not.toContain('us-west-2');
+  }, 180_000);
 });
 
 /** What AWS requires on `*` for a state machine's log delivery (vended logs have no resource-level permissions). */
@@ -454,7 +543,13 @@ describe('npm run package: object sources in several Regions (test/configs/objec
     timeout: 180_000,
   }, () => {
     const config = loadConfigFile(file);
-    expect(Object.keys(template().forwarders ?? {}).sort()).toEqual(['ap-southeast-2', 'eu-west-1']);
+    // And us-west-2, where Ireland's snapshots are copied: it forwards their completion events only.
+    expect(Object.keys(template().forwarders ?? {}).sort()).toEqual([
+      'ap-southeast-2',
+      'eu-west-1',
+      'us-west-2',
+    ]);
+    expect(s3Patterns(template().forwarders?.['us-west-2']?.Resources ?? {})).toEqual([]);
     const home = eventRules(template()).map(([, rule]) => rule.Properties.EventPattern);
     for (const region of ['ap-southeast-2', 'eu-west-1']) {
       const forwarded = s3Patterns(template().forwarders?.[region]?.Resources ?? {});

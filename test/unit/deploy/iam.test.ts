@@ -80,9 +80,14 @@ describe('IAM statements generated from replication.yml', () => {
     it.each(EXAMPLES)('It should grant no write action on "*" for %s', (name) => {
       const policies = policiesOf(name);
       expect(writeActionsOnWildcard(policies)).toEqual([]);
-      // The only statements on "*" are Describe* reads, each bounded to the Regions of the rules.
+      // The only statements on "*" are Describe* reads and the callbacks that end copy waits (no resource
+      // type), each bounded to Regions: the rules', or the home Region.
       for (const statement of allStatements(policies).filter((s) => s.Resource === '*')) {
-        expect(statement.Action.every((action) => action.startsWith('ec2:Describe'))).toBe(true);
+        expect(
+          statement.Action.every(
+            (action) => action.startsWith('ec2:Describe') || action === 'states:SendTaskSuccess',
+          ),
+        ).toBe(true);
         expect(statement.Condition?.StringEquals?.['aws:RequestedRegion']).toEqual(expect.any(Array));
       }
     });
@@ -332,6 +337,9 @@ describe('IAM statements generated from replication.yml', () => {
         'states:StartExecution',
       ]);
       expect(actionsOf(policies.ec2CopyStep)).toEqual([
+        // AwaitCopy's waiter: stored, and removed when the step finds the copy settled itself.
+        'dynamodb:DeleteItem',
+        'dynamodb:PutItem',
         'ec2:CopyImage',
         'ec2:CopySnapshot',
         'ec2:CreateTags',
@@ -348,6 +356,7 @@ describe('IAM statements generated from replication.yml', () => {
         'kms:GenerateDataKeyWithoutPlaintext',
         'kms:ReEncryptFrom',
         'kms:ReEncryptTo',
+        'states:SendTaskSuccess',
       ]);
     });
 
@@ -805,5 +814,69 @@ rules:
         '(no Sid): sts:AssumeRole',
       ]);
     });
+  });
+});
+
+describe('IAM for waiting on EC2 copies by event (deploy/iam/copy-wait-statements.ts)', () => {
+  const HOME = { 'aws:RequestedRegion': [{ Ref: 'AWS::Region' }] };
+
+  it('It should give the copy step PutItem and DeleteItem, and the completion handler GetItem and DeleteItem, on the table only', () => {
+    const policies = policiesOf('ec2-to-dr.yml');
+    const dynamo = (fn: FunctionName) =>
+      policies[fn].filter((statement) => statement.Action.some((action) => action.startsWith('dynamodb:')));
+    expect(dynamo('ec2CopyStep').map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
+      { Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: [TABLE] },
+    ]);
+    expect(dynamo('ec2CopyCompleted').map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
+      { Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem'], Resource: [TABLE] },
+    ]);
+    // No other function touches the table or ends a task.
+    for (const fn of FUNCTION_NAMES.filter((name) => name !== 'ec2CopyStep' && name !== 'ec2CopyCompleted')) {
+      expect(dynamo(fn), fn).toEqual([]);
+      expect(granting(policies[fn], 'states:SendTaskSuccess'), fn).toEqual([]);
+    }
+  });
+
+  it('It should let both end a wait (SendTaskSuccess, no resource type) in the home Region only, and never SendTaskFailure', () => {
+    const policies = policiesOf('ec2-to-dr.yml');
+    for (const fn of ['ec2CopyStep', 'ec2CopyCompleted'] as const) {
+      const [callback, ...others] = granting(policies[fn], 'states:SendTaskSuccess');
+      expect(others, fn).toEqual([]);
+      expect(callback?.Action, fn).toEqual(['states:SendTaskSuccess']);
+      expect(callback?.Resource, fn).toBe('*');
+      expect(callback?.Condition, fn).toEqual({ StringEquals: HOME });
+      expect(granting(policies[fn], 'states:SendTaskFailure'), fn).toEqual([]);
+    }
+    // The completion handler makes no other call: no EC2 read, no StartExecution.
+    expect(actionsOf(policies.ec2CopyCompleted)).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'states:SendTaskSuccess',
+    ]);
+  });
+
+  it('It should grant nothing for waiting where no copy can be waited for by event', () => {
+    const objectsOnly = policiesOf('objects-only.yml');
+    expect(objectsOnly.ec2CopyCompleted).toEqual([]);
+    // Every copy made by a destination's role: its event goes to that account, the copy is polled.
+    const roleOnly = iamPolicies(
+      parseConfig(`
+rules:
+  - name: ebs-to-partner
+    snapshots: { regions: [us-east-1], encrypted: false }
+    to:
+      - region: us-west-2
+        account: '222233334444'
+        roleArn: arn:aws:iam::222233334444:role/ferry-writer
+        externalId: ferry-partner
+`),
+      CONTEXT,
+    );
+    expect(roleOnly.ec2CopyCompleted).toEqual([]);
+    expect(
+      actionsOf(roleOnly.ec2CopyStep).filter(
+        (action) => !action.startsWith('ec2:') && !action.startsWith('sts:'),
+      ),
+    ).toEqual([]);
   });
 });

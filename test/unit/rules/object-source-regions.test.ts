@@ -41,7 +41,8 @@ describe('object sources in other Regions', () => {
   });
 
   it('forwards exactly the home patterns of that Region’s buckets, in one stack per Region with EC2', () => {
-    expect(forwarderRegions(CONFIG, 'us-east-1')).toEqual(['ap-southeast-2', 'eu-west-1']);
+    // us-west-2 too: the snapshot copies made there send their completion events there.
+    expect(forwarderRegions(CONFIG, 'us-east-1')).toEqual(['ap-southeast-2', 'eu-west-1', 'us-west-2']);
     const home = objectEventPatterns(CONFIG);
     const forwarded = forwardedObjectEventPatterns(CONFIG, 'eu-west-1');
     expect(forwarded).toEqual(

@@ -4,6 +4,8 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
+import { CopyWaitersTableMissingError } from '#ec2/errors';
+import { ec2CopyCompletedRuntimeFromEnvironment } from '#ec2/handlers/ec2-copy-completed';
 import { ec2CopyStepRuntimeFromEnvironment } from '#ec2/handlers/ec2-copy-step';
 import { imageRuntimeFromEnvironment } from '#ec2/handlers/image-available';
 import { snapshotRuntimeFromEnvironment } from '#ec2/handlers/snapshot-created';
@@ -24,6 +26,8 @@ const DEPLOYED = {
   FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN:
     'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-snapshot-copy',
   FERRY_IMAGE_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:111122223333:stateMachine:ferry-image-copy',
+  // serverless.yml names the copy-waiters table to ec2CopyStep and ec2CopyCompleted.
+  FERRY_COPY_WAITERS_TABLE: 'ferry-dev-copy-waiters',
 };
 const RULES_ONLY = { FERRY_CONFIG: RULES };
 const SOURCE = { region: 'us-east-1', account: '111122223333' };
@@ -68,6 +72,13 @@ describe('Each function’s own wiring (src/*/handlers/, src/reconcile/handler.t
     ]);
   });
 
+  it('It should give ec2CopyStep and ec2CopyCompleted the copy-waiters table the deployment names, and refuse ec2CopyCompleted without it', () => {
+    expect(ec2CopyStepRuntimeFromEnvironment(RULES_ONLY).deps.await).toBeUndefined();
+    expect(ec2CopyStepRuntimeFromEnvironment(DEPLOYED).deps.await).toBeDefined();
+    expect(ec2CopyCompletedRuntimeFromEnvironment(DEPLOYED).deps.waiters).toBeDefined();
+    expect(() => ec2CopyCompletedRuntimeFromEnvironment(RULES_ONLY)).toThrow(CopyWaitersTableMissingError);
+  });
+
   it('It should give reconcile every rule, and report large objects when the object-copy machine is not named', async () => {
     const deps = reconcileRuntimeFromEnvironment(RULES_ONLY).reconcileDeps(SOURCE);
     expect(ruleNames(deps.rules)).toEqual(['invoices-to-dr', 'media-to-partner', 'ebs-to-dr', 'ami-to-dr']);
@@ -88,6 +99,7 @@ describe('Each function’s own wiring (src/*/handlers/, src/reconcile/handler.t
       snapshotRuntimeFromEnvironment,
       imageRuntimeFromEnvironment,
       ec2CopyStepRuntimeFromEnvironment,
+      ec2CopyCompletedRuntimeFromEnvironment,
       reconcileRuntimeFromEnvironment,
     ]) {
       expect(() => init(missing), init.name).toThrow(InvalidConfigError);

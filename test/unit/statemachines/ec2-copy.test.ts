@@ -171,9 +171,18 @@ describe('the EC2 copy machine rendered for completion events', () => {
     it(`for ${kind}s is valid ASL and waits in AwaitCopy, a .waitForTaskToken Task, instead of polling`, () => {
       const result = validator(definition, { checkArn: true, checkPaths: true });
       expect(result.errorsText()).toBe('');
-      expect(states.WaitForCopy).toBeUndefined();
       expect(states.IsCopyStarted).toMatchObject({ Default: 'AwaitCopy' });
       expect(states.IsCopyDone).toMatchObject({ Default: 'AwaitCopy' });
+      // WaitForCopy stays only for copies whose event goes to another account (`$.copy.polled`).
+      const polledChoice = { Variable: '$.copy.polled', IsPresent: true, Next: 'WaitForCopy' };
+      const choices = (name: string) => (states[name]?.Choices ?? []) as unknown[];
+      expect(choices('IsCopyStarted').at(-1)).toEqual(polledChoice);
+      expect(choices('IsCopyDone').at(-1)).toEqual(polledChoice);
+      expect(states.WaitForCopy).toMatchObject({
+        Type: 'Wait',
+        SecondsPath: '$.copy.waitSeconds',
+        Next: 'CheckCopy',
+      });
       expect(states.AwaitCopy).toMatchObject({
         Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
         Parameters: { Payload: { action: 'await', 'taskToken.$': '$$.Task.Token' } },
