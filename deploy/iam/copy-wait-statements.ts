@@ -36,10 +36,17 @@ export function copyWaitStatements(
   imageRules: readonly ImageRule[],
   context: IamContext,
   itemActions: readonly ('dynamodb:PutItem' | 'dynamodb:GetItem' | 'dynamodb:DeleteItem')[],
+  /**
+   * The copy step waits for a slot by token for every destination (a copy a role makes queues under that
+   * account's limit too, woken by the Finalize of the copy before it), so it needs the table whenever
+   * there are EC2 rules, not only when some copy's event reaches the stack.
+   */
+  slotsForEveryCopy = false,
 ): StatementList {
   const awaited = (rules: readonly { to: readonly { roleArn?: string | undefined }[] }[]) =>
     rules.some((rule) => rule.to.some(completionEventReachesStack));
-  if (!awaited(snapshotRules) && !awaited(imageRules)) return list;
+  const copies = snapshotRules.length > 0 || imageRules.length > 0;
+  if (!awaited(snapshotRules) && !awaited(imageRules) && !(slotsForEveryCopy && copies)) return list;
   list.add({ sid: 'CopyWaiters', actions: itemActions, resources: [context.copyWaitersTableArn] });
   // Both wake the oldest copy waiting for a slot (src/ec2/copy-machine/slot-queue.ts): a Query on the
   // table's slot-queue index, whose ARN is the table's `/index/<name>` (the Service Authorization Reference's

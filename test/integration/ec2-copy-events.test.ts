@@ -276,6 +276,6 @@ rules:
     expect(states).not.toContain('AwaitCopy');
     expect(states.slice(0, 5)).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', 'WaitForCopy', 'CheckCopy']);
     expect(states.at(-1)).toBe('Finalize');
-    expect(partner.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE)).toEqual([]);
+    expect(waitersLeft(partner)).toEqual([]);
   });
 });
