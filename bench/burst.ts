@@ -44,6 +44,8 @@ export interface BurstRun {
   /** Snapshots taken → the last execution ended (the last copy noticed, tagged and verified). */
   executionsSeconds: number;
   succeeded: number;
+  /** The executions that did not succeed, by their error (or status when they ended without one). */
+  failures: Record<string, number>;
   peakConcurrentCopies: number;
   /** EC2 calls Ferry made during the burst, by action (the benchmark's own CreateSnapshot calls excluded). */
   ec2Calls: Record<string, number>;
@@ -156,6 +158,13 @@ export async function runBurst(options: {
       copiesSeconds: (lastCopy - start) / 1000,
       executionsSeconds: (end - start) / 1000,
       succeeded: executions.filter((execution) => execution.status === 'SUCCEEDED').length,
+      failures: executions
+        .filter((execution) => execution.status !== 'SUCCEEDED')
+        .reduce<Record<string, number>>((counts, execution) => {
+          const key = `${execution.error?.Error ?? execution.status}: ${execution.error?.Cause?.slice(0, 160) ?? ''}`;
+          counts[key] = (counts[key] ?? 0) + 1;
+          return counts;
+        }, {}),
       peakConcurrentCopies: sandbox.ec2.peakConcurrentCopies('us-west-2'),
       ec2Calls,
       refusals: {
@@ -294,6 +303,7 @@ if (process.argv.includes('burst')) {
       seed,
       completion,
     });
+    if (Object.keys(run.failures).length > 0) console.error(`seed ${seed} failures:`, run.failures);
     console.error(
       `seed ${seed}: last copy ${minutes(run.copiesSeconds)} (${(run.copiesSeconds / run.idealSeconds).toFixed(3)}× ideal), ${run.succeeded} succeeded, ${run.wallSeconds.toFixed(1)} s wall`,
     );
