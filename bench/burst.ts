@@ -44,6 +44,8 @@ export interface BurstRun {
   /** Snapshots taken → the last execution ended (the last copy noticed, tagged and verified). */
   executionsSeconds: number;
   succeeded: number;
+  /** The executions that did not succeed, by their error (or status when they ended without one). */
+  failures: Record<string, number>;
   peakConcurrentCopies: number;
   /** EC2 calls Ferry made during the burst, by action (the benchmark's own CreateSnapshot calls excluded). */
   ec2Calls: Record<string, number>;
@@ -54,6 +56,23 @@ export interface BurstRun {
   wallSeconds: number;
   /** Copies in flight in the destination over virtual minutes since the snapshots were taken: [minute, count]. */
   inFlight: [number, number][];
+  /** Seconds from a slot freed (a copy completed) to the next copy started in it: one per queued copy. */
+  slotHandoffSeconds: number[];
+}
+
+/**
+ * How long each freed slot stayed empty. The first `COPY_LIMIT` copies start into empty slots; every later
+ * start takes the slot the next completion freed, in order: the n-th start past the limit takes the slot of
+ * the n-th completion (no copy starts before one frees, as the limit holds).
+ */
+export function slotHandoffSeconds(copies: { startTime: number; completionTime?: number }[]): number[] {
+  const starts = copies.map((copy) => copy.startTime).sort((a, b) => a - b);
+  const ends = copies.flatMap((copy) => (copy.completionTime === undefined ? [] : [copy.completionTime]));
+  ends.sort((a, b) => a - b);
+  return starts.slice(COPY_LIMIT).flatMap((start, n) => {
+    const freed = ends[n];
+    return freed === undefined ? [] : [Math.max(0, start - freed) / 1000];
+  });
 }
 
 /** The count of copies running over time, from each copy's start and completion. */
@@ -139,18 +158,27 @@ export async function runBurst(options: {
       copiesSeconds: (lastCopy - start) / 1000,
       executionsSeconds: (end - start) / 1000,
       succeeded: executions.filter((execution) => execution.status === 'SUCCEEDED').length,
+      failures: executions
+        .filter((execution) => execution.status !== 'SUCCEEDED')
+        .reduce<Record<string, number>>((counts, execution) => {
+          const key = `${execution.error?.Error ?? execution.status}: ${execution.error?.Cause?.slice(0, 160) ?? ''}`;
+          counts[key] = (counts[key] ?? 0) + 1;
+          return counts;
+        }, {}),
       peakConcurrentCopies: sandbox.ec2.peakConcurrentCopies('us-west-2'),
       ec2Calls,
       refusals: {
         limit: sandbox.metrics.queuedCopies.get('limit') ?? 0,
         throttled: sandbox.metrics.queuedCopies.get('throttled') ?? 0,
       },
-      slotWaits: countStates(executions, (name) => name === 'WaitForSlot'),
+      // Timed (WaitForSlot) and by token (AwaitSlot, with completion events).
+      slotWaits: countStates(executions, (name) => name === 'WaitForSlot' || name === 'AwaitSlot'),
       transitions: countStates(executions, () => true),
       // The snapshot-created handler once per event, and every Task of every execution.
       lambdaInvocations: options.snapshots + taskStates,
       wallSeconds: (performance.now() - wallStart) / 1000,
       inFlight: inFlightOverTime(copies, start),
+      slotHandoffSeconds: slotHandoffSeconds(copies),
     };
   } finally {
     await sandbox.stop();
@@ -179,6 +207,9 @@ function burstPlot(run: BurstRun): string {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+/** The value 99 % of the sorted values are at or below (nearest rank). */
+const p99 = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.max(0, Math.ceil(values.length * 0.99) - 1)] ?? 0;
 const minutes = (seconds: number) =>
   `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
 const range = (values: number[], format: (value: number) => string) =>
@@ -227,6 +258,13 @@ export function burstReport(runs: BurstRun[]): string {
       String,
     )} |`,
     `| waits for a slot, per snapshot | — | ${perCopy((run) => run.slotWaits)} |`,
+    `| slot freed → next copy started: median · p99 | within seconds | ${range(
+      runs.map((run) => median(run.slotHandoffSeconds)),
+      (s) => `${s.toFixed(0)} s`,
+    )} · ${range(
+      runs.map((run) => p99(run.slotHandoffSeconds)),
+      (s) => `${s.toFixed(0)} s`,
+    )} |`,
     `| EC2 API calls, per snapshot | — | ${perCopy(allCalls)} |`,
     ...actions.map(
       (action) => `| · ${action}, per snapshot | — | ${perCopy((run) => run.ec2Calls[action] ?? 0)} |`,
@@ -265,6 +303,7 @@ if (process.argv.includes('burst')) {
       seed,
       completion,
     });
+    if (Object.keys(run.failures).length > 0) console.error(`seed ${seed} failures:`, run.failures);
     console.error(
       `seed ${seed}: last copy ${minutes(run.copiesSeconds)} (${(run.copiesSeconds / run.idealSeconds).toFixed(3)}× ideal), ${run.succeeded} succeeded, ${run.wallSeconds.toFixed(1)} s wall`,
     );

@@ -1,3 +1,4 @@
+import { SLOT_QUEUE_INDEX } from '#ec2/copy-machine/slot-queue';
 import type { Deployment } from './template-parts.ts';
 
 /**
@@ -18,6 +19,11 @@ import type { Deployment } from './template-parts.ts';
  *   as evidence, the table holds nothing that outlives the executions; a retained table would be an
  *   orphan that blocks the next deploy of the same name. A copy in flight when the table goes is still
  *   finished by its safety check (statemachines/ec2-copy.ts).
+ * - One sparse global secondary index, `slot-queue` (partition `slotQueue`, sort `queuedAt`, every attribute
+ *   projected): the copies waiting for a slot under EC2's copy limit, oldest first, which the next copy to
+ *   end wakes (src/ec2/copy-machine/slot-queue.ts). Only slot waiters carry its keys; on-demand, it has no
+ *   capacity of its own to size
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-dynamodb-table-globalsecondaryindex.html).
  * - A known name, `<service>-<stage>-copy-waiters`, as the dead-letter queue has: the sandbox names its
  *   table the same way, so the IAM proof evaluates the sandbox's calls against this table's ARN.
  */
@@ -39,8 +45,22 @@ export function copyWaitersTable(deployment: Deployment) {
       Properties: {
         TableName: copyWaitersTableName(deployment),
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'copyKey', AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: 'copyKey', AttributeType: 'S' },
+          { AttributeName: SLOT_QUEUE_INDEX.partitionKey, AttributeType: 'S' },
+          { AttributeName: SLOT_QUEUE_INDEX.sortKey, AttributeType: 'N' },
+        ],
         KeySchema: [{ AttributeName: 'copyKey', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: SLOT_QUEUE_INDEX.name,
+            KeySchema: [
+              { AttributeName: SLOT_QUEUE_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: SLOT_QUEUE_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         SSESpecification: { SSEEnabled: false },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },

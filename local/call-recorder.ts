@@ -74,8 +74,9 @@ const AUTHORIZING_FIELDS = new Set([
   'RoleArn',
   'RoleSessionName',
   'ExternalId',
-  // DynamoDB: the table is named by its name
+  // DynamoDB: the table is named by its name, a Query on an index by the index's too
   'TableName',
+  'IndexName',
   // Step Functions
   'stateMachineArn',
   'executionArn',

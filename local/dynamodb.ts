@@ -3,9 +3,15 @@ import { readJsonRequest, sendJson, sendJsonError } from './aws-json.ts';
 
 /**
  * DynamoDB for the sandbox: the JSON 1.0 protocol (`X-Amz-Target: DynamoDB_20120810.Operation`), the
- * operations Ferry uses (PutItem, GetItem, DeleteItem) on tables with a string partition key, and the subset
- * of condition expressions Ferry writes (`a = :v`, `attribute_exists(a)`, `attribute_not_exists(a)`, names as
- * `#n`). Anything outside that subset is refused as DynamoDB refuses a malformed request: a
+ * operations Ferry uses (PutItem, GetItem, DeleteItem; Query on a global secondary index) on tables with a
+ * string partition key, and the subset of condition expressions Ferry writes (`a = :v`,
+ * `attribute_exists(a)`, `attribute_not_exists(a)`, names as `#n`). A Query's key condition is the index's
+ * partition key `= :v`, optionally `AND` its sort key compared (`=`, `<`, `<=`, `>`, `>=`) with a value; its
+ * items come sorted by the sort key (numbers numerically, strings by their UTF-8 bytes), reversed with
+ * `ScanIndexForward: false`, at most `Limit` of them with a `LastEvaluatedKey` when more remain; an index
+ * holds only the items that carry both its keys (a sparse index), and refuses `ConsistentRead`
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.KeyConditionExpressions.html). Anything outside that subset is refused as DynamoDB refuses a malformed request: a
  * ValidationException, never a silent success. A failed condition is a ConditionalCheckFailedException.
  * Errors and limits: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html,
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (400 KB per item).
@@ -33,6 +39,12 @@ const invalid = (message: string) => new DynamoDbError('ValidationException', me
 
 interface Request {
   TableName?: string;
+  IndexName?: string;
+  KeyConditionExpression?: string;
+  ScanIndexForward?: boolean;
+  Limit?: number;
+  ConsistentRead?: boolean;
+  ExclusiveStartKey?: Item;
   Item?: Item;
   Key?: Item;
   ConditionExpression?: string;
@@ -47,17 +59,77 @@ const itemBytes = (item: Item) =>
 const CONDITION =
   /^\s*(?:(attribute_exists|attribute_not_exists)\(\s*([#\w]+)\s*\)|([#\w]+)\s*=\s*(:\w+))\s*$/;
 
+/** A global secondary index: its partition and sort keys, every attribute projected. */
+export interface LocalIndex {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
+const KEY_CONDITION = /^\s*([#\w]+)\s*=\s*(:\w+)\s*(?:\s+AND\s+([#\w]+)\s*(=|<=|<|>=|>)\s*(:\w+)\s*)?$/i;
+
+/** The scalar a key attribute holds: a number for N, the string for S. */
+const scalarOf = (value: AttributeValue | undefined): string | number | undefined =>
+  typeof value?.N === 'string' ? Number(value.N) : typeof value?.S === 'string' ? value.S : undefined;
+
+const compare = (a: string | number, b: string | number): number =>
+  typeof a === 'number' && typeof b === 'number'
+    ? a - b
+    : Buffer.compare(Buffer.from(String(a)), Buffer.from(String(b)));
+
+/** The request's `#name` placeholders, resolved for `expression`, and the placeholders it used. */
+function expressionNames(request: Request, expression: string) {
+  const names = request.ExpressionAttributeNames ?? {};
+  const used = new Set<string>();
+  const nameOf = (token: string) => {
+    if (!token.startsWith('#')) return token;
+    const name = names[token];
+    if (!name)
+      throw invalid(
+        `Invalid ${expression}: An expression attribute name used in the document path is not defined; attribute name: ${token}`,
+      );
+    used.add(token);
+    return name;
+  };
+  return { used, nameOf };
+}
+
+/** DynamoDB refuses names and values a request defines but its expressions do not use. */
+function refuseUnused(request: Request, used: ReadonlySet<string>): void {
+  const unusedNames = Object.keys(request.ExpressionAttributeNames ?? {}).filter((name) => !used.has(name));
+  if (unusedNames.length > 0)
+    throw invalid(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames}}`);
+  const unusedValues = Object.keys(request.ExpressionAttributeValues ?? {}).filter(
+    (value) => !used.has(value),
+  );
+  if (unusedValues.length > 0)
+    throw invalid(
+      `Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues}}`,
+    );
+}
+
 export class LocalDynamoDb {
-  private readonly tables = new Map<string, { hashKey: string; items: Map<string, Item> }>();
+  private readonly tables = new Map<
+    string,
+    { hashKey: string; items: Map<string, Item>; indexes: readonly LocalIndex[] }
+  >();
 
   /** A table with a string partition key (the sandbox creates what the deployment would). */
-  createTable(name: string, hashKey: string): void {
-    if (!this.tables.has(name)) this.tables.set(name, { hashKey, items: new Map() });
+  createTable(name: string, hashKey: string, indexes: readonly LocalIndex[] = []): void {
+    if (!this.tables.has(name)) this.tables.set(name, { hashKey, items: new Map(), indexes });
   }
 
   /** The items of a table, for tests and the sandbox's checks. */
   items(name: string): Item[] {
     return [...(this.tables.get(name)?.items.values() ?? [])];
+  }
+
+  /** Drops the items `lost` picks, as a fault would (a test's lost write): how many it dropped. */
+  drop(name: string, lost: (item: Item) => boolean): number {
+    const items = this.tables.get(name)?.items;
+    let dropped = 0;
+    for (const [key, item] of items ?? []) if (lost(item) && items?.delete(key)) dropped += 1;
+    return dropped;
   }
 
   private table(name: string | undefined) {
@@ -91,19 +163,8 @@ export class LocalDynamoDb {
 
   /** Whether `existing` meets the request's condition; ValidationException for what is not understood. */
   private meets(request: Request, existing: Item | undefined): boolean {
-    const names = request.ExpressionAttributeNames ?? {};
     const values = request.ExpressionAttributeValues ?? {};
-    const used = new Set<string>();
-    const nameOf = (token: string) => {
-      if (!token.startsWith('#')) return token;
-      const name = names[token];
-      if (!name)
-        throw invalid(
-          `Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: ${token}`,
-        );
-      used.add(token);
-      return name;
-    };
+    const { used, nameOf } = expressionNames(request, 'ConditionExpression');
     let result = true;
     if (request.ConditionExpression !== undefined) {
       const match = CONDITION.exec(request.ConditionExpression);
@@ -126,17 +187,88 @@ export class LocalDynamoDb {
         result = actual !== undefined && JSON.stringify(actual) === JSON.stringify(value);
       }
     }
-    const unusedNames = Object.keys(names).filter((name) => !used.has(name));
-    if (unusedNames.length > 0)
-      throw invalid(
-        `Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames}}`,
-      );
-    const unusedValues = Object.keys(values).filter((value) => !used.has(value));
-    if (unusedValues.length > 0)
-      throw invalid(
-        `Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues}}`,
-      );
+    refuseUnused(request, used);
     return result;
+  }
+
+  /** Query on a global secondary index: the partition's items with both index keys, by the sort key. */
+  private query(request: Request) {
+    const table = this.table(request.TableName);
+    if (request.IndexName === undefined)
+      throw invalid('The Ferry sandbox serves Query on a global secondary index only (IndexName)');
+    const index = table.indexes.find((candidate) => candidate.name === request.IndexName);
+    if (!index) throw invalid(`The table does not have the specified index: ${request.IndexName}`);
+    if (request.ConsistentRead)
+      throw invalid('Consistent reads are not supported on global secondary indexes');
+    if (request.Limit !== undefined && (!Number.isInteger(request.Limit) || request.Limit < 1))
+      throw invalid(
+        `1 validation error detected: Value '${request.Limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1`,
+      );
+    if (request.ExclusiveStartKey !== undefined)
+      throw invalid('The Ferry sandbox does not page a Query (ExclusiveStartKey)');
+    if (request.KeyConditionExpression === undefined)
+      throw invalid(
+        'Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.',
+      );
+    const match = KEY_CONDITION.exec(request.KeyConditionExpression);
+    if (!match)
+      throw invalid(
+        `Invalid KeyConditionExpression: the Ferry sandbox supports only k = :v [AND s op :v]: ${request.KeyConditionExpression}`,
+      );
+    const { used, nameOf } = expressionNames(request, 'KeyConditionExpression');
+    const values = request.ExpressionAttributeValues ?? {};
+    const boundOf = (placeholder: string) => {
+      const value = scalarOf(values[placeholder]);
+      if (value === undefined)
+        throw invalid(
+          `Invalid KeyConditionExpression: An expression attribute value used in expression is not defined; attribute value: ${placeholder}`,
+        );
+      used.add(placeholder);
+      return value;
+    };
+    const [, left, placeholder = '', sortName, operator, sortPlaceholder] = match;
+    if (nameOf(left ?? '') !== index.partitionKey)
+      throw invalid(`Query condition missed key schema element: ${index.partitionKey}`);
+    const partition = boundOf(placeholder);
+    const sortBound = sortName && sortPlaceholder ? boundOf(sortPlaceholder) : undefined;
+    if (sortName && nameOf(sortName) !== index.sortKey)
+      throw invalid(`Query key condition not supported: ${request.KeyConditionExpression}`);
+    refuseUnused(request, used);
+    const inSort = (sort: string | number) => {
+      if (sortBound === undefined) return true;
+      const order = compare(sort, sortBound);
+      return operator === '='
+        ? order === 0
+        : operator === '<'
+          ? order < 0
+          : operator === '<='
+            ? order <= 0
+            : operator === '>'
+              ? order > 0
+              : order >= 0;
+    };
+    const matching = [...table.items.values()]
+      .flatMap((item) => {
+        const sort = scalarOf(item[index.sortKey]);
+        return scalarOf(item[index.partitionKey]) === partition && sort !== undefined && inSort(sort)
+          ? [{ item, sort }]
+          : [];
+      })
+      .sort((a, b) => compare(a.sort, b.sort) * (request.ScanIndexForward === false ? -1 : 1));
+    const page = matching.slice(0, request.Limit ?? matching.length);
+    const last = page.at(-1)?.item;
+    return {
+      Items: page.map(({ item }) => structuredClone(item)),
+      Count: page.length,
+      ScannedCount: page.length,
+      ...(last && page.length < matching.length
+        ? {
+            LastEvaluatedKey: Object.fromEntries(
+              [table.hashKey, index.partitionKey, index.sortKey].map((key) => [key, last[key]]),
+            ),
+          }
+        : {}),
+    };
   }
 
   /** One request; the answer's JSON, or a DynamoDbError. */
@@ -166,6 +298,8 @@ export class LocalDynamoDb {
         table.items.delete(key);
         return {};
       }
+      case 'Query':
+        return this.query(request);
       default:
         throw new DynamoDbError(
           'ValidationException',

@@ -6,10 +6,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Context } from 'aws-lambda';
-import { dynamoDbCopyWaiters } from '#adapters/copy-waiters';
 import { inputOf, startAttempt } from '#adapters/execution-attempts';
 import { createSfnClientFactory, executionArnOf } from '#adapters/step-functions';
-import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
 import { copyWaitersTableName } from '#deploy/copy-waiters-table';
 import type { FunctionName } from '#deploy/iam/types';
 import { requestsOf } from '#deploy/iam-proof/authorization';
@@ -18,11 +16,13 @@ import type { IamRequest } from '#deploy/iam-proof/request';
 import type { Deployment } from '#deploy/template-parts';
 import type { AwaitDeps } from '#ec2/copy-machine/await-step';
 import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-machine/contract';
+import { SLOT_QUEUE_INDEX } from '#ec2/copy-machine/slot-queue';
 import { createEc2CopyCompletedHandler } from '#ec2/handlers/ec2-copy-completed';
 import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
 import { createEc2TagsChangedHandler } from '#ec2/handlers/ec2-tags-changed';
 import { createImageAvailableHandler } from '#ec2/handlers/image-available';
 import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
+import { copyWaitsOf } from '#ec2/handlers/wiring';
 import { createDynamoDbClientFactory } from '#foundation/aws-clients';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contract';
@@ -485,7 +485,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // Event-driven waiting: the real DynamoDB and Step Functions clients, to this endpoint.
   const eventDriven = options.ec2Completion === 'events';
   const dynamoDb = new LocalDynamoDb();
-  dynamoDb.createTable(SANDBOX_COPY_WAITERS_TABLE, 'copyKey');
+  dynamoDb.createTable(SANDBOX_COPY_WAITERS_TABLE, 'copyKey', [SLOT_QUEUE_INDEX]);
   // Recorded as every other client's calls: the IAM proof covers the table and the callbacks too.
   const localClients = {
     endpoint,
@@ -493,13 +493,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     retryStrategy,
     instrument: recorder.instrument,
   };
-  const copyWaits = (): AwaitDeps => ({
-    waiters: dynamoDbCopyWaiters(
+  const copyWaits = (): AwaitDeps =>
+    copyWaitsOf(
       SANDBOX_COPY_WAITERS_TABLE,
       createDynamoDbClientFactory(localClients)({ region: homeRegion }),
-    ),
-    callbacks: stepFunctionsTaskCallbacks(createSfnClientFactory(localClients)({ region: homeRegion })),
-  });
+      createSfnClientFactory(localClients)({ region: homeRegion }),
+    );
   const ec2CopyStep = createEc2CopyStepHandler(runtimes.ec2CopyStep.tools, {
     ...withRpoTally(runtimes.ec2CopyStep.ec2CopyStepDeps),
     metrics,

@@ -79,9 +79,40 @@ export interface TaskStateInfo {
   state: string;
   /** The function it calls: the Resource, or a `.waitForTaskToken` integration's FunctionName. */
   resource: string;
+  /** The fixed `TimeoutSeconds` (or the default); with `TimeoutSecondsPath`, see `timeoutOf`. */
   timeoutSeconds: number;
+  /** The task's timeout from the task's input (after Parameters): `TimeoutSecondsPath`, or the fixed one. */
+  timeoutOf: (taskInput: unknown) => number;
   /** The callback pattern: the task ends with SendTaskSuccess/Failure, not with the function's answer. */
   waitForToken: boolean;
+}
+
+/**
+ * A `TimeoutSecondsPath` read from what the task's handler receives: the local runner sees the input after
+ * Parameters, so the path is followed through the Parameters field (the Lambda integration's Payload
+ * included) that copies its head (`'copy.$': '$.copy'` for `$.copy.waitSeconds`). Step Functions requires
+ * a positive integer there, and fails the state (States.Runtime) otherwise.
+ */
+function timeoutAtPath(state: string, body: StateBody): (taskInput: unknown) => number {
+  const path = String(body.TimeoutSecondsPath);
+  const parameters = (body.Parameters ?? {}) as Record<string, unknown>;
+  const levels: [string[], Record<string, unknown>][] = [[[], parameters]];
+  const payload = parameters.Payload;
+  if (payload && typeof payload === 'object') levels.push([['Payload'], payload as Record<string, unknown>]);
+  for (const [prefix, fields] of levels) {
+    for (const [field, source] of Object.entries(fields)) {
+      if (!field.endsWith('.$') || typeof source !== 'string') continue;
+      if (path !== source && !path.startsWith(`${source}.`)) continue;
+      const within = `$.${[...prefix, field.slice(0, -2)].join('.')}${path.slice(source.length)}`;
+      return (taskInput) => {
+        const seconds = valueAtPath(within, taskInput);
+        if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1)
+          throw new Error(`${state}: TimeoutSecondsPath ${path} is not a positive integer: ${seconds}`);
+        return seconds;
+      };
+    }
+  }
+  throw new Error(`${state}: TimeoutSecondsPath ${path} is not under a path its Parameters copy`);
 }
 
 /** Every Task state with the resource it calls and its timeout, for local handler wiring. */
@@ -98,6 +129,11 @@ export function taskStates(definition: Record<string, unknown>): TaskStateInfo[]
       ),
       timeoutSeconds:
         typeof body.TimeoutSeconds === 'number' ? body.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
+      timeoutOf:
+        typeof body.TimeoutSecondsPath === 'string'
+          ? timeoutAtPath(state, body)
+          : () =>
+              typeof body.TimeoutSeconds === 'number' ? body.TimeoutSeconds : DEFAULT_TASK_TIMEOUT_SECONDS,
     }));
 }
 
@@ -109,7 +145,11 @@ export function taskStates(definition: Record<string, unknown>): TaskStateInfo[]
  */
 export function withoutTaskTimeouts(definition: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(definition);
-  for (const [, body] of allStates(copy)) if (body.Type === 'Task') body.TimeoutSeconds = 2_000_000;
+  for (const [, body] of allStates(copy)) {
+    if (body.Type !== 'Task') continue;
+    body.TimeoutSeconds = 2_000_000;
+    delete body.TimeoutSecondsPath;
+  }
   return copy;
 }
 

@@ -257,7 +257,7 @@ export class LocalStepFunctions {
     let resumeAt = startedAt;
     const overrides: Overrides = {
       taskResourceLocalHandlers: Object.fromEntries(
-        tasks.map(({ state, resource, timeoutSeconds, waitForToken }) => {
+        tasks.map(({ state, resource, timeoutOf, waitForToken }) => {
           const map = resource.startsWith(`${DISTRIBUTED_MAP_RESOURCE}:`) ? maps.get(state) : undefined;
           const handler = map
             ? (mapInput: unknown) => this.runMap(stateMachine, name, map, mapInput)
@@ -273,10 +273,10 @@ export class LocalStepFunctions {
                 activity.active += 1;
               }
               if (waitForToken)
-                return (await this.awaitToken(execution, taskInput, handler, timeoutSeconds)) as never;
+                return (await this.awaitToken(execution, taskInput, handler, timeoutOf(taskInput))) as never;
               // The task's TimeoutSeconds counts from here, as in AWS.
               try {
-                return (await withinTimeout(handler, taskInput, timeoutSeconds)) as never;
+                return (await withinTimeout(handler, taskInput, timeoutOf(taskInput))) as never;
               } finally {
                 if (activity) activity.active -= 1;
                 this.poke();

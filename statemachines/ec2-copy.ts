@@ -4,6 +4,7 @@
  * sandbox (local/state-machines.ts), so a change to a retry or a state is made once for both.
  *
  *   Enqueue → StartCopy → IsCopyStarted ─ queued (EC2 refused: limit, throttling) → WaitForSlot → StartCopy
+ *                                     ├ (events) refused for the limit → AwaitSlot (woken, or its timeout) → StartCopy
  *                                     └ started → WaitForCopy → CheckCopy → IsCopyDone ─ done → Finalize
  *                                                      ▲                        │ failed → CopyErrored → RecordFailure
  *                                                      └──────── pending ───────┘
@@ -114,12 +115,16 @@ export type Ec2CompletionMode = 'polling' | 'events';
 export const LAMBDA_WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
 /**
- * AwaitCopy: invokes the copy step (`await`) with the task token, then waits for SendTaskSuccess or, after
- * `SAFETY_CHECK_SECONDS`, times out into CheckCopy. Retries as every step, except States.Timeout: here it
- * is the safety check, caught and sent to CheckCopy. Callback pattern:
- * https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+ * A `.waitForTaskToken` Task invoking the copy step with `action`, the task token and the execution's id:
+ * it waits for SendTaskSuccess or, at its timeout, ends with States.Timeout, caught and sent to `next` as
+ * the callback would be. Retries as every step, except States.Timeout, which here is the safety check.
+ * Callback pattern: https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
  */
-function awaitTask() {
+function tokenTask(
+  action: 'await' | 'await-slot',
+  timeout: { TimeoutSeconds: number } | { TimeoutSecondsPath: string },
+  next: string,
+) {
   const retry = structuredClone(STEP_RETRY).map((retrier) => ({
     ...retrier,
     ErrorEquals: retrier.ErrorEquals.filter((name) => name !== 'States.Timeout'),
@@ -130,24 +135,41 @@ function awaitTask() {
     Parameters: {
       FunctionName: stepFunction(),
       Payload: {
-        action: 'await',
+        action,
         'job.$': '$$.Execution.Input',
         'copy.$': '$.copy',
         'taskToken.$': '$$.Task.Token',
         'execution.$': '$$.Execution.Id',
       },
     },
-    TimeoutSeconds: SAFETY_CHECK_SECONDS,
-    // What the completion sends is only a signal: CheckCopy reads the copy's state from EC2.
+    ...timeout,
+    // What the callback sends is only a signal: the next step reads what it needs from EC2.
     ResultPath: null,
     Retry: retry,
     Catch: [
-      { ErrorEquals: ['States.Timeout'], ResultPath: null, Next: 'CheckCopy' },
+      { ErrorEquals: ['States.Timeout'], ResultPath: null, Next: next },
       ...structuredClone(STEP_CATCH),
     ],
-    Next: 'CheckCopy',
+    Next: next,
   };
 }
+
+/**
+ * AwaitCopy: the copy step (`await`) stores the token under the copy's id; after `SAFETY_CHECK_SECONDS`
+ * without its event, CheckCopy looks.
+ */
+const awaitTask = () => tokenTask('await', { TimeoutSeconds: SAFETY_CHECK_SECONDS }, 'CheckCopy');
+
+/**
+ * AwaitSlot: a copy refused for the copy limit (`$.copy.wake`, set by the start step) stores its token in
+ * its destination's slot queue (`await-slot`, src/ec2/copy-machine/slot-queue.ts); the next copy to end
+ * there wakes the oldest waiter, which goes back to StartCopy at once. Its timeout is the slot estimate the
+ * polling machine sleeps for (TimeoutSecondsPath, a positive integer: the Task state reference,
+ * https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html), so a lost wake-up costs no more
+ * than the timed wait.
+ */
+const awaitSlotTask = () =>
+  tokenTask('await-slot', { TimeoutSecondsPath: '$.copy.waitSeconds' }, 'StartCopy');
 
 /** The ASL definition of the `kind` copy machine, with `Fn::GetAtt` left for the template to bind. */
 export function ec2CopyDefinition(
@@ -160,8 +182,11 @@ export function ec2CopyDefinition(
   // With events, a copy whose event goes to another account (`$.copy.polled`, set by the step) still polls.
   const waiting =
     completion === 'events'
-      ? { AwaitCopy: awaitTask(), WaitForCopy: waitForCopy }
+      ? { AwaitCopy: awaitTask(), WaitForCopy: waitForCopy, AwaitSlot: awaitSlotTask() }
       : { WaitForCopy: waitForCopy };
+  // With events, a copy refused for the limit waits for a wake-up; throttled, it backs off in WaitForSlot.
+  const woken =
+    completion === 'events' ? [{ Variable: '$.copy.wake', IsPresent: true, Next: 'AwaitSlot' }] : [];
   const polled =
     completion === 'events' ? [{ Variable: '$.copy.polled', IsPresent: true, Next: 'WaitForCopy' }] : [];
   return {
@@ -184,7 +209,11 @@ export function ec2CopyDefinition(
       StartCopy: stepTask('start', 60, '$.copy', { Next: 'IsCopyStarted' }),
       IsCopyStarted: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' }, ...polled],
+        Choices: [
+          ...woken,
+          { Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' },
+          ...polled,
+        ],
         Default: waitState,
       },
       WaitForSlot: { Type: 'Wait', SecondsPath: '$.copy.waitSeconds', Next: 'StartCopy' },

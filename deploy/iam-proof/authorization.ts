@@ -676,14 +676,16 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
       });
     }
     case 'dynamodb': {
-      // Item actions are on the table (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
-      if (!['PutItem', 'GetItem', 'DeleteItem'].includes(call.operation))
+      // Item actions are on the table, a Query on an index on the index (`table/<name>/index/<index>`)
+      // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+      if (!['PutItem', 'GetItem', 'DeleteItem', 'Query'].includes(call.operation))
         throw new UnmappedOperationError(`dynamodb:${call.operation}`);
       const table = str(call.input.TableName) ?? '';
+      const index = call.operation === 'Query' ? str(call.input.IndexName) : undefined;
       return [
         {
           action: `dynamodb:${call.operation}`,
-          resource: `arn:${names.partition}:dynamodb:${call.region}:${names.account}:table/${table}`,
+          resource: `arn:${names.partition}:dynamodb:${call.region}:${names.account}:table/${table}${index ? `/index/${index}` : ''}`,
           context: region,
         },
       ];

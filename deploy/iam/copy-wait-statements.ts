@@ -1,5 +1,7 @@
+import { SLOT_QUEUE_INDEX } from '#ec2/copy-machine/slot-queue';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import { completionEventReachesStack } from '#rules/event-patterns';
+import { join } from './cfn.ts';
 import type { StatementList } from './statement-list.ts';
 import type { IamContext } from './types.ts';
 
@@ -8,7 +10,10 @@ import type { IamContext } from './types.ts';
  * waiting task's token in the copy-waiters table and, when it finds the copy already settled, ends the wait
  * itself (src/ec2/copy-machine/await-step.ts: PutItem, SendTaskSuccess, conditional DeleteItem); the
  * completion handler reads the waiter, ends the wait and deletes it (src/ec2/copy-machine/completion.ts:
- * GetItem, SendTaskSuccess, conditional DeleteItem). Each gets exactly the item actions it calls, on the one
+ * GetItem, SendTaskSuccess, conditional DeleteItem). A copy refused for the copy limit stores its token in its
+ * slot queue (AwaitSlot: PutItem), and the end of a copy wakes the oldest such waiter: the completion handler,
+ * and the copy's own Finalize or RecordFailure as a fallback (a conditional PutItem that claims the slot, a
+ * Query on the slot-queue index, SendTaskSuccess, a conditional DeleteItem). Each gets exactly the item actions it calls, on the one
  * table (DynamoDB's table resource: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
  *
  * SendTaskSuccess names only a task token, and the Service Authorization Reference lists no resource type
@@ -31,11 +36,26 @@ export function copyWaitStatements(
   imageRules: readonly ImageRule[],
   context: IamContext,
   itemActions: readonly ('dynamodb:PutItem' | 'dynamodb:GetItem' | 'dynamodb:DeleteItem')[],
+  /**
+   * The copy step waits for a slot by token for every destination (a copy a role makes queues under that
+   * account's limit too, woken by the Finalize of the copy before it), so it needs the table whenever
+   * there are EC2 rules, not only when some copy's event reaches the stack.
+   */
+  slotsForEveryCopy = false,
 ): StatementList {
   const awaited = (rules: readonly { to: readonly { roleArn?: string | undefined }[] }[]) =>
     rules.some((rule) => rule.to.some(completionEventReachesStack));
-  if (!awaited(snapshotRules) && !awaited(imageRules)) return list;
+  const copies = snapshotRules.length > 0 || imageRules.length > 0;
+  if (!awaited(snapshotRules) && !awaited(imageRules) && !(slotsForEveryCopy && copies)) return list;
   list.add({ sid: 'CopyWaiters', actions: itemActions, resources: [context.copyWaitersTableArn] });
+  // Both wake the oldest copy waiting for a slot (src/ec2/copy-machine/slot-queue.ts): a Query on the
+  // table's slot-queue index, whose ARN is the table's `/index/<name>` (the Service Authorization Reference's
+  // `index` resource type of dynamodb:Query).
+  list.add({
+    sid: 'SlotQueue',
+    actions: ['dynamodb:Query'],
+    resources: [join(context.copyWaitersTableArn, `/index/${SLOT_QUEUE_INDEX.name}`)],
+  });
   list.add({
     sid: 'EndCopyWaits',
     actions: ['states:SendTaskSuccess'],

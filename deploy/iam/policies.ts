@@ -122,14 +122,19 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     snapshotCreated: snapshotCreated.build('snapshotCreated'),
     imageAvailable: imageAvailable.build('imageAvailable'),
     ec2CopyStep: withRpo(
-      copyWaitStatements(ec2CopyStepStatements(snapshots, images, names), snapshots, images, context, [
-        'dynamodb:PutItem',
-        'dynamodb:DeleteItem',
-      ]),
+      copyWaitStatements(
+        ec2CopyStepStatements(snapshots, images, names),
+        snapshots,
+        images,
+        context,
+        ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        true,
+      ),
       ec2Rpo,
     ).build('ec2CopyStep'),
     ec2CopyCompleted: copyWaitStatements(new StatementList(), snapshots, images, context, [
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:DeleteItem',
     ]).build('ec2CopyCompleted'),
     objectTagsChanged: objectTagSyncStatements(objects, names).build('objectTagsChanged'),

@@ -4,8 +4,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { CopyWaiter, CopyWaiters } from '#ec2/copy-machine/copy-waiters';
+import { SLOT_QUEUE_INDEX, type SlotWaiter, type SlotWaiters } from '#ec2/copy-machine/slot-queue';
 
 /**
  * The copy-waiters table: one item per copy an execution waits for, `copyKey` (`region/copy-id`) the
@@ -43,15 +45,85 @@ export function dynamoDbCopyWaiters(tableName: string, client: DynamoDBClient): 
       };
       return waiter;
     },
-    async remove(key, taskToken) {
+    // A newer wait of the same copy (after a safety check) stored its own token: leave it.
+    remove: (key, taskToken) => removeHeld(client, tableName, key, taskToken),
+  };
+}
+
+/** Deletes `key` if it still holds `taskToken`; false when a newer wait (or none) holds it. */
+async function removeHeld(client: DynamoDBClient, tableName: string, key: string, taskToken: string) {
+  try {
+    await client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: { copyKey: { S: key } },
+        ConditionExpression: 'taskToken = :token',
+        ExpressionAttributeValues: { ':token': { S: taskToken } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/**
+ * The slot waiters, in the same table under `slot/…` keys, and the slots already handed on under `freed/…`
+ * keys (a conditional put: the first waker wins). The index is read eventually consistently (a global
+ * secondary index offers nothing else): slot-queue.ts says what that costs.
+ */
+export function dynamoDbSlotWaiters(tableName: string, client: DynamoDBClient): SlotWaiters {
+  return {
+    async put(waiter) {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            copyKey: { S: waiter.key },
+            slotQueue: { S: waiter.queue },
+            queuedAt: { N: String(waiter.queuedAt) },
+            taskToken: { S: waiter.taskToken },
+            execution: { S: waiter.execution },
+            expiresAt: { N: String(waiter.expiresAt) },
+          },
+        }),
+      );
+    },
+    async oldest(queue, limit) {
+      const { Items = [] } = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: SLOT_QUEUE_INDEX.name,
+          KeyConditionExpression: 'slotQueue = :queue',
+          ExpressionAttributeValues: { ':queue': { S: queue } },
+          ScanIndexForward: true,
+          Limit: limit,
+        }),
+      );
+      return Items.flatMap((item): SlotWaiter[] => {
+        const { copyKey, queuedAt, taskToken, execution, expiresAt } = item;
+        if (!copyKey?.S || !queuedAt?.N || !taskToken?.S || !execution?.S || !expiresAt?.N) return [];
+        return [
+          {
+            key: copyKey.S,
+            queue,
+            queuedAt: Number(queuedAt.N),
+            taskToken: taskToken.S,
+            execution: execution.S,
+            expiresAt: Number(expiresAt.N),
+          },
+        ];
+      });
+    },
+    remove: (key, taskToken) => removeHeld(client, tableName, key, taskToken),
+    async claim(freed, expiresAt) {
       try {
         await client.send(
-          new DeleteItemCommand({
+          new PutItemCommand({
             TableName: tableName,
-            Key: { copyKey: { S: key } },
-            // A newer wait of the same copy (after a safety check) stored its own token: leave it.
-            ConditionExpression: 'taskToken = :token',
-            ExpressionAttributeValues: { ':token': { S: taskToken } },
+            Item: { copyKey: { S: `freed/${freed}` }, expiresAt: { N: String(expiresAt) } },
+            ConditionExpression: 'attribute_not_exists(copyKey)',
           }),
         );
         return true;

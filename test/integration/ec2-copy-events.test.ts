@@ -31,6 +31,12 @@ rules:
 
 let sandbox: Sandbox;
 
+/** The table's copy and slot waiters; the `freed/…` claims stay until their TTL, as in DynamoDB. */
+const waitersLeft = (box: Sandbox) =>
+  box.dynamoDb
+    .items(SANDBOX_COPY_WAITERS_TABLE)
+    .filter((item) => !String(item.copyKey?.S).startsWith('freed/'));
+
 beforeAll(async () => {
   sandbox = await startSandbox({
     config: CONFIG,
@@ -79,7 +85,7 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
-    expect(sandbox.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE)).toEqual([]);
+    expect(waitersLeft(sandbox)).toEqual([]);
   });
 
   it('ends a failed copy by its failed event, through CheckCopy to RecordFailure', async () => {
@@ -114,7 +120,7 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     expect(states.slice(-3)).toEqual(['CheckCopy', 'IsCopyDone', 'Finalize']);
     expect((execution?.virtualDurationMs ?? 0) / 1000).toBeGreaterThanOrEqual(SAFETY_CHECK_SECONDS);
     // The waiter of the lost event stays until its TTL: the item names its execution and expiry.
-    const [waiter, ...others] = sandbox.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE);
+    const [waiter, ...others] = waitersLeft(sandbox);
     expect(others).toEqual([]);
     expect(waiter?.expiresAt?.N).toMatch(/^\d+$/);
   });
@@ -145,6 +151,95 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
+  });
+});
+
+describe('snapshot copies past the copy limit, woken by the copy that ends', () => {
+  const LIMIT = 3;
+  let box: Sandbox;
+  beforeAll(async () => {
+    box = await startSandbox({
+      config: CONFIG,
+      port: 0,
+      ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND, limits: { concurrentSnapshotCopies: LIMIT } },
+      ec2Completion: 'events',
+    });
+  });
+  afterAll(() => box.stop());
+
+  async function burst(count: number): Promise<string[]> {
+    const east = box.ec2Client('us-east-1');
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const { SnapshotId } = await east.send(
+          new CreateSnapshotCommand({
+            VolumeId: box.ec2.createVolume('us-east-1', { sizeGiB: 8 }),
+            TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags({ backup: 'dr' }) }],
+          }),
+        );
+        return SnapshotId ?? '';
+      }),
+    );
+  }
+  const executionsOf = (ids: string[]) =>
+    ids.map(
+      (id) =>
+        [...box.stepFunctions.executions.values()].find(
+          (execution) => (execution.input as Ec2CopyJob).source.id === id,
+        ) ?? { events: [], status: 'MISSING' },
+    );
+  /** Each copy started after the first `LIMIT`, against the completion whose slot it took. */
+  const handoffSeconds = () => {
+    const copies = box.ec2.snapshots('us-west-2');
+    const starts = copies.map((copy) => copy.startTime).sort((a, b) => a - b);
+    const ends = copies.map((copy) => copy.completionTime ?? Number.NaN).sort((a, b) => a - b);
+    return starts.slice(LIMIT).map((start, n) => (start - (ends[n] ?? Number.NaN)) / 1000);
+  };
+
+  it('waits in AwaitSlot by token and starts within seconds of a slot freeing, the last wait ended by the wake-up', async () => {
+    const ids = await burst(LIMIT + 3);
+    await box.settle();
+    const executions = executionsOf(ids);
+    expect(executions.map((execution) => execution.status)).toEqual(ids.map(() => 'SUCCEEDED'));
+    const queued = executions.filter((execution) => statesEnteredOf(execution).includes('AwaitSlot'));
+    expect(queued).toHaveLength(3);
+    for (const execution of queued) {
+      const states = statesEnteredOf(execution);
+      // Never the timed WaitForSlot. A wait may time out (the first, before EC2 reports progress, lasts a
+      // minute), but the last one is ended by the copy that frees the slot.
+      expect(states).not.toContain('WaitForSlot');
+      expect(states.slice(-6, -4)).toEqual(['StartCopy', 'IsCopyStarted']);
+    }
+    // Copies of 1,024 s: the wake-up takes each freed slot within seconds.
+    for (const seconds of handoffSeconds()) expect(seconds).toBeLessThanOrEqual(5);
+    expect(waitersLeft(box)).toEqual([]);
+  });
+
+  it('starts a copy whose wake-up was lost at its timeout, the slot estimate, and it still completes', async () => {
+    for (const copy of box.ec2.snapshots('us-west-2')) expect(copy.completionTime).toBeDefined();
+    const ids = await burst(LIMIT + 1);
+    // Lose every slot waiter as soon as it is stored: no copy's end can wake the queued copy.
+    let lost = 0;
+    const losing = setInterval(() => {
+      lost += box.dynamoDb.drop(SANDBOX_COPY_WAITERS_TABLE, (item) =>
+        String(item.copyKey?.S).startsWith('slot/'),
+      );
+    }, 1);
+    await box.settle();
+    clearInterval(losing);
+    expect(lost).toBeGreaterThanOrEqual(1);
+    const executions = executionsOf(ids);
+    expect(executions.map((execution) => execution.status)).toEqual(ids.map(() => 'SUCCEEDED'));
+    const [late] = executions.filter((execution) => statesEnteredOf(execution).includes('AwaitSlot'));
+    const states = statesEnteredOf(late ?? { events: [] });
+    // Timed out into StartCopy (refused again or started): the execution went on, nothing failed.
+    expect(states.filter((state) => state === 'StartCopy').length).toBeGreaterThanOrEqual(2);
+    const timedOut = (late?.events ?? []).filter(
+      (event) => (event as { type: string }).type === 'StateCaught',
+    );
+    // Every wait ended at its timeout (the slot estimate): the lost wake-up cost the timed wait, not the copy.
+    expect(timedOut.length).toBe(states.filter((state) => state === 'AwaitSlot').length);
+    for (const event of timedOut) expect(JSON.stringify(event)).toContain('States.Timeout');
   });
 });
 
@@ -181,6 +276,6 @@ rules:
     expect(states).not.toContain('AwaitCopy');
     expect(states.slice(0, 5)).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', 'WaitForCopy', 'CheckCopy']);
     expect(states.at(-1)).toBe('Finalize');
-    expect(partner.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE)).toEqual([]);
+    expect(waitersLeft(partner)).toEqual([]);
   });
 });

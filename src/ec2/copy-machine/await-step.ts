@@ -2,11 +2,14 @@ import { CopyWaitersTableMissingError } from '#ec2/errors';
 import type { CopyProgress, CopySettledSignal, Ec2CopyJob } from './contract.ts';
 import { type CopyWaiters, type TaskCallbacks, waiterOf } from './copy-waiters.ts';
 import { permanent, raise } from './error-translation.ts';
+import type { SlotWaiters } from './slot-queue.ts';
 import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
 
 export interface AwaitDeps {
   waiters: CopyWaiters;
   callbacks: TaskCallbacks;
+  /** The slot queues (AwaitSlot, and the wake-up a copy's end sends): slot-queue.ts. */
+  slots: SlotWaiters;
 }
 
 /**

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { ImageStateChangeEventSchema } from '#ec2/images/event';
 import { parseEc2Arn, SnapshotNotificationEventSchema } from '#ec2/snapshots/event';
 import type { Log } from '#foundation/observability/powertools';
-import type { CopySettledSignal } from './contract.ts';
+import type { CopyKindName, CopySettledSignal } from './contract.ts';
 import { type CopyWaiters, isLive, type TaskCallbacks, waiterKeyOf } from './copy-waiters.ts';
+import { type SlotWaiters, type SlotWakeOutcome, slotQueueKey, wakeOldestWaiter } from './slot-queue.ts';
 
 /**
  * The events that end an event-driven wait, both in the copy's (destination) Region:
@@ -21,7 +22,7 @@ export type CopyCompletionEvent = z.infer<typeof CopyCompletionEventSchema>;
 
 /** The copy an event says has ended, or why it says nothing about one. */
 export type SettledCopy =
-  | { copyId: string; region: string; outcome: CopySettledSignal['outcome'] }
+  | { copyId: string; region: string; kind: CopyKindName; outcome: CopySettledSignal['outcome'] }
   | { skipped: string };
 
 export function settledCopyOf(event: CopyCompletionEvent): SettledCopy {
@@ -31,6 +32,7 @@ export function settledCopyOf(event: CopyCompletionEvent): SettledCopy {
     return {
       copyId: ImageId,
       region: event.region,
+      kind: 'image',
       outcome: State === 'available' ? 'completed' : 'failed',
     };
   }
@@ -43,6 +45,7 @@ export function settledCopyOf(event: CopyCompletionEvent): SettledCopy {
   return {
     copyId: snapshot.id,
     region: event.region,
+    kind: 'snapshot',
     outcome: result === 'succeeded' ? 'completed' : 'failed',
   };
 }
@@ -50,6 +53,7 @@ export function settledCopyOf(event: CopyCompletionEvent): SettledCopy {
 export interface CompletionDeps {
   waiters: CopyWaiters;
   callbacks: TaskCallbacks;
+  slots: SlotWaiters;
   log: Log;
   now: () => number;
 }
@@ -57,14 +61,16 @@ export interface CompletionDeps {
 export type CompletionOutcome =
   | { outcome: 'skipped'; reason: string }
   /** No execution waits for this copy: not Ferry's, or the await step will find it settled itself. */
-  | { outcome: 'no-waiter'; key: string }
+  | { outcome: 'no-waiter'; key: string; slot: SlotWakeOutcome }
   /** `gone`: the task had already ended (the await step's own look, a timeout, a duplicate event). */
-  | { outcome: 'signalled' | 'gone'; key: string; execution: string };
+  | { outcome: 'signalled' | 'gone'; key: string; execution: string; slot: SlotWakeOutcome };
 
 /**
  * Ends the wait of the execution waiting for the copy an event names: SendTaskSuccess with the signal (the
  * next state reads the copy from EC2, so a failed copy is judged as a polled one is), then the waiter is
- * removed. Idempotent: a second delivery finds no waiter, a task already ended answers `gone`.
+ * removed. Idempotent: a second delivery finds no waiter, a task already ended answers `gone`. The copy's
+ * slot is free now (whoever made the copy: a slot is a slot), so the oldest copy waiting for one in that
+ * queue is woken (slot-queue.ts); a second delivery finds the slot claimed.
  */
 export async function completeCopyWait(
   event: CopyCompletionEvent,
@@ -73,12 +79,14 @@ export async function completeCopyWait(
   const settled = settledCopyOf(event);
   if ('skipped' in settled) return { outcome: 'skipped', reason: settled.skipped };
   const key = waiterKeyOf(settled.region, settled.copyId);
+  // The event reaches the stack only for copies made in Ferry's own account (`completionEventReachesStack`).
+  const slot = await wakeOldestWaiter(slotQueueKey(settled.region, settled.kind), settled.copyId, deps);
   const waiter = await deps.waiters.get(key);
-  if (!waiter || !isLive(waiter, deps.now())) return { outcome: 'no-waiter', key };
+  if (!waiter || !isLive(waiter, deps.now())) return { outcome: 'no-waiter', key, slot };
   const signal: CopySettledSignal = { copyId: settled.copyId, outcome: settled.outcome, by: 'event' };
   const sent = await deps.callbacks.succeed(waiter.taskToken, signal);
   await deps.waiters.remove(key, waiter.taskToken);
   const outcome = sent === 'sent' ? 'signalled' : 'gone';
-  deps.log.info('copy wait ended by its event', { key, execution: waiter.execution, outcome });
-  return { outcome, key, execution: waiter.execution };
+  deps.log.info('copy wait ended by its event', { key, execution: waiter.execution, outcome, slot });
+  return { outcome, key, execution: waiter.execution, slot };
 }

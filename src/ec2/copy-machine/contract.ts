@@ -146,6 +146,11 @@ export const QueuedCopySchema = z.object({
   waitSeconds: z.number().int().positive(),
   /** EC2's words for the last refusal. */
   message: z.string().optional(),
+  /**
+   * Refused for the copy limit where the machine waits by event: it waits in AwaitSlot for a wake-up from
+   * the next copy to end (with `waitSeconds` as its timeout) instead of sleeping in WaitForSlot.
+   */
+  wake: z.literal(true).optional(),
 });
 export type QueuedCopy = z.infer<typeof QueuedCopySchema>;
 
@@ -162,6 +167,14 @@ export const Ec2CopyStepInputSchema = z.discriminatedUnion('action', [
     copy: CopyProgressSchema,
     taskToken: z.string().min(1),
     /** The execution's ARN ($$.Execution.Id): who is waiting, for an operator reading the table. */
+    execution: z.string().min(1),
+  }),
+  // Waiting for a slot by token (AwaitSlot): store the task token in the copy's slot queue.
+  z.object({
+    action: z.literal('await-slot'),
+    job: Ec2CopyJobSchema,
+    copy: QueuedCopySchema,
+    taskToken: z.string().min(1),
     execution: z.string().min(1),
   }),
   z.object({

@@ -11,7 +11,9 @@
  *
  * Every queued attempt costs one loop (Task → Choice → Wait, 9 history events), so the wait's floor grows
  * with the attempts: however wrong the estimates, a copy can queue for the execution's 21 days without
- * reaching the 25,000-event history limit (`test/unit/ec2/copy-queue.test.ts` checks the worst case).
+ * reaching the 25,000-event history limit (`test/unit/statemachines/ec2-copy.test.ts` checks the worst
+ * case). Where the machine waits by event, a copy refused for the limit waits for a wake-up from the next copy
+ * to end instead (slot-queue.ts), this wait its timeout; throttling keeps the short backoff.
  */
 
 export const QUEUE_BOUNDS = {
@@ -21,6 +23,12 @@ export const QUEUE_BOUNDS = {
   maxSeconds: 900,
   /** The floor grows by this factor per attempt, from `minSeconds` to `maxSeconds`. */
   floorGrowth: 1.03,
+  /**
+   * Refusals after which a copy no longer waits for a slot by token (AwaitSlot), only by the timed wait. A
+   * wake-up skips the floor, and a token wait costs 13 history events a loop (Task 5, Choice 2, the
+   * `.waitForTaskToken` Task 6) against the timed loop's 9: 300 of them leave room for the timed worst case.
+   */
+  tokenWaits: 300,
 } as const;
 
 /** While no copy in flight reports progress, look again after this long (EC2 reports within a minute). */

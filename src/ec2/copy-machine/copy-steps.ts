@@ -1,4 +1,5 @@
 import { completionEventReachesStack } from '#rules/event-patterns';
+import { awaitSlot } from './await-slot-step.ts';
 import { awaitCopy } from './await-step.ts';
 import { checkCopy } from './check-step.ts';
 import type { CopyProgress, Ec2CopyJob, Ec2CopyStepInput, QueuedCopy } from './contract.ts';
@@ -21,6 +22,8 @@ export async function runEc2CopyStep(input: Ec2CopyStepInput, deps: Ec2CopyStepD
       return markPolled(input.job, await checkCopy(input.job, input.copy, deps));
     case 'await':
       return awaitCopy(input.job, input.copy, input.taskToken, input.execution, deps);
+    case 'await-slot':
+      return awaitSlot(input.job, input.copy, input.taskToken, input.execution, deps);
     case 'finalize':
       return finalizeCopy(input.job, input.copy, deps);
     case 'record-failure':

@@ -53,7 +53,8 @@ export const waiterOf = (
 });
 
 /** An item TTL has not deleted yet may still be read: past its `expiresAt` it is treated as absent. */
-export const isLive = (waiter: CopyWaiter, nowMs: number): boolean => waiter.expiresAt * 1000 > nowMs;
+export const isLive = (waiter: Pick<CopyWaiter, 'expiresAt'>, nowMs: number): boolean =>
+  waiter.expiresAt * 1000 > nowMs;
 
 export interface CopyWaiters {
   /** Stores (or replaces: a later AwaitCopy of the same copy has a new token) the waiter. */

@@ -4,6 +4,7 @@ import { copiesToPrune } from '#ec2/retention';
 import { checkTags } from '#ec2/tag-limits';
 import { ec2RpoItem } from '#rpo/items';
 import { observeVerified } from '#rpo/observe';
+import { handOnSlot } from './await-slot-step.ts';
 import type { CopyProgress, Ec2CopyJob } from './contract.ts';
 import { copyTagsOf, withoutAwsTags } from './copy-tags.ts';
 import { permanent, raise, withinTagLimits } from './error-translation.ts';
@@ -109,5 +110,6 @@ export async function finalizeCopy(
     held,
   };
   deps.log.info('Copy completed and verified', { ...result, source: job.source.id, rule: job.rule });
+  await handOnSlot(job, copy.id, deps);
   return result;
 }

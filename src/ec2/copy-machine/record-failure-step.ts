@@ -1,6 +1,7 @@
 import { type CaughtError, causeOf, messageOf } from '#foundation/errors/step-errors';
 import { ec2RpoItem } from '#rpo/items';
 import { observeFailed } from '#rpo/observe';
+import { handOnSlot } from './await-slot-step.ts';
 import type { CopyProgress, Ec2CopyJob } from './contract.ts';
 import { identity } from './copy-tags.ts';
 import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
@@ -30,6 +31,8 @@ export async function recordFailure(
       (error: unknown) => deps.log.warn('Could not remove the failed copy', { copy: view.id, error }),
     );
   }
+  // A copy that had started held a slot: the next copy waiting for one may go.
+  if (copy) await handOnSlot(job, copy.id, deps);
   deps.metrics.failed(job.rule, cause);
   const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
   // A copy's start is when it entered the execution the monitor lists (as finalize-step.ts judges it).

@@ -2,7 +2,7 @@ import type { CopyView } from '#ec2/copy-kind';
 import { classifyError } from '#foundation/errors/classify';
 import { nextWaitSeconds } from './adaptive-wait.ts';
 import { type CopyProgress, clientTokenOf, type Ec2CopyJob, type QueuedCopy } from './contract.ts';
-import { queueWaitSeconds } from './copy-queue.ts';
+import { QUEUE_BOUNDS, queueWaitSeconds } from './copy-queue.ts';
 import { copyTagsOf, identity } from './copy-tags.ts';
 import { permanent, REFUSALS, raise, withinTagLimits } from './error-translation.ts';
 import { deadlineOf, progressOf } from './progress.ts';
@@ -88,7 +88,8 @@ export async function startCopy(
 /**
  * EC2 refused the start (the copy call, or the look for an earlier copy). The copy limit and throttling
  * queue the copy: the machine waits (a slot-free estimate from the copies in flight, or a short backoff)
- * and starts again. Anything else is raised.
+ * and starts again; refused for the limit where the machine waits by event, the copy is marked `wake`, and
+ * waits for the next copy to end in AwaitSlot, the estimate as its timeout. Anything else is raised.
  */
 async function queueRefused(
   job: Ec2CopyJob,
@@ -107,6 +108,8 @@ async function queueRefused(
       ? await deps.kinds[job.kind].inFlight(destinationClient(job, deps)).catch(() => [])
       : [];
   const waitSeconds = queueWaitSeconds({ reason, attempts, now, inFlight }, deps.random);
+  // The limit, where slot queues exist: wait for the next copy to end to wake it (AwaitSlot).
+  const wake = reason === 'limit' && deps.await !== undefined && attempts < QUEUE_BOUNDS.tokenWaits;
   deps.metrics.queued(job.kind, job.rule, reason);
   deps.log.info('EC2 refused to start the copy; queued', {
     source: job.source.id,
@@ -123,5 +126,6 @@ async function queueRefused(
     since: queued?.since ?? now,
     waitSeconds,
     message: `${classified.cause}: ${classified.message}`,
+    ...(wake ? { wake: true as const } : {}),
   };
 }

@@ -1,4 +1,10 @@
-import { COPY_WAITERS_TABLE_VARIABLE, dynamoDbCopyWaiters } from '#adapters/copy-waiters';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  COPY_WAITERS_TABLE_VARIABLE,
+  dynamoDbCopyWaiters,
+  dynamoDbSlotWaiters,
+} from '#adapters/copy-waiters';
 import { createSfnClientFactory, type StepFunctionsStarters } from '#adapters/step-functions';
 import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
 import type { AwaitDeps } from '#ec2/copy-machine/await-step';
@@ -64,10 +70,11 @@ export function copyWaitsFromEnvironment(
   const table = env[COPY_WAITERS_TABLE_VARIABLE];
   if (!table) return undefined;
   const region = env.AWS_REGION ?? 'us-east-1';
-  return {
-    waiters: dynamoDbCopyWaiters(table, createDynamoDbClientFactory(clientOptions)({ region })),
-    callbacks: stepFunctionsTaskCallbacks(createSfnClientFactory(clientOptions)({ region })),
-  };
+  return copyWaitsOf(
+    table,
+    createDynamoDbClientFactory(clientOptions)({ region }),
+    createSfnClientFactory(clientOptions)({ region }),
+  );
 }
 
 /** The starter of the snapshot-copy or image-copy machine this deployment names, if it does. */
@@ -76,3 +83,10 @@ export const ec2StarterFromEnvironment = (
   machine: 'snapshotCopy' | 'imageCopy',
   starters: StepFunctionsStarters,
 ) => starterFromEnvironment(env, STATE_MACHINE_ARN[machine], starters.ec2);
+
+/** The copy waiters, the slot queues (one table) and the callbacks that end their waits. */
+export const copyWaitsOf = (table: string, dynamoDb: DynamoDBClient, sfn: SFNClient): AwaitDeps => ({
+  waiters: dynamoDbCopyWaiters(table, dynamoDb),
+  slots: dynamoDbSlotWaiters(table, dynamoDb),
+  callbacks: stepFunctionsTaskCallbacks(sfn),
+});

@@ -337,9 +337,11 @@ describe('IAM statements generated from replication.yml', () => {
         'states:StartExecution',
       ]);
       expect(actionsOf(policies.ec2CopyStep)).toEqual([
-        // AwaitCopy's waiter: stored, and removed when the step finds the copy settled itself.
+        // AwaitCopy's waiter: stored, and removed when the step finds the copy settled itself; AwaitSlot's
+        // waiter stored, and the slot handed on by Finalize (a claim, a Query of the slot queue, a delete).
         'dynamodb:DeleteItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
         'ec2:CopyImage',
         'ec2:CopySnapshot',
         'ec2:CreateTags',
@@ -523,8 +525,17 @@ describe('IAM statements generated from replication.yml', () => {
     it('It should leave every write in the other accounts to their roles', () => {
       const all = allStatements(policies);
       const direct = actionsOf(all).filter((action) => !isReadAction(action));
-      // Ferry's own role only starts executions, assumes the roles and shares the source snapshot.
-      expect(direct).toEqual(['ec2:ModifySnapshotAttribute', 'states:StartExecution', 'sts:AssumeRole']);
+      // Ferry's own role only starts executions, assumes the roles and shares the source snapshot; and the
+      // slot queue in its own table (a copy refused for the role account's limit waits by token).
+      expect(direct).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'ec2:ModifySnapshotAttribute',
+        'states:SendTaskSuccess',
+        'states:StartExecution',
+        'sts:AssumeRole',
+      ]);
       expect(actionsOf(all).filter((action) => action.startsWith('kms:'))).toEqual([]);
     });
 
@@ -547,7 +558,13 @@ describe('IAM statements generated from replication.yml', () => {
     });
 
     it('It should share source snapshots only with the destination account, from the source Region', () => {
-      expect(policies.ec2CopyStep).toEqual([
+      // Beside the slot queue's statements (copy-wait-statements.ts), nothing else.
+      expect(
+        actionsOf(policies.ec2CopyStep.slice(2)).every(
+          (action) => action.startsWith('dynamodb:') || action === 'states:SendTaskSuccess',
+        ),
+      ).toBe(true);
+      expect(policies.ec2CopyStep.slice(0, 2)).toEqual([
         {
           Sid: 'Ec2CopyStepShareSourceSnapshots',
           Effect: 'Allow',
@@ -820,15 +837,18 @@ rules:
 describe('IAM for waiting on EC2 copies by event (deploy/iam/copy-wait-statements.ts)', () => {
   const HOME = { 'aws:RequestedRegion': [{ Ref: 'AWS::Region' }] };
 
-  it('It should give the copy step PutItem and DeleteItem, and the completion handler GetItem and DeleteItem, on the table only', () => {
+  it('It should give the copy step PutItem and DeleteItem, the completion handler GetItem, PutItem and DeleteItem, on the table only, and both Query on the slot-queue index only', () => {
     const policies = policiesOf('ec2-to-dr.yml');
     const dynamo = (fn: FunctionName) =>
       policies[fn].filter((statement) => statement.Action.some((action) => action.startsWith('dynamodb:')));
+    const INDEX = `${TABLE}/index/slot-queue`;
     expect(dynamo('ec2CopyStep').map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
       { Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: [TABLE] },
+      { Action: ['dynamodb:Query'], Resource: [INDEX] },
     ]);
     expect(dynamo('ec2CopyCompleted').map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
-      { Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem'], Resource: [TABLE] },
+      { Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [TABLE] },
+      { Action: ['dynamodb:Query'], Resource: [INDEX] },
     ]);
     // No other function touches the table or ends a task.
     for (const fn of FUNCTION_NAMES.filter((name) => name !== 'ec2CopyStep' && name !== 'ec2CopyCompleted')) {
@@ -851,11 +871,13 @@ describe('IAM for waiting on EC2 copies by event (deploy/iam/copy-wait-statement
     expect(actionsOf(policies.ec2CopyCompleted)).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
       'states:SendTaskSuccess',
     ]);
   });
 
-  it('It should grant nothing for waiting where no copy can be waited for by event', () => {
+  it('It should grant no completion handler where no copy can be waited for by event, only the slot queue', () => {
     const objectsOnly = policiesOf('objects-only.yml');
     expect(objectsOnly.ec2CopyCompleted).toEqual([]);
     // Every copy made by a destination's role: its event goes to that account, the copy is polled.
@@ -873,10 +895,12 @@ rules:
       CONTEXT,
     );
     expect(roleOnly.ec2CopyCompleted).toEqual([]);
+    // The copy step still waits for a slot by token: a role's copies queue under that account's limit,
+    // woken by the Finalize of the copy before them (src/ec2/copy-machine/slot-queue.ts).
     expect(
       actionsOf(roleOnly.ec2CopyStep).filter(
         (action) => !action.startsWith('ec2:') && !action.startsWith('sts:'),
       ),
-    ).toEqual([]);
+    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'states:SendTaskSuccess']);
   });
 });

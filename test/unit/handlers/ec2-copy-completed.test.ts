@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
 import { type CopyWaiter, type CopyWaiters, waiterOf } from '#ec2/copy-machine/copy-waiters';
+import { type SlotWaiter, type SlotWaiters, slotQueueKey } from '#ec2/copy-machine/slot-queue';
 import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
 import { CopyWaitersTableMissingError } from '#ec2/errors';
 import { createEc2CopyCompletedHandler } from '#ec2/handlers/ec2-copy-completed';
@@ -26,6 +27,24 @@ const NOW = Date.parse('2026-12-03T08:00:00Z');
 const COPY = 'snap-0c0c0c0c0c0c0c0c1';
 const TOKEN = 'token-1';
 const EXECUTION = 'arn:aws:states:us-east-1:111122223333:execution:ferry-prod-snapshot-copy:x';
+
+/** The slot queues' contract (oldest first, a conditional delete, a claim once), in memory. */
+function memorySlots(): SlotWaiters & { items: Map<string, SlotWaiter>; claimed: Set<string> } {
+  const items = new Map<string, SlotWaiter>();
+  const claimed = new Set<string>();
+  return {
+    items,
+    claimed,
+    put: async (waiter) => void items.set(waiter.key, waiter),
+    oldest: async (queue, limit) =>
+      [...items.values()]
+        .filter((waiter) => waiter.queue === queue)
+        .sort((a, b) => a.queuedAt - b.queuedAt)
+        .slice(0, limit),
+    remove: async (key, token) => items.get(key)?.taskToken === token && items.delete(key),
+    claim: async (freed) => !claimed.has(freed) && Boolean(claimed.add(freed)),
+  };
+}
 
 /** The waiter table's contract (a key, a token, a conditional delete), in memory. */
 function memoryWaiters(): CopyWaiters & { items: Map<string, CopyWaiter> } {
@@ -59,9 +78,10 @@ const copySnapshotEvent = (result: 'succeeded' | 'failed', event = 'copySnapshot
   },
 });
 
-function completionHandler(waiters: CopyWaiters, now = NOW) {
+function completionHandler(waiters: CopyWaiters, now = NOW, slots = memorySlots()) {
   const invoke = createEc2CopyCompletedHandler(createPowertools(), {
     waiters,
+    slots,
     callbacks: stepFunctionsTaskCallbacks(new SFNClient({ region: 'us-east-1' })),
     log: recordingLog(),
     now: () => now,
@@ -114,6 +134,60 @@ describe('ec2CopyCompleted', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
+  describe('the slot a copy frees', () => {
+    const queue = slotQueueKey('us-west-2', 'snapshot');
+    const slotWaiter = (name: string, queuedAt: number, expiresAt = NOW / 1000 + 600): SlotWaiter => ({
+      key: `slot/${queue}/${name}`,
+      queue,
+      queuedAt,
+      taskToken: `token-${name}`,
+      execution: name,
+      expiresAt,
+    });
+
+    it('wakes the oldest copy waiting for a slot in that Region, once however often the event comes', async () => {
+      sfn.on(SendTaskSuccessCommand).resolves({});
+      const slots = memorySlots();
+      for (const waiter of [
+        slotWaiter('newer', NOW - 10_000),
+        slotWaiter('oldest', NOW - 60_000),
+        { ...slotWaiter('other-region', NOW - 90_000), queue: slotQueueKey('eu-west-1', 'snapshot') },
+        { ...slotWaiter('an-ami', NOW - 90_000), queue: slotQueueKey('us-west-2', 'image') },
+      ])
+        await slots.put(waiter);
+      const run = completionHandler(memoryWaiters(), NOW, slots);
+      await expect(run(copySnapshotEvent('succeeded'))).resolves.toMatchObject({
+        outcome: 'no-waiter',
+        slot: { outcome: 'woken', execution: 'oldest', skipped: 0 },
+      });
+      expect(successOutputs()).toEqual([{ token: 'token-oldest', output: { woken: COPY } }]);
+      expect([...slots.items.keys()]).not.toContain(`slot/${queue}/oldest`);
+      // The same event again: the slot was handed on already, no second copy is woken for it.
+      await expect(run(copySnapshotEvent('succeeded'))).resolves.toMatchObject({
+        slot: { outcome: 'claimed' },
+      });
+      expect(successOutputs()).toHaveLength(1);
+    });
+
+    it('skips a closed token (its task timed out and started again) and an expired one, and wakes the next', async () => {
+      sfn
+        .on(SendTaskSuccessCommand, { taskToken: 'token-closed' })
+        .rejects(Object.assign(new Error('closed'), { name: 'TaskTimedOut' }))
+        .on(SendTaskSuccessCommand, { taskToken: 'token-next' })
+        .resolves({});
+      const slots = memorySlots();
+      await slots.put(slotWaiter('expired', NOW - 90_000, NOW / 1000 - 1));
+      await slots.put(slotWaiter('closed', NOW - 60_000));
+      await slots.put(slotWaiter('next', NOW - 30_000));
+      await expect(
+        completionHandler(memoryWaiters(), NOW, slots)(copySnapshotEvent('failed')),
+      ).resolves.toMatchObject({ slot: { outcome: 'woken', execution: 'next', skipped: 2 } });
+      // The expired waiter is not called at all; the closed one was tried; all three are gone.
+      expect(successOutputs().map(({ token }) => token)).toEqual(['token-closed', 'token-next']);
+      expect(slots.items.size).toBe(0);
+    });
+  });
+
   it('skips snapshot events that are not a copy result, and refuses what is not a copy event', async () => {
     const run = completionHandler(memoryWaiters());
     await expect(run(copySnapshotEvent('succeeded', 'createSnapshot'))).resolves.toMatchObject({
@@ -144,7 +218,11 @@ describe('the await step (AwaitCopy)', () => {
       now: () => NOW,
       ...(waiters
         ? {
-            await: { waiters, callbacks: stepFunctionsTaskCallbacks(new SFNClient({ region: 'us-east-1' })) },
+            await: {
+              waiters,
+              slots: memorySlots(),
+              callbacks: stepFunctionsTaskCallbacks(new SFNClient({ region: 'us-east-1' })),
+            },
           }
         : {}),
     };

@@ -17,6 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nextWaitSeconds } from '#ec2/copy-machine/adaptive-wait';
 import { type CopyProgress, clientTokenOf, type Ec2CopyJob } from '#ec2/copy-machine/contract';
+import { QUEUE_BOUNDS } from '#ec2/copy-machine/copy-queue';
 import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
 import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
 import { imageCopies } from '#ec2/images/image-copies';
@@ -102,13 +103,14 @@ function snapshotsInDestination(found: Snapshot[], described?: Snapshot) {
   });
 }
 
-function handler(options: { now?: number; ec2?: Ec2ClientFactory } = {}) {
+function handler(options: { now?: number; ec2?: Ec2ClientFactory; await?: Ec2CopyStepDeps['await'] } = {}) {
   const deps: Ec2CopyStepDeps = {
     ec2: options.ec2 ?? createEc2ClientFactory(),
     kinds: { snapshot: snapshotCopies, image: imageCopies },
     log: recordingLog(),
     metrics: recordingMetrics(),
     now: () => options.now ?? NOW,
+    ...(options.await ? { await: options.await } : {}),
   };
   const invoke = createEc2CopyStepHandler(createPowertools(), deps);
   return { deps, run: (input: unknown) => invoke(input as never, lambdaContext) };
@@ -336,6 +338,29 @@ describe('ec2-copy-step handler: snapshots', () => {
 
       const started = await handler().run({ action: 'start', job: snapshotJob, copy: throttled });
       expect(started).toMatchObject({ id: COPY, state: 'pending', startedAt: NOW });
+    });
+
+    it('It should mark a copy refused for the limit to wait by token where slot queues exist, never a throttled one', async () => {
+      snapshotsInDestination([]);
+      // The start step only marks the copy: AwaitSlot's own step stores the token.
+      const slots = { await: { waiters: {}, callbacks: {}, slots: {} } as never };
+      ec2
+        .on(CopySnapshotCommand)
+        .rejectsOnce(ec2Error('ResourceLimitExceeded', 400))
+        .rejectsOnce(ec2Error('RequestLimitExceeded', 503))
+        .rejectsOnce(ec2Error('ResourceLimitExceeded', 400))
+        .rejectsOnce(ec2Error('ResourceLimitExceeded', 400));
+      const limit = await handler(slots).run({ action: 'start', job: snapshotJob });
+      expect(limit).toMatchObject({ state: 'queued', wake: true });
+      const throttled = await handler(slots).run({ action: 'start', job: snapshotJob, copy: limit });
+      expect(throttled).not.toHaveProperty('wake');
+      // Polling (no table): the timed wait, as before.
+      expect(await handler().run({ action: 'start', job: snapshotJob })).not.toHaveProperty('wake');
+      // Past the token-wait budget the history bound needs: the timed wait only.
+      const many = { state: 'queued', attempts: QUEUE_BOUNDS.tokenWaits, since: NOW, waitSeconds: 60 };
+      expect(await handler(slots).run({ action: 'start', job: snapshotJob, copy: many })).not.toHaveProperty(
+        'wake',
+      );
     });
 
     it('It should still queue when the copies in flight cannot be read (no estimate: look again in a minute)', async () => {

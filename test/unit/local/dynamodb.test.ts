@@ -89,4 +89,80 @@ describe('the local DynamoDB', () => {
       'ValidationException',
     );
   });
+
+  describe('Query on a global secondary index', () => {
+    const INDEX = { name: 'slot-queue', partitionKey: 'slotQueue', sortKey: 'queuedAt' };
+    const indexed = () => {
+      const db = new LocalDynamoDb();
+      db.createTable('waiters', 'copyKey', [INDEX]);
+      const put = (key: string, queue: string | undefined, at: number | undefined) =>
+        db.handle('PutItem', {
+          TableName: 'waiters',
+          Item: {
+            copyKey: { S: key },
+            ...(queue ? { slotQueue: { S: queue } } : {}),
+            ...(at !== undefined ? { queuedAt: { N: String(at) } } : {}),
+          },
+        });
+      put('late', 'q1', 300);
+      put('early', 'q1', 20);
+      put('middle', 'q1', 100);
+      put('other', 'q2', 1);
+      put('no-sort-key', 'q1', undefined);
+      put('copy-waiter', undefined, undefined);
+      return db;
+    };
+    const query = (db: LocalDynamoDb, extra: Record<string, unknown> = {}) =>
+      db.handle('Query', {
+        TableName: 'waiters',
+        IndexName: 'slot-queue',
+        KeyConditionExpression: 'slotQueue = :q',
+        ExpressionAttributeValues: { ':q': { S: 'q1' } },
+        ...extra,
+      }) as { Items: Record<string, { S?: string }>[]; LastEvaluatedKey?: unknown };
+    const keys = (answer: { Items: Record<string, { S?: string }>[] }) =>
+      answer.Items.map((item) => item.copyKey?.S);
+
+    it('returns the partition by the sort key numerically, sparse, reversed and limited on request', () => {
+      const db = indexed();
+      expect(keys(query(db))).toEqual(['early', 'middle', 'late']);
+      expect(keys(query(db, { ScanIndexForward: false }))).toEqual(['late', 'middle', 'early']);
+      const first = query(db, { Limit: 1 });
+      expect(keys(first)).toEqual(['early']);
+      expect(first.LastEvaluatedKey).toEqual({
+        copyKey: { S: 'early' },
+        slotQueue: { S: 'q1' },
+        queuedAt: { N: '20' },
+      });
+      expect(query(db).LastEvaluatedKey).toBeUndefined();
+      expect(
+        keys(
+          query(db, {
+            KeyConditionExpression: '#q = :q AND queuedAt > :after',
+            ExpressionAttributeNames: { '#q': 'slotQueue' },
+            ExpressionAttributeValues: { ':q': { S: 'q1' }, ':after': { N: '50' } },
+          }),
+        ),
+      ).toEqual(['middle', 'late']);
+    });
+
+    it('refuses what DynamoDB refuses: ConsistentRead on a GSI, an unknown index, a non-key condition, Limit 0', () => {
+      const db = indexed();
+      expect(refusal(() => query(db, { ConsistentRead: true }))).toBe('ValidationException');
+      expect(refusal(() => query(db, { IndexName: 'nope' }))).toBe('ValidationException');
+      expect(refusal(() => query(db, { KeyConditionExpression: 'copyKey = :q' }))).toBe(
+        'ValidationException',
+      );
+      expect(refusal(() => query(db, { Limit: 0 }))).toBe('ValidationException');
+      expect(refusal(() => query(db, { KeyConditionExpression: 'slotQueue = :missing' }))).toBe(
+        'ValidationException',
+      );
+      expect(
+        refusal(() => query(db, { ExpressionAttributeValues: { ':q': { S: 'q1' }, ':unused': { S: 'x' } } })),
+      ).toBe('ValidationException');
+      expect(refusal(() => query(db, { KeyConditionExpression: 'begins_with(slotQueue, :q)' }))).toBe(
+        'ValidationException',
+      );
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { queueFloorSeconds } from '#ec2/copy-machine/copy-queue';
+import { QUEUE_BOUNDS, queueFloorSeconds } from '#ec2/copy-machine/copy-queue';
 import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
 import { loadDefinition, taskStates } from '#local/state-machines';
 import { EC2_COPY_KINDS, ec2CopyDefinition } from '../../../statemachines/ec2-copy.ts';
@@ -205,6 +205,55 @@ describe('the EC2 copy machine rendered for completion events', () => {
       }
     });
   }
+
+  describe('a copy refused for the copy limit', () => {
+    const definition = loadDefinition('snapshot-copy', undefined, 'events');
+    const states = definition.States as Record<string, State & Record<string, unknown>>;
+
+    it('waits in AwaitSlot by token, its timeout the slot estimate, then starts again either way', () => {
+      expect((states.IsCopyStarted?.Choices as unknown[] | undefined)?.slice(0, 2)).toEqual([
+        { Variable: '$.copy.wake', IsPresent: true, Next: 'AwaitSlot' },
+        // Throttled (no `wake`): the short backoff, as with polling.
+        { Variable: '$.copy.state', StringEquals: 'queued', Next: 'WaitForSlot' },
+      ]);
+      expect(states.AwaitSlot).toMatchObject({
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { Payload: { action: 'await-slot', 'copy.$': '$.copy', 'taskToken.$': '$$.Task.Token' } },
+        TimeoutSecondsPath: '$.copy.waitSeconds',
+        ResultPath: null,
+        Next: 'StartCopy',
+      });
+      expect(states.AwaitSlot?.TimeoutSeconds).toBeUndefined();
+      expect(states.AwaitSlot?.Catch?.[0]).toMatchObject({
+        ErrorEquals: ['States.Timeout'],
+        Next: 'StartCopy',
+      });
+      expect(states.AwaitSlot?.Catch?.[1]).toMatchObject({
+        ErrorEquals: ['States.ALL'],
+        Next: 'RecordFailure',
+      });
+      expect(states.AwaitSlot?.Retry?.flatMap((retrier) => retrier.ErrorEquals)).not.toContain(
+        'States.Timeout',
+      );
+    });
+
+    it('gives the local runner the timeout from the task input the Parameters build', () => {
+      const task = taskStates(definition).find(({ state }) => state === 'AwaitSlot');
+      expect(task?.waitForToken).toBe(true);
+      expect(task?.timeoutOf({ FunctionName: 'f', Payload: { copy: { waitSeconds: 317 } } })).toBe(317);
+      expect(() => task?.timeoutOf({ Payload: { copy: { waitSeconds: 0 } } })).toThrow(/positive integer/);
+    });
+
+    it('can wait by token, then by the clock, for the whole execution timeout within the history limit', () => {
+      // Worst case: every token wait woken at once (13 events: Task 5, Choice 2, token Task 6) up to the
+      // budget, then every timed wait at its floor (9 events) as if from the first attempt.
+      const timeout = definition.TimeoutSeconds as number;
+      let waited = 0;
+      let loops = 0;
+      while (waited < timeout) waited += queueFloorSeconds(loops++);
+      expect(QUEUE_BOUNDS.tokenWaits * 13 + loops * 9).toBeLessThan(25_000 - 200);
+    });
+  });
 
   it('is found by the local runner as a Task calling the copy step with a token', () => {
     const tasks = taskStates(loadDefinition('snapshot-copy', undefined, 'events'));
