@@ -1,16 +1,19 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { createSfnClientFactory } from '#adapters/step-functions';
+import { attemptName, MAX_ATTEMPTS } from '#adapters/execution-attempts';
+import { createSfnClientFactory, executionArnOf } from '#adapters/step-functions';
 import { createSqsClientFactory } from '#foundation/aws-clients';
 import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
 import type { Powertools } from '#foundation/observability/powertools';
 import { type BacklogPass, monitorBacklog } from './backlog-monitor.ts';
 import { deadLetterItems } from './dead-letters.ts';
+import { type EndedMachine, endedItems } from './ended.ts';
 import { type CopyMachine, inFlightItems } from './in-flight.ts';
 import type { RpoDeps } from './observe.ts';
 import { rpoMachinesOf, rpoRulesOf } from './rules.ts';
+import { judgedWindow, MONITOR_WINDOW_MS } from './threshold.ts';
 
 /** A scheduled invocation sends a "Scheduled Event"; its fields are not used. */
 export const RpoMonitorInputSchema = z.object({});
@@ -43,26 +46,44 @@ export function createRpoMonitorHandler(tools: Powertools, deps: RpoMonitorDeps)
       missed: number;
       pending: number;
       deadLetters: number;
+      ended: number;
     }> => {
       if (deps.rules.length === 0)
-        return { window: { start: 0, end: 0 }, missed: 0, pending: 0, deadLetters: 0 };
+        return { window: { start: 0, end: 0 }, missed: 0, pending: 0, deadLetters: 0, ended: 0 };
       const inFlight = await inFlightItems(deps.sfn, deps.machines);
       const letters = deps.deadLetters
         ? await deadLetterItems(deps.deadLetters.sqs, deps.deadLetters.queueUrl, deps.deadLetters.config)
         : [];
       const pending = [...inFlight, ...letters];
-      const pass = await monitorBacklog(deps.now(), deps.rules, pending, deps.rpo);
+      const now = deps.now();
+      const ended = await endedItems(deps.sfn, deps.machines.map(endedMachineOf), judgedWindow(now));
+      const pass = await monitorBacklog(now, deps.rules, pending, deps.rpo, MONITOR_WINDOW_MS, ended);
       const result = {
         window: pass.window,
         missed: pass.missed.length,
         pending: pending.length,
         deadLetters: letters.length,
+        ended: ended.length,
       };
       tools.logger.info('RPO backlog pass', result);
       return result;
     },
   );
 }
+
+/** A listed machine, with how its copies' attempts are named (src/adapters/execution-attempts.ts). */
+const endedMachineOf = ({
+  machine,
+  stateMachineArn,
+}: {
+  machine: CopyMachine;
+  stateMachineArn: string;
+}): EndedMachine => ({
+  machine,
+  stateMachineArn,
+  executionArnOf: (name) => executionArnOf(stateMachineArn, name),
+  attemptsOf: (name) => Array.from({ length: MAX_ATTEMPTS }, (_, index) => attemptName(name, index + 1)),
+});
 
 /** What the backlog monitor works with: the copy machines of this deployment that hold judged items, by ARN. */
 export function rpoMonitorDeps(

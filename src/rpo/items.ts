@@ -43,3 +43,15 @@ export function ec2RpoItem(job: Ec2CopyJob): RpoItem | undefined {
     ...(job.source.sizeGiB !== undefined ? { bytes: job.source.sizeGiB * 1024 ** 3 } : {}),
   };
 }
+
+/**
+ * How the backlog monitor sees a copy machine's item (threshold.ts, MonitorOptions): in an execution it
+ * lists, since `startedAt`. From the second attempt on, an earlier execution of the same copy was there
+ * before it: the pass judging the deadline saw that one (RUNNING or ended, src/rpo/ended.ts), or its own
+ * failure sent the missed event (it started after the pass); either way the event is not this attempt's to
+ * send again.
+ */
+export const machineMonitorOf = (startedAt: number | undefined, attempt: number | undefined) => ({
+  monitored: true,
+  ...(startedAt !== undefined && attempt === undefined ? { monitoredSince: startedAt } : {}),
+});
