@@ -155,7 +155,8 @@ describe('RPO per rule on the sandbox', () => {
     const execution = [...sandbox.stepFunctions.executions.values()].find(
       (e) => (e.input as Ec2CopyJob).source.id === sourceId,
     );
-    return Date.parse((execution?.input as Ec2CopyJob).eventTime);
+    if (!execution) throw new Error(`no copy execution of ${sourceId}`);
+    return Date.parse((execution.input as Ec2CopyJob).eventTime);
   };
 
   /** One monitor pass in the window after the one the deadline falls in: the pass that judges it. */
