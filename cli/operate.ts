@@ -18,6 +18,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type DeadLetter, deadLetterOf, isObject } from '#foundation/dead-letter';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { deadLetterItems } from '#rpo/dead-letters';
 import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
@@ -275,6 +276,7 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
           options.rpoRules.map((entry) => entry.rule),
           options.since,
           now,
+          metricServiceOf(options.stage),
         );
       } catch (error) {
         // The rest of the status stands without them (cloudwatch:GetMetricData refused, say).

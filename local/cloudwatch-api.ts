@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '#foundation/observability/powertools';
+import { METRICS_NAMESPACE } from '#foundation/observability/powertools';
 import { readJsonRequest, sendJson } from './aws-json.ts';
 import type { RpoTally } from './rpo-tally.ts';
 
@@ -99,7 +99,7 @@ const dimensionKey = (dimensions: readonly { Name?: string; Value?: string }[]) 
     .sort()
     .join(',');
 
-function answer(tally: RpoTally, query: Query, start: number, end: number) {
+function answer(tally: RpoTally, service: string, query: Query, start: number, end: number) {
   const stat = query.MetricStat;
   if (!stat?.Metric?.MetricName || !stat.Stat || stat.Period === undefined)
     throw new GetMetricDataRefusal(
@@ -121,7 +121,7 @@ function answer(tally: RpoTally, query: Query, start: number, end: number) {
       stat.Metric?.Namespace === METRICS_NAMESPACE &&
       point.metric === stat.Metric.MetricName &&
       dimensionKey([
-        { Name: 'service', Value: SERVICE_NAME },
+        { Name: 'service', Value: service },
         { Name: 'rule', Value: point.rule },
       ]) === wanted &&
       point.at >= start &&
@@ -143,7 +143,13 @@ function answer(tally: RpoTally, query: Query, start: number, end: number) {
   };
 }
 
-export async function serveCloudWatch(tally: RpoTally, req: IncomingMessage, res: ServerResponse) {
+/** `service`: the sandbox stage's `service` dimension (metricServiceOf), the only one its handlers publish. */
+export async function serveCloudWatch(
+  tally: RpoTally,
+  service: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
   const { operation, input } = await readJsonRequest(req);
   if (operation !== 'GetMetricData')
     return refuse(
@@ -203,7 +209,7 @@ export async function serveCloudWatch(tally: RpoTally, req: IncomingMessage, res
     }
     // StartTime is rounded down to the minute (for windows under 15 days old, as the API reference says).
     const start = Math.floor((StartTime * 1000) / 60_000) * 60_000;
-    const results = MetricDataQueries.map((query) => answer(tally, query, start, EndTime * 1000));
+    const results = MetricDataQueries.map((query) => answer(tally, service, query, start, EndTime * 1000));
     return sendJson(res, 200, { MetricDataResults: results, Messages: [] });
   } catch (error) {
     if (error instanceof GetMetricDataRefusal) return refuse(res, error.code, error.message);

@@ -23,6 +23,7 @@ import { createEc2TagsChangedHandler } from '#ec2/handlers/ec2-tags-changed';
 import { createImageAvailableHandler } from '#ec2/handlers/image-available';
 import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
 import { createDynamoDbClientFactory } from '#foundation/aws-clients';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contract';
 import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
@@ -648,7 +649,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
                 : service === 'events' && scope
                   ? serveEvents(bus, SANDBOX_ACCOUNT, clock.now, req, res, scope)
                   : service === 'monitoring'
-                    ? serveCloudWatch(rpoMetrics, req, res)
+                    ? serveCloudWatch(
+                        rpoMetrics,
+                        metricServiceOf(deployment.stage, deployment.service),
+                        req,
+                        res,
+                      )
                     : service === 'lambda'
                       ? serveLambda(bus, req, res, url)
                       : service === 'sts'

@@ -7,9 +7,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { describeAge } from '#rpo/duration';
-import { rpoMetricRequests } from '#rpo/metric-query';
+import { readRpoFigures, rpoMetricRequests } from '#rpo/metric-query';
 import { rulesWithRpo } from '#rpo/rules';
 import { configFrom, s3Event } from '#test/support/fixtures';
 import { statusCommand } from '../../cli/operate.ts';
@@ -80,6 +81,13 @@ describe('ferry status with the RPO figures from GetMetricData', () => {
         `max ${describeAge(Math.max(...latencies))}; 75.00 % of 4 within the RPO, 1 over it`,
     );
     expect(text).not.toContain('not read');
+
+    // Another stage in the same account publishes under its own `service` (ferry-dev): the sandbox
+    // stage's figures are not read as its, nor the other way round.
+    const read = (stage: string) =>
+      readRpoFigures(cloudwatch, ['docs-rpo'], since, new Date(), metricServiceOf(stage));
+    expect((await read('sandbox')).get('docs-rpo')?.over).toBe(1);
+    expect((await read('dev')).size).toBe(0);
   });
 
   it('It should count an event waiting in the dead-letter queue as a pending item of its rule, and leave it there', async () => {
@@ -145,7 +153,7 @@ describe('ferry status with the RPO figures from GetMetricData', () => {
     const end = new Date();
     const start = new Date(end.getTime() - 3_600_000);
     const rules = Array.from({ length: 101 }, (_, i) => `rule-${i}`);
-    const [first] = rpoMetricRequests(rules, start, end);
+    const [first] = rpoMetricRequests(rules, start, end, metricServiceOf('sandbox'));
     const queries = first?.MetricDataQueries ?? [];
     expect(queries).toHaveLength(500);
     type Query = (typeof queries)[number];
