@@ -90,7 +90,14 @@ describe('The dashboard of each rule with rpo', () => {
       'rule',
       'ebs-to-dr',
     ]);
-    expect(identity(over ?? [])).toEqual(['Ferry', 'ItemsOverRpo', 'service', 'ferry-prod', 'rule', 'ebs-to-dr']);
+    expect(identity(over ?? [])).toEqual([
+      'Ferry',
+      'ItemsOverRpo',
+      'service',
+      'ferry-prod',
+      'rule',
+      'ebs-to-dr',
+    ]);
     const expression = String(options(share ?? [{}]).expression);
     // 100 * within / (within + over), over the ids the two metric lines carry in this widget.
     const ids = [options(within ?? []).id, options(over ?? []).id];
