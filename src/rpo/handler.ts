@@ -3,12 +3,16 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { attemptName, MAX_ATTEMPTS } from '#adapters/execution-attempts';
 import { createSfnClientFactory, executionArnOf } from '#adapters/step-functions';
-import { createSqsClientFactory } from '#foundation/aws-clients';
+import {
+  createEc2ClientFactory,
+  createS3ClientFactory,
+  createSqsClientFactory,
+} from '#foundation/aws-clients';
 import { type FunctionBase, functionBaseFromEnvironment, STATE_MACHINE_ARN } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
 import type { Powertools } from '#foundation/observability/powertools';
 import { type BacklogPass, monitorBacklog } from './backlog-monitor.ts';
-import { deadLetterItems } from './dead-letters.ts';
+import { deadLetterItems, type SourceReaders } from './dead-letters.ts';
 import { type EndedMachine, endedItems } from './ended.ts';
 import { type CopyMachine, inFlightItems } from './in-flight.ts';
 import type { RpoDeps } from './observe.ts';
@@ -26,7 +30,13 @@ export interface RpoMonitorDeps {
   rpo: RpoDeps;
   now: () => number;
   /** The dead-letter queue, read without taking its messages (src/rpo/dead-letters.ts); unset, not read. */
-  deadLetters?: { sqs: SQSClient; queueUrl: string; config: FunctionBase['config'] };
+  deadLetters?: {
+    sqs: SQSClient;
+    queueUrl: string;
+    config: FunctionBase['config'];
+    /** Where a dead letter's source is read to route it (tags, snapshot and AMI facts). */
+    readers: SourceReaders;
+  };
 }
 
 /** The environment variable naming the dead-letter queue's URL for the monitor (serverless.yml). */
@@ -46,15 +56,28 @@ export function createRpoMonitorHandler(tools: Powertools, deps: RpoMonitorDeps)
       missed: number;
       pending: number;
       deadLetters: number;
+      unroutable: Record<string, number>;
       ended: number;
     }> => {
       if (deps.rules.length === 0)
-        return { window: { start: 0, end: 0 }, missed: 0, pending: 0, deadLetters: 0, ended: 0 };
+        return {
+          window: { start: 0, end: 0 },
+          missed: 0,
+          pending: 0,
+          deadLetters: 0,
+          unroutable: {},
+          ended: 0,
+        };
       const inFlight = await inFlightItems(deps.sfn, deps.machines);
       const letters = deps.deadLetters
-        ? await deadLetterItems(deps.deadLetters.sqs, deps.deadLetters.queueUrl, deps.deadLetters.config)
-        : [];
-      const pending = [...inFlight, ...letters];
+        ? await deadLetterItems(
+            deps.deadLetters.sqs,
+            deps.deadLetters.queueUrl,
+            deps.deadLetters.config,
+            deps.deadLetters.readers,
+          )
+        : { items: [], unroutable: new Map() };
+      const pending = [...inFlight, ...letters.items];
       const now = deps.now();
       const ended = await endedItems(deps.sfn, deps.machines.map(endedMachineOf), judgedWindow(now));
       const pass = await monitorBacklog(now, deps.rules, pending, deps.rpo, MONITOR_WINDOW_MS, ended);
@@ -62,7 +85,9 @@ export function createRpoMonitorHandler(tools: Powertools, deps: RpoMonitorDeps)
         window: pass.window,
         missed: pass.missed.length,
         pending: pending.length,
-        deadLetters: letters.length,
+        deadLetters: letters.items.length,
+        // Dead letters that stand for no item of a rule with `rpo`, by cause (src/rpo/dead-letters.ts).
+        unroutable: Object.fromEntries(letters.unroutable),
         ended: ended.length,
       };
       tools.logger.info('RPO backlog pass', result);
@@ -117,6 +142,10 @@ export function rpoMonitorDeps(
             sqs: createSqsClientFactory(base.clientOptions)({ region }),
             queueUrl: deadLetterQueueUrl,
             config: base.config,
+            readers: {
+              s3: createS3ClientFactory(base.clientOptions),
+              ec2: createEc2ClientFactory(base.clientOptions),
+            },
           },
         }
       : {}),

@@ -27,11 +27,18 @@ export function objectRpoItem(
 }
 
 /** Where an EC2 copy goes, as the events name it: the Region, and the account when it is another. */
-const ec2DestinationOf = (job: Pick<Ec2CopyJob, 'destination'>): string =>
+const ec2DestinationOf = (job: {
+  destination: Pick<Ec2CopyJob['destination'], 'account' | 'region'>;
+}): string =>
   job.destination.account ? `${job.destination.account}/${job.destination.region}` : job.destination.region;
 
 /** A snapshot or AMI copy whose job carries its rule's `rpo`; undefined without. */
-export function ec2RpoItem(job: Ec2CopyJob): RpoItem | undefined {
+export function ec2RpoItem(
+  job: Pick<Ec2CopyJob, 'rpo' | 'rule' | 'kind' | 'eventTime'> & {
+    source: Pick<Ec2CopyJob['source'], 'id' | 'sizeGiB'>;
+    destination: Pick<Ec2CopyJob['destination'], 'account' | 'region'>;
+  },
+): RpoItem | undefined {
   if (job.rpo === undefined) return undefined;
   return {
     rule: job.rule,
