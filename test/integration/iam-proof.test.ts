@@ -1,5 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { CreateImageCommand, CreateSnapshotCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  DeleteTagsCommand,
+} from '@aws-sdk/client-ec2';
 import {
   DeleteObjectCommand,
   HeadObjectCommand,
@@ -231,12 +236,31 @@ describe('The IAM proof: every call the functions make is allowed, and every gra
       await createSnapshot(sandbox, 'us-east-1', { backup: 'dr' });
       await createImage(sandbox, 'us-east-1', 'web-1');
       const [snapshot] = sandbox.ec2.snapshots('us-east-1').filter((s) => s.tags.get('backup') === 'dr');
+      // A tag change on the source reaches its copy (ec2TagsChanged), as in every config with snapshot rules.
+      await sandbox.ec2Client('us-east-1').send(
+        new CreateTagsCommand({
+          Resources: [snapshot?.snapshotId ?? ''],
+          Tags: [{ Key: 'owner', Value: 'ops' }],
+        }),
+      );
+      await sandbox.settle();
+      await sandbox
+        .ec2Client('us-east-1')
+        .send(new DeleteTagsCommand({ Resources: [snapshot?.snapshotId ?? ''], Tags: [{ Key: 'owner' }] }));
+      await sandbox.settle();
       const [image] = sandbox.ec2.images('us-east-1');
+      // Tagged after it became available (its own event routed it to no rule): its dead letter now matches.
+      await sandbox
+        .ec2Client('us-east-1')
+        .send(
+          new CreateTagsCommand({ Resources: [image?.imageId ?? ''], Tags: [{ Key: 'dr', Value: 'true' }] }),
+        );
       // Their events, as a Lambda on-failure destination records them after the handler failed.
       const fresh = new Date(sandbox.clock.now()).toISOString();
       const objectEvent = (key: string) => {
         const event = s3Event('object-created');
         event.time = fresh;
+        event.account = sandbox.account;
         event.region = 'us-east-1';
         event.detail.bucket.name = 'acme-docs';
         event.detail.object.key = key;
