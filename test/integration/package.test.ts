@@ -504,7 +504,8 @@ describe('npm run package: rules with an RPO (test/configs/rpo.yml)', () => {
 
   it('runs the monitor once a minute, and gives each function the stage’s service name', () => {
     const monitor = template().Resources.RpoMonitorLambdaFunction;
-    const variables = (monitor?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const { Environment } = monitor?.Properties ?? {};
+    const variables = (Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     expect(variables.POWERTOOLS_SERVICE_NAME).toBe('ferry-ci');
     expect(variables.FERRY_DEAD_LETTER_QUEUE_URL).toBeDefined();
     const schedules = ofType(template(), 'AWS::Events::Rule').filter(
