@@ -18,14 +18,16 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { createEc2ClientFactory, createS3ClientFactory } from '#foundation/aws-clients';
 import {
   DEAD_LETTER_SOURCE_ATTRIBUTE,
   type DeadLetter,
   deadLetterOf,
   isObject,
 } from '#foundation/dead-letter';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
-import { deadLetterItems } from '#rpo/dead-letters';
+import { deadLetterItems, type SourceReaders } from '#rpo/dead-letters';
 import { type CopyMachine, inFlightItems } from '#rpo/in-flight';
 import { readRpoFigures } from '#rpo/metric-query';
 import { type RpoFigures, type RuleRpo, rpoStatusLines } from '#rpo/status';
@@ -52,6 +54,8 @@ export interface OperateClients {
   lambda: LambdaClient;
   /** GetMetricData of the RPO figures (src/rpo/metric-query.ts). */
   cloudwatch: CloudWatchClient;
+  /** The sources of dead letters, read to route them to their rules (src/rpo/dead-letters.ts). */
+  readers: SourceReaders;
 }
 
 /** Clients for AWS, or for an endpoint (with the sandbox's credentials unless the environment has some). */
@@ -65,11 +69,21 @@ export function operateClients(target: OperateTarget): OperateClients {
         }
       : {}),
   };
+  const sourceOptions = target.endpoint
+    ? {
+        endpoint: target.endpoint,
+        ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: SANDBOX_CREDENTIALS }),
+      }
+    : {};
   return {
     sfn: new SFNClient(config),
     sqs: new SQSClient(config),
     lambda: new LambdaClient(config),
     cloudwatch: new CloudWatchClient(config),
+    readers: {
+      s3: createS3ClientFactory(sourceOptions),
+      ec2: createEc2ClientFactory(sourceOptions),
+    },
   };
 }
 
@@ -267,7 +281,14 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
       if (options.config) {
         try {
           const queueUrl = await deadLetterQueueUrl(clients.sqs, options);
-          pending.push(...(await deadLetterItems(clients.sqs, queueUrl ?? '', options.config)));
+          const letters = await deadLetterItems(clients.sqs, queueUrl ?? '', options.config, clients.readers);
+          pending.push(...letters.items);
+          if (letters.unroutable.size > 0)
+            lines.push(
+              `RPO dead letters standing for no item of a rule with rpo: ${[...letters.unroutable]
+                .map(([cause, count]) => `${count} ${cause}`)
+                .join(', ')}`,
+            );
         } catch (error) {
           // The in-flight items stand without them (sqs:ReceiveMessage refused, say).
           lines.push(`✘ RPO dead letters: ${errorText(error)}`);
@@ -281,6 +302,7 @@ export async function statusCommand(options: StatusOptions, given?: OperateClien
           options.rpoRules.map((entry) => entry.rule),
           options.since,
           now,
+          metricServiceOf(options.stage),
         );
       } catch (error) {
         // The rest of the status stands without them (cloudwatch:GetMetricData refused, say).

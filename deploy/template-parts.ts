@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { rpoRulesOf } from '#rpo/rules';
 import type { FerryConfig } from '#rules/config';
 import {
@@ -239,7 +240,10 @@ const alertKey = (): CfnResource => ({
  * https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
  */
 function alertResources(deployment: Deployment, config: FerryConfig): Record<string, CfnResource> {
-  const rpo = rpoAlarms(config, deployment.service, alarm) as Record<string, CfnResource>;
+  const rpo = rpoAlarms(config, metricServiceOf(deployment.stage, deployment.service), alarm) as Record<
+    string,
+    CfnResource
+  >;
   // The inventory-reconcile machine too, where the rules deploy it (deploy/inventory-machine.ts).
   const machines = [
     ...Object.values(STATE_MACHINES),
@@ -307,7 +311,7 @@ function alertResources(deployment: Deployment, config: FerryConfig): Record<str
     CopyFailuresAlarm: alarm('Copies failed for good (see the CopyFailures metric by rule and cause)', {
       Namespace: 'Ferry',
       MetricName: 'CopyFailures',
-      Dimensions: [{ Name: 'service', Value: deployment.service }],
+      Dimensions: [{ Name: 'service', Value: metricServiceOf(deployment.stage, deployment.service) }],
       Statistic: 'Sum',
     }),
     // Per rule with `rpo`: its oldest pending item is older than its RPO (deploy/rpo-alarms.ts).
@@ -315,9 +319,13 @@ function alertResources(deployment: Deployment, config: FerryConfig): Record<str
   };
 }
 
-/** A metric search over Ferry's EMF metrics, one line per value of `dimensions` (e.g. per rule). */
-const search = (metric: string, dimensions: string[], stat: string, label?: string) => ({
-  expression: `SEARCH('{Ferry,${['service', ...dimensions].join(',')}} MetricName="${metric}"', '${stat}', 300)`,
+/**
+ * A metric search over one stage's EMF metrics, one line per value of `dimensions` (e.g. per rule): the
+ * `service="…"` term keeps another stage's metrics in the same account out
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/search-expression-syntax.html).
+ */
+const search = (service: string, metric: string, dimensions: string[], stat: string, label?: string) => ({
+  expression: `SEARCH('{Ferry,${['service', ...dimensions].join(',')}} service="${service}" MetricName="${metric}"', '${stat}', 300)`,
   ...(label ? { label } : {}),
 });
 
@@ -342,6 +350,7 @@ const widget = (title: string, metrics: unknown[], extra: Record<string, unknown
  * copies in flight; then the widgets of each rule with `rpo` (deploy/rpo-dashboard.ts).
  */
 function dashboardResource(deployment: Deployment, config: Pick<FerryConfig, 'rules'>): CfnResource {
+  const service = metricServiceOf(deployment.stage, deployment.service);
   const machines = Object.values(STATE_MACHINES).map(
     (name) => `${deployment.service}-${deployment.stage}-${name}`,
   );
@@ -354,34 +363,34 @@ function dashboardResource(deployment: Deployment, config: Pick<FerryConfig, 'ru
       { label: `${name.slice(deployment.service.length + deployment.stage.length + 2)}` },
     ]);
   const widgets = [
-    widget('Objects copied per rule', [[search('ObjectsCopied', ['rule'], 'Sum')]]),
-    widget('Bytes copied per rule', [[search('BytesCopied', ['rule'], 'Sum')]]),
+    widget('Objects copied per rule', [[search(service, 'ObjectsCopied', ['rule'], 'Sum')]]),
+    widget('Bytes copied per rule', [[search(service, 'BytesCopied', ['rule'], 'Sum')]]),
     widget('Snapshot and AMI copies per rule', [
-      [search('SnapshotsCopied', ['rule'], 'Sum')],
-      [search('ImagesCopied', ['rule'], 'Sum')],
+      [search(service, 'SnapshotsCopied', ['rule'], 'Sum')],
+      [search(service, 'ImagesCopied', ['rule'], 'Sum')],
     ]),
     widget('Replication latency, p50 and p99 (ms)', [
-      [search('ReplicationLatency', ['rule'], 'p50', 'objects p50')],
-      [search('ReplicationLatency', ['rule'], 'p99', 'objects p99')],
-      [search('CopyLatency', ['kind', 'rule'], 'p50', 'snapshots/AMIs p50')],
-      [search('CopyLatency', ['kind', 'rule'], 'p99', 'snapshots/AMIs p99')],
+      [search(service, 'ReplicationLatency', ['rule'], 'p50', 'objects p50')],
+      [search(service, 'ReplicationLatency', ['rule'], 'p99', 'objects p99')],
+      [search(service, 'CopyLatency', ['kind', 'rule'], 'p50', 'snapshots/AMIs p50')],
+      [search(service, 'CopyLatency', ['kind', 'rule'], 'p99', 'snapshots/AMIs p99')],
     ]),
-    widget('Failures by cause', [[search('CopyFailures', ['cause', 'rule'], 'Sum')]]),
+    widget('Failures by cause', [[search(service, 'CopyFailures', ['cause', 'rule'], 'Sum')]]),
     // Rules with `rpo` (src/rpo/metrics.ts): latency against the RPO, items over it, and the backlog.
     widget('RPO: latency per rule, p50, p99 and maximum (ms)', [
-      [search('RpoLatency', ['rule'], 'p50', 'p50')],
-      [search('RpoLatency', ['rule'], 'p99', 'p99')],
-      [search('RpoLatency', ['rule'], 'Maximum', 'max')],
+      [search(service, 'RpoLatency', ['rule'], 'p50', 'p50')],
+      [search(service, 'RpoLatency', ['rule'], 'p99', 'p99')],
+      [search(service, 'RpoLatency', ['rule'], 'Maximum', 'max')],
     ]),
     widget('RPO: items within and over it, per rule', [
-      [search('ItemsWithinRpo', ['rule'], 'Sum', 'within')],
-      [search('ItemsOverRpo', ['rule'], 'Sum', 'over')],
-      [search('RpoThresholdsMissed', ['rule'], 'Sum', 'missed events')],
+      [search(service, 'ItemsWithinRpo', ['rule'], 'Sum', 'within')],
+      [search(service, 'ItemsOverRpo', ['rule'], 'Sum', 'over')],
+      [search(service, 'RpoThresholdsMissed', ['rule'], 'Sum', 'missed events')],
     ]),
     widget('RPO backlog per rule: oldest pending age (s), pending items and bytes', [
-      [search('OldestPendingAge', ['rule'], 'Maximum', 'oldest (s)')],
-      [search('PendingItems', ['rule'], 'Maximum', 'items')],
-      [search('PendingBytes', ['rule'], 'Maximum', 'bytes')],
+      [search(service, 'OldestPendingAge', ['rule'], 'Maximum', 'oldest (s)')],
+      [search(service, 'PendingItems', ['rule'], 'Maximum', 'items')],
+      [search(service, 'PendingBytes', ['rule'], 'Maximum', 'bytes')],
     ]),
     widget('Throttling: Lambda throttles and state machine retries', [
       ['AWS/Lambda', 'Throttles', { stat: 'Sum' }],
@@ -402,7 +411,7 @@ function dashboardResource(deployment: Deployment, config: Pick<FerryConfig, 'ru
         { stat: 'Maximum' },
       ],
     ]),
-    ...rpoDashboardWidgets(config, deployment.service, widget),
+    ...rpoDashboardWidgets(config, service, widget),
   ];
   return {
     Type: 'AWS::CloudWatch::Dashboard',

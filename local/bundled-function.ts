@@ -16,6 +16,7 @@ import {
   functionEntryOf,
   type ServerlessFile,
 } from '#deploy/function-bundles';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { compileRules } from '#rules/load';
 
 export interface FunctionBundle {
@@ -157,7 +158,8 @@ export function bundleEnvironment(
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_EXECUTION_ENV: `AWS_Lambda_${service.provider.runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: 'ferry-bundled',
-    POWERTOOLS_SERVICE_NAME: 'ferry',
+    // The sandbox stage's, as the deployment sets it (metricServiceOf).
+    POWERTOOLS_SERVICE_NAME: metricServiceOf('sandbox'),
     ...(logs
       ? {
           POWERTOOLS_METRICS_NAMESPACE: 'Ferry',

@@ -9,6 +9,10 @@ export interface RpoMonitorPass {
   pending: number;
   /** Of which in the dead-letter queue. */
   deadLetters: number;
+  /** Dead letters that stand for no item of a rule with `rpo`, by cause (src/rpo/dead-letters.ts). */
+  unroutable: Record<string, number>;
+  /** Items whose execution ended without the copy, judged in the window (src/rpo/ended.ts). */
+  ended: number;
 }
 
 /**

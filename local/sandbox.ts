@@ -24,6 +24,7 @@ import { createImageAvailableHandler } from '#ec2/handlers/image-available';
 import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
 import { copyWaitsOf } from '#ec2/handlers/wiring';
 import { createDynamoDbClientFactory } from '#foundation/aws-clients';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { type CopyStarter, executionNameOf } from '#objects/copy-machine/contract';
 import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
@@ -737,7 +738,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
                 : service === 'events' && scope
                   ? serveEvents(bus, SANDBOX_ACCOUNT, clock.now, req, res, scope)
                   : service === 'monitoring'
-                    ? serveCloudWatch(rpoMetrics, req, res)
+                    ? serveCloudWatch(
+                        rpoMetrics,
+                        metricServiceOf(deployment.stage, deployment.service),
+                        req,
+                        res,
+                      )
                     : service === 'lambda'
                       ? serveLambda(bus, req, res, url)
                       : service === 'sts'

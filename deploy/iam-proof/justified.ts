@@ -180,6 +180,22 @@ export const JUSTIFIED: readonly Justification[] = [
   // The demo's rules invoices-rpo and media-rpo set rpo, so these functions are granted PutEvents; the
   // proof's recorded runs count no PutEvents of any function, though the demo's late item sends some (not
   // yet explained: the recorder may not see the EventBridge client's calls).
+  // The RPO monitor reads the tags of an object dead letter's source version (src/rpo/dead-letters.ts).
+  {
+    principal: 'rpoMonitor',
+    action: 's3:GetObjectVersionTagging',
+    reason: VERSIONED,
+    test: VERSIONED_TEST,
+  },
+  // test/configs/rpo.yml's snapshot and image rules set rpo: the EC2 copy step sends the events of a copy
+  // verified past its RPO (none in the proof's run, whose copies are in time).
+  {
+    principal: 'ec2CopyStep',
+    action: 'events:PutEvents',
+    reason:
+      'A snapshot or AMI copy of a rule with rpo verified past its RPO gets its completion event from the Finalize step (src/rpo, README “Recovery-point objective”): a late path, which the RPO test takes',
+    test: 'test/integration/rpo.test.ts > It should send one missed event while a snapshot copy is still pending past its RPO, and one completion event after',
+  },
   ...(['objectCreated', 'objectCopyStep', 'reconcile', 'rpoMonitor'] as const).map(
     (principal): Justification => ({
       principal,

@@ -5,7 +5,7 @@ import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { addInventoryReads } from './inventory-statements.ts';
 import { objectStatements } from './object-statements.ts';
 import { reconcileStatements } from './reconcile-statements.ts';
-import { putRpoEvents, rpoMonitorStatements } from './rpo-statements.ts';
+import { putRpoEvents, rpoDeadLetterReads, rpoMonitorStatements } from './rpo-statements.ts';
 import { startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
 import { addObjectTagSync, ec2TagSyncStatements, objectTagSyncStatements } from './tag-sync-statements.ts';
@@ -90,6 +90,7 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
       names,
       judgedMachines.map((machine) => arnOf[machine]),
     );
+    rpoDeadLetterReads(rpoMonitor, names, { objects, snapshots, images });
   }
   // Reconcile compares replica tags where a destination copies them, and repairs them by PutObjectTagging.
   const reconcileWithTags = reconcileStatements(objects, snapshots, images, names, context);

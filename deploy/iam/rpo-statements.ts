@@ -1,5 +1,7 @@
 import { DETAIL_TYPE, EVENT_SOURCE } from '#rpo/threshold';
-import { executionsArnOf } from './arns.ts';
+import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
+import type { ObjectRule } from '#rules/schema';
+import { executionsArnOf, sourceKeys } from './arns.ts';
 import { type Cfn, join } from './cfn.ts';
 import type { StatementList } from './statement-list.ts';
 import type { Names } from './types.ts';
@@ -54,4 +56,40 @@ export function rpoMonitorStatements(list: StatementList, names: Names, machines
     resources: [{ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }],
   });
   putRpoEvents(list, names);
+}
+
+/**
+ * Routing the dead letters of rules with `rpo` to their rules (src/rpo/dead-letters.ts), as routing does:
+ * DescribeSnapshots / DescribeImages in the source Regions of snapshot and image rules with `rpo` (Describe
+ * actions take no resource: `*`, Amazon EC2 in the Service Authorization Reference,
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html), and
+ * GetObjectTagging (+Version: whether the bucket is versioned is not in the rules) on the sources of object
+ * rules with `rpo` that filter on tags (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html).
+ */
+export function rpoDeadLetterReads(
+  list: StatementList,
+  names: Names,
+  rules: { objects: readonly ObjectRule[]; snapshots: readonly SnapshotRule[]; images: readonly ImageRule[] },
+): void {
+  const judged = <Rule extends { rpo?: string | undefined }>(all: readonly Rule[]) =>
+    all.filter((rule) => rule.rpo !== undefined);
+  const snapshots = judged(rules.snapshots);
+  if (snapshots.length > 0)
+    list.describe(
+      'ec2:DescribeSnapshots',
+      snapshots.flatMap((rule) => rule.snapshots.regions),
+    );
+  const images = judged(rules.images);
+  if (images.length > 0)
+    list.describe(
+      'ec2:DescribeImages',
+      images.flatMap((rule) => rule.images.regions),
+    );
+  const tagged = judged(rules.objects).filter((rule) => Object.keys(rule.objects.tags ?? {}).length > 0);
+  if (tagged.length > 0)
+    list.add({
+      sid: 'ReadDeadLetterSourceTags',
+      actions: ['s3:GetObjectTagging', 's3:GetObjectVersionTagging'],
+      resources: tagged.map((rule) => sourceKeys(names, rule)),
+    });
 }

@@ -98,8 +98,9 @@ export async function headEventObject(
   }
 }
 
-export async function readTags(client: S3Client, source: SourceObject, head: SourceHead): Promise<Tags> {
-  if (!head.TagCount) return {}; // HeadObject already says there are none: save the call
+/** `head`, when read: HeadObject's TagCount saves the call when there are none. */
+export async function readTags(client: S3Client, source: SourceObject, head?: SourceHead): Promise<Tags> {
+  if (head && !head.TagCount) return {}; // HeadObject already says there are none: save the call
   const { TagSet = [] } = await client.send(
     new GetObjectTaggingCommand({
       Bucket: source.bucket,

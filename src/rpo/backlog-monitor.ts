@@ -6,6 +6,7 @@ import { type RpoDeps, sendRpoEvent } from './observe.ts';
 import {
   deadlineOf,
   fallsIn,
+  itemIdOf,
   judgedWindow,
   MONITOR_WINDOW_MS,
   type RpoItem,
@@ -21,12 +22,15 @@ import {
  *   their input (ListExecutions + DescribeExecution), exact;
  * - in the dead-letter queue: the object events waiting there, routed to their rules (dead-letters.ts),
  *   approximate (SQS samples its servers);
+ * - not pending but judged: items whose execution ended without the copy before their deadline, with no
+ *   other attempt running or succeeded (src/rpo/ended.ts): they get their missed event from the pass too;
  * - what reconcile found missing is copied at once, so it is in flight or judged when verified: see README
  *   "Recovery-point objective" for what is approximated.
  */
 
 export interface PendingItem extends RpoItem {
-  where: 'in-flight' | 'dead-letter' | 'missing';
+  /** `failed`: its execution ended without the copy (src/rpo/ended.ts): judged, not counted as pending. */
+  where: 'in-flight' | 'dead-letter' | 'missing' | 'failed';
   cause?: string;
 }
 
@@ -42,9 +46,18 @@ export async function monitorBacklog(
   pending: readonly PendingItem[],
   deps: RpoDeps,
   windowMs = MONITOR_WINDOW_MS,
+  ended: readonly PendingItem[] = [],
 ): Promise<BacklogPass> {
   const window = judgedWindow(now, windowMs);
-  const missed = pending.filter((item) => fallsIn(deadlineOf(item), window));
+  const judged = [...pending, ...ended].filter((item) => fallsIn(deadlineOf(item), window));
+  // One event per item: an ended attempt beside a RUNNING one of the same copy is the pending one's.
+  const ids = new Set<string>();
+  const missed = judged.filter((item) => {
+    const id = itemIdOf(item);
+    if (ids.has(id)) return false;
+    ids.add(id);
+    return true;
+  });
   for (const item of missed) await sendRpoEvent('missed', item, now, item.cause ?? item.where, deps);
   const backlogs = new Map<string, Backlog>(
     rules.map((rule) => [rule, { oldestAgeMs: 0, count: 0, bytes: 0 }]),

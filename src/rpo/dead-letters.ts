@@ -1,36 +1,200 @@
 import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { availableImageOf, ImageStateChangeEventSchema } from '#ec2/images/event';
+import { describeImage, imageFactsOf } from '#ec2/images/replicate';
+import { planImageCopies } from '#ec2/images/router';
+import { isFerryCopy } from '#ec2/markers';
+import { createdSnapshotsOf, SnapshotEventSchema } from '#ec2/snapshots/event';
+import { describeSnapshots, snapshotFactsOf } from '#ec2/snapshots/replicate';
+import { planSnapshotCopies } from '#ec2/snapshots/router';
+import type { Ec2ClientFactory, S3ClientFactory } from '#foundation/aws-clients';
 import { DEAD_LETTER_SOURCE_ATTRIBUTE, deadLetterOf } from '#foundation/dead-letter';
-import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
-import { candidateRules, destinationKeyOf } from '#objects/router';
-import { type FerryConfig, objectRulesOf } from '#rules/config';
+import { ObjectCreatedEventSchema, type SourceObject, sourceObjectOf } from '#objects/event';
+import { candidateRules, destinationKeyOf, filtersOnTags } from '#objects/router';
+import { readTags } from '#objects/source-reads';
+import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import { tagsMatch } from '#rules/tags';
 import type { PendingItem } from './backlog-monitor.ts';
-import { objectRpoItem } from './items.ts';
+import { ec2RpoItem, objectRpoItem } from './items.ts';
 
 /**
  * The items of rules with `rpo` that wait in the dead-letter queue: each message is an event Ferry failed to
- * handle (a Lambda on-failure record or an EventBridge target's dead letter, #foundation/dead-letter), routed
- * to its rules by the object router; its source time is the event's `time`, so a dead letter ages as the
- * item it stands for.
- *
- * Only "Object Created" events become items. Routing is by bucket, prefix, suffix and size: a rule that also
- * filters on tags counts the object without reading its tags (the monitor reads no source), so it may count
- * one its tags would exclude. EC2 events (snapshots, AMIs) route on tags read from EC2 and are not counted
- * here (README "Recovery-point objective").
+ * handle (a Lambda on-failure record or an EventBridge target's dead letter, #foundation/dead-letter: either
+ * way the source's EventBridge event, never a copy machine input: a machine's failure is its execution's,
+ * src/rpo/ended.ts), routed to its rules as routing routes it; its source time is the event's `time`, so a
+ * dead letter ages as the item it stands for.
+ * - "Object Created": by the object router (bucket, prefix, suffix, size); a rule that also filters on tags
+ *   gets the object only if its tags, read with GetObjectTagging as the fast path reads them, match: exact,
+ *   where counting it under every rule it could belong to would count items no rule will copy.
+ * - "EBS Snapshot Notification" / "EBS Multi-Volume Snapshots Completion Status": DescribeSnapshots in the
+ *   snapshot's Region, then the snapshot router (tags, volume, size, encryption, description), as
+ *   snapshotCreated routes it; "EC2 AMI State Change": DescribeImages and the image router, as imageAvailable.
+ * What cannot be read or routed is counted under a named cause (`Unroutable`), never dropped.
  */
-export function pendingOfDeadLetter(config: Pick<FerryConfig, 'rules'>, message: Message): PendingItem[] {
-  const letter = deadLetterOf(message);
-  if (letter.kind === 'unknown') return [];
-  const event = ObjectCreatedEventSchema.safeParse(letter.payload);
-  if (!event.success) return [];
-  const source = sourceObjectOf(event.data);
-  return candidateRules(objectRulesOf(config), source).flatMap((rule) =>
+
+/** Why a dead letter stands for no item of a rule with `rpo`. */
+export type UnroutableCause =
+  | 'not-an-event' // the body is not JSON, or not a Lambda failure record or EventBridge dead letter
+  | 'unknown-event' // an event of none of the kinds Ferry routes
+  | 'source-gone' // its source no longer exists: there is nothing to copy
+  | 'source-unreadable' // reading the source's tags or facts failed (access denied, throttled…)
+  | 'no-rpo-rule'; // no rule with `rpo` matches it (a rule without one may)
+
+export interface DeadLetterCount {
+  items: PendingItem[];
+  unroutable: Map<UnroutableCause, number>;
+}
+
+/** Where the monitor reads a dead letter's source: its Region's S3 and EC2, as routing reads it. */
+export interface SourceReaders {
+  s3: S3ClientFactory;
+  ec2: Ec2ClientFactory;
+}
+
+type Routed = PendingItem[] | UnroutableCause;
+
+const withRpo = <Rule extends { rpo?: string | undefined }>(rules: readonly Rule[]): Rule[] =>
+  rules.filter((rule) => rule.rpo !== undefined);
+
+const readFailed = (error: unknown): UnroutableCause => {
+  const name = (error as Error).name;
+  return name === 'NoSuchKey' || name === 'NotFound' ? 'source-gone' : 'source-unreadable';
+};
+
+async function objectItems(
+  config: Pick<FerryConfig, 'rules'>,
+  source: SourceObject,
+  cause: string,
+  readers: SourceReaders,
+): Promise<Routed> {
+  const candidates = candidateRules(withRpo(objectRulesOf(config)), source);
+  let tags: Record<string, string> | undefined;
+  if (candidates.some(filtersOnTags)) {
+    try {
+      tags = await readTags(readers.s3({ region: source.region }), source);
+    } catch (error) {
+      return readFailed(error);
+    }
+  }
+  const rules = candidates.filter((rule) => !filtersOnTags(rule) || tagsMatch(rule.objects.tags, tags ?? {}));
+  const items = rules.flatMap((rule) =>
     rule.to.flatMap((destination) => {
       const item = objectRpoItem(
         { rule, destination, destinationKey: destinationKeyOf(rule, destination, source.key) },
         source,
       );
-      return item ? [{ ...item, where: 'dead-letter' as const, cause: letter.cause }] : [];
+      return item ? [{ ...item, where: 'dead-letter' as const, cause }] : [];
     }),
+  );
+  return items.length > 0 ? items : 'no-rpo-rule';
+}
+
+/** One EC2 source routed to its plans: the RPO items of the plans of rules with `rpo`. */
+function ec2Items(
+  kind: 'snapshot' | 'image',
+  sourceId: string,
+  plans: readonly {
+    rule: { name: string; rpo?: string | undefined };
+    destination: { region: string; account?: string | undefined };
+  }[],
+  eventTime: string,
+  sizeGiB: number | undefined,
+  cause: string,
+): PendingItem[] {
+  return plans.flatMap((plan) => {
+    const item = ec2RpoItem({
+      kind,
+      rule: plan.rule.name,
+      rpo: plan.rule.rpo,
+      eventTime,
+      source: { id: sourceId, ...(sizeGiB !== undefined ? { sizeGiB } : {}) },
+      destination: plan.destination,
+    });
+    return item ? [{ ...item, where: 'dead-letter' as const, cause }] : [];
+  });
+}
+
+async function snapshotItems(
+  config: Pick<FerryConfig, 'rules'>,
+  payload: unknown,
+  cause: string,
+  readers: SourceReaders,
+): Promise<Routed | undefined> {
+  const event = SnapshotEventSchema.safeParse(payload);
+  if (!event.success) return undefined;
+  const rules = withRpo(snapshotRulesOf(config));
+  const created = createdSnapshotsOf(event.data).filter((snapshot) => snapshot.accepted);
+  if (rules.length === 0 || created.length === 0) return 'no-rpo-rule';
+  const items: PendingItem[] = [];
+  for (const { snapshotId, region } of created) {
+    let found: Awaited<ReturnType<typeof describeSnapshots>>;
+    try {
+      found = await describeSnapshots(readers.ec2({ region }), [snapshotId]);
+    } catch {
+      return 'source-unreadable';
+    }
+    const snapshot = found.get(snapshotId);
+    if (!snapshot) return 'source-gone';
+    const facts = snapshotFactsOf(snapshot, region);
+    if (isFerryCopy(facts.tags)) continue;
+    items.push(
+      ...ec2Items(
+        'snapshot',
+        snapshotId,
+        planSnapshotCopies(rules, facts),
+        event.data.time,
+        facts.volumeSizeGiB,
+        cause,
+      ),
+    );
+  }
+  return items.length > 0 ? items : 'no-rpo-rule';
+}
+
+async function imageItems(
+  config: Pick<FerryConfig, 'rules'>,
+  payload: unknown,
+  cause: string,
+  readers: SourceReaders,
+): Promise<Routed | undefined> {
+  const event = ImageStateChangeEventSchema.safeParse(payload);
+  if (!event.success) return undefined;
+  const rules = withRpo(imageRulesOf(config));
+  const available = availableImageOf(event.data);
+  if (rules.length === 0 || !available.accepted) return 'no-rpo-rule';
+  let image: Awaited<ReturnType<typeof describeImage>>;
+  try {
+    image = await describeImage(readers.ec2({ region: available.region }), available.imageId);
+  } catch {
+    return 'source-unreadable';
+  }
+  if (!image) return 'source-gone';
+  const facts = imageFactsOf(image, available.region);
+  if (isFerryCopy(facts.tags)) return 'no-rpo-rule';
+  const items = ec2Items(
+    'image',
+    available.imageId,
+    planImageCopies(rules, facts),
+    event.data.time,
+    undefined,
+    cause,
+  );
+  return items.length > 0 ? items : 'no-rpo-rule';
+}
+
+/** The items one dead letter stands for, or why it stands for none. */
+export async function pendingOfDeadLetter(
+  config: Pick<FerryConfig, 'rules'>,
+  message: Message,
+  readers: SourceReaders,
+): Promise<Routed> {
+  const letter = deadLetterOf(message);
+  if (letter.kind === 'unknown') return 'not-an-event';
+  const object = ObjectCreatedEventSchema.safeParse(letter.payload);
+  if (object.success) return objectItems(config, sourceObjectOf(object.data), letter.cause, readers);
+  return (
+    (await snapshotItems(config, letter.payload, letter.cause, readers)) ??
+    (await imageItems(config, letter.payload, letter.cause, readers)) ??
+    'unknown-event'
   );
 }
 
@@ -51,9 +215,10 @@ export async function deadLetterItems(
   sqs: SQSClient,
   queueUrl: string,
   config: Pick<FerryConfig, 'rules'>,
-): Promise<PendingItem[]> {
+  readers: SourceReaders,
+): Promise<DeadLetterCount> {
   const seen = new Set<string>();
-  const items: PendingItem[] = [];
+  const count: DeadLetterCount = { items: [], unroutable: new Map() };
   for (let receive = 0; receive < DEAD_LETTER_RECEIVES; receive += 1) {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
@@ -70,8 +235,10 @@ export async function deadLetterItems(
     if (fresh.length === 0) break;
     for (const message of fresh) {
       seen.add(message.MessageId ?? '');
-      items.push(...pendingOfDeadLetter(config, message));
+      const routed = await pendingOfDeadLetter(config, message, readers);
+      if (typeof routed === 'string') count.unroutable.set(routed, (count.unroutable.get(routed) ?? 0) + 1);
+      else count.items.push(...routed);
     }
   }
-  return items;
+  return count;
 }

@@ -27,11 +27,18 @@ export function objectRpoItem(
 }
 
 /** Where an EC2 copy goes, as the events name it: the Region, and the account when it is another. */
-const ec2DestinationOf = (job: Pick<Ec2CopyJob, 'destination'>): string =>
+const ec2DestinationOf = (job: {
+  destination: Pick<Ec2CopyJob['destination'], 'account' | 'region'>;
+}): string =>
   job.destination.account ? `${job.destination.account}/${job.destination.region}` : job.destination.region;
 
 /** A snapshot or AMI copy whose job carries its rule's `rpo`; undefined without. */
-export function ec2RpoItem(job: Ec2CopyJob): RpoItem | undefined {
+export function ec2RpoItem(
+  job: Pick<Ec2CopyJob, 'rpo' | 'rule' | 'kind' | 'eventTime'> & {
+    source: Pick<Ec2CopyJob['source'], 'id' | 'sizeGiB'>;
+    destination: Pick<Ec2CopyJob['destination'], 'account' | 'region'>;
+  },
+): RpoItem | undefined {
   if (job.rpo === undefined) return undefined;
   return {
     rule: job.rule,
@@ -43,3 +50,15 @@ export function ec2RpoItem(job: Ec2CopyJob): RpoItem | undefined {
     ...(job.source.sizeGiB !== undefined ? { bytes: job.source.sizeGiB * 1024 ** 3 } : {}),
   };
 }
+
+/**
+ * How the backlog monitor sees a copy machine's item (threshold.ts, MonitorOptions): in an execution it
+ * lists, since `startedAt`. From the second attempt on, an earlier execution of the same copy was there
+ * before it: the pass judging the deadline saw that one (RUNNING or ended, src/rpo/ended.ts), or its own
+ * failure sent the missed event (it started after the pass); either way the event is not this attempt's to
+ * send again.
+ */
+export const machineMonitorOf = (startedAt: number | undefined, attempt: number | undefined) => ({
+  monitored: true,
+  ...(startedAt !== undefined && attempt === undefined ? { monitoredSince: startedAt } : {}),
+});

@@ -5,7 +5,7 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '#foundation/observability/powertools';
+import { METRICS_NAMESPACE } from '#foundation/observability/powertools';
 import { RPO_METRIC } from './metrics.ts';
 import type { RpoFigures } from './status.ts';
 
@@ -13,7 +13,8 @@ import type { RpoFigures } from './status.ts';
  * `ferry status` reads each rule's RPO figures with CloudWatch GetMetricData
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html): five MetricStat
  * queries per rule, no metric math. The metric is named exactly as Powertools publishes it (namespace
- * `Ferry`, dimensions `service` and `rule`: Powertools adds `service` to every metric, and a query must name
+ * `Ferry`, dimensions `service` and `rule`: Powertools adds `service` to every metric, the stage's value
+ * (`ferry-prod`, metricServiceOf), so another stage's figures in the same account are not read; a query must name
  * every dimension of the metric it reads, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Dimension).
  * One period spans the whole window, so each query answers one datapoint: the percentile over every raw
  * value of the window (EMF publishes raw values, so CloudWatch can compute percentiles over them).
@@ -30,9 +31,9 @@ const STATS = [
   { key: 'over', metric: RPO_METRIC.over, stat: 'Sum' },
 ] as const satisfies readonly { key: keyof RpoFigures; metric: string; stat: string }[];
 
-/** The dimensions of a rule's RPO metrics, as Powertools publishes them (src/rpo/metrics.ts). */
-export const rpoMetricDimensions = (rule: string) => [
-  { Name: 'service', Value: SERVICE_NAME },
+/** The dimensions of a rule's RPO metrics, as Powertools publishes them for a stage (src/rpo/metrics.ts). */
+export const rpoMetricDimensions = (rule: string, service: string) => [
+  { Name: 'service', Value: service },
   { Name: 'rule', Value: rule },
 ];
 
@@ -56,13 +57,18 @@ export function rpoMetricRequests(
   rules: readonly string[],
   start: Date,
   end: Date,
+  service: string,
 ): GetMetricDataCommandInput[] {
   const period = windowPeriodSeconds(start, end);
   const queries: MetricDataQuery[] = rules.flatMap((rule, index) =>
     STATS.map(({ key, metric, stat }) => ({
       Id: idOf(index, key),
       MetricStat: {
-        Metric: { Namespace: METRICS_NAMESPACE, MetricName: metric, Dimensions: rpoMetricDimensions(rule) },
+        Metric: {
+          Namespace: METRICS_NAMESPACE,
+          MetricName: metric,
+          Dimensions: rpoMetricDimensions(rule, service),
+        },
         Period: period,
         Stat: stat,
       },
@@ -107,15 +113,16 @@ export function rpoFiguresOf(
   return figures;
 }
 
-/** Reads the rules' figures over [start, end), every page of every call. */
+/** Reads the rules' figures of one stage (`service`: metricServiceOf) over [start, end), every page of every call. */
 export async function readRpoFigures(
   cloudwatch: CloudWatchClient,
   rules: readonly string[],
   start: Date,
   end: Date,
+  service: string,
 ): Promise<Map<string, RpoFigures>> {
   const results: MetricDataResult[] = [];
-  for (const input of rpoMetricRequests(rules, start, end)) {
+  for (const input of rpoMetricRequests(rules, start, end, service)) {
     let NextToken: string | undefined;
     do {
       const page = await cloudwatch.send(

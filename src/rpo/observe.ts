@@ -56,8 +56,10 @@ export async function observeVerified(
 }
 
 /**
- * An item of a rule with an RPO failed for good (a copy machine's record-failure): it will never be verified,
- * so it missed its RPO. Its missed event is sent now, with the failure's cause, unless the monitor sent it.
+ * An item of a rule with an RPO failed for good (the fast path's permanent failure, a copy machine's
+ * record-failure). Its missed event is sent now, with the failure's cause, only when no monitor pass judges
+ * it (threshold.ts, `missedAtFailure`): a copy machine's failed execution is judged by the pass of its
+ * deadline, so that another attempt that verifies it within the RPO gets no missed event.
  */
 export async function observeFailed(
   item: RpoItem,
@@ -66,5 +68,5 @@ export async function observeFailed(
   deps: RpoDeps,
   monitor: MonitorOptions = { monitored: true },
 ): Promise<void> {
-  if (missedAtFailure(item, at, monitor)) await sendRpoEvent('missed', item, at, cause, deps);
+  if (missedAtFailure(item, monitor)) await sendRpoEvent('missed', item, at, cause, deps);
 }

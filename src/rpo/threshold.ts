@@ -112,16 +112,22 @@ export function verdictAt(
 }
 
 /**
- * An item that failed for good at `at` will never be verified: it misses its RPO. The failing step sends the
- * missed event unless the monitor already did (the item was in an execution, and the pass judging its
- * deadline has had its chance, as in `verdictAt`); with the failure's cause.
+ * An item whose copy machine execution failed for good at `at` is not verified by it, but it has not
+ * missed its RPO yet: another attempt of the same copy (a redrive, a reconcile, a repeated event: the
+ * attempts of src/adapters/execution-attempts.ts) may still verify it within the RPO. So when the pass
+ * judging its deadline lists the execution (it started by then, `monitoredSince`), the pass decides: a
+ * RUNNING attempt is pending, a FAILED one is judged from its input unless another attempt ran or
+ * succeeded (src/rpo/ended.ts); the failing step sends nothing, whether the deadline has passed or not.
+ * Only an execution that pass never saw (started after it) sends the missed event at its failure, and so does
+ * a failure no monitor lists (`monitored: false`: the fast path's permanent failure).
  */
 export function missedAtFailure(
   item: Pick<RpoItem, 'sourceTime' | 'rpoMs'>,
-  at: number,
   options: MonitorOptions,
 ): boolean {
-  return !monitorJudged(item, at, options);
+  if (!options.monitored) return true;
+  const judgedAt = windowOf(deadlineOf(item), options.windowMs ?? MONITOR_WINDOW_MS).end;
+  return (options.monitoredSince ?? Number.NEGATIVE_INFINITY) > judgedAt;
 }
 
 /** EventBridge's `source` for Ferry's events (`aws.` sources are AWS's own). */

@@ -1,5 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { CreateImageCommand, CreateSnapshotCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  DeleteTagsCommand,
+} from '@aws-sdk/client-ec2';
 import {
   DeleteObjectCommand,
   HeadObjectCommand,
@@ -7,16 +12,19 @@ import {
   PutObjectCommand,
   PutObjectLockConfigurationCommand,
 } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatMissing, type ProofReport, proveRequests } from '#deploy/iam-proof/evaluate';
 import { JUSTIFIED, surplusAcross, unjustified } from '#deploy/iam-proof/justified';
 import { proofRoles } from '#deploy/iam-proof/policies';
 import { Narration, runDemo } from '#local/demo';
 import { DEMO_EC2_OPTIONS } from '#local/demo-ec2-expectations';
-import { type Sandbox, type SandboxOptions, startSandbox } from '#local/sandbox';
+import { SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions, startSandbox } from '#local/sandbox';
 import type { Execution } from '#local/step-functions';
 import type { FerryConfig } from '#rules/config';
 import { loadConfigFile } from '#rules/load';
+import { ec2Event } from '#test/support/ec2-events';
+import { s3Event } from '#test/support/fixtures';
 
 /**
  * The IAM proof (issue 13): run the sandbox through each configuration's main paths, take every IAM
@@ -30,6 +38,7 @@ const DEFAULT_CONFIG = configFile('../../local/sandbox.replication.yml');
 const CROSS_ACCOUNT = configFile('../configs/cross-account.yml');
 const MULTI_REGION = configFile('../configs/multi-region.yml');
 const OBJECT_LOCK = configFile('../configs/object-lock.yml');
+const RPO = configFile('../configs/rpo.yml');
 
 const VAULT_KEY = 'arn:aws:kms:us-west-2:333344445555:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
@@ -110,6 +119,42 @@ async function enableObjectLock(sandbox: Sandbox, region: string, bucket: string
   );
 }
 
+/** Messages into the sandbox's dead-letter queue, each an on-failure record of the event (or a raw body). */
+async function sendDeadLetters(sandbox: Sandbox, events: readonly unknown[]) {
+  const sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: sandbox.endpoint,
+    credentials: SANDBOX_CREDENTIALS,
+  });
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'ferry-sandbox-dead-letters' }));
+    for (const event of events)
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody:
+            typeof event === 'string'
+              ? event
+              : JSON.stringify({
+                  version: '1.0',
+                  requestContext: {
+                    functionArn:
+                      'arn:aws:lambda:us-east-1:000000000000:function:ferry-sandbox-objectCreated:$LATEST',
+                    condition: 'RetriesExhausted',
+                  },
+                  requestPayload: event,
+                  responsePayload: {
+                    errorType: 'SlowDown',
+                    errorMessage: 'Please reduce your request rate.',
+                  },
+                }),
+        }),
+      );
+  } finally {
+    sqs.destroy();
+  }
+}
+
 /** The proof's verdict, readable: the missing permissions one per line (function: call, action, resource, why). */
 function expectProven({ report, executions }: Run) {
   expect(report.evaluated).toBeGreaterThan(0);
@@ -183,8 +228,73 @@ describe('The IAM proof: every call the functions make is allowed, and every gra
     expectProven(run);
   }, 120_000);
 
+  it('It should hold for test/configs/rpo.yml: the monitor routing object, snapshot and AMI dead letters by their sources', async () => {
+    const run = await prove(loadConfigFile(RPO), {}, async (sandbox) => {
+      const s3 = sandbox.s3('us-east-1');
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'acme-docs', Key: 'docs/a.txt', Body: 'a', Tagging: 'replicate=yes' }),
+      );
+      await s3.send(new PutObjectCommand({ Bucket: 'acme-docs', Key: 'docs/b.txt', Body: 'b' }));
+      await createSnapshot(sandbox, 'us-east-1', { backup: 'dr' });
+      await createImage(sandbox, 'us-east-1', 'web-1');
+      const [snapshot] = sandbox.ec2.snapshots('us-east-1').filter((s) => s.tags.get('backup') === 'dr');
+      // A tag change on the source reaches its copy (ec2TagsChanged), as in every config with snapshot rules.
+      await sandbox.ec2Client('us-east-1').send(
+        new CreateTagsCommand({
+          Resources: [snapshot?.snapshotId ?? ''],
+          Tags: [{ Key: 'owner', Value: 'ops' }],
+        }),
+      );
+      await sandbox.settle();
+      await sandbox
+        .ec2Client('us-east-1')
+        .send(new DeleteTagsCommand({ Resources: [snapshot?.snapshotId ?? ''], Tags: [{ Key: 'owner' }] }));
+      await sandbox.settle();
+      const [image] = sandbox.ec2.images('us-east-1');
+      // Tagged after it became available (its own event routed it to no rule): its dead letter now matches.
+      await sandbox
+        .ec2Client('us-east-1')
+        .send(
+          new CreateTagsCommand({ Resources: [image?.imageId ?? ''], Tags: [{ Key: 'dr', Value: 'true' }] }),
+        );
+      // Their events, as a Lambda on-failure destination records them after the handler failed.
+      const fresh = new Date(sandbox.clock.now()).toISOString();
+      const objectEvent = (key: string) => {
+        const event = s3Event('object-created');
+        event.time = fresh;
+        event.account = sandbox.account;
+        event.region = 'us-east-1';
+        event.detail.bucket.name = 'acme-docs';
+        event.detail.object.key = key;
+        return event;
+      };
+      const snapshotEvent = ec2Event('snapshot-created');
+      snapshotEvent.time = fresh;
+      snapshotEvent.detail.snapshot_id = `arn:aws:ec2:us-east-1::snapshot/${snapshot?.snapshotId}`;
+      const imageEvent = ec2Event('image-available');
+      imageEvent.time = fresh;
+      imageEvent.region = 'us-east-1';
+      imageEvent.resources = [`arn:aws:ec2:us-east-1::image/${image?.imageId}`];
+      imageEvent.detail.ImageId = image?.imageId;
+      await sendDeadLetters(sandbox, [
+        objectEvent('docs/a.txt'),
+        objectEvent('docs/b.txt'),
+        snapshotEvent,
+        imageEvent,
+        'not an event',
+      ]);
+      const pass = await sandbox.rpoMonitor.pass();
+      // docs/a.txt (its tags match), the snapshot and the AMI; docs/b.txt has not the rule's tag.
+      expect(pass.deadLetters).toBe(3);
+      expect(pass.unroutable).toEqual({ 'no-rpo-rule': 1, 'not-an-event': 1 });
+    });
+    expectProven(run);
+    const monitorCalls = run.report.evaluated;
+    expect(monitorCalls).toBeGreaterThan(0);
+  }, 120_000);
+
   it('It should need every grant on some path, or justify it (deploy/iam-proof/justified.ts)', () => {
-    expect(reports).toHaveLength(4);
+    expect(reports).toHaveLength(5);
     const surplus = surplusAcross(reports);
     const lines = unjustified(surplus).map(
       ({ principal, action, sids }) => `${principal} ${action} (${sids.join(', ')})`,

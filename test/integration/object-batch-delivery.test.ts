@@ -1,6 +1,7 @@
 import { HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEc2ClientFactory, createS3ClientFactory } from '#foundation/aws-clients';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { SANDBOX_QUEUE_NAME } from '#local/sqs-dlq';
@@ -152,10 +153,15 @@ describe('objectCreated through the SQS delivery queue, in batches', () => {
 
     // The RPO monitor's pending items: the well-formed one stands for its replica; the malformed one
     // routes to no item (its event does not parse), but it is in the queue all the same.
-    const pending = await deadLetterItems(sqs, queueUrl, CONFIG);
-    expect(pending.map((item) => [item.where, item.rule, item.destination])).toEqual([
+    const readers = {
+      s3: createS3ClientFactory({ endpoint: sandbox.endpoint, credentials: SANDBOX_CREDENTIALS }),
+      ec2: createEc2ClientFactory({ endpoint: sandbox.endpoint, credentials: SANDBOX_CREDENTIALS }),
+    };
+    const pending = await deadLetterItems(sqs, queueUrl, CONFIG, readers);
+    expect(pending.items.map((item) => [item.where, item.rule, item.destination])).toEqual([
       ['dead-letter', 'docs', 's3://batch-dr/docs/stuck.txt'],
     ]);
+    expect(Object.fromEntries(pending.unroutable)).toEqual({ 'unknown-event': 1 });
     const target = { stage: 'sandbox', region: 'us-east-1', endpoint: sandbox.endpoint };
     const clients = operateClients(target);
     const dryRun = await redriveCommand({ ...target, max: 10, dryRun: true }, clients);

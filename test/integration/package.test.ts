@@ -11,6 +11,7 @@ import {
 } from '#deploy/inventory-machine';
 import { type CfnTemplate, checkTemplate } from '#deploy/limits';
 import { fitRolePolicy } from '#deploy/policy-fit';
+import { rpoAlarmIdOf } from '#deploy/rpo-alarms';
 import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
 import {
   copyCompletionEventPatterns,
@@ -22,6 +23,7 @@ import {
   snapshotEventPatterns,
 } from '#rules/event-patterns';
 import { loadConfigFile } from '#rules/load';
+import { cfnLint } from '#test/support/cfn-lint';
 import { ec2CopyDefinition } from '../../statemachines/ec2-copy.ts';
 
 /**
@@ -680,4 +682,54 @@ describe('npm run package: the inventory-reconcile machine (test/configs/invento
     expect(resources[INVENTORY_MACHINE_ROLE_ID]).toBeUndefined();
     expect(JSON.stringify(resources.ReconcileRole)).not.toContain('inventory-reconcile');
   });
+});
+
+describe('npm run package: rules with an RPO (test/configs/rpo.yml)', () => {
+  const file = 'test/configs/rpo.yml';
+  const template = () => packageWith(file);
+  const judged = ['docs-rpo', 'ebs-rpo', 'amis-rpo'];
+
+  it('alarms per rule with rpo on its oldest pending item, under the stage’s service dimension', {
+    timeout: 180_000,
+  }, () => {
+    const alarms = ofType(template(), 'AWS::CloudWatch::Alarm').filter(
+      ([, alarm]) => alarm.Properties.MetricName === 'OldestPendingAge',
+    );
+    expect(alarms.map(([id]) => id).sort()).toEqual(judged.map(rpoAlarmIdOf).sort());
+    for (const [, alarm] of alarms)
+      expect(alarm.Properties.Dimensions).toContainEqual({ Name: 'service', Value: 'ferry-ci' });
+  });
+
+  it('runs the monitor once a minute, and gives each function the stage’s service name', () => {
+    const monitor = template().Resources.RpoMonitorLambdaFunction;
+    const { Environment } = monitor?.Properties ?? {};
+    const variables = (Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    expect(variables.POWERTOOLS_SERVICE_NAME).toBe('ferry-ci');
+    expect(variables.FERRY_DEAD_LETTER_QUEUE_URL).toBeDefined();
+    const schedules = ofType(template(), 'AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties.ScheduleExpression === 'rate(1 minute)',
+    );
+    expect(schedules).toHaveLength(1);
+  });
+
+  it('draws each rule with rpo on the dashboard, the other rule not', () => {
+    const body = JSON.stringify(template().Resources.Dashboard?.Properties.DashboardBody);
+    for (const rule of judged) expect(body).toContain(`RPO ${rule}: latency`);
+    expect(body).not.toContain('RPO logs-plain');
+  });
+
+  it('has 0 cfn-lint errors on the stack and forwarder templates, as CI lints them', async () => {
+    template();
+    const folder = `.build/package-${file.replace(/[^\w]+/g, '-')}`;
+    const templates = readdirSync(folder)
+      .filter(
+        (name) =>
+          name.endsWith('.json') &&
+          (name.startsWith('cloudformation-template') || name.startsWith('forwarder-')),
+      )
+      .map((name) => `${folder}/${name}`);
+    expect(templates.length).toBeGreaterThanOrEqual(2);
+    const lint = await cfnLint(templates);
+    expect(lint.status, lint.output).toBe(0);
+  }, 600_000);
 });

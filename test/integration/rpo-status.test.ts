@@ -7,9 +7,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { describeAge } from '#rpo/duration';
-import { rpoMetricRequests } from '#rpo/metric-query';
+import { readRpoFigures, rpoMetricRequests } from '#rpo/metric-query';
 import { rulesWithRpo } from '#rpo/rules';
 import { configFrom, s3Event } from '#test/support/fixtures';
 import { statusCommand } from '../../cli/operate.ts';
@@ -80,6 +81,13 @@ describe('ferry status with the RPO figures from GetMetricData', () => {
         `max ${describeAge(Math.max(...latencies))}; 75.00 % of 4 within the RPO, 1 over it`,
     );
     expect(text).not.toContain('not read');
+
+    // Another stage in the same account publishes under its own `service` (ferry-dev): the sandbox
+    // stage's figures are not read as its, nor the other way round.
+    const read = (stage: string) =>
+      readRpoFigures(cloudwatch, ['docs-rpo'], since, new Date(), metricServiceOf(stage));
+    expect((await read('sandbox')).get('docs-rpo')?.over).toBe(1);
+    expect((await read('dev')).size).toBe(0);
   });
 
   it('It should count an event waiting in the dead-letter queue as a pending item of its rule, and leave it there', async () => {
@@ -141,33 +149,51 @@ describe('ferry status with the RPO figures from GetMetricData', () => {
     }
   });
 
-  it('It should refuse more than 500 queries, a bad Id and a StartTime not before EndTime, as CloudWatch does', async () => {
+  it('It should refuse what CloudWatch refuses, each with the error code its API reference names', async () => {
     const end = new Date();
     const start = new Date(end.getTime() - 3_600_000);
     const rules = Array.from({ length: 101 }, (_, i) => `rule-${i}`);
-    const [first] = rpoMetricRequests(rules, start, end);
+    const [first] = rpoMetricRequests(rules, start, end, metricServiceOf('sandbox'));
     const queries = first?.MetricDataQueries ?? [];
     expect(queries).toHaveLength(500);
+    type Query = (typeof queries)[number];
+    // The SDK names a refusal by the model's shape for its query error code (ValidationError →
+    // ValidationException, MissingParameter → MissingRequiredParameterException, …).
     const refusal = (input: ConstructorParameters<typeof GetMetricDataCommand>[0]) =>
       cloudwatch.send(new GetMetricDataCommand(input)).then(
         () => 'accepted',
-        (error: Error) => error.name,
+        (error: Error & { $metadata?: { httpStatusCode?: number } }) =>
+          `${error.name} ${error.$metadata?.httpStatusCode}`,
       );
     const one = queries.slice(0, 1);
-    await expect(refusal({ MetricDataQueries: one, StartTime: start, EndTime: end })).resolves.toBe(
-      'accepted',
+    const window = { StartTime: start, EndTime: end };
+    await expect(refusal({ MetricDataQueries: one, ...window })).resolves.toBe('accepted');
+    const extra = { ...queries[0], Id: 'extra' } as Query;
+    await expect(refusal({ MetricDataQueries: [...queries, extra], ...window })).resolves.toBe(
+      'ValidationException 400',
     );
-    const extra = { ...queries[0], Id: 'extra' } as (typeof queries)[number];
-    const tooMany = [...queries, extra];
-    await expect(refusal({ MetricDataQueries: tooMany, StartTime: start, EndTime: end })).resolves.toMatch(
-      /^Validation/,
+    await expect(
+      refusal({ MetricDataQueries: [{ ...queries[0], Id: 'Upper' } as Query], ...window }),
+    ).resolves.toBe('InvalidParameterValueException 400');
+    await expect(refusal({ MetricDataQueries: [...one, ...one], ...window })).resolves.toBe(
+      'InvalidParameterValueException 400',
     );
-    const badId = [{ ...queries[0], Id: 'Upper' } as (typeof queries)[number]];
-    await expect(refusal({ MetricDataQueries: badId, StartTime: start, EndTime: end })).resolves.toMatch(
-      /^Validation/,
+    await expect(refusal({ MetricDataQueries: one, StartTime: end, EndTime: end })).resolves.toBe(
+      'InvalidParameterValueException 400',
     );
-    await expect(refusal({ MetricDataQueries: one, StartTime: end, EndTime: end })).resolves.toMatch(
-      /^Validation/,
+    const period61 = { ...queries[0], MetricStat: { ...queries[0]?.MetricStat, Period: 61 } } as Query;
+    await expect(refusal({ MetricDataQueries: [period61], ...window })).resolves.toBe(
+      'InvalidParameterValueException 400',
+    );
+    await expect(refusal({ MetricDataQueries: one, EndTime: end } as never)).resolves.toBe(
+      'MissingRequiredParameterException 400',
+    );
+    const both = { ...queries[0], Expression: 'SUM(METRICS())' } as Query;
+    await expect(refusal({ MetricDataQueries: [both], ...window })).resolves.toBe(
+      'InvalidParameterCombinationException 400',
+    );
+    await expect(refusal({ MetricDataQueries: one, ...window, NextToken: 'forged' })).resolves.toBe(
+      'InvalidNextToken 400',
     );
   });
 });

@@ -2,8 +2,9 @@ import { CreateSnapshotCommand } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
-import { DETAIL_TYPE, type RpoEventDetail } from '#rpo/threshold';
+import { DETAIL_TYPE, deadlineOf, type RpoEventDetail, windowOf } from '#rpo/threshold';
 import { configFrom } from '#test/support/fixtures';
 
 /**
@@ -27,6 +28,10 @@ rules:
     rpo: 1h
     snapshots: { regions: [us-east-1], tags: { backup: bad-key } }
     to: [{ region: us-west-2, kmsKeyId: alias/does-not-exist }]
+  - name: ebs-retry
+    rpo: 1h
+    snapshots: { regions: [us-east-1], tags: { backup: retry } }
+    to: [{ region: us-west-2 }]
   - name: ebs-tight
     rpo: 15m
     snapshots: { regions: [us-east-1], tags: { backup: tight } }
@@ -145,15 +150,60 @@ describe('RPO per rule on the sandbox', () => {
     expect(sandbox.rpoMetrics.over.get('docs-rpo')).toBe(1);
   });
 
-  it('It should send the missed event of a copy that failed for good at once, with its cause, and no completion event', async () => {
+  /** The moment the source's copy job says it was created: its RPO clock's start. */
+  const sourceTimeOf = (sourceId: string): number => {
+    const execution = [...sandbox.stepFunctions.executions.values()].find(
+      (e) => (e.input as Ec2CopyJob).source.id === sourceId,
+    );
+    if (!execution) throw new Error(`no copy execution of ${sourceId}`);
+    return Date.parse((execution.input as Ec2CopyJob).eventTime);
+  };
+
+  /** One monitor pass in the window after the one the deadline falls in: the pass that judges it. */
+  async function passJudging(sourceId: string, rpoMs: number) {
+    const judgedAt = windowOf(deadlineOf({ sourceTime: sourceTimeOf(sourceId), rpoMs })).end;
+    if (sandbox.clock.now() < judgedAt) sandbox.clock.advance(judgedAt + 1_000 - sandbox.clock.now());
+    return sandbox.rpoMonitor.pass();
+  }
+
+  it('It should send no RPO event for a snapshot copy whose first attempt failed and whose retry was verified within the RPO', async () => {
+    sandbox.ec2.faults.script('CopySnapshot', 'copy-error');
+    const snapshot = await snapshotOf('retry');
+    await sandbox.settle();
+    // The first attempt failed for good (its copy went to error) ~17 minutes in: no event yet.
+    expect(rpoEvents(snapshot)).toEqual([]);
+    // A later attempt (reconcile finds the copy missing) copies it in another ~17 minutes: within the hour.
+    await sandbox.reconcile({ rule: 'ebs-retry' });
+    await sandbox.settle();
+    const attempts = [...sandbox.stepFunctions.executions.values()].filter(
+      (e) => (e.input as Ec2CopyJob).source.id === snapshot,
+    );
+    expect(attempts.map((e) => e.status)).toEqual(['FAILED', 'SUCCEEDED']);
+    const pass = await passJudging(snapshot, 3_600_000);
+    expect(pass.missed).toBe(0);
+    expect(rpoEvents(snapshot)).toEqual([]);
+    expect(sandbox.rpoMetrics.within.get('ebs-retry')).toBe(1);
+    expect(sandbox.rpoMetrics.over.get('ebs-retry')).toBeUndefined();
+    expect(sandbox.rpoMetrics.missedEvents.get('ebs-retry')).toBeUndefined();
+  });
+
+  it('It should send the missed event of a copy that failed for good once its deadline passed, from the pass, with its cause', async () => {
     const failing = await snapshotOf('bad-key');
     await sandbox.settle();
+    // Failed long before its deadline: another attempt could still make it in time, so nothing yet.
+    expect(rpoEvents(failing)).toEqual([]);
+    const pass = await passJudging(failing, 3_600_000);
+    expect(pass.missed).toBe(1);
     const events = rpoEvents(failing);
     expect(events.map((event) => event['detail-type'])).toEqual([DETAIL_TYPE.missed]);
-    expect(events[0]?.detail).toMatchObject({ rule: 'ebs-bad-key', cause: 'CopyFailed' });
-    // Long before its deadline: the copy failed, it will not be verified within the hour.
-    expect(events[0]?.detail.ageSeconds).toBeLessThan(3600);
+    expect(events[0]?.detail).toMatchObject({ rule: 'ebs-bad-key', cause: 'SnapshotCopyFailed' });
+    expect(events[0]?.detail.ageSeconds).toBeGreaterThanOrEqual(3600);
+    expect(sandbox.rpoMetrics.missedEvents.get('ebs-bad-key')).toBe(1);
     expect(sandbox.rpoMetrics.over.get('ebs-bad-key')).toBeUndefined();
+    // The next pass judges the next window: the event is not sent again.
+    sandbox.clock.advance(60_000);
+    expect((await sandbox.rpoMonitor.pass()).missed).toBe(0);
+    expect(rpoEvents(failing)).toHaveLength(1);
   });
 
   it('It should take PutEvents on the default bus only, refusing what EventBridge refuses', async () => {

@@ -2,7 +2,7 @@ import type { HeldCopy } from '#ec2/copy-protection';
 import { MARKER } from '#ec2/markers';
 import { copiesToPrune } from '#ec2/retention';
 import { checkTags } from '#ec2/tag-limits';
-import { ec2RpoItem } from '#rpo/items';
+import { ec2RpoItem, machineMonitorOf } from '#rpo/items';
 import { observeVerified } from '#rpo/observe';
 import { handOnSlot } from './await-slot-step.ts';
 import type { CopyProgress, Ec2CopyJob } from './contract.ts';
@@ -90,7 +90,7 @@ export async function finalizeCopy(
   // The execution ran at least from the copy's start: started past the pass judging the deadline (a copy
   // reconcile sent after a lost event), the monitor never saw it pending, so the missed event is owed here.
   if (rpoItem && deps.rpo)
-    await observeVerified(rpoItem, deps.now(), { monitored: true, monitoredSince: copy.startedAt }, deps.rpo);
+    await observeVerified(rpoItem, deps.now(), machineMonitorOf(copy.startedAt, job.attempt), deps.rpo);
   if (pruned.length > 0) deps.metrics.pruned(job.kind, job.rule, pruned.length);
   if (held.length > 0) {
     deps.metrics.heldByLock(job.kind, job.rule, held.length);

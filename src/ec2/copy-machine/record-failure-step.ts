@@ -1,5 +1,5 @@
 import { type CaughtError, causeOf, messageOf } from '#foundation/errors/step-errors';
-import { ec2RpoItem } from '#rpo/items';
+import { ec2RpoItem, machineMonitorOf } from '#rpo/items';
 import { observeFailed } from '#rpo/observe';
 import { handOnSlot } from './await-slot-step.ts';
 import type { CopyProgress, Ec2CopyJob } from './contract.ts';
@@ -35,12 +35,10 @@ export async function recordFailure(
   if (copy) await handOnSlot(job, copy.id, deps);
   deps.metrics.failed(job.rule, cause);
   const rpoItem = deps.rpo ? ec2RpoItem(job) : undefined;
-  // A copy's start is when it entered the execution the monitor lists (as finalize-step.ts judges it).
+  // A copy's start is when it entered the execution the monitor lists (as finalize-step.ts judges it); a
+  // failure the monitor's pass will judge sends nothing here (observeFailed).
   if (rpoItem && deps.rpo)
-    await observeFailed(rpoItem, deps.now(), cause, deps.rpo, {
-      monitored: true,
-      ...(copy ? { monitoredSince: copy.startedAt } : {}),
-    });
+    await observeFailed(rpoItem, deps.now(), cause, deps.rpo, machineMonitorOf(copy?.startedAt, job.attempt));
   const message = copy?.message ?? messageOf(failure);
   deps.log.error(`Copy of ${job.source.id} to ${job.destination.region} failed: ${cause}`, {
     rule: job.rule,

@@ -42,13 +42,7 @@ export async function replicateImage(
   if (!available.accepted)
     return [skip(imageId, 'not-a-creation', available.reason ?? 'not available', deps)];
 
-  let image: Image | undefined;
-  try {
-    const { Images } = await deps.ec2({ region }).send(new DescribeImagesCommand({ ImageIds: [imageId] }));
-    image = Images?.[0];
-  } catch (error) {
-    if ((error as Error).name !== 'InvalidAMIID.NotFound') throw error;
-  }
+  const image = await describeImage(deps.ec2({ region }), imageId);
   if (!image) return [skip(imageId, 'source-gone', `${imageId} no longer exists in ${region}`, deps)];
   const facts = imageFactsOf(image, region);
   if (isFerryCopy(facts.tags)) return [skip(imageId, 'ferry-copy', `${imageId} is a copy Ferry made`, deps)];
@@ -76,4 +70,18 @@ export async function replicateImage(
     })),
     deps,
   );
+}
+
+/** DescribeImages of one AMI: undefined when it no longer exists (routing and the RPO's dead letters read it so). */
+export async function describeImage(
+  client: ReturnType<Ec2ClientFactory>,
+  imageId: string,
+): Promise<Image | undefined> {
+  try {
+    const { Images } = await client.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    return Images?.[0];
+  } catch (error) {
+    if ((error as Error).name !== 'InvalidAMIID.NotFound') throw error;
+    return undefined;
+  }
 }

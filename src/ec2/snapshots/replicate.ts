@@ -93,7 +93,8 @@ export async function replicateSnapshots(
   return outcomes;
 }
 
-async function describeSnapshots(
+/** DescribeSnapshots of ids in one Region: those that exist (routing and the RPO's dead letters read them so). */
+export async function describeSnapshots(
   client: ReturnType<Ec2ClientFactory>,
   ids: string[],
 ): Promise<Map<string, Snapshot>> {

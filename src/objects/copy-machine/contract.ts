@@ -25,6 +25,8 @@ export const CopyJobSchema = z.object({
   }),
   source: SourceObjectSchema,
   reason: z.string(),
+  /** Set by the starter from the second attempt on (src/adapters/execution-attempts.ts); not part of the identity. */
+  attempt: z.number().int().min(2).optional(),
 });
 
 export type CopyJob = z.infer<typeof CopyJobSchema>;

@@ -9,7 +9,7 @@ import { ReplicaSupersededError, SourceChangedError } from '#objects/errors';
 import { logOutcome, type Outcome, targetOf } from '#objects/outcomes';
 import { sourceGone } from '#objects/replica-guard';
 import { headSource, readTags } from '#objects/source-reads';
-import { objectRpoItem } from '#rpo/items';
+import { machineMonitorOf, objectRpoItem } from '#rpo/items';
 import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import type { CopyJob, CopyStepInput } from './contract.ts';
 import {
@@ -97,7 +97,7 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
       deps.log.error(`Copy failed for good: ${cause}`, { target, reason: job.reason, error: input.error });
       const item = deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
       if (item && deps.rpo)
-        await observeFailed(item, deps.now(), cause, deps.rpo, monitorOf(input.startedAt));
+        await observeFailed(item, deps.now(), cause, deps.rpo, monitorOf(job, input.startedAt));
       return { recorded: cause };
     }
   }
@@ -105,12 +105,11 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
 
 /**
  * The item is in an execution the backlog monitor lists, since the execution started: one started after the
- * pass that judged the item's deadline (a copy reconcile sent long after it) was never seen pending there.
+ * pass that judged the item's deadline (a copy reconcile sent long after it) was never seen pending there
+ * (src/rpo/items.ts, machineMonitorOf).
  */
-const monitorOf = (startedAt: string | undefined) => ({
-  monitored: true,
-  ...(startedAt ? { monitoredSince: Date.parse(startedAt) } : {}),
-});
+const monitorOf = (job: CopyJob, startedAt: string | undefined) =>
+  machineMonitorOf(startedAt ? Date.parse(startedAt) : undefined, job.attempt);
 
 const describeFailure = ({ uploadId, error }: UploadSweep['failed'][number]) => ({
   uploadId,
@@ -186,6 +185,6 @@ async function report(
   // fast path is the cause known.
   const item = outcome.status === 'copied' && deps.rpo ? objectRpoItem(job.plan, job.source) : undefined;
   if (item && deps.rpo)
-    await observeVerified(item, deps.now(), { ...monitorOf(startedAt), cause: job.reason }, deps.rpo);
+    await observeVerified(item, deps.now(), { ...monitorOf(job, startedAt), cause: job.reason }, deps.rpo);
   return outcome;
 }

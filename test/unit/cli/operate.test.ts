@@ -34,6 +34,15 @@ const clients: OperateClients = {
   sqs: new SQSClient({}),
   lambda: new LambdaClient({}),
   cloudwatch: new CloudWatchClient({}),
+  // The dead letters these tests send need no source read (no tag, snapshot or AMI rule with rpo).
+  readers: {
+    s3: () => {
+      throw new Error('no source read expected');
+    },
+    ec2: () => {
+      throw new Error('no source read expected');
+    },
+  },
 };
 const target = { stage: 'dev', region: 'us-east-1' };
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/111122223333/ferry-dev-dead-letters';

@@ -61,7 +61,7 @@ describe('The dashboard of each rule with rpo', () => {
       const [latency] = titled(widgets, `RPO ${rule}: latency`);
       const lines = latency?.properties.metrics ?? [];
       expect(lines.map(identity)).toEqual(
-        Array(3).fill(['Ferry', 'RpoLatency', 'service', 'ferry', 'rule', rule]),
+        Array(3).fill(['Ferry', 'RpoLatency', 'service', 'ferry-prod', 'rule', rule]),
       );
       expect(lines.map((line) => options(line).stat)).toEqual(['p50', 'p99', 'Maximum']);
       expect(latency?.properties.annotations?.horizontal?.map((a) => a.value)).toEqual([rpoMs]);
@@ -71,7 +71,7 @@ describe('The dashboard of each rule with rpo', () => {
   it('It should draw the oldest pending age, published in seconds, against the RPO in seconds', () => {
     const [age] = titled(widgets, 'RPO docs-to-dr: oldest pending age');
     expect(age?.properties.metrics?.map(identity)).toEqual([
-      ['Ferry', 'OldestPendingAge', 'service', 'ferry', 'rule', 'docs-to-dr'],
+      ['Ferry', 'OldestPendingAge', 'service', 'ferry-prod', 'rule', 'docs-to-dr'],
     ]);
     expect(age?.properties.annotations?.horizontal?.map((a) => a.value)).toEqual([900]);
     const [ebs] = titled(widgets, 'RPO ebs-to-dr: oldest pending age');
@@ -86,11 +86,18 @@ describe('The dashboard of each rule with rpo', () => {
       'Ferry',
       'ItemsWithinRpo',
       'service',
-      'ferry',
+      'ferry-prod',
       'rule',
       'ebs-to-dr',
     ]);
-    expect(identity(over ?? [])).toEqual(['Ferry', 'ItemsOverRpo', 'service', 'ferry', 'rule', 'ebs-to-dr']);
+    expect(identity(over ?? [])).toEqual([
+      'Ferry',
+      'ItemsOverRpo',
+      'service',
+      'ferry-prod',
+      'rule',
+      'ebs-to-dr',
+    ]);
     const expression = String(options(share ?? [{}]).expression);
     // 100 * within / (within + over), over the ids the two metric lines carry in this widget.
     const ids = [options(within ?? []).id, options(over ?? []).id];
@@ -103,8 +110,8 @@ describe('The dashboard of each rule with rpo', () => {
   it('It should draw pending items and bytes of the rule', () => {
     const [pending] = titled(widgets, 'RPO docs-to-dr: pending');
     expect(pending?.properties.metrics?.map(identity)).toEqual([
-      ['Ferry', 'PendingItems', 'service', 'ferry', 'rule', 'docs-to-dr'],
-      ['Ferry', 'PendingBytes', 'service', 'ferry', 'rule', 'docs-to-dr'],
+      ['Ferry', 'PendingItems', 'service', 'ferry-prod', 'rule', 'docs-to-dr'],
+      ['Ferry', 'PendingBytes', 'service', 'ferry-prod', 'rule', 'docs-to-dr'],
     ]);
   });
 

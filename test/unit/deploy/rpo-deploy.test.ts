@@ -98,7 +98,7 @@ describe('The template for the RPO', () => {
       MetricName: 'OldestPendingAge',
       Namespace: 'Ferry',
       Dimensions: [
-        { Name: 'service', Value: 'ferry' },
+        { Name: 'service', Value: 'ferry-prod' },
         { Name: 'rule', Value: 'docs-to-dr' },
       ],
       Threshold: 900,
@@ -110,5 +110,25 @@ describe('The template for the RPO', () => {
     expect(JSON.stringify(Resources.AlertTopicPolicy)).toContain(rpoAlarmIdOf('docs-to-dr'));
     expect(rpoAlarmIdOf('a-b')).not.toBe(rpoAlarmIdOf('ab'));
     expect(rpoAlarmIdOf('a-b')).toMatch(/^[A-Za-z0-9]+$/);
+  });
+
+  it('It should keep two stages in one account apart: alarms, dashboard lines and searches name the stage', () => {
+    type Resources = Record<string, { Properties: Record<string, unknown> }>;
+    const of = (stage: string) =>
+      (templateParts(config('rpo: 15m', ''), { ...deployment, stage }).resources as { Resources: Resources })
+        .Resources;
+    const dev = of('dev');
+    expect(dev[rpoAlarmIdOf('docs-to-dr')]?.Properties.Dimensions).toEqual([
+      { Name: 'service', Value: 'ferry-dev' },
+      { Name: 'rule', Value: 'docs-to-dr' },
+    ]);
+    expect(JSON.stringify(dev.CopyFailuresAlarm?.Properties.Dimensions)).toContain('ferry-dev');
+    const { DashboardBody } = dev.Dashboard?.Properties ?? {};
+    const body = (DashboardBody as { 'Fn::Sub': string } | undefined)?.['Fn::Sub'] ?? '';
+    const searches = body.match(/SEARCH\([^)]*\)/g) ?? [];
+    expect(searches.length).toBeGreaterThan(0);
+    for (const search of searches) expect(search).toContain('service=\\"ferry-dev\\"');
+    expect(body).toContain('"service","ferry-dev","rule","docs-to-dr"');
+    expect(body).not.toContain('ferry-prod');
   });
 });

@@ -40,7 +40,10 @@ const job: CopyJob = { mode: 'multipart', plan, source, reason: 'large' };
 const minutesAfterEvent = (minutes: number) =>
   new Date(Date.parse(EVENT_TIME) + minutes * 60_000).toISOString();
 
-async function recordFailure(startedAt: string | undefined) {
+async function recordFailure(
+  startedAt: string | undefined,
+  options: { failedAt?: string; job?: CopyJob } = {},
+) {
   const sent: RpoEventKind[] = [];
   const deps: CopyStepDeps = {
     s3: () => {
@@ -49,7 +52,7 @@ async function recordFailure(startedAt: string | undefined) {
     log: recordingLog(),
     metrics: recordingMetrics(),
     // An hour after the source: its 1-minute deadline's monitor pass is long past.
-    now: () => Date.parse(minutesAfterEvent(60)),
+    now: () => Date.parse(options.failedAt ?? minutesAfterEvent(60)),
     rpo: {
       log: recordingLog(),
       events: { put: async (kind: RpoEventKind) => void sent.push(kind) },
@@ -59,7 +62,7 @@ async function recordFailure(startedAt: string | undefined) {
   const invoke = createObjectCopyStepHandler(createPowertools(), deps);
   const input = {
     action: 'record-failure',
-    job,
+    job: options.job ?? job,
     error: { Error: 'AccessDenied', Cause: 'denied' },
     ...(startedAt ? { startedAt } : {}),
   };
@@ -74,6 +77,15 @@ describe('the object-copy machine and the RPO monitor', () => {
 
   it('It should leave it to the monitor when the execution was running at the deadline', async () => {
     expect(await recordFailure(minutesAfterEvent(0.5))).toEqual([]);
+  });
+
+  it('It should send nothing at a failure before the deadline: the pass at the deadline judges it, and a retry may land in time', async () => {
+    // Failed 45 s after the event, 15 s before the 1-minute deadline: on the old code, missed at once.
+    expect(await recordFailure(minutesAfterEvent(0.5), { failedAt: minutesAfterEvent(0.75) })).toEqual([]);
+  });
+
+  it('It should leave the failure of a later attempt alone: the pass or the own failure of the first attempt sent the event', async () => {
+    expect(await recordFailure(minutesAfterEvent(50), { job: { ...job, attempt: 2 } })).toEqual([]);
   });
 
   it('It should judge as before an execution whose definition passes no start', async () => {

@@ -1,5 +1,7 @@
+import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { pendingOfDeadLetter } from '#rpo/dead-letters';
+import type { PendingItem } from '#rpo/backlog-monitor';
+import { pendingOfDeadLetter, type SourceReaders } from '#rpo/dead-letters';
 import { configFrom, s3Event } from '#test/support/fixtures';
 
 const CONFIG = configFrom(`
@@ -28,9 +30,25 @@ const lambdaRecord = (event: unknown) => ({
   }),
 });
 
+/** These rules filter on nothing a source read would answer: any read is a bug. */
+const NO_READS = {
+  s3: () => {
+    throw new Error('no source read expected');
+  },
+  ec2: () => {
+    throw new Error('no source read expected');
+  },
+} as unknown as SourceReaders;
+
+async function itemsOf(message: Message): Promise<PendingItem[]> {
+  const routed = await pendingOfDeadLetter(CONFIG, message, NO_READS);
+  if (typeof routed === 'string') throw new Error(`routed to no item: ${routed}`);
+  return routed;
+}
+
 describe('dead letters as pending items', () => {
-  it('It should route a Lambda failure record of an Object Created event to each destination of rules with rpo, aged from the event time', () => {
-    const items = pendingOfDeadLetter(CONFIG, lambdaRecord(s3Event('object-created')));
+  it('It should route a Lambda failure record of an Object Created event to each destination of rules with rpo, aged from the event time', async () => {
+    const items = await itemsOf(lambdaRecord(s3Event('object-created')));
     expect(items.map((item) => item.destination).sort()).toEqual([
       expect.stringMatching(/^s3:\/\/acme-archive\/old\//),
       expect.stringMatching(/^s3:\/\/acme-dr\/invoices\//),
@@ -49,8 +67,8 @@ describe('dead letters as pending items', () => {
     }
   });
 
-  it('It should read an EventBridge target dead letter (the event as body) the same way', () => {
-    const items = pendingOfDeadLetter(CONFIG, {
+  it('It should read an EventBridge target dead letter (the event as body) the same way', async () => {
+    const items = await itemsOf({
       MessageId: 'm-2',
       Body: JSON.stringify(s3Event('object-created')),
       MessageAttributes: {
@@ -62,14 +80,15 @@ describe('dead letters as pending items', () => {
     expect(items[0]?.cause).toBe('SDK_CLIENT_ERROR');
   });
 
-  it('It should count nothing for a body that is not JSON, an event of no rule with rpo, or not an Object Created event', () => {
-    expect(pendingOfDeadLetter(CONFIG, { MessageId: 'x', Body: 'not json' })).toEqual([]);
+  it('It should name why a dead letter stands for no item: not an event, no rule with rpo, an unknown event', async () => {
+    const routed = (message: Message) => pendingOfDeadLetter(CONFIG, message, NO_READS);
+    expect(await routed({ MessageId: 'x', Body: 'not json' })).toBe('not-an-event');
     const other = s3Event('object-created');
     other.detail.object.key = 'photos/a.jpg';
-    expect(pendingOfDeadLetter(CONFIG, lambdaRecord(other))).toEqual([]);
-    expect(pendingOfDeadLetter(CONFIG, lambdaRecord(s3Event('object-deleted')))).toEqual([]);
+    expect(await routed(lambdaRecord(other))).toBe('no-rpo-rule');
+    expect(await routed(lambdaRecord(s3Event('object-deleted')))).toBe('unknown-event');
     const broken = s3Event('object-created');
     delete broken.time;
-    expect(pendingOfDeadLetter(CONFIG, lambdaRecord(broken))).toEqual([]);
+    expect(await routed(lambdaRecord(broken))).toBe('unknown-event');
   });
 });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { metricServiceOf } from '#foundation/observability/powertools';
 import { rpoFiguresOf, rpoMetricRequests, windowPeriodSeconds } from '#rpo/metric-query';
 
 const END = new Date('2026-05-01T12:00:00Z');
 const hoursBefore = (h: number) => new Date(END.getTime() - h * 3_600_000);
 
 describe('GetMetricData requests for the RPO figures', () => {
-  it('It should name the metric as Powertools publishes it: namespace Ferry, dimensions service and rule', () => {
-    const [request] = rpoMetricRequests(['docs'], hoursBefore(24), END);
+  it('It should name the metric as Powertools publishes it for the stage: namespace Ferry, dimensions service (ferry-<stage>) and rule', () => {
+    const [request] = rpoMetricRequests(['docs'], hoursBefore(24), END, metricServiceOf('prod'));
     expect(request?.MetricDataQueries).toHaveLength(5);
     expect(
       request?.MetricDataQueries?.map((q) => [q.Id, q.MetricStat?.Metric?.MetricName, q.MetricStat?.Stat]),
@@ -21,7 +22,7 @@ describe('GetMetricData requests for the RPO figures', () => {
       Namespace: 'Ferry',
       MetricName: 'RpoLatency',
       Dimensions: [
-        { Name: 'service', Value: 'ferry' },
+        { Name: 'service', Value: 'ferry-prod' },
         { Name: 'rule', Value: 'docs' },
       ],
     });
@@ -33,6 +34,7 @@ describe('GetMetricData requests for the RPO figures', () => {
       Array.from({ length: 101 }, (_, i) => `r${i}`),
       hoursBefore(1),
       END,
+      metricServiceOf('prod'),
     );
     expect(requests.map((r) => r.MetricDataQueries?.length)).toEqual([500, 5]);
   });
