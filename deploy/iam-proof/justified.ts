@@ -111,6 +111,13 @@ export const JUSTIFIED: readonly Justification[] = [
     reason: MULTIPART_CLEANUP,
     test: 'test/integration/object-copy.test.ts > It should abort the upload when part copies fail for good: no orphan, no replica',
   },
+  {
+    principal: 'objectCopyStep',
+    action: 's3:ListMultipartUploadParts',
+    reason:
+      'The completion takes the parts from what the Map carried; it lists them only when a batch result lacks its parts, or for an upload of more than 1,000 parts (whose results would pass the 256 KiB payload); the proof’s copies lose no result and have fewer parts',
+    test: 'test/unit/handlers/object-copy-step.test.ts > It should list the parts when a batch result lacks them',
+  },
   ...['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:ListBucketMultipartUploads'].map(
     (action) => ({
       principal: DESTINATION_ROLE,

@@ -367,7 +367,22 @@ describe('npm run package: waiting for EC2 copies by event (test/configs/ec2-mul
       TableName: 'ferry-ci-copy-waiters',
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'copyKey', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'copyKey', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'copyKey', AttributeType: 'S' },
+        { AttributeName: 'slotQueue', AttributeType: 'S' },
+        { AttributeName: 'queuedAt', AttributeType: 'N' },
+      ],
+      // Queued copies wait for a slot under this sparse index, oldest first (src/ec2/copy-machine/slot-queue.ts).
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'slot-queue',
+          KeySchema: [
+            { AttributeName: 'slotQueue', KeyType: 'HASH' },
+            { AttributeName: 'queuedAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
   });
