@@ -37,7 +37,7 @@ const ENDED_WITHOUT_COPY = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const satisfies
 const JUDGED_ELSEWHERE: ReadonlySet<string> = new Set(['RUNNING', 'SUCCEEDED', 'PENDING_REDRIVE']);
 
 /** The item an ended execution's input stands for, and the names of every attempt of its copy. */
-function endedItemOf(
+export function endedItemOf(
   machine: CopyMachine,
   input: unknown,
 ): { item: Omit<PendingItem, 'where'>; name: string } | undefined {
