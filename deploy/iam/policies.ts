@@ -8,6 +8,7 @@ import { reconcileStatements } from './reconcile-statements.ts';
 import { putRpoEvents, rpoDeadLetterReads, rpoMonitorStatements } from './rpo-statements.ts';
 import { startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
+import { DELIVERY_POLL_ACTIONS, deliveryQueueArn } from '../sqs-delivery.ts';
 import { addObjectTagSync, ec2TagSyncStatements, objectTagSyncStatements } from './tag-sync-statements.ts';
 import type { FunctionPolicies, IamContext, Names } from './types.ts';
 
@@ -112,7 +113,18 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     addInventoryReads(inventoryBatch, inventoryRules, names);
   }
 
+  // objectCreated's batch form (deployed with `deployment.delivery.mode: queue`): the same create path per
+  // record, and what Lambda's poller does with the function's role on its own queue, and only there
+  // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html, execution role permissions).
+  const objectCreatedBatch = withRpo(objectStatements('objectCreated', objects, names, context), objectRpo);
+  objectCreatedBatch.add({
+    sid: 'PollDeliveryQueue',
+    actions: [...DELIVERY_POLL_ACTIONS],
+    resources: [deliveryQueueArn('objectCreatedBatch')],
+  });
+
   return {
+    objectCreatedBatch: objectCreatedBatch.build('objectCreatedBatch'),
     objectCreated: withRpo(objectStatements('objectCreated', objects, names, context), objectRpo).build(
       'objectCreated',
     ),
