@@ -35,10 +35,16 @@ export class DeliverySettingsError extends Error {
 const pascal = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 
 /** What Lambda's poller calls on the queue with the function's execution role. */
-export const DELIVERY_POLL_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'] as const;
+export const DELIVERY_POLL_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+] as const;
 
 /** The ARN of a function's delivery queue, as the template names it. */
-export const deliveryQueueArn = (fn: string): { 'Fn::GetAtt': [string, string] } => ({ 'Fn::GetAtt': [`${pascal(fn)}DeliveryQueue`, 'Arn'] });
+export const deliveryQueueArn = (fn: string): { 'Fn::GetAtt': [string, string] } => ({
+  'Fn::GetAtt': [`${pascal(fn)}DeliveryQueue`, 'Arn'],
+});
 /** SQS's longest visibility timeout: 12 hours (ChangeMessageVisibility, API reference). */
 const MAX_VISIBILITY_SECONDS = 43_200;
 

@@ -1,5 +1,6 @@
 import { rpoMachinesOf } from '#rpo/rules';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import { DELIVERY_POLL_ACTIONS, deliveryQueueArn } from '../sqs-delivery.ts';
 import { copyWaitStatements } from './copy-wait-statements.ts';
 import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { addInventoryReads } from './inventory-statements.ts';
@@ -8,7 +9,6 @@ import { reconcileStatements } from './reconcile-statements.ts';
 import { putRpoEvents, rpoDeadLetterReads, rpoMonitorStatements } from './rpo-statements.ts';
 import { startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
-import { DELIVERY_POLL_ACTIONS, deliveryQueueArn } from '../sqs-delivery.ts';
 import { addObjectTagSync, ec2TagSyncStatements, objectTagSyncStatements } from './tag-sync-statements.ts';
 import type { FunctionPolicies, IamContext, Names } from './types.ts';
 

@@ -51,13 +51,19 @@ export const DeliverySettingsSchema = z
       .number()
       .int('expected a whole number of records')
       .min(1, 'expected at least 1 record')
-      .max(DELIVERY_LIMITS.maxBatchSize, `expected at most ${DELIVERY_LIMITS.maxBatchSize} (Lambda's limit for a standard queue)`)
+      .max(
+        DELIVERY_LIMITS.maxBatchSize,
+        `expected at most ${DELIVERY_LIMITS.maxBatchSize} (Lambda's limit for a standard queue)`,
+      )
       .default(10),
     batchingWindowSeconds: z
       .number()
       .int('expected a whole number of seconds')
       .min(0, 'expected at least 0 s')
-      .max(DELIVERY_LIMITS.maxBatchingWindowSeconds, `expected at most ${DELIVERY_LIMITS.maxBatchingWindowSeconds} s (Lambda's limit)`)
+      .max(
+        DELIVERY_LIMITS.maxBatchingWindowSeconds,
+        `expected at most ${DELIVERY_LIMITS.maxBatchingWindowSeconds} s (Lambda's limit)`,
+      )
       .default(1),
   })
   .refine(
