@@ -114,8 +114,8 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
   }
 
   // objectCreated's batch form (deployed with `deployment.delivery.mode: queue`): the same create path per
-  // record, and what Lambda's poller does with the function's role on its own queue, and only there
-  // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html, execution role permissions).
+  // record, and what Lambda's poller does with the function's role on its own queue, and only there (the
+  // actions of AWS's managed AWSLambdaSQSQueueExecutionRole; README, "Delivery in batches through SQS").
   const objectCreatedBatch = withRpo(objectStatements('objectCreated', objects, names, context), objectRpo);
   objectCreatedBatch.add({
     sid: 'PollDeliveryQueue',

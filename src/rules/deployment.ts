@@ -35,7 +35,8 @@ export type LambdaFunction = (typeof LAMBDA_FUNCTIONS)[number];
  * the events to an SQS queue, and Lambda's event source mapping invokes objectCreatedBatch with up to
  * `batchSize` of them, waiting up to `batchingWindowSeconds` to fill a batch. Lambda's limits for a
  * standard queue (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html): BatchSize
- * 1–10,000, MaximumBatchingWindowInSeconds 0–300, and a BatchSize over 10 needs a window of at least 1 s.
+ * 1–10,000, MaximumBatchingWindowInSeconds 0–300, and a BatchSize over 10 needs a window of at least 1 s
+ * (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/lambda/aws.sdk.kotlin.services.lambda.model/-get-event-source-mapping-response/maximum-batching-window-in-seconds.html).
  */
 export const DELIVERY_LIMITS = {
   maxBatchSize: 10_000,
