@@ -49,7 +49,10 @@ export function namesOf(context: IamContext): Names {
  * One statement list per Lambda function, each with exactly what that function calls for this
  * configuration; a function with nothing to do gets none.
  */
-export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamContext): FunctionPolicies {
+export function iamPolicies(
+  config: Pick<FerryConfig, 'rules'> & { deployment?: Pick<FerryConfig['deployment'], 'delivery'> },
+  context: IamContext,
+): FunctionPolicies {
   const names = namesOf(context);
   const objects = objectRulesOf(config);
   const snapshots = snapshotRulesOf(config);
@@ -116,11 +119,14 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
   // objectCreated's batch form (deployed with `deployment.delivery.mode: queue`): the same create path per
   // record, and what Lambda's poller does with the function's role on its own queue, and only there (the
   // actions of AWS's managed AWSLambdaSQSQueueExecutionRole; README, "Delivery in batches through SQS").
-  const objectCreatedBatch = withRpo(objectStatements('objectCreated', objects, names, context), objectRpo);
+  const queued = config.deployment?.delivery.mode === 'queue';
+  const objectCreatedBatch = queued
+    ? withRpo(objectStatements('objectCreated', objects, names, context), objectRpo)
+    : new StatementList();
   objectCreatedBatch.add({
     sid: 'PollDeliveryQueue',
     actions: [...DELIVERY_POLL_ACTIONS],
-    resources: [deliveryQueueArn('objectCreatedBatch')],
+    resources: queued ? [deliveryQueueArn('objectCreatedBatch')] : [],
   });
 
   return {
