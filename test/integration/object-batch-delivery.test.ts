@@ -185,7 +185,11 @@ describe('objectCreated through the SQS delivery queue, in batches', () => {
     );
     const from = queue().invocations.length;
     const copiesBefore = sandbox.requests.get('CopyObject') ?? 0;
-    sandbox.crashes.crashOnce({ function: 'ObjectCreatedBatchLambdaFunction', when: () => true, after: 'work' });
+    sandbox.crashes.crashOnce({
+      function: 'ObjectCreatedBatchLambdaFunction',
+      when: () => true,
+      after: 'work',
+    });
     const keys = ['v/crash-1.txt', 'v/crash-2.txt', 'v/crash-3.txt'];
     await putAll(keys);
 
