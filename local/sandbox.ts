@@ -795,6 +795,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...machineRequests,
     ...pollerRequests,
   ];
+  // The rules as the package would deploy what this sandbox runs: with its delivery queue, queue delivery
+  // (objectCreatedBatch and its role), so that the recorded calls are proven against that role.
+  const deployedConfig: FerryConfig = objectCreatedQueue
+    ? {
+        ...options.config,
+        deployment: {
+          ...options.config.deployment,
+          delivery: { ...options.config.deployment.delivery, mode: 'queue' },
+        },
+      }
+    : options.config;
   const writeIamRequests = () => {
     const dir = process.env[IAM_CALLS_DIR_VARIABLE];
     if (!dir) return;
@@ -802,7 +813,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const base = `${dir}/iam-requests-${process.pid}-${port}-${randomUUID().slice(0, 8)}`;
     writeFileSync(
       `${base}.config.json`,
-      `${JSON.stringify({ config: options.config, account: SANDBOX_ACCOUNT, deployment }, null, 2)}\n`,
+      `${JSON.stringify({ config: deployedConfig, account: SANDBOX_ACCOUNT, deployment }, null, 2)}\n`,
     );
     const lines = iamRequests().map((request) => JSON.stringify(request));
     appendFileSync(`${base}.jsonl`, lines.length > 0 ? `${lines.join('\n')}\n` : '');
