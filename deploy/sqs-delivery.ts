@@ -33,8 +33,28 @@ export class DeliverySettingsError extends Error {
 }
 
 const pascal = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+
+/** What Lambda's poller calls on the queue with the function's execution role. */
+export const DELIVERY_POLL_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+] as const;
+
+/** The ARN of a function's delivery queue, as the template names it. */
+export const deliveryQueueArn = (fn: string): { 'Fn::GetAtt': [string, string] } => ({
+  'Fn::GetAtt': [`${pascal(fn)}DeliveryQueue`, 'Arn'],
+});
 /** SQS's longest visibility timeout: 12 hours (ChangeMessageVisibility, API reference). */
 const MAX_VISIBILITY_SECONDS = 43_200;
+
+/** A function's delivery queue's name: `<service>-<stage>-<function>`. */
+export const deliveryQueueName = (deployment: Pick<Deployment, 'service' | 'stage'>, fn: string): string =>
+  `${deployment.service}-${deployment.stage}-${fn}`;
+
+/** The logical ids of a function's delivery rules, one per pattern. */
+export const deliveryRuleIds = (fn: string, patterns: readonly EventPattern[]): string[] =>
+  patterns.map((_, index) => `${pascal(fn)}DeliveryRule${index + 1}`);
 
 export function deliveryResources(
   deployment: Deployment,
@@ -51,15 +71,15 @@ export function deliveryResources(
   if (visibility > MAX_VISIBILITY_SECONDS)
     throw new DeliverySettingsError(`a visibility timeout of ${visibility} s is over SQS's 12 hours`);
   const id = `${pascal(fn)}Delivery`;
-  const queueArn: Cfn = { 'Fn::GetAtt': [`${id}Queue`, 'Arn'] };
+  const queueArn = deliveryQueueArn(fn);
   const deadLetters: Cfn = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
-  const rules = patterns.map((pattern, index) => [`${id}Rule${index + 1}`, pattern] as const);
+  const rules = deliveryRuleIds(fn, patterns).map((rule, index) => [rule, patterns[index]] as const);
   // The dead-letter queue's shape (14 days, SSE, sendable only by EventBridge from these rules, in this
   // account), but not retained with the stack: it holds events in transit, not evidence; what failed for
   // good is in the dead-letter queue, which is kept.
   const { [`${id}Queue`]: retained, ...policy } = deadLetterQueue(
     `${id}Queue`,
-    `${deployment.service}-${deployment.stage}-${fn}`,
+    deliveryQueueName(deployment, fn),
     rules.map(([rule]) => ({ 'Fn::GetAtt': [rule, 'Arn'] })),
   );
   const { DeletionPolicy: _kept, UpdateReplacePolicy: _replaced, ...queue } = retained ?? { Type: '' };
@@ -110,7 +130,7 @@ export function deliveryResources(
   };
   const roleStatement = {
     Effect: 'Allow',
-    Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+    Action: [...DELIVERY_POLL_ACTIONS],
     Resource: [queueArn],
   };
   return { resources, roleStatement };

@@ -23,6 +23,7 @@ import { POLICY_FIT_METADATA } from './limits.ts';
 import { fitRolePolicy } from './policy-fit.ts';
 import { rpoAlarms } from './rpo-alarms.ts';
 import { rpoDashboardWidgets } from './rpo-dashboard.ts';
+import { DELIVERY, deliveryResources, deliveryRuleIds } from './sqs-delivery.ts';
 
 /**
  * The parts of the CloudFormation template that depend on the rules, generated at package time from
@@ -79,10 +80,49 @@ const eventBridgeEvents = (patterns: EventPattern[]) =>
     eventBridge: { pattern, retryPolicy: EVENT_RETRY_POLICY, deadLetterQueueArn },
   }));
 
+/** Whether "Object Created" events go through the SQS delivery queue to objectCreatedBatch (README). */
+const queuedDelivery = (config: FerryConfig): boolean => config.deployment.delivery.mode === 'queue';
+
+/** The functions the package deploys for these rules: objectCreatedBatch only with queue delivery. */
+export const deployedFunctionsOf = (config: FerryConfig): FunctionName[] =>
+  FUNCTION_NAMES.filter((fn) => fn !== 'objectCreatedBatch' || queuedDelivery(config));
+
+/** objectCreated's: one HEAD, then one CopyObject per destination, for each record of a batch. */
+export const OBJECT_CREATED_BATCH_TIMEOUT_SECONDS = 120;
+
+/**
+ * serverless.yml's objectCreatedBatch entry: the function with queue delivery, else `null`, which the
+ * framework drops (a function whose configuration is null is deleted from the service).
+ */
+const objectCreatedBatchFunction = (config: FerryConfig) =>
+  queuedDelivery(config)
+    ? {
+        role: roleIdOf('objectCreatedBatch'),
+        handler: 'functions/object-created-batch.handler',
+        timeout: OBJECT_CREATED_BATCH_TIMEOUT_SECONDS,
+        // Peak 109 MB for a batch of 100 (BENCHMARKS.md, "Delivery: direct against SQS batches").
+        memorySize: 256,
+      }
+    : null;
+
+/** The queue, its policy, its rules and the event source mapping of queue delivery (deploy/sqs-delivery.ts). */
+function objectCreatedDelivery(config: FerryConfig, deployment: Deployment): Record<string, CfnResource> {
+  if (!queuedDelivery(config)) return {};
+  const { batchSize, batchingWindowSeconds } = config.deployment.delivery;
+  return deliveryResources(
+    deployment,
+    'objectCreatedBatch',
+    objectEventPatterns(config).objectCreated,
+    OBJECT_CREATED_BATCH_TIMEOUT_SECONDS,
+    { batchSize, batchingWindowSeconds, maxReceiveCount: DELIVERY.maxReceiveCount },
+  ).resources;
+}
+
 export function handlerEvents(config: FerryConfig): Record<EventHandler, unknown[]> {
   const objects = objectEventPatterns(config);
   return {
-    objectCreated: eventBridgeEvents(objects.objectCreated),
+    // With queue delivery, the delivery queue's own rules carry these events instead (objectCreatedDelivery).
+    objectCreated: queuedDelivery(config) ? [] : eventBridgeEvents(objects.objectCreated),
     objectDeleted: eventBridgeEvents(objects.objectDeleted),
     objectTagsChanged: eventBridgeEvents(objectTagChangeEventPatterns(config)),
     snapshotCreated: eventBridgeEvents(snapshotEventPatterns(config)),
@@ -164,11 +204,17 @@ export function deadLetterQueue(
  */
 function deadLetterResources(config: FerryConfig, deployment: Deployment) {
   const events = handlerEvents(config);
-  const rules = EVENT_HANDLERS.flatMap((fn) =>
-    events[fn].map((_, index) =>
-      defaultBusRuleArn(eventBridgeRuleName(`${deployment.service}-${deployment.stage}-${fn}`, index + 1)),
+  const rules = [
+    ...EVENT_HANDLERS.flatMap((fn) =>
+      events[fn].map((_, index) =>
+        defaultBusRuleArn(eventBridgeRuleName(`${deployment.service}-${deployment.stage}-${fn}`, index + 1)),
+      ),
     ),
-  );
+    // The delivery queue's rules hand what they cannot deliver to the dead letters too.
+    ...(queuedDelivery(config)
+      ? deliveryRuleIds('objectCreatedBatch', objectEventPatterns(config).objectCreated).map(arnOf)
+      : []),
+  ];
   return deadLetterQueue('DeadLetterQueue', `${deployment.service}-${deployment.stage}-dead-letters`, rules);
 }
 
@@ -454,7 +500,7 @@ const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile'
 function functionRoles(config: FerryConfig, deployment: Deployment): Record<string, CfnResource> {
   const policies = iamPolicies(config, iamContextOf(deployment));
   return Object.fromEntries(
-    FUNCTION_NAMES.flatMap((fn): [string, CfnResource][] => {
+    deployedFunctionsOf(config).flatMap((fn): [string, CfnResource][] => {
       const logGroup = `/aws/lambda/${deployment.service}-${deployment.stage}-${fn}`;
       const statements: PolicyStatement[] = [
         {
@@ -531,7 +577,7 @@ function functionRoles(config: FerryConfig, deployment: Deployment): Record<stri
 export function frameworkExtensions(config: FerryConfig): Record<string, Record<string, Cfn>> {
   const reserved = config.deployment.reservedConcurrency;
   return Object.fromEntries(
-    FUNCTION_NAMES.flatMap((fn): [string, Record<string, Cfn>][] => {
+    deployedFunctionsOf(config).flatMap((fn): [string, Record<string, Cfn>][] => {
       const concurrency = reserved[fn];
       return [
         [functionLogicalId(fn, 'LogGroup'), { ...RETAIN }],
@@ -577,9 +623,11 @@ export function templateParts(config: FerryConfig, deployment: Deployment) {
     stateMachineArns: stateMachineArnsOf(deployment),
     events: handlerEvents(config),
     rpoMonitorEvents: rpoMonitorEvents(config),
+    functions: { objectCreatedBatch: objectCreatedBatchFunction(config) },
     resources: {
       Resources: {
         ...deadLetterResources(config, deployment),
+        ...objectCreatedDelivery(config, deployment),
         ...copyWaitersTable(deployment),
         ...functionRoles(config, deployment),
         ...alertResources(deployment, config),

@@ -13,6 +13,7 @@ import type { FunctionName } from '#deploy/iam/types';
 import { requestsOf } from '#deploy/iam-proof/authorization';
 import type { RecordedCall } from '#deploy/iam-proof/recorded-call';
 import type { IamRequest } from '#deploy/iam-proof/request';
+import { deliveryQueueName } from '#deploy/sqs-delivery';
 import type { Deployment } from '#deploy/template-parts';
 import type { AwaitDeps } from '#ec2/copy-machine/await-step';
 import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-machine/contract';
@@ -436,6 +437,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
   const runtimes = {
     objectCreated: runtimeOf(),
+    objectCreatedBatch: runtimeOf(),
     objectDeleted: runtimeOf(),
     objectCopyStep: runtimeOf(),
     objectTagsChanged: runtimeOf(),
@@ -584,24 +586,37 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const patterns = objectEventPatterns(options.config);
 
   const queueSettings = options.objectCreatedQueue;
+  const deliveryQueueArnIn = (region: string) =>
+    `arn:aws:sqs:${region}:${SANDBOX_ACCOUNT}:${deliveryQueueName(deployment, 'objectCreatedBatch')}`;
+  const pollerRequests: IamRequest[] = [];
   const objectCreatedQueue = queueSettings
     ? new SqsEventSource({
         ...queueSettings,
-        queueArn: `arn:aws:sqs:${homeRegion}:${SANDBOX_ACCOUNT}:ferry-sandbox-object-created`,
+        // Named as the deployment names it (deploy/sqs-delivery.ts): the IAM proof resolves the same ARN.
+        queueArn: deliveryQueueArnIn(homeRegion),
         invoke: (() => {
           const batchHandler = createObjectCreatedBatchHandler(
-            runtimes.objectCreated.tools,
-            { ...withRpoTally(runtimes.objectCreated.deps), metrics, now: clock.now },
+            runtimes.objectCreatedBatch.tools,
+            { ...withRpoTally(runtimes.objectCreatedBatch.deps), metrics, now: clock.now },
             queueSettings.recordConcurrency,
           );
-          // Crashes planned for ObjectCreatedLambdaFunction end a batch's invocation without an answer.
-          return crashes.wrap('ObjectCreatedLambdaFunction', (event) =>
-            recorder.run('objectCreated', () =>
-              batchHandler(event as never, lambdaContext('ferry-object-created')),
+          // Crashes planned for ObjectCreatedBatchLambdaFunction end a batch's invocation without an answer.
+          return crashes.wrap('ObjectCreatedBatchLambdaFunction', (event) =>
+            recorder.run('objectCreatedBatch', () =>
+              batchHandler(event as never, lambdaContext('ferry-object-created-batch')),
             ),
           ) as SqsEventSourceOptions['invoke'];
         })(),
         deadLetter: (body, sourceQueueArn) => moveToDeadLetters(bus, body, sourceQueueArn),
+        // Lambda's poller, under the function's role: recorded for the IAM proof.
+        pollerCall: (operation) =>
+          pollerRequests.push({
+            principal: { function: 'objectCreatedBatch' },
+            action: `sqs:${operation}`,
+            resource: deliveryQueueArnIn(homeRegion),
+            context: {},
+            call: `sqs:${operation}`,
+          }),
       })
     : undefined;
 
@@ -778,7 +793,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const iamRequests = () => [
     ...recorder.calls.flatMap((call) => requestsOf(call, { account: SANDBOX_ACCOUNT })),
     ...machineRequests,
+    ...pollerRequests,
   ];
+  // The rules as the package would deploy what this sandbox runs: with its delivery queue, queue delivery
+  // (objectCreatedBatch and its role), so that the recorded calls are proven against that role.
+  const deployedConfig: FerryConfig = objectCreatedQueue
+    ? {
+        ...options.config,
+        deployment: {
+          ...options.config.deployment,
+          delivery: { ...options.config.deployment.delivery, mode: 'queue' },
+        },
+      }
+    : options.config;
   const writeIamRequests = () => {
     const dir = process.env[IAM_CALLS_DIR_VARIABLE];
     if (!dir) return;
@@ -786,7 +813,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const base = `${dir}/iam-requests-${process.pid}-${port}-${randomUUID().slice(0, 8)}`;
     writeFileSync(
       `${base}.config.json`,
-      `${JSON.stringify({ config: options.config, account: SANDBOX_ACCOUNT, deployment }, null, 2)}\n`,
+      `${JSON.stringify({ config: deployedConfig, account: SANDBOX_ACCOUNT, deployment }, null, 2)}\n`,
     );
     const lines = iamRequests().map((request) => JSON.stringify(request));
     appendFileSync(`${base}.jsonl`, lines.length > 0 ? `${lines.join('\n')}\n` : '');

@@ -32,6 +32,12 @@ export interface SqsEventSourceOptions {
   invoke(event: SQSEvent): Promise<unknown>;
   /** The redrive: the message moved to the dead-letter queue, with the queue it came from. */
   deadLetter(body: string, sourceQueueArn: string): void;
+  /**
+   * Each call Lambda's poller makes on the queue with the function's execution role (the IAM proof's):
+   * GetQueueAttributes when the mapping starts, ReceiveMessage per poll, DeleteMessage per batch it deletes
+   * from (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+   */
+  pollerCall?(operation: 'GetQueueAttributes' | 'ReceiveMessage' | 'DeleteMessage'): void;
 }
 
 interface Queued {
@@ -79,6 +85,7 @@ export class SqsEventSource {
       );
     if (!(options.maxReceiveCount >= 1 && options.maxReceiveCount <= 1000))
       throw new SqsEventSourceSettingsError(`maxReceiveCount must be 1–1000, not ${options.maxReceiveCount}`);
+    options.pollerCall?.('GetQueueAttributes');
   }
 
   /** SendMessage: the message waits in the queue. Returns its MessageId. */
@@ -134,6 +141,7 @@ export class SqsEventSource {
 
   /** One ReceiveMessage of the poller, and the invocation with what it received. */
   private poll(now: number): void {
+    this.options.pollerCall?.('ReceiveMessage');
     const batch: Queued[] = [];
     for (const message of [...this.queue]) {
       if (batch.length >= this.options.batchSize) break;
@@ -181,6 +189,7 @@ export class SqsEventSource {
     const failed = failures.map((failure) => failure.itemIdentifier);
     if (failed.some((id) => !ids.includes(id))) return; // An invalid answer fails the whole batch.
     invocation.failed = failed;
+    if (failed.length < batch.length) this.options.pollerCall?.('DeleteMessage');
     for (const message of batch) {
       if (failed.includes(message.id)) continue;
       const index = this.queue.indexOf(message);

@@ -33,7 +33,8 @@ import type { IamRequest } from './request.ts';
 
 /** The roles requests are evaluated against: each function's, and each destination role by ARN. */
 export interface ProofRoles {
-  functions: Record<FunctionName, DeployedRole>;
+  /** The functions the package deploys for the rules (objectCreatedBatch only with queue delivery). */
+  functions: Partial<Record<FunctionName, DeployedRole>>;
   /** Destination roles (deploy/cross-account-role.yml as each partner deploys it), by the rules' roleArn. */
   destinations: Record<string, DeployedRole>;
   /** State machines with a role of their own (deploy/inventory-machine.ts), by name (`inventory-reconcile`). */

@@ -214,9 +214,18 @@ export const JUSTIFIED: readonly Justification[] = [
   ),
 ];
 
-/** Destination roles are one principal for justifications: they are all deploy/cross-account-role.yml. */
+/**
+ * Destination roles are one principal for justifications: they are all deploy/cross-account-role.yml.
+ * objectCreatedBatch holds objectCreated's generated statements (deploy/iam/policies.ts; the package test
+ * checks they are equal) plus its queue's polling: one principal here too, so that a grant either uses is
+ * needed by both, and objectCreated's justifications cover its batch form.
+ */
 const principalOf = (principal: string): string =>
-  principal.startsWith('arn:') ? DESTINATION_ROLE : principal;
+  principal.startsWith('arn:')
+    ? DESTINATION_ROLE
+    : principal === 'objectCreatedBatch'
+      ? 'objectCreated'
+      : principal;
 
 /** One granted action that none of the runs used, with the statements that grant it. */
 export interface UnusedGrant {

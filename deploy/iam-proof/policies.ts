@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { FerryConfig } from '#rules/config';
 import { type CrossAccountParameters, crossAccountParameters } from '../cross-account-parameters.ts';
-import { FUNCTION_NAMES, type FunctionName } from '../iam/types.ts';
+import type { FunctionName } from '../iam/types.ts';
 import { INVENTORY_MACHINE, INVENTORY_MACHINE_ROLE_ID } from '../inventory-machine.ts';
-import { type Deployment, roleIdOf, templateParts } from '../template-parts.ts';
+import { type Deployment, deployedFunctionsOf, roleIdOf, templateParts } from '../template-parts.ts';
 import { CfnResolver, pseudoParameters, type ResourceValues } from './cfn-resolve.ts';
 
 /**
@@ -279,15 +279,15 @@ export function functionRoles(
   config: FerryConfig,
   deployment: Deployment = PROOF_DEPLOYMENT,
   account = PROOF_ACCOUNT,
-): Record<FunctionName, DeployedRole> {
+): Partial<Record<FunctionName, DeployedRole>> {
   const roles = packagedRoles(config, deployment, account);
   return Object.fromEntries(
-    FUNCTION_NAMES.map((fn) => {
+    deployedFunctionsOf(config).map((fn) => {
       const role = roles[roleIdOf(fn)];
       if (!role) throw new Error(`the template has no role ${roleIdOf(fn)} for ${fn}`);
       return [fn, role];
     }),
-  ) as Record<FunctionName, DeployedRole>;
+  );
 }
 
 /** The roles of the state machines the package gives one of their own: the inventory machine's, where deployed. */
@@ -335,7 +335,7 @@ export function proofRoles(
   deployment: Deployment = PROOF_DEPLOYMENT,
   account = PROOF_ACCOUNT,
 ): {
-  functions: Record<FunctionName, DeployedRole>;
+  functions: Partial<Record<FunctionName, DeployedRole>>;
   destinations: Record<string, DeployedRole>;
   machines: Record<string, DeployedRole>;
 } {

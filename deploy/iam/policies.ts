@@ -1,5 +1,6 @@
 import { rpoMachinesOf } from '#rpo/rules';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import { DELIVERY_POLL_ACTIONS, deliveryQueueArn } from '../sqs-delivery.ts';
 import { copyWaitStatements } from './copy-wait-statements.ts';
 import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { addInventoryReads } from './inventory-statements.ts';
@@ -48,7 +49,10 @@ export function namesOf(context: IamContext): Names {
  * One statement list per Lambda function, each with exactly what that function calls for this
  * configuration; a function with nothing to do gets none.
  */
-export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamContext): FunctionPolicies {
+export function iamPolicies(
+  config: Pick<FerryConfig, 'rules'> & { deployment?: Pick<FerryConfig['deployment'], 'delivery'> },
+  context: IamContext,
+): FunctionPolicies {
   const names = namesOf(context);
   const objects = objectRulesOf(config);
   const snapshots = snapshotRulesOf(config);
@@ -112,7 +116,21 @@ export function iamPolicies(config: Pick<FerryConfig, 'rules'>, context: IamCont
     addInventoryReads(inventoryBatch, inventoryRules, names);
   }
 
+  // objectCreated's batch form (deployed with `deployment.delivery.mode: queue`): the same create path per
+  // record, and what Lambda's poller does with the function's role on its own queue, and only there (the
+  // actions of AWS's managed AWSLambdaSQSQueueExecutionRole; README, "Delivery in batches through SQS").
+  const queued = config.deployment?.delivery.mode === 'queue';
+  const objectCreatedBatch = queued
+    ? withRpo(objectStatements('objectCreated', objects, names, context), objectRpo)
+    : new StatementList();
+  objectCreatedBatch.add({
+    sid: 'PollDeliveryQueue',
+    actions: [...DELIVERY_POLL_ACTIONS],
+    resources: queued ? [deliveryQueueArn('objectCreatedBatch')] : [],
+  });
+
   return {
+    objectCreatedBatch: objectCreatedBatch.build('objectCreatedBatch'),
     objectCreated: withRpo(objectStatements('objectCreated', objects, names, context), objectRpo).build(
       'objectCreated',
     ),

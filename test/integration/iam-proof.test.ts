@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatMissing, type ProofReport, proveRequests } from '#deploy/iam-proof/evaluate';
 import { JUSTIFIED, surplusAcross, unjustified } from '#deploy/iam-proof/justified';
 import { proofRoles } from '#deploy/iam-proof/policies';
+import type { IamRequest } from '#deploy/iam-proof/request';
 import { Narration, runDemo } from '#local/demo';
 import { DEMO_EC2_OPTIONS } from '#local/demo-ec2-expectations';
 import { SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions, startSandbox } from '#local/sandbox';
@@ -51,27 +52,31 @@ afterAll(async () => {
 interface Run {
   report: ProofReport;
   executions: Execution[];
+  requests: IamRequest[];
 }
 
 async function prove(
   config: FerryConfig,
   ec2: SandboxOptions['ec2'],
   drive: (sandbox: Sandbox) => Promise<void>,
+  more: Pick<SandboxOptions, 'objectCreatedQueue'> = {},
 ): Promise<Run> {
   const executions: Execution[] = [];
   const sandbox = await startSandbox({
     config,
     port: 0,
     ec2,
+    ...more,
     // As deployed (deploy/parts.cjs): the EC2 copy machines wait for the copies' completion events.
     ec2Completion: 'events',
     onExecutionEnd: (execution) => executions.push(execution),
   });
   started.push(sandbox);
   await drive(sandbox);
-  const report = await proveRequests(sandbox.iamRequests(), proofRoles(config));
+  const requests = sandbox.iamRequests();
+  const report = await proveRequests(requests, proofRoles(config));
   reports.push(report);
-  return { report, executions };
+  return { report, executions, requests };
 }
 
 async function putAndDelete(sandbox: Sandbox, region: string, bucket: string, key: string) {
@@ -293,8 +298,62 @@ describe('The IAM proof: every call the functions make is allowed, and every gra
     expect(monitorCalls).toBeGreaterThan(0);
   }, 120_000);
 
+  it('It should hold with queue delivery (deployment.delivery.mode queue): objectCreatedBatch polls its own queue and copies each record', async () => {
+    const base = loadConfigFile(DEFAULT_CONFIG);
+    const config: FerryConfig = {
+      ...base,
+      deployment: {
+        ...base.deployment,
+        delivery: { mode: 'queue', batchSize: 10, batchingWindowSeconds: 1 },
+      },
+    };
+    const run = await prove(
+      config,
+      {},
+      async (sandbox) => {
+        const s3 = sandbox.s3('us-east-1');
+        for (const key of ['docs/a.txt', 'docs/b.txt', 'docs/c.txt'])
+          await s3.send(new PutObjectCommand({ Bucket: 'ferry-demo-source', Key: key, Body: key }));
+        await sandbox.settle();
+        await s3.send(new DeleteObjectCommand({ Bucket: 'ferry-demo-source', Key: 'docs/a.txt' }));
+        await sandbox.settle();
+      },
+      // The sandbox's times are its own milliseconds (local/sqs-event-source.ts).
+      {
+        objectCreatedQueue: {
+          batchSize: 10,
+          batchingWindowMs: 30,
+          visibilityTimeoutMs: 1000,
+          maxReceiveCount: 5,
+        },
+      },
+    );
+    expectProven(run);
+    const byBatch = run.requests.filter(
+      (request) => 'function' in request.principal && request.principal.function === 'objectCreatedBatch',
+    );
+    const queueArn = 'arn:aws:sqs:us-east-1:000000000000:ferry-sandbox-objectCreatedBatch';
+    // Lambda's poller under the function's role, on its queue only; then the copies, as objectCreated makes them.
+    for (const action of ['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'])
+      expect(
+        byBatch.filter((request) => request.action === action).map(({ resource }) => resource),
+      ).toContain(queueArn);
+    expect(
+      byBatch
+        .filter((request) => request.action.startsWith('sqs:'))
+        .every(({ resource }) => resource === queueArn),
+    ).toBe(true);
+    expect(byBatch.map(({ action }) => action)).toContain('s3:PutObject');
+    // objectCreated itself is not invoked: its events go to the queue.
+    expect(
+      run.requests.some(
+        (request) => 'function' in request.principal && request.principal.function === 'objectCreated',
+      ),
+    ).toBe(false);
+  }, 120_000);
+
   it('It should need every grant on some path, or justify it (deploy/iam-proof/justified.ts)', () => {
-    expect(reports).toHaveLength(5);
+    expect(reports).toHaveLength(6);
     const surplus = surplusAcross(reports);
     const lines = unjustified(surplus).map(
       ({ principal, action, sids }) => `${principal} ${action} (${sids.join(', ')})`,

@@ -170,7 +170,7 @@ describe('objectCreated through the SQS delivery queue, in batches', () => {
     clients.sfn.destroy();
     const text = dryRun.lines.join('\n');
     expect(text).toContain('SQS redrive dead letter');
-    expect(text).toContain('queue ferry-sandbox-object-created: would hand back');
+    expect(text).toContain('queue ferry-sandbox-objectCreatedBatch: would hand back');
   });
 
   it('It should lose nothing and copy nothing twice when a batch invocation dies after its work', async () => {
@@ -185,7 +185,11 @@ describe('objectCreated through the SQS delivery queue, in batches', () => {
     );
     const from = queue().invocations.length;
     const copiesBefore = sandbox.requests.get('CopyObject') ?? 0;
-    sandbox.crashes.crashOnce({ function: 'ObjectCreatedLambdaFunction', when: () => true, after: 'work' });
+    sandbox.crashes.crashOnce({
+      function: 'ObjectCreatedBatchLambdaFunction',
+      when: () => true,
+      after: 'work',
+    });
     const keys = ['v/crash-1.txt', 'v/crash-2.txt', 'v/crash-3.txt'];
     await putAll(keys);
 

@@ -12,7 +12,16 @@ import {
 import { type CfnTemplate, checkTemplate } from '#deploy/limits';
 import { fitRolePolicy } from '#deploy/policy-fit';
 import { rpoAlarmIdOf } from '#deploy/rpo-alarms';
-import { EVENT_RETRY_POLICY, iamContextOf, roleIdOf, templateParts } from '#deploy/template-parts';
+import { DELIVERY, DELIVERY_POLL_ACTIONS } from '#deploy/sqs-delivery';
+import {
+  deployedFunctionsOf,
+  EVENT_RETRY_POLICY,
+  iamContextOf,
+  OBJECT_CREATED_BATCH_TIMEOUT_SECONDS,
+  roleIdOf,
+  templateParts,
+} from '#deploy/template-parts';
+import { InvalidConfigError } from '#rules/errors';
 import {
   copyCompletionEventPatterns,
   ec2TagChangeEventPatterns,
@@ -22,7 +31,7 @@ import {
   objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
-import { loadConfigFile } from '#rules/load';
+import { loadConfigFile, parseConfig } from '#rules/load';
 import { cfnLint } from '#test/support/cfn-lint';
 import { ec2CopyDefinition } from '../../statemachines/ec2-copy.ts';
 
@@ -136,8 +145,11 @@ describe('npm run package: the compiled template (replication.yml)', () => {
   it('runs every function on nodejs24.x, arm64, with its rules file and the state machine ARNs', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
     // The seven of the pipeline, the two tag followers and the RPO backlog monitor (src/rpo).
-    expect(functions).toHaveLength(FUNCTION_NAMES.length);
-    expect(FUNCTION_NAMES).toHaveLength(12);
+    // objectCreatedBatch is deployed only with queue delivery (test/configs/sqs-delivery.yml).
+    expect(functions).toHaveLength(deployedFunctionsOf(loadConfigFile('replication.yml')).length);
+    expect(functions.map(([id]) => id)).not.toContain('ObjectCreatedBatchLambdaFunction');
+    expect(FUNCTION_NAMES).toHaveLength(13);
+    expect(functions).toHaveLength(12);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -246,7 +258,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     const { Resources } = template();
     expect(Resources.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertKey' });
     expect(Resources.AlertKey?.Type).toBe('AWS::KMS::Key');
-    for (const fn of FUNCTION_NAMES) expect(Resources[roleIdOf(fn)]?.Properties.Path, fn).toBe('/ferry/ci/');
+    for (const fn of deployedFunctionsOf(loadConfigFile('replication.yml')))
+      expect(Resources[roleIdOf(fn)]?.Properties.Path, fn).toBe('/ferry/ci/');
     // No reservation unless the rules file asks for one.
     for (const [id, fn] of ofType(template(), 'AWS::Lambda::Function')) {
       expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
@@ -476,6 +489,7 @@ for (const configFile of [
   'test/configs/cross-account.yml',
   'test/configs/ec2-to-dr.yml',
   'test/configs/inventory.yml',
+  'test/configs/sqs-delivery.yml',
 ]) {
   describe(`npm run package: IAM generated from ${configFile}`, () => {
     const template = () => packageWith(configFile);
@@ -488,7 +502,7 @@ for (const configFile of [
       const expected = iamPolicies(config, iamContextOf(deployment));
       const parts: Record<string, { Properties?: unknown }> = templateParts(config, deployment).resources
         .Resources;
-      for (const fn of FUNCTION_NAMES) {
+      for (const fn of deployedFunctionsOf(config)) {
         const fnId = `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`;
         expect(template().Resources[fnId]?.Properties.Role, fn).toEqual({
           'Fn::GetAtt': [roleIdOf(fn), 'Arn'],
@@ -745,6 +759,144 @@ describe('npm run package: rules with an RPO (test/configs/rpo.yml)', () => {
       .map((name) => `${folder}/${name}`);
     expect(templates.length).toBeGreaterThanOrEqual(2);
     const lint = await cfnLint(templates);
+    expect(lint.status, lint.output).toBe(0);
+  }, 600_000);
+});
+
+describe('npm run package: Object Created events through the SQS delivery queue (test/configs/sqs-delivery.yml)', () => {
+  const file = 'test/configs/sqs-delivery.yml';
+  const template = () => packageWith(file);
+  const queueArn = { 'Fn::GetAtt': ['ObjectCreatedBatchDeliveryQueue', 'Arn'] };
+  const deadLetters = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+
+  it('delivers Object Created events to the queue, and through the mapping to objectCreatedBatch in batches with partial responses', {
+    timeout: 180_000,
+  }, () => {
+    const { Resources } = template();
+    const config = loadConfigFile(file);
+    const patterns = objectEventPatterns(config).objectCreated;
+    // The queue's rules carry every Object Created pattern, and no rule targets a function with them.
+    const delivery = eventRules(template()).filter(([id]) => id.startsWith('ObjectCreatedBatchDeliveryRule'));
+    expect(delivery.map(([, rule]) => rule.Properties.EventPattern)).toEqual(patterns);
+    for (const [id, rule] of delivery) {
+      expect(rule.Properties.Targets, id).toEqual([
+        {
+          Id: 'delivery-queue',
+          Arn: queueArn,
+          RetryPolicy: {
+            MaximumEventAgeInSeconds: EVENT_RETRY_POLICY.maximumEventAge,
+            MaximumRetryAttempts: EVENT_RETRY_POLICY.maximumRetryAttempts,
+          },
+          DeadLetterConfig: { Arn: deadLetters },
+        },
+      ]);
+    }
+    const direct = eventRules(template()).filter(([id]) => id.startsWith('ObjectCreatedEventBridge'));
+    expect(direct).toEqual([]);
+    // Deletes keep direct delivery.
+    expect(eventRules(template()).map(([, rule]) => rule.Properties.EventPattern)).toEqual(
+      expect.arrayContaining(objectEventPatterns(config).objectDeleted),
+    );
+
+    expect(ofType(template(), 'AWS::Lambda::EventSourceMapping')).toEqual([
+      [
+        'ObjectCreatedBatchDeliveryMapping',
+        {
+          Type: 'AWS::Lambda::EventSourceMapping',
+          Properties: {
+            EventSourceArn: queueArn,
+            FunctionName: { Ref: 'ObjectCreatedBatchLambdaFunction' },
+            BatchSize: 100,
+            MaximumBatchingWindowInSeconds: 5,
+            FunctionResponseTypes: ['ReportBatchItemFailures'],
+          },
+        },
+      ],
+    ]);
+    const fn = Resources.ObjectCreatedBatchLambdaFunction;
+    expect(fn?.Properties.Handler).toBe('functions/object-created-batch.handler');
+    expect(fn?.Properties.Timeout).toBe(OBJECT_CREATED_BATCH_TIMEOUT_SECONDS);
+    expect(fn?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ObjectCreatedBatchRole', 'Arn'] });
+
+    // Visibility: six times the function timeout plus the window; failures redriven to the dead letters.
+    const queue = Resources.ObjectCreatedBatchDeliveryQueue;
+    expect(queue?.Properties.VisibilityTimeout).toBe(6 * OBJECT_CREATED_BATCH_TIMEOUT_SECONDS + 5);
+    expect(queue?.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: deadLetters,
+      maxReceiveCount: DELIVERY.maxReceiveCount,
+    });
+    // Only EventBridge, from the queue's own rules, may send to it; the dead letters take their failures too.
+    const policy = JSON.stringify(Resources.ObjectCreatedBatchDeliveryQueuePolicy?.Properties);
+    expect(policy).toContain('events.amazonaws.com');
+    for (const [id] of delivery) expect(policy).toContain(id);
+    const deadLetterPolicy = JSON.stringify(Resources.DeadLetterQueuePolicy?.Properties);
+    for (const [id] of delivery) expect(deadLetterPolicy).toContain(id);
+  });
+
+  it('lets objectCreatedBatch poll its own queue only, and nothing else on SQS beyond what objectCreated may', () => {
+    const sqsOf = (roleId: string) =>
+      statementsOf(template().Resources[roleId]).filter((statement) =>
+        [statement.Action].flat().some((action) => String(action).startsWith('sqs:')),
+      );
+    const polls = sqsOf('ObjectCreatedBatchRole');
+    expect(polls).toHaveLength(1);
+    expect([polls[0]?.Action].flat().sort()).toEqual([...DELIVERY_POLL_ACTIONS].sort());
+    expect(polls[0]?.Resource).toEqual([queueArn]);
+    // Its S3 and Step Functions grants are objectCreated's (the same create path for each record).
+    const others = (roleId: string) =>
+      statementsOf(template().Resources[roleId])
+        .filter((statement) => !['OwnLogs', 'DeadLetters'].includes(String(statement.Sid)))
+        .filter((statement) => ![statement.Action].flat().some((action) => String(action).startsWith('sqs:')))
+        .map(({ Sid: _sid, ...statement }) => statement);
+    expect(others('ObjectCreatedBatchRole')).toEqual(others('ObjectCreatedRole'));
+  });
+
+  it('refuses batch settings Lambda refuses, by the key (InvalidConfigError)', () => {
+    const withDelivery = (delivery: string) =>
+      `deployment:\n  delivery: ${delivery}\nrules:\n  - name: r\n    objects: { bucket: acme-a }\n    to: [{ bucket: acme-b, region: us-east-1 }]\n`;
+    expect(
+      parseConfig(withDelivery('{ mode: queue, batchSize: 10000, batchingWindowSeconds: 300 }')).deployment
+        .delivery,
+    ).toEqual({
+      mode: 'queue',
+      batchSize: 10_000,
+      batchingWindowSeconds: 300,
+    });
+    expect(
+      parseConfig(withDelivery('{ mode: queue, batchSize: 10, batchingWindowSeconds: 0 }')).deployment
+        .delivery.batchSize,
+    ).toBe(10);
+    expect(loadConfigFile('replication.yml').deployment.delivery.mode).toBe('direct');
+    for (const [delivery, path] of [
+      ['{ mode: queue, batchSize: 10001 }', 'deployment.delivery.batchSize'],
+      ['{ mode: queue, batchSize: 0 }', 'deployment.delivery.batchSize'],
+      ['{ mode: queue, batchingWindowSeconds: 301 }', 'deployment.delivery.batchingWindowSeconds'],
+      [
+        '{ mode: queue, batchSize: 11, batchingWindowSeconds: 0 }',
+        'deployment.delivery.batchingWindowSeconds',
+      ],
+      ['{ mode: sqs }', 'deployment.delivery.mode'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        parseConfig(withDelivery(delivery));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, delivery).toBeInstanceOf(InvalidConfigError);
+      expect(
+        (caught as InvalidConfigError).issues.map((issue) => issue.path),
+        delivery,
+      ).toContain(path);
+    }
+  });
+
+  it('holds IAM’s and CloudFormation’s limits and has 0 cfn-lint errors', async () => {
+    template();
+    const folder = `.build/package-${file.replace(/[^\w]+/g, '-')}`;
+    const body = readFileSync(`${folder}/cloudformation-template-update-stack.json`, 'utf8');
+    expect(checkTemplate('main', JSON.parse(body) as CfnTemplate, body).errors).toEqual([]);
+    const lint = await cfnLint([`${folder}/cloudformation-template-update-stack.json`]);
     expect(lint.status, lint.output).toBe(0);
   }, 600_000);
 });

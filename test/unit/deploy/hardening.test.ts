@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '#deploy/iam/types';
 import {
   type CfnResource,
+  deployedFunctionsOf,
   EVENT_HANDLERS,
   eventBridgeRuleName,
   functionRolePath,
@@ -118,15 +119,40 @@ describe('deploy/template-parts: the stack hardened', () => {
 
   it('It should put every function role under its stage’s path', () => {
     expect(functionRolePath(DEPLOYMENT)).toBe('/ferry/prod/');
-    for (const fn of FUNCTION_NAMES) {
+    for (const fn of deployedFunctionsOf(config)) {
       expect(resources[roleIdOf(fn)]?.Properties?.Path, fn).toBe('/ferry/prod/');
     }
+  });
+
+  it('It should deploy objectCreatedBatch, its role and log group only with queue delivery', () => {
+    expect(deployedFunctionsOf(config)).toEqual(FUNCTION_NAMES.filter((fn) => fn !== 'objectCreatedBatch'));
+    expect(resources.ObjectCreatedBatchRole).toBeUndefined();
+    expect(parts.functions.objectCreatedBatch).toBeNull();
+    const queued = {
+      ...config,
+      deployment: {
+        ...config.deployment,
+        delivery: { mode: 'queue' as const, batchSize: 10, batchingWindowSeconds: 1 },
+      },
+    };
+    const queuedParts = templateParts(queued, DEPLOYMENT);
+    expect(deployedFunctionsOf(queued)).toEqual([...FUNCTION_NAMES]);
+    expect(
+      (queuedParts.resources.Resources as Record<string, CfnResource>).ObjectCreatedBatchRole?.Type,
+    ).toBe('AWS::IAM::Role');
+    expect(queuedParts.resources.extensions).toHaveProperty('ObjectCreatedBatchLogGroup');
+    expect(queuedParts.functions.objectCreatedBatch?.handler).toBe('functions/object-created-batch.handler');
+    // No direct rule for Object Created events: the queue's rules carry them.
+    expect(queuedParts.events.objectCreated).toEqual([]);
+    expect(parts.events.objectCreated.length).toBeGreaterThan(0);
   });
 
   it('It should keep every function’s log group with the stack, and reserve no concurrency unless asked', () => {
     const extensions = parts.resources.extensions;
     expect(Object.keys(extensions).sort()).toEqual(
-      FUNCTION_NAMES.map((fn) => `${fn[0]?.toUpperCase()}${fn.slice(1)}LogGroup`).sort(),
+      deployedFunctionsOf(config)
+        .map((fn) => `${fn[0]?.toUpperCase()}${fn.slice(1)}LogGroup`)
+        .sort(),
     );
     for (const extension of Object.values(extensions)) {
       expect(extension).toEqual({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });

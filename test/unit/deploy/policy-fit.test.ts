@@ -544,7 +544,9 @@ describe('the generated 1,000-rule configuration (test/support/thousand-rules.ts
   it('It should fit every role within IAM limits, allowing a sample of what the unfitted statements allowed', async () => {
     if (!parts) throw new Error('the 1,000-rule configuration is not valid');
     const generated = unfitted(parts.config);
-    for (const fn of FUNCTION_NAMES) {
+    // objectCreatedBatch is deployed only with queue delivery, which this configuration does not choose.
+    expect(generated.objectCreatedBatch).toEqual([]);
+    for (const fn of FUNCTION_NAMES.filter((name) => name !== 'objectCreatedBatch')) {
       const [inline, ...managed] = packagedDocuments(parts.resources, fn);
       expect(policyChars(inline), fn).toBeLessThanOrEqual(LIMITS.roleInlinePolicyChars);
       expect(managed.length, fn).toBeLessThanOrEqual(LIMITS.managedPoliciesPerRole);
