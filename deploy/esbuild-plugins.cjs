@@ -110,6 +110,7 @@ const lambdaCredentials = {
  */
 const MATCH_NO_PATTERN = new Set([
   'functions/object-created',
+  'functions/object-created-batch',
   'functions/object-deleted',
   'functions/object-copy-step',
   'functions/ec2-copy-step',

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { BuildOptions, Plugin } from 'esbuild';
 import { parse } from 'yaml';
+import { OPTIONAL_FUNCTIONS } from './template-parts.ts';
 
 export interface ServerlessFile {
   service: string;
@@ -15,8 +16,24 @@ export interface ServerlessFile {
   functions: Record<string, { handler: string; environment?: Record<string, unknown> }>;
 }
 
-export const readServerlessFile = (file = 'serverless.yml'): ServerlessFile =>
-  parse(readFileSync(file, 'utf8')) as ServerlessFile;
+/** A function serverless.yml leaves to the rules: `${file(./deploy/parts.cjs):functions.NAME, null}`. */
+const OPTIONAL_ENTRY = /^\$\{file\(\.\/deploy\/parts\.cjs\):functions\.(\w+)\b/;
+
+/**
+ * serverless.yml as the bundles are built from it; a function the rules decide on (objectCreatedBatch, with
+ * queue delivery) is read as it deploys when they ask for it, so it is bundled, run and measured too.
+ */
+export function readServerlessFile(file = 'serverless.yml'): ServerlessFile {
+  const service = parse(readFileSync(file, 'utf8')) as ServerlessFile;
+  for (const [name, entry] of Object.entries(service.functions as Record<string, unknown>)) {
+    const optional = typeof entry === 'string' ? OPTIONAL_ENTRY.exec(entry)?.[1] : undefined;
+    if (optional === undefined) continue;
+    const definition = OPTIONAL_FUNCTIONS[optional as keyof typeof OPTIONAL_FUNCTIONS];
+    if (!definition) throw new Error(`serverless.yml: ${name} names no optional function (${String(entry)})`);
+    service.functions[name] = definition;
+  }
+  return service;
+}
 
 /**
  * serverless-esbuild's own keys, which it removes before calling esbuild (`exclude` becomes `external`,

@@ -95,15 +95,7 @@ export const OBJECT_CREATED_BATCH_TIMEOUT_SECONDS = 120;
  * framework drops (a function whose configuration is null is deleted from the service).
  */
 const objectCreatedBatchFunction = (config: FerryConfig) =>
-  queuedDelivery(config)
-    ? {
-        role: roleIdOf('objectCreatedBatch'),
-        handler: 'functions/object-created-batch.handler',
-        timeout: OBJECT_CREATED_BATCH_TIMEOUT_SECONDS,
-        // Peak 109 MB for a batch of 100 (BENCHMARKS.md, "Delivery: direct against SQS batches").
-        memorySize: 256,
-      }
-    : null;
+  queuedDelivery(config) ? OPTIONAL_FUNCTIONS.objectCreatedBatch : null;
 
 /** The queue, its policy, its rules and the event source mapping of queue delivery (deploy/sqs-delivery.ts). */
 function objectCreatedDelivery(config: FerryConfig, deployment: Deployment): Record<string, CfnResource> {
@@ -488,7 +480,23 @@ const functionLogicalId = (fn: FunctionName, suffix: 'Role' | 'LogGroup' | 'Lamb
   `${fn[0]?.toUpperCase()}${fn.slice(1)}${suffix}`;
 
 /** The logical id of a function's role: `objectCreated` → `ObjectCreatedRole`. */
-export const roleIdOf = (fn: FunctionName): string => functionLogicalId(fn, 'Role');
+export function roleIdOf(fn: FunctionName): string {
+  return functionLogicalId(fn, 'Role');
+}
+
+/**
+ * The functions serverless.yml names by `${file(./deploy/parts.cjs):functions.NAME, null}`, as deployed where the
+ * rules ask for them: the bundles' test and benchmarks read them from here (deploy/function-bundles.ts).
+ */
+export const OPTIONAL_FUNCTIONS = {
+  objectCreatedBatch: {
+    role: roleIdOf('objectCreatedBatch'),
+    handler: 'functions/object-created-batch.handler',
+    timeout: OBJECT_CREATED_BATCH_TIMEOUT_SECONDS,
+    // Peak 109 MB for a batch of 100 (BENCHMARKS.md, "Delivery: direct against SQS batches").
+    memorySize: 256,
+  },
+};
 
 /** The functions EventBridge invokes asynchronously: their failed invocations go to the dead letters. */
 const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile', 'rpoMonitor'];
