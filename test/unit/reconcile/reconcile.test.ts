@@ -88,7 +88,7 @@ describe('the replica decision', () => {
       Metadata: recorded,
       ETag: '"md5-of-bytes"',
       LastModified: T0,
-      ServerSideEncryption: 'AES256',
+      ServerSideEncryption: 'AES256' as const,
     };
     expect(replicaStateOf(replica, kmsSource, DESTINATION)).toBe('current');
     // Overwritten in the same second as the copy (equal times): only the recorded ETag tells.
