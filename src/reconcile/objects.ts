@@ -70,7 +70,7 @@ export function replicaStateOf(
   if (!replica) return 'missing';
   const markers = readMarkers(replica.Metadata);
   if (!markers || !isReplicaOf(markers, source)) return 'stale';
-  if (replica.LastModified && source.lastModified && replica.LastModified < source.lastModified)
+  if (replica.LastModified && source.lastModified && writtenBefore(replica.LastModified, source.lastModified))
     return 'stale';
   if (markers.sourceETag !== undefined)
     return markers.sourceETag === unquote(source.etag) ? 'current' : 'stale';
@@ -86,6 +86,15 @@ export function replicaStateOf(
   if (comparable && unquote(replica.ETag ?? '') !== unquote(source.etag)) return 'stale';
   return 'current';
 }
+
+/**
+ * Whether `replica` was written in an earlier second than `source`. A HEAD's Last-Modified is an HTTP date,
+ * whole seconds (https://www.rfc-editor.org/rfc/rfc9110#name-last-modified), while the source's time may come
+ * from an inventory's LastModifiedDate or a listing with a fraction: compared to the millisecond, a copy made
+ * in the same second as its source would look older than it.
+ */
+const writtenBefore = (replica: Date, source: Date): boolean =>
+  Math.floor(replica.getTime() / 1000) < Math.floor(source.getTime() / 1000);
 
 /** An S3 "Object Created" event as EventBridge would deliver it for a listed object (the key encoded as S3 does). */
 export function objectCreatedEventOf(
