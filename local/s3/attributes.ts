@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { checkMetadata, tagsOfHeader } from './limits.ts';
 import { lockHeaders } from './object-lock.ts';
@@ -55,6 +56,21 @@ export function metadataOf(headers: IncomingHttpHeaders): Record<string, string>
   checkMetadata(metadata);
   return metadata;
 }
+
+/**
+ * The ETag of an object written whole (PutObject, CopyObject): the MD5 of its bytes in plaintext or under
+ * SSE-S3, and not an MD5 of its bytes under SSE-KMS (or DSSE-KMS)
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html, "ETag"). S3 does not say what it is
+ * then: the sandbox gives 32 random hex digits, new at each write, so code that takes a KMS object's ETag for
+ * its content digest (the same bytes copied give the same ETag) fails here as it would on S3.
+ */
+export function wholeObjectETag(md5: string, serverSideEncryption: string | undefined): string {
+  return serverSideEncryption?.startsWith('aws:kms') ? randomBytes(16).toString('hex') : md5;
+}
+
+/** Whether an object's ETag is the MD5 of its bytes: written whole, not under KMS (wholeObjectETag). */
+export const etagIsMd5 = (object: Pick<StoredObject, 'partSizes' | 'serverSideEncryption'>): boolean =>
+  !object.partSizes && !object.serverSideEncryption?.startsWith('aws:kms');
 
 /**
  * Encryption as the request asks for it. S3 encrypts every new object (SSE-S3, `AES256`, unless the request

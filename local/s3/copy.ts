@@ -1,10 +1,12 @@
 import {
   contentOf,
   encryptionOf,
+  etagIsMd5,
   invalidObjectState,
   isArchived,
   metadataOf,
   storageClassOf,
+  wholeObjectETag,
 } from './attributes.ts';
 import { checkCopySourceConditions, checkWriteConditions, writeConditionsOf } from './conditions.ts';
 import { header, type S3Context, type S3Request } from './context.ts';
@@ -97,10 +99,10 @@ async function alongsideModel<T>(
 /**
  * A part copy's ETag: the MD5 of its bytes. S3 computes it as it copies; the sandbox reuses one it already
  * knows, when the range is exactly one part of a multipart source (that part's MD5) or all of a
- * single-part source (its ETag is its MD5), and hashes the range otherwise.
+ * source whose ETag is its MD5 (etagIsMd5), and hashes the range otherwise.
  */
 function partCopyMd5(context: S3Context, object: StoredObject, start: number, end: number): Promise<string> {
-  if (!object.partSizes && start === 0 && end === object.size) return Promise.resolve(object.etag);
+  if (etagIsMd5(object) && start === 0 && end === object.size) return Promise.resolve(object.etag);
   if (object.partSizes && object.partETags) {
     let position = 0;
     for (const [index, size] of object.partSizes.entries()) {
@@ -195,11 +197,13 @@ export async function copyObject(context: S3Context, request: S3Request): Promis
   const held = store.retain(from.segments);
   let object: StoredObject;
   try {
-    const etag = await alongsideModel(
+    const md5 = await alongsideModel(
       context,
       { from: source.bucket.name, to: bucket.name, bytes: from.size },
-      from.partSizes ? store.md5(from.segments, 0, from.size) : Promise.resolve(from.etag),
+      etagIsMd5(from) ? Promise.resolve(from.etag) : store.md5(from.segments, 0, from.size),
     );
+    // A copy's ETag is its bytes' MD5 unless the copy is under KMS (wholeObjectETag), whatever its source's.
+    const etag = wholeObjectETag(md5, attributes.serverSideEncryption);
     checkWriteConditions(
       request.key,
       store.currentObject(bucket, request.key),

@@ -1,4 +1,11 @@
-import { attributesOf, invalidObjectState, isArchived, objectHeaders, versionHeader } from './attributes.ts';
+import {
+  attributesOf,
+  invalidObjectState,
+  isArchived,
+  objectHeaders,
+  versionHeader,
+  wholeObjectETag,
+} from './attributes.ts';
 import {
   checkDeleteConditions,
   checkReadConditions,
@@ -122,7 +129,7 @@ export async function putObject(context: S3Context, request: S3Request): Promise
     ...attributes,
     ...(lock ? { lock } : {}),
     key: request.key,
-    etag: md5,
+    etag: wholeObjectETag(md5, attributes.serverSideEncryption),
     size: segment.length,
     lastModified: new Date(),
     segments: [segment],

@@ -2,6 +2,7 @@ import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/par
 import { z } from 'zod';
 import { region } from '#rules/schema';
 import { decodeEventKey } from './keys.ts';
+import { MAX_ETAG_CHARS } from './markers.ts';
 
 /**
  * S3 "Object Created" / "Object Deleted" events as EventBridge delivers them, extended from the
@@ -45,7 +46,8 @@ const eventKey = z.string().superRefine((encoded, ctx) => {
  * An opaque entity tag of S3 or a compatible store: hex MD5 with an optional `-N` is what S3 writes; other
  * stores use letters, digits and a few URL-safe signs. Optionally in double quotes, as in an ETag header.
  */
-const ETAG = /^(?:"[0-9A-Za-z][0-9A-Za-z._:+/=-]{0,127}"|[0-9A-Za-z][0-9A-Za-z._:+/=-]{0,127})$/;
+const ETAG_CHARS = `[0-9A-Za-z][0-9A-Za-z._:+/=-]{0,${MAX_ETAG_CHARS - 1}}`;
+const ETAG = new RegExp(`^(?:"${ETAG_CHARS}"|${ETAG_CHARS})$`);
 const etag = z
   .string()
   .regex(

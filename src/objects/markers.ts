@@ -10,7 +10,18 @@ export const MARKER_KEYS = {
   sourceVersion: 'ferry-source-version',
   sequencer: 'ferry-source-sequencer',
   rule: 'ferry-rule',
+  /**
+   * The ETag of the source object copied. Reconcile compares it with the source's current ETag: it tells
+   * whether the replica holds the source's current content whatever the encryption on either side, where
+   * the replica's own ETag cannot (under SSE-KMS, DSSE-KMS or SSE-C an ETag is not the MD5 of the bytes,
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html, "ETag"). Absent on replicas written
+   * before it was added.
+   */
+  sourceETag: 'ferry-source-etag',
 } as const;
+
+/** The longest ETag an event may carry (#objects/event), unquoted: the bound of the source-ETag marker. */
+export const MAX_ETAG_CHARS = 128;
 
 export interface ReplicaMarkers {
   sourceBucket: string;
@@ -18,6 +29,8 @@ export interface ReplicaMarkers {
   sourceVersion: string | undefined;
   sequencer: string | undefined;
   rule: string;
+  /** Unquoted. */
+  sourceETag?: string | undefined;
 }
 
 /**
@@ -40,7 +53,8 @@ const DIGEST_MARKER_BYTES = digestMarker('').length;
 /**
  * The markers of a replica. Their names are unchanged since the first release (replicas written then are
  * still recognised), and their values are bounded: bucket ≤ 63, rule ≤ 64, the sequencer ≤ 32 and the
- * version id ≤ 1024 (32 in S3) by the event schema, the key ≤ 512 readable or 71 compact. Compact markers are written only
+ * version id ≤ 1024 (32 in S3) by the event schema, the key ≤ 512 readable or 71 compact, the source's
+ * ETag ≤ MAX_ETAG_CHARS. Compact markers are written only
  * when the source's metadata plus `set` would otherwise pass S3's 2 KB (see `replicaMetadata`).
  */
 export function markersFor(
@@ -49,6 +63,7 @@ export function markersFor(
     key: string;
     versionId?: string | undefined;
     sequencer?: string | undefined;
+    etag?: string | undefined;
     rule: string;
   },
   options: { compact?: boolean } = {},
@@ -59,6 +74,7 @@ export function markersFor(
     ...(source.versionId ? { [MARKER_KEYS.sourceVersion]: source.versionId } : {}),
     ...(source.sequencer ? { [MARKER_KEYS.sequencer]: source.sequencer } : {}),
     [MARKER_KEYS.rule]: source.rule,
+    ...(source.etag ? { [MARKER_KEYS.sourceETag]: source.etag.replaceAll('"', '') } : {}),
   };
 }
 
@@ -76,6 +92,7 @@ export function readMarkers(
     sourceVersion: metadata[MARKER_KEYS.sourceVersion],
     sequencer: metadata[MARKER_KEYS.sequencer],
     rule,
+    sourceETag: metadata[MARKER_KEYS.sourceETag],
   };
 }
 

@@ -37,6 +37,12 @@ export interface ListedObject {
   size: number;
   etag: string;
   lastModified: Date | undefined;
+  /**
+   * The source's encryption (`x-amz-server-side-encryption`), where the caller knows it: an inventory's
+   * EncryptionStatus does, a ListObjectsV2 answer does not (its Contents carry no encryption,
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html).
+   */
+  serverSideEncryption?: string | undefined;
 }
 
 export type ReplicaState = 'missing' | 'stale' | 'current';
@@ -44,7 +50,15 @@ export type ReplicaState = 'missing' | 'stale' | 'current';
 /**
  * Whether the replica at one destination is a verified copy of the listed source. Pure. Stale: not Ferry's
  * replica of this source (no markers, or another source's), written before the source's current version,
- * or with another content digest where both ETags are plain MD5s (single-part, no SSE-KMS on either side).
+ * or a copy of another content than the source's current one.
+ *
+ * The content is judged by the source ETag the replica's markers record (#objects/markers): equal to the
+ * listed source's ETag, it is a copy of that content, whatever the encryption on either side (the replica's
+ * own ETag is another one for the same bytes when one side is under SSE-KMS and the other not, or under
+ * another key: API_Object.html, "ETag"). A replica written before that marker is judged by the
+ * comparable-ETag rule (#objects/etag-rule) with every encryption known: the destination's, the replica's
+ * and, where the caller knows it, the source's. A listing does not say the source's: such a replica of an
+ * SSE-KMS source is then found stale once, and its copy again carries the marker.
  */
 export function replicaStateOf(
   replica:
@@ -56,20 +70,31 @@ export function replicaStateOf(
   if (!replica) return 'missing';
   const markers = readMarkers(replica.Metadata);
   if (!markers || !isReplicaOf(markers, source)) return 'stale';
-  if (replica.LastModified && source.lastModified && replica.LastModified < source.lastModified)
+  if (replica.LastModified && source.lastModified && writtenBefore(replica.LastModified, source.lastModified))
     return 'stale';
+  if (markers.sourceETag !== undefined)
+    return markers.sourceETag === unquote(source.etag) ? 'current' : 'stale';
   // A replica written in parts (its ETag has `-N`) may or may not have kept the source's layout: the
   // listing cannot tell, so only CopyObject replicas are compared.
   const comparable =
     replica.ETag !== undefined &&
     etagsMustMatch({
       sourceETag: source.etag,
-      encryptions: [destination.encryption?.sse, replica.ServerSideEncryption],
+      encryptions: [destination.encryption?.sse, replica.ServerSideEncryption, source.serverSideEncryption],
       replica: partsOfETag(replica.ETag) === 0 ? { copy: true } : { parts: 0 },
     });
   if (comparable && unquote(replica.ETag ?? '') !== unquote(source.etag)) return 'stale';
   return 'current';
 }
+
+/**
+ * Whether `replica` was written in an earlier second than `source`. A HEAD's Last-Modified is an HTTP date,
+ * whole seconds (https://www.rfc-editor.org/rfc/rfc9110#name-last-modified), while the source's time may come
+ * from an inventory's LastModifiedDate or a listing with a fraction: compared to the millisecond, a copy made
+ * in the same second as its source would look older than it.
+ */
+const writtenBefore = (replica: Date, source: Date): boolean =>
+  Math.floor(replica.getTime() / 1000) < Math.floor(source.getTime() / 1000);
 
 /** An S3 "Object Created" event as EventBridge would deliver it for a listed object (the key encoded as S3 does). */
 export function objectCreatedEventOf(

@@ -1,5 +1,5 @@
 import { MARKER } from '#ec2/markers';
-import { MARKER_KEYS, markersFor } from '#objects/markers';
+import { MARKER_KEYS, MAX_ETAG_CHARS, markersFor } from '#objects/markers';
 
 /**
  * The limits S3 and EC2 put on what Ferry writes, as far as the configuration alone decides them. Checked at
@@ -98,7 +98,7 @@ function keyWithLargestMarker(): string {
 
 /**
  * The most user metadata Ferry's replica markers (src/objects/markers.ts) can take on a replica of this rule:
- * its bucket and name as they are, the key, version id and sequencer at their largest. Computed through
+ * its bucket and name as they are, the key, version id, sequencer and source ETag at their largest. Computed through
  * `markersFor` itself, so a change to the markers changes this bound with it. The key's marker is longest
  * for some ASCII key of at most 1,024 bytes (the marker either percent-encodes the key or digests it).
  */
@@ -109,6 +109,7 @@ export function worstCaseMarkerBytes(source: { bucket: string; rule: string }): 
       key: keyWithLargestMarker(),
       versionId: 'v'.repeat(MAX_VERSION_ID_BYTES),
       sequencer: 'f'.repeat(MAX_SEQUENCER_CHARS),
+      etag: 'e'.repeat(MAX_ETAG_CHARS),
       rule: source.rule,
     }),
   );

@@ -114,6 +114,43 @@ describe('sandbox S3: object attributes', () => {
     expect(tags.TagSet).toEqual([{ Key: 'c', Value: '3' }]);
   });
 
+  it('gives an object written under SSE-KMS an ETag that is not the MD5 of its bytes, and a copy of it under SSE-S3 the MD5 (API_Object, "ETag")', async () => {
+    const Body = 'the same bytes, three ways';
+    const hex = md5(Body).toString('hex');
+    const kms = { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: 'alias/ferry' };
+    const put = await s3().send(new PutObjectCommand({ Bucket, Key: 'sse/kms', Body, ...kms }));
+    expect(put.ETag).not.toBe(`"${hex}"`);
+    const dsse = await s3().send(
+      new PutObjectCommand({ Bucket, Key: 'sse/dsse', Body, ServerSideEncryption: 'aws:kms:dsse' }),
+    );
+    expect(dsse.ETag).not.toBe(`"${hex}"`);
+    const plain = await s3().send(new PutObjectCommand({ Bucket, Key: 'sse/s3', Body }));
+    expect(plain.ETag).toBe(`"${hex}"`);
+    // KMS to SSE-S3: the MD5 of the bytes, which the KMS source's ETag is not.
+    const toPlain = await s3().send(
+      new CopyObjectCommand({ Bucket, Key: 'sse/kms-copy', CopySource: `${Bucket}/sse/kms` }),
+    );
+    expect(toPlain.CopyObjectResult?.ETag).toBe(`"${hex}"`);
+    // SSE-S3 to KMS: not the MD5, though the source's ETag is; a part copy of a KMS source is its range's MD5.
+    const toKms = await s3().send(
+      new CopyObjectCommand({ Bucket, Key: 'sse/s3-copy', CopySource: `${Bucket}/sse/s3`, ...kms }),
+    );
+    expect(toKms.CopyObjectResult?.ETag).not.toBe(`"${hex}"`);
+    const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key: 'sse/parts' }));
+    const part = await s3().send(
+      new UploadPartCopyCommand({
+        Bucket,
+        Key: 'sse/parts',
+        UploadId,
+        PartNumber: 1,
+        CopySource: `${Bucket}/sse/kms`,
+      }),
+    );
+    expect(part.CopyPartResult?.ETag).toBe(`"${hex}"`);
+    const head = await s3().send(new HeadObjectCommand({ Bucket, Key: 'sse/kms' }));
+    expect(head).toMatchObject({ ETag: put.ETag, ServerSideEncryption: 'aws:kms' });
+  });
+
   it('refuses a copy of an object to itself that changes nothing with 400 InvalidRequest', async () => {
     expect(
       await refusal(

@@ -10,16 +10,21 @@ import { checkCandidate, sourceKeyOf } from '../orphans.ts';
 import type { RuleReport } from '../report.ts';
 import type { Run, ShardItem } from './contract.ts';
 import { type InventoryDeps, ruleNamed, workClient } from './deps.ts';
-import { isCurrent, joinPartition } from './join.ts';
+import { isCurrent, joinPartition, SSE_OF_STATUS } from './join.ts';
 import type { InventoryRow } from './rows.ts';
 import { readShard } from './shards.ts';
 
-/** A source row as the create path takes it: what a listing would have said of the object. */
+/**
+ * A source row as the create path and the HEAD check take it: what a listing would have said of the object,
+ * and its encryption, which a listing does not say (replicaStateOf weighs it for a replica without the
+ * source-ETag marker).
+ */
 const listedOf = (row: InventoryRow): ListedObject => ({
   key: row.key,
   size: row.size,
   etag: row.eTag,
   lastModified: new Date(row.lastModified),
+  serverSideEncryption: SSE_OF_STATUS[row.encryptionStatus ?? ''],
 });
 
 /** Runs `work` over `items`, at most CHECK_CONCURRENCY at a time (as the listing pass does). */

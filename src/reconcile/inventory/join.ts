@@ -50,7 +50,7 @@ export interface InventoryJoin {
 }
 
 /** S3 Inventory's EncryptionStatus as the `x-amz-server-side-encryption` value the ETag rule knows. */
-const SSE_OF_STATUS: Record<string, string | undefined> = {
+export const SSE_OF_STATUS: Record<string, string | undefined> = {
   'NOT-SSE': undefined,
   'SSE-S3': 'AES256',
   'SSE-KMS': 'aws:kms',

@@ -77,6 +77,7 @@ describe('object-created handler', () => {
         'ferry-source-key': 'invoices%2F2026%2Fq3%20report%20%C3%BC%2B1.pdf',
         'ferry-source-sequencer': '00617F08299329D189',
         'ferry-rule': 'invoices',
+        'ferry-source-etag': 'b1946ac92492d2347c6235b4d2611184',
       },
       ContentType: 'application/pdf',
       CacheControl: 'max-age=60',

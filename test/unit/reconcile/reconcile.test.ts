@@ -80,6 +80,28 @@ describe('the replica decision', () => {
     ).toBe('current');
   });
 
+  it('judges the content by the source ETag the markers record, whatever the encryption on either side', () => {
+    const recorded = markersFor({ bucket: 'acme-prod', key: listed.key, etag: '"kms-etag"', rule: 'docs' });
+    // An SSE-KMS source (its ETag no MD5) copied under SSE-S3 (the replica's ETag its MD5): the same content.
+    const kmsSource = { ...listed, etag: '"kms-etag"' };
+    const replica = {
+      Metadata: recorded,
+      ETag: '"md5-of-bytes"',
+      LastModified: T0,
+      ServerSideEncryption: 'AES256' as const,
+    };
+    expect(replicaStateOf(replica, kmsSource, DESTINATION)).toBe('current');
+    // Overwritten in the same second as the copy (equal times): only the recorded ETag tells.
+    expect(replicaStateOf(replica, { ...kmsSource, etag: '"another-kms-etag"' }, DESTINATION)).toBe('stale');
+    // A replica written before the marker: the source's encryption, where known (inventory), makes the
+    // ETags incomparable; unknown (a listing), the MD5s are compared and the replica is copied once more.
+    const older = { ...replica, Metadata: markers };
+    expect(replicaStateOf(older, { ...kmsSource, serverSideEncryption: 'aws:kms' }, DESTINATION)).toBe(
+      'current',
+    );
+    expect(replicaStateOf(older, kmsSource, DESTINATION)).toBe('stale');
+  });
+
   it('builds an "Object Created" event the handler’s schema parses back to the listed object, timed at its write', () => {
     const event = ObjectCreatedEventSchema.parse(
       objectCreatedEventOf(listed, { region: 'us-east-1', account: '111122223333' }, T1.getTime()),

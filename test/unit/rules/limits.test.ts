@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { markersFor } from '#objects/markers';
+import { MAX_ETAG_CHARS, markersFor } from '#objects/markers';
 import { metadataBytes, worstCaseMarkerBytes } from '#rules/limits';
 import { validateConfig } from '#rules/load';
 
@@ -39,6 +39,7 @@ describe('user metadata limit (S3: 2 KB of keys and values, with Ferry’s marke
         key,
         versionId: 'v'.repeat(1024),
         sequencer: 'F'.repeat(64),
+        etag: `"${'0'.repeat(32)}-10000"`,
         rule: 'invoices',
       });
       expect(markers).toBeGreaterThanOrEqual(metadataBytes(written));
@@ -61,6 +62,7 @@ describe('user metadata limit (S3: 2 KB of keys and values, with Ferry’s marke
           key: longest,
           versionId: 'v'.repeat(1024),
           sequencer: 'f'.repeat(64),
+          etag: 'e'.repeat(MAX_ETAG_CHARS),
           rule: 'invoices',
         }),
       ),
