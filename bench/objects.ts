@@ -16,7 +16,7 @@
 // computed (bench/large-copy-model.ts), for sizes too large to copy here.
 // A peer tool that is not installed is reported as such; nothing is installed here.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,7 @@ import {
 import { build } from 'esbuild';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { DEFAULT_MULTIPART_SETTINGS } from '#objects/copy-machine/multipart-copy';
+import { summarizeTimeline, type TimelineEntry } from './copy-timeline.ts';
 import {
   awsCliPlan,
   CLI_SWEEP,
@@ -63,6 +64,8 @@ const { values } = parseArgs({
     'model-sizes': { type: 'string', default: '1GiB,6GiB,64GiB,256GiB,1TiB' },
     // Another checkout of Ferry (e.g. the main branch's), run as the tool `ferry-main` beside this one.
     baseline: { type: 'string' },
+    // Prints the timeline of every counted Ferry run (bench/copy-timeline.ts): where its span goes.
+    timeline: { type: 'boolean', default: false },
   },
 });
 
@@ -103,6 +106,8 @@ const FERRY_BUNDLE = '.build/ferry-copy.mjs';
 const BASELINE_DIR = '.build/baseline';
 const BASELINE_BUNDLE = `${BASELINE_DIR}/bundle/ferry-copy.mjs`;
 
+const TIMELINE_FILE = '.build/ferry-timeline.json';
+
 /** The bundled copier, in either of Ferry's two modes. */
 const ferryCommand =
   (mode: 'multipart' | 'single', partSize?: number, bundle = FERRY_BUNDLE) =>
@@ -121,6 +126,7 @@ const ferryCommand =
       '--mode',
       mode,
       ...(partSize ? ['--part-size', String(partSize)] : []),
+      ...(values.timeline && bundle === FERRY_BUNDLE ? ['--timeline', TIMELINE_FILE] : []),
     ],
     env: {},
   });
@@ -465,6 +471,11 @@ try {
         console.log(
           `  ${label.padEnd(7)} ${tool.name.padEnd(16)} ${outcome.seconds.toFixed(2).padStart(8)} s  span ${stats.spanSeconds.toFixed(2).padStart(7)} s  ${String(requests).padStart(5)} requests  late ${stats.lateRequests}/${stats.requests} (${stats.lateSeconds.toFixed(1)} s)`,
         );
+        if (values.timeline && tool.name === 'ferry' && existsSync(TIMELINE_FILE)) {
+          const entries = JSON.parse(readFileSync(TIMELINE_FILE, 'utf8')) as TimelineEntry[];
+          for (const line of summarizeTimeline(entries)) console.log(`      ${line}`);
+          rmSync(TIMELINE_FILE);
+        }
         if (run === 0) continue;
         results.push({
           size: size.label,
