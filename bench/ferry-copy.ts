@@ -88,6 +88,20 @@ const { tools, deps, copyStepDeps } = createRuntime(config, {
   credentials: SANDBOX_CREDENTIALS,
   maxSockets: 1024,
 });
+const step = createObjectCopyStepHandler(tools, copyStepDeps);
+const stepFunctions = new LocalStepFunctions({
+  functions: {
+    ObjectCopyStepLambdaFunction: timed(
+      (input) => (input as { action: string }).action,
+      (input) => step(input as never, {} as never),
+    ),
+  },
+  clock: new VirtualClock(),
+  random: seededRandom(1),
+  validate: false,
+});
+// The interpreter parses its definition before the copy starts: Step Functions has it from the deploy.
+stepFunctions.preload('object-copy');
 const head = await deps.s3({ region: 'us-east-1' }).send(new HeadObjectCommand({ Bucket: from, Key: key }));
 const source = {
   bucket: from,
@@ -103,18 +117,6 @@ const source = {
 const [plan] = planCopies(objectRulesOf(config), source);
 if (!plan) throw new Error('the benchmark rule does not match');
 
-const step = createObjectCopyStepHandler(tools, copyStepDeps);
-const stepFunctions = new LocalStepFunctions({
-  functions: {
-    ObjectCopyStepLambdaFunction: timed(
-      (input) => (input as { action: string }).action,
-      (input) => step(input as never, {} as never),
-    ),
-  },
-  clock: new VirtualClock(),
-  random: seededRandom(1),
-  validate: false,
-});
 const job = { mode, plan, source, reason: 'benchmark' } as const;
 const { execution } = stepFunctions.start(
   'object-copy',
