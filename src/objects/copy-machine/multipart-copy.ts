@@ -220,7 +220,13 @@ function earlyCreateRequest(job: CopyJob, now: number): CreateRequest | undefine
   if (!attributes) return undefined;
   if (plan.destination.tags.copy && attributes.TagCount) return undefined;
   // The schema takes any string S3 may answer for its enumerations; they are passed back as read.
-  const request = createRequest(plan, source, attributes as SourceHead, plan.destination.tags.copy ? {} : undefined, now);
+  const request = createRequest(
+    plan,
+    source,
+    attributes as SourceHead,
+    plan.destination.tags.copy ? {} : undefined,
+    now,
+  );
   return Object.keys(request.lock).length === 0 ? request : undefined;
 }
 
