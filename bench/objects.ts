@@ -40,6 +40,7 @@ import { summarizeTimeline, type TimelineEntry } from './copy-timeline.ts';
 import {
   awsCliPlan,
   CLI_SWEEP,
+  FERRY_BEFORE_CREATE_AFTER_READS,
   ferryCost,
   ferryPlan,
   lowerBound,
@@ -422,6 +423,9 @@ const times = (seconds: number, reference: number) =>
 /** Modelled seconds of each tool at a size (bench/large-copy-model.ts). */
 function modelled(toolName: string, size: number): number | undefined {
   if (toolName === 'ferry') return simulate(ferryPlan(size, DEFAULT_MULTIPART_SETTINGS), model).seconds;
+  if (toolName === 'ferry-main')
+    return simulate(ferryPlan(size, DEFAULT_MULTIPART_SETTINGS, FERRY_BEFORE_CREATE_AFTER_READS), model)
+      .seconds;
   if (toolName === 'ferry-256mib')
     return simulate(ferryPlan(size, { ...DEFAULT_MULTIPART_SETTINGS, partSize: 256 * 1024 ** 2 }), model)
       .seconds;
@@ -552,8 +556,8 @@ function modelTables(): string {
   const out: string[] = [
     `Modelled (not measured): latency ${values['latency-ms']} ms, ${values['copy-mibps']} MiB/s per request, ${values['pair-mibps']} MiB/s per bucket pair.`,
     '',
-    '| size | bound s | ferry | ferry-256mib | aws-cli | aws-cli best of sweep | rclone | ferry vs aws-cli | ferry vs best aws-cli | ferry vs rclone |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| size | bound s | ferry | ferry before (Create after the reads) | ferry-256mib | aws-cli | aws-cli-tuned | aws-cli best of sweep | rclone | ferry vs aws-cli | ferry vs aws-cli-tuned | ferry vs best aws-cli | ferry vs rclone |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const sweep: string[] = [
     `| multipart_chunksize × max_concurrent_requests | ${modelSizes.map((s) => s.label).join(' | ')} |`,
@@ -584,9 +588,11 @@ function modelTables(): string {
     const fixed = simulate(ferryFixed, model);
     const cli = simulate(awsCliPlan(size.bytes, 8 * 1024 ** 2, 10), model).seconds;
     const rclone = simulate(rclonePlan(size.bytes), model).seconds;
+    const before = modelled('ferry-main', size.bytes) ?? 0;
+    const tunedCli = modelled('aws-cli-tuned', size.bytes) ?? 0;
     const bestCli = best.get(size.label);
     out.push(
-      `| ${size.label} | ${bound.toFixed(2)} | ${times(derived.seconds, bound)} | ${times(fixed.seconds, bound)} | ${times(cli, bound)} | ${times(bestCli?.seconds ?? 0, bound)} (${bestCli?.setting}) | ${times(rclone, bound)} | ${times(cli, derived.seconds)} | ${times(bestCli?.seconds ?? 0, derived.seconds)} | ${times(rclone, derived.seconds)} |`,
+      `| ${size.label} | ${bound.toFixed(2)} | ${times(derived.seconds, bound)} | ${times(before, bound)} | ${times(fixed.seconds, bound)} | ${times(cli, bound)} | ${times(tunedCli, bound)} | ${times(bestCli?.seconds ?? 0, bound)} (${bestCli?.setting}) | ${times(rclone, bound)} | ${times(cli, derived.seconds)} | ${times(tunedCli, derived.seconds)} | ${times(bestCli?.seconds ?? 0, derived.seconds)} | ${times(rclone, derived.seconds)} |`,
     );
     const a = ferryCost(ferryDerived, derived.groupSeconds);
     const b = ferryCost(ferryFixed, fixed.groupSeconds);
