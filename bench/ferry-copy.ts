@@ -9,7 +9,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { LocalStepFunctions } from '#local/step-functions';
 import { seededRandom, VirtualClock } from '#local/virtual-clock';
-import { executionNameOf } from '#objects/copy-machine/contract';
+import { executionNameOf, SourceAttributesSchema } from '#objects/copy-machine/contract';
 import { createObjectCopyStepHandler } from '#objects/handlers/object-copy-step';
 import { planCopies } from '#objects/router';
 import { objectRulesOf } from '#rules/config';
@@ -117,7 +117,14 @@ const source = {
 const [plan] = planCopies(objectRulesOf(config), source);
 if (!plan) throw new Error('the benchmark rule does not match');
 
-const job = { mode, plan, source, reason: 'benchmark' } as const;
+// As the object-created handler hands a multipart copy over: with the attributes its HEAD read.
+const job = {
+  mode,
+  plan,
+  source,
+  reason: 'benchmark',
+  ...(mode === 'multipart' ? { attributes: SourceAttributesSchema.parse(head) } : {}),
+} as const;
 const { execution } = stepFunctions.start(
   'object-copy',
   executionNameOf(job),
