@@ -259,23 +259,27 @@ describe('multipart path: objects above the threshold', () => {
   });
 });
 
+/**
+ * The object-copy step's runtime dies once at `action` for `key`: after its work (its requests reached
+ * S3, e.g. CreateMultipartUpload or CompleteMultipartUpload), or before it starts; Step Functions retries it.
+ */
+const crashAt = (
+  action: string,
+  key: string,
+  whileDown?: () => Promise<void>,
+  after: 'work' | 'start' = 'work',
+) =>
+  sandbox.crashes.crashOnce({
+    after,
+    function: 'ObjectCopyStepLambdaFunction',
+    when: (input) => {
+      const step = input as { action?: string; job?: { source?: { key?: string } } };
+      return step.action === action && step.job?.source?.key === key;
+    },
+    ...(whileDown ? { whileDown } : {}),
+  });
+
 describe('multipart path: a step that dies without answering', () => {
-  const crashAt = (
-    action: string,
-    key: string,
-    whileDown?: () => Promise<void>,
-    after: 'work' | 'start' = 'work',
-  ) =>
-    sandbox.crashes.crashOnce({
-      after,
-      function: 'ObjectCopyStepLambdaFunction',
-      // The handler runs (CreateMultipartUpload, or CompleteMultipartUpload, reaches S3), then the runtime dies.
-      when: (input) => {
-        const step = input as { action?: string; job?: { source?: { key?: string } } };
-        return step.action === action && step.job?.source?.key === key;
-      },
-      ...(whileDown ? { whileDown } : {}),
-    });
   const uploadsLeft = async () =>
     (await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }))).Uploads ?? [];
   const aborts = () => sandbox.requests.get('AbortMultipartUpload') ?? 0;
@@ -516,21 +520,6 @@ describe("multipart path: the upload created beside the prepare step's reads (is
       .calls()
       .filter((call) => call.function === 'objectCopyStep' && call.input.Key === key)
       .map((call) => call.operation);
-  const prepareOf = (
-    key: string,
-    action: 'prepare',
-    after: 'work' | 'start',
-    whileDown?: () => Promise<void>,
-  ) =>
-    sandbox.crashes.crashOnce({
-      after,
-      function: 'ObjectCopyStepLambdaFunction',
-      when: (input) => {
-        const step = input as { action?: string; job?: { source?: { key?: string } } };
-        return step.action === action && step.job?.source?.key === key;
-      },
-      ...(whileDown ? { whileDown } : {}),
-    });
 
   it('It should send CreateMultipartUpload before the reads answer, from the attributes the object-created handler read', async () => {
     const key = 'early/kept.bin';
@@ -558,11 +547,21 @@ describe("multipart path: the upload created beside the prepare step's reads (is
     const body = bytesOf(10 * MiB, 22);
     // Held back before the prepare step runs: the object is rewritten in place with other metadata (same
     // bytes, so the same ETag), and that write's own event waits in the bus.
-    prepareOf(key, 'prepare', 'start', async () => {
-      await plain().send(
-        new PutObjectCommand({ Bucket: 'sm-plain', Key: key, Body: body, Metadata: { origin: 'rewritten' } }),
-      );
-    });
+    crashAt(
+      'prepare',
+      key,
+      async () => {
+        await plain().send(
+          new PutObjectCommand({
+            Bucket: 'sm-plain',
+            Key: key,
+            Body: body,
+            Metadata: { origin: 'rewritten' },
+          }),
+        );
+      },
+      'start',
+    );
     const aborts = count('AbortMultipartUpload');
     await putPlain(key, body);
 
@@ -578,7 +577,7 @@ describe("multipart path: the upload created beside the prepare step's reads (is
   it("It should abort a crashed prepare's upload but not the one its retry is creating at the same time", async () => {
     const key = 'early/crashed.bin';
     const body = bytesOf(12 * MiB + 3, 23);
-    prepareOf(key, 'prepare', 'work');
+    crashAt('prepare', key);
     const before = { creates: count('CreateMultipartUpload'), aborts: count('AbortMultipartUpload') };
     await putPlain(key, body);
 
@@ -593,9 +592,14 @@ describe("multipart path: the upload created beside the prepare step's reads (is
 
   it('It should abort the early upload and write nothing when the source was deleted before the prepare step', async () => {
     const key = 'early/deleted.bin';
-    prepareOf(key, 'prepare', 'start', async () => {
-      await plain().send(new DeleteObjectCommand({ Bucket: 'sm-plain', Key: key }));
-    });
+    crashAt(
+      'prepare',
+      key,
+      async () => {
+        await plain().send(new DeleteObjectCommand({ Bucket: 'sm-plain', Key: key }));
+      },
+      'start',
+    );
     const before = {
       creates: count('CreateMultipartUpload'),
       aborts: count('AbortMultipartUpload'),
