@@ -16,7 +16,7 @@
 // computed (bench/large-copy-model.ts), for sizes too large to copy here.
 // A peer tool that is not installed is reported as such; nothing is installed here.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,9 +36,11 @@ import {
 import { build } from 'esbuild';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { DEFAULT_MULTIPART_SETTINGS } from '#objects/copy-machine/multipart-copy';
+import { summarizeTimeline, type TimelineEntry } from './copy-timeline.ts';
 import {
   awsCliPlan,
   CLI_SWEEP,
+  FERRY_BEFORE_CREATE_AFTER_READS,
   ferryCost,
   ferryPlan,
   lowerBound,
@@ -63,6 +65,8 @@ const { values } = parseArgs({
     'model-sizes': { type: 'string', default: '1GiB,6GiB,64GiB,256GiB,1TiB' },
     // Another checkout of Ferry (e.g. the main branch's), run as the tool `ferry-main` beside this one.
     baseline: { type: 'string' },
+    // Prints the timeline of every counted Ferry run (bench/copy-timeline.ts): where its span goes.
+    timeline: { type: 'boolean', default: false },
   },
 });
 
@@ -103,6 +107,8 @@ const FERRY_BUNDLE = '.build/ferry-copy.mjs';
 const BASELINE_DIR = '.build/baseline';
 const BASELINE_BUNDLE = `${BASELINE_DIR}/bundle/ferry-copy.mjs`;
 
+const TIMELINE_FILE = '.build/ferry-timeline.json';
+
 /** The bundled copier, in either of Ferry's two modes. */
 const ferryCommand =
   (mode: 'multipart' | 'single', partSize?: number, bundle = FERRY_BUNDLE) =>
@@ -121,6 +127,7 @@ const ferryCommand =
       '--mode',
       mode,
       ...(partSize ? ['--part-size', String(partSize)] : []),
+      ...(values.timeline && bundle === FERRY_BUNDLE ? ['--timeline', TIMELINE_FILE] : []),
     ],
     env: {},
   });
@@ -416,6 +423,9 @@ const times = (seconds: number, reference: number) =>
 /** Modelled seconds of each tool at a size (bench/large-copy-model.ts). */
 function modelled(toolName: string, size: number): number | undefined {
   if (toolName === 'ferry') return simulate(ferryPlan(size, DEFAULT_MULTIPART_SETTINGS), model).seconds;
+  if (toolName === 'ferry-main')
+    return simulate(ferryPlan(size, DEFAULT_MULTIPART_SETTINGS, FERRY_BEFORE_CREATE_AFTER_READS), model)
+      .seconds;
   if (toolName === 'ferry-256mib')
     return simulate(ferryPlan(size, { ...DEFAULT_MULTIPART_SETTINGS, partSize: 256 * 1024 ** 2 }), model)
       .seconds;
@@ -465,6 +475,11 @@ try {
         console.log(
           `  ${label.padEnd(7)} ${tool.name.padEnd(16)} ${outcome.seconds.toFixed(2).padStart(8)} s  span ${stats.spanSeconds.toFixed(2).padStart(7)} s  ${String(requests).padStart(5)} requests  late ${stats.lateRequests}/${stats.requests} (${stats.lateSeconds.toFixed(1)} s)`,
         );
+        if (values.timeline && tool.name === 'ferry' && existsSync(TIMELINE_FILE)) {
+          const entries = JSON.parse(readFileSync(TIMELINE_FILE, 'utf8')) as TimelineEntry[];
+          for (const line of summarizeTimeline(entries)) console.log(`      ${line}`);
+          rmSync(TIMELINE_FILE);
+        }
         if (run === 0) continue;
         results.push({
           size: size.label,
@@ -541,8 +556,8 @@ function modelTables(): string {
   const out: string[] = [
     `Modelled (not measured): latency ${values['latency-ms']} ms, ${values['copy-mibps']} MiB/s per request, ${values['pair-mibps']} MiB/s per bucket pair.`,
     '',
-    '| size | bound s | ferry | ferry-256mib | aws-cli | aws-cli best of sweep | rclone | ferry vs aws-cli | ferry vs best aws-cli | ferry vs rclone |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| size | bound s | ferry | ferry before (Create after the reads) | ferry-256mib | aws-cli | aws-cli-tuned | aws-cli best of sweep | rclone | ferry vs aws-cli | ferry vs aws-cli-tuned | ferry vs best aws-cli | ferry vs rclone |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const sweep: string[] = [
     `| multipart_chunksize × max_concurrent_requests | ${modelSizes.map((s) => s.label).join(' | ')} |`,
@@ -573,9 +588,11 @@ function modelTables(): string {
     const fixed = simulate(ferryFixed, model);
     const cli = simulate(awsCliPlan(size.bytes, 8 * 1024 ** 2, 10), model).seconds;
     const rclone = simulate(rclonePlan(size.bytes), model).seconds;
+    const before = modelled('ferry-main', size.bytes) ?? 0;
+    const tunedCli = modelled('aws-cli-tuned', size.bytes) ?? 0;
     const bestCli = best.get(size.label);
     out.push(
-      `| ${size.label} | ${bound.toFixed(2)} | ${times(derived.seconds, bound)} | ${times(fixed.seconds, bound)} | ${times(cli, bound)} | ${times(bestCli?.seconds ?? 0, bound)} (${bestCli?.setting}) | ${times(rclone, bound)} | ${times(cli, derived.seconds)} | ${times(bestCli?.seconds ?? 0, derived.seconds)} | ${times(rclone, derived.seconds)} |`,
+      `| ${size.label} | ${bound.toFixed(2)} | ${times(derived.seconds, bound)} | ${times(before, bound)} | ${times(fixed.seconds, bound)} | ${times(cli, bound)} | ${times(tunedCli, bound)} | ${times(bestCli?.seconds ?? 0, bound)} (${bestCli?.setting}) | ${times(rclone, bound)} | ${times(cli, derived.seconds)} | ${times(tunedCli, derived.seconds)} | ${times(bestCli?.seconds ?? 0, derived.seconds)} | ${times(rclone, derived.seconds)} |`,
     );
     const a = ferryCost(ferryDerived, derived.groupSeconds);
     const b = ferryCost(ferryFixed, fixed.groupSeconds);

@@ -3,7 +3,12 @@ import type { S3ClientFactory } from '#foundation/aws-clients';
 import { type ClassifiedError, classifyError } from '#foundation/errors/classify';
 import type { Log } from '#foundation/observability/powertools';
 import type { ReplicationMetrics } from '#foundation/observability/replication-metrics';
-import type { CopyJob, CopyStarter } from '#objects/copy-machine/contract';
+import {
+  type CopyJob,
+  type CopyStarter,
+  type SourceAttributes,
+  SourceAttributesSchema,
+} from '#objects/copy-machine/contract';
 import { objectRpoItem } from '#rpo/items';
 import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import type { ObjectRule } from '#rules/schema';
@@ -154,6 +159,8 @@ async function copyOrHandOff(
       'multipart',
       `size ${source.size} > multipart threshold ${deps.multipartThreshold}`,
       deps.copies,
+      // What the upload is created with, read here already: the prepare step creates it beside its reads.
+      SourceAttributesSchema.parse(head),
     );
   }
   const outcome = await copyToDestination(plan, source, head, tags, deps);
@@ -169,9 +176,16 @@ async function handOff(
   mode: CopyJob['mode'],
   reason: string,
   copies: CopyStarter,
+  attributes?: SourceAttributes,
 ): Promise<Outcome> {
   try {
-    const { execution } = await copies.start({ mode, plan, source, reason });
+    const { execution } = await copies.start({
+      mode,
+      plan,
+      source,
+      reason,
+      ...(attributes ? { attributes } : {}),
+    });
     return { status: 'handed-off', rule: plan.rule.name, target: targetOf(plan), execution, reason };
   } catch (error) {
     // Every attempt of this copy failed for good: another try of the event cannot help.

@@ -35,6 +35,10 @@ rules:
     objects: { bucket: sm-versioned }
     to:
       - { bucket: sm-versioned-dr, region: us-west-2 }
+  - name: plain
+    objects: { bucket: sm-plain }
+    to:
+      - { bucket: sm-plain-dr, region: us-west-2 }
 `);
 
 let sandbox: Sandbox;
@@ -255,23 +259,27 @@ describe('multipart path: objects above the threshold', () => {
   });
 });
 
+/**
+ * The object-copy step's runtime dies once at `action` for `key`: after its work (its requests reached
+ * S3, e.g. CreateMultipartUpload or CompleteMultipartUpload), or before it starts; Step Functions retries it.
+ */
+const crashAt = (
+  action: string,
+  key: string,
+  whileDown?: () => Promise<void>,
+  after: 'work' | 'start' = 'work',
+) =>
+  sandbox.crashes.crashOnce({
+    after,
+    function: 'ObjectCopyStepLambdaFunction',
+    when: (input) => {
+      const step = input as { action?: string; job?: { source?: { key?: string } } };
+      return step.action === action && step.job?.source?.key === key;
+    },
+    ...(whileDown ? { whileDown } : {}),
+  });
+
 describe('multipart path: a step that dies without answering', () => {
-  const crashAt = (
-    action: string,
-    key: string,
-    whileDown?: () => Promise<void>,
-    after: 'work' | 'start' = 'work',
-  ) =>
-    sandbox.crashes.crashOnce({
-      after,
-      function: 'ObjectCopyStepLambdaFunction',
-      // The handler runs (CreateMultipartUpload, or CompleteMultipartUpload, reaches S3), then the runtime dies.
-      when: (input) => {
-        const step = input as { action?: string; job?: { source?: { key?: string } } };
-        return step.action === action && step.job?.source?.key === key;
-      },
-      ...(whileDown ? { whileDown } : {}),
-    });
   const uploadsLeft = async () =>
     (await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-dr' }))).Uploads ?? [];
   const aborts = () => sandbox.requests.get('AbortMultipartUpload') ?? 0;
@@ -454,13 +462,19 @@ describe('multipart path: ordering against newer writes (issue 11 §1, §3)', ()
       holdBack('prepare', key, putV2(key));
       const partsBefore = count('UploadPartCopy');
       const uploadsBefore = count('CreateMultipartUpload');
+      const abortsBefore = count('AbortMultipartUpload');
       await putV1(key, 12);
 
       const execution = executionFor(key);
       expect(execution?.status).toBe('SUCCEEDED');
       expect(statesOf(execution)).toContain('SourceChanged');
       expect(count('UploadPartCopy')).toBe(partsBefore);
-      expect(count('CreateMultipartUpload')).toBe(uploadsBefore);
+      // The upload is created beside the guard's reads (the job carries the source's attributes), and
+      // aborted when they say v1 is no longer current: none is left.
+      expect(count('CreateMultipartUpload')).toBe(uploadsBefore + 1);
+      expect(count('AbortMultipartUpload')).toBeGreaterThanOrEqual(abortsBefore + 1);
+      const uploads = await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-versioned-dr' }));
+      expect(uploads.Uploads ?? []).toEqual([]);
       const copy = await replicaOf(key);
       expect(copy.body.equals(v2)).toBe(true);
       expect(copy.version).toBe(await current(key));
@@ -480,5 +494,126 @@ describe('multipart path: ordering against newer writes (issue 11 §1, §3)', ()
       const uploads = await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-versioned-dr' }));
       expect(uploads.Uploads ?? []).toEqual([]);
     });
+  });
+});
+
+describe("multipart path: the upload created beside the prepare step's reads (issue 17 §2)", () => {
+  const plain = () => sandbox.s3('us-east-1');
+  const count = (operation: string) => sandbox.requests.get(operation) ?? 0;
+  const uploadsLeft = async () =>
+    (await dr().send(new ListMultipartUploadsCommand({ Bucket: 'sm-plain-dr' }))).Uploads ?? [];
+  const putPlain = async (key: string, body: Buffer, metadata = { origin: 'plain' }) => {
+    await plain().send(
+      new PutObjectCommand({ Bucket: 'sm-plain', Key: key, Body: body, Metadata: metadata }),
+    );
+    await sandbox.settle();
+  };
+  const replicaOf = async (key: string) => {
+    const object = await dr().send(new GetObjectCommand({ Bucket: 'sm-plain-dr', Key: key }));
+    return {
+      body: Buffer.from((await object.Body?.transformToByteArray()) ?? []),
+      metadata: object.Metadata,
+    };
+  };
+  const stepCalls = (key: string) =>
+    sandbox
+      .calls()
+      .filter((call) => call.function === 'objectCopyStep' && call.input.Key === key)
+      .map((call) => call.operation);
+
+  it('It should send CreateMultipartUpload before the reads answer, from the attributes the object-created handler read', async () => {
+    const key = 'early/kept.bin';
+    const body = bytesOf(10 * MiB, 21);
+    const before = { creates: count('CreateMultipartUpload'), aborts: count('AbortMultipartUpload') };
+    await putPlain(key, body);
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    const copy = await replicaOf(key);
+    expect(copy.body.equals(body)).toBe(true);
+    expect(copy.metadata).toMatchObject({ origin: 'plain', 'ferry-rule': 'plain' });
+    // One upload, kept: its request was the one the prepare step's own HEAD gives.
+    expect(count('CreateMultipartUpload') - before.creates).toBe(1);
+    expect(count('AbortMultipartUpload') - before.aborts).toBe(0);
+    // Started before the prepare step's HEADs (calls are recorded in the order they start).
+    const calls = stepCalls(key);
+    expect(calls.indexOf('CreateMultipartUpload')).toBeGreaterThanOrEqual(0);
+    expect(calls.indexOf('CreateMultipartUpload')).toBeLessThan(calls.indexOf('HeadObject'));
+    expect(await uploadsLeft()).toEqual([]);
+  });
+
+  it("It should abort the early upload and create one from the prepare step's read when the attributes changed under the same ETag", async () => {
+    const key = 'early/changed.bin';
+    const body = bytesOf(10 * MiB, 22);
+    // Held back before the prepare step runs: the object is rewritten in place with other metadata (same
+    // bytes, so the same ETag), and that write's own event waits in the bus.
+    crashAt(
+      'prepare',
+      key,
+      async () => {
+        await plain().send(
+          new PutObjectCommand({
+            Bucket: 'sm-plain',
+            Key: key,
+            Body: body,
+            Metadata: { origin: 'rewritten' },
+          }),
+        );
+      },
+      'start',
+    );
+    const aborts = count('AbortMultipartUpload');
+    await putPlain(key, body);
+
+    const execution = ended.filter((e) => (e.input as { source: { key: string } }).source.key === key)[0];
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(statesEnteredOf(execution as Execution)).toContain('Copied');
+    // The upload made from the event's attributes went; the replica has what the source holds now.
+    expect(count('AbortMultipartUpload') - aborts).toBeGreaterThanOrEqual(1);
+    expect((await replicaOf(key)).metadata).toMatchObject({ origin: 'rewritten' });
+    expect(await uploadsLeft()).toEqual([]);
+  });
+
+  it("It should abort a crashed prepare's upload but not the one its retry is creating at the same time", async () => {
+    const key = 'early/crashed.bin';
+    const body = bytesOf(12 * MiB + 3, 23);
+    crashAt('prepare', key);
+    const before = { creates: count('CreateMultipartUpload'), aborts: count('AbortMultipartUpload') };
+    await putPlain(key, body);
+
+    const execution = executionFor(key);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.retries.get('StartUpload')).toBe(1);
+    expect((await replicaOf(key)).body.equals(body)).toBe(true);
+    expect(count('CreateMultipartUpload') - before.creates).toBe(2);
+    expect(count('AbortMultipartUpload') - before.aborts).toBe(1); // the crashed attempt's only
+    expect(await uploadsLeft()).toEqual([]);
+  });
+
+  it('It should abort the early upload and write nothing when the source was deleted before the prepare step', async () => {
+    const key = 'early/deleted.bin';
+    crashAt(
+      'prepare',
+      key,
+      async () => {
+        await plain().send(new DeleteObjectCommand({ Bucket: 'sm-plain', Key: key }));
+      },
+      'start',
+    );
+    const before = {
+      creates: count('CreateMultipartUpload'),
+      aborts: count('AbortMultipartUpload'),
+      parts: count('UploadPartCopy'),
+    };
+    await putPlain(key, bytesOf(10 * MiB, 24));
+
+    const execution = ended.filter((e) => (e.input as { source: { key: string } }).source.key === key)[0];
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(statesEnteredOf(execution as Execution)).toContain('SourceChanged');
+    expect(count('CreateMultipartUpload') - before.creates).toBe(1);
+    expect(count('AbortMultipartUpload') - before.aborts).toBeGreaterThanOrEqual(1);
+    expect(count('UploadPartCopy')).toBe(before.parts);
+    expect(await uploadsLeft()).toEqual([]);
+    await expect(dr().send(new HeadObjectCommand({ Bucket: 'sm-plain-dr', Key: key }))).rejects.toThrow();
   });
 });

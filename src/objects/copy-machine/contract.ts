@@ -15,6 +15,36 @@ import { ObjectDestinationSchema, ObjectRuleSchema } from '#rules/schema';
  * CopyObject that failed retryably on the fast path; `multipart` copies an object above the threshold.
  * `reason` says why the copy left the fast path, e.g. `SlowDown` or `size 7516192768 > multipart threshold`.
  */
+/**
+ * The source's attributes as the object-created handler's HeadObject read them (`SourceHead`): what a
+ * multipart copy's CreateMultipartUpload carries. With them the prepare step creates the upload in the same
+ * round as its reads, and keeps it only if its own HEAD reads the same (multipart-copy.ts). Dates arrive
+ * as JSON strings through Step Functions.
+ */
+export const SourceAttributesSchema = z.object({
+  Metadata: z.record(z.string(), z.string()).optional(),
+  ContentType: z.string().optional(),
+  CacheControl: z.string().optional(),
+  ContentDisposition: z.string().optional(),
+  ContentEncoding: z.string().optional(),
+  ContentLanguage: z.string().optional(),
+  Expires: z.coerce.date().optional(),
+  WebsiteRedirectLocation: z.string().optional(),
+  StorageClass: z.string().optional(),
+  ServerSideEncryption: z.string().optional(),
+  TagCount: z.number().int().nonnegative().optional(),
+  ChecksumCRC32: z.string().optional(),
+  ChecksumCRC32C: z.string().optional(),
+  ChecksumCRC64NVME: z.string().optional(),
+  ChecksumSHA1: z.string().optional(),
+  ChecksumSHA256: z.string().optional(),
+  ObjectLockMode: z.string().optional(),
+  ObjectLockRetainUntilDate: z.coerce.date().optional(),
+  ObjectLockLegalHoldStatus: z.string().optional(),
+});
+
+export type SourceAttributes = z.infer<typeof SourceAttributesSchema>;
+
 export const CopyJobSchema = z.object({
   mode: z.enum(['single', 'multipart']),
   plan: z.object({
@@ -27,6 +57,8 @@ export const CopyJobSchema = z.object({
   reason: z.string(),
   /** Set by the starter from the second attempt on (src/adapters/execution-attempts.ts); not part of the identity. */
   attempt: z.number().int().min(2).optional(),
+  /** Multipart copies from the object-created handler; absent for other starters (then read, then created). */
+  attributes: SourceAttributesSchema.optional(),
 });
 
 export type CopyJob = z.infer<typeof CopyJobSchema>;

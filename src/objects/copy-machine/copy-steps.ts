@@ -67,7 +67,9 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
       // A previous attempt may have died after creating its upload: it is looked for (and aborted) in the
       // same round as the prepare step's reads, before another is created.
       const { startedAt } = input;
-      const sweep = startedAt ? () => cleanUp(job, startedAt, deps, target) : undefined;
+      const sweep = startedAt
+        ? (own: Promise<string | undefined>) => cleanUp(job, startedAt, deps, target, own)
+        : undefined;
       return startMultipartCopy(job, multipartDeps, sweep).catch((error: unknown) => {
         if (error instanceof RetryableCopyError) throw error; // the sweep's, already classified
         return fail(error);
@@ -127,10 +129,11 @@ async function cleanUp(
   startedAt: string,
   deps: CopyStepDeps,
   target: string,
+  own?: Promise<string | undefined>,
 ): Promise<UploadSweep> {
   let sweep: UploadSweep;
   try {
-    sweep = await abortOwnUploads(job, Date.parse(startedAt), deps);
+    sweep = await abortOwnUploads(job, Date.parse(startedAt), deps, own);
   } catch (error) {
     const classified = classifyError(error);
     if (classified.class === 'retryable') throw new RetryableCopyError(classified);

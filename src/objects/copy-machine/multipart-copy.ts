@@ -103,54 +103,69 @@ const partsOf = (job: CopyJob, partSize: number) =>
  * content headers, tags, storage class, encryption) and plans the parts. An upload created here is
  * aborted here if anything after it fails: no orphan.
  *
- * `sweep` (the search for uploads an earlier attempt left, `abortOwnUploads`) runs in the same round as the
- * reads: it only has to end before CreateMultipartUpload, so that it cannot see, and abort, this attempt's
- * own upload. One round of requests instead of two.
+ * One round of requests before the part copies, where there were two:
+ * - `sweep` (the search for uploads an earlier attempt left, `abortOwnUploads`) runs beside the reads. It
+ *   is told this attempt's own upload, and leaves it alone: it may list it, since the two run at once.
+ * - With the source's attributes in the job (the object-created handler's HEAD), CreateMultipartUpload
+ *   runs beside the reads too. The upload is kept only when the request this step's own HEAD gives is the
+ *   same (metadata, content headers, tags, lock, checksum); otherwise, and whenever the reads say not to
+ *   copy (the source changed, a newer replica is in place) or fail, it is aborted before anything is
+ *   thrown or created again (https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html).
+ *   Without them (tags to read, a lock to check, an older starter), it is created after the reads.
  */
 export async function startMultipartCopy(
   job: CopyJob,
   deps: Deps,
-  sweep?: () => Promise<unknown>,
+  sweep?: (own: Promise<string | undefined>) => Promise<unknown>,
 ): Promise<MultipartUpload> {
   const { source, plan } = job;
   const sourceClient = deps.s3({ region: source.region });
   const client = destinationClient(job, deps);
+  const now = (deps.now ?? Date.now)();
   // A multipart source (`…-N` ETag): one HEAD of part 1 gives both the attributes and the part layout.
   const sourceParts = Number(/-(\d+)$/.exec(unquote(source.etag))?.[1] ?? 0);
+  const early = earlyCreateRequest(job, now);
+  const created = early ? createUpload(client, plan, early) : undefined;
+  const own = created?.then(
+    (id) => id,
+    () => undefined,
+  );
   // The source's HEAD and the replica guard's reads (source still current, what is at the replica key) are
   // independent: side by side. A copy already superseded (the version is no longer current, or a newer
   // replica is in place) copies no part at all; the replica state read here binds the completion.
   // Every one settles before anything is thrown (none is left running), in a fixed order of precedence.
-  const [swept, read, decided] = await Promise.allSettled([
-    sweep?.(),
+  const [swept, read, decided, made] = await Promise.allSettled([
+    sweep?.(own ?? Promise.resolve(undefined)),
     headSource(sourceClient, source, sourceParts > 0 ? 1 : undefined),
     copyDecision({ source: sourceClient, destination: client }, plan, source),
+    created,
   ]);
-  if (swept.status === 'rejected') throw swept.reason;
-  if (read.status === 'rejected') throw read.reason;
-  if (decided.status === 'rejected') throw decided.reason;
-  const head = read.value;
-  const decision = decided.value;
-  if (typeof decision === 'string') throw new ReplicaSupersededError(targetOf(plan), decision);
-  const tags = plan.destination.tags.copy ? await readTags(sourceClient, source, head) : undefined;
-  const sourcePartSize = sourceParts > 0 ? uniformPartSize(source.size, head, sourceParts) : undefined;
-
-  const checksumAlgorithm = checksumAlgorithmOf(head);
-  // The same lock as CopyObject's (object-lock.ts); a destination without Object Lock fails here, before
-  // any upload exists.
-  const lock = replicaLockFields(plan.destination, head, (deps.now ?? Date.now)());
-  await checkObjectLockEnabled(plan.destination, lock, deps);
-  const created = await client.send(
-    new CreateMultipartUploadCommand({
-      ...replicaAttributes(plan, source, head),
-      ...lock,
-      Tagging: replicaTagging(plan, tags),
-      ...(checksumAlgorithm ? { ChecksumAlgorithm: checksumAlgorithm } : {}),
-    }),
-  );
-  const uploadId = created.UploadId;
-  if (!uploadId) throw new CreateMultipartUploadMissingUploadIdError(targetOf(plan));
+  let uploadId = made.status === 'fulfilled' ? made.value : undefined;
   try {
+    if (swept.status === 'rejected') throw swept.reason;
+    if (read.status === 'rejected') throw read.reason;
+    if (decided.status === 'rejected') throw decided.reason;
+    const head = read.value;
+    const decision = decided.value;
+    if (typeof decision === 'string') throw new ReplicaSupersededError(targetOf(plan), decision);
+    // Not created again here: S3 may have created it and lost the answer; the retry's sweep (or
+    // CleanUpUploads) finds such an upload, a second one here would be left behind.
+    if (made.status === 'rejected') throw made.reason;
+    const tags = plan.destination.tags.copy ? await readTags(sourceClient, source, head) : undefined;
+    const request = createRequest(plan, source, head, tags, now);
+    if (uploadId && !sameRequest(request, early)) {
+      // The source's attributes changed since the event's HEAD (its ETag did not): the upload created
+      // from them goes, and one from what was read now is created.
+      await abortMultipartCopy(job, uploadId, deps);
+      uploadId = undefined;
+    }
+    if (!uploadId) {
+      // The same lock as CopyObject's (object-lock.ts); a destination without Object Lock fails here,
+      // before any upload exists.
+      await checkObjectLockEnabled(plan.destination, request.lock, deps);
+      uploadId = await createUpload(client, plan, request);
+    }
+    const sourcePartSize = sourceParts > 0 ? uniformPartSize(source.size, head, sourceParts) : undefined;
     const partSize = sourcePartSize ?? partSizeFor(source.size, deps.settings);
     const parts = partsOf(job, partSize);
     const keepsSourceETag = etagsMustMatch({
@@ -168,9 +183,64 @@ export async function startMultipartCopy(
       condition: conditionFor(decision),
     };
   } catch (error) {
-    await abortMultipartCopy(job, uploadId, deps);
+    if (uploadId) await abortMultipartCopy(job, uploadId, deps);
     throw error;
   }
+}
+
+type CreateRequest = ReturnType<typeof createRequest>;
+
+/** CreateMultipartUpload's input from a HEAD of the source (and its tags, when the replica copies them). */
+function createRequest(
+  plan: CopyJob['plan'],
+  source: CopyJob['source'],
+  head: SourceHead,
+  tags: Record<string, string> | undefined,
+  now: number,
+) {
+  const checksumAlgorithm = checksumAlgorithmOf(head);
+  const lock = replicaLockFields(plan.destination, head, now);
+  return {
+    lock,
+    input: {
+      ...replicaAttributes(plan, source, head),
+      ...lock,
+      Tagging: replicaTagging(plan, tags),
+      ...(checksumAlgorithm ? { ChecksumAlgorithm: checksumAlgorithm } : {}),
+    },
+  };
+}
+
+/**
+ * The request the job's attributes give, when it can be sent before the reads: no tag values to read (the
+ * replica copies none, or the source had none) and no lock to check first. Undefined otherwise.
+ */
+function earlyCreateRequest(job: CopyJob, now: number): CreateRequest | undefined {
+  const { attributes, plan, source } = job;
+  if (!attributes) return undefined;
+  if (plan.destination.tags.copy && attributes.TagCount) return undefined;
+  // The schema takes any string S3 may answer for its enumerations; they are passed back as read.
+  const request = createRequest(
+    plan,
+    source,
+    attributes as SourceHead,
+    plan.destination.tags.copy ? {} : undefined,
+    now,
+  );
+  return Object.keys(request.lock).length === 0 ? request : undefined;
+}
+
+const sameRequest = (a: CreateRequest, b: CreateRequest | undefined) =>
+  b !== undefined && JSON.stringify(a.input) === JSON.stringify(b.input);
+
+async function createUpload(
+  client: ReturnType<S3ClientFactory>,
+  plan: CopyJob['plan'],
+  request: CreateRequest,
+): Promise<string> {
+  const created = await client.send(new CreateMultipartUploadCommand(request.input));
+  if (!created.UploadId) throw new CreateMultipartUploadMissingUploadIdError(targetOf(plan));
+  return created.UploadId;
 }
 
 /**
@@ -461,6 +531,7 @@ export async function abortOwnUploads(
   job: CopyJob,
   since: number,
   deps: Pick<Deps, 's3'>,
+  own: Promise<string | undefined> = Promise.resolve(undefined),
 ): Promise<UploadSweep> {
   const { plan } = job;
   const client = destinationClient(job, deps);
@@ -490,9 +561,12 @@ export async function abortOwnUploads(
   }
 
   const sweep: UploadSweep = { aborted: [], kept: [], failed: [] };
-  if (candidates.length === 0) return sweep;
+  // The upload this attempt is creating meanwhile (the listing may hold it): never this sweep's to abort.
+  const mine = candidates.length > 0 ? await own : undefined;
+  const others = candidates.filter(({ uploadId }) => uploadId !== mine);
+  if (others.length === 0) return sweep;
   const newerSince = await newerSourceWritten(job, deps);
-  for (const { uploadId, initiated } of candidates) {
+  for (const { uploadId, initiated } of others) {
     if (newerSince !== undefined && initiated >= newerSince) {
       sweep.kept.push(uploadId);
       continue;
