@@ -14,7 +14,7 @@ import { tagList } from '#ec2/markers';
 import { startSandbox } from '#local/sandbox';
 import type { Execution } from '#local/step-functions';
 import { parseConfig } from '#rules/load';
-import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
+import { type Ec2CompletionMode, SLOT_WAIT_STATES } from '../statemachines/ec2-copy.ts';
 import { linePlot } from './svg-plot.ts';
 
 const GiB = 1024 ** 3;
@@ -106,7 +106,7 @@ export async function runBurst(options: {
   snapshots: number;
   gib: number;
   seed: number;
-  /** How the copy machines notice a copy's end (statemachines/ec2-copy.ts): polling by default. */
+  /** How the copy machines notice a copy's end (statemachines/ec2-copy.ts); absent, the sandbox's default (events, as deployed). */
   completion?: Ec2CompletionMode;
 }): Promise<BurstRun> {
   const wallStart = performance.now();
@@ -172,7 +172,7 @@ export async function runBurst(options: {
         throttled: sandbox.metrics.queuedCopies.get('throttled') ?? 0,
       },
       // Timed (WaitForSlot) and by token (AwaitSlot, with completion events).
-      slotWaits: countStates(executions, (name) => name === 'WaitForSlot' || name === 'AwaitSlot'),
+      slotWaits: countStates(executions, (name) => SLOT_WAIT_STATES.includes(name)),
       transitions: countStates(executions, () => true),
       // The snapshot-created handler once per event, and every Task of every execution.
       lambdaInvocations: options.snapshots + taskStates,
