@@ -58,6 +58,10 @@ export interface BurstRun {
   inFlight: [number, number][];
   /** Seconds from a slot freed (a copy completed) to the next copy started in it: one per queued copy. */
   slotHandoffSeconds: number[];
+  /** Executions the snapshots started (one each unless an event was lost on the way). */
+  started: number;
+  /** Events a handler failed on for good (the bus's dead letters), by target and error. */
+  deadLetters: Record<string, number>;
 }
 
 /**
@@ -179,6 +183,12 @@ export async function runBurst(options: {
       wallSeconds: (performance.now() - wallStart) / 1000,
       inFlight: inFlightOverTime(copies, start),
       slotHandoffSeconds: slotHandoffSeconds(copies),
+      started: sandbox.stepFunctions.executions.size,
+      deadLetters: sandbox.bus.deadLetters.reduce<Record<string, number>>((counts, delivery) => {
+        const key = `${delivery.target}: ${delivery.error?.name ?? 'error'}: ${delivery.error?.message.slice(0, 160) ?? ''}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+        return counts;
+      }, {}),
     };
   } finally {
     await sandbox.stop();
@@ -304,6 +314,9 @@ if (process.argv.includes('burst')) {
       completion,
     });
     if (Object.keys(run.failures).length > 0) console.error(`seed ${seed} failures:`, run.failures);
+    // A run whose events did not all start an execution measured fewer copies than it says: say so.
+    if (run.started !== run.snapshots || Object.keys(run.deadLetters).length > 0)
+      console.error(`seed ${seed}: ${run.started} executions started; dead letters:`, run.deadLetters);
     console.error(
       `seed ${seed}: last copy ${minutes(run.copiesSeconds)} (${(run.copiesSeconds / run.idealSeconds).toFixed(3)}× ideal), ${run.succeeded} succeeded, ${run.wallSeconds.toFixed(1)} s wall`,
     );
