@@ -104,6 +104,28 @@ function snapshotsInDestination(found: Snapshot[], described?: Snapshot) {
   });
 }
 
+/** Two copies in flight: one 60 % done after 12 min (≈ 8 min left), one 10 % done after 6 min (≈ 51 min left). */
+function twoCopiesInFlight() {
+  ec2.on(DescribeSnapshotsCommand).callsFake((input: { Filters?: { Name?: string }[] }) =>
+    input.Filters?.some((filter) => filter.Name === 'status')
+      ? {
+          Snapshots: [
+            copySnapshot('snap-1', {
+              State: 'pending',
+              Progress: '60%',
+              StartTime: new Date(NOW - 12 * 60_000),
+            }),
+            copySnapshot('snap-2', {
+              State: 'pending',
+              Progress: '10%',
+              StartTime: new Date(NOW - 6 * 60_000),
+            }),
+          ],
+        }
+      : { Snapshots: [] },
+  );
+}
+
 function handler(options: { now?: number; ec2?: Ec2ClientFactory; await?: Ec2CopyStepDeps['await'] } = {}) {
   const deps: Ec2CopyStepDeps = {
     ec2: options.ec2 ?? createEc2ClientFactory(),
@@ -288,26 +310,7 @@ describe('ec2-copy-step handler: snapshots', () => {
     });
 
     it('It should queue the copy when EC2 refuses it for the copy limit, waiting for the earliest copy in flight to end', async () => {
-      // Two copies in flight: one 60 % done after 12 min (≈ 8 min left), one 10 % done after 6 min (≈ 51 min left).
-      ec2.on(DescribeSnapshotsCommand).callsFake((input: { Filters?: { Name?: string }[] }) => {
-        if (input.Filters?.some((filter) => filter.Name === 'status')) {
-          return {
-            Snapshots: [
-              copySnapshot('snap-1', {
-                State: 'pending',
-                Progress: '60%',
-                StartTime: new Date(NOW - 12 * 60_000),
-              }),
-              copySnapshot('snap-2', {
-                State: 'pending',
-                Progress: '10%',
-                StartTime: new Date(NOW - 6 * 60_000),
-              }),
-            ],
-          };
-        }
-        return { Snapshots: [] };
-      });
+      twoCopiesInFlight();
       ec2.on(CopySnapshotCommand).rejects(ec2Error('ResourceLimitExceeded', 400));
       const { deps, run } = handler();
       const queued = await run({ action: 'start', job: snapshotJob });
@@ -365,25 +368,7 @@ describe('ec2-copy-step handler: snapshots', () => {
     });
 
     it('It should time a copy waiting by token out at its turn in the slot queue, not at the one estimate every waiter shares', async () => {
-      // Two copies in flight: one 60 % done after 12 min (≈ 8 min left), one 10 % done after 6 min (≈ 51 min left).
-      ec2.on(DescribeSnapshotsCommand).callsFake((input: { Filters?: { Name?: string }[] }) =>
-        input.Filters?.some((filter) => filter.Name === 'status')
-          ? {
-              Snapshots: [
-                copySnapshot('snap-1', {
-                  State: 'pending',
-                  Progress: '60%',
-                  StartTime: new Date(NOW - 12 * 60_000),
-                }),
-                copySnapshot('snap-2', {
-                  State: 'pending',
-                  Progress: '10%',
-                  StartTime: new Date(NOW - 6 * 60_000),
-                }),
-              ],
-            }
-          : { Snapshots: [] },
-      );
+      twoCopiesInFlight();
       ec2.on(CopySnapshotCommand).rejects(ec2Error('ResourceLimitExceeded', 400));
       const asked: [string, number, number][] = [];
       const queuedWith = async (ahead: number | Error) => {
