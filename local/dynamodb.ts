@@ -210,7 +210,9 @@ export class LocalDynamoDb {
         `1 validation error detected: Value '${request.Limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1`,
       );
     if (request.Select === 'SPECIFIC_ATTRIBUTES')
-      throw invalid('The Ferry sandbox does not serve Select SPECIFIC_ATTRIBUTES (no projection expressions)');
+      throw invalid(
+        'The Ferry sandbox does not serve Select SPECIFIC_ATTRIBUTES (no projection expressions)',
+      );
     if (request.Select !== undefined && !QUERY_SELECTS.has(request.Select))
       throw invalid(
         `1 validation error detected: Value '${request.Select}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]`,
