@@ -14,7 +14,7 @@ import { tagList } from '#ec2/markers';
 import { startSandbox } from '#local/sandbox';
 import type { Execution } from '#local/step-functions';
 import { parseConfig } from '#rules/load';
-import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
+import { type Ec2CompletionMode, SLOT_WAIT_STATES } from '../statemachines/ec2-copy.ts';
 import { linePlot } from './svg-plot.ts';
 
 const GiB = 1024 ** 3;
@@ -58,6 +58,10 @@ export interface BurstRun {
   inFlight: [number, number][];
   /** Seconds from a slot freed (a copy completed) to the next copy started in it: one per queued copy. */
   slotHandoffSeconds: number[];
+  /** Executions the snapshots started (one each unless an event was lost on the way). */
+  started: number;
+  /** Events a handler failed on for good (the bus's dead letters), by target and error. */
+  deadLetters: Record<string, number>;
 }
 
 /**
@@ -106,7 +110,7 @@ export async function runBurst(options: {
   snapshots: number;
   gib: number;
   seed: number;
-  /** How the copy machines notice a copy's end (statemachines/ec2-copy.ts): polling by default. */
+  /** How the copy machines notice a copy's end (statemachines/ec2-copy.ts); absent, the sandbox's default (events, as deployed). */
   completion?: Ec2CompletionMode;
 }): Promise<BurstRun> {
   const wallStart = performance.now();
@@ -172,13 +176,19 @@ export async function runBurst(options: {
         throttled: sandbox.metrics.queuedCopies.get('throttled') ?? 0,
       },
       // Timed (WaitForSlot) and by token (AwaitSlot, with completion events).
-      slotWaits: countStates(executions, (name) => name === 'WaitForSlot' || name === 'AwaitSlot'),
+      slotWaits: countStates(executions, (name) => SLOT_WAIT_STATES.includes(name)),
       transitions: countStates(executions, () => true),
       // The snapshot-created handler once per event, and every Task of every execution.
       lambdaInvocations: options.snapshots + taskStates,
       wallSeconds: (performance.now() - wallStart) / 1000,
       inFlight: inFlightOverTime(copies, start),
       slotHandoffSeconds: slotHandoffSeconds(copies),
+      started: sandbox.stepFunctions.executions.size,
+      deadLetters: sandbox.bus.deadLetters.reduce<Record<string, number>>((counts, delivery) => {
+        const key = `${delivery.target}: ${delivery.error?.name ?? 'error'}: ${delivery.error?.message.slice(0, 160) ?? ''}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+        return counts;
+      }, {}),
     };
   } finally {
     await sandbox.stop();
@@ -304,6 +314,9 @@ if (process.argv.includes('burst')) {
       completion,
     });
     if (Object.keys(run.failures).length > 0) console.error(`seed ${seed} failures:`, run.failures);
+    // A run whose events did not all start an execution measured fewer copies than it says: say so.
+    if (run.started !== run.snapshots || Object.keys(run.deadLetters).length > 0)
+      console.error(`seed ${seed}: ${run.started} executions started; dead letters:`, run.deadLetters);
     console.error(
       `seed ${seed}: last copy ${minutes(run.copiesSeconds)} (${(run.copiesSeconds / run.idealSeconds).toFixed(3)}× ideal), ${run.succeeded} succeeded, ${run.wallSeconds.toFixed(1)} s wall`,
     );

@@ -15,7 +15,10 @@ module.exports = async ({ resolveConfigurationProperty }) => {
     const { tsImport } = await import('tsx/esm/api');
     const { templateParts } = await tsImport('./template-parts.ts', __filename);
     const { compileRules, loadConfigFile } = await tsImport('../src/rules/load.ts', __filename);
-    const { ec2CopyDefinition } = await tsImport('../statemachines/ec2-copy.ts', __filename);
+    const { DEPLOYED_EC2_COMPLETION, ec2CopyDefinition } = await tsImport(
+      '../statemachines/ec2-copy.ts',
+      __filename,
+    );
     const property = (...path) => resolveConfigurationProperty(path);
     const configPath = await property('custom', 'config');
     // The functions read their rules as JSON (no YAML parser in their bundles): compiled here, packaged
@@ -31,8 +34,8 @@ module.exports = async ({ resolveConfigurationProperty }) => {
       rulesFile: COMPILED_RULES,
       // serverless.yml's stepFunctions definitions: one EC2 copy machine, rendered for each kind, waiting
       // for the copy's completion event (README, "Waiting for the copy by event").
-      snapshotCopyDefinition: ec2CopyDefinition('snapshot', 'events'),
-      imageCopyDefinition: ec2CopyDefinition('image', 'events'),
+      snapshotCopyDefinition: ec2CopyDefinition('snapshot', DEPLOYED_EC2_COMPLETION),
+      imageCopyDefinition: ec2CopyDefinition('image', DEPLOYED_EC2_COMPLETION),
     };
   })();
   return parts;

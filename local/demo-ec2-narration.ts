@@ -86,8 +86,10 @@ export function describeEc2Execution(
 }
 
 /**
- * Each step of an execution: the time since the copy started (the sum of its waits), what EC2 reported,
- * and the next wait the Check step chose from it (src/ec2/copy-machine/adaptive-wait.ts).
+ * Each step of an execution: the time since the execution started (virtual, as the runner logged each
+ * event), what EC2 reported, and what the machine did next: the next wait the Check step chose
+ * (src/ec2/copy-machine/adaptive-wait.ts) where it polls, or the wait for the copy's event (AwaitCopy) or a
+ * freed slot (AwaitSlot) where it waits by event, as deployed.
  */
 function describeSteps(execution: Execution, print: (line: string) => void): void {
   const job = jobOf(execution);
@@ -98,12 +100,10 @@ function describeSteps(execution: Execution, print: (line: string) => void): voi
   );
   let elapsed = 0;
   const step = (what: string) => print(`        ${`+${duration(elapsed)}`.padEnd(9)} ${what}`);
-  for (const event of execution.events) {
-    if (
-      event.type === 'StateEntered' &&
-      (event.state.name === 'WaitForCopy' || event.state.name === 'WaitForSlot')
-    ) {
-      elapsed += (event.state.input as StepState).copy?.waitSeconds ?? 0;
+  for (const [index, event] of execution.events.entries()) {
+    elapsed = (execution.eventsAt[index] ?? 0) / 1000;
+    if (event.type === 'StateEntered' && event.state.name === 'AwaitCopy') {
+      step("AwaitCopy waits for the copy's completion event");
     } else if (event.type === 'StateRetried') {
       step(`${event.state.name} retried (attempt ${event.retry.attempt})`);
     } else if (
@@ -114,10 +114,19 @@ function describeSteps(execution: Execution, print: (line: string) => void): voi
       if (!copy) continue;
       if (copy.state === 'queued') {
         const refusal = copy.message?.split(':')[0] ?? 'refused';
-        step(`StartCopy queued (${refusal}) → next try in ${duration(copy.waitSeconds)}`);
+        step(
+          (copy as { wake?: boolean }).wake
+            ? `StartCopy queued (${refusal}) → AwaitSlot until a copy ends (at most ${duration(copy.waitSeconds)})`
+            : `StartCopy queued (${refusal}) → next try in ${duration(copy.waitSeconds)}`,
+        );
         continue;
       }
-      const next = copy.state === 'pending' ? ` → next check in ${duration(copy.waitSeconds)}` : '';
+      // Polled (as the sandbox can run it, or a copy another account makes): the next check's wait; by
+      // event, AwaitCopy's own line follows.
+      const next =
+        copy.state === 'pending' && nextStateOf(execution, index) === 'WaitForCopy'
+          ? ` → next check in ${duration(copy.waitSeconds)}`
+          : '';
       const what =
         event.state.name === 'StartCopy' ? `started ${copy.id}` : `${copy.state} ${copy.progress}%`;
       step(`${event.state.name.padEnd(9)} ${what}${next}`);
@@ -130,4 +139,11 @@ function describeSteps(execution: Execution, print: (line: string) => void): voi
       );
     }
   }
+}
+
+/** The first state other than a Choice that the execution entered after its event `index`. */
+function nextStateOf(execution: Execution, index: number): string | undefined {
+  for (const event of execution.events.slice(index + 1))
+    if (event.type === 'StateEntered' && event.state.type !== 'Choice') return event.state.name;
+  return undefined;
 }

@@ -6,6 +6,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { MARKER, type Tags, tagList, tagMap } from '#ec2/markers';
+import { SLOT_WAIT_STATES } from '../statemachines/ec2-copy.ts';
 import {
   type Check,
   type DemoPartResult,
@@ -414,9 +415,9 @@ function limitHitsOf(execution: Execution): number {
   }).length;
 }
 
-/** How often an execution waited for a slot (its copy refused, for the limit or throttling). */
+/** How often an execution waited for a slot (its copy refused, for the limit or throttling), timed or woken. */
 const slotWaitsOf = (execution: Execution): number =>
-  statesEnteredOf(execution).filter((state) => state === 'WaitForSlot').length;
+  statesEnteredOf(execution).filter((state) => SLOT_WAIT_STATES.includes(state)).length;
 
 /** Never above the copy limit, and every execution of the burst succeeded (or failed as injected). */
 function burstChecks(burst: BurstFigures, succeeded: number, injectedFailures: number): Check[] {
@@ -462,7 +463,7 @@ function printSummary(
     `Burst of ${BURST}: ${summary.limitedExecutions} executions met ResourceLimitExceeded (${summary.limitHits} times; ${summary.slotWaits} waits for a slot) · ` +
       `peak ${summary.peakConcurrentCopies} copies at once · copies done in ${duration(summary.burstCopiesSeconds)}, executions in ` +
       `${duration(summary.burstExecutionsSeconds)} · ideal ⌈${BURST}/${COPY_LIMIT}⌉ × ${duration(copySeconds(BURST_GIB))} = ${duration(summary.idealSeconds)} ` +
-      '(a refused copy waits until the earliest estimated end among the copies in flight, plus a little jitter)',
+      '(a copy refused for the limit waits until a copy in flight ends and wakes it, or at most until its turn in the slot queue)',
   );
   const byMachine = (machine: string, status: string) =>
     executions.filter((e) => e.stateMachine === machine && e.status === status).length;

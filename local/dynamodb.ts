@@ -8,7 +8,8 @@ import { readJsonRequest, sendJson, sendJsonError } from './aws-json.ts';
  * `attribute_exists(a)`, `attribute_not_exists(a)`, names as `#n`). A Query's key condition is the index's
  * partition key `= :v`, optionally `AND` its sort key compared (`=`, `<`, `<=`, `>`, `>=`) with a value; its
  * items come sorted by the sort key (numbers numerically, strings by their UTF-8 bytes), reversed with
- * `ScanIndexForward: false`, at most `Limit` of them with a `LastEvaluatedKey` when more remain; an index
+ * `ScanIndexForward: false`, at most `Limit` of them with a `LastEvaluatedKey` when more remain (with
+ * `Select: COUNT`, only their `Count`: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Other.html); an index
  * holds only the items that carry both its keys (a sparse index), and refuses `ConsistentRead`
  * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html,
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.KeyConditionExpressions.html). Anything outside that subset is refused as DynamoDB refuses a malformed request: a
@@ -43,6 +44,7 @@ interface Request {
   KeyConditionExpression?: string;
   ScanIndexForward?: boolean;
   Limit?: number;
+  Select?: string;
   ConsistentRead?: boolean;
   ExclusiveStartKey?: Item;
   Item?: Item;
@@ -65,6 +67,9 @@ export interface LocalIndex {
   partitionKey: string;
   sortKey: string;
 }
+
+/** The `Select` values the sandbox serves: all of DynamoDB's but SPECIFIC_ATTRIBUTES (a projection). */
+const QUERY_SELECTS = new Set(['ALL_ATTRIBUTES', 'ALL_PROJECTED_ATTRIBUTES', 'COUNT']);
 
 const KEY_CONDITION = /^\s*([#\w]+)\s*=\s*(:\w+)\s*(?:\s+AND\s+([#\w]+)\s*(=|<=|<|>=|>)\s*(:\w+)\s*)?$/i;
 
@@ -204,6 +209,14 @@ export class LocalDynamoDb {
       throw invalid(
         `1 validation error detected: Value '${request.Limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1`,
       );
+    if (request.Select === 'SPECIFIC_ATTRIBUTES')
+      throw invalid(
+        'The Ferry sandbox does not serve Select SPECIFIC_ATTRIBUTES (no projection expressions)',
+      );
+    if (request.Select !== undefined && !QUERY_SELECTS.has(request.Select))
+      throw invalid(
+        `1 validation error detected: Value '${request.Select}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]`,
+      );
     if (request.ExclusiveStartKey !== undefined)
       throw invalid('The Ferry sandbox does not page a Query (ExclusiveStartKey)');
     if (request.KeyConditionExpression === undefined)
@@ -258,7 +271,7 @@ export class LocalDynamoDb {
     const page = matching.slice(0, request.Limit ?? matching.length);
     const last = page.at(-1)?.item;
     return {
-      Items: page.map(({ item }) => structuredClone(item)),
+      ...(request.Select === 'COUNT' ? {} : { Items: page.map(({ item }) => structuredClone(item)) }),
       Count: page.length,
       ScannedCount: page.length,
       ...(last && page.length < matching.length

@@ -53,7 +53,7 @@ import {
 } from '#rules/event-patterns';
 import type { InventoryLocation } from '#rules/schema';
 import { createRuntime, type Runtime } from '#wiring';
-import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
+import { DEPLOYED_EC2_COMPLETION, type Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 import { CallRecorder } from './call-recorder.ts';
 import { serveCloudWatch } from './cloudwatch-api.ts';
 import { LocalDynamoDb } from './dynamodb.ts';
@@ -117,9 +117,10 @@ export interface SandboxOptions {
   /** The fake EC2: copy speed (virtual time), KMS keys per Region, limits, throttling. */
   ec2?: Pick<FakeEc2Options, 'copyBytesPerSecond' | 'kmsKeys' | 'limits' | 'throttling'>;
   /**
-   * How the EC2 copy machines notice a copy's end (statemachines/ec2-copy.ts): `polling` (default), or
-   * `events` — the AwaitCopy task, the copy-waiters table in the local DynamoDB, the completion handler on
-   * the bus, and a fake EC2 whose copies settle (and emit their events) on time.
+   * How the EC2 copy machines notice a copy's end (statemachines/ec2-copy.ts): `events`, as deployed
+   * (`DEPLOYED_EC2_COMPLETION`, the default) — the AwaitCopy and AwaitSlot tasks, the copy-waiters table in
+   * the local DynamoDB, the completion handler fed by the bus, and a fake EC2 whose copies settle (and emit
+   * their events) on time; or `polling`, which a test or benchmark about the polled machine chooses.
    */
   ec2Completion?: Ec2CompletionMode;
   /**
@@ -152,7 +153,7 @@ export interface Sandbox {
   requests: Map<string, number>;
   /** The fake EC2 behind the same endpoint: seed volumes and instances, inject faults, inspect copies. */
   ec2: FakeEc2;
-  /** The local DynamoDB behind the same endpoint (the copy-waiters table, with `ec2Completion: events`). */
+  /** The local DynamoDB behind the same endpoint (the copy-waiters table, with `ec2Completion: events`, the default). */
   dynamoDb: LocalDynamoDb;
   /** One-shot crashes of the state machines' Lambda functions (`crashOnce`), and those that happened. */
   crashes: LambdaCrashes;
@@ -486,7 +487,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     metrics,
   });
   // Event-driven waiting: the real DynamoDB and Step Functions clients, to this endpoint.
-  const eventDriven = options.ec2Completion === 'events';
+  const ec2Completion = options.ec2Completion ?? DEPLOYED_EC2_COMPLETION;
+  const eventDriven = ec2Completion === 'events';
   const dynamoDb = new LocalDynamoDb();
   dynamoDb.createTable(SANDBOX_COPY_WAITERS_TABLE, 'copyKey', [SLOT_QUEUE_INDEX]);
   // Recorded as every other client's calls: the IAM proof covers the table and the callbacks too.
@@ -577,7 +579,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     recordMachine: (machine, authorization) => machineRequests.push(machineRequest(machine, authorization)),
     clock,
     random: seededRandom(options.seed ?? 7),
-    ...(options.ec2Completion ? { ec2Completion: options.ec2Completion } : {}),
+    ec2Completion,
     ...(options.onExecutionEnd ? { onExecutionEnd: options.onExecutionEnd } : {}),
     // Time does not jump while an event is being handled, nor during a pass of the RPO monitor (it judges
     // the window its wake-up closed).

@@ -37,6 +37,8 @@ export interface Execution {
   output?: unknown;
   error?: { Error: string; Cause: string };
   events: EventLog[];
+  /** When each of `events` was logged: virtual milliseconds since the execution started. */
+  eventsAt: number[];
   /** Retries the runner made, by state name. */
   retries: Map<string, number>;
   /** Seconds spent in Wait states (on the virtual clock). */
@@ -256,6 +258,7 @@ export class LocalStepFunctions {
       input,
       status: 'RUNNING',
       events: [],
+      eventsAt: [],
       retries: new Map(),
       waitedSeconds: 0,
       done: Promise.resolve(),
@@ -309,6 +312,7 @@ export class LocalStepFunctions {
     const collect = (async () => {
       for await (const event of run.eventLogs) {
         execution.events.push(event);
+        execution.eventsAt.push(clock.now() - startedAt);
         if (event.type === 'StateEntered') {
           const duration = waits.get(event.state.name);
           if (duration) {

@@ -107,9 +107,19 @@ function stepTask(
  *            (States.Timeout, caught: the safety check, `SAFETY_CHECK_SECONDS`), and CheckCopy looks.
  *            A copy made by a destination's role (another account) cannot be signalled: its event goes to
  *            that account. The step marks it `polled`, and it takes WaitForCopy as with polling.
- * Deployed with events (deploy/parts.cjs); polling stays for the sandbox's and benchmarks' comparisons.
+ * Deployed with events (deploy/parts.cjs), and so run by the sandbox unless a test or benchmark chooses
+ * polling for a comparison.
  */
 export type Ec2CompletionMode = 'polling' | 'events';
+
+/** The mode the deployment renders (deploy/parts.cjs) and the sandbox runs by default (local/sandbox.ts). */
+export const DEPLOYED_EC2_COMPLETION: Ec2CompletionMode = 'events';
+
+/**
+ * The states a copy refused by EC2 waits in before StartCopy tries again: the timed wait, and (events) the
+ * wait for a freed slot by token. Counted by the demo, the burst benchmark and the tests.
+ */
+export const SLOT_WAIT_STATES: readonly string[] = ['WaitForSlot', 'AwaitSlot'];
 
 /** The Lambda service integration that waits for a task token (the function's answer is not the result). */
 export const LAMBDA_WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';

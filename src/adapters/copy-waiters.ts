@@ -116,6 +116,22 @@ export function dynamoDbSlotWaiters(tableName: string, client: DynamoDBClient): 
         ];
       });
     },
+    // Select COUNT: the number of matching items, not the items; `Limit` bounds how many one Query reads,
+    // so a count up to `atMost` (small items, far under a page's 1 MB) needs no paging:
+    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Other.html
+    async ahead(queue, queuedAt, atMost) {
+      const { Count = 0 } = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: SLOT_QUEUE_INDEX.name,
+          KeyConditionExpression: 'slotQueue = :queue AND queuedAt < :at',
+          ExpressionAttributeValues: { ':queue': { S: queue }, ':at': { N: String(queuedAt) } },
+          Select: 'COUNT',
+          Limit: atMost,
+        }),
+      );
+      return Count;
+    },
     remove: (key, taskToken) => removeHeld(client, tableName, key, taskToken),
     async claim(freed, expiresAt) {
       try {

@@ -55,11 +55,13 @@ describe('the EC2 part of the demo', () => {
     expect(summary.burstCopiesSeconds).toBeGreaterThanOrEqual(summary.idealSeconds);
   });
 
-  it('shows the adaptive wait of the traced copy and the pruned copies', () => {
+  it('shows the traced copy waiting for its completion event, as deployed, and the pruned copies', () => {
     const text = lines.join('\n');
     expect(text).toMatch(/step by step \(EC2 needs 26m40s\)/);
-    expect(text).toMatch(/CheckCopy pending \d+% → next check in/);
-    expect(text).toMatch(/CheckCopy completed 100%/);
+    expect(text).toMatch(/AwaitCopy waits for the copy's completion event/);
+    // Noticed by the event: one check, at the copy's end (26m40s after its start), no polling between.
+    expect(text).not.toMatch(/next check in/);
+    expect(text).toMatch(/\+26m4\ds\s+CheckCopy completed 100%/);
     expect(text).toMatch(/pruned snap-/);
     expect(text).toMatch(/pruned ami-/);
     expect(text).toMatch(/Copies expected 37 · verified 37 · pruned 3 · failed 0/);

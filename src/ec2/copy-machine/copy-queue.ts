@@ -13,7 +13,8 @@
  * with the attempts: however wrong the estimates, a copy can queue for the execution's 21 days without
  * reaching the 25,000-event history limit (`test/unit/statemachines/ec2-copy.test.ts` checks the worst
  * case). Where the machine waits by event, a copy refused for the limit waits for a wake-up from the next copy
- * to end instead (slot-queue.ts), this wait its timeout; throttling keeps the short backoff.
+ * to end instead (slot-queue.ts), with its turn in the slot queue as its timeout (`slotTimeoutSeconds`);
+ * throttling keeps the short backoff.
  */
 
 export const QUEUE_BOUNDS = {
@@ -29,6 +30,13 @@ export const QUEUE_BOUNDS = {
    * `.waitForTaskToken` Task 6) against the timed loop's 9: 300 of them leave room for the timed worst case.
    */
   tokenWaits: 300,
+  /**
+   * The longest a copy waits for a wake-up (AwaitSlot) before it tries again by itself: what a lost wake-up
+   * (a waker that crashed, a wake the eventually consistent index missed) costs at worst, however wrong the
+   * estimate of its turn. A copy whose turn is further off tries again after this long, and learns its new
+   * turn.
+   */
+  slotTimeoutMaxSeconds: 3600,
 } as const;
 
 /** While no copy in flight reports progress, look again after this long (EC2 reports within a minute). */
@@ -36,6 +44,8 @@ const WAIT_WITHOUT_ESTIMATE_SECONDS = 60;
 /** The jitter added to a slot wait: this share of it, at least 10 s, at most 2 min. */
 const JITTER_SHARE = 0.1;
 const JITTER_BOUNDS = { min: 10, max: 120 } as const;
+/** AwaitSlot's timeout comes this long after the estimated turn (and as much again in jitter). */
+const SLOT_MARGIN_BOUNDS = { min: 30, max: 120 } as const;
 /** A throttled call backs off 5 s × 2^attempts (capped), with full jitter. */
 const THROTTLE_BASE_SECONDS = 5;
 const THROTTLE_MAX_DOUBLINGS = 6;
@@ -102,4 +112,47 @@ export function queueWaitSeconds(observation: QueueObservation, random: () => nu
     wait = Math.max(floor, slot + random() * jitter);
   }
   return Math.ceil(Math.min(QUEUE_BOUNDS.maxSeconds, wait));
+}
+
+export interface SlotTurnObservation {
+  /** How many times this copy has been refused before this refusal. */
+  attempts: number;
+  now: number;
+  /** The copies in flight in the destination Region. */
+  inFlight: readonly InFlightCopy[];
+  /** The copies waiting in the same slot queue since before this one (the oldest are woken first). */
+  ahead: number;
+}
+
+/**
+ * AwaitSlot's timeout (whole seconds, TimeoutSecondsPath): a little after this copy's turn. A copy ending
+ * wakes the oldest waiter, so the copy with `ahead` waiters before it is woken by the (ahead+1)-th copy to
+ * end: among the n copies in flight that report progress, the slot of the (ahead mod n)-th earliest end,
+ * after ⌊ahead / n⌋ more copies have each held it for the mean copy time of those in flight. The timeout
+ * is only the safety net under the wake-up, so it comes a margin after the turn (10 % of it, 30 s to
+ * 2 min, and as much again in jitter): waiters no longer time out together at the earliest end, as they
+ * did when every one's timeout was that one estimate (BENCHMARKS.md, the burst with AwaitSlot), and a lost
+ * wake-up costs the margin past a good estimate, `slotTimeoutMaxSeconds` at worst.
+ */
+export function slotTimeoutSeconds(
+  observation: SlotTurnObservation,
+  random: () => number = Math.random,
+): number {
+  const { now, inFlight, ahead } = observation;
+  const estimates = inFlight.flatMap((copy) => {
+    const left = estimatedSecondsLeft(copy, now);
+    return left === undefined ? [] : [{ left, total: Math.max(0, now - copy.createdAt) / 1000 + left }];
+  });
+  let turn: number;
+  if (estimates.length === 0) {
+    turn = WAIT_WITHOUT_ESTIMATE_SECONDS;
+  } else {
+    const ends = estimates.map((estimate) => estimate.left).sort((a, b) => a - b);
+    const meanCopySeconds = estimates.reduce((sum, estimate) => sum + estimate.total, 0) / estimates.length;
+    const slot = ends[ahead % ends.length] ?? 0;
+    turn = slot + Math.floor(ahead / ends.length) * meanCopySeconds;
+  }
+  const margin = Math.min(SLOT_MARGIN_BOUNDS.max, Math.max(SLOT_MARGIN_BOUNDS.min, JITTER_SHARE * turn));
+  const timeout = Math.max(queueFloorSeconds(observation.attempts), turn + margin * (1 + random()));
+  return Math.ceil(Math.min(QUEUE_BOUNDS.slotTimeoutMaxSeconds, timeout));
 }

@@ -50,6 +50,12 @@ export interface SlotWaiters {
   put(waiter: SlotWaiter): Promise<void>;
   /** Up to `limit` waiters of `queue`, the oldest first. */
   oldest(queue: string, limit: number): Promise<SlotWaiter[]>;
+  /**
+   * How many waiters of `queue` were queued before `queuedAt` (a copy's position: they are woken first),
+   * counted up to `atMost`. Eventually consistent, like `oldest`, and it may count a waiter whose task has
+   * ended but whose item no waker has reached yet: a position, for a timeout, not a promise.
+   */
+  ahead(queue: string, queuedAt: number, atMost: number): Promise<number>;
   /** Deletes the waiter if it still holds this token; false when it did not. */
   remove(key: string, taskToken: string): Promise<boolean>;
   /**

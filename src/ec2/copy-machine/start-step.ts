@@ -2,10 +2,11 @@ import type { CopyView } from '#ec2/copy-kind';
 import { classifyError } from '#foundation/errors/classify';
 import { nextWaitSeconds } from './adaptive-wait.ts';
 import { type CopyProgress, clientTokenOf, type Ec2CopyJob, type QueuedCopy } from './contract.ts';
-import { QUEUE_BOUNDS, queueWaitSeconds } from './copy-queue.ts';
+import { QUEUE_BOUNDS, queueWaitSeconds, slotTimeoutSeconds } from './copy-queue.ts';
 import { copyTagsOf, identity } from './copy-tags.ts';
 import { permanent, REFUSALS, raise, withinTagLimits } from './error-translation.ts';
 import { deadlineOf, progressOf } from './progress.ts';
+import { slotQueueOf } from './slot-queue.ts';
 import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
 
 /**
@@ -89,7 +90,8 @@ export async function startCopy(
  * EC2 refused the start (the copy call, or the look for an earlier copy). The copy limit and throttling
  * queue the copy: the machine waits (a slot-free estimate from the copies in flight, or a short backoff)
  * and starts again; refused for the limit where the machine waits by event, the copy is marked `wake`, and
- * waits for the next copy to end in AwaitSlot, the estimate as its timeout. Anything else is raised.
+ * waits for the next copy to end in AwaitSlot, a little after its turn in the slot queue as its timeout
+ * (copy-queue.ts, `slotTimeoutSeconds`). Anything else is raised.
  */
 async function queueRefused(
   job: Ec2CopyJob,
@@ -107,9 +109,15 @@ async function queueRefused(
     reason === 'limit'
       ? await deps.kinds[job.kind].inFlight(destinationClient(job, deps)).catch(() => [])
       : [];
-  const waitSeconds = queueWaitSeconds({ reason, attempts, now, inFlight }, deps.random);
-  // The limit, where slot queues exist: wait for the next copy to end to wake it (AwaitSlot).
+  // The limit, where slot queues exist: wait for the next copy to end to wake it (AwaitSlot), at most
+  // until a little after its turn in the queue; otherwise the timed wait.
   const wake = reason === 'limit' && deps.await !== undefined && attempts < QUEUE_BOUNDS.tokenWaits;
+  const since = queued?.since ?? now;
+  const ahead = wake ? await waitersAhead(job, since, deps) : undefined;
+  const waitSeconds =
+    ahead === undefined
+      ? queueWaitSeconds({ reason, attempts, now, inFlight }, deps.random)
+      : slotTimeoutSeconds({ attempts, now, inFlight, ahead }, deps.random);
   deps.metrics.queued(job.kind, job.rule, reason);
   deps.log.info('EC2 refused to start the copy; queued', {
     source: job.source.id,
@@ -117,15 +125,32 @@ async function queueRefused(
     rule: job.rule,
     reason: classified.cause,
     inFlight: inFlight.length,
+    ...(ahead === undefined ? {} : { ahead }),
     attempts: attempts + 1,
     waitSeconds,
   });
   return {
     state: 'queued',
     attempts: attempts + 1,
-    since: queued?.since ?? now,
+    since,
     waitSeconds,
     message: `${classified.cause}: ${classified.message}`,
     ...(wake ? { wake: true as const } : {}),
   };
+}
+
+/** Slot waiters counted past this are as far back as matters: the timeout is capped long before. */
+const MAX_AHEAD = 1000;
+
+/**
+ * How many copies wait in this copy's slot queue since before it (they are woken first); undefined when
+ * the table cannot say, and the copy's timeout is then the slot estimate, as before there was a queue.
+ */
+async function waitersAhead(job: Ec2CopyJob, since: number, deps: Ec2CopyStepDeps) {
+  try {
+    return await deps.await?.slots.ahead(slotQueueOf(job), since, MAX_AHEAD);
+  } catch (error) {
+    deps.log.warn('Could not read the slot queue; waiting for the slot estimate', { error });
+    return undefined;
+  }
 }

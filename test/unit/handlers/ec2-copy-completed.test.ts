@@ -41,6 +41,11 @@ function memorySlots(): SlotWaiters & { items: Map<string, SlotWaiter>; claimed:
         .filter((waiter) => waiter.queue === queue)
         .sort((a, b) => a.queuedAt - b.queuedAt)
         .slice(0, limit),
+    ahead: async (queue, queuedAt, atMost) =>
+      Math.min(
+        atMost,
+        [...items.values()].filter((waiter) => waiter.queue === queue && waiter.queuedAt < queuedAt).length,
+      ),
     remove: async (key, token) => items.get(key)?.taskToken === token && items.delete(key),
     claim: async (freed) => !claimed.has(freed) && Boolean(claimed.add(freed)),
   };

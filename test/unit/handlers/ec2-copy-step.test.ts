@@ -18,6 +18,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nextWaitSeconds } from '#ec2/copy-machine/adaptive-wait';
 import { type CopyProgress, clientTokenOf, type Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { QUEUE_BOUNDS } from '#ec2/copy-machine/copy-queue';
+import { slotQueueOf } from '#ec2/copy-machine/slot-queue';
 import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
 import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
 import { imageCopies } from '#ec2/images/image-copies';
@@ -101,6 +102,28 @@ function snapshotsInDestination(found: Snapshot[], described?: Snapshot) {
     }
     return { Snapshots: found };
   });
+}
+
+/** Two copies in flight: one 60 % done after 12 min (≈ 8 min left), one 10 % done after 6 min (≈ 51 min left). */
+function twoCopiesInFlight() {
+  ec2.on(DescribeSnapshotsCommand).callsFake((input: { Filters?: { Name?: string }[] }) =>
+    input.Filters?.some((filter) => filter.Name === 'status')
+      ? {
+          Snapshots: [
+            copySnapshot('snap-1', {
+              State: 'pending',
+              Progress: '60%',
+              StartTime: new Date(NOW - 12 * 60_000),
+            }),
+            copySnapshot('snap-2', {
+              State: 'pending',
+              Progress: '10%',
+              StartTime: new Date(NOW - 6 * 60_000),
+            }),
+          ],
+        }
+      : { Snapshots: [] },
+  );
 }
 
 function handler(options: { now?: number; ec2?: Ec2ClientFactory; await?: Ec2CopyStepDeps['await'] } = {}) {
@@ -287,26 +310,7 @@ describe('ec2-copy-step handler: snapshots', () => {
     });
 
     it('It should queue the copy when EC2 refuses it for the copy limit, waiting for the earliest copy in flight to end', async () => {
-      // Two copies in flight: one 60 % done after 12 min (≈ 8 min left), one 10 % done after 6 min (≈ 51 min left).
-      ec2.on(DescribeSnapshotsCommand).callsFake((input: { Filters?: { Name?: string }[] }) => {
-        if (input.Filters?.some((filter) => filter.Name === 'status')) {
-          return {
-            Snapshots: [
-              copySnapshot('snap-1', {
-                State: 'pending',
-                Progress: '60%',
-                StartTime: new Date(NOW - 12 * 60_000),
-              }),
-              copySnapshot('snap-2', {
-                State: 'pending',
-                Progress: '10%',
-                StartTime: new Date(NOW - 6 * 60_000),
-              }),
-            ],
-          };
-        }
-        return { Snapshots: [] };
-      });
+      twoCopiesInFlight();
       ec2.on(CopySnapshotCommand).rejects(ec2Error('ResourceLimitExceeded', 400));
       const { deps, run } = handler();
       const queued = await run({ action: 'start', job: snapshotJob });
@@ -361,6 +365,47 @@ describe('ec2-copy-step handler: snapshots', () => {
       expect(await handler(slots).run({ action: 'start', job: snapshotJob, copy: many })).not.toHaveProperty(
         'wake',
       );
+    });
+
+    it('It should time a copy waiting by token out at its turn in the slot queue, not at the one estimate every waiter shares', async () => {
+      twoCopiesInFlight();
+      ec2.on(CopySnapshotCommand).rejects(ec2Error('ResourceLimitExceeded', 400));
+      const asked: [string, number, number][] = [];
+      const queuedWith = async (ahead: number | Error) => {
+        const slots = {
+          ahead: async (queue: string, queuedAt: number, atMost: number) => {
+            asked.push([queue, queuedAt, atMost]);
+            if (ahead instanceof Error) throw ahead;
+            return ahead;
+          },
+        };
+        const copy = await handler({ await: { waiters: {}, callbacks: {}, slots } as never }).run({
+          action: 'start',
+          job: snapshotJob,
+        });
+        return copy as { waitSeconds: number; wake?: boolean };
+      };
+      const first = await queuedWith(0);
+      const second = await queuedWith(1);
+      const third = await queuedWith(2);
+      // Asked for the copies queued before this one, in its destination's queue.
+      expect(asked[0]).toEqual([slotQueueOf(snapshotJob), NOW, 1000]);
+      const soon = (12 * 60 * (100 - 60.5)) / 60.5;
+      const later = (6 * 60 * (100 - 10.5)) / 10.5;
+      const copyTime = (12 * 60 + soon + 6 * 60 + later) / 2;
+      // The head: a margin (30 s to 2 min, as much again in jitter) after the earliest end; the next, after
+      // the second; the third, one mean copy time after the first.
+      expect(first.waitSeconds).toBeGreaterThan(soon + 30);
+      expect(first.waitSeconds).toBeLessThanOrEqual(Math.ceil(soon + 2 * 120));
+      expect(second.waitSeconds).toBeGreaterThan(later + 30);
+      expect(third.waitSeconds).toBeGreaterThan(
+        Math.min(QUEUE_BOUNDS.slotTimeoutMaxSeconds, soon + copyTime),
+      );
+      expect(first.wake && second.wake && third.wake).toBe(true);
+      // The table unreadable: the slot estimate, as before there was a queue (still woken by token).
+      const blind = await queuedWith(new Error('table unreachable'));
+      expect(blind.wake).toBe(true);
+      expect(blind.waitSeconds).toBeLessThanOrEqual(Math.ceil(soon + 0.1 * soon));
     });
 
     it('It should still queue when the copies in flight cannot be read (no estimate: look again in a minute)', async () => {

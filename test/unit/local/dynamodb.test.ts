@@ -146,6 +146,27 @@ describe('the local DynamoDB', () => {
       ).toEqual(['middle', 'late']);
     });
 
+    it('counts instead of returning items with Select COUNT, within the key condition and the Limit', () => {
+      const db = indexed();
+      const countBefore = (at: number, extra: Record<string, unknown> = {}) =>
+        db.handle('Query', {
+          TableName: 'waiters',
+          IndexName: 'slot-queue',
+          KeyConditionExpression: 'slotQueue = :q AND queuedAt < :at',
+          ExpressionAttributeValues: { ':q': { S: 'q1' }, ':at': { N: String(at) } },
+          Select: 'COUNT',
+          ...extra,
+        });
+      expect(countBefore(300)).toEqual({ Count: 2, ScannedCount: 2 });
+      expect(countBefore(20)).toEqual({ Count: 0, ScannedCount: 0 });
+      expect(countBefore(1000, { Limit: 2 })).toMatchObject({
+        Count: 2,
+        LastEvaluatedKey: expect.anything(),
+      });
+      expect(refusal(() => countBefore(300, { Select: 'EVERYTHING' }))).toBe('ValidationException');
+      expect(refusal(() => countBefore(300, { Select: 'SPECIFIC_ATTRIBUTES' }))).toBe('ValidationException');
+    });
+
     it('refuses what DynamoDB refuses: ConsistentRead on a GSI, an unknown index, a non-key condition, Limit 0', () => {
       const db = indexed();
       expect(refusal(() => query(db, { ConsistentRead: true }))).toBe('ValidationException');
