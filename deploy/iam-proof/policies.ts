@@ -271,16 +271,11 @@ const packagedRoles = (config: FerryConfig, deployment: Deployment, account: str
     stackName: stackNameOf(deployment),
   });
 
-/**
- * Each function's role as `npm run package` makes it for this configuration (the template's generated parts,
- * deploy/template-parts.ts, which serverless.yml takes as they are), in the proof's account.
- */
-export function functionRoles(
+/** Each deployed function's role among the packaged roles: every one has one, or the template is wrong. */
+function functionRolesOf(
   config: FerryConfig,
-  deployment: Deployment = PROOF_DEPLOYMENT,
-  account = PROOF_ACCOUNT,
+  roles: Record<string, DeployedRole>,
 ): Partial<Record<FunctionName, DeployedRole>> {
-  const roles = packagedRoles(config, deployment, account);
   return Object.fromEntries(
     deployedFunctionsOf(config).map((fn) => {
       const role = roles[roleIdOf(fn)];
@@ -291,15 +286,21 @@ export function functionRoles(
 }
 
 /** The roles of the state machines the package gives one of their own: the inventory machine's, where deployed. */
-export function machineRoles(
-  config: FerryConfig,
-  deployment: Deployment = PROOF_DEPLOYMENT,
-  account = PROOF_ACCOUNT,
-): Record<string, DeployedRole> {
-  const roles = packagedRoles(config, deployment, account);
+function machineRolesOf(roles: Record<string, DeployedRole>): Record<string, DeployedRole> {
   const role = roles[INVENTORY_MACHINE_ROLE_ID];
   return role ? { [INVENTORY_MACHINE]: role } : {};
 }
+
+/**
+ * Each function's role as `npm run package` makes it for this configuration (the template's generated parts,
+ * deploy/template-parts.ts, which serverless.yml takes as they are), in the proof's account.
+ */
+export const functionRoles = (
+  config: FerryConfig,
+  deployment: Deployment = PROOF_DEPLOYMENT,
+  account = PROOF_ACCOUNT,
+): Partial<Record<FunctionName, DeployedRole>> =>
+  functionRolesOf(config, packagedRoles(config, deployment, account));
 
 const CROSS_ACCOUNT_TEMPLATE = new URL('../cross-account-role.yml', import.meta.url);
 
@@ -340,9 +341,11 @@ export function proofRoles(
   machines: Record<string, DeployedRole>;
 } {
   const template = crossAccountTemplate();
+  // The template's parts are generated once: functions and machines are both taken from them.
+  const packaged = packagedRoles(config, deployment, account);
   return {
-    functions: functionRoles(config, deployment, account),
-    machines: machineRoles(config, deployment, account),
+    functions: functionRolesOf(config, packaged),
+    machines: machineRolesOf(packaged),
     destinations: Object.fromEntries(
       crossAccountParameters(config, { account, deployment }).map((setup) => [
         setup.roleArn,

@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -17,33 +18,33 @@ import { SLOT_QUEUE_INDEX, type SlotWaiter, type SlotWaiters } from '#ec2/copy-m
  */
 export const COPY_WAITERS_TABLE_VARIABLE = 'FERRY_COPY_WAITERS_TABLE';
 
+type Item = Record<string, AttributeValue>;
+
+/** The attributes every waiter's item holds, copy or slot: a kind's own fields are spread beside them. */
+const waiterItem = (waiter: CopyWaiter): Item => ({
+  copyKey: { S: waiter.key },
+  taskToken: { S: waiter.taskToken },
+  execution: { S: waiter.execution },
+  expiresAt: { N: String(waiter.expiresAt) },
+});
+
+/** The waiter an item of `key` holds, or undefined when one of its attributes is missing. */
+const waiterOf = (key: string, item: Item | undefined): CopyWaiter | undefined => {
+  const { taskToken, execution, expiresAt } = item ?? {};
+  if (!taskToken?.S || !execution?.S || !expiresAt?.N) return undefined;
+  return { key, taskToken: taskToken.S, execution: execution.S, expiresAt: Number(expiresAt.N) };
+};
+
 export function dynamoDbCopyWaiters(tableName: string, client: DynamoDBClient): CopyWaiters {
   return {
     async put(waiter) {
-      await client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: {
-            copyKey: { S: waiter.key },
-            taskToken: { S: waiter.taskToken },
-            execution: { S: waiter.execution },
-            expiresAt: { N: String(waiter.expiresAt) },
-          },
-        }),
-      );
+      await client.send(new PutItemCommand({ TableName: tableName, Item: waiterItem(waiter) }));
     },
     async get(key) {
       const { Item } = await client.send(
         new GetItemCommand({ TableName: tableName, Key: { copyKey: { S: key } }, ConsistentRead: true }),
       );
-      if (!Item?.taskToken?.S || !Item.execution?.S || !Item.expiresAt?.N) return undefined;
-      const waiter: CopyWaiter = {
-        key,
-        taskToken: Item.taskToken.S,
-        execution: Item.execution.S,
-        expiresAt: Number(Item.expiresAt.N),
-      };
-      return waiter;
+      return waiterOf(key, Item);
     },
     // A newer wait of the same copy (after a safety check) stored its own token: leave it.
     remove: (key, taskToken) => removeHeld(client, tableName, key, taskToken),
@@ -80,12 +81,9 @@ export function dynamoDbSlotWaiters(tableName: string, client: DynamoDBClient): 
         new PutItemCommand({
           TableName: tableName,
           Item: {
-            copyKey: { S: waiter.key },
+            ...waiterItem(waiter),
             slotQueue: { S: waiter.queue },
             queuedAt: { N: String(waiter.queuedAt) },
-            taskToken: { S: waiter.taskToken },
-            execution: { S: waiter.execution },
-            expiresAt: { N: String(waiter.expiresAt) },
           },
         }),
       );
@@ -102,18 +100,10 @@ export function dynamoDbSlotWaiters(tableName: string, client: DynamoDBClient): 
         }),
       );
       return Items.flatMap((item): SlotWaiter[] => {
-        const { copyKey, queuedAt, taskToken, execution, expiresAt } = item;
-        if (!copyKey?.S || !queuedAt?.N || !taskToken?.S || !execution?.S || !expiresAt?.N) return [];
-        return [
-          {
-            key: copyKey.S,
-            queue,
-            queuedAt: Number(queuedAt.N),
-            taskToken: taskToken.S,
-            execution: execution.S,
-            expiresAt: Number(expiresAt.N),
-          },
-        ];
+        const { copyKey, queuedAt } = item;
+        const waiter = copyKey?.S ? waiterOf(copyKey.S, item) : undefined;
+        if (!waiter || !queuedAt?.N) return [];
+        return [{ ...waiter, queue, queuedAt: Number(queuedAt.N) }];
       });
     },
     // Select COUNT: the number of matching items, not the items; `Limit` bounds how many one Query reads,

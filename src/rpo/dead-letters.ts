@@ -1,17 +1,19 @@
+import type { Image, Snapshot } from '@aws-sdk/client-ec2';
 import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { availableImageOf, ImageStateChangeEventSchema } from '#ec2/images/event';
 import { describeImage, imageFactsOf } from '#ec2/images/replicate';
-import { planImageCopies } from '#ec2/images/router';
-import { isFerryCopy } from '#ec2/markers';
+import { type ImageFacts, planImageCopies } from '#ec2/images/router';
+import { isFerryCopy, type Tags } from '#ec2/markers';
 import { createdSnapshotsOf, SnapshotEventSchema } from '#ec2/snapshots/event';
 import { describeSnapshots, snapshotFactsOf } from '#ec2/snapshots/replicate';
-import { planSnapshotCopies } from '#ec2/snapshots/router';
+import { planSnapshotCopies, type SnapshotFacts } from '#ec2/snapshots/router';
 import type { Ec2ClientFactory, S3ClientFactory } from '#foundation/aws-clients';
 import { DEAD_LETTER_SOURCE_ATTRIBUTE, deadLetterOf } from '#foundation/dead-letter';
 import { ObjectCreatedEventSchema, type SourceObject, sourceObjectOf } from '#objects/event';
 import { candidateRules, destinationKeyOf, filtersOnTags } from '#objects/router';
 import { readTags } from '#objects/source-reads';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
+import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
 import { tagsMatch } from '#rules/tags';
 import type { PendingItem } from './backlog-monitor.ts';
 import { ec2RpoItem, objectRpoItem } from './items.ts';
@@ -88,30 +90,80 @@ async function objectItems(
   return items.length > 0 ? items : 'no-rpo-rule';
 }
 
-/** One EC2 source routed to its plans: the RPO items of the plans of rules with `rpo`. */
-function ec2Items(
-  kind: 'snapshot' | 'image',
-  sourceId: string,
-  plans: readonly {
-    rule: { name: string; rpo?: string | undefined };
-    destination: { region: string; account?: string | undefined };
-  }[],
-  eventTime: string,
-  sizeGiB: number | undefined,
-  cause: string,
-): PendingItem[] {
-  return plans.flatMap((plan) => {
-    const item = ec2RpoItem({
-      kind,
-      rule: plan.rule.name,
-      rpo: plan.rule.rpo,
-      eventTime,
-      source: { id: sourceId, ...(sizeGiB !== undefined ? { sizeGiB } : {}) },
-      destination: plan.destination,
-    });
-    return item ? [{ ...item, where: 'dead-letter' as const, cause }] : [];
-  });
+interface Ec2Plan {
+  rule: { name: string; rpo?: string | undefined };
+  destination: { region: string; account?: string | undefined };
 }
+
+/** How the monitor reads one kind of EC2 source: as routing reads it (snapshotCreated, imageAvailable). */
+interface Ec2SourceKind<Rule, Described, Facts extends { tags: Tags }> {
+  kind: 'snapshot' | 'image';
+  describe: (client: ReturnType<Ec2ClientFactory>, id: string) => Promise<Described | undefined>;
+  factsOf: (described: Described, region: string) => Facts;
+  plan: (rules: readonly Rule[], facts: Facts) => readonly Ec2Plan[];
+  /** The size an item carries, where the kind's facts have one. */
+  sizeGiB?: (facts: Facts) => number | undefined;
+}
+
+/**
+ * The RPO items of an event's EC2 sources: each described in its Region, Ferry's own copies skipped, the
+ * rest planned over the rules with `rpo`; the first source that cannot be read names the whole letter's cause.
+ */
+async function ec2SourceItems<
+  Rule extends { rpo?: string | undefined },
+  Described,
+  Facts extends { tags: Tags },
+>(
+  reader: Ec2SourceKind<Rule, Described, Facts>,
+  allRules: readonly Rule[],
+  sources: readonly { id: string; region: string }[],
+  eventTime: string,
+  cause: string,
+  readers: SourceReaders,
+): Promise<Routed> {
+  const rules = withRpo(allRules);
+  if (rules.length === 0 || sources.length === 0) return 'no-rpo-rule';
+  const items: PendingItem[] = [];
+  for (const { id, region } of sources) {
+    let described: Described | undefined;
+    try {
+      described = await reader.describe(readers.ec2({ region }), id);
+    } catch {
+      return 'source-unreadable';
+    }
+    if (!described) return 'source-gone';
+    const facts = reader.factsOf(described, region);
+    if (isFerryCopy(facts.tags)) continue;
+    const sizeGiB = reader.sizeGiB?.(facts);
+    for (const plan of reader.plan(rules, facts)) {
+      const item = ec2RpoItem({
+        kind: reader.kind,
+        rule: plan.rule.name,
+        rpo: plan.rule.rpo,
+        eventTime,
+        source: { id, ...(sizeGiB !== undefined ? { sizeGiB } : {}) },
+        destination: plan.destination,
+      });
+      if (item) items.push({ ...item, where: 'dead-letter', cause });
+    }
+  }
+  return items.length > 0 ? items : 'no-rpo-rule';
+}
+
+const snapshotSource: Ec2SourceKind<SnapshotRule, Snapshot, SnapshotFacts> = {
+  kind: 'snapshot',
+  describe: async (client, id) => (await describeSnapshots(client, [id])).get(id),
+  factsOf: snapshotFactsOf,
+  plan: planSnapshotCopies,
+  sizeGiB: (facts) => facts.volumeSizeGiB,
+};
+
+const imageSource: Ec2SourceKind<ImageRule, Image, ImageFacts> = {
+  kind: 'image',
+  describe: describeImage,
+  factsOf: imageFactsOf,
+  plan: planImageCopies,
+};
 
 async function snapshotItems(
   config: Pick<FerryConfig, 'rules'>,
@@ -121,33 +173,10 @@ async function snapshotItems(
 ): Promise<Routed | undefined> {
   const event = SnapshotEventSchema.safeParse(payload);
   if (!event.success) return undefined;
-  const rules = withRpo(snapshotRulesOf(config));
-  const created = createdSnapshotsOf(event.data).filter((snapshot) => snapshot.accepted);
-  if (rules.length === 0 || created.length === 0) return 'no-rpo-rule';
-  const items: PendingItem[] = [];
-  for (const { snapshotId, region } of created) {
-    let found: Awaited<ReturnType<typeof describeSnapshots>>;
-    try {
-      found = await describeSnapshots(readers.ec2({ region }), [snapshotId]);
-    } catch {
-      return 'source-unreadable';
-    }
-    const snapshot = found.get(snapshotId);
-    if (!snapshot) return 'source-gone';
-    const facts = snapshotFactsOf(snapshot, region);
-    if (isFerryCopy(facts.tags)) continue;
-    items.push(
-      ...ec2Items(
-        'snapshot',
-        snapshotId,
-        planSnapshotCopies(rules, facts),
-        event.data.time,
-        facts.volumeSizeGiB,
-        cause,
-      ),
-    );
-  }
-  return items.length > 0 ? items : 'no-rpo-rule';
+  const created = createdSnapshotsOf(event.data)
+    .filter((snapshot) => snapshot.accepted)
+    .map(({ snapshotId, region }) => ({ id: snapshotId, region }));
+  return ec2SourceItems(snapshotSource, snapshotRulesOf(config), created, event.data.time, cause, readers);
 }
 
 async function imageItems(
@@ -158,27 +187,9 @@ async function imageItems(
 ): Promise<Routed | undefined> {
   const event = ImageStateChangeEventSchema.safeParse(payload);
   if (!event.success) return undefined;
-  const rules = withRpo(imageRulesOf(config));
   const available = availableImageOf(event.data);
-  if (rules.length === 0 || !available.accepted) return 'no-rpo-rule';
-  let image: Awaited<ReturnType<typeof describeImage>>;
-  try {
-    image = await describeImage(readers.ec2({ region: available.region }), available.imageId);
-  } catch {
-    return 'source-unreadable';
-  }
-  if (!image) return 'source-gone';
-  const facts = imageFactsOf(image, available.region);
-  if (isFerryCopy(facts.tags)) return 'no-rpo-rule';
-  const items = ec2Items(
-    'image',
-    available.imageId,
-    planImageCopies(rules, facts),
-    event.data.time,
-    undefined,
-    cause,
-  );
-  return items.length > 0 ? items : 'no-rpo-rule';
+  const images = available.accepted ? [{ id: available.imageId, region: available.region }] : [];
+  return ec2SourceItems(imageSource, imageRulesOf(config), images, event.data.time, cause, readers);
 }
 
 /** The items one dead letter stands for, or why it stands for none. */
