@@ -1,7 +1,4 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   CreateBucketCommand,
@@ -16,8 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS, type Sandbox, startSandbox } from '#local/sandbox';
 import { inventorySidesOf, requiredConfiguration } from '#reconcile/inventory/configuration';
-import { objectRulesOf } from '#rules/config';
-import { configFrom } from '#test/support/fixtures';
+import { inventoryRule, writeConfigFile } from '#test/support/inventory-rule';
 import { backfillCommand } from '../../cli/backfill.ts';
 import { runFerry } from '../../cli/command-line.ts';
 import { inventoryCheck } from '../../cli/inventory-check.ts';
@@ -28,24 +24,13 @@ import { inventoryCheck } from '../../cli/inventory-check.ts';
  * reads them with the SDK, as against AWS.
  */
 
-const YAML = `
-rules:
-  - name: docs
-    objects:
-      bucket: ic-source
-      prefix: docs/
-      inventory: { bucket: ic-reports, prefix: inventories, configId: daily }
-    to:
-      - bucket: ic-dr
-        region: us-west-2
-        keyPrefix: mirror/
-        inventory: { bucket: ic-reports-dr, configId: daily-dr }
-`;
 /** With the AWS CLI installed, the printed put command is run as printed; else its JSON goes through the SDK. */
 const hasAwsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
-const CONFIG = configFrom(YAML);
-const RULE = objectRulesOf(CONFIG)[0];
-if (!RULE) throw new Error('the rule is missing');
+const {
+  yaml: YAML,
+  config: CONFIG,
+  rule: RULE,
+} = inventoryRule({ buckets: 'ic', destinationConfigId: 'daily-dr' });
 
 let sandbox: Sandbox;
 let configFile: string;
@@ -80,8 +65,7 @@ async function refusal(call: Promise<unknown>): Promise<{ name: string; status: 
 
 beforeAll(async () => {
   sandbox = await startSandbox({ config: CONFIG, port: 0 });
-  configFile = join(mkdtempSync(join(tmpdir(), 'ferry-invcheck-')), 'replication.yml');
-  writeFileSync(configFile, YAML);
+  configFile = writeConfigFile(YAML, 'ferry-invcheck-');
   await east().send(new PutObjectCommand({ Bucket: 'ic-source', Key: 'docs/a.txt', Body: 'a' }));
   await east().send(new PutObjectCommand({ Bucket: 'ic-source', Key: 'other/b.txt', Body: 'b' }));
   await sandbox.settle();

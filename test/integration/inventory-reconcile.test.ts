@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -10,8 +7,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { inventorySidesOf, requiredConfiguration } from '#reconcile/inventory/configuration';
-import { objectRulesOf } from '#rules/config';
-import { configFrom } from '#test/support/fixtures';
+import { inventoryRule, writeConfigFile } from '#test/support/inventory-rule';
 import { backfillCommand } from '../../cli/backfill.ts';
 import { InventoryMachineNotDeployedError, inventoryMachineArnFor } from '../../cli/backfill-inventory.ts';
 
@@ -21,23 +17,15 @@ import { InventoryMachineNotDeployedError, inventoryMachineArnFor } from '../../
  * real inventory-batch handler, and the report read back from the join map's ResultWriter export.
  */
 
-const YAML = `
-rules:
-  - name: docs
-    objects:
-      bucket: iv-source
-      prefix: docs/
-      inventory: { bucket: iv-reports, prefix: inventories, configId: daily }
-    to:
-      - bucket: iv-dr
-        region: us-west-2
-        keyPrefix: mirror/
-        replicateDeletes: true
-        replicateLifecycleDeletes: true
-        inventory: { bucket: iv-reports-dr, configId: daily }
-`;
-const CONFIG = configFrom(YAML);
-const [CONFIG_RULE] = objectRulesOf(CONFIG) as [ReturnType<typeof objectRulesOf>[number]];
+const {
+  yaml: YAML,
+  config: CONFIG,
+  rule: CONFIG_RULE,
+} = inventoryRule({
+  buckets: 'iv',
+  destinationConfigId: 'daily',
+  destination: { replicateDeletes: true, replicateLifecycleDeletes: true },
+});
 
 let sandbox: Sandbox;
 const source = () => sandbox.s3('us-east-1');
@@ -142,8 +130,7 @@ describe('inventory reconcile on the sandbox', () => {
         }),
       );
     await sandbox.publishInventories();
-    const configFile = join(mkdtempSync(join(tmpdir(), 'ferry-inv-')), 'replication.yml');
-    writeFileSync(configFile, YAML);
+    const configFile = writeConfigFile(YAML, 'ferry-inv-');
     const result = await backfillCommand({
       configFile,
       endpoint: sandbox.endpoint,
@@ -157,8 +144,7 @@ describe('inventory reconcile on the sandbox', () => {
   });
 
   it('ferry backfill --inventory finds the machine of the stage by name, and says so when it is not deployed', async () => {
-    const configFile = join(mkdtempSync(join(tmpdir(), 'ferry-inv-')), 'replication.yml');
-    writeFileSync(configFile, YAML);
+    const configFile = writeConfigFile(YAML, 'ferry-inv-');
     const expected = 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-prod-inventory-reconcile';
     expect(
       inventoryMachineArnFor({ FERRY_STAGE: 'prod' }, { region: 'us-east-1', account: '000000000000' }),
