@@ -149,9 +149,9 @@ rules:
   'soak.yml',
 );
 
-/** Each destination of each soak rule a source object goes to, with its replica's key (sizes and tags aside). */
-export function plansOf(bucket: string, key: string) {
-  return candidateRules(objectRulesOf(SOAK_CONFIG), { bucket, key }).flatMap((rule) =>
+/** Each destination of each soak rule (or `config`'s) a source object goes to, with its replica's key (sizes and tags aside). */
+export function plansOf(bucket: string, key: string, config: FerryConfig = SOAK_CONFIG) {
+  return candidateRules(objectRulesOf(config), { bucket, key }).flatMap((rule) =>
     rule.to.map((destination) => ({ rule, destination, key: destinationKeyOf(rule, destination, key) })),
   );
 }

@@ -106,11 +106,16 @@ describe('soak (small)', () => {
       expect(rule.maxMs).toBeGreaterThanOrEqual(rule.p99Ms);
       expect(rule.p99Ms).toBeGreaterThanOrEqual(rule.p50Ms);
     }
-    // The tight rule is missed under the faults, so the invariant is not met vacuously; the generous ones hold.
+    // The tight rule is missed under the faults, so the invariant is not met vacuously.
     const byName = new Map(report.rpo.map((rule) => [rule.rule, rule]));
     expect(byName.get('ebs-dr')?.over).toBeGreaterThan(0);
-    expect(byName.get('versioned')?.over).toBe(0);
-    expect(byName.get('versioned')?.verified).toBeGreaterThan(0);
+    // The generous hour holds for every versioned object whose event came, whatever else the faults did. One
+    // whose event was lost waits for reconcile, which here runs once every copy has ended: hours of virtual
+    // time when a snapshot copy's completion event was lost too (the safety check). Which events are lost
+    // depends on the order they are published in, so their number varies from run to run.
+    const versioned = byName.get('versioned');
+    expect(versioned?.within).toBeGreaterThan(0);
+    expect(versioned?.over).toBe(versioned?.overAfterLostEvent);
     const invariant = report.invariants.find((row) => row.name.startsWith('RPO events'));
     expect(invariant?.ok).toBe(true);
     // The table has one row per rule with an rpo.

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '#local/sandbox';
-import { ec2RpoItem } from '#rpo/items';
+import { objectCreatedEventOf } from '#reconcile/objects';
+import { ec2RpoItem, objectRpoItem } from '#rpo/items';
 import { DETAIL_TYPE, EVENT_SOURCE, itemIdOf } from '#rpo/threshold';
-import { snapshotRulesOf } from '#rules/config';
+import { objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { validateConfig } from '#rules/load';
 import { rpoCompliance } from '#soak/rpo';
 
@@ -68,6 +69,7 @@ function sandboxOf(state: State): Sandbox {
   const windowStart = Math.floor((SOURCE_TIME + RPO_MS) / 60_000) * 60_000;
   return {
     bus: {
+      dropped: [],
       published: [
         ...(state.missed ?? []).map((source) => event(DETAIL_TYPE.missed, source)),
         ...(state.completed ?? []).map((source) => event(DETAIL_TYPE['completed-after'], source)),
@@ -132,5 +134,69 @@ describe('the soak RPO invariant (soak/rpo.ts)', () => {
       `${idOf('snap-over')}: over its RPO without a missed event`,
       `${idOf('snap-over')}: over its RPO without a completion event`,
     ]);
+  });
+});
+
+describe('the soak RPO figures of an object rule (soak/rpo.ts)', () => {
+  const objects = validateConfig({
+    rules: [
+      {
+        name: 'versioned',
+        objects: { bucket: 'source-bucket' },
+        rpo: '1h',
+        to: [{ bucket: 'dr-bucket', region: 'us-west-2', keyPrefix: 'v/' }],
+      },
+    ],
+  });
+  if (!objects.ok) throw new Error(`the object test configuration is invalid: ${JSON.stringify(objects)}`);
+  const objectRule = objectRulesOf(objects.config)[0];
+  if (!objectRule?.to[0]) throw new Error('no object rule');
+  const plan = { rule: objectRule, destination: objectRule.to[0] };
+  const where = { account: '111122223333', region: 'us-east-1' };
+  const eventOf = (key: string) =>
+    objectCreatedEventOf(
+      { bucket: 'source-bucket', key, size: 1, etag: '"e"', lastModified: new Date(SOURCE_TIME) },
+      where,
+      0,
+    );
+  // As reconcile sends the copy of an object it listed: the item names no version.
+  const idOfKey = (key: string) => {
+    const source = { bucket: 'source-bucket', key, eventTime: new Date(SOURCE_TIME).toISOString(), size: 1 };
+    const item = objectRpoItem({ ...plan, destinationKey: `v/${key}` }, source);
+    if (!item) throw new Error('no RPO item');
+    return itemIdOf(item);
+  };
+
+  it('It should tell the items over their RPO whose Object Created event was lost from the others', () => {
+    const over = ['lost.txt', 'came.txt'];
+    const sandbox = {
+      bus: {
+        dropped: [eventOf('lost.txt'), eventOf('within.txt')],
+        published: over.flatMap((key) =>
+          [DETAIL_TYPE.missed, DETAIL_TYPE['completed-after']].map((type) => ({
+            source: EVENT_SOURCE,
+            'detail-type': type,
+            detail: { id: idOfKey(key), rule: 'versioned' },
+          })),
+        ),
+      },
+      stepFunctions: { executions: new Map() },
+      rpoMetrics: {
+        verdicts: new Map<string, { rule: string; latencyMs: number; withinRpo: boolean }[]>([
+          ...over.map(
+            (key) =>
+              [idOfKey(key), [{ rule: 'versioned', latencyMs: 2 * 3_600_000, withinRpo: false }]] as [
+                string,
+                { rule: string; latencyMs: number; withinRpo: boolean }[],
+              ],
+          ),
+          [idOfKey('within.txt'), [{ rule: 'versioned', latencyMs: 1000, withinRpo: true }]],
+        ]),
+      },
+      rpoMonitor: { passes: [] },
+    } as unknown as Sandbox;
+    const [figures] = rpoCompliance(sandbox, objects.config);
+    expect(figures?.violations).toEqual([]);
+    expect(figures).toMatchObject({ within: 1, over: 2, overAfterLostEvent: 1 });
   });
 });
