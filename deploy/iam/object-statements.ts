@@ -1,6 +1,6 @@
 import type { ObjectRule } from '#rules/schema';
 import { replicaKeys, s3BucketArn, sourceKeys } from './arns.ts';
-import { keyCondition, kmsKeyResource } from './kms.ts';
+import { keyCondition, kmsKeyResource, sourceKeyDrafts } from './kms.ts';
 import { assumeRoles, startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
 import type { IamContext, Names } from './types.ts';
@@ -62,6 +62,8 @@ export function objectStatements(
       actions: ['s3:ListBucket'],
       resources: rules.map((rule) => s3BucketArn(names, rule.objects.bucket)),
     });
+    // CopyObject and UploadPartCopy read the source's bytes: kms:Decrypt on the keys the rule names.
+    for (const rule of rules) sourceKeyDrafts(list, names, rule);
   }
   const roles: string[] = [];
   for (const { rule, destination } of destinations) {
