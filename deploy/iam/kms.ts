@@ -36,12 +36,7 @@ export function kmsKeyResource(key: string, region: Cfn, names: Pick<Names, 'par
   return { resource: inRegion(key) } satisfies KeyResource;
 }
 
-export function keyCondition(
-  names: Names,
-  service: 's3' | 'ec2',
-  region: Cfn,
-  key: KeyResource,
-): Condition {
+export function keyCondition(names: Names, service: 's3' | 'ec2', region: Cfn, key: KeyResource): Condition {
   return {
     StringEquals: { 'kms:ViaService': viaService(names, service, region) },
     ...(key.alias ? { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [key.alias] } } : {}),
@@ -73,7 +68,10 @@ export function sourceKeyDrafts(list: StatementList, names: Names, rule: ObjectR
       condition: {
         ...keyCondition(names, 's3', region, key),
         StringLike: {
-          'kms:EncryptionContext:aws:s3:arn': [s3BucketArn(names, rule.objects.bucket), sourceKeys(names, rule)],
+          'kms:EncryptionContext:aws:s3:arn': [
+            s3BucketArn(names, rule.objects.bucket),
+            sourceKeys(names, rule),
+          ],
         },
       },
     });

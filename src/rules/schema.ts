@@ -371,7 +371,11 @@ function checkSourceKeys(
   (source.kmsKeys ?? []).forEach((key, index, keys) => {
     const first = keys.indexOf(key);
     if (first !== index)
-      ctx.addIssue({ code: 'custom', path: ['kmsKeys', index], message: `"${key}" is already listed at [${first}]` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeys', index],
+        message: `"${key}" is already listed at [${first}]`,
+      });
   });
 }
 
