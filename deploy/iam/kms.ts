@@ -56,9 +56,9 @@ export function keyCondition(names: Names, service: 's3' | 'ec2', region: Cfn, k
  * Both are allowed, and nothing else: the rule's own key space, or its bucket. The bucket form reaches its
  * other keys' data keys only through S3, which still asks for s3:GetObject on the key space alone.
  */
-export function sourceKeyDrafts(list: StatementList, names: Names, rule: ObjectRule): void {
+export function sourceKeyDrafts(list: StatementList, names: Names, rule: ObjectRule, homeRegion: Cfn): void {
   // A source without `region` is in the stack's home Region.
-  const region: Cfn = rule.objects.region ?? { Ref: 'AWS::Region' };
+  const region: Cfn = rule.objects.region ?? homeRegion;
   for (const kmsKeyId of rule.objects.kmsKeys ?? []) {
     const key = kmsKeyResource(kmsKeyId, region, names);
     list.add({

@@ -63,7 +63,8 @@ export function objectStatements(
       resources: rules.map((rule) => s3BucketArn(names, rule.objects.bucket)),
     });
     // CopyObject and UploadPartCopy read the source's bytes: kms:Decrypt on the keys the rule names.
-    for (const rule of rules) sourceKeyDrafts(list, names, rule);
+    const homeRegion = context.homeRegion ?? { Ref: 'AWS::Region' };
+    for (const rule of rules) sourceKeyDrafts(list, names, rule, homeRegion);
   }
   const roles: string[] = [];
   for (const { rule, destination } of destinations) {

@@ -22,7 +22,12 @@ const MACHINES = {
   imageCopy: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:ferry-dev-image-copy`,
 };
 const TABLE = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/ferry-dev-copy-waiters`;
-const CONTEXT: IamContext = { account: ACCOUNT, stateMachineArns: MACHINES, copyWaitersTableArn: TABLE };
+const CONTEXT: IamContext = {
+  account: ACCOUNT,
+  homeRegion: 'us-east-1',
+  stateMachineArns: MACHINES,
+  copyWaitersTableArn: TABLE,
+};
 
 const configNamed = (name: string) => loadConfigFile(new URL(name, CONFIGS).pathname);
 const policiesOf = (name: string, context: IamContext = CONTEXT) => iamPolicies(configNamed(name), context);
