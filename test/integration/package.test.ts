@@ -479,6 +479,18 @@ const LOG_DELIVERY_ACTIONS = new Set([
 ]);
 
 type Statement = { Sid?: string; Action: string | string[]; Resource?: unknown };
+/** The stack and forwarder templates a packaged configuration wrote, as CI lints them. */
+const packagedTemplates = (configFile: string): string[] => {
+  const folder = `.build/package-${configFile.replace(/[^\w]+/g, '-')}`;
+  return readdirSync(folder)
+    .filter(
+      (name) =>
+        name.endsWith('.json') &&
+        (name.startsWith('cloudformation-template') || name.startsWith('forwarder-')),
+    )
+    .map((name) => `${folder}/${name}`);
+};
+
 const statementsOf = (role: Resource | undefined): Statement[] =>
   ((role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
     (policy) => policy.PolicyDocument.Statement,
@@ -667,15 +679,7 @@ describe('npm run package: SSE-KMS sources (objects.kmsKeys in test/configs/obje
 
   it('has 0 cfn-lint errors on the stack and forwarder templates', async () => {
     template();
-    const folder = `.build/package-${file.replace(/[^\w]+/g, '-')}`;
-    const templates = readdirSync(folder)
-      .filter(
-        (name) =>
-          name.endsWith('.json') &&
-          (name.startsWith('cloudformation-template') || name.startsWith('forwarder-')),
-      )
-      .map((name) => `${folder}/${name}`);
-    const lint = await cfnLint(templates);
+    const lint = await cfnLint(packagedTemplates(file));
     expect(lint.status, lint.output).toBe(0);
   }, 600_000);
 });
@@ -804,14 +808,7 @@ describe('npm run package: rules with an RPO (test/configs/rpo.yml)', () => {
 
   it('has 0 cfn-lint errors on the stack and forwarder templates, as CI lints them', async () => {
     template();
-    const folder = `.build/package-${file.replace(/[^\w]+/g, '-')}`;
-    const templates = readdirSync(folder)
-      .filter(
-        (name) =>
-          name.endsWith('.json') &&
-          (name.startsWith('cloudformation-template') || name.startsWith('forwarder-')),
-      )
-      .map((name) => `${folder}/${name}`);
+    const templates = packagedTemplates(file);
     expect(templates.length).toBeGreaterThanOrEqual(2);
     const lint = await cfnLint(templates);
     expect(lint.status, lint.output).toBe(0);

@@ -128,6 +128,13 @@ describe('crossAccountParameters', () => {
   it('It should let the role that copies decrypt the sources’ keys, and say when one cannot be named', () => {
     const ROLE = 'arn:aws:iam::222233334444:role/ferry-writer';
     const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const inbox = {
+      bucket: 'inbox',
+      region: 'eu-west-1',
+      account: '222233334444',
+      roleArn: ROLE,
+      externalId: 'x1',
+    };
     const result = validateConfig({
       rules: [
         {
@@ -137,15 +144,7 @@ describe('crossAccountParameters', () => {
             prefix: 'a/',
             kmsKeys: [KEY, '5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e'],
           },
-          to: [
-            {
-              bucket: 'inbox',
-              region: 'eu-west-1',
-              account: '222233334444',
-              roleArn: ROLE,
-              externalId: 'x1',
-            },
-          ],
+          to: [inbox],
         },
         {
           name: 'kms-eu',
@@ -155,15 +154,7 @@ describe('crossAccountParameters', () => {
             prefix: 'b/',
             kmsKeys: ['0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'],
           },
-          to: [
-            {
-              bucket: 'inbox',
-              region: 'eu-west-1',
-              account: '222233334444',
-              roleArn: ROLE,
-              externalId: 'x1',
-            },
-          ],
+          to: [inbox],
         },
       ],
     });
