@@ -5,6 +5,7 @@ import {
   snapshotRulesOf,
   sourceRegionsOf,
 } from '#rules/config';
+import { kmsKeyRegionOf } from '#rules/schema';
 import { replicaKeys, sourceKeys } from './iam/arns.ts';
 import { kmsKeyResource } from './iam/kms.ts';
 import type { Names } from './iam/types.ts';
@@ -150,6 +151,20 @@ export function crossAccountParameters(
       if (destination.lock) entry.objectLocks = true;
       if (destination.encryption?.sse === 'aws:kms')
         addKey(entry, destination.encryption.kmsKeyId, destination.region, account);
+      // The role issues the copy, so S3 decrypts an SSE-KMS source with the role's permissions: the source's
+      // keys (in the source's account, Ferry's; deploy/iam/kms.ts, sourceKeyDrafts) join KmsKeyArns. A key
+      // named by id or alias resolves in the source's Region, which is the home Region when the rule gives
+      // none, and these parameters do not know it.
+      for (const kmsKeyId of rule.objects.kmsKeys ?? []) {
+        const region = rule.objects.region ?? kmsKeyRegionOf(kmsKeyId);
+        if (region === undefined) {
+          entry.notes.push(
+            `${kmsKeyId} (objects.kmsKeys of rule ${rule.name}) is not an ARN and the rule names no objects.region: give the key's ARN so that KmsKeyArns can name it`,
+          );
+          continue;
+        }
+        addKey(entry, kmsKeyId, region, ferry.account);
+      }
     }
   }
   for (const rule of [...snapshotRulesOf(config), ...imageRulesOf(config)]) {

@@ -614,6 +614,7 @@ const stateMachineArnsOf = (deployment: Deployment) => ({
 export const iamContextOf = (deployment: Deployment): IamContext => ({
   partition: { Ref: 'AWS::Partition' },
   account: { Ref: 'AWS::AccountId' },
+  homeRegion: deployment.region,
   stateMachineArns: stateMachineArnsOf(deployment),
   copyWaitersTableArn,
 });

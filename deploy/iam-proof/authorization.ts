@@ -267,13 +267,20 @@ const notFoundNeedsList = (call: RecordedCall, names: Names, bucket: string): Dr
  * A copy reading an SSE-KMS source: S3 decrypts it with the caller's permissions, kms:Decrypt on the
  * source's key through S3 in the source bucket's Region
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html: "to download an object
- * encrypted with a KMS key you need kms:Decrypt"). A source under the AWS managed key (no key id stored)
- * needs no IAM grant: that key's own policy lets S3 use it for the account.
+ * encrypted with a KMS key you need kms:Decrypt"), with the encryption context S3 gives it: `aws:s3:arn`, the
+ * object's ARN, or the bucket's under an S3 Bucket Key
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key.html). A source under the
+ * AWS managed key (no key id stored) needs no IAM grant: that key's own policy lets S3 use it for the account.
  */
-function decryptSource(call: RecordedCall, names: Names): Draft[] {
-  const source = call.copySource;
-  if (source?.sse !== 'aws:kms' || !source.kmsKeyId) return [];
-  return kmsRequests(['kms:Decrypt'], source.kmsKeyId, 's3', source.region, names);
+function decryptSource(call: RecordedCall, names: Names, source: { bucket: string; key: string }): Draft[] {
+  const state = call.copySource;
+  if (state?.sse !== 'aws:kms' || !state.kmsKeyId) return [];
+  const context = state.bucketKey
+    ? bucketArn(names, source.bucket)
+    : objectArn(names, source.bucket, source.key);
+  return kmsRequests(['kms:Decrypt'], state.kmsKeyId, 's3', state.region, names, () => ({
+    'kms:EncryptionContext:aws:s3:arn': context,
+  }));
 }
 
 function s3Drafts(call: RecordedCall, names: Names): Draft[] {
@@ -347,7 +354,7 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
       const drafts = [
         ...writeObject(names, region, input, copiesTags || setsTags),
         readObject(names, source.bucket, source.key, source.versionId),
-        ...decryptSource(call, names),
+        ...decryptSource(call, names, source),
       ];
       if (copiesTags) {
         drafts.push({
@@ -369,7 +376,7 @@ function s3Drafts(call: RecordedCall, names: Names): Draft[] {
       return [
         { action: 's3:PutObject', resource: object, context: writeContext({ CopySource: input.CopySource }) },
         readObject(names, source.bucket, source.key, source.versionId),
-        ...decryptSource(call, names),
+        ...decryptSource(call, names, source),
         ...(uploadKms ? kmsRequests(['kms:GenerateDataKey'], uploadKms, 's3', region, names) : []),
       ];
     }

@@ -122,6 +122,36 @@ const defaultKeyPolicy = (account: string): PolicyDocument => ({
   ],
 });
 
+/**
+ * KMS's encryption-context keys (`kms:EncryptionContext:aws:s3:arn`) are variable keys written with `:`
+ * (`kms:EncryptionContext:${EncryptionContextKey}` in the Service Authorization Reference's data). The
+ * simulator resolves variable keys only where the variable follows a `/` (`aws:ResourceTag/${TagKey}`), and
+ * ignores the others as keys that do not apply: a policy condition on the encryption context would then
+ * never match. Both sides are renamed alike to a stand-in `/` key, a global one the simulator takes for
+ * every action, so that it tests the condition with its own operators; nothing else of the request uses it.
+ */
+const ENCRYPTION_CONTEXT = /^kms:encryptioncontext:(.+)$/i;
+const STAND_IN = 'aws:RequestTag/ferry-proof-kms-encryption-context:';
+const standInKey = (key: string): string => {
+  const variable = ENCRYPTION_CONTEXT.exec(key)?.[1];
+  return variable === undefined ? key : `${STAND_IN}${variable}`;
+};
+const withStandInKeys = <T>(entries: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(entries).map(([key, value]) => [standInKey(key), value]));
+const standInPolicy = (document: PolicyDocument): PolicyDocument => ({
+  ...document,
+  Statement: statementsOf(document).map((statement) =>
+    statement.Condition
+      ? {
+          ...statement,
+          Condition: Object.fromEntries(
+            Object.entries(statement.Condition).map(([operator, keys]) => [operator, withStandInKeys(keys)]),
+          ),
+        }
+      : statement,
+  ),
+});
+
 /** Evaluates one request; the Sids (by policy) that allowed it, or why it was denied. */
 async function evaluateOne(
   request: IamRequest,
@@ -150,10 +180,13 @@ async function evaluateOne(
       contextVariables: {
         'aws:PrincipalArn': role.arn,
         'aws:PrincipalAccount': role.account,
-        ...request.context,
+        ...withStandInKeys(request.context),
       },
     },
-    identityPolicies: role.policies.map((policy) => ({ name: policy.name, policy: policy.document })),
+    identityPolicies: role.policies.map((policy) => ({
+      name: policy.name,
+      policy: standInPolicy(policy.document),
+    })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     ...(assumed

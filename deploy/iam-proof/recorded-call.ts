@@ -44,10 +44,16 @@ export const RecordedCallSchema = z.object({
   resources: z.record(z.string(), ResourceStateSchema).optional(),
   /**
    * The object a copy reads (CopyObject, UploadPartCopy), as it was when the call started: its bucket's
-   * Region and its encryption, for the KMS request S3 makes to decrypt it.
+   * Region and its encryption, for the KMS request S3 makes to decrypt it (`bucketKey`: the object is under
+   * an S3 Bucket Key, so the request's encryption context is the bucket's ARN, not the object's).
    */
   copySource: z
-    .object({ region: z.string(), sse: z.string().optional(), kmsKeyId: z.string().optional() })
+    .object({
+      region: z.string(),
+      sse: z.string().optional(),
+      kmsKeyId: z.string().optional(),
+      bucketKey: z.boolean().optional(),
+    })
     .optional(),
   /**
    * A multipart upload's encryption, as CreateMultipartUpload set it: the later calls on the upload

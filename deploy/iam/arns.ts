@@ -20,7 +20,7 @@ export const ec2Arn = (names: Names, region: string, type: Ec2ResourceType): Cfn
 export const ec2Arns = (names: Names, regions: readonly string[], types: readonly Ec2ResourceType[]): Cfn[] =>
   types.flatMap((type) => regions.map((region) => ec2Arn(names, region, type)));
 
-export const viaService = (names: Names, service: 's3' | 'ec2', region: string): Cfn =>
+export const viaService = (names: Names, service: 's3' | 'ec2', region: Cfn): Cfn =>
   join(service, '.', region, '.', names.urlSuffix);
 export const sourceKeys = (names: Names, rule: ObjectRule): Cfn =>
   s3KeysArn(names, rule.objects.bucket, rule.objects.prefix, rule.objects.suffix);

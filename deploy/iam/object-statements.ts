@@ -1,6 +1,6 @@
 import type { ObjectRule } from '#rules/schema';
 import { replicaKeys, s3BucketArn, sourceKeys } from './arns.ts';
-import { keyCondition, kmsKeyResource } from './kms.ts';
+import { keyCondition, kmsKeyResource, sourceKeyDrafts } from './kms.ts';
 import { assumeRoles, startCopies } from './shared-statements.ts';
 import { StatementList } from './statement-list.ts';
 import type { IamContext, Names } from './types.ts';
@@ -62,6 +62,12 @@ export function objectStatements(
       actions: ['s3:ListBucket'],
       resources: rules.map((rule) => s3BucketArn(names, rule.objects.bucket)),
     });
+    // CopyObject and UploadPartCopy read the source's bytes: kms:Decrypt on the keys the rule names, for the
+    // rules with a destination the function copies to itself (a destination role's copies decrypt with the
+    // role's permissions: deploy/cross-account-parameters.ts).
+    const homeRegion = context.homeRegion ?? { Ref: 'AWS::Region' };
+    for (const rule of rules)
+      if (rule.to.some((destination) => !destination.roleArn)) sourceKeyDrafts(list, names, rule, homeRegion);
   }
   const roles: string[] = [];
   for (const { rule, destination } of destinations) {

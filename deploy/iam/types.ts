@@ -10,6 +10,8 @@ export interface IamContext {
   urlSuffix?: Cfn;
   /** The account Ferry runs in: where an alias or a bare key id in the rules resolves. */
   account: Cfn;
+  /** The stack's home Region, where an object source without `region` is; unset, `AWS::Region`. */
+  homeRegion?: string;
   stateMachineArns: {
     objectCopy: Cfn;
     snapshotCopy: Cfn;

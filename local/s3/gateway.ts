@@ -52,13 +52,14 @@ export interface S3Gateway {
   expire(bucket: string, key: string): boolean;
   /**
    * How an object (its current version, or the given one) is encrypted, and its bucket's Region: what KMS
-   * is asked when S3 reads it for a copy. Undefined when there is no such object.
+   * is asked when S3 reads it for a copy (`bucketKey`: under an S3 Bucket Key, which makes the bucket's ARN
+   * the encryption context instead of the object's). Undefined when there is no such object.
    */
   encryptionOf(
     bucket: string,
     key: string,
     versionId?: string,
-  ): { region: string; sse?: string; kmsKeyId?: string } | undefined;
+  ): { region: string; sse?: string; kmsKeyId?: string; bucketKey?: boolean } | undefined;
   /**
    * The S3 Inventory report of a bucket as S3 would publish it now (local/s3/inventory.ts), as the bucket's
    * stored configuration of that id says where there is one; not yet written.
@@ -176,6 +177,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         region: found.region,
         ...(version.serverSideEncryption ? { sse: version.serverSideEncryption } : {}),
         ...(version.kmsKeyId ? { kmsKeyId: version.kmsKeyId } : {}),
+        ...(version.bucketKeyEnabled === 'true' ? { bucketKey: true } : {}),
       };
     },
     inventory: (sourceBucket, request) =>

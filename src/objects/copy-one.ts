@@ -15,6 +15,7 @@ import { replicaLockFields } from './object-lock.ts';
 import { failed, type Outcome, skipped, targetOf } from './outcomes.ts';
 import { copyDecision, guardedWrite, sourceGone } from './replica-guard.ts';
 import type { CopyPlan, Tags } from './router.ts';
+import { namedCopyRefusal } from './source-reads.ts';
 
 /**
  * One CopyObject for one plan, verified; never throws: the result is the outcome. Shared by the fast path
@@ -58,9 +59,10 @@ export async function copyToDestination(
     return 'skip' in written ? skipped(plan, written.skip) : written;
   } catch (thrown) {
     // S3's own refusal of lock headers on a bucket without Object Lock gets the same name as Ferry's check.
+    // A refusal of a source under a key the rule does not name gets that name (source-reads.ts).
     const error = isMissingObjectLockRefusal(thrown)
       ? new ObjectLockNotEnabledError(plan.destination.bucket, { cause: thrown })
-      : thrown;
+      : namedCopyRefusal(thrown, source, plan.rule, head.SSEKMSKeyId);
     const classified = classifyError(error);
     // 412: the source changed (CopySourceIfMatch). 404: it was deleted since the event; not copied.
     if (classified.class === 'precondition' || sourceGone(classified)) return skipped(plan, 'source-changed');

@@ -27,6 +27,8 @@ export type SourceHead = Pick<
   | 'WebsiteRedirectLocation'
   | 'StorageClass'
   | 'ServerSideEncryption'
+  // The source's KMS key, for the named cause of a refused copy (source-reads.ts, namedCopyRefusal).
+  | 'SSEKMSKeyId'
   | 'TagCount'
   | 'ETag'
   | 'ContentLength'

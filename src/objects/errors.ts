@@ -97,6 +97,26 @@ export class RequesterPaysRequiredError extends NamedPermanentError {
 }
 
 /**
+ * S3 refused a copy (403) of a source encrypted under a KMS key that the rule does not name in
+ * `objects.kmsKeys`: S3 decrypts a copy's source with the copier's permissions (kms:Decrypt), which Ferry's
+ * roles hold only on the keys the rules name. S3's answer is a bare Access Denied that does not say why
+ * (the HEAD that read the key id succeeded, so reading the source is allowed); the key is the one thing
+ * the rule lacks for certain.
+ */
+export class SourceKeyNotConfiguredError extends NamedPermanentError {
+  readonly code = 'SourceKeyNotConfigured';
+  constructor(source: string, keyId: string, rule: string, options?: ErrorOptions) {
+    super(
+      `S3 refused to copy ${source} (403): it is encrypted under KMS key ${keyId}, which rule "${rule}" does not ` +
+        `name. Add the key to the rule's objects.kmsKeys, so that Ferry's roles may decrypt it through S3, and ` +
+        `let the key's policy allow them (unless it is the AWS managed key aws/s3, whose policy already does)`,
+      options,
+    );
+    this.name = 'SourceKeyNotConfiguredError';
+  }
+}
+
+/**
  * The copy must not be written: the source was replaced or deleted after the event, or a newer replica is
  * at the destination (`reason`). The newer write's own event carries it. The state machine ends quietly
  * (SourceChanged), after aborting the upload of a multipart copy.

@@ -1,7 +1,11 @@
 import { GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { classifyError } from '#foundation/errors/classify';
 import type { SourceHead } from './copy-request.ts';
-import { RequesterPaysRequiredError, SourceEncryptedWithCustomerKeyError } from './errors.ts';
+import {
+  RequesterPaysRequiredError,
+  SourceEncryptedWithCustomerKeyError,
+  SourceKeyNotConfiguredError,
+} from './errors.ts';
 import type { SourceObject } from './event.ts';
 import type { Tags } from './router.ts';
 
@@ -111,4 +115,33 @@ export async function readTags(client: S3Client, source: SourceObject, head?: So
     }),
   );
   return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+}
+
+/**
+ * Whether `keys` (a rule's `objects.kmsKeys`) may name the key whose ARN S3 gave
+ * (x-amz-server-side-encryption-aws-kms-key-id, https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html):
+ * the ARN itself or its key id; an alias may name any key (which one needs KMS to tell), so it may be this one.
+ */
+export function mayNameKey(keys: readonly string[], keyArn: string): boolean {
+  const id = keyArn.slice(keyArn.lastIndexOf('/') + 1);
+  return keys.some(
+    (key) => key === keyArn || key === id || key.startsWith('alias/') || key.includes(':alias/'),
+  );
+}
+
+/**
+ * A copy's refusal, named when its cause is certain: a 403 for a source under a KMS key (`keyArn`, as its
+ * HEAD gave it) that the rule does not name is `SourceKeyNotConfigured`. Anything else is returned as it is.
+ */
+export function namedCopyRefusal(
+  error: unknown,
+  source: Pick<SourceObject, 'bucket' | 'key'>,
+  rule: { name: string; objects: { kmsKeys?: readonly string[] | undefined } },
+  keyArn: string | undefined,
+): unknown {
+  if (keyArn === undefined || classifyError(error).cause !== 'AccessDenied') return error;
+  if (mayNameKey(rule.objects.kmsKeys ?? [], keyArn)) return error;
+  return new SourceKeyNotConfiguredError(`s3://${source.bucket}/${source.key}`, keyArn, rule.name, {
+    cause: error,
+  });
 }

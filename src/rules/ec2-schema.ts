@@ -7,7 +7,17 @@ import {
 import { retentionSchema } from '#ec2/retention';
 import { rpoSchema } from '#rpo/duration';
 import { EC2_MARKER_TAGS, EC2_TAG_LIMITS } from './limits.ts';
-import { accountId, checkAccountAndRole, externalId, region, roleArn, ruleName, tagMapOf } from './schema.ts';
+import {
+  accountId,
+  checkAccountAndRole,
+  externalId,
+  kmsKeyId,
+  kmsKeyRegionOf,
+  region,
+  roleArn,
+  ruleName,
+  tagMapOf,
+} from './schema.ts';
 import {
   DEFAULT_IMAGE_DESCRIPTION,
   DEFAULT_IMAGE_NAME,
@@ -29,10 +39,6 @@ import { patternProblem } from './text-pattern.ts';
  */
 
 const VOLUME_ID = /^vol-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-const KMS_KEY_ID = '(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})';
-const KMS_ALIAS = 'alias/[A-Za-z0-9/_-]{1,250}';
-const KMS_KEY = new RegExp(`^(?:${KMS_KEY_ID}|${KMS_ALIAS})$`);
-const KMS_ARN = new RegExp(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):\\d{12}:(?:key/${KMS_KEY_ID}|${KMS_ALIAS})$`);
 
 /** Largest EBS volume (io2 Block Express, gp3): 64 TiB. */
 const MAX_VOLUME_GIB = 65_536;
@@ -104,13 +110,6 @@ const volumeSize = (bound: string) =>
       `expected a ${bound} of at most ${MAX_VOLUME_GIB} GiB (64 TiB, the largest EBS volume)`,
     );
 
-const kmsKeyId = z
-  .string()
-  .refine(
-    (key) => KMS_KEY.test(key) || KMS_ARN.test(key),
-    'expected a KMS key id, a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), alias/NAME or an alias ARN',
-  );
-
 const completionDurationMinutes = z
   .number()
   .refine(
@@ -152,7 +151,7 @@ function checkEc2Destination<
       message: `required when account is set: an EC2 copy belongs to the account that makes it, so Ferry must assume a role in ${destination.account}`,
     });
   }
-  const keyRegion = destination.kmsKeyId ? KMS_ARN.exec(destination.kmsKeyId)?.[1] : undefined;
+  const keyRegion = destination.kmsKeyId ? kmsKeyRegionOf(destination.kmsKeyId) : undefined;
   if (keyRegion !== undefined && keyRegion !== destination.region) {
     ctx.addIssue({
       code: 'custom',

@@ -58,6 +58,22 @@ const bucketName = z
       'no STANDARD storage class, no object tags to copy, and ETags that are not MD5 digests',
   );
 export const region = z.string().regex(REGION, 'expected an AWS Region such as us-west-2');
+
+const KMS_KEY_ID = '(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})';
+const KMS_ALIAS = 'alias/[A-Za-z0-9/_-]{1,250}';
+const KMS_KEY = new RegExp(`^(?:${KMS_KEY_ID}|${KMS_ALIAS})$`);
+const KMS_ARN = new RegExp(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):\\d{12}:(?:key/${KMS_KEY_ID}|${KMS_ALIAS})$`);
+
+/** A KMS key as AWS accepts one in a request: key id, key ARN, `alias/NAME` or an alias ARN. */
+export const kmsKeyId = z
+  .string()
+  .refine(
+    (key) => KMS_KEY.test(key) || KMS_ARN.test(key),
+    'expected a KMS key id, a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), alias/NAME or an alias ARN',
+  );
+
+/** The Region of a key named by its ARN (or an alias ARN); undefined for a bare id or alias. */
+export const kmsKeyRegionOf = (key: string): string | undefined => KMS_ARN.exec(key)?.[1];
 export const accountId = z
   .string()
   .regex(ACCOUNT_ID, 'expected a 12-digit AWS account id (quote it in YAML)');
@@ -333,12 +349,35 @@ export const ObjectSourceSchema = z
     requesterPays: z.boolean().optional(),
     /** The S3 Inventory of this source bucket: with every destination's, reconcile diffs inventories. */
     inventory: InventoryLocationSchema.optional(),
+    /**
+     * The KMS keys the source's SSE-KMS objects are under: S3 decrypts a copy's source with the copier's
+     * permissions, so the roles that copy get kms:Decrypt on these keys, through S3 in the source's Region,
+     * for this bucket's objects only (deploy/iam/object-statements.ts; README, `objects.kmsKeys`).
+     */
+    kmsKeys: z.array(kmsKeyId).min(1, 'expected at least one KMS key (or no kmsKeys)').optional(),
   })
   .superRefine((source, ctx) => {
     if (source.minSize !== undefined && source.maxSize !== undefined && source.minSize > source.maxSize) {
       ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'must not be smaller than minSize' });
     }
+    checkSourceKeys(source, ctx);
   });
+
+/** A source's keys, each once: a repeat is reported at its own index. */
+function checkSourceKeys(
+  source: { kmsKeys?: readonly string[] | undefined },
+  ctx: z.RefinementCtx<unknown>,
+): void {
+  (source.kmsKeys ?? []).forEach((key, index, keys) => {
+    const first = keys.indexOf(key);
+    if (first !== index)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeys', index],
+        message: `"${key}" is already listed at [${first}]`,
+      });
+  });
+}
 
 export const ObjectRuleSchema = z
   .strictObject({

@@ -479,6 +479,18 @@ const LOG_DELIVERY_ACTIONS = new Set([
 ]);
 
 type Statement = { Sid?: string; Action: string | string[]; Resource?: unknown };
+/** The stack and forwarder templates a packaged configuration wrote, as CI lints them. */
+const packagedTemplates = (configFile: string): string[] => {
+  const folder = `.build/package-${configFile.replace(/[^\w]+/g, '-')}`;
+  return readdirSync(folder)
+    .filter(
+      (name) =>
+        name.endsWith('.json') &&
+        (name.startsWith('cloudformation-template') || name.startsWith('forwarder-')),
+    )
+    .map((name) => `${folder}/${name}`);
+};
+
 const statementsOf = (role: Resource | undefined): Statement[] =>
   ((role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
     (policy) => policy.PolicyDocument.Statement,
@@ -490,6 +502,7 @@ for (const configFile of [
   'test/configs/ec2-to-dr.yml',
   'test/configs/inventory.yml',
   'test/configs/sqs-delivery.yml',
+  'test/configs/objects-multi-region.yml',
 ]) {
   describe(`npm run package: IAM generated from ${configFile}`, () => {
     const template = () => packageWith(configFile);
@@ -625,6 +638,52 @@ describe('npm run package: object sources in several Regions (test/configs/objec
   });
 });
 
+describe('npm run package: SSE-KMS sources (objects.kmsKeys in test/configs/objects-multi-region.yml)', () => {
+  const file = 'test/configs/objects-multi-region.yml';
+  const template = () => packageWith(file);
+  const decrypting = (fn: string) =>
+    statementsOf(template().Resources[roleIdOf(fn as never)]).filter((statement) =>
+      [statement.Action].flat().includes('kms:Decrypt'),
+    );
+
+  it('lets exactly the functions that copy decrypt the sources’ keys, through S3 in each source’s Region, for its bucket only', {
+    timeout: 180_000,
+  }, () => {
+    for (const fn of ['objectCreated', 'objectCopyStep', 'reconcile']) {
+      const statements = decrypting(fn);
+      const home = statements.find((statement) => JSON.stringify(statement).includes('acme-home-assets'));
+      expect(home, fn).toMatchObject({
+        Resource: ['arn:aws:kms:us-east-1:111122223333:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'],
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['s3.us-east-1.', { Ref: 'AWS::URLSuffix' }]] },
+          },
+          StringLike: {
+            'kms:EncryptionContext:aws:s3:arn': [
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::acme-home-assets']] },
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::acme-home-assets/assets/*']] },
+            ],
+          },
+        },
+      });
+      // Ireland's keys: by alias (any key of the Region and account, narrowed to the alias) and by bare id.
+      const ireland = statements.filter((statement) => JSON.stringify(statement).includes('acme-eu-assets'));
+      expect(JSON.stringify(ireland), fn).toContain('s3.eu-west-1.');
+      expect(JSON.stringify(ireland), fn).toContain('alias/eu-assets');
+      expect(JSON.stringify(ireland), fn).toContain(':kms:eu-west-1:');
+      expect(JSON.stringify(ireland), fn).toContain('5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e');
+    }
+    // Functions that read no source bytes get none.
+    for (const fn of ['objectDeleted', 'objectTagsChanged']) expect(decrypting(fn), fn).toEqual([]);
+  });
+
+  it('has 0 cfn-lint errors on the stack and forwarder templates', async () => {
+    template();
+    const lint = await cfnLint(packagedTemplates(file));
+    expect(lint.status, lint.output).toBe(0);
+  }, 600_000);
+});
+
 describe('npm run package: the inventory-reconcile machine (test/configs/inventory.yml)', () => {
   const file = 'test/configs/inventory.yml';
   const template = () => packageWith(file);
@@ -749,14 +808,7 @@ describe('npm run package: rules with an RPO (test/configs/rpo.yml)', () => {
 
   it('has 0 cfn-lint errors on the stack and forwarder templates, as CI lints them', async () => {
     template();
-    const folder = `.build/package-${file.replace(/[^\w]+/g, '-')}`;
-    const templates = readdirSync(folder)
-      .filter(
-        (name) =>
-          name.endsWith('.json') &&
-          (name.startsWith('cloudformation-template') || name.startsWith('forwarder-')),
-      )
-      .map((name) => `${folder}/${name}`);
+    const templates = packagedTemplates(file);
     expect(templates.length).toBeGreaterThanOrEqual(2);
     const lint = await cfnLint(templates);
     expect(lint.status, lint.output).toBe(0);

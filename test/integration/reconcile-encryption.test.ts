@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ServerSideEncryption } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type PutObjectCommandInput, type ServerSideEncryption } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IAM_CALLS_DIR_VARIABLE, type Sandbox, startSandbox } from '#local/sandbox';
+import { proveRequests } from '#deploy/iam-proof/evaluate';
+import { proofRoles } from '#deploy/iam-proof/policies';
+import { type Sandbox, startSandbox } from '#local/sandbox';
 import type { RuleReport } from '#reconcile/report';
+import type { FerryConfig } from '#rules/config';
 import { configFrom } from '#test/support/fixtures';
 import { bodyOf as bodyIn, putLost as putLostIn } from '#test/support/lost-events';
 
@@ -15,13 +15,24 @@ import { bodyOf as bodyIn, putLost as putLostIn } from '#test/support/lost-event
  * Reconcile, by the destination's listing, by HEAD and by inventory, must judge such a replica current on
  * every pass (no copy again, a HEAD only where neither listing nor inventory can tell), and still find one
  * whose source was overwritten with as many bytes.
+ *
+ * Every copy of an SSE-KMS source here is checked by the IAM proof (test/iam-proof-setup.ts), as every sandbox
+ * test's calls are: S3 decrypts the source with the copier's permissions, which the rules grant by naming the
+ * source's key in `objects.kmsKeys` (deploy/iam/kms.ts, sourceKeyDrafts).
  */
 
 const KMS_KEY = 'arn:aws:kms:us-west-2:000000000000:key/ke-vault';
+/** The key the SSE-KMS sources are under, in the sources' Region (the sandbox's home Region). */
+const SOURCE_KEY = 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const CONFIG = configFrom(`
+copy: { multipartThreshold: 5242880, partSize: 5242880 }
 rules:
+  - name: kms-by-event
+    objects: { bucket: ke-source, prefix: event/, kmsKeys: ['${SOURCE_KEY}'] }
+    to:
+      - { bucket: ke-dr, region: us-west-2, encryption: { sse: AES256 }, tags: { copy: false } }
   - name: kms-to-s3
-    objects: { bucket: ke-source, prefix: kms/ }
+    objects: { bucket: ke-source, prefix: kms/, kmsKeys: ['${SOURCE_KEY}'] }
     to:
       - { bucket: ke-dr, region: us-west-2, encryption: { sse: AES256 }, tags: { copy: false } }
   - name: s3-to-kms
@@ -32,13 +43,14 @@ rules:
         encryption: { sse: aws:kms, kmsKeyId: '${KMS_KEY}' }
         tags: { copy: false }
   - name: kms-few
-    objects: { bucket: ke-source, prefix: few/ }
+    objects: { bucket: ke-source, prefix: few/, kmsKeys: ['${SOURCE_KEY}'] }
     to:
       - { bucket: ke-dr, region: us-west-2, encryption: { sse: AES256 }, tags: { copy: false } }
   - name: kms-inventory
     objects:
       bucket: ke-isource
       prefix: inv/
+      kmsKeys: ['${SOURCE_KEY}']
       inventory: { bucket: ke-reports, prefix: inventories, configId: daily }
     to:
       - bucket: ke-idr
@@ -50,26 +62,18 @@ rules:
 
 let sandbox: Sandbox;
 
-// Copying an SSE-KMS source needs kms:Decrypt on its key, which no statement of the deployed roles grants
-// (deploy/iam/object-statements.ts grants only the destination's key): the IAM proof (test/iam-proof-setup.ts)
-// would fail this file for that, a gap of the policies and not of what is tested here. This file's sandbox
-// writes its IAM requests elsewhere; the gap is reported, not hidden in the policies.
-const proofDir = process.env[IAM_CALLS_DIR_VARIABLE];
 beforeAll(async () => {
-  process.env[IAM_CALLS_DIR_VARIABLE] = mkdtempSync(join(tmpdir(), 'ferry-kms-calls-'));
   sandbox = await startSandbox({ config: CONFIG, port: 0 });
 });
 afterAll(async () => {
   await sandbox.stop();
-  if (proofDir === undefined) delete process.env[IAM_CALLS_DIR_VARIABLE];
-  else process.env[IAM_CALLS_DIR_VARIABLE] = proofDir;
 });
 
 /** Source writes whose events are lost, each under the given encryption. */
 const putLost = (bucket: string, objects: Record<string, string>, sse: ServerSideEncryption) =>
   putLostIn(sandbox, bucket, objects, {
     ServerSideEncryption: sse,
-    ...(sse === 'aws:kms' ? { SSEKMSKeyId: 'arn:aws:kms:us-east-1:000000000000:key/ke-source' } : {}),
+    ...(sse === 'aws:kms' ? { SSEKMSKeyId: SOURCE_KEY } : {}),
   });
 
 /** One listing pass of one rule, and the S3 requests it made (the create path's included), by operation. */
@@ -168,5 +172,83 @@ describe('reconcile by inventory, SSE-KMS source to SSE-S3', () => {
     await putLost('ke-isource', { [key]: overwritten(key) }, 'aws:kms');
     expect(await run()).toMatchObject({ stale: 1, sent: 1, failed: [] });
     expect(await bodyIn(sandbox, 'us-west-2', 'ke-idr', key)).toBe(overwritten(key));
+  });
+});
+
+/** The same rules, none naming the sources' key: what the deployed roles were before `objects.kmsKeys`. */
+const withoutSourceKeys = (config: FerryConfig): FerryConfig => ({
+  ...config,
+  rules: config.rules.map((rule) => {
+    if (!('objects' in rule)) return rule;
+    const { kmsKeys: _named, ...objects } = rule.objects;
+    return { ...rule, objects };
+  }),
+});
+
+describe('copies of SSE-KMS sources by event, and the IAM proof of their kms:Decrypt', () => {
+  const MiB = 1024 * 1024;
+  const put = (key: string, body: string | Uint8Array, extra: Partial<PutObjectCommandInput> = {}) =>
+    sandbox.s3('us-east-1').send(
+      new PutObjectCommand({
+        Bucket: 'ke-source',
+        Key: key,
+        Body: body,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: SOURCE_KEY,
+        ...extra,
+      }),
+    );
+
+  it('copies in one CopyObject and in parts, decrypting under the named key for the object, or the bucket under a Bucket Key; without the key named, the proof refuses each decryption', async () => {
+    const large = new Uint8Array(6 * MiB + 3).fill(7);
+    await put('event/small.txt', 'small');
+    await put('event/bucket-key.txt', 'under a bucket key', { BucketKeyEnabled: true });
+    await put('event/large.bin', large);
+    await sandbox.settle();
+    expect(await bodyIn(sandbox, 'us-west-2', 'ke-dr', 'event/small.txt')).toBe('small');
+    expect(await bodyIn(sandbox, 'us-west-2', 'ke-dr', 'event/bucket-key.txt')).toBe('under a bucket key');
+    expect((await bodyIn(sandbox, 'us-west-2', 'ke-dr', 'event/large.bin'))?.length).toBe(large.length);
+
+    const decrypts = sandbox
+      .iamRequests()
+      .filter(
+        (request) =>
+          request.action === 'kms:Decrypt' &&
+          request.resource === SOURCE_KEY &&
+          /^arn:aws:s3:::ke-source(\/event\/.*)?$/.test(
+            String(request.context['kms:EncryptionContext:aws:s3:arn']),
+          ),
+      );
+    const seen = new Set(
+      decrypts.map(
+        (request) =>
+          `${'function' in request.principal ? request.principal.function : ''} ${request.call} ${String(request.context['kms:EncryptionContext:aws:s3:arn'])}`,
+      ),
+    );
+    expect([...seen].sort()).toEqual([
+      'objectCopyStep s3:UploadPartCopy arn:aws:s3:::ke-source/event/large.bin',
+      'objectCreated s3:CopyObject arn:aws:s3:::ke-source',
+      'objectCreated s3:CopyObject arn:aws:s3:::ke-source/event/small.txt',
+    ]);
+    for (const request of decrypts)
+      expect(request.context['kms:ViaService']).toBe('s3.us-east-1.amazonaws.com');
+
+    expect((await proveRequests(decrypts, proofRoles(CONFIG))).missing).toEqual([]);
+    const refused = await proveRequests(decrypts, proofRoles(withoutSourceKeys(CONFIG)));
+    expect(new Set(refused.missing.map((missing) => `${missing.principal} ${missing.request.call}`))).toEqual(
+      new Set(['objectCreated s3:CopyObject', 'objectCopyStep s3:UploadPartCopy']),
+    );
+    expect(refused.missing).toHaveLength(refused.evaluated);
+    // The grant is for this bucket's objects only: the same key decrypting another bucket's object is refused.
+    const elsewhere = decrypts.map((request) => ({
+      ...request,
+      context: {
+        ...request.context,
+        'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::ke-other/event/small.txt',
+      },
+    }));
+    const outside = await proveRequests(elsewhere, proofRoles(CONFIG));
+    expect(outside.missing).toHaveLength(outside.evaluated);
+    expect(outside.missing[0]?.why).toMatch(/DecryptSources: condition StringLike/);
   });
 });

@@ -19,6 +19,8 @@ import { NamedPermanentError, NamedRetryableError } from './named-errors.ts';
  * - `KeyTooLong`: the replica's key is over 1,024 UTF-8 bytes after keyPrefix; S3: 400 `KeyTooLongError`.
  * - `SourceEncryptedWithCustomerKey`: the source is SSE-C, whose key Ferry does not hold; S3: HeadObject
  *   400, CopyObject / UploadPartCopy 400 `InvalidRequest` ("…stored using a form of Server Side Encryption…").
+ * - `SourceKeyNotConfigured`: a copy of a source under an SSE-KMS key the rule's `objects.kmsKeys` does not
+ *   name was refused; S3: a bare 403 `AccessDenied` (named in src/objects/source-reads.ts, namedCopyRefusal).
  * - `RequesterPaysRequired`: the source bucket is Requester Pays and the rule did not opt in
  *   (`requesterPays: true`); S3: a bare 403.
  */

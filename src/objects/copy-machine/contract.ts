@@ -32,6 +32,7 @@ export const SourceAttributesSchema = z.object({
   WebsiteRedirectLocation: z.string().optional(),
   StorageClass: z.string().optional(),
   ServerSideEncryption: z.string().optional(),
+  SSEKMSKeyId: z.string().optional(),
   TagCount: z.number().int().nonnegative().optional(),
   ChecksumCRC32: z.string().optional(),
   ChecksumCRC32C: z.string().optional(),

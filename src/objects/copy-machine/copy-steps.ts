@@ -8,7 +8,7 @@ import { needsSourceTags } from '#objects/copy-request';
 import { ReplicaSupersededError, SourceChangedError } from '#objects/errors';
 import { logOutcome, type Outcome, targetOf } from '#objects/outcomes';
 import { sourceGone } from '#objects/replica-guard';
-import { headSource, readTags } from '#objects/source-reads';
+import { headSource, namedCopyRefusal, readTags } from '#objects/source-reads';
 import { machineMonitorOf, objectRpoItem } from '#rpo/items';
 import { observeFailed, observeVerified, type RpoDeps } from '#rpo/observe';
 import type { CopyJob, CopyStepInput } from './contract.ts';
@@ -36,6 +36,26 @@ function raise(error: unknown, target: string): never {
   if (classified.class === 'precondition' || sourceGone(classified)) throw new SourceChangedError(target);
   if (classified.class === 'retryable') throw new RetryableCopyError(classified);
   throw new PermanentCopyError(classified);
+}
+
+/**
+ * A refused UploadPartCopy, named as the fast path names a refused CopyObject (namedCopyRefusal): the
+ * source's key is the job's (the handler's HEAD), or, for a job without it (reconcile's), read by one HEAD,
+ * only after an AccessDenied. A HEAD that fails too leaves the refusal as it was.
+ */
+async function namedPartRefusal(
+  job: CopyJob,
+  error: unknown,
+  deps: Pick<CopyStepDeps, 's3'>,
+): Promise<unknown> {
+  if (classifyError(error).cause !== 'AccessDenied') return error;
+  const keyArn = job.attributes
+    ? job.attributes.SSEKMSKeyId
+    : await headSource(deps.s3({ region: job.source.region }), job.source).then(
+        (head) => head.SSEKMSKeyId,
+        () => undefined,
+      );
+  return namedCopyRefusal(error, job.source, job.plan.rule, keyArn);
 }
 
 export interface CopyStepDeps {
@@ -76,8 +96,8 @@ export async function runCopyStep(input: CopyStepInput, deps: CopyStepDeps): Pro
       });
     }
     case 'copy-parts':
-      return copyPartBatch(job, input.upload, input.batch, multipartDeps).catch((error) =>
-        raise(error, target),
+      return copyPartBatch(job, input.upload, input.batch, multipartDeps).catch(async (error: unknown) =>
+        raise(await namedPartRefusal(job, error, deps), target),
       );
     case 'complete':
       return report(

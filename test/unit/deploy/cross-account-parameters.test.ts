@@ -125,6 +125,50 @@ describe('crossAccountParameters', () => {
     });
   });
 
+  it('It should let the role that copies decrypt the sources’ keys, and say when one cannot be named', () => {
+    const ROLE = 'arn:aws:iam::222233334444:role/ferry-writer';
+    const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const inbox = {
+      bucket: 'inbox',
+      region: 'eu-west-1',
+      account: '222233334444',
+      roleArn: ROLE,
+      externalId: 'x1',
+    };
+    const result = validateConfig({
+      rules: [
+        {
+          name: 'kms-source',
+          objects: {
+            bucket: 'acme-media',
+            prefix: 'a/',
+            kmsKeys: [KEY, '5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e'],
+          },
+          to: [inbox],
+        },
+        {
+          name: 'kms-eu',
+          objects: {
+            bucket: 'acme-eu',
+            region: 'eu-west-1',
+            prefix: 'b/',
+            kmsKeys: ['0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'],
+          },
+          to: [inbox],
+        },
+      ],
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result));
+    const [setup] = crossAccountParameters(result.config as FerryConfig, FERRY);
+    // The source's key is in Ferry's account (the source's owner), in the source's Region.
+    expect(setup?.parameters.KmsKeyArns.split(',').sort()).toEqual([
+      'arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+      KEY,
+    ]);
+    // A bare id of a source in the home Region, which the parameters do not know: a note, not a guess.
+    expect(setup?.notes.join('\n')).toMatch(/5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e .*give the key's ARN/);
+  });
+
   it('It should say when a key is named by an alias (the template needs key ARNs)', () => {
     const setups = crossAccountParameters(configOf('multi-region.yml'), FERRY);
     expect(

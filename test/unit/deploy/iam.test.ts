@@ -22,7 +22,12 @@ const MACHINES = {
   imageCopy: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:ferry-dev-image-copy`,
 };
 const TABLE = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/ferry-dev-copy-waiters`;
-const CONTEXT: IamContext = { account: ACCOUNT, stateMachineArns: MACHINES, copyWaitersTableArn: TABLE };
+const CONTEXT: IamContext = {
+  account: ACCOUNT,
+  homeRegion: 'us-east-1',
+  stateMachineArns: MACHINES,
+  copyWaitersTableArn: TABLE,
+};
 
 const configNamed = (name: string) => loadConfigFile(new URL(name, CONFIGS).pathname);
 const policiesOf = (name: string, context: IamContext = CONTEXT) => iamPolicies(configNamed(name), context);
@@ -902,5 +907,53 @@ rules:
         (action) => !action.startsWith('ec2:') && !action.startsWith('sts:'),
       ),
     ).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'states:SendTaskSuccess']);
+  });
+});
+
+describe('the keys of SSE-KMS sources (objects.kmsKeys)', () => {
+  const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  const policiesFor = (to: string) =>
+    iamPolicies(
+      parseConfig(`
+rules:
+  - name: kms-source
+    objects: { bucket: acme-prod, region: eu-west-1, prefix: 'docs/', kmsKeys: ['${KEY}', alias/prod] }
+    to:
+      - ${to}
+`),
+      CONTEXT,
+    );
+
+  it('It should let the functions that copy decrypt them, through S3 in the source’s Region, for the source bucket only', () => {
+    const policies = policiesFor('{ bucket: acme-dr, region: us-west-2 }');
+    for (const fn of ['objectCreated', 'objectCopyStep', 'reconcile'] as const) {
+      const decrypt = granting(policies[fn], 'kms:Decrypt').filter((s) => s.Sid.includes('DecryptSources'));
+      expect(
+        decrypt.map((statement) => statement.Resource),
+        fn,
+      ).toEqual([[KEY], [`arn:aws:kms:eu-west-1:${ACCOUNT}:key/*`]]);
+      for (const statement of decrypt) {
+        expect(statement.Action, fn).toEqual(['kms:Decrypt']);
+        expect(statement.Condition?.StringEquals, fn).toEqual({
+          'kms:ViaService': 's3.eu-west-1.amazonaws.com',
+        });
+        expect(statement.Condition?.StringLike, fn).toEqual({
+          'kms:EncryptionContext:aws:s3:arn': ['arn:aws:s3:::acme-prod', 'arn:aws:s3:::acme-prod/docs/*'],
+        });
+      }
+      expect(decrypt[1]?.Condition?.['ForAnyValue:StringEquals'], fn).toEqual({
+        'kms:ResourceAliases': ['alias/prod'],
+      });
+    }
+    for (const fn of ['objectDeleted', 'objectTagsChanged'] as const)
+      expect(granting(policies[fn], 'kms:Decrypt'), fn).toEqual([]);
+  });
+
+  it('It should leave them to the destination role when that role makes every copy of the rule', () => {
+    const policies = policiesFor(
+      '{ bucket: acme-dr, region: us-west-2, account: "222233334444", roleArn: "arn:aws:iam::222233334444:role/ferry-writer", externalId: x1 }',
+    );
+    for (const fn of ['objectCreated', 'objectCopyStep'] as const)
+      expect(granting(policies[fn], 'kms:Decrypt'), fn).toEqual([]);
   });
 });

@@ -829,3 +829,46 @@ describe('object-copy-step: ordering against the replica and the source (issue 1
     expect(s3).toReceiveCommandTimes(CompleteMultipartUploadCommand, 3);
   });
 });
+
+describe('object-copy-step: a part copy refused for a source under a KMS key', () => {
+  const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const copyParts = (copyJob: CopyJob) =>
+    handler().run({
+      action: 'copy-parts',
+      job: copyJob,
+      upload: { uploadId: 'up-1', partSize: 6 * MiB },
+      batch: { first: 1, last: 1 },
+    });
+  /** The job's rule, naming these source keys. */
+  const naming = (kmsKeys: string[]): CopyJob => ({
+    ...job,
+    plan: { ...job.plan, rule: { ...job.plan.rule, objects: { ...job.plan.rule.objects, kmsKeys } } },
+  });
+  beforeEach(() => {
+    s3.on(UploadPartCopyCommand).rejects(s3Error('AccessDenied', 403));
+  });
+
+  it('It should fail for good as SourceKeyNotConfigured, naming the key the job carries, when the rule does not name it', async () => {
+    const carrying = { ...job, attributes: { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY } };
+    await expect(copyParts(carrying)).rejects.toMatchObject({
+      name: 'PermanentCopyError',
+      message: expect.stringMatching(new RegExp(`^SourceKeyNotConfigured: .*${KEY}.*objects\\.kmsKeys`)),
+    });
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 0);
+  });
+
+  it('It should read the key by one HEAD when the job has none, and leave a named key’s refusal as it is', async () => {
+    s3.on(HeadObjectCommand, { Bucket: 'acme-prod' }).resolves({
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: KEY,
+    });
+    await expect(copyParts(job)).rejects.toMatchObject({
+      message: expect.stringMatching(/^SourceKeyNotConfigured: /),
+    });
+    expect(s3).toReceiveCommandTimes(HeadObjectCommand, 1);
+    await expect(copyParts(naming([KEY]))).rejects.toMatchObject({
+      name: 'PermanentCopyError',
+      message: expect.stringMatching(/^AccessDenied: /),
+    });
+  });
+});

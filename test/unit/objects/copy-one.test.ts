@@ -147,3 +147,60 @@ describe('the order of a copy against the replica (copyOrder)', () => {
     );
   });
 });
+
+describe('a copy refused for a source under a KMS key (SSE-KMS)', () => {
+  const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const kmsHead = { ...head, ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: KEY };
+  const rulesNaming = (kmsKeys: string) =>
+    objectRulesOf(
+      configFrom(`
+rules:
+  - name: docs
+    objects: { bucket: acme-prod, prefix: docs/, kmsKeys: [${kmsKeys}] }
+    to:
+      - { bucket: acme-dr, region: us-west-2 }
+`),
+    );
+  const copyUnder = (kmsRules: typeof rules, sourceHead: typeof head) => {
+    const [kmsPlan] = planCopies(kmsRules, source);
+    if (!kmsPlan) throw new Error('the test rule must match the test object');
+    return copyToDestination(kmsPlan, source, sourceHead, undefined, { s3: createS3ClientFactory() });
+  };
+  beforeEach(() => {
+    s3.on(CopyObjectCommand).rejects(s3Error('AccessDenied', 403));
+  });
+
+  it('It should name the key and what to configure when the rule does not name it', async () => {
+    const outcome = await copyToDestination(plan, source, kmsHead, undefined, {
+      s3: createS3ClientFactory(),
+    });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      error: { class: 'permanent', cause: 'SourceKeyNotConfigured' },
+    });
+    const message = outcome.status === 'failed' ? outcome.error.message : '';
+    expect(message).toContain(KEY);
+    expect(message).toContain('objects.kmsKeys');
+    expect(message).toContain('rule "docs"');
+  });
+
+  it('It should leave the refusal as it is when the rule names the key (its ARN, id or an alias), or the source has none', async () => {
+    for (const named of [`'${KEY}'`, '1234abcd-12ab-34cd-56ef-1234567890ab', 'alias/source'])
+      expect(await copyUnder(rulesNaming(named), kmsHead), named).toMatchObject({
+        status: 'failed',
+        error: { cause: 'AccessDenied' },
+      });
+    expect(await copyUnder(rules, head)).toMatchObject({
+      status: 'failed',
+      error: { cause: 'AccessDenied' },
+    });
+  });
+
+  it('It should not name a failure other than a refusal', async () => {
+    s3.on(CopyObjectCommand).rejects(s3Error('NoSuchBucket', 404));
+    expect(await copyUnder(rules, kmsHead)).toMatchObject({
+      status: 'failed',
+      error: { cause: 'NoSuchBucket' },
+    });
+  });
+});

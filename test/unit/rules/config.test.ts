@@ -173,3 +173,37 @@ describe('replication.yml schema', () => {
     expect(loadConfigFile('local/sandbox.replication.yml').rules.length).toBeGreaterThan(0);
   });
 });
+
+describe('objects.kmsKeys: the keys of SSE-KMS sources', () => {
+  const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const withKeys = (kmsKeys: unknown) =>
+    rule({ objects: { bucket: 'acme-prod', prefix: 'invoices/', kmsKeys } });
+
+  it('It should take key ARNs, alias ARNs, aliases and bare key ids (multi-Region ones too)', () => {
+    const keys = [
+      KEY,
+      'arn:aws:kms:us-east-1:111122223333:alias/source',
+      'alias/source',
+      '1234abcd-12ab-34cd-56ef-1234567890ab',
+      'mrk-1234abcd12ab34cd56ef1234567890ab',
+    ];
+    const result = validateConfig({ rules: [withKeys(keys)] });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.config.rules[0]).toMatchObject({ objects: { kmsKeys: keys } });
+  });
+
+  it('It should refuse what is no KMS key, an empty list and a repeat, each at its path', () => {
+    expect(issuesOf({ rules: [withKeys(['my-key'])] })).toContainEqual({
+      path: 'rules[0].objects.kmsKeys[0]',
+      message: expect.stringMatching(/expected a KMS key id, a key ARN/),
+    });
+    expect(issuesOf({ rules: [withKeys([])] })).toContainEqual({
+      path: 'rules[0].objects.kmsKeys',
+      message: expect.stringMatching(/at least one KMS key/),
+    });
+    expect(issuesOf({ rules: [withKeys([KEY, KEY])] })).toContainEqual({
+      path: 'rules[0].objects.kmsKeys[1]',
+      message: `"${KEY}" is already listed at [0]`,
+    });
+  });
+});
