@@ -17,6 +17,16 @@ const refusal = (work: () => unknown) => {
   return 'accepted';
 };
 
+/** A Query of queue `q1` on the slot-queue index. */
+const query = (db: LocalDynamoDb, extra: Record<string, unknown> = {}) =>
+  db.handle('Query', {
+    TableName: 'waiters',
+    IndexName: 'slot-queue',
+    KeyConditionExpression: 'slotQueue = :q',
+    ExpressionAttributeValues: { ':q': { S: 'q1' } },
+    ...extra,
+  }) as { Items: Record<string, { S?: string }>[]; LastEvaluatedKey?: unknown };
+
 describe('the local DynamoDB', () => {
   it('puts, gets and deletes an item by its partition key', () => {
     const db = table();
@@ -112,14 +122,6 @@ describe('the local DynamoDB', () => {
       put('copy-waiter', undefined, undefined);
       return db;
     };
-    const query = (db: LocalDynamoDb, extra: Record<string, unknown> = {}) =>
-      db.handle('Query', {
-        TableName: 'waiters',
-        IndexName: 'slot-queue',
-        KeyConditionExpression: 'slotQueue = :q',
-        ExpressionAttributeValues: { ':q': { S: 'q1' } },
-        ...extra,
-      }) as { Items: Record<string, { S?: string }>[]; LastEvaluatedKey?: unknown };
     const keys = (answer: { Items: Record<string, { S?: string }>[] }) =>
       answer.Items.map((item) => item.copyKey?.S);
 
@@ -267,20 +269,12 @@ describe('the local DynamoDB', () => {
       for (const key of ['a', 'b', 'c'])
         db.handle('PutItem', { TableName: 'waiters', Item: slotWaiter(key) });
       db.resetCounts();
-      const query = (extra: Record<string, unknown> = {}) =>
-        db.handle('Query', {
-          TableName: 'waiters',
-          IndexName: 'slot-queue',
-          KeyConditionExpression: 'slotQueue = :q',
-          ExpressionAttributeValues: { ':q': { S: 'q1' } },
-          ...extra,
-        });
-      query();
+      query(db);
       expect(db.consumed.read).toBe(0.5);
-      query({ Select: 'COUNT' });
+      query(db, { Select: 'COUNT' });
       expect(db.consumed.read).toBe(1);
       // A refused request consumes nothing, though it is counted.
-      expect(refusal(() => query({ ConsistentRead: true }))).toBe('ValidationException');
+      expect(refusal(() => query(db, { ConsistentRead: true }))).toBe('ValidationException');
       expect(db.consumed.read).toBe(1);
       expect(db.requests.get('Query')).toBe(3);
     });
