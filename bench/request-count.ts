@@ -3,11 +3,13 @@
 // Kept apart from the report so that a test can run it on a tiny input.
 import { CreateImageCommand, CreateSnapshotCommand } from '@aws-sdk/client-ec2';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { ConsumedUnits } from '#local/dynamodb';
 import type { Delivery } from '#local/event-bus';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import type { Execution } from '#local/step-functions';
 import { seededRandom } from '#local/virtual-clock';
 import { parseConfig } from '#rules/load';
+import type { Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 
 const KiB = 1024;
 const GiB = 1024 ** 3;
@@ -47,6 +49,10 @@ export interface Tally {
   s3: Record<string, number>;
   /** EC2 API calls by action, the benchmark's own calls taken out. */
   ec2: Record<string, number>;
+  /** DynamoDB requests by operation (the copy-waiters table), failed conditions also apart. */
+  dynamodb: Record<string, number>;
+  /** The read and write request units those requests consumed (local/dynamodb-capacity.ts). */
+  dynamodbUnits: ConsumedUnits;
   /** Lambda invocations by function: event handlers by bus target, state-machine steps by Task state. */
   lambda: Record<string, number>;
   executions: number;
@@ -102,10 +108,12 @@ const withoutZeros = (map: Record<string, number>) =>
 
 /**
  * A sandbox with the benchmark's rules (BENCH_CONFIG unless given), and the deliveries it made (Lambda
- * invocations of the handlers).
+ * invocations of the handlers). The EC2 copy machines notice a copy's end as deployed (by its event) unless
+ * `completion` says `polling`.
  */
 export async function startBenchSandbox(
   config = BENCH_CONFIG,
+  completion?: Ec2CompletionMode,
 ): Promise<{ sandbox: Sandbox; deliveries: Delivery[] }> {
   const deliveries: Delivery[] = [];
   const sandbox = await startSandbox({
@@ -113,6 +121,7 @@ export async function startBenchSandbox(
     port: 0,
     onDelivery: (delivery) => deliveries.push(delivery),
     ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
+    ...(completion ? { ec2Completion: completion } : {}),
   });
   return { sandbox, deliveries };
 }
@@ -121,6 +130,7 @@ export async function startBenchSandbox(
 export function startCounting(sandbox: Sandbox, deliveries: Delivery[]) {
   sandbox.requests.clear();
   sandbox.ec2.requests.clear();
+  sandbox.dynamoDb.resetCounts();
   const deliveredBefore = deliveries.length;
   const executionsBefore = new Set(sandbox.stepFunctions.executions.values());
   return () => {
@@ -145,6 +155,8 @@ export function startCounting(sandbox: Sandbox, deliveries: Delivery[]) {
     return {
       s3: Object.fromEntries(sandbox.requests),
       ec2: Object.fromEntries(sandbox.ec2.requests),
+      dynamodb: Object.fromEntries(sandbox.dynamoDb.requests),
+      dynamodbUnits: { ...sandbox.dynamoDb.consumed },
       lambda,
       executions,
       transitions,
@@ -219,6 +231,8 @@ export async function countObjects(
     items: count,
     s3: withoutZeros(s3),
     ec2: withoutZeros(counted.ec2),
+    dynamodb: counted.dynamodb,
+    dynamodbUnits: counted.dynamodbUnits,
     lambda: counted.lambda,
     executions: counted.executions.length,
     transitions: counted.transitions,
@@ -271,6 +285,8 @@ export async function countEc2Copies(
     items: count,
     s3: withoutZeros(counted.s3),
     ec2: withoutZeros(ec2),
+    dynamodb: counted.dynamodb,
+    dynamodbUnits: counted.dynamodbUnits,
     lambda: counted.lambda,
     executions: counted.executions.length,
     transitions: counted.transitions,

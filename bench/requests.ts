@@ -1,10 +1,13 @@
 // npm run bench -- requests [--objects 200] [--copies 3] [--minutes 10,60,360] [--seed 1]
+//                            [--completion events,polling]
 //
 // Requests and cost per replicated item, counted in the sandbox with the real handlers and state machines
 // (bench/request-count.ts): S3 requests by operation per small object (1–100 KB), EC2 API calls per snapshot
-// and AMI copy of a few durations, Lambda invocations, Step Functions state transitions. Priced at the
-// published us-east-1 prices below, beside what S3 Replication and DLM / AWS Backup charge for the same copy.
-// Writes bench/results/requests.{md,json}.
+// and AMI copy of a few durations, Lambda invocations, Step Functions state transitions, DynamoDB requests
+// and the request units they consumed (the copy-waiters table). The EC2 rows run once per completion mode
+// named: `events` as deployed (AwaitCopy, the copy's event invoking ec2CopyCompleted), `polling` the
+// adaptive poll, side by side. Priced at the published us-east-1 prices (bench/prices.ts), beside what S3
+// Replication and DLM / AWS Backup charge for the same copy. Writes bench/results/requests.{md,json}.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,9 @@ import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { readServerlessFile } from '#deploy/function-bundles';
 import { buildFunctionBundle, bundleEnvironment, runBundle, writeRulesFile } from '#local/bundled-function';
+import { CONDITION_FAILED_SUFFIX } from '#local/dynamodb';
 import { SANDBOX_CREDENTIALS, type Sandbox } from '#local/sandbox';
+import { DEPLOYED_EC2_COMPLETION, type Ec2CompletionMode } from '../statemachines/ec2-copy.ts';
 import { deliveryReport, measureDelivery } from './delivery.ts';
 import {
   addTally,
@@ -68,6 +73,8 @@ export const ASSUMED_MS: Record<string, number> = {
   objectTagsChanged: 200,
   /** One Describe of the source, then per destination a Describe of the copies and Create/DeleteTags. */
   ec2TagsChanged: 200,
+  /** A Query of the slot queue, a claim (PutItem), a GetItem, SendTaskSuccess and a DeleteItem. */
+  ec2CopyCompleted: 100,
 };
 
 /** Each invocation counted in a Tally, by the serverless.yml function that serves it. */
@@ -94,6 +101,8 @@ export interface Cost {
   s3: number;
   lambda: number;
   stepFunctions: number;
+  /** DynamoDB on-demand request units (the copy-waiters table). */
+  dynamodb: number;
   /** CloudWatch Logs ingestion, from the logs sample (0 when none was taken). */
   logs: number;
   total: number;
@@ -154,7 +163,10 @@ export async function sampleLogs(
   }
 }
 
-/** What a tally costs per item. EC2 API calls and AWS-service events on EventBridge are free. */
+/**
+ * What a tally costs per item. EC2 API calls, AWS-service events on EventBridge and Step Functions API
+ * calls (SendTaskSuccess) are free; DynamoDB is billed by the request units consumed.
+ */
 export function costPerItem(
   tally: Tally,
   kind: 'objects' | 'ec2',
@@ -173,13 +185,17 @@ export function costPerItem(
     lambda += invocations * (PRICES.lambdaPerRequest + gbSeconds * PRICES.lambdaArmPerGbSecond);
   }
   const stepFunctions = tally.transitions * PRICES.stepFunctionsPerTransition;
+  const dynamodb =
+    tally.dynamodbUnits.write * PRICES.dynamoDbPerWriteUnit +
+    tally.dynamodbUnits.read * PRICES.dynamoDbPerReadUnit;
   const per = (value: number) => value / tally.items;
   return {
     s3: per(s3),
     lambda: per(lambda),
     stepFunctions: per(stepFunctions),
+    dynamodb: per(dynamodb),
     logs: logBytesPerItem * LOG_PRICE_PER_BYTE,
-    total: per(s3 + lambda + stepFunctions) + logBytesPerItem * LOG_PRICE_PER_BYTE,
+    total: per(s3 + lambda + stepFunctions + dynamodb) + logBytesPerItem * LOG_PRICE_PER_BYTE,
   };
 }
 
@@ -201,6 +217,8 @@ export interface ObjectRow {
 }
 export interface Ec2Row {
   scenario: Ec2Scenario;
+  /** How the copy machine noticed the copy's end. */
+  completion: Ec2CompletionMode;
   tally: Tally & { perCopyTransitions: number[] };
   cost: Cost;
 }
@@ -212,6 +230,8 @@ export async function runRequests(options: {
   minutes: number[];
   seed: number;
   memory: Record<string, number>;
+  /** The completion modes the EC2 rows run with, each in its own sandbox (default: the deployed one). */
+  completion?: readonly Ec2CompletionMode[];
   /** Objects per scenario run through the bundled objectCreated function to count its logs (0: none). */
   logSample?: number;
   logging?: ReturnType<typeof deployedLogging>;
@@ -253,14 +273,31 @@ export async function runRequests(options: {
       });
     }
     const ec2: Ec2Row[] = [];
+    for (const completion of options.completion ?? [DEPLOYED_EC2_COMPLETION]) {
+      ec2.push(...(await runEc2Rows(options, completion)));
+    }
+    return { objects, ec2 };
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+/** The EC2 rows of one completion mode, in a sandbox of their own that runs the machines that way. */
+async function runEc2Rows(
+  options: { copies: number; minutes: number[]; memory: Record<string, number> },
+  completion: Ec2CompletionMode,
+): Promise<Ec2Row[]> {
+  const { sandbox, deliveries } = await startBenchSandbox(BENCH_CONFIG, completion);
+  try {
+    const rows: Ec2Row[] = [];
     for (const kind of ['snapshot', 'image'] as const) {
       for (const minutes of options.minutes) {
         const scenario: Ec2Scenario = { kind, minutes, label: durationLabel(minutes) };
         const tally = await countEc2Copies(sandbox, deliveries, scenario, options.copies);
-        ec2.push({ scenario, tally, cost: costPerItem(tally, 'ec2', options.memory) });
+        rows.push({ scenario, completion, tally, cost: costPerItem(tally, 'ec2', options.memory) });
       }
     }
-    return { objects, ec2 };
+    return rows;
   } finally {
     await sandbox.stop();
   }
@@ -272,6 +309,56 @@ export const deliverySettings = (options: { objects: number; runs: number; laten
   `packaged function (a process per invocation, init excluded from the timing) against the sandbox with S3 ` +
   `answering every request after ${options.latencyMs} ms; wall and CPU time are medians per invocation on ` +
   `this host, not on Lambda; SQS requests and billed durations are computed (bench/delivery.ts)`;
+
+/** Transitions per copy each machine aims at: issue 4's for the poll, issue 17's when the event ends it. */
+const TRANSITION_GOAL: Record<Ec2CompletionMode, number> = { polling: 40, events: 10 };
+
+const kindLabel = (scenario: Ec2Scenario) =>
+  scenario.kind === 'snapshot' ? 'EBS snapshot' : 'AMI (1 volume)';
+const round = (value: number) => Number(value.toFixed(2));
+
+/**
+ * Events against polling for each EC2 row run both ways: the figures per copy and their ratio (events /
+ * polling). Nothing when only one mode ran.
+ */
+function sideBySide(rows: readonly Ec2Row[]): string[] {
+  const polled = rows.filter((row) => row.completion === 'polling');
+  const pairs = rows.flatMap((row) => {
+    if (row.completion !== 'events') return [];
+    const other = polled.find(
+      (candidate) =>
+        candidate.scenario.kind === row.scenario.kind && candidate.scenario.minutes === row.scenario.minutes,
+    );
+    return other ? [{ events: row, polling: other }] : [];
+  });
+  if (pairs.length === 0) return [];
+  const cell = (polling: number, events: number, format = (value: number) => String(round(value))) =>
+    `${format(polling)} → ${format(events)} (${polling === 0 ? '—' : `${(events / polling).toFixed(2)}×`})`;
+  const perCopy = (row: Ec2Row, map: Record<string, number>) => total(map) / row.tally.items;
+  // A failed condition is counted twice in the tally (the request, and apart): count requests once.
+  const requestsOf = (map: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(map).filter(([operation]) => !operation.endsWith(CONDITION_FAILED_SUFFIX)),
+    );
+  const lines = [
+    '',
+    '#### Events against polling, per copy (polling → events, and events / polling)',
+    '',
+    '| kind | copy | EC2 API calls | Lambda invocations | transitions (median) | DynamoDB requests | Ferry $ per 1,000 copies |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const { events, polling } of pairs) {
+    lines.push(
+      `| ${kindLabel(events.scenario)} | ${events.scenario.label} | ` +
+        `${cell(perCopy(polling, polling.tally.ec2), perCopy(events, events.tally.ec2))} | ` +
+        `${cell(perCopy(polling, polling.tally.lambda), perCopy(events, events.tally.lambda))} | ` +
+        `${cell(median(polling.tally.perCopyTransitions), median(events.tally.perCopyTransitions))} | ` +
+        `${cell(perCopy(polling, requestsOf(polling.tally.dynamodb)), perCopy(events, requestsOf(events.tally.dynamodb)))} | ` +
+        `${cell(1000 * polling.cost.total, 1000 * events.cost.total, (value) => dollars(value, 3))} |`,
+    );
+  }
+  return lines;
+}
 
 const durationLabel = (minutes: number) => (minutes < 60 ? `${minutes} min` : `${minutes / 60} h`);
 
@@ -313,21 +400,26 @@ export function requestsReport(rows: { objects: ObjectRow[]; ec2: Ec2Row[] }, se
   }
   lines.push('', '#### EBS snapshot and AMI copies, per copy', '');
   lines.push(
-    '| kind | copy | goal (transitions) | EC2 API calls per copy | Lambda invocations per copy | transitions per copy, median (min–max) | Ferry $ per copy (Lambda + SFN) | Ferry $ per 1,000 copies | DLM / AWS Backup request fee |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| kind | copy | completion | goal (transitions) | EC2 API calls per copy | Lambda invocations per copy | transitions per copy, median (min–max) | DynamoDB requests per copy | DynamoDB units per copy: write, read | Ferry $ per copy (Lambda + SFN + DynamoDB) | Ferry $ per 1,000 copies | DLM / AWS Backup request fee |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
-  for (const { scenario, tally, cost } of rows.ec2) {
+  for (const { scenario, completion, tally, cost } of rows.ec2) {
     const transitions = tally.perCopyTransitions;
     const worst = Math.max(...transitions);
+    const goal = TRANSITION_GOAL[completion];
+    const n = tally.items;
     lines.push(
-      `| ${scenario.kind === 'snapshot' ? 'EBS snapshot' : 'AMI (1 volume)'} | ${scenario.label} | ≤ 40 | ` +
-        `${total(tally.ec2) / tally.items} (${perItem(tally.ec2, tally.items)}) | ` +
-        `${total(tally.lambda) / tally.items} (${perItem(tally.lambda, tally.items)}) | ` +
-        `${median(transitions)} (${Math.min(...transitions)}–${worst})${worst > 40 ? ' ✘' : ''} | ` +
-        `${dollars(cost.total, 5)} (${dollars(cost.lambda, 6)} + ${dollars(cost.stepFunctions, 5)}) | ` +
-        `${dollars(1000 * cost.total)} | none |`,
+      `| ${kindLabel(scenario)} | ${scenario.label} | ${completion} | ≤ ${goal} | ` +
+        `${round(total(tally.ec2) / n)} (${perItem(tally.ec2, n)}) | ` +
+        `${round(total(tally.lambda) / n)} (${perItem(tally.lambda, n)}) | ` +
+        `${median(transitions)} (${Math.min(...transitions)}–${worst})${worst > goal ? ' ✘' : ''} | ` +
+        `${perItem(tally.dynamodb, n)} | ` +
+        `${round(tally.dynamodbUnits.write / n)}, ${round(tally.dynamodbUnits.read / n)} | ` +
+        `${dollars(cost.total, 6)} (${dollars(cost.lambda, 6)} + ${dollars(cost.stepFunctions, 6)} + ${dollars(cost.dynamodb, 7)}) | ` +
+        `${dollars(1000 * cost.total, 3)} | none |`,
     );
   }
+  lines.push(...sideBySide(rows.ec2));
   lines.push(
     '',
     '✘ marks a figure past its goal. Data transfer and storage are left out: every tool pays the same.',
@@ -345,12 +437,18 @@ if (process.argv[2] === 'requests') {
       copies: { type: 'string', default: '3' },
       minutes: { type: 'string', default: '10,60,360' },
       seed: { type: 'string', default: '1' },
+      completion: { type: 'string', default: 'events,polling' },
       'log-sample': { type: 'string', default: '10' },
       'delivery-objects': { type: 'string', default: '100' },
       'batch-sizes': { type: 'string', default: '10,100' },
       'delivery-runs': { type: 'string', default: '3' },
       'latency-ms': { type: 'string', default: '20' },
     },
+  });
+  const completion = values.completion.split(',').map((mode): Ec2CompletionMode => {
+    if (mode !== 'polling' && mode !== 'events')
+      throw new Error(`--completion takes events and/or polling, not ${mode}`);
+    return mode;
   });
   const memory = deployedMemory(readFileSync('serverless.yml', 'utf8'));
   const logging = deployedLogging(readFileSync('serverless.yml', 'utf8'));
@@ -359,6 +457,7 @@ if (process.argv[2] === 'requests') {
     copies: Number(values.copies),
     minutes: values.minutes.split(',').map(Number),
     seed: Number(values.seed),
+    completion,
     memory,
     logSample: Number(values['log-sample']),
     logging,
@@ -366,7 +465,9 @@ if (process.argv[2] === 'requests') {
   const rows = await runRequests(options);
   const settings =
     `${options.objects} objects per scenario, ${options.copies} copies per EC2 row (fake EC2 copying 1 GiB per ` +
-    `virtual minute), Lambda at the serverless.yml memory (${Object.entries(memory)
+    `virtual minute; completion ${completion.join(' and ')}, each in its own sandbox), Lambda at the serverless.yml memory (${Object.entries(
+      memory,
+    )
       .map(([name, mb]) => `${name} ${mb} MB`)
       .join(', ')}) and assumed billed durations (${Object.entries(ASSUMED_MS)
       .map(([name, ms]) => `${name} ${ms} ms`)

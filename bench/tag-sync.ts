@@ -154,6 +154,8 @@ async function countChanges(
     items: ids.length,
     s3: ownS3,
     ec2: ownEc2,
+    dynamodb: counted.dynamodb,
+    dynamodbUnits: counted.dynamodbUnits,
     lambda: counted.lambda,
     executions: counted.executions.length,
     transitions: counted.transitions,

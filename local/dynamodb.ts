@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJsonRequest, sendJson, sendJsonError } from './aws-json.ts';
+import { indexEntryBytes, itemBytes, readUnitsOf, writeUnits } from './dynamodb-capacity.ts';
 
 /**
  * DynamoDB for the sandbox: the JSON 1.0 protocol (`X-Amz-Target: DynamoDB_20120810.Operation`), the
@@ -18,6 +19,8 @@ import { readJsonRequest, sendJson, sendJsonError } from './aws-json.ts';
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html (400 KB per item).
  * TTL is not emulated by deleting: like DynamoDB, which deletes expired items "typically within two days",
  * the sandbox keeps them, and readers must ignore expired items themselves.
+ * Every request is counted by operation, and what it consumed in read and write request units
+ * (local/dynamodb-capacity.ts), for the benchmarks to price as on-demand bills it.
  */
 
 type AttributeValue = Record<string, unknown>;
@@ -53,10 +56,6 @@ interface Request {
   ExpressionAttributeNames?: Record<string, string>;
   ExpressionAttributeValues?: Record<string, AttributeValue>;
 }
-
-/** Item size as DynamoDB counts it, near enough: attribute names plus their values' JSON. */
-const itemBytes = (item: Item) =>
-  Object.entries(item).reduce((sum, [name, value]) => sum + name.length + JSON.stringify(value).length, 0);
 
 const CONDITION =
   /^\s*(?:(attribute_exists|attribute_not_exists)\(\s*([#\w]+)\s*\)|([#\w]+)\s*=\s*(:\w+))\s*$/;
@@ -113,7 +112,32 @@ function refuseUnused(request: Request, used: ReadonlySet<string>): void {
     );
 }
 
+/** How a write whose condition failed is counted apart: `PutItem (condition failed)`. */
+export const CONDITION_FAILED_SUFFIX = ' (condition failed)';
+
+/** What the requests since the last reset consumed: on-demand's read and write request units. */
+export interface ConsumedUnits {
+  read: number;
+  write: number;
+}
+
 export class LocalDynamoDb {
+  /** Requests served, by operation (refused ones too; a failed condition also as `<operation> (condition failed)`). */
+  readonly requests = new Map<string, number>();
+  /** The units those requests consumed, table and indexes (a refused request consumes none). */
+  readonly consumed: ConsumedUnits = { read: 0, write: 0 };
+
+  /** Starts the counts again (a benchmark's measurement). */
+  resetCounts(): void {
+    this.requests.clear();
+    this.consumed.read = 0;
+    this.consumed.write = 0;
+  }
+
+  private count(operation: string) {
+    this.requests.set(operation, (this.requests.get(operation) ?? 0) + 1);
+  }
+
   private readonly tables = new Map<
     string,
     { hashKey: string; items: Map<string, Item>; indexes: readonly LocalIndex[] }
@@ -269,6 +293,11 @@ export class LocalDynamoDb {
       })
       .sort((a, b) => compare(a.sort, b.sort) * (request.ScanIndexForward === false ? -1 : 1));
     const page = matching.slice(0, request.Limit ?? matching.length);
+    // The entries read (every one a COUNT counts too), rounded up to 4 KB once; an index reads eventually.
+    this.consumed.read += readUnitsOf(
+      page.reduce((sum, { item }) => sum + indexEntryBytes(item), 0),
+      false,
+    );
     const last = page.at(-1)?.item;
     return {
       ...(request.Select === 'COUNT' ? {} : { Items: page.map(({ item }) => structuredClone(item)) }),
@@ -284,8 +313,9 @@ export class LocalDynamoDb {
     };
   }
 
-  /** One request; the answer's JSON, or a DynamoDbError. */
+  /** One request; the answer's JSON, or a DynamoDbError. Counted, with the units it consumed. */
   handle(operation: string, request: Request): unknown {
+    this.count(operation);
     switch (operation) {
       case 'PutItem': {
         const table = this.table(request.TableName);
@@ -293,21 +323,26 @@ export class LocalDynamoDb {
         const key = this.keyOf(table.hashKey, item, 'item');
         if (itemBytes(item) > MAX_ITEM_BYTES)
           throw invalid('Item size has exceeded the maximum allowed size');
-        if (!this.meets(request, table.items.get(key)))
-          throw new DynamoDbError('ConditionalCheckFailedException', 'The conditional request failed');
+        const existing = table.items.get(key);
+        const met = this.meets(request, existing);
+        this.consumed.write += writeUnits(existing, item, table.indexes, met);
+        if (!met) throw this.conditionFailed(operation);
         table.items.set(key, structuredClone(item));
         return {};
       }
       case 'GetItem': {
         const table = this.table(request.TableName);
         const item = table.items.get(this.keyOf(table.hashKey, request.Key, 'key'));
+        this.consumed.read += readUnitsOf(item ? itemBytes(item) : 0, request.ConsistentRead === true);
         return item ? { Item: structuredClone(item) } : {};
       }
       case 'DeleteItem': {
         const table = this.table(request.TableName);
         const key = this.keyOf(table.hashKey, request.Key, 'key');
-        if (!this.meets(request, table.items.get(key)))
-          throw new DynamoDbError('ConditionalCheckFailedException', 'The conditional request failed');
+        const existing = table.items.get(key);
+        const met = this.meets(request, existing);
+        this.consumed.write += writeUnits(existing, undefined, table.indexes, met);
+        if (!met) throw this.conditionFailed(operation);
         table.items.delete(key);
         return {};
       }
@@ -319,6 +354,12 @@ export class LocalDynamoDb {
           `The Ferry sandbox does not serve dynamodb:${operation}`,
         );
     }
+  }
+
+  /** The refusal of a write whose condition failed, counted apart (it still consumed its units). */
+  private conditionFailed(operation: string) {
+    this.count(`${operation}${CONDITION_FAILED_SUFFIX}`);
+    return new DynamoDbError('ConditionalCheckFailedException', 'The conditional request failed');
   }
 
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

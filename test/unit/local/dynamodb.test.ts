@@ -17,6 +17,16 @@ const refusal = (work: () => unknown) => {
   return 'accepted';
 };
 
+/** A Query of queue `q1` on the slot-queue index. */
+const query = (db: LocalDynamoDb, extra: Record<string, unknown> = {}) =>
+  db.handle('Query', {
+    TableName: 'waiters',
+    IndexName: 'slot-queue',
+    KeyConditionExpression: 'slotQueue = :q',
+    ExpressionAttributeValues: { ':q': { S: 'q1' } },
+    ...extra,
+  }) as { Items: Record<string, { S?: string }>[]; LastEvaluatedKey?: unknown };
+
 describe('the local DynamoDB', () => {
   it('puts, gets and deletes an item by its partition key', () => {
     const db = table();
@@ -112,14 +122,6 @@ describe('the local DynamoDB', () => {
       put('copy-waiter', undefined, undefined);
       return db;
     };
-    const query = (db: LocalDynamoDb, extra: Record<string, unknown> = {}) =>
-      db.handle('Query', {
-        TableName: 'waiters',
-        IndexName: 'slot-queue',
-        KeyConditionExpression: 'slotQueue = :q',
-        ExpressionAttributeValues: { ':q': { S: 'q1' } },
-        ...extra,
-      }) as { Items: Record<string, { S?: string }>[]; LastEvaluatedKey?: unknown };
     const keys = (answer: { Items: Record<string, { S?: string }>[] }) =>
       answer.Items.map((item) => item.copyKey?.S);
 
@@ -184,6 +186,97 @@ describe('the local DynamoDB', () => {
       expect(refusal(() => query(db, { KeyConditionExpression: 'begins_with(slotQueue, :q)' }))).toBe(
         'ValidationException',
       );
+    });
+  });
+
+  describe('counts requests and the request units they consume, as on-demand bills them', () => {
+    const INDEX = { name: 'slot-queue', partitionKey: 'slotQueue', sortKey: 'queuedAt' };
+    const counted = () => {
+      const db = new LocalDynamoDb();
+      db.createTable('waiters', 'copyKey', [INDEX]);
+      return db;
+    };
+    const waiter = { copyKey: { S: 'us-west-2/snap-1' }, taskToken: { S: 't1' } };
+    const slotWaiter = (key: string) => ({
+      copyKey: { S: key },
+      taskToken: { S: 't' },
+      slotQueue: { S: 'q1' },
+      queuedAt: { N: '1700000000000' },
+    });
+
+    it('a write of an item under 1 KB is 1 write unit, an item with the index keys 1 more for its entry', () => {
+      const db = counted();
+      db.handle('PutItem', { TableName: 'waiters', Item: waiter });
+      expect(db.consumed).toEqual({ read: 0, write: 1 });
+      db.handle('PutItem', { TableName: 'waiters', Item: slotWaiter('slot/q1/a') });
+      expect(db.consumed.write).toBe(3);
+      // Deleting it removes the index entry too.
+      db.handle('DeleteItem', { TableName: 'waiters', Key: { copyKey: { S: 'slot/q1/a' } } });
+      expect(db.consumed.write).toBe(5);
+      expect(Object.fromEntries(db.requests)).toEqual({ PutItem: 2, DeleteItem: 1 });
+    });
+
+    it('rounds a write up to the next 1 KB, of the larger of the old and the new item', () => {
+      const db = counted();
+      const big = { copyKey: { S: 'k' }, blob: { S: 'x'.repeat(1500) } };
+      db.handle('PutItem', { TableName: 'waiters', Item: big });
+      expect(db.consumed.write).toBe(2);
+      // Replacing it with a small item still writes over the 2 KB one.
+      db.handle('PutItem', { TableName: 'waiters', Item: { copyKey: { S: 'k' } } });
+      expect(db.consumed.write).toBe(4);
+    });
+
+    it('a write whose condition fails still consumes its units, and is counted apart', () => {
+      const db = counted();
+      db.handle('PutItem', { TableName: 'waiters', Item: waiter });
+      db.resetCounts();
+      const claim = () =>
+        db.handle('PutItem', {
+          TableName: 'waiters',
+          Item: waiter,
+          ConditionExpression: 'attribute_not_exists(copyKey)',
+        });
+      expect(refusal(claim)).toBe('ConditionalCheckFailedException');
+      const removeOther = () =>
+        db.handle('DeleteItem', {
+          TableName: 'waiters',
+          Key: { copyKey: { S: 'missing' } },
+          ConditionExpression: 'taskToken = :t',
+          ExpressionAttributeValues: { ':t': { S: 't1' } },
+        });
+      expect(refusal(removeOther)).toBe('ConditionalCheckFailedException');
+      expect(db.consumed).toEqual({ read: 0, write: 2 });
+      expect(Object.fromEntries(db.requests)).toEqual({
+        PutItem: 1,
+        'PutItem (condition failed)': 1,
+        DeleteItem: 1,
+        'DeleteItem (condition failed)': 1,
+      });
+    });
+
+    it('a strongly consistent read is 1 read unit per 4 KB, an eventually consistent one half, even of a missing item', () => {
+      const db = counted();
+      db.handle('PutItem', { TableName: 'waiters', Item: waiter });
+      db.resetCounts();
+      db.handle('GetItem', { TableName: 'waiters', Key: { copyKey: waiter.copyKey }, ConsistentRead: true });
+      expect(db.consumed.read).toBe(1);
+      db.handle('GetItem', { TableName: 'waiters', Key: { copyKey: { S: 'missing' } } });
+      expect(db.consumed.read).toBe(1.5);
+    });
+
+    it('a Query reads its entries as one eventually consistent read, rounded up to 4 KB once, a COUNT as much', () => {
+      const db = counted();
+      for (const key of ['a', 'b', 'c'])
+        db.handle('PutItem', { TableName: 'waiters', Item: slotWaiter(key) });
+      db.resetCounts();
+      query(db);
+      expect(db.consumed.read).toBe(0.5);
+      query(db, { Select: 'COUNT' });
+      expect(db.consumed.read).toBe(1);
+      // A refused request consumes nothing, though it is counted.
+      expect(refusal(() => query(db, { ConsistentRead: true }))).toBe('ValidationException');
+      expect(db.consumed.read).toBe(1);
+      expect(db.requests.get('Query')).toBe(3);
     });
   });
 });
