@@ -1,7 +1,7 @@
 import { CreateImageCommand, CreateSnapshotCommand, type Tag } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
-import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
+import { SAFETY_CHECK_BOUNDS } from '#ec2/copy-machine/safety-check';
 import { SANDBOX_COPY_WAITERS_TABLE, type Sandbox, startSandbox } from '#local/sandbox';
 import { statesEnteredOf } from '#local/step-functions';
 import { configFrom } from '#test/support/fixtures';
@@ -50,8 +50,8 @@ afterAll(() => sandbox.stop());
 const tags = (map: Record<string, string>): Tag[] =>
   Object.entries(map).map(([Key, Value]) => ({ Key, Value }));
 
-async function createSnapshot(on = sandbox, backup = 'dr'): Promise<string> {
-  const volumeId = on.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false });
+async function createSnapshot(on = sandbox, backup = 'dr', sizeGiB = 8): Promise<string> {
+  const volumeId = on.ec2.createVolume('us-east-1', { sizeGiB, encrypted: false });
   const { SnapshotId } = await on.ec2Client('us-east-1').send(
     new CreateSnapshotCommand({
       VolumeId: volumeId,
@@ -66,22 +66,45 @@ const executionOf = (sourceId: string, on = sandbox) =>
     (execution) => (execution.input as Ec2CopyJob).source.id === sourceId,
   );
 
+/** The errors `state` caught (AwaitCopy's States.Timeout: its safety check; AwaitSlot's: its turn passed). */
+const caughtIn = (execution: { events: unknown[] } | undefined, state: string) =>
+  (execution?.events ?? []).filter((event) => {
+    const caught = event as { type: string; state?: { name: string } };
+    return caught.type === 'StateCaught' && caught.state?.name === state;
+  });
+
+/** How many of the execution's AwaitCopy waits ended at their safety check. */
+const timedOutWaits = (execution: { events: unknown[] } | undefined) =>
+  caughtIn(execution, 'AwaitCopy').filter((event) => JSON.stringify(event).includes('States.Timeout')).length;
+
+/** Starts a snapshot's copy, then loses every event from the moment its AwaitCopy is entered. */
+async function loseTheCopysEvent(sizeGiB: number) {
+  const snapshotId = await createSnapshot(sandbox, 'dr', sizeGiB);
+  for (
+    let i = 0;
+    i < 500 && !statesEnteredOf(executionOf(snapshotId) ?? { events: [] }).includes('AwaitCopy');
+    i++
+  )
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  sandbox.bus.pause();
+  await sandbox.settle();
+  sandbox.bus.resume();
+  return executionOf(snapshotId);
+}
+
 describe('snapshot copies waited for by event on the sandbox', () => {
-  it('notices the end by its copySnapshot event: 7 transitions, within a minute, no waiter left', async () => {
+  it('notices the end by its copySnapshot event within a minute, after the safety checks its progress called for, no waiter left', async () => {
     const snapshotId = await createSnapshot();
     await sandbox.settle();
     const execution = executionOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
-    expect(states).toEqual([
-      'Enqueue',
-      'StartCopy',
-      'IsCopyStarted',
-      'AwaitCopy',
-      'CheckCopy',
-      'IsCopyDone',
-      'Finalize',
-    ]);
+    // The 1,024 s copy is looked at by its safety checks at 5 min (nothing known yet: the floor) and 10 min
+    // (as long again as it has run: the latest end 29 % allows is later), then ended by its event: at 58 %
+    // the check would come 10 % of the copy after its latest end, past the end.
+    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
+    expect(states).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', ...loop, ...loop, ...loop, 'Finalize']);
+    expect(timedOutWaits(execution)).toBe(2);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
@@ -96,36 +119,52 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     expect(execution?.status).toBe('FAILED');
     expect(execution?.error?.Error).toBe('SnapshotCopyFailed');
     const states = statesEnteredOf(execution ?? { events: [] });
-    expect(states.slice(3, 7)).toEqual(['AwaitCopy', 'CheckCopy', 'IsCopyDone', 'CopyErrored']);
-    // Noticed by the event, not by the safety check.
-    expect((execution?.virtualDurationMs ?? 0) / 1000).toBeLessThan(SAFETY_CHECK_SECONDS);
+    expect(states.slice(states.lastIndexOf('AwaitCopy'), states.indexOf('CopyErrored') + 1)).toEqual([
+      'AwaitCopy',
+      'CheckCopy',
+      'IsCopyDone',
+      'CopyErrored',
+    ]);
+    // The copy fails at its end (1,024 s): noticed by the event, the last wait not ended by a safety check.
+    expect(timedOutWaits(execution)).toBe(states.filter((state) => state === 'AwaitCopy').length - 1);
+    expect((execution?.virtualDurationMs ?? 0) / 1000).toBeLessThanOrEqual(COPY_SECONDS + 60);
   });
 
-  it('loses the event and still finishes the copy at the safety check', async () => {
-    const snapshotId = await createSnapshot();
-    // Let the copy start, then lose every event from here on (the copy's result among them).
-    for (
-      let i = 0;
-      i < 500 && !statesEnteredOf(executionOf(snapshotId) ?? { events: [] }).includes('AwaitCopy');
-      i++
-    )
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    sandbox.bus.pause();
-    await sandbox.settle();
-    sandbox.bus.resume();
-    const execution = executionOf(snapshotId);
+  it('loses the event of a 1,024 s copy and notices its end at the safety check within 10 % of the copy, not hours later', async () => {
+    const execution = await loseTheCopysEvent(8);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
-    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(1);
     expect(states.slice(-3)).toEqual(['CheckCopy', 'IsCopyDone', 'Finalize']);
-    expect((execution?.virtualDurationMs ?? 0) / 1000).toBeGreaterThanOrEqual(SAFETY_CHECK_SECONDS);
-    // The waiter of the lost event stays until its TTL: the item names its execution and expiry.
+    // Every wait ended at its safety check (5 min, 10 min, then 10 % of the copy after its latest end).
+    expect(timedOutWaits(execution)).toBe(states.filter((state) => state === 'AwaitCopy').length);
+    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
+    // A steady copy: 10 % of its latest end past it, and the steps' seconds.
+    expect(seconds - COPY_SECONDS).toBeLessThanOrEqual(0.1 * COPY_SECONDS + 60);
+    // The waiter of the lost event stays until its TTL, which follows the last wait's timeout (an hour
+    // after it), not the 6 h ceiling.
     const [waiter, ...others] = waitersLeft(sandbox);
     expect(others).toEqual([]);
     expect(waiter?.expiresAt?.N).toMatch(/^\d+$/);
+    const expiresInSeconds = Number(waiter?.expiresAt?.N) - sandbox.clock.now() / 1000;
+    expect(expiresInSeconds).toBeLessThanOrEqual(3600 + 1);
+    sandbox.dynamoDb.drop(SANDBOX_COPY_WAITERS_TABLE, () => true);
   });
 
-  it('notices an AMI copy by its "EC2 AMI State Change" to available, in the same 7 states', async () => {
+  it('loses the event of a 128 s copy and notices its end at the 5 min floor', async () => {
+    const execution = await loseTheCopysEvent(1);
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(
+      statesEnteredOf(execution ?? { events: [] }).filter((state) => state === 'AwaitCopy'),
+    ).toHaveLength(1);
+    expect(timedOutWaits(execution)).toBe(1);
+    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(SAFETY_CHECK_BOUNDS.minSeconds);
+    expect(seconds).toBeLessThanOrEqual(SAFETY_CHECK_BOUNDS.minSeconds + 60);
+    sandbox.dynamoDb.drop(SANDBOX_COPY_WAITERS_TABLE, () => true);
+  });
+
+  it('notices an AMI copy by its "EC2 AMI State Change" to available, after the same safety checks', async () => {
     const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8 });
     const instanceId = sandbox.ec2.createInstance('us-east-1', [volumeId]);
     const { ImageId } = await sandbox.ec2Client('us-east-1').send(
@@ -139,15 +178,17 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const execution = executionOf(ImageId ?? '');
     expect(execution?.stateMachine).toBe('image-copy');
     expect(execution?.status).toBe('SUCCEEDED');
+    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
     expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
       'Enqueue',
       'StartCopy',
       'IsCopyStarted',
-      'AwaitCopy',
-      'CheckCopy',
-      'IsCopyDone',
+      ...loop,
+      ...loop,
+      ...loop,
       'Finalize',
     ]);
+    expect(timedOutWaits(execution)).toBe(2);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
@@ -208,7 +249,8 @@ describe('snapshot copies past the copy limit, woken by the copy that ends', () 
       // Never the timed WaitForSlot. A wait may time out (the first, before EC2 reports progress, lasts a
       // minute), but the last one is ended by the copy that frees the slot.
       expect(states).not.toContain('WaitForSlot');
-      expect(states.slice(-6, -4)).toEqual(['StartCopy', 'IsCopyStarted']);
+      const afterLastSlotWait = states.slice(states.lastIndexOf('AwaitSlot') + 1);
+      expect(afterLastSlotWait.slice(0, 3)).toEqual(['StartCopy', 'IsCopyStarted', 'AwaitCopy']);
     }
     // Copies of 1,024 s: the wake-up takes each freed slot within seconds.
     for (const seconds of handoffSeconds()) expect(seconds).toBeLessThanOrEqual(5);
@@ -234,9 +276,7 @@ describe('snapshot copies past the copy limit, woken by the copy that ends', () 
     const states = statesEnteredOf(late ?? { events: [] });
     // Timed out into StartCopy (refused again or started): the execution went on, nothing failed.
     expect(states.filter((state) => state === 'StartCopy').length).toBeGreaterThanOrEqual(2);
-    const timedOut = (late?.events ?? []).filter(
-      (event) => (event as { type: string }).type === 'StateCaught',
-    );
+    const timedOut = caughtIn(late, 'AwaitSlot');
     // Every wait ended at its timeout (its turn in the slot queue and a margin): the lost wake-up cost time,
     // not the copy.
     expect(timedOut.length).toBe(states.filter((state) => state === 'AwaitSlot').length);
