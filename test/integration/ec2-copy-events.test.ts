@@ -99,8 +99,8 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const execution = executionOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
-    // The 1,024 s copy is looked at by its safety checks at 5 min (nothing known yet: the floor) and 10 min
-    // (as long again as it has run: the latest end 29 % allows is later), then ended by its event: at 58 %
+    // The 1,024 s copy is looked at by its safety checks at 5 min (nothing known yet: the floor) and 15 min
+    // (twice as long as it has run: the latest end 29 % allows is later), then ended by its event: at 87 %
     // the check would come 10 % of the copy after its latest end, past the end.
     const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
     expect(states).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', ...loop, ...loop, ...loop, 'Finalize']);
@@ -130,17 +130,18 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     expect((execution?.virtualDurationMs ?? 0) / 1000).toBeLessThanOrEqual(COPY_SECONDS + 60);
   });
 
-  it('loses the event of a 1,024 s copy and notices its end at the safety check within 10 % of the copy, not hours later', async () => {
+  it('loses the event of a 1,024 s copy and notices its end at the safety check a tenth or so of the copy later, not hours later', async () => {
     const execution = await loseTheCopysEvent(8);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
     expect(states.slice(-3)).toEqual(['CheckCopy', 'IsCopyDone', 'Finalize']);
-    // Every wait ended at its safety check (5 min, 10 min, then 10 % of the copy after its latest end).
+    // Every wait ended at its safety check (5 min, 15 min, then 10 % of the copy after its latest end).
     expect(timedOutWaits(execution)).toBe(states.filter((state) => state === 'AwaitCopy').length);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
-    // A steady copy: 10 % of its latest end past it, and the steps' seconds.
-    expect(seconds - COPY_SECONDS).toBeLessThanOrEqual(0.1 * COPY_SECONDS + 60);
+    // A steady copy: 10 % of the latest end its floored progress allows (a few % past the true end), and
+    // the steps' own virtual seconds (6 h on the flat safety check this replaced).
+    expect(seconds - COPY_SECONDS).toBeLessThanOrEqual(0.15 * COPY_SECONDS + 60);
     // The waiter of the lost event stays until its TTL, which follows the last wait's timeout (an hour
     // after it), not the 6 h ceiling.
     const [waiter, ...others] = waitersLeft(sandbox);

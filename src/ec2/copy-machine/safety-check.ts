@@ -14,8 +14,11 @@ import { boundedSeconds, type CopyObservation, steadyDurationSeconds } from './a
  * and the copy slot it holds for the next queued copy all wait for the check.
  *
  * The timeout is the shorter of
- * - as long again as the copy has run (`elapsed`): whatever EC2 reports, a lost event is noticed at most
- *   the copy's own duration after its end (checks at 5, 10, 20, 40 min … while EC2 reports 0 %);
+ * - twice as long as the copy has run (`RUN_MULTIPLE × elapsed`): whatever EC2 reports, a lost event is
+ *   noticed at most twice the copy's duration after its end; the checks come at 5, 15, 45 min, 2 h 15 …
+ *   while EC2 reports nothing (each at three times the last). Twice, not once: a copy whose event arrives
+ *   meets a check at each tripling of its run instead of each doubling (a 48 h copy 13 waits, 43
+ *   transitions, not 16 and 49; the 6 h ceiling alone makes 8 of them: BENCHMARKS.md);
  * - the latest end a steady copy's report allows (EC2 floors its percentage: `steadyDurationSeconds`, the
  *   estimate the adaptive poll aims with) plus a margin of 10 % of that duration, the lag the design allows
  *   a polled copy (adaptive-wait.ts): a steady copy whose event is lost is noticed within about 10 % of its
@@ -42,6 +45,8 @@ export const SAFETY_CHECK_BOUNDS = {
 
 /** The margin after the latest steady end, as a share of that duration. */
 const MARGIN_SHARE = 0.1;
+/** The longest a wait may be, as a multiple of the time the copy has run so far. */
+const RUN_MULTIPLE = 2;
 
 /** Whole seconds AwaitCopy waits for the copy's event before CheckCopy looks (a positive integer). */
 export function safetyCheckSeconds({ elapsedSeconds, progress, secondsToDeadline }: CopyObservation): number {
@@ -50,5 +55,9 @@ export function safetyCheckSeconds({ elapsedSeconds, progress, secondsToDeadline
   const afterLatestEnd = duration
     ? duration.latest - elapsed + MARGIN_SHARE * duration.latest
     : Number.POSITIVE_INFINITY;
-  return boundedSeconds(Math.min(elapsed, afterLatestEnd), SAFETY_CHECK_BOUNDS, secondsToDeadline);
+  return boundedSeconds(
+    Math.min(RUN_MULTIPLE * elapsed, afterLatestEnd),
+    SAFETY_CHECK_BOUNDS,
+    secondsToDeadline,
+  );
 }

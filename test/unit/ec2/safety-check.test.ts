@@ -18,11 +18,11 @@ const run = (duration: number, lost: boolean, progress: ProgressModel) =>
   simulateEventDriven(duration, { eventLatencySeconds: 30, safety: adaptiveSafety, lost, progress });
 
 describe('the safety check of a copy waited for by event', () => {
-  it('waits the 5 min floor while nothing is known, then as long again as the copy has run', () => {
+  it('waits the 5 min floor while nothing is known, then twice as long as the copy has run', () => {
     expect(safetyCheckSeconds({ elapsedSeconds: 0, progress: 0 })).toBe(minSeconds);
     expect(safetyCheckSeconds({ elapsedSeconds: 120, progress: 0 })).toBe(minSeconds);
-    expect(safetyCheckSeconds({ elapsedSeconds: 600, progress: 0 })).toBe(600);
-    expect(safetyCheckSeconds({ elapsedSeconds: 3 * 3600, progress: 0 })).toBe(3 * 3600);
+    expect(safetyCheckSeconds({ elapsedSeconds: 600, progress: 0 })).toBe(1200);
+    expect(safetyCheckSeconds({ elapsedSeconds: 2 * 3600, progress: 0 })).toBe(4 * 3600);
   });
 
   it('keeps the 6 h ceiling however long the copy ran', () => {
@@ -35,8 +35,8 @@ describe('the safety check of a copy waited for by event', () => {
     expect(safetyCheckSeconds({ elapsedSeconds: 600, progress: 58 })).toBe(
       Math.ceil(6e4 / 58 - 600 + 6e3 / 58),
     );
-    // 29 % after 300 s: the latest end (1,034 s) is further than as long again: 300 s.
-    expect(safetyCheckSeconds({ elapsedSeconds: 300, progress: 29 })).toBe(300);
+    // 29 % after 300 s: the latest end (1,034 s, and 103 s) is further than twice the run: 600 s.
+    expect(safetyCheckSeconds({ elapsedSeconds: 300, progress: 29 })).toBe(600);
     // Still pending at 100 %: the margin alone, 10 % of the time so far (at least the floor).
     expect(safetyCheckSeconds({ elapsedSeconds: 10 * 3600, progress: 100 })).toBe(3600);
   });
@@ -63,21 +63,21 @@ describe('the safety check simulated over copies of 1 minute to 72 hours', () =>
     ['progress after 50 % of the copy', lateProgress(0.5)],
     ['no progress reported at all', silent],
   ] as const) {
-    it(`${name}: a lost event costs at most the copy's own duration (or the 5 min floor)`, () => {
+    it(`${name}: a lost event costs at most twice the copy's duration (or the 5 min floor)`, () => {
       for (const duration of DURATIONS) {
         const lost = run(duration, true, model);
-        expect(lost.lagSeconds, `${duration}s copy`).toBeLessThanOrEqual(Math.max(minSeconds, duration));
+        expect(lost.lagSeconds, `${duration}s copy`).toBeLessThanOrEqual(Math.max(minSeconds, 2 * duration));
         expect(lost.historyEvents, `${duration}s copy`).toBeLessThan(1000);
       }
     });
   }
 
-  it('steady progress: a lost event is noticed within 10 % of the copy (or the floor), its 6 h ceiling aside', () => {
+  it('steady progress: a lost event is noticed within about 10 % of the copy (or the floor), its 6 h ceiling aside', () => {
     for (const duration of DURATIONS) {
       const { lagSeconds } = run(duration, true, steadyProgress);
-      // Rounding to whole seconds and EC2's floored percentage: 12 %, not 10 %, of the copy.
+      // 10 % of the latest end the floored percentage allows, itself up to a few % past the true end.
       expect(lagSeconds, `${duration}s copy`).toBeLessThanOrEqual(
-        Math.min(maxSeconds, Math.max(minSeconds, 0.12 * duration)),
+        Math.min(maxSeconds, Math.max(minSeconds, 0.135 * duration)),
       );
     }
   });
@@ -88,11 +88,15 @@ describe('the safety check simulated over copies of 1 minute to 72 hours', () =>
     }
   });
 
-  it('a copy whose event arrives meets few safety checks: about one per doubling from 5 min, one per 6 h', () => {
+  it('a copy whose event arrives meets few safety checks: about one per tripling from 5 min, one per 6 h', () => {
     for (const duration of DURATIONS) {
-      const { checks } = run(duration, false, steadyProgress);
-      const doublings = Math.max(0, Math.ceil(Math.log2(Math.min(duration, maxSeconds) / minSeconds)));
-      expect(checks - 1, `${duration}s copy`).toBeLessThanOrEqual(doublings + duration / maxSeconds + 1);
+      const { checks, transitions } = run(duration, false, steadyProgress);
+      const triplings = Math.max(
+        0,
+        Math.ceil(Math.log(Math.min(duration, maxSeconds) / minSeconds) / Math.log(3)),
+      );
+      expect(checks - 1, `${duration}s copy`).toBeLessThanOrEqual(triplings + duration / maxSeconds + 1);
+      if (duration <= 48 * 3600) expect(transitions, `${duration}s copy`).toBeLessThanOrEqual(46);
     }
   });
 });
