@@ -189,6 +189,8 @@ describe('ec2-copy-step handler: snapshots', () => {
         state: 'pending',
         progress: 0,
         waitSeconds: 30,
+        // Nothing known of the copy yet: its event is awaited for the 5 min floor.
+        safetySeconds: 300,
       });
     });
 
@@ -237,6 +239,8 @@ describe('ec2-copy-step handler: snapshots', () => {
           progress: 5,
           secondsToDeadline: (deadline - NOW) / 1000,
         }),
+        // 5 % after 20 min allows an end 6 h 40 min after the start: twice the 20 min run is sooner.
+        safetySeconds: 2400,
         resumed: true,
       });
     });
@@ -465,7 +469,8 @@ describe('ec2-copy-step handler: snapshots', () => {
       });
       // 40 % after 600 s: at least 1,463 s in all; three quarters of the 863 s left.
       expect(waitSeconds).toBe(648);
-      expect(result).toEqual({ ...copy, state: 'pending', progress: 40, waitSeconds });
+      // By event, the safety check: 40 % after 600 s ends by 1,500 s, 900 s from now, and 10 % of it later.
+      expect(result).toEqual({ ...copy, state: 'pending', progress: 40, waitSeconds, safetySeconds: 1050 });
     });
 
     it('It should report a completed copy as completed', async () => {
