@@ -7,7 +7,7 @@
 // is the median over 101 copies spread from the named duration to 5 % longer (a copy does not end on the
 // minute, which would flatter a fixed poll).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { SAFETY_CHECK_BOUNDS } from '#ec2/copy-machine/safety-check';
+import { FIRST_CHECK_SECONDS } from '#ec2/copy-machine/safety-check';
 import {
   adaptiveSafety,
   adaptiveSchedule,
@@ -108,7 +108,7 @@ const cost = [
  * with the safety check computed from the copy (safety-check.ts), and with the flat 6 h timeout it replaced.
  */
 const EVENT_LATENCY_SECONDS = 30;
-const FLAT_SAFETY = flatSafety(SAFETY_CHECK_BOUNDS.maxSeconds);
+const FLAT_SAFETY = flatSafety(FIRST_CHECK_SECONDS);
 const eventRun = (
   seconds: number,
   lost: boolean,
@@ -132,7 +132,7 @@ const eventRun = (
 };
 const mark = (run: PollRun) =>
   `${run.transitions}${run.transitions > 10 ? ' ✘' : ''} · ${run.historyEvents} · ${lag(run.lagSeconds)}${run.lagSeconds > 60 ? ' ✘' : ''}`;
-const flatHours = SAFETY_CHECK_BOUNDS.maxSeconds / 3600;
+const flatHours = FIRST_CHECK_SECONDS / 3600;
 const events = [
   `| copy | goal | events (${EVENT_LATENCY_SECONDS} s event latency) | event lost | before: events, flat ${flatHours} h check | before: event lost | adaptive polling |`,
   '| --- | --- | --- | --- | --- | --- | --- |',
@@ -151,7 +151,7 @@ const events = [
 
 /** The lost event's cost when EC2 reports nothing for the first tenth (or half) of the copy. */
 const lostLate = [
-  '| copy | event lost, steady progress | progress after 10 % of the copy | progress after 50 % | before: flat 6 h check |',
+  `| copy | event lost, steady progress | progress after 10 % of the copy | progress after 50 % | before: flat ${flatHours} h check |`,
   '| --- | --- | --- | --- | --- |',
   ...DURATIONS.map(([label, seconds]) => {
     const cells = [

@@ -169,7 +169,7 @@ function tokenTask(
  * looks at the safety check. Its timeout comes from the copy itself (TimeoutSecondsPath, a positive
  * integer, https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html): the step before it
  * (StartCopy, or CheckCopy looping back) computes `safetySeconds` from the copy's elapsed time and progress,
- * 5 min to 6 h (src/ec2/copy-machine/safety-check.ts), so a lost event costs about the copy's own duration.
+ * 5 min to 12 h (src/ec2/copy-machine/safety-check.ts), so a lost event costs about the copy's own duration.
  */
 const awaitTask = () => tokenTask('await', { TimeoutSecondsPath: '$.copy.safetySeconds' }, 'CheckCopy');
 

@@ -1,7 +1,7 @@
 import { CreateImageCommand, CreateSnapshotCommand, type Tag } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
-import { SAFETY_CHECK_BOUNDS } from '#ec2/copy-machine/safety-check';
+import { FIRST_CHECK_SECONDS } from '#ec2/copy-machine/safety-check';
 import { SANDBOX_COPY_WAITERS_TABLE, type Sandbox, startSandbox } from '#local/sandbox';
 import { statesEnteredOf } from '#local/step-functions';
 import { configFrom } from '#test/support/fixtures';
@@ -93,18 +93,16 @@ async function loseTheCopysEvent(sizeGiB: number) {
 }
 
 describe('snapshot copies waited for by event on the sandbox', () => {
-  it('notices the end by its copySnapshot event within a minute, after the safety checks its progress called for, no waiter left', async () => {
+  it('notices the end by its copySnapshot event: 7 transitions, within a minute, no waiter left', async () => {
     const snapshotId = await createSnapshot();
     await sandbox.settle();
     const execution = executionOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
-    // The 1,024 s copy is looked at by its safety checks at 5 min (nothing known yet: the floor) and 15 min
-    // (twice as long as it has run: the latest end 29 % allows is later), then ended by its event: at 87 %
-    // the check would come 10 % of the copy after its latest end, past the end.
+    // The 1,024 s copy ends long before its first safety check (6 h): its event alone ends the wait.
     const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
-    expect(states).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', ...loop, ...loop, ...loop, 'Finalize']);
-    expect(timedOutWaits(execution)).toBe(2);
+    expect(states).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', ...loop, 'Finalize']);
+    expect(timedOutWaits(execution)).toBe(0);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
@@ -130,20 +128,17 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     expect((execution?.virtualDurationMs ?? 0) / 1000).toBeLessThanOrEqual(COPY_SECONDS + 60);
   });
 
-  it('loses the event of a 1,024 s copy and notices its end at the safety check a tenth or so of the copy later, not hours later', async () => {
+  it('loses the event of a 1,024 s copy and still finishes it at the first safety check, 6 h after its start', async () => {
     const execution = await loseTheCopysEvent(8);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
+    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(1);
+    expect(timedOutWaits(execution)).toBe(1);
     expect(states.slice(-3)).toEqual(['CheckCopy', 'IsCopyDone', 'Finalize']);
-    // Every wait ended at its safety check (5 min, 15 min, then 10 % of the copy after its latest end).
-    expect(timedOutWaits(execution)).toBe(states.filter((state) => state === 'AwaitCopy').length);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
-    expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
-    // A steady copy: 10 % of the latest end its floored progress allows (a few % past the true end), and
-    // the steps' own virtual seconds (6 h on the flat safety check this replaced).
-    expect(seconds - COPY_SECONDS).toBeLessThanOrEqual(0.15 * COPY_SECONDS + 60);
-    // The waiter of the lost event stays until its TTL, which follows the last wait's timeout (an hour
-    // after it), not the 6 h ceiling.
+    expect(seconds).toBeGreaterThanOrEqual(FIRST_CHECK_SECONDS);
+    expect(seconds).toBeLessThanOrEqual(FIRST_CHECK_SECONDS + 60);
+    // The waiter of the lost event stays until its TTL, an hour after its wait's timeout.
     const [waiter, ...others] = waitersLeft(sandbox);
     expect(others).toEqual([]);
     expect(waiter?.expiresAt?.N).toMatch(/^\d+$/);
@@ -152,20 +147,47 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     sandbox.dynamoDb.drop(SANDBOX_COPY_WAITERS_TABLE, () => true);
   });
 
-  it('loses the event of a 128 s copy and notices its end at the 5 min floor', async () => {
-    const execution = await loseTheCopysEvent(1);
+  // 563 GiB at 8 MiB/s: 72,064 s, about 20 h.
+  const LONG_GIB = 563;
+  const LONG_SECONDS = (LONG_GIB * 1024 * MiB) / COPY_BYTES_PER_SECOND;
+
+  it('follows a 20 h copy with one safety check, at 6 h, then its event: 10 transitions, not one check every 6 h', async () => {
+    const snapshotId = await createSnapshot(sandbox, 'dr', LONG_GIB);
+    await sandbox.settle();
+    const execution = executionOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
-    expect(
-      statesEnteredOf(execution ?? { events: [] }).filter((state) => state === 'AwaitCopy'),
-    ).toHaveLength(1);
+    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
+    // At 6 h, 29 % says a steady copy ends by 20.7 h: the next check comes 10 % of that later, past the end.
+    expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
+      'Enqueue',
+      'StartCopy',
+      'IsCopyStarted',
+      ...loop,
+      ...loop,
+      'Finalize',
+    ]);
     expect(timedOutWaits(execution)).toBe(1);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
-    expect(seconds).toBeGreaterThanOrEqual(SAFETY_CHECK_BOUNDS.minSeconds);
-    expect(seconds).toBeLessThanOrEqual(SAFETY_CHECK_BOUNDS.minSeconds + 60);
+    expect(seconds).toBeGreaterThanOrEqual(LONG_SECONDS);
+    expect(seconds).toBeLessThanOrEqual(LONG_SECONDS + 60);
+    expect(waitersLeft(sandbox)).toEqual([]);
+  });
+
+  it('loses the event of a 20 h copy and notices its end within about a tenth of the copy, by its progress', async () => {
+    const execution = await loseTheCopysEvent(LONG_GIB);
+    expect(execution?.status).toBe('SUCCEEDED');
+    const states = statesEnteredOf(execution ?? { events: [] });
+    // Both waits ended at their safety checks: at 6 h, then 10 % of the copy after the latest end 29 % allows.
+    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(2);
+    expect(timedOutWaits(execution)).toBe(2);
+    const late = (execution?.virtualDurationMs ?? 0) / 1000 - LONG_SECONDS;
+    expect(late).toBeGreaterThan(0);
+    // A check every 6 h would have noticed it at 24 h, 4 h (20 % of the copy) late.
+    expect(late).toBeLessThanOrEqual(0.15 * LONG_SECONDS);
     sandbox.dynamoDb.drop(SANDBOX_COPY_WAITERS_TABLE, () => true);
   });
 
-  it('notices an AMI copy by its "EC2 AMI State Change" to available, after the same safety checks', async () => {
+  it('notices an AMI copy by its "EC2 AMI State Change" to available, in the same 7 states', async () => {
     const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8 });
     const instanceId = sandbox.ec2.createInstance('us-east-1', [volumeId]);
     const { ImageId } = await sandbox.ec2Client('us-east-1').send(
@@ -185,11 +207,9 @@ describe('snapshot copies waited for by event on the sandbox', () => {
       'StartCopy',
       'IsCopyStarted',
       ...loop,
-      ...loop,
-      ...loop,
       'Finalize',
     ]);
-    expect(timedOutWaits(execution)).toBe(2);
+    expect(timedOutWaits(execution)).toBe(0);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
