@@ -151,22 +151,24 @@ describe('snapshot copies waited for by event on the sandbox', () => {
   const LONG_GIB = 563;
   const LONG_SECONDS = (LONG_GIB * 1024 * MiB) / COPY_BYTES_PER_SECOND;
 
-  it('follows a 20 h copy with one safety check, at 6 h, then its event: 10 transitions, not one check every 6 h', async () => {
+  it('follows a 20 h copy with two safety checks, at 6 h and 18 h, then its event: 13 transitions, not a check every 6 h', async () => {
     const snapshotId = await createSnapshot(sandbox, 'dr', LONG_GIB);
     await sandbox.settle();
     const execution = executionOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
     const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
-    // At 6 h, 29 % says a steady copy ends by 20.7 h: the next check comes 10 % of that later, past the end.
+    // At 6 h, 29 % says a steady copy ends by 20.7 h: the next check waits the 12 h ceiling; at 18 h, 89 % says
+    // by 20.2 h, and the check after comes 10 % of that later, past the end. Checks every 6 h would meet 3.
     expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
       'Enqueue',
       'StartCopy',
       'IsCopyStarted',
       ...loop,
       ...loop,
+      ...loop,
       'Finalize',
     ]);
-    expect(timedOutWaits(execution)).toBe(1);
+    expect(timedOutWaits(execution)).toBe(2);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(LONG_SECONDS);
     expect(seconds).toBeLessThanOrEqual(LONG_SECONDS + 60);
@@ -177,9 +179,9 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const execution = await loseTheCopysEvent(LONG_GIB);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
-    // Both waits ended at their safety checks: at 6 h, then 10 % of the copy after the latest end 29 % allows.
-    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(2);
-    expect(timedOutWaits(execution)).toBe(2);
+    // Every wait ended at its safety check: at 6 h, 18 h, then 10 % of the copy after the latest end 89 % allows.
+    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(3);
+    expect(timedOutWaits(execution)).toBe(3);
     const late = (execution?.virtualDurationMs ?? 0) / 1000 - LONG_SECONDS;
     expect(late).toBeGreaterThan(0);
     // A check every 6 h would have noticed it at 24 h, 4 h (20 % of the copy) late.

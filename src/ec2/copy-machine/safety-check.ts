@@ -1,4 +1,4 @@
-import { boundedSeconds, type CopyObservation, steadyDurationSeconds } from './adaptive-wait.ts';
+import { boundedSeconds, type CopyObservation, steadyDurationSeconds, WAIT_BOUNDS } from './adaptive-wait.ts';
 
 /**
  * The safety check of a copy waited for by event: how long AwaitCopy waits for the copy's completion event
@@ -21,7 +21,7 @@ import { boundedSeconds, type CopyObservation, steadyDurationSeconds } from './a
  *   the latest end a steady copy's report allows (EC2 floors its percentage: `steadyDurationSeconds`, the
  *   estimate the adaptive poll aims with; 10 %, the lag the design allows a polled copy, adaptive-wait.ts):
  *   a steady copy whose event arrives meets no further check, one whose event is lost is noticed about 10 %
- *   of its duration after its end. A 24 h copy meets 1 check (10 transitions), a 48 h copy 2 (13: BENCHMARKS.md);
+ *   of its duration after its end. A 24 h copy meets 1 check (10 transitions), a 48 h copy 4 (19: BENCHMARKS.md);
  * - while EC2 reports nothing, twice as long as the copy has run;
  * bounded by `SAFETY_CHECK_BOUNDS` and never past the copy's deadline (CheckCopy then enforces it on time).
  *
@@ -34,11 +34,12 @@ export const SAFETY_CHECK_BOUNDS = {
   /** 5 min: the shortest check after the first, so a copy near its end is not checked in a tight loop. */
   minSeconds: 300,
   /**
-   * 24 h: however wrong a report, no copy goes unlooked-at for longer. Longer than the adaptive poll's 12 h
-   * ceiling because a check here is only for a lost event: at 12 h a 48 h copy whose event arrives would meet
-   * 4 checks (19 transitions), at 24 h it meets 2. The waiter's TTL (copy-waiters.ts) follows each timeout.
+   * 12 h, the adaptive poll's own ceiling: however wrong a report (a copy that sat at 0 % for half its run
+   * looks twice as long as it is), no copy goes unlooked-at for longer. A longer ceiling would spare a 48 h
+   * copy whose event arrives 2 of its 4 checks (6 transitions), and let a lost event cost up to a day.
+   * The waiter's TTL (copy-waiters.ts) follows each timeout.
    */
-  maxSeconds: 24 * 3600,
+  maxSeconds: WAIT_BOUNDS.maxSeconds,
 } as const;
 
 /**
