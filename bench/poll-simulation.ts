@@ -1,4 +1,5 @@
 import { nextWaitSeconds } from '#ec2/copy-machine/adaptive-wait';
+import { safetyCheckSeconds } from '#ec2/copy-machine/safety-check';
 
 /**
  * A copy followed by a state machine, simulated: how many checks a polling schedule makes before it sees the
@@ -79,11 +80,21 @@ export function simulatePolling(
   };
 }
 
+/** A safety-check rule: AwaitCopy's timeout from what the step before it saw. */
+export type SafetySchedule = (observation: { elapsedSeconds: number; progress: number }) => number;
+export const adaptiveSafety: SafetySchedule = (observation) => safetyCheckSeconds(observation);
+/** The rule before: one flat timeout whatever the copy. */
+export const flatSafety =
+  (seconds: number): SafetySchedule =>
+  () =>
+    seconds;
+
 /**
  * Event-driven waiting (the machines rendered with AwaitCopy): Enqueue, StartCopy, IsCopyStarted, then
- * AwaitCopy → CheckCopy → IsCopyDone once the event ends the wait, then Finalize: 7 transitions. A lost event
- * ends the wait at the safety check instead (`safetySeconds`, then every `safetySeconds` until the copy ended),
- * 3 transitions per check. History events: AwaitCopy 6 (entered, scheduled, started, submitted, succeeded or
+ * AwaitCopy → CheckCopy → IsCopyDone per wait, then Finalize. A wait ends at the copy's event
+ * (`eventLatencySeconds` after its end) or, first, at its safety check (the `safety` rule's timeout from
+ * what the step before saw, as StartCopy and CheckCopy compute it); a lost event leaves only the checks.
+ * 3 transitions per wait; history events: AwaitCopy 6 (entered, scheduled, started, submitted, succeeded or
  * timed out, exited) with CheckCopy 5 and the Choice 2 per wait.
  * `eventLatencySeconds` is a model input: AWS publishes no delivery latency for EBS or AMI events.
  */
@@ -91,16 +102,29 @@ export function simulateEventDriven(
   durationSeconds: number,
   {
     eventLatencySeconds,
-    safetySeconds,
+    safety,
     lost,
-  }: { eventLatencySeconds: number; safetySeconds: number; lost: boolean },
+    progress = steadyProgress,
+  }: { eventLatencySeconds: number; safety: SafetySchedule; lost: boolean; progress?: ProgressModel },
 ): PollRun {
-  const waits = lost ? Math.max(1, Math.ceil(durationSeconds / safetySeconds)) : 1;
-  const noticedAt = lost ? waits * safetySeconds : durationSeconds + eventLatencySeconds;
+  const eventAt = lost ? Number.POSITIVE_INFINITY : durationSeconds + eventLatencySeconds;
+  let elapsed = 0;
+  let waits = 0;
+  let timeout = safety({ elapsedSeconds: 0, progress: 0 });
+  for (;;) {
+    waits += 1;
+    if (elapsed + timeout >= eventAt) {
+      elapsed = eventAt;
+      break;
+    }
+    elapsed += timeout;
+    if (elapsed >= durationSeconds) break;
+    timeout = safety({ elapsedSeconds: elapsed, progress: progress(elapsed, durationSeconds) });
+  }
   return {
     checks: waits,
     transitions: FIXED_TRANSITIONS + TRANSITIONS_PER_CHECK * waits,
     historyEvents: FIXED_EVENTS + 13 * waits,
-    lagSeconds: noticedAt - durationSeconds,
+    lagSeconds: elapsed - durationSeconds,
   };
 }

@@ -7,14 +7,17 @@
 // is the median over 101 copies spread from the named duration to 5 % longer (a copy does not end on the
 // minute, which would flatter a fixed poll).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
+import { FIRST_CHECK_SECONDS } from '#ec2/copy-machine/safety-check';
 import {
+  adaptiveSafety,
   adaptiveSchedule,
   fixedSchedule,
+  flatSafety,
   lateProgress,
   type PollRun,
   type PollSchedule,
   type ProgressModel,
+  type SafetySchedule,
   sdkWaiterSchedule,
   simulateEventDriven,
   simulatePolling,
@@ -101,15 +104,23 @@ const cost = [
 /**
  * Event-driven waiting (AwaitCopy + the completion handler), the peer issue 17 asks for. Its lag is the
  * event's delivery plus one Lambda and one CheckCopy: AWS publishes no latency for EBS/AMI events, so it is
- * modelled at EVENT_LATENCY_SECONDS (an assumption, stated in BENCHMARKS.md), and shown with the event lost.
+ * modelled at EVENT_LATENCY_SECONDS (an assumption, stated in BENCHMARKS.md), and shown with the event lost:
+ * with the safety check computed from the copy (safety-check.ts), and with the flat 6 h timeout it replaced.
  */
 const EVENT_LATENCY_SECONDS = 30;
-const eventRun = (seconds: number, lost: boolean) => {
+const FLAT_SAFETY = flatSafety(FIRST_CHECK_SECONDS);
+const eventRun = (
+  seconds: number,
+  lost: boolean,
+  safety: SafetySchedule = adaptiveSafety,
+  progress: ProgressModel = steadyProgress,
+) => {
   const runs = Array.from({ length: 101 }, (_, i) =>
     simulateEventDriven(seconds * (1 + (0.05 * i) / 100), {
       eventLatencySeconds: EVENT_LATENCY_SECONDS,
-      safetySeconds: SAFETY_CHECK_SECONDS,
+      safety,
       lost,
+      progress,
     }),
   );
   return {
@@ -119,14 +130,37 @@ const eventRun = (seconds: number, lost: boolean) => {
     lagSeconds: median(runs.map((run) => run.lagSeconds)),
   };
 };
+const mark = (run: PollRun) =>
+  `${run.transitions}${run.transitions > 10 ? ' ✘' : ''} · ${run.historyEvents} · ${lag(run.lagSeconds)}${run.lagSeconds > 60 ? ' ✘' : ''}`;
+const flatHours = FIRST_CHECK_SECONDS / 3600;
 const events = [
-  `| copy | goal | Ferry (events, ${EVENT_LATENCY_SECONDS} s event latency) | Ferry (events), event lost: ${SAFETY_CHECK_SECONDS / 3600} h safety check | Ferry (adaptive polling) |`,
-  '| --- | --- | --- | --- | --- |',
+  `| copy | goal | events (${EVENT_LATENCY_SECONDS} s event latency) | event lost | before: events, flat ${flatHours} h check | before: event lost | adaptive polling |`,
+  '| --- | --- | --- | --- | --- | --- | --- |',
   ...DURATIONS.map(([label, seconds]) => {
     const goal = `≤ 10 · < ${HISTORY_LIMIT} · ≤ 60 s`;
-    const mark = (run: PollRun) =>
-      `${run.transitions}${run.transitions > 10 ? ' ✘' : ''} · ${run.historyEvents} · ${lag(run.lagSeconds)}${run.lagSeconds > 60 ? ' ✘' : ''}`;
-    return `| ${label} | ${goal} | ${mark(eventRun(seconds, false))} | ${mark(eventRun(seconds, true))} | ${mark(medianRun(seconds, adaptiveSchedule))} |`;
+    const cells = [
+      eventRun(seconds, false),
+      eventRun(seconds, true),
+      eventRun(seconds, false, FLAT_SAFETY),
+      eventRun(seconds, true, FLAT_SAFETY),
+      medianRun(seconds, adaptiveSchedule),
+    ];
+    return `| ${label} | ${goal} | ${cells.map(mark).join(' | ')} |`;
+  }),
+];
+
+/** The lost event's cost when EC2 reports nothing for the first tenth (or half) of the copy. */
+const lostLate = [
+  `| copy | event lost, steady progress | progress after 10 % of the copy | progress after 50 % | before: flat ${flatHours} h check |`,
+  '| --- | --- | --- | --- | --- |',
+  ...DURATIONS.map(([label, seconds]) => {
+    const cells = [
+      eventRun(seconds, true),
+      eventRun(seconds, true, adaptiveSafety, lateProgress(0.1)),
+      eventRun(seconds, true, adaptiveSafety, lateProgress(0.5)),
+      eventRun(seconds, true, FLAT_SAFETY),
+    ];
+    return `| ${label} | ${cells.map(mark).join(' | ')} |`;
   }),
 ];
 
@@ -146,6 +180,10 @@ const report = [
   '### Event-driven waiting (AwaitCopy and the completion handler) against adaptive polling',
   '',
   ...events,
+  '',
+  '### A lost event when EC2 reports no progress at first (safety check from the copy)',
+  '',
+  ...lostLate,
   '',
   '✘ marks a figure past its goal (or past the 25,000-event history limit, where the execution fails).',
 ].join('\n');

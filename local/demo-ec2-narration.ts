@@ -51,7 +51,14 @@ export function describeEc2Delivery(delivery: Delivery, print: (line: string) =>
 }
 
 interface StepState {
-  copy?: { id: string; state: string; progress: number; waitSeconds: number; message?: string };
+  copy?: {
+    id: string;
+    state: string;
+    progress: number;
+    waitSeconds: number;
+    safetySeconds?: number;
+    message?: string;
+  };
   result?: { copy: string; archived: boolean; tagged: string[]; pruned: string[] };
 }
 
@@ -103,7 +110,10 @@ function describeSteps(execution: Execution, print: (line: string) => void): voi
   for (const [index, event] of execution.events.entries()) {
     elapsed = (execution.eventsAt[index] ?? 0) / 1000;
     if (event.type === 'StateEntered' && event.state.name === 'AwaitCopy') {
-      step("AwaitCopy waits for the copy's completion event");
+      const safety = (event.state.input as StepState).copy?.safetySeconds;
+      step(
+        `AwaitCopy waits for the copy's completion event${safety ? ` (safety check in ${duration(safety)})` : ''}`,
+      );
     } else if (event.type === 'StateRetried') {
       step(`${event.state.name} retried (attempt ${event.retry.attempt})`);
     } else if (

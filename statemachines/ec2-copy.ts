@@ -20,7 +20,6 @@
  */
 
 import type { Ec2CopyStepInput } from '#ec2/copy-machine/contract';
-import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
 
 export const EC2_COPY_KINDS = ['snapshot', 'image'] as const;
 export type Ec2CopyKind = (typeof EC2_COPY_KINDS)[number];
@@ -103,8 +102,9 @@ function stepTask(
  *   events   AwaitCopy (a `.waitForTaskToken` Task: the copy step stores the task token, keyed by the copy's
  *            id, in DynamoDB and looks at the copy once) → CheckCopy → IsCopyDone. The ec2CopyCompleted
  *            function completes the token when EBS's `copySnapshot` result or "EC2 AMI State Change" arrives
- *            (src/ec2/copy-machine/completion.ts); a lost event ends the task at its TimeoutSeconds
- *            (States.Timeout, caught: the safety check, `SAFETY_CHECK_SECONDS`), and CheckCopy looks.
+ *            (src/ec2/copy-machine/completion.ts); a lost event ends the task at its timeout
+ *            (States.Timeout, caught: the safety check, src/ec2/copy-machine/safety-check.ts), and
+ *            CheckCopy looks.
  *            A copy made by a destination's role (another account) cannot be signalled: its event goes to
  *            that account. The step marks it `polled`, and it takes WaitForCopy as with polling.
  * Deployed with events (deploy/parts.cjs), and so run by the sandbox unless a test or benchmark chooses
@@ -165,10 +165,13 @@ function tokenTask(
 }
 
 /**
- * AwaitCopy: the copy step (`await`) stores the token under the copy's id; after `SAFETY_CHECK_SECONDS`
- * without its event, CheckCopy looks.
+ * AwaitCopy: the copy step (`await`) stores the token under the copy's id; without its event, CheckCopy
+ * looks at the safety check. Its timeout comes from the copy itself (TimeoutSecondsPath, a positive
+ * integer, https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html): the step before it
+ * (StartCopy, or CheckCopy looping back) computes `safetySeconds` from the copy's elapsed time and progress,
+ * 5 min to 12 h (src/ec2/copy-machine/safety-check.ts), so a lost event costs about the copy's own duration.
  */
-const awaitTask = () => tokenTask('await', { TimeoutSeconds: SAFETY_CHECK_SECONDS }, 'CheckCopy');
+const awaitTask = () => tokenTask('await', { TimeoutSecondsPath: '$.copy.safetySeconds' }, 'CheckCopy');
 
 /**
  * AwaitSlot: a copy refused for the copy limit (`$.copy.wake`, set by the start step) stores its token in

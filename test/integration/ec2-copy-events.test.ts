@@ -1,7 +1,7 @@
 import { CreateImageCommand, CreateSnapshotCommand, type Tag } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
-import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
+import { FIRST_CHECK_SECONDS } from '#ec2/copy-machine/safety-check';
 import { SANDBOX_COPY_WAITERS_TABLE, type Sandbox, startSandbox } from '#local/sandbox';
 import { statesEnteredOf } from '#local/step-functions';
 import { configFrom } from '#test/support/fixtures';
@@ -50,8 +50,8 @@ afterAll(() => sandbox.stop());
 const tags = (map: Record<string, string>): Tag[] =>
   Object.entries(map).map(([Key, Value]) => ({ Key, Value }));
 
-async function createSnapshot(on = sandbox, backup = 'dr'): Promise<string> {
-  const volumeId = on.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false });
+async function createSnapshot(on = sandbox, backup = 'dr', sizeGiB = 8): Promise<string> {
+  const volumeId = on.ec2.createVolume('us-east-1', { sizeGiB, encrypted: false });
   const { SnapshotId } = await on.ec2Client('us-east-1').send(
     new CreateSnapshotCommand({
       VolumeId: volumeId,
@@ -66,6 +66,32 @@ const executionOf = (sourceId: string, on = sandbox) =>
     (execution) => (execution.input as Ec2CopyJob).source.id === sourceId,
   );
 
+/** The errors `state` caught (AwaitCopy's States.Timeout: its safety check; AwaitSlot's: its turn passed). */
+const caughtIn = (execution: { events: unknown[] } | undefined, state: string) =>
+  (execution?.events ?? []).filter((event) => {
+    const caught = event as { type: string; state?: { name: string } };
+    return caught.type === 'StateCaught' && caught.state?.name === state;
+  });
+
+/** How many of the execution's AwaitCopy waits ended at their safety check. */
+const timedOutWaits = (execution: { events: unknown[] } | undefined) =>
+  caughtIn(execution, 'AwaitCopy').filter((event) => JSON.stringify(event).includes('States.Timeout')).length;
+
+/** Starts a snapshot's copy, then loses every event from the moment its AwaitCopy is entered. */
+async function loseTheCopysEvent(sizeGiB: number) {
+  const snapshotId = await createSnapshot(sandbox, 'dr', sizeGiB);
+  for (
+    let i = 0;
+    i < 500 && !statesEnteredOf(executionOf(snapshotId) ?? { events: [] }).includes('AwaitCopy');
+    i++
+  )
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  sandbox.bus.pause();
+  await sandbox.settle();
+  sandbox.bus.resume();
+  return executionOf(snapshotId);
+}
+
 describe('snapshot copies waited for by event on the sandbox', () => {
   it('notices the end by its copySnapshot event: 7 transitions, within a minute, no waiter left', async () => {
     const snapshotId = await createSnapshot();
@@ -73,15 +99,10 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const execution = executionOf(snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
-    expect(states).toEqual([
-      'Enqueue',
-      'StartCopy',
-      'IsCopyStarted',
-      'AwaitCopy',
-      'CheckCopy',
-      'IsCopyDone',
-      'Finalize',
-    ]);
+    // The 1,024 s copy ends long before its first safety check (6 h): its event alone ends the wait.
+    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
+    expect(states).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', ...loop, 'Finalize']);
+    expect(timedOutWaits(execution)).toBe(0);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
@@ -96,33 +117,76 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     expect(execution?.status).toBe('FAILED');
     expect(execution?.error?.Error).toBe('SnapshotCopyFailed');
     const states = statesEnteredOf(execution ?? { events: [] });
-    expect(states.slice(3, 7)).toEqual(['AwaitCopy', 'CheckCopy', 'IsCopyDone', 'CopyErrored']);
-    // Noticed by the event, not by the safety check.
-    expect((execution?.virtualDurationMs ?? 0) / 1000).toBeLessThan(SAFETY_CHECK_SECONDS);
+    expect(states.slice(states.lastIndexOf('AwaitCopy'), states.indexOf('CopyErrored') + 1)).toEqual([
+      'AwaitCopy',
+      'CheckCopy',
+      'IsCopyDone',
+      'CopyErrored',
+    ]);
+    // The copy fails at its end (1,024 s): noticed by the event, the last wait not ended by a safety check.
+    expect(timedOutWaits(execution)).toBe(states.filter((state) => state === 'AwaitCopy').length - 1);
+    expect((execution?.virtualDurationMs ?? 0) / 1000).toBeLessThanOrEqual(COPY_SECONDS + 60);
   });
 
-  it('loses the event and still finishes the copy at the safety check', async () => {
-    const snapshotId = await createSnapshot();
-    // Let the copy start, then lose every event from here on (the copy's result among them).
-    for (
-      let i = 0;
-      i < 500 && !statesEnteredOf(executionOf(snapshotId) ?? { events: [] }).includes('AwaitCopy');
-      i++
-    )
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    sandbox.bus.pause();
-    await sandbox.settle();
-    sandbox.bus.resume();
-    const execution = executionOf(snapshotId);
+  it('loses the event of a 1,024 s copy and still finishes it at the first safety check, 6 h after its start', async () => {
+    const execution = await loseTheCopysEvent(8);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
     expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(1);
+    expect(timedOutWaits(execution)).toBe(1);
     expect(states.slice(-3)).toEqual(['CheckCopy', 'IsCopyDone', 'Finalize']);
-    expect((execution?.virtualDurationMs ?? 0) / 1000).toBeGreaterThanOrEqual(SAFETY_CHECK_SECONDS);
-    // The waiter of the lost event stays until its TTL: the item names its execution and expiry.
+    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(FIRST_CHECK_SECONDS);
+    expect(seconds).toBeLessThanOrEqual(FIRST_CHECK_SECONDS + 60);
+    // The waiter of the lost event stays until its TTL, an hour after its wait's timeout.
     const [waiter, ...others] = waitersLeft(sandbox);
     expect(others).toEqual([]);
     expect(waiter?.expiresAt?.N).toMatch(/^\d+$/);
+    const expiresInSeconds = Number(waiter?.expiresAt?.N) - sandbox.clock.now() / 1000;
+    expect(expiresInSeconds).toBeLessThanOrEqual(3600 + 1);
+    sandbox.dynamoDb.drop(SANDBOX_COPY_WAITERS_TABLE, () => true);
+  });
+
+  // 563 GiB at 8 MiB/s: 72,064 s, about 20 h.
+  const LONG_GIB = 563;
+  const LONG_SECONDS = (LONG_GIB * 1024 * MiB) / COPY_BYTES_PER_SECOND;
+
+  it('follows a 20 h copy with two safety checks, at 6 h and 18 h, then its event: 13 transitions, not a check every 6 h', async () => {
+    const snapshotId = await createSnapshot(sandbox, 'dr', LONG_GIB);
+    await sandbox.settle();
+    const execution = executionOf(snapshotId);
+    expect(execution?.status).toBe('SUCCEEDED');
+    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
+    // At 6 h, 29 % says a steady copy ends by 20.7 h: the next check waits the 12 h ceiling; at 18 h, 89 % says
+    // by 20.2 h, and the check after comes 10 % of that later, past the end. Checks every 6 h would meet 3.
+    expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
+      'Enqueue',
+      'StartCopy',
+      'IsCopyStarted',
+      ...loop,
+      ...loop,
+      ...loop,
+      'Finalize',
+    ]);
+    expect(timedOutWaits(execution)).toBe(2);
+    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(LONG_SECONDS);
+    expect(seconds).toBeLessThanOrEqual(LONG_SECONDS + 60);
+    expect(waitersLeft(sandbox)).toEqual([]);
+  });
+
+  it('loses the event of a 20 h copy and notices its end within about a tenth of the copy, by its progress', async () => {
+    const execution = await loseTheCopysEvent(LONG_GIB);
+    expect(execution?.status).toBe('SUCCEEDED');
+    const states = statesEnteredOf(execution ?? { events: [] });
+    // Every wait ended at its safety check: at 6 h, 18 h, then 10 % of the copy after the latest end 89 % allows.
+    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(3);
+    expect(timedOutWaits(execution)).toBe(3);
+    const late = (execution?.virtualDurationMs ?? 0) / 1000 - LONG_SECONDS;
+    expect(late).toBeGreaterThan(0);
+    // A check every 6 h would have noticed it at 24 h, 4 h (20 % of the copy) late.
+    expect(late).toBeLessThanOrEqual(0.15 * LONG_SECONDS);
+    sandbox.dynamoDb.drop(SANDBOX_COPY_WAITERS_TABLE, () => true);
   });
 
   it('notices an AMI copy by its "EC2 AMI State Change" to available, in the same 7 states', async () => {
@@ -139,15 +203,15 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const execution = executionOf(ImageId ?? '');
     expect(execution?.stateMachine).toBe('image-copy');
     expect(execution?.status).toBe('SUCCEEDED');
+    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
     expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
       'Enqueue',
       'StartCopy',
       'IsCopyStarted',
-      'AwaitCopy',
-      'CheckCopy',
-      'IsCopyDone',
+      ...loop,
       'Finalize',
     ]);
+    expect(timedOutWaits(execution)).toBe(0);
     const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
     expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
@@ -208,7 +272,8 @@ describe('snapshot copies past the copy limit, woken by the copy that ends', () 
       // Never the timed WaitForSlot. A wait may time out (the first, before EC2 reports progress, lasts a
       // minute), but the last one is ended by the copy that frees the slot.
       expect(states).not.toContain('WaitForSlot');
-      expect(states.slice(-6, -4)).toEqual(['StartCopy', 'IsCopyStarted']);
+      const afterLastSlotWait = states.slice(states.lastIndexOf('AwaitSlot') + 1);
+      expect(afterLastSlotWait.slice(0, 3)).toEqual(['StartCopy', 'IsCopyStarted', 'AwaitCopy']);
     }
     // Copies of 1,024 s: the wake-up takes each freed slot within seconds.
     for (const seconds of handoffSeconds()) expect(seconds).toBeLessThanOrEqual(5);
@@ -234,9 +299,7 @@ describe('snapshot copies past the copy limit, woken by the copy that ends', () 
     const states = statesEnteredOf(late ?? { events: [] });
     // Timed out into StartCopy (refused again or started): the execution went on, nothing failed.
     expect(states.filter((state) => state === 'StartCopy').length).toBeGreaterThanOrEqual(2);
-    const timedOut = (late?.events ?? []).filter(
-      (event) => (event as { type: string }).type === 'StateCaught',
-    );
+    const timedOut = caughtIn(late, 'AwaitSlot');
     // Every wait ended at its timeout (its turn in the slot queue and a margin): the lost wake-up cost time,
     // not the copy.
     expect(timedOut.length).toBe(states.filter((state) => state === 'AwaitSlot').length);

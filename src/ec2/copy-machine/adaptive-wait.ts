@@ -39,23 +39,52 @@ export interface CopyObservation {
   secondsToDeadline?: number;
 }
 
+/**
+ * What a report says of a steady copy's whole duration: EC2 floors its percentage, so a copy at `progress` %
+ * after `elapsed` seconds takes more than `elapsed × 100 / (progress + 1)` (`earliest`) and at most
+ * `elapsed × 100 / progress` (`latest`). Undefined while EC2 reports nothing (0 %, or no time elapsed).
+ * The adaptive poll aims at the earliest end; the safety check of the copy waited for by event comes after
+ * the latest (safety-check.ts).
+ */
+export function steadyDurationSeconds(
+  elapsedSeconds: number,
+  progress: number,
+): { earliest: number; latest: number } | undefined {
+  const elapsed = Math.max(0, elapsedSeconds);
+  if (progress <= 0 || elapsed === 0) return undefined;
+  const reported = Math.min(progress, 100);
+  return { earliest: (elapsed * 100) / (Math.min(reported, 99) + 1), latest: (elapsed * 100) / reported };
+}
+
 export function nextWaitSeconds(
   { elapsedSeconds, progress, secondsToDeadline }: CopyObservation,
   bounds: { minSeconds: number; maxSeconds: number } = WAIT_BOUNDS,
 ): number {
   const elapsed = Math.max(0, elapsedSeconds);
+  const duration = steadyDurationSeconds(elapsed, progress);
   let wait: number;
-  if (progress <= 0 || elapsed === 0) {
+  if (!duration) {
     wait = GROWTH_WITHOUT_PROGRESS * elapsed;
   } else {
     const reported = Math.min(progress, 99);
-    const earliestTotal = (elapsed * 100) / (reported + 1);
+    const earliestTotal = duration.earliest;
     const step = STEP_SHARE * earliestTotal;
     wait = Math.max(aimShare(reported) * (earliestTotal - elapsed), step);
   }
-  let bounded = Math.min(Math.max(wait, bounds.minSeconds), bounds.maxSeconds);
+  return boundedSeconds(wait, bounds, secondsToDeadline);
+}
+
+/**
+ * A wait within its bounds that never passes the execution's deadline, in whole seconds: Step Functions'
+ * SecondsPath and TimeoutSecondsPath take positive integers.
+ */
+export function boundedSeconds(
+  seconds: number,
+  bounds: { minSeconds: number; maxSeconds: number },
+  secondsToDeadline?: number,
+): number {
+  let bounded = Math.min(Math.max(seconds, bounds.minSeconds), bounds.maxSeconds);
   if (secondsToDeadline !== undefined) bounded = Math.min(bounded, Math.max(1, secondsToDeadline));
-  // Step Functions' SecondsPath takes whole seconds.
   return Math.ceil(bounded);
 }
 

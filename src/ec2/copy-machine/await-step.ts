@@ -2,6 +2,7 @@ import { CopyWaitersTableMissingError } from '#ec2/errors';
 import type { CopyProgress, CopySettledSignal, Ec2CopyJob } from './contract.ts';
 import { type CopyWaiters, type TaskCallbacks, waiterOf } from './copy-waiters.ts';
 import { permanent, raise } from './error-translation.ts';
+import { FIRST_CHECK_SECONDS } from './safety-check.ts';
 import type { SlotWaiters } from './slot-queue.ts';
 import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
 
@@ -28,7 +29,10 @@ export async function awaitCopy(
 ): Promise<{ stored: string; settled?: CopySettledSignal['outcome'] }> {
   const { waiters, callbacks } = deps.await ?? {};
   if (!waiters || !callbacks) throw new CopyWaitersTableMissingError();
-  const waiter = waiterOf(job.destination.region, copy.id, taskToken, execution, deps.now());
+  // The task's timeout is the step's `safetySeconds`; a copy from an execution started before there was
+  // one waits under that execution's flat ceiling.
+  const timeoutSeconds = copy.safetySeconds ?? FIRST_CHECK_SECONDS;
+  const waiter = waiterOf(job.destination.region, copy.id, taskToken, execution, deps.now(), timeoutSeconds);
   await waiters.put(waiter).catch(raise);
 
   const view = await deps.kinds[job.kind].describe(destinationClient(job, deps), copy.id).catch(raise);

@@ -122,6 +122,13 @@ export const CopyProgressSchema = z.object({
   state: z.enum(['pending', 'completed', 'failed']),
   progress: z.number(),
   waitSeconds: z.number().int().positive(),
+  /**
+   * AwaitCopy's timeout (TimeoutSecondsPath), computed by the step before it: how long to wait for the
+   * copy's event before CheckCopy looks (src/ec2/copy-machine/safety-check.ts). Every step sets it; optional
+   * only so a copy carried by an execution started before it existed (whose AwaitCopy has the flat 6 h
+   * TimeoutSeconds) still parses.
+   */
+  safetySeconds: z.number().int().positive().optional(),
   message: z.string().optional(),
   /** The copy was found already started (a retried or duplicated start), not issued again. */
   resumed: z.boolean().optional(),

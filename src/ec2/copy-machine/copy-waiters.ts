@@ -11,15 +11,6 @@
  */
 
 /**
- * The safety check: a copy whose event was lost is looked at after this long, so a lost event costs hours,
- * not a copy (EC2 sends "EC2 AMI State Change" on a best-effort basis). 6 h: a 48 h copy spends at most 8
- * safety checks (3 transitions each) if no event ever comes, far under the 25,000-event history limit.
- * A Task that does not end within TimeoutSeconds fails with States.Timeout:
- * https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html
- */
-export const SAFETY_CHECK_SECONDS = 6 * 3600;
-
-/**
  * A stored token outlives its task by this much before DynamoDB's TTL may delete it (the token is useless
  * once the task timed out). TTL is best effort ("typically within two days of expiration") and expired items
  * still show up in reads, so a reader ignores an expired item itself (`isLive`):
@@ -45,11 +36,13 @@ export const waiterOf = (
   taskToken: string,
   execution: string,
   nowMs: number,
+  /** The wait's timeout (the safety check, safety-check.ts): past it the token is closed. */
+  timeoutSeconds: number,
 ): CopyWaiter => ({
   key: waiterKeyOf(region, copyId),
   taskToken,
   execution,
-  expiresAt: Math.ceil(nowMs / 1000) + SAFETY_CHECK_SECONDS + TOKEN_GRACE_SECONDS,
+  expiresAt: Math.ceil(nowMs / 1000) + timeoutSeconds + TOKEN_GRACE_SECONDS,
 });
 
 /** An item TTL has not deleted yet may still be read: past its `expiresAt` it is treated as absent. */

@@ -6,6 +6,7 @@ import { QUEUE_BOUNDS, queueWaitSeconds, slotTimeoutSeconds } from './copy-queue
 import { copyTagsOf, identity } from './copy-tags.ts';
 import { permanent, REFUSALS, raise, withinTagLimits } from './error-translation.ts';
 import { deadlineOf, progressOf } from './progress.ts';
+import { safetyCheckSeconds } from './safety-check.ts';
 import { slotQueueOf } from './slot-queue.ts';
 import { destinationClient, type Ec2CopyStepDeps } from './step-deps.ts';
 
@@ -83,6 +84,7 @@ export async function startCopy(
     state: 'pending',
     progress: 0,
     waitSeconds: nextWaitSeconds({ elapsedSeconds: 0, progress: 0 }),
+    safetySeconds: safetyCheckSeconds({ elapsedSeconds: 0, progress: 0 }),
   };
 }
 

@@ -104,7 +104,7 @@ describe('ec2CopyCompleted', () => {
   it('sends the waiting task its signal, then removes the waiter', async () => {
     sfn.on(SendTaskSuccessCommand).resolves({});
     const waiters = memoryWaiters();
-    await waiters.put(waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW));
+    await waiters.put(waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW, 300));
     const run = completionHandler(waiters);
 
     await expect(run(copySnapshotEvent('failed'))).resolves.toMatchObject({ outcome: 'signalled' });
@@ -121,7 +121,7 @@ describe('ec2CopyCompleted', () => {
   it('takes a task that already ended (TaskTimedOut) as done, and removes its waiter', async () => {
     sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('closed'), { name: 'TaskTimedOut' }));
     const waiters = memoryWaiters();
-    await waiters.put(waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW));
+    await waiters.put(waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW, 300));
     await expect(completionHandler(waiters)(copySnapshotEvent('succeeded'))).resolves.toMatchObject({
       outcome: 'gone',
     });
@@ -130,7 +130,7 @@ describe('ec2CopyCompleted', () => {
 
   it('ignores an expired waiter that TTL has not deleted yet (DynamoDB still returns it)', async () => {
     const waiters = memoryWaiters();
-    const waiter = waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW);
+    const waiter = waiterOf('us-west-2', COPY, TOKEN, EXECUTION, NOW, 300);
     await waiters.put(waiter);
     const later = waiter.expiresAt * 1000 + 1;
     await expect(completionHandler(waiters, later)(copySnapshotEvent('succeeded'))).resolves.toMatchObject({
@@ -213,6 +213,7 @@ describe('the await step (AwaitCopy)', () => {
     state: 'pending' as const,
     progress: 10,
     waitSeconds: 30,
+    safetySeconds: 600,
   };
   const step = (waiters?: CopyWaiters) => {
     const deps: Ec2CopyStepDeps = {
@@ -254,8 +255,20 @@ describe('the await step (AwaitCopy)', () => {
     expect(waiters.items.get(`${job.destination.region}/${COPY}`)).toMatchObject({
       taskToken: TOKEN,
       execution: EXECUTION,
+      // TTL an hour after the task's own timeout, the copy's safety check.
+      expiresAt: NOW / 1000 + 600 + 3600,
     });
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('keeps a waiter for the 6 h ceiling when the copy comes from an execution started before safetySeconds', async () => {
+    snapshotIn('pending');
+    const waiters = memoryWaiters();
+    const { safetySeconds: _, ...older } = copy;
+    await step(waiters)({ ...input, copy: older });
+    expect(waiters.items.get(`${job.destination.region}/${COPY}`)?.expiresAt).toBe(
+      NOW / 1000 + 6 * 3600 + 3600,
+    );
   });
 
   it('signals itself when the copy ended before the token was stored (the event found no waiter)', async () => {

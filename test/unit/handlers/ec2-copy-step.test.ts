@@ -189,6 +189,8 @@ describe('ec2-copy-step handler: snapshots', () => {
         state: 'pending',
         progress: 0,
         waitSeconds: 30,
+        // A copy just started: its event is awaited until the first check, 6 h after the start.
+        safetySeconds: (6 * HOUR) / 1000,
       });
     });
 
@@ -237,6 +239,8 @@ describe('ec2-copy-step handler: snapshots', () => {
           progress: 5,
           secondsToDeadline: (deadline - NOW) / 1000,
         }),
+        // Resumed 20 min into the copy: the first check is still 6 h after the copy's start.
+        safetySeconds: (6 * HOUR) / 1000 - 20 * 60,
         resumed: true,
       });
     });
@@ -465,7 +469,14 @@ describe('ec2-copy-step handler: snapshots', () => {
       });
       // 40 % after 600 s: at least 1,463 s in all; three quarters of the 863 s left.
       expect(waitSeconds).toBe(648);
-      expect(result).toEqual({ ...copy, state: 'pending', progress: 40, waitSeconds });
+      // By event, the safety check: 600 s into the copy, the first check is 6 h after its start.
+      expect(result).toEqual({
+        ...copy,
+        state: 'pending',
+        progress: 40,
+        waitSeconds,
+        safetySeconds: (6 * HOUR) / 1000 - 600,
+      });
     });
 
     it('It should report a completed copy as completed', async () => {

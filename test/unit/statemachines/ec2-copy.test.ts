@@ -1,7 +1,8 @@
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_BOUNDS, queueFloorSeconds } from '#ec2/copy-machine/copy-queue';
-import { SAFETY_CHECK_SECONDS } from '#ec2/copy-machine/copy-waiters';
+import { COPY_DEADLINE_HOURS } from '#ec2/copy-machine/progress';
+import { SAFETY_CHECK_BOUNDS, safetyCheckSeconds } from '#ec2/copy-machine/safety-check';
 import { loadDefinition, taskStates } from '#local/state-machines';
 import { EC2_COPY_KINDS, ec2CopyDefinition } from '../../../statemachines/ec2-copy.ts';
 import imageCopyBefore from './fixtures/image-copy.json' with { type: 'json' };
@@ -185,11 +186,13 @@ describe('the EC2 copy machine rendered for completion events', () => {
       });
       expect(states.AwaitCopy).toMatchObject({
         Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-        Parameters: { Payload: { action: 'await', 'taskToken.$': '$$.Task.Token' } },
-        TimeoutSeconds: SAFETY_CHECK_SECONDS,
+        Parameters: { Payload: { action: 'await', 'copy.$': '$.copy', 'taskToken.$': '$$.Task.Token' } },
+        // The safety check from the copy itself, computed by the step before (StartCopy or CheckCopy).
+        TimeoutSecondsPath: '$.copy.safetySeconds',
         ResultPath: null,
         Next: 'CheckCopy',
       });
+      expect(states.AwaitCopy?.TimeoutSeconds).toBeUndefined();
     });
 
     it(`for ${kind}s catches the safety check's States.Timeout into CheckCopy instead of retrying it`, () => {
@@ -257,10 +260,35 @@ describe('the EC2 copy machine rendered for completion events', () => {
 
   it('is found by the local runner as a Task calling the copy step with a token', () => {
     const tasks = taskStates(loadDefinition('snapshot-copy', undefined, 'events'));
-    expect(tasks.find((task) => task.state === 'AwaitCopy')).toMatchObject({
+    const awaitCopy = tasks.find((task) => task.state === 'AwaitCopy');
+    expect(awaitCopy).toMatchObject({
       waitForToken: true,
       resource: 'arn:aws:lambda:us-east-1:000000000000:function:ferry-ec2-copy-step',
-      timeoutSeconds: SAFETY_CHECK_SECONDS,
     });
+    expect(awaitCopy?.timeoutOf({ FunctionName: 'f', Payload: { copy: { safetySeconds: 300 } } })).toBe(300);
+  });
+
+  it('can wait for a copy whose event never comes until its deadline within the history limit', () => {
+    // Worst case: each safety check comes as early as any report allows (the least timeout over every
+    // progress EC2 may report, 100 % still pending included), from the copy's start to its 72 h deadline;
+    // each costs AwaitCopy 6, CheckCopy 5 and IsCopyDone 2 events.
+    const deadline = COPY_DEADLINE_HOURS * 3600;
+    let elapsed = 0;
+    let checks = 0;
+    while (elapsed < deadline) {
+      const timeouts = Array.from({ length: 101 }, (_, progress) =>
+        safetyCheckSeconds({ elapsedSeconds: elapsed, progress, secondsToDeadline: deadline - elapsed }),
+      );
+      elapsed += Math.min(...timeouts);
+      checks += 1;
+    }
+    expect(checks).toBeGreaterThan(deadline / SAFETY_CHECK_BOUNDS.maxSeconds);
+    expect(checks * 13).toBeLessThan(1000);
+    // With the queue's own worst case (the test above), still under the 25,000-event limit.
+    const definition = loadDefinition('snapshot-copy', undefined, 'events');
+    let waited = 0;
+    let loops = 0;
+    while (waited < (definition.TimeoutSeconds as number)) waited += queueFloorSeconds(loops++);
+    expect(QUEUE_BOUNDS.tokenWaits * 13 + loops * 9 + checks * 13).toBeLessThan(25_000 - 100);
   });
 });
