@@ -578,8 +578,9 @@ describe.runIf(hasAwsCli)('sandbox S3 Object Lock through the AWS CLI', () => {
       'lock-cli',
       '--key',
       'evidence.txt',
-      '--version-id',
-      VersionId,
+      // One argument with `=`: a version id may begin with '-' (the sandbox's are base64url), which the CLI's
+      // parser would otherwise take for an option.
+      `--version-id=${VersionId}`,
       '--bypass-governance-retention',
     );
     expect(refused.ok).toBe(false);
