@@ -77,6 +77,30 @@ const caughtIn = (execution: { events: unknown[] } | undefined, state: string) =
 const timedOutWaits = (execution: { events: unknown[] } | undefined) =>
   caughtIn(execution, 'AwaitCopy').filter((event) => JSON.stringify(event).includes('States.Timeout')).length;
 
+/**
+ * A copy followed by event to its end: Enqueue, StartCopy, IsCopyStarted, one AwaitCopy → CheckCopy →
+ * IsCopyDone loop per safety check met and one for the event, then Finalize; ended within a minute of the copy.
+ */
+function expectFollowedByEvent(
+  execution: ReturnType<typeof executionOf>,
+  checks: number,
+  copySeconds: number,
+) {
+  expect(execution?.status).toBe('SUCCEEDED');
+  const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
+  expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
+    'Enqueue',
+    'StartCopy',
+    'IsCopyStarted',
+    ...Array.from({ length: checks + 1 }, () => loop).flat(),
+    'Finalize',
+  ]);
+  expect(timedOutWaits(execution)).toBe(checks);
+  const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
+  expect(seconds).toBeGreaterThanOrEqual(copySeconds);
+  expect(seconds).toBeLessThanOrEqual(copySeconds + 60);
+}
+
 /** Starts a snapshot's copy, then loses every event from the moment its AwaitCopy is entered. */
 async function loseTheCopysEvent(sizeGiB: number) {
   const snapshotId = await createSnapshot(sandbox, 'dr', sizeGiB);
@@ -96,16 +120,8 @@ describe('snapshot copies waited for by event on the sandbox', () => {
   it('notices the end by its copySnapshot event: 7 transitions, within a minute, no waiter left', async () => {
     const snapshotId = await createSnapshot();
     await sandbox.settle();
-    const execution = executionOf(snapshotId);
-    expect(execution?.status).toBe('SUCCEEDED');
-    const states = statesEnteredOf(execution ?? { events: [] });
     // The 1,024 s copy ends long before its first safety check (6 h): its event alone ends the wait.
-    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
-    expect(states).toEqual(['Enqueue', 'StartCopy', 'IsCopyStarted', ...loop, 'Finalize']);
-    expect(timedOutWaits(execution)).toBe(0);
-    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
-    expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
-    expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
+    expectFollowedByEvent(executionOf(snapshotId), 0, COPY_SECONDS);
     expect(waitersLeft(sandbox)).toEqual([]);
   });
 
@@ -154,24 +170,9 @@ describe('snapshot copies waited for by event on the sandbox', () => {
   it('follows a 20 h copy with two safety checks, at 6 h and 18 h, then its event: 13 transitions, not a check every 6 h', async () => {
     const snapshotId = await createSnapshot(sandbox, 'dr', LONG_GIB);
     await sandbox.settle();
-    const execution = executionOf(snapshotId);
-    expect(execution?.status).toBe('SUCCEEDED');
-    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
     // At 6 h, 29 % says a steady copy ends by 20.7 h: the next check waits the 12 h ceiling; at 18 h, 89 % says
     // by 20.2 h, and the check after comes 10 % of that later, past the end. Checks every 6 h would meet 3.
-    expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
-      'Enqueue',
-      'StartCopy',
-      'IsCopyStarted',
-      ...loop,
-      ...loop,
-      ...loop,
-      'Finalize',
-    ]);
-    expect(timedOutWaits(execution)).toBe(2);
-    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
-    expect(seconds).toBeGreaterThanOrEqual(LONG_SECONDS);
-    expect(seconds).toBeLessThanOrEqual(LONG_SECONDS + 60);
+    expectFollowedByEvent(executionOf(snapshotId), 2, LONG_SECONDS);
     expect(waitersLeft(sandbox)).toEqual([]);
   });
 
@@ -202,19 +203,7 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     await sandbox.settle();
     const execution = executionOf(ImageId ?? '');
     expect(execution?.stateMachine).toBe('image-copy');
-    expect(execution?.status).toBe('SUCCEEDED');
-    const loop = ['AwaitCopy', 'CheckCopy', 'IsCopyDone'];
-    expect(statesEnteredOf(execution ?? { events: [] })).toEqual([
-      'Enqueue',
-      'StartCopy',
-      'IsCopyStarted',
-      ...loop,
-      'Finalize',
-    ]);
-    expect(timedOutWaits(execution)).toBe(0);
-    const seconds = (execution?.virtualDurationMs ?? 0) / 1000;
-    expect(seconds).toBeGreaterThanOrEqual(COPY_SECONDS);
-    expect(seconds).toBeLessThanOrEqual(COPY_SECONDS + 60);
+    expectFollowedByEvent(execution, 0, COPY_SECONDS);
   });
 });
 
