@@ -27,11 +27,13 @@ import type { FunctionPolicies, IamContext, Names } from './types.ts';
  *   on creation by a copy or on Ferry's own copies; delete, deregister and archive only what carries
  *   Ferry's `ferry:source-id` marker: never touch what Ferry did not make.
  * - Step Functions: StartExecution only on the machine each function starts, and DescribeExecution on that
- *   machine's executions (a copy whose execution failed gets another attempt); SendTaskSuccess only on the
- *   EC2 copy machines, for the waits the copy-waiters table holds (copy-wait-statements.ts).
- * - DynamoDB: only the item actions each function calls, only on the copy-waiters table.
+ *   machine's executions (a copy whose execution failed gets another attempt); SendTaskSuccess, which names
+ *   no resource, on `*` in the home Region, for the waits the copy-waiters table holds (copy-wait-statements.ts).
+ * - DynamoDB: only the item actions each function calls, only on the copy-waiters table, and Query only on
+ *   its slot-queue index.
  *
- * No write action is ever on `*` (`writeActionsOnWildcard` checks it).
+ * No write action is on `*` but those without a resource (`WILDCARD_ONLY_WRITES`: SendTaskSuccess), which
+ * `writeActionsOnWildcard` checks.
  */
 export function namesOf(context: IamContext): Names {
   const partition = context.partition ?? 'aws';
