@@ -40,7 +40,11 @@ export function reportLines(report: ReconcileReport): string[] {
           ? `; replicas of deleted sources: found ${rule.orphanedReplicas.found}, deleted ${rule.orphanedReplicas.deleted}`
           : ''),
     );
-    for (const failure of rule.failed) lines.push(`  ✘ ${failure.item}: ${failure.cause}`);
+    for (const failure of rule.failed)
+      lines.push(
+        `  ✘ ${failure.item}: ${failure.cause}` +
+          (failure.listing ? ' (the rule stopped at this listing; --resume comes back to it)' : ''),
+      );
   }
   if (report.rules.length === 0) lines.push('No rule to reconcile.');
   lines.push(

@@ -6,7 +6,7 @@ import { MARKER } from '#ec2/markers';
 import { PATIENT_MAX_ATTEMPTS, STANDARD_MAX_ATTEMPTS } from '#foundation/aws-clients';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { UnknownRuleError } from '#reconcile/errors';
-import { decodeCursor, type RuleReport } from '#reconcile/report';
+import { decodeCursor, emptyRuleReport, type RuleReport } from '#reconcile/report';
 import { configFrom } from '#test/support/fixtures';
 import { bodyOf as bodyIn, putLost as putLostIn } from '#test/support/lost-events';
 
@@ -347,13 +347,7 @@ describe('reconcile: a throttled listing', () => {
     const pass = await sandbox.reconcile();
     await sandbox.settle();
     expect(ruleReport(pass.rules, 'docs')).toEqual({
-      rule: 'docs',
-      kind: 'objects',
-      scanned: 0,
-      missing: 0,
-      stale: 0,
-      sent: 0,
-      skipped: 0,
+      ...emptyRuleReport('docs', 'objects'),
       failed: [
         {
           item: 'listing of s3://rc-source/docs/ in us-east-1',

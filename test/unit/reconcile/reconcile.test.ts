@@ -12,9 +12,10 @@ import { markersFor } from '#objects/markers';
 import { createReconcileHandler } from '#reconcile/handler';
 import { objectCreatedEventOf, replicaStateOf } from '#reconcile/objects';
 import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
-import { decodeCursor, encodeCursor } from '#reconcile/report';
+import { decodeCursor, emptyRuleReport, encodeCursor } from '#reconcile/report';
 import { objectRulesOf } from '#rules/config';
 import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
+import { reportLines } from '../../../cli/backfill.ts';
 
 const CONFIG = configFrom(`
 rules:
@@ -241,13 +242,7 @@ describe('a listing that fails for good', () => {
     const report = await reconcile({}, twoRuleDeps(s3, asked));
     expect(report.rules).toEqual([
       {
-        rule: 'docs',
-        kind: 'objects',
-        scanned: 0,
-        missing: 0,
-        stale: 0,
-        sent: 0,
-        skipped: 0,
+        ...emptyRuleReport('docs', 'objects'),
         failed: [
           {
             item: 'listing of s3://acme-prod/docs/ in us-east-1',
@@ -256,11 +251,16 @@ describe('a listing that fails for good', () => {
           },
         ],
       },
-      { rule: 'logs', kind: 'objects', scanned: 0, missing: 0, stale: 0, sent: 0, skipped: 0, failed: [] },
+      emptyRuleReport('logs', 'objects'),
     ]);
     expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs' });
     // The source listings were made with patient clients.
     expect(asked).toEqual(['patient', 'patient']);
+    // `ferry backfill` prints it with the way back.
+    expect(reportLines(report)[1]).toMatch(
+      /^ {2}✘ listing of s3:\/\/acme-prod\/docs\/ in us-east-1: SlowDown.* \(the rule stopped at this listing; --resume comes back to it\)$/,
+    );
+    expect(reportLines(report).at(-1)).toBe(`More to do: run again with --resume ${report.next}`);
   });
 
   it('of a destination (the listing join) judges nothing on the page: no HEAD, no copy, the page again next pass', async () => {
