@@ -189,3 +189,17 @@ export async function listing<T>(what: string, call: () => Promise<T>): Promise<
 /** What a listing of an S3 key space is named in a failure: `s3://bucket/prefix in us-east-1`. */
 export const keySpaceOf = (bucket: string, prefix: string, region: string): string =>
   `s3://${bucket}/${prefix} in ${region}`;
+
+/**
+ * The bucket of the first listing that failed because its bucket does not exist (NoSuchBucket: a
+ * configuration to fix, not a throttle to wait out), read back from its `keySpaceOf` name.
+ */
+export function missingBucketOf(report: ReconcileReport): string | undefined {
+  for (const rule of report.rules)
+    for (const failure of rule.failed) {
+      if (!failure.listing || !failure.cause.startsWith('NoSuchBucket')) continue;
+      const bucket = /^listing of s3:\/\/([^/]+)\//.exec(failure.item)?.[1];
+      if (bucket !== undefined) return bucket;
+    }
+  return undefined;
+}
