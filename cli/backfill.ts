@@ -4,7 +4,7 @@ import { classifyError } from '#foundation/errors/classify';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
 import { InvalidResumeTokenError, UnknownRuleError } from '#reconcile/errors';
 import { reconcile } from '#reconcile/reconcile';
-import type { ReconcileReport } from '#reconcile/report';
+import { missingBucketOf, type ReconcileReport } from '#reconcile/report';
 import { objectRulesOf } from '#rules/config';
 import { createRuntime } from '#wiring';
 import { type CommandResult, loadConfigOrReport } from './commands.ts';
@@ -40,7 +40,11 @@ export function reportLines(report: ReconcileReport): string[] {
           ? `; replicas of deleted sources: found ${rule.orphanedReplicas.found}, deleted ${rule.orphanedReplicas.deleted}`
           : ''),
     );
-    for (const failure of rule.failed) lines.push(`  ✘ ${failure.item}: ${failure.cause}`);
+    for (const failure of rule.failed)
+      lines.push(
+        `  ✘ ${failure.item}: ${failure.cause}` +
+          (failure.listing ? ' (the rule stopped at this listing; --resume comes back to it)' : ''),
+      );
   }
   if (report.rules.length === 0) lines.push('No rule to reconcile.');
   lines.push(
@@ -167,6 +171,17 @@ export async function backfillCommand(options: BackfillOptions): Promise<Command
       runtime.reconcileDeps({ region, account }),
     );
     const failed = report.rules.some((rule) => rule.failed.length > 0);
+    // A rule's bucket that is not there is recorded as its failed listing (the other rules went on): the
+    // hint that says which bucket, and which rules file, comes first.
+    const missing = missingBucketOf(report);
+    if (missing !== undefined)
+      return {
+        exitCode: 1,
+        lines: [
+          ...missingBucketLines({ BucketName: missing }, options, config, region),
+          ...reportLines(report),
+        ],
+      };
     return { exitCode: failed ? 1 : 0, lines: reportLines(report) };
   } catch (error) {
     if (error instanceof InvalidResumeTokenError || error instanceof RangeError)

@@ -7,13 +7,28 @@ import { FaultSchedule, parseFaultRates as parseRates } from './fault-schedule.t
  * - `embedded`: 200 OK whose body is an `<Error>` (the SDK detects it and retries);
  * - `embedded-newline`: the same with a newline after `</Error>`: the SDK does not detect it and the call
  *   resolves with an empty result (a copy without ETag);
- * - `drop`: the connection is cut before any answer.
+ * - `drop`: the connection is cut before any answer;
+ * - `denied`: 403 AccessDenied (a policy that refuses the call: not retried by the SDK).
+ * Codes and statuses as S3 documents them (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
  */
-export const FAULT_KINDS = ['slowdown', 'unavailable', 'embedded', 'embedded-newline', 'drop'] as const;
+export const FAULT_KINDS = [
+  'slowdown',
+  'unavailable',
+  'embedded',
+  'embedded-newline',
+  'drop',
+  'denied',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const COPY_OPERATIONS = ['CopyObject', 'UploadPartCopy', 'CompleteMultipartUpload'] as const;
 export type CopyOperation = (typeof COPY_OPERATIONS)[number];
+
+/** Requests whose faults are only scripted, per bucket (no rate applies): a source read, and the listings. */
+export const SCRIPTED_OPERATIONS = ['HeadObject', 'ListObjectsV2', 'ListObjectVersions'] as const;
+export type ScriptedOperation = (typeof SCRIPTED_OPERATIONS)[number];
+export const isScriptedOperation = (operation: string): operation is ScriptedOperation =>
+  (SCRIPTED_OPERATIONS as readonly string[]).includes(operation);
 
 export type FaultRates = Partial<Record<FaultKind, number>>;
 
@@ -31,9 +46,10 @@ export class FaultInjector extends FaultSchedule<FaultKind, CopyOperation> {
 
   /**
    * The next requests of `operation` into `bucket` fail with these faults, in order (before any other).
-   * HeadObject too: a source read that fails, for a handler's retries (no rate applies to it).
+   * HeadObject too: a source read that fails, for a handler's retries; and the listings (ListObjectsV2,
+   * ListObjectVersions) of a bucket, for reconcile's (no rate applies to those).
    */
-  scriptFor(bucket: string, operation: CopyOperation | 'HeadObject', ...faults: FaultKind[]): void {
+  scriptFor(bucket: string, operation: CopyOperation | ScriptedOperation, ...faults: FaultKind[]): void {
     const key = `${bucket}/${operation}`;
     this.bucketScripts.set(key, [...(this.bucketScripts.get(key) ?? []), ...faults]);
   }
@@ -46,8 +62,8 @@ export class FaultInjector extends FaultSchedule<FaultKind, CopyOperation> {
     return fault;
   }
 
-  /** The scripted fault for this HeadObject of `bucket`, if any. */
-  scriptedFor(operation: 'HeadObject', bucket: string): FaultKind | undefined {
+  /** The scripted fault for this HeadObject or listing of `bucket`, if any. */
+  scriptedFor(operation: ScriptedOperation, bucket: string): FaultKind | undefined {
     const fault = this.bucketScripts.get(`${bucket}/${operation}`)?.shift();
     if (fault) this.injected.set(fault, (this.injected.get(fault) ?? 0) + 1);
     return fault;
@@ -80,6 +96,7 @@ const ANSWERS: Record<
     message: 'We encountered an internal error. Please try again.',
     tail: '',
   },
+  denied: { status: 403, code: 'AccessDenied', message: 'Access Denied', tail: '' },
   'embedded-newline': {
     status: 200,
     code: 'InternalError',

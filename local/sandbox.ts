@@ -417,8 +417,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // The SDK's own retries wait on the virtual clock too: as long as the SDK would, without sleeping.
   const sdkJitter = seededRandom((options.seed ?? 7) + 2);
   let sdkRetries = 0;
-  const retryStrategy = () =>
-    new ConfiguredRetryStrategy(3, (attempt) => {
+  const retryStrategy = (maxAttempts: number) =>
+    new ConfiguredRetryStrategy(maxAttempts, (attempt) => {
       sdkRetries += 1;
       clock.advance(Math.round(sdkJitter() * Math.min(20_000, 100 * 2 ** attempt)));
       return 0;

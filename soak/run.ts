@@ -1,7 +1,14 @@
+import { PATIENT_MAX_ATTEMPTS } from '#foundation/aws-clients';
 import type { Delivery } from '#local/event-bus';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import type { ReconcileReport } from '#reconcile/report';
-import { COPY_BYTES_PER_SECOND, SOAK_CONFIG, type SoakOptions, VERSIONED_BUCKET } from './options.ts';
+import {
+  COPY_BYTES_PER_SECOND,
+  SOAK_CONFIG,
+  SOURCE_BUCKET,
+  type SoakOptions,
+  VERSIONED_BUCKET,
+} from './options.ts';
 import { type RpoRuleFigures, rpoCompliance } from './rpo.ts';
 import { type ItemState, type Verification, verify } from './verify.ts';
 import { expireWork, runWorkload, type Workload } from './workload.ts';
@@ -58,8 +65,14 @@ export interface SoakReport {
     failed: number;
     /** Replicas of deleted sources (lost delete events) reconcile found and deleted. */
     orphanedReplicas: { found: number; deleted: number };
-    /** The causes of the items reconcile could not send, by error name. */
+    /** The causes of the items reconcile could not send, by error name (failed listings apart). */
     failedByCause: Record<string, number>;
+    /**
+     * Listings that still failed after their patient retries (named in their rule's report; the round went
+     * on from the pass's `next`), and how many the soak scripted (the first round's source listing).
+     */
+    listingFailures: number;
+    listingFailuresScripted: number;
     /** Items sent by each round; the last is 0 once reconcile has caught up. */
     rounds: number[];
   };
@@ -108,6 +121,7 @@ function invariants(
   workload: Workload,
   reconcileRounds: number[],
   rpo: RpoRuleFigures[],
+  listings: { failed: number; scripted: number },
 ): Invariant[] {
   const { objects, snapshots, images } = verification;
   const row = (name: string, expected: string, observed: number | string, ok: boolean): Invariant => ({
@@ -216,6 +230,12 @@ function invariants(
     ),
     row('executions still running', '0', sandbox.stepFunctions.running, sandbox.stepFunctions.running === 0),
     row(
+      'reconcile listings that failed for good: named in the report, the round went on from the pass’s next',
+      `at least ${listings.scripted}`,
+      listings.failed,
+      listings.failed >= listings.scripted,
+    ),
+    row(
       'reconcile converged: its last round found nothing to send',
       '0',
       reconcileRounds.at(-1) ?? '—',
@@ -274,7 +294,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await sandbox.settle();
 
     // The scheduled reconcile, as it would run after the burst: the lost events' items are found there.
-    // Its own requests are not faulted beyond what the rates do to copies.
+    // Its own requests are not faulted beyond what the rates do to copies and EC2 calls, but for one source
+    // listing throttled past its patient retries: the first pass names it, the round goes on from `next`.
+    const listingFailuresScripted = faults.slowdown > 0 ? 1 : 0;
+    if (listingFailuresScripted > 0)
+      sandbox.faults.scriptFor(
+        SOURCE_BUCKET,
+        'ListObjectsV2',
+        ...Array.from({ length: PATIENT_MAX_ATTEMPTS }, () => 'slowdown' as const),
+      );
     const reconciles: ReconcileReport[] = [];
     const rounds: number[] = [];
     // Until a round finds nothing to send: one of its copies may meet an injected failure again.
@@ -294,7 +322,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     log('verifying the final state…');
     const verification = await verify(sandbox, workload, deliveries, reconciles);
     const rpo = rpoCompliance(sandbox, SOAK_CONFIG);
-    const rows = invariants(verification, sandbox, workload, rounds, rpo);
+    const reconcileRules = reconciles.flatMap((report) => report.rules);
+    const failures = reconcileRules.flatMap((rule) => rule.failed);
+    const listingFailures = failures.filter((failure) => failure.listing).length;
+    const rows = invariants(verification, sandbox, workload, rounds, rpo, {
+      failed: listingFailures,
+      scripted: listingFailuresScripted,
+    });
 
     const executions: SoakReport['executions'] = {};
     const stateMachineRetries: Record<string, number> = {};
@@ -312,7 +346,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const type = (event as { 'detail-type'?: string })['detail-type'] ?? 'unknown';
       droppedEvents[type] = (droppedEvents[type] ?? 0) + 1;
     }
-    const reconcileRules = reconciles.flatMap((report) => report.rules);
     const writes = sum(workload.writes.values());
     const { log: _, ...reportedOptions } = options;
     const report: SoakReport = {
@@ -364,14 +397,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         missing: sum(reconcileRules.map((rule) => rule.missing)),
         stale: sum(reconcileRules.map((rule) => rule.stale)),
         sent: sum(reconcileRules.map((rule) => rule.sent)),
-        failed: sum(reconcileRules.map((rule) => rule.failed.length)),
+        failed: failures.length - listingFailures,
         orphanedReplicas: {
           found: sum(reconcileRules.map((rule) => rule.orphanedReplicas?.found ?? 0)),
           deleted: sum(reconcileRules.map((rule) => rule.orphanedReplicas?.deleted ?? 0)),
         },
         failedByCause: tally(
-          reconcileRules.flatMap((rule) => rule.failed.map((failure) => failure.cause.split(':')[0] ?? '')),
+          failures.flatMap((failure) => (failure.listing ? [] : [failure.cause.split(':')[0] ?? ''])),
         ),
+        listingFailures,
+        listingFailuresScripted,
         rounds,
       },
       executions,

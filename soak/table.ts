@@ -80,7 +80,7 @@ export function renderReport(report: SoakReport): string {
       ],
       [
         'reconcile',
-        `${reconcile.passes} passes in ${reconcile.rounds.length} rounds: ${reconcile.missing} missing, ${reconcile.stale} stale, ${reconcile.sent} sent (by round: ${reconcile.rounds.join(', ')}), ${reconcile.failed} failed (${pairs(reconcile.failedByCause)}); replicas of deleted sources: ${reconcile.orphanedReplicas.found} found, ${reconcile.orphanedReplicas.deleted} deleted`,
+        `${reconcile.passes} passes in ${reconcile.rounds.length} rounds: ${reconcile.missing} missing, ${reconcile.stale} stale, ${reconcile.sent} sent (by round: ${reconcile.rounds.join(', ')}), ${reconcile.failed} failed (${pairs(reconcile.failedByCause)}), ${reconcile.listingFailures} listings failed for good (${reconcile.listingFailuresScripted} scripted); replicas of deleted sources: ${reconcile.orphanedReplicas.found} found, ${reconcile.orphanedReplicas.deleted} deleted`,
       ],
       [
         'executions',

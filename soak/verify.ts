@@ -196,6 +196,8 @@ function reportedFailures(sandbox: Sandbox, deliveries: readonly Delivery[], rec
   for (const report of reconciles) {
     for (const rule of report.rules) {
       for (const failure of rule.failed) {
+        // A failed listing names no item: what it did not list, a later pass of the round did.
+        if (failure.listing) continue;
         // A replica of a deleted source that reconcile could not check or delete.
         const orphan = /^(s3:\/\/.+?) \(replica of /.exec(failure.item)?.[1];
         if (orphan) {

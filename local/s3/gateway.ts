@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { AwsChunkedDecoder, decodedUploadHeaders } from '../aws-chunked.ts';
-import { answerWithFault, COPY_OPERATIONS, type CopyOperation, type FaultInjector } from '../faults.ts';
+import {
+  answerWithFault,
+  COPY_OPERATIONS,
+  type CopyOperation,
+  type FaultInjector,
+  isScriptedOperation,
+} from '../faults.ts';
 import { createS3EventSource, type S3Event } from '../s3-events.ts';
 import { rawPathOf, s3OperationOf } from '../s3-operations.ts';
 import { SIGNATURE_QUERY_PARAMETERS, type SigningScope } from '../sigv4.ts';
@@ -135,7 +141,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     if (isCopyOperation(operation)) {
       const fault = options.faults.nextFor(operation, bucket);
       if (fault) return answerWithFault(res, fault);
-    } else if (operation === 'HeadObject') {
+    } else if (isScriptedOperation(operation)) {
       const fault = options.faults.scriptedFor(operation, bucket);
       if (fault) return answerWithFault(res, fault);
     }

@@ -25,22 +25,44 @@ export const destinationTarget = (destination: {
 
 export type S3Target = AwsTarget;
 
-/** The one way the domain gets an S3 client; injectable so tests and the sandbox can swap the wiring. */
-export type S3ClientFactory = (target: S3Target) => S3Client;
+/**
+ * How a client retries by itself: `true` the SDK's standard attempts; `false` never (for calls that are not
+ * idempotent: CopySnapshot has no client token, its caller looks for the result of a lost answer before it
+ * tries again); `'patient'` PATIENT_MAX_ATTEMPTS (reads that a whole pass waits on: reconcile's listings,
+ * which a throttled prefix would otherwise end).
+ */
+export type Retries = boolean | 'patient';
+
+export interface ClientOptions {
+  retries?: Retries;
+}
 
 /**
- * The one way the domain gets an EC2 client. `retries: false` gives a client that never retries by itself:
- * for calls that are not idempotent (CopySnapshot has no client token), whose caller looks for the result
- * of a lost answer before it tries again.
+ * Attempts of a `'patient'` client: the SDK's standard retry strategy with this many attempts instead of its
+ * default 3 (`maxAttempts`, https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+ * Its backoff is exponential with jitter and capped at 20 s, so 10 attempts wait up to about a minute and a
+ * half on a listing that S3 keeps answering SlowDown, well inside reconcile's pass reserve.
  */
-export type Ec2ClientFactory = (target: AwsTarget, options?: { retries?: boolean }) => EC2Client;
+export const PATIENT_MAX_ATTEMPTS = 10;
+
+/** The SDK's own attempts for a retrying client (standard mode's default, feature-retry-behavior.html). */
+export const STANDARD_MAX_ATTEMPTS = 3;
+
+/** The one way the domain gets an S3 client; injectable so tests and the sandbox can swap the wiring. */
+export type S3ClientFactory = (target: S3Target, options?: ClientOptions) => S3Client;
+
+/** The one way the domain gets an EC2 client (see Retries for `retries`). */
+export type Ec2ClientFactory = (target: AwsTarget, options?: ClientOptions) => EC2Client;
 
 export interface AwsClientOptions {
   /** A local endpoint (the sandbox). In AWS leave it unset; `AWS_ENDPOINT_URL_S3` etc. are honoured too. */
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** How each new client retries (the sandbox moves the waits onto a virtual clock); else the SDK default. */
-  retryStrategy?: () => NonNullable<S3ClientConfig['retryStrategy']>;
+  /**
+   * How each new client retries with this many attempts (the sandbox moves the waits onto a virtual
+   * clock); else the SDK's standard strategy. Told the attempts, so a patient client stays patient there.
+   */
+  retryStrategy?: (maxAttempts: number) => NonNullable<S3ClientConfig['retryStrategy']>;
   /**
    * Wraps every new client, e.g. with the tracer's `captureAWSv3Client`; told the client's target (Region,
    * role, external id), so a recorder can say who made each call (the sandbox's call recorder).
@@ -80,7 +102,7 @@ interface BaseConfig {
  */
 export function clientFactory<Client>(build: (config: BaseConfig) => Client, options: AwsClientOptions) {
   const cache = new Map<string, Client>();
-  return (target: AwsTarget, { retries = true }: { retries?: boolean } = {}): Client => {
+  return (target: AwsTarget, { retries = true }: ClientOptions = {}): Client => {
     const cacheKey = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}|${retries}`;
     let client = cache.get(cacheKey);
     if (!client) {
@@ -113,17 +135,29 @@ export function clientFactory<Client>(build: (config: BaseConfig) => Client, opt
               },
             }
           : {}),
-        ...(!retries
-          ? { maxAttempts: 1 }
-          : options.retryStrategy
-            ? { retryStrategy: options.retryStrategy() }
-            : {}),
+        ...retryConfigOf(retries, options.retryStrategy),
       });
       client = options.instrument ? options.instrument(client, target) : client;
       cache.set(cacheKey, client);
     }
     return client;
   };
+}
+
+/**
+ * A client's retry settings. `maxAttempts` alone keeps the SDK's standard strategy (backoff, retryable errors,
+ * retry quota) with that many attempts; a given `retryStrategy` takes precedence over `maxAttempts`
+ * (https://www.npmjs.com/package/@smithy/util-retry, "MaxAttempts and RetryStrategy"), so it is told the
+ * attempts itself.
+ */
+export function retryConfigOf(
+  retries: Retries,
+  retryStrategy: AwsClientOptions['retryStrategy'],
+): Pick<BaseConfig, 'maxAttempts' | 'retryStrategy'> {
+  if (!retries) return { maxAttempts: 1 };
+  const attempts = retries === 'patient' ? PATIENT_MAX_ATTEMPTS : STANDARD_MAX_ATTEMPTS;
+  if (retryStrategy) return { retryStrategy: retryStrategy(attempts) };
+  return retries === 'patient' ? { maxAttempts: attempts } : {};
 }
 
 export function createS3ClientFactory(options: AwsClientOptions = {}): S3ClientFactory {

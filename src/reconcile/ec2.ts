@@ -16,7 +16,8 @@ import { snapshotMatches } from '#ec2/snapshots/router';
 import type { Ec2ClientFactory } from '#foundation/aws-clients';
 import { destinationTarget } from '#foundation/aws-clients';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
-import { causeOf, type RuleReport } from './report.ts';
+import { ListingFailedError } from './errors.ts';
+import { causeOf, listing, listingFailure, type RuleReport } from './report.ts';
 
 export interface Ec2ReconcileDeps {
   snapshots: SnapshotReplicationDeps;
@@ -258,15 +259,29 @@ export async function reconcileEc2Region<Rule extends SnapshotRule | ImageRule, 
   budget: number,
   deps: Ec2ReconcileDeps,
   report: RuleReport,
-): Promise<{ listed: number; next?: { token: string | undefined; skip: number }; done: boolean }> {
+): Promise<{
+  listed: number;
+  next?: { token: string | undefined; skip: number };
+  done: boolean;
+  /** The listing failed for good (in the report's `failed`): `next` is the page it could not read. */
+  failed?: true;
+}> {
   const ec2 = deps.snapshots.ec2;
-  const client = ec2({ region });
+  const client = ec2({ region }, { retries: 'patient' });
   let token = position.token;
   let skip = position.skip ?? 0;
   let listed = 0;
   for (;;) {
     const want = Math.min(1000, Math.max(kind.minPage, skip + budget - listed));
-    const page = await kind.list(client, rule, token, want);
+    let page: Awaited<ReturnType<typeof kind.list>>;
+    try {
+      page = await listing(`${kind.name} in ${region}`, () => kind.list(client, rule, token, want));
+    } catch (error) {
+      // The page not read is read again from here by the pass's `next`: nothing judged on it.
+      if (!(error instanceof ListingFailedError)) throw error;
+      report.failed.push(listingFailure(error));
+      return { listed, next: { token, skip }, done: false, failed: true };
+    }
     const items = page.items.slice(skip, skip + budget - listed);
     for (const resource of items) {
       const source = kind.sourceOf(resource, region);

@@ -18,3 +18,14 @@ export class InvalidResumeTokenError extends Error {
     this.name = 'InvalidResumeTokenError';
   }
 }
+
+/** A listing reconcile relies on (sources or replicas) that failed for good; `what` says which. */
+export class ListingFailedError extends Error {
+  constructor(
+    readonly what: string,
+    cause: unknown,
+  ) {
+    super(`listing of ${what} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'ListingFailedError';
+  }
+}

@@ -18,7 +18,7 @@ import type { Powertools } from '#foundation/observability/powertools';
 import { objectReplicationDeps } from '#objects/handlers/wiring';
 import type { SourceAccount } from './objects.ts';
 import { type ReconcileDeps, reconcile } from './reconcile.ts';
-import { mergeReports, type ReconcileReport } from './report.ts';
+import { hasListingFailure, mergeReports, type ReconcileReport } from './report.ts';
 import { type InventoryRunStarter, scheduledReconcile } from './scheduled.ts';
 import { reconcileDepsOf } from './wiring.ts';
 
@@ -67,11 +67,18 @@ export function createReconcileHandler(
       async (rules) => {
         const reports: ReconcileReport[] = [];
         let resume = input.resume;
+        let report: ReconcileReport;
         do {
-          const report = await pass({ ...input, ...(resume ? { resume } : {}) }, { ...deps, rules });
+          report = await pass({ ...input, ...(resume ? { resume } : {}) }, { ...deps, rules });
           reports.push(report);
           resume = report.next;
-        } while (resume !== undefined && context.getRemainingTimeInMillis() > PASS_RESERVE_MS);
+          // A listing that failed for good (after its patient retries) ends the run: the next pass would
+          // only hit the same throttled or denied listing at once; its `next` is returned for a later run.
+        } while (
+          resume !== undefined &&
+          !hasListingFailure(report) &&
+          context.getRemainingTimeInMillis() > PASS_RESERVE_MS
+        );
         return reports;
       },
     );

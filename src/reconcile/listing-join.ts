@@ -7,6 +7,7 @@ import { destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
 import type { ListedObject, ObjectReconcileDeps, ReplicaState } from './objects.ts';
+import { keySpaceOf, listing } from './report.ts';
 
 /**
  * The list reconcile's replica check from a listing of the destination instead of a HeadObject per
@@ -172,13 +173,17 @@ export class DestinationListing {
       .filter((bound): bound is string => bound !== undefined && compareKeys(bound, key) < 0)
       .sort(compareKeys)
       .at(-1);
-    const page = await this.deps.s3(destinationTarget(destination)).send(
-      new ListObjectsV2Command({
-        Bucket: destination.bucket,
-        Prefix: destination.keyPrefix ?? rule.objects.prefix,
-        ...(startAfter !== undefined ? { StartAfter: startAfter } : {}),
-        ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
-      }),
+    const prefix = destination.keyPrefix ?? rule.objects.prefix;
+    // A page that cannot be read is no answer (ListingFailedError), never "no replica": the caller stops.
+    const page = await listing(keySpaceOf(destination.bucket, prefix, destination.region), () =>
+      this.deps.s3(destinationTarget(destination), { retries: 'patient' }).send(
+        new ListObjectsV2Command({
+          Bucket: destination.bucket,
+          Prefix: prefix,
+          ...(startAfter !== undefined ? { StartAfter: startAfter } : {}),
+          ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+        }),
+      ),
     );
     this.requests += 1;
     this.page = listedObjectsOf(page.Contents);

@@ -11,10 +11,11 @@ import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate'
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
+import { ListingFailedError } from './errors.ts';
 import { type DestinationListing, listedObjectsOf, listedStatesOf } from './listing-join.ts';
 import { reconcileReplicaLocks } from './object-locks.ts';
 import { reconcileReplicaTags } from './object-tags.ts';
-import { causeOf, emptyRuleReport, type RuleReport } from './report.ts';
+import { causeOf, emptyRuleReport, keySpaceOf, listing, listingFailure, type RuleReport } from './report.ts';
 
 /** Where the deployment's source buckets live, which a listing does not say but an S3 event does. */
 export interface SourceAccount {
@@ -256,39 +257,57 @@ export async function reconcileObjectRule(
   last: string | undefined;
   done: boolean;
   seen: Set<string>;
+  /** A listing failed for good (in the report's `failed`): the step stopped before the page it was reading. */
+  failed?: true;
 }> {
   const report = emptyObjectRuleReport(rule);
   const seen = new Set<string>();
-  const client = deps.s3({ region: deps.source.region });
+  const client = deps.s3({ region: deps.source.region }, { retries: 'patient' });
+  const space = keySpaceOf(rule.objects.bucket, rule.objects.prefix, deps.source.region);
   const walks = new Map<number, DestinationListing>();
   let last = after;
   let listed = 0;
-  for (;;) {
-    const page = await client.send(
-      new ListObjectsV2Command({
-        Bucket: rule.objects.bucket,
-        Prefix: rule.objects.prefix,
-        MaxKeys: Math.min(1000, budget - listed),
-        // A Requester Pays source is listed as payer too (its rule opted in).
-        ...(rule.objects.requesterPays ? { RequestPayer: 'requester' as const } : {}),
-        ...(last !== undefined ? { StartAfter: last } : {}),
-      }),
+  // A page is judged only once both the source listing and the destinations' listings answered it: a
+  // missing page must never look like missing objects or replicas.
+  const readPage = async (pageAfter: string | undefined) => {
+    const page = await listing(space, () =>
+      client.send(
+        new ListObjectsV2Command({
+          Bucket: rule.objects.bucket,
+          Prefix: rule.objects.prefix,
+          MaxKeys: Math.min(1000, budget - listed),
+          // A Requester Pays source is listed as payer too (its rule opted in).
+          ...(rule.objects.requesterPays ? { RequestPayer: 'requester' as const } : {}),
+          ...(pageAfter !== undefined ? { StartAfter: pageAfter } : {}),
+        }),
+      ),
     );
     const objects = listedObjectsOf(page.Contents);
-    const pageAfter = last;
-    listed += objects.length;
-    last = objects.at(-1)?.key ?? last;
-    for (const object of objects) seen.add(object.key);
     const candidates = objects.filter(
       (object) =>
         candidateRules([rule], { bucket: rule.objects.bucket, key: object.key, size: object.size }).length >
         0,
     );
-    report.scanned += candidates.length;
     // The destinations' listings tell most replicas' states for a LIST per 1,000 keys (listing-join.ts).
     const states = deps.headEveryReplica
       ? []
       : await listedStatesOf(rule, candidates, pageAfter, walks, deps);
+    return { truncated: page.IsTruncated === true, objects, candidates, states };
+  };
+  for (;;) {
+    let read: Awaited<ReturnType<typeof readPage>>;
+    try {
+      read = await readPage(last);
+    } catch (error) {
+      if (!(error instanceof ListingFailedError)) throw error;
+      report.failed.push(listingFailure(error));
+      return { report, listed, last, done: false, seen, failed: true };
+    }
+    const { objects, candidates, states } = read;
+    listed += objects.length;
+    last = objects.at(-1)?.key ?? last;
+    for (const object of objects) seen.add(object.key);
+    report.scanned += candidates.length;
     for (let start = 0; start < candidates.length; start += CHECK_CONCURRENCY) {
       await Promise.all(
         candidates
@@ -296,7 +315,7 @@ export async function reconcileObjectRule(
           .map((object, offset) => reconcileOne(rule, object, report, deps, states[start + offset])),
       );
     }
-    const done = !page.IsTruncated || objects.length === 0;
+    const done = !read.truncated || objects.length === 0;
     if (done || listed >= budget) return { report, listed, last, done, seen };
   }
 }

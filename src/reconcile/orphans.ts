@@ -1,12 +1,13 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { destinationTarget } from '#foundation/aws-clients';
 import { type DeletedObject, deleteReplica, keepReplicaReason } from '#objects/delete-replicas';
 import type { ReplicaMarkers } from '#objects/markers';
 import { record, type SkipReason } from '#objects/outcomes';
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
+import { ListingFailedError } from './errors.ts';
 import { CHECK_CONCURRENCY, headObjectOrAbsent, type ObjectReconcileDeps } from './objects.ts';
-import { causeOf, type RuleReport } from './report.ts';
+import { causeOf, keySpaceOf, listing, listingFailure, type RuleReport } from './report.ts';
 
 /**
  * Replicas left behind by a lost "Object Deleted" event: for each destination of an object rule that
@@ -130,23 +131,35 @@ export async function sweepOrphans(
   known: ReadonlySet<string>,
   report: RuleReport,
   deps: ObjectReconcileDeps,
-): Promise<{ listed: number; last: string | undefined; done: boolean }> {
+): Promise<{ listed: number; last: string | undefined; done: boolean; failed?: true }> {
   const destination = rule.to[index] as ObjectDestination;
   if (!destination.replicateDeletes || !destination.replicateLifecycleDeletes)
     return { listed: 0, last: after, done: true };
-  const client = deps.s3(destinationTarget(destination));
+  const client = deps.s3(destinationTarget(destination), { retries: 'patient' });
+  const prefix = destination.keyPrefix ?? rule.objects.prefix;
+  const space = keySpaceOf(destination.bucket, prefix, destination.region);
   let last = after;
   let listed = 0;
   for (;;) {
-    const page = await client.send(
-      new ListObjectsV2Command({
-        Bucket: destination.bucket,
-        Prefix: destination.keyPrefix ?? rule.objects.prefix,
-        MaxKeys: Math.min(1000, budget - listed),
-        ...(last !== undefined ? { StartAfter: last } : {}),
-        ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
-      }),
-    );
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await listing(space, () =>
+        client.send(
+          new ListObjectsV2Command({
+            Bucket: destination.bucket,
+            Prefix: prefix,
+            MaxKeys: Math.min(1000, budget - listed),
+            ...(last !== undefined ? { StartAfter: last } : {}),
+            ...(destination.account ? { ExpectedBucketOwner: destination.account } : {}),
+          }),
+        ),
+      );
+    } catch (error) {
+      // Only listed keys are ever checked, each by a HEAD of its source: a page not read deletes nothing.
+      if (!(error instanceof ListingFailedError)) throw error;
+      report.failed.push(listingFailure(error));
+      return { listed, last, done: false, failed: true };
+    }
     const keys = (page.Contents ?? []).flatMap((entry) => (entry.Key === undefined ? [] : [entry.Key]));
     listed += keys.length;
     last = keys.at(-1) ?? last;

@@ -66,33 +66,42 @@ export async function reconcile(options: ReconcileOptions, deps: ReconcileDeps):
 
   const reports: Listed[] = [];
   let budget = limit;
+  // A rule whose listing failed for good stops there (its report says which listing) and the other rules go
+  // on; the pass's `next` then comes back to the first such stop, so no source is skipped for good. Rules
+  // after it are visited again by that pass: reconciling a verified replica again sends nothing.
+  let failedAt: Cursor | undefined;
+  const ending = (next: Cursor | undefined): ReconcileReport => {
+    const back = failedAt ?? next;
+    return { rules: reports.map(withoutListed), next: back ? encodeCursor(back) : undefined };
+  };
   for (let index = start; index < rules.length; index++) {
     const rule = rules[index] as Rule;
     const from = index === start ? cursor : undefined;
-    const { report, stop } = await reconcileRule(rule, from, budget, deps);
+    const { report, stop, failed } = await reconcileRule(rule, from, budget, deps);
     reports.push(report);
     budget -= report.listed;
-    if (stop) return { rules: reports.map(withoutListed), next: encodeCursor(stop) };
+    if (failed) failedAt ??= stop ?? { rule: rule.name };
+    else if (stop) return ending(stop);
     if (budget <= 0) {
       const following = rules[index + 1];
-      return {
-        rules: reports.map(withoutListed),
-        next: following ? encodeCursor({ rule: following.name }) : undefined,
-      };
+      return ending(following ? { rule: following.name } : undefined);
     }
   }
-  return { rules: reports.map(withoutListed), next: undefined };
+  return ending(undefined);
 }
 
 type Listed = RuleReport & { listed: number };
 const withoutListed = ({ listed: _, ...report }: Listed): RuleReport => report;
+
+/** One rule's step: its report, where it stopped, and `failed` when a listing stopped it (see reconcile). */
+type RuleStep = { report: Listed; stop?: Cursor; failed?: true };
 
 async function reconcileRule(
   rule: Rule,
   cursor: Cursor | undefined,
   budget: number,
   deps: ReconcileDeps,
-): Promise<{ report: Listed; stop?: Cursor }> {
+): Promise<RuleStep> {
   switch (kindOf(rule)) {
     case 'objects': {
       // The source is listed and read in its bucket's Region (S3 refuses a request signed for another).
@@ -131,14 +140,19 @@ async function reconcileObjects(
   cursor: Cursor | undefined,
   budget: number,
   deps: ObjectReconcileDeps,
-): Promise<{ report: Listed; stop?: Cursor }> {
+): Promise<RuleStep> {
   let report: Listed;
   let known: ReadonlySet<string> = new Set();
   const sweeping = cursor?.destination;
   if (sweeping === undefined) {
     const step = await reconcileObjectRule(rule, cursor?.after, budget, deps);
     report = { ...step.report, listed: step.listed };
-    if (!step.done) return { report, stop: { rule: rule.name, ...(step.last ? { after: step.last } : {}) } };
+    if (!step.done)
+      return {
+        report,
+        stop: { rule: rule.name, ...(step.last ? { after: step.last } : {}) },
+        ...(step.failed ? { failed: step.failed } : {}),
+      };
     known = step.seen;
   } else {
     report = { ...emptyObjectRuleReport(rule), listed: 0 };
@@ -154,6 +168,7 @@ async function reconcileObjects(
       return {
         report,
         stop: { rule: rule.name, destination: index, ...(step.last ? { after: step.last } : {}) },
+        ...(step.failed ? { failed: step.failed } : {}),
       };
   }
   return { report };
@@ -169,7 +184,7 @@ async function reconcileEc2Rule<
   cursor: Cursor | undefined,
   budget: number,
   deps: ReconcileDeps,
-): Promise<{ report: Listed; stop?: Cursor }> {
+): Promise<RuleStep> {
   const report: Listed = { ...emptyRuleReport(rule.name, kind.name), listed: 0 };
   const first = cursor?.region ? Math.max(0, regions.indexOf(cursor.region)) : 0;
   for (let index = first; index < regions.length; index++) {
@@ -195,6 +210,7 @@ async function reconcileEc2Rule<
           ...(step.next.token ? { after: step.next.token } : {}),
           skip: step.next.skip,
         },
+        ...(step.failed ? { failed: step.failed } : {}),
       };
     if (report.listed >= budget) {
       const following = regions[index + 1];

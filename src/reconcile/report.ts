@@ -1,5 +1,5 @@
 import type { RuleKind } from '#rules/config';
-import { InvalidResumeTokenError } from './errors.ts';
+import { InvalidResumeTokenError, ListingFailedError } from './errors.ts';
 
 /** What one pass found and did for one rule. */
 export interface RuleReport {
@@ -36,7 +36,18 @@ export interface RuleReport {
   locksStronger?: number;
   /** Replicas in GOVERNANCE where COMPLIANCE is wanted: the mode needs the governance bypass, Ferry has none. */
   locksModeKept?: number;
-  failed: { item: string; cause: string }[];
+  failed: Failure[];
+}
+
+/**
+ * An item reconcile could not check or send, with its error. `listing`: a listing of the rule's sources or
+ * replicas that still failed after its client's patient retries (`item` names it: `listing of snapshots in
+ * us-east-1`); the rule stopped there and the pass's `next` comes back to it.
+ */
+export interface Failure {
+  item: string;
+  cause: string;
+  listing?: true;
 }
 
 export interface ReconcileReport {
@@ -151,3 +162,44 @@ export const causeOf = (error: unknown): string => {
   const { name, message } = error as { name?: string; message?: string };
   return message ? `${name ?? 'Error'}: ${message}` : String(error);
 };
+
+/** Whether a report has a failed listing: a rule that stopped short of its end (see Failure). */
+export const hasListingFailure = (report: ReconcileReport): boolean =>
+  report.rules.some((rule) => rule.failed.some((failure) => failure.listing));
+
+/** A failed listing as the report's failure. */
+export const listingFailure = (error: ListingFailedError): Failure => ({
+  item: `listing of ${error.what}`,
+  cause: causeOf(error.cause),
+  listing: true,
+});
+
+/**
+ * One listing call: its error (after the client's own retries) becomes a ListingFailedError naming `what`
+ * was listed, which the rule's step turns into its report's failure instead of ending the pass.
+ */
+export async function listing<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new ListingFailedError(what, error);
+  }
+}
+
+/** What a listing of an S3 key space is named in a failure: `s3://bucket/prefix in us-east-1`. */
+export const keySpaceOf = (bucket: string, prefix: string, region: string): string =>
+  `s3://${bucket}/${prefix} in ${region}`;
+
+/**
+ * The bucket of the first listing that failed because its bucket does not exist (NoSuchBucket: a
+ * configuration to fix, not a throttle to wait out), read back from its `keySpaceOf` name.
+ */
+export function missingBucketOf(report: ReconcileReport): string | undefined {
+  for (const rule of report.rules)
+    for (const failure of rule.failed) {
+      if (!failure.listing || !failure.cause.startsWith('NoSuchBucket')) continue;
+      const bucket = /^listing of s3:\/\/([^/]+)\//.exec(failure.item)?.[1];
+      if (bucket !== undefined) return bucket;
+    }
+  return undefined;
+}

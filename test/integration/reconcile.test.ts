@@ -3,9 +3,10 @@ import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { MARKER } from '#ec2/markers';
+import { PATIENT_MAX_ATTEMPTS, STANDARD_MAX_ATTEMPTS } from '#foundation/aws-clients';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { UnknownRuleError } from '#reconcile/errors';
-import type { RuleReport } from '#reconcile/report';
+import { decodeCursor, emptyRuleReport, type RuleReport } from '#reconcile/report';
 import { configFrom } from '#test/support/fixtures';
 import { bodyOf as bodyIn, putLost as putLostIn } from '#test/support/lost-events';
 
@@ -259,7 +260,9 @@ describe('reconcile: snapshots', () => {
     expect(await copiesOf(snapshotId)).toEqual([]); // the copy in error was removed
 
     const pass = await sandbox.reconcile({ rule: 'ebs-to-dr' });
-    expect(ruleReport(pass.rules, 'ebs-to-dr')).toMatchObject({ missing: 1, sent: 1, failed: [] });
+    // (The snapshot of an earlier test whose copies were exhausted is reported again: not a listing.)
+    expect(ruleReport(pass.rules, 'ebs-to-dr')).toMatchObject({ sent: 1 });
+    expect(ruleReport(pass.rules, 'ebs-to-dr')?.failed.filter((failure) => failure.listing)).toEqual([]);
     await sandbox.settle();
 
     const executions = executionsOf(snapshotId);
@@ -304,5 +307,150 @@ describe('reconcile: snapshots', () => {
     await sandbox.settle();
     expect(executionsOf(snapshotId)).toHaveLength(3);
     expect(await copiesOf(snapshotId)).toEqual([]);
+  });
+});
+
+describe('reconcile: a throttled listing', () => {
+  const executionsOf = (sourceId: string) =>
+    [...sandbox.stepFunctions.executions.values()].filter(
+      (execution) => (execution.input as Ec2CopyJob).source.id === sourceId,
+    );
+
+  /** A snapshot of the ebs-to-dr rule whose event is lost. */
+  async function lostSnapshot() {
+    const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 1 });
+    sandbox.bus.pause();
+    try {
+      const created = await sandbox.ec2Client('us-east-1').send(
+        new CreateSnapshotCommand({
+          VolumeId: volumeId,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'backup', Value: 'dr' }] }],
+        }),
+      );
+      await sandbox.settle();
+      return created.SnapshotId ?? '';
+    } finally {
+      sandbox.bus.resume();
+    }
+  }
+
+  it('names a source listing still answering SlowDown after every patient attempt, copies nothing for its rule, reconciles the others, and comes back to it', async () => {
+    await putLost({ 'docs/throttled.txt': 'throttled body', 'gone/fresh.txt': 'fresh body' });
+    const snapshotId = await lostSnapshot();
+    // Both object rules list rc-source; the docs rule lists first and meets every scripted SlowDown.
+    sandbox.faults.scriptFor(
+      'rc-source',
+      'ListObjectsV2',
+      ...Array.from({ length: PATIENT_MAX_ATTEMPTS }, () => 'slowdown' as const),
+    );
+
+    const pass = await sandbox.reconcile();
+    await sandbox.settle();
+    expect(ruleReport(pass.rules, 'docs')).toEqual({
+      ...emptyRuleReport('docs', 'objects'),
+      failed: [
+        {
+          item: 'listing of s3://rc-source/docs/ in us-east-1',
+          cause: 'SlowDown: Please reduce your request rate.',
+          listing: true,
+        },
+      ],
+    });
+    expect(await bodyOf('us-west-2', 'rc-dr', 'mirror/throttled.txt')).toBeUndefined();
+    expect(await bodyOf('eu-west-1', 'rc-eu', 'docs/throttled.txt')).toBeUndefined();
+    // The other rules went on.
+    expect(ruleReport(pass.rules, 'gone')).toMatchObject({ missing: 1, sent: 1, failed: [] });
+    // (The snapshot of an earlier test whose copies were exhausted is reported again: not a listing.)
+    expect(ruleReport(pass.rules, 'ebs-to-dr')).toMatchObject({ sent: 1 });
+    expect(ruleReport(pass.rules, 'ebs-to-dr')?.failed.filter((failure) => failure.listing)).toEqual([]);
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/fresh.txt')).toBe('fresh body');
+    expect(executionsOf(snapshotId).map((execution) => execution.status)).toEqual(['SUCCEEDED']);
+    // The pass's continuation is the failed listing, from where it stopped.
+    expect(pass.next).toBeDefined();
+    expect(decodeCursor(pass.next ?? '')).toEqual({ rule: 'docs' });
+
+    const again = await sandbox.reconcile({ resume: pass.next });
+    await sandbox.settle();
+    expect(again.next).toBeUndefined();
+    expect(ruleReport(again.rules, 'docs')).toMatchObject({ missing: 1, sent: 1, failed: [] });
+    expect(ruleReport(again.rules, 'gone')).toMatchObject({ missing: 0, sent: 0, failed: [] });
+    expect(await bodyOf('us-west-2', 'rc-dr', 'mirror/throttled.txt')).toBe('throttled body');
+    expect(await bodyOf('eu-west-1', 'rc-eu', 'docs/throttled.txt')).toBe('throttled body');
+  });
+
+  it('lists through SlowDowns fewer than the patient attempts (more than the standard ones)', async () => {
+    await putLost({ 'docs/patient.txt': 'patient body' });
+    const throttled = STANDARD_MAX_ATTEMPTS + 2;
+    expect(throttled).toBeLessThan(PATIENT_MAX_ATTEMPTS);
+    sandbox.faults.scriptFor(
+      'rc-source',
+      'ListObjectsV2',
+      ...Array.from({ length: throttled }, () => 'slowdown' as const),
+    );
+    const retries = sandbox.sdkRetries;
+    const pass = await sandbox.reconcile({ rule: 'docs' });
+    await sandbox.settle();
+    expect(sandbox.sdkRetries - retries).toBeGreaterThanOrEqual(throttled);
+    expect(pass.next).toBeUndefined();
+    expect(ruleReport(pass.rules, 'docs')).toMatchObject({ missing: 1, sent: 1, failed: [] });
+    expect(await bodyOf('eu-west-1', 'rc-eu', 'docs/patient.txt')).toBe('patient body');
+  });
+
+  it('deletes nothing when the orphan sweep’s listing is denied, and names it', async () => {
+    await source().send(new PutObjectCommand({ Bucket: 'rc-source', Key: 'gone/kept.txt', Body: 'kept' }));
+    await sandbox.settle();
+    sandbox.bus.pause();
+    try {
+      await source().send(new DeleteObjectCommand({ Bucket: 'rc-source', Key: 'gone/kept.txt' }));
+    } finally {
+      sandbox.bus.resume();
+    }
+    // AccessDenied is no throttling: the SDK does not retry it, the first answer is the last.
+    sandbox.faults.scriptFor('rc-dr', 'ListObjectsV2', 'denied');
+
+    const pass = await sandbox.reconcile({ rule: 'gone' });
+    await sandbox.settle();
+    expect(ruleReport(pass.rules, 'gone')).toMatchObject({
+      orphanedReplicas: { found: 0, deleted: 0 },
+      failed: [
+        {
+          item: 'listing of s3://rc-dr/gone-mirror/ in us-west-2',
+          cause: 'AccessDenied: Access Denied',
+          listing: true,
+        },
+      ],
+    });
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/kept.txt')).toBe('kept');
+    expect(decodeCursor(pass.next ?? '')).toEqual({ rule: 'gone', destination: 0 });
+
+    const again = await sandbox.reconcile({ resume: pass.next, rule: 'gone' });
+    expect(ruleReport(again.rules, 'gone')).toMatchObject({
+      orphanedReplicas: { found: 1, deleted: 1 },
+      failed: [],
+    });
+    expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/kept.txt')).toBeUndefined();
+  });
+
+  it('names a DescribeSnapshots still throttled after every patient attempt and starts no copy', async () => {
+    const snapshotId = await lostSnapshot();
+    sandbox.ec2.faults.script(
+      'DescribeSnapshots',
+      ...Array.from({ length: PATIENT_MAX_ATTEMPTS }, () => 'throttle' as const),
+    );
+    const pass = await sandbox.reconcile({ rule: 'ebs-to-dr' });
+    await sandbox.settle();
+    expect(ruleReport(pass.rules, 'ebs-to-dr')).toMatchObject({
+      scanned: 0,
+      sent: 0,
+      failed: [
+        {
+          item: 'listing of snapshots in us-east-1',
+          cause: expect.stringMatching(/^RequestLimitExceeded: /),
+          listing: true,
+        },
+      ],
+    });
+    expect(executionsOf(snapshotId)).toEqual([]);
+    expect(decodeCursor(pass.next ?? '')).toMatchObject({ rule: 'ebs-to-dr', region: 'us-east-1' });
   });
 });

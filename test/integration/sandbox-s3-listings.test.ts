@@ -11,9 +11,12 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { SANDBOX_CREDENTIALS } from '#local/sandbox';
 import { refusal, usePlainS3Sandbox } from '#test/support/s3-answers';
 
 /**
@@ -260,5 +263,35 @@ describe('sandbox S3: DeleteObjects', () => {
     );
     expect(quiet.Deleted).toBeUndefined();
     expect((await s3().send(new ListObjectsV2Command({ Bucket, Prefix: 'do/' }))).KeyCount).toBe(0);
+  });
+});
+
+describe('scripted listing faults (local/faults.ts)', () => {
+  /** A client that does not retry: each scripted answer is seen as S3 sent it. */
+  const once = () =>
+    new S3Client({
+      region: 'us-east-1',
+      endpoint: sandbox().endpoint,
+      credentials: SANDBOX_CREDENTIALS,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
+
+  it('answers a scripted bucket’s listings as S3 does (503 SlowDown, 403 AccessDenied), then lists again', async () => {
+    sandbox().faults.scriptFor(Bucket, 'ListObjectsV2', 'slowdown');
+    sandbox().faults.scriptFor(Bucket, 'ListObjectVersions', 'denied');
+    const client = once();
+    await expect(client.send(new ListObjectsV2Command({ Bucket, Prefix: 'l/' }))).rejects.toMatchObject({
+      name: 'SlowDown',
+      $metadata: { httpStatusCode: 503 },
+    });
+    await expect(client.send(new ListObjectVersionsCommand({ Bucket, Prefix: 'l/' }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
+    const listed = await client.send(new ListObjectsV2Command({ Bucket, Prefix: 'l/' }));
+    expect(listed.KeyCount).toBe(6);
+    const versions = await client.send(new ListObjectVersionsCommand({ Bucket, Prefix: 'l/' }));
+    expect(versions.Versions).toHaveLength(6);
   });
 });

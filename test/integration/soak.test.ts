@@ -82,6 +82,9 @@ describe('soak (small)', () => {
     expect(report.reconcile.rounds.at(-1)).toBe(0);
     // What reconcile could not send is only what S3 cannot take (over its limits), never sent again.
     expect(Object.keys(report.reconcile.failedByCause).sort()).toEqual(['MetadataTooLarge', 'TooManyTags']);
+    // A source listing throttled past its patient retries was named, not thrown: the rounds went on.
+    expect(report.reconcile.listingFailuresScripted).toBe(1);
+    expect(report.reconcile.listingFailures).toBeGreaterThanOrEqual(1);
     // EC2 copy errors failed their executions; reconcile found those copies missing and started the next
     // attempt, which completed (the invariants above count each such item once, verified).
     const ec2 = [report.executions['snapshot-copy'], report.executions['image-copy']];

@@ -9,9 +9,14 @@ const { fromTemporaryCredentials } = vi.hoisted(() => ({
 }));
 vi.mock('@aws-sdk/credential-providers', () => ({ fromTemporaryCredentials }));
 
-const { createEc2ClientFactory, createS3ClientFactory, destinationTarget } = await import(
-  '#foundation/aws-clients'
-);
+const {
+  createEc2ClientFactory,
+  createS3ClientFactory,
+  destinationTarget,
+  PATIENT_MAX_ATTEMPTS,
+  retryConfigOf,
+  STANDARD_MAX_ATTEMPTS,
+} = await import('#foundation/aws-clients');
 
 const ROLE = 'arn:aws:iam::222233334444:role/ferry-writer';
 
@@ -81,5 +86,29 @@ describe('AWS client factories', () => {
     ],
   ])('It should take the target of destination %j', (destination, target) => {
     expect(destinationTarget(destination)).toStrictEqual(target);
+  });
+
+  it('It should give a patient client the standard strategy with 10 attempts, and keep it apart', async () => {
+    const s3 = createS3ClientFactory();
+    const patient = s3({ region: 'us-east-1' }, { retries: 'patient' });
+    const standard = s3({ region: 'us-east-1' });
+    expect(patient).not.toBe(standard);
+    expect(s3({ region: 'us-east-1' }, { retries: 'patient' })).toBe(patient);
+    expect(PATIENT_MAX_ATTEMPTS).toBe(10);
+    expect(await patient.config.maxAttempts()).toBe(PATIENT_MAX_ATTEMPTS);
+    expect(await standard.config.maxAttempts()).toBe(STANDARD_MAX_ATTEMPTS);
+    const ec2 = createEc2ClientFactory()({ region: 'us-east-1' }, { retries: 'patient' });
+    expect(await ec2.config.maxAttempts()).toBe(PATIENT_MAX_ATTEMPTS);
+  });
+
+  it('It should tell a given retry strategy the attempts wanted (the sandbox’s virtual-clock strategy)', () => {
+    const strategy = vi.fn((_attempts: number) => ({}) as never);
+    expect(retryConfigOf('patient', strategy)).toEqual({ retryStrategy: {} });
+    expect(retryConfigOf(true, strategy)).toEqual({ retryStrategy: {} });
+    expect(strategy.mock.calls).toEqual([[PATIENT_MAX_ATTEMPTS], [STANDARD_MAX_ATTEMPTS]]);
+    expect(retryConfigOf(false, strategy)).toEqual({ maxAttempts: 1 });
+    expect(strategy).toHaveBeenCalledTimes(2);
+    expect(retryConfigOf('patient', undefined)).toEqual({ maxAttempts: PATIENT_MAX_ATTEMPTS });
+    expect(retryConfigOf(true, undefined)).toEqual({});
   });
 });

@@ -2,6 +2,7 @@ import { ListObjectsV2Command, type ListObjectsV2CommandInput, S3Client } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { compareKeys } from '#objects/keys';
+import { ListingFailedError } from '#reconcile/errors';
 import {
   DestinationListing,
   justBelow,
@@ -183,5 +184,30 @@ describe('DestinationListing', () => {
     expect(await walk.find('mirror/12', budget)).toBeUndefined(); // another page, none left to pay for
     expect(inputs.map((input) => input.StartAfter)).toEqual(['mirror/02']);
     restore();
+  });
+});
+
+describe('a destination listing that fails', () => {
+  it('is no answer: the walk throws a ListingFailedError naming the key space, never "no replica"', async () => {
+    const s3 = mockClient(S3Client);
+    const throttled = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
+    s3.on(ListObjectsV2Command).rejects(throttled);
+    const client = new S3Client({ region: 'us-west-2' });
+    const asked: unknown[] = [];
+    const deps = {
+      s3: (_target: unknown, options?: { retries?: unknown }) => {
+        asked.push(options?.retries);
+        return client;
+      },
+    };
+    const walk = new DestinationListing(rule, plain, deps as never, undefined);
+    const failure = walk.find('mirror/a', new ListingBudget(1000));
+    await expect(failure).rejects.toThrow(ListingFailedError);
+    await expect(failure).rejects.toMatchObject({
+      what: 's3://dr-bucket/mirror/ in us-west-2',
+      cause: throttled,
+    });
+    expect(asked).toEqual(['patient']);
+    s3.restore();
   });
 });

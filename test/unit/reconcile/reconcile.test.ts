@@ -12,9 +12,10 @@ import { markersFor } from '#objects/markers';
 import { createReconcileHandler } from '#reconcile/handler';
 import { objectCreatedEventOf, replicaStateOf } from '#reconcile/objects';
 import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
-import { decodeCursor, encodeCursor } from '#reconcile/report';
+import { decodeCursor, emptyRuleReport, encodeCursor } from '#reconcile/report';
 import { objectRulesOf } from '#rules/config';
 import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
+import { reportLines } from '../../../cli/backfill.ts';
 
 const CONFIG = configFrom(`
 rules:
@@ -200,6 +201,122 @@ describe('a reconcile pass', () => {
   });
 });
 
+const TWO_RULES = configFrom(`
+rules:
+  - name: docs
+    objects: { bucket: acme-prod, prefix: docs/ }
+    to:
+      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, tags: { copy: false } }
+  - name: logs
+    objects: { bucket: acme-logs, prefix: logs/ }
+    to:
+      - { bucket: acme-dr, region: us-west-2, tags: { copy: false } }
+`);
+
+/** Deps over TWO_RULES whose client factory records the retries each client was asked with. */
+function twoRuleDeps(s3: S3Client, asked: unknown[]): ReconcileDeps {
+  const deps = depsWith(s3);
+  return {
+    ...deps,
+    rules: TWO_RULES.rules,
+    objects: {
+      ...deps.objects,
+      rules: objectRulesOf(TWO_RULES),
+      s3: (_target, options) => {
+        asked.push(options?.retries);
+        return s3;
+      },
+    },
+  };
+}
+
+describe('a listing that fails for good', () => {
+  const slowDown = () => s3Error('SlowDown', 503);
+
+  it('is named in its rule’s report, the other rules go on, and the pass’s next comes back to it', async () => {
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(s3);
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).rejects(slowDown());
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).resolves({ IsTruncated: false, Contents: [] });
+    const asked: unknown[] = [];
+    const report = await reconcile({}, twoRuleDeps(s3, asked));
+    expect(report.rules).toEqual([
+      {
+        ...emptyRuleReport('docs', 'objects'),
+        failed: [
+          {
+            item: 'listing of s3://acme-prod/docs/ in us-east-1',
+            cause: expect.stringMatching(/^SlowDown/),
+            listing: true,
+          },
+        ],
+      },
+      emptyRuleReport('logs', 'objects'),
+    ]);
+    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs' });
+    // The source listings were made with patient clients.
+    expect(asked).toEqual(['patient', 'patient']);
+    // `ferry backfill` prints it with the way back.
+    expect(reportLines(report)[1]).toMatch(
+      /^ {2}✘ listing of s3:\/\/acme-prod\/docs\/ in us-east-1: SlowDown.* \(the rule stopped at this listing; --resume comes back to it\)$/,
+    );
+    expect(reportLines(report).at(-1)).toBe(`More to do: run again with --resume ${report.next}`);
+  });
+
+  it('of a destination (the listing join) judges nothing on the page: no HEAD, no copy, the page again next pass', async () => {
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(s3);
+    // Enough candidates that a destination LIST is cheaper than their HEADs (listing-join.ts).
+    const contents = Array.from({ length: 20 }, (_, i) => ({
+      Key: `docs/${String(i).padStart(2, '0')}`,
+      Size: 1,
+      ETag: '"e"',
+      LastModified: T0,
+    }));
+    mock
+      .on(ListObjectsV2Command, { Bucket: 'acme-prod' })
+      .resolves({ IsTruncated: true, Contents: contents });
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-dr' }).rejects(s3Error('AccessDenied', 403));
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).resolves({ IsTruncated: false, Contents: [] });
+    const report = await reconcile(
+      { resume: encodeCursor({ rule: 'docs', after: 'docs/' }) },
+      twoRuleDeps(s3, []),
+    );
+    expect(report.rules[0]).toMatchObject({
+      rule: 'docs',
+      scanned: 0,
+      missing: 0,
+      sent: 0,
+      failed: [
+        {
+          item: 'listing of s3://acme-dr/mirror/ in us-west-2',
+          cause: expect.stringMatching(/^AccessDenied/),
+          listing: true,
+        },
+      ],
+    });
+    expect(mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
+    // From the key before the page that could not be judged.
+    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', after: 'docs/' });
+    expect(report.rules[1]).toMatchObject({ rule: 'logs', failed: [] });
+  });
+
+  it('still throws an error that is no listing’s (a bug must not pass for a throttled bucket)', async () => {
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const deps = twoRuleDeps(s3, []);
+    const broken = {
+      ...deps,
+      objects: {
+        ...deps.objects,
+        s3: () => {
+          throw new TypeError('no client');
+        },
+      },
+    };
+    await expect(reconcile({}, broken)).rejects.toThrow(TypeError);
+  });
+});
+
 describe('the reconcile handler', () => {
   it('validates its input, runs one pass for the function’s own account, and returns the report', async () => {
     const seen: unknown[] = [];
@@ -247,6 +364,21 @@ describe('the reconcile handler', () => {
       rules: [{ rule: 'docs', scanned: 30, missing: 3, sent: 3 }],
     });
     expect(resumes).toEqual([undefined, 'a', 'b']);
+
+    // A pass whose listing failed for good ends the run: the next would meet the same throttled listing.
+    const failing = async () => ({
+      rules: [
+        {
+          ...report('a', 0).rules[0],
+          failed: [
+            { item: 'listing of snapshots in us-east-1', cause: 'RequestLimitExceeded: x', listing: true },
+          ],
+        },
+      ],
+      next: 'a',
+    });
+    const stops = createReconcileHandler(createPowertools(), deps, 'eu-west-1', failing as never);
+    await expect(stops({}, withTime(600_000))).resolves.toMatchObject({ passes: 1, next: 'a' });
 
     // Too little time left for another pass: the cursor is returned instead.
     const short = createReconcileHandler(createPowertools(), deps, 'eu-west-1', pass as never);
