@@ -11,14 +11,15 @@ import { FaultSchedule, parseFaultRates as parseRates } from './fault-schedule.t
  * - `denied`: 403 AccessDenied (a policy that refuses the call: not retried by the SDK).
  * Codes and statuses as S3 documents them (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
  */
-export const FAULT_KINDS = [
+/** The faults a retry outlasts (the SDK's, then the state machine's): all but `denied`. */
+export const TRANSIENT_FAULT_KINDS = [
   'slowdown',
   'unavailable',
   'embedded',
   'embedded-newline',
   'drop',
-  'denied',
 ] as const;
+export const FAULT_KINDS = [...TRANSIENT_FAULT_KINDS, 'denied'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const COPY_OPERATIONS = ['CopyObject', 'UploadPartCopy', 'CompleteMultipartUpload'] as const;

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery } from '#local/event-bus';
-import { FAULT_KINDS } from '#local/faults';
+import { TRANSIENT_FAULT_KINDS } from '#local/faults';
 import { type Sandbox, startSandbox } from '#local/sandbox';
 import { type Execution, statesEnteredOf } from '#local/step-functions';
 import { markersFor } from '#objects/markers';
@@ -97,7 +97,7 @@ const executionFor = (key: string) =>
   ended.filter((e) => (e.input as { source: { key: string } }).source.key === key).at(-1);
 
 describe('retry path: copies that outlast the SDK go to the state machine', () => {
-  it.each(FAULT_KINDS)(
+  it.each(TRANSIENT_FAULT_KINDS)(
     'It should finish a copy hit by three "%s" faults, retrying in the state machine',
     async (fault) => {
       const key = `retry/${fault}.txt`;
