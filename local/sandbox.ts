@@ -44,6 +44,7 @@ import type { ReconcileReport } from '#reconcile/report';
 import { type InventoryRun, type InventoryRunStarter, scheduledReconcile } from '#reconcile/scheduled';
 import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
+import { MONITOR_WINDOW_MS } from '#rpo/threshold';
 import { type FerryConfig, objectRulesOf, objectSourceRegionOf } from '#rules/config';
 import {
   copyCompletionEventPatterns,
@@ -884,6 +885,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       clock,
       // The schedule's rate (deploy/template-parts.ts): here at each period's end on the virtual clock.
       nextAt: (now) => (Math.floor(now / SWEEP_PERIOD_MS) + 1) * SWEEP_PERIOD_MS,
+      // In steps of the RPO monitor's window, as far ahead as its own wake-ups.
+      maxStepMs: MONITOR_WINDOW_MS,
       run: async () => {
         if (!eventDriven) throw new Error('the copy sweep runs in events mode only');
         sweepPasses += 1;

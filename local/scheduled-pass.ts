@@ -23,6 +23,12 @@ export function scheduledPasses<Pass>(options: {
   clock: VirtualClock;
   /** The next scheduled time after `now` (epoch ms). */
   nextAt: (now: number) => number;
+  /**
+   * The furthest ahead one wake-up is set (a schedule longer than this waits in steps): a wake-up on the
+   * clock is a timer the runner may jump to when nothing else is due, so an hour's wake-up left set while
+   * executions end would let time race an hour ahead past the RPO monitor's windows. Unset: no limit.
+   */
+  maxStepMs?: number;
   run: () => Promise<Pass>;
 }): ScheduledPasses<Pass> {
   const { stepFunctions, clock } = options;
@@ -35,17 +41,25 @@ export function scheduledPasses<Pass>(options: {
   };
   const start = () => {
     let stopped = false;
+    let due: number | undefined;
     // A wake-up on the clock only while executions run: with none, a waiting pass would be all the
-    // runner sees and time would race ahead. Until one runs, look again in real time.
+    // runner sees and time would race ahead. Until one runs, look again in real time (and reckon the
+    // next scheduled time afresh once one does).
     const next = () => {
       if (stopped) return;
       if (stepFunctions.running === 0) {
+        due = undefined;
         setTimeout(next, 2).unref();
         return;
       }
-      void clock.until(options.nextAt(clock.now())).then(async () => {
+      due ??= options.nextAt(clock.now());
+      const wake = Math.min(due, clock.now() + (options.maxStepMs ?? Number.POSITIVE_INFINITY));
+      void clock.until(wake).then(async () => {
         if (stopped) return;
-        await pass().catch((error: unknown) => failures.push(error as Error));
+        if (due !== undefined && clock.now() >= due) {
+          await pass().catch((error: unknown) => failures.push(error as Error));
+          due = options.nextAt(clock.now());
+        }
         next();
       });
     };
