@@ -37,13 +37,17 @@ const waitersLeft = (box: Sandbox) =>
     .items(SANDBOX_COPY_WAITERS_TABLE)
     .filter((item) => !String(item.copyKey?.S).startsWith('freed/'));
 
-beforeAll(async () => {
-  sandbox = await startSandbox({
+/** A sandbox of CONFIG waiting by event, its copies at COPY_BYTES_PER_SECOND. */
+const startEventDriven = () =>
+  startSandbox({
     config: CONFIG,
     port: 0,
     ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
     ec2Completion: 'events',
   });
+
+beforeAll(async () => {
+  sandbox = await startEventDriven();
 });
 afterAll(() => sandbox.stop());
 
@@ -225,12 +229,7 @@ describe('the hourly copy sweep, when every completion event is lost', () => {
   let swept: Sandbox;
   let stopSweep: () => void;
   beforeAll(async () => {
-    swept = await startSandbox({
-      config: CONFIG,
-      port: 0,
-      ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
-      ec2Completion: 'events',
-    });
+    swept = await startEventDriven();
     stopSweep = swept.copySweep.start();
   });
   afterAll(async () => {
