@@ -1,4 +1,5 @@
 import { nextWaitSeconds } from '#ec2/copy-machine/adaptive-wait';
+import { COPY_DEADLINE_HOURS } from '#ec2/copy-machine/progress';
 import { safetyCheckSeconds } from '#ec2/copy-machine/safety-check';
 
 /**
@@ -81,7 +82,11 @@ export function simulatePolling(
 }
 
 /** A safety-check rule: AwaitCopy's timeout from what the step before it saw. */
-export type SafetySchedule = (observation: { elapsedSeconds: number; progress: number }) => number;
+export type SafetySchedule = (observation: {
+  elapsedSeconds: number;
+  progress: number;
+  secondsToDeadline: number;
+}) => number;
 export const adaptiveSafety: SafetySchedule = (observation) => safetyCheckSeconds(observation);
 /** The rule before: one flat timeout whatever the copy. */
 export const flatSafety =
@@ -97,6 +102,9 @@ export const flatSafety =
  * 3 transitions per wait; history events: AwaitCopy 6 (entered, scheduled, started, submitted, succeeded or
  * timed out, exited) with CheckCopy 5 and the Choice 2 per wait.
  * `eventLatencySeconds` is a model input: AWS publishes no delivery latency for EBS or AMI events.
+ * `sweep`: the scheduled sweep (src/ec2/copy-machine/sweep.ts) every `periodSeconds`, its first run
+ * `phaseSeconds` after the copy started; it ends the wait of a copy whose event is lost at its first run
+ * after the copy's end, as the event would. The copy's deadline is the general one (progress.ts).
  */
 export function simulateEventDriven(
   durationSeconds: number,
@@ -105,12 +113,25 @@ export function simulateEventDriven(
     safety,
     lost,
     progress = steadyProgress,
-  }: { eventLatencySeconds: number; safety: SafetySchedule; lost: boolean; progress?: ProgressModel },
+    sweep,
+  }: {
+    eventLatencySeconds: number;
+    safety: SafetySchedule;
+    lost: boolean;
+    progress?: ProgressModel;
+    sweep?: { periodSeconds: number; phaseSeconds: number };
+  },
 ): PollRun {
-  const eventAt = lost ? Number.POSITIVE_INFINITY : durationSeconds + eventLatencySeconds;
+  const sweptAt = sweep
+    ? sweep.phaseSeconds +
+      Math.max(0, Math.ceil((durationSeconds - sweep.phaseSeconds) / sweep.periodSeconds)) *
+        sweep.periodSeconds
+    : Number.POSITIVE_INFINITY;
+  const eventAt = lost ? sweptAt : Math.min(durationSeconds + eventLatencySeconds, sweptAt);
+  const deadline = COPY_DEADLINE_HOURS * 3600;
   let elapsed = 0;
   let waits = 0;
-  let timeout = safety({ elapsedSeconds: 0, progress: 0 });
+  let timeout = safety({ elapsedSeconds: 0, progress: 0, secondsToDeadline: deadline });
   for (;;) {
     waits += 1;
     if (elapsed + timeout >= eventAt) {
@@ -119,7 +140,11 @@ export function simulateEventDriven(
     }
     elapsed += timeout;
     if (elapsed >= durationSeconds) break;
-    timeout = safety({ elapsedSeconds: elapsed, progress: progress(elapsed, durationSeconds) });
+    timeout = safety({
+      elapsedSeconds: elapsed,
+      progress: progress(elapsed, durationSeconds),
+      secondsToDeadline: deadline - elapsed,
+    });
   }
   return {
     checks: waits,

@@ -8,6 +8,7 @@
 // minute, which would flatter a fixed poll).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { FIRST_CHECK_SECONDS } from '#ec2/copy-machine/safety-check';
+import { COPY_SWEEP_PERIOD_SECONDS } from '#ec2/copy-machine/sweep';
 import {
   adaptiveSafety,
   adaptiveSchedule,
@@ -114,13 +115,23 @@ const eventRun = (
   lost: boolean,
   safety: SafetySchedule = adaptiveSafety,
   progress: ProgressModel = steadyProgress,
+  swept = false,
 ) => {
+  // With the sweep, each of the 101 copies starts at another point of the sweep's hour (spread over it).
   const runs = Array.from({ length: 101 }, (_, i) =>
     simulateEventDriven(seconds * (1 + (0.05 * i) / 100), {
       eventLatencySeconds: EVENT_LATENCY_SECONDS,
       safety,
       lost,
       progress,
+      ...(swept
+        ? {
+            sweep: {
+              periodSeconds: COPY_SWEEP_PERIOD_SECONDS,
+              phaseSeconds: ((i * 37) % 101) * (COPY_SWEEP_PERIOD_SECONDS / 101),
+            },
+          }
+        : {}),
     }),
   );
   return {
@@ -133,13 +144,15 @@ const eventRun = (
 const mark = (run: PollRun) =>
   `${run.transitions}${run.transitions > 10 ? ' ✘' : ''} · ${run.historyEvents} · ${lag(run.lagSeconds)}${run.lagSeconds > 60 ? ' ✘' : ''}`;
 const flatHours = FIRST_CHECK_SECONDS / 3600;
+const sweepHours = COPY_SWEEP_PERIOD_SECONDS / 3600;
 const events = [
-  `| copy | goal | events (${EVENT_LATENCY_SECONDS} s event latency) | event lost | before: events, flat ${flatHours} h check | before: event lost | adaptive polling |`,
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  `| copy | goal | events (${EVENT_LATENCY_SECONDS} s event latency) | event lost, sweep every ${sweepHours} h | event lost, sweep down | before: events, flat ${flatHours} h check | before: event lost | adaptive polling |`,
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ...DURATIONS.map(([label, seconds]) => {
     const goal = `≤ 10 · < ${HISTORY_LIMIT} · ≤ 60 s`;
     const cells = [
       eventRun(seconds, false),
+      eventRun(seconds, true, adaptiveSafety, steadyProgress, true),
       eventRun(seconds, true),
       eventRun(seconds, false, FLAT_SAFETY),
       eventRun(seconds, true, FLAT_SAFETY),
@@ -151,13 +164,14 @@ const events = [
 
 /** The lost event's cost when EC2 reports nothing for the first tenth (or half) of the copy. */
 const lostLate = [
-  `| copy | event lost, steady progress | progress after 10 % of the copy | progress after 50 % | before: flat ${flatHours} h check |`,
-  '| --- | --- | --- | --- | --- |',
+  `| copy | event lost, steady progress | progress after 10 % of the copy | progress after 50 % | progress after 50 %, sweep every ${sweepHours} h | before: flat ${flatHours} h check |`,
+  '| --- | --- | --- | --- | --- | --- |',
   ...DURATIONS.map(([label, seconds]) => {
     const cells = [
       eventRun(seconds, true),
       eventRun(seconds, true, adaptiveSafety, lateProgress(0.1)),
       eventRun(seconds, true, adaptiveSafety, lateProgress(0.5)),
+      eventRun(seconds, true, adaptiveSafety, lateProgress(0.5), true),
       eventRun(seconds, true, FLAT_SAFETY),
     ];
     return `| ${label} | ${cells.map(mark).join(' | ')} |`;
@@ -181,7 +195,7 @@ const report = [
   '',
   ...events,
   '',
-  '### A lost event when EC2 reports no progress at first (safety check from the copy)',
+  '### A lost event when EC2 reports no progress at first (safety check from the copy; sweep down but the 5th column)',
   '',
   ...lostLate,
   '',

@@ -115,6 +115,7 @@ const MATCH_NO_PATTERN = new Set([
   'functions/object-copy-step',
   'functions/ec2-copy-step',
   'functions/ec2-copy-completed',
+  'functions/ec2-copy-sweep',
   'functions/rpo-monitor',
   'functions/object-tags-changed',
   'functions/inventory-batch',

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { COPY_SWEEP_PERIOD_SECONDS } from '#ec2/copy-machine/sweep';
 import { metricServiceOf } from '#foundation/observability/powertools';
 import { rpoRulesOf } from '#rpo/rules';
-import type { FerryConfig } from '#rules/config';
+import { type FerryConfig, imageRulesOf, snapshotRulesOf } from '#rules/config';
 import {
+  completionEventReachesStack,
   copyCompletionEventPatterns,
   type EventPattern,
   ec2TagChangeEventPatterns,
@@ -11,6 +13,7 @@ import {
   objectTagChangeEventPatterns,
   snapshotEventPatterns,
 } from '#rules/event-patterns';
+import { DEPLOYED_EC2_COMPLETION } from '../statemachines/ec2-copy.ts';
 import { copyWaitersTable, copyWaitersTableArn } from './copy-waiters-table.ts';
 import { iamPolicies, namesOf } from './iam/policies.ts';
 import { FUNCTION_NAMES, type FunctionName, type IamContext, type PolicyStatement } from './iam/types.ts';
@@ -499,7 +502,12 @@ export const OPTIONAL_FUNCTIONS = {
 };
 
 /** The functions EventBridge invokes asynchronously: their failed invocations go to the dead letters. */
-const ASYNC_FUNCTIONS: readonly FunctionName[] = [...EVENT_HANDLERS, 'reconcile', 'rpoMonitor'];
+const ASYNC_FUNCTIONS: readonly FunctionName[] = [
+  ...EVENT_HANDLERS,
+  'reconcile',
+  'rpoMonitor',
+  'ec2CopySweep',
+];
 
 /**
  * One role per function, holding only what that function calls for these rules (deploy/iam/policies.ts), its own
@@ -627,11 +635,29 @@ export const iamContextOf = (deployment: Deployment): IamContext => ({
 export const rpoMonitorEvents = (config: FerryConfig): unknown[] =>
   rpoRulesOf(config).length > 0 ? [{ schedule: { rate: 'rate(1 minute)' } }] : [];
 
+/**
+ * The copy sweep's schedule (src/ec2/copy-machine/sweep.ts): every `COPY_SWEEP_PERIOD_SECONDS` (an hour:
+ * why, there), and only when some copy is waited for by event (a snapshot or AMI destination copied by
+ * Ferry's own role, with the machines rendered `events`); without, the function is never invoked. Its cost
+ * is fixed, whatever the copies: 730 runs a month, each a Scan of a table of what is in flight (0.5 RRU per
+ * page of up to 8 KB, eventually consistent) and one Describe per Region and kind (EC2 does not charge for
+ * API calls), about 1 s at 256 MB: 730 × $0.20 per 1M requests + 730 × 0.25 GB-s × $0.0000133334
+ * + 365 RRU × $0.125 per 1M ≈ $0.0026 a month (BENCHMARKS.md, "Following a copy by its event").
+ */
+export const COPY_SWEEP_RATE = `rate(${COPY_SWEEP_PERIOD_SECONDS / 60} minutes)`;
+export const copySweepEvents = (config: FerryConfig): unknown[] =>
+  [...snapshotRulesOf(config), ...imageRulesOf(config)].some((rule) =>
+    rule.to.some(completionEventReachesStack),
+  ) && DEPLOYED_EC2_COMPLETION === 'events'
+    ? [{ schedule: { rate: COPY_SWEEP_RATE } }]
+    : [];
+
 export function templateParts(config: FerryConfig, deployment: Deployment) {
   return {
     stateMachineArns: stateMachineArnsOf(deployment),
     events: handlerEvents(config),
     rpoMonitorEvents: rpoMonitorEvents(config),
+    copySweepEvents: copySweepEvents(config),
     functions: { objectCreatedBatch: objectCreatedBatchFunction(config) },
     resources: {
       Resources: {

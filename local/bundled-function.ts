@@ -173,7 +173,7 @@ export function bundleEnvironment(
     FERRY_SNAPSHOT_COPY_STATE_MACHINE_ARN:
       'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-snapshot-copy',
     FERRY_IMAGE_COPY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-image-copy',
-    // Named to ec2CopyStep and ec2CopyCompleted by serverless.yml (the others never read it).
+    // Named to ec2CopyStep, ec2CopyCompleted and ec2CopySweep by serverless.yml (the others never read it).
     FERRY_COPY_WAITERS_TABLE: 'ferry-bundled-copy-waiters',
   };
 }

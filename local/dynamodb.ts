@@ -4,7 +4,7 @@ import { indexEntryBytes, itemBytes, readUnitsOf, writeUnits } from './dynamodb-
 
 /**
  * DynamoDB for the sandbox: the JSON 1.0 protocol (`X-Amz-Target: DynamoDB_20120810.Operation`), the
- * operations Ferry uses (PutItem, GetItem, DeleteItem; Query on a global secondary index) on tables with a
+ * operations Ferry uses (PutItem, GetItem, DeleteItem; Query on a global secondary index; Scan) on tables with a
  * string partition key, and the subset of condition expressions Ferry writes (`a = :v`,
  * `attribute_exists(a)`, `attribute_not_exists(a)`, names as `#n`). A Query's key condition is the index's
  * partition key `= :v`, optionally `AND` its sort key compared (`=`, `<`, `<=`, `>`, `>=`) with a value; its
@@ -27,6 +27,8 @@ type AttributeValue = Record<string, unknown>;
 type Item = Record<string, AttributeValue>;
 
 const MAX_ITEM_BYTES = 400 * 1024;
+/** The most a Scan (or Query) page reads before it stops and answers a `LastEvaluatedKey`. */
+const SCAN_PAGE_BYTES = 1024 * 1024;
 
 /** A refusal DynamoDB would answer with HTTP 400 and this error type. */
 export class DynamoDbError extends Error {
@@ -49,6 +51,9 @@ interface Request {
   Limit?: number;
   Select?: string;
   ConsistentRead?: boolean;
+  FilterExpression?: string;
+  ProjectionExpression?: string;
+  Segment?: number;
   ExclusiveStartKey?: Item;
   Item?: Item;
   Key?: Item;
@@ -313,6 +318,50 @@ export class LocalDynamoDb {
     };
   }
 
+  /**
+   * Scan of a table: its items in a stable order, a page at most `Limit` items and at most 1 MB of them
+   * ("If the total size of scanned items exceeds the maximum dataset size limit of 1 MB, the scan completes
+   * and results are returned to the user", with `LastEvaluatedKey` to go on from:
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html), consuming the units of
+   * the items read (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+   * No filter, projection or parallel segments (Ferry writes none): refused rather than ignored.
+   */
+  private scan(request: Request) {
+    const table = this.table(request.TableName);
+    for (const unsupported of ['FilterExpression', 'ProjectionExpression', 'Segment', 'IndexName'] as const)
+      if (request[unsupported] !== undefined)
+        throw invalid(`The Ferry sandbox does not serve a Scan with ${unsupported}`);
+    if (request.Limit !== undefined && (!Number.isInteger(request.Limit) || request.Limit < 1))
+      throw invalid(
+        `1 validation error detected: Value '${request.Limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1`,
+      );
+    const keys = [...table.items.keys()];
+    const startKey = request.ExclusiveStartKey
+      ? this.keyOf(table.hashKey, request.ExclusiveStartKey, 'key')
+      : undefined;
+    let start = startKey === undefined ? 0 : keys.indexOf(startKey) + 1;
+    // A start key whose item was deleted meanwhile: go on after where it sorted (keys are unique strings).
+    if (startKey !== undefined && start === 0) start = keys.filter((key) => key <= startKey).length;
+    const page: Item[] = [];
+    let bytes = 0;
+    for (const key of keys.slice(start)) {
+      const item = table.items.get(key);
+      if (!item) continue;
+      if (page.length === (request.Limit ?? Number.POSITIVE_INFINITY) || bytes >= SCAN_PAGE_BYTES) break;
+      page.push(item);
+      bytes += itemBytes(item);
+    }
+    this.consumed.read += readUnitsOf(bytes, request.ConsistentRead === true);
+    const last = page.at(-1);
+    const more = start + page.length < keys.length;
+    return {
+      Items: page.map((item) => structuredClone(item)),
+      Count: page.length,
+      ScannedCount: page.length,
+      ...(last && more ? { LastEvaluatedKey: { [table.hashKey]: last[table.hashKey] } } : {}),
+    };
+  }
+
   /** One request; the answer's JSON, or a DynamoDbError. Counted, with the units it consumed. */
   handle(operation: string, request: Request): unknown {
     this.count(operation);
@@ -348,6 +397,8 @@ export class LocalDynamoDb {
       }
       case 'Query':
         return this.query(request);
+      case 'Scan':
+        return this.scan(request);
       default:
         throw new DynamoDbError(
           'ValidationException',

@@ -1,4 +1,5 @@
 import { MONITOR_WINDOW_MS, windowOf } from '#rpo/threshold';
+import { type ScheduledPasses, scheduledPasses } from './scheduled-pass.ts';
 import type { LocalStepFunctions } from './step-functions.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
@@ -20,52 +21,11 @@ export interface RpoMonitorPass {
  * through the sandbox's Step Functions API and sends its events through the sandbox's EventBridge, run on the
  * virtual clock at each window's end, as the EventBridge schedule runs it in AWS.
  */
-export interface SandboxRpoMonitor {
-  /** One pass now. */
-  pass(): Promise<RpoMonitorPass>;
-  /** Passes at every window end from now on while executions run; the returned function stops them. */
-  start(): () => void;
-  readonly passes: RpoMonitorPass[];
-  /**
-   * Scheduled passes that failed (a timeout under load, say). A failed scheduled invocation in AWS is just
-   * that one run lost; the schedule goes on, so here too: counted, never an unhandled rejection.
-   */
-  readonly failures: Error[];
-}
+export type SandboxRpoMonitor = ScheduledPasses<RpoMonitorPass>;
 
-export function sandboxRpoMonitor(options: {
+export const sandboxRpoMonitor = (options: {
   stepFunctions: LocalStepFunctions;
   clock: VirtualClock;
   run: () => Promise<RpoMonitorPass>;
-}): SandboxRpoMonitor {
-  const { stepFunctions, clock } = options;
-  const passes: RpoMonitorPass[] = [];
-  const failures: Error[] = [];
-  const pass = async () => {
-    const result = await options.run();
-    passes.push(result);
-    return result;
-  };
-  const start = () => {
-    let stopped = false;
-    // A wake-up on the clock only while executions run: with none, a waiting monitor would be all the
-    // runner sees and time would race ahead. Until one runs, look again in real time.
-    const next = () => {
-      if (stopped) return;
-      if (stepFunctions.running === 0) {
-        setTimeout(next, 2).unref();
-        return;
-      }
-      void clock.until(windowOf(clock.now(), MONITOR_WINDOW_MS).end).then(async () => {
-        if (stopped) return;
-        await pass().catch((error: unknown) => failures.push(error as Error));
-        next();
-      });
-    };
-    next();
-    return () => {
-      stopped = true;
-    };
-  };
-  return { pass, start, passes, failures };
-}
+}): SandboxRpoMonitor =>
+  scheduledPasses({ ...options, nextAt: (now) => windowOf(now, MONITOR_WINDOW_MS).end });

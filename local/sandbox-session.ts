@@ -1,3 +1,4 @@
+import { copySweepEvents } from '#deploy/template-parts';
 import { rpoRulesOf } from '#rpo/rules';
 import type { FerryConfig } from '#rules/config';
 import { InvalidConfigError, loadConfigFile } from '#rules/load';
@@ -87,6 +88,8 @@ export async function runSandboxSession(options: SandboxSessionOptions): Promise
   // While it serves, the RPO backlog monitor runs at each minute of the virtual clock, as its schedule
   // runs it in AWS, when some rule sets `rpo` (its events appear on the bus: README, "Recovery-point objective").
   if (rpoRulesOf(config).length > 0) sandbox.rpoMonitor.start();
+  // And the copy sweep each hour, as deployed: when some copy is waited for by event.
+  if (copySweepEvents(config).length > 0) sandbox.copySweep.start();
   print();
   print(`The sandbox keeps serving on ${sandbox.endpoint} until Ctrl-C. Try it with the AWS CLI:`);
   print(

@@ -18,12 +18,14 @@ import type { Deployment } from '#deploy/template-parts';
 import type { AwaitDeps } from '#ec2/copy-machine/await-step';
 import { type Ec2CopyJob, executionNameOf as ec2ExecutionNameOf } from '#ec2/copy-machine/contract';
 import { SLOT_QUEUE_INDEX } from '#ec2/copy-machine/slot-queue';
+import { COPY_SWEEP_PERIOD_SECONDS, type SweepResult } from '#ec2/copy-machine/sweep';
 import { createEc2CopyCompletedHandler } from '#ec2/handlers/ec2-copy-completed';
 import { createEc2CopyStepHandler } from '#ec2/handlers/ec2-copy-step';
+import { createEc2CopySweepHandler } from '#ec2/handlers/ec2-copy-sweep';
 import { createEc2TagsChangedHandler } from '#ec2/handlers/ec2-tags-changed';
 import { createImageAvailableHandler } from '#ec2/handlers/image-available';
 import { createSnapshotCreatedHandler } from '#ec2/handlers/snapshot-created';
-import { copyWaitsOf } from '#ec2/handlers/wiring';
+import { copySweepDepsOf, copyWaitsOf } from '#ec2/handlers/wiring';
 import { createDynamoDbClientFactory } from '#foundation/aws-clients';
 import { metricServiceOf } from '#foundation/observability/powertools';
 import { SANDBOX_CREDENTIALS } from '#foundation/sandbox-credentials';
@@ -42,6 +44,7 @@ import type { ReconcileReport } from '#reconcile/report';
 import { type InventoryRun, type InventoryRunStarter, scheduledReconcile } from '#reconcile/scheduled';
 import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
+import { MONITOR_WINDOW_MS } from '#rpo/threshold';
 import { type FerryConfig, objectRulesOf, objectSourceRegionOf } from '#rules/config';
 import {
   copyCompletionEventPatterns,
@@ -71,6 +74,7 @@ import type { InventoryRequest } from './s3/inventory.ts';
 import { type S3Gateway, startS3Gateway } from './s3-gateway.ts';
 import { rawPathOf, s3OperationOf } from './s3-operations.ts';
 import { sendError } from './s3-wire.ts';
+import { type ScheduledPasses, scheduledPasses } from './scheduled-pass.ts';
 import { serveStepFunctions } from './sfn-api.ts';
 import { signingScopeOf } from './sigv4.ts';
 import { moveToDeadLetters, SANDBOX_QUEUE_NAME, serveDeadLetters } from './sqs-dlq.ts';
@@ -134,6 +138,8 @@ export interface SandboxOptions {
   > & { recordConcurrency?: number };
 }
 
+const SWEEP_PERIOD_MS = COPY_SWEEP_PERIOD_SECONDS * 1000;
+
 /** The sandbox's copy-waiters table (event-driven waiting), named as the deployment names it. */
 export const SANDBOX_COPY_WAITERS_TABLE = copyWaitersTableName(sandboxDeployment());
 
@@ -149,6 +155,12 @@ export interface Sandbox {
   rpoMetrics: RpoTally;
   /** The RPO backlog monitor, run on the virtual clock (local/rpo-monitor.ts). */
   rpoMonitor: SandboxRpoMonitor;
+  /**
+   * The hourly copy sweep (src/ec2/copy-machine/sweep.ts), the real ec2CopySweep handler on the virtual
+   * clock at each hour, as its schedule runs it in AWS (deploy/template-parts.ts, `copySweepEvents`); in
+   * `events` mode only. Not started by itself: a test of the machine's own checks runs with the sweep down.
+   */
+  copySweep: ScheduledPasses<SweepResult>;
   /** S3 requests served, by operation (also at GET /__ferry/requests; DELETE resets). */
   requests: Map<string, number>;
   /** The fake EC2 behind the same endpoint: seed volumes and instances, inject faults, inspect copies. */
@@ -449,6 +461,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ec2TagsChanged: runtimeOf(),
     reconcile: runtimeOf(),
     rpoMonitor: runtimeOf(),
+    ec2CopySweep: runtimeOf(),
     inventoryBatch: runtimeOf(),
   } satisfies Record<FunctionName, Runtime>;
   const objectCreated = createObjectCreatedHandler(runtimes.objectCreated.tools, {
@@ -517,6 +530,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     log: completionTools.logger,
     now: clock.now,
   });
+  const sweepTools = runtimes.ec2CopySweep.tools;
+  const ec2CopySweep = createEc2CopySweepHandler(
+    sweepTools,
+    copySweepDepsOf(
+      { log: sweepTools.logger, now: clock.now },
+      runtimes.ec2CopySweep.ec2CopyStepDeps.ec2,
+      SANDBOX_COPY_WAITERS_TABLE,
+      createDynamoDbClientFactory(localClients)({ region: homeRegion }),
+      createSfnClientFactory(localClients)({ region: homeRegion }),
+    ),
+  );
   const rpoMonitorDeps = runtimes.rpoMonitor.rpoMonitorDeps(
     {
       objectCopy: stateMachineArnOf('object-copy'),
@@ -539,6 +563,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     homeRegion,
   );
   let rpoPasses = 0;
+  let sweepPasses = 0;
   const crashes = new LambdaCrashes();
   // A user's own S3 clients (and Step Functions' reads and writes for the Distributed Map), one per Region.
   const clients = new Map<string, S3Client>();
@@ -582,8 +607,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ec2Completion,
     ...(options.onExecutionEnd ? { onExecutionEnd: options.onExecutionEnd } : {}),
     // Time does not jump while an event is being handled, nor during a pass of the RPO monitor (it judges
-    // the window its wake-up closed).
-    busy: () => bus.pendingDeliveries > 0 || rpoPasses > 0,
+    // the window its wake-up closed) or of the copy sweep.
+    busy: () => bus.pendingDeliveries > 0 || rpoPasses > 0 || sweepPasses > 0,
   });
   const patterns = objectEventPatterns(options.config);
 
@@ -851,6 +876,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           return await recorder.run('rpoMonitor', () => rpoMonitor({}, lambdaContext('ferry-rpo-monitor')));
         } finally {
           rpoPasses -= 1;
+          stepFunctions.poke();
+        }
+      },
+    }),
+    copySweep: scheduledPasses({
+      stepFunctions,
+      clock,
+      // The schedule's rate (deploy/template-parts.ts): here at each period's end on the virtual clock.
+      nextAt: (now) => (Math.floor(now / SWEEP_PERIOD_MS) + 1) * SWEEP_PERIOD_MS,
+      // In steps of the RPO monitor's window, as far ahead as its own wake-ups.
+      maxStepMs: MONITOR_WINDOW_MS,
+      run: async () => {
+        if (!eventDriven) throw new Error('the copy sweep runs in events mode only');
+        sweepPasses += 1;
+        try {
+          return await recorder.run('ec2CopySweep', () =>
+            ec2CopySweep({}, lambdaContext('ferry-ec2-copy-sweep')),
+          );
+        } finally {
+          sweepPasses -= 1;
           stepFunctions.poke();
         }
       },

@@ -265,6 +265,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   });
   const skippedStart = sandbox.clock.skippedMs;
   let stopMonitor: () => void = () => undefined;
+  let stopSweep: () => void = () => undefined;
   try {
     const { faults } = options;
     sandbox.faults.setRates({
@@ -283,6 +284,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     log(`workload: ${options.objects} objects, ${options.snapshots} snapshots, ${options.images} AMIs`);
     // The backlog monitor's passes, at each window's end while executions run, as its schedule runs it.
     stopMonitor = sandbox.rpoMonitor.start();
+    // And the hourly copy sweep, as deployed: the copies whose completion event the bus lost end by it.
+    stopSweep = sandbox.copySweep.start();
     const workload = await runWorkload(sandbox, options);
     log('settling (every event handled, every execution ended)…');
     await sandbox.settle();
@@ -315,6 +318,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     await sandbox.settle();
     stopMonitor();
+    stopSweep();
 
     // The checks read the final state without faults in the way.
     sandbox.faults.clear();
@@ -424,6 +428,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return report;
   } finally {
     stopMonitor();
+    stopSweep();
     await sandbox.stop();
   }
 }

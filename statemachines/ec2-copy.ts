@@ -104,7 +104,8 @@ function stepTask(
  *            function completes the token when EBS's `copySnapshot` result or "EC2 AMI State Change" arrives
  *            (src/ec2/copy-machine/completion.ts); a lost event ends the task at its timeout
  *            (States.Timeout, caught: the safety check, src/ec2/copy-machine/safety-check.ts), and
- *            CheckCopy looks.
+ *            CheckCopy looks; before that, the hourly ec2CopySweep ends it as the event would
+ *            (src/ec2/copy-machine/sweep.ts).
  *            A copy made by a destination's role (another account) cannot be signalled: its event goes to
  *            that account. The step marks it `polled`, and it takes WaitForCopy as with polling.
  * Deployed with events (deploy/parts.cjs), and so run by the sandbox unless a test or benchmark chooses
@@ -169,7 +170,8 @@ function tokenTask(
  * looks at the safety check. Its timeout comes from the copy itself (TimeoutSecondsPath, a positive
  * integer, https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html): the step before it
  * (StartCopy, or CheckCopy looping back) computes `safetySeconds` from the copy's elapsed time and progress,
- * 5 min to 12 h (src/ec2/copy-machine/safety-check.ts), so a lost event costs about the copy's own duration.
+ * 5 min up to the copy's deadline (src/ec2/copy-machine/safety-check.ts). The hourly sweep ends the wait of a
+ * copy whose event was lost within the hour (src/ec2/copy-machine/sweep.ts); the timeout is its backstop.
  */
 const awaitTask = () => tokenTask('await', { TimeoutSecondsPath: '$.copy.safetySeconds' }, 'CheckCopy');
 

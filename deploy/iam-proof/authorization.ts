@@ -683,9 +683,10 @@ function drafts(call: RecordedCall, names: Names): Draft[] {
       });
     }
     case 'dynamodb': {
-      // Item actions are on the table, a Query on an index on the index (`table/<name>/index/<index>`)
+      // Item actions and a Scan of the table are on the table, a Query on an index on the index
+      // (`table/<name>/index/<index>`)
       // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
-      if (!['PutItem', 'GetItem', 'DeleteItem', 'Query'].includes(call.operation))
+      if (!['PutItem', 'GetItem', 'DeleteItem', 'Query', 'Scan'].includes(call.operation))
         throw new UnmappedOperationError(`dynamodb:${call.operation}`);
       const table = str(call.input.TableName) ?? '';
       const index = call.operation === 'Query' ? str(call.input.IndexName) : undefined;

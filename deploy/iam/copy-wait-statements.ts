@@ -30,12 +30,20 @@ import type { IamContext } from './types.ts';
 /** The Region the stack (and so its state machines) is deployed in. */
 const HOME_REGION = { Ref: 'AWS::Region' };
 
+/** The destination Regions whose copies are waited for by event (made by Ferry's own role). */
+const awaitedRegions = (
+  rules: readonly { to: readonly { region: string; roleArn?: string | undefined }[] }[],
+) =>
+  rules.flatMap((rule) =>
+    rule.to.filter(completionEventReachesStack).map((destination) => destination.region),
+  );
+
 export function copyWaitStatements(
   list: StatementList,
   snapshotRules: readonly SnapshotRule[],
   imageRules: readonly ImageRule[],
   context: IamContext,
-  itemActions: readonly ('dynamodb:PutItem' | 'dynamodb:GetItem' | 'dynamodb:DeleteItem')[],
+  itemActions: readonly ('dynamodb:PutItem' | 'dynamodb:GetItem' | 'dynamodb:DeleteItem' | 'dynamodb:Scan')[],
   /**
    * The copy step waits for a slot by token for every destination (a copy a role makes queues under that
    * account's limit too, woken by the Finalize of the copy before it), so it needs the table whenever
@@ -43,10 +51,9 @@ export function copyWaitStatements(
    */
   slotsForEveryCopy = false,
 ): StatementList {
-  const awaited = (rules: readonly { to: readonly { roleArn?: string | undefined }[] }[]) =>
-    rules.some((rule) => rule.to.some(completionEventReachesStack));
+  const awaited = awaitedRegions(snapshotRules).length > 0 || awaitedRegions(imageRules).length > 0;
   const copies = snapshotRules.length > 0 || imageRules.length > 0;
-  if (!awaited(snapshotRules) && !awaited(imageRules) && !(slotsForEveryCopy && copies)) return list;
+  if (!awaited && !(slotsForEveryCopy && copies)) return list;
   list.add({ sid: 'CopyWaiters', actions: itemActions, resources: [context.copyWaitersTableArn] });
   // Both wake the oldest copy waiting for a slot (src/ec2/copy-machine/slot-queue.ts): a Query on the
   // table's slot-queue index, whose ARN is the table's `/index/<name>` (the Service Authorization Reference's
@@ -63,4 +70,30 @@ export function copyWaitStatements(
     condition: { StringEquals: { 'aws:RequestedRegion': [HOME_REGION] } },
   });
   return list;
+}
+
+/**
+ * The hourly sweep (src/ec2/copy-machine/sweep.ts): a Scan of the table (the table resource, as the item
+ * actions), then what the completion handler does for each copy that ended (the same path: GetItem, the slot
+ * claim's PutItem, DeleteItem, the slot-queue Query, SendTaskSuccess), and DescribeSnapshots / DescribeImages,
+ * which have no resource-level permissions, on `*` in the destination Regions whose copies are awaited
+ * (`aws:RequestedRegion`, as every Describe: statement-list.ts). Nothing when no copy is waited for by event.
+ */
+export function copySweepStatements(
+  snapshotRules: readonly SnapshotRule[],
+  imageRules: readonly ImageRule[],
+  context: IamContext,
+  list: StatementList,
+): StatementList {
+  const snapshots = awaitedRegions(snapshotRules);
+  const images = awaitedRegions(imageRules);
+  if (snapshots.length === 0 && images.length === 0) return list;
+  if (snapshots.length > 0) list.describe('ec2:DescribeSnapshots', snapshots);
+  if (images.length > 0) list.describe('ec2:DescribeImages', images);
+  return copyWaitStatements(list, snapshotRules, imageRules, context, [
+    'dynamodb:Scan',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+  ]);
 }

@@ -1,7 +1,7 @@
 import { rpoMachinesOf } from '#rpo/rules';
 import { type FerryConfig, imageRulesOf, objectRulesOf, snapshotRulesOf } from '#rules/config';
 import { DELIVERY_POLL_ACTIONS, deliveryQueueArn } from '../sqs-delivery.ts';
-import { copyWaitStatements } from './copy-wait-statements.ts';
+import { copySweepStatements, copyWaitStatements } from './copy-wait-statements.ts';
 import { ec2CopyStepStatements } from './ec2-statements.ts';
 import { addInventoryReads } from './inventory-statements.ts';
 import { objectStatements } from './object-statements.ts';
@@ -158,6 +158,7 @@ export function iamPolicies(
       'dynamodb:PutItem',
       'dynamodb:DeleteItem',
     ]).build('ec2CopyCompleted'),
+    ec2CopySweep: copySweepStatements(snapshots, images, context, new StatementList()).build('ec2CopySweep'),
     objectTagsChanged: objectTagSyncStatements(objects, names).build('objectTagsChanged'),
     ec2TagsChanged: ec2TagSyncStatements(snapshots, images, names).build('ec2TagsChanged'),
     reconcile: withRpo(reconcileWithTags, objectRpo).build('reconcile'),

@@ -1,3 +1,4 @@
+import { EC2_FILTER_LIMITS } from '#ec2/copy-kind';
 import { Ec2Error, invalidValue, missingParameter } from './errors.ts';
 import { checkTag, checkTagCount } from './tag-limits.ts';
 
@@ -88,8 +89,24 @@ export interface Filter {
   values: string[];
 }
 
-export const filtersOf = (params: QueryParams): Filter[] =>
-  params.members('Filter').map((filter) => ({ name: filter.required('Name'), values: filter.list('Value') }));
+/**
+ * A describe's filters; EC2 refuses more than 50 filters or 200 values in one of them (EC2_FILTER_LIMITS):
+ * `FilterLimitExceeded` (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+ */
+export function filtersOf(params: QueryParams): Filter[] {
+  const filters = params
+    .members('Filter')
+    .map((filter) => ({ name: filter.required('Name'), values: filter.list('Value') }));
+  const tooMany = filters.find((filter) => filter.values.length > EC2_FILTER_LIMITS.valuesPerFilter);
+  if (filters.length > EC2_FILTER_LIMITS.filters || tooMany)
+    throw new Ec2Error(
+      'FilterLimitExceeded',
+      tooMany
+        ? `The maximum number of filter values specified on a single call is ${EC2_FILTER_LIMITS.valuesPerFilter}`
+        : `The maximum number of filters specified on a single call is ${EC2_FILTER_LIMITS.filters}`,
+    );
+  return filters;
+}
 
 export interface TagSpecification {
   resourceType: string;

@@ -5,9 +5,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  paginateScan,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { CopyWaiter, CopyWaiters } from '#ec2/copy-machine/copy-waiters';
+import type { CopyWaiter, CopyWaiters, WaiterListing } from '#ec2/copy-machine/copy-waiters';
 import { SLOT_QUEUE_INDEX, type SlotWaiter, type SlotWaiters } from '#ec2/copy-machine/slot-queue';
 
 /**
@@ -48,6 +49,30 @@ export function dynamoDbCopyWaiters(tableName: string, client: DynamoDBClient): 
     },
     // A newer wait of the same copy (after a safety check) stored its own token: leave it.
     remove: (key, taskToken) => removeHeld(client, tableName, key, taskToken),
+  };
+}
+
+/**
+ * The whole table, every page (a Scan answers at most 1 MB per page and says where to go on with
+ * `LastEvaluatedKey`: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html). No
+ * FilterExpression for the `slot/…` and `freed/…` items: a filter is applied after the read and the Scan
+ * consumes the same read units (same page), so the caller skips them itself. Eventually consistent (half the
+ * units): a waiter stored during the Scan is the next sweep's, and its copy had just been looked at by
+ * AwaitCopy anyway. The table holds only copies and slot waits in flight (items of ~0.5 KB), so an hourly
+ * Scan of a few hundred items is a page or two.
+ */
+export function dynamoDbWaiterListing(tableName: string, client: DynamoDBClient): WaiterListing {
+  return {
+    async all() {
+      const waiters: CopyWaiter[] = [];
+      for await (const page of paginateScan({ client }, { TableName: tableName }))
+        for (const item of page.Items ?? []) {
+          const key = item.copyKey?.S;
+          const waiter = key ? waiterOf(key, item) : undefined;
+          if (waiter) waiters.push(waiter);
+        }
+      return waiters;
+    },
   };
 }
 

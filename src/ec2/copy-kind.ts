@@ -33,6 +33,12 @@ export interface CopyKind {
   findCopies(client: EC2Client, tags: Tags): Promise<CopyView[]>;
   describe(client: EC2Client, id: string): Promise<CopyView | undefined>;
   /**
+   * The caller's copies among these ids in the client's Region, every page; an id not found is left out
+   * (an id *list* would fail the whole call on one missing id: `InvalidSnapshot.NotFound`), so they are
+   * asked for by the id *filter*, `filterBatches` at a time. The sweep's read (copy-machine/sweep.ts).
+   */
+  describeMany(client: EC2Client, ids: readonly string[]): Promise<CopyView[]>;
+  /**
    * What is in flight in the client's Region (owned by the caller, still pending), with progress: a refused
    * copy estimates from it when a slot frees (`copy-queue.ts`).
    */
@@ -54,4 +60,20 @@ export interface CopyKind {
   remove(client: EC2Client, copy: CopyView): Promise<void>;
   /** Moves a completed copy to the archive tier (snapshots only). */
   archive?(client: EC2Client, id: string): Promise<void>;
+}
+
+/**
+ * EC2's filter limits, "up to 50 filters and up to 200 values per filter in a single request"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Filtering.html#filtering-considerations);
+ * several values of one filter are joined with OR
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Filter.html).
+ */
+export const EC2_FILTER_LIMITS = { filters: 50, valuesPerFilter: 200 } as const;
+
+/** `ids` in runs of at most one filter's worth of values. */
+export function filterBatches(ids: readonly string[]): string[][] {
+  const batches: string[][] = [];
+  for (let start = 0; start < ids.length; start += EC2_FILTER_LIMITS.valuesPerFilter)
+    batches.push(ids.slice(start, start + EC2_FILTER_LIMITS.valuesPerFilter));
+  return batches;
 }

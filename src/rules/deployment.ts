@@ -12,6 +12,8 @@ export const LAMBDA_FUNCTIONS = [
   'imageAvailable',
   'ec2CopyStep',
   'ec2CopyCompleted',
+  // The hourly sweep of the copies waited for by event (src/ec2/copy-machine/sweep.ts).
+  'ec2CopySweep',
   'ec2TagsChanged',
   'reconcile',
   'rpoMonitor',

@@ -37,13 +37,17 @@ const waitersLeft = (box: Sandbox) =>
     .items(SANDBOX_COPY_WAITERS_TABLE)
     .filter((item) => !String(item.copyKey?.S).startsWith('freed/'));
 
-beforeAll(async () => {
-  sandbox = await startSandbox({
+/** A sandbox of CONFIG waiting by event, its copies at COPY_BYTES_PER_SECOND. */
+const startEventDriven = () =>
+  startSandbox({
     config: CONFIG,
     port: 0,
     ec2: { copyBytesPerSecond: COPY_BYTES_PER_SECOND },
     ec2Completion: 'events',
   });
+
+beforeAll(async () => {
+  sandbox = await startEventDriven();
 });
 afterAll(() => sandbox.stop());
 
@@ -101,19 +105,29 @@ function expectFollowedByEvent(
   expect(seconds).toBeLessThanOrEqual(copySeconds + 60);
 }
 
-/** Starts a snapshot's copy, then loses every event from the moment its AwaitCopy is entered. */
-async function loseTheCopysEvent(sizeGiB: number) {
-  const snapshotId = await createSnapshot(sandbox, 'dr', sizeGiB);
+/** Waits (in real time) until the execution of `sourceId` has entered AwaitCopy. */
+async function untilAwaiting(sourceId: string, on: Sandbox) {
   for (
     let i = 0;
-    i < 500 && !statesEnteredOf(executionOf(snapshotId) ?? { events: [] }).includes('AwaitCopy');
+    i < 500 && !statesEnteredOf(executionOf(sourceId, on) ?? { events: [] }).includes('AwaitCopy');
     i++
   )
     await new Promise((resolve) => setTimeout(resolve, 2));
-  sandbox.bus.pause();
-  await sandbox.settle();
-  sandbox.bus.resume();
-  return executionOf(snapshotId);
+}
+
+/** Settles the sandbox with every event lost (the bus paused): no completion event reaches the handler. */
+async function settleLosingEvents(on: Sandbox) {
+  on.bus.pause();
+  await on.settle();
+  on.bus.resume();
+}
+
+/** Starts a snapshot's copy, then loses every event from the moment its AwaitCopy is entered. */
+async function loseTheCopysEvent(sizeGiB: number, on = sandbox) {
+  const snapshotId = await createSnapshot(on, 'dr', sizeGiB);
+  await untilAwaiting(snapshotId, on);
+  await settleLosingEvents(on);
+  return executionOf(snapshotId, on);
 }
 
 describe('snapshot copies waited for by event on the sandbox', () => {
@@ -167,22 +181,22 @@ describe('snapshot copies waited for by event on the sandbox', () => {
   const LONG_GIB = 563;
   const LONG_SECONDS = (LONG_GIB * 1024 * MiB) / COPY_BYTES_PER_SECOND;
 
-  it('follows a 20 h copy with two safety checks, at 6 h and 18 h, then its event: 13 transitions, not a check every 6 h', async () => {
+  it('follows a 20 h copy with one safety check, at 6 h, then its event: 10 transitions', async () => {
     const snapshotId = await createSnapshot(sandbox, 'dr', LONG_GIB);
     await sandbox.settle();
-    // At 6 h, 29 % says a steady copy ends by 20.7 h: the next check waits the 12 h ceiling; at 18 h, 89 % says
-    // by 20.2 h, and the check after comes 10 % of that later, past the end. Checks every 6 h would meet 3.
-    expectFollowedByEvent(executionOf(snapshotId), 2, LONG_SECONDS);
+    // At 6 h, 29 % says a steady copy ends by 20.7 h: the next check waits until 10 % of that past it (no
+    // ceiling below the deadline), and the event comes first. A 12 h ceiling met 2 (13), checks every 6 h 3.
+    expectFollowedByEvent(executionOf(snapshotId), 1, LONG_SECONDS);
     expect(waitersLeft(sandbox)).toEqual([]);
   });
 
-  it('loses the event of a 20 h copy and notices its end within about a tenth of the copy, by its progress', async () => {
+  it('loses the event of a 20 h copy, the sweep down, and notices its end within about a tenth of the copy, by its progress', async () => {
     const execution = await loseTheCopysEvent(LONG_GIB);
     expect(execution?.status).toBe('SUCCEEDED');
     const states = statesEnteredOf(execution ?? { events: [] });
-    // Every wait ended at its safety check: at 6 h, 18 h, then 10 % of the copy after the latest end 89 % allows.
-    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(3);
-    expect(timedOutWaits(execution)).toBe(3);
+    // Every wait ended at its safety check: at 6 h, then 10 % of the copy after the latest end 29 % allows.
+    expect(states.filter((state) => state === 'AwaitCopy')).toHaveLength(2);
+    expect(timedOutWaits(execution)).toBe(2);
     const late = (execution?.virtualDurationMs ?? 0) / 1000 - LONG_SECONDS;
     expect(late).toBeGreaterThan(0);
     // A check every 6 h would have noticed it at 24 h, 4 h (20 % of the copy) late.
@@ -204,6 +218,87 @@ describe('snapshot copies waited for by event on the sandbox', () => {
     const execution = executionOf(ImageId ?? '');
     expect(execution?.stateMachine).toBe('image-copy');
     expectFollowedByEvent(execution, 0, COPY_SECONDS);
+  });
+});
+
+describe('the hourly copy sweep, when every completion event is lost', () => {
+  const HOUR = 3600;
+  // 1,351 GiB at 8 MiB/s: 172,928 s, about 48 h.
+  const DAYS_GIB = 1351;
+  const DAYS_SECONDS = (DAYS_GIB * 1024 * MiB) / COPY_BYTES_PER_SECOND;
+  let swept: Sandbox;
+  let stopSweep: () => void;
+  beforeAll(async () => {
+    swept = await startEventDriven();
+    stopSweep = swept.copySweep.start();
+  });
+  afterAll(async () => {
+    stopSweep();
+    await swept.stop();
+  });
+
+  /** The copy was noticed by the sweep (its pass signalled it), within one period of its end. */
+  function expectNoticedBySweep(execution: ReturnType<typeof executionOf>, copySeconds: number) {
+    expect(execution?.status).toBe('SUCCEEDED');
+    const late = (execution?.virtualDurationMs ?? 0) / 1000 - copySeconds;
+    expect(late).toBeGreaterThan(0);
+    expect(late).toBeLessThanOrEqual(HOUR + 60);
+    const states = statesEnteredOf(execution ?? { events: [] });
+    // Enqueue, StartCopy, IsCopyStarted, 3 per wait, Finalize: at most 10.
+    expect(states.length).toBeLessThanOrEqual(10);
+    expect(states.slice(-4)).toEqual(['AwaitCopy', 'CheckCopy', 'IsCopyDone', 'Finalize']);
+    // The last wait was ended by a signal, not at its safety check.
+    expect(timedOutWaits(execution)).toBe(states.filter((state) => state === 'AwaitCopy').length - 1);
+  }
+
+  it('ends the wait of a 1,024 s snapshot copy within the hour of its end: 7 transitions, the waiter removed', async () => {
+    const before = swept.copySweep.passes.length;
+    const execution = await loseTheCopysEvent(8, swept);
+    expectNoticedBySweep(execution, COPY_SECONDS);
+    expect(timedOutWaits(execution)).toBe(0);
+    expect(statesEnteredOf(execution ?? { events: [] })).toHaveLength(7);
+    const signalled = swept.copySweep.passes
+      .slice(before)
+      .flatMap((pass) => pass.ended)
+      .filter((ended) => ended.outcome === 'signalled');
+    expect(signalled).toHaveLength(1);
+    expect(swept.copySweep.failures).toEqual([]);
+    expect(waitersLeft(swept)).toEqual([]);
+  });
+
+  it('ends the wait of an AMI copy and a snapshot copy of the same hour, each by its own kind', async () => {
+    const volumeId = swept.ec2.createVolume('us-east-1', { sizeGiB: 8 });
+    const instanceId = swept.ec2.createInstance('us-east-1', [volumeId]);
+    const { ImageId = '' } = await swept.ec2Client('us-east-1').send(
+      new CreateImageCommand({
+        InstanceId: instanceId,
+        Name: 'web-swept',
+        TagSpecifications: [{ ResourceType: 'image', Tags: tags({ dr: 'true' }) }],
+      }),
+    );
+    const snapshotId = await createSnapshot(swept, 'dr', 16);
+    await untilAwaiting(ImageId, swept);
+    await untilAwaiting(snapshotId, swept);
+    await settleLosingEvents(swept);
+    expect(executionOf(ImageId, swept)?.stateMachine).toBe('image-copy');
+    expectNoticedBySweep(executionOf(ImageId, swept), COPY_SECONDS);
+    expectNoticedBySweep(executionOf(snapshotId, swept), 2 * COPY_SECONDS);
+    expect(waitersLeft(swept)).toEqual([]);
+  });
+
+  it('ends the wait of a 48 h copy within the hour of its end, after its one safety check: 10 transitions', async () => {
+    const execution = await loseTheCopysEvent(DAYS_GIB, swept);
+    expectNoticedBySweep(execution, DAYS_SECONDS);
+    expect(timedOutWaits(execution)).toBe(1);
+    expect(waitersLeft(swept)).toEqual([]);
+  });
+
+  it('a 48 h copy whose event arrives meets one safety check, at 6 h: 10 transitions', async () => {
+    const snapshotId = await createSnapshot(swept, 'dr', DAYS_GIB);
+    await swept.settle();
+    // At 6 h, 12 % says a steady copy ends by 50 h: the next check would come 5 h after that, past the event.
+    expectFollowedByEvent(executionOf(snapshotId, swept), 1, DAYS_SECONDS);
+    expect(waitersLeft(swept)).toEqual([]);
   });
 });
 

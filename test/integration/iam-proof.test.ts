@@ -20,7 +20,13 @@ import { proofRoles } from '#deploy/iam-proof/policies';
 import type { IamRequest } from '#deploy/iam-proof/request';
 import { Narration, runDemo } from '#local/demo';
 import { DEMO_EC2_OPTIONS } from '#local/demo-ec2-expectations';
-import { SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions, startSandbox } from '#local/sandbox';
+import {
+  SANDBOX_COPY_WAITERS_TABLE,
+  SANDBOX_CREDENTIALS,
+  type Sandbox,
+  type SandboxOptions,
+  startSandbox,
+} from '#local/sandbox';
 import type { Execution } from '#local/step-functions';
 import type { FerryConfig } from '#rules/config';
 import { loadConfigFile } from '#rules/load';
@@ -352,8 +358,57 @@ describe('The IAM proof: every call the functions make is allowed, and every gra
     ).toBe(false);
   }, 120_000);
 
+  it('It should hold for the hourly copy sweep: a snapshot and an AMI whose completion events are lost', async () => {
+    const run = await prove(loadConfigFile(DEFAULT_CONFIG), {}, async (sandbox) => {
+      const stop = sandbox.copySweep.start();
+      const east = sandbox.ec2Client('us-east-1');
+      const volumeId = sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false });
+      await east.send(
+        new CreateSnapshotCommand({
+          VolumeId: volumeId,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'backup', Value: 'dr' }] }],
+        }),
+      );
+      const instanceId = sandbox.ec2.createInstance('us-east-1', [
+        sandbox.ec2.createVolume('us-east-1', { sizeGiB: 8, encrypted: false }),
+      ]);
+      await east.send(
+        new CreateImageCommand({
+          InstanceId: instanceId,
+          Name: 'web-swept',
+          TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'dr', Value: 'true' }] }],
+        }),
+      );
+      // Every copy waits in AwaitCopy: from then on the bus is paused, so every completion event is lost.
+      for (let i = 0; i < 1000 && sandbox.dynamoDb.items(SANDBOX_COPY_WAITERS_TABLE).length < 2; i++)
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      sandbox.bus.pause();
+      await sandbox.settle();
+      sandbox.bus.resume();
+      stop();
+      const ended = sandbox.copySweep.passes.flatMap((pass) => pass.ended);
+      expect(ended.filter(({ outcome }) => outcome === 'signalled')).toHaveLength(2);
+    });
+    expectProven(run);
+    const bySweep = run.requests.filter(
+      (request) => 'function' in request.principal && request.principal.function === 'ec2CopySweep',
+    );
+    expect(new Set(bySweep.map(({ action }) => action))).toEqual(
+      new Set([
+        'dynamodb:Scan',
+        'ec2:DescribeSnapshots',
+        'ec2:DescribeImages',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:GetItem',
+        'states:SendTaskSuccess',
+        'dynamodb:DeleteItem',
+      ]),
+    );
+  }, 120_000);
+
   it('It should need every grant on some path, or justify it (deploy/iam-proof/justified.ts)', () => {
-    expect(reports).toHaveLength(6);
+    expect(reports).toHaveLength(7);
     const surplus = surplusAcross(reports);
     const lines = unjustified(surplus).map(
       ({ principal, action, sids }) => `${principal} ${action} (${sids.join(', ')})`,

@@ -122,10 +122,11 @@ describe('npm run package: the compiled template (replication.yml)', () => {
     }
   });
 
-  it('sends failed asynchronous invocations of every event handler, of reconcile and of the RPO monitor to the dead-letter queue', () => {
+  it('sends failed asynchronous invocations of every event handler, of reconcile, of the RPO monitor and of the copy sweep to the dead-letter queue', () => {
     const configs = ofType(template(), 'AWS::Lambda::EventInvokeConfig');
     expect(configs.map(([, c]) => (c.Properties.FunctionName as { Ref: string }).Ref).sort()).toEqual([
       'Ec2CopyCompletedLambdaFunction',
+      'Ec2CopySweepLambdaFunction',
       'Ec2TagsChangedLambdaFunction',
       'ImageAvailableLambdaFunction',
       'ObjectCreatedLambdaFunction',
@@ -144,12 +145,13 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('runs every function on nodejs24.x, arm64, with its rules file and the state machine ARNs', () => {
     const functions = ofType(template(), 'AWS::Lambda::Function');
-    // The seven of the pipeline, the two tag followers and the RPO backlog monitor (src/rpo).
-    // objectCreatedBatch is deployed only with queue delivery (test/configs/sqs-delivery.yml).
+    // The seven of the pipeline, the two tag followers, the RPO backlog monitor (src/rpo) and the copy
+    // sweep (src/ec2/copy-machine/sweep.ts). objectCreatedBatch is deployed only with queue delivery
+    // (test/configs/sqs-delivery.yml).
     expect(functions).toHaveLength(deployedFunctionsOf(loadConfigFile('replication.yml')).length);
     expect(functions.map(([id]) => id)).not.toContain('ObjectCreatedBatchLambdaFunction');
-    expect(FUNCTION_NAMES).toHaveLength(13);
-    expect(functions).toHaveLength(12);
+    expect(FUNCTION_NAMES).toHaveLength(14);
+    expect(functions).toHaveLength(13);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -247,8 +249,8 @@ describe('npm run package: the compiled template (replication.yml)', () => {
 
   it('retains the dead letters and every log group when the stack is deleted or they are replaced', () => {
     const kept = [...ofType(template(), 'AWS::Logs::LogGroup'), ...ofType(template(), 'AWS::SQS::Queue')];
-    // Twelve functions' log groups, the state machines' and the dead-letter queue.
-    expect(kept).toHaveLength(14);
+    // Thirteen functions' log groups, the state machines' and the dead-letter queue.
+    expect(kept).toHaveLength(15);
     for (const [id, resource] of kept) {
       expect([resource.DeletionPolicy, resource.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
     }
@@ -572,19 +574,28 @@ describe('npm run package: reserved concurrency (test/configs/ec2-to-dr.yml)', (
 });
 
 describe('npm run package: the reconcile schedule', () => {
-  it('runs reconcile on a schedule, bounded, with its own role', { timeout: 180_000 }, () => {
+  it('runs reconcile and the copy sweep on a schedule, bounded, each with its own role', {
+    timeout: 180_000,
+  }, () => {
     const template = packageWith('replication.yml');
     const schedules = ofType(template, 'AWS::Events::Rule').filter(
       ([, rule]) => rule.Properties.ScheduleExpression !== undefined,
     );
-    // Reconcile's only: the RPO monitor is scheduled only when a rule sets rpo, and none here does.
-    expect(schedules).toHaveLength(1);
-    const [, schedule] = schedules[0] ?? [];
-    expect(schedule?.Properties.ScheduleExpression).toBe('rate(6 hours)');
+    // Reconcile's and the copy sweep's (the rules copy snapshots waited for by event): the RPO monitor is
+    // scheduled only when a rule sets rpo, and none here does.
+    expect(schedules.map(([, rule]) => rule.Properties.ScheduleExpression).sort()).toEqual([
+      'rate(6 hours)',
+      'rate(60 minutes)',
+    ]);
+    const [, schedule] =
+      schedules.find(([, rule]) => rule.Properties.ScheduleExpression === 'rate(6 hours)') ?? [];
     const [target] = (schedule?.Properties.Targets ?? []) as { Input: string }[];
     expect(JSON.parse(target?.Input ?? '{}')).toEqual({ limit: 10000 });
     expect(template.Resources.ReconcileLambdaFunction?.Properties.Role).toEqual({
       'Fn::GetAtt': ['ReconcileRole', 'Arn'],
+    });
+    expect(template.Resources.Ec2CopySweepLambdaFunction?.Properties.Role).toEqual({
+      'Fn::GetAtt': ['Ec2CopySweepRole', 'Arn'],
     });
   });
 });

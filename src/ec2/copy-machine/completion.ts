@@ -20,10 +20,16 @@ export const CopyCompletionEventSchema = z.union([
 ]);
 export type CopyCompletionEvent = z.infer<typeof CopyCompletionEventSchema>;
 
+/** A copy that has ended, in its (destination) Region, as an event or the sweep (sweep.ts) reports it. */
+export interface EndedCopy {
+  copyId: string;
+  region: string;
+  kind: CopyKindName;
+  outcome: CopySettledSignal['outcome'];
+}
+
 /** The copy an event says has ended, or why it says nothing about one. */
-export type SettledCopy =
-  | { copyId: string; region: string; kind: CopyKindName; outcome: CopySettledSignal['outcome'] }
-  | { skipped: string };
+export type SettledCopy = EndedCopy | { skipped: string };
 
 export function settledCopyOf(event: CopyCompletionEvent): SettledCopy {
   if (event['detail-type'] === 'EC2 AMI State Change') {
@@ -65,28 +71,48 @@ export type CompletionOutcome =
   /** `gone`: the task had already ended (the await step's own look, a timeout, a duplicate event). */
   | { outcome: 'signalled' | 'gone'; key: string; execution: string; slot: SlotWakeOutcome };
 
+/** What ending a copy's wait did, for a copy known to have ended. */
+export type CopyWaitEnd = Exclude<CompletionOutcome, { outcome: 'skipped' }>;
+
 /**
- * Ends the wait of the execution waiting for the copy an event names: SendTaskSuccess with the signal (the
- * next state reads the copy from EC2, so a failed copy is judged as a polled one is), then the waiter is
- * removed. Idempotent: a second delivery finds no waiter, a task already ended answers `gone`. The copy's
- * slot is free now (whoever made the copy: a slot is a slot), so the oldest copy waiting for one in that
- * queue is woken (slot-queue.ts); a second delivery finds the slot claimed.
+ * Ends the wait of the execution waiting for a copy that has ended, whoever noticed (`by`: its event, or the
+ * sweep when the event was lost): SendTaskSuccess with the signal (the next state reads the copy from EC2,
+ * so a failed copy is judged as a polled one is), then the waiter is removed. Idempotent: a second delivery
+ * finds no waiter, a task already ended answers `gone`. The copy's slot is free now (whoever made the copy:
+ * a slot is a slot), so the oldest copy waiting for one in that queue is woken (slot-queue.ts); a second
+ * delivery finds the slot claimed. The event and the sweep share this one path, so they cannot differ in
+ * what ending a wait means.
  */
+export async function endCopyWait(
+  ended: EndedCopy,
+  by: Exclude<CopySettledSignal['by'], 'await-check'>,
+  deps: CompletionDeps,
+): Promise<CopyWaitEnd> {
+  const key = waiterKeyOf(ended.region, ended.copyId);
+  // Only copies made in Ferry's own account have a waiter and reach here: their event reaches the stack
+  // (`completionEventReachesStack`), and the sweep reads the table.
+  const slot = await wakeOldestWaiter(slotQueueKey(ended.region, ended.kind), ended.copyId, deps);
+  const waiter = await deps.waiters.get(key);
+  if (!waiter || !isLive(waiter, deps.now())) return { outcome: 'no-waiter', key, slot };
+  const signal: CopySettledSignal = { copyId: ended.copyId, outcome: ended.outcome, by };
+  const sent = await deps.callbacks.succeed(waiter.taskToken, signal);
+  await deps.waiters.remove(key, waiter.taskToken);
+  const outcome = sent === 'sent' ? 'signalled' : 'gone';
+  deps.log.info(`copy wait ended by ${by === 'event' ? 'its event' : 'the sweep'}`, {
+    key,
+    execution: waiter.execution,
+    outcome,
+    slot,
+  });
+  return { outcome, key, execution: waiter.execution, slot };
+}
+
+/** The completion event's handler: the copy it names, if it names one that ended, ends its wait. */
 export async function completeCopyWait(
   event: CopyCompletionEvent,
   deps: CompletionDeps,
 ): Promise<CompletionOutcome> {
   const settled = settledCopyOf(event);
   if ('skipped' in settled) return { outcome: 'skipped', reason: settled.skipped };
-  const key = waiterKeyOf(settled.region, settled.copyId);
-  // The event reaches the stack only for copies made in Ferry's own account (`completionEventReachesStack`).
-  const slot = await wakeOldestWaiter(slotQueueKey(settled.region, settled.kind), settled.copyId, deps);
-  const waiter = await deps.waiters.get(key);
-  if (!waiter || !isLive(waiter, deps.now())) return { outcome: 'no-waiter', key, slot };
-  const signal: CopySettledSignal = { copyId: settled.copyId, outcome: settled.outcome, by: 'event' };
-  const sent = await deps.callbacks.succeed(waiter.taskToken, signal);
-  await deps.waiters.remove(key, waiter.taskToken);
-  const outcome = sent === 'sent' ? 'signalled' : 'gone';
-  deps.log.info('copy wait ended by its event', { key, execution: waiter.execution, outcome, slot });
-  return { outcome, key, execution: waiter.execution, slot };
+  return endCopyWait(settled, 'event', deps);
 }

@@ -198,12 +198,13 @@ export type Ec2CopyStepInput = z.infer<typeof Ec2CopyStepInputSchema>;
 
 /**
  * What an AwaitCopy task receives when its copy ends (SendTaskSuccess output): only a signal, the next
- * state (CheckCopy) reads the copy itself. `by` says who noticed: the completion event, or the await step's
- * own look (the copy ended before the token was stored).
+ * state (CheckCopy) reads the copy itself. `by` says who noticed: the completion event, the await step's
+ * own look (the copy ended before the token was stored), or the scheduled sweep (the event was lost:
+ * src/ec2/copy-machine/sweep.ts).
  */
 export const CopySettledSignalSchema = z.object({
   copyId: z.string(),
   outcome: z.enum(['completed', 'failed']),
-  by: z.enum(['event', 'await-check']),
+  by: z.enum(['event', 'await-check', 'sweep']),
 });
 export type CopySettledSignal = z.infer<typeof CopySettledSignalSchema>;

@@ -30,6 +30,24 @@ export interface CopyWaiter {
 
 export const waiterKeyOf = (region: string, copyId: string): string => `${region}/${copyId}`;
 
+/** EC2's id prefixes: a copy's id says what it copies, so the waiter's key needs no kind of its own. */
+const KIND_OF_PREFIX = { 'snap-': 'snapshot', 'ami-': 'image' } as const;
+
+/**
+ * The copy a waiter's key names, or undefined for the table's other keys (the slot queues' `slot/…` and
+ * `freed/…` items, slot-queue.ts): a copy waiter's key is `<region>/<snap-…|ami-…>`.
+ */
+export function copyOfWaiterKey(
+  key: string,
+): { region: string; copyId: string; kind: 'snapshot' | 'image' } | undefined {
+  const slash = key.indexOf('/');
+  const region = key.slice(0, slash);
+  const copyId = key.slice(slash + 1);
+  if (slash < 1 || region === 'slot' || region === 'freed' || copyId.includes('/')) return undefined;
+  const prefix = Object.keys(KIND_OF_PREFIX).find((candidate) => copyId.startsWith(candidate));
+  return prefix ? { region, copyId, kind: KIND_OF_PREFIX[prefix as keyof typeof KIND_OF_PREFIX] } : undefined;
+}
+
 export const waiterOf = (
   region: string,
   copyId: string,
@@ -55,6 +73,11 @@ export interface CopyWaiters {
   get(key: string): Promise<CopyWaiter | undefined>;
   /** Deletes the waiter if it still holds this token (a newer wait keeps its own); false when it did not. */
   remove(key: string, taskToken: string): Promise<boolean>;
+}
+
+/** Every item the waiters' table holds, copy waiters or not, expired or not: the sweep's one read (sweep.ts). */
+export interface WaiterListing {
+  all(): Promise<CopyWaiter[]>;
 }
 
 /**

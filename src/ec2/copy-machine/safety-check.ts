@@ -14,16 +14,27 @@ import { boundedSeconds, type CopyObservation, steadyDurationSeconds, WAIT_BOUND
  * next queued copy.
  *
  * The aims: a lost event costs hours, not a copy, and a copy costs at most 10 state transitions; every check
- * that a copy whose event arrives meets costs 3 (AwaitCopy, CheckCopy, IsCopyDone). So:
+ * that a copy whose event arrives meets costs 3 (AwaitCopy, CheckCopy, IsCopyDone). Since the hourly sweep
+ * (sweep.ts, the `ec2CopySweep` function) looks up every copy waited for, a lost event is noticed within an
+ * hour of the copy's end while the sweep runs; these checks are only its backstop, for a sweep that is down
+ * (failing, throttled, its schedule disabled). So they are as few as the backstop allows:
  * - the first check comes `FIRST_CHECK_SECONDS` (6 h) after the copy started: a copy shorter than that,
- *   nearly every snapshot and AMI, meets none (7 transitions), and its lost event costs at most 6 h;
+ *   nearly every snapshot and AMI, meets none (7 transitions), and with the sweep down its lost event costs
+ *   at most 6 h;
  * - a copy still running then has reported progress, and the next check comes 10 % of its duration after
  *   the latest end a steady copy's report allows (EC2 floors its percentage: `steadyDurationSeconds`, the
- *   estimate the adaptive poll aims with; 10 %, the lag the design allows a polled copy, adaptive-wait.ts):
- *   a steady copy whose event arrives meets no further check, one whose event is lost is noticed about 10 %
- *   of its duration after its end. A 24 h copy meets 1 check (10 transitions), a 48 h copy 4 (19: BENCHMARKS.md);
+ *   estimate the adaptive poll aims with; 10 %, the lag the design allows a polled copy, adaptive-wait.ts),
+ *   however far that is: a steady copy whose event arrives meets no further check, so a 24 h or a 48 h copy
+ *   meets 1 (10 transitions: BENCHMARKS.md); with the sweep down, its lost event costs about 10 % of its
+ *   duration after its end;
  * - while EC2 reports nothing, twice as long as the copy has run;
- * bounded by `SAFETY_CHECK_BOUNDS` and never past the copy's deadline (CheckCopy then enforces it on time).
+ * never past the copy's deadline (CheckCopy then enforces it on time), and no sooner than `minSeconds`.
+ *
+ * Why no ceiling below the deadline (there was one of 12 h, the adaptive poll's): a ceiling only adds checks
+ * to long copies whose event arrives (a 48 h copy met 4, 19 transitions) to bound a lost event's cost when
+ * the sweep is down too; with the sweep up that cost is an hour whatever the ceiling. The price: a copy
+ * whose report is badly wrong (one that sat at 0 % for half its run looks twice as long as it is), whose
+ * event is lost and whose sweep is down, is noticed up to that error late, never past its deadline.
  *
  * History: each safety check costs AwaitCopy 6 events, CheckCopy 5 and IsCopyDone 2 (13). Every timeout after
  * the first is at least the floor and at least 10 % of the elapsed time (the margin, even at 100 %), so a copy
@@ -34,10 +45,8 @@ export const SAFETY_CHECK_BOUNDS = {
   /** 5 min: the shortest check after the first, so a copy near its end is not checked in a tight loop. */
   minSeconds: 300,
   /**
-   * 12 h, the adaptive poll's own ceiling: however wrong a report (a copy that sat at 0 % for half its run
-   * looks twice as long as it is), no copy goes unlooked-at for longer. A longer ceiling would spare a 48 h
-   * copy whose event arrives 2 of its 4 checks (6 transitions), and let a lost event cost up to a day.
-   * The waiter's TTL (copy-waiters.ts) follows each timeout.
+   * The ceiling when no deadline is given (progress.ts always gives one: the copy's deadline is the ceiling,
+   * above): the adaptive poll's own, 12 h. The waiter's TTL (copy-waiters.ts) follows each timeout.
    */
   maxSeconds: WAIT_BOUNDS.maxSeconds,
 } as const;
@@ -65,5 +74,10 @@ export function safetyCheckSeconds({ elapsedSeconds, progress, secondsToDeadline
     );
   const duration = steadyDurationSeconds(elapsed, progress);
   const wait = duration ? duration.latest - elapsed + MARGIN_SHARE * duration.latest : RUN_MULTIPLE * elapsed;
-  return boundedSeconds(wait, SAFETY_CHECK_BOUNDS, secondsToDeadline);
+  // The deadline is the ceiling (boundedSeconds then cuts at it, down to 1 s past it).
+  const maxSeconds = Math.max(
+    SAFETY_CHECK_BOUNDS.minSeconds,
+    secondsToDeadline ?? SAFETY_CHECK_BOUNDS.maxSeconds,
+  );
+  return boundedSeconds(wait, { ...SAFETY_CHECK_BOUNDS, maxSeconds }, secondsToDeadline);
 }

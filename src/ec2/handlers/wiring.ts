@@ -4,12 +4,14 @@ import {
   COPY_WAITERS_TABLE_VARIABLE,
   dynamoDbCopyWaiters,
   dynamoDbSlotWaiters,
+  dynamoDbWaiterListing,
 } from '#adapters/copy-waiters';
 import { createSfnClientFactory, type StepFunctionsStarters } from '#adapters/step-functions';
 import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
 import type { AwaitDeps } from '#ec2/copy-machine/await-step';
 import type { Ec2CopyStarter } from '#ec2/copy-machine/contract';
 import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
+import type { SweepDeps } from '#ec2/copy-machine/sweep';
 import { imageCopies } from '#ec2/images/image-copies';
 import type { ImageReplicationDeps } from '#ec2/images/replicate';
 import type { SnapshotReplicationDeps } from '#ec2/snapshots/replicate';
@@ -89,4 +91,28 @@ export const copyWaitsOf = (table: string, dynamoDb: DynamoDBClient, sfn: SFNCli
   waiters: dynamoDbCopyWaiters(table, dynamoDb),
   slots: dynamoDbSlotWaiters(table, dynamoDb),
   callbacks: stepFunctionsTaskCallbacks(sfn),
+});
+
+/** The sweep's look at a Region's copies of one kind, by id filter (`CopyKind.describeMany`). */
+export const copyDescriber =
+  (ec2: Ec2ClientFactory): SweepDeps['describe'] =>
+  (region, kind, ids) =>
+    (kind === 'snapshot' ? snapshotCopies : imageCopies).describeMany(ec2({ region }), ids);
+
+/**
+ * What the sweep works with: the copy waits (the table, the callbacks) and its listing, and Ferry's own EC2
+ * client in each Region (a copy with a waiter was made in Ferry's account: `completionEventReachesStack`).
+ */
+export const copySweepDepsOf = (
+  common: Pick<FunctionBase['common'], 'log' | 'now'>,
+  ec2: Ec2ClientFactory,
+  table: string,
+  dynamoDb: DynamoDBClient,
+  sfn: SFNClient,
+): SweepDeps => ({
+  ...copyWaitsOf(table, dynamoDb, sfn),
+  listing: dynamoDbWaiterListing(table, dynamoDb),
+  describe: copyDescriber(ec2),
+  log: common.log,
+  now: common.now,
 });

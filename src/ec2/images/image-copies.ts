@@ -7,8 +7,9 @@ import {
   type EC2Client,
   type Image,
   ModifyImageAttributeCommand,
+  paginateDescribeImages,
 } from '@aws-sdk/client-ec2';
-import type { CopyKind, CopyView } from '#ec2/copy-kind';
+import { type CopyKind, type CopyView, filterBatches } from '#ec2/copy-kind';
 import { progressPercent } from '#ec2/copy-machine/adaptive-wait';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { tagFilters, tagList, tagMap } from '#ec2/markers';
@@ -111,6 +112,19 @@ export const imageCopies: CopyKind = {
     if (!image) return undefined;
     const [view] = await withProgress(client, [imageView(image)]);
     return view;
+  },
+
+  // No progress: the sweep asks only whether the copy has ended.
+  async describeMany(client, ids) {
+    const views: CopyView[] = [];
+    for (const batch of filterBatches(ids)) {
+      const pages = paginateDescribeImages(
+        { client },
+        { Owners: ['self'], Filters: [{ Name: 'image-id', Values: batch }], MaxResults: 1000 },
+      );
+      for await (const page of pages) views.push(...(page.Images ?? []).map(imageView));
+    }
+    return views;
   },
 
   async inFlight(client) {

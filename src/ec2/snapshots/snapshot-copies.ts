@@ -9,7 +9,7 @@ import {
   ModifySnapshotTierCommand,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import type { CopyKind, CopyView } from '#ec2/copy-kind';
+import { type CopyKind, type CopyView, filterBatches } from '#ec2/copy-kind';
 import { progressPercent } from '#ec2/copy-machine/adaptive-wait';
 import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { tagFilters, tagList, tagMap } from '#ec2/markers';
@@ -102,6 +102,13 @@ export const snapshotCopies: CopyKind = {
       if ((error as Error).name === 'InvalidSnapshot.NotFound') return undefined;
       throw error;
     }
+  },
+
+  async describeMany(client, ids) {
+    const views: CopyView[] = [];
+    for (const batch of filterBatches(ids))
+      views.push(...(await ownSnapshots(client, [{ Name: 'snapshot-id', Values: batch }])));
+    return views;
   },
 
   async startCopy(client: EC2Client, job, { tags }) {

@@ -89,6 +89,14 @@ describe('copy completion events, deployed', () => {
     expect(policy).toContain('rule/ferry-t-ec2CopyCompleted-rule-2');
   });
 
+  it('schedules the copy sweep hourly, with its own role', () => {
+    const parts = templateParts(CONFIG, DEPLOYMENT);
+    expect(parts.copySweepEvents).toEqual([{ schedule: { rate: 'rate(60 minutes)' } }]);
+    const role = JSON.stringify((parts.resources.Resources as Record<string, unknown>).Ec2CopySweepRole);
+    expect(role).toContain('dynamodb:Scan');
+    expect(role).toContain('ec2:DescribeSnapshots');
+  });
+
   it('deploys the table but no rule and no grant when every copy is made by a destination role', () => {
     const polled = configFrom(`
 rules:
@@ -102,6 +110,7 @@ rules:
 `);
     const parts = templateParts(polled, DEPLOYMENT);
     expect(parts.events.ec2CopyCompleted).toEqual([]);
+    expect(parts.copySweepEvents).toEqual([]);
     expect(forwarderRegions(polled, 'us-east-1')).toEqual([]);
     const role = JSON.stringify((parts.resources.Resources as Record<string, unknown>).Ec2CopyCompletedRole);
     expect(role).not.toContain('dynamodb:');

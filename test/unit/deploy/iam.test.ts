@@ -855,8 +855,17 @@ describe('IAM for waiting on EC2 copies by event (deploy/iam/copy-wait-statement
       { Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [TABLE] },
       { Action: ['dynamodb:Query'], Resource: [INDEX] },
     ]);
+    // The sweep: a Scan, and the completion handler's own item actions (the same path ends the wait).
+    expect(dynamo('ec2CopySweep').map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
+      {
+        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+        Resource: [TABLE],
+      },
+      { Action: ['dynamodb:Query'], Resource: [INDEX] },
+    ]);
     // No other function touches the table or ends a task.
-    for (const fn of FUNCTION_NAMES.filter((name) => name !== 'ec2CopyStep' && name !== 'ec2CopyCompleted')) {
+    const waiting = ['ec2CopyStep', 'ec2CopyCompleted', 'ec2CopySweep'];
+    for (const fn of FUNCTION_NAMES.filter((name) => !waiting.includes(name))) {
       expect(dynamo(fn), fn).toEqual([]);
       expect(granting(policies[fn], 'states:SendTaskSuccess'), fn).toEqual([]);
     }
@@ -864,7 +873,7 @@ describe('IAM for waiting on EC2 copies by event (deploy/iam/copy-wait-statement
 
   it('It should let both end a wait (SendTaskSuccess, no resource type) in the home Region only, and never SendTaskFailure', () => {
     const policies = policiesOf('ec2-to-dr.yml');
-    for (const fn of ['ec2CopyStep', 'ec2CopyCompleted'] as const) {
+    for (const fn of ['ec2CopyStep', 'ec2CopyCompleted', 'ec2CopySweep'] as const) {
       const [callback, ...others] = granting(policies[fn], 'states:SendTaskSuccess');
       expect(others, fn).toEqual([]);
       expect(callback?.Action, fn).toEqual(['states:SendTaskSuccess']);
@@ -882,9 +891,25 @@ describe('IAM for waiting on EC2 copies by event (deploy/iam/copy-wait-statement
     ]);
   });
 
+  it('It should give the sweep DescribeSnapshots and DescribeImages on `*` in the awaited destination Regions only', () => {
+    const policies = policiesOf('ec2-to-dr.yml');
+    const describes = policies.ec2CopySweep.filter((statement) =>
+      statement.Action.some((action) => action.startsWith('ec2:')),
+    );
+    expect(describes.flatMap(({ Action }) => Action).sort()).toEqual([
+      'ec2:DescribeImages',
+      'ec2:DescribeSnapshots',
+    ]);
+    for (const statement of describes) {
+      expect(statement.Resource).toBe('*');
+      expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['us-west-2'] } });
+    }
+  });
+
   it('It should grant no completion handler where no copy can be waited for by event, only the slot queue', () => {
     const objectsOnly = policiesOf('objects-only.yml');
     expect(objectsOnly.ec2CopyCompleted).toEqual([]);
+    expect(objectsOnly.ec2CopySweep).toEqual([]);
     // Every copy made by a destination's role: its event goes to that account, the copy is polled.
     const roleOnly = iamPolicies(
       parseConfig(`
@@ -900,6 +925,7 @@ rules:
       CONTEXT,
     );
     expect(roleOnly.ec2CopyCompleted).toEqual([]);
+    expect(roleOnly.ec2CopySweep).toEqual([]);
     // The copy step still waits for a slot by token: a role's copies queue under that account's limit,
     // woken by the Finalize of the copy before them (src/ec2/copy-machine/slot-queue.ts).
     expect(

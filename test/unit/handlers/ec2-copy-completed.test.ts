@@ -3,8 +3,8 @@ import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
-import { type CopyWaiter, type CopyWaiters, waiterOf } from '#ec2/copy-machine/copy-waiters';
-import { type SlotWaiter, type SlotWaiters, slotQueueKey } from '#ec2/copy-machine/slot-queue';
+import { type CopyWaiters, waiterOf } from '#ec2/copy-machine/copy-waiters';
+import { type SlotWaiter, slotQueueKey } from '#ec2/copy-machine/slot-queue';
 import type { Ec2CopyStepDeps } from '#ec2/copy-machine/step-deps';
 import { CopyWaitersTableMissingError } from '#ec2/errors';
 import { createEc2CopyCompletedHandler } from '#ec2/handlers/ec2-copy-completed';
@@ -13,6 +13,7 @@ import { imageCopies } from '#ec2/images/image-copies';
 import { snapshotCopies } from '#ec2/snapshots/snapshot-copies';
 import { createEc2ClientFactory } from '#foundation/aws-clients';
 import { createPowertools } from '#foundation/observability/powertools';
+import { memorySlots, memoryWaiters } from '#test/support/copy-waits';
 import { snapshotCopyJob } from '#test/support/ec2-jobs';
 import { lambdaContext, recordingLog, recordingMetrics } from '#test/support/fixtures';
 
@@ -27,40 +28,6 @@ const NOW = Date.parse('2026-12-03T08:00:00Z');
 const COPY = 'snap-0c0c0c0c0c0c0c0c1';
 const TOKEN = 'token-1';
 const EXECUTION = 'arn:aws:states:us-east-1:111122223333:execution:ferry-prod-snapshot-copy:x';
-
-/** The slot queues' contract (oldest first, a conditional delete, a claim once), in memory. */
-function memorySlots(): SlotWaiters & { items: Map<string, SlotWaiter>; claimed: Set<string> } {
-  const items = new Map<string, SlotWaiter>();
-  const claimed = new Set<string>();
-  return {
-    items,
-    claimed,
-    put: async (waiter) => void items.set(waiter.key, waiter),
-    oldest: async (queue, limit) =>
-      [...items.values()]
-        .filter((waiter) => waiter.queue === queue)
-        .sort((a, b) => a.queuedAt - b.queuedAt)
-        .slice(0, limit),
-    ahead: async (queue, queuedAt, atMost) =>
-      Math.min(
-        atMost,
-        [...items.values()].filter((waiter) => waiter.queue === queue && waiter.queuedAt < queuedAt).length,
-      ),
-    remove: async (key, token) => items.get(key)?.taskToken === token && items.delete(key),
-    claim: async (freed) => !claimed.has(freed) && Boolean(claimed.add(freed)),
-  };
-}
-
-/** The waiter table's contract (a key, a token, a conditional delete), in memory. */
-function memoryWaiters(): CopyWaiters & { items: Map<string, CopyWaiter> } {
-  const items = new Map<string, CopyWaiter>();
-  return {
-    items,
-    put: async (waiter) => void items.set(waiter.key, waiter),
-    get: async (key) => items.get(key),
-    remove: async (key, token) => items.get(key)?.taskToken === token && items.delete(key),
-  };
-}
 
 const copySnapshotEvent = (result: 'succeeded' | 'failed', event = 'copySnapshot') => ({
   version: '0',

@@ -279,4 +279,43 @@ describe('the local DynamoDB', () => {
       expect(db.requests.get('Query')).toBe(3);
     });
   });
+
+  it('scans a table a page at a time (Limit, LastEvaluatedKey, ExclusiveStartKey) and refuses a filter', () => {
+    const db = table();
+    for (const n of [1, 2, 3, 4, 5])
+      db.handle('PutItem', { TableName: 'waiters', Item: { copyKey: { S: `us-west-2/snap-${n}` } } });
+    const keys: string[] = [];
+    let start: Record<string, Record<string, unknown>> | undefined;
+    let pages = 0;
+    do {
+      const page = db.handle('Scan', {
+        TableName: 'waiters',
+        Limit: 2,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }) as { Items: { copyKey: { S: string } }[]; LastEvaluatedKey?: typeof start };
+      keys.push(...page.Items.map((item) => item.copyKey.S));
+      start = page.LastEvaluatedKey;
+      pages += 1;
+    } while (start);
+    expect(pages).toBe(3);
+    expect(keys.sort()).toEqual([1, 2, 3, 4, 5].map((n) => `us-west-2/snap-${n}`));
+    expect(
+      refusal(() =>
+        db.handle('Scan', { TableName: 'waiters', FilterExpression: 'begins_with(copyKey, :p)' }),
+      ),
+    ).toBe('ValidationException');
+  });
+
+  it('ends a Scan page at 1 MB read', () => {
+    const db = table();
+    const big = 'x'.repeat(300 * 1024);
+    for (const n of [1, 2, 3, 4, 5])
+      db.handle('PutItem', { TableName: 'waiters', Item: { copyKey: { S: `k${n}` }, blob: { S: big } } });
+    const first = db.handle('Scan', { TableName: 'waiters' }) as {
+      Items: unknown[];
+      LastEvaluatedKey?: unknown;
+    };
+    expect(first.Items).toHaveLength(4);
+    expect(first.LastEvaluatedKey).toEqual({ copyKey: { S: 'k4' } });
+  });
 });

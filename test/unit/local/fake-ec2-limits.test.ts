@@ -222,4 +222,29 @@ describe('the fake EC2: limits, throttling and faults', () => {
       '<Code>MissingParameter</Code><Message>The request must contain the parameter VolumeId</Message>',
     );
   });
+
+  it('It should refuse more than 200 values in one filter, or more than 50 filters, as FilterLimitExceeded', async () => {
+    await start();
+    const small = await snapshotOf(1);
+    const values = (n: number) => [
+      small,
+      ...Array.from({ length: n - 1 }, (_, i) => `snap-${String(i).padStart(17, '0')}`),
+    ];
+    const found = await client('us-east-1').send(
+      new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: values(200) }] }),
+    );
+    expect(found.Snapshots?.map(({ SnapshotId }) => SnapshotId)).toEqual([small]);
+    await expect(
+      client('us-east-1').send(
+        new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: values(201) }] }),
+      ),
+    ).rejects.toMatchObject({ name: 'FilterLimitExceeded' });
+    await expect(
+      client('us-east-1').send(
+        new DescribeImagesCommand({
+          Filters: Array.from({ length: 51 }, () => ({ Name: 'image-id', Values: ['ami-0'] })),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'FilterLimitExceeded' });
+  });
 });

@@ -7,6 +7,7 @@ import type { Ec2CopyJob } from '#ec2/copy-machine/contract';
 import { CopyWaitersTableMissingError } from '#ec2/errors';
 import { ec2CopyCompletedRuntimeFromEnvironment } from '#ec2/handlers/ec2-copy-completed';
 import { ec2CopyStepRuntimeFromEnvironment } from '#ec2/handlers/ec2-copy-step';
+import { ec2CopySweepRuntimeFromEnvironment } from '#ec2/handlers/ec2-copy-sweep';
 import { imageRuntimeFromEnvironment } from '#ec2/handlers/image-available';
 import { snapshotRuntimeFromEnvironment } from '#ec2/handlers/snapshot-created';
 import type { CopyJob } from '#objects/copy-machine/contract';
@@ -77,6 +78,8 @@ describe('Each function’s own wiring (src/*/handlers/, src/reconcile/handler.t
     expect(ec2CopyStepRuntimeFromEnvironment(DEPLOYED).deps.await).toBeDefined();
     expect(ec2CopyCompletedRuntimeFromEnvironment(DEPLOYED).deps.waiters).toBeDefined();
     expect(() => ec2CopyCompletedRuntimeFromEnvironment(RULES_ONLY)).toThrow(CopyWaitersTableMissingError);
+    expect(ec2CopySweepRuntimeFromEnvironment(DEPLOYED).deps.listing).toBeDefined();
+    expect(() => ec2CopySweepRuntimeFromEnvironment(RULES_ONLY)).toThrow(CopyWaitersTableMissingError);
   });
 
   it('It should give reconcile every rule, and report large objects when the object-copy machine is not named', async () => {

@@ -2,7 +2,7 @@ import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { QUEUE_BOUNDS, queueFloorSeconds } from '#ec2/copy-machine/copy-queue';
 import { COPY_DEADLINE_HOURS } from '#ec2/copy-machine/progress';
-import { SAFETY_CHECK_BOUNDS, safetyCheckSeconds } from '#ec2/copy-machine/safety-check';
+import { safetyCheckSeconds } from '#ec2/copy-machine/safety-check';
 import { loadDefinition, taskStates } from '#local/state-machines';
 import { EC2_COPY_KINDS, ec2CopyDefinition } from '../../../statemachines/ec2-copy.ts';
 import imageCopyBefore from './fixtures/image-copy.json' with { type: 'json' };
@@ -282,7 +282,8 @@ describe('the EC2 copy machine rendered for completion events', () => {
       elapsed += Math.min(...timeouts);
       checks += 1;
     }
-    expect(checks).toBeGreaterThan(deadline / SAFETY_CHECK_BOUNDS.maxSeconds);
+    // The earliest timeouts (a copy at 100 % still pending) are 10 % of the time so far: dozens of checks.
+    expect(checks).toBeGreaterThan(deadline / (12 * 3600));
     expect(checks * 13).toBeLessThan(1000);
     // With the queue's own worst case (the test above), still under the 25,000-event limit.
     const definition = loadDefinition('snapshot-copy', undefined, 'events');
