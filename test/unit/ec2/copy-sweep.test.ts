@@ -126,6 +126,21 @@ async function sweep(entries: CopyWaiter[], slots = memorySlots()) {
   return { result, waiters, slots };
 }
 
+/** Slot queues with one copy (`token-queued`) waiting for a snapshot slot in us-west-2. */
+async function queuedForSlot() {
+  const slots = memorySlots();
+  const queue = slotQueueKey('us-west-2', 'snapshot');
+  await slots.put({
+    key: `slot/${queue}/queued`,
+    queue,
+    queuedAt: NOW - 60_000,
+    taskToken: 'token-queued',
+    execution: 'queued',
+    expiresAt: NOW / 1000 + 600,
+  });
+  return slots;
+}
+
 const waiter = (region: string, copyId: string, timeoutSeconds = 3600) =>
   waiterOf(region, copyId, `token-${copyId}`, EXECUTION, NOW - 60_000, timeoutSeconds);
 
@@ -177,16 +192,7 @@ describe('the copy sweep', () => {
 
   it('wakes the oldest copy waiting for the slot an ended copy frees, as the event would', async () => {
     mockEc2({ snapshots: { [snap(1)]: 'completed' }, images: {} });
-    const slots = memorySlots();
-    const queue = slotQueueKey('us-west-2', 'snapshot');
-    await slots.put({
-      key: `slot/${queue}/queued`,
-      queue,
-      queuedAt: NOW - 60_000,
-      taskToken: 'token-queued',
-      execution: 'queued',
-      expiresAt: NOW / 1000 + 600,
-    });
+    const slots = await queuedForSlot();
     await sweep([waiter('us-west-2', snap(1))], slots);
     expect(signals().map(({ token }) => token)).toEqual(
       expect.arrayContaining(['token-queued', `token-${snap(1)}`]),
@@ -233,16 +239,7 @@ describe('the copy sweep', () => {
 
   it('wakes the queued copy on the next sweep when waking it failed after the slot was claimed', async () => {
     mockEc2({ snapshots: { [snap(1)]: 'completed' }, images: {} });
-    const slots = memorySlots();
-    const queue = slotQueueKey('us-west-2', 'snapshot');
-    await slots.put({
-      key: `slot/${queue}/queued`,
-      queue,
-      queuedAt: NOW - 60_000,
-      taskToken: 'token-queued',
-      execution: 'queued',
-      expiresAt: NOW / 1000 + 600,
-    });
+    const slots = await queuedForSlot();
     const first = await run([waiter('us-west-2', snap(1))], slots, ['token-queued']);
     expect(first.error).toMatchObject({ failedEnds: [{ key: `us-west-2/${snap(1)}` }] });
     expect(slots.items.size).toBe(1);
