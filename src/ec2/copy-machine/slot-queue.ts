@@ -142,7 +142,9 @@ export async function wakeOldestWaiter(
   try {
     return await wakeOldest(queue, freed, deps, woken);
   } catch (error) {
-    if (!woken.any) await deps.slots.release(claim);
+    // The wake-up's own error is the one to report; a release that fails too (the table down) leaves the
+    // claim, and the queued copy to its timeout, as before.
+    if (!woken.any) await deps.slots.release(claim).catch(() => undefined);
     throw error;
   }
 }
