@@ -7,7 +7,7 @@ import {
   sourceRegionsOf,
 } from '#rules/config';
 import {
-  completionEventReachesStack,
+  completionRegionsOf,
   ec2TagChangeEventPatterns,
   forwardedEventPatterns,
   forwardedObjectEventPatterns,
@@ -28,7 +28,7 @@ import {
  * `region` still the source's (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html).
  * The same holds for the Regions EC2 copies are made in: a copy's completion event ("EBS Snapshot
  * Notification" copySnapshot, "EC2 AMI State Change") is sent in the destination Region, so every
- * destination Region of a copy Ferry's own role makes (`completionEventReachesStack`) forwards those too.
+ * destination Region of a copy Ferry's own role makes (`completionRegionsOf`) forwards those too.
  */
 
 /** Source Regions and EC2 copy destination Regions of every rule, other than the home Region: one stack each. */
@@ -36,9 +36,7 @@ export function forwarderRegions(config: FerryConfig, homeRegion: string): strin
   const ec2Rules = [...snapshotRulesOf(config), ...imageRulesOf(config)];
   const regions = [
     ...ec2Rules.flatMap(sourceRegionsOf),
-    ...ec2Rules.flatMap((rule) =>
-      rule.to.filter(completionEventReachesStack).map((destination) => destination.region),
-    ),
+    ...completionRegionsOf(ec2Rules),
     ...objectRulesOf(config).map((rule) => objectSourceRegionOf(rule, homeRegion)),
   ];
   return [...new Set(regions)].filter((region) => region !== homeRegion).sort();

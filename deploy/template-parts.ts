@@ -4,7 +4,7 @@ import { metricServiceOf } from '#foundation/observability/powertools';
 import { rpoRulesOf } from '#rpo/rules';
 import { type FerryConfig, imageRulesOf, snapshotRulesOf } from '#rules/config';
 import {
-  completionEventReachesStack,
+  completionRegionsOf,
   copyCompletionEventPatterns,
   type EventPattern,
   ec2TagChangeEventPatterns,
@@ -646,9 +646,8 @@ export const rpoMonitorEvents = (config: FerryConfig): unknown[] =>
  */
 export const COPY_SWEEP_RATE = `rate(${COPY_SWEEP_PERIOD_SECONDS / 60} minutes)`;
 export const copySweepEvents = (config: FerryConfig): unknown[] =>
-  [...snapshotRulesOf(config), ...imageRulesOf(config)].some((rule) =>
-    rule.to.some(completionEventReachesStack),
-  ) && DEPLOYED_EC2_COMPLETION === 'events'
+  completionRegionsOf([...snapshotRulesOf(config), ...imageRulesOf(config)]).length > 0 &&
+  DEPLOYED_EC2_COMPLETION === 'events'
     ? [{ schedule: { rate: COPY_SWEEP_RATE } }]
     : [];
 

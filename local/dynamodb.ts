@@ -319,7 +319,7 @@ export class LocalDynamoDb {
   }
 
   /**
-   * Scan of a table: its items in a stable order, a page at most `Limit` items and at most 1 MB of them
+   * Scan of a table: its items in key order, a page at most `Limit` items and at most 1 MB of them
    * ("If the total size of scanned items exceeds the maximum dataset size limit of 1 MB, the scan completes
    * and results are returned to the user", with `LastEvaluatedKey` to go on from:
    * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html), consuming the units of
@@ -335,13 +335,13 @@ export class LocalDynamoDb {
       throw invalid(
         `1 validation error detected: Value '${request.Limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1`,
       );
-    const keys = [...table.items.keys()];
+    // DynamoDB leaves a Scan's order unspecified; the sandbox pages in one defined order (the keys sorted,
+    // unique strings) so a page resumes strictly after its start key, whether or not that item still exists.
+    const keys = [...table.items.keys()].sort();
     const startKey = request.ExclusiveStartKey
       ? this.keyOf(table.hashKey, request.ExclusiveStartKey, 'key')
       : undefined;
-    let start = startKey === undefined ? 0 : keys.indexOf(startKey) + 1;
-    // A start key whose item was deleted meanwhile: go on after where it sorted (keys are unique strings).
-    if (startKey !== undefined && start === 0) start = keys.filter((key) => key <= startKey).length;
+    const start = startKey === undefined ? 0 : keys.filter((key) => key <= startKey).length;
     const page: Item[] = [];
     let bytes = 0;
     for (const key of keys.slice(start)) {

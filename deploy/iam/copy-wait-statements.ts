@@ -1,6 +1,6 @@
 import { SLOT_QUEUE_INDEX } from '#ec2/copy-machine/slot-queue';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
-import { completionEventReachesStack } from '#rules/event-patterns';
+import { completionRegionsOf } from '#rules/event-patterns';
 import { join } from './cfn.ts';
 import type { StatementList } from './statement-list.ts';
 import type { IamContext } from './types.ts';
@@ -30,14 +30,6 @@ import type { IamContext } from './types.ts';
 /** The Region the stack (and so its state machines) is deployed in. */
 const HOME_REGION = { Ref: 'AWS::Region' };
 
-/** The destination Regions whose copies are waited for by event (made by Ferry's own role). */
-const awaitedRegions = (
-  rules: readonly { to: readonly { region: string; roleArn?: string | undefined }[] }[],
-) =>
-  rules.flatMap((rule) =>
-    rule.to.filter(completionEventReachesStack).map((destination) => destination.region),
-  );
-
 export function copyWaitStatements(
   list: StatementList,
   snapshotRules: readonly SnapshotRule[],
@@ -51,7 +43,7 @@ export function copyWaitStatements(
    */
   slotsForEveryCopy = false,
 ): StatementList {
-  const awaited = awaitedRegions(snapshotRules).length > 0 || awaitedRegions(imageRules).length > 0;
+  const awaited = completionRegionsOf(snapshotRules).length > 0 || completionRegionsOf(imageRules).length > 0;
   const copies = snapshotRules.length > 0 || imageRules.length > 0;
   if (!awaited && !(slotsForEveryCopy && copies)) return list;
   list.add({ sid: 'CopyWaiters', actions: itemActions, resources: [context.copyWaitersTableArn] });
@@ -85,8 +77,8 @@ export function copySweepStatements(
   context: IamContext,
   list: StatementList,
 ): StatementList {
-  const snapshots = awaitedRegions(snapshotRules);
-  const images = awaitedRegions(imageRules);
+  const snapshots = completionRegionsOf(snapshotRules);
+  const images = completionRegionsOf(imageRules);
   if (snapshots.length === 0 && images.length === 0) return list;
   if (snapshots.length > 0) list.describe('ec2:DescribeSnapshots', snapshots);
   if (images.length > 0) list.describe('ec2:DescribeImages', images);

@@ -57,8 +57,9 @@ export function dynamoDbCopyWaiters(tableName: string, client: DynamoDBClient): 
  * `LastEvaluatedKey`: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html). No
  * FilterExpression for the `slot/…` and `freed/…` items: a filter is applied after the read and the Scan
  * consumes the same read units (same page), so the caller skips them itself. Eventually consistent (half the
- * units): a waiter stored during the Scan is the next sweep's, and its copy had just been looked at by
- * AwaitCopy anyway. The table holds only copies and slot waits in flight (items of ~0.5 KB), so an hourly
+ * units): a waiter stored during the Scan is the next sweep's, and AwaitCopy describes its copy just after
+ * storing it (a copy already ended is signalled there). That order also means a Scan may return a waiter
+ * whose copy EC2 does not list yet: the sweep leaves such a copy to its checks (sweep.ts, `verdictOf`). The table holds only copies and slot waits in flight (items of ~0.5 KB), so an hourly
  * Scan of a few hundred items is a page or two.
  */
 export function dynamoDbWaiterListing(tableName: string, client: DynamoDBClient): WaiterListing {
@@ -162,6 +163,11 @@ export function dynamoDbSlotWaiters(tableName: string, client: DynamoDBClient): 
         if (error instanceof ConditionalCheckFailedException) return false;
         throw error;
       }
+    },
+    async release(freed) {
+      await client.send(
+        new DeleteItemCommand({ TableName: tableName, Key: { copyKey: { S: `freed/${freed}` } } }),
+      );
     },
   };
 }

@@ -112,3 +112,24 @@ export class CopyWaitersTableMissingError extends Error {
     this.name = 'CopyWaitersTableMissingError';
   }
 }
+
+/**
+ * A copy sweep that could not look at every Region or end every ended copy's wait, thrown once every group
+ * has been tried: the sweep's failures must be seen, since the copies' safety checks are sized for a sweep
+ * that is up. EventBridge invokes the function asynchronously, so Lambda runs it twice more and then sends
+ * the invocation to its on-failure destination, the dead letters (DeadLettersAlarm):
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ */
+export class CopySweepIncompleteError extends Error {
+  constructor(
+    readonly failed: readonly { region: string; kind: string; error: string }[],
+    readonly failedEnds: readonly { key: string; error: string }[],
+  ) {
+    const parts = [
+      ...failed.map(({ region, kind, error }) => `${region} ${kind}s: ${error}`),
+      ...failedEnds.map(({ key, error }) => `${key}: ${error}`),
+    ];
+    super(`the copy sweep is incomplete: ${parts.join('; ')}`);
+    this.name = 'CopySweepIncompleteError';
+  }
+}

@@ -366,8 +366,12 @@ const IMAGE_COPY_RESULT: EventPattern = {
   detail: { State: ['available', 'failed'] },
 };
 
-/** The Regions copies of these rules are made in by Ferry's own role, `region` only if given. */
-const completionRegionsOf = (
+/**
+ * The Regions copies of these rules are made in by Ferry's own role (so waited for by event), sorted and
+ * once each, `region` only if given: the one rule the completion patterns, the forwarders, the sweep's
+ * schedule and the IAM of the waiting functions share.
+ */
+export const completionRegionsOf = (
   rules: readonly { to: readonly { region: string; roleArn?: string | undefined }[] }[],
   region?: string,
 ): string[] =>

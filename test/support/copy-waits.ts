@@ -21,6 +21,7 @@ export function memorySlots(): SlotWaiters & { items: Map<string, SlotWaiter>; c
       ),
     remove: async (key, token) => items.get(key)?.taskToken === token && items.delete(key),
     claim: async (freed) => !claimed.has(freed) && Boolean(claimed.add(freed)),
+    release: async (freed) => void claimed.delete(freed),
   };
 }
 

@@ -63,6 +63,8 @@ export interface SlotWaiters {
    * when another (the completion handler, or the copy's own Finalize) already did.
    */
   claim(freed: string, expiresAt: number): Promise<boolean>;
+  /** Undoes a claim whose wake-up failed before it woke anyone, so a retry of the wake can claim again. */
+  release(freed: string): Promise<void>;
 }
 
 export interface SlotWakeDeps {
@@ -120,15 +122,41 @@ export type SlotWakeOutcome =
  * that is closed (the task timed out and started again, its execution ended) counts as done: its item is
  * deleted and the next waiter is tried. Called by the completion handler and, as a fallback, by the copy's
  * own last step; whichever comes second finds the slot claimed and wakes no one, so one slot wakes one copy.
+ *
+ * A wake-up that fails before it has woken anyone (SendTaskSuccess or the table failing after the SDK's
+ * retries) releases its claim before it throws: otherwise its retry (the event's, the next sweep's) would
+ * find the slot claimed and the queued copy would wait for its own timeout. Once a waiter has been sent its
+ * token the claim stays, whatever fails after: the slot has been handed on. A SendTaskSuccess that failed
+ * on the way back although Step Functions had taken it is the one case a retry wakes a second copy (the
+ * first's token is then closed and skipped): one copy over the limit, which EC2 refuses and which waits again.
  */
 export async function wakeOldestWaiter(
   queue: string,
   freed: string,
   deps: SlotWakeDeps,
 ): Promise<SlotWakeOutcome> {
-  const nowMs = deps.now();
-  const first = await deps.slots.claim(`${queue}/${freed}`, Math.ceil(nowMs / 1000) + GRACE_SECONDS);
+  const claim = `${queue}/${freed}`;
+  const first = await deps.slots.claim(claim, Math.ceil(deps.now() / 1000) + GRACE_SECONDS);
   if (!first) return { outcome: 'claimed' };
+  const woken = { any: false };
+  try {
+    return await wakeOldest(queue, freed, deps, woken);
+  } catch (error) {
+    // The wake-up's own error is the one to report; a release that fails too (the table down) leaves the
+    // claim, and the queued copy to its timeout, as before.
+    if (!woken.any) await deps.slots.release(claim).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The claimed slot handed to the oldest live waiter; `woken.any` once one has been sent its token. */
+async function wakeOldest(
+  queue: string,
+  freed: string,
+  deps: SlotWakeDeps,
+  woken: { any: boolean },
+): Promise<SlotWakeOutcome> {
+  const nowMs = deps.now();
   let skipped = 0;
   while (skipped < MAX_TRIED) {
     const page = await deps.slots.oldest(queue, PAGE);
@@ -137,6 +165,7 @@ export async function wakeOldestWaiter(
       const sent: CallbackResult = isLive(waiter, nowMs)
         ? await deps.callbacks.succeed(waiter.taskToken, { woken: freed })
         : 'gone';
+      woken.any ||= sent === 'sent';
       await deps.slots.remove(waiter.key, waiter.taskToken);
       if (sent === 'sent') return { outcome: 'woken', execution: waiter.execution, skipped };
       skipped += 1;

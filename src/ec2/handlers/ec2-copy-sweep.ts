@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { COPY_WAITERS_TABLE_VARIABLE } from '#adapters/copy-waiters';
 import { createSfnClientFactory } from '#adapters/step-functions';
 import { type SweepDeps, sweepCopyWaits } from '#ec2/copy-machine/sweep';
-import { CopyWaitersTableMissingError } from '#ec2/errors';
+import { CopySweepIncompleteError, CopyWaitersTableMissingError } from '#ec2/errors';
 import { createDynamoDbClientFactory, createEc2ClientFactory } from '#foundation/aws-clients';
 import { functionBaseFromEnvironment } from '#foundation/function-base';
 import { instrumented } from '#foundation/observability/middleware';
@@ -12,9 +12,18 @@ import { copySweepDepsOf } from './wiring.ts';
 /** A scheduled invocation sends a "Scheduled Event"; its fields are not used. */
 export const Ec2CopySweepInputSchema = z.object({});
 
-/** The hourly sweep of the copies waited for by event (src/ec2/copy-machine/sweep.ts). */
+/**
+ * The hourly sweep of the copies waited for by event (src/ec2/copy-machine/sweep.ts). A sweep that left a
+ * Region or a copy out fails the invocation once all were tried (`CopySweepIncompleteError`): Lambda's
+ * retries run it again and its last failure reaches the dead letters and their alarm.
+ */
 export function createEc2CopySweepHandler(tools: Powertools, deps: SweepDeps) {
-  return instrumented(tools, Ec2CopySweepInputSchema, () => sweepCopyWaits(deps));
+  return instrumented(tools, Ec2CopySweepInputSchema, async () => {
+    const result = await sweepCopyWaits(deps);
+    if (result.failed.length > 0 || result.failedEnds.length > 0)
+      throw new CopySweepIncompleteError(result.failed, result.failedEnds);
+    return result;
+  });
 }
 
 /** ec2CopySweep's wiring at Lambda init: the table and Step Functions in the home Region, EC2 per Region. */

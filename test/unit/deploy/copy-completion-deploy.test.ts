@@ -3,6 +3,7 @@ import { forwarderRegions, forwarderTemplate } from '#deploy/forwarders';
 import { templateParts } from '#deploy/template-parts';
 import {
   completionEventReachesStack,
+  completionRegionsOf,
   copyCompletionEventPatterns,
   forwardedEventPatterns,
 } from '#rules/event-patterns';
@@ -37,6 +38,10 @@ describe('copy completion events, deployed', () => {
   it('listens in the Regions of the copies Ferry’s own role makes, not in a destination role’s', () => {
     expect(completionEventReachesStack({})).toBe(true);
     expect(completionEventReachesStack({ roleArn: 'arn:aws:iam::333344445555:role/r' })).toBe(false);
+    // The Regions of those copies, sorted, once each, the destination role's left out.
+    const rules = [...CONFIG.rules, ...CONFIG.rules] as Parameters<typeof completionRegionsOf>[0];
+    expect(completionRegionsOf(rules)).toEqual(['ap-southeast-2', 'us-east-1', 'us-west-2']);
+    expect(completionRegionsOf(rules, 'us-west-2')).toEqual(['us-west-2']);
     expect(copyCompletionEventPatterns(CONFIG)).toEqual([
       {
         source: ['aws.ec2'],

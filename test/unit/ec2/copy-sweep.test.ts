@@ -14,7 +14,8 @@ import { dynamoDbWaiterListing } from '#adapters/copy-waiters';
 import { stepFunctionsTaskCallbacks } from '#adapters/task-callbacks';
 import { type CopyWaiter, copyOfWaiterKey, waiterOf } from '#ec2/copy-machine/copy-waiters';
 import { slotQueueKey } from '#ec2/copy-machine/slot-queue';
-import { type SweepDeps, sweepGroupsOf } from '#ec2/copy-machine/sweep';
+import { type SweepDeps, type SweepResult, sweepGroupsOf } from '#ec2/copy-machine/sweep';
+import { CopySweepIncompleteError } from '#ec2/errors';
 import { createEc2CopySweepHandler } from '#ec2/handlers/ec2-copy-sweep';
 import { copyDescriber } from '#ec2/handlers/wiring';
 import { createEc2ClientFactory } from '#foundation/aws-clients';
@@ -88,22 +89,56 @@ function mockEc2(world: Ec2World) {
   });
 }
 
-/** The sweep handler over these waiters (and the table's other items), with the real EC2 and SFN adapters. */
-async function sweep(entries: CopyWaiter[], slots = memorySlots()) {
-  sfn.on(SendTaskSuccessCommand).resolves({});
+/**
+ * The sweep handler over these waiters (and the table's other items), with the real EC2 and SFN adapters;
+ * SendTaskSuccess fails (after the SDK's retries: one attempt here) for the `refused` tokens. The handler's
+ * result, or the error it threw, and the tables it left.
+ */
+async function run(entries: CopyWaiter[], slots = memorySlots(), refused: string[] = []) {
+  sfn.on(SendTaskSuccessCommand).callsFake((input) => {
+    if (refused.includes(input.taskToken))
+      throw Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable' });
+    return {};
+  });
   const waiters = memoryWaiters();
   for (const entry of entries) await waiters.put(entry);
   const deps: SweepDeps = {
     waiters,
     slots,
-    callbacks: stepFunctionsTaskCallbacks(new SFNClient({ region: 'us-east-1' })),
+    callbacks: stepFunctionsTaskCallbacks(new SFNClient({ region: 'us-east-1', maxAttempts: 1 })),
     listing: { all: async () => [...waiters.items.values()] },
     describe: copyDescriber(createEc2ClientFactory({ retryStrategy: undefined })),
     log: recordingLog(),
     now: () => NOW,
   };
-  const result = await createEc2CopySweepHandler(createPowertools(), deps)({} as never, lambdaContext);
+  const handler = createEc2CopySweepHandler(createPowertools(), deps);
+  const outcome = await handler({} as never, lambdaContext).then(
+    (result: SweepResult) => ({ result, error: undefined }),
+    (error: unknown) => ({ result: undefined, error }),
+  );
+  return { ...outcome, waiters, slots };
+}
+
+/** A sweep expected to succeed. */
+async function sweep(entries: CopyWaiter[], slots = memorySlots()) {
+  const { result, error, waiters } = await run(entries, slots);
+  if (!result) throw error;
   return { result, waiters, slots };
+}
+
+/** Slot queues with one copy (`token-queued`) waiting for a snapshot slot in us-west-2. */
+async function queuedForSlot() {
+  const slots = memorySlots();
+  const queue = slotQueueKey('us-west-2', 'snapshot');
+  await slots.put({
+    key: `slot/${queue}/queued`,
+    queue,
+    queuedAt: NOW - 60_000,
+    taskToken: 'token-queued',
+    execution: 'queued',
+    expiresAt: NOW / 1000 + 600,
+  });
+  return slots;
 }
 
 const waiter = (region: string, copyId: string, timeoutSeconds = 3600) =>
@@ -116,7 +151,7 @@ const signals = () =>
   }));
 
 describe('the copy sweep', () => {
-  it('ends the waits of the copies that ended, leaves the running and the unlisted snapshots, for both kinds', async () => {
+  it('ends the waits of the copies that ended, leaves the running and the unlisted copies, for both kinds', async () => {
     mockEc2({
       snapshots: { [snap(1)]: 'completed', [snap(2)]: 'pending', [snap(4)]: 'error' },
       images: { [ami(1)]: 'available', [ami(2)]: 'pending', [ami(3)]: 'failed' },
@@ -128,7 +163,7 @@ describe('the copy sweep', () => {
       waiter('us-west-2', ami(1)),
       waiter('us-west-2', ami(2)),
       waiter('us-west-2', ami(3)),
-      waiter('us-west-2', ami(4)), // not listed: an image that failed and is gone
+      waiter('us-west-2', ami(4)), // not listed (yet: EC2 is eventually consistent): left to its checks
       waiter('eu-west-1', snap(4)),
     ]);
     expect(signals()).toEqual(
@@ -137,13 +172,18 @@ describe('the copy sweep', () => {
         { token: `token-${snap(4)}`, copyId: snap(4), outcome: 'failed', by: 'sweep' },
         { token: `token-${ami(1)}`, copyId: ami(1), outcome: 'completed', by: 'sweep' },
         { token: `token-${ami(3)}`, copyId: ami(3), outcome: 'failed', by: 'sweep' },
-        { token: `token-${ami(4)}`, copyId: ami(4), outcome: 'failed', by: 'sweep' },
       ]),
     );
-    expect(signals()).toHaveLength(5);
-    expect(result).toMatchObject({ waiting: 8, running: 2, missing: [snap(3)], failed: [] });
+    expect(signals()).toHaveLength(4);
+    expect(result).toMatchObject({
+      waiting: 8,
+      running: 2,
+      missing: [snap(3), ami(4)],
+      failed: [],
+      failedEnds: [],
+    });
     expect([...waiters.items.keys()].sort()).toEqual(
-      [`us-west-2/${snap(2)}`, `us-west-2/${snap(3)}`, `us-west-2/${ami(2)}`].sort(),
+      [`us-west-2/${snap(2)}`, `us-west-2/${snap(3)}`, `us-west-2/${ami(2)}`, `us-west-2/${ami(4)}`].sort(),
     );
     // One describe per Region and kind.
     expect(ec2.commandCalls(DescribeSnapshotsCommand)).toHaveLength(2);
@@ -152,16 +192,7 @@ describe('the copy sweep', () => {
 
   it('wakes the oldest copy waiting for the slot an ended copy frees, as the event would', async () => {
     mockEc2({ snapshots: { [snap(1)]: 'completed' }, images: {} });
-    const slots = memorySlots();
-    const queue = slotQueueKey('us-west-2', 'snapshot');
-    await slots.put({
-      key: `slot/${queue}/queued`,
-      queue,
-      queuedAt: NOW - 60_000,
-      taskToken: 'token-queued',
-      execution: 'queued',
-      expiresAt: NOW / 1000 + 600,
-    });
+    const slots = await queuedForSlot();
     await sweep([waiter('us-west-2', snap(1))], slots);
     expect(signals().map(({ token }) => token)).toEqual(
       expect.arrayContaining(['token-queued', `token-${snap(1)}`]),
@@ -169,18 +200,54 @@ describe('the copy sweep', () => {
     expect(slots.items.size).toBe(0);
   });
 
-  it('names a Region whose describe fails and goes on with the others', async () => {
+  it('names a Region whose describe fails, goes on with the others, then fails the invocation', async () => {
     mockEc2({
       snapshots: { [snap(1)]: 'completed', [snap(2)]: 'completed' },
       images: {},
       failing: [snap(2)],
     });
-    const { result, waiters } = await sweep([waiter('us-west-2', snap(1)), waiter('eu-west-1', snap(2))]);
-    expect(result.failed).toEqual([
-      { region: 'eu-west-1', kind: 'snapshot', error: 'UnauthorizedOperation' },
-    ]);
+    const { error, waiters } = await run([waiter('eu-west-1', snap(2)), waiter('us-west-2', snap(1))]);
+    expect(error).toBeInstanceOf(CopySweepIncompleteError);
+    expect(error).toMatchObject({
+      failed: [{ region: 'eu-west-1', kind: 'snapshot', error: 'UnauthorizedOperation' }],
+      failedEnds: [],
+    });
     expect(signals().map(({ copyId }) => copyId)).toEqual([snap(1)]);
     expect([...waiters.items.keys()]).toEqual([`eu-west-1/${snap(2)}`]);
+  });
+
+  it('ends the other ended copies of a group when one wait cannot be ended, and names that copy', async () => {
+    mockEc2({ snapshots: { [snap(1)]: 'completed', [snap(2)]: 'completed' }, images: {} });
+    const { error, waiters } = await run(
+      [waiter('us-west-2', snap(1)), waiter('us-west-2', snap(2))],
+      memorySlots(),
+      [`token-${snap(1)}`],
+    );
+    expect(error).toBeInstanceOf(CopySweepIncompleteError);
+    expect(error).toMatchObject({
+      failed: [],
+      failedEnds: [{ key: `us-west-2/${snap(1)}`, error: 'ServiceUnavailable' }],
+    });
+    expect((error as Error).message).toContain(`us-west-2/${snap(1)}: ServiceUnavailable`);
+    // The second copy's wait was ended; the first's waiter stays for the next sweep.
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((call) => call.args[0].input.taskToken)).toEqual([
+      `token-${snap(1)}`,
+      `token-${snap(2)}`,
+    ]);
+    expect([...waiters.items.keys()]).toEqual([`us-west-2/${snap(1)}`]);
+  });
+
+  it('wakes the queued copy on the next sweep when waking it failed after the slot was claimed', async () => {
+    mockEc2({ snapshots: { [snap(1)]: 'completed' }, images: {} });
+    const slots = await queuedForSlot();
+    const first = await run([waiter('us-west-2', snap(1))], slots, ['token-queued']);
+    expect(first.error).toMatchObject({ failedEnds: [{ key: `us-west-2/${snap(1)}` }] });
+    expect(slots.items.size).toBe(1);
+    sfn.resetHistory();
+    const { result } = await sweep([waiter('us-west-2', snap(1))], slots);
+    expect(signals().map(({ token }) => token)).toEqual(['token-queued', `token-${snap(1)}`]);
+    expect(result.ended).toEqual([{ key: `us-west-2/${snap(1)}`, outcome: 'signalled' }]);
+    expect(slots.items.size).toBe(0);
   });
 
   it('asks for at most 200 ids per filter and follows every page', async () => {
