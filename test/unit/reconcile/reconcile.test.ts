@@ -253,7 +253,8 @@ describe('a listing that fails for good', () => {
       },
       emptyRuleReport('logs', 'objects'),
     ]);
-    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs' });
+    // The walk reached the end: its next comes back to the failed listing.
+    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', retry: true });
     // The source listings were made with patient clients.
     expect(asked).toEqual(['patient', 'patient']);
     // `ferry backfill` prints it with the way back.
@@ -297,7 +298,7 @@ describe('a listing that fails for good', () => {
     });
     expect(mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
     // From the key before the page that could not be judged.
-    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', after: 'docs/' });
+    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', after: 'docs/', retry: true });
     expect(report.rules[1]).toMatchObject({ rule: 'logs', failed: [] });
   });
 
@@ -314,6 +315,95 @@ describe('a listing that fails for good', () => {
       },
     };
     await expect(reconcile({}, broken)).rejects.toThrow(TypeError);
+  });
+});
+
+const THREE_RULES = configFrom(`
+rules:
+  - name: docs
+    objects: { bucket: acme-prod, prefix: docs/ }
+    to:
+      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, tags: { copy: false } }
+  - name: logs
+    objects: { bucket: acme-logs, prefix: logs/, suffix: .pdf }
+    to:
+      - { bucket: acme-dr, region: us-west-2, tags: { copy: false } }
+  - name: audit
+    objects: { bucket: acme-audit, prefix: audit/ }
+    to:
+      - { bucket: acme-dr, region: us-west-2, tags: { copy: false } }
+`);
+
+/**
+ * docs's listing is always denied; logs holds five keys its filter passes none of (each listed key still
+ * counts against the limit); audit is empty. `listings(bucket)` counts the ListObjectsV2 calls of a bucket.
+ */
+function deniedFirstRule() {
+  const s3 = new S3Client({ region: 'us-east-1' });
+  const mock = mockClient(s3);
+  mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).rejects(s3Error('AccessDenied', 403));
+  const logs = ['logs/1.txt', 'logs/2.txt', 'logs/3.txt', 'logs/4.txt', 'logs/5.txt'];
+  mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).callsFake((input) => {
+    const after = logs.filter((key) => input.StartAfter === undefined || key > input.StartAfter);
+    const page = after.slice(0, input.MaxKeys ?? 1000);
+    return {
+      IsTruncated: page.length < after.length,
+      Contents: page.map((Key) => ({ Key, Size: 1, ETag: '"e"', LastModified: T0 })),
+    };
+  });
+  mock.on(ListObjectsV2Command, { Bucket: 'acme-audit' }).resolves({ IsTruncated: false, Contents: [] });
+  const base = depsWith(s3);
+  const deps: ReconcileDeps = {
+    ...base,
+    rules: THREE_RULES.rules,
+    objects: { ...base.objects, rules: objectRulesOf(THREE_RULES) },
+  };
+  const listings = (bucket: string) =>
+    mock.commandCalls(ListObjectsV2Command).filter((call) => call.args[0].input.Bucket === bucket).length;
+  return { deps, listings };
+}
+
+describe('a listing that fails every time, before a rule bigger than the limit', () => {
+  it('starves no later rule: a --resume loop reaches every rule, comes back to the failed listing once, and ends', async () => {
+    const { deps, listings } = deniedFirstRule();
+    const passes: string[][] = [];
+    let resume: string | undefined;
+    do {
+      const report = await reconcile({ limit: 2, ...(resume ? { resume } : {}) }, deps);
+      passes.push(report.rules.map((rule) => rule.rule));
+      resume = report.next;
+    } while (resume !== undefined && passes.length < 20);
+    expect(resume).toBeUndefined();
+    expect(listings('acme-audit')).toBeGreaterThanOrEqual(1);
+    // Denied at the first pass, and once more when the walk came back to it at the end.
+    expect(listings('acme-prod')).toBe(2);
+    expect(passes[0]).toEqual(['docs', 'logs']);
+  });
+
+  it('comes back to the failed listing when the walk reaches the end, and not again from there', async () => {
+    const { deps, listings } = deniedFirstRule();
+    const first = await reconcile({}, deps);
+    expect(first.rules.map((rule) => rule.rule)).toEqual(['docs', 'logs', 'audit']);
+    expect(decodeCursor(first.next ?? '')).toEqual({ rule: 'docs', retry: true });
+    const again = await reconcile({ resume: first.next }, deps);
+    expect(again.rules[0]?.failed).toMatchObject([
+      { listing: true, cause: expect.stringMatching(/^AccessDenied/) },
+    ]);
+    expect(again.next).toBeUndefined();
+    expect(listings('acme-prod')).toBe(2);
+  });
+
+  it('lets each scheduled run reach every rule and retry the failed listing, and its passes end', async () => {
+    const { deps, listings } = deniedFirstRule();
+    const handler = createReconcileHandler(createPowertools(), () => deps, 'us-east-1');
+    const context = { ...lambdaContext, getRemainingTimeInMillis: () => 600_000 };
+    for (const run of [1, 2]) {
+      const report = await handler({ limit: 2 }, context);
+      expect(report.rules.map((rule) => rule.rule)).toEqual(['docs', 'logs', 'audit']);
+      expect(report.rules[0]?.failed).toMatchObject([{ listing: true }]);
+      expect(listings('acme-audit')).toBe(run);
+      expect(listings('acme-prod')).toBe(run);
+    }
   });
 });
 
@@ -349,10 +439,12 @@ describe('the reconcile handler', () => {
       ],
       next,
     });
+    const a = encodeCursor({ rule: 'docs', after: 'a' });
+    const b = encodeCursor({ rule: 'docs', after: 'b' });
     const resumes: (string | undefined)[] = [];
     const pass = async (options: { resume?: string }) => {
       resumes.push(options.resume);
-      return report(options.resume === undefined ? 'a' : options.resume === 'a' ? 'b' : undefined, 1);
+      return report(options.resume === undefined ? a : options.resume === a ? b : undefined, 1);
     };
     const deps = () => ({ ...depsWith(new S3Client({})), rules: [] });
     const withTime = (ms: number) => ({ ...lambdaContext, getRemainingTimeInMillis: () => ms });
@@ -363,25 +455,27 @@ describe('the reconcile handler', () => {
       next: undefined,
       rules: [{ rule: 'docs', scanned: 30, missing: 3, sent: 3 }],
     });
-    expect(resumes).toEqual([undefined, 'a', 'b']);
+    expect(resumes).toEqual([undefined, a, b]);
 
-    // A pass whose listing failed for good ends the run: the next would meet the same throttled listing.
+    // A pass whose next only comes back to a listing that failed for good ends the run: the next pass would
+    // meet the same throttled listing at once.
+    const back = encodeCursor({ rule: 'docs', retry: true });
     const failing = async () => ({
       rules: [
         {
-          ...report('a', 0).rules[0],
+          ...report(back, 0).rules[0],
           failed: [
             { item: 'listing of snapshots in us-east-1', cause: 'RequestLimitExceeded: x', listing: true },
           ],
         },
       ],
-      next: 'a',
+      next: back,
     });
     const stops = createReconcileHandler(createPowertools(), deps, 'eu-west-1', failing as never);
-    await expect(stops({}, withTime(600_000))).resolves.toMatchObject({ passes: 1, next: 'a' });
+    await expect(stops({}, withTime(600_000))).resolves.toMatchObject({ passes: 1, next: back });
 
     // Too little time left for another pass: the cursor is returned instead.
     const short = createReconcileHandler(createPowertools(), deps, 'eu-west-1', pass as never);
-    await expect(short({}, withTime(60_000))).resolves.toMatchObject({ passes: 1, next: 'a' });
+    await expect(short({}, withTime(60_000))).resolves.toMatchObject({ passes: 1, next: a });
   });
 });
