@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RuleKind } from '#rules/config';
-import { InvalidResumeTokenError, ListingFailedError } from './errors.ts';
+import { InvalidResumeTokenError, ListingFailedError, type ListingTarget } from './errors.ts';
 
 /** What one pass found and did for one rule. */
 export interface RuleReport {
@@ -50,6 +50,8 @@ export interface Failure {
   item: string;
   cause: string;
   listing?: true;
+  /** A failed S3 listing: the bucket it listed. */
+  bucket?: string;
 }
 
 export interface ReconcileReport {
@@ -186,36 +188,37 @@ export const causeOf = (error: unknown): string => {
 /** A failed listing as the report's failure. */
 export const listingFailure = (error: ListingFailedError): Failure => ({
   item: `listing of ${error.what}`,
+  ...(error.bucket !== undefined ? { bucket: error.bucket } : {}),
   cause: causeOf(error.cause),
   listing: true,
 });
 
 /**
- * One listing call: its error (after the client's own retries) becomes a ListingFailedError naming `what`
- * was listed, which the rule's step turns into its report's failure instead of ending the pass.
+ * One listing call: its error (after the client's own retries) becomes a ListingFailedError naming what
+ * was listed (`target`), which the rule's step turns into its report's failure instead of ending the pass.
  */
-export async function listing<T>(what: string, call: () => Promise<T>): Promise<T> {
+export async function listing<T>(target: ListingTarget, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw new ListingFailedError(what, error);
+    throw new ListingFailedError(target, error);
   }
 }
 
-/** What a listing of an S3 key space is named in a failure: `s3://bucket/prefix in us-east-1`. */
-export const keySpaceOf = (bucket: string, prefix: string, region: string): string =>
-  `s3://${bucket}/${prefix} in ${region}`;
+/** A listing of an S3 key space, named in a failure `s3://bucket/prefix in us-east-1`, with its bucket. */
+export const keySpaceOf = (bucket: string, prefix: string, region: string): ListingTarget => ({
+  what: `s3://${bucket}/${prefix} in ${region}`,
+  bucket,
+});
 
 /**
  * The bucket of the first listing that failed because its bucket does not exist (NoSuchBucket: a
- * configuration to fix, not a throttle to wait out), read back from its `keySpaceOf` name.
+ * configuration to fix, not a throttle to wait out).
  */
 export function missingBucketOf(report: ReconcileReport): string | undefined {
   for (const rule of report.rules)
-    for (const failure of rule.failed) {
-      if (!failure.listing || !failure.cause.startsWith('NoSuchBucket')) continue;
-      const bucket = /^listing of s3:\/\/([^/]+)\//.exec(failure.item)?.[1];
-      if (bucket !== undefined) return bucket;
-    }
+    for (const failure of rule.failed)
+      if (failure.listing && failure.bucket !== undefined && failure.cause.startsWith('NoSuchBucket'))
+        return failure.bucket;
   return undefined;
 }

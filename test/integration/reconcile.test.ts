@@ -351,6 +351,7 @@ describe('reconcile: a throttled listing', () => {
       failed: [
         {
           item: 'listing of s3://rc-source/docs/ in us-east-1',
+          bucket: 'rc-source',
           cause: 'SlowDown: Please reduce your request rate.',
           listing: true,
         },

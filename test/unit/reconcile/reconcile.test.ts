@@ -12,7 +12,7 @@ import { markersFor } from '#objects/markers';
 import { createReconcileHandler } from '#reconcile/handler';
 import { objectCreatedEventOf, replicaStateOf } from '#reconcile/objects';
 import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
-import { decodeCursor, emptyRuleReport, encodeCursor } from '#reconcile/report';
+import { decodeCursor, emptyRuleReport, encodeCursor, missingBucketOf } from '#reconcile/report';
 import { objectRulesOf } from '#rules/config';
 import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
 import { reportLines } from '../../../cli/backfill.ts';
@@ -246,6 +246,7 @@ describe('a listing that fails for good', () => {
         failed: [
           {
             item: 'listing of s3://acme-prod/docs/ in us-east-1',
+            bucket: 'acme-prod',
             cause: expect.stringMatching(/^SlowDown/),
             listing: true,
           },
@@ -300,6 +301,36 @@ describe('a listing that fails for good', () => {
     // From the key before the page that could not be judged.
     expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', after: 'docs/', retry: true });
     expect(report.rules[1]).toMatchObject({ rule: 'logs', failed: [] });
+  });
+
+  it('carries the bucket of an S3 listing, which names the missing bucket without reading it back out of the text', async () => {
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(s3);
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).resolves({ IsTruncated: false, Contents: [] });
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).rejects(s3Error('NoSuchBucket', 404));
+    const report = await reconcile({}, twoRuleDeps(s3, []));
+    expect(report.rules[1]?.failed).toEqual([
+      {
+        item: 'listing of s3://acme-logs/logs/ in us-east-1',
+        bucket: 'acme-logs',
+        cause: expect.stringMatching(/^NoSuchBucket/),
+        listing: true,
+      },
+    ]);
+    expect(missingBucketOf(report)).toBe('acme-logs');
+    // The bucket is the failure's, whatever its item says.
+    const renamed = {
+      item: 'listing of the logs',
+      bucket: 'acme-logs',
+      cause: 'NoSuchBucket: x',
+      listing: true as const,
+    };
+    expect(
+      missingBucketOf({
+        rules: [{ ...emptyRuleReport('logs', 'objects'), failed: [renamed] }],
+        next: undefined,
+      }),
+    ).toBe('acme-logs');
   });
 
   it('still throws an error that is no listing’s (a bug must not pass for a throttled bucket)', async () => {
