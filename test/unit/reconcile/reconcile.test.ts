@@ -201,27 +201,24 @@ describe('a reconcile pass', () => {
   });
 });
 
-const TWO_RULES = configFrom(`
-rules:
-  - name: docs
-    objects: { bucket: acme-prod, prefix: docs/ }
+/** An object rule's YAML, replicated to acme-dr without tags (`docs` under mirror/). */
+const objectRule = (name: string, objects: string) => `
+  - name: ${name}
+    objects: { ${objects} }
     to:
-      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, tags: { copy: false } }
-  - name: logs
-    objects: { bucket: acme-logs, prefix: logs/ }
-    to:
-      - { bucket: acme-dr, region: us-west-2, tags: { copy: false } }
-`);
+      - { bucket: acme-dr, region: us-west-2, ${name === 'docs' ? 'keyPrefix: mirror/, ' : ''}tags: { copy: false } }`;
+const DOCS_RULE = objectRule('docs', 'bucket: acme-prod, prefix: docs/');
+const TWO_RULES = configFrom(`rules:${DOCS_RULE}${objectRule('logs', 'bucket: acme-logs, prefix: logs/')}`);
 
-/** Deps over TWO_RULES whose client factory records the retries each client was asked with. */
-function twoRuleDeps(s3: S3Client, asked: unknown[]): ReconcileDeps {
+/** Deps over `config` (TWO_RULES) whose client factory records the retries each client was asked with. */
+function recordingDeps(s3: S3Client, asked: unknown[], config = TWO_RULES): ReconcileDeps {
   const deps = depsWith(s3);
   return {
     ...deps,
-    rules: TWO_RULES.rules,
+    rules: config.rules,
     objects: {
       ...deps.objects,
-      rules: objectRulesOf(TWO_RULES),
+      rules: objectRulesOf(config),
       s3: (_target, options) => {
         asked.push(options?.retries);
         return s3;
@@ -239,7 +236,7 @@ describe('a listing that fails for good', () => {
     mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).rejects(slowDown());
     mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).resolves({ IsTruncated: false, Contents: [] });
     const asked: unknown[] = [];
-    const report = await reconcile({}, twoRuleDeps(s3, asked));
+    const report = await reconcile({}, recordingDeps(s3, asked));
     expect(report.rules).toEqual([
       {
         ...emptyRuleReport('docs', 'objects'),
@@ -282,7 +279,7 @@ describe('a listing that fails for good', () => {
     mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).resolves({ IsTruncated: false, Contents: [] });
     const report = await reconcile(
       { resume: encodeCursor({ rule: 'docs', after: 'docs/' }) },
-      twoRuleDeps(s3, []),
+      recordingDeps(s3, []),
     );
     expect(report.rules[0]).toMatchObject({
       rule: 'docs',
@@ -308,7 +305,7 @@ describe('a listing that fails for good', () => {
     const mock = mockClient(s3);
     mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).resolves({ IsTruncated: false, Contents: [] });
     mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).rejects(s3Error('NoSuchBucket', 404));
-    const report = await reconcile({}, twoRuleDeps(s3, []));
+    const report = await reconcile({}, recordingDeps(s3, []));
     expect(report.rules[1]?.failed).toEqual([
       {
         item: 'listing of s3://acme-logs/logs/ in us-east-1',
@@ -335,7 +332,7 @@ describe('a listing that fails for good', () => {
 
   it('still throws an error that is no listing’s (a bug must not pass for a throttled bucket)', async () => {
     const s3 = new S3Client({ region: 'us-east-1' });
-    const deps = twoRuleDeps(s3, []);
+    const deps = recordingDeps(s3, []);
     const broken = {
       ...deps,
       objects: {
@@ -349,21 +346,9 @@ describe('a listing that fails for good', () => {
   });
 });
 
-const THREE_RULES = configFrom(`
-rules:
-  - name: docs
-    objects: { bucket: acme-prod, prefix: docs/ }
-    to:
-      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, tags: { copy: false } }
-  - name: logs
-    objects: { bucket: acme-logs, prefix: logs/, suffix: .pdf }
-    to:
-      - { bucket: acme-dr, region: us-west-2, tags: { copy: false } }
-  - name: audit
-    objects: { bucket: acme-audit, prefix: audit/ }
-    to:
-      - { bucket: acme-dr, region: us-west-2, tags: { copy: false } }
-`);
+const THREE_RULES = configFrom(
+  `rules:${DOCS_RULE}${objectRule('logs', 'bucket: acme-logs, prefix: logs/, suffix: .pdf')}${objectRule('audit', 'bucket: acme-audit, prefix: audit/')}`,
+);
 
 /**
  * docs's listing is always denied; logs holds five keys its filter passes none of (each listed key still
@@ -383,12 +368,7 @@ function deniedFirstRule() {
     };
   });
   mock.on(ListObjectsV2Command, { Bucket: 'acme-audit' }).resolves({ IsTruncated: false, Contents: [] });
-  const base = depsWith(s3);
-  const deps: ReconcileDeps = {
-    ...base,
-    rules: THREE_RULES.rules,
-    objects: { ...base.objects, rules: objectRulesOf(THREE_RULES) },
-  };
+  const deps = recordingDeps(s3, [], THREE_RULES);
   const listings = (bucket: string) =>
     mock.commandCalls(ListObjectsV2Command).filter((call) => call.args[0].input.Bucket === bucket).length;
   return { deps, listings };
