@@ -62,7 +62,10 @@ export async function reconcile(options: ReconcileOptions, deps: ReconcileDeps):
   let start = 0;
   if (cursor) {
     start = rules.findIndex((rule) => rule.name === cursor.rule);
-    if (start < 0) throw new InvalidResumeTokenError(options.resume ?? '');
+    // A token of a pass over other rules (another --rule) is not this walk's, nor is the listing it owes.
+    const owed = cursor.back?.rule;
+    if (start < 0 || (owed !== undefined && !rules.some((rule) => rule.name === owed)))
+      throw new InvalidResumeTokenError(options.resume ?? '');
   }
 
   const reports: Listed[] = [];
@@ -86,9 +89,10 @@ export async function reconcile(options: ReconcileOptions, deps: ReconcileDeps):
     const { report, stop, failed } = await reconcileRule(rule, from, budget, deps);
     reports.push(report);
     budget -= report.listed;
-    const comingBack = index === start && cursor?.retry === true;
-    if (failed && !comingBack) failedAt ??= stop ?? { rule: rule.name };
-    else if (stop && !failed) return ending(stop);
+    if (failed) {
+      const comingBack = index === start && cursor?.retry === true;
+      if (!comingBack) failedAt ??= stop ?? { rule: rule.name };
+    } else if (stop) return ending(stop);
     if (budget <= 0) {
       const following = rules[index + 1];
       return ending(following ? { rule: following.name } : undefined);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createPowertools } from '#foundation/observability/powertools';
 import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
 import { markersFor } from '#objects/markers';
+import { InvalidResumeTokenError } from '#reconcile/errors';
 import { createReconcileHandler } from '#reconcile/handler';
 import { objectCreatedEventOf, replicaStateOf } from '#reconcile/objects';
 import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
@@ -402,6 +403,15 @@ describe('a listing that fails every time, before a rule bigger than the limit',
     ]);
     expect(again.next).toBeUndefined();
     expect(listings('acme-prod')).toBe(2);
+  });
+
+  it('refuses a token that owes a listing of a rule this pass does not visit (made with another --rule)', async () => {
+    const { deps } = deniedFirstRule();
+    const resume = encodeCursor({ rule: 'logs', back: { rule: 'docs' } });
+    await expect(reconcile({ rule: 'logs', resume }, deps)).rejects.toThrow(InvalidResumeTokenError);
+    await expect(reconcile({ resume }, deps)).resolves.toMatchObject({
+      rules: [{ rule: 'logs' }, { rule: 'audit' }],
+    });
   });
 
   it('lets each scheduled run reach every rule and retry the failed listing, and its passes end', async () => {
