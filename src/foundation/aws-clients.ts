@@ -40,8 +40,17 @@ export interface ClientOptions {
 /**
  * Attempts of a `'patient'` client: the SDK's standard retry strategy with this many attempts instead of its
  * default 3 (`maxAttempts`, https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
- * Its backoff is exponential with jitter and capped at 20 s, so 10 attempts wait up to about a minute and a
- * half on a listing that S3 keeps answering SlowDown, well inside reconcile's pass reserve.
+ * Its backoff is exponential with full jitter, from 1 s for a throttling error (SlowDown,
+ * RequestLimitExceeded) and capped at 20 s per wait, so the 9 retries of a listing S3 keeps throttling wait at
+ * most 1+2+4+8+16+4×20 = 111 s (about 55 s on average), inside reconcile's pass reserve (PASS_RESERVE_MS).
+ * These attempts hold only while the client's retry quota lasts: standard mode's retry quota (same page;
+ * in the SDK in use 500 tokens, a throttled retry takes 5, a transient one 14, a success gives some back)
+ * belongs to the strategy of one client, and a patient client is cached per target, so all of a pass's
+ * listings of that target (and the later invocations of a warm function) share it: after about 100
+ * throttled retries without successes between, a listing is tried once and recorded as a failed listing, which the walk comes back to
+ * (src/reconcile/reconcile.ts). The SDK's strategy takes no quota size (its options are the attempts, the
+ * base delay and the backoff), so the patient client keeps the standard quota rather than a hand-made one.
+ * test/unit/aws/clients.test.ts pins the quota and the longest wait against the SDK in use.
  */
 export const PATIENT_MAX_ATTEMPTS = 10;
 

@@ -275,7 +275,7 @@ export async function reconcileEc2Region<Rule extends SnapshotRule | ImageRule, 
     const want = Math.min(1000, Math.max(kind.minPage, skip + budget - listed));
     let page: Awaited<ReturnType<typeof kind.list>>;
     try {
-      page = await listing(`${kind.name} in ${region}`, () => kind.list(client, rule, token, want));
+      page = await listing({ what: `${kind.name} in ${region}` }, () => kind.list(client, rule, token, want));
     } catch (error) {
       // The page not read is read again from here by the pass's `next`: nothing judged on it.
       if (!(error instanceof ListingFailedError)) throw error;

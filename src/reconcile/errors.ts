@@ -19,13 +19,21 @@ export class InvalidResumeTokenError extends Error {
   }
 }
 
-/** A listing reconcile relies on (sources or replicas) that failed for good; `what` says which. */
+/** What a listing lists: `what` names it; `bucket`, the bucket of an S3 listing. */
+export interface ListingTarget {
+  what: string;
+  bucket?: string;
+}
+
+/** A listing reconcile relies on (sources or replicas) that failed for good; `target` says which. */
 export class ListingFailedError extends Error {
-  constructor(
-    readonly what: string,
-    cause: unknown,
-  ) {
+  readonly what: string;
+  readonly bucket: string | undefined;
+  constructor(target: ListingTarget, cause: unknown) {
+    const { what } = target;
     super(`listing of ${what} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = 'ListingFailedError';
+    this.what = what;
+    this.bucket = target.bucket;
   }
 }

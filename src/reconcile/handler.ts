@@ -18,7 +18,7 @@ import type { Powertools } from '#foundation/observability/powertools';
 import { objectReplicationDeps } from '#objects/handlers/wiring';
 import type { SourceAccount } from './objects.ts';
 import { type ReconcileDeps, reconcile } from './reconcile.ts';
-import { hasListingFailure, mergeReports, type ReconcileReport } from './report.ts';
+import { comesBackToFailure, mergeReports, type ReconcileReport } from './report.ts';
 import { type InventoryRunStarter, scheduledReconcile } from './scheduled.ts';
 import { reconcileDepsOf } from './wiring.ts';
 
@@ -72,11 +72,13 @@ export function createReconcileHandler(
           report = await pass({ ...input, ...(resume ? { resume } : {}) }, { ...deps, rules });
           reports.push(report);
           resume = report.next;
-          // A listing that failed for good (after its patient retries) ends the run: the next pass would
-          // only hit the same throttled or denied listing at once; its `next` is returned for a later run.
+          // A listing that failed for good (after its patient retries) does not stop the passes: they go on
+          // from where they stopped. Once the walk has reached the end and its `next` only comes back to that
+          // listing, the run ends: the next pass would hit the same throttled or denied listing at once. The
+          // next scheduled run starts from the first rule again, and retries it.
         } while (
           resume !== undefined &&
-          !hasListingFailure(report) &&
+          !comesBackToFailure(report) &&
           context.getRemainingTimeInMillis() > PASS_RESERVE_MS
         );
         return reports;

@@ -10,6 +10,7 @@ import {
   decodeCursor,
   emptyRuleReport,
   encodeCursor,
+  type Position,
   type ReconcileReport,
   type RuleReport,
 } from './report.ts';
@@ -61,27 +62,37 @@ export async function reconcile(options: ReconcileOptions, deps: ReconcileDeps):
   let start = 0;
   if (cursor) {
     start = rules.findIndex((rule) => rule.name === cursor.rule);
-    if (start < 0) throw new InvalidResumeTokenError(options.resume ?? '');
+    // A token of a pass over other rules (another --rule) is not this walk's, nor is the listing it owes.
+    const owed = cursor.back?.rule;
+    if (start < 0 || (owed !== undefined && !rules.some((rule) => rule.name === owed)))
+      throw new InvalidResumeTokenError(options.resume ?? '');
   }
 
   const reports: Listed[] = [];
   let budget = limit;
-  // A rule whose listing failed for good stops there (its report says which listing) and the other rules go
-  // on; the pass's `next` then comes back to the first such stop, so no source is skipped for good. Rules
-  // after it are visited again by that pass: reconciling a verified replica again sends nothing.
-  let failedAt: Cursor | undefined;
-  const ending = (next: Cursor | undefined): ReconcileReport => {
-    const back = failedAt ?? next;
+  // A rule whose listing failed for good stops there (its report says which listing) and the walk goes on
+  // from where the pass stopped, so a listing that always fails starves no rule after it. The first such
+  // stop rides along in `next` (`back`) until the walk reaches the end of the rules, and then `next` comes
+  // back to it (`retry`): so no source is skipped for good. Rules after it are visited again from there
+  // (reconciling a verified replica again sends nothing); a listing of that rule failing again is not come
+  // back to again, so a walk ends even when a listing never answers.
+  let failedAt: Position | undefined = cursor?.back;
+  const ending = (next: Position | undefined): ReconcileReport => {
+    const back = next
+      ? { ...next, ...(failedAt ? { back: failedAt } : {}) }
+      : failedAt && { ...failedAt, retry: true as const };
     return { rules: reports.map(withoutListed), next: back ? encodeCursor(back) : undefined };
   };
   for (let index = start; index < rules.length; index++) {
     const rule = rules[index] as Rule;
-    const from = index === start ? cursor : undefined;
+    const from = index === start ? positionOf(cursor) : undefined;
     const { report, stop, failed } = await reconcileRule(rule, from, budget, deps);
     reports.push(report);
     budget -= report.listed;
-    if (failed) failedAt ??= stop ?? { rule: rule.name };
-    else if (stop) return ending(stop);
+    if (failed) {
+      const comingBack = index === start && cursor?.retry === true;
+      if (!comingBack) failedAt ??= stop ?? { rule: rule.name };
+    } else if (stop) return ending(stop);
     if (budget <= 0) {
       const following = rules[index + 1];
       return ending(following ? { rule: following.name } : undefined);
@@ -90,15 +101,22 @@ export async function reconcile(options: ReconcileOptions, deps: ReconcileDeps):
   return ending(undefined);
 }
 
+/** A cursor's position in the walk, without what it owes failed listings. */
+const positionOf = (cursor: Cursor | undefined): Position | undefined => {
+  if (!cursor) return undefined;
+  const { back: _, retry: __, ...position } = cursor;
+  return position;
+};
+
 type Listed = RuleReport & { listed: number };
 const withoutListed = ({ listed: _, ...report }: Listed): RuleReport => report;
 
 /** One rule's step: its report, where it stopped, and `failed` when a listing stopped it (see reconcile). */
-type RuleStep = { report: Listed; stop?: Cursor; failed?: true };
+type RuleStep = { report: Listed; stop?: Position; failed?: true };
 
 async function reconcileRule(
   rule: Rule,
-  cursor: Cursor | undefined,
+  cursor: Position | undefined,
   budget: number,
   deps: ReconcileDeps,
 ): Promise<RuleStep> {
@@ -137,7 +155,7 @@ async function reconcileRule(
  */
 async function reconcileObjects(
   rule: ObjectRule,
-  cursor: Cursor | undefined,
+  cursor: Position | undefined,
   budget: number,
   deps: ObjectReconcileDeps,
 ): Promise<RuleStep> {
@@ -181,7 +199,7 @@ async function reconcileEc2Rule<
   kind: Kind,
   rule: R,
   regions: readonly string[],
-  cursor: Cursor | undefined,
+  cursor: Position | undefined,
   budget: number,
   deps: ReconcileDeps,
 ): Promise<RuleStep> {

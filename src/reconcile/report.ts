@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import type { RuleKind } from '#rules/config';
-import { InvalidResumeTokenError, ListingFailedError } from './errors.ts';
+import { InvalidResumeTokenError, ListingFailedError, type ListingTarget } from './errors.ts';
 
 /** What one pass found and did for one rule. */
 export interface RuleReport {
@@ -42,12 +43,15 @@ export interface RuleReport {
 /**
  * An item reconcile could not check or send, with its error. `listing`: a listing of the rule's sources or
  * replicas that still failed after its client's patient retries (`item` names it: `listing of snapshots in
- * us-east-1`); the rule stopped there and the pass's `next` comes back to it.
+ * us-east-1`); the rule stopped there, the pass went on, and its `next` comes back to it once the walk
+ * reaches the end of the rules (reconcile.ts).
  */
 export interface Failure {
   item: string;
   cause: string;
   listing?: true;
+  /** A failed S3 listing: the bucket it listed. */
+  bucket?: string;
 }
 
 export interface ReconcileReport {
@@ -118,34 +122,52 @@ function addOrphans(
 }
 
 /** Where a bounded pass stopped: the rule, and within it the Region and the position in its listing. */
-export interface Cursor {
-  rule: string;
+const PositionSchema = z.object({
+  rule: z.string(),
   /** EC2 rules: the source Region being listed. */
-  region?: string;
+  region: z.string().optional(),
   /**
    * Objects: the last key listed (of the source, or with `destination` of that destination). EC2: the
    * page token of the page being read.
    */
-  after?: string;
+  after: z.string().optional(),
   /** Objects: the source is done; the index (in the rule's `to`) of the destination swept for orphans. */
-  destination?: number;
+  destination: z.number().int().optional(),
   /** EC2: items of that page already handled (pages cannot be cut smaller than EC2's minimum). */
-  skip?: number;
-}
+  skip: z.number().int().optional(),
+});
+
+/**
+ * A pass's `next`: the position, and what the walk owes a listing that failed for good on the way (see
+ * reconcile.ts): `back`, the first such listing, come back to when the walk reaches the end of the rules;
+ * `retry`, this cursor is that coming back, so a listing of its rule failing again is not come back to again.
+ */
+const CursorSchema = PositionSchema.extend({
+  back: PositionSchema.optional(),
+  retry: z.literal(true).optional(),
+});
+
+export type Position = z.infer<typeof PositionSchema>;
+export type Cursor = z.infer<typeof CursorSchema>;
 
 export const encodeCursor = (cursor: Cursor): string =>
   Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 
 export function decodeCursor(token: string): Cursor {
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof value?.rule !== 'string') throw new Error('no rule');
-    if (value.destination !== undefined && !Number.isInteger(value.destination)) throw new Error('bad index');
-    return value as Cursor;
+    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidResumeTokenError(token);
   }
+  const cursor = CursorSchema.safeParse(value);
+  if (!cursor.success) throw new InvalidResumeTokenError(token);
+  return cursor.data;
 }
+
+/** Whether the pass's `next` comes back to a listing that failed in the walk (nothing else is left to do). */
+export const comesBackToFailure = (report: ReconcileReport): boolean =>
+  report.next !== undefined && decodeCursor(report.next).retry === true;
 
 export const emptyRuleReport = (rule: string, kind: RuleKind): RuleReport => ({
   rule,
@@ -163,43 +185,40 @@ export const causeOf = (error: unknown): string => {
   return message ? `${name ?? 'Error'}: ${message}` : String(error);
 };
 
-/** Whether a report has a failed listing: a rule that stopped short of its end (see Failure). */
-export const hasListingFailure = (report: ReconcileReport): boolean =>
-  report.rules.some((rule) => rule.failed.some((failure) => failure.listing));
-
 /** A failed listing as the report's failure. */
 export const listingFailure = (error: ListingFailedError): Failure => ({
   item: `listing of ${error.what}`,
+  ...(error.bucket !== undefined ? { bucket: error.bucket } : {}),
   cause: causeOf(error.cause),
   listing: true,
 });
 
 /**
- * One listing call: its error (after the client's own retries) becomes a ListingFailedError naming `what`
- * was listed, which the rule's step turns into its report's failure instead of ending the pass.
+ * One listing call: its error (after the client's own retries) becomes a ListingFailedError naming what
+ * was listed (`target`), which the rule's step turns into its report's failure instead of ending the pass.
  */
-export async function listing<T>(what: string, call: () => Promise<T>): Promise<T> {
+export async function listing<T>(target: ListingTarget, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw new ListingFailedError(what, error);
+    throw new ListingFailedError(target, error);
   }
 }
 
-/** What a listing of an S3 key space is named in a failure: `s3://bucket/prefix in us-east-1`. */
-export const keySpaceOf = (bucket: string, prefix: string, region: string): string =>
-  `s3://${bucket}/${prefix} in ${region}`;
+/** A listing of an S3 key space, named in a failure `s3://bucket/prefix in us-east-1`, with its bucket. */
+export const keySpaceOf = (bucket: string, prefix: string, region: string): ListingTarget => ({
+  what: `s3://${bucket}/${prefix} in ${region}`,
+  bucket,
+});
 
 /**
  * The bucket of the first listing that failed because its bucket does not exist (NoSuchBucket: a
- * configuration to fix, not a throttle to wait out), read back from its `keySpaceOf` name.
+ * configuration to fix, not a throttle to wait out).
  */
 export function missingBucketOf(report: ReconcileReport): string | undefined {
   for (const rule of report.rules)
-    for (const failure of rule.failed) {
-      if (!failure.listing || !failure.cause.startsWith('NoSuchBucket')) continue;
-      const bucket = /^listing of s3:\/\/([^/]+)\//.exec(failure.item)?.[1];
-      if (bucket !== undefined) return bucket;
-    }
+    for (const failure of rule.failed)
+      if (failure.listing && failure.bucket !== undefined && failure.cause.startsWith('NoSuchBucket'))
+        return failure.bucket;
   return undefined;
 }

@@ -351,6 +351,7 @@ describe('reconcile: a throttled listing', () => {
       failed: [
         {
           item: 'listing of s3://rc-source/docs/ in us-east-1',
+          bucket: 'rc-source',
           cause: 'SlowDown: Please reduce your request rate.',
           listing: true,
         },
@@ -365,9 +366,9 @@ describe('reconcile: a throttled listing', () => {
     expect(ruleReport(pass.rules, 'ebs-to-dr')?.failed.filter((failure) => failure.listing)).toEqual([]);
     expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/fresh.txt')).toBe('fresh body');
     expect(executionsOf(snapshotId).map((execution) => execution.status)).toEqual(['SUCCEEDED']);
-    // The pass's continuation is the failed listing, from where it stopped.
+    // The walk reached the end: the pass's continuation comes back to the failed listing, from where it stopped.
     expect(pass.next).toBeDefined();
-    expect(decodeCursor(pass.next ?? '')).toEqual({ rule: 'docs' });
+    expect(decodeCursor(pass.next ?? '')).toEqual({ rule: 'docs', retry: true });
 
     const again = await sandbox.reconcile({ resume: pass.next });
     await sandbox.settle();
@@ -421,7 +422,7 @@ describe('reconcile: a throttled listing', () => {
       ],
     });
     expect(await bodyOf('us-west-2', 'rc-dr', 'gone-mirror/kept.txt')).toBe('kept');
-    expect(decodeCursor(pass.next ?? '')).toEqual({ rule: 'gone', destination: 0 });
+    expect(decodeCursor(pass.next ?? '')).toEqual({ rule: 'gone', destination: 0, retry: true });
 
     const again = await sandbox.reconcile({ resume: pass.next, rule: 'gone' });
     expect(ruleReport(again.rules, 'gone')).toMatchObject({

@@ -19,6 +19,7 @@ const {
 } = await import('#foundation/aws-clients');
 
 const ROLE = 'arn:aws:iam::222233334444:role/ferry-writer';
+const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
 
 describe('AWS client factories', () => {
   beforeEach(() => fromTemporaryCredentials.mockClear());
@@ -99,6 +100,53 @@ describe('AWS client factories', () => {
     expect(await standard.config.maxAttempts()).toBe(STANDARD_MAX_ATTEMPTS);
     const ec2 = createEc2ClientFactory()({ region: 'us-east-1' }, { retries: 'patient' });
     expect(await ec2.config.maxAttempts()).toBe(PATIENT_MAX_ATTEMPTS);
+  });
+
+  it('It should give a patient client 10 attempts only while its retry quota lasts (shared by all its calls)', async () => {
+    // The SDK's own strategy; only the HTTP exchange is faked (S3 answering SlowDown, a throttling error).
+    const attempts: number[] = [];
+    const requestHandler = {
+      handle: async () => {
+        attempts[attempts.length - 1] = (attempts.at(-1) ?? 0) + 1;
+        return {
+          response: {
+            statusCode: 503,
+            headers: { 'content-type': 'application/xml' },
+            body: Buffer.from(
+              '<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+            ),
+          },
+        };
+      },
+    };
+    const s3 = createS3ClientFactory({
+      credentials: { accessKeyId: 'AKIA', secretAccessKey: 'secret' },
+      instrument: <T>(client: T): T => {
+        Object.assign((client as { config: object }).config, { requestHandler });
+        return client;
+      },
+    });
+    const patient = s3({ region: 'us-east-1' }, { retries: 'patient' });
+    const waited: number[] = [];
+    vi.useFakeTimers();
+    try {
+      for (let listing = 0; listing < 13; listing++) {
+        attempts.push(0);
+        const started = Date.now();
+        const sent = patient.send(new ListObjectsV2Command({ Bucket: 'acme-prod' })).catch((error) => error);
+        await vi.runAllTimersAsync();
+        expect(await sent).toMatchObject({ name: 'SlowDown' });
+        waited.push(Date.now() - started);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    // 500 tokens, 5 a throttled retry: 11 listings of 9 retries each, then the quota is spent.
+    expect(attempts).toEqual([...Array.from({ length: 11 }, () => PATIENT_MAX_ATTEMPTS), 2, 1]);
+    // Each listing's 9 waits: at most 1+2+4+8+16+4×20 s (full jitter under those caps).
+    for (const wait of waited.slice(0, 11)) expect(wait).toBeLessThanOrEqual(111_000);
+    expect(Math.min(...waited.slice(0, 11))).toBeGreaterThan(0);
+    expect(waited.at(-1)).toBe(0);
   });
 
   it('It should tell a given retry strategy the attempts wanted (the sandbox’s virtual-clock strategy)', () => {

@@ -205,6 +205,7 @@ describe('a destination listing that fails', () => {
     await expect(failure).rejects.toThrow(ListingFailedError);
     await expect(failure).rejects.toMatchObject({
       what: 's3://dr-bucket/mirror/ in us-west-2',
+      bucket: 'dr-bucket',
       cause: throttled,
     });
     expect(asked).toEqual(['patient']);

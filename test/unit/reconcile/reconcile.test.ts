@@ -9,10 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { createPowertools } from '#foundation/observability/powertools';
 import { ObjectCreatedEventSchema, sourceObjectOf } from '#objects/event';
 import { markersFor } from '#objects/markers';
+import { InvalidResumeTokenError } from '#reconcile/errors';
 import { createReconcileHandler } from '#reconcile/handler';
 import { objectCreatedEventOf, replicaStateOf } from '#reconcile/objects';
 import { type ReconcileDeps, reconcile } from '#reconcile/reconcile';
-import { decodeCursor, emptyRuleReport, encodeCursor } from '#reconcile/report';
+import { decodeCursor, emptyRuleReport, encodeCursor, missingBucketOf } from '#reconcile/report';
 import { objectRulesOf } from '#rules/config';
 import { configFrom, lambdaContext, recordingLog, recordingMetrics, s3Error } from '#test/support/fixtures';
 import { reportLines } from '../../../cli/backfill.ts';
@@ -201,27 +202,24 @@ describe('a reconcile pass', () => {
   });
 });
 
-const TWO_RULES = configFrom(`
-rules:
-  - name: docs
-    objects: { bucket: acme-prod, prefix: docs/ }
+/** An object rule's YAML, replicated to acme-dr without tags (`docs` under mirror/). */
+const objectRule = (name: string, objects: string) => `
+  - name: ${name}
+    objects: { ${objects} }
     to:
-      - { bucket: acme-dr, region: us-west-2, keyPrefix: mirror/, tags: { copy: false } }
-  - name: logs
-    objects: { bucket: acme-logs, prefix: logs/ }
-    to:
-      - { bucket: acme-dr, region: us-west-2, tags: { copy: false } }
-`);
+      - { bucket: acme-dr, region: us-west-2, ${name === 'docs' ? 'keyPrefix: mirror/, ' : ''}tags: { copy: false } }`;
+const DOCS_RULE = objectRule('docs', 'bucket: acme-prod, prefix: docs/');
+const TWO_RULES = configFrom(`rules:${DOCS_RULE}${objectRule('logs', 'bucket: acme-logs, prefix: logs/')}`);
 
-/** Deps over TWO_RULES whose client factory records the retries each client was asked with. */
-function twoRuleDeps(s3: S3Client, asked: unknown[]): ReconcileDeps {
+/** Deps over `config` (TWO_RULES) whose client factory records the retries each client was asked with. */
+function recordingDeps(s3: S3Client, asked: unknown[], config = TWO_RULES): ReconcileDeps {
   const deps = depsWith(s3);
   return {
     ...deps,
-    rules: TWO_RULES.rules,
+    rules: config.rules,
     objects: {
       ...deps.objects,
-      rules: objectRulesOf(TWO_RULES),
+      rules: objectRulesOf(config),
       s3: (_target, options) => {
         asked.push(options?.retries);
         return s3;
@@ -239,13 +237,14 @@ describe('a listing that fails for good', () => {
     mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).rejects(slowDown());
     mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).resolves({ IsTruncated: false, Contents: [] });
     const asked: unknown[] = [];
-    const report = await reconcile({}, twoRuleDeps(s3, asked));
+    const report = await reconcile({}, recordingDeps(s3, asked));
     expect(report.rules).toEqual([
       {
         ...emptyRuleReport('docs', 'objects'),
         failed: [
           {
             item: 'listing of s3://acme-prod/docs/ in us-east-1',
+            bucket: 'acme-prod',
             cause: expect.stringMatching(/^SlowDown/),
             listing: true,
           },
@@ -253,7 +252,8 @@ describe('a listing that fails for good', () => {
       },
       emptyRuleReport('logs', 'objects'),
     ]);
-    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs' });
+    // The walk reached the end: its next comes back to the failed listing.
+    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', retry: true });
     // The source listings were made with patient clients.
     expect(asked).toEqual(['patient', 'patient']);
     // `ferry backfill` prints it with the way back.
@@ -280,7 +280,7 @@ describe('a listing that fails for good', () => {
     mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).resolves({ IsTruncated: false, Contents: [] });
     const report = await reconcile(
       { resume: encodeCursor({ rule: 'docs', after: 'docs/' }) },
-      twoRuleDeps(s3, []),
+      recordingDeps(s3, []),
     );
     expect(report.rules[0]).toMatchObject({
       rule: 'docs',
@@ -297,13 +297,43 @@ describe('a listing that fails for good', () => {
     });
     expect(mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
     // From the key before the page that could not be judged.
-    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', after: 'docs/' });
+    expect(decodeCursor(report.next ?? '')).toEqual({ rule: 'docs', after: 'docs/', retry: true });
     expect(report.rules[1]).toMatchObject({ rule: 'logs', failed: [] });
+  });
+
+  it('carries the bucket of an S3 listing, which names the missing bucket without reading it back out of the text', async () => {
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(s3);
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).resolves({ IsTruncated: false, Contents: [] });
+    mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).rejects(s3Error('NoSuchBucket', 404));
+    const report = await reconcile({}, recordingDeps(s3, []));
+    expect(report.rules[1]?.failed).toEqual([
+      {
+        item: 'listing of s3://acme-logs/logs/ in us-east-1',
+        bucket: 'acme-logs',
+        cause: expect.stringMatching(/^NoSuchBucket/),
+        listing: true,
+      },
+    ]);
+    expect(missingBucketOf(report)).toBe('acme-logs');
+    // The bucket is the failure's, whatever its item says.
+    const renamed = {
+      item: 'listing of the logs',
+      bucket: 'acme-logs',
+      cause: 'NoSuchBucket: x',
+      listing: true as const,
+    };
+    expect(
+      missingBucketOf({
+        rules: [{ ...emptyRuleReport('logs', 'objects'), failed: [renamed] }],
+        next: undefined,
+      }),
+    ).toBe('acme-logs');
   });
 
   it('still throws an error that is no listing’s (a bug must not pass for a throttled bucket)', async () => {
     const s3 = new S3Client({ region: 'us-east-1' });
-    const deps = twoRuleDeps(s3, []);
+    const deps = recordingDeps(s3, []);
     const broken = {
       ...deps,
       objects: {
@@ -314,6 +344,87 @@ describe('a listing that fails for good', () => {
       },
     };
     await expect(reconcile({}, broken)).rejects.toThrow(TypeError);
+  });
+});
+
+const THREE_RULES = configFrom(
+  `rules:${DOCS_RULE}${objectRule('logs', 'bucket: acme-logs, prefix: logs/, suffix: .pdf')}${objectRule('audit', 'bucket: acme-audit, prefix: audit/')}`,
+);
+
+/**
+ * docs's listing is always denied; logs holds five keys its filter passes none of (each listed key still
+ * counts against the limit); audit is empty. `listings(bucket)` counts the ListObjectsV2 calls of a bucket.
+ */
+function deniedFirstRule() {
+  const s3 = new S3Client({ region: 'us-east-1' });
+  const mock = mockClient(s3);
+  mock.on(ListObjectsV2Command, { Bucket: 'acme-prod' }).rejects(s3Error('AccessDenied', 403));
+  const logs = ['logs/1.txt', 'logs/2.txt', 'logs/3.txt', 'logs/4.txt', 'logs/5.txt'];
+  mock.on(ListObjectsV2Command, { Bucket: 'acme-logs' }).callsFake((input) => {
+    const after = logs.filter((key) => input.StartAfter === undefined || key > input.StartAfter);
+    const page = after.slice(0, input.MaxKeys ?? 1000);
+    return {
+      IsTruncated: page.length < after.length,
+      Contents: page.map((Key) => ({ Key, Size: 1, ETag: '"e"', LastModified: T0 })),
+    };
+  });
+  mock.on(ListObjectsV2Command, { Bucket: 'acme-audit' }).resolves({ IsTruncated: false, Contents: [] });
+  const deps = recordingDeps(s3, [], THREE_RULES);
+  const listings = (bucket: string) =>
+    mock.commandCalls(ListObjectsV2Command).filter((call) => call.args[0].input.Bucket === bucket).length;
+  return { deps, listings };
+}
+
+describe('a listing that fails every time, before a rule bigger than the limit', () => {
+  it('starves no later rule: a --resume loop reaches every rule, comes back to the failed listing once, and ends', async () => {
+    const { deps, listings } = deniedFirstRule();
+    const passes: string[][] = [];
+    let resume: string | undefined;
+    do {
+      const report = await reconcile({ limit: 2, ...(resume ? { resume } : {}) }, deps);
+      passes.push(report.rules.map((rule) => rule.rule));
+      resume = report.next;
+    } while (resume !== undefined && passes.length < 20);
+    expect(resume).toBeUndefined();
+    expect(listings('acme-audit')).toBeGreaterThanOrEqual(1);
+    // Denied at the first pass, and once more when the walk came back to it at the end.
+    expect(listings('acme-prod')).toBe(2);
+    expect(passes[0]).toEqual(['docs', 'logs']);
+  });
+
+  it('comes back to the failed listing when the walk reaches the end, and not again from there', async () => {
+    const { deps, listings } = deniedFirstRule();
+    const first = await reconcile({}, deps);
+    expect(first.rules.map((rule) => rule.rule)).toEqual(['docs', 'logs', 'audit']);
+    expect(decodeCursor(first.next ?? '')).toEqual({ rule: 'docs', retry: true });
+    const again = await reconcile({ resume: first.next }, deps);
+    expect(again.rules[0]?.failed).toMatchObject([
+      { listing: true, cause: expect.stringMatching(/^AccessDenied/) },
+    ]);
+    expect(again.next).toBeUndefined();
+    expect(listings('acme-prod')).toBe(2);
+  });
+
+  it('refuses a token that owes a listing of a rule this pass does not visit (made with another --rule)', async () => {
+    const { deps } = deniedFirstRule();
+    const resume = encodeCursor({ rule: 'logs', back: { rule: 'docs' } });
+    await expect(reconcile({ rule: 'logs', resume }, deps)).rejects.toThrow(InvalidResumeTokenError);
+    await expect(reconcile({ resume }, deps)).resolves.toMatchObject({
+      rules: [{ rule: 'logs' }, { rule: 'audit' }],
+    });
+  });
+
+  it('lets each scheduled run reach every rule and retry the failed listing, and its passes end', async () => {
+    const { deps, listings } = deniedFirstRule();
+    const handler = createReconcileHandler(createPowertools(), () => deps, 'us-east-1');
+    const context = { ...lambdaContext, getRemainingTimeInMillis: () => 600_000 };
+    for (const run of [1, 2]) {
+      const report = await handler({ limit: 2 }, context);
+      expect(report.rules.map((rule) => rule.rule)).toEqual(['docs', 'logs', 'audit']);
+      expect(report.rules[0]?.failed).toMatchObject([{ listing: true }]);
+      expect(listings('acme-audit')).toBe(run);
+      expect(listings('acme-prod')).toBe(run);
+    }
   });
 });
 
@@ -349,10 +460,12 @@ describe('the reconcile handler', () => {
       ],
       next,
     });
+    const a = encodeCursor({ rule: 'docs', after: 'a' });
+    const b = encodeCursor({ rule: 'docs', after: 'b' });
     const resumes: (string | undefined)[] = [];
     const pass = async (options: { resume?: string }) => {
       resumes.push(options.resume);
-      return report(options.resume === undefined ? 'a' : options.resume === 'a' ? 'b' : undefined, 1);
+      return report(options.resume === undefined ? a : options.resume === a ? b : undefined, 1);
     };
     const deps = () => ({ ...depsWith(new S3Client({})), rules: [] });
     const withTime = (ms: number) => ({ ...lambdaContext, getRemainingTimeInMillis: () => ms });
@@ -363,25 +476,27 @@ describe('the reconcile handler', () => {
       next: undefined,
       rules: [{ rule: 'docs', scanned: 30, missing: 3, sent: 3 }],
     });
-    expect(resumes).toEqual([undefined, 'a', 'b']);
+    expect(resumes).toEqual([undefined, a, b]);
 
-    // A pass whose listing failed for good ends the run: the next would meet the same throttled listing.
+    // A pass whose next only comes back to a listing that failed for good ends the run: the next pass would
+    // meet the same throttled listing at once.
+    const back = encodeCursor({ rule: 'docs', retry: true });
     const failing = async () => ({
       rules: [
         {
-          ...report('a', 0).rules[0],
+          ...report(back, 0).rules[0],
           failed: [
             { item: 'listing of snapshots in us-east-1', cause: 'RequestLimitExceeded: x', listing: true },
           ],
         },
       ],
-      next: 'a',
+      next: back,
     });
     const stops = createReconcileHandler(createPowertools(), deps, 'eu-west-1', failing as never);
-    await expect(stops({}, withTime(600_000))).resolves.toMatchObject({ passes: 1, next: 'a' });
+    await expect(stops({}, withTime(600_000))).resolves.toMatchObject({ passes: 1, next: back });
 
     // Too little time left for another pass: the cursor is returned instead.
     const short = createReconcileHandler(createPowertools(), deps, 'eu-west-1', pass as never);
-    await expect(short({}, withTime(60_000))).resolves.toMatchObject({ passes: 1, next: 'a' });
+    await expect(short({}, withTime(60_000))).resolves.toMatchObject({ passes: 1, next: a });
   });
 });
