@@ -23,6 +23,7 @@ import {
   readServerlessFile,
 } from '#deploy/function-bundles';
 import { compileRules } from '#rules/load';
+import { benchEnvironment } from './bundle-environment.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== 'bundles'),
@@ -51,43 +52,8 @@ const esbuildOptions = values['external-sdk']
   : deployed;
 const extension = bundleExtensionOf(service);
 
-/** The deployed environment, with what CloudFormation would resolve replaced by stand-ins. */
-function lambdaEnvironment(name: string): Record<string, string> {
-  const deployed = Object.fromEntries(
-    Object.entries(service.provider.environment ?? {}).map(([variable, raw]) => {
-      const value = String(raw).replaceAll(/\$\{self:service\}/g, service.service);
-      if (!value.includes('${')) return [variable, value];
-      if (variable === 'FERRY_CONFIG') return [variable, COMPILED_RULES];
-      if (variable.endsWith('_STATE_MACHINE_ARN'))
-        return [
-          variable,
-          `arn:aws:states:us-east-1:123456789012:stateMachine:bench-${variable.toLowerCase()}`,
-        ];
-      throw new Error(`serverless.yml: no stand-in for the environment variable ${variable} (${value})`);
-    }),
-  );
-  // The function's own variables: a `Ref` (the copy-waiters table's name) stands in by its logical id.
-  const own = Object.fromEntries(
-    Object.entries(service.functions[name]?.environment ?? {}).map(([variable, value]) => [
-      variable,
-      typeof value === 'string' ? value : `bench-${(value as { Ref?: string }).Ref ?? variable}`,
-    ]),
-  );
-  // What Lambda itself sets (no credentials: init must not need them, clients are created on first use).
-  return {
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EXECUTION_ENV: `AWS_Lambda_${service.provider.runtime}`,
-    AWS_LAMBDA_FUNCTION_NAME: `ferry-bench-${name}`,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    LAMBDA_TASK_ROOT: resolve(OUT, name),
-    LANG: 'en_US.UTF-8',
-    TZ: ':UTC',
-    ...deployed,
-    ...own,
-  };
-}
+const lambdaEnvironment = (name: string) =>
+  benchEnvironment(service, name, COMPILED_RULES, resolve(OUT, name));
 
 interface Bundle {
   name: string;
