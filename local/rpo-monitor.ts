@@ -1,6 +1,5 @@
 import { MONITOR_WINDOW_MS, windowOf } from '#rpo/threshold';
 import { type ScheduledPasses, scheduledPasses } from './scheduled-pass.ts';
-import type { LocalStepFunctions } from './step-functions.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
 /** What one pass of the real rpoMonitor handler (src/handlers/rpo-monitor.ts) answers. */
@@ -19,13 +18,13 @@ export interface RpoMonitorPass {
 /**
  * The RPO backlog monitor in the sandbox: the real rpoMonitor handler, which lists the runner's executions
  * through the sandbox's Step Functions API and sends its events through the sandbox's EventBridge, run on the
- * virtual clock at each window's end, as the EventBridge schedule runs it in AWS.
+ * virtual clock at each window's end, as the EventBridge schedule runs it in AWS. `run` gets the window's
+ * end, so a pass the clock reached late still judges the window it stands for.
  */
 export type SandboxRpoMonitor = ScheduledPasses<RpoMonitorPass>;
 
 export const sandboxRpoMonitor = (options: {
-  stepFunctions: LocalStepFunctions;
   clock: VirtualClock;
-  run: () => Promise<RpoMonitorPass>;
+  run: (at?: number) => Promise<RpoMonitorPass>;
 }): SandboxRpoMonitor =>
   scheduledPasses({ ...options, nextAt: (now) => windowOf(now, MONITOR_WINDOW_MS).end });

@@ -44,7 +44,6 @@ import type { ReconcileReport } from '#reconcile/report';
 import { type InventoryRun, type InventoryRunStarter, scheduledReconcile } from '#reconcile/scheduled';
 import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
-import { MONITOR_WINDOW_MS } from '#rpo/threshold';
 import { type FerryConfig, objectRulesOf, objectSourceRegionOf } from '#rules/config';
 import {
   copyCompletionEventPatterns,
@@ -550,9 +549,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     homeRegion,
     `${endpoint}/${SANDBOX_ACCOUNT}/${SANDBOX_QUEUE_NAME}`,
   );
+  // The time of the scheduled pass under way, if any: the handler reads its clock as of then (the clock
+  // may have been moved past it, by a jump or an SDK retry's advance, before the pass ran).
+  let monitorAt: number | undefined;
   const rpoMonitor = createRpoMonitorHandler(runtimes.rpoMonitor.tools, {
     ...withRpoTally(rpoMonitorDeps),
-    now: clock.now,
+    now: () => monitorAt ?? clock.now(),
   });
   const inventoryBatch = createInventoryBatchHandler(
     runtimes.inventoryBatch.tools,
@@ -868,25 +870,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     metrics,
     rpoMetrics,
     rpoMonitor: sandboxRpoMonitor({
-      stepFunctions,
       clock,
-      run: async () => {
+      run: async (at) => {
         rpoPasses += 1;
+        // A scheduled pass runs as of its time: the window it judges is the one that closed then.
+        monitorAt = at;
         try {
           return await recorder.run('rpoMonitor', () => rpoMonitor({}, lambdaContext('ferry-rpo-monitor')));
         } finally {
+          monitorAt = undefined;
           rpoPasses -= 1;
           stepFunctions.poke();
         }
       },
     }),
     copySweep: scheduledPasses({
-      stepFunctions,
       clock,
       // The schedule's rate (deploy/template-parts.ts): here at each period's end on the virtual clock.
       nextAt: (now) => (Math.floor(now / SWEEP_PERIOD_MS) + 1) * SWEEP_PERIOD_MS,
-      // In steps of the RPO monitor's window, as far ahead as its own wake-ups.
-      maxStepMs: MONITOR_WINDOW_MS,
       run: async () => {
         if (!eventDriven) throw new Error('the copy sweep runs in events mode only');
         sweepPasses += 1;

@@ -1,14 +1,15 @@
-import type { LocalStepFunctions } from './step-functions.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
 /**
  * A scheduled function in the sandbox (the RPO monitor, the copy sweep): the real handler, run on the
- * virtual clock at each of its schedule's times, as an EventBridge schedule runs it in AWS.
+ * virtual clock at each of its schedule's times, as an EventBridge schedule runs it in AWS — every time,
+ * whether or not anything else is under way
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html).
  */
 export interface ScheduledPasses<Pass> {
-  /** One pass now. */
-  pass(): Promise<Pass>;
-  /** Passes at every scheduled time from now on while executions run; the returned function stops them. */
+  /** One pass now, or as the one scheduled at `at` (epoch ms). */
+  pass(at?: number): Promise<Pass>;
+  /** Passes at every scheduled time from now on; the returned function stops them. */
   start(): () => void;
   readonly passes: Pass[];
   /**
@@ -19,46 +20,33 @@ export interface ScheduledPasses<Pass> {
 }
 
 export function scheduledPasses<Pass>(options: {
-  stepFunctions: LocalStepFunctions;
   clock: VirtualClock;
   /** The next scheduled time after `now` (epoch ms). */
   nextAt: (now: number) => number;
-  /**
-   * The furthest ahead one wake-up is set (a schedule longer than this waits in steps): a wake-up on the
-   * clock is a timer the runner may jump to when nothing else is due, so an hour's wake-up left set while
-   * executions end would let time race an hour ahead past the RPO monitor's windows. Unset: no limit.
-   */
-  maxStepMs?: number;
-  run: () => Promise<Pass>;
+  /** One pass; `at` is the scheduled time it stands for (unset: a pass asked for now). */
+  run: (at?: number) => Promise<Pass>;
 }): ScheduledPasses<Pass> {
-  const { stepFunctions, clock } = options;
+  const { clock } = options;
   const passes: Pass[] = [];
   const failures: Error[] = [];
-  const pass = async () => {
-    const result = await options.run();
+  const pass = async (at?: number) => {
+    const result = await options.run(at);
     passes.push(result);
     return result;
   };
   const start = () => {
     let stopped = false;
-    let due: number | undefined;
-    // A wake-up on the clock only while executions run: with none, a waiting pass would be all the
-    // runner sees and time would race ahead. Until one runs, look again in real time (and reckon the
-    // next scheduled time afresh once one does).
+    let due = options.nextAt(clock.now());
+    // A passive wake-up: the clock stops at each scheduled time on its way to a later wake-up, but a
+    // schedule alone never makes it jump (time would race ahead with nothing else under way). One pass
+    // per scheduled time the clock reached, in order, even when a jump or an SDK retry's advance passed
+    // several at once: each stands for the run AWS would have made then.
     const next = () => {
       if (stopped) return;
-      if (stepFunctions.running === 0) {
-        due = undefined;
-        setTimeout(next, 2).unref();
-        return;
-      }
-      due ??= options.nextAt(clock.now());
-      const wake = Math.min(due, clock.now() + (options.maxStepMs ?? Number.POSITIVE_INFINITY));
-      void clock.until(wake).then(async () => {
-        if (stopped) return;
-        if (due !== undefined && clock.now() >= due) {
-          await pass().catch((error: unknown) => failures.push(error as Error));
-          due = options.nextAt(clock.now());
+      void clock.until(due, { passive: true }).then(async () => {
+        while (!stopped && clock.now() >= due) {
+          await pass(due).catch((error: unknown) => failures.push(error as Error));
+          due = options.nextAt(due);
         }
         next();
       });

@@ -6,7 +6,7 @@
  */
 export class VirtualClock {
   private offsetMs = 0;
-  private readonly timers: { at: number; wake: () => void }[] = [];
+  private readonly timers: { at: number; wake: () => void; passive?: boolean }[] = [];
   /** Called when a wake-up is requested: the owner decides whether everything is waiting. */
   onSleep?: () => void;
 
@@ -20,12 +20,16 @@ export class VirtualClock {
     this.wakeDue();
   }
 
-  /** Resolves once the clock reaches `at`: at once if it has, else when the clock is moved there. */
-  until(at: number): Promise<void> {
+  /**
+   * Resolves once the clock reaches `at`: at once if it has, else when the clock is moved there. A
+   * `passive` wake-up (a scheduled pass) is not a sleeper: it never makes the clock jump by itself, but a
+   * jump to a later wake-up stops at it first, so nothing scheduled is passed over.
+   */
+  until(at: number, options: { passive?: boolean } = {}): Promise<void> {
     if (at <= this.now()) return Promise.resolve();
     return new Promise((wake) => {
-      this.timers.push({ at, wake });
-      this.onSleep?.();
+      this.timers.push({ at, wake, ...(options.passive ? { passive: true } : {}) });
+      if (!options.passive) this.onSleep?.();
     });
   }
 
@@ -50,13 +54,17 @@ export class VirtualClock {
     };
   }
 
+  /** The wake-ups that are waited on (passive ones are not). */
   get sleepers(): number {
-    return this.timers.length;
+    return this.timers.filter((timer) => !timer.passive).length;
   }
 
-  /** Jumps to the earliest wake-up and wakes everything due then. False when nothing is waiting. */
+  /**
+   * Jumps to the earliest wake-up, passive ones included, and wakes everything due then. False when
+   * nothing is waiting.
+   */
   wakeNext(): boolean {
-    if (this.timers.length === 0) return false;
+    if (this.sleepers === 0) return false;
     const earliest = Math.min(...this.timers.map((timer) => timer.at));
     this.advance(earliest - this.now());
     return true;

@@ -282,7 +282,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     sandbox.bus.setDropRate(faults.drop);
 
     log(`workload: ${options.objects} objects, ${options.snapshots} snapshots, ${options.images} AMIs`);
-    // The backlog monitor's passes, at each window's end while executions run, as its schedule runs it.
+    // The backlog monitor's passes, at each window's end, as its schedule runs it.
     stopMonitor = sandbox.rpoMonitor.start();
     // And the hourly copy sweep, as deployed: the copies whose completion event the bus lost end by it.
     stopSweep = sandbox.copySweep.start();
