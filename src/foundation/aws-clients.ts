@@ -156,7 +156,7 @@ export function clientFactory<Client>(build: (config: BaseConfig) => Client, opt
 /**
  * A client's retry settings. `maxAttempts` alone keeps the SDK's standard strategy (backoff, retryable errors,
  * retry quota) with that many attempts; a given `retryStrategy` takes precedence over `maxAttempts`
- * (https://www.npmjs.com/package/@smithy/util-retry, "MaxAttempts and RetryStrategy"), so it is told the
+ * (the README of the `@smithy/util-retry` package, "MaxAttempts and RetryStrategy"), so it is told the
  * attempts itself.
  */
 export function retryConfigOf(
