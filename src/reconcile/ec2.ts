@@ -16,8 +16,7 @@ import { snapshotMatches } from '#ec2/snapshots/router';
 import type { Ec2ClientFactory } from '#foundation/aws-clients';
 import { destinationTarget } from '#foundation/aws-clients';
 import type { ImageRule, SnapshotRule } from '#rules/ec2-schema';
-import { ListingFailedError } from './errors.ts';
-import { causeOf, listing, listingFailure, type RuleReport } from './report.ts';
+import { causeOf, listing, type RuleReport, recordListingFailure } from './report.ts';
 
 export interface Ec2ReconcileDeps {
   snapshots: SnapshotReplicationDeps;
@@ -278,8 +277,7 @@ export async function reconcileEc2Region<Rule extends SnapshotRule | ImageRule, 
       page = await listing({ what: `${kind.name} in ${region}` }, () => kind.list(client, rule, token, want));
     } catch (error) {
       // The page not read is read again from here by the pass's `next`: nothing judged on it.
-      if (!(error instanceof ListingFailedError)) throw error;
-      report.failed.push(listingFailure(error));
+      recordListingFailure(report, error);
       return { listed, next: { token, skip }, done: false, failed: true };
     }
     const items = page.items.slice(skip, skip + budget - listed);

@@ -11,11 +11,17 @@ import { type ObjectReplicationDeps, replicateObject } from '#objects/replicate'
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
 import { isOutranked } from '#rules/shared-replicas';
-import { ListingFailedError } from './errors.ts';
 import { type DestinationListing, listedObjectsOf, listedStatesOf } from './listing-join.ts';
 import { reconcileReplicaLocks } from './object-locks.ts';
 import { reconcileReplicaTags } from './object-tags.ts';
-import { causeOf, emptyRuleReport, keySpaceOf, listing, listingFailure, type RuleReport } from './report.ts';
+import {
+  causeOf,
+  emptyRuleReport,
+  keySpaceOf,
+  listing,
+  type RuleReport,
+  recordListingFailure,
+} from './report.ts';
 
 /** Where the deployment's source buckets live, which a listing does not say but an S3 event does. */
 export interface SourceAccount {
@@ -299,8 +305,7 @@ export async function reconcileObjectRule(
     try {
       read = await readPage(last);
     } catch (error) {
-      if (!(error instanceof ListingFailedError)) throw error;
-      report.failed.push(listingFailure(error));
+      recordListingFailure(report, error);
       return { report, listed, last, done: false, seen, failed: true };
     }
     const { objects, candidates, states } = read;

@@ -5,9 +5,8 @@ import type { ReplicaMarkers } from '#objects/markers';
 import { record, type SkipReason } from '#objects/outcomes';
 import { candidateRules, destinationKeyOf } from '#objects/router';
 import type { ObjectDestination, ObjectRule } from '#rules/schema';
-import { ListingFailedError } from './errors.ts';
 import { CHECK_CONCURRENCY, headObjectOrAbsent, type ObjectReconcileDeps } from './objects.ts';
-import { causeOf, keySpaceOf, listing, listingFailure, type RuleReport } from './report.ts';
+import { causeOf, keySpaceOf, listing, type RuleReport, recordListingFailure } from './report.ts';
 
 /**
  * Replicas left behind by a lost "Object Deleted" event: for each destination of an object rule that
@@ -156,8 +155,7 @@ export async function sweepOrphans(
       );
     } catch (error) {
       // Only listed keys are ever checked, each by a HEAD of its source: a page not read deletes nothing.
-      if (!(error instanceof ListingFailedError)) throw error;
-      report.failed.push(listingFailure(error));
+      recordListingFailure(report, error);
       return { listed, last, done: false, failed: true };
     }
     const keys = (page.Contents ?? []).flatMap((entry) => (entry.Key === undefined ? [] : [entry.Key]));

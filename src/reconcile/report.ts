@@ -185,13 +185,20 @@ export const causeOf = (error: unknown): string => {
   return message ? `${name ?? 'Error'}: ${message}` : String(error);
 };
 
-/** A failed listing as the report's failure. */
-export const listingFailure = (error: ListingFailedError): Failure => ({
-  item: `listing of ${error.what}`,
-  ...(error.bucket !== undefined ? { bucket: error.bucket } : {}),
-  cause: causeOf(error.cause),
-  listing: true,
-});
+/**
+ * Records a listing that failed for good (a ListingFailedError, from `listing`) as the report's failure; any
+ * other error is not a listing's and is thrown on. The caller then stops its rule before the page it could
+ * not read.
+ */
+export function recordListingFailure(report: Pick<RuleReport, 'failed'>, error: unknown): void {
+  if (!(error instanceof ListingFailedError)) throw error;
+  report.failed.push({
+    item: `listing of ${error.what}`,
+    ...(error.bucket !== undefined ? { bucket: error.bucket } : {}),
+    cause: causeOf(error.cause),
+    listing: true,
+  });
+}
 
 /**
  * One listing call: its error (after the client's own retries) becomes a ListingFailedError naming what
