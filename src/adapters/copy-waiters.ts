@@ -95,6 +95,9 @@ async function removeHeld(client: DynamoDBClient, tableName: string, key: string
   }
 }
 
+/** The key of a slot already handed on: the claim writes it, a failed wake-up's release deletes it. */
+const freedKey = (freed: string): Item => ({ copyKey: { S: `freed/${freed}` } });
+
 /**
  * The slot waiters, in the same table under `slot/…` keys, and the slots already handed on under `freed/…`
  * keys (a conditional put: the first waker wins). The index is read eventually consistently (a global
@@ -154,7 +157,7 @@ export function dynamoDbSlotWaiters(tableName: string, client: DynamoDBClient): 
         await client.send(
           new PutItemCommand({
             TableName: tableName,
-            Item: { copyKey: { S: `freed/${freed}` }, expiresAt: { N: String(expiresAt) } },
+            Item: { ...freedKey(freed), expiresAt: { N: String(expiresAt) } },
             ConditionExpression: 'attribute_not_exists(copyKey)',
           }),
         );
@@ -165,9 +168,7 @@ export function dynamoDbSlotWaiters(tableName: string, client: DynamoDBClient): 
       }
     },
     async release(freed) {
-      await client.send(
-        new DeleteItemCommand({ TableName: tableName, Key: { copyKey: { S: `freed/${freed}` } } }),
-      );
+      await client.send(new DeleteItemCommand({ TableName: tableName, Key: freedKey(freed) }));
     },
   };
 }
