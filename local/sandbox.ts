@@ -44,6 +44,7 @@ import type { ReconcileReport } from '#reconcile/report';
 import { type InventoryRun, type InventoryRunStarter, scheduledReconcile } from '#reconcile/scheduled';
 import { createRpoMonitorHandler } from '#rpo/handler';
 import type { RpoDeps } from '#rpo/observe';
+import { windowOf } from '#rpo/threshold';
 import { type FerryConfig, objectRulesOf, objectSourceRegionOf } from '#rules/config';
 import {
   copyCompletionEventPatterns,
@@ -887,7 +888,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     copySweep: scheduledPasses({
       clock,
       // The schedule's rate (deploy/template-parts.ts): here at each period's end on the virtual clock.
-      nextAt: (now) => (Math.floor(now / SWEEP_PERIOD_MS) + 1) * SWEEP_PERIOD_MS,
+      nextAt: (now) => windowOf(now, SWEEP_PERIOD_MS).end,
       run: async () => {
         if (!eventDriven) throw new Error('the copy sweep runs in events mode only');
         sweepPasses += 1;
